@@ -1,0 +1,18 @@
+"""User-facing input errors and the small checks that raise them."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad user input, with a message meant for the user.
+
+    The message names what is wrong (the file, the column, the row or the flag) and how to fix
+    it. The CLI prints it as one line and exits with code 2; pages show it with ``st.error``.
+    """
+
+
+def format_rows(rows, *, limit: int = 5) -> str:
+    """Format 1-based row numbers as ``"4, 9, 12"`` (at most ``limit``, then ``"…"``)."""
+    rows = list(rows)
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return shown + (", …" if len(rows) > limit else "")

@@ -1,0 +1,338 @@
+"""The error waterfall: levels → gaps → priority → orthogonalized recommendations.
+
+Levels run from the best human level (the Bayes proxy) through train, train-dev, dev and test.
+Each gap between neighbouring levels maps to one family of knobs (STRATEGY_NOTES §1):
+avoidable bias = train − human, variance = train-dev − train, data mismatch = dev − train-dev,
+dev overfitting = test − dev. Without a train-dev level, variance is dev − train and the
+mismatch cannot be separated. When levels carry intervals, a gap inside the combined noise of
+its two levels is reported but is not a priority.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from diagnostics.ingest import Predictions, split_metrics
+from diagnostics.metrics import LevelEstimate
+from diagnostics.rates import format_value, parse_metric_value
+from diagnostics.splitnames import LEVELS, SPLITS
+from diagnostics.validation import InputError
+
+GAPS = ("avoidable_bias", "variance", "data_mismatch", "dev_overfitting")
+GAP_LABELS = {
+    "avoidable_bias": "avoidable bias",
+    "variance": "variance",
+    "data_mismatch": "data mismatch",
+    "dev_overfitting": "dev overfitting",
+}
+LEVEL_LABELS = {
+    "human": "human",
+    "train": "train",
+    "train_dev": "train-dev",
+    "dev": "dev",
+    "test": "test",
+}
+
+KNOBS = {
+    "avoidable_bias": [
+        "Train a bigger network (more layers or hidden units)",
+        "Train longer",
+        "Use a better optimizer (Adam, or SGD with momentum)",
+        "Try another architecture",
+        "Search the hyperparameters, starting with the learning rate",
+    ],
+    "variance": [
+        "Get more training data",
+        "Regularize: L2 weight decay or dropout",
+        "Augment the training data",
+        "Try another architecture",
+        "Early stopping also helps, but it moves bias and variance at once (not orthogonal): "
+        "prefer L2 or dropout",
+    ],
+    "data_mismatch": [
+        "Do manual error analysis to see how the training data differ from dev and test",
+        "Collect more training data that looks like the dev/test data",
+        "Synthesize target-like data (e.g. add noise or blur), without overfitting to a small "
+        "synthesized subset",
+        "Put some target-distribution data into training",
+        "Try domain adaptation",
+    ],
+    "dev_overfitting": [
+        "Get a bigger dev set",
+        "Tune less against the dev set",
+    ],
+}
+
+NEGATIVE_GAP_REASONS = {
+    "avoidable_bias": "training error is below the best human level",
+    "variance": (
+        "held-out training data scores better than the training set itself: usually noise, or "
+        "regularization (dropout, augmentation) active when the training error was measured"
+    ),
+    "data_mismatch": (
+        "the target distribution (dev) looks easier than the training distribution: the model "
+        "does better on the data the product will face; this is not a problem"
+    ),
+    "dev_overfitting": (
+        "test scores better than dev: usually noise on small sets; check that dev and test come "
+        "from the same distribution"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class HumanLevel:
+    """A named human-level error, e.g. ("team of experts", 0.007)."""
+
+    name: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Gap:
+    """The gap between two neighbouring levels, with the noise it is compared against."""
+
+    name: str
+    value: float
+    lower: str
+    upper: str
+    noise: float | None = None
+
+    @property
+    def within_noise(self) -> bool:
+        """True when the gap is no larger than the combined 95% noise of its two levels."""
+        return self.noise is not None and abs(self.value) <= self.noise
+
+
+@dataclass
+class Diagnosis:
+    """The full waterfall for one model (or one slice of its data)."""
+
+    metric: str
+    unit: str
+    levels: dict[str, float | None]
+    human_levels: list[HumanLevel]
+    intervals: dict[str, LevelEstimate]
+    gaps: dict[str, Gap]
+    priority: list[str]
+    recommendations: list[dict]
+    warnings: list[str] = field(default_factory=list)
+
+    def fmt(self, value: float | None, *, signed: bool = False) -> str:
+        """Format a level or gap in the diagnosis's metric and unit."""
+        return format_value(value, self.metric, self.unit, signed=signed)
+
+    def largest_gap(self) -> Gap | None:
+        """The gap to fix next (first in priority), or None when no gap stands out."""
+        return self.gaps[self.priority[0]] if self.priority else None
+
+    def to_dict(self) -> dict:
+        """The JSON form of the CLI contract (DESIGN.md: ``diagnose --json``)."""
+        result = {
+            "metric": self.metric,
+            "unit": self.unit or None,
+            "levels": {name: self.levels.get(name) for name in LEVELS},
+            "human_levels": [{"name": h.name, "value": h.value} for h in self.human_levels],
+            "gaps": {
+                name: (_clean(self.gaps[name].value) if name in self.gaps else None)
+                for name in GAPS
+            },
+            "gap_noise": {name: _clean(gap.noise) for name, gap in self.gaps.items()},
+            "priority": list(self.priority),
+            "recommendations": self.recommendations,
+            "warnings": list(self.warnings),
+        }
+        if self.intervals:
+            result["intervals"] = {k: [v.low, v.high] for k, v in self.intervals.items()}
+            result["counts"] = {k: v.n for k, v in self.intervals.items()}
+        return result
+
+
+def _clean(value: float | None) -> float | None:
+    """Round away binary noise (0.08 − 0.01 → 0.07) while keeping every meaningful digit."""
+    return None if value is None else round(value, 12)
+
+
+def diagnose(
+    splits: Mapping[str, float | LevelEstimate | None],
+    humans: Sequence[HumanLevel] = (),
+    *,
+    metric: str = "error",
+    unit: str = "",
+) -> Diagnosis:
+    """Compute the waterfall from split levels (plain values or measured estimates).
+
+    ``splits`` maps ``train``, ``train_dev``, ``dev``, ``test`` to a value or a
+    :class:`LevelEstimate` (whose interval is then used for the noise check); absent or None
+    levels are skipped. ``humans`` may hold several human levels; the lowest is the Bayes proxy.
+    """
+    unknown = [name for name in splits if name not in SPLITS]
+    if unknown:
+        raise InputError(f"unknown level '{unknown[0]}'; levels are {', '.join(SPLITS)}")
+    estimates = {k: v for k, v in splits.items() if isinstance(v, LevelEstimate)}
+    levels: dict[str, float | None] = {name: None for name in LEVELS}
+    for name, value in splits.items():
+        if value is not None:
+            levels[name] = value.value if isinstance(value, LevelEstimate) else float(value)
+    if all(levels[name] is None for name in SPLITS):
+        raise InputError("no level to diagnose: give at least the train or dev level")
+    for name, value in levels.items():
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise InputError(f"the {LEVEL_LABELS[name]} level must be a finite number ≥ 0")
+    humans = sorted(humans, key=lambda h: h.value)
+    if humans:
+        levels["human"] = humans[0].value
+
+    diagnosis = Diagnosis(
+        metric=metric,
+        unit=unit,
+        levels=levels,
+        human_levels=list(humans),
+        intervals=estimates,
+        gaps={},
+        priority=[],
+        recommendations=[],
+    )
+    diagnosis.gaps = _gaps(levels, estimates)
+    diagnosis.warnings = _warnings(diagnosis)
+    diagnosis.priority = _priority(diagnosis)
+    diagnosis.recommendations = [_recommendation(diagnosis, name) for name in diagnosis.priority]
+    return diagnosis
+
+
+def _gaps(levels: dict, estimates: dict[str, LevelEstimate]) -> dict[str, Gap]:
+    has_train_dev = levels["train_dev"] is not None
+    pairs = {
+        "avoidable_bias": ("human", "train"),
+        "variance": ("train", "train_dev" if has_train_dev else "dev"),
+        "data_mismatch": ("train_dev", "dev"),
+        "dev_overfitting": ("dev", "test"),
+    }
+    gaps = {}
+    for name, (lower, upper) in pairs.items():
+        if levels[lower] is None or levels[upper] is None:
+            continue
+        noise = None
+        if upper in estimates and (lower in estimates or lower == "human"):
+            widths = [estimates[k].half_width for k in (lower, upper) if k in estimates]
+            noise = math.sqrt(sum(w * w for w in widths))
+        gaps[name] = Gap(name, levels[upper] - levels[lower], lower, upper, noise)
+    return gaps
+
+
+def _priority(diagnosis: Diagnosis) -> list[str]:
+    candidates = [
+        gap for gap in diagnosis.gaps.values() if _clean(gap.value) > 0 and not gap.within_noise
+    ]
+    candidates.sort(key=lambda gap: (-_clean(gap.value), GAPS.index(gap.name)))
+    return [gap.name for gap in candidates]
+
+
+def _warnings(diagnosis: Diagnosis) -> list[str]:
+    levels, gaps, fmt = diagnosis.levels, diagnosis.gaps, diagnosis.fmt
+    warnings = []
+    if levels["human"] is None:
+        warnings.append(
+            "No human level given: avoidable bias cannot be measured; add the best human "
+            "error you know as a proxy for the Bayes error"
+        )
+    elif levels["train"] is not None and levels["train"] < levels["human"]:
+        warnings.append(
+            f"The model beats the best human level (train {fmt(levels['train'])} < human "
+            f"{fmt(levels['human'])}): human level is no longer a usable proxy for the Bayes "
+            "error, so the avoidable bias is unknown. Progress usually slows from here, and "
+            "manual error analysis gets harder because people can no longer tell the model "
+            "what it got wrong"
+        )
+    if levels["train_dev"] is None and levels["train"] is not None and levels["dev"] is not None:
+        warnings.append(
+            "No train-dev level: variance is measured as dev − train and includes any data "
+            "mismatch. Carve a train-dev set (same distribution as training, never trained on) "
+            "to separate the two"
+        )
+    if levels["test"] is None and levels["dev"] is not None:
+        warnings.append("No test level: dev overfitting cannot be measured")
+    for gap in gaps.values():
+        label = GAP_LABELS[gap.name]
+        if gap.within_noise:
+            warnings.append(
+                f"The {label} gap ({fmt(gap.value, signed=True)}) is within statistical noise "
+                f"(±{fmt(gap.noise)} at 95%), so it is not a priority; more examples in "
+                f"{LEVEL_LABELS[gap.lower]} and {LEVEL_LABELS[gap.upper]} would tell"
+            )
+        elif _clean(gap.value) < 0 and gap.name != "avoidable_bias":
+            warnings.append(
+                f"Negative {label} gap ({fmt(gap.value, signed=True)}): "
+                f"{NEGATIVE_GAP_REASONS[gap.name]}"
+            )
+    return warnings
+
+
+def _recommendation(diagnosis: Diagnosis, name: str) -> dict:
+    gap = diagnosis.gaps[name]
+    size = diagnosis.fmt(gap.value)
+    levels = diagnosis.levels
+    reasons = {
+        "avoidable_bias": (
+            f"Training error is {size} above the best human level: the model does not yet fit "
+            "the data it trains on, so fix the fit first; regularization would make this worse"
+        ),
+        "variance": (
+            f"Error rises by {size} from the training set to held-out data of the same "
+            "distribution: the model memorizes rather than generalizes"
+            if levels["train_dev"] is not None
+            else f"Error rises by {size} from train to dev: the model does not generalize "
+            "(without a train-dev set this also holds any data mismatch)"
+        ),
+        "data_mismatch": (
+            f"The model does {size} worse on the target distribution (dev) than on held-out "
+            "training-distribution data: the training data differ from what the product sees"
+        ),
+        "dev_overfitting": (
+            f"Test error is {size} above dev error: the choices made on the dev set fit it "
+            "too closely"
+        ),
+    }
+    return {
+        "gap": name,
+        "size": _clean(gap.value),
+        "reason": reasons[name],
+        "actions": list(KNOBS[name]),
+    }
+
+
+def diagnose_slices(
+    per_slice: Mapping[str, Mapping[str, LevelEstimate]],
+    humans: Sequence[HumanLevel] = (),
+    *,
+    metric: str = "error",
+    unit: str = "",
+) -> list[tuple[str, Diagnosis]]:
+    """One diagnosis per slice value, the slice with the largest significant gap first."""
+
+    def largest(diagnosis: Diagnosis) -> float:
+        gap = diagnosis.largest_gap()
+        return gap.value if gap else -math.inf
+
+    results = [
+        (value, diagnose(levels, humans, metric=metric, unit=unit))
+        for value, levels in per_slice.items()
+        if levels
+    ]
+    return sorted(results, key=lambda item: -largest(item[1]))
+
+
+def parse_human_level(text: str, metric: str = "error", *, index: int = 1) -> HumanLevel:
+    """Parse ``"expert=2%"`` or ``"2%"`` (named ``human 1``, ``human 2``, …) into a level."""
+    name, sep, value = str(text).rpartition("=")
+    name = name.strip() if sep else f"human {index}"
+    return HumanLevel(name or f"human {index}", parse_metric_value(value, metric, what="--human"))
+
+
+def diagnose_predictions(
+    predictions: Predictions, humans: Sequence[HumanLevel] = (), *, unit: str = ""
+) -> Diagnosis:
+    """The waterfall of a predictions file, with measured intervals on every split."""
+    return diagnose(split_metrics(predictions), humans, metric=predictions.metric, unit=unit)

@@ -1,0 +1,1 @@
+"""Streamlit pages: layout and wiring only (logic lives in diagnostics/ and strategy_app/)."""

@@ -1,0 +1,59 @@
+"""Command-line entry point: one sub-command per module in :mod:`strategy_app.commands`.
+
+Each command module defines ``register(subparsers)``, which adds its parser and sets
+``handler``. A handler returns ``(data, text)``: with ``--json`` exactly one JSON object
+(``data``) is printed on stdout, otherwise the human-readable ``text``. Bad input
+(:class:`~diagnostics.validation.InputError`) prints one line on stderr and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import sys
+
+from diagnostics.validation import InputError
+from strategy_app import commands
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one clear line and exit code 2."""
+
+    def error(self, message: str) -> None:
+        raise InputError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser with every command module registered."""
+    parser = _Parser(prog="python -m strategy_app", description="The ML-strategy desk.")
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for module in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"{commands.__name__}.{module.name}").register(subparsers)
+    return parser
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    """Add the common ``--json`` flag."""
+    parser.add_argument("--json", action="store_true", help="print exactly one JSON object")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        data, text = args.handler(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 130
+    if getattr(args, "json", False):
+        print(json.dumps(data, ensure_ascii=False))
+    elif text:
+        print(text)
+    return 0
