@@ -59,7 +59,11 @@ class CategoryCeiling:
             "estimated_dev_errors": (
                 None
                 if estimate is None
-                else {"value": estimate[0], "low": estimate[1], "high": estimate[2]}
+                else {
+                    "value": round(estimate[0], 1),
+                    "low": round(estimate[1], 1),
+                    "high": round(estimate[2], 1),
+                }
             ),
         }
 
