@@ -64,8 +64,8 @@ def open_checked(data: bytes, name: str, *, max_pixels: int = MAX_PIXELS) -> Ima
             image = Image.open(io.BytesIO(data), formats=[expected])
         except (Image.DecompressionBombWarning, Image.DecompressionBombError):
             raise InputError(f"{name}: refused as a decompression bomb (too many pixels)") from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise InputError(f"{name}: damaged {expected} file ({exc})") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            raise InputError(f"{name}: damaged {expected} file that cannot be read") from None
     width, height = image.size
     if width * height > max_pixels:
         raise InputError(

@@ -199,9 +199,10 @@ def read_tags_csv(
     for number, record in enumerate(records[1:], start=1):
         if not any(cell.strip() for cell in record):
             continue
-        if len(record) != len(header):
+        if any(cell.strip() for cell in record[len(header) :]):
             problems.append(f"row {number}: {len(record)} cells, the header has {len(header)}")
             continue
+        record = record[: len(header)] + [""] * (len(header) - len(record))  # empty means 0
         cells = {h: unneutralize(c.strip()) for h, c in zip(header, record, strict=True)}
         row = _row(cells, categories, number, problems)
         if row is None:
