@@ -157,27 +157,34 @@ def ceiling_from_tags(
     *,
     categories: Sequence[str] = (),
     reviewed_ids: Iterable[Hashable] | None = None,
+    reviewed: int | None = None,
     dev_errors: int | None = None,
 ) -> Ceiling:
     """The ceiling table from tags: example id → the categories it carries.
 
     Reviewed examples are ``reviewed_ids`` (every id in ``tags`` when None) plus every example
-    that carries a tag, since tagging is reviewing. ``categories`` lists categories to show even
-    with no tag yet. An example with several tags counts once in each of them.
+    that carries a tag, since tagging is reviewing. ``reviewed`` overrides their number (e.g.
+    when only the tagged examples were listed); the extra ones count as untagged.
+    ``categories`` lists categories to show even with no tag yet. An example with several tags
+    counts once in each of them.
     """
-    reviewed = set(tags) if reviewed_ids is None else set(reviewed_ids)
-    reviewed |= {item for item, carried in tags.items() if carried}
+    seen = set(tags) if reviewed_ids is None else set(reviewed_ids)
+    seen |= {item for item, carried in tags.items() if carried}
     counts = dict.fromkeys(categories, 0)
-    untagged = 0
-    for item in reviewed:
+    tagged = 0
+    for item in seen:
         carried = tags.get(item, ())
-        untagged += not carried
+        tagged += bool(carried)
         for name in carried:
             counts[name] = counts.get(name, 0) + 1
+    if reviewed is None:
+        reviewed = len(seen)
+    elif reviewed < tagged:
+        raise InputError(f"reviewed ({reviewed}) is smaller than the {tagged} tagged examples")
     if not reviewed:
         raise InputError("no reviewed examples yet: tag or mark at least one error as reviewed")
     return ceiling_from_counts(
-        counts, len(reviewed), dev_error, untagged=untagged, dev_errors=dev_errors
+        counts, reviewed, dev_error, untagged=reviewed - tagged, dev_errors=dev_errors
     )
 
 
@@ -289,7 +296,7 @@ def _advice(rows: list[CategoryCeiling], dev_error: float) -> list[str]:
         if is_mislabeled_category(row.name) and row.share >= LARGE_MISLABELED_SHARE:
             advice.append(
                 f"'{row.name}' is {row.share:.0%} of reviewed errors (up to "
-                f"{row.reduction * 100:.1f} of the {dev_error * 100:.1f}% dev error): fix the "
+                f"{row.reduction * 100:.1f} points of the {dev_error * 100:.1f}% dev error): fix the "
                 "dev and test labels together, so both sets stay from the same distribution; "
                 "check examples the model got right as well as its errors. Random label noise "
                 "in the training set matters much less."

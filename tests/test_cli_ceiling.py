@@ -67,6 +67,7 @@ def test_ceiling_text_output(capsys):
         (["--count", "blurry=30", "--dev-error", "10%", "--reviewed", "9"], "between 0 and"),
         (["--count", "blurry=3", "--dev-error", "10", "--reviewed", "9"], "above 1"),
         (["--dev-error", "10%"], "give a tags CSV"),
+        (["--count", "a=1", "--count", "a=2", "--dev-error", "1%", "--reviewed", "9"], "twice"),
         (["missing.csv", "--dev-error", "10%"], "not found"),
     ],
 )

@@ -59,7 +59,12 @@ def run(args) -> tuple[dict, str]:
                 "--count needs --reviewed N: the number of errors you reviewed (each share is "
                 "count / reviewed, and one error may carry several categories)"
             )
-        counts = dict(_parse_count(text) for text in args.count)
+        counts: dict[str, int] = {}
+        for text in args.count:
+            name, count = _parse_count(text)
+            if name in counts:
+                raise InputError(f"--count '{name}' is given twice; give each category once")
+            counts[name] = count
         ceiling = ceiling_from_counts(counts, args.reviewed, dev_error, dev_errors=args.dev_errors)
     else:
         raise InputError("give a tags CSV (LABELS) or one --count NAME=N per category")
@@ -83,25 +88,11 @@ def _from_table(table: TagTable, dev_error: float, args):
         tags = table.consensus_tags()
         if len(annotations) > 1:
             agreement = category_agreement(annotations, table.categories)
-    if args.reviewed is None:
-        return ceiling_from_tags(
-            tags, dev_error, categories=table.categories, dev_errors=args.dev_errors
-        ), agreement
-    tagged = {item: carried for item, carried in tags.items() if carried}
-    if args.reviewed < len(tagged):
-        raise InputError(
-            f"--reviewed {args.reviewed} is smaller than the {len(tagged)} tagged examples in "
-            f"{args.labels}"
-        )
-    counts = dict.fromkeys(table.categories, 0)
-    for carried in tagged.values():
-        for name in carried:
-            counts[name] += 1
-    ceiling = ceiling_from_counts(
-        counts,
-        args.reviewed,
+    ceiling = ceiling_from_tags(
+        tags,
         dev_error,
-        untagged=args.reviewed - len(tagged),
+        categories=table.categories,
+        reviewed=args.reviewed,
         dev_errors=args.dev_errors,
     )
     return ceiling, agreement
