@@ -296,10 +296,10 @@ def _advice(rows: list[CategoryCeiling], dev_error: float) -> list[str]:
         if is_mislabeled_category(row.name) and row.share >= LARGE_MISLABELED_SHARE:
             advice.append(
                 f"'{row.name}' is {row.share:.0%} of reviewed errors (up to "
-                f"{row.reduction * 100:.1f} points of the {dev_error * 100:.1f}% dev error): fix the "
-                "dev and test labels together, so both sets stay from the same distribution; "
-                "check examples the model got right as well as its errors. Random label noise "
-                "in the training set matters much less."
+                f"{row.reduction * 100:.1f} points of the {dev_error * 100:.1f}% dev error): "
+                "fix the dev and test labels together, so both sets stay from the same "
+                "distribution; check examples the model got right as well as its errors. "
+                "Random label noise in the training set matters much less."
             )
     if rows and rows[0].count:
         top = rows[0]
