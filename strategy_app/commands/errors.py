@@ -16,6 +16,7 @@ from diagnostics.validation import InputError
 from strategy_app.cli import add_json_flag
 
 PAIRS_SHOWN = 10
+PAIRS_IN_JSON = 100
 
 
 def register(subparsers) -> None:
@@ -71,8 +72,9 @@ def run(args) -> tuple[dict, str]:
                 "count": int(r.count),
                 "share": float(r.share),
             }
-            for r in pairs.itertuples(index=False)
+            for r in pairs.head(PAIRS_IN_JSON).itertuples(index=False)
         ],
+        "confusion_pairs_total": len(pairs),
         "out": args.out,
     }
     return data, _render(data, categories)
@@ -96,7 +98,7 @@ def _render(data: dict, categories) -> str:
         f"Sampled {data['n']} errors (seed {data['seed']}"
         f"{', stratified by confusion pair' if data['stratified'] else ''})",
         "",
-        f"Top confusion pairs (true → predicted), of {len(data['confusion_pairs'])}",
+        f"Top confusion pairs (true → predicted), of {data['confusion_pairs_total']}",
     ]
     for pair in data["confusion_pairs"][:PAIRS_SHOWN]:
         lines.append(
