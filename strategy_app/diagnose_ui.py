@@ -158,7 +158,8 @@ def _typed_inputs(state: DiagnoseState, pid: int) -> DiagnoseState:
             format="%.2f",
             key=f"typed_{split}_{metric}_{pid}",
         )
-        levels[split] = _from_shown(shown, metric)
+        if shown is not None:
+            levels[split] = _from_shown(shown, metric)
     return replace(state, metric=metric, unit=unit, typed_levels=levels)
 
 
