@@ -12,6 +12,8 @@ st.caption(
     "largest, and which knob closes it."
 )
 result = project_result(store, project.id)
-with st.expander(":material/input: Inputs", expanded=result.diagnosis is None):
+saved = store.diagnose_state.load(project.id)
+label = f":material/input: {diagnose_ui.input_summary(saved)}"
+with st.expander(label, expanded=result.diagnosis is None):
     state = diagnose_ui.inputs(store, project, result)
 diagnose_ui.results(result, state)

@@ -40,6 +40,15 @@ def _unit_label(metric: str, unit: str) -> str:
     return "%" if is_rate_metric(metric) else (unit or metric.upper())
 
 
+def input_summary(state: DiagnoseState) -> str:
+    """One line naming what the diagnosis is computed from (the inputs expander's label)."""
+    if not state.has_input:
+        return "Inputs"
+    source = state.upload_name if state.source == "upload" else "typed levels"
+    humans = len(state.human_levels)
+    return f"Inputs · {source} · {humans} human level{'s' if humans != 1 else ''}"
+
+
 def handle_upload(store: Store, project: Project, uploaded) -> str | None:
     """Validate and save a newly uploaded file once; returns the error message, if any.
 
@@ -227,7 +236,8 @@ def action_plan(diagnosis: Diagnosis) -> None:
     for i, rec in enumerate(diagnosis.recommendations, start=1):
         with st.container(border=True):
             label = GAP_LABELS[rec["gap"]]
-            st.markdown(f"#### {i}. {label.capitalize()} · {diagnosis.fmt(rec['size'])}")
+            size = diagnosis.fmt(diagnosis.gaps[rec["gap"]].value)  # as in the chart and table
+            st.markdown(f"#### {i}. {label.capitalize()} · {size}")
             st.markdown(rec["reason"])
             st.markdown("\n".join(f"- {action}" for action in rec["actions"]))
 
