@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import random
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 ERRORS = {"train": 0.08, "train_dev": 0.09, "dev": 0.12, "test": 0.13}
 
@@ -43,3 +47,54 @@ def data_dir(tmp_path, monkeypatch) -> Path:
 def predictions_csv(tmp_path) -> Path:
     """A small valid predictions file."""
     return write_predictions(tmp_path / "predictions.csv")
+
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "STRATEGY_TEST_PG_URL", "postgresql+psycopg://strategy:strategy@127.0.0.1:5432/postgres"
+)
+
+
+def _postgres_available() -> bool:
+    try:
+        engine = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except sqlalchemy.exc.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The admin URL of the local PostgreSQL server (`.ci/system-deps` starts it).
+
+    Skipped where none runs, except in CI, where a missing server is a failure.
+    """
+    if not _postgres_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} in CI")
+        pytest.skip("no PostgreSQL server on 127.0.0.1:5432 (run `make system-deps`)")
+    return POSTGRES_ADMIN_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"strategy_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request, data_dir, monkeypatch) -> str:
+    """Run a test once on the embedded SQLite file and once on PostgreSQL (STRATEGY_DB_URL)."""
+    if request.param == "sqlite":
+        return "sqlite"
+    monkeypatch.setenv("STRATEGY_DB_URL", request.getfixturevalue("postgres_url"))
+    return "postgresql"

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from diagnostics.validation import InputError
 from diagnostics.waterfall import HumanLevel
-from strategy_app.store import DiagnoseState, open_store
+from strategy_app.store import DiagnoseState, database_url, open_store
 from strategy_app.store.engine import make_engine
 from strategy_app.store.migrate import current_revision, head_revision, upgrade
 
@@ -24,7 +24,7 @@ def test_sqlite_file_in_data_dir_with_wal(data_dir):
     assert current_revision(store.engine) == head_revision()
 
 
-def test_create_rename_switch_delete(data_dir):
+def test_create_rename_switch_delete(any_db, data_dir):
     store = open_store()
     first = store.projects.create("  cat   detector ")
     second = store.projects.create("speech")
@@ -45,7 +45,7 @@ def test_create_rename_switch_delete(data_dir):
     assert store.projects.get(second.id) is None
 
 
-def test_diagnose_state_roundtrip_and_delete_cascade(data_dir):
+def test_diagnose_state_roundtrip_and_delete_cascade(any_db, data_dir):
     store = open_store()
     project = store.projects.create("p")
     assert store.diagnose_state.load(project.id) == DiagnoseState()
@@ -68,7 +68,7 @@ def test_diagnose_state_roundtrip_and_delete_cascade(data_dir):
     assert not store.uploads.path(upload.sha256).exists()
 
 
-def test_persists_across_processes(data_dir):
+def test_persists_across_processes(any_db, data_dir):
     script = textwrap.dedent(
         """
         import sys
@@ -93,9 +93,9 @@ def test_persists_across_processes(data_dir):
     assert done.stdout.strip() == "from another process typed 0.08 expert"
 
 
-def test_upgrade_from_older_revision_keeps_data(data_dir):
+def test_upgrade_from_older_revision_keeps_data(any_db, data_dir):
     data_dir.mkdir(parents=True)
-    engine = make_engine(f"sqlite:///{data_dir / 'strategy.db'}")
+    engine = make_engine(database_url(data_dir))
     upgrade(engine, "0001_projects")
     with engine.begin() as connection:
         connection.execute(
@@ -114,7 +114,7 @@ def test_upgrade_from_older_revision_keeps_data(data_dir):
     assert store.diagnose_state.load(project.id).source == "typed"
 
 
-def test_concurrent_writers_retry_instead_of_failing(data_dir):
+def test_concurrent_writers_retry_instead_of_failing(any_db, data_dir):
     store = open_store()
     errors = []
 
