@@ -89,7 +89,7 @@ class Sample:
         return self.examples["id"].tolist()
 
 
-class Conflict(Exception):  # noqa: N818 - the name users and callers know it by
+class Conflict(Exception):
     """An edit based on an older version of a review than the saved one; nothing was written."""
 
     def __init__(self, edit: LabelEdit, expected: int, current: Review) -> None:
