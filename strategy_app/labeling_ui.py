@@ -251,6 +251,8 @@ def editor(store: Store, project: Project, view: View) -> None:
     # The callback saved the edit before this run; saving again here is a no-op then, and
     # catches an edit whose callback did not run (state set programmatically).
     _save_edits(store, view.key, VIEW_KEY.format(project.id))
+    if view.stale:
+        st.rerun()
 
 
 def notices(project: Project) -> None:
@@ -309,7 +311,7 @@ def ceiling_section(store: Store, project: Project, predictions: Predictions) ->
     if ceiling is None:
         st.info("Tag or mark reviewed at least one example to see the ceiling table.")
         return
-    st.dataframe(labeling.ceiling_frame(ceiling), hide_index=True, key=f"ceiling_{project.id}")
+    st.dataframe(labeling.ceiling_frame(ceiling), hide_index=True)
     st.altair_chart(ceiling_chart(ceiling))
     for advice in ceiling.advice:
         st.markdown(f":material/lightbulb: {advice}")
