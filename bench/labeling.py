@@ -1,14 +1,19 @@
-"""Benchmark: sampling 100 dev errors from 10M predictions vs a pandas filter + ``sample``.
+"""Benchmarks: sampling 100 dev errors, and the labeling page's rerun time.
 
-Both sides start from the same validated predictions in memory (what the app and the CLI hold
+1. Sampling 100 dev errors from 10M predictions vs a pandas filter + ``sample``. Both sides
+start from the same validated predictions in memory (what the app and the CLI hold
 after ingest) and return the same kind of table (id, labels, score of 100 dev errors). The
 printed ratio is ours / pandas' (goal ≤ 1.0), the median of several runs in this process.
-Run: ``python bench/labeling.py [--rows N]``.
+2. The Error analysis page's rerun in AppTest with a 100-row sample and image thumbnails vs a
+   bare page holding only a 100-row ``st.data_editor``, both in this process (goal ≤ 3×;
+   thumbnails are cached, so a rerun decodes no image).
+Run: ``python bench/labeling.py [--rows N] [--skip-sampling]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -26,6 +31,13 @@ from diagnostics.errors import sample_errors
 from diagnostics.ingest import read_predictions
 
 REPEATS = 7
+PAGE_RERUNS = 15
+BARE_PAGE = """
+import pandas as pd
+import streamlit as st
+frame = pd.DataFrame({"id": [str(i) for i in range(100)], "tag": [False] * 100})
+st.data_editor(frame, key="bare", hide_index=True, num_rows="fixed")
+"""
 
 
 def make_file(rows: int, folder: Path) -> Path:
@@ -63,11 +75,68 @@ def median_seconds(function) -> float:
     return statistics.median(times)
 
 
+def page_project(folder: Path) -> None:
+    """A data folder whose sample project has 100 dev errors with real PNG inputs, drawn."""
+    from PIL import Image
+
+    images = folder / "images"
+    images.mkdir()
+    lines = ["id,split,y_true,y_pred,score,input"]
+    for i in range(400):
+        Image.new("L", (64, 64), i % 256).save(images / f"{i}.png")
+        split = "dev" if i < 200 else "train"
+        wrong = split == "dev" and i < 100
+        lines.append(f"{i},{split},{i % 10},{(i + wrong) % 10},0.5,images/{i}.png")
+    (folder / "predictions.csv").write_text("\n".join(lines) + "\n")
+    os.environ["STRATEGY_DATA_DIR"] = str(folder / "data")
+    os.environ["STRATEGY_SAMPLE_PREDICTIONS"] = str(folder / "predictions.csv")
+
+
+def rerun_seconds(app) -> float:
+    """Median seconds of one rerun of an already-run AppTest."""
+    times = []
+    for _ in range(PAGE_RERUNS):
+        start = time.perf_counter()
+        app.run()
+        times.append(time.perf_counter() - start)
+        assert not app.exception, app.exception
+    return statistics.median(times)
+
+
+def page_benchmark() -> None:
+    """Time reruns of the Error analysis page (100 rows, thumbnails) and of a bare editor."""
+    import streamlit
+    from streamlit.testing.v1 import AppTest
+
+    with tempfile.TemporaryDirectory() as folder:
+        page_project(Path(folder))
+        page = Path(__file__).resolve().parents[1] / "pages" / "error_analysis.py"
+        labeling_page = AppTest.from_file(str(page), default_timeout=120).run()
+        labeling_page.button(key="draw_1").click().run()
+        view = labeling_page.session_state["label_view_1"]
+        assert len(view.frame) == 100 and view.frame["input"].notna().all()
+        ours = rerun_seconds(labeling_page)
+        bare = rerun_seconds(AppTest.from_string(BARE_PAGE, default_timeout=120).run())
+    version = streamlit.__version__
+    print(f"labeling page rerun, 100 rows with thumbnails (AppTest, streamlit {version})")
+    print(f"  anchor bare page with a 100-row st.data_editor        {bare * 1000:8.1f} ms")
+    print(f"  Error analysis page                                   {ours * 1000:8.1f} ms")
+    print(f"  ratio page/bare = {ours / bare:.2f} (goal ≤ 3.0)")
+
+
 def main() -> None:
-    """Build the file, load it once, time both samplers and print the ratio."""
+    """Build the file, load it once, time both samplers and print the ratio; then the page."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
-    rows = parser.parse_args().rows
+    parser.add_argument("--skip-sampling", action="store_true")
+    arguments = parser.parse_args()
+    if not arguments.skip_sampling:
+        sampling_benchmark(arguments.rows)
+    page_benchmark()
+
+
+def sampling_benchmark(rows: int) -> None:
+    """Time our sampler against pandas' filter + sample and print the ratio."""
     with tempfile.TemporaryDirectory() as folder:
         predictions = read_predictions(make_file(rows, Path(folder)))
     frame = predictions.frame

@@ -9,6 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from diagnostics.ceiling import Ceiling
 from diagnostics.rates import is_rate_metric
 from diagnostics.waterfall import GAP_LABELS, GAPS, LEVEL_LABELS, Diagnosis
 
@@ -132,6 +133,52 @@ def waterfall_chart(diagnosis: Diagnosis, *, title: str = "Error waterfall") -> 
         .properties(
             width=alt.Step(72),
             height=320,
+            title=alt.Title(title, subtitle=subtitle, anchor="start"),
+        )
+        .configure_view(stroke=None)
+    )
+
+
+def ceiling_chart(ceiling: Ceiling, *, title: str = "Ceiling per error category") -> alt.LayerChart:
+    """Horizontal bars: the most each category can remove from dev error, with its interval.
+
+    One bar per category (largest count first), the bar's length the reduction in points of dev
+    error, a rule for the 95% interval and a label with the best dev error after the fix.
+    """
+    frame = pd.DataFrame(
+        [
+            {
+                "category": row.name,
+                "reduction": row.reduction,
+                "low": ceiling.dev_error * row.interval[0],
+                "high": ceiling.dev_error * row.interval[1],
+                "count": row.count,
+                "text": f"{row.count} → best {row.error_after_fix:.1%}",
+            }
+            for row in ceiling.categories
+        ],
+        columns=["category", "reduction", "low", "high", "count", "text"],
+    )
+    order = frame["category"].tolist()
+    y = alt.Y("category:N", sort=order, title=None, axis=alt.Axis(labelLimit=200))
+    x_axis = alt.Axis(format=".1%", title="most it can remove from dev error", grid=True)
+    base = alt.Chart(frame).encode(y=y)
+    bars = base.mark_bar(color=GAP_COLOR, cornerRadius=2).encode(
+        x=alt.X("reduction:Q", axis=x_axis),
+        tooltip=[
+            alt.Tooltip("category:N"),
+            alt.Tooltip("count:Q"),
+            alt.Tooltip("reduction:Q", format=".2%", title="can remove"),
+        ],
+    )
+    interval = base.mark_rule(color="#0f172a", strokeWidth=1.5).encode(x="low:Q", x2="high:Q")
+    labels = base.mark_text(align="left", dx=4, fontSize=11).encode(x="high:Q", text="text:N")
+    subtitle = f"dev error {ceiling.dev_error:.1%}, {ceiling.reviewed} reviewed errors"
+    return (
+        alt.layer(bars, interval, labels)
+        .properties(
+            width=420,
+            height=alt.Step(26),
             title=alt.Title(title, subtitle=subtitle, anchor="start"),
         )
         .configure_view(stroke=None)

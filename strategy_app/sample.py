@@ -9,6 +9,7 @@ from pathlib import Path
 from diagnostics.validation import InputError
 from diagnostics.waterfall import HumanLevel
 from strategy_app.diagnosis import accept_upload, slice_candidates
+from strategy_app.labeling import set_images_root
 from strategy_app.store import Store
 
 SAMPLE_NAME = "Sample: handwritten digits"
@@ -54,5 +55,6 @@ def ensure_sample_project(store: Store, path: Path | None = None) -> int | None:
         slice_column=SAMPLE_SLICE if SAMPLE_SLICE in columns else None,
     )
     store.diagnose_state.save(project.id, state)
+    set_images_root(store, project.id, path.parent)
     store.settings.set(SAMPLE_FLAG, "1")
     return project.id

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from diagnostics.ingest import read_predictions
+from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.waterfall import GAP_LABELS
 from strategy_app.diagnosis import DiagnosisResult, compute
+from strategy_app.labeling import predictions_for, thumbnail_url
 from strategy_app.navigation import NEXT_PAGE_FOR_GAP, PAGES_BY_KEY
 from strategy_app.sample import ensure_sample_project
 from strategy_app.store import Project, Store, database_url, open_store
@@ -45,6 +46,17 @@ def project_result(store: Store, project_id: int) -> DiagnosisResult:
     cache entry is keyed by the bytes.
     """
     return compute(store, store.diagnose_state.load(project_id), reader=_read_cached)
+
+
+def project_predictions(store: Store, project_id: int) -> Predictions | None:
+    """The project's uploaded predictions, read once and cached by the file's hash."""
+    return predictions_for(store, project_id, reader=_read_cached)
+
+
+@st.cache_data(max_entries=20_000, show_spinner=False)
+def cached_thumbnail(root: str, relative: str) -> str | None:
+    """:func:`~strategy_app.labeling.thumbnail_url`, cached (image folders never change)."""
+    return thumbnail_url(root, relative)
 
 
 def current_project(store: Store) -> Project | None:

@@ -10,6 +10,7 @@ Usage::
     store = open_store()
     project = store.projects.create("my model")
     store.diagnose_state.save(project.id, DiagnoseState(...))
+    store.labels.save_edit(project.id, LabelEdit(...), expected_version)  # error analysis
 
 Other pages add their own tables with a new Alembic revision in ``migrations/versions`` and a
 small repository module beside :mod:`~strategy_app.store.projects`, attached to :class:`Store`.
@@ -24,6 +25,7 @@ from sqlalchemy import Engine
 
 from strategy_app.store.diagnose_state import DiagnoseState, DiagnoseStateRepository
 from strategy_app.store.engine import data_dir, database_url, make_engine
+from strategy_app.store.labels import LabelRepository
 from strategy_app.store.migrate import upgrade
 from strategy_app.store.projects import Project, ProjectRepository
 from strategy_app.store.settings import SettingsRepository
@@ -49,6 +51,7 @@ class Store:
     diagnose_state: DiagnoseStateRepository
     uploads: UploadRepository
     settings: SettingsRepository
+    labels: LabelRepository
 
     @property
     def location(self) -> str:
@@ -77,4 +80,5 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
         diagnose_state=DiagnoseStateRepository(engine, uploads),
         uploads=uploads,
         settings=SettingsRepository(engine),
+        labels=LabelRepository(engine),
     )

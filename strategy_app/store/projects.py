@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from diagnostics.validation import InputError
 from strategy_app.store.engine import read, write
+from strategy_app.store.labels import delete_project_labels
 from strategy_app.store.schema import DiagnoseStateRow, Project, utcnow
 from strategy_app.store.uploads import UploadRepository
 
@@ -65,6 +66,7 @@ class ProjectRepository:
         """Delete the project and everything saved for it."""
 
         def remove(session) -> None:
+            delete_project_labels(session, project_id)
             session.execute(
                 delete(DiagnoseStateRow).where(DiagnoseStateRow.project_id == project_id)
             )

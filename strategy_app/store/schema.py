@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -65,3 +75,76 @@ class DiagnoseStateRow(Base):
     unit: Mapped[str] = mapped_column(String(32))
     slice_column: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LabelSample(Base):
+    """A project's drawn error sample: how it was drawn (one row per project)."""
+
+    __tablename__ = "label_samples"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    seed: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    stratified: Mapped[bool] = mapped_column(Boolean)
+    drawn_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LabelExample(Base):
+    """One sampled dev error, keyed by the example's id, with what the reviewer sees."""
+
+    __tablename__ = "label_examples"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    example_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    y_true: Mapped[str] = mapped_column(Text)
+    y_pred: Mapped[str] = mapped_column(Text)
+    score: Mapped[float | None] = mapped_column(Float)
+    input: Mapped[str | None] = mapped_column(Text)
+
+
+class LabelCategory(Base):
+    """An error category of a project; tags refer to its id, so a rename keeps them."""
+
+    __tablename__ = "label_categories"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(60))
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class LabelRow(Base):
+    """One annotator's review of one example; ``version`` grows with every change."""
+
+    __tablename__ = "label_rows"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    example_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    annotator: Mapped[str] = mapped_column(String(100), primary_key=True)
+    reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LabelTag(Base):
+    """A category an annotator gave an example."""
+
+    __tablename__ = "label_tags"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    example_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    annotator: Mapped[str] = mapped_column(String(100), primary_key=True)
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("label_categories.id", ondelete="CASCADE"), primary_key=True
+    )

@@ -1,0 +1,417 @@
+"""The labeling page's logic without the UI: the editor's frame, saving its edits, summaries.
+
+How no tag gets lost:
+
+- The editor is given a frame built from the database once per *view* (:func:`build_view`) and
+  kept unchanged with the view in the session, so ``st.data_editor`` never drops pending edits
+  because its input changed, and the row positions of its ``edited_rows`` always refer to the
+  exact frame shown. :func:`apply_editor_state` maps each position to the example id of that
+  frame and saves each changed row at once (the page calls it from the editor's ``on_change``
+  callback), one short transaction per row.
+- Each row carries the version it was loaded at; an edit based on an older version than the
+  saved one is refused by the store (:class:`~strategy_app.store.labels.Conflict`) and reported
+  with both values, and the page then rebuilds the view from the database.
+- A reload, another page or a new session simply rebuilds the view from the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from diagnostics.ceiling import Agreement, Ceiling, category_agreement, ceiling_from_tags
+from diagnostics.errors import dev_error_summary, sample_errors
+from diagnostics.images import data_url, extract_images_zip, read_image_file, thumbnail_png
+from diagnostics.ingest import Predictions, read_predictions
+from diagnostics.tags import TagRow, TagTable, read_tags_csv, write_tags_csv
+from diagnostics.validation import InputError
+from strategy_app.store import Store
+from strategy_app.store.labels import Category, Conflict, LabelEdit, Review, Sample
+
+ID, INPUT, Y_TRUE, Y_PRED, SCORE = "id", "input", "y_true", "y_pred", "score"
+NOTES, REVIEWED = "notes", "reviewed"
+FIXED_COLUMNS = (ID, INPUT, Y_TRUE, Y_PRED, SCORE)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+IMAGES_SETTING = "images_root/{}"
+
+Thumbnailer = Callable[[str, str], str | None]
+
+
+# -- predictions, sample, images ---------------------------------------------------------------
+
+
+def predictions_for(
+    store: Store, project_id: int, reader: Callable[..., Predictions] = read_predictions
+) -> Predictions | None:
+    """The project's uploaded predictions (None when it has none, e.g. typed levels only)."""
+    state = store.diagnose_state.load(project_id)
+    if state.source != "upload" or not state.upload_sha256:
+        return None
+    path = store.uploads.path(state.upload_sha256)
+    if not path.is_file():
+        raise InputError(
+            f"the saved file {state.upload_name or ''} is missing from the data folder; "
+            "upload it again on Diagnose"
+        )
+    return reader(
+        path, metric=state.metric, extra_columns=(), display_name=state.upload_name or path.name
+    )
+
+
+def draw_sample(
+    store: Store,
+    project_id: int,
+    predictions: Predictions,
+    n: int,
+    *,
+    seed: int,
+    stratify: bool = False,
+) -> Sample:
+    """Draw a seeded sample of misclassified dev examples and save it (replacing any old one)."""
+    examples = sample_errors(predictions, n, seed=seed, stratify=stratify)
+    return store.labels.save_sample(project_id, examples, seed=seed, stratified=stratify)
+
+
+def images_root(store: Store, project_id: int) -> str | None:
+    """The folder the project's image paths are relative to (an uploaded zip, or the sample's)."""
+    return store.settings.get(IMAGES_SETTING.format(project_id))
+
+
+def set_images_root(store: Store, project_id: int, folder: Path) -> None:
+    """Record the folder the project's image paths are relative to."""
+    store.settings.set(IMAGES_SETTING.format(project_id), str(Path(folder).resolve()))
+
+
+def accept_images_zip(store: Store, project_id: int, name: str, data: bytes) -> int:
+    """Extract an uploaded zip of images (safely) and use it for the project; returns the count.
+
+    A refused archive raises InputError and leaves the project's images as they were.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    folder = store.folder / "images" / str(project_id) / digest
+    if not folder.is_dir():
+        extract_images_zip(data, folder, name=name)
+    set_images_root(store, project_id, folder)
+    return sum(1 for path in folder.rglob("*") if path.is_file())
+
+
+def is_image_path(value: object) -> bool:
+    """True for an ``input`` that names a PNG/JPEG file (shown as a thumbnail)."""
+    return isinstance(value, str) and value.strip().lower().endswith(IMAGE_SUFFIXES)
+
+
+def thumbnail_url(root: str, relative: str) -> str | None:
+    """A data URL of the image's thumbnail, or None when it is missing or refused."""
+    try:
+        return data_url(thumbnail_png(read_image_file(root, relative), relative))
+    except InputError:
+        return None
+
+
+def full_image(root: str | None, relative: str) -> bytes | None:
+    """The checked bytes of one example's image for the detail view, or None."""
+    if not root or not is_image_path(relative):
+        return None
+    try:
+        return read_image_file(root, relative)
+    except InputError:
+        return None
+
+
+# -- the editor's view -------------------------------------------------------------------------
+
+
+@dataclass
+class View:
+    """What one editor shows: a frame fixed for the view's life, and what is saved per row."""
+
+    project_id: int
+    annotator: str
+    layout: tuple
+    frame: pd.DataFrame
+    categories: list[Category]
+    versions: dict[str, int]
+    saved: dict[str, dict[str, object]]
+    images: bool
+    generation: int = 0
+    stale: bool = False
+    conflicts: list[str] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[str]:
+        """Example ids in row order."""
+        return self.frame[ID].tolist()
+
+    @property
+    def editable(self) -> list[str]:
+        """The columns a user may change: one per category, notes, reviewed."""
+        return [*(c.name for c in self.categories), NOTES, REVIEWED]
+
+    @property
+    def key(self) -> str:
+        """The editor's widget key: stable for the view, new when the view is rebuilt."""
+        return f"labels_{self.project_id}_{self.generation}"
+
+
+def layout_of(sample: Sample | None, categories: list[Category]) -> tuple:
+    """What forces a new view when it changes: the sample drawn and the category columns."""
+    drawn = None if sample is None else sample.drawn_at.isoformat()
+    return (drawn, tuple((c.id, c.name) for c in categories))
+
+
+def current_layout(store: Store, project_id: int) -> tuple:
+    """The saved layout, to compare with a view's."""
+    return layout_of(store.labels.sample(project_id), store.labels.categories(project_id))
+
+
+def _values(review: Review | None, categories: list[Category]) -> dict[str, object]:
+    review = review or Review("", "")
+    values: dict[str, object] = {c.name: c.id in review.tags for c in categories}
+    values[NOTES] = review.notes
+    values[REVIEWED] = review.reviewed
+    return values
+
+
+def build_view(
+    store: Store,
+    project_id: int,
+    annotator: str,
+    *,
+    thumbnail: Thumbnailer = thumbnail_url,
+    generation: int = 0,
+) -> View | None:
+    """A new view of the saved sample and this annotator's reviews (None: no sample yet)."""
+    sample = store.labels.sample(project_id)
+    if sample is None:
+        return None
+    categories = store.labels.categories(project_id)
+    reviews = {r.example_id: r for r in store.labels.reviews(project_id, annotator)}
+    examples = sample.examples
+    root = images_root(store, project_id)
+    images = bool(len(examples)) and examples[INPUT].map(is_image_path).all()
+    frame = examples.copy()
+    if images:
+        frame[INPUT] = [thumbnail(root, path) if root else None for path in examples[INPUT]]
+    elif not images:
+        frame[INPUT] = examples[INPUT].fillna("").astype(str)
+    saved = {i: _values(reviews.get(i), categories) for i in sample.ids}
+    for column in [*(c.name for c in categories), NOTES, REVIEWED]:
+        frame[column] = [saved[i][column] for i in sample.ids]
+    return View(
+        project_id=project_id,
+        annotator=annotator,
+        layout=layout_of(sample, categories),
+        frame=frame,
+        categories=categories,
+        versions={i: reviews[i].version if i in reviews else 0 for i in sample.ids},
+        saved=saved,
+        images=bool(images),
+        generation=generation,
+    )
+
+
+@dataclass
+class EditResult:
+    """What one editor change did: rows saved, and conflicts (not saved)."""
+
+    saved: int = 0
+    conflicts: list[Conflict] = field(default_factory=list)
+
+
+def apply_editor_state(store: Store, view: View, state: dict | None) -> EditResult:
+    """Save what changed in an ``st.data_editor`` state, row by row, keyed by example id.
+
+    ``state["edited_rows"]`` maps row positions of ``view.frame`` (the frame the editor was
+    given) to changed cells; it holds every edit since the editor was created, so only cells
+    that differ from what is saved are written. A cell edited back to its original value is
+    written too. Conflicting rows are not saved; ``view.stale`` asks for a rebuild.
+    """
+    edited = {int(pos): cells for pos, cells in ((state or {}).get("edited_rows") or {}).items()}
+    ids = view.ids
+    original = view.frame.set_index(ID, drop=False)
+    positions = set(edited)
+    positions |= {
+        pos
+        for pos, example in enumerate(ids)
+        if any(view.saved[example][c] != _clean(original.at[example, c], c) for c in view.editable)
+    }
+    result = EditResult()
+    by_name = {c.name: c.id for c in view.categories}
+    for pos in sorted(positions):
+        if not 0 <= pos < len(ids):
+            continue
+        example = ids[pos]
+        wanted = {c: _clean(original.at[example, c], c) for c in view.editable}
+        wanted.update({c: _clean(v, c) for c, v in edited.get(pos, {}).items() if c in wanted})
+        before = view.saved[example]
+        changed = {c for c in view.editable if wanted[c] != before[c]}
+        if not changed:
+            continue
+        edit = LabelEdit(
+            example_id=example,
+            annotator=view.annotator,
+            add=frozenset(by_name[c] for c in changed if c in by_name and wanted[c]),
+            remove=frozenset(by_name[c] for c in changed if c in by_name and not wanted[c]),
+            reviewed=wanted[REVIEWED] if REVIEWED in changed else None,
+            notes=wanted[NOTES] if NOTES in changed else None,
+        )
+        try:
+            review = store.labels.save_edit(view.project_id, edit, view.versions[example])
+        except Conflict as conflict:
+            result.conflicts.append(conflict)
+            view.conflicts.append(conflict_message(conflict, view.categories))
+            view.stale = True
+            continue
+        view.versions[example] = review.version
+        view.saved[example] = _values(review, view.categories)
+        result.saved += 1
+    return result
+
+
+def _clean(value: object, column: str) -> object:
+    if column == NOTES:
+        return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+    return bool(value) if value is not None and not pd.isna(value) else False
+
+
+def _describe(values: dict[str, object], columns: list[str]) -> str:
+    parts = []
+    for column in columns:
+        value = values.get(column)
+        if column == NOTES:
+            parts.append(f"notes '{value}'")
+        else:
+            parts.append(f"{column} {'on' if value else 'off'}")
+    return ", ".join(parts)
+
+
+def conflict_message(conflict: Conflict, categories: list[Category]) -> str:
+    """One sentence naming the example, the unsaved edit and the value saved by someone else."""
+    names = {c.id: c.name for c in categories}
+    edit = conflict.edit
+    mine: dict[str, object] = {names.get(c, "?"): True for c in edit.add}
+    mine |= {names.get(c, "?"): False for c in edit.remove}
+    if edit.reviewed is not None:
+        mine[REVIEWED] = edit.reviewed
+    if edit.notes is not None:
+        mine[NOTES] = edit.notes
+    theirs = _values(conflict.current, categories)
+    columns = list(mine)
+    who = f" (annotator '{edit.annotator}')" if edit.annotator else ""
+    return (
+        f"Example '{edit.example_id}'{who} was changed in another session: your edit "
+        f"({_describe(mine, columns)}) was not saved; the saved value is "
+        f"({_describe(theirs, columns)}). The table now shows the saved values."
+    )
+
+
+# -- summaries ---------------------------------------------------------------------------------
+
+
+def progress(store: Store, project_id: int, annotator: str) -> tuple[int, int]:
+    """(examples this annotator reviewed or tagged, examples in the sample)."""
+    sample = store.labels.sample(project_id)
+    if sample is None:
+        return 0, 0
+    ids = set(sample.ids)
+    done = sum(
+        1
+        for r in store.labels.reviews(project_id, annotator)
+        if r.example_id in ids and (r.reviewed or r.tags)
+    )
+    return done, len(ids)
+
+
+def ceiling_for(table: TagTable, predictions: Predictions) -> Ceiling | None:
+    """The ceiling table from every annotator's tags (their consensus), or None before any."""
+    tags = table.consensus_tags()
+    if not tags:
+        return None
+    summary = dev_error_summary(predictions)
+    return ceiling_from_tags(
+        tags,
+        summary["dev_error"],
+        categories=table.categories,
+        dev_errors=summary["dev_errors"],
+    )
+
+
+def ceiling_frame(ceiling: Ceiling) -> pd.DataFrame:
+    """The ceiling table for display (percent, rounded), one row per category."""
+    rows = []
+    for row in ceiling.categories:
+        estimate = row.estimated_dev_errors
+        rows.append(
+            {
+                "category": row.name,
+                "count": row.count,
+                "share of reviewed": f"{row.share:.0%}",
+                "95% interval": f"{row.interval[0]:.0%}–{row.interval[1]:.0%}",
+                "can remove at most": f"{row.reduction * 100:.1f} pts",
+                "best dev error after fix": f"{row.error_after_fix * 100:.1f}%",
+                "est. in all dev errors": (
+                    ""
+                    if estimate is None
+                    else f"{estimate[0]:,.0f} ({estimate[1]:,.0f}–{estimate[2]:,.0f})"
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def agreement_for(table: TagTable) -> list[Agreement] | None:
+    """Per-category agreement when two or more annotators reviewed, else None."""
+    annotations = {a: tags for a, tags in table.annotations().items() if tags}
+    if len(annotations) < 2:
+        return None
+    return category_agreement(annotations, table.categories)
+
+
+def agreement_frame(agreements: list[Agreement]) -> pd.DataFrame:
+    """The agreement table for display."""
+    return pd.DataFrame(
+        [
+            {
+                "category": a.category,
+                "kappa": None if a.kappa is None else round(a.kappa, 2),
+                "strength": a.strength,
+                "raw agreement": f"{a.observed:.0%}",
+                "examples": a.items,
+                "method": "Cohen's kappa" if a.method == "cohen" else "Fleiss' kappa",
+            }
+            for a in agreements
+        ]
+    )
+
+
+# -- CSV ---------------------------------------------------------------------------------------
+
+
+def export_csv(store: Store, project_id: int) -> str:
+    """The tags CSV of the project's sample: saved reviews, plus a blank row per untouched id."""
+    sample = store.labels.sample(project_id)
+    table = store.labels.tag_table(project_id)
+    if sample is None:
+        return write_tags_csv(table)
+    touched = {row.id for row in table.rows}
+    order = {example: i for i, example in enumerate(sample.ids)}
+    rows = [*table.rows, *(TagRow(i) for i in sample.ids if i not in touched)]
+    rows.sort(key=lambda row: (order.get(row.id, len(order)), row.annotator))
+    context = {
+        str(r[ID]): {c: ("" if pd.isna(r[c]) else r[c]) for c in FIXED_COLUMNS[1:]}
+        for r in sample.examples.to_dict("records")
+    }
+    return write_tags_csv(TagTable(table.categories, tuple(rows)), context)
+
+
+def import_csv(store: Store, project_id: int, data: bytes, name: str) -> int:
+    """Validate and save an uploaded tags CSV, all or nothing; returns the rows imported."""
+    sample = store.labels.sample(project_id)
+    if sample is None:
+        raise InputError("draw a sample before importing tags: ids are checked against it")
+    table = read_tags_csv(data, sample_ids=sample.ids, name=name)
+    return store.labels.import_table(project_id, table)

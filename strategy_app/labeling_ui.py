@@ -1,0 +1,352 @@
+"""The Error analysis page's widgets: sample, categories, the tagging table, ceilings, CSV.
+
+All logic lives in :mod:`strategy_app.labeling`; this module only lays it out. The tagging
+table saves in its ``on_change`` callback, so an edit is in the database before the rerun that
+shows it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from diagnostics.charts import ceiling_chart
+from diagnostics.errors import DEFAULT_SAMPLE_SIZE, confusion_pairs
+from diagnostics.ingest import Predictions
+from diagnostics.tags import PRESET_CATEGORIES
+from diagnostics.validation import InputError
+from strategy_app import labeling
+from strategy_app.labeling import ID, INPUT, NOTES, REVIEWED, SCORE, Y_PRED, Y_TRUE, View
+from strategy_app.store import Project, Store
+from strategy_app.ui import cached_thumbnail
+
+VIEW_KEY = "label_view_{}"
+NOTICES_KEY = "label_notices_{}"
+DETAIL_KEY = "label_detail_{}"
+GENERATION_KEY = "_label_view_generation"
+
+
+def invalidate(project_id: int) -> None:
+    """Make the next run rebuild the tagging table from the database."""
+    view = st.session_state.get(VIEW_KEY.format(project_id))
+    if view is not None:
+        view.stale = True
+
+
+def annotator_input(project: Project) -> str:
+    """The annotator's name (kept for the session; empty for a single unnamed annotator)."""
+    key = f"annotator_{project.id}"
+    remembered = f"_annotator_{project.id}"
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.get(remembered, "")
+    name = st.text_input(
+        "Annotator",
+        key=key,
+        placeholder="your name (optional; needed when several people tag)",
+        help="Each annotator's tags are kept apart; the ceiling uses their consensus and the "
+        "agreement table compares them.",
+    )
+    st.session_state[remembered] = name.strip()
+    return name.strip()
+
+
+def sample_controls(store: Store, project: Project, predictions: Predictions) -> None:
+    """Draw (or redraw, after confirmation) the sample of misclassified dev examples."""
+    pid = project.id
+    sample = store.labels.sample(pid)
+    label = (
+        "Draw a sample"
+        if sample is None
+        else (
+            f"Sample: {sample.size} errors, seed {sample.seed}"
+            + (", stratified by confusion pair" if sample.stratified else "")
+        )
+    )
+    with st.expander(label, expanded=sample is None, icon=":material/casino:"):
+        size_col, seed_col, strat_col = st.columns(3, vertical_alignment="bottom")
+        size = size_col.number_input(
+            "Errors to review", 1, 10_000, DEFAULT_SAMPLE_SIZE, key=f"sample_n_{pid}"
+        )
+        seed = seed_col.number_input("Seed", 0, 2**31 - 1, 0, key=f"sample_seed_{pid}")
+        stratify = strat_col.checkbox(
+            "Stratify by confusion pair",
+            key=f"sample_stratify_{pid}",
+            help="Spread the draws over the true → predicted pairs in proportion to their size.",
+        )
+        allowed = True
+        if sample is not None and store.labels.has_reviews(pid):
+            allowed = st.checkbox(
+                "Replace the current sample and delete every tag saved on it",
+                key=f"confirm_redraw_{pid}",
+            )
+        if st.button(
+            "Draw sample", key=f"draw_{pid}", disabled=not allowed, icon=":material/casino:"
+        ):
+            try:
+                drawn = labeling.draw_sample(
+                    store, pid, predictions, int(size), seed=int(seed), stratify=stratify
+                )
+            except InputError as exc:
+                st.error(str(exc))
+                return
+            st.session_state.pop(f"confirm_redraw_{pid}", None)
+            st.toast(f"Drew {drawn.size} dev errors", icon=":material/check:")
+            st.rerun()
+
+
+def confusion_table(predictions: Predictions) -> None:
+    """The confusion pairs of the dev errors, largest first."""
+    pairs = confusion_pairs(predictions)
+    with st.expander(f"Confusion pairs ({len(pairs)})", icon=":material/compare_arrows:"):
+        shown = pairs.head(50).rename(
+            columns={"y_true": "true", "y_pred": "predicted", "share": "share of errors"}
+        )
+        st.dataframe(
+            shown,
+            hide_index=True,
+            column_config={
+                "share of errors": st.column_config.ProgressColumn(
+                    format="percent", min_value=0.0, max_value=1.0
+                )
+            },
+        )
+
+
+def images_upload(store: Store, project: Project, view: View) -> None:
+    """When the inputs are image paths without images: upload a zip of them (checked safely)."""
+    pid = project.id
+    if not view.images or labeling.images_root(store, pid) is not None:
+        return
+    st.info("The inputs are image paths: upload a zip of those images to see thumbnails.")
+    uploaded = st.file_uploader(
+        "Images (a zip of the PNG/JPEG files the `input` column names)",
+        type=["zip"],
+        key=f"images_zip_{pid}",
+    )
+    if uploaded is None:
+        return
+    handled = st.session_state.setdefault("_handled_zips", {})
+    if uploaded.file_id not in handled:
+        try:
+            count = labeling.accept_images_zip(store, pid, uploaded.name, uploaded.getvalue())
+            handled[uploaded.file_id] = None
+            invalidate(pid)
+            st.toast(f"Extracted {count} images", icon=":material/check:")
+        except InputError as exc:
+            handled[uploaded.file_id] = str(exc)
+    if handled[uploaded.file_id]:
+        st.error(handled[uploaded.file_id])
+
+
+def category_controls(store: Store, project: Project) -> None:
+    """Add, rename, merge and remove categories (removal asks first)."""
+    pid = project.id
+    categories = store.labels.categories(pid)
+    by_id = {c.id: c.name for c in categories}
+    with st.expander(f"Categories ({len(categories)})", icon=":material/label:"):
+        st.caption(
+            "Presets: " + ", ".join(PRESET_CATEGORIES) + ". Add what your errors share; tags "
+            "follow a rename and a merge."
+        )
+        add, rename, merge, remove = st.tabs(["Add", "Rename", "Merge", "Remove"])
+        with add:
+            name = st.text_input("New category", key=f"cat_new_{pid}")
+            if st.button("Add category", key=f"cat_add_{pid}", icon=":material/add:"):
+                _run(lambda: store.labels.add_category(pid, name), f"Added '{name.strip()}'")
+        if not categories:
+            return
+        with rename:
+            chosen = st.selectbox(
+                "Category", list(by_id), format_func=by_id.get, key=f"cat_rn_{pid}"
+            )
+            new = st.text_input("New name", key=f"cat_rn_name_{pid}")
+            if st.button("Rename", key=f"cat_rn_go_{pid}"):
+                _run(lambda: store.labels.rename_category(pid, chosen, new), "Renamed")
+        with merge:
+            sources = st.multiselect(
+                "Merge these", list(by_id), format_func=by_id.get, key=f"cat_mg_src_{pid}"
+            )
+            target = st.selectbox(
+                "into", list(by_id), format_func=by_id.get, key=f"cat_mg_dst_{pid}"
+            )
+            if st.button("Merge", key=f"cat_mg_go_{pid}"):
+                _run(lambda: store.labels.merge_categories(pid, sources, target), "Merged")
+        with remove:
+            gone = st.selectbox("Category", list(by_id), format_func=by_id.get, key=f"cat_rm_{pid}")
+            sure = st.checkbox(
+                f"Delete '{by_id.get(gone)}' and every tag in it", key=f"cat_rm_ok_{pid}"
+            )
+            if st.button("Remove", key=f"cat_rm_go_{pid}", disabled=not sure):
+                _run(lambda: store.labels.remove_category(pid, gone), "Removed")
+
+
+def _run(action, done: str) -> None:
+    try:
+        action()
+    except InputError as exc:
+        st.error(str(exc))
+        return
+    st.toast(done, icon=":material/check:")
+    st.rerun()
+
+
+def current_view(store: Store, project: Project, annotator: str) -> View | None:
+    """The session's view, rebuilt from the database when missing, stale or out of layout."""
+    key = VIEW_KEY.format(project.id)
+    view: View | None = st.session_state.get(key)
+    if (
+        view is None
+        or view.stale
+        or view.annotator != annotator
+        or view.layout != labeling.current_layout(store, project.id)
+    ):
+        if view is not None and view.conflicts:
+            st.session_state[NOTICES_KEY.format(project.id)] = list(view.conflicts)
+        generation = st.session_state.get(GENERATION_KEY, 0) + 1
+        st.session_state[GENERATION_KEY] = generation
+        view = labeling.build_view(
+            store, project.id, annotator, thumbnail=cached_thumbnail, generation=generation
+        )
+        st.session_state[key] = view
+    return view
+
+
+def _save_edits(store: Store, key: str, view_key: str) -> None:
+    view = st.session_state.get(view_key)
+    if view is None or view.key != key:
+        return
+    result = labeling.apply_editor_state(store, view, st.session_state.get(key))
+    if result.saved:
+        st.toast(f"Saved ({result.saved} row{'s' * (result.saved > 1)})", icon=":material/save:")
+
+
+def editor(store: Store, project: Project, view: View) -> None:
+    """The tagging table: saved on every change, keyed by example id."""
+    config = {
+        ID: st.column_config.TextColumn("id", width="small"),
+        INPUT: (
+            st.column_config.ImageColumn("input", width="small")
+            if view.images
+            else st.column_config.TextColumn("input", width="medium")
+        ),
+        Y_TRUE: st.column_config.TextColumn("true", width="small"),
+        Y_PRED: st.column_config.TextColumn("predicted", width="small"),
+        SCORE: st.column_config.NumberColumn("confidence", format="%.2f", width="small"),
+        NOTES: st.column_config.TextColumn("notes", width="medium", max_chars=2000),
+        REVIEWED: st.column_config.CheckboxColumn("reviewed", width="small"),
+    }
+    for category in view.categories:
+        config[category.name] = st.column_config.CheckboxColumn(category.name, width="small")
+    st.data_editor(
+        view.frame,
+        key=view.key,
+        column_config=config,
+        disabled=list(labeling.FIXED_COLUMNS),
+        hide_index=True,
+        num_rows="fixed",
+        row_height=56 if view.images else None,
+        on_change=_save_edits,
+        args=(store, view.key, VIEW_KEY.format(project.id)),
+    )
+    # The callback saved the edit before this run; saving again here is a no-op then, and
+    # catches an edit whose callback did not run (state set programmatically).
+    _save_edits(store, view.key, VIEW_KEY.format(project.id))
+    if view.stale:
+        st.rerun()
+
+
+def notices(project: Project) -> None:
+    """Conflicts found while saving, shown once after the view was rebuilt."""
+    for message in st.session_state.pop(NOTICES_KEY.format(project.id), []):
+        st.warning(message, icon=":material/sync_problem:")
+
+
+def progress_bar(store: Store, project: Project, annotator: str) -> None:
+    """'63 of 100 reviewed' and a bar."""
+    done, total = labeling.progress(store, project.id, annotator)
+    who = f" by {annotator}" if annotator else ""
+    st.progress(done / total if total else 0.0, text=f"{done} of {total} reviewed{who}")
+
+
+def detail(store: Store, project: Project, view: View) -> None:
+    """One example large, with previous/next (keys J and K)."""
+    key = DETAIL_KEY.format(project.id)
+    ids = view.ids
+    position = min(st.session_state.get(key, 0), len(ids) - 1)
+    with st.expander("Detail view", icon=":material/zoom_in:"):
+        back, where, forward = st.columns([1, 3, 1], vertical_alignment="center")
+        if back.button("Previous", key=f"prev_{project.id}", shortcut="J", disabled=position == 0):
+            position -= 1
+        if forward.button(
+            "Next", key=f"next_{project.id}", shortcut="K", disabled=position >= len(ids) - 1
+        ):
+            position += 1
+        st.session_state[key] = position
+        example = ids[position]
+        record = store.labels.sample(project.id).examples.iloc[position]
+        where.markdown(
+            f"**{position + 1} of {len(ids)}** · id `{example}` · true **{record[Y_TRUE]}** · "
+            f"predicted **{record[Y_PRED]}**"
+            + ("" if pd.isna(record[SCORE]) else f" · confidence {record[SCORE]:.2f}")
+        )
+        image = labeling.full_image(labeling.images_root(store, project.id), record[INPUT])
+        if image is not None:
+            st.image(image, width=320)
+        elif isinstance(record[INPUT], str):
+            st.text(record[INPUT])
+        review = store.labels.review(project.id, example, view.annotator)
+        names = [c.name for c in view.categories if c.id in review.tags]
+        st.caption(
+            ("Tags: " + ", ".join(names) if names else "No tags yet")
+            + (f" · notes: {review.notes}" if review.notes else "")
+            + " · tag it in the table above."
+        )
+
+
+def ceiling_section(store: Store, project: Project, predictions: Predictions) -> None:
+    """The ceiling table and chart from the saved tags, and the annotators' agreement."""
+    table = store.labels.tag_table(project.id)
+    ceiling = labeling.ceiling_for(table, predictions)
+    st.subheader("Ceiling per category", anchor=False)
+    if ceiling is None:
+        st.info("Tag or mark reviewed at least one example to see the ceiling table.")
+        return
+    st.dataframe(labeling.ceiling_frame(ceiling), hide_index=True)
+    st.altair_chart(ceiling_chart(ceiling))
+    for advice in ceiling.advice:
+        st.markdown(f":material/lightbulb: {advice}")
+    for note in ceiling.notes:
+        st.caption(note)
+    agreements = labeling.agreement_for(table)
+    if agreements is not None:
+        st.subheader("Agreement between annotators", anchor=False)
+        st.dataframe(labeling.agreement_frame(agreements), hide_index=True)
+
+
+def csv_section(store: Store, project: Project) -> None:
+    """Export the tags CSV; import one (validated, all or nothing)."""
+    pid = project.id
+    with st.expander("Import / export tags (CSV)", icon=":material/import_export:"):
+        st.download_button(
+            "Export tags CSV",
+            data=labeling.export_csv(store, pid),
+            file_name=f"tags-{pid}.csv",
+            mime="text/csv",
+            key=f"export_{pid}",
+            icon=":material/download:",
+        )
+        uploaded = st.file_uploader("Import a tags CSV", type=["csv"], key=f"import_{pid}")
+        if uploaded is None:
+            return
+        handled = st.session_state.setdefault("_handled_tag_imports", {})
+        if uploaded.file_id not in handled:
+            try:
+                count = labeling.import_csv(store, pid, uploaded.getvalue(), uploaded.name)
+                handled[uploaded.file_id] = None
+                invalidate(pid)
+                st.toast(f"Imported {count} rows", icon=":material/check:")
+                st.rerun()
+            except InputError as exc:
+                handled[uploaded.file_id] = str(exc)
+        if handled[uploaded.file_id]:
+            st.error(handled[uploaded.file_id])

@@ -1,0 +1,529 @@
+"""Error analysis records: the drawn sample, the categories and every annotator's tags.
+
+Tags are keyed by (project, example id, annotator), never by a row position, and refer to a
+category by its id, so renaming a category keeps its tags. Each (example, annotator) row has a
+``version`` for optimistic concurrency: an edit names the version it was based on, and when the
+row moved on since (another session saved first), :class:`Conflict` is raised and nothing is
+written. Every edit is its own short transaction; category merges and removals move or drop the
+tags in one transaction and bump the versions of the rows they touch.
+
+Only portable SQL is used (no upserts by dialect), so the same code runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Engine, and_, delete, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from diagnostics.tags import PRESET_CATEGORIES, TagRow, TagTable, check_category_name
+from diagnostics.validation import InputError
+from strategy_app.store.engine import read, write
+from strategy_app.store.schema import (
+    LabelCategory,
+    LabelExample,
+    LabelRow,
+    LabelSample,
+    LabelTag,
+    utcnow,
+)
+
+EXAMPLE_COLUMNS = ("id", "y_true", "y_pred", "score", "input")
+
+
+@dataclass(frozen=True)
+class Category:
+    """An error category: its id (what tags refer to), name and display position."""
+
+    id: int
+    name: str
+    position: int
+
+
+@dataclass(frozen=True)
+class Review:
+    """One annotator's saved review of one example, at ``version``."""
+
+    example_id: str
+    annotator: str
+    tags: frozenset[int] = frozenset()
+    reviewed: bool = False
+    notes: str = ""
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class LabelEdit:
+    """A change to one annotator's review of one example (None: leave the field as it is)."""
+
+    example_id: str
+    annotator: str
+    add: frozenset[int] = frozenset()
+    remove: frozenset[int] = frozenset()
+    reviewed: bool | None = None
+    notes: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when the edit changes nothing."""
+        return not (self.add or self.remove) and self.reviewed is None and self.notes is None
+
+
+@dataclass(frozen=True)
+class Sample:
+    """How a project's sample was drawn, and its examples in display order."""
+
+    seed: int
+    size: int
+    stratified: bool
+    drawn_at: datetime
+    examples: pd.DataFrame = field(repr=False)
+
+    @property
+    def ids(self) -> list[str]:
+        """The example ids in display order."""
+        return self.examples["id"].tolist()
+
+
+class Conflict(Exception):
+    """An edit based on an older version of a review than the saved one; nothing was written."""
+
+    def __init__(self, edit: LabelEdit, expected: int, current: Review) -> None:
+        self.edit, self.expected, self.current = edit, expected, current
+        who = f" by '{edit.annotator}'" if edit.annotator else ""
+        super().__init__(
+            f"example '{edit.example_id}'{who} changed since this view was loaded "
+            f"(version {current.version}, the edit was based on {expected}); not saved"
+        )
+
+
+class LabelRepository:
+    """Samples, categories and tags per project."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    # -- the sample --------------------------------------------------------------------------
+
+    def save_sample(
+        self, project_id: int, examples: pd.DataFrame, *, seed: int, stratified: bool
+    ) -> Sample:
+        """Replace the project's sample (and every tag on the old one) with ``examples``.
+
+        ``examples`` has the columns of :func:`diagnostics.errors.sample_errors`. The project
+        keeps its categories; a project without any gets the presets.
+        """
+        rows = [
+            LabelExample(
+                project_id=project_id,
+                example_id=str(record["id"]),
+                position=position,
+                y_true=str(record["y_true"]),
+                y_pred=str(record["y_pred"]),
+                score=None if pd.isna(record.get("score")) else float(record["score"]),
+                input=None if pd.isna(record.get("input")) else str(record["input"]),
+            )
+            for position, record in enumerate(examples.to_dict("records"))
+        ]
+        if len({row.example_id for row in rows}) != len(rows):
+            raise InputError("the sample repeats an example id; ids must be unique")
+
+        def replace_sample(session) -> None:
+            _delete_sample(session, project_id)
+            session.add(
+                LabelSample(project_id=project_id, seed=seed, size=len(rows), stratified=stratified)
+            )
+            session.add_all(rows)
+            if not session.scalar(
+                select(func.count()).where(LabelCategory.project_id == project_id)
+            ):
+                session.add_all(
+                    LabelCategory(project_id=project_id, name=name, position=i)
+                    for i, name in enumerate(PRESET_CATEGORIES)
+                )
+
+        write(self._engine, replace_sample)
+        return self.sample(project_id)
+
+    def sample(self, project_id: int) -> Sample | None:
+        """The project's sample, or None before one is drawn."""
+
+        def load(session):
+            info = session.get(LabelSample, project_id)
+            if info is None:
+                return None
+            query = (
+                select(LabelExample)
+                .where(LabelExample.project_id == project_id)
+                .order_by(LabelExample.position)
+            )
+            return info, session.scalars(query).all()
+
+        loaded = read(self._engine, load)
+        if loaded is None:
+            return None
+        info, rows = loaded
+        frame = pd.DataFrame(
+            [(r.example_id, r.y_true, r.y_pred, r.score, r.input) for r in rows],
+            columns=list(EXAMPLE_COLUMNS),
+        )
+        return Sample(info.seed, info.size, info.stratified, info.drawn_at, frame)
+
+    def has_reviews(self, project_id: int) -> bool:
+        """True when anyone saved a review on the project's sample."""
+        query = select(exists().where(LabelRow.project_id == project_id))
+        return bool(read(self._engine, lambda s: s.scalar(query)))
+
+    # -- categories --------------------------------------------------------------------------
+
+    def categories(self, project_id: int) -> list[Category]:
+        """The project's categories in display order."""
+        query = (
+            select(LabelCategory)
+            .where(LabelCategory.project_id == project_id)
+            .order_by(LabelCategory.position, LabelCategory.id)
+        )
+        rows = read(self._engine, lambda s: s.scalars(query).all())
+        return [Category(r.id, r.name, r.position) for r in rows]
+
+    def add_category(self, project_id: int, name: str) -> Category:
+        """A new category at the end; refuses a name in use (ignoring case) or reserved."""
+
+        def add(session) -> LabelCategory:
+            return _add_category(session, project_id, name)
+
+        row = self._unique(add, name)
+        return Category(row.id, row.name, row.position)
+
+    def rename_category(self, project_id: int, category_id: int, name: str) -> Category:
+        """Give a category a new name; its tags follow (they refer to the id)."""
+
+        def rename(session) -> LabelCategory:
+            row = _category(session, project_id, category_id)
+            others = [c for c in _names(session, project_id) if c != row.name]
+            row.name = check_category_name(name, others)
+            return row
+
+        row = self._unique(rename, name)
+        return Category(row.id, row.name, row.position)
+
+    def merge_categories(self, project_id: int, sources: Collection[int], target: int) -> int:
+        """Fold ``sources`` into ``target`` in one transaction; returns the reviews touched.
+
+        An example tagged with several of them keeps one ``target`` tag.
+        """
+        sources = {s for s in sources if s != target}
+        if not sources:
+            raise InputError("choose at least one other category to merge into the target")
+
+        def merge(session) -> int:
+            _category(session, project_id, target)
+            for source in sources:
+                _category(session, project_id, source)
+            moved = session.execute(
+                select(LabelTag.example_id, LabelTag.annotator)
+                .where(LabelTag.project_id == project_id, LabelTag.category_id.in_(sources))
+                .distinct()
+            ).all()
+            for example_id, annotator in moved:
+                key = {"example_id": example_id, "annotator": annotator}
+                if session.get(LabelTag, {"project_id": project_id, **key, "category_id": target}):
+                    continue
+                session.add(LabelTag(project_id=project_id, **key, category_id=target))
+            session.flush()
+            session.execute(
+                delete(LabelTag).where(
+                    LabelTag.project_id == project_id, LabelTag.category_id.in_(sources)
+                )
+            )
+            session.execute(delete(LabelCategory).where(LabelCategory.id.in_(sources)))
+            return _bump(session, project_id, moved)
+
+        return write(self._engine, merge)
+
+    def remove_category(self, project_id: int, category_id: int) -> int:
+        """Delete a category and its tags in one transaction; returns the reviews touched."""
+
+        def remove(session) -> int:
+            _category(session, project_id, category_id)
+            touched = session.execute(
+                select(LabelTag.example_id, LabelTag.annotator).where(
+                    LabelTag.project_id == project_id, LabelTag.category_id == category_id
+                )
+            ).all()
+            session.execute(delete(LabelTag).where(LabelTag.category_id == category_id))
+            session.execute(delete(LabelCategory).where(LabelCategory.id == category_id))
+            return _bump(session, project_id, touched)
+
+        return write(self._engine, remove)
+
+    # -- reviews -----------------------------------------------------------------------------
+
+    def reviews(self, project_id: int, annotator: str | None = None) -> list[Review]:
+        """Saved reviews (of one annotator, or of all), in sample order."""
+
+        def load(session) -> list[Review]:
+            query = select(LabelRow).where(LabelRow.project_id == project_id)
+            tags = select(LabelTag).where(LabelTag.project_id == project_id)
+            if annotator is not None:
+                query = query.where(LabelRow.annotator == annotator)
+                tags = tags.where(LabelTag.annotator == annotator)
+            carried: dict[tuple[str, str], set[int]] = {}
+            for tag in session.scalars(tags):
+                carried.setdefault((tag.example_id, tag.annotator), set()).add(tag.category_id)
+            return [_review(row, carried) for row in session.scalars(query)]
+
+        return read(self._engine, load)
+
+    def save_edit(self, project_id: int, edit: LabelEdit, expected_version: int) -> Review:
+        """Apply ``edit`` in its own transaction if the saved version is ``expected_version``.
+
+        ``expected_version`` is 0 for a review not saved yet. Raises :class:`Conflict` (writing
+        nothing) when the review moved on, and InputError for an id outside the sample or a
+        category that no longer exists. Returns the saved review with its new version.
+        """
+
+        def save(session) -> Review:
+            key = (project_id, edit.example_id, edit.annotator)
+            row = session.get(LabelRow, key)
+            current = 0 if row is None else row.version
+            if current != expected_version:
+                raise Conflict(edit, expected_version, _saved_review(session, *key))
+            if session.get(LabelExample, (project_id, edit.example_id)) is None:
+                raise InputError(f"example '{edit.example_id}' is not in the project's sample")
+            _check_categories(session, project_id, edit.add | edit.remove)
+            if row is None:
+                row = LabelRow(
+                    project_id=project_id,
+                    example_id=edit.example_id,
+                    annotator=edit.annotator,
+                    reviewed=bool(edit.reviewed),
+                    notes=edit.notes or "",
+                    version=1,
+                    updated_at=utcnow(),
+                )
+                session.add(row)
+                session.flush()
+            else:
+                values = {"version": LabelRow.version + 1, "updated_at": utcnow()}
+                if edit.reviewed is not None:
+                    values["reviewed"] = edit.reviewed
+                if edit.notes is not None:
+                    values["notes"] = edit.notes
+                changed = session.execute(
+                    update(LabelRow)
+                    .where(*_row_key(project_id, edit.example_id, edit.annotator))
+                    .where(LabelRow.version == expected_version)
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if changed != 1:
+                    raise Conflict(edit, expected_version, _saved_review(session, *key))
+            _set_tags(session, project_id, edit)
+            return _saved_review(session, *key)
+
+        try:
+            return write(self._engine, save)
+        except IntegrityError:
+            # another session inserted the same review first
+            current = self.review(project_id, edit.example_id, edit.annotator)
+            raise Conflict(edit, expected_version, current) from None
+
+    def review(self, project_id: int, example_id: str, annotator: str) -> Review:
+        """The saved review (version 0 and empty when there is none)."""
+        return read(self._engine, lambda s: _saved_review(s, project_id, example_id, annotator))
+
+    # -- tag tables (CSV import and export, ceilings) ----------------------------------------
+
+    def tag_table(self, project_id: int) -> TagTable:
+        """Every saved review as a :class:`TagTable` of category names (all annotators)."""
+        categories = self.categories(project_id)
+        names = {c.id: c.name for c in categories}
+        rows = tuple(
+            TagRow(
+                id=r.example_id,
+                tags=frozenset(names[t] for t in r.tags if t in names),
+                reviewed=r.reviewed,
+                notes=r.notes,
+                annotator=r.annotator,
+            )
+            for r in self.reviews(project_id)
+        )
+        return TagTable(tuple(c.name for c in categories), rows)
+
+    def import_table(self, project_id: int, table: TagTable) -> int:
+        """Save a whole imported table in one transaction (all or nothing); returns its rows.
+
+        Categories the project lacks are added. Each row replaces that annotator's review of
+        the example in the file's categories (tags in other categories stay).
+        """
+
+        def save(session) -> int:
+            known = set(
+                session.scalars(
+                    select(LabelExample.example_id).where(LabelExample.project_id == project_id)
+                )
+            )
+            unknown = sorted({row.id for row in table.rows} - known)
+            if unknown:
+                raise InputError(
+                    f"{len(unknown)} id(s) are not in the sample, e.g. '{unknown[0]}'; "
+                    "nothing was imported"
+                )
+            by_name = {
+                c.name.lower(): c.id
+                for c in session.scalars(
+                    select(LabelCategory).where(LabelCategory.project_id == project_id)
+                )
+            }
+            for name in table.categories:
+                if name.lower() not in by_name:
+                    by_name[name.lower()] = _add_category(session, project_id, name).id
+            in_file = {by_name[n.lower()] for n in table.categories}
+            for tag_row in table.rows:
+                tags = {by_name[n.lower()] for n in tag_row.tags}
+                key = (project_id, tag_row.id, tag_row.annotator)
+                row = session.get(LabelRow, key)
+                if row is None:
+                    row = LabelRow(
+                        project_id=project_id,
+                        example_id=tag_row.id,
+                        annotator=tag_row.annotator,
+                        version=0,
+                    )
+                    session.add(row)
+                row.reviewed, row.notes = tag_row.reviewed, tag_row.notes
+                row.version, row.updated_at = row.version + 1, utcnow()
+                session.flush()
+                edit = LabelEdit(
+                    tag_row.id, tag_row.annotator, frozenset(tags), frozenset(in_file - tags)
+                )
+                _set_tags(session, project_id, edit)
+            return len(table.rows)
+
+        return write(self._engine, save)
+
+    def _unique(self, work, name: str):
+        try:
+            return write(self._engine, work)
+        except IntegrityError:
+            raise InputError(f"category '{name}' exists already") from None
+
+
+# -- helpers inside a transaction -------------------------------------------------------------
+
+
+def _row_key(project_id: int, example_id: str, annotator: str):
+    return (
+        LabelRow.project_id == project_id,
+        LabelRow.example_id == example_id,
+        LabelRow.annotator == annotator,
+    )
+
+
+def _tag_key(project_id: int, example_id: str, annotator: str):
+    return (
+        LabelTag.project_id == project_id,
+        LabelTag.example_id == example_id,
+        LabelTag.annotator == annotator,
+    )
+
+
+def _saved_review(session, project_id: int, example_id: str, annotator: str) -> Review:
+    row = session.get(LabelRow, (project_id, example_id, annotator))
+    if row is None:
+        return Review(example_id, annotator)
+    session.refresh(row)
+    query = select(LabelTag.category_id).where(*_tag_key(project_id, example_id, annotator))
+    return _review(row, {(example_id, annotator): set(session.scalars(query))})
+
+
+def _review(row: LabelRow, carried: dict[tuple[str, str], set[int]]) -> Review:
+    return Review(
+        example_id=row.example_id,
+        annotator=row.annotator,
+        tags=frozenset(carried.get((row.example_id, row.annotator), ())),
+        reviewed=bool(row.reviewed),
+        notes=row.notes or "",
+        version=row.version,
+    )
+
+
+def _set_tags(session, project_id: int, edit: LabelEdit) -> None:
+    key = _tag_key(project_id, edit.example_id, edit.annotator)
+    if edit.remove:
+        session.execute(delete(LabelTag).where(*key, LabelTag.category_id.in_(edit.remove)))
+    present = set(session.scalars(select(LabelTag.category_id).where(*key)))
+    session.add_all(
+        LabelTag(
+            project_id=project_id,
+            example_id=edit.example_id,
+            annotator=edit.annotator,
+            category_id=category,
+        )
+        for category in edit.add - present
+    )
+
+
+def _names(session, project_id: int) -> list[str]:
+    query = select(LabelCategory.name).where(LabelCategory.project_id == project_id)
+    return list(session.scalars(query))
+
+
+def _add_category(session, project_id: int, name: str) -> LabelCategory:
+    name = check_category_name(name, _names(session, project_id))
+    last = session.scalar(
+        select(func.max(LabelCategory.position)).where(LabelCategory.project_id == project_id)
+    )
+    row = LabelCategory(project_id=project_id, name=name, position=(last or 0) + 1)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _category(session, project_id: int, category_id: int) -> LabelCategory:
+    row = session.get(LabelCategory, category_id)
+    if row is None or row.project_id != project_id:
+        raise InputError("that category no longer exists (another session removed it?)")
+    return row
+
+
+def _check_categories(session, project_id: int, ids: Iterable[int]) -> None:
+    ids = set(ids)
+    if not ids:
+        return
+    found = set(
+        session.scalars(
+            select(LabelCategory.id).where(
+                LabelCategory.project_id == project_id, LabelCategory.id.in_(ids)
+            )
+        )
+    )
+    if found != ids:
+        raise InputError("a category of this edit no longer exists (another session removed it)")
+
+
+def _bump(session, project_id: int, keys: Iterable[tuple[str, str]]) -> int:
+    keys = list(keys)
+    for example_id, annotator in keys:
+        session.execute(
+            update(LabelRow)
+            .where(and_(*_row_key(project_id, example_id, annotator)))
+            .values(version=LabelRow.version + 1, updated_at=utcnow())
+        )
+    return len(keys)
+
+
+def _delete_sample(session, project_id: int) -> None:
+    for table in (LabelTag, LabelRow, LabelExample, LabelSample):
+        session.execute(delete(table).where(table.project_id == project_id))
+
+
+def delete_project_labels(session, project_id: int) -> None:
+    """Within a write, delete everything error analysis saved for a project."""
+    _delete_sample(session, project_id)
+    session.execute(delete(LabelCategory).where(LabelCategory.project_id == project_id))

@@ -1,0 +1,249 @@
+"""Error analysis: versioned tags in the store, the editor's delta, the page, a killed writer."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from diagnostics.tags import read_tags_csv
+from diagnostics.validation import InputError
+from strategy_app import labeling
+from strategy_app.navigation import PAGES_DIR
+from strategy_app.store import open_store
+from strategy_app.store.labels import Conflict, LabelEdit
+from tests.conftest import write_predictions
+
+EXAMPLES = pd.DataFrame(
+    {
+        "id": ["a", "b", "c"],
+        "y_true": ["cat", "cat", "dog"],
+        "y_pred": ["dog", "dog", "cat"],
+        "score": [0.9, 0.6, None],
+        "input": ["=1+1", "a photo", None],
+    }
+)
+
+
+@pytest.fixture
+def store(data_dir):
+    store = open_store()
+    project = store.projects.create("p")
+    store.labels.save_sample(project.id, EXAMPLES, seed=1, stratified=False)
+    store.project_id = project.id
+    return store
+
+
+def category(store, name):
+    return next(c.id for c in store.labels.categories(store.project_id) if c.name == name)
+
+
+def test_versions_and_a_stale_edit_from_a_second_session(store):
+    pid, other = store.project_id, open_store()
+    blurry = category(store, "blurry/low quality")
+    first = store.labels.save_edit(pid, LabelEdit("a", "", add=frozenset({blurry})), 0)
+    assert first.version == 1 and first.tags == {blurry}
+    newer = other.labels.save_edit(pid, LabelEdit("a", "", notes="theirs"), 1)
+    assert newer.version == 2
+    with pytest.raises(Conflict) as caught:
+        store.labels.save_edit(pid, LabelEdit("a", "", remove=frozenset({blurry})), 1)
+    assert caught.value.current.version == 2
+    saved = store.labels.review(pid, "a", "")
+    assert saved.tags == {blurry} and saved.notes == "theirs" and saved.version == 2
+    with pytest.raises(Conflict):  # two sessions creating the same review
+        other.labels.save_edit(pid, LabelEdit("b", "", reviewed=True), 0)
+        store.labels.save_edit(pid, LabelEdit("b", "", reviewed=False), 0)
+    with pytest.raises(InputError, match="not in the project's sample"):
+        store.labels.save_edit(pid, LabelEdit("zz", "", reviewed=True), 0)
+
+
+def test_rename_merge_and_remove_keep_or_move_tags_in_one_step(store):
+    pid = store.project_id
+    blurry, angle, rare = (
+        category(store, n) for n in ("blurry/low quality", "unusual angle", "rare class")
+    )
+    store.labels.save_edit(pid, LabelEdit("a", "ann", add=frozenset({blurry, angle})), 0)
+    store.labels.save_edit(pid, LabelEdit("b", "ann", add=frozenset({angle, rare})), 0)
+    store.labels.rename_category(pid, blurry, "blurry")
+    assert store.labels.review(pid, "a", "ann").tags == {blurry} | {angle}
+    with pytest.raises(InputError, match="exists already"):
+        store.labels.rename_category(pid, blurry, "Unusual Angle")
+    assert store.labels.merge_categories(pid, [blurry], angle) == 1
+    table = store.labels.tag_table(pid)
+    assert {r.id: set(r.tags) for r in table.rows} == {
+        "a": {"unusual angle"},
+        "b": {"unusual angle", "rare class"},
+    }
+    assert store.labels.review(pid, "a", "ann").version == 2
+    store.labels.remove_category(pid, rare)
+    assert store.labels.review(pid, "b", "ann").tags == {angle}
+    assert "rare class" not in store.labels.tag_table(pid).categories
+
+
+def test_editor_delta_is_saved_by_example_id_and_conflicts_are_reported(store):
+    pid = store.project_id
+    view = labeling.build_view(store, pid, "", thumbnail=lambda root, path: None)
+    assert view.ids == ["a", "b", "c"] and not view.images
+    assert view.frame.loc[0, "input"] == "=1+1"  # text stays text
+    state = {"edited_rows": {1: {"mislabeled": True, "notes": "check"}}}
+    assert labeling.apply_editor_state(store, view, state).saved == 1
+    assert labeling.apply_editor_state(store, view, state).saved == 0  # cumulative state
+    mislabeled = category(store, "mislabeled")
+    assert store.labels.review(pid, "b", "").tags == {mislabeled}
+    open_store().labels.save_edit(pid, LabelEdit("b", "", notes="other"), 1)
+    state = {"edited_rows": {1: {"mislabeled": False, "notes": "check"}}}
+    result = labeling.apply_editor_state(store, view, state)
+    assert len(result.conflicts) == 1 and view.stale
+    assert "Example 'b'" in view.conflicts[0] and "mislabeled off" in view.conflicts[0]
+    assert "mislabeled on" in view.conflicts[0]
+    assert store.labels.review(pid, "b", "").tags == {mislabeled}
+    assert labeling.progress(store, pid, "") == (1, 3)
+
+
+def test_csv_export_neutralizes_and_import_is_all_or_nothing(store):
+    pid = store.project_id
+    store.labels.save_edit(pid, LabelEdit("a", "", notes="-2 bad", reviewed=True), 0)
+    text = labeling.export_csv(store, pid)
+    assert "'=1+1" in text and "'-2 bad" in text
+    table = read_tags_csv(text.encode(), sample_ids=["a", "b", "c"])
+    assert {r.id for r in table.rows} == {"a", "b", "c"}
+    bad = b"id,mislabeled\na,1\nzz,1\n"
+    with pytest.raises(InputError, match="not in the sample"):
+        labeling.import_csv(store, pid, bad, "tags.csv")
+    assert store.labels.review(pid, "a", "").tags == frozenset()
+    count = labeling.import_csv(store, pid, b"id,mislabeled,new kind\na,1,1\n", "tags.csv")
+    assert count == 1
+    names = {c.id: c.name for c in store.labels.categories(pid)}
+    assert {names[t] for t in store.labels.review(pid, "a", "").tags} == {"mislabeled", "new kind"}
+
+
+# -- the page ----------------------------------------------------------------------------------
+
+
+def open_page(tmp_path, monkeypatch) -> AppTest:
+    sample = write_predictions(tmp_path / "sample.csv")
+    monkeypatch.setenv("STRATEGY_SAMPLE_PREDICTIONS", str(sample))
+    return AppTest.from_file(str(PAGES_DIR / "error_analysis.py"), default_timeout=60).run()
+
+
+def edit(at: AppTest, rows: dict) -> AppTest:
+    view = at.session_state["label_view_1"]
+    at.session_state[view.key] = {"edited_rows": rows, "added_rows": [], "deleted_rows": []}
+    return at.run()
+
+
+def ceiling_rows(at: AppTest) -> dict:
+    table = next(d.value for d in at.dataframe if "best dev error after fix" in d.value)
+    return dict(zip(table["category"], table["count"], strict=True))
+
+
+def test_page_tags_examples_and_the_ceiling_follows(data_dir, tmp_path, monkeypatch):
+    at = open_page(tmp_path, monkeypatch)
+    assert not at.exception
+    at.button(key="draw_1").click().run()
+    assert "0 of 20 reviewed" in at.get("progress")[0].proto.text
+    view = at.session_state["label_view_1"]
+    at = edit(at, {0: {"mislabeled": True}, 2: {"mislabeled": True, "blurry/low quality": True}})
+    assert not at.exception
+    assert ceiling_rows(at)["mislabeled"] == 2
+    assert "2 of 20 reviewed" in at.get("progress")[0].proto.text
+    at = edit(at, {0: {"mislabeled": True}, 2: {"mislabeled": False, "blurry/low quality": True}})
+    assert ceiling_rows(at) == {**ceiling_rows(at), "mislabeled": 1, "blurry/low quality": 1}
+    store = open_store()
+    saved = {r.example_id: r for r in store.labels.reviews(1)}
+    assert set(saved) == {view.ids[0], view.ids[2]}
+    # a fresh session (reload) sees the saved tags in its table
+    again = AppTest.from_file(str(PAGES_DIR / "error_analysis.py"), default_timeout=60).run()
+    frame = again.session_state["label_view_1"].frame
+    assert frame.loc[0, "mislabeled"] and frame.loc[2, "blurry/low quality"]
+    # another session changes row 0; the stale edit is refused and shown
+    mislabeled = category_of(store, "mislabeled")
+    store.labels.save_edit(
+        1, LabelEdit(view.ids[0], "", notes="theirs"), saved[view.ids[0]].version
+    )
+    at = edit(at, {0: {"mislabeled": False}, 2: {"mislabeled": False, "blurry/low quality": True}})
+    assert any(view.ids[0] in w.value and "not saved" in w.value for w in at.warning)
+    assert mislabeled in store.labels.review(1, view.ids[0], "").tags
+    export = at.get("download_button")[0]
+    assert export is not None
+
+
+def category_of(store, name):
+    return next(c.id for c in store.labels.categories(1) if c.name == name)
+
+
+def test_page_redraw_asks_first_and_categories_are_managed(data_dir, tmp_path, monkeypatch):
+    at = open_page(tmp_path, monkeypatch)
+    at.button(key="draw_1").click().run()
+    edit(at, {0: {"rare class": True}}).run()  # AppTest saves in the run, the browser before it
+    assert at.button(key="draw_1").disabled
+    at.text_input(key="cat_new_1").set_value("occluded")
+    at.button(key="cat_add_1").click().run()
+    assert "occluded" in at.session_state["label_view_1"].frame.columns
+    rare = category_of(open_store(), "rare class")
+    at.selectbox(key="cat_rn_1").set_value(rare)
+    at.text_input(key="cat_rn_name_1").set_value("rare digit")
+    at.button(key="cat_rn_go_1").click().run()
+    assert ceiling_rows(at)["rare digit"] == 1
+    at.checkbox(key="confirm_redraw_1").check().run()
+    at.number_input(key="sample_seed_1").set_value(5)
+    at.button(key="draw_1").click().run()
+    assert not open_store().labels.has_reviews(1)
+    assert not at.exception
+
+
+def test_page_without_predictions_says_what_to_do(data_dir):
+    open_store().projects.create("typed only")
+    at = AppTest.from_file(str(PAGES_DIR / "error_analysis.py"), default_timeout=60).run()
+    assert not at.exception
+    assert any("Diagnose" in i.value for i in at.info)
+
+
+# -- a killed writer loses nothing acknowledged ------------------------------------------------
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from strategy_app.store import open_store
+    from strategy_app.store.labels import LabelEdit
+    store = open_store()
+    category = store.labels.categories(1)[0].id
+    for i, example in enumerate(store.labels.sample(1).ids * 50):
+        review = store.labels.review(1, example, "w")
+        tags = frozenset() if review.tags else frozenset({category})
+        edit = LabelEdit(example, "w", add=tags, remove=frozenset({category}) - tags, notes=str(i))
+        saved = store.labels.save_edit(1, edit, review.version)
+        print(example, saved.version, i, flush=True)
+    """
+)
+
+
+@pytest.mark.slow
+def test_sigkilled_writer_keeps_every_acknowledged_tag(data_dir):
+    store = open_store()
+    store.projects.create("p")
+    many = pd.DataFrame({"id": [str(i) for i in range(40)], "y_true": 1, "y_pred": 2})
+    store.labels.save_sample(1, many, seed=0, stratified=False)
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    child = subprocess.Popen(
+        [sys.executable, "-c", WRITER], stdout=subprocess.PIPE, text=True, env=env
+    )
+    acknowledged = {}
+    for line in child.stdout:
+        example, version, step = line.split()
+        acknowledged[example] = (int(version), step)
+        if len(acknowledged) == 40 and int(step) > 150:
+            child.send_signal(signal.SIGKILL)
+            break
+    child.wait()
+    assert child.returncode == -signal.SIGKILL
+    after = open_store()
+    for example, (version, step) in acknowledged.items():
+        review = after.labels.review(1, example, "w")
+        assert review.version >= version
+        if review.version == version:
+            assert review.notes == step
