@@ -334,7 +334,7 @@ def check_leakage(
     hashes = pd.util.hash_pandas_object(values, index=False).to_numpy()
     ordered = np.sort(hashes)
     repeated_values = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-    repeated = np.flatnonzero(np.isin(hashes, repeated_values)) if repeated_values.size else []
+    repeated = np.flatnonzero(np.isin(hashes, repeated_values))
     order = repeated[np.argsort(hashes[repeated], kind="stable")]
     sorted_hashes = hashes[order]
     starts = np.flatnonzero(np.r_[True, sorted_hashes[1:] != sorted_hashes[:-1]])[: len(order)]
