@@ -156,6 +156,7 @@ def _assign_command(args) -> tuple[dict, str]:
     assigned = {
         s: int(n) for s, n in split.value_counts().reindex(list(SPLITS), fill_value=0).items()
     }
+    shortfalls = _shortfalls(plan, assigned, len(frame))
     data = {
         **(plan.to_dict() if isinstance(plan, SplitPlan) else {"fractions_requested": plan}),
         "data": str(args.data),
@@ -164,16 +165,32 @@ def _assign_command(args) -> tuple[dict, str]:
         "seed": args.seed,
         "assigned": assigned,
         "leakage": leakage.to_dict(),
+        "assign_warnings": shortfalls,
     }
     lines = [render_plan(plan)] if isinstance(plan, SplitPlan) else []
     lines.append(
         f"Wrote {args.out}: {len(frame):,} rows with a '{SPLIT_COLUMN}' column (seed {args.seed})"
     )
     lines.extend(f"  {SPLIT_LABELS[s]:<10}{n:>12,}" for s, n in assigned.items())
-    lines.extend(f"  ! {m}" for m in leakage.messages())
+    lines.extend(f"  ! {m}" for m in [*shortfalls, *leakage.messages()])
     if leakage.clean:
         lines.append("  no leakage: no identical rows or groups in two splits")
     return data, "\n".join(lines)
+
+
+def _shortfalls(plan, assigned: dict[str, int], rows: int) -> list[str]:
+    """Warnings where whole groups made a split much smaller or larger than planned."""
+    if isinstance(plan, SplitPlan):
+        planned = {s: round(plan.fractions[s] * rows) for s in SPLITS}
+    else:
+        planned = {s: round(plan[s] * rows) for s in SPLITS}
+    return [
+        f"{SPLIT_LABELS[s]} got {assigned[s]:,} rows, the plan asked for {planned[s]:,}: groups "
+        "are kept whole (large groups, or groups with both source and target rows, which stay "
+        "in training)"
+        for s in SPLITS
+        if abs(assigned[s] - planned[s]) > max(1, 0.05 * planned[s])
+    ]
 
 
 def _plan_for(frame, args):
