@@ -1,0 +1,515 @@
+"""Split plans: how many examples go to train, train-dev, dev and test.
+
+Single distribution (:func:`plan_split`). The dev count follows the table of STRATEGY_NOTES §2
+exactly at its four sizes and a continuous power law between them:
+
+    size         train    dev      test
+    10,000       60%      20%      20%      (dev 2,000)
+    100,000      90%      5%       5%       (dev 5,000)
+    1,000,000    98%      1%       1%       (dev 10,000)
+    10,000,000   99.5%    0.25%    0.25%    (dev 25,000)
+
+Between two table sizes the dev count is a straight line on log–log axes through the two table
+points (``dev = d₀·(n/n₀)^k`` with exponent ``k`` between 0.30 and 0.40 < 1). Below 10,000 the
+small-data split 60/20/20 holds; above 10,000,000 the last segment continues (dev ∝ n^0.40). So
+the dev count never shrinks as the data grows and the dev fraction never grows; counts are
+rounded half up, so the rounded fraction stays within half an example of the rule. The test set
+has the dev set's size (both estimate the same error, so they need the same precision). Train
+gets the rest, so the counts always add up to the total.
+
+Train-dev is carved out of the training data (never out of dev or test): the smaller of the dev
+count and 10% of the training data. Matching dev's size gives the variance gap (train-dev −
+train) the same noise as the mismatch gap (dev − train-dev); the 10% cap keeps small datasets'
+training sets large.
+
+Mismatched data (:func:`plan_mismatched`): dev and test come only from the target (the data the
+product will see), the same size each: a quarter of the target, capped at the single-distribution
+dev count for the whole data. The leftover target goes into training. Train-dev is carved from
+the source's training data by the rule above. STRATEGY_NOTES' example, 200,000 web + 10,000
+phone, gives a training pool of 200,000 web + 5,000 phone, dev 2,500 phone, test 2,500 phone;
+train-dev holds 2,500 of the web training images, so the model trains on 197,500 web + 5,000
+phone (``counts["train"]`` is 202,500; ``training_pool`` keeps the 200,000 + 5,000 figure).
+
+Smallest difference to detect: ``min_difference`` sets dev (and test) to the size a
+two-proportion test needs at 95% confidence (two-sided) and 80% power::
+
+    n = (z₀.₉₇₅ + z₀.₈)² · (p₁(1 − p₁) + p₂(1 − p₂)) / δ²
+
+with ``p₁ = p``, ``p₂ = p − δ`` for a baseline error ``p``, or the worst case ``p₁,₂ = ½ ± δ/2``
+when no baseline is given. The rule-of-thumb size is reported beside it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from statistics import NormalDist
+
+from diagnostics.metrics import Z_95
+from diagnostics.splitnames import SPLITS
+from diagnostics.validation import InputError
+
+TABLE = ((10_000, 0.20), (100_000, 0.05), (1_000_000, 0.01), (10_000_000, 0.0025))
+SMALL_DATA_LIMIT = TABLE[0][0]
+TRAIN_DEV_SHARE = 0.10
+TARGET_DEV_SHARE = 0.25
+Z_80 = NormalDist().inv_cdf(0.80)
+RULE_OF_THUMB = "a dev set of 1,000–10,000 examples is the usual rule"
+NO_TEST_WARNING = (
+    "No test set: after tuning on dev, the dev error is optimistic, and nothing gives an "
+    "unbiased estimate of the final model. Skip the test set only when no such estimate is needed."
+)
+SMALL_DEV_EXAMPLES = 1_000
+RULE_TEXT = (
+    "dev = test: 20% up to 10,000 examples, 5% at 100,000, 1% at 1,000,000, 0.25% at "
+    "10,000,000, a power law in between and beyond (the dev count never shrinks, its share never "
+    "grows); train-dev = the smaller of the dev size and 10% of the training data, carved out "
+    "of training; train = the rest"
+)
+MISMATCH_RULE_TEXT = (
+    "dev = test from the target only: a quarter of the target each, capped at the "
+    "single-distribution dev size for all the data; the leftover target goes into training; "
+    "train-dev = the smaller of the dev size and 10% of the source, carved out of the source's "
+    "training data; train = the rest"
+)
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """A split plan: integer counts per split, where each comes from, and why.
+
+    ``counts`` has all of :data:`SPLITS` (0 where a split is absent) and adds up to ``total``.
+    ``composition`` gives, per split, the count from each distribution (``{"all": n}`` for one
+    distribution). ``training_pool`` is the training data before train-dev is carved out of it.
+    ``power`` describes the dev set's statistical resolution (and the requested difference).
+    """
+
+    regime: str
+    total: int
+    counts: dict[str, int]
+    composition: dict[str, dict[str, int]]
+    training_pool: dict[str, int]
+    rule: str
+    dev_rule_of_thumb: int
+    power: dict
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def fractions(self) -> dict[str, float]:
+        """Each split's share of the total."""
+        return {name: self.counts[name] / self.total for name in SPLITS}
+
+    @property
+    def sources(self) -> dict[str, list[str]]:
+        """Which distributions each split comes from (empty for an absent split)."""
+        return {
+            name: [source for source, n in self.composition[name].items() if n > 0]
+            for name in SPLITS
+        }
+
+    def to_dict(self) -> dict:
+        """The ``split --json`` contract."""
+        return {
+            "regime": self.regime,
+            "total": self.total,
+            "counts": dict(self.counts),
+            "fractions": self.fractions,
+            "sources": self.sources,
+            "composition": {k: dict(v) for k, v in self.composition.items()},
+            "training_pool": dict(self.training_pool),
+            "rule": self.rule,
+            "dev_rule_of_thumb": self.dev_rule_of_thumb,
+            "power": dict(self.power),
+            "notes": list(self.notes),
+            "warnings": list(self.warnings),
+        }
+
+
+def rule_dev_fraction(size: float) -> float:
+    """The dev (and test) share of ``size`` examples under the table rule, before rounding."""
+    if size <= TABLE[0][0]:
+        return TABLE[0][1]
+    (n0, f0), (n1, f1) = next(
+        (pair for pair in itertools.pairwise(TABLE) if size <= pair[1][0]), TABLE[-2:]
+    )
+    exponent = math.log((n1 * f1) / (n0 * f0)) / math.log(n1 / n0)
+    return f0 * (n0 / size) * (size / n0) ** exponent
+
+
+def rule_dev_count(size: int) -> int:
+    """The dev (and test) count for ``size`` examples: the rule's share, rounded half up."""
+    return math.floor(rule_dev_fraction(size) * size + 0.5)
+
+
+def train_dev_count(dev: int, training: int) -> int:
+    """Train-dev size: the smaller of the dev size and 10% of the training data (half up)."""
+    return min(dev, math.floor(TRAIN_DEV_SHARE * training + 0.5))
+
+
+def required_dev_size(min_difference: float, baseline_error: float | None = None) -> int:
+    """Examples needed to detect ``min_difference`` between two error rates (95%/80%).
+
+    Two-proportion formula ``n = (z₀.₉₇₅ + z₀.₈)²·(p₁q₁ + p₂q₂)/δ²`` with ``p₁ = p``,
+    ``p₂ = p − δ`` for a baseline error ``p``, or ``p₁,₂ = ½ ± δ/2`` (the worst case) without one.
+    """
+    p1, p2 = _proportions(min_difference, baseline_error)
+    variance = p1 * (1 - p1) + p2 * (1 - p2)
+    return math.ceil((Z_95 + Z_80) ** 2 * variance / min_difference**2 - 1e-9)
+
+
+def detectable_difference(dev_size: int, baseline_error: float | None = None) -> float:
+    """The smallest error difference a dev set of ``dev_size`` detects at 95%/80%."""
+    if dev_size <= 0:
+        return 1.0
+    low, high = 1e-9, baseline_error if baseline_error else 1.0
+    if required_dev_size(high, baseline_error) > dev_size:
+        return high
+    for _ in range(100):
+        middle = (low + high) / 2
+        if required_dev_size(middle, baseline_error) <= dev_size:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def _proportions(delta: float, baseline: float | None) -> tuple[float, float]:
+    if baseline is None:
+        return 0.5 + delta / 2, 0.5 - delta / 2
+    return baseline, baseline - delta
+
+
+def _check_difference(min_difference: float | None, baseline_error: float | None) -> None:
+    if min_difference is not None and not 0 < min_difference < 1:
+        raise InputError(f"minimum difference {min_difference:g} must lie between 0% and 100%")
+    if baseline_error is not None:
+        if not 0 < baseline_error < 1:
+            raise InputError(f"baseline error {baseline_error:g} must lie between 0% and 100%")
+        if min_difference is not None and min_difference > baseline_error:
+            raise InputError(
+                f"minimum difference {_pct(min_difference)} is larger than the baseline error "
+                f"{_pct(baseline_error)}: a model cannot be more than "
+                f"{_pct(baseline_error)} better"
+            )
+
+
+def check_size(value, what: str) -> int:
+    """A dataset size typed by a user as an integer ≥ 0 (``10000``, ``10,000``, ``1e6``)."""
+    text = str(value).strip().replace(",", "").replace("_", "")
+    try:
+        number = float(text)
+    except ValueError:
+        raise InputError(f"{what}: '{value}' is not a number of examples") from None
+    if not math.isfinite(number) or number != math.floor(number):
+        raise InputError(f"{what}: '{value}' is not a whole number of examples")
+    if number < 0:
+        raise InputError(f"{what}: '{value}' is negative; a size counts examples")
+    return int(number)
+
+
+def plan_split(
+    size: int,
+    *,
+    test: bool = True,
+    train_dev: bool = True,
+    min_difference: float | None = None,
+    baseline_error: float | None = None,
+) -> SplitPlan:
+    """The plan for ``size`` examples from one distribution (the rule in the module docstring).
+
+    ``test=False`` drops the test set (its examples go to training) with a warning;
+    ``train_dev=False`` drops train-dev. ``min_difference`` (an error-rate difference, e.g.
+    0.01) sizes dev and test by the power calculation instead of the table rule.
+    """
+    size = check_size(size, "size")
+    _check_difference(min_difference, baseline_error)
+    regime = "small_data" if size <= SMALL_DATA_LIMIT else "big_data"
+    rule_dev = rule_dev_count(size)
+    dev = None
+    if min_difference is not None:
+        dev = required_dev_size(min_difference, baseline_error)
+        room = math.floor(TABLE[0][1] * size)
+        if dev > room:
+            possible = detectable_difference(room, baseline_error)
+            raise InputError(
+                f"detecting a {_pct(min_difference)} difference needs {dev:,} dev examples (and "
+                f"as many for test), more than {TABLE[0][1]:.0%} of {size:,}; with {size:,} "
+                f"examples the smallest detectable difference is about {_pct(possible)}"
+            )
+    counts, pool = _single_counts(size, test, train_dev, dev)
+    if _empty_splits(counts, test, train_dev):
+        _too_few(
+            size,
+            "examples",
+            _empty_splits(counts, test, train_dev),
+            lambda n: _single_counts(n, test, train_dev, dev)[0],
+            test,
+            train_dev,
+        )
+    dev, held_out = counts["dev"], counts["train_dev"]
+    composition = {name: {"all": n} for name, n in counts.items()}
+    plan_notes = [
+        f"{size:,} examples from one distribution: dev and test come from it, so they match "
+        "what the model will face; make sure that is the data the product will see.",
+        _dev_note(dev, size, rule_dev, regime, min_difference),
+    ]
+    if train_dev:
+        plan_notes.append(_train_dev_note(held_out, pool, "training"))
+        plan_notes.append(
+            "With one distribution, dev − train-dev should be near zero; train-dev still "
+            "isolates variance from any accidental difference between training and dev."
+        )
+    return _finish(
+        regime=regime,
+        size=size,
+        counts=counts,
+        composition=composition,
+        training_pool={"all": pool},
+        rule=RULE_TEXT,
+        rule_dev=rule_dev,
+        test=test,
+        min_difference=min_difference,
+        baseline_error=baseline_error,
+        notes=plan_notes,
+    )
+
+
+def plan_mismatched(
+    source: int,
+    target: int,
+    *,
+    test: bool = True,
+    train_dev: bool = True,
+    min_difference: float | None = None,
+    baseline_error: float | None = None,
+    source_name: str = "source",
+    target_name: str = "target",
+) -> SplitPlan:
+    """The plan for lots of ``source`` data and a little ``target`` data (the product's data).
+
+    Dev and test come only from the target (equal sizes); the leftover target goes into
+    training; train-dev is carved out of the source's training data. See the module docstring.
+    """
+    source = check_size(source, f"source size ({source_name})")
+    target = check_size(target, f"target size ({target_name})")
+    _check_difference(min_difference, baseline_error)
+    if source_name == target_name:
+        raise InputError(f"source and target need different names (both '{source_name}')")
+    if target == 0:
+        raise InputError(
+            f"target of 0: dev and test must come from the target ({target_name}) data, so a "
+            "mismatched plan needs some; for one distribution use --size N"
+        )
+    if source == 0:
+        raise InputError(
+            f"source of 0: with only {target_name} data there is no mismatch; use --size {target}"
+        )
+    total = source + target
+    rule_dev = _target_dev_count(source, target)
+    dev = None
+    if min_difference is not None:
+        dev = required_dev_size(min_difference, baseline_error)
+        room = target // 2 if test else target
+        if dev > room:
+            possible = detectable_difference(room, baseline_error)
+            raise InputError(
+                f"detecting a {_pct(min_difference)} difference needs {dev:,} dev examples "
+                f"{'and as many for test ' if test else ''}from the target, more than the "
+                f"{target:,} {target_name} examples allow; with them the smallest detectable "
+                f"difference is about {_pct(possible)}"
+            )
+    composition = _mismatch_composition(
+        source, target, test, train_dev, dev, source_name, target_name
+    )
+    counts = {name: sum(parts.values()) for name, parts in composition.items()}
+    empty = _empty_splits(counts, test, train_dev)
+    if set(empty) & {"dev", "test"}:
+        _too_few(
+            target,
+            _examples("target", target_name),
+            empty,
+            lambda n: _mismatch_counts(source, n, test, train_dev, dev),
+            test,
+            train_dev,
+        )
+    if empty:
+        _too_few(
+            source,
+            _examples("source", source_name),
+            empty,
+            lambda n: _mismatch_counts(n, target, test, train_dev, dev),
+            test,
+            train_dev,
+        )
+    dev, test_count, held_out = counts["dev"], counts["test"], counts["train_dev"]
+    target_train = composition["train"][target_name]
+    plan_notes = [
+        f"Dev and test come only from {target_name} data because that is what the product will "
+        f"see; {source_name} data would aim the team at the wrong target.",
+        f"Dev {dev:,} and test {test_count:,} {target_name} examples "
+        + (
+            f"(sized for a {_pct(min_difference)} difference; the rule of thumb gives "
+            f"{rule_dev:,})."
+            if min_difference is not None
+            else f"(a quarter of the {target_name} data each, at most the {rule_dev_count(total):,}"
+            f" a single distribution of {total:,} would get)."
+        ),
+        f"The leftover {target_train:,} {target_name} examples go into training, so the model "
+        f"sees some of the target: training data = {source:,} {source_name} + {target_train:,} "
+        f"{target_name} = {source + target_train:,}.",
+    ]
+    if train_dev:
+        plan_notes.append(_train_dev_note(held_out, source, f"{source_name} training"))
+        plan_notes.append(
+            f"So the model trains on {counts['train']:,} ({source - held_out:,} {source_name} + "
+            f"{target_train:,} {target_name}). Train-dev − train measures variance; dev − "
+            f"train-dev measures the mismatch between {source_name} and {target_name}."
+        )
+    else:
+        plan_notes.append(
+            f"Without train-dev, dev − train mixes variance with the {source_name}/{target_name} "
+            "mismatch; the two cannot be told apart."
+        )
+    return _finish(
+        regime="mismatched",
+        size=total,
+        counts=counts,
+        composition=composition,
+        training_pool={source_name: source, target_name: target_train},
+        rule=MISMATCH_RULE_TEXT,
+        rule_dev=rule_dev,
+        test=test,
+        min_difference=min_difference,
+        baseline_error=baseline_error,
+        notes=plan_notes,
+    )
+
+
+def _finish(*, size, counts, rule_dev, test, min_difference, baseline_error, notes, **fields):
+    dev = counts["dev"]
+    detectable = detectable_difference(dev, baseline_error)
+    power = {
+        "confidence": 0.95,
+        "power": 0.80,
+        "formula": "n = (z0.975 + z0.8)^2 * (p1(1-p1) + p2(1-p2)) / d^2",
+        "baseline_error": baseline_error,
+        "min_difference": min_difference,
+        "required_dev": (
+            required_dev_size(min_difference, baseline_error) if min_difference else None
+        ),
+        "rule_of_thumb_dev": rule_dev,
+        "dev": dev,
+        "detectable_difference": detectable,
+    }
+    if min_difference is None:
+        notes.append(
+            f"A dev set of {dev:,} tells apart two models whose error rates differ by about "
+            f"{_pct(detectable)} (95% confidence, 80% power, "
+            + ("worst case" if baseline_error is None else f"baseline error {_pct(baseline_error)}")
+            + "); give a minimum difference to size dev for it."
+        )
+    warnings = []
+    if not test:
+        warnings.append(NO_TEST_WARNING)
+    if dev < SMALL_DEV_EXAMPLES:
+        warnings.append(
+            f"A dev set of {dev:,} can only tell apart models about {_pct(detectable)} apart "
+            f"(95% confidence, 80% power); {RULE_OF_THUMB}."
+        )
+    assert sum(counts.values()) == size
+    return SplitPlan(
+        total=size,
+        counts=counts,
+        dev_rule_of_thumb=rule_dev,
+        power=power,
+        notes=notes,
+        warnings=warnings,
+        **fields,
+    )
+
+
+def _dev_note(dev, size, rule_dev, regime, min_difference) -> str:
+    if min_difference is not None:
+        return (
+            f"Dev and test {dev:,} each: the size that detects a {_pct(min_difference)} "
+            f"difference at 95% confidence and 80% power; the rule of thumb gives {rule_dev:,} "
+            f"({_pct(rule_dev / size)})."
+        )
+    kind = (
+        "small data: the classic 60/20/20"
+        if regime == "small_data"
+        else "big data: dev and test only need enough examples to compare models, so their "
+        "share shrinks as the data grows"
+    )
+    return f"Dev and test {dev:,} each ({_pct(dev / size)}): {kind}; {RULE_OF_THUMB}."
+
+
+def _train_dev_note(held_out: int, pool: int, what: str) -> str:
+    return (
+        f"Train-dev: {held_out:,} examples carved out of the {pool:,} {what} examples (the "
+        f"smaller of the dev size and {TRAIN_DEV_SHARE:.0%}), same distribution as training "
+        "but never trained on."
+    )
+
+
+def _examples(role: str, name: str) -> str:
+    return f"{role} examples" if role == name else f"{role} examples ({name})"
+
+
+def _pct(value: float) -> str:
+    text = f"{value * 100:.2f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def _single_counts(size, test, train_dev, dev=None) -> tuple[dict[str, int], int]:
+    dev = rule_dev_count(size) if dev is None else dev
+    test_count = dev if test else 0
+    pool = size - dev - test_count
+    held_out = train_dev_count(dev, pool) if train_dev else 0
+    return {"train": pool - held_out, "train_dev": held_out, "dev": dev, "test": test_count}, pool
+
+
+def _target_dev_count(source: int, target: int) -> int:
+    return min(math.floor(TARGET_DEV_SHARE * target), rule_dev_count(source + target))
+
+
+def _mismatch_composition(source, target, test, train_dev, dev, source_name, target_name):
+    dev = _target_dev_count(source, target) if dev is None else dev
+    test_count = dev if test else 0
+    held_out = train_dev_count(dev, source) if train_dev else 0
+    return {
+        "train": {source_name: source - held_out, target_name: target - dev - test_count},
+        "train_dev": {source_name: held_out, target_name: 0},
+        "dev": {source_name: 0, target_name: dev},
+        "test": {source_name: 0, target_name: test_count},
+    }
+
+
+def _mismatch_counts(source, target, test, train_dev, dev) -> dict[str, int]:
+    parts = _mismatch_composition(source, target, test, train_dev, dev, "s", "t")
+    if parts["train"]["t"] < 0:
+        return {name: 0 for name in SPLITS}
+    return {name: sum(p.values()) for name, p in parts.items()}
+
+
+def _empty_splits(counts: dict[str, int], test: bool, train_dev: bool) -> list[str]:
+    wanted = [s for s in SPLITS if (s != "test" or test) and (s != "train_dev" or train_dev)]
+    return [name for name in wanted if counts[name] <= 0]
+
+
+def _too_few(size, what, empty, counts_at, test, train_dev) -> None:
+    smallest = next(
+        (
+            n
+            for n in range(size + 1, size + 1_000_000)
+            if not _empty_splits(counts_at(n), test, train_dev)
+        ),
+        None,
+    )
+    needed = f"; this plan needs at least {smallest:,} {what}" if smallest else ""
+    hint = " (or drop train-dev with --no-train-dev)" if "train_dev" in empty else ""
+    raise InputError(
+        f"{size:,} {what} are too few to split: {', '.join(empty)} would be empty{needed}{hint}"
+    )

@@ -1,0 +1,225 @@
+"""``split``: a split plan for a dataset size (or source/target sizes), or applied to a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from diagnostics.rates import parse_rate
+from diagnostics.split_assign import (
+    SPLIT_COLUMN,
+    assign_splits,
+    check_columns,
+    check_leakage,
+    parse_fractions,
+    read_dataset,
+    write_dataset,
+)
+from diagnostics.splitnames import SPLITS
+from diagnostics.splits import SplitPlan, check_size, plan_mismatched, plan_split
+from diagnostics.validation import InputError
+from strategy_app.cli import add_json_flag
+
+SPLIT_LABELS = {"train": "train", "train_dev": "train-dev", "dev": "dev", "test": "test"}
+USAGE_HINT = "use 'split --size N', 'split --source N --target M' or 'split assign DATA --out FILE'"
+
+
+def register(subparsers) -> None:
+    """Add the ``split`` command (and its ``assign`` verb)."""
+    parser = subparsers.add_parser(
+        "split",
+        help="design train/train-dev/dev/test splits, or write a split column into a dataset",
+        description="Plan splits for a dataset size (--size N) or for mismatched data "
+        "(--source N --target M), or apply a plan to a CSV/Parquet file: "
+        "'split assign DATA --out FILE'.",
+    )
+    parser.add_argument("verb", nargs="?", metavar="assign", help="apply a plan to DATA")
+    parser.add_argument("data", nargs="?", metavar="DATA", help="CSV or Parquet file to split")
+    parser.add_argument("--size", metavar="N", help="number of examples (one distribution)")
+    parser.add_argument("--source", metavar="N", help="examples from the source distribution")
+    parser.add_argument("--target", metavar="M", help="examples from the target distribution")
+    parser.add_argument("--source-name", default="source", help="name of the source, e.g. web")
+    parser.add_argument("--target-name", default="target", help="name of the target, e.g. phone")
+    parser.add_argument("--no-test", action="store_true", help="no test set (not recommended)")
+    parser.add_argument("--no-train-dev", action="store_true", help="no train-dev set")
+    parser.add_argument(
+        "--min-difference",
+        metavar="R",
+        help="smallest error difference dev must detect (e.g. 0.5%%): sizes dev and test",
+    )
+    parser.add_argument(
+        "--baseline-error", metavar="R", help="expected error rate for the power calculation"
+    )
+    parser.add_argument("--out", metavar="FILE", help="assign: where to write DATA with a split")
+    parser.add_argument("--label", metavar="COLUMN", help="assign: stratify by this label")
+    parser.add_argument("--group", metavar="COLUMN", help="assign: keep each group in one split")
+    parser.add_argument("--source-column", metavar="COLUMN", help="assign: source/target column")
+    parser.add_argument("--target-value", metavar="V", help="assign: the target's value in it")
+    parser.add_argument(
+        "--fractions", metavar="SPEC", help="assign: e.g. train=80%%,dev=10%%,test=10%%"
+    )
+    parser.add_argument("--hash-column", metavar="COLUMN", help="assign: find duplicate inputs")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_json_flag(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> tuple[dict, str]:
+    """Plan (or plan and assign); returns (JSON data, text)."""
+    if args.verb is None:
+        return _plan_command(args)
+    if args.verb != "assign":
+        raise InputError(f"split: unknown action '{args.verb}'; {USAGE_HINT}")
+    return _assign_command(args)
+
+
+def _options(args) -> dict:
+    return {
+        "test": not args.no_test,
+        "train_dev": not args.no_train_dev,
+        "min_difference": (
+            parse_rate(args.min_difference, what="--min-difference")
+            if args.min_difference
+            else None
+        ),
+        "baseline_error": (
+            parse_rate(args.baseline_error, what="--baseline-error")
+            if args.baseline_error
+            else None
+        ),
+    }
+
+
+def _plan_command(args) -> tuple[dict, str]:
+    assign_only = [
+        f for f in ("out", "label", "group", "source_column", "fractions") if getattr(args, f)
+    ]
+    if assign_only:
+        flag = "--" + assign_only[0].replace("_", "-")
+        raise InputError(f"{flag} belongs to 'split assign DATA --out FILE'")
+    if args.size is not None and (args.source is not None or args.target is not None):
+        raise InputError("give either --size N or --source N --target M, not both")
+    if args.size is not None:
+        plan = plan_split(check_size(args.size, "--size"), **_options(args))
+    elif args.source is not None and args.target is not None:
+        plan = plan_mismatched(
+            check_size(args.source, "--source"),
+            check_size(args.target, "--target"),
+            source_name=args.source_name,
+            target_name=args.target_name,
+            **_options(args),
+        )
+    elif args.source is not None or args.target is not None:
+        missing = "--target M" if args.target is None else "--source N"
+        raise InputError(
+            f"a mismatched plan needs both --source N and --target M ({missing} missing)"
+        )
+    else:
+        raise InputError(f"split needs a size: {USAGE_HINT}")
+    return plan.to_dict(), render_plan(plan)
+
+
+def _assign_command(args) -> tuple[dict, str]:
+    if not args.data:
+        raise InputError("split assign needs a DATA file (CSV or Parquet) and --out FILE")
+    if not args.out:
+        raise InputError("split assign needs --out FILE for the data with its split column")
+    for flag in ("size", "source", "target"):
+        if getattr(args, flag) is not None:
+            raise InputError(f"split assign takes sizes from DATA; drop --{flag}")
+    if bool(args.source_column) != bool(args.target_value):
+        raise InputError("--source-column and --target-value go together (e.g. device, phone)")
+    if args.fractions and args.source_column:
+        raise InputError(
+            "--fractions and --source-column exclude each other: a mismatched "
+            "plan comes from the source and target counts"
+        )
+    if Path(args.out).resolve() == Path(args.data).resolve():
+        raise InputError("--out must differ from DATA; the input is never overwritten")
+    name = Path(args.data).name
+    frame = read_dataset(args.data)
+    columns = [args.label, args.group, args.source_column, args.hash_column]
+    check_columns(frame, columns, name)
+    plan = _plan_for(frame, args)
+    split = assign_splits(
+        frame,
+        plan,
+        label=args.label,
+        group=args.group,
+        source=args.source_column,
+        target_value=args.target_value,
+        seed=args.seed,
+        name=name,
+    )
+    leakage = check_leakage(frame, split, hash_column=args.hash_column, group=args.group, name=name)
+    frame[SPLIT_COLUMN] = split
+    write_dataset(frame, args.out, like=args.data)
+    assigned = {
+        s: int(n) for s, n in split.value_counts().reindex(list(SPLITS), fill_value=0).items()
+    }
+    shortfalls = _shortfalls(plan, assigned, len(frame))
+    data = {
+        **(plan.to_dict() if isinstance(plan, SplitPlan) else {"fractions_requested": plan}),
+        "data": str(args.data),
+        "out": str(args.out),
+        "rows": len(frame),
+        "seed": args.seed,
+        "assigned": assigned,
+        "leakage": leakage.to_dict(),
+        "assign_warnings": shortfalls,
+    }
+    lines = [render_plan(plan)] if isinstance(plan, SplitPlan) else []
+    lines.append(
+        f"Wrote {args.out}: {len(frame):,} rows with a '{SPLIT_COLUMN}' column (seed {args.seed})"
+    )
+    lines.extend(f"  {SPLIT_LABELS[s]:<10}{n:>12,}" for s, n in assigned.items())
+    lines.extend(f"  ! {m}" for m in [*shortfalls, *leakage.messages()])
+    if leakage.clean:
+        lines.append("  no leakage: no identical rows or groups in two splits")
+    return data, "\n".join(lines)
+
+
+def _shortfalls(plan, assigned: dict[str, int], rows: int) -> list[str]:
+    """Warnings where whole groups made a split much smaller or larger than planned."""
+    if isinstance(plan, SplitPlan):
+        planned = {s: round(plan.fractions[s] * rows) for s in SPLITS}
+    else:
+        planned = {s: round(plan[s] * rows) for s in SPLITS}
+    return [
+        f"{SPLIT_LABELS[s]} got {assigned[s]:,} rows, the plan asked for {planned[s]:,}: groups "
+        "are kept whole (large groups, or groups with both source and target rows, which stay "
+        "in training)"
+        for s in SPLITS
+        if abs(assigned[s] - planned[s]) > max(1, 0.05 * planned[s])
+    ]
+
+
+def _plan_for(frame, args):
+    options = _options(args)
+    if args.fractions:
+        return parse_fractions(args.fractions)
+    if args.source_column:
+        is_target = frame[args.source_column].astype(str) == str(args.target_value)
+        return plan_mismatched(
+            int((~is_target).sum()),
+            int(is_target.sum()),
+            source_name=args.source_name,
+            target_name=str(args.target_value),
+            **options,
+        )
+    return plan_split(len(frame), **options)
+
+
+def render_plan(plan: SplitPlan) -> str:
+    """The readable plan table, notes and warnings."""
+    lines = [f"Split plan ({plan.regime.replace('_', ' ')}, {plan.total:,} examples)"]
+    lines.append(f"  {'split':<10}{'count':>12}{'share':>9}   from")
+    for name in SPLITS:
+        parts = ", ".join(f"{n:,} {src}" for src, n in plan.composition[name].items() if n)
+        share = f"{plan.fractions[name] * 100:.2f}%"
+        lines.append(f"  {SPLIT_LABELS[name]:<10}{plan.counts[name]:>12,}{share:>9}   {parts}")
+    lines.append("")
+    lines.extend(f"  - {note}" for note in plan.notes)
+    if plan.warnings:
+        lines.append("")
+        lines.extend(f"  ! {warning}" for warning in plan.warnings)
+    return "\n".join(lines)
