@@ -30,7 +30,8 @@ EXAMPLES = pd.DataFrame(
 
 
 @pytest.fixture
-def store(data_dir):
+def store(any_db):
+    """A project with a drawn sample, on SQLite and on PostgreSQL."""
     store = open_store()
     project = store.projects.create("p")
     store.labels.save_sample(project.id, EXAMPLES, seed=1, stratified=False)
@@ -223,7 +224,7 @@ WRITER = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_sigkilled_writer_keeps_every_acknowledged_tag(data_dir):
+def test_sigkilled_writer_keeps_every_acknowledged_tag(any_db):
     store = open_store()
     store.projects.create("p")
     many = pd.DataFrame({"id": [str(i) for i in range(40)], "y_true": 1, "y_pred": 2})
