@@ -12,6 +12,7 @@ rows (1-based data rows, the header not counted) and the fix.
 
 from __future__ import annotations
 
+import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,7 +178,8 @@ def _read_csv(path: Path, name: str, head: bytes, extra: tuple[str, ...]) -> pa.
     if b"\x00" in head:
         raise InputError(f"{name} contains NUL bytes: it is binary, not CSV text")
     first_line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").lstrip("\ufeff")
-    header = [c.strip() for c in first_line.rstrip("\r").split(",")]
+    raw_header = next(csv.reader([first_line.rstrip("\r")]), [])
+    header = [c.strip() for c in raw_header]
     if len(header) == 1:
         for delimiter, word in DELIMITERS.items():
             if delimiter in first_line:
@@ -186,16 +188,17 @@ def _read_csv(path: Path, name: str, head: bytes, extra: tuple[str, ...]) -> pa.
                     "CSV (columns split, y_true, y_pred, ...)"
                 )
     columns = _wanted(header, name, extra)
+    raw_names = dict(zip(header, raw_header, strict=True))
     try:
-        return pacsv.read_csv(
+        table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(block_size=64 << 20),
             convert_options=pacsv.ConvertOptions(
-                include_columns=columns,
+                include_columns=[raw_names[c] for c in columns],
                 strings_can_be_null=True,
-                column_types={"split": pa.dictionary(pa.int32(), pa.string())},
+                column_types={raw_names["split"]: pa.dictionary(pa.int32(), pa.string())},
             ),
-        )
+        ).rename_columns(columns)
     except pa.ArrowInvalid as exc:
         message = str(exc)
         if "UTF8" in message or "utf8" in message.lower():
@@ -203,13 +206,35 @@ def _read_csv(path: Path, name: str, head: bytes, extra: tuple[str, ...]) -> pa.
         if "straddling" in message or "maximum" in message.lower():
             raise InputError(f"{name} has a field too large to read; check its quoting") from None
         raise InputError(f"{name} could not be read as CSV: {message.splitlines()[0]}") from None
+    for column_name, column in zip(columns, table.columns, strict=True):
+        if pa.types.is_binary(column.type):
+            raise InputError(
+                f"{name}, column '{column_name}': not UTF-8 text (first at row "
+                f"{_first_non_utf8_row(column)}); re-save the file as UTF-8 CSV"
+            )
+    return table
+
+
+def _first_non_utf8_row(column: pa.ChunkedArray) -> int:
+    """1-based row of the first value that is not valid UTF-8 (only called on refusal)."""
+    row = 0
+    for chunk in column.chunks:
+        for value in chunk.to_pylist():
+            row += 1
+            try:
+                if value is not None:
+                    value.decode("utf-8")
+            except UnicodeDecodeError:
+                return row
+    return row
 
 
 # -- canonical columns ------------------------------------------------------------------------
 
 
 def _first_rows(mask: np.ndarray) -> list[int]:
-    return (np.flatnonzero(mask)[:5] + 1).tolist()
+    """The first 1-based rows where ``mask`` holds (one more than shown, so "…" follows)."""
+    return (np.flatnonzero(mask)[:6] + 1).tolist()
 
 
 def _canonical_split(column: pa.ChunkedArray, name: str) -> pd.Categorical:
@@ -270,7 +295,7 @@ def _check_empty(frame: pd.DataFrame, name: str, column: str) -> None:
     series = frame[column]
     empty = series.isna().to_numpy()
     if series.dtype == object or pd.api.types.is_string_dtype(series):
-        empty |= (series.astype("string").str.strip() == "").fillna(False).to_numpy()
+        empty = empty | (series.astype("string").str.strip() == "").fillna(False).to_numpy()
     if empty.any():
         raise InputError(
             f"{name}, column '{column}': {int(empty.sum())} empty values (rows "
