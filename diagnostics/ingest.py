@@ -293,7 +293,9 @@ class _SplitCodes:
             filled = ~np.asarray(piece.is_null())
             self.empty_count += int((~filled).sum())
             self.empty_rows += _first_rows(~filled, offset=start)[: 6 - len(self.empty_rows)]
-        mapping = np.zeros(len(piece.dictionary), dtype=np.int8)
+        mapping = np.zeros(
+            max(len(piece.dictionary), 1), dtype=np.int8
+        )  # all-empty piece: no names
         for i, value in enumerate(piece.dictionary.to_pylist()):
             key = str(value).strip().lower()
             if key in SPLIT_ALIASES:

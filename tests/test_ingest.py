@@ -6,6 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from diagnostics import ingest
 from diagnostics.ingest import read_predictions, slice_metrics, split_metrics
 from diagnostics.validation import InputError
 
@@ -394,3 +395,89 @@ def test_infinite_regression_labels(tmp_path):
     message = refusal(write(tmp_path, csv_of(rows)))
     assert "column 'y_pred'" in message
     assert "infinite" in message
+
+
+# -- batch-wise reading and the lean path ---------------------------------------------------------
+
+
+@pytest.fixture(params=["csv", "parquet"])
+def small_batches(request, monkeypatch, tmp_path):
+    """Read in batches of 3 rows; returns a writer of a frame in the parametrized format."""
+    monkeypatch.setattr(ingest, "BATCH_ROWS", 3)
+
+    def write_frame(frame: pd.DataFrame):
+        path = tmp_path / f"p.{request.param}"
+        if request.param == "csv":
+            frame.to_csv(path, index=False)
+        else:
+            frame.to_parquet(path, index=False, row_group_size=4)
+        return path
+
+    return write_frame
+
+
+def test_batches_keep_row_numbers(small_batches):
+    splits = ["train"] * 7 + ["holdout"] + ["dev"] * 2
+    path = small_batches(pd.DataFrame({"split": splits, "y_true": range(10), "y_pred": range(10)}))
+    assert "unknown split 'holdout' (first at row 8)" in refusal(path)
+
+
+def test_batches_count_empty_splits(small_batches):
+    splits = ["train", None, "dev", "dev", None, "dev", "test", None, None, None, None]
+    frame = pd.DataFrame({"split": splits, "y_true": range(11), "y_pred": range(11)})
+    message = refusal(small_batches(frame))
+    assert "6 empty values (rows 2, 5, 8, 9, 10, …)" in message
+
+
+def test_batches_widen_integers(small_batches):
+    y_true = [1, 2, 3, 4, 5, 6, 300, 70_000, 9]
+    frame = pd.DataFrame({"split": ["train"] * 9, "y_true": y_true, "y_pred": y_true})
+    frame["id"] = [5, 6, 7, 1, 2, 3, 10**12, 11, 12]
+    pred = read_predictions(small_batches(frame))
+    assert pred.frame["y_true"].tolist() == y_true
+    assert pred.frame["y_true"].dtype == np.int32
+    assert pred.frame["id"].tolist() == frame["id"].tolist()
+    assert split_metrics(pred)["train"].value == 0.0
+
+
+def test_batches_missing_integer_in_a_late_batch(small_batches):
+    y_pred = [1, 2, 3, 4, 5, 6, 7, None, 9]
+    frame = pd.DataFrame({"split": ["dev"] * 9, "y_true": range(1, 10), "y_pred": y_pred})
+    frame["y_pred"] = frame["y_pred"].astype("Int64")
+    assert "column 'y_pred': 1 empty values (rows 8)" in refusal(small_batches(frame))
+
+
+def test_batches_duplicate_ids_across_batches(small_batches):
+    frame = pd.DataFrame({"split": ["dev"] * 8, "y_true": 1, "y_pred": 1, "id": range(8)})
+    frame.loc[7, "id"] = 1
+    assert "id '1' appears 2 times in split 'dev' (rows 2, 8)" in refusal(small_batches(frame))
+
+
+def test_class_labels_are_compact(small):
+    frame = read_predictions(small).frame
+    assert frame["y_true"].dtype == np.int8
+    assert frame["y_pred"].dtype == np.int8
+
+
+def test_metrics_only_keeps_what_metrics_need(tmp_path):
+    text = csv_of(
+        [(1, "train", 1, 1, 0.9, "a.png", 2.0), (2, "dev", 1, 2, 0.4, "b.png", 1.0)],
+        header="id,split,y_true,y_pred,score,input,weight\n",
+    )
+    path = write(tmp_path, text)
+    lean = read_predictions(path, metrics_only=True)
+    assert list(lean.frame.columns) == ["split", "y_true", "y_pred", "weight"]
+    assert split_metrics(lean) == split_metrics(read_predictions(path))
+
+
+def test_metrics_only_still_refuses_duplicate_ids(tmp_path):
+    rows = [("a", "dev", 1, 1), ("a", "dev", 1, 2)]
+    path = write(tmp_path, csv_of(rows, header="id,split,y_true,y_pred\n"))
+    assert "id 'a' appears 2 times" in refusal(path, metrics_only=True)
+
+
+def test_metrics_only_ignores_scores(tmp_path):
+    rows = [("train", 1, 1, "inf"), ("dev", 1, 2, 0.5)]
+    path = write(tmp_path, csv_of(rows, header="split,y_true,y_pred,score\n"))
+    assert "score" in refusal(path)
+    assert read_predictions(path, metrics_only=True).metric == "error"
