@@ -5,7 +5,8 @@ errors, a float32 score) as Parquet and CSV in a temporary folder, then runs eve
 its own child process, so each peak RSS (``resource.getrusage`` in the child, interpreter and
 imports included) is its own. The files are made in a child too: a child's peak RSS starts at
 its parent's size, so the parent stays small. Wall time covers the work only, not the
-interpreter's start.
+interpreter's start; CPU seconds (user + system) are printed beside it, since on a shared,
+busy machine they move less than wall time does.
 
 Contenders: (a) pyarrow's reader alone, (b) the naive pandas path (read + groupby), (c) DuckDB
 SQL over the file, (d) polars (lazy scan + group_by), (e) ours: ``read_predictions`` with every
@@ -110,11 +111,14 @@ def run_child(name: str, path: Path, fmt: str) -> None:
         sys.path.insert(0, str(ROOT))
         import diagnostics.ingest
         import diagnostics.waterfall  # noqa: F401
+    before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     contender(name, path, fmt)
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    peak_mb = after.ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak_mb}))
 
 
 def measure(name: str, path: Path, fmt: str, repeat: int) -> dict | None:
@@ -133,6 +137,7 @@ def measure(name: str, path: Path, fmt: str, repeat: int) -> dict | None:
         runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
     return {
         "seconds": min(r["seconds"] for r in runs),
+        "cpu": min(r["cpu"] for r in runs),
         "peak_mb": min(r["peak_mb"] for r in runs),
     }
 
@@ -188,7 +193,7 @@ def main() -> None:
             for name in CONTENDERS
         }
     header = (
-        f"{'format':<8}{'contender':<10}{'time s':>8}{'peak MB':>9}"
+        f"{'format':<8}{'contender':<10}{'time s':>8}{'cpu s':>7}{'peak MB':>9}"
         f"{'t/duckdb':>10}{'t/pandas':>10}{'mem/polars':>12}"
     )
     print(header)
@@ -199,7 +204,7 @@ def main() -> None:
             continue
         t, mb = result["seconds"], result["peak_mb"]
         print(
-            f"{fmt:<8}{name:<10}{t:>8.2f}{mb:>9.0f}"
+            f"{fmt:<8}{name:<10}{t:>8.2f}{result['cpu']:>7.2f}{mb:>9.0f}"
             f"{ratio(t, results[(fmt, 'duckdb')], 'seconds'):>10}"
             f"{ratio(t, results[(fmt, 'pandas')], 'seconds'):>10}"
             f"{ratio(mb, results[(fmt, 'polars')], 'peak_mb'):>12}"
