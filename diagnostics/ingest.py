@@ -87,7 +87,7 @@ def slice_metrics(predictions: Predictions, column: str) -> dict[str, dict[str, 
             f"{predictions.source}: no slice column '{column}'; columns found: "
             f"{', '.join(predictions.frame.columns)}"
         )
-    values, value_codes = np.unique(predictions.frame[column].astype(str), return_inverse=True)
+    value_codes, values = pd.factorize(predictions.frame[column].astype(str), sort=True)
     codes = value_codes * len(SPLITS) + predictions.split_codes
     sums = GroupSums.from_rows(
         codes, predictions.loss(), len(values) * len(SPLITS), predictions.weights()
