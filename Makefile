@@ -32,4 +32,5 @@ test: setup system-deps lint
 	$(BIN)/python -m pytest -q -m ''
 
 bench: setup
+	$(BIN)/pip install -q -r bench/requirements.txt
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

@@ -3,8 +3,10 @@
 Required columns: ``split``, ``y_true``, ``y_pred``. Optional: ``id``, ``weight``, a score
 column (``score``, ``prob``, ``probability`` or ``confidence``), ``input`` (text or an image
 path) and any other column, read only when asked for (e.g. as a slice). Only the needed columns
-are read, through pyarrow's multithreaded readers, and every check is vectorized, so ten million
-rows take about a second.
+are read, through pyarrow's multithreaded readers, in record batches that are converted at once
+into compact NumPy columns (class labels in int8, splits as int8 codes), so a Parquet file never
+exists in memory as a whole Arrow table; every check is vectorized. ``metrics_only`` is the lean
+path of ``diagnose``. Speed and memory against DuckDB, polars and pandas: ``bench/ingest.py``.
 
 Every refusal is an :class:`~diagnostics.validation.InputError` naming the file, the column, the
 rows (1-based data rows, the header not counted) and the fix.
@@ -12,8 +14,11 @@ rows (1-based data rows, the header not counted) and the fix.
 
 from __future__ import annotations
 
+import csv
 import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +34,12 @@ from diagnostics.splitnames import SPLIT_ALIASES, SPLITS, accepted_split_names
 from diagnostics.validation import InputError, format_rows
 
 REQUIRED_COLUMNS = ("split", "y_true", "y_pred")
+SPLIT_DTYPE = pd.CategoricalDtype(list(SPLITS))
 SCORE_COLUMNS = ("score", "prob", "probability", "confidence")
 OPTIONAL_COLUMNS = ("id", "weight", "input")
 DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+BATCH_ROWS = 1 << 18
+INT8 = np.dtype(np.int8)
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,7 @@ def slice_metrics(predictions: Predictions, column: str) -> dict[str, dict[str, 
             f"{predictions.source}: no slice column '{column}'; columns found: "
             f"{', '.join(predictions.frame.columns)}"
         )
-    values, value_codes = np.unique(predictions.frame[column].astype(str), return_inverse=True)
+    value_codes, values = pd.factorize(predictions.frame[column].astype(str), sort=True)
     codes = value_codes * len(SPLITS) + predictions.split_codes
     sums = GroupSums.from_rows(
         codes, predictions.loss(), len(values) * len(SPLITS), predictions.weights()
@@ -100,13 +108,16 @@ def read_predictions(
     metric: str | None = None,
     extra_columns: tuple[str, ...] = (),
     display_name: str | None = None,
+    metrics_only: bool = False,
 ) -> Predictions:
     """Read, validate and canonicalize a predictions file.
 
     ``metric`` forces ``error``, ``mae`` or ``rmse``; by default labels with fractional numbers
     mean regression (MAE) and anything else classification (error rate). ``extra_columns`` are
     read too (slices, inputs for labeling). ``display_name`` names the file in messages (an
-    uploaded file's original name).
+    uploaded file's original name). ``metrics_only`` is the lean path for a diagnosis of a
+    big file: it reads and checks only what the metrics depend on (split, labels, weight, and
+    the ids, since a duplicated row would count twice) and keeps no id, score or input.
     """
     path = Path(path)
     name = display_name or path.name
@@ -116,10 +127,10 @@ def read_predictions(
         raise InputError(f"predictions file not found: {path}")
     if path.stat().st_size == 0:
         raise InputError(f"{name} is empty (0 bytes); export the predictions again")
-    table = _read_table(path, name, extra_columns)
-    if table.num_rows == 0:
+    columns = _open_columns(path, name, extra_columns, metrics_only)
+    if columns.num_rows == 0:
         raise InputError(f"{name} has a header but no rows; it needs one row per prediction")
-    frame = _canonical_frame(table, name, metric)
+    frame = _canonical_frame(columns, name, metrics_only)
     metric = metric or _detect_metric(frame)
     frame = _check_labels(frame, name, metric)
     return Predictions(frame=frame, metric=metric, source=name)
@@ -139,16 +150,34 @@ def _sniff(path: Path, name: str) -> bytes:
     return head
 
 
-def _read_table(path: Path, name: str, extra: tuple[str, ...]) -> pa.Table:
+@dataclass
+class _Columns:
+    """The wanted columns of a file, to be read in record batches of :data:`BATCH_ROWS` rows.
+
+    A Parquet file is decoded batch by batch (all wanted columns at once, in parallel), so the
+    raw Arrow data alive at any time is one batch, not the whole table.
+    """
+
+    names: list[str]
+    types: dict[str, pa.DataType]
+    num_rows: int
+    batches: Callable[[], Iterable[pa.RecordBatch]]
+
+
+def _open_columns(path: Path, name: str, extra: tuple[str, ...], metrics_only: bool) -> _Columns:
     head = _sniff(path, name)
     if head.startswith(b"PAR1"):
-        return _read_parquet(path, name, extra)
+        return _open_parquet(path, name, extra, metrics_only)
     if path.suffix.lower() in (".parquet", ".pq"):
         raise InputError(f"{name} is not a valid Parquet file (no PAR1 header); re-export it")
-    return _read_csv(path, name, head, extra)
+    table = _read_csv(path, name, head, extra, metrics_only)
+    types = {field.name: field.type for field in table.schema}
+    batches = partial(table.to_batches, max_chunksize=BATCH_ROWS)
+    return _Columns(table.column_names, types, table.num_rows, batches)
 
 
-def _wanted(columns: list[str], name: str, extra: tuple[str, ...]) -> list[str]:
+def _wanted(columns: list[str], name: str, extra: tuple[str, ...], metrics_only: bool) -> list[str]:
+    """The columns to read: required, optional (all but score and input when metrics only)."""
     missing = [c for c in REQUIRED_COLUMNS + tuple(extra) if c not in columns]
     if missing:
         raise InputError(
@@ -157,27 +186,39 @@ def _wanted(columns: list[str], name: str, extra: tuple[str, ...]) -> list[str]:
         )
     optional = [c for c in OPTIONAL_COLUMNS if c in columns]
     score = [c for c in SCORE_COLUMNS if c in columns][:1]
+    if metrics_only:
+        optional, score = [c for c in optional if c != "input"], []
     return list(dict.fromkeys([*REQUIRED_COLUMNS, *optional, *score, *extra]))
 
 
-def _read_parquet(path: Path, name: str, extra: tuple[str, ...]) -> pa.Table:
+def _open_parquet(path: Path, name: str, extra: tuple[str, ...], metrics_only: bool) -> _Columns:
+    def unreadable(exc: Exception) -> InputError:
+        return InputError(f"{name} is not a readable Parquet file ({exc}); re-export it")
+
     try:
-        parquet = pq.ParquetFile(path)
-        columns = _wanted(parquet.schema_arrow.names, name, extra)
-        split_type = parquet.schema_arrow.field("split").type
-        dictionary = ["split"] if pa.types.is_string(split_type) else None
-        return pq.read_table(path, columns=columns, read_dictionary=dictionary)
-    except InputError:
-        raise
+        columns = _wanted(pq.ParquetFile(path).schema_arrow.names, name, extra, metrics_only)
+        parquet = pq.ParquetFile(path, read_dictionary=["split"], pre_buffer=False)
     except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{name} is not a readable Parquet file ({exc}); re-export it") from None
+        raise unreadable(exc) from None
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns)
+        except (pa.ArrowException, OSError) as exc:
+            raise unreadable(exc) from None
+
+    types = {field.name: field.type for field in parquet.schema_arrow}
+    return _Columns(columns, types, parquet.metadata.num_rows, batches)
 
 
-def _read_csv(path: Path, name: str, head: bytes, extra: tuple[str, ...]) -> pa.Table:
+def _read_csv(
+    path: Path, name: str, head: bytes, extra: tuple[str, ...], metrics_only: bool
+) -> pa.Table:
     if b"\x00" in head:
         raise InputError(f"{name} contains NUL bytes: it is binary, not CSV text")
     first_line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").lstrip("\ufeff")
-    header = [c.strip() for c in first_line.rstrip("\r").split(",")]
+    raw_header = next(csv.reader([first_line.rstrip("\r")]), [])
+    header = [c.strip() for c in raw_header]
     if len(header) == 1:
         for delimiter, word in DELIMITERS.items():
             if delimiter in first_line:
@@ -185,17 +226,18 @@ def _read_csv(path: Path, name: str, head: bytes, extra: tuple[str, ...]) -> pa.
                     f"{name} uses the {word} character as delimiter; save it as comma-separated "
                     "CSV (columns split, y_true, y_pred, ...)"
                 )
-    columns = _wanted(header, name, extra)
+    columns = _wanted(header, name, extra, metrics_only)
+    raw_names = dict(zip(header, raw_header, strict=True))
     try:
-        return pacsv.read_csv(
+        table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=64 << 20),
+            read_options=pacsv.ReadOptions(block_size=16 << 20),
             convert_options=pacsv.ConvertOptions(
-                include_columns=columns,
+                include_columns=[raw_names[c] for c in columns],
                 strings_can_be_null=True,
-                column_types={"split": pa.dictionary(pa.int32(), pa.string())},
+                column_types={raw_names["split"]: pa.dictionary(pa.int32(), pa.string())},
             ),
-        )
+        ).rename_columns(columns)
     except pa.ArrowInvalid as exc:
         message = str(exc)
         if "UTF8" in message or "utf8" in message.lower():
@@ -203,51 +245,175 @@ def _read_csv(path: Path, name: str, head: bytes, extra: tuple[str, ...]) -> pa.
         if "straddling" in message or "maximum" in message.lower():
             raise InputError(f"{name} has a field too large to read; check its quoting") from None
         raise InputError(f"{name} could not be read as CSV: {message.splitlines()[0]}") from None
+    for column_name, column in zip(columns, table.columns, strict=True):
+        if pa.types.is_binary(column.type):
+            raise InputError(
+                f"{name}, column '{column_name}': not UTF-8 text (first at row "
+                f"{_first_non_utf8_row(column)}); re-save the file as UTF-8 CSV"
+            )
+    return table
+
+
+def _first_non_utf8_row(column: pa.ChunkedArray) -> int:
+    """1-based row of the first value that is not valid UTF-8 (only called on refusal)."""
+    row = 0
+    for chunk in column.chunks:
+        for value in chunk.to_pylist():
+            row += 1
+            try:
+                if value is not None:
+                    value.decode("utf-8")
+            except UnicodeDecodeError:
+                return row
+    return row
 
 
 # -- canonical columns ------------------------------------------------------------------------
 
 
-def _first_rows(mask: np.ndarray) -> list[int]:
-    return (np.flatnonzero(mask)[:5] + 1).tolist()
+def _first_rows(mask: np.ndarray, offset: int = 0) -> list[int]:
+    """The first 1-based rows where ``mask`` holds (one more than shown, so "…" follows)."""
+    return (np.flatnonzero(mask)[:6] + offset + 1).tolist()
 
 
-def _canonical_split(column: pa.ChunkedArray, name: str) -> pd.Categorical:
-    if not pa.types.is_dictionary(column.type):
-        column = pc.dictionary_encode(column.cast(pa.string()))
-    combined = column.unify_dictionaries().combine_chunks()
-    if combined.null_count:
-        rows = _first_rows(np.asarray(combined.is_null()))
-        raise InputError(
-            f"{name}, column 'split': {combined.null_count} empty values (rows "
-            f"{format_rows(rows)}); every row needs one of {accepted_split_names()}"
-        )
-    dictionary = combined.dictionary.to_pylist()
-    indices = combined.indices.to_numpy(zero_copy_only=False)
-    mapping = np.empty(len(dictionary), dtype=np.int8)
-    for i, value in enumerate(dictionary):
-        key = str(value).strip().lower()
-        if key not in SPLIT_ALIASES:
-            if not np.any(indices == i):
-                mapping[i] = -1
+class _SplitCodes:
+    """Builds the split column: names and aliases mapped to codes in :data:`SPLITS`."""
+
+    def __init__(self, num_rows: int, name: str):
+        self.codes = np.empty(num_rows, dtype=np.int8)
+        self.name = name
+        self.empty_count, self.empty_rows = 0, []
+
+    def add(self, piece: pa.Array, start: int) -> None:
+        """Map one piece (rows ``start``…) of the split column."""
+        if not pa.types.is_dictionary(piece.type):
+            piece = pc.dictionary_encode(piece.cast(pa.string()))
+        indices = piece.indices.fill_null(0).to_numpy()
+        filled = np.ones(len(piece), dtype=bool)
+        if piece.null_count:
+            filled = ~np.asarray(piece.is_null())
+            self.empty_count += int((~filled).sum())
+            self.empty_rows += _first_rows(~filled, offset=start)[: 6 - len(self.empty_rows)]
+        mapping = np.zeros(
+            max(len(piece.dictionary), 1), dtype=np.int8
+        )  # all-empty piece: no names
+        for i, value in enumerate(piece.dictionary.to_pylist()):
+            key = str(value).strip().lower()
+            if key in SPLIT_ALIASES:
+                mapping[i] = SPLITS.index(SPLIT_ALIASES[key])
                 continue
-            row = int(np.argmax(indices == i)) + 1
+            used = (indices == i) & filled
+            if used.any():
+                raise InputError(
+                    f"{self.name}, column 'split': unknown split '{value}' (first at row "
+                    f"{start + int(np.argmax(used)) + 1}); accepted: {accepted_split_names()}"
+                )
+        self.codes[start : start + len(piece)] = mapping[indices]
+
+    def finish(self) -> pd.Categorical:
+        """The categorical split column, or the refusal of its empty values."""
+        if self.empty_count:
             raise InputError(
-                f"{name}, column 'split': unknown split '{value}' (first at row {row}); "
-                f"accepted: {accepted_split_names()}"
+                f"{self.name}, column 'split': {self.empty_count} empty values (rows "
+                f"{format_rows(self.empty_rows)}); every row needs one of "
+                f"{accepted_split_names()}"
             )
-        mapping[i] = SPLITS.index(SPLIT_ALIASES[key])
-    return pd.Categorical.from_codes(mapping[indices], categories=list(SPLITS))
+        return pd.Categorical.from_codes(self.codes, dtype=SPLIT_DTYPE, validate=False)
 
 
-def _canonical_frame(table: pa.Table, name: str, metric: str | None) -> pd.DataFrame:
-    split = _canonical_split(table.column("split"), name)
-    frame = table.drop_columns(["split"]).to_pandas(split_blocks=True, self_destruct=True)
-    frame.insert(0, "split", split)
-    score = next((c for c in SCORE_COLUMNS if c in frame), None)
-    if score and score != "score":
-        frame = frame.rename(columns={score: "score"})
-    return frame
+class _Numbers:
+    """Builds a numeric column as one compact NumPy array.
+
+    Integers start as int8 and widen only when a piece needs it, so a column of class labels
+    never exists in int64; a piece with missing values turns the column into float64 (NaN).
+    """
+
+    def __init__(self, num_rows: int, kind: pa.DataType):
+        integer = pa.types.is_integer(kind)
+        self.values = np.empty(num_rows, dtype=INT8 if integer else kind.to_pandas_dtype())
+
+    def add(self, piece: pa.Array, start: int) -> None:
+        """Copy one piece (rows ``start``…) into the column."""
+        if piece.null_count and not np.issubdtype(self.values.dtype, np.floating):
+            self.values = self.values.astype(np.float64)
+        elif np.issubdtype(self.values.dtype, np.integer) and len(piece):
+            bounds = pc.min_max(piece)
+            low, high = bounds["min"].as_py(), bounds["max"].as_py()
+            self.values = self.values.astype(
+                _integer_type(low, high, self.values.dtype), copy=False
+            )
+        self.values[start : start + len(piece)] = piece.to_numpy(zero_copy_only=False)
+
+    def finish(self) -> np.ndarray:
+        """The filled column."""
+        return self.values
+
+
+class _Other:
+    """Builds any other column (text, booleans, dates) through pandas."""
+
+    def __init__(self, kind: pa.DataType):
+        self.kind, self.pieces = kind, []
+
+    def add(self, piece: pa.Array, start: int) -> None:
+        """Keep one piece."""
+        self.pieces.append(piece)
+
+    def finish(self) -> pd.Series:
+        """The column as pandas converts it."""
+        return pa.chunked_array(self.pieces, type=self.kind).to_pandas()
+
+
+def _builder(column: str, kind: pa.DataType, num_rows: int, name: str):
+    if column == "split":
+        return _SplitCodes(num_rows, name)
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        return _Numbers(num_rows, kind)
+    return _Other(kind)
+
+
+def _canonical_frame(columns: _Columns, name: str, metrics_only: bool) -> pd.DataFrame:
+    """All wanted columns, converted batch by batch; ids and scores checked once complete.
+
+    With ``metrics_only`` the ids are checked and then let go (the metrics do not use them).
+    """
+    builders = {
+        column: _builder(column, columns.types[column], columns.num_rows, name)
+        for column in columns.names
+    }
+    start = 0
+    for batch in columns.batches():
+        for column, builder in builders.items():
+            builder.add(batch.column(column), start)
+        start += batch.num_rows
+    split = builders.pop("split").finish()
+    data = {"split": split}
+    for column, builder in builders.items():
+        values = builder.finish()
+        if column == "id":
+            _check_unique_ids(values, split, name)
+            if metrics_only:
+                continue
+        elif column in SCORE_COLUMNS:
+            column, values = "score", _as_number(values, name, column)
+        data[column] = values
+    return pd.DataFrame(data, copy=False)
+
+
+def _integer_type(low: int, high: int, at_least: np.dtype = INT8) -> np.dtype:
+    """The smallest integer type, no narrower than ``at_least``, that holds ``low..high``."""
+    for dtype in map(np.dtype, (np.int8, np.int16, np.int32, np.int64)):
+        info = np.iinfo(dtype)
+        if dtype.itemsize >= at_least.itemsize and info.min <= low and high <= info.max:
+            return dtype
+    return np.dtype(np.float64)  # beyond int64 (huge unsigned ids): still exact to compare
+
+
+def _compact_integers(values: np.ndarray) -> np.ndarray:
+    """Integers in the smallest integer type that holds them all (class labels in int8)."""
+    if values.size == 0:
+        return values
+    return values.astype(_integer_type(int(values.min()), int(values.max())), copy=False)
 
 
 def _is_numeric(series: pd.Series) -> bool:
@@ -268,6 +434,8 @@ def _detect_metric(frame: pd.DataFrame) -> str:
 
 def _check_empty(frame: pd.DataFrame, name: str, column: str) -> None:
     series = frame[column]
+    if pd.api.types.is_integer_dtype(series):
+        return  # integers have no missing values
     empty = series.isna().to_numpy()
     if series.dtype == object or pd.api.types.is_string_dtype(series):
         empty = empty | (series.astype("string").str.strip() == "").fillna(False).to_numpy()
@@ -278,9 +446,11 @@ def _check_empty(frame: pd.DataFrame, name: str, column: str) -> None:
         )
 
 
-def _as_number(frame: pd.DataFrame, name: str, column: str) -> np.ndarray:
-    series = frame[column]
-    if _is_numeric(series):
+def _as_number(values, name: str, column: str) -> np.ndarray:
+    series = pd.Series(values, copy=False)
+    if pd.api.types.is_float_dtype(series):
+        values = series.to_numpy()  # float32 scores stay float32
+    elif _is_numeric(series):
         values = series.to_numpy(dtype=np.float64)
     else:
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
@@ -295,7 +465,7 @@ def _as_number(frame: pd.DataFrame, name: str, column: str) -> np.ndarray:
     if infinite.any():
         raise InputError(
             f"{name}, column '{column}': {int(infinite.sum())} infinite or NaN values (rows "
-            f"{format_rows(_first_rows(infinite))}); regression needs finite numbers"
+            f"{format_rows(_first_rows(infinite))}); it needs finite numbers"
         )
     return values
 
@@ -303,9 +473,12 @@ def _as_number(frame: pd.DataFrame, name: str, column: str) -> np.ndarray:
 def _class_labels(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     y_true, y_pred = frame["y_true"], frame["y_pred"]
     if _is_numeric(y_true) and _is_numeric(y_pred):
-        both = [s.to_numpy(dtype=np.float64) for s in (y_true, y_pred)]
-        if all(np.all(v == np.round(v)) for v in both):
-            return tuple(pd.Series(v.astype(np.int64), index=frame.index) for v in both)
+        both = [s.to_numpy() for s in (y_true, y_pred)]
+        if all(np.all(v == np.round(v)) for v in both if np.issubdtype(v.dtype, np.floating)):
+            as_integers = [
+                v if np.issubdtype(v.dtype, np.integer) else v.astype(np.int64) for v in both
+            ]
+            return tuple(pd.Series(_compact_integers(v), index=frame.index) for v in as_integers)
         return y_true, y_pred
 
     def as_text(series):
@@ -324,10 +497,10 @@ def _check_labels(frame: pd.DataFrame, name: str, metric: str) -> pd.DataFrame:
     if metric == "error":
         frame["y_true"], frame["y_pred"] = _class_labels(frame)
     else:
-        frame["y_true"] = _as_number(frame, name, "y_true")
-        frame["y_pred"] = _as_number(frame, name, "y_pred")
+        frame["y_true"] = _as_number(frame["y_true"], name, "y_true")
+        frame["y_pred"] = _as_number(frame["y_pred"], name, "y_pred")
     if "weight" in frame:
-        weights = _as_number(frame, name, "weight")
+        weights = _as_number(frame["weight"], name, "weight")
         negative = weights < 0
         if negative.any():
             raise InputError(
@@ -342,15 +515,11 @@ def _check_labels(frame: pd.DataFrame, name: str, metric: str) -> pd.DataFrame:
                 raise InputError(
                     f"{name}: split '{split}' has {counts[i]} rows but all their weights are 0"
                 )
-    if "score" in frame:
-        frame["score"] = _as_number(frame, name, "score")
-    if "id" in frame:
-        _check_unique_ids(frame, name)
     return frame
 
 
-def _check_unique_ids(frame: pd.DataFrame, name: str) -> None:
-    ids = frame["id"]
+def _check_unique_ids(values, split: pd.Categorical, name: str) -> None:
+    ids = pd.Series(values, copy=False)
     if ids.isna().any():
         empty = ids.isna().to_numpy()
         raise InputError(
@@ -360,12 +529,11 @@ def _check_unique_ids(frame: pd.DataFrame, name: str) -> None:
     values = ids.to_numpy()
     if _is_numeric(ids) and values.size > 1 and np.all(values[1:] > values[:-1]):
         return  # strictly increasing ids: unique without hashing
-    duplicated = pd.DataFrame({"split": frame["split"].cat.codes, "id": ids}).duplicated()
+    duplicated = pd.DataFrame({"split": split.codes, "id": ids}, copy=False).duplicated()
     if duplicated.any():
         row = int(np.argmax(duplicated.to_numpy()))
-        split = frame["split"].iloc[row]
-        same = np.flatnonzero((values == values[row]) & (frame["split"] == split).to_numpy())
+        same = np.flatnonzero((values == values[row]) & (split.codes == split.codes[row]))
         raise InputError(
             f"{name}, column 'id': id '{values[row]}' appears {same.size} times in split "
-            f"'{split}' (rows {format_rows(same + 1)}); ids must be unique within a split"
+            f"'{split[row]}' (rows {format_rows(same + 1)}); ids must be unique within a split"
         )

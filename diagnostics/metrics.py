@@ -53,11 +53,25 @@ def wilson_interval(p: float, n: float, z: float = Z_95) -> tuple[float, float]:
 
 
 def per_row_loss(y_true: np.ndarray, y_pred: np.ndarray, metric: str) -> np.ndarray:
-    """The per-row loss whose (weighted) mean is the metric."""
+    """The per-row loss whose (weighted) mean is the metric (the 0/1 error as booleans)."""
     if metric == "error":
-        return (y_true != y_pred).astype(np.float64)
+        return y_true != y_pred
     diff = y_pred.astype(np.float64) - y_true.astype(np.float64)
     return np.abs(diff) if metric == "mae" else diff * diff
+
+
+BINCOUNT_ROWS = 1 << 20
+
+
+def _bincount(codes: np.ndarray, weights: np.ndarray | None, n_groups: int) -> np.ndarray:
+    """``np.bincount`` in slices, so small codes (int8) are never widened all at once."""
+    total = np.zeros(n_groups, dtype=np.float64)
+    for start in range(0, len(codes), BINCOUNT_ROWS):
+        part = slice(start, start + BINCOUNT_ROWS)
+        total += np.bincount(
+            codes[part], None if weights is None else weights[part], minlength=n_groups
+        )
+    return total
 
 
 @dataclass(frozen=True)
@@ -77,11 +91,14 @@ class GroupSums:
         """Accumulate the sums of ``loss`` for each group code in ``0..n_groups-1``."""
 
         def total(values):
-            return np.bincount(codes, weights=values, minlength=n_groups)
+            return _bincount(codes, values, n_groups)
 
-        n = np.bincount(codes, minlength=n_groups)
+        n = _bincount(codes, None, n_groups).astype(np.int64)
         if weights is None:
             sw = n.astype(np.float64)
+            if loss.dtype == np.bool_:  # 0/1 losses: Σloss = Σloss², counted without floats
+                errors = _bincount(codes[loss], None, n_groups)
+                return cls(n, sw, sw, errors, errors)
             return cls(n, sw, sw, total(loss), total(loss * loss))
         wl = weights * loss
         return cls(n, total(weights), total(weights * weights), total(wl), total(wl * loss))

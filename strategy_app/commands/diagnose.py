@@ -54,7 +54,9 @@ def run(args) -> tuple[dict, str]:
             flags = ", ".join(LEVEL_FLAGS[level] for level in typed)
             raise InputError(f"give either a predictions file or typed levels ({flags}), not both")
         extra = (args.slice,) if args.slice else ()
-        predictions = read_predictions(args.predictions, metric=args.metric, extra_columns=extra)
+        predictions = read_predictions(
+            args.predictions, metric=args.metric, extra_columns=extra, metrics_only=True
+        )
         humans = _humans(args.human, predictions.metric)
         diagnosis = diagnose_predictions(predictions, humans, unit=args.unit)
         if args.slice:
