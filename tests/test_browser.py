@@ -79,6 +79,7 @@ def served_app(tmp_path):
 def test_upload_predictions_shows_waterfall_and_plan(served_app, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=60_000)  # a busy 2-core CI machine renders slowly
     predictions = write_predictions(tmp_path / "my_predictions.csv", rows_per_split=2000)
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
