@@ -270,7 +270,7 @@ def _check_empty(frame: pd.DataFrame, name: str, column: str) -> None:
     series = frame[column]
     empty = series.isna().to_numpy()
     if series.dtype == object or pd.api.types.is_string_dtype(series):
-        empty |= (series.astype("string").str.strip() == "").fillna(False).to_numpy()
+        empty = empty | (series.astype("string").str.strip() == "").fillna(False).to_numpy()
     if empty.any():
         raise InputError(
             f"{name}, column '{column}': {int(empty.sum())} empty values (rows "

@@ -218,7 +218,7 @@ def _gaps(levels: dict, estimates: dict[str, LevelEstimate]) -> dict[str, Gap]:
         if upper in estimates and (lower in estimates or lower == "human"):
             widths = [estimates[k].half_width for k in (lower, upper) if k in estimates]
             noise = math.sqrt(sum(w * w for w in widths))
-        gaps[name] = Gap(name, levels[upper] - levels[lower], lower, upper, noise)
+        gaps[name] = Gap(name, _clean(levels[upper] - levels[lower]), lower, upper, noise)
     return gaps
 
 

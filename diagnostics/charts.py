@@ -1,0 +1,138 @@
+"""Chart specs (Altair) for the desk's results, shared by the app and the HTML report.
+
+Specs are pure functions of a result object and carry their data inline (no data URLs), so the
+report can render the same spec to a static SVG.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from diagnostics.rates import is_rate_metric
+from diagnostics.waterfall import GAP_LABELS, GAPS, LEVEL_LABELS, Diagnosis
+
+LEVEL_COLOR = "#64748b"
+GAP_COLOR = "#f59e0b"
+LARGEST_GAP_COLOR = "#dc2626"
+NEGATIVE_GAP_COLOR = "#16a34a"
+NOISE_GAP_COLOR = "#cbd5e1"
+
+
+def waterfall_rows(diagnosis: Diagnosis) -> pd.DataFrame:
+    """The chart's data: one row per level and per gap, in waterfall order (left to right).
+
+    Levels span 0 → value with their 95% interval; gaps float from the lower level to the upper
+    one. ``role`` colours a gap: ``largest`` (fix first), ``gap``, ``noise`` or ``negative``.
+    """
+    largest = diagnosis.largest_gap()
+    rows = []
+    for level, value in diagnosis.levels.items():
+        if value is None:
+            continue
+        label = LEVEL_LABELS[level]
+        if level == "human" and diagnosis.human_levels:
+            label = f"human ({diagnosis.human_levels[0].name})"
+        estimate = diagnosis.intervals.get(level)
+        rows.append(
+            {
+                "label": label,
+                "kind": "level",
+                "role": "level",
+                "start": 0.0,
+                "end": value,
+                "low": estimate.low if estimate else None,
+                "high": estimate.high if estimate else None,
+                "text": diagnosis.fmt(value),
+            }
+        )
+        for name in GAPS:
+            gap = diagnosis.gaps.get(name)
+            if gap is None or gap.lower != level:
+                continue
+            role = "gap"
+            if largest is not None and gap.name == largest.name:
+                role = "largest"
+            elif gap.within_noise:
+                role = "noise"
+            elif gap.value < 0:
+                role = "negative"
+            rows.append(
+                {
+                    "label": GAP_LABELS[name],
+                    "kind": "gap",
+                    "role": role,
+                    "start": diagnosis.levels[gap.lower],
+                    "end": diagnosis.levels[gap.upper],
+                    "low": None,
+                    "high": None,
+                    "text": diagnosis.fmt(gap.value, signed=True),
+                }
+            )
+    frame = pd.DataFrame(rows)
+    frame["top"] = frame[["start", "end", "high"]].max(axis=1)
+    return frame
+
+
+def waterfall_chart(diagnosis: Diagnosis, *, title: str = "Error waterfall") -> alt.LayerChart:
+    """The waterfall: a bar per level, each gap floating between its levels, labelled.
+
+    The largest gap (the one to fix first) is red; gaps within noise are grey; negative gaps
+    green. Levels measured from predictions carry 95% intervals as error bars.
+    """
+    frame = waterfall_rows(diagnosis)
+    rate = is_rate_metric(diagnosis.metric)
+    axis_title = "error rate" if rate else diagnosis.metric.upper()
+    if not rate and diagnosis.unit:
+        axis_title += f" ({diagnosis.unit})"
+    y_axis = alt.Axis(format=".0%" if rate else ",.2~f", title=axis_title, grid=True)
+    order = frame["label"].tolist()
+    x = alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelLimit=140))
+    palette = {
+        "level": LEVEL_COLOR,
+        "gap": GAP_COLOR,
+        "largest": LARGEST_GAP_COLOR,
+        "noise": NOISE_GAP_COLOR,
+        "negative": NEGATIVE_GAP_COLOR,
+    }
+    roles = [role for role in palette if role in set(frame["role"])]
+    colors = alt.Scale(domain=roles, range=[palette[role] for role in roles])
+    legend_labels = (
+        "datum.label == 'largest' ? 'largest gap (fix first)' : "
+        "datum.label == 'noise' ? 'gap within noise' : "
+        "datum.label == 'negative' ? 'negative gap' : datum.label"
+    )
+    color = alt.Color(
+        "role:N",
+        scale=colors,
+        legend=alt.Legend(title=None, orient="top", labelExpr=legend_labels),
+    )
+    tooltip = [alt.Tooltip("label:N", title="bar"), alt.Tooltip("text:N", title="value")]
+    base = alt.Chart(frame).encode(x=x)
+    bars = base.mark_bar(cornerRadius=2, size=36).encode(
+        y=alt.Y("start:Q", axis=y_axis), y2="end:Q", color=color, tooltip=tooltip
+    )
+    layers = [bars]
+    if frame["low"].notna().any():
+        layers.append(
+            base.transform_filter("isValid(datum.low)")
+            .mark_rule(color="#0f172a", strokeWidth=1.5)
+            .encode(y="low:Q", y2="high:Q")
+        )
+    labels = base.mark_text(dy=-8, fontSize=12, fontWeight="bold").encode(
+        y="top:Q", text="text:N", color=alt.Color("role:N", scale=colors, legend=None)
+    )
+    layers.append(labels)
+    subtitle = "no gap stands out above the noise"
+    largest = diagnosis.largest_gap()
+    if largest is not None:
+        subtitle = f"largest gap: {GAP_LABELS[largest.name]} ({diagnosis.fmt(largest.value)})"
+    return (
+        alt.layer(*layers)
+        .properties(
+            width=alt.Step(72),
+            height=320,
+            title=alt.Title(title, subtitle=subtitle, anchor="start"),
+        )
+        .configure_view(stroke=None)
+    )

@@ -1,0 +1,19 @@
+"""Diagnose: the error waterfall and the ordered action plan for the current project."""
+
+import streamlit as st
+
+from strategy_app import diagnose_ui
+from strategy_app.ui import get_store, page_setup, project_result, require_project
+
+project = require_project(page_setup("diagnose"))
+store = get_store()
+st.caption(
+    f"Project **{project.name}** · human → train → train-dev → dev → test: which gap is "
+    "largest, and which knob closes it."
+)
+result = project_result(store, project.id)
+saved = store.diagnose_state.load(project.id)
+label = f":material/input: {diagnose_ui.input_summary(saved)}"
+with st.expander(label, expanded=result.diagnosis is None):
+    state = diagnose_ui.inputs(store, project, result)
+diagnose_ui.results(result, state)

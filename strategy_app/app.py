@@ -1,0 +1,26 @@
+"""The Streamlit entry script: a thin router over the pages in ``pages/``.
+
+Run with ``python -m strategy_app serve`` (or ``streamlit run strategy_app/app.py`` from the
+repository root). It lives outside ``pages/`` so Streamlit's legacy auto-discovery never mixes in.
+"""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from strategy_app.navigation import PAGES  # noqa: E402
+from strategy_app.ui import NAV_PAGES_KEY  # noqa: E402
+
+pages = {
+    info.key: st.Page(
+        info.path, title=info.title, icon=info.icon, url_path=info.url_path, default=i == 0
+    )
+    for i, info in enumerate(PAGES)
+}
+st.session_state[NAV_PAGES_KEY] = pages
+st.navigation(list(pages.values())).run()

@@ -1,0 +1,288 @@
+"""The Diagnose page's widgets: inputs saved to the project, and the diagnosis display.
+
+Inputs are saved as soon as they change; the display shows only what
+:mod:`diagnostics.waterfall` computed (values formatted with the diagnosis's own units).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+from diagnostics.charts import waterfall_chart
+from diagnostics.rates import METRICS, is_rate_metric
+from diagnostics.splitnames import SPLITS
+from diagnostics.validation import InputError
+from diagnostics.waterfall import GAP_LABELS, LEVEL_LABELS, Diagnosis, HumanLevel
+from strategy_app.diagnosis import DiagnosisResult, accept_upload
+from strategy_app.navigation import NEXT_PAGE_FOR_GAP
+from strategy_app.store import DiagnoseState, Project, Store
+from strategy_app.ui import page_link
+
+SOURCES = {"upload": "Upload predictions", "typed": "Type split errors"}
+METRIC_NAMES = {"error": "error rate (%)", "mae": "MAE", "rmse": "RMSE"}
+AUTO_METRIC = "auto"
+NO_SLICE = "(no slices)"
+SUGGESTED_HUMANS = "student 5% · expert 2% · team of experts 0.7%"
+
+
+def _to_shown(value: float | None, metric: str) -> float | None:
+    return None if value is None else (value * 100 if is_rate_metric(metric) else value)
+
+
+def _from_shown(value: float | None, metric: str) -> float | None:
+    return None if value is None else (round(value / 100, 12) if is_rate_metric(metric) else value)
+
+
+def _unit_label(metric: str, unit: str) -> str:
+    return "%" if is_rate_metric(metric) else (unit or metric.upper())
+
+
+def input_summary(state: DiagnoseState) -> str:
+    """One line naming what the diagnosis is computed from (the inputs expander's label)."""
+    if not state.has_input:
+        return "Inputs"
+    source = state.upload_name if state.source == "upload" else "typed levels"
+    humans = len(state.human_levels)
+    return f"Inputs · {source} · {humans} human level{'s' if humans != 1 else ''}"
+
+
+def handle_upload(store: Store, project: Project, uploaded) -> str | None:
+    """Validate and save a newly uploaded file once; returns the error message, if any.
+
+    A bad file leaves the project's saved predictions untouched.
+    """
+    handled = st.session_state.setdefault("_handled_uploads", {})
+    if uploaded.file_id not in handled:
+        try:
+            accept_upload(store, project.id, uploaded.name, uploaded.getvalue())
+            handled[uploaded.file_id] = None
+            st.toast(f"Saved {uploaded.name} to {project.name}", icon=":material/check:")
+        except InputError as exc:
+            handled[uploaded.file_id] = str(exc)
+    return handled[uploaded.file_id]
+
+
+def inputs(store: Store, project: Project, result: DiagnosisResult) -> DiagnoseState:
+    """Render the input widgets; saves and returns the (possibly changed) state."""
+    state = store.diagnose_state.load(project.id)
+    pid = project.id
+    source = st.segmented_control(
+        "Where do the levels come from?",
+        options=list(SOURCES),
+        format_func=SOURCES.get,
+        default=state.source,
+        key=f"source_{pid}",
+    )
+    new = replace(state, source=source or state.source)
+    if new.source == "upload":
+        new = _upload_inputs(store, project, new, result)
+    else:
+        new = _typed_inputs(new, pid)
+    new = _human_inputs(new, pid, result.metric or new.metric or "error")
+    if new != state:
+        store.diagnose_state.save(pid, new)
+        st.rerun()
+    return new
+
+
+def _upload_inputs(
+    store: Store, project: Project, state: DiagnoseState, result: DiagnosisResult
+) -> DiagnoseState:
+    pid = project.id
+    uploaded = st.file_uploader(
+        "Predictions file (CSV or Parquet): one row per example with split, y_true, y_pred",
+        type=["csv", "parquet", "pq"],
+        key=f"upload_{pid}",
+        help="Columns: split (train, train_dev, dev, test), y_true, y_pred; optional id, "
+        "weight, score, input and any slice column (e.g. device).",
+    )
+    if uploaded is not None:
+        error = handle_upload(store, project, uploaded)
+        if error:
+            st.error(f"{error}\n\nNothing was changed: the project keeps its saved data.")
+        state = replace(store.diagnose_state.load(pid), source="upload")
+    if state.upload_sha256:
+        upload = store.uploads.get(state.upload_sha256)
+        size = f" · {upload.size / 1024:,.0f} KB" if upload else ""
+        st.caption(
+            f":material/description: Using **{state.upload_name}**{size}, saved in this project."
+        )
+    col_metric, col_slice, col_unit = st.columns(3)
+    metric_options = [AUTO_METRIC, *METRICS]
+    metric = col_metric.selectbox(
+        "Metric",
+        metric_options,
+        index=metric_options.index(state.metric or AUTO_METRIC),
+        format_func=lambda m: "detect from labels" if m == AUTO_METRIC else METRIC_NAMES[m],
+        key=f"upload_metric_{pid}",
+    )
+    slice_options = [NO_SLICE, *result.slice_columns]
+    current = state.slice_column if state.slice_column in result.slice_columns else NO_SLICE
+    column = col_slice.selectbox(
+        "Slice column (one waterfall per value)",
+        slice_options,
+        index=slice_options.index(current),
+        key=f"slice_{pid}",
+        disabled=not result.slice_columns,
+    )
+    unit = state.unit
+    if result.metric and not is_rate_metric(result.metric):
+        unit = col_unit.text_input(
+            "Unit", state.unit, key=f"upload_unit_{pid}", placeholder="e.g. ₹"
+        )
+    return replace(
+        state,
+        metric=None if metric == AUTO_METRIC else metric,
+        slice_column=None if column == NO_SLICE else column,
+        unit=unit,
+    )
+
+
+def _typed_inputs(state: DiagnoseState, pid: int) -> DiagnoseState:
+    col_metric, col_unit = st.columns(2)
+    metric = col_metric.selectbox(
+        "Metric",
+        METRICS,
+        index=METRICS.index(state.metric or "error"),
+        format_func=METRIC_NAMES.get,
+        key=f"typed_metric_{pid}",
+    )
+    unit = state.unit
+    if not is_rate_metric(metric):
+        unit = col_unit.text_input(
+            "Unit", state.unit, key=f"typed_unit_{pid}", placeholder="e.g. ₹"
+        )
+    st.caption("Leave a level empty when you do not have that set.")
+    levels = {}
+    for column, split in zip(st.columns(len(SPLITS)), SPLITS, strict=True):
+        shown = column.number_input(
+            f"{LEVEL_LABELS[split]} ({_unit_label(metric, unit)})",
+            min_value=0.0,
+            max_value=100.0 if is_rate_metric(metric) else None,
+            value=_to_shown(state.typed_levels.get(split), metric),
+            step=0.1,
+            format="%.2f",
+            key=f"typed_{split}_{metric}_{pid}",
+        )
+        if shown is not None:
+            levels[split] = _from_shown(shown, metric)
+    return replace(state, metric=metric, unit=unit, typed_levels=levels)
+
+
+def _human_inputs(state: DiagnoseState, pid: int, metric: str) -> DiagnoseState:
+    st.markdown("**Human-level error** · the best one is the proxy for the Bayes error")
+    humans = list(state.human_levels)
+    best = min(humans, key=lambda h: h.value) if humans else None
+    for i, human in enumerate(humans):
+        name_col, value_col, remove_col = st.columns([4, 2, 1], vertical_alignment="center")
+        name_col.markdown(f"{human.name}" + ("  :green-badge[proxy]" if human is best else ""))
+        value_col.markdown(f"{_to_shown(human.value, metric):g} {_unit_label(metric, state.unit)}")
+        if remove_col.button("Remove", key=f"remove_human_{i}_{pid}", icon=":material/delete:"):
+            humans.pop(i)
+            return replace(state, human_levels=humans)
+    if not humans:
+        st.caption(f"None yet. Add the people you know of, e.g. {SUGGESTED_HUMANS}.")
+    name_col, value_col, add_col = st.columns([4, 2, 1], vertical_alignment="bottom")
+    name = name_col.text_input("Who", key=f"human_name_{pid}", placeholder="e.g. expert")
+    value = value_col.number_input(
+        f"Error ({_unit_label(metric, state.unit)})",
+        min_value=0.0,
+        value=None,
+        step=0.1,
+        format="%.2f",
+        key=f"human_value_{pid}",
+    )
+    if add_col.button("Add", key=f"add_human_{pid}", icon=":material/add:"):
+        if value is None:
+            st.error("Give the human level's error, e.g. 2 for 2%.")
+        else:
+            label = name.strip() or f"human {len(humans) + 1}"
+            humans.append(HumanLevel(label, _from_shown(value, metric)))
+            return replace(state, human_levels=humans)
+    return state
+
+
+def gap_table(diagnosis: Diagnosis) -> pd.DataFrame:
+    """The gaps as a table: name, the levels it lies between, size, noise, status."""
+    rows = []
+    for name, gap in diagnosis.gaps.items():
+        if name in diagnosis.priority:
+            rank = diagnosis.priority.index(name) + 1
+            status = "fix first" if rank == 1 else f"priority {rank}"
+        elif gap.within_noise:
+            status = "within noise"
+        else:
+            status = "not a problem"
+        rows.append(
+            {
+                "gap": GAP_LABELS[name],
+                "between": f"{LEVEL_LABELS[gap.lower]} → {LEVEL_LABELS[gap.upper]}",
+                "size": diagnosis.fmt(gap.value, signed=True),
+                "noise (95%)": f"±{diagnosis.fmt(gap.noise)}" if gap.noise is not None else "—",
+                "status": status,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def action_plan(diagnosis: Diagnosis) -> None:
+    """The ordered action plan: each gap's reason and knobs."""
+    if not diagnosis.recommendations:
+        st.success("No gap stands out above the noise: there is no clear knob to turn.")
+        return
+    for i, rec in enumerate(diagnosis.recommendations, start=1):
+        with st.container(border=True):
+            label = GAP_LABELS[rec["gap"]]
+            size = diagnosis.fmt(diagnosis.gaps[rec["gap"]].value)  # as in the chart and table
+            st.markdown(f"#### {i}. {label.capitalize()} · {size}")
+            st.markdown(rec["reason"])
+            st.markdown("\n".join(f"- {action}" for action in rec["actions"]))
+
+
+def show(diagnosis: Diagnosis, *, key: str, title: str = "Error waterfall") -> None:
+    """The waterfall chart, gap table, plan and warnings of one diagnosis."""
+    st.altair_chart(waterfall_chart(diagnosis, title=title), key=f"chart_{key}")
+    st.dataframe(gap_table(diagnosis), hide_index=True, key=f"gaps_{key}")
+    for warning in diagnosis.warnings:
+        st.warning(warning, icon=":material/warning:")
+
+
+def results(result: DiagnosisResult, state: DiagnoseState) -> None:
+    """The whole output: waterfall, gap table, action plan, warnings, slices."""
+    if result.error:
+        st.error(result.error)
+        return
+    if result.diagnosis is None:
+        with st.container(border=True):
+            st.markdown("### :material/upload_file: Nothing to diagnose yet")
+            st.markdown(
+                "Upload a predictions file above (one row per example with `split`, `y_true`, "
+                "`y_pred`), or switch to **Type split errors** and enter your train, train-dev, "
+                "dev and test errors. Add a human level to measure the avoidable bias."
+            )
+        return
+    diagnosis = result.diagnosis
+    chart_col, plan_col = st.columns([3, 2], gap="large")
+    with chart_col:
+        show(diagnosis, key="main")
+    with plan_col:
+        st.subheader(":material/checklist: Action plan", anchor=False)
+        action_plan(diagnosis)
+        gap = diagnosis.largest_gap()
+        if gap is not None:
+            page_link(NEXT_PAGE_FOR_GAP[gap.name][0])
+    if result.slices:
+        st.subheader(f":material/view_column: By {state.slice_column}", anchor=False)
+        st.caption("One waterfall per value; the slice with the largest significant gap first.")
+        tabs = st.tabs([f"{state.slice_column} = {value}" for value, _ in result.slices])
+        for tab, (value, sliced) in zip(tabs, result.slices, strict=True):
+            with tab:
+                show(sliced, key=f"slice_{value}", title=f"{state.slice_column} = {value}")
+                gap = sliced.largest_gap()
+                if gap is not None:
+                    st.markdown(
+                        f"Fix first here: **{GAP_LABELS[gap.name]}** ({sliced.fmt(gap.value)})"
+                    )

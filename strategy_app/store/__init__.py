@@ -1,0 +1,80 @@
+"""Persistence: projects and their saved page state, through SQLAlchemy 2.
+
+The embedded default is a SQLite file ``strategy.db`` in the data folder
+(``STRATEGY_DATA_DIR``, else ``./data``); ``STRATEGY_DB_URL`` points at PostgreSQL for a team.
+The schema is created and upgraded by Alembic when a store opens (see
+:mod:`strategy_app.store.migrate`), so a newer app upgrades an older database in place.
+
+Usage::
+
+    store = open_store()
+    project = store.projects.create("my model")
+    store.diagnose_state.save(project.id, DiagnoseState(...))
+
+Other pages add their own tables with a new Alembic revision in ``migrations/versions`` and a
+small repository module beside :mod:`~strategy_app.store.projects`, attached to :class:`Store`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from strategy_app.store.diagnose_state import DiagnoseState, DiagnoseStateRepository
+from strategy_app.store.engine import data_dir, database_url, make_engine
+from strategy_app.store.migrate import upgrade
+from strategy_app.store.projects import Project, ProjectRepository
+from strategy_app.store.settings import SettingsRepository
+from strategy_app.store.uploads import UploadRepository
+
+__all__ = [
+    "DiagnoseState",
+    "Project",
+    "Store",
+    "data_dir",
+    "database_url",
+    "open_store",
+]
+
+
+@dataclass
+class Store:
+    """The application's database and data folder, with one repository per kind of record."""
+
+    engine: Engine
+    folder: Path
+    projects: ProjectRepository
+    diagnose_state: DiagnoseStateRepository
+    uploads: UploadRepository
+    settings: SettingsRepository
+
+    @property
+    def location(self) -> str:
+        """Where the data lives, for display: the SQLite file path or the URL without password."""
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite":
+            return str(Path(url.database).resolve())
+        return url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+
+def open_store(url: str | None = None, folder: Path | None = None) -> Store:
+    """Open (and create or upgrade) the store at ``url`` (default: :func:`database_url`)."""
+    folder = Path(folder) if folder is not None else data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url or database_url(folder))
+    upgrade(engine)
+    uploads = UploadRepository(engine, folder / "uploads")
+    return Store(
+        engine=engine,
+        folder=folder,
+        projects=ProjectRepository(engine, uploads),
+        diagnose_state=DiagnoseStateRepository(engine, uploads),
+        uploads=uploads,
+        settings=SettingsRepository(engine),
+    )

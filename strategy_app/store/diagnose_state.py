@@ -1,0 +1,89 @@
+"""What the user entered on the Diagnose page, saved per project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from diagnostics.waterfall import HumanLevel
+from strategy_app.store.engine import read, write
+from strategy_app.store.schema import DiagnoseStateRow, Project, utcnow
+from strategy_app.store.uploads import UploadRepository
+
+SOURCES = ("upload", "typed")
+
+
+@dataclass
+class DiagnoseState:
+    """The Diagnose page's inputs: a predictions upload or typed levels, and the settings.
+
+    ``typed_levels`` maps split names to values (fractions for the error rate); ``metric`` is
+    None to detect it from an upload; ``upload_sha256`` names a file kept by the upload store.
+    """
+
+    source: str = "upload"
+    upload_sha256: str | None = None
+    upload_name: str | None = None
+    typed_levels: dict[str, float] = field(default_factory=dict)
+    human_levels: list[HumanLevel] = field(default_factory=list)
+    metric: str | None = None
+    unit: str = ""
+    slice_column: str | None = None
+
+    @property
+    def has_input(self) -> bool:
+        """True when there is something to diagnose."""
+        if self.source == "upload":
+            return self.upload_sha256 is not None
+        return any(v is not None for v in self.typed_levels.values())
+
+
+class DiagnoseStateRepository:
+    """Save and load :class:`DiagnoseState` per project."""
+
+    def __init__(self, engine: Engine, uploads: UploadRepository) -> None:
+        self._engine = engine
+        self._uploads = uploads
+
+    def save(self, project_id: int, state: DiagnoseState) -> None:
+        """Replace the project's saved Diagnose inputs with ``state``."""
+        if state.source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}")
+        row = DiagnoseStateRow(
+            project_id=project_id,
+            source=state.source,
+            upload_sha256=state.upload_sha256,
+            typed_levels={k: v for k, v in state.typed_levels.items() if v is not None},
+            human_levels=[{"name": h.name, "value": h.value} for h in state.human_levels],
+            metric=state.metric,
+            unit=state.unit or "",
+            slice_column=state.slice_column,
+            updated_at=utcnow(),
+        )
+
+        def replace(session) -> None:
+            project = session.get(Project, project_id)
+            if project is None:
+                raise LookupError(f"project {project_id} does not exist")
+            project.updated_at = utcnow()
+            session.merge(row)
+
+        write(self._engine, replace)
+
+    def load(self, project_id: int) -> DiagnoseState:
+        """The project's saved inputs, or an empty state when nothing was saved."""
+        row = read(self._engine, lambda s: s.get(DiagnoseStateRow, project_id))
+        if row is None:
+            return DiagnoseState()
+        upload = self._uploads.get(row.upload_sha256) if row.upload_sha256 else None
+        return DiagnoseState(
+            source=row.source,
+            upload_sha256=row.upload_sha256,
+            upload_name=upload.name if upload else None,
+            typed_levels=dict(row.typed_levels or {}),
+            human_levels=[HumanLevel(h["name"], h["value"]) for h in row.human_levels or []],
+            metric=row.metric,
+            unit=row.unit or "",
+            slice_column=row.slice_column,
+        )

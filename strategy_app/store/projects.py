@@ -1,0 +1,115 @@
+"""Projects: create, rename, list, open, delete."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from diagnostics.validation import InputError
+from strategy_app.store.engine import read, write
+from strategy_app.store.schema import DiagnoseStateRow, Project, utcnow
+from strategy_app.store.uploads import UploadRepository
+
+MAX_NAME = 100
+
+
+def clean_name(name: str) -> str:
+    """A project name with surrounding spaces removed; refuses empty or too-long names."""
+    name = " ".join(str(name).split())
+    if not name:
+        raise InputError("a project needs a name")
+    if len(name) > MAX_NAME:
+        raise InputError(f"a project name has at most {MAX_NAME} characters")
+    return name
+
+
+class ProjectRepository:
+    """The projects table."""
+
+    def __init__(self, engine: Engine, uploads: UploadRepository) -> None:
+        self._engine = engine
+        self._uploads = uploads
+
+    def _check_free(self, session, name: str, keep_id: int | None = None) -> None:
+        query = select(Project.id).where(func.lower(Project.name) == name.lower())
+        taken = session.scalars(query).first()
+        if taken is not None and taken != keep_id:
+            raise InputError(f"a project named '{name}' already exists; choose another name")
+
+    def create(self, name: str) -> Project:
+        """A new, empty project; refuses a name already taken (ignoring case)."""
+        name = clean_name(name)
+
+        def add(session) -> Project:
+            self._check_free(session, name)
+            project = Project(name=name)
+            session.add(project)
+            session.flush()
+            return project
+
+        return self._unique(add, name)
+
+    def rename(self, project_id: int, name: str) -> Project:
+        """Give the project a new name."""
+        name = clean_name(name)
+
+        def change(session) -> Project:
+            project = self._existing(session, project_id)
+            self._check_free(session, name, keep_id=project_id)
+            project.name, project.updated_at = name, utcnow()
+            return project
+
+        return self._unique(change, name)
+
+    def delete(self, project_id: int) -> None:
+        """Delete the project and everything saved for it."""
+
+        def remove(session) -> None:
+            session.execute(
+                delete(DiagnoseStateRow).where(DiagnoseStateRow.project_id == project_id)
+            )
+            session.execute(delete(Project).where(Project.id == project_id))
+
+        write(self._engine, remove)
+        self._uploads.prune()
+
+    def list(self) -> list[Project]:
+        """Every project, the most recently opened first."""
+        query = select(Project).order_by(Project.opened_at.desc(), Project.id.desc())
+        return list(read(self._engine, lambda s: s.scalars(query).all()))
+
+    def get(self, project_id: int) -> Project | None:
+        """The project with this id, or None."""
+        return read(self._engine, lambda s: s.get(Project, project_id))
+
+    def get_by_name(self, name: str) -> Project | None:
+        """The project with this name (ignoring case), or None."""
+        query = select(Project).where(func.lower(Project.name) == clean_name(name).lower())
+        return read(self._engine, lambda s: s.scalars(query).first())
+
+    def mark_opened(self, project_id: int) -> None:
+        """Record that the user switched to this project (it is opened first next time)."""
+
+        def touch(session) -> None:
+            self._existing(session, project_id).opened_at = utcnow()
+
+        write(self._engine, touch)
+
+    def mark_updated(self, session, project_id: int) -> None:
+        """Within a write, record that the project's saved state changed."""
+        self._existing(session, project_id).updated_at = utcnow()
+
+    @staticmethod
+    def _existing(session, project_id: int) -> Project:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise InputError(f"project {project_id} no longer exists; pick another project")
+        return project
+
+    def _unique(self, work, name: str) -> Project:
+        try:
+            return write(self._engine, work)
+        except IntegrityError:
+            raise InputError(
+                f"a project named '{name}' already exists; choose another name"
+            ) from None

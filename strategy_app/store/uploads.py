@@ -1,0 +1,71 @@
+"""Uploaded files: bytes in the data folder under their SHA-256, a row in ``uploads``.
+
+Writing the bytes happens outside any database transaction (into a temporary file, then an
+atomic rename), so a large upload never holds the database's write lock. With PostgreSQL and
+several app servers, the data folder must be shared storage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from strategy_app.store.engine import read, write
+from strategy_app.store.schema import DiagnoseStateRow, Upload
+
+
+class UploadRepository:
+    """Content-addressed storage of uploaded files."""
+
+    def __init__(self, engine: Engine, folder: Path) -> None:
+        self._engine = engine
+        self.folder = folder
+
+    def add(self, name: str, data: bytes) -> Upload:
+        """Keep ``data`` (named ``name`` by the user); the same bytes are stored once."""
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.path(digest)
+        if not target.is_file():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".upload-")
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temporary, target)
+
+        def record(session) -> Upload:
+            row = session.get(Upload, digest)
+            if row is None:
+                row = Upload(sha256=digest, name=name, size=len(data))
+                session.add(row)
+            return row
+
+        return write(self._engine, record)
+
+    def get(self, sha256: str) -> Upload | None:
+        """The upload's record, or None."""
+        return read(self._engine, lambda s: s.get(Upload, sha256))
+
+    def path(self, sha256: str) -> Path:
+        """Where the upload's bytes lie."""
+        return self.folder / sha256
+
+    def prune(self) -> int:
+        """Delete uploads no saved state refers to; returns how many were removed."""
+
+        def unreferenced(session) -> list[str]:
+            used = select(DiagnoseStateRow.upload_sha256).where(
+                DiagnoseStateRow.upload_sha256.is_not(None)
+            )
+            rows = session.scalars(select(Upload).where(Upload.sha256.not_in(used))).all()
+            for row in rows:
+                session.delete(row)
+            return [row.sha256 for row in rows]
+
+        removed = write(self._engine, unreferenced)
+        for digest in removed:
+            self.path(digest).unlink(missing_ok=True)
+        return len(removed)

@@ -1,0 +1,146 @@
+"""The app shell shared by every page: store, project selection, sidebar, next-step hint.
+
+Each page starts with :func:`page_setup`, so it also runs on its own
+(``AppTest.from_file("pages/x.py")``) with the same sidebar and project.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from diagnostics.ingest import read_predictions
+from diagnostics.waterfall import GAP_LABELS
+from strategy_app.diagnosis import DiagnosisResult, compute
+from strategy_app.navigation import NEXT_PAGE_FOR_GAP, PAGES_BY_KEY
+from strategy_app.sample import ensure_sample_project
+from strategy_app.store import Project, Store, database_url, open_store
+
+PROJECT_KEY = "project_id"
+NAV_PAGES_KEY = "_nav_pages"
+
+
+@st.cache_resource(show_spinner=False)
+def _store_for(url: str) -> Store:
+    store = open_store(url)
+    ensure_sample_project(store)
+    return store
+
+
+def get_store() -> Store:
+    """The app's store (opened, upgraded and seeded with the sample project once per URL)."""
+    return _store_for(database_url())
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading predictions…")
+def _read_cached(path, *, metric, extra_columns, display_name):
+    return read_predictions(
+        path, metric=metric, extra_columns=extra_columns, display_name=display_name
+    )
+
+
+def project_result(store: Store, project_id: int) -> DiagnosisResult:
+    """The project's current diagnosis from its saved inputs (files read once, cached by hash).
+
+    Uploads are stored under their SHA-256, so the file path is the content hash and the
+    cache entry is keyed by the bytes.
+    """
+    return compute(store, store.diagnose_state.load(project_id), reader=_read_cached)
+
+
+def current_project(store: Store) -> Project | None:
+    """The project selected in this session, else the most recently opened one."""
+    projects = store.projects.list()
+    chosen = st.session_state.get(PROJECT_KEY)
+    by_id = {p.id: p for p in projects}
+    if chosen in by_id:
+        return by_id[chosen]
+    if projects:
+        st.session_state[PROJECT_KEY] = projects[0].id
+        return projects[0]
+    return None
+
+
+def switch_project(store: Store, project_id: int) -> None:
+    """Make ``project_id`` the current project (and the one opened first next time)."""
+    st.session_state[PROJECT_KEY] = project_id
+    store.projects.mark_opened(project_id)
+
+
+def page_link(key: str, label: str | None = None, icon: str | None = None) -> None:
+    """A link to a page, working both under the router and when a page runs on its own."""
+    info = PAGES_BY_KEY[key]
+    pages = st.session_state.get(NAV_PAGES_KEY)
+    if pages and key in pages:
+        st.page_link(pages[key], label=label or info.title, icon=icon or info.icon)
+    else:
+        st.markdown(f"→ **{label or info.title}**")
+
+
+def next_step(store: Store, project: Project | None) -> tuple[str, str | None]:
+    """The sidebar's hint: (text, page key to open) derived from the project's saved state."""
+    if project is None:
+        return "Create a project on Home to start.", "home"
+    result = project_result(store, project.id)
+    if result.error:
+        return "The saved predictions cannot be read: open Diagnose to fix them.", "diagnose"
+    if result.diagnosis is None:
+        return "Upload predictions or type your split errors.", "diagnose"
+    gap = result.diagnosis.largest_gap()
+    if gap is None:
+        return "No gap stands out above the noise: share the result as a report.", "report"
+    page, knob = NEXT_PAGE_FOR_GAP[gap.name]
+    size = result.diagnosis.fmt(gap.value)
+    return f"Largest gap is **{GAP_LABELS[gap.name]}** ({size}): work on {knob}.", page
+
+
+def sidebar(store: Store, project: Project | None) -> None:
+    """Project selector and the next-step hint, the same on every page."""
+    with st.sidebar:
+        projects = store.projects.list()
+        if projects:
+            names = {p.id: p.name for p in projects}
+            if st.session_state.get("sidebar_project") != project.id:
+                st.session_state["sidebar_project"] = project.id
+            st.selectbox(
+                "Project",
+                options=list(names),
+                format_func=names.get,
+                key="sidebar_project",
+                on_change=lambda: switch_project(store, st.session_state["sidebar_project"]),
+            )
+        hint, page = next_step(store, project)
+        with st.container(border=True):
+            st.markdown(":material/lightbulb: **What to do next**")
+            st.markdown(hint)
+            if page:
+                page_link(page, label=f"Open {PAGES_BY_KEY[page].title}")
+
+
+def page_setup(key: str) -> Project | None:
+    """Set up a page: title, icon, sidebar; returns the current project (None if none exist)."""
+    info = PAGES_BY_KEY[key]
+    st.set_page_config(
+        page_title=f"{info.title} · ML-strategy desk", page_icon=info.icon, layout="wide"
+    )
+    store = get_store()
+    project = current_project(store)
+    sidebar(store, project)
+    st.title(info.title, anchor=False)
+    return project
+
+
+def require_project(project: Project | None) -> Project:
+    """Stop the page with a pointer to Home when no project exists."""
+    if project is None:
+        st.info("There is no project yet. Create one on Home first.", icon=":material/info:")
+        page_link("home")
+        st.stop()
+    return project
+
+
+def coming_soon(what: str, steps: list[str]) -> None:
+    """The honest placeholder of a page that a later release fills in."""
+    st.info(f"{what}\n\nThis page is not built yet; nothing here is a computed result.")
+    st.markdown("**What it will do**")
+    st.markdown("\n".join(f"1. {step}" for step in steps))
+    page_link("home", label="Back to Home")

@@ -1,0 +1,105 @@
+"""A real browser (Debian's Chromium, headless, via Playwright) against ``serve``."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_predictions
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, limit: float = 90) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"serve exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("the app did not answer its health check")
+
+
+@pytest.fixture
+def served_app(tmp_path):
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (run `make system-deps`)")
+    port = free_port()
+    env = dict(os.environ)
+    env["STRATEGY_DATA_DIR"] = str(tmp_path / "data")
+    env["STRATEGY_SAMPLE_PREDICTIONS"] = str(tmp_path / "no-sample.csv")
+    env.pop("STRATEGY_DB_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "strategy_app", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_upload_predictions_shows_waterfall_and_plan(served_app, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    predictions = write_predictions(tmp_path / "my_predictions.csv", rows_per_split=2000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1300})
+        page.set_default_timeout(60_000)
+        page.goto(served_app)
+        expect(page.get_by_role("heading", name="Home")).to_be_visible()
+        page.get_by_label("Name").fill("browser project")
+        page.get_by_role("button", name="Create project").click()
+        expect(page.get_by_text("browser project").first).to_be_visible()
+        page.goto(f"{served_app}/diagnose")
+        expect(page.get_by_text("Nothing to diagnose yet")).to_be_visible()
+        page.locator("input[type=file]").set_input_files(str(predictions))
+        expect(page.get_by_role("heading", name="Action plan")).to_be_visible()
+        expect(page.locator("[data-testid=stVegaLiteChart]").first).to_be_visible()
+        expect(page.get_by_text("Inputs · my_predictions.csv")).to_be_visible()
+        page.wait_for_timeout(1500)  # let the chart finish drawing before the screenshot
+        page.screenshot(path=str(ARTIFACTS / "diagnose.png"), full_page=True)
+        page.goto(f"{served_app}/diagnose")  # a new session finds the saved upload again
+        expect(page.get_by_role("heading", name="Action plan")).to_be_visible()
+        browser.close()

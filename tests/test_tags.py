@@ -1,0 +1,150 @@
+"""The tags CSV: export neutralizes formulas, import validates all or nothing."""
+
+import csv
+import io
+
+import pytest
+
+from diagnostics.tags import (
+    PRESET_CATEGORIES,
+    TagRow,
+    TagTable,
+    check_category_name,
+    neutralize,
+    read_tags_csv,
+    unneutralize,
+    write_tags_csv,
+)
+from diagnostics.validation import InputError
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1+1", "'+1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("plain note", "plain note"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ],
+)
+def test_neutralize_cells(cell, expected):
+    assert neutralize(cell) == expected
+    assert unneutralize(neutralize(cell)) == cell
+
+
+def test_export_neutralizes_every_cell_and_round_trips(tmp_path):
+    table = TagTable(
+        ("=evil()", "blurry"),
+        (
+            TagRow("-5", frozenset({"blurry"}), True, "=cmd|' /C calc'!A0"),
+            TagRow("@x", frozenset({"=evil()"}), False, "+note"),
+            TagRow("plain", frozenset(), False, ""),
+        ),
+    )
+    text = write_tags_csv(table)
+    cells = [c for row in csv.reader(io.StringIO(text)) for c in row]
+    assert not any(c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in cells)
+    path = tmp_path / "tags.csv"
+    path.write_text(text, encoding="utf-8")
+    back = read_tags_csv(path)
+    assert back.categories == table.categories
+    assert [(r.id, r.tags, r.reviewed, r.notes) for r in back.rows[:2]] == [
+        (r.id, r.tags, r.reviewed, r.notes) for r in table.rows[:2]
+    ]
+    assert not back.rows[2].counts  # untouched row stays unreviewed
+
+
+def test_import_values_and_reviewed_default():
+    data = b"id,blurry,Mislabeled,notes\n1,1,no,ok\n2,TRUE,yes,\n3,,0,\n"
+    table = read_tags_csv(data, sample_ids={"1", "2", "3"})
+    assert table.categories == ("blurry", "Mislabeled")
+    assert [sorted(r.tags) for r in table.rows] == [["blurry"], ["Mislabeled", "blurry"], []]
+    assert all(r.reviewed for r in table.rows)  # no reviewed column: every row was reviewed
+    assert table.consensus_tags()["3"] == set()
+
+
+def test_import_reports_every_problem_and_applies_nothing():
+    data = (
+        b"id,reviewed,blurry\n"
+        b"1,1,maybe\n"  # bad value
+        b"2,1,1\n"
+        b"2,1,0\n"  # duplicate
+        b"99,1,1\n"  # unknown id
+        b"3,perhaps,0\n"  # bad reviewed
+        b",1,1\n"  # empty id
+    )
+    with pytest.raises(InputError) as caught:
+        read_tags_csv(data, sample_ids={"1", "2", "3"}, name="tags.csv")
+    message = str(caught.value)
+    assert message.startswith("tags.csv: 5 problems, nothing was imported")
+    assert "row 1, column 'blurry': 'maybe' is not 0/1" in message
+    assert "row 3: id '2' repeats row 2" in message
+    assert "row 4: id '99' is not in the sample" in message
+    assert "row 5, column 'reviewed': 'perhaps'" in message
+    assert "row 6: empty id" in message
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"name,blurry\n1,1\n", "no 'id' column"),
+        (b"id,blurry,blurry\n1,1,1\n", "appears twice"),
+        (b"id,,x\n1,1,1\n", "has no name"),
+        (b"id,blurry\n", "no rows"),
+        (b"id,blurry\n1,1,0\n", "row 1: 3 cells, the header has 2"),
+        (b"id,blurry\n\xff\xfe,1\n", "not UTF-8"),
+    ],
+)
+def test_import_refusals(data, message):
+    with pytest.raises(InputError, match=message):
+        read_tags_csv(data)
+
+
+def test_short_rows_and_trailing_empty_cells_are_tolerated():
+    table = read_tags_csv(b"id,blurry,dark\n1,1\n2,0,1,,\n")
+    assert [r.tags for r in table.rows] == [frozenset({"blurry"}), frozenset({"dark"})]
+
+
+def test_several_annotators_share_ids():
+    data = b"id,annotator,blurry\n1,ana,1\n1,ben,0\n2,ana,1\n2,ben,1\n"
+    table = read_tags_csv(data)
+    assert table.annotators == ["ana", "ben"]
+    assert table.annotations()["ben"] == {"1": frozenset(), "2": frozenset({"blurry"})}
+    assert table.consensus_tags() == {"1": {"blurry"}, "2": {"blurry"}}  # ties count
+    with pytest.raises(InputError, match="by annotator 'ana' repeats row 1"):
+        read_tags_csv(data + b"1,ana,0\n")
+
+
+def test_category_operations_follow_tags():
+    table = TagTable(
+        ("blurry", "dark", "rare class"),
+        (TagRow("1", frozenset({"blurry", "dark"})), TagRow("2", frozenset({"dark"}))),
+    )
+    merged = table.merged(["blurry", "dark"], "low quality")
+    assert merged.categories == ("low quality", "rare class")
+    assert [r.tags for r in merged.rows] == [frozenset({"low quality"})] * 2
+    renamed = table.renamed("dark", "too dark")
+    assert renamed.categories == ("blurry", "too dark", "rare class")
+    assert renamed.rows[1].tags == {"too dark"}
+    assert table.without("dark").rows[1].tags == frozenset()
+    with pytest.raises(InputError, match="exists already"):
+        table.renamed("dark", "Blurry")
+    with pytest.raises(InputError, match="reserved"):
+        check_category_name("notes")
+
+
+def test_blank_sample_uses_presets_and_context():
+    table = TagTable.blank(["a", "b"])
+    assert table.categories == PRESET_CATEGORIES
+    text = write_tags_csv(table, {"a": {"y_true": "cat", "y_pred": "=dog"}})
+    header, first, _ = list(csv.reader(io.StringIO(text)))
+    assert header[:4] == ["id", "y_true", "y_pred", "reviewed"] and header[-1] == "notes"
+    assert first[:3] == ["a", "cat", "'=dog"]
+    back = read_tags_csv(text.encode())  # context columns are ignored on import
+    assert back.categories == PRESET_CATEGORIES
