@@ -6,6 +6,8 @@ report can render the same spec to a static SVG.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import altair as alt
 import pandas as pd
 
@@ -133,6 +135,57 @@ def waterfall_chart(diagnosis: Diagnosis, *, title: str = "Error waterfall") -> 
             width=alt.Step(72),
             height=320,
             title=alt.Title(title, subtitle=subtitle, anchor="start"),
+        )
+        .configure_view(stroke=None)
+    )
+
+
+def search_history_rows(search: Mapping) -> pd.DataFrame:
+    """The search history chart's data: one row per finished trial, in trial order.
+
+    ``search`` is a study summary (``trials`` with ``number``, ``value``, ``state``); pruned
+    and failed trials (no value) are left out. ``best`` is the best value so far: the highest
+    (e.g. dev accuracy) unless ``direction`` is ``minimize``.
+    """
+    rows = [
+        {"trial": int(t["number"]), "value": float(t["value"]), "state": str(t["state"])}
+        for t in search.get("trials", [])
+        if t.get("value") is not None
+    ]
+    frame = pd.DataFrame(rows, columns=["trial", "value", "state"])
+    frame = frame.sort_values("trial", kind="stable").reset_index(drop=True)
+    frame["order"] = range(1, len(frame) + 1)
+    minimize = search.get("direction") == "minimize"
+    frame["best"] = frame["value"].cummin() if minimize else frame["value"].cummax()
+    return frame
+
+
+def search_history_chart(search: Mapping, *, title: str = "Search history") -> alt.LayerChart:
+    """Each trial's value in the order run (points) and the best so far (a step line)."""
+    frame = search_history_rows(search)
+    x = alt.X("order:Q", title="trial (in the order run)", axis=alt.Axis(tickMinStep=1))
+    minimize = search.get("direction") == "minimize"
+    if minimize:
+        y_axis = alt.Axis(title="objective (lower is better)")
+    else:
+        y_axis = alt.Axis(title="dev accuracy", format=".1%")
+    scale = alt.Scale(zero=False)
+    points = (
+        alt.Chart(frame)
+        .mark_circle(size=48, opacity=0.7, color=LEVEL_COLOR)
+        .encode(x=x, y=alt.Y("value:Q", axis=y_axis, scale=scale), tooltip=["trial", "value"])
+    )
+    best = (
+        alt.Chart(frame)
+        .mark_line(interpolate="step-after", color=LARGEST_GAP_COLOR, strokeWidth=2)
+        .encode(x=x, y=alt.Y("best:Q", scale=scale))
+    )
+    return (
+        alt.layer(points, best)
+        .properties(
+            width=520,
+            height=240,
+            title=alt.Title(title, subtitle="points: each trial; red line: best so far"),
         )
         .configure_view(stroke=None)
     )

@@ -27,6 +27,7 @@ from strategy_app.store.engine import data_dir, database_url, make_engine
 from strategy_app.store.migrate import upgrade
 from strategy_app.store.projects import Project, ProjectRepository
 from strategy_app.store.settings import SettingsRepository
+from strategy_app.store.shares import ShareRepository
 from strategy_app.store.uploads import UploadRepository
 
 __all__ = [
@@ -49,6 +50,7 @@ class Store:
     diagnose_state: DiagnoseStateRepository
     uploads: UploadRepository
     settings: SettingsRepository
+    shares: ShareRepository
 
     @property
     def location(self) -> str:
@@ -77,4 +79,5 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
         diagnose_state=DiagnoseStateRepository(engine, uploads),
         uploads=uploads,
         settings=SettingsRepository(engine),
+        shares=ShareRepository(engine),
     )

@@ -1,0 +1,41 @@
+"""The read-only view behind a share link (``?report=<token>``): the snapshot and nothing else.
+
+No sidebar, no navigation, no project selector: a viewer sees the stored report only. An
+unknown or revoked token shows one plain sentence.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from strategy_app.store import Store
+
+QUERY_KEY = "report"
+NOT_VALID = "This link is not valid."
+
+
+def share_token() -> str | None:
+    """The share token in the page's URL, or None when the URL has none."""
+    return st.query_params.get(QUERY_KEY)
+
+
+def share_url(token: str) -> str:
+    """The link that opens a share: this app's address with ``?report=<token>``."""
+    base = (st.context.url or "").split("?")[0]
+    return f"{base}?{QUERY_KEY}={token}"
+
+
+def show_shared_report(store: Store, token: str) -> None:
+    """Render the snapshot stored under ``token`` read-only, or say the link is not valid."""
+    share = store.shares.get(token)
+    st.set_page_config(
+        page_title=share.title if share else "Report",
+        layout="wide",
+        initial_sidebar_state="collapsed",
+    )
+    if share is None:
+        st.markdown(NOT_VALID)
+        return
+    # The snapshot is our own rendered report: escaped text and a CSP that forbids scripts and
+    # network loads. It is shown in an iframe so its styles stay out of the app.
+    st.iframe(share.html, height="content")
