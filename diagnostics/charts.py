@@ -163,29 +163,36 @@ def search_history_rows(search: Mapping) -> pd.DataFrame:
 def search_history_chart(search: Mapping, *, title: str = "Search history") -> alt.LayerChart:
     """Each trial's value in the order run (points) and the best so far (a step line)."""
     frame = search_history_rows(search)
-    x = alt.X("order:Q", title="trial (in the order run)", axis=alt.Axis(tickMinStep=1))
     minimize = search.get("direction") == "minimize"
+    x = alt.X(
+        "order:Q",
+        title="trial (in the order run)",
+        axis=alt.Axis(tickMinStep=1, format="d"),
+        scale=alt.Scale(zero=False, nice=False, padding=12),
+    )
     if minimize:
         y_axis = alt.Axis(title="objective (lower is better)")
     else:
         y_axis = alt.Axis(title="dev accuracy", format=".1%")
-    scale = alt.Scale(zero=False)
-    points = (
-        alt.Chart(frame)
-        .mark_circle(size=48, opacity=0.7, color=LEVEL_COLOR)
-        .encode(x=x, y=alt.Y("value:Q", axis=y_axis, scale=scale), tooltip=["trial", "value"])
-    )
+    y = alt.Y("value:Q", axis=y_axis, scale=alt.Scale(zero=False, padding=12))
     best = (
         alt.Chart(frame)
         .mark_line(interpolate="step-after", color=LARGEST_GAP_COLOR, strokeWidth=2)
-        .encode(x=x, y=alt.Y("best:Q", scale=scale))
+        .encode(x=x, y=alt.Y("best:Q", scale=alt.Scale(zero=False, padding=12)))
+    )
+    points = (
+        alt.Chart(frame)
+        .mark_circle(size=60, opacity=0.85, color=LEVEL_COLOR)
+        .encode(x=x, y=y, tooltip=["trial", "value"])
     )
     return (
-        alt.layer(points, best)
+        alt.layer(best, points)
         .properties(
-            width=520,
-            height=240,
-            title=alt.Title(title, subtitle="points: each trial; red line: best so far"),
+            width=640,
+            height=260,
+            title=alt.Title(
+                title, subtitle="grey points: each trial; red line: best so far", anchor="start"
+            ),
         )
         .configure_view(stroke=None)
     )

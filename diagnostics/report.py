@@ -439,14 +439,20 @@ def _search_section(search: Mapping) -> dict:
             "rows": [[name, _format_param(v)] for name, v in best.get("params", {}).items()],
         }
     ]
-    for i, entry in enumerate(search.get("rounds", []), start=1):
-        space = entry.get("space", entry)
-        number = entry.get("round", i) if "space" in entry else i
+    spaces = [entry.get("space", entry) for entry in search.get("rounds", [])]
+    if spaces:
+        names = list(dict.fromkeys(name for space in spaces for name in space))
         tables.append(
             {
-                "caption": f"Round {number} search space",
-                "columns": ["parameter", "range"],
-                "rows": [[name, _format_range(r)] for name, r in space.items()],
+                "caption": "Search space by round (coarse to fine)",
+                "columns": ["parameter", *[f"round {i}" for i in range(1, len(spaces) + 1)]],
+                "rows": [
+                    [
+                        name,
+                        *[_format_range(space[name]) if name in space else "" for space in spaces],
+                    ]
+                    for name in names
+                ],
             }
         )
     intro = (

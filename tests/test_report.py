@@ -136,7 +136,7 @@ def test_every_section_and_chart_appears():
         assert f'<section id="{section}">' in html
     assert html.count("<svg") >= 2  # waterfall and search history
     assert "100 misclassified dev examples reviewed" in html
-    assert "Round 2 search space" in html and "0.0001 – 0.01" in html
+    assert "Search space by round" in html and "<td>0.0001 – 0.01</td>" in html
     assert "Split plan: dev has only 250 examples" in html
     assert len(html.encode()) < 1_000_000
 
@@ -347,7 +347,7 @@ def test_cli_search_study_from_optuna_journal(tmp_path, capsys):
     assert code == 0, err
     html = out.read_text()
     assert "Study lr-search: 6 trials complete, 0 pruned." in html
-    assert "Round 1 search space" in html and "<svg" in html
+    assert "Search space by round" in html and "<svg" in html
     code, _, err = run_cli(
         capsys, "report", "--study", "missing", "--storage", journal, "--out", out
     )
