@@ -12,6 +12,8 @@ from strategy_app.store import Store
 
 QUERY_KEY = "report"
 NOT_VALID = "This link is not valid."
+VIEWER_HEIGHT = "calc(100vh - 7rem)"
+FALLBACK_HEIGHT = 900
 
 
 def share_token() -> str | None:
@@ -37,5 +39,7 @@ def show_shared_report(store: Store, token: str) -> None:
         st.markdown(NOT_VALID)
         return
     # The snapshot is our own rendered report: escaped text and a CSP that forbids scripts and
-    # network loads. It is shown in an iframe so its styles stay out of the app.
-    st.iframe(share.html, height="content")
+    # network loads. It is shown in an iframe (its styles stay out of the app) as tall as the
+    # window, scrolling inside like a document viewer.
+    st.html(f"<style>iframe {{ height: {VIEWER_HEIGHT} !important; }}</style>")
+    st.iframe(share.html, height=FALLBACK_HEIGHT)

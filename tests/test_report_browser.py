@@ -5,7 +5,8 @@ import shutil
 import pytest
 
 from diagnostics.report import render_html
-from tests.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS
+from strategy_app.store import open_store
+from tests.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, served_app  # noqa: F401 (fixture)
 from tests.test_report import full_inputs
 
 pytestmark = pytest.mark.browser
@@ -51,3 +52,32 @@ def test_report_opens_offline_and_prints_to_pdf(tmp_path):
     assert errors == []
     assert pdf.startswith(b"%PDF")
     assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 1
+
+
+def test_share_link_in_the_served_app(served_app, tmp_path):  # noqa: F811 (fixture)
+    from playwright.sync_api import expect, sync_playwright
+
+    store = open_store(folder=tmp_path / "data")
+    hidden = store.projects.create("hidden project")
+    project = store.projects.create("shared project")
+    store.shares.create(hidden.id, "hidden", "<p>hidden</p>", {})
+    inputs = full_inputs()
+    share = store.shares.create(project.id, inputs.title, render_html(inputs), {})
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 1200})
+        page.set_default_timeout(60_000)
+        page.goto(f"{served_app}/?report={share.token}")
+        frame = page.frame_locator("iframe").first
+        expect(frame.get_by_role("heading", name="Error waterfall")).to_be_visible()
+        assert page.locator("iframe").first.bounding_box()["height"] > 900  # fills the window
+        expect(page.locator("[data-testid=stSidebar]")).to_have_count(0)
+        assert "hidden project" not in page.content()
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(ARTIFACTS / "share.png"))
+        page.goto(f"{served_app}/?report=not-a-token")
+        expect(page.get_by_text("This link is not valid.")).to_be_visible()
+        expect(page.locator("iframe")).to_have_count(0)
+        browser.close()
