@@ -86,7 +86,7 @@ def downloads(inputs: ReportInputs, sections: list[str], html: str) -> None:
             mime=mime,
             icon=":material/download:",
             key=f"download_{fmt}",
-            use_container_width=True,
+            width="stretch",
         )
 
 

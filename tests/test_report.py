@@ -352,3 +352,23 @@ def test_cli_search_study_from_optuna_journal(tmp_path, capsys):
         capsys, "report", "--study", "missing", "--storage", journal, "--out", out
     )
     assert code == 2 and "no study 'missing'" in err
+
+
+def test_cli_report_from_a_saved_project(data_dir, tmp_path, capsys):
+    from strategy_app.sample import ensure_sample_project
+    from strategy_app.store import open_store
+
+    store = open_store()
+    ensure_sample_project(store, write_predictions(tmp_path / "sample.csv"))
+    (project,) = store.projects.list()
+    out = tmp_path / "project.json"
+    code, _, err = run_cli(
+        capsys, "report", "--project", project.name, "--format", "json", "--out", out
+    )
+    assert code == 0, err
+    data = json.loads(out.read_text())
+    assert data["project"] == project.name and data["source"] == "sample.csv"
+    assert data["diagnosis"]["human_levels"][0]["name"] == "expert reader"
+    assert data["slices"]["column"] == "device"
+    code, _, err = run_cli(capsys, "report", "--project", "nope", "--out", out)
+    assert code == 2 and "no project named 'nope'" in err
