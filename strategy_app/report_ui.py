@@ -98,8 +98,10 @@ def share_links(store: Store, project: Project, inputs: ReportInputs, sections, 
     )
     if st.button("Create share link", icon=":material/link:", key="create_share"):
         share = store.shares.create(project.id, inputs.title, html, report_data(inputs, sections))
-        st.success("Share link created: copy it below.", icon=":material/check:")
-        st.code(share_url(share.token), language=None)
+        st.success(
+            f"Share link created for “{_escape_markdown(share.title)}”: it is the first below.",
+            icon=":material/check:",
+        )
     shares = store.shares.list(project.id)
     if not shares:
         st.caption("No share links yet.")

@@ -6,14 +6,18 @@ unknown or revoked token shows one plain sentence.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 import streamlit as st
 
+from strategy_app.navigation import PAGES
 from strategy_app.store import Store
 
 QUERY_KEY = "report"
 NOT_VALID = "This link is not valid."
 VIEWER_HEIGHT = "calc(100vh - 7rem)"
 FALLBACK_HEIGHT = 900
+PAGE_PATHS = {page.url_path for page in PAGES}
 
 
 def share_token() -> str | None:
@@ -21,10 +25,17 @@ def share_token() -> str | None:
     return st.query_params.get(QUERY_KEY)
 
 
-def share_url(token: str) -> str:
-    """The link that opens a share: this app's address with ``?report=<token>``."""
-    base = (st.context.url or "").split("?")[0]
-    return f"{base}?{QUERY_KEY}={token}"
+def share_url(token: str, page_url: str | None = None) -> str:
+    """The link that opens a share: the app's root address with ``?report=<token>``.
+
+    ``page_url`` (default: the current page's address) loses its query and any page path.
+    """
+    parts = urlsplit(page_url if page_url is not None else st.context.url or "")
+    path = parts.path.rstrip("/")
+    head, _, last = path.rpartition("/")
+    if last in PAGE_PATHS:
+        path = head
+    return urlunsplit((parts.scheme, parts.netloc, f"{path}/", f"{QUERY_KEY}={token}", ""))
 
 
 def show_shared_report(store: Store, token: str) -> None:

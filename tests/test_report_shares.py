@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from strategy_app.navigation import PAGES_DIR
-from strategy_app.share_view import NOT_VALID
+from strategy_app.share_view import NOT_VALID, share_url
 from strategy_app.store import open_store
 from strategy_app.store.migrate import head_revision
 from tests.conftest import write_predictions
@@ -86,6 +86,19 @@ def test_wrong_or_revoked_token_shows_nothing(shared, kind):
     text = everything(at)
     assert "snapshot" not in text and "beta" not in text and "alpha" not in text
     assert len(at.sidebar.children) == 0
+
+
+@pytest.mark.parametrize(
+    ("page_url", "expected"),
+    [
+        ("http://host:8501/report?x=1", "http://host:8501/?report=T"),
+        ("http://host:8501/", "http://host:8501/?report=T"),
+        ("https://team.example/desk/report", "https://team.example/desk/?report=T"),
+        ("", "/?report=T"),
+    ],
+)
+def test_share_url_points_at_the_app_root(page_url, expected):
+    assert share_url("T", page_url) == expected
 
 
 def test_router_without_token_shows_the_app(data_dir):
