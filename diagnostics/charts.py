@@ -6,6 +6,8 @@ report can render the same spec to a static SVG.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import altair as alt
 import pandas as pd
 
@@ -180,6 +182,64 @@ def ceiling_chart(ceiling: Ceiling, *, title: str = "Ceiling per error category"
             width=420,
             height=alt.Step(26),
             title=alt.Title(title, subtitle=subtitle, anchor="start"),
+        )
+        .configure_view(stroke=None)
+    )
+
+
+def search_history_rows(search: Mapping) -> pd.DataFrame:
+    """The search history chart's data: one row per finished trial, in trial order.
+
+    ``search`` is a study summary (``trials`` with ``number``, ``value``, ``state``); pruned
+    and failed trials (no value) are left out. ``best`` is the best value so far: the highest
+    (e.g. dev accuracy) unless ``direction`` is ``minimize``.
+    """
+    rows = [
+        {"trial": int(t["number"]), "value": float(t["value"]), "state": str(t["state"])}
+        for t in search.get("trials", [])
+        if t.get("value") is not None
+    ]
+    frame = pd.DataFrame(rows, columns=["trial", "value", "state"])
+    frame = frame.sort_values("trial", kind="stable").reset_index(drop=True)
+    frame["order"] = range(1, len(frame) + 1)
+    minimize = search.get("direction") == "minimize"
+    frame["best"] = frame["value"].cummin() if minimize else frame["value"].cummax()
+    return frame
+
+
+def search_history_chart(search: Mapping, *, title: str = "Search history") -> alt.LayerChart:
+    """Each trial's value in the order run (points) and the best so far (a step line)."""
+    frame = search_history_rows(search)
+    minimize = search.get("direction") == "minimize"
+    x = alt.X(
+        "order:Q",
+        title="trial (in the order run)",
+        axis=alt.Axis(tickMinStep=1, format="d"),
+        scale=alt.Scale(zero=False, nice=False, padding=12),
+    )
+    if minimize:
+        y_axis = alt.Axis(title="objective (lower is better)")
+    else:
+        y_axis = alt.Axis(title="dev accuracy", format=".1%")
+    y = alt.Y("value:Q", axis=y_axis, scale=alt.Scale(zero=False, padding=12))
+    best = (
+        alt.Chart(frame)
+        .mark_line(interpolate="step-after", color=LARGEST_GAP_COLOR, strokeWidth=2)
+        .encode(x=x, y=alt.Y("best:Q", scale=alt.Scale(zero=False, padding=12)))
+    )
+    points = (
+        alt.Chart(frame)
+        .mark_circle(size=60, opacity=0.85, color=LEVEL_COLOR)
+        .encode(x=x, y=y, tooltip=["trial", "value"])
+    )
+    return (
+        alt.layer(best, points)
+        .properties(
+            width=640,
+            height=260,
+            title=alt.Title(
+                title, subtitle="grey points: each trial; red line: best so far", anchor="start"
+            ),
         )
         .configure_view(stroke=None)
     )

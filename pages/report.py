@@ -1,13 +1,7 @@
-"""Report: not built yet; says honestly what it will do."""
+"""Report: preview the project's report, download it, and manage read-only share links."""
 
-from strategy_app.ui import coming_soon, page_setup
+from strategy_app.report_ui import report_page
+from strategy_app.ui import get_store, page_setup, require_project
 
-page_setup("report")
-coming_soon(
-    "Share the project's diagnosis, error analysis and searches as one self-contained HTML file.",
-    [
-        "Render the waterfall, gap table and action plan as static charts.",
-        "Include the ceiling table and the search results.",
-        "Download one HTML file that works offline.",
-    ],
-)
+project = require_project(page_setup("report"))
+report_page(get_store(), project)

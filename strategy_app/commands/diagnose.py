@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnostics.ingest import read_predictions, slice_metrics
+from diagnostics.ingest import Predictions, read_predictions, slice_metrics
 from diagnostics.rates import METRICS, parse_metric_value
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
@@ -28,6 +28,13 @@ def register(subparsers) -> None:
         description="Compute the waterfall human → train → train-dev → dev → test from a "
         "predictions file (CSV/Parquet) or typed levels, and the ordered action plan.",
     )
+    add_level_arguments(parser)
+    add_json_flag(parser)
+    parser.set_defaults(handler=run)
+
+
+def add_level_arguments(parser) -> None:
+    """The predictions file and the level flags shared by ``diagnose`` and ``report``."""
     parser.add_argument("predictions", nargs="?", help="predictions file (CSV or Parquet)")
     parser.add_argument(
         "--human",
@@ -41,14 +48,25 @@ def register(subparsers) -> None:
     parser.add_argument("--metric", choices=METRICS, help="error (default), mae or rmse")
     parser.add_argument("--unit", default="", help="unit of a regression metric, e.g. ₹")
     parser.add_argument("--slice", metavar="COLUMN", help="one waterfall per value of COLUMN")
-    add_json_flag(parser)
-    parser.set_defaults(handler=run)
 
 
 def run(args) -> tuple[dict, str]:
     """Diagnose from the file or the typed levels; returns (JSON data, text)."""
+    diagnosis, slices, _ = diagnosis_from_args(args)
+    data = diagnosis.to_dict()
+    if args.slice:
+        data["slices"] = {
+            "column": args.slice,
+            "values": [{"value": value, **d.to_dict()} for value, d in slices],
+        }
+    return data, render_text(diagnosis, slices, args.slice)
+
+
+def diagnosis_from_args(args) -> tuple[Diagnosis, list, Predictions | None]:
+    """The diagnosis, per-slice diagnoses and predictions (None for typed levels) of the flags."""
     typed = {level: getattr(args, level) for level in SPLITS if getattr(args, level) is not None}
     slices = []
+    predictions = None
     if args.predictions:
         if typed:
             flags = ", ".join(LEVEL_FLAGS[level] for level in typed)
@@ -75,13 +93,7 @@ def run(args) -> tuple[dict, str]:
             for level, text in typed.items()
         }
         diagnosis = diagnose(levels, _humans(args.human, metric), metric=metric, unit=args.unit)
-    data = diagnosis.to_dict()
-    if args.slice:
-        data["slices"] = {
-            "column": args.slice,
-            "values": [{"value": value, **d.to_dict()} for value, d in slices],
-        }
-    return data, render_text(diagnosis, slices, args.slice)
+    return diagnosis, slices, predictions
 
 
 def _humans(texts: list[str], metric: str):

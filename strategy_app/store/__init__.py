@@ -29,6 +29,7 @@ from strategy_app.store.labels import LabelRepository
 from strategy_app.store.migrate import upgrade
 from strategy_app.store.projects import Project, ProjectRepository
 from strategy_app.store.settings import SettingsRepository
+from strategy_app.store.shares import ShareRepository
 from strategy_app.store.uploads import UploadRepository
 
 __all__ = [
@@ -52,6 +53,7 @@ class Store:
     uploads: UploadRepository
     settings: SettingsRepository
     labels: LabelRepository
+    shares: ShareRepository
 
     @property
     def location(self) -> str:
@@ -81,4 +83,5 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
         uploads=uploads,
         settings=SettingsRepository(engine),
         labels=LabelRepository(engine),
+        shares=ShareRepository(engine),
     )

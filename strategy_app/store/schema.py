@@ -148,3 +148,19 @@ class LabelTag(Base):
     category_id: Mapped[int] = mapped_column(
         ForeignKey("label_categories.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class ReportShare(Base):
+    """A read-only snapshot of a report, opened with ``?report=<token>``."""
+
+    __tablename__ = "report_shares"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    html: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)

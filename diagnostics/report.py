@@ -1,0 +1,480 @@
+"""Stakeholder reports: one self-contained HTML file, the same content as JSON, tables as CSV.
+
+The report is rendered with Jinja2 (autoescape on, so every user-typed string is escaped) from
+the same objects the app shows: the :class:`~diagnostics.waterfall.Diagnosis`, the split plan,
+the ceiling table and the search summary (each as its ``to_dict()`` form). Charts are the app's
+own Altair specs rendered to inline SVG by vl-convert; nothing is loaded from the network, and a
+Content-Security-Policy forbids it, so the file works offline and prints cleanly to PDF.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import jinja2
+from markupsafe import Markup
+
+from diagnostics import charts as chart_specs
+from diagnostics.rates import format_value
+from diagnostics.tags import neutralize
+from diagnostics.waterfall import GAP_LABELS, LEVEL_LABELS, Diagnosis
+
+SECTIONS = ("summary", "waterfall", "plan", "warnings", "slices", "splits", "ceiling", "search")
+SECTION_TITLES = {
+    "summary": "Data summary",
+    "waterfall": "Error waterfall and gap table",
+    "plan": "Action plan",
+    "warnings": "Warnings",
+    "slices": "Per-slice waterfalls",
+    "splits": "Split plan",
+    "ceiling": "Error analysis: ceilings",
+    "search": "Hyperparameter search",
+}
+DIAGNOSIS_SECTIONS = ("summary", "waterfall", "plan", "warnings")
+FORMATS = ("html", "json", "csv")
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("diagnostics", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass
+class ReportInputs:
+    """Everything a report may show; absent parts leave their section out.
+
+    ``split_plan``, ``ceiling`` and ``search`` are result objects with ``to_dict()`` (a
+    :class:`~diagnostics.ceiling.Ceiling`, a split plan) or their dict forms (the ``--json``
+    contracts); ``source`` is the predictions file's name as the user knows it.
+    """
+
+    title: str = "What to fix next"
+    project: str | None = None
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    source: str | None = None
+    diagnosis: Diagnosis | None = None
+    slice_column: str | None = None
+    slices: Sequence[tuple[str, Diagnosis]] = ()
+    split_plan: object | None = None
+    ceiling: object | None = None
+    search: object | None = None
+
+    def available_sections(self) -> list[str]:
+        """The sections this report has content for, in report order."""
+        present = {
+            "slices": bool(self.slices),
+            "splits": self.split_plan is not None,
+            "ceiling": self.ceiling is not None,
+            "search": self.search is not None,
+        }
+        present |= dict.fromkeys(DIAGNOSIS_SECTIONS, self.diagnosis is not None)
+        return [s for s in SECTIONS if present[s]]
+
+
+def as_dict(result) -> dict | None:
+    """A result object's ``to_dict()`` form (a dict is copied; None stays None)."""
+    if result is None:
+        return None
+    return result.to_dict() if hasattr(result, "to_dict") else dict(result)
+
+
+def report_data(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dict:
+    """The report's content as plain data (``report --format json``), chosen sections only."""
+    _check_sections(sections)
+    chosen = set(sections)
+    diagnosis = inputs.diagnosis if chosen & set(DIAGNOSIS_SECTIONS) else None
+    return {
+        "title": inputs.title,
+        "project": inputs.project,
+        "created": inputs.created.isoformat(timespec="seconds"),
+        "source": inputs.source,
+        "sections": [s for s in inputs.available_sections() if s in chosen],
+        "diagnosis": diagnosis.to_dict() if diagnosis else None,
+        "slices": {
+            "column": inputs.slice_column,
+            "values": [{"value": v, **d.to_dict()} for v, d in inputs.slices],
+        }
+        if inputs.slices and "slices" in chosen
+        else None,
+        "split_plan": as_dict(inputs.split_plan) if "splits" in chosen else None,
+        "ceiling": as_dict(inputs.ceiling) if "ceiling" in chosen else None,
+        "search": as_dict(inputs.search) if "search" in chosen else None,
+    }
+
+
+def report_charts(inputs: ReportInputs) -> dict[str, object]:
+    """The Altair charts the report shows, keyed by section (the app's own chart specs).
+
+    The ceiling chart appears only when :mod:`diagnostics.charts` provides ``ceiling_chart``.
+    """
+    charts: dict[str, object] = {}
+    if inputs.diagnosis is not None:
+        charts["waterfall"] = chart_specs.waterfall_chart(inputs.diagnosis)
+    ceiling_chart = getattr(chart_specs, "ceiling_chart", None)
+    if ceiling_chart is not None and inputs.ceiling is not None:
+        charts["ceiling"] = ceiling_chart(inputs.ceiling)
+    search = as_dict(inputs.search)
+    if search and any(t.get("value") is not None for t in search.get("trials", [])):
+        charts["search"] = chart_specs.search_history_chart(search)
+    return charts
+
+
+def chart_svg(chart) -> Markup:
+    """Render an Altair chart to inline SVG markup (vl-convert; no network, no script)."""
+    import vl_convert
+
+    return Markup(vl_convert.vegalite_to_svg(chart.to_dict()))
+
+
+def render_html(
+    inputs: ReportInputs,
+    sections: Sequence[str] = SECTIONS,
+    *,
+    charts: Mapping[str, object] | None = None,
+) -> str:
+    """Render the self-contained HTML report with the chosen sections.
+
+    ``charts`` maps a section key (``waterfall``, ``ceiling``, ``search``) to an Altair chart,
+    rendered inline as SVG; by default :func:`report_charts`.
+    """
+    _check_sections(sections)
+    if charts is None:
+        charts = report_charts(inputs)
+    svgs = {
+        key: chart_svg(chart)
+        for key, chart in charts.items()
+        if chart is not None and key in sections
+    }
+    template = _ENV.get_template("report.html.j2")
+    return template.render(
+        report=_view(inputs),
+        sections=set(sections),
+        charts=_Charts(svgs),
+        extra_sections=_extra_sections(inputs),
+    )
+
+
+def _check_sections(sections: Sequence[str]) -> None:
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown:
+        raise ValueError(f"unknown report section {unknown[0]!r}; sections: {', '.join(SECTIONS)}")
+
+
+class _Charts(dict):
+    """Chart lookup that yields None for sections without a chart (StrictUndefined-safe)."""
+
+    def __missing__(self, key):
+        return None
+
+
+def report_tables(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dict[str, list]:
+    """Each table of the chosen sections as rows (header first), for CSV export."""
+    _check_sections(sections)
+    tables: dict[str, list[list]] = {}
+    view = _view(inputs)
+    if view["summary"] and "summary" in sections:
+        tables["rows_per_split"] = [["split", "rows"]] + [
+            [split, n] for split, n in view["summary"]["rows"].items()
+        ]
+    if view["waterfall"] and "waterfall" in sections:
+        tables["levels"] = [["level", "value", "interval", "n"]] + [
+            [r["label"], r["value"], r["interval"], r["n"]] for r in view["waterfall"]["levels"]
+        ]
+        tables["gaps"] = [["gap", "size", "between", "note"]] + [
+            [r["label"], r["size"], r["between"], r["note"]] for r in view["waterfall"]["gaps"]
+        ]
+    if view["waterfall"] and "plan" in sections:
+        tables["plan"] = [["step", "gap", "size", "reason", "action"]] + [
+            [i, step["label"], step["size"], step["reason"], action]
+            for i, step in enumerate(view["waterfall"]["plan"], start=1)
+            for action in step["actions"]
+        ]
+    if view["warnings"] and "warnings" in sections:
+        tables["warnings"] = [["warning"]] + [[w] for w in view["warnings"]]
+    if view["slices"] and "slices" in sections:
+        column = view["slices"]["column"]
+        tables["slices"] = [[column, "largest gap", "size", "levels"]] + [
+            [r["value"], r["gap"], r["size"], r["levels"]] for r in view["slices"]["rows"]
+        ]
+    for block in _extra_sections(inputs):
+        if block["key"] not in sections:
+            continue
+        for i, table in enumerate(block["tables"]):
+            name = block["key"] if i == 0 else f"{block['key']}_{i + 1}"
+            tables[name] = [list(table["columns"]), *[list(r) for r in table["rows"]]]
+    return tables
+
+
+def neutralize_cell(value) -> object:
+    """A text cell a spreadsheet would run as a formula gets ``'`` (numbers stay numbers)."""
+    return neutralize(value) if isinstance(value, str) else value
+
+
+def table_csv(rows: Sequence[Sequence]) -> str:
+    """One table as CSV text, formula cells neutralized."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in rows:
+        writer.writerow([neutralize_cell(cell) for cell in row])
+    return buffer.getvalue()
+
+
+def tables_zip(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> bytes:
+    """A zip archive with one CSV per table (``<table>.csv``), formula cells neutralized."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, rows in report_tables(inputs, sections).items():
+            archive.writestr(f"{name}.csv", table_csv(rows))
+    return buffer.getvalue()
+
+
+def export(inputs: ReportInputs, fmt: str, sections: Sequence[str] = SECTIONS) -> bytes:
+    """The report as file bytes: ``html``, ``json`` (its content) or ``csv`` (a zip of tables)."""
+    if fmt == "html":
+        return render_html(inputs, sections).encode("utf-8")
+    if fmt == "json":
+        data = report_data(inputs, sections)
+        return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    if fmt == "csv":
+        return tables_zip(inputs, sections)
+    raise ValueError(f"unknown report format {fmt!r}; formats: {', '.join(FORMATS)}")
+
+
+# -- view models ------------------------------------------------------------------------------
+
+
+def _view(inputs: ReportInputs) -> dict:
+    d = inputs.diagnosis
+    return {
+        "title": inputs.title,
+        "project": inputs.project,
+        "created": inputs.created.strftime("%Y-%m-%d %H:%M UTC"),
+        "summary": _summary(inputs) if d else None,
+        "waterfall": _waterfall(d) if d else None,
+        "warnings": _warnings(inputs),
+        "slices": _slices(inputs) if inputs.slices else None,
+    }
+
+
+def _warnings(inputs: ReportInputs) -> list[str]:
+    warnings = list(inputs.diagnosis.warnings) if inputs.diagnosis else []
+    plan = as_dict(inputs.split_plan) or {}
+    warnings += [f"Split plan: {w}" for w in plan.get("warnings", [])]
+    return warnings
+
+
+def _summary(inputs: ReportInputs) -> dict:
+    d = inputs.diagnosis
+    metric_label = "error rate" if d.metric == "error" else d.metric.upper()
+    if d.unit:
+        metric_label += f" ({d.unit})"
+    return {
+        "source": inputs.source,
+        "metric_label": metric_label,
+        "rows": {LEVEL_LABELS[k]: est.n for k, est in d.intervals.items()},
+    }
+
+
+def _waterfall(d: Diagnosis) -> dict:
+    fmt = d.fmt
+    levels = []
+    for level, value in d.levels.items():
+        if value is None:
+            continue
+        est = d.intervals.get(level)
+        levels.append(
+            {
+                "label": LEVEL_LABELS[level],
+                "value": fmt(value),
+                "interval": f"{fmt(est.low)} – {fmt(est.high)}" if est else "",
+                "n": f"{est.n:,}" if est else "",
+            }
+        )
+    focus = d.priority[0] if d.priority else None
+    gaps = [
+        {
+            "label": GAP_LABELS[name],
+            "size": fmt(gap.value, signed=True),
+            "between": f"{LEVEL_LABELS[gap.lower]} → {LEVEL_LABELS[gap.upper]}",
+            "note": "fix this first"
+            if name == focus
+            else ("within noise" if gap.within_noise else ""),
+            "focus": name == focus,
+        }
+        for name, gap in d.gaps.items()
+    ]
+    plan = [
+        {
+            "label": GAP_LABELS[rec["gap"]],
+            "size": fmt(rec["size"]),
+            "reason": rec["reason"],
+            "actions": rec["actions"],
+        }
+        for rec in d.recommendations
+    ]
+    humans = [{"name": h.name, "value": fmt(h.value)} for h in d.human_levels]
+    return {"levels": levels, "gaps": gaps, "plan": plan, "humans": humans}
+
+
+def _slices(inputs: ReportInputs) -> dict:
+    rows = []
+    for value, d in inputs.slices:
+        gap = d.largest_gap()
+        rows.append(
+            {
+                "value": value,
+                "gap": GAP_LABELS[gap.name] if gap else "none above noise",
+                "size": d.fmt(gap.value) if gap else "",
+                "levels": ", ".join(
+                    f"{LEVEL_LABELS[k]} {d.fmt(v)}" for k, v in d.levels.items() if v is not None
+                ),
+            }
+        )
+    return {"column": inputs.slice_column, "rows": rows}
+
+
+def _extra_sections(inputs: ReportInputs) -> list[dict]:
+    builders: dict[str, tuple[Mapping | None, Callable[[Mapping], dict]]] = {
+        "splits": (as_dict(inputs.split_plan), _split_section),
+        "ceiling": (as_dict(inputs.ceiling), _ceiling_section),
+        "search": (as_dict(inputs.search), _search_section),
+    }
+    return [
+        {"key": key, "title": SECTION_TITLES[key], **build(data)}
+        for key, (data, build) in builders.items()
+        if data
+    ]
+
+
+def _pct(value: float | None) -> str:
+    return format_value(value, "error")
+
+
+def _split_section(plan: Mapping) -> dict:
+    counts, fractions = plan["counts"], plan["fractions"]
+    origin = plan.get("composition") or plan.get("sources") or {}
+    rows = [
+        [
+            LEVEL_LABELS[split],
+            f"{counts[split]:,}",
+            f"{fractions[split] * 100:.2f}%",
+            _describe_source(origin.get(split)),
+        ]
+        for split in counts
+        if counts[split]
+    ]
+    total = f" of {plan['total']:,} examples" if plan.get("total") else ""
+    return {
+        "intro": f"Regime: {str(plan['regime']).replace('_', ' ')}{total}.",
+        "tables": [{"caption": "", "columns": ["split", "count", "share", "from"], "rows": rows}],
+        "notes": list(plan.get("notes", [])),
+    }
+
+
+def _describe_source(source) -> str:
+    if source is None:
+        return ""
+    if isinstance(source, Mapping):
+        return ", ".join(f"{name} {count:,}" for name, count in source.items() if count)
+    if isinstance(source, list | tuple):
+        return ", ".join(map(str, source))
+    return str(source)
+
+
+def _ceiling_section(ceiling: Mapping) -> dict:
+    rows = [
+        [
+            c["name"],
+            f"{c['count']:,}",
+            _pct(c["share"]),
+            f"{_pct(c['interval'][0])} – {_pct(c['interval'][1])}",
+            _pct(c["reduction"]),
+            _pct(c["error_after_fix"]),
+        ]
+        for c in ceiling["categories"]
+    ]
+    return {
+        "intro": f"Dev error {_pct(ceiling['dev_error'])}; {ceiling['reviewed']:,} misclassified "
+        "dev examples reviewed. Fixing a category fully removes at most its share of the errors.",
+        "tables": [
+            {
+                "caption": "",
+                "columns": [
+                    "category",
+                    "count",
+                    "share of errors",
+                    "95% interval",
+                    "most it removes",
+                    "best dev error after fix",
+                ],
+                "rows": rows,
+            }
+        ],
+        "notes": _ceiling_notes(ceiling),
+    }
+
+
+def _ceiling_notes(ceiling: Mapping) -> list[str]:
+    notes = []
+    if ceiling.get("untagged"):
+        notes.append(f"{ceiling['untagged']:,} reviewed errors carry no category.")
+    return notes + list(ceiling.get("notes", [])) + list(ceiling.get("advice", []))
+
+
+def _search_section(search: Mapping) -> dict:
+    best = search.get("best") or {}
+    tables = [
+        {
+            "caption": "Best trial",
+            "columns": ["parameter", "value"],
+            "rows": [[name, _format_param(v)] for name, v in best.get("params", {}).items()],
+        }
+    ]
+    spaces = [entry.get("space", entry) for entry in search.get("rounds", [])]
+    if spaces:
+        names = list(dict.fromkeys(name for space in spaces for name in space))
+        tables.append(
+            {
+                "caption": "Search space by round (coarse to fine)",
+                "columns": ["parameter", *[f"round {i}" for i in range(1, len(spaces) + 1)]],
+                "rows": [
+                    [
+                        name,
+                        *[_format_range(space[name]) if name in space else "" for space in spaces],
+                    ]
+                    for name in names
+                ],
+            }
+        )
+    intro = (
+        f"Study {search.get('study')}: {search.get('n_complete', 0)} trials complete, "
+        f"{search.get('n_pruned', 0)} pruned."
+    )
+    for key, label in (("dev_accuracy", "dev"), ("test_accuracy", "test")):
+        if best.get(key) is not None:
+            intro += f" Best model's {label} accuracy {_pct(best[key])}."
+    return {"intro": intro, "tables": tables, "notes": []}
+
+
+def _format_range(spec) -> str:
+    if not isinstance(spec, Mapping):
+        return _format_param(spec)
+    if "choices" in spec:
+        return ", ".join(_format_param(c) for c in spec["choices"])
+    text = f"{_format_param(spec.get('low'))} – {_format_param(spec.get('high'))}"
+    return text + (" (log scale)" if spec.get("log") or spec.get("type") == "log" else "")
+
+
+def _format_param(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)

@@ -1,0 +1,145 @@
+"""``report``: one self-contained HTML file (or its content as JSON, or its tables as CSV)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from diagnostics.rates import parse_rate
+from diagnostics.report import FORMATS, SECTIONS, ReportInputs, export
+from diagnostics.splitnames import SPLITS
+from diagnostics.validation import InputError
+from strategy_app.cli import add_json_flag
+from strategy_app.commands.diagnose import add_level_arguments, diagnosis_from_args
+from strategy_app.reporting import (
+    ceiling_from_labels,
+    dev_error_of,
+    project_inputs,
+    search_summary,
+    split_plan,
+)
+
+
+def register(subparsers) -> None:
+    """Add the ``report`` command."""
+    parser = subparsers.add_parser(
+        "report",
+        help="a self-contained HTML report for stakeholders (or JSON / CSV tables)",
+        description="Render the waterfall, action plan, slices, split plan, ceiling table and "
+        "search summary into one HTML file that works offline and prints to PDF. "
+        "--format json writes the same content as data; --format csv writes a zip archive "
+        "with one CSV per table.",
+    )
+    add_level_arguments(parser)
+    parser.add_argument("--project", metavar="NAME", help="build from a saved project")
+    parser.add_argument("--labels", metavar="LABELS.csv", help="tags CSV for the ceiling table")
+    parser.add_argument(
+        "--dev-error",
+        metavar="R",
+        help="dev error for the ceiling table (only without predictions, which give it)",
+    )
+    parser.add_argument("--split-size", type=int, metavar="N", help="split plan for N examples")
+    parser.add_argument("--source", type=int, metavar="N", help="source examples (split plan)")
+    parser.add_argument("--target", type=int, metavar="M", help="target examples (split plan)")
+    parser.add_argument("--study", metavar="NAME", help="search study to summarize")
+    parser.add_argument("--storage", metavar="URL", help="the study's storage (URL or journal)")
+    parser.add_argument("--title", default=ReportInputs.title, help="the report's title")
+    parser.add_argument("--format", choices=FORMATS, default="html", help="html (default)")
+    parser.add_argument(
+        "--section",
+        action="append",
+        choices=SECTIONS,
+        metavar="NAME",
+        help=f"include only these sections (repeat); default all: {', '.join(SECTIONS)}",
+    )
+    parser.add_argument("--out", required=True, metavar="FILE", help="where to write the report")
+    add_json_flag(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> tuple[dict, str]:
+    """Build the report inputs from the flags, write the file; returns (JSON data, text)."""
+    inputs = build_inputs(args)
+    sections = [s for s in (args.section or SECTIONS) if s in inputs.available_sections()]
+    if not sections:
+        raise InputError(
+            "nothing to report: give predictions, typed levels, --project, --labels, "
+            "--split-size/--source/--target or --study"
+        )
+    content = export(inputs, args.format, sections)
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise InputError(f"--out: folder {out.parent} does not exist")
+    out.write_bytes(content)
+    data = {"out": str(out), "format": args.format, "sections": sections, "bytes": len(content)}
+    return data, f"Wrote {out} ({args.format}, {len(content):,} bytes): {', '.join(sections)}"
+
+
+def build_inputs(args) -> ReportInputs:
+    """The report inputs the flags describe (a project, files, a split plan, a study)."""
+    has_levels = args.predictions or any(getattr(args, s) is not None for s in SPLITS)
+    if args.project:
+        if has_levels:
+            raise InputError("give either --project or predictions/typed levels, not both")
+        inputs = _project(args.project, args.title)
+    elif has_levels:
+        diagnosis, slices, predictions = diagnosis_from_args(args)
+        inputs = ReportInputs(
+            title=args.title,
+            source=Path(args.predictions).name if predictions else "typed levels",
+            diagnosis=diagnosis,
+            slice_column=args.slice,
+            slices=slices,
+        )
+    else:
+        inputs = ReportInputs(title=args.title)
+    if args.labels:
+        inputs.ceiling = ceiling_from_labels(args.labels, _dev_error(args, inputs))
+    elif args.dev_error:
+        raise InputError("--dev-error is for the ceiling table: give --labels LABELS.csv too")
+    inputs.split_plan = _split_plan(args)
+    if args.study or args.storage:
+        if not (args.study and args.storage):
+            raise InputError("--study and --storage go together: name the study and its storage")
+        inputs.search = search_summary(args.study, args.storage)
+    return inputs
+
+
+def _project(name: str, title: str) -> ReportInputs:
+    from strategy_app.store import open_store
+
+    store = open_store()
+    try:
+        project = store.projects.get_by_name(name)
+        if project is None:
+            names = ", ".join(f"'{p.name}'" for p in store.projects.list()) or "none yet"
+            raise InputError(f"--project: no project named '{name}' (projects: {names})")
+        return project_inputs(store, project, title=title)
+    finally:
+        store.close()
+
+
+def _dev_error(args, inputs: ReportInputs) -> float:
+    from_predictions = args.predictions or args.project
+    if args.dev_error:
+        if from_predictions:
+            raise InputError(
+                "--dev-error is only for reports without predictions: the dev error comes "
+                "from the predictions"
+            )
+        return parse_rate(args.dev_error, what="--dev-error")
+    dev_error = dev_error_of(inputs.diagnosis)
+    if dev_error is None:
+        raise InputError("--labels needs the dev error: give predictions, --dev or --dev-error R")
+    return dev_error
+
+
+def _split_plan(args):
+    if args.split_size is not None:
+        if args.source is not None or args.target is not None:
+            raise InputError("give either --split-size N or --source N --target M, not both")
+        return split_plan(size=args.split_size)
+    if args.source is not None or args.target is not None:
+        if args.source is None or args.target is None:
+            raise InputError("--source and --target go together (source N, target M examples)")
+        return split_plan(source=args.source, target=args.target)
+    return None

@@ -1,0 +1,125 @@
+"""Gather a report's inputs: from a saved project, a tags CSV, a split plan or a search study.
+
+The page and the ``report`` command both build :class:`~diagnostics.report.ReportInputs` here,
+so they show the same numbers. Split plans and search studies come from
+:mod:`diagnostics.splits` and Optuna storage through small adapters.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+from pathlib import Path
+
+from diagnostics.ceiling import Ceiling, ceiling_from_tags
+from diagnostics.ingest import read_predictions
+from diagnostics.report import ReportInputs
+from diagnostics.tags import read_tags_csv
+from diagnostics.validation import InputError
+from diagnostics.waterfall import Diagnosis
+from strategy_app.diagnosis import DiagnosisResult, Reader, compute
+from strategy_app.store import DiagnoseState, Project, Store
+
+
+def project_inputs(
+    store: Store, project: Project, *, title: str | None = None, reader: Reader = read_predictions
+) -> ReportInputs:
+    """The report inputs of a saved project: its diagnosis and per-slice diagnoses."""
+    state = store.diagnose_state.load(project.id)
+    return inputs_from_result(project, state, compute(store, state, reader=reader), title=title)
+
+
+def inputs_from_result(
+    project: Project, state: DiagnoseState, result: DiagnosisResult, *, title: str | None = None
+) -> ReportInputs:
+    """The report inputs of a project's computed diagnosis (raises InputError on its error)."""
+    if result.error:
+        raise InputError(f"project '{project.name}': {result.error}")
+    return ReportInputs(
+        title=title or ReportInputs.title,
+        project=project.name,
+        source=state.upload_name if state.source == "upload" else "typed levels",
+        diagnosis=result.diagnosis,
+        slice_column=state.slice_column if result.slices else None,
+        slices=result.slices,
+    )
+
+
+def dev_error_of(diagnosis: Diagnosis | None) -> float | None:
+    """The dev error rate of a diagnosis, for the ceiling table (None without one)."""
+    if diagnosis is None or diagnosis.levels.get("dev") is None:
+        return None
+    if diagnosis.metric != "error":
+        raise InputError(
+            f"the ceiling table needs an error rate; these predictions use {diagnosis.metric}"
+        )
+    return diagnosis.levels["dev"]
+
+
+def ceiling_from_labels(path: str | Path, dev_error: float) -> Ceiling:
+    """The ceiling table of a tags CSV (consensus over annotators), at ``dev_error``."""
+    table = read_tags_csv(path)
+    return ceiling_from_tags(table.consensus_tags(), dev_error, categories=table.categories)
+
+
+def _module(name: str, what: str):
+    if importlib.util.find_spec(name) is None:
+        raise InputError(f"{what} is not available in this build (no {name} module)")
+    return importlib.import_module(name)
+
+
+def split_plan(size: int | None = None, source: int | None = None, target: int | None = None):
+    """The split plan for ``size`` examples, or for ``source`` plus ``target`` examples."""
+    splits = _module("diagnostics.splits", "the split plan")
+    if size is not None:
+        return splits.plan_split(size)
+    return splits.plan_mismatched(source, target)
+
+
+def search_summary(study: str, storage: str) -> dict:
+    """A stored Optuna study as the report's search summary (trials, best, search space).
+
+    ``storage`` is a database URL or the path of a journal file.
+    """
+    optuna = _module("optuna", "reading a search study")
+    if "://" in storage:
+        backend = storage
+    else:
+        if not Path(storage).is_file():
+            raise InputError(f"search storage not found: {storage}")
+        journal = optuna.storages.journal
+        backend = journal.JournalStorage(journal.JournalFileBackend(storage))
+    try:
+        loaded = optuna.load_study(study_name=study, storage=backend)
+    except KeyError:
+        raise InputError(f"no study '{study}' in {_redact(storage)}") from None
+    trials = [
+        {
+            "number": t.number,
+            "value": t.value,
+            "state": t.state.name.lower(),
+            "params": dict(t.params),
+        }
+        for t in loaded.get_trials(deepcopy=False)
+    ]
+    done = [t for t in trials if t["state"] == "complete" and t["value"] is not None]
+    maximize = loaded.direction.name.lower() == "maximize"
+    best = (max if maximize else min)(done, key=lambda t: t["value"]) if done else None
+    space = loaded.user_attrs.get("space")
+    return {
+        "study": study,
+        "storage": _redact(storage),
+        "direction": "maximize" if maximize else "minimize",
+        "n_complete": sum(t["state"] == "complete" for t in trials),
+        "n_pruned": sum(t["state"] == "pruned" for t in trials),
+        "best": {"params": best["params"], "value": best["value"], "trial": best["number"]}
+        if best
+        else None,
+        "trials": trials,
+        "rounds": [{"round": 1, "study": study, "space": space}] if space else [],
+    }
+
+
+def _redact(storage: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", storage)
