@@ -112,16 +112,12 @@ def report_data(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dic
 
 
 def report_charts(inputs: ReportInputs) -> dict[str, object]:
-    """The Altair charts the report shows, keyed by section (the app's own chart specs).
-
-    The ceiling chart appears only when :mod:`diagnostics.charts` provides ``ceiling_chart``.
-    """
+    """The Altair charts the report shows, keyed by section (the app's own chart specs)."""
     charts: dict[str, object] = {}
     if inputs.diagnosis is not None:
         charts["waterfall"] = chart_specs.waterfall_chart(inputs.diagnosis)
-    ceiling_chart = getattr(chart_specs, "ceiling_chart", None)
-    if ceiling_chart is not None and inputs.ceiling is not None:
-        charts["ceiling"] = ceiling_chart(inputs.ceiling)
+    if inputs.ceiling is not None:
+        charts["ceiling"] = chart_specs.ceiling_chart(inputs.ceiling)
     search = as_dict(inputs.search)
     if search and any(t.get("value") is not None for t in search.get("trials", [])):
         charts["search"] = chart_specs.search_history_chart(search)

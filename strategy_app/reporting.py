@@ -7,14 +7,15 @@ so they show the same numbers. Split plans and search studies come from
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import re
 from pathlib import Path
+
+import optuna
 
 from diagnostics.ceiling import Ceiling, ceiling_from_tags
 from diagnostics.ingest import read_predictions
 from diagnostics.report import ReportInputs
+from diagnostics.splits import plan_mismatched, plan_split
 from diagnostics.tags import read_tags_csv
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis
@@ -63,18 +64,11 @@ def ceiling_from_labels(path: str | Path, dev_error: float) -> Ceiling:
     return ceiling_from_tags(table.consensus_tags(), dev_error, categories=table.categories)
 
 
-def _module(name: str, what: str):
-    if importlib.util.find_spec(name) is None:
-        raise InputError(f"{what} is not available in this build (no {name} module)")
-    return importlib.import_module(name)
-
-
 def split_plan(size: int | None = None, source: int | None = None, target: int | None = None):
     """The split plan for ``size`` examples, or for ``source`` plus ``target`` examples."""
-    splits = _module("diagnostics.splits", "the split plan")
     if size is not None:
-        return splits.plan_split(size)
-    return splits.plan_mismatched(source, target)
+        return plan_split(size)
+    return plan_mismatched(source, target)
 
 
 def search_summary(study: str, storage: str) -> dict:
@@ -82,7 +76,6 @@ def search_summary(study: str, storage: str) -> dict:
 
     ``storage`` is a database URL or the path of a journal file.
     """
-    optuna = _module("optuna", "reading a search study")
     if "://" in storage:
         backend = storage
     else:
