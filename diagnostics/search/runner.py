@@ -56,7 +56,7 @@ class SearchStopped(Exception):
 class SearchSettings:
     """A search as the CLI or a page describes it (picklable, sent to worker processes)."""
 
-    dataset: str = "digits"
+    dataset: str | None = None
     label: str | None = None
     classification: ClassificationOptions = field(default_factory=ClassificationOptions)
     sampler: str = "tpe"
@@ -273,9 +273,9 @@ def make_sampler(
 
 
 def make_pruner(kind: str) -> optuna.pruners.BasePruner:
-    """Median (after 5 trials and 1 epoch), successive halving, or none."""
+    """Median (once 5 trials reached the epoch, after epoch 1), successive halving, or none."""
     if kind == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1, n_min_trials=5)
     if kind == "halving":
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
     return optuna.pruners.NopPruner()
@@ -446,14 +446,22 @@ def run_search(settings: SearchSettings, progress: Callable[[dict], None] | None
 def _resume_settings(storage, first: str, settings: SearchSettings) -> SearchSettings:
     """On resume, the stored dataset and space win; a conflicting explicit dataset is refused."""
     if first not in optuna.study.get_all_study_names(storage):
-        return settings
+        return replace(settings, dataset=settings.dataset or "digits")
     stored = optuna.load_study(study_name=first, storage=storage).user_attrs
-    if stored.get("dataset") and settings.dataset != stored["dataset"]:
+    dataset = stored.get("dataset") or "digits"
+    if settings.dataset and settings.dataset != dataset:
         raise InputError(
-            f"study '{first}' searched dataset '{stored['dataset']}', not '{settings.dataset}'; "
+            f"study '{first}' searched dataset '{dataset}', not '{settings.dataset}'; "
             "use the same --dataset or a new --study name"
         )
-    return replace(settings, space=stored.get("space", settings.space), label=stored.get("label"))
+    options = stored.get("classification")
+    return replace(
+        settings,
+        dataset=dataset,
+        label=stored.get("label"),
+        space=stored.get("space", settings.space),
+        classification=ClassificationOptions(**options) if options else settings.classification,
+    )
 
 
 def _open_round(storage, name, settings, space, epochs, number, previous):
@@ -469,6 +477,7 @@ def _open_round(storage, name, settings, space, epochs, number, previous):
     attrs = {
         "dataset": settings.dataset,
         "label": settings.label,
+        "classification": asdict(settings.classification),
         "epochs": epochs,
         "sampler": settings.sampler,
         "pruner": settings.pruner,
@@ -502,7 +511,6 @@ def _carried_trial(trial, space: SearchSpace, source: str) -> optuna.trial.Froze
         params=params,
         distributions=distributions,
         value=trial.value,
-        intermediate_values=trial.intermediate_values,
         user_attrs={**trial.user_attrs, "carried_from": f"{source}#{trial.number}"},
     )
 
@@ -511,8 +519,10 @@ def _own_trials(study: optuna.Study) -> list:
     return [t for t in study.get_trials(deepcopy=False) if "carried_from" not in t.user_attrs]
 
 
-def _top_trials(study: optuna.Study, k: int) -> list:
-    done = [t for t in _own_trials(study) if t.state == TrialState.COMPLETE]
+def _top_trials(study: optuna.Study, k: int, carried: bool = False) -> list:
+    """The k best completed trials (those carried over from an earlier round only if asked)."""
+    trials = study.get_trials(deepcopy=False) if carried else _own_trials(study)
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
     if not done:
         raise InputError(
             f"study {study.study_name} has no completed trial (all pruned or failed); "
@@ -525,7 +535,7 @@ def _finish(settings, spec, storage, names, rounds, data, out_dir, last) -> dict
     """Train the finalists fully, keep the best on dev, evaluate it on test once, write outputs."""
     study, space = last
     plain = settings.rounds is None
-    top = _top_trials(study, 1 if plain else settings.finalists)
+    top = _top_trials(study, 1 if plain else settings.finalists, carried=True)
     epochs = rounds[-1]["epochs"]
     final_epochs = settings.final_epochs or (epochs if plain else 2 * epochs)
     torch.set_num_threads(settings.threads)
