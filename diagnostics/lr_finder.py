@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from diagnostics.search.choices import LR_METHODS as METHODS
 from diagnostics.validation import InputError
 
-METHODS = ("valley", "steepest", "min10")
 MIN_STEPS_DEFAULT = 100
 
 

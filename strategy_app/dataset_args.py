@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from diagnostics.search.datasets import DIFFICULTIES, ClassificationOptions, Dataset, load_dataset
+from diagnostics.search.choices import DIFFICULTIES
+from diagnostics.search.datasets import ClassificationOptions, Dataset, load_dataset
 
 
 def add_dataset_arguments(parser) -> None:

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from diagnostics.search.choices import DIFFICULTIES
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
 
 SPLIT_FRACTIONS = {"train": 0.5, "train_dev": 0.1, "dev": 0.2, "test": 0.2}
 BUILTIN = ("digits", "classification")
-DIFFICULTIES = {"easy": 2.0, "medium": 1.0, "hard": 0.5}
 
 
 @dataclass(frozen=True)

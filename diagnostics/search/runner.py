@@ -30,19 +30,19 @@ import torch
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
+from diagnostics.search.choices import PRUNERS, SAMPLERS
 from diagnostics.search.datasets import ClassificationOptions, Dataset, load_dataset
 from diagnostics.search.outputs import PREDICTIONS_FILE, predictions_frame, save_best_model
 from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
 from diagnostics.search.training import PARAM_NAMES, TrainConfig, evaluate, train_model
 from diagnostics.validation import InputError
 
-SAMPLERS = ("tpe", "random", "grid")
-PRUNERS = ("median", "halving", "none")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 JOURNAL_NAME = "optuna-journal.log"
 HEARTBEAT_INTERVAL_S = 10
 STOP_ATTR = "stop_requested"
 STOP_CHECK_S = 1.0
+PRELOAD = ["diagnostics.search.runner", "torch._dynamo", "sklearn.datasets"]
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -168,11 +168,11 @@ def recover_stale_trials(study: optuna.Study, grace_s: float = 120, max_retry: i
         if not _is_stale(trial, grace_s):
             continue
         try:
+            storage.set_trial_user_attr(trial._trial_id, "failure", "worker died")
             if not storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
                 continue
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # another process got there first
-        storage.set_trial_user_attr(trial._trial_id, "failure", "worker died")
         retry(study, storage.get_trial(trial._trial_id))
         recovered += 1
     return recovered
@@ -316,8 +316,13 @@ def _worker_process(job: RoundJob, index: int) -> None:
 
 
 def start_workers(job: RoundJob, count: int, first_index: int = 0) -> list:
-    """Start ``count`` worker processes (spawned, one torch thread each by default)."""
-    context = multiprocessing.get_context("spawn")
+    """Start ``count`` worker processes (one torch thread each by default).
+
+    They fork from a fork server that imported torch, Optuna and scikit-learn once and never
+    ran a torch operation, so workers start at once and safely.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
     processes = []
     for i in range(first_index, first_index + count):
         process = context.Process(target=_worker_process, args=(job, i), daemon=False)
@@ -437,10 +442,15 @@ def run_search(settings: SearchSettings, progress: Callable[[dict], None] | None
             }
         )
         previous = (study, space)
+        if study.user_attrs.get(STOP_ATTR):
+            names = names[:number]
+            break
         if number < len(names):
             top = _top_trials(study, settings.top_k)
             space = space.narrow([space.decode(t.params) for t in top], settings.margin)
-    return _finish(settings, spec, storage, names, rounds, data, out_dir, previous)
+    result = _finish(settings, spec, storage, names, rounds, data, out_dir, previous)
+    result["stopped"] = bool(previous[0].user_attrs.get(STOP_ATTR))
+    return result
 
 
 def _resume_settings(storage, first: str, settings: SearchSettings) -> SearchSettings:

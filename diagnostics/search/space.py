@@ -234,7 +234,7 @@ def _narrow_param(param: Param, values: list, margin: float) -> Param:
     lo, hi = from_axis(max(lo_axis, vlo - pad)), from_axis(min(hi_axis, vhi + pad))
     lo, hi = max(param.low, min(lo, hi)), min(param.high, max(lo, hi))
     if param.type == "int":
-        lo, hi = math.floor(lo), math.ceil(hi)
+        lo, hi = round(lo), round(hi)
     points = tuple(v for v in param.points if lo <= v <= hi)
     return Param(param.name, param.type, lo, hi, points=points, tier=param.tier, log=param.log)
 

@@ -15,12 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from diagnostics.search.choices import LR_DECAYS, OPTIMIZERS
 from diagnostics.search.datasets import Dataset
 from diagnostics.search.model import build_mlp
 from diagnostics.validation import InputError
-
-OPTIMIZERS = ("sgd", "adam")
-LR_DECAYS = ("none", "step", "cosine")
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import torch
-
-from diagnostics.lr_finder import METHODS, find_lr
-from diagnostics.search.training import OPTIMIZERS, TrainConfig
+from diagnostics.search.choices import LR_METHODS, OPTIMIZERS
 from strategy_app.cli import add_json_flag
 from strategy_app.dataset_args import add_dataset_arguments, dataset_from_args
 
@@ -19,7 +16,7 @@ def register(subparsers) -> None:
         "smoothed loss, stop when it explodes, and suggest a learning rate.",
     )
     add_dataset_arguments(parser)
-    parser.add_argument("--method", choices=METHODS, default="valley", help="default valley")
+    parser.add_argument("--method", choices=LR_METHODS, default="valley", help="default valley")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
     parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum β")
     parser.add_argument("--batch-size", type=int, default=64)
@@ -34,6 +31,11 @@ def register(subparsers) -> None:
 
 def run(args) -> tuple[dict, str]:
     """Run the range test; returns (JSON data, text)."""
+    import torch  # only when used: other commands stay fast to start
+
+    from diagnostics.lr_finder import find_lr
+    from diagnostics.search.training import TrainConfig
+
     torch.set_num_threads(max(1, args.threads))
     data = dataset_from_args(args)
     config = TrainConfig.from_params(

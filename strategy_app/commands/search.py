@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from diagnostics.search.runner import PRUNERS, SAMPLERS, SearchSettings, run_search
-from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
-from diagnostics.search.training import PARAM_NAMES
+from diagnostics.search.choices import PRUNERS, SAMPLERS
 from strategy_app.cli import add_json_flag
 from strategy_app.dataset_args import add_dataset_arguments, classification_options, data_dir
 
@@ -41,6 +39,10 @@ def register(subparsers) -> None:
 
 def run(args) -> tuple[dict, str]:
     """Run the search; progress goes to stderr, the result is returned."""
+    from diagnostics.search.runner import SearchSettings, run_search  # torch: only when used
+    from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
+    from diagnostics.search.training import PARAM_NAMES
+
     space = SearchSpace.load(args.space, PARAM_NAMES) if args.space else None
     settings = SearchSettings(
         dataset=args.dataset,
