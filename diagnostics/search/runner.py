@@ -318,11 +318,15 @@ def _worker_process(job: RoundJob, index: int) -> None:
 def start_workers(job: RoundJob, count: int, first_index: int = 0) -> list:
     """Start ``count`` worker processes (one torch thread each by default).
 
-    They fork from a fork server that imported torch, Optuna and scikit-learn once and never
-    ran a torch operation, so workers start at once and safely.
+    On CPU they fork from this process, so they start at once with torch already imported
+    (PyTorch makes a forked child's thread pool safe, as for DataLoader workers). Once CUDA is
+    initialised here, forking is unsafe and they start from a fork server instead.
     """
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
+    if torch.cuda.is_initialized() or "fork" not in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+    else:
+        context = multiprocessing.get_context("fork")
     processes = []
     for i in range(first_index, first_index + count):
         process = context.Process(target=_worker_process, args=(job, i), daemon=False)
@@ -575,7 +579,10 @@ def _finish(settings, spec, storage, names, rounds, data, out_dir, last) -> dict
         round_space = SearchSpace.from_dict(round_study.user_attrs["space"], PARAM_NAMES)
         trials += [_trial_row(t, round_space, name) for t in _own_trials(round_study)]
     (out_dir / "trials.json").write_text(json.dumps(trials, indent=2, default=str))
-    summary_trials = [{k: v for k, v in t.items() if k != "history"} for t in trials]
+    summary_trials = [
+        {**{k: v for k, v in t.items() if k != "history"}, "epochs_run": len(t["history"])}
+        for t in trials
+    ]
     best = winner["trial"]
     return {
         "study": settings.study,
