@@ -90,6 +90,13 @@ def overhead(folder: Path, trials: int, epochs: int) -> None:
         direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0)
     ).optimize(bare_objective(data, epochs), n_trials=trials)
     bare = time.perf_counter() - start
+    start = time.perf_counter()
+    optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        storage=open_storage(str(folder / "bare.log")),
+    ).optimize(bare_objective(data, epochs), n_trials=trials)
+    bare_journal = time.perf_counter() - start
     spec = str(folder / "overhead.log")
     optuna.create_study(study_name="overhead", storage=open_storage(spec), direction="maximize")
     start = time.perf_counter()
@@ -97,8 +104,12 @@ def overhead(folder: Path, trials: int, epochs: int) -> None:
     ours = time.perf_counter() - start
     print(
         f"overhead: {trials} random trials × {epochs} epochs on digits: bare optuna+torch "
-        f"{bare:.2f} s (anchor), our runner (journal file) {ours:.2f} s; "
-        f"throughput ratio {bare / ours:.2f} (goal ≥ 0.95)"
+        f"in memory {bare:.2f} s (anchor), the same on a journal file {bare_journal:.2f} s, "
+        f"our runner (journal file, heartbeats, history) {ours:.2f} s"
+    )
+    print(
+        f"  throughput ratio vs bare in memory {bare / ours:.2f}, vs bare on the same journal "
+        f"file {bare_journal / ours:.2f} (goal ≥ 0.95)"
     )
 
 

@@ -41,7 +41,7 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 JOURNAL_NAME = "optuna-journal.log"
 HEARTBEAT_INTERVAL_S = 10
 STOP_ATTR = "stop_requested"
-STOP_CHECK_S = 1.0
+STOP_CHECK_S = 2.0
 PRELOAD = ["diagnostics.search.runner", "torch._dynamo", "sklearn.datasets"]
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -105,6 +105,7 @@ class RoundJob:
     space: dict
     epochs: int
     target: int
+    first_index: int = 0
 
 
 # ---------------------------------------------------------------- storage
@@ -157,8 +158,8 @@ def recover_stale_trials(study: optuna.Study, grace_s: float = 120, max_retry: i
     """Fail RUNNING trials whose worker is gone and queue them again; returns how many.
 
     A trial is stale when its worker ran on this host and that process no longer exists, or its
-    heartbeat (written at the start and after every epoch) is older than ``grace_s``. RDB storages
-    additionally run Optuna's own heartbeat check.
+    heartbeat (written at the start, then every ``HEARTBEAT_INTERVAL_S``) is older than
+    ``grace_s``. RDB storages additionally run Optuna's own heartbeat check.
     """
     optuna.storages.fail_stale_trials(study)
     retry = RetryHeartbeatStaleTrialCallback(max_retry)
@@ -183,7 +184,7 @@ def _is_stale(trial: optuna.trial.FrozenTrial, grace_s: float) -> bool:
     if worker.get("host") == socket.gethostname() and not _pid_alive(worker.get("pid", -1)):
         return True
     start = trial.datetime_start.timestamp() if trial.datetime_start else time.time()
-    return time.time() - trial.user_attrs.get("heartbeat", start) > grace_s
+    return time.time() - worker.get("at", start) > grace_s
 
 
 def _pid_alive(pid: int) -> bool:
@@ -224,41 +225,52 @@ def _progress(study: optuna.Study) -> dict:
 
 
 class Objective:
-    """Train one configuration per trial, report dev accuracy per epoch, prune, heartbeat."""
+    """Train one configuration per trial; report dev accuracy per epoch, prune, heartbeat.
 
-    def __init__(self, data: Dataset, space: SearchSpace, epochs: int, seed: int, device: str):
-        self.data, self.space, self.epochs, self.seed, self.device = (
-            data,
-            space,
-            epochs,
-            seed,
-            device,
-        )
+    Storage writes are kept few (each costs an fsync on a journal file, a round trip to a
+    database): one report per epoch only when a pruner needs it, a heartbeat at most every
+    ``HEARTBEAT_INTERVAL_S``, the stop flag read at most every ``STOP_CHECK_S``, and the full
+    per-epoch history once, when the trial ends (pruned and stopped trials included).
+    """
+
+    def __init__(
+        self, data: Dataset, space: SearchSpace, epochs: int, settings: SearchSettings
+    ) -> None:
+        self.data, self.space, self.epochs = data, space, epochs
+        self.seed, self.device = settings.seed, settings.device
+        self.pruning = settings.pruner != "none"
 
     def __call__(self, trial: optuna.Trial) -> float:
         """Train and return the last epoch's dev accuracy."""
         params = self.space.suggest(trial)
-        trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
-        trial.set_user_attr("heartbeat", time.time())
+        worker = {"host": socket.gethostname(), "pid": os.getpid(), "at": time.time()}
+        trial.set_user_attr("worker", worker)
         config = TrainConfig.from_params(params, epochs=self.epochs, seed=self.seed)
         history: list[dict] = []
-        last_stop_check = [0.0]
+        checked = {"stop": 0.0, "heartbeat": time.monotonic()}  # stop: checked at epoch 1
 
         def on_epoch(record) -> None:
             history.append(asdict(record))
-            trial.set_user_attr("history", history)
-            trial.set_user_attr("heartbeat", time.time())
-            trial.report(record.dev_accuracy, record.epoch)
-            if time.monotonic() - last_stop_check[0] > STOP_CHECK_S:
-                last_stop_check[0] = time.monotonic()
+            if self.pruning:
+                trial.report(record.dev_accuracy, record.epoch)
+            now = time.monotonic()
+            if now - checked["heartbeat"] > HEARTBEAT_INTERVAL_S:
+                checked["heartbeat"] = now
+                trial.set_user_attr("worker", {**worker, "at": time.time()})
+            if now - checked["stop"] > STOP_CHECK_S:
+                checked["stop"] = now
                 if trial.study.user_attrs.get(STOP_ATTR):
+                    trial.set_user_attr("history", history)
                     trial.set_user_attr("failure", "stopped")
                     trial.study.enqueue_trial(trial.params, skip_if_exists=False)
                     raise SearchStopped
-            if trial.should_prune():
+            if self.pruning and trial.should_prune():
+                trial.set_user_attr("history", history)
                 raise optuna.TrialPruned
 
-        return train_model(config, self.data, on_epoch=on_epoch, device=self.device).dev_accuracy
+        result = train_model(config, self.data, on_epoch=on_epoch, device=self.device)
+        trial.set_user_attr("history", history)
+        return result.dev_accuracy
 
 
 def make_sampler(
@@ -287,11 +299,20 @@ def run_worker(job: RoundJob, index: int = 0, callbacks=()) -> None:
     torch.set_num_threads(settings.threads)
     data = _load(settings)
     space = SearchSpace.from_dict(job.space, PARAM_NAMES)
+    storage = open_storage(job.storage, settings.max_retry)
+    # a resumed or joined study must not replay the same random draws: the seed also depends on
+    # how many trials the study already holds
+    existing = len(
+        storage.get_all_trials(storage.get_study_id_from_name(job.study), deepcopy=False)
+    )
     study = optuna.load_study(
         study_name=job.study,
-        storage=open_storage(job.storage, settings.max_retry),
+        storage=storage,
         sampler=make_sampler(
-            settings.sampler, space, settings.seed + 7919 * index, settings.trials
+            settings.sampler,
+            space,
+            settings.seed + 7919 * index + 104729 * existing,
+            settings.trials,
         ),
         pruner=make_pruner(settings.pruner),
     )
@@ -300,7 +321,7 @@ def run_worker(job: RoundJob, index: int = 0, callbacks=()) -> None:
         return
     try:
         study.optimize(
-            Objective(data, space, job.epochs, settings.seed, settings.device),
+            Objective(data, space, job.epochs, settings),
             n_trials=left,
             callbacks=[optuna.study.MaxTrialsCallback(job.target, states=FINISHED), *callbacks],
         )
@@ -344,14 +365,15 @@ def run_round(job: RoundJob, progress: Callable[[dict], None] | None = None) -> 
     settings = job.settings
     storage = open_storage(job.storage, settings.max_retry)
     study = optuna.load_study(study_name=job.study, storage=storage)
-    study.set_user_attr(STOP_ATTR, False)
+    if job.first_index == 0:  # the machine that started the study, not one that joined
+        study.set_user_attr(STOP_ATTR, False)
     recover_stale_trials(study, settings.grace_s, settings.max_retry)
     if settings.workers == 1:
         callback = [(lambda s, t: progress(_progress(s)))] if progress else []
-        run_worker(job, 0, callback)
+        run_worker(job, job.first_index, callback)
         return study
-    processes = start_workers(job, settings.workers)
-    next_index, replacements = settings.workers, 0
+    processes = start_workers(job, settings.workers, job.first_index)
+    next_index, replacements = job.first_index + settings.workers, 0
     while processes:
         time.sleep(1.0)
         alive = [p for p in processes if p.is_alive()]
@@ -418,6 +440,7 @@ def run_search(settings: SearchSettings, progress: Callable[[dict], None] | None
             target = _count(study, FINISHED) + settings.trials
         else:
             target = carried + settings.trials
+        study.set_user_attr("target", target)
         job = RoundJob(settings, spec, name, space.to_dict(), epochs, target)
         report = (
             (
@@ -455,6 +478,55 @@ def run_search(settings: SearchSettings, progress: Callable[[dict], None] | None
     result = _finish(settings, spec, storage, names, rounds, data, out_dir, previous)
     result["stopped"] = bool(previous[0].user_attrs.get(STOP_ATTR))
     return result
+
+
+def join_study(
+    storage: str | None,
+    study: str,
+    *,
+    data_dir: str | Path = "data",
+    workers: int = 1,
+    threads: int = 1,
+    device: str = "cpu",
+    progress: Callable[[dict], None] | None = None,
+) -> dict:
+    """Add workers (e.g. on another machine) to a running study until its planned trials are done.
+
+    Everything else (dataset, space, epochs, sampler, pruner, seed, plan) comes from the study;
+    the machine that started it trains the finalists and writes the outputs.
+    """
+    spec = resolve_storage(storage, data_dir)
+    opened = open_storage(spec)
+    if study not in optuna.study.get_all_study_names(opened):
+        raise InputError(f"no study '{study}' in {redact(spec)}; start it first with --study")
+    attrs = optuna.load_study(study_name=study, storage=opened).user_attrs
+    settings = SearchSettings(
+        dataset=attrs.get("dataset") or "digits",
+        label=attrs.get("label"),
+        classification=ClassificationOptions(**attrs.get("classification", {})),
+        sampler=attrs.get("sampler", "tpe"),
+        pruner=attrs.get("pruner", "median"),
+        seed=attrs.get("seed", 0),
+        workers=workers,
+        threads=threads,
+        device=device,
+    )
+    settings.check()
+    first_index = 1000 + os.getpid() % 100_000  # distinct sampler seeds from other machines
+    job = RoundJob(
+        settings, spec, study, attrs["space"], attrs["epochs"], attrs["target"], first_index
+    )
+    report = (
+        (
+            lambda p: progress(
+                {**p, "round": attrs.get("round", 1), "study": study, "target": job.target}
+            )
+        )
+        if progress
+        else None
+    )
+    done = run_round(job, report)
+    return {"study": study, "storage": redact(spec), "joined": True, **_progress(done)}
 
 
 def _resume_settings(storage, first: str, settings: SearchSettings) -> SearchSettings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from diagnostics.search.choices import PRUNERS, SAMPLERS
+from diagnostics.validation import InputError
 from strategy_app.cli import add_json_flag
 from strategy_app.dataset_args import add_dataset_arguments, classification_options, data_dir
 
@@ -31,6 +32,12 @@ def register(subparsers) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     parser.add_argument("--storage", metavar="URL|FILE", help="Optuna URL or journal file path")
     parser.add_argument("--study", metavar="NAME", help="study name; the same name resumes")
+    parser.add_argument(
+        "--join",
+        action="store_true",
+        help="add --workers to a running --study (e.g. from another machine); settings come "
+        "from the study",
+    )
     parser.add_argument("--space", metavar="FILE.json", help="search space (default: tiered)")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: data/search/NAME)")
     add_json_flag(parser)
@@ -39,10 +46,30 @@ def register(subparsers) -> None:
 
 def run(args) -> tuple[dict, str]:
     """Run the search; progress goes to stderr, the result is returned."""
-    from diagnostics.search.runner import SearchSettings, run_search  # torch: only when used
+    from diagnostics.search.runner import (  # torch: imported only when used
+        SearchSettings,
+        join_study,
+        run_search,
+    )
     from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
     from diagnostics.search.training import PARAM_NAMES
 
+    if args.join:
+        if not args.study:
+            raise InputError("--join needs the --study to join (and its --storage)")
+        joined = join_study(
+            args.storage,
+            args.study,
+            workers=args.workers,
+            threads=args.threads,
+            device=args.device,
+            progress=ProgressLine(),
+            data_dir=str(data_dir()),
+        )
+        return joined, (
+            f"Joined study {joined['study']}: {joined['complete']} complete, "
+            f"{joined['pruned']} pruned, best {_pct(joined['best_value'])}"
+        )
     space = SearchSpace.load(args.space, PARAM_NAMES) if args.space else None
     settings = SearchSettings(
         dataset=args.dataset,
