@@ -138,6 +138,8 @@ def render_text(result: dict) -> str:
     if result["importances"]:
         shown = ", ".join(f"{k} {v:.2f}" for k, v in result["importances"].items())
         lines.append(f"Importance: {shown}")
+    if result.get("stopped"):
+        lines.append(f"Stopped early; resume with --study {result['study']} (same --storage).")
     lines.append("")
     lines.append(f"Predictions: {result['predictions']}")
     lines.append(f"  next: python -m strategy_app diagnose {result['predictions']} --human 0%")
