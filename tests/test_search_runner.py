@@ -125,7 +125,9 @@ def test_resume_adds_trials_to_the_same_study(tmp_path):
 
 def test_a_second_machine_joins_an_rdb_study_until_its_plan_is_done(tmp_path):
     url = f"sqlite:///{tmp_path / 'studies.db'}"
-    result = run_search(SearchSettings(storage=url, study="team", trials=2, epochs=1))
+    result = run_search(
+        SearchSettings(storage=url, study="team", trials=2, epochs=1, data_dir=str(tmp_path))
+    )
     assert result["storage"] == url and result["n_complete"] + result["n_pruned"] == 2
     study = optuna.load_study(study_name="team", storage=open_storage(url))
     study.set_user_attr("target", 4)  # as if the first machine had planned 4 trials
