@@ -1,0 +1,287 @@
+"""Search benchmarks (issue 6): ratios against anchors measured in this same process.
+
+1. overhead: our runner (journal storage, heartbeats, per-epoch history) vs a bare
+   ``optuna.create_study().optimize`` with a hand-written torch loop, on the same trials;
+2. parallel: 2 worker processes vs 1 (one torch thread each, trials of about 1 s);
+3. sample efficiency on make_classification (30,000 × 40, 5 classes): coarse-to-fine vs random
+   vs TPE at about equal compute (epochs), over seeds;
+4. LR finder vs torch-lr-finder (bench/requirements.txt): time, and 5-epoch dev accuracy at each
+   tool's suggestion over seeds.
+
+Run: ``python bench/search.py [--quick]``. ``--quick`` shrinks every part (a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import optuna
+import torch
+from torch import nn
+
+from diagnostics.lr_finder import lr_range_test
+from diagnostics.search.datasets import ClassificationOptions, load_dataset
+from diagnostics.search.model import build_mlp
+from diagnostics.search.runner import (
+    RoundJob,
+    SearchSettings,
+    open_storage,
+    run_round,
+    run_search,
+)
+from diagnostics.search.space import SearchSpace
+from diagnostics.search.training import TrainConfig, train_model
+
+
+def bare_objective(data, epochs: int):
+    """The anchor: a hand-written torch loop inside a bare Optuna objective (no storage)."""
+    space = SearchSpace.default()
+    x, y = torch.as_tensor(data.x["train"]), torch.as_tensor(data.y["train"])
+    x_dev, y_dev = torch.as_tensor(data.x["dev"]), torch.as_tensor(data.y["dev"])
+
+    def objective(trial):
+        p = space.suggest(trial)
+        torch.manual_seed(0)
+        model = build_mlp(
+            data.n_features, data.n_classes, layers=p["layers"], hidden_units=p["hidden_units"]
+        )
+        opt = torch.optim.SGD(model.parameters(), lr=p["lr"], momentum=p["momentum"])
+        gen = torch.Generator().manual_seed(0)
+        for _ in range(epochs):
+            model.train()
+            order = torch.randperm(len(y), generator=gen)
+            for start in range(0, len(y), p["batch_size"]):
+                batch = order[start : start + p["batch_size"]]
+                loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            model.eval()
+            with torch.no_grad():
+                accuracy = (model(x_dev).argmax(1) == y_dev).float().mean().item()
+        return accuracy
+
+    return objective
+
+
+def overhead(folder: Path, trials: int, epochs: int) -> None:
+    data = load_dataset("digits")
+    space = SearchSpace.default().to_dict()
+    settings = SearchSettings(
+        dataset="digits", sampler="random", pruner="none", trials=trials, data_dir=str(folder)
+    )
+    torch.set_num_threads(1)
+    optuna.create_study(sampler=optuna.samplers.RandomSampler(0)).optimize(
+        bare_objective(data, 1), n_trials=2
+    )  # warm-up: first-optimizer imports
+    start = time.perf_counter()
+    optuna.create_study(
+        direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0)
+    ).optimize(bare_objective(data, epochs), n_trials=trials)
+    bare = time.perf_counter() - start
+    start = time.perf_counter()
+    optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        storage=open_storage(str(folder / "bare.log")),
+    ).optimize(bare_objective(data, epochs), n_trials=trials)
+    bare_journal = time.perf_counter() - start
+    spec = str(folder / "overhead.log")
+    optuna.create_study(study_name="overhead", storage=open_storage(spec), direction="maximize")
+    start = time.perf_counter()
+    run_round(RoundJob(settings, spec, "overhead", space, epochs, trials))
+    ours = time.perf_counter() - start
+    print(
+        f"overhead: {trials} random trials × {epochs} epochs on digits: bare optuna+torch "
+        f"in memory {bare:.2f} s (anchor), the same on a journal file {bare_journal:.2f} s, "
+        f"our runner (journal file, heartbeats, history) {ours:.2f} s"
+    )
+    print(
+        f"  throughput ratio vs bare in memory {bare / ours:.2f}, vs bare on the same journal "
+        f"file {bare_journal / ours:.2f} (goal ≥ 0.95)"
+    )
+
+
+def parallel(folder: Path, trials: int, epochs: int) -> None:
+    times = {}
+    for workers in (1, 2):
+        settings = SearchSettings(
+            dataset="digits",
+            sampler="random",
+            pruner="none",
+            trials=trials,
+            workers=workers,
+            data_dir=str(folder),
+        )
+        spec, name = str(folder / f"parallel{workers}.log"), f"parallel{workers}"
+        optuna.create_study(study_name=name, storage=open_storage(spec), direction="maximize")
+        job = RoundJob(settings, spec, name, SearchSpace.default().to_dict(), epochs, trials)
+        start = time.perf_counter()
+        study = run_round(job)
+        times[workers] = time.perf_counter() - start
+        durations = [t.duration.total_seconds() for t in study.trials if t.duration]
+        print(
+            f"parallel: {workers} worker(s): {trials} trials in {times[workers]:.1f} s "
+            f"(median trial {statistics.median(durations):.2f} s)"
+        )
+    print(f"parallel: 2 workers vs 1: {times[1] / times[2]:.2f}× throughput (goal ≥ 1.8)")
+
+
+def efficiency(folder: Path, seeds: int, scale: float) -> None:
+    options = ClassificationOptions(n_samples=30_000, n_features=40, n_classes=5)
+    plans = {
+        "random": {"sampler": "random", "trials": int(16 * scale), "epochs": 3},
+        "tpe": {"sampler": "tpe", "trials": int(16 * scale), "epochs": 3},
+        "coarse-to-fine": {
+            "sampler": "tpe",
+            "trials": int(8 * scale),
+            "epochs": 2,
+            "rounds": 2,
+            "finalists": 2,
+            "final_epochs": 4,
+        },
+    }
+    curves: dict[str, list] = {name: [] for name in plans}
+    for seed in range(seeds):
+        for name, plan in plans.items():
+            result = run_search(
+                SearchSettings(
+                    dataset="classification",
+                    classification=options,
+                    seed=seed,
+                    data_dir=str(folder),
+                    study=f"{name}-{seed}",
+                    **plan,
+                )
+            )
+            curves[name].append(_curve(result))
+    random_best = [curve[-1][1] for curve in curves["random"]]
+    print(
+        f"efficiency: make_classification 30,000×40, 5 classes, {seeds} seeds, median pruner; "
+        "compute = epochs trained (pruned trials count what they ran)"
+    )
+    for name, runs in curves.items():
+        best = statistics.mean(run[-1][1] for run in runs)
+        spent = statistics.mean(run[-1][0] for run in runs)
+        reach = [_epochs_to(run, target) for run, target in zip(runs, random_best, strict=True)]
+        share = [r / rnd[-1][0] for r, rnd in zip(reach, curves["random"], strict=True) if r]
+        shown = f"{statistics.mean(share):.0%} of random's compute" if share else "never"
+        print(
+            f"  {name:<15} mean best dev accuracy {best:.2%}, mean epochs {spent:.0f}; "
+            f"reaches random's final best in {sum(map(bool, reach))}/{seeds} seeds, "
+            f"on average with {shown}"
+        )
+
+
+def _curve(result: dict) -> list[tuple[int, float]]:
+    """(cumulative epochs, best dev accuracy so far) after each trial, then each finalist."""
+    points, spent, best = [], 0, 0.0
+    for trial in result["trials"]:
+        if trial["state"] not in ("complete", "pruned"):
+            continue
+        spent += trial["epochs_run"]
+        if trial["state"] == "complete":
+            best = max(best, trial["value"])
+        points.append((spent, best))
+    if len(result["rounds"]) > 1:
+        for finalist in result["finalists"]:
+            spent += result["best"]["epochs"]
+            best = max(best, finalist["dev_accuracy"])
+            points.append((spent, best))
+    return points
+
+
+def _epochs_to(curve, target: float):
+    return next((spent for spent, best in curve if best >= target - 1e-9), None)
+
+
+def lr_finder(seeds: int) -> None:
+    import matplotlib.pyplot
+    import torch_lr_finder
+    from torch_lr_finder import LRFinder
+
+    data = load_dataset("digits")
+    dataset = torch.utils.data.TensorDataset(
+        torch.as_tensor(data.x["train"]), torch.as_tensor(data.y["train"])
+    )
+    times = {"ours": [], "torch-lr-finder": []}
+    suggestions = {"ours": [], "torch-lr-finder": []}
+    for seed in range(seeds):
+        for tool in times:
+            torch.manual_seed(seed)
+            model = build_mlp(data.n_features, data.n_classes)
+            optimizer = torch.optim.Adam(model.parameters(), lr=1e-7)
+            loader = torch.utils.data.DataLoader(
+                dataset, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(seed)
+            )
+            start = time.perf_counter()
+            if tool == "ours":
+                result = lr_range_test(model, optimizer, nn.CrossEntropyLoss(), loader)
+                times[tool].append(time.perf_counter() - start)
+                suggestions[tool].append(result.suggested_lr)
+            else:
+                with (
+                    contextlib.redirect_stderr(io.StringIO()),
+                    contextlib.redirect_stdout(io.StringIO()),
+                ):
+                    finder = LRFinder(model, optimizer, nn.CrossEntropyLoss())
+                    finder.range_test(loader, end_lr=10, num_iter=100)
+                    finder.reset()
+                    times[tool].append(time.perf_counter() - start)
+                    _, lr = finder.plot(suggest_lr=True)
+                matplotlib.pyplot.close("all")
+                suggestions[tool].append(lr)
+    print(
+        f"lr-finder: Adam, batch 64, 100 steps, digits; torch-lr-finder "
+        f"{torch_lr_finder.__version__ if hasattr(torch_lr_finder, '__version__') else '0.2.2'}"
+    )
+    ratio = statistics.median(times["ours"]) / statistics.median(times["torch-lr-finder"])
+    print(f"  time ratio ours / torch-lr-finder: {ratio:.2f} (goal ≤ 1.1)")
+    for tool, lrs in suggestions.items():
+        accuracies = [
+            train_model(
+                TrainConfig(optimizer="adam", lr=lr, epochs=5, seed=seed), data
+            ).dev_accuracy
+            for seed, lr in enumerate(lrs)
+        ]
+        print(
+            f"  {tool:<16} suggestions {', '.join(f'{lr:.1e}' for lr in lrs)}; 5-epoch dev "
+            f"accuracy mean {statistics.mean(accuracies):.2%}, spread (max−min) "
+            f"{max(accuracies) - min(accuracies):.2%}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
+    parser.add_argument("--only", choices=("overhead", "parallel", "efficiency", "lr"))
+    args = parser.parse_args()
+    print(f"optuna {optuna.__version__}, torch {torch.__version__}, {os.cpu_count()} cpus")
+    quick = args.quick
+    torch.set_num_threads(1)
+    train_model(TrainConfig(epochs=1), load_dataset("digits"))  # warm-up: lazy imports
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if args.only in (None, "overhead"):
+            overhead(folder, trials=4 if quick else 12, epochs=2 if quick else 8)
+        if args.only in (None, "parallel"):
+            parallel(folder, trials=4 if quick else 8, epochs=5 if quick else 40)
+        if args.only in (None, "efficiency"):
+            efficiency(folder, seeds=1 if quick else 3, scale=0.5 if quick else 1.0)
+        if args.only in (None, "lr"):
+            lr_finder(seeds=2 if quick else 5)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""Datasets that ship offline, split once (seeded, stratified) into train/train_dev/dev/test.
+
+``digits`` (scikit-learn's 8×8 digits, the default), ``classification`` (scikit-learn's
+``make_classification``; size and difficulty are options) and ``csv:PATH`` / ``parquet:PATH``
+(numeric feature columns plus a label column named by ``label``). Features are standardized with
+the train split's mean and standard deviation only, so nothing leaks from dev or test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from diagnostics.search.choices import DIFFICULTIES
+from diagnostics.splitnames import SPLITS
+from diagnostics.validation import InputError
+
+SPLIT_FRACTIONS = {"train": 0.5, "train_dev": 0.1, "dev": 0.2, "test": 0.2}
+BUILTIN = ("digits", "classification")
+
+
+@dataclass(frozen=True)
+class ClassificationOptions:
+    """Options of the synthetic ``classification`` dataset (``make_classification``)."""
+
+    n_samples: int = 30_000
+    n_features: int = 40
+    n_classes: int = 5
+    difficulty: str = "medium"
+
+
+@dataclass
+class Dataset:
+    """Features, labels and row ids per split, plus the class names.
+
+    ``x[split]`` is float32 (n, n_features), ``y[split]`` int64 class indices into ``classes``,
+    ``ids[split]`` the original row ids.
+    """
+
+    name: str
+    x: dict[str, np.ndarray]
+    y: dict[str, np.ndarray]
+    ids: dict[str, np.ndarray]
+    classes: list
+    feature_names: list[str] = field(default_factory=list)
+
+    @property
+    def n_features(self) -> int:
+        """Number of input features."""
+        return self.x["train"].shape[1]
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes."""
+        return len(self.classes)
+
+    def sizes(self) -> dict[str, int]:
+        """Rows per split."""
+        return {split: len(self.y[split]) for split in SPLITS}
+
+
+def stratified_split(y: np.ndarray, seed: int = 0, fractions=None) -> np.ndarray:
+    """Assign each row a split name, per class in the given fractions (seeded, stratified).
+
+    Returns an array of split names aligned with ``y``. Every class is shuffled with the seed and
+    cut at the cumulative fractions, so the class mix is the same in every split.
+    """
+    fractions = fractions or SPLIT_FRACTIONS
+    names = list(fractions)
+    bounds = np.cumsum([fractions[name] for name in names])
+    rng = np.random.default_rng(seed)
+    assigned = np.empty(len(y), dtype=object)
+    for label in np.unique(y):
+        rows = np.flatnonzero(y == label)
+        rng.shuffle(rows)
+        cuts = np.round(bounds * len(rows)).astype(int)
+        start = 0
+        for name, stop in zip(names, cuts, strict=True):
+            assigned[rows[start:stop]] = name
+            start = stop
+    return assigned
+
+
+def load_dataset(
+    spec: str = "digits",
+    *,
+    label: str | None = None,
+    seed: int = 0,
+    options: ClassificationOptions | None = None,
+) -> Dataset:
+    """Load a dataset by name (``digits``, ``classification``, ``csv:PATH``, ``parquet:PATH``)."""
+    if spec == "digits":
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+        features, labels = bunch.data.astype(np.float32), bunch.target
+        ids, names = np.arange(len(labels)), [f"pixel_{i}" for i in range(features.shape[1])]
+    elif spec == "classification":
+        features, labels = _synthetic(options or ClassificationOptions(), seed)
+        ids, names = np.arange(len(labels)), [f"x{i}" for i in range(features.shape[1])]
+    elif spec.startswith(("csv:", "parquet:")):
+        kind, _, path = spec.partition(":")
+        features, labels, ids, names = _read_table(Path(path), kind, label)
+    else:
+        raise InputError(
+            f"unknown dataset '{spec}'; use digits, classification, csv:PATH or parquet:PATH"
+        )
+    classes, codes = np.unique(labels, return_inverse=True)
+    if len(classes) < 2:
+        raise InputError(f"dataset '{spec}': the label has a single class; need at least two")
+    split = stratified_split(codes, seed)
+    x = {s: features[split == s] for s in SPLITS}
+    mean = x["train"].mean(axis=0)
+    std = x["train"].std(axis=0)
+    std[std == 0] = 1.0
+    return Dataset(
+        name=spec,
+        x={s: ((v - mean) / std).astype(np.float32) for s, v in x.items()},
+        y={s: codes[split == s].astype(np.int64) for s in SPLITS},
+        ids={s: ids[split == s] for s in SPLITS},
+        classes=classes.tolist(),
+        feature_names=names,
+    )
+
+
+def _synthetic(options: ClassificationOptions, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import make_classification
+
+    if options.difficulty not in DIFFICULTIES:
+        raise InputError(
+            f"unknown difficulty '{options.difficulty}'; choose {', '.join(DIFFICULTIES)}"
+        )
+    if options.n_samples < 100 or options.n_features < 2 or options.n_classes < 2:
+        raise InputError("classification needs ≥ 100 samples, ≥ 2 features and ≥ 2 classes")
+    informative = max(2, options.n_features // 2)
+    x, y = make_classification(
+        n_samples=options.n_samples,
+        n_features=options.n_features,
+        n_informative=informative,
+        n_redundant=min(options.n_features - informative, options.n_features // 4),
+        n_classes=options.n_classes,
+        n_clusters_per_class=2,
+        class_sep=DIFFICULTIES[options.difficulty],
+        flip_y=0.02,
+        random_state=seed,
+    )
+    return x.astype(np.float32), y
+
+
+def _read_table(path: Path, kind: str, label: str | None):
+    if not path.is_file():
+        raise InputError(f"{kind}:{path}: no such file")
+    if not label:
+        raise InputError(f"{kind}:{path}: name the label column with --label")
+    try:
+        frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{path}: cannot read as {kind}: {exc}") from exc
+    if label not in frame:
+        raise InputError(
+            f"{path}: no label column '{label}'; columns found: {', '.join(map(str, frame))}"
+        )
+    labels = frame[label]
+    if labels.isna().any():
+        rows = np.flatnonzero(labels.isna().to_numpy())[:5] + 1
+        raise InputError(f"{path}: label column '{label}' is empty in rows {rows.tolist()}")
+    ids = frame["id"].to_numpy() if "id" in frame else np.arange(len(frame))
+    features = frame.drop(columns=[c for c in (label, "id") if c in frame])
+    bad = [str(c) for c in features if not pd.api.types.is_numeric_dtype(features[c])]
+    if bad:
+        raise InputError(
+            f"{path}: non-numeric feature columns {', '.join(bad)}; encode them as numbers "
+            "or drop them"
+        )
+    if features.shape[1] == 0:
+        raise InputError(f"{path}: no feature columns besides the label '{label}'")
+    if features.isna().to_numpy().any():
+        raise InputError(f"{path}: missing feature values; fill or drop them first")
+    return (
+        features.to_numpy(np.float32),
+        labels.to_numpy(),
+        ids,
+        [str(c) for c in features.columns],
+    )

@@ -1,0 +1,217 @@
+"""A plain, fast PyTorch training loop for one configuration (no framework wrapper).
+
+Deterministic for a seed on CPU: the weights are initialised and the batches shuffled from the
+seed. ``on_epoch`` is called after every epoch with its train/dev loss and accuracy; it may raise
+(Optuna's ``TrialPruned``, a stop request) to end training early.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from diagnostics.search.choices import LR_DECAYS, OPTIMIZERS
+from diagnostics.search.datasets import Dataset
+from diagnostics.search.model import build_mlp
+from diagnostics.validation import InputError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything one training run needs; searched parameters override these defaults.
+
+    Adam's β1, β2 and ε stay at PyTorch's defaults (0.9, 0.999, 1e-8): tier 4.
+    """
+
+    lr: float = 0.01
+    momentum: float = 0.9
+    optimizer: str = "sgd"
+    batch_size: int = 64
+    epochs: int = 10
+    lr_decay: str = "none"
+    warmup_epochs: int = 0
+    weight_decay: float = 0.0
+    layers: int = 2
+    hidden_units: int = 128
+    dropout: float = 0.0
+    batch_norm: bool = False
+    seed: int = 0
+
+    @classmethod
+    def from_params(cls, params: dict, **overrides) -> TrainConfig:
+        """A config from searched parameters (user values) and fixed overrides (epochs, seed)."""
+        unknown = set(params) - PARAM_NAMES
+        if unknown:
+            raise InputError(
+                f"unknown parameter(s) {', '.join(sorted(unknown))}; known: "
+                f"{', '.join(sorted(PARAM_NAMES))}"
+            )
+        config = replace(cls(), **{**params, **overrides})
+        config.check()
+        return config
+
+    def check(self) -> None:
+        """Refuse values training cannot use."""
+        if self.optimizer not in OPTIMIZERS:
+            raise InputError(f"optimizer '{self.optimizer}': choose {', '.join(OPTIMIZERS)}")
+        if self.lr_decay not in LR_DECAYS:
+            raise InputError(f"lr_decay '{self.lr_decay}': choose {', '.join(LR_DECAYS)}")
+        if self.lr <= 0 or self.batch_size < 1 or self.epochs < 1 or self.layers < 0:
+            raise InputError("lr must be > 0, batch_size ≥ 1, epochs ≥ 1 and layers ≥ 0")
+
+    def to_dict(self) -> dict:
+        """Plain-dict form (JSON-able)."""
+        return asdict(self)
+
+
+PARAM_NAMES = frozenset(f.name for f in fields(TrainConfig)) - {"epochs", "seed"}
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """Metrics after one epoch (train ones are running averages over the epoch's batches)."""
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    dev_loss: float
+    dev_accuracy: float
+
+
+@dataclass
+class TrainResult:
+    """The trained model and its per-epoch history."""
+
+    model: nn.Module
+    history: list[EpochRecord]
+
+    @property
+    def dev_accuracy(self) -> float:
+        """Dev accuracy after the last epoch."""
+        return self.history[-1].dev_accuracy
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` → CUDA when available, else CPU; or the named device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """SGD with momentum or Adam (default betas), with L2 as weight decay."""
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(
+        model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+    )
+
+
+def lr_factor(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
+    """The LR multiplier at a step: linear warm-up, then none, step (÷10 at 50%, 75%) or cosine."""
+    total = config.epochs * steps_per_epoch
+    warmup = config.warmup_epochs * steps_per_epoch
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    if config.lr_decay == "step":
+        return 0.1 ** ((progress >= 0.5) + (progress >= 0.75))
+    if config.lr_decay == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    return 1.0
+
+
+def train_model(
+    config: TrainConfig,
+    data: Dataset,
+    *,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    device: str | torch.device = "auto",
+) -> TrainResult:
+    """Train an MLP for ``config.epochs`` epochs on train; evaluate on dev after each epoch."""
+    device = pick_device(device) if isinstance(device, str) else device
+    torch.manual_seed(config.seed)
+    model = build_mlp(
+        data.n_features,
+        data.n_classes,
+        layers=config.layers,
+        hidden_units=config.hidden_units,
+        dropout=config.dropout,
+        batch_norm=config.batch_norm,
+    ).to(device)
+    optimizer = make_optimizer(config, model)
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = _tensors(data, "train", device)
+    x_dev, y_dev = _tensors(data, "dev", device)
+    generator = torch.Generator().manual_seed(config.seed)
+    n = len(y)
+    steps_per_epoch = math.ceil(n / config.batch_size)
+    history: list[EpochRecord] = []
+    step = 0
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = torch.randperm(n, generator=generator).to(device)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        for start in range(0, n, config.batch_size):
+            batch = order[start : start + config.batch_size]
+            if config.batch_norm and len(batch) == 1:
+                continue
+            factor = lr_factor(config, step, steps_per_epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr * factor
+            logits = model(x[batch])
+            loss = loss_fn(logits, y[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            loss_sum += loss.detach() * len(batch)
+            correct += (logits.detach().argmax(1) == y[batch]).sum()
+        dev_loss, dev_accuracy = evaluate(model, x_dev, y_dev)
+        record = EpochRecord(
+            epoch=epoch,
+            train_loss=_finite(loss_sum.item() / n),
+            train_accuracy=correct.item() / n,
+            dev_loss=dev_loss,
+            dev_accuracy=dev_accuracy,
+        )
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+    return TrainResult(model=model, history=history)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of the model on tensors, in eval mode."""
+    model.eval()
+    logits = model(x)
+    loss = nn.functional.cross_entropy(logits, y).item()
+    return _finite(loss), (logits.argmax(1) == y).float().mean().item()
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: np.ndarray, device="cpu") -> tuple[np.ndarray, np.ndarray]:
+    """(predicted class index, its softmax probability) per row."""
+    model.eval()
+    probs = torch.softmax(model(torch.as_tensor(x, device=device)), dim=1)
+    score, pred = probs.max(dim=1)
+    return pred.cpu().numpy(), score.cpu().numpy()
+
+
+def _tensors(data: Dataset, split: str, device) -> tuple[torch.Tensor, torch.Tensor]:
+    return (
+        torch.as_tensor(data.x[split], device=device),
+        torch.as_tensor(data.y[split], device=device),
+    )
+
+
+def _finite(value: float) -> float:
+    """A diverged loss (NaN/inf) as a large finite number, so JSON and Optuna stay valid."""
+    return value if math.isfinite(value) else 1e9

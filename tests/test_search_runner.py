@@ -1,0 +1,210 @@
+"""The search runner on digits: real searches, grid, coarse-to-fine, resume, recovery, outputs."""
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import optuna
+import pytest
+import torch
+
+from diagnostics.ingest import read_predictions, split_metrics
+from diagnostics.search.datasets import load_dataset
+from diagnostics.search.outputs import load_best_model
+from diagnostics.search.runner import (
+    SearchSettings,
+    join_study,
+    open_storage,
+    recover_stale_trials,
+    request_stop,
+    run_search,
+    study_progress,
+)
+from diagnostics.search.training import TrainConfig, predict, train_model
+from diagnostics.validation import InputError
+from diagnostics.waterfall import diagnose_predictions, parse_human_level
+
+QUICK = {"trials": 8, "epochs": 3, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def tpe_search(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("search")
+    return run_search(SearchSettings(data_dir=str(folder), study="quick", **QUICK))
+
+
+def test_a_small_real_search_improves_over_its_first_trial(tpe_search):
+    first = tpe_search["trials"][0]
+    assert tpe_search["n_complete"] + tpe_search["n_pruned"] == QUICK["trials"]
+    assert tpe_search["best"]["value"] > first["value"]
+    assert tpe_search["best"]["dev_accuracy"] > 0.8
+    assert {"number", "params", "value", "state"} <= set(first)
+
+
+def test_the_predictions_file_diagnoses(tpe_search):
+    predictions = read_predictions(tpe_search["predictions"])
+    assert set(predictions.frame["split"].unique()) == {"train", "train_dev", "dev", "test"}
+    levels = split_metrics(predictions)
+    assert abs(levels["dev"].value - (1 - tpe_search["best"]["dev_accuracy"])) < 1e-6
+    assert abs(levels["test"].value - (1 - tpe_search["best"]["test_accuracy"])) < 1e-6
+    diagnosis = diagnose_predictions(predictions, [parse_human_level("1%", "error")])
+    assert diagnosis.priority
+
+
+def test_the_best_model_reloads_safely_and_predicts_the_same(tpe_search):
+    model, meta = load_best_model(tpe_search["out_dir"])
+    data = load_dataset("digits")
+    pred, _ = predict(model, data.x["dev"])
+    assert np.mean(pred == data.y["dev"]) == pytest.approx(tpe_search["best"]["dev_accuracy"])
+    assert meta["classes"] == list(range(10))
+
+
+def test_training_is_deterministic_for_a_seed():
+    data = load_dataset("digits")
+    config = TrainConfig(lr=0.05, epochs=2, hidden_units=32)
+    first, second = train_model(config, data), train_model(config, data)
+    assert first.history == second.history
+    for a, b in zip(first.model.parameters(), second.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_grid_tries_exactly_the_grid(tmp_path):
+    space = {
+        "lr": {"type": "log_uniform", "low": 1e-3, "high": 0.1, "points": [0.003, 0.03]},
+        "batch_size": {"type": "choice", "choices": [32, 128]},
+        "layers": {"type": "int", "low": 1, "high": 2},
+    }
+    result = run_search(
+        SearchSettings(
+            data_dir=str(tmp_path),
+            study="grid",
+            sampler="grid",
+            pruner="none",
+            trials=50,
+            epochs=1,
+            space=space,
+        )
+    )
+    tried = {
+        (t["params"]["lr"], t["params"]["batch_size"], t["params"]["layers"])
+        for t in result["trials"]
+    }
+    assert len(result["trials"]) == 8
+    assert tried == set(itertools.product([0.003, 0.03], [32, 128], [1, 2]))
+
+
+def test_coarse_to_fine_narrows_around_the_best(tmp_path):
+    result = run_search(
+        SearchSettings(data_dir=str(tmp_path), study="c2f", trials=8, epochs=2, rounds=2, top_k=3)
+    )
+    first, second = result["rounds"]
+    assert second["epochs"] == 2 * first["epochs"]
+    round1 = [t for t in result["trials"] if t["study"] == "c2f-r1" and t["state"] == "complete"]
+    top = sorted(round1, key=lambda t: -t["value"])[:3]
+    lr = second["space"]["lr"]
+    assert lr["high"] / lr["low"] < first["space"]["lr"]["high"] / first["space"]["lr"]["low"]
+    assert all(lr["low"] <= t["params"]["lr"] <= lr["high"] for t in top)
+    assert set(second["space"]["batch_size"]["choices"]) == {t["params"]["batch_size"] for t in top}
+    assert second["carried_over"] >= 3
+    assert (tmp_path / "search" / "c2f" / "space-round-2.json").is_file()
+    assert len(result["finalists"]) == 3
+
+
+def test_resume_adds_trials_to_the_same_study(tmp_path):
+    settings = SearchSettings(data_dir=str(tmp_path), study="again", trials=3, epochs=1)
+    run_search(settings)
+    result = run_search(settings)
+    assert [t["number"] for t in result["trials"]] == [0, 1, 2, 3, 4, 5]
+    with pytest.raises(InputError, match="searched dataset 'digits'"):
+        run_search(SearchSettings(data_dir=str(tmp_path), study="again", dataset="classification"))
+
+
+def test_a_second_machine_joins_an_rdb_study_until_its_plan_is_done(tmp_path):
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    result = run_search(
+        SearchSettings(storage=url, study="team", trials=2, epochs=1, data_dir=str(tmp_path))
+    )
+    assert result["storage"] == url and result["n_complete"] + result["n_pruned"] == 2
+    study = optuna.load_study(study_name="team", storage=open_storage(url))
+    study.set_user_attr("target", 4)  # as if the first machine had planned 4 trials
+    joined = join_study(url, "team")
+    assert joined["complete"] + joined["pruned"] == 4 and joined["running"] == 0
+    with pytest.raises(InputError, match="no study 'nobody'"):
+        join_study(url, "nobody")
+
+
+def test_a_stop_request_ends_the_search_cleanly_and_requeues_the_trial(tmp_path):
+    settings = SearchSettings(data_dir=str(tmp_path), study="stop", trials=6, epochs=2)
+    storage = str(tmp_path / "optuna-journal.log")
+
+    def stop_after_first(progress):
+        if progress["complete"] + progress["pruned"] == 1:
+            request_stop(storage, "stop")
+
+    result = run_search(settings, progress=stop_after_first)
+    assert result["stopped"]
+    states = [t["state"] for t in result["trials"]]
+    assert states.count("fail") == 1 and states.count("waiting") == 1
+    assert study_progress(storage, "stop")["running"] == 0
+
+
+def test_a_dead_workers_trial_is_failed_and_queued_again(tmp_path):
+    storage = open_storage(str(tmp_path / "journal.log"))
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    trial = study.ask({"lr": optuna.distributions.FloatDistribution(1e-4, 0.1, log=True)})
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    trial.set_user_attr("worker", {"host": os.uname().nodename, "pid": dead.pid})
+    assert recover_stale_trials(study) == 1
+    states = [t.state for t in study.get_trials()]
+    assert states == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.WAITING]
+    assert study.get_trials()[1].params == trial.params
+
+
+@pytest.mark.slow
+def test_a_sigkilled_worker_leaves_no_running_trial_and_the_plan_completes(tmp_path):
+    env = {**os.environ, "STRATEGY_DATA_DIR": str(tmp_path)}
+    command = [
+        sys.executable,
+        "-m",
+        "strategy_app",
+        "search",
+        "--study",
+        "kill",
+        "--workers",
+        "2",
+        "--trials",
+        "8",
+        "--epochs",
+        "30",
+        "--json",
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    storage = str(tmp_path / "optuna-journal.log")
+    victim = None
+    deadline = time.monotonic() + 120
+    while victim is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+        try:
+            study = optuna.load_study(study_name="kill", storage=open_storage(storage))
+        except KeyError:
+            continue
+        running = study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
+        workers = [t.user_attrs.get("worker") for t in running if t.intermediate_values]
+        victim = next((w["pid"] for w in workers if w), None)
+    assert victim is not None
+    os.kill(victim, signal.SIGKILL)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err.decode()
+    study = optuna.load_study(study_name="kill", storage=open_storage(storage))
+    states = [t.state for t in study.get_trials()]
+    assert optuna.trial.TrialState.RUNNING not in states
+    assert states.count(optuna.trial.TrialState.FAIL) == 1
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    assert sum(state in finished for state in states) >= 8
+    retried = [t for t in study.get_trials() if "failed_trial" in t.system_attrs]
+    assert len(retried) == 1 and retried[0].state in finished
