@@ -11,6 +11,7 @@ Usage::
     project = store.projects.create("my model")
     store.diagnose_state.save(project.id, DiagnoseState(...))
     store.labels.save_edit(project.id, LabelEdit(...), expected_version)  # error analysis
+    store.split_plans.save(project.id, SplitPageState(...))  # splits
 
 Other pages add their own tables with a new Alembic revision in ``migrations/versions`` and a
 small repository module beside :mod:`~strategy_app.store.projects`, attached to :class:`Store`.
@@ -29,11 +30,13 @@ from strategy_app.store.labels import LabelRepository
 from strategy_app.store.migrate import upgrade
 from strategy_app.store.projects import Project, ProjectRepository
 from strategy_app.store.settings import SettingsRepository
+from strategy_app.store.split_plans import SplitPageState, SplitPlanRepository
 from strategy_app.store.uploads import UploadRepository
 
 __all__ = [
     "DiagnoseState",
     "Project",
+    "SplitPageState",
     "Store",
     "data_dir",
     "database_url",
@@ -52,6 +55,7 @@ class Store:
     uploads: UploadRepository
     settings: SettingsRepository
     labels: LabelRepository
+    split_plans: SplitPlanRepository
 
     @property
     def location(self) -> str:
@@ -81,4 +85,5 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
         uploads=uploads,
         settings=SettingsRepository(engine),
         labels=LabelRepository(engine),
+        split_plans=SplitPlanRepository(engine, uploads),
     )
