@@ -47,7 +47,16 @@ def project_result(store: Store, project_id: int) -> DiagnosisResult:
     Uploads are stored under their SHA-256, so the file path is the content hash and the
     cache entry is keyed by the bytes.
     """
-    return compute(store, store.diagnose_state.load(project_id), reader=_read_cached)
+    state = store.diagnose_state.load(project_id)
+    present = state.upload_sha256 is not None and store.uploads.path(state.upload_sha256).is_file()
+    return _result_cached(store, state, str(store.folder), present)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _result_cached(_store: Store, state, folder: str, present: bool) -> DiagnosisResult:
+    """The diagnosis of ``state``; a saved state and its upload (named by hash) never change,
+    so the key is the state, the data folder and whether the file is there."""
+    return compute(_store, state, reader=_read_cached)
 
 
 def project_predictions(store: Store, project_id: int) -> Predictions | None:

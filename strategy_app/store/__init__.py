@@ -81,7 +81,7 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
         engine=engine,
         folder=folder,
         projects=ProjectRepository(engine, uploads),
-        diagnose_state=DiagnoseStateRepository(engine, uploads),
+        diagnose_state=DiagnoseStateRepository(engine),
         uploads=uploads,
         settings=SettingsRepository(engine),
         labels=LabelRepository(engine),
