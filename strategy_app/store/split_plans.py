@@ -41,7 +41,9 @@ class SplitPageState:
     seed: int = 0
 
 
-_INPUT_FIELDS = [f.name for f in fields(SplitPageState) if f.name not in ("upload_sha256",)]
+_INPUT_FIELDS = [
+    f.name for f in fields(SplitPageState) if f.name not in ("upload_sha256", "upload_name")
+]
 
 
 class SplitPlanRepository:
@@ -58,7 +60,7 @@ class SplitPlanRepository:
         values = asdict(state)
         row = SplitPlanRow(
             project_id=project_id,
-            inputs={k: values[k] for k in _INPUT_FIELDS if k != "upload_name"},
+            inputs={k: values[k] for k in _INPUT_FIELDS},
             upload_sha256=state.upload_sha256,
             updated_at=utcnow(),
         )
