@@ -243,3 +243,63 @@ def search_history_chart(search: Mapping, *, title: str = "Search history") -> a
         )
         .configure_view(stroke=None)
     )
+
+
+def split_plan_chart(plan: dict, title: str = "Split plan") -> alt.Chart:
+    """A split plan (``SplitPlan.to_dict()``) as horizontal bars: one per split, stacked by the
+    distribution each part comes from, labelled with the count and share of the total."""
+    names = {"train": "train", "train_dev": "train-dev", "dev": "dev", "test": "test"}
+    rows = [
+        {
+            "split": names[split],
+            "source": source,
+            "count": count,
+            "share": count / plan["total"],
+        }
+        for split, parts in plan["composition"].items()
+        for source, count in parts.items()
+        if count
+    ]
+    frame = pd.DataFrame(rows, columns=["split", "source", "count", "share"])
+    labels = pd.DataFrame(
+        [
+            {
+                "split": names[split],
+                "share": plan["fractions"][split],
+                "text": f"{count:,} · {plan['fractions'][split]:.2%}",
+            }
+            for split, count in plan["counts"].items()
+        ]
+    )
+    y = alt.Y("split:N", sort=list(names.values()), title=None)
+    bars = (
+        alt.Chart(frame)
+        .mark_bar(cornerRadius=2)
+        .encode(
+            y=y,
+            x=alt.X("share:Q", axis=alt.Axis(format=".0%", title="share of all examples")),
+            color=alt.Color("source:N", title="from", scale=alt.Scale(scheme="tableau10")),
+            order=alt.Order("source:N"),
+            tooltip=[
+                alt.Tooltip("split:N"),
+                alt.Tooltip("source:N", title="from"),
+                alt.Tooltip("count:Q", format=","),
+                alt.Tooltip("share:Q", format=".2%"),
+            ],
+        )
+    )
+    text = (
+        alt.Chart(labels)
+        .mark_text(align="left", dx=4, fontSize=11)
+        .encode(y=y, x="share:Q", text="text:N")
+    )
+    subtitle = f"{plan['total']:,} examples · {plan['regime'].replace('_', ' ')}"
+    return (
+        alt.layer(bars, text)
+        .properties(
+            width=420,
+            height=alt.Step(28),
+            title=alt.Title(title, subtitle=subtitle, anchor="start"),
+        )
+        .configure_view(stroke=None)
+    )

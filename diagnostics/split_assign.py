@@ -368,6 +368,89 @@ def check_leakage(
     )
 
 
+# -- the whole job ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SplitAssignment:
+    """A dataset's assigned splits: the plan used, the split column, counts and findings."""
+
+    plan: SplitPlan | dict[str, float]
+    split: pd.Series
+    assigned: dict[str, int]
+    leakage: LeakageReport
+    shortfalls: list[str]
+
+
+def plan_for_dataset(
+    frame: pd.DataFrame,
+    *,
+    fractions: str | dict | None = None,
+    source_column: str | None = None,
+    target_value=None,
+    source_name: str = "source",
+    **options,
+) -> SplitPlan | dict[str, float]:
+    """The plan for ``frame``: given fractions, a mismatched plan by ``source_column``, or the
+    single-distribution plan of its row count (``options`` go to the planners)."""
+    if fractions:
+        return parse_fractions(fractions)
+    if source_column:
+        is_target = frame[source_column].astype(str) == str(target_value)
+        return plan_mismatched(
+            int((~is_target).sum()),
+            int(is_target.sum()),
+            source_name=source_name,
+            target_name=str(target_value),
+            **options,
+        )
+    return plan_split(len(frame), **options)
+
+
+def apply_plan(
+    frame: pd.DataFrame,
+    plan: SplitPlan | dict[str, float],
+    *,
+    label: str | None = None,
+    group: str | None = None,
+    source_column: str | None = None,
+    target_value=None,
+    hash_column: str | None = None,
+    seed: int = 0,
+    name: str = "the data",
+) -> SplitAssignment:
+    """Assign ``plan`` to ``frame`` (:func:`assign_splits`) and check the result for leakage."""
+    check_columns(frame, [label, group, source_column, hash_column], name)
+    split = assign_splits(
+        frame,
+        plan,
+        label=label,
+        group=group,
+        source=source_column,
+        target_value=target_value,
+        seed=seed,
+        name=name,
+    )
+    leakage = check_leakage(frame, split, hash_column=hash_column, group=group, name=name)
+    assigned = {
+        s: int(n) for s, n in split.value_counts().reindex(list(SPLITS), fill_value=0).items()
+    }
+    return SplitAssignment(plan, split, assigned, leakage, _shortfalls(plan, assigned, len(frame)))
+
+
+def _shortfalls(plan, assigned: dict[str, int], rows: int) -> list[str]:
+    """Warnings where whole groups made a split much smaller or larger than planned."""
+    shares = plan.fractions if isinstance(plan, SplitPlan) else plan
+    planned = {s: round(shares[s] * rows) for s in SPLITS}
+    return [
+        f"{s.replace('_', '-')} got {assigned[s]:,} rows, the plan asked for {planned[s]:,}: "
+        "groups are kept whole (large groups, or groups with both source and target rows, "
+        "which stay in training)"
+        for s in SPLITS
+        if abs(assigned[s] - planned[s]) > max(1, 0.05 * planned[s])
+    ]
+
+
 # -- files ------------------------------------------------------------------------------------
 
 

@@ -4,7 +4,14 @@ import streamlit as st
 
 from diagnostics.validation import InputError
 from strategy_app import labeling_ui
-from strategy_app.ui import get_store, page_link, page_setup, project_predictions, require_project
+from strategy_app.ui import (
+    get_store,
+    page_link,
+    page_setup,
+    project_confusion_pairs,
+    project_predictions,
+    require_project,
+)
 
 project = require_project(page_setup("error_analysis"))
 store = get_store()
@@ -15,7 +22,7 @@ st.caption(
 try:
     predictions = project_predictions(store, project.id)
     if predictions is not None:
-        labeling_ui.confusion_table(predictions)
+        labeling_ui.confusion_table(project_confusion_pairs(store, project.id))
 except InputError as exc:
     st.error(f"{exc}\n\nError analysis needs a classification predictions file with dev rows.")
     page_link("diagnose", label="Open Diagnose to fix the predictions")
@@ -30,9 +37,10 @@ if predictions is None:
     page_link("diagnose", label="Open Diagnose to upload predictions")
     st.stop()
 
-labeling_ui.sample_controls(store, project, predictions)
+sample = store.labels.sample(project.id)  # loaded once per run, shared below
+labeling_ui.sample_controls(store, project, predictions, sample)
 annotator = labeling_ui.annotator_input(project)
-view = labeling_ui.current_view(store, project, annotator)
+view = labeling_ui.current_view(store, project, annotator, sample)
 if view is None:
     st.stop()
 labeling_ui.category_controls(store, project)
@@ -42,7 +50,7 @@ progress = st.empty()
 st.caption("Tagging an example counts as reviewing it; mark untaggable ones *reviewed*.")
 labeling_ui.editor(store, project, view)
 with progress:
-    labeling_ui.progress_bar(store, project, annotator)
-labeling_ui.detail(store, project, view)
+    labeling_ui.progress_bar(store, project, annotator, sample)
+labeling_ui.detail(store, project, view, sample)
 labeling_ui.ceiling_section(store, project, predictions)
 labeling_ui.csv_section(store, project)

@@ -1,16 +1,18 @@
-"""Splits: not built yet; says honestly what it will do."""
+"""Splits: a split plan for the data size (or source/target sizes), applied to a dataset."""
 
-from strategy_app.ui import coming_soon, page_setup
+import streamlit as st
 
-page_setup("splits")
-coming_soon(
-    "Design train, dev and test splits for your data size, and for mismatched data (lots of "
-    "source data, a little of the target).",
-    [
-        "Recommend split sizes from the dataset size (60/20/20 for 10,000 examples, 98/1/1 for a "
-        "million).",
-        "For source/target data: dev and test only from the target, a train-dev set carved from "
-        "training.",
-        "Write a seeded, stratified split column into your dataset.",
-    ],
+from strategy_app import splits_ui
+from strategy_app.ui import get_store, page_setup, require_project
+
+project = require_project(page_setup("splits"))
+store = get_store()
+st.caption(
+    f"Project **{project.name}** · how many examples go to train, train-dev, dev and test, and "
+    "where each comes from."
 )
+plan = splits_ui.plan_inputs(store, project)
+if plan is not None:
+    splits_ui.show_plan(plan.to_dict())
+st.subheader("Apply a plan to a dataset", anchor=False)
+splits_ui.dataset_section(store, project)

@@ -163,9 +163,10 @@ def layout_of(sample: Sample | None, categories: list[Category]) -> tuple:
     return (drawn, tuple((c.id, c.name) for c in categories))
 
 
-def current_layout(store: Store, project_id: int) -> tuple:
-    """The saved layout, to compare with a view's."""
-    return layout_of(store.labels.sample(project_id), store.labels.categories(project_id))
+def current_layout(store: Store, project_id: int, sample: Sample | None = None) -> tuple:
+    """The saved layout, to compare with a view's (``sample``: the saved one, if loaded)."""
+    sample = sample or store.labels.sample(project_id)
+    return layout_of(sample, store.labels.categories(project_id))
 
 
 def _values(review: Review | None, categories: list[Category]) -> dict[str, object]:
@@ -232,12 +233,12 @@ def apply_editor_state(store: Store, view: View, state: dict | None) -> EditResu
     """
     edited = {int(pos): cells for pos, cells in ((state or {}).get("edited_rows") or {}).items()}
     ids = view.ids
-    original = view.frame.set_index(ID, drop=False)
+    shown = {c: [_clean(v, c) for v in view.frame[c].tolist()] for c in view.editable}
     positions = set(edited)
     positions |= {
         pos
         for pos, example in enumerate(ids)
-        if any(view.saved[example][c] != _clean(original.at[example, c], c) for c in view.editable)
+        if any(view.saved[example][c] != shown[c][pos] for c in view.editable)
     }
     result = EditResult()
     by_name = {c.name: c.id for c in view.categories}
@@ -245,7 +246,7 @@ def apply_editor_state(store: Store, view: View, state: dict | None) -> EditResu
         if not 0 <= pos < len(ids):
             continue
         example = ids[pos]
-        wanted = {c: _clean(original.at[example, c], c) for c in view.editable}
+        wanted = {c: shown[c][pos] for c in view.editable}
         wanted.update({c: _clean(v, c) for c, v in edited.get(pos, {}).items() if c in wanted})
         before = view.saved[example]
         changed = {c for c in view.editable if wanted[c] != before[c]}
@@ -312,9 +313,14 @@ def conflict_message(conflict: Conflict, categories: list[Category]) -> str:
 # -- summaries ---------------------------------------------------------------------------------
 
 
-def progress(store: Store, project_id: int, annotator: str) -> tuple[int, int]:
-    """(examples this annotator reviewed or tagged, examples in the sample)."""
-    sample = store.labels.sample(project_id)
+def progress(
+    store: Store, project_id: int, annotator: str, sample: Sample | None = None
+) -> tuple[int, int]:
+    """(examples this annotator reviewed or tagged, examples in the sample).
+
+    ``sample`` is the project's saved sample when the caller has already loaded it.
+    """
+    sample = sample or store.labels.sample(project_id)
     if sample is None:
         return 0, 0
     ids = set(sample.ids)

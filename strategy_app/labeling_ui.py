@@ -11,14 +11,15 @@ import pandas as pd
 import streamlit as st
 
 from diagnostics.charts import ceiling_chart
-from diagnostics.errors import DEFAULT_SAMPLE_SIZE, confusion_pairs
+from diagnostics.errors import DEFAULT_SAMPLE_SIZE
 from diagnostics.ingest import Predictions
 from diagnostics.tags import PRESET_CATEGORIES
 from diagnostics.validation import InputError
 from strategy_app import labeling
 from strategy_app.labeling import ID, INPUT, NOTES, REVIEWED, SCORE, Y_PRED, Y_TRUE, View
 from strategy_app.store import Project, Store
-from strategy_app.ui import cached_thumbnail
+from strategy_app.store.labels import Sample
+from strategy_app.ui import cached_full_image, cached_thumbnail
 
 VIEW_KEY = "label_view_{}"
 NOTICES_KEY = "label_notices_{}"
@@ -50,10 +51,14 @@ def annotator_input(project: Project) -> str:
     return name.strip()
 
 
-def sample_controls(store: Store, project: Project, predictions: Predictions) -> None:
-    """Draw (or redraw, after confirmation) the sample of misclassified dev examples."""
+def sample_controls(
+    store: Store, project: Project, predictions: Predictions, sample: Sample | None
+) -> None:
+    """Draw (or redraw, after confirmation) the sample of misclassified dev examples.
+
+    ``sample`` is the project's saved sample (None before one is drawn).
+    """
     pid = project.id
-    sample = store.labels.sample(pid)
     label = (
         "Draw a sample"
         if sample is None
@@ -94,9 +99,8 @@ def sample_controls(store: Store, project: Project, predictions: Predictions) ->
             st.rerun()
 
 
-def confusion_table(predictions: Predictions) -> None:
-    """The confusion pairs of the dev errors, largest first."""
-    pairs = confusion_pairs(predictions)
+def confusion_table(pairs: pd.DataFrame) -> None:
+    """The confusion pairs of the dev errors (:func:`~diagnostics.errors.confusion_pairs`)."""
     with st.expander(f"Confusion pairs ({len(pairs)})", icon=":material/compare_arrows:"):
         shown = pairs.head(50).rename(
             columns={"y_true": "true", "y_pred": "predicted", "share": "share of errors"}
@@ -190,15 +194,20 @@ def _run(action, done: str) -> None:
     st.rerun()
 
 
-def current_view(store: Store, project: Project, annotator: str) -> View | None:
-    """The session's view, rebuilt from the database when missing, stale or out of layout."""
+def current_view(
+    store: Store, project: Project, annotator: str, sample: Sample | None
+) -> View | None:
+    """The session's view, rebuilt from the database when missing, stale or out of layout.
+
+    ``sample`` is the project's saved sample, loaded once by the page for this run.
+    """
     key = VIEW_KEY.format(project.id)
     view: View | None = st.session_state.get(key)
     if (
         view is None
         or view.stale
         or view.annotator != annotator
-        or view.layout != labeling.current_layout(store, project.id)
+        or view.layout != labeling.current_layout(store, project.id, sample)
     ):
         if view is not None and view.conflicts:
             st.session_state[NOTICES_KEY.format(project.id)] = list(view.conflicts)
@@ -261,15 +270,15 @@ def notices(project: Project) -> None:
         st.warning(message, icon=":material/sync_problem:")
 
 
-def progress_bar(store: Store, project: Project, annotator: str) -> None:
-    """'63 of 100 reviewed' and a bar."""
-    done, total = labeling.progress(store, project.id, annotator)
+def progress_bar(store: Store, project: Project, annotator: str, sample: Sample) -> None:
+    """'63 of 100 reviewed' and a bar (``sample``: the saved sample)."""
+    done, total = labeling.progress(store, project.id, annotator, sample)
     who = f" by {annotator}" if annotator else ""
     st.progress(done / total if total else 0.0, text=f"{done} of {total} reviewed{who}")
 
 
-def detail(store: Store, project: Project, view: View) -> None:
-    """One example large, with previous/next (keys J and K)."""
+def detail(store: Store, project: Project, view: View, sample: Sample) -> None:
+    """One example large, with previous/next (keys J and K); ``sample``: the saved sample."""
     key = DETAIL_KEY.format(project.id)
     ids = view.ids
     position = min(st.session_state.get(key, 0), len(ids) - 1)
@@ -283,13 +292,13 @@ def detail(store: Store, project: Project, view: View) -> None:
             position += 1
         st.session_state[key] = position
         example = ids[position]
-        record = store.labels.sample(project.id).examples.iloc[position]
+        record = sample.examples.iloc[position]
         where.markdown(
             f"**{position + 1} of {len(ids)}** · id `{example}` · true **{record[Y_TRUE]}** · "
             f"predicted **{record[Y_PRED]}**"
             + ("" if pd.isna(record[SCORE]) else f" · confidence {record[SCORE]:.2f}")
         )
-        image = labeling.full_image(labeling.images_root(store, project.id), record[INPUT])
+        image = cached_full_image(labeling.images_root(store, project.id), record[INPUT])
         if image is not None:
             st.image(image, width=320)
         elif isinstance(record[INPUT], str):
@@ -329,11 +338,12 @@ def csv_section(store: Store, project: Project) -> None:
     with st.expander("Import / export tags (CSV)", icon=":material/import_export:"):
         st.download_button(
             "Export tags CSV",
-            data=labeling.export_csv(store, pid),
+            data=lambda: labeling.export_csv(store, pid),  # built when clicked, not per rerun
             file_name=f"tags-{pid}.csv",
             mime="text/csv",
             key=f"export_{pid}",
             icon=":material/download:",
+            on_click="ignore",
         )
         uploaded = st.file_uploader("Import a tags CSV", type=["csv"], key=f"import_{pid}")
         if uploaded is None:

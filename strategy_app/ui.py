@@ -6,12 +6,14 @@ Each page starts with :func:`page_setup`, so it also runs on its own
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
+from diagnostics.errors import confusion_pairs
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.waterfall import GAP_LABELS
 from strategy_app.diagnosis import DiagnosisResult, compute
-from strategy_app.labeling import predictions_for, thumbnail_url
+from strategy_app.labeling import full_image, predictions_for, thumbnail_url
 from strategy_app.navigation import NEXT_PAGE_FOR_GAP, PAGES_BY_KEY
 from strategy_app.sample import ensure_sample_project
 from strategy_app.store import Project, Store, database_url, open_store
@@ -45,12 +47,40 @@ def project_result(store: Store, project_id: int) -> DiagnosisResult:
     Uploads are stored under their SHA-256, so the file path is the content hash and the
     cache entry is keyed by the bytes.
     """
-    return compute(store, store.diagnose_state.load(project_id), reader=_read_cached)
+    state = store.diagnose_state.load(project_id)
+    present = state.upload_sha256 is not None and store.uploads.path(state.upload_sha256).is_file()
+    return _result_cached(store, state, str(store.folder), present)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _result_cached(_store: Store, state, folder: str, present: bool) -> DiagnosisResult:
+    """The diagnosis of ``state``; a saved state and its upload (named by hash) never change,
+    so the key is the state, the data folder and whether the file is there."""
+    return compute(_store, state, reader=_read_cached)
 
 
 def project_predictions(store: Store, project_id: int) -> Predictions | None:
     """The project's uploaded predictions, read once and cached by the file's hash."""
     return predictions_for(store, project_id, reader=_read_cached)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _confusion_pairs_cached(path, *, metric, extra_columns, display_name) -> pd.DataFrame:
+    predictions = _read_cached(
+        path, metric=metric, extra_columns=extra_columns, display_name=display_name
+    )
+    return confusion_pairs(predictions)
+
+
+def project_confusion_pairs(store: Store, project_id: int) -> pd.DataFrame | None:
+    """The confusion pairs of the project's dev errors, computed once per file (by its hash)."""
+    return predictions_for(store, project_id, reader=_confusion_pairs_cached)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_full_image(root: str | None, relative: str) -> bytes | None:
+    """:func:`~strategy_app.labeling.full_image`, cached (image folders never change)."""
+    return full_image(root, relative)
 
 
 @st.cache_data(max_entries=20_000, show_spinner=False)
@@ -59,9 +89,8 @@ def cached_thumbnail(root: str, relative: str) -> str | None:
     return thumbnail_url(root, relative)
 
 
-def current_project(store: Store) -> Project | None:
-    """The project selected in this session, else the most recently opened one."""
-    projects = store.projects.list()
+def current_project(projects: list[Project]) -> Project | None:
+    """The project selected in this session among ``projects``, else the most recently opened."""
     chosen = st.session_state.get(PROJECT_KEY)
     by_id = {p.id: p for p in projects}
     if chosen in by_id:
@@ -105,10 +134,9 @@ def next_step(store: Store, project: Project | None) -> tuple[str, str | None]:
     return f"Largest gap is **{GAP_LABELS[gap.name]}** ({size}): work on {knob}.", page
 
 
-def sidebar(store: Store, project: Project | None) -> None:
+def sidebar(store: Store, project: Project | None, projects: list[Project]) -> None:
     """Project selector and the next-step hint, the same on every page."""
     with st.sidebar:
-        projects = store.projects.list()
         if projects:
             names = {p.id: p.name for p in projects}
             if st.session_state.get("sidebar_project") != project.id:
@@ -135,8 +163,9 @@ def page_setup(key: str) -> Project | None:
         page_title=f"{info.title} · ML-strategy desk", page_icon=info.icon, layout="wide"
     )
     store = get_store()
-    project = current_project(store)
-    sidebar(store, project)
+    projects = store.projects.list()
+    project = current_project(projects)
+    sidebar(store, project, projects)
     st.title(info.title, anchor=False)
     return project
 

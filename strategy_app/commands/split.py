@@ -7,10 +7,9 @@ from pathlib import Path
 from diagnostics.rates import parse_rate
 from diagnostics.split_assign import (
     SPLIT_COLUMN,
-    assign_splits,
+    apply_plan,
     check_columns,
-    check_leakage,
-    parse_fractions,
+    plan_for_dataset,
     read_dataset,
     write_dataset,
 )
@@ -137,76 +136,47 @@ def _assign_command(args) -> tuple[dict, str]:
         raise InputError("--out must differ from DATA; the input is never overwritten")
     name = Path(args.data).name
     frame = read_dataset(args.data)
-    columns = [args.label, args.group, args.source_column, args.hash_column]
-    check_columns(frame, columns, name)
-    plan = _plan_for(frame, args)
-    split = assign_splits(
+    check_columns(frame, [args.label, args.group, args.source_column, args.hash_column], name)
+    plan = plan_for_dataset(
+        frame,
+        fractions=args.fractions,
+        source_column=args.source_column,
+        target_value=args.target_value,
+        source_name=args.source_name,
+        **_options(args),
+    )
+    result = apply_plan(
         frame,
         plan,
         label=args.label,
         group=args.group,
-        source=args.source_column,
+        source_column=args.source_column,
         target_value=args.target_value,
+        hash_column=args.hash_column,
         seed=args.seed,
         name=name,
     )
-    leakage = check_leakage(frame, split, hash_column=args.hash_column, group=args.group, name=name)
-    frame[SPLIT_COLUMN] = split
+    frame[SPLIT_COLUMN] = result.split
     write_dataset(frame, args.out, like=args.data)
-    assigned = {
-        s: int(n) for s, n in split.value_counts().reindex(list(SPLITS), fill_value=0).items()
-    }
-    shortfalls = _shortfalls(plan, assigned, len(frame))
     data = {
         **(plan.to_dict() if isinstance(plan, SplitPlan) else {"fractions_requested": plan}),
         "data": str(args.data),
         "out": str(args.out),
         "rows": len(frame),
         "seed": args.seed,
-        "assigned": assigned,
-        "leakage": leakage.to_dict(),
-        "assign_warnings": shortfalls,
+        "assigned": result.assigned,
+        "leakage": result.leakage.to_dict(),
+        "assign_warnings": result.shortfalls,
     }
     lines = [render_plan(plan)] if isinstance(plan, SplitPlan) else []
     lines.append(
         f"Wrote {args.out}: {len(frame):,} rows with a '{SPLIT_COLUMN}' column (seed {args.seed})"
     )
-    lines.extend(f"  {SPLIT_LABELS[s]:<10}{n:>12,}" for s, n in assigned.items())
-    lines.extend(f"  ! {m}" for m in [*shortfalls, *leakage.messages()])
-    if leakage.clean:
+    lines.extend(f"  {SPLIT_LABELS[s]:<10}{n:>12,}" for s, n in result.assigned.items())
+    lines.extend(f"  ! {m}" for m in [*result.shortfalls, *result.leakage.messages()])
+    if result.leakage.clean:
         lines.append("  no leakage: no identical rows or groups in two splits")
     return data, "\n".join(lines)
-
-
-def _shortfalls(plan, assigned: dict[str, int], rows: int) -> list[str]:
-    """Warnings where whole groups made a split much smaller or larger than planned."""
-    if isinstance(plan, SplitPlan):
-        planned = {s: round(plan.fractions[s] * rows) for s in SPLITS}
-    else:
-        planned = {s: round(plan[s] * rows) for s in SPLITS}
-    return [
-        f"{SPLIT_LABELS[s]} got {assigned[s]:,} rows, the plan asked for {planned[s]:,}: groups "
-        "are kept whole (large groups, or groups with both source and target rows, which stay "
-        "in training)"
-        for s in SPLITS
-        if abs(assigned[s] - planned[s]) > max(1, 0.05 * planned[s])
-    ]
-
-
-def _plan_for(frame, args):
-    options = _options(args)
-    if args.fractions:
-        return parse_fractions(args.fractions)
-    if args.source_column:
-        is_target = frame[args.source_column].astype(str) == str(args.target_value)
-        return plan_mismatched(
-            int((~is_target).sum()),
-            int(is_target.sum()),
-            source_name=args.source_name,
-            target_name=str(args.target_value),
-            **options,
-        )
-    return plan_split(len(frame), **options)
 
 
 def render_plan(plan: SplitPlan) -> str:

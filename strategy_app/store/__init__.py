@@ -11,6 +11,7 @@ Usage::
     project = store.projects.create("my model")
     store.diagnose_state.save(project.id, DiagnoseState(...))
     store.labels.save_edit(project.id, LabelEdit(...), expected_version)  # error analysis
+    store.split_plans.save(project.id, SplitPageState(...))  # splits
 
 Other pages add their own tables with a new Alembic revision in ``migrations/versions`` and a
 small repository module beside :mod:`~strategy_app.store.projects`, attached to :class:`Store`.
@@ -30,11 +31,13 @@ from strategy_app.store.migrate import upgrade
 from strategy_app.store.projects import Project, ProjectRepository
 from strategy_app.store.settings import SettingsRepository
 from strategy_app.store.shares import ShareRepository
+from strategy_app.store.split_plans import SplitPageState, SplitPlanRepository
 from strategy_app.store.uploads import UploadRepository
 
 __all__ = [
     "DiagnoseState",
     "Project",
+    "SplitPageState",
     "Store",
     "data_dir",
     "database_url",
@@ -54,6 +57,7 @@ class Store:
     settings: SettingsRepository
     labels: LabelRepository
     shares: ShareRepository
+    split_plans: SplitPlanRepository
 
     @property
     def location(self) -> str:
@@ -79,9 +83,10 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
         engine=engine,
         folder=folder,
         projects=ProjectRepository(engine, uploads),
-        diagnose_state=DiagnoseStateRepository(engine, uploads),
+        diagnose_state=DiagnoseStateRepository(engine),
         uploads=uploads,
         settings=SettingsRepository(engine),
         labels=LabelRepository(engine),
         shares=ShareRepository(engine),
+        split_plans=SplitPlanRepository(engine, uploads),
     )

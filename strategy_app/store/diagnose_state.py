@@ -8,8 +8,7 @@ from sqlalchemy import Engine
 
 from diagnostics.waterfall import HumanLevel
 from strategy_app.store.engine import read, write
-from strategy_app.store.schema import DiagnoseStateRow, Project, utcnow
-from strategy_app.store.uploads import UploadRepository
+from strategy_app.store.schema import DiagnoseStateRow, Project, Upload, utcnow
 
 SOURCES = ("upload", "typed")
 
@@ -42,9 +41,8 @@ class DiagnoseState:
 class DiagnoseStateRepository:
     """Save and load :class:`DiagnoseState` per project."""
 
-    def __init__(self, engine: Engine, uploads: UploadRepository) -> None:
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._uploads = uploads
 
     def save(self, project_id: int, state: DiagnoseState) -> None:
         """Replace the project's saved Diagnose inputs with ``state``."""
@@ -73,10 +71,15 @@ class DiagnoseStateRepository:
 
     def load(self, project_id: int) -> DiagnoseState:
         """The project's saved inputs, or an empty state when nothing was saved."""
-        row = read(self._engine, lambda s: s.get(DiagnoseStateRow, project_id))
+
+        def load(session) -> tuple[DiagnoseStateRow | None, Upload | None]:
+            row = session.get(DiagnoseStateRow, project_id)
+            sha256 = row.upload_sha256 if row is not None else None
+            return row, session.get(Upload, sha256) if sha256 else None
+
+        row, upload = read(self._engine, load)  # one session: this runs on every page
         if row is None:
             return DiagnoseState()
-        upload = self._uploads.get(row.upload_sha256) if row.upload_sha256 else None
         return DiagnoseState(
             source=row.source,
             upload_sha256=row.upload_sha256,

@@ -157,20 +157,23 @@ class LabelRepository:
             if info is None:
                 return None
             query = (
-                select(LabelExample)
+                select(
+                    LabelExample.example_id,
+                    LabelExample.y_true,
+                    LabelExample.y_pred,
+                    LabelExample.score,
+                    LabelExample.input,
+                )
                 .where(LabelExample.project_id == project_id)
                 .order_by(LabelExample.position)
             )
-            return info, session.scalars(query).all()
+            return info, session.execute(query).all()
 
         loaded = read(self._engine, load)
         if loaded is None:
             return None
         info, rows = loaded
-        frame = pd.DataFrame(
-            [(r.example_id, r.y_true, r.y_pred, r.score, r.input) for r in rows],
-            columns=list(EXAMPLE_COLUMNS),
-        )
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=list(EXAMPLE_COLUMNS))
         return Sample(info.seed, info.size, info.stratified, info.drawn_at, frame)
 
     def has_reviews(self, project_id: int) -> bool:

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from diagnostics.validation import InputError
 from strategy_app.store.engine import read, write
 from strategy_app.store.labels import delete_project_labels
-from strategy_app.store.schema import DiagnoseStateRow, Project, utcnow
+from strategy_app.store.schema import DiagnoseStateRow, Project, SplitPlanRow, utcnow
 from strategy_app.store.uploads import UploadRepository
 
 MAX_NAME = 100
@@ -67,9 +67,8 @@ class ProjectRepository:
 
         def remove(session) -> None:
             delete_project_labels(session, project_id)
-            session.execute(
-                delete(DiagnoseStateRow).where(DiagnoseStateRow.project_id == project_id)
-            )
+            for table in (DiagnoseStateRow, SplitPlanRow):
+                session.execute(delete(table).where(table.project_id == project_id))
             session.execute(delete(Project).where(Project.id == project_id))
 
         write(self._engine, remove)

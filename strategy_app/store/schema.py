@@ -164,3 +164,20 @@ class ReportShare(Base):
     data: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SplitPlanRow(Base):
+    """What the user entered on the Splits page, one row per project.
+
+    ``inputs`` holds the plan's sizes and options and the dataset's column choices (JSON);
+    ``upload_sha256`` names the uploaded dataset, so pruning keeps it while it is in use.
+    """
+
+    __tablename__ = "split_plans"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    inputs: Mapped[dict] = mapped_column(JSON)
+    upload_sha256: Mapped[str | None] = mapped_column(ForeignKey("uploads.sha256"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from strategy_app.store.engine import read, write
-from strategy_app.store.schema import DiagnoseStateRow, Upload
+from strategy_app.store.schema import DiagnoseStateRow, SplitPlanRow, Upload
 
 
 class UploadRepository:
@@ -57,10 +57,13 @@ class UploadRepository:
         """Delete uploads no saved state refers to; returns how many were removed."""
 
         def unreferenced(session) -> list[str]:
-            used = select(DiagnoseStateRow.upload_sha256).where(
-                DiagnoseStateRow.upload_sha256.is_not(None)
-            )
-            rows = session.scalars(select(Upload).where(Upload.sha256.not_in(used))).all()
+            used = [
+                select(table.upload_sha256).where(table.upload_sha256.is_not(None))
+                for table in (DiagnoseStateRow, SplitPlanRow)
+            ]
+            rows = session.scalars(
+                select(Upload).where(*(Upload.sha256.not_in(u) for u in used))
+            ).all()
             for row in rows:
                 session.delete(row)
             return [row.sha256 for row in rows]
