@@ -7,7 +7,6 @@ so they show the same numbers. Split plans and search studies come from
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import optuna
@@ -76,17 +75,15 @@ def search_summary(study: str, storage: str) -> dict:
 
     ``storage`` is a database URL or the path of a journal file.
     """
-    if "://" in storage:
-        backend = storage
-    else:
-        if not Path(storage).is_file():
-            raise InputError(f"search storage not found: {storage}")
-        journal = optuna.storages.journal
-        backend = journal.JournalStorage(journal.JournalFileBackend(storage))
+    from diagnostics.search.runner import open_storage, redact  # imports torch: only when asked
+
+    if "://" not in storage and not Path(storage).is_file():
+        raise InputError(f"search storage not found: {storage}")
+    backend = open_storage(storage)
     try:
         loaded = optuna.load_study(study_name=study, storage=backend)
     except KeyError:
-        raise InputError(f"no study '{study}' in {_redact(storage)}") from None
+        raise InputError(f"no study '{study}' in {redact(storage)}") from None
     trials = [
         {
             "number": t.number,
@@ -102,7 +99,7 @@ def search_summary(study: str, storage: str) -> dict:
     space = loaded.user_attrs.get("space")
     return {
         "study": study,
-        "storage": _redact(storage),
+        "storage": redact(storage),
         "direction": "maximize" if maximize else "minimize",
         "n_complete": sum(t["state"] == "complete" for t in trials),
         "n_pruned": sum(t["state"] == "pruned" for t in trials),
@@ -112,7 +109,3 @@ def search_summary(study: str, storage: str) -> dict:
         "trials": trials,
         "rounds": [{"round": 1, "study": study, "space": space}] if space else [],
     }
-
-
-def _redact(storage: str) -> str:
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", storage)
