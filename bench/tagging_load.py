@@ -192,8 +192,9 @@ def main() -> None:
         with fresh_database(backend) as (url, folder):
             alone = run_load(url, folder, 1, args.edits)
         ratio = concurrent["edits_per_second"] / alone["edits_per_second"]
+        mode = ", WAL" if backend == "sqlite" else ""
         print(
-            f"{backend} ({version}, WAL for SQLite): {concurrent['sessions']} sessions x "
+            f"{backend} ({version}{mode}): {concurrent['sessions']} sessions x "
             f"{args.edits} edits: {concurrent['edits_per_second']:.0f} edits/s "
             f"({concurrent['seconds']:.1f} s); anchor 1 session: "
             f"{alone['edits_per_second']:.0f} edits/s; ratio {ratio:.2f}; "
