@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import os
+import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -31,7 +33,7 @@ import pyarrow.parquet as pq
 from diagnostics.metrics import GroupSums, LevelEstimate, per_row_loss
 from diagnostics.rates import METRICS
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS, accepted_split_names
-from diagnostics.validation import InputError, format_rows
+from diagnostics.validation import InputError, format_rows, refuse_non_csv_text
 
 REQUIRED_COLUMNS = ("split", "y_true", "y_pred")
 SPLIT_DTYPE = pd.CategoricalDtype(list(SPLITS))
@@ -142,11 +144,7 @@ def read_predictions(
 def _sniff(path: Path, name: str) -> bytes:
     with path.open("rb") as handle:
         head = handle.read(65536)
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(f"{name} is UTF-16 text; save it as UTF-8 CSV and upload it again")
-    stripped = head.lstrip().lower()
-    if stripped.startswith((b"<!doctype html", b"<html", b"<?xml", b"<svg")):
-        raise InputError(f"{name} is an HTML/XML document, not a CSV or Parquet file")
+    refuse_non_csv_text(head, name)
     return head
 
 
@@ -178,6 +176,12 @@ def _open_columns(path: Path, name: str, extra: tuple[str, ...], metrics_only: b
 
 def _wanted(columns: list[str], name: str, extra: tuple[str, ...], metrics_only: bool) -> list[str]:
     """The columns to read: required, optional (all but score and input when metrics only)."""
+    repeated = sorted(c for c, count in Counter(columns).items() if count > 1)
+    if repeated:
+        raise InputError(
+            f"{name} has the column {', '.join(repr(c) for c in repeated)} more than once; "
+            "keep one column per name"
+        )
     missing = [c for c in REQUIRED_COLUMNS + tuple(extra) if c not in columns]
     if missing:
         raise InputError(
@@ -242,6 +246,13 @@ def _read_csv(
         message = str(exc)
         if "UTF8" in message or "utf8" in message.lower():
             raise InputError(f"{name} is not UTF-8 text; re-save it as UTF-8 CSV") from None
+        ragged = re.match(r"CSV parse error: Expected (\d+) columns, got (\d+): (.*)", message)
+        if ragged:
+            expected, got, line = ragged.groups()
+            raise InputError(
+                f"{name}: a row has {got} cells but the header has {expected} columns "
+                f"(row text: {line[:80]!r}); fix the row or its quoting"
+            ) from None
         if "straddling" in message or "maximum" in message.lower():
             raise InputError(f"{name} has a field too large to read; check its quoting") from None
         raise InputError(f"{name} could not be read as CSV: {message.splitlines()[0]}") from None

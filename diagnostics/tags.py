@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from diagnostics.ceiling import consensus
-from diagnostics.validation import InputError
+from diagnostics.validation import InputError, refuse_non_csv_text
 
 PRESET_CATEGORIES = (
     "blurry/low quality",
@@ -244,6 +244,7 @@ def _text(source: str | os.PathLike | bytes, name: str | None) -> tuple[str, str
         if not path.is_file():
             raise InputError(f"tags file not found: {path}")
         data = path.read_bytes()
+    refuse_non_csv_text(data[:65536], name)
     if b"\x00" in data[:65536]:
         raise InputError(f"{name} contains NUL bytes: it is binary, not CSV text")
     try:

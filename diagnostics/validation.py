@@ -16,3 +16,12 @@ def format_rows(rows, *, limit: int = 5) -> str:
     rows = list(rows)
     shown = ", ".join(str(r) for r in rows[:limit])
     return shown + (", …" if len(rows) > limit else "")
+
+
+def refuse_non_csv_text(head: bytes, name: str) -> None:
+    """Refuse a file whose first bytes show UTF-16 text or an HTML/XML document (not CSV)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{name} is UTF-16 text; save it as UTF-8 CSV and upload it again")
+    stripped = head.lstrip().lower()
+    if stripped.startswith((b"<!doctype html", b"<html", b"<?xml", b"<svg")):
+        raise InputError(f"{name} is an HTML/XML document, not a CSV or Parquet file")

@@ -14,14 +14,32 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
+
+from diagnostics.validation import InputError
 
 DB_FILE = "strategy.db"
 BUSY_TIMEOUT_MS = 5000
 WRITE_ATTEMPTS = 6
 
+UNWRITABLE = {
+    "readonly database": "the database file is read-only",
+    "read-only transaction": "the database is read-only",
+    "disk is full": "the disk holding the database is full",
+    "no space left": "the disk holding the database is full",
+    "unable to open database file": "the data folder cannot be written",
+    "disk i/o error": "the disk holding the database failed to write",
+}
+
 T = TypeVar("T")
+
+
+class StoreUnwritable(InputError):
+    """The database refused a write (read-only file or folder, full disk); nothing was saved.
+
+    An :class:`InputError` so that every page already shows it with ``st.error``.
+    """
 
 
 def data_dir() -> Path:
@@ -63,16 +81,38 @@ def is_locked(error: OperationalError) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
+def unwritable(engine: Engine, error: DBAPIError) -> StoreUnwritable | None:
+    """A clear :class:`StoreUnwritable` for a write the database refused, else None."""
+    text = str(error.orig).lower()
+    reason = next((why for cause, why in UNWRITABLE.items() if cause in text), None)
+    if reason is None:
+        return None
+    where = engine.url.render_as_string(hide_password=True)
+    return StoreUnwritable(
+        f"not saved: {reason} ({where}); make the data folder writable (or free space) and "
+        "try again — everything saved before is intact"
+    )
+
+
 def write(engine: Engine, work: Callable[[Session], T]) -> T:
-    """Run ``work`` in one short write transaction, retried with backoff while locked."""
+    """Run ``work`` in one short write transaction, retried with backoff while locked.
+
+    A write the database refuses for good (read-only file, full disk) raises
+    :class:`StoreUnwritable`; the transaction is rolled back, so nothing is half-saved.
+    """
     for attempt in range(WRITE_ATTEMPTS):
         try:
             with Session(engine, expire_on_commit=False) as session, session.begin():
                 return work(session)
-        except OperationalError as exc:
-            if not is_locked(exc) or attempt == WRITE_ATTEMPTS - 1:
+        except DBAPIError as exc:
+            retry = isinstance(exc, OperationalError) and is_locked(exc)
+            if retry and attempt < WRITE_ATTEMPTS - 1:
+                time.sleep(0.05 * 2**attempt * (1 + random.random()))
+                continue
+            refused = unwritable(engine, exc)
+            if refused is None:
                 raise
-            time.sleep(0.05 * 2**attempt * (1 + random.random()))
+            raise refused from exc
     raise AssertionError("unreachable")
 
 

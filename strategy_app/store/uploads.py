@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from strategy_app.store.engine import read, write
+from strategy_app.store.engine import StoreUnwritable, read, write
 from strategy_app.store.schema import DiagnoseStateRow, SplitPlanRow, Upload
 
 
@@ -30,11 +30,7 @@ class UploadRepository:
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
         if not target.is_file():
-            self.folder.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".upload-")
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(temporary, target)
+            self._write_bytes(data, target)
 
         def record(session) -> Upload:
             row = session.get(Upload, digest)
@@ -44,6 +40,23 @@ class UploadRepository:
             return row
 
         return write(self._engine, record)
+
+    def _write_bytes(self, data: bytes, target: Path) -> None:
+        temporary = None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".upload-")
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temporary, target)
+        except OSError as exc:
+            if temporary is not None:
+                Path(temporary).unlink(missing_ok=True)
+            raise StoreUnwritable(
+                f"not saved: the upload could not be written to {self.folder} "
+                f"({exc.strerror or exc}); make the data folder writable (or free space) "
+                "and try again"
+            ) from exc
 
     def get(self, sha256: str) -> Upload | None:
         """The upload's record, or None."""

@@ -1,0 +1,86 @@
+"""Fault tests for the store: a read-only database file and an unwritable data folder.
+
+Each refused write must raise :class:`StoreUnwritable` (a clear message, shown by pages with
+``st.error``) and leave the database intact: reopened normally, it passes SQLite's integrity
+check and holds everything saved before.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from strategy_app.diagnosis import accept_upload
+from strategy_app.store import open_store
+from strategy_app.store.engine import StoreUnwritable
+from strategy_app.store.labels import LabelEdit
+from tests.conftest import write_predictions
+
+
+@pytest.fixture
+def saved(data_dir, tmp_path):
+    """A SQLite store with a project, an upload, a sample and a tag; closed again."""
+    store = open_store()
+    project = store.projects.create("p")
+    accept_upload(store, project.id, "p.csv", write_predictions(tmp_path / "p.csv").read_bytes())
+    examples = pd.DataFrame({"id": ["a", "b"], "y_true": ["1", "1"], "y_pred": ["2", "2"]})
+    store.labels.save_sample(project.id, examples, seed=0, stratified=False)
+    store.labels.save_edit(project.id, LabelEdit("a", "", notes="kept", reviewed=True), 0)
+    store.close()
+    return data_dir
+
+
+def assert_intact(folder) -> None:
+    """The database reopens read-write, passes integrity_check and holds the saved rows."""
+    store = open_store()
+    with store.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    assert [p.name for p in store.projects.list()] == ["p"]
+    review = store.labels.review(1, "a", "")
+    assert (review.notes, review.version) == ("kept", 1)
+    assert store.diagnose_state.load(1).upload_name == "p.csv"
+    store.labels.save_edit(1, LabelEdit("b", "", reviewed=True), 0)  # writable again
+    store.close()
+
+
+def test_read_only_database_file_is_a_clear_error_and_nothing_is_corrupted(saved, tmp_path):
+    # root ignores chmod, so the file is opened read-only through SQLite's URI mode
+    url = f"sqlite:///file:{saved / 'strategy.db'}?mode=ro&uri=true"
+    store = open_store(url)
+    assert [p.name for p in store.projects.list()] == ["p"]  # reading still works
+    attempts = [
+        lambda: store.projects.create("q"),
+        lambda: store.labels.save_edit(1, LabelEdit("a", "", notes="lost?"), 1),
+        lambda: accept_upload(
+            store, 1, "q.csv", write_predictions(tmp_path / "q.csv", seed=3).read_bytes()
+        ),
+    ]
+    for attempt in attempts:
+        with pytest.raises(StoreUnwritable, match="not saved: the database file is read-only"):
+            attempt()
+    store.close()
+    assert_intact(saved)
+
+
+def test_unwritable_data_folder_is_a_clear_error(saved, tmp_path):
+    store = open_store()
+    uploads = store.uploads.folder
+    if os.geteuid() == 0:
+        # root writes through any permission bits: make the folder impossible to create instead
+        shutil.rmtree(uploads)
+        uploads.write_text("not a folder")
+    else:
+        uploads.chmod(0o500)
+    try:
+        data = write_predictions(tmp_path / "q.csv", seed=3).read_bytes()
+        with pytest.raises(StoreUnwritable, match="could not be written to"):
+            accept_upload(store, 1, "q.csv", data)
+        assert store.diagnose_state.load(1).upload_name == "p.csv"
+    finally:
+        if uploads.is_dir():
+            uploads.chmod(0o700)
+    store.close()
