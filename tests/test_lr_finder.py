@@ -98,3 +98,12 @@ def test_the_default_suggestion_trains_digits_to_95_percent_in_10_epochs(digits)
 def test_bad_settings_are_refused(digits):
     with pytest.raises(InputError, match="unknown LR suggestion method"):
         find_lr(digits, TrainConfig(), method="median")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_default_suggestion_is_robust_to_the_split_and_the_seed(seed):
+    data = load_dataset("digits", seed=seed)
+    result = find_lr(data, TrainConfig(optimizer="adam", batch_size=64, seed=seed))
+    config = TrainConfig(optimizer="adam", lr=result.suggested_lr, epochs=10, seed=seed)
+    assert train_model(config, data).dev_accuracy >= 0.95

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from diagnostics.search.choices import DIFFICULTIES
+from diagnostics.split_assign import assign_splits
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
 
@@ -62,28 +63,6 @@ class Dataset:
         return {split: len(self.y[split]) for split in SPLITS}
 
 
-def stratified_split(y: np.ndarray, seed: int = 0, fractions=None) -> np.ndarray:
-    """Assign each row a split name, per class in the given fractions (seeded, stratified).
-
-    Returns an array of split names aligned with ``y``. Every class is shuffled with the seed and
-    cut at the cumulative fractions, so the class mix is the same in every split.
-    """
-    fractions = fractions or SPLIT_FRACTIONS
-    names = list(fractions)
-    bounds = np.cumsum([fractions[name] for name in names])
-    rng = np.random.default_rng(seed)
-    assigned = np.empty(len(y), dtype=object)
-    for label in np.unique(y):
-        rows = np.flatnonzero(y == label)
-        rng.shuffle(rows)
-        cuts = np.round(bounds * len(rows)).astype(int)
-        start = 0
-        for name, stop in zip(names, cuts, strict=True):
-            assigned[rows[start:stop]] = name
-            start = stop
-    return assigned
-
-
 def load_dataset(
     spec: str = "digits",
     *,
@@ -111,7 +90,9 @@ def load_dataset(
     classes, codes = np.unique(labels, return_inverse=True)
     if len(classes) < 2:
         raise InputError(f"dataset '{spec}': the label has a single class; need at least two")
-    split = stratified_split(codes, seed)
+    split = assign_splits(
+        pd.DataFrame({"label": codes}), SPLIT_FRACTIONS, label="label", seed=seed
+    ).to_numpy()
     x = {s: features[split == s] for s in SPLITS}
     mean = x["train"].mean(axis=0)
     std = x["train"].std(axis=0)
