@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from diagnostics.waterfall import HumanLevel
-from strategy_app.store.engine import read, write
-from strategy_app.store.schema import DiagnoseStateRow, Project, Upload, utcnow
+from strategy_app.store.engine import read
+from strategy_app.store.projects import save_project_row
+from strategy_app.store.schema import DiagnoseStateRow, Upload, utcnow
 
 SOURCES = ("upload", "typed")
 
@@ -59,15 +60,7 @@ class DiagnoseStateRepository:
             slice_column=state.slice_column,
             updated_at=utcnow(),
         )
-
-        def replace(session) -> None:
-            project = session.get(Project, project_id)
-            if project is None:
-                raise LookupError(f"project {project_id} does not exist")
-            project.updated_at = utcnow()
-            session.merge(row)
-
-        write(self._engine, replace)
+        save_project_row(self._engine, project_id, row)
 
     def load(self, project_id: int) -> DiagnoseState:
         """The project's saved inputs, or an empty state when nothing was saved."""

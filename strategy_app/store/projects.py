@@ -14,6 +14,19 @@ from strategy_app.store.uploads import UploadRepository
 MAX_NAME = 100
 
 
+def save_project_row(engine: Engine, project_id: int, row) -> None:
+    """Insert or replace a per-project row (keyed by ``project_id``) and touch the project."""
+
+    def replace(session) -> None:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise LookupError(f"project {project_id} does not exist")
+        project.updated_at = utcnow()
+        session.merge(row)
+
+    write(engine, replace)
+
+
 def clean_name(name: str) -> str:
     """A project name with surrounding spaces removed; refuses empty or too-long names."""
     name = " ".join(str(name).split())

@@ -6,8 +6,9 @@ from dataclasses import asdict, dataclass, fields
 
 from sqlalchemy import Engine
 
-from strategy_app.store.engine import read, write
-from strategy_app.store.schema import Project, SplitPlanRow, utcnow
+from strategy_app.store.engine import read
+from strategy_app.store.projects import save_project_row
+from strategy_app.store.schema import SplitPlanRow, utcnow
 from strategy_app.store.uploads import UploadRepository
 
 MODES = ("single", "mismatched")
@@ -64,15 +65,7 @@ class SplitPlanRepository:
             upload_sha256=state.upload_sha256,
             updated_at=utcnow(),
         )
-
-        def replace(session) -> None:
-            project = session.get(Project, project_id)
-            if project is None:
-                raise LookupError(f"project {project_id} does not exist")
-            project.updated_at = utcnow()
-            session.merge(row)
-
-        write(self._engine, replace)
+        save_project_row(self._engine, project_id, row)
 
     def load(self, project_id: int) -> SplitPageState:
         """The project's saved inputs, or the defaults when nothing was saved."""
