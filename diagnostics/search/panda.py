@@ -30,7 +30,7 @@ CHANGEABLE = ("lr", "momentum", "weight_decay", "batch_size")
 
 
 def load_history(run_dir: str | Path) -> dict:
-    """The run's ``{"config", "epochs": [...], "changes": [...]}`` (empty before the first epoch)."""
+    """The run's ``{"config", "epochs", "changes"}`` (empty before the first epoch)."""
     path = Path(run_dir) / HISTORY_FILE
     if not path.is_file():
         return {"config": None, "epochs": [], "changes": []}
