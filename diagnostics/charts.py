@@ -389,7 +389,7 @@ def training_curves_chart(history: Mapping, *, title: str = "Training curves") -
             for c in history.get("changes", [])
         ],
         columns=["epoch", "text"],
-    )
+    ).astype({"epoch": float, "text": str})
     panels = []
     for metric, axis in (("loss", alt.Axis(title="loss")), ("accuracy", alt.Axis(format=".0%"))):
         lines = (
@@ -464,7 +464,7 @@ def search_params_chart(trials: list[Mapping], spaces: list[Mapping]) -> alt.HCo
                     if r > 1 and name in s
                 ],
                 columns=["round", "low", "high"],
-            )
+            ).astype({"round": str, "low": float, "high": float})
             layers.append(
                 alt.Chart(bands)
                 .mark_rect(opacity=0.12)

@@ -77,7 +77,8 @@ def space_from_rows(frame: pd.DataFrame) -> dict:
             spec["low"], spec["high"] = _number(row.get("low")), _number(row.get("high"))
             if kind == "int":
                 spec["low"], spec["high"] = _whole(spec["low"]), _whole(spec["high"])
-                spec["log"] = bool(row.get("log"))
+                if row.get("log"):
+                    spec["log"] = True
             if values:
                 spec["points"] = values
         space[name] = spec
