@@ -303,3 +303,260 @@ def split_plan_chart(plan: dict, title: str = "Split plan") -> alt.Chart:
         )
         .configure_view(stroke=None)
     )
+
+
+ROUND_COLORS = ["#64748b", "#2563eb", "#16a34a", "#9333ea"]
+
+
+def lr_finder_chart(result: Mapping, *, title: str = "Learning-rate range test") -> alt.LayerChart:
+    """Smoothed loss vs LR (log axis); the rule-of-thumb range shaded, the suggestions marked.
+
+    ``result`` is ``LRFinderResult.to_dict()``: ``lrs``, ``losses``, ``suggestions``,
+    ``rule_of_thumb`` and ``method`` (the suggestion drawn in red).
+    """
+    curve = pd.DataFrame({"lr": result["lrs"], "loss": result["losses"]})
+    low, high = result["rule_of_thumb"]
+    band = pd.DataFrame([{"low": low, "high": high}])
+    marks = pd.DataFrame(
+        [
+            {"method": name, "lr": lr, "chosen": name == result["method"]}
+            for name, lr in result["suggestions"].items()
+        ]
+    )
+    x = alt.X("lr:Q", scale=alt.Scale(type="log"), title="learning rate (log scale)")
+    top = float(curve["loss"].quantile(0.98)) if len(curve) else 1.0
+    shade = (
+        alt.Chart(band)
+        .mark_rect(color=NEGATIVE_GAP_COLOR, opacity=0.15)
+        .encode(x=alt.X("low:Q", scale=alt.Scale(type="log")), x2="high:Q")
+    )
+    line = (
+        alt.Chart(curve)
+        .mark_line(color=LEVEL_COLOR)
+        .encode(
+            x=x,
+            y=alt.Y("loss:Q", title="smoothed loss", scale=alt.Scale(zero=False, domainMax=top)),
+            tooltip=[alt.Tooltip("lr:Q", format=".2e"), alt.Tooltip("loss:Q", format=".4f")],
+        )
+    )
+    rules = (
+        alt.Chart(marks)
+        .mark_rule(strokeWidth=2)
+        .encode(
+            x="lr:Q",
+            color=alt.condition("datum.chosen", alt.value(LARGEST_GAP_COLOR), alt.value(GAP_COLOR)),
+            tooltip=["method", alt.Tooltip("lr:Q", format=".2e")],
+        )
+    )
+    labels = (
+        alt.Chart(marks)
+        .mark_text(align="left", dx=3, dy=-4, baseline="top", fontSize=11)
+        .encode(x="lr:Q", y=alt.value(0), text="method")
+    )
+    return alt.layer(shade, line, rules, labels).properties(
+        width=560,
+        height=260,
+        title=alt.Title(
+            title,
+            subtitle="green band: rule of thumb (1/10 to 1/3 of the lowest-loss LR); "
+            "red: the suggestion, orange: the other methods",
+            anchor="start",
+        ),
+    )
+
+
+def training_curves_chart(history: Mapping, *, title: str = "Training curves") -> alt.HConcatChart:
+    """Train/dev loss and accuracy per epoch, with each mid-run change as a labelled rule.
+
+    ``history`` is a panda run's history: ``epochs`` [{epoch, train_loss, dev_loss,
+    train_accuracy, dev_accuracy}], ``changes`` [{epoch, changes: {name: [old, new]}}].
+    """
+    rows = [
+        {"epoch": e["epoch"], "split": split, "metric": metric, "value": e[f"{split}_{metric}"]}
+        for e in history.get("epochs", [])
+        for split in ("train", "dev")
+        for metric in ("loss", "accuracy")
+    ]
+    frame = pd.DataFrame(rows, columns=["epoch", "split", "metric", "value"])
+    changes = pd.DataFrame(
+        [
+            {
+                "epoch": c["epoch"] + 0.5,
+                "text": ", ".join(
+                    f"{k} {_short(v[0])}→{_short(v[1])}" for k, v in c["changes"].items()
+                ),
+            }
+            for c in history.get("changes", [])
+        ],
+        columns=["epoch", "text"],
+    ).astype({"epoch": float, "text": str})
+    panels = []
+    for metric, axis in (("loss", alt.Axis(title="loss")), ("accuracy", alt.Axis(format=".0%"))):
+        lines = (
+            alt.Chart(frame[frame["metric"] == metric])
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
+                y=alt.Y("value:Q", axis=axis, title=metric, scale=alt.Scale(zero=False)),
+                color=alt.Color(
+                    "split:N",
+                    scale=alt.Scale(domain=["train", "dev"], range=[LEVEL_COLOR, GAP_COLOR]),
+                ),
+                tooltip=["epoch", "split", alt.Tooltip("value:Q", format=".4f")],
+            )
+        )
+        rules = alt.Chart(changes).mark_rule(color=LARGEST_GAP_COLOR, strokeDash=[4, 3])
+        rules = rules.encode(x="epoch:Q", tooltip=["text"])
+        texts = (
+            alt.Chart(changes)
+            .mark_text(align="left", dx=3, baseline="top", color=LARGEST_GAP_COLOR, fontSize=10)
+            .encode(x="epoch:Q", y=alt.value(2), text="text")
+        )
+        panels.append(alt.layer(lines, rules, texts).properties(width=330, height=220))
+    return alt.hconcat(*panels).properties(
+        title=alt.Title(
+            title, subtitle="red dashed lines: where you changed a setting", anchor="start"
+        )
+    )
+
+
+def _short(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def search_params_chart(trials: list[Mapping], spaces: list[Mapping]) -> alt.HConcatChart:
+    """Dev accuracy vs each parameter (log axis for log parameters), one small chart each.
+
+    ``trials`` rows carry ``round``, ``value`` and the parameter values; ``spaces`` is each
+    round's space (``SearchSpace.to_dict()``). Rounds 2+ draw their narrowed range as a band
+    over the trials, so coarse-to-fine is seen zooming in on the round-1 scatter.
+    """
+    frame = pd.DataFrame([t for t in trials if t.get("value") is not None])
+    first = spaces[0] if spaces else {}
+    panels = []
+    for name, spec in first.items():
+        if frame.empty or name not in frame:
+            continue
+        is_log = spec["type"] in ("log_uniform", "log_complement") or spec.get("log", False)
+        if spec["type"] == "log_complement":
+            data = frame.assign(**{name: 1.0 - frame[name]})
+            title, bands_of = f"1 − {name} (log)", (lambda s: (1.0 - s["high"], 1.0 - s["low"]))
+        else:
+            data, title, bands_of = frame, name, (lambda s: (s["low"], s["high"]))
+        if spec["type"] == "choice":
+            x = alt.X(f"{name}:N", title=name)
+        else:
+            x = alt.X(
+                f"{name}:Q",
+                title=title,
+                scale=alt.Scale(type="log" if is_log else "linear", zero=False),
+            )
+        layers = []
+        if spec["type"] != "choice":
+            bands = pd.DataFrame(
+                [
+                    {
+                        "round": f"round {r}",
+                        "low": bands_of(s[name])[0],
+                        "high": bands_of(s[name])[1],
+                    }
+                    for r, s in enumerate(spaces, start=1)
+                    if r > 1 and name in s
+                ],
+                columns=["round", "low", "high"],
+            ).astype({"round": str, "low": float, "high": float})
+            layers.append(
+                alt.Chart(bands)
+                .mark_rect(opacity=0.12)
+                .encode(
+                    x=alt.X("low:Q", scale=alt.Scale(type="log" if is_log else "linear")),
+                    x2="high:Q",
+                    color=alt.Color("round:N", scale=alt.Scale(range=ROUND_COLORS[1:])),
+                )
+            )
+        layers.append(
+            alt.Chart(data.assign(round_label="round " + data["round"].astype(str)))
+            .mark_circle(size=45, opacity=0.8)
+            .encode(
+                x=x,
+                y=alt.Y("value:Q", title="dev accuracy", axis=alt.Axis(format=".0%")),
+                color=alt.Color(
+                    "round_label:N",
+                    title="trials of",
+                    scale=alt.Scale(range=ROUND_COLORS),
+                ),
+                tooltip=["round", "trial", alt.Tooltip("value:Q", format=".1%"), name],
+            )
+        )
+        panels.append(
+            alt.layer(*layers).resolve_scale(color="independent").properties(width=200, height=170)
+        )
+    return alt.hconcat(*panels).properties(
+        title=alt.Title(
+            "Dev accuracy vs each parameter",
+            subtitle="bands: the narrowed range each later round searched",
+            anchor="start",
+        )
+    )
+
+
+def importance_chart(importances: Mapping[str, float]) -> alt.Chart:
+    """Parameter importances (Optuna's PED-ANOVA) as horizontal bars, largest first."""
+    frame = pd.DataFrame({"parameter": list(importances), "importance": list(importances.values())})
+    return (
+        alt.Chart(frame)
+        .mark_bar(color=GAP_COLOR)
+        .encode(
+            x=alt.X("importance:Q", axis=alt.Axis(format=".0%")),
+            y=alt.Y("parameter:N", sort="-x", title=None),
+            tooltip=["parameter", alt.Tooltip("importance:Q", format=".1%")],
+        )
+        .properties(width=360, height=30 * max(1, len(frame)), title="Parameter importance")
+    )
+
+
+def grid_random_chart(comparison: Mapping) -> alt.Chart:
+    """Grid vs random on the important axis: distinct values tried, and the chance of hitting a
+    sweet spot of the given width (``BudgetComparison.to_dict()``)."""
+    width = comparison["width"]
+    frame = pd.DataFrame(
+        [
+            {
+                "strategy": strategy,
+                "values": comparison[f"{key}_values"],
+                "hit": comparison[f"{key}_hit"],
+                "text": f"{comparison[f'{key}_values']} values · "
+                f"{comparison[f'{key}_hit']:.0%} chance",
+            }
+            for strategy, key in (("grid", "grid"), ("random", "random"))
+        ]
+    )
+    bars = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "hit:Q",
+                title=f"chance to hit a sweet spot {width:.0%} wide",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format=".0%"),
+            ),
+            y=alt.Y("strategy:N", title=None),
+            color=alt.Color(
+                "strategy:N",
+                legend=None,
+                scale=alt.Scale(domain=["grid", "random"], range=[LEVEL_COLOR, NEGATIVE_GAP_COLOR]),
+            ),
+            tooltip=["strategy", "values", alt.Tooltip("hit:Q", format=".1%")],
+        )
+    )
+    text = bars.mark_text(align="left", dx=4, color="black").encode(text="text:N")
+    return alt.layer(bars, text).properties(
+        width=380,
+        height=90,
+        title=alt.Title(
+            f"{comparison['trials']} trials over {comparison['axes']} parameters",
+            subtitle="distinct values of the important parameter each strategy tries",
+            anchor="start",
+        ),
+    )

@@ -1,14 +1,27 @@
-"""Search: not built yet; says honestly what it will do."""
+"""Search: caviar (many models in the background), panda (one model), LR range test."""
 
-from strategy_app.ui import coming_soon, page_setup
+import streamlit as st
 
-page_setup("search")
-coming_soon(
-    "Run hyperparameter searches (random, TPE, grid) and a learning-rate range test, and feed the"
-    " best model back into the diagnosis.",
-    [
-        "Search the learning rate first, on log scales, coarse to fine.",
-        "Show progress, stop and resume searches.",
-        "Send the best model's predictions to Diagnose.",
-    ],
+from strategy_app import search_ui
+from strategy_app.ui import get_store, page_setup, require_project
+
+project = require_project(page_setup("search"))
+store = get_store()
+st.caption(
+    f"Project **{project.name}** · searches run in background processes: refresh or close the "
+    "page and they carry on."
 )
+caviar, panda, lr_finder = st.tabs(
+    ["Caviar: many models", "Panda: one model", "Learning-rate finder"]
+)
+with caviar:
+    st.subheader("Search space", anchor=False)
+    space = search_ui.space_editor(project.id)
+    st.subheader("Budget and strategy", anchor=False)
+    search_ui.caviar_form(store, project.id, space)
+    st.subheader("Runs", anchor=False)
+    search_ui.caviar_runs(store, project.id)
+with panda:
+    search_ui.panda_section(store, project.id)
+with lr_finder:
+    search_ui.lr_finder_panel(project.id)

@@ -185,3 +185,12 @@ def coming_soon(what: str, steps: list[str]) -> None:
     st.markdown("**What it will do**")
     st.markdown("\n".join(f"1. {step}" for step in steps))
     page_link("home", label="Back to Home")
+
+
+def switch_to(key: str, message: str) -> None:
+    """Open another page (under the router), or say where to go when a page runs on its own."""
+    pages = st.session_state.get(NAV_PAGES_KEY)
+    if pages and key in pages:
+        st.switch_page(pages[key])
+    st.success(message)
+    page_link(key)

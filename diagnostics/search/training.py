@@ -145,39 +145,35 @@ def train_model(
         batch_norm=config.batch_norm,
     ).to(device)
     optimizer = make_optimizer(config, model)
-    loss_fn = nn.CrossEntropyLoss()
     x, y = _tensors(data, "train", device)
     x_dev, y_dev = _tensors(data, "dev", device)
     generator = torch.Generator().manual_seed(config.seed)
-    n = len(y)
-    steps_per_epoch = math.ceil(n / config.batch_size)
+    steps_per_epoch = math.ceil(len(y) / config.batch_size)
     history: list[EpochRecord] = []
     step = 0
+
+    def schedule() -> None:
+        nonlocal step
+        factor = lr_factor(config, step, steps_per_epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr * factor
+        step += 1
+
     for epoch in range(1, config.epochs + 1):
-        model.train()
-        order = torch.randperm(n, generator=generator).to(device)
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        for start in range(0, n, config.batch_size):
-            batch = order[start : start + config.batch_size]
-            if config.batch_norm and len(batch) == 1:
-                continue
-            factor = lr_factor(config, step, steps_per_epoch)
-            for group in optimizer.param_groups:
-                group["lr"] = config.lr * factor
-            logits = model(x[batch])
-            loss = loss_fn(logits, y[batch])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            loss_sum += loss.detach() * len(batch)
-            correct += (logits.detach().argmax(1) == y[batch]).sum()
+        train_loss, train_accuracy = train_epoch(
+            model,
+            optimizer,
+            x,
+            y,
+            batch_size=config.batch_size,
+            generator=generator,
+            before_step=schedule,
+        )
         dev_loss, dev_accuracy = evaluate(model, x_dev, y_dev)
         record = EpochRecord(
             epoch=epoch,
-            train_loss=_finite(loss_sum.item() / n),
-            train_accuracy=correct.item() / n,
+            train_loss=train_loss,
+            train_accuracy=train_accuracy,
             dev_loss=dev_loss,
             dev_accuracy=dev_accuracy,
         )
@@ -185,6 +181,44 @@ def train_model(
         if on_epoch is not None:
             on_epoch(record)
     return TrainResult(model=model, history=history)
+
+
+def train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    batch_size: int,
+    generator: torch.Generator,
+    before_step: Callable[[], None] | None = None,
+) -> tuple[float, float]:
+    """One shuffled pass over (x, y); returns the running (train loss, train accuracy).
+
+    ``before_step`` runs before each optimizer step (an LR schedule). A batch of one is skipped
+    when the model has batch norm (its statistics need two rows).
+    """
+    model.train()
+    has_batch_norm = any(isinstance(m, nn.BatchNorm1d) for m in model.modules())
+    loss_fn = nn.CrossEntropyLoss()
+    n = len(y)
+    order = torch.randperm(n, generator=generator).to(x.device)
+    loss_sum = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    for start in range(0, n, batch_size):
+        batch = order[start : start + batch_size]
+        if has_batch_norm and len(batch) == 1:
+            continue
+        if before_step is not None:
+            before_step()
+        logits = model(x[batch])
+        loss = loss_fn(logits, y[batch])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.detach() * len(batch)
+        correct += (logits.detach().argmax(1) == y[batch]).sum()
+    return _finite(loss_sum.item() / n), correct.item() / n
 
 
 @torch.no_grad()

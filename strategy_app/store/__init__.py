@@ -12,6 +12,7 @@ Usage::
     store.diagnose_state.save(project.id, DiagnoseState(...))
     store.labels.save_edit(project.id, LabelEdit(...), expected_version)  # error analysis
     store.split_plans.save(project.id, SplitPageState(...))  # splits
+    store.search_runs.add(project.id, "caviar", name, storage, settings, out_dir)  # search
 
 Other pages add their own tables with a new Alembic revision in ``migrations/versions`` and a
 small repository module beside :mod:`~strategy_app.store.projects`, attached to :class:`Store`.
@@ -29,6 +30,7 @@ from strategy_app.store.engine import data_dir, database_url, make_engine
 from strategy_app.store.labels import LabelRepository
 from strategy_app.store.migrate import upgrade
 from strategy_app.store.projects import Project, ProjectRepository
+from strategy_app.store.search_runs import SearchRun, SearchRunRepository
 from strategy_app.store.settings import SettingsRepository
 from strategy_app.store.shares import ShareRepository
 from strategy_app.store.split_plans import SplitPageState, SplitPlanRepository
@@ -37,6 +39,7 @@ from strategy_app.store.uploads import UploadRepository
 __all__ = [
     "DiagnoseState",
     "Project",
+    "SearchRun",
     "SplitPageState",
     "Store",
     "data_dir",
@@ -58,6 +61,7 @@ class Store:
     labels: LabelRepository
     shares: ShareRepository
     split_plans: SplitPlanRepository
+    search_runs: SearchRunRepository
 
     @property
     def location(self) -> str:
@@ -89,4 +93,5 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
         labels=LabelRepository(engine),
         shares=ShareRepository(engine),
         split_plans=SplitPlanRepository(engine, uploads),
+        search_runs=SearchRunRepository(engine),
     )

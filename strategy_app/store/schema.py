@@ -181,3 +181,25 @@ class SplitPlanRow(Base):
     inputs: Mapped[dict] = mapped_column(JSON)
     upload_sha256: Mapped[str | None] = mapped_column(ForeignKey("uploads.sha256"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SearchRunRow(Base):
+    """A search (caviar) or panda run started from the Search page.
+
+    The run itself lives outside the database: its Optuna study in ``storage`` and its files in
+    ``out_dir``; ``pid`` is the background process last started for it.
+    """
+
+    __tablename__ = "search_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    storage: Mapped[str] = mapped_column(Text)
+    settings: Mapped[dict] = mapped_column(JSON)
+    out_dir: Mapped[str] = mapped_column(Text)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,489 @@
+"""The Search page's widgets: space editor, caviar runs, panda runs, LR finder, grid vs random.
+
+Every computation and process lives in :mod:`strategy_app.search_jobs` and ``diagnostics``;
+this module only lays out widgets and polls (``st.fragment(run_every=...)``) while a run works.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pandas as pd
+import streamlit as st
+
+from diagnostics.charts import (
+    grid_random_chart,
+    importance_chart,
+    lr_finder_chart,
+    search_history_chart,
+    search_params_chart,
+    training_curves_chart,
+)
+from diagnostics.search.budget import compare_grid_random
+from diagnostics.search.choices import OPTIMIZERS, SAMPLERS
+from diagnostics.search.space import DEFAULT_SPACE, TYPES, SearchSpace
+from diagnostics.search.training import PARAM_NAMES
+from diagnostics.validation import InputError
+from strategy_app import search_jobs
+from strategy_app.store import SearchRun, Store
+from strategy_app.ui import switch_to
+
+POLL_S = 2.0
+DATASETS = ("digits", "classification")
+TIERS = {1: "🔴 1 · most important", 2: "🟠 2", 3: "🟡 3", 4: "⚪ 4 · keep defaults"}
+TIER_BY_LABEL = {label: tier for tier, label in TIERS.items()}
+COLUMNS = ["parameter", "tier", "type", "low", "high", "log", "choices / grid points"]
+LIVE = ("running", "stopping")
+
+
+# ---------------------------------------------------------------- the space as a table
+
+
+def space_rows(space: dict) -> pd.DataFrame:
+    """The space as the editor's table: one row per parameter."""
+    rows = [
+        {
+            "parameter": name,
+            "tier": TIERS[spec.get("tier", 2)],
+            "type": spec["type"],
+            "low": spec.get("low"),
+            "high": spec.get("high"),
+            "log": bool(spec.get("log", False)),
+            "choices / grid points": ", ".join(
+                map(str, spec.get("choices") or spec.get("points") or [])
+            ),
+        }
+        for name, spec in space.items()
+    ]
+    return pd.DataFrame(rows, columns=COLUMNS).astype({"low": float, "high": float})
+
+
+def space_from_rows(frame: pd.DataFrame) -> dict:
+    """The edited table back to a validated space dict; bad cells raise InputError."""
+    space = {}
+    for number, row in enumerate(frame.to_dict("records"), start=1):
+        name = row.get("parameter")
+        if not isinstance(name, str) or not name:
+            continue  # a row added but not filled in yet
+        if name in space:
+            raise InputError(f"search space row {number}: parameter '{name}' appears twice")
+        kind = row.get("type")
+        values = _parse_list(row.get("choices / grid points"))
+        spec: dict = {"type": kind, "tier": TIER_BY_LABEL.get(row.get("tier"), 2)}
+        if kind == "choice":
+            spec["choices"] = values
+        else:
+            spec["low"], spec["high"] = _number(row.get("low")), _number(row.get("high"))
+            if kind == "int":
+                spec["low"], spec["high"] = _whole(spec["low"]), _whole(spec["high"])
+                if row.get("log"):
+                    spec["log"] = True
+            if values:
+                spec["points"] = values
+        space[name] = spec
+    SearchSpace.from_dict(space, PARAM_NAMES)
+    return space
+
+
+def _number(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
+
+
+def _whole(value):
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _parse_list(text) -> list:
+    if not isinstance(text, str) or not text.strip():
+        return []
+    values = []
+    for token in (t.strip() for t in text.split(",")):
+        for kind in (int, float):
+            try:
+                values.append(kind(token))
+                break
+            except ValueError:
+                continue
+        else:
+            values.append(token)
+    return values
+
+
+def _rows_key(project_id: int) -> str:
+    return f"search_space_rows_{project_id}"
+
+
+def _editor_key(project_id: int) -> str:
+    return f"search_space_editor_{project_id}"
+
+
+def set_space(project_id: int, space: dict) -> None:
+    """Replace the editor's table (a callback: reset, LR finder suggestion)."""
+    st.session_state[_rows_key(project_id)] = space_rows(space)
+    st.session_state.pop(_editor_key(project_id), None)
+
+
+def space_editor(project_id: int) -> dict | None:
+    """The editable tiered space; returns the valid space, or None after showing the error."""
+    key = _rows_key(project_id)
+    if key not in st.session_state:
+        st.session_state[key] = space_rows(DEFAULT_SPACE)
+    st.markdown(
+        "Tiers (STRATEGY_NOTES §4): " + " · ".join(TIERS.values()) + ". Search tier 1 first; "
+        "log types sample evenly across decades."
+    )
+    edited = st.data_editor(
+        st.session_state[key],
+        key=_editor_key(project_id),
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "parameter": st.column_config.SelectboxColumn(options=sorted(PARAM_NAMES)),
+            "tier": st.column_config.SelectboxColumn(options=list(TIERS.values())),
+            "type": st.column_config.SelectboxColumn(options=list(TYPES)),
+            "low": st.column_config.NumberColumn(format="%.4g"),
+            "high": st.column_config.NumberColumn(format="%.4g"),
+            "log": st.column_config.CheckboxColumn(help="int only: sample on a log scale"),
+            "choices / grid points": st.column_config.TextColumn(
+                help="comma-separated: the values of a choice, or the grid points of a range"
+            ),
+        },
+    )
+    st.button(
+        "Reset to the default space",
+        key=f"search_space_reset_{project_id}",
+        on_click=set_space,
+        args=(project_id, DEFAULT_SPACE),
+    )
+    try:
+        space = space_from_rows(edited)
+    except InputError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return None
+    tier4 = [name for name, spec in space.items() if spec["tier"] == 4]
+    if tier4:
+        st.warning(
+            f"Budget goes to tier-4 parameters ({', '.join(tier4)}): their defaults are "
+            "usually fine (e.g. Adam's β1, β2, ε). Fix them and spend the trials on the "
+            "learning rate and other tier-1/2 parameters.",
+            icon=":material/savings:",
+        )
+    return space
+
+
+# ---------------------------------------------------------------- grid vs random
+
+
+def searched_axes(space: dict) -> int:
+    """Parameters that actually vary (a single choice or low == high does not)."""
+    return sum(
+        len(spec["choices"]) > 1 if spec["type"] == "choice" else spec["low"] < spec["high"]
+        for spec in space.values()
+    )
+
+
+def budget_panel(project_id: int, space: dict, trials: int) -> None:
+    """Grid vs random for this space and budget, drawn."""
+    axes = max(1, searched_axes(space))
+    width = st.slider(
+        "Width of the sweet spot of the most important parameter (share of its range)",
+        min_value=1,
+        max_value=50,
+        value=10,
+        format="%d%%",
+        key=f"search_sweet_spot_{project_id}",
+    )
+    comparison = compare_grid_random(trials, axes, width / 100)
+    st.altair_chart(grid_random_chart(comparison.to_dict()))
+    st.caption(
+        f"With {trials} trials over {axes} parameters a grid tries only "
+        f"{comparison.grid_values} values of each (⌊{trials}^(1/{axes})⌋) and hits the sweet "
+        f"spot with probability 1 − (1 − {width}%)^{comparison.grid_values} = "
+        f"{comparison.grid_hit:.0%}; random search tries {trials} distinct values of every "
+        f"parameter: {comparison.random_hit:.0%}. Use random (or TPE), not grid."
+    )
+
+
+# ---------------------------------------------------------------- caviar runs
+
+
+def caviar_form(store: Store, project_id: int, space: dict | None) -> None:
+    """The search settings, the grid-vs-random figure, and the Start button."""
+    k = project_id
+    left, middle, right = st.columns(3)
+    dataset = left.selectbox("Dataset", DATASETS, key=f"search_dataset_{k}")
+    sampler = left.selectbox("Sampler", SAMPLERS, key=f"search_sampler_{k}")
+    pruning = left.toggle("Prune bad trials early (median)", value=True, key=f"search_prune_{k}")
+    workers = middle.number_input(
+        "Workers (processes)", 1, max(1, os.cpu_count() or 1), 1, key=f"search_workers_{k}"
+    )
+    rounds = middle.number_input(
+        "Coarse-to-fine rounds", 1, 4, 2, key=f"search_rounds_{k}",
+        help="1: one plain study. More: each round narrows around the best and doubles epochs.",
+    )  # fmt: skip
+    trials = right.number_input("Trials per round", 1, 500, 20, key=f"search_trials_{k}")
+    epochs = right.number_input("Epochs per trial (round 1)", 1, 200, 5, key=f"search_epochs_{k}")
+    name = middle.text_input("Run name (optional)", key=f"search_name_{k}")
+    if space is not None:
+        with st.expander("Grid vs random for this budget", expanded=False):
+            budget_panel(project_id, space, int(trials * rounds))
+    if st.button(
+        "Start search",
+        type="primary",
+        key=f"search_start_{k}",
+        disabled=space is None,
+        icon=":material/play_arrow:",
+    ):
+        settings = {
+            "dataset": dataset,
+            "sampler": sampler,
+            "pruner": "median" if pruning else "none",
+            "trials": int(trials),
+            "epochs": int(epochs),
+            "rounds": int(rounds) if rounds > 1 else None,
+            "workers": int(workers),
+            "seed": 0,
+            "space": space,
+        }
+        try:
+            run = search_jobs.start_search(store, project_id, settings, name)
+        except InputError as exc:
+            st.error(str(exc), icon=":material/error:")
+        else:
+            st.session_state[f"search_run_{k}_caviar"] = run.id
+            st.toast(f"Started {run.name} in the background")
+
+
+def pick_run(store: Store, project_id: int, kind: str) -> SearchRun | None:
+    """A selector over the project's runs of ``kind`` (newest first)."""
+    runs = [r for r in store.search_runs.list(project_id) if r.kind == kind]
+    if not runs:
+        return None
+    key = f"search_run_{project_id}_{kind}"
+    ids = [r.id for r in runs]
+    if st.session_state.get(key) not in ids:
+        st.session_state[key] = ids[0]
+    names = {r.id: r.name for r in runs}
+    chosen = st.selectbox("Run", ids, format_func=names.get, key=key)
+    return next(r for r in runs if r.id == chosen)
+
+
+def caviar_runs(store: Store, project_id: int) -> None:
+    """The chosen run, polled while it works."""
+    run = pick_run(store, project_id, "caviar")
+    if run is None:
+        st.info("No search yet: set the space and budget above and press **Start search**.")
+        return
+    live = search_jobs.is_running(run)
+    st.fragment(_caviar_body, run_every=POLL_S if live else None)(store, project_id, run.id, live)
+
+
+def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> None:
+    run = store.search_runs.get(run_id)
+    status = search_jobs.search_status(run)
+    live = status["state"] in LIVE
+    if was_live and not live:
+        st.rerun()  # the whole page: stop polling, show the finished run
+    best = status["best_value"]
+    st.progress(
+        min(1.0, status["done"] / max(1, status["planned"])),
+        text=f"**{status['state']}** · round {status['round']}/{status['rounds']} · "
+        f"{status['done']}/{status['planned']} trials finished"
+        + (f" · best dev accuracy {best:.1%}" if best is not None else ""),
+    )
+    buttons = st.columns(4)
+    if live and buttons[0].button("Stop", key=f"search_stop_{run_id}", icon=":material/stop:"):
+        search_jobs.stop_search(run)
+        st.toast("Stop requested: workers finish their current epoch")
+    if status["state"] in ("stopped", "failed") and buttons[0].button(
+        "Resume", key=f"search_resume_{run_id}", icon=":material/replay:"
+    ):
+        search_jobs.resume_search(store, run)
+        st.rerun()
+    result = status["result"]
+    if result and buttons[1].button(
+        "Diagnose the best model", key=f"search_diagnose_{run_id}", type="primary"
+    ):
+        try:
+            name = search_jobs.send_best_to_diagnose(store, project_id, run)
+        except InputError as exc:
+            st.error(str(exc))
+        else:
+            switch_to("diagnose", f"Saved {name} as the project's predictions.")
+    if status["state"] == "failed":
+        st.error("The search process ended without a result. Its last lines:")
+        st.code(search_jobs.log_tail(run) or "(no output)")
+    if result:
+        best = result["best"]
+        st.success(
+            f"Best: trial {best['trial']} of {best['study']}, retrained {best['epochs']} epochs: "
+            f"dev accuracy {best['dev_accuracy']:.1%}, test accuracy {best['test_accuracy']:.1%}"
+            " (the winner only, evaluated once)."
+        )
+        st.dataframe(pd.DataFrame([best["params"]]), hide_index=True)
+    rows = search_jobs.trial_rows(run)
+    if not rows:
+        st.caption("Waiting for the first trial…")
+        return
+    st.dataframe(pd.DataFrame(rows).drop(columns="number"), hide_index=True, height=240)
+    finished = [r for r in rows if r["value"] is not None]
+    if finished:
+        st.altair_chart(search_history_chart({"trials": finished}))
+        st.altair_chart(search_params_chart(finished, search_jobs.round_spaces(run)))
+    importances = search_jobs.run_importances(run)
+    if importances:
+        st.altair_chart(importance_chart(importances))
+
+
+# ---------------------------------------------------------------- panda runs
+
+
+def _model_inputs(prefix: str, project_id: int, columns) -> dict:
+    """Optimizer and model widgets shared by the panda run and the LR finder."""
+    k = f"{prefix}_{project_id}"
+    return {
+        "optimizer": columns[0].selectbox("Optimizer", OPTIMIZERS, key=f"{k}_optimizer"),
+        "momentum": columns[0].number_input(
+            "Momentum β", 0.0, 0.999, 0.9, format="%.3f", key=f"{k}_momentum"
+        ),
+        "batch_size": int(columns[1].number_input("Batch size", 1, 4096, 64, key=f"{k}_batch")),
+        "hidden_units": int(
+            columns[1].number_input("Hidden units", 1, 2048, 128, key=f"{k}_hidden")
+        ),
+        "layers": int(columns[2].number_input("Hidden layers", 0, 8, 2, key=f"{k}_layers")),
+    }
+
+
+def panda_key(project_id: int) -> str:
+    """Session key of the panda learning-rate input (the LR finder can fill it)."""
+    return f"panda_{project_id}_lr"
+
+
+def panda_section(store: Store, project_id: int) -> None:
+    """Start one model; watch its curves; stop, change settings, continue."""
+    with st.expander("New panda run", expanded=not store.search_runs.list(project_id)):
+        columns = st.columns(3)
+        dataset = columns[2].selectbox("Dataset", DATASETS, key=f"panda_{project_id}_dataset")
+        params = _model_inputs("panda", project_id, columns)
+        lr_key = panda_key(project_id)
+        st.session_state.setdefault(lr_key, 0.01)
+        params["lr"] = columns[0].number_input(
+            "Learning rate", 1e-6, 10.0, format="%.2e", key=lr_key
+        )
+        epochs = columns[2].number_input("Epochs", 1, 500, 20, key=f"panda_{project_id}_epochs")
+        if st.button("Start training", key=f"panda_{project_id}_start", type="primary"):
+            try:
+                run = search_jobs.start_panda(store, project_id, dataset, params, int(epochs))
+            except InputError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state[f"search_run_{project_id}_panda"] = run.id
+    run = pick_run(store, project_id, "panda")
+    if run is None:
+        return
+    live = search_jobs.is_running(run)
+    st.fragment(_panda_body, run_every=POLL_S if live else None)(store, run.id, live)
+
+
+def _panda_body(store: Store, run_id: int, was_live: bool) -> None:
+    run = store.search_runs.get(run_id)
+    status = search_jobs.panda_status(run)
+    live = status["state"] in LIVE
+    if was_live and not live:
+        st.rerun()
+    history = status["history"]
+    epochs = history["epochs"]
+    planned = (history.get("config") or {}).get("epochs") or run.settings["epochs"]
+    st.progress(
+        min(1.0, len(epochs) / max(1, planned)),
+        text=f"**{status['state']}** · epoch {len(epochs)}/{planned}"
+        + (f" · dev accuracy {epochs[-1]['dev_accuracy']:.1%}" if epochs else ""),
+    )
+    if epochs:
+        st.altair_chart(training_curves_chart(history))
+    if live:
+        if st.button("Stop after this epoch", key=f"panda_stop_{run_id}", icon=":material/stop:"):
+            search_jobs.stop_panda(run)
+        return
+    if status["state"] == "failed":
+        st.code(search_jobs.log_tail(run) or "(no output)")
+    params = run.settings["params"]
+    with st.form(f"panda_continue_{run_id}"):
+        st.markdown("**Continue from the last checkpoint** (changes are marked on the curves)")
+        columns = st.columns(5)
+        fields = (
+            ("lr", "Learning rate", 1e-6, 10.0, 0.01, "%.2e"),
+            ("momentum", "Momentum β", 0.0, 0.999, 0.9, "%.3f"),
+            ("weight_decay", "L2 (weight decay)", 0.0, 1.0, 0.0, "%.1e"),
+        )
+        changed = {
+            name: column.number_input(
+                label, low, high, float(params.get(name, default)), format=fmt
+            )
+            for column, (name, label, low, high, default, fmt) in zip(columns, fields, strict=False)
+        }
+        changed["batch_size"] = int(
+            columns[3].number_input("Batch size", 1, 4096, int(params.get("batch_size", 64)))
+        )
+        more = columns[4].number_input("More epochs", 1, 500, 10)
+        if st.form_submit_button("Continue training", type="primary"):
+            try:
+                search_jobs.continue_panda(store, run, {**params, **changed}, int(more))
+            except InputError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+
+
+# ---------------------------------------------------------------- LR finder
+
+
+def lr_finder_panel(project_id: int) -> None:
+    """Run the range test inline; show the curve; push the suggestion into the space or panda."""
+    columns = st.columns(3)
+    dataset = columns[2].selectbox("Dataset", DATASETS, key=f"lrf_{project_id}_dataset")
+    params = _model_inputs("lrf", project_id, columns)
+    key = f"lrf_result_{project_id}"
+    if st.button("Run the range test", key=f"lrf_{project_id}_run", type="primary"):
+        with st.spinner("LR range test…"):
+            try:
+                st.session_state[key] = search_jobs.lr_find(dataset, params).to_dict()
+            except InputError as exc:
+                st.error(str(exc))
+    result = st.session_state.get(key)
+    if result is None:
+        st.caption("The LR grows from 1e-7 to 10 over one pass while the loss is watched.")
+        return
+    lr = result["suggested_lr"]
+    low, high = result["rule_of_thumb"]
+    st.metric(f"Suggested learning rate ({result['method']})", f"{lr:.2e}")
+    st.altair_chart(lr_finder_chart(result))
+    st.caption(
+        ", ".join(f"{m} {v:.2e}" for m, v in result["suggestions"].items())
+        + f" · rule of thumb {low:.2e} … {high:.2e} · stopped: {result['stopped']}"
+    )
+    search_low, search_high = min(lr, low) / 3, max(lr, high) * 3
+    left, right = st.columns(2)
+    left.button(
+        f"Search LR in {search_low:.1e} … {search_high:.1e}",
+        key=f"lrf_{project_id}_to_space",
+        on_click=_lr_into_space,
+        args=(project_id, search_low, search_high),
+    )
+    right.button(
+        f"Use {lr:.2e} in the panda run",
+        key=f"lrf_{project_id}_to_panda",
+        on_click=st.session_state.__setitem__,
+        args=(panda_key(project_id), lr),
+    )
+
+
+def _lr_into_space(project_id: int, low: float, high: float) -> None:
+    rows = st.session_state.get(_rows_key(project_id))
+    space = space_from_rows(rows) if rows is not None else dict(DEFAULT_SPACE)
+    space["lr"] = {"type": "log_uniform", "low": low, "high": high, "tier": 1}
+    set_space(project_id, space)

@@ -1,0 +1,43 @@
+"""A real browser starts a search, reloads the page mid-run and still sees it finish."""
+
+import pytest
+
+from tests import test_browser
+
+pytestmark = pytest.mark.browser
+served_app = test_browser.served_app
+
+
+def test_search_survives_a_reload_and_finishes(served_app):
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=180_000)  # a busy 2-core machine trains slowly
+    test_browser.ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=test_browser.CHROMIUM, headless=True, args=test_browser.LAUNCH_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1300})
+        page.set_default_timeout(60_000)
+        page.goto(served_app)
+        page.get_by_label("Name").fill("search project")
+        page.get_by_role("button", name="Create project").click()
+        expect(page.get_by_text("search project").first).to_be_visible()
+        page.goto(f"{served_app}/search")
+        expect(page.get_by_role("heading", name="Search space")).to_be_visible()
+        for label, value in (
+            ("Coarse-to-fine rounds", "1"),
+            ("Trials per round", "8"),
+            ("Epochs per trial (round 1)", "3"),
+        ):
+            field = page.get_by_role("spinbutton", name=label)
+            field.fill(value)
+            field.press("Enter")
+            expect(field).to_have_value(value)
+        page.get_by_role("button", name="Start search").click()
+        expect(page.get_by_text("trials finished", exact=False).first).to_be_visible()
+        page.reload()  # a new session: the run is found again and still progresses
+        expect(page.get_by_text("Best: trial")).to_be_visible()
+        expect(page.get_by_text("finished", exact=False).first).to_be_visible()
+        page.screenshot(path=str(test_browser.ARTIFACTS / "search.png"), full_page=True)
+        browser.close()

@@ -1,0 +1,169 @@
+"""AppTest tests of the Search page: space editor, background search, stop, panda, LR finder."""
+
+import time
+
+import optuna
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from diagnostics.search.space import DEFAULT_SPACE
+from diagnostics.validation import InputError
+from strategy_app import search_ui
+from strategy_app.navigation import PAGES_DIR
+from strategy_app.store import open_store
+
+TIMEOUT = 60
+DEADLINE_S = 120
+
+
+def run_search_page() -> AppTest:
+    """The Search page in a fresh session."""
+    return AppTest.from_file(str(PAGES_DIR / "search.py"), default_timeout=TIMEOUT).run()
+
+
+def project_id(data_dir) -> int:
+    """The id of the project the page works on (created here)."""
+    store = open_store()
+    projects = store.projects.list() or [store.projects.create("model")]
+    store.close()
+    return projects[0].id
+
+
+def poll(at: AppTest, done, what: str) -> AppTest:
+    """Re-run the page until ``done(at)`` (the fragment's polling, by hand), with a deadline."""
+    deadline = time.monotonic() + DEADLINE_S
+    while not done(at):
+        assert not at.exception, at.exception
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}: {[p.value for p in at.markdown]}")
+        time.sleep(0.5)
+        at.run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Every progress bar, success, error, caption and markdown text of the page, joined."""
+    elements = [*at.success, *at.error, *at.caption, *at.markdown, *at.warning]
+    bars = [p.proto.text for p in at.get("progress")]
+    return "\n".join([*bars, *(str(e.value) for e in elements)])
+
+
+def tiny_search(at: AppTest, pid: int, trials: int, epochs: int) -> AppTest:
+    at.number_input(key=f"search_rounds_{pid}").set_value(1)
+    at.number_input(key=f"search_trials_{pid}").set_value(trials)
+    at.number_input(key=f"search_epochs_{pid}").set_value(epochs)
+    at.selectbox(key=f"search_sampler_{pid}").set_value("random")
+    at.toggle(key=f"search_prune_{pid}").set_value(False)
+    return at.button(key=f"search_start_{pid}").click().run()
+
+
+def test_rows_round_trip_the_default_space():
+    assert search_ui.space_from_rows(search_ui.space_rows(DEFAULT_SPACE)) == DEFAULT_SPACE
+
+
+def test_a_bad_range_in_a_row_is_an_input_error():
+    rows = search_ui.space_rows(DEFAULT_SPACE)
+    rows.loc[rows.parameter == "lr", ["low", "high"]] = [0.1, 0.001]
+    with pytest.raises(InputError, match="above high"):
+        search_ui.space_from_rows(rows)
+
+
+def test_the_editor_shows_the_error_and_disables_start(data_dir):
+    pid = project_id(data_dir)
+    rows = search_ui.space_rows(DEFAULT_SPACE)
+    rows.loc[rows.parameter == "lr", ["low", "high"]] = [0.0, 0.1]
+    at = AppTest.from_file(str(PAGES_DIR / "search.py"), default_timeout=TIMEOUT)
+    at.session_state[f"search_space_rows_{pid}"] = rows
+    at.run()
+    assert not at.exception
+    assert any("log range must stay above 0" in e.value for e in at.error)
+    assert at.button(key=f"search_start_{pid}").disabled
+
+
+def test_tier_4_budget_gets_a_hint_and_grid_vs_random_is_drawn(data_dir):
+    pid = project_id(data_dir)
+    space = {**DEFAULT_SPACE, "dropout": {"type": "uniform", "low": 0.0, "high": 0.5, "tier": 4}}
+    at = AppTest.from_file(str(PAGES_DIR / "search.py"), default_timeout=TIMEOUT)
+    at.session_state[f"search_space_rows_{pid}"] = search_ui.space_rows(space)
+    at.run()
+    assert any("tier-4" in w.value for w in at.warning)
+    assert "Use random (or TPE), not grid" in texts(at)
+
+
+def test_tiny_search_finishes_shows_the_best_and_diagnoses_it(data_dir):
+    pid = project_id(data_dir)
+    at = tiny_search(run_search_page(), pid, trials=2, epochs=1)
+    assert not at.exception and not at.error
+    poll(at, lambda a: "Best: trial" in texts(a), "the search to finish")
+    assert "finished" in texts(at)
+    assert len(at.dataframe) >= 2  # the best parameters and the trials table
+    at.button(key=f"search_diagnose_{search_run_id(pid)}").click().run()
+    assert not at.exception
+    store = open_store()
+    state = store.diagnose_state.load(pid)
+    store.close()
+    assert state.source == "upload" and state.upload_name.endswith("-best-predictions.csv")
+
+
+def search_run_id(pid: int) -> int:
+    store = open_store()
+    run = store.search_runs.list(pid)[0]
+    store.close()
+    return run.id
+
+
+def test_stop_ends_the_workers_cleanly(data_dir):
+    pid = project_id(data_dir)
+    at = tiny_search(run_search_page(), pid, trials=400, epochs=2)
+    poll(at, lambda a: "Waiting for the first trial" not in texts(a), "a first trial")
+    at.button(key=f"search_stop_{search_run_id(pid)}").click().run()
+    poll(at, lambda a: "**stopped**" in texts(a), "the search to stop")
+    store = open_store()
+    run = store.search_runs.list(pid)[0]
+    store.close()
+    from diagnostics.search.runner import open_storage
+
+    study = optuna.load_study(study_name=run.name, storage=open_storage(run.storage))
+    states = {t.state for t in study.get_trials()}
+    assert optuna.trial.TrialState.RUNNING not in states
+    assert len(study.get_trials()) < 400
+    assert at.button(key=f"search_resume_{run.id}")  # can be resumed
+
+
+def test_lr_finder_renders_a_suggestion_and_fills_the_panda_lr(data_dir):
+    pid = project_id(data_dir)
+    at = run_search_page()
+    at.button(key=f"lrf_{pid}_run").click().run()
+    assert not at.exception
+    metric = next(m for m in at.metric if "Suggested learning rate" in m.label)
+    suggested = float(metric.value)
+    at.button(key=f"lrf_{pid}_to_panda").click().run()
+    assert at.session_state[search_ui.panda_key(pid)] == pytest.approx(suggested, rel=0.01)
+    at.button(key=f"lrf_{pid}_to_space").click().run()
+    rows = at.session_state[f"search_space_rows_{pid}"]
+    lr = rows[rows.parameter == "lr"].iloc[0]
+    assert lr.low < suggested < lr.high
+
+
+@pytest.mark.slow
+def test_panda_run_trains_stops_and_continues_with_a_new_lr(data_dir):
+    pid = project_id(data_dir)
+    at = run_search_page()
+    at.number_input(key=f"panda_{pid}_epochs").set_value(2)
+    at.number_input(key=f"panda_{pid}_hidden").set_value(32)
+    at.button(key=f"panda_{pid}_start").click().run()
+    poll(at, lambda a: "**finished** · epoch 2/2" in texts(a), "the panda run")
+    assert at.get("form")  # continue from the checkpoint
+    store = open_store()
+    run = store.search_runs.list(pid)[0]
+    from strategy_app import search_jobs
+
+    search_jobs.continue_panda(store, run, {**run.settings["params"], "lr": 0.001}, 1)
+    store.close()
+    at.run()
+    poll(at, lambda a: "**finished** · epoch 3/3" in texts(a), "the continued run")
+    history = search_jobs.panda_status(run)["history"]
+    assert history["changes"] == [{"epoch": 2, "changes": {"lr": [0.01, 0.001]}}]
+    assert len(at.get("vega_lite_chart")) >= 1
+    assert pd.DataFrame(history["epochs"])["lr"].tolist() == [0.01, 0.01, 0.001]
