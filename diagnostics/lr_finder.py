@@ -212,19 +212,12 @@ def find_lr(
 
     By default one pass over the train split, but at least 100 steps (passes repeat, reshuffled).
     """
-    from diagnostics.search.model import build_mlp
-    from diagnostics.search.training import make_optimizer, pick_device
+
+    from diagnostics.search.training import make_optimizer, model_for, pick_device
 
     device = pick_device(device)
     torch.manual_seed(config.seed)
-    model = build_mlp(
-        data.n_features,
-        data.n_classes,
-        layers=config.layers,
-        hidden_units=config.hidden_units,
-        dropout=config.dropout,
-        batch_norm=config.batch_norm,
-    ).to(device)
+    model = model_for(config, data.n_features, data.n_classes).to(device)
     optimizer = make_optimizer(config, model)
     x = torch.as_tensor(data.x["train"], device=device)
     y = torch.as_tensor(data.y["train"], device=device)

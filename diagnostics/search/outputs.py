@@ -15,8 +15,7 @@ import torch
 from torch import nn
 
 from diagnostics.search.datasets import Dataset
-from diagnostics.search.model import build_mlp
-from diagnostics.search.training import TrainConfig, predict
+from diagnostics.search.training import TrainConfig, model_for, predict
 from diagnostics.splitnames import SPLITS
 
 WEIGHTS_FILE = "best_model.pt"
@@ -67,14 +66,7 @@ def load_best_model(out_dir: str | Path) -> tuple[nn.Module, dict]:
     out_dir = Path(out_dir)
     meta = json.loads((out_dir / MODEL_META_FILE).read_text())
     config = TrainConfig(**meta["config"])
-    model = build_mlp(
-        meta["n_features"],
-        len(meta["classes"]),
-        layers=config.layers,
-        hidden_units=config.hidden_units,
-        dropout=config.dropout,
-        batch_norm=config.batch_norm,
-    )
+    model = model_for(config, meta["n_features"], len(meta["classes"]))
     model.load_state_dict(torch.load(out_dir / WEIGHTS_FILE, weights_only=True))
     model.eval()
     return model, meta

@@ -20,8 +20,13 @@ from pathlib import Path
 import torch
 
 from diagnostics.search.datasets import Dataset
-from diagnostics.search.model import build_mlp
-from diagnostics.search.training import TrainConfig, evaluate, make_optimizer, train_epoch
+from diagnostics.search.training import (
+    TrainConfig,
+    evaluate,
+    make_optimizer,
+    model_for,
+    train_epoch,
+)
 from diagnostics.validation import InputError
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -65,14 +70,7 @@ def train_panda(
     run_dir.mkdir(parents=True, exist_ok=True)
     history = load_history(run_dir)
     torch.manual_seed(config.seed)
-    model = build_mlp(
-        data.n_features,
-        data.n_classes,
-        layers=config.layers,
-        hidden_units=config.hidden_units,
-        dropout=config.dropout,
-        batch_norm=config.batch_norm,
-    ).to(device)
+    model = model_for(config, data.n_features, data.n_classes).to(device)
     optimizer = make_optimizer(config, model)
     generator = torch.Generator().manual_seed(config.seed)
     checkpoint = run_dir / CHECKPOINT_FILE

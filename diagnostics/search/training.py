@@ -103,6 +103,18 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def model_for(config: TrainConfig, n_features: int, n_classes: int) -> nn.Module:
+    """The MLP that ``config``'s architecture fields describe."""
+    return build_mlp(
+        n_features,
+        n_classes,
+        layers=config.layers,
+        hidden_units=config.hidden_units,
+        dropout=config.dropout,
+        batch_norm=config.batch_norm,
+    )
+
+
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     """SGD with momentum or Adam (default betas), with L2 as weight decay."""
     if config.optimizer == "adam":
@@ -136,14 +148,7 @@ def train_model(
     """Train an MLP for ``config.epochs`` epochs on train; evaluate on dev after each epoch."""
     device = pick_device(device) if isinstance(device, str) else device
     torch.manual_seed(config.seed)
-    model = build_mlp(
-        data.n_features,
-        data.n_classes,
-        layers=config.layers,
-        hidden_units=config.hidden_units,
-        dropout=config.dropout,
-        batch_norm=config.batch_norm,
-    ).to(device)
+    model = model_for(config, data.n_features, data.n_classes).to(device)
     optimizer = make_optimizer(config, model)
     x, y = _tensors(data, "train", device)
     x_dev, y_dev = _tensors(data, "dev", device)
