@@ -20,6 +20,7 @@ from diagnostics.search.runner import (
     join_study,
     open_storage,
     recover_stale_trials,
+    redact,
     request_stop,
     run_search,
     study_progress,
@@ -123,12 +124,20 @@ def test_resume_adds_trials_to_the_same_study(tmp_path):
         run_search(SearchSettings(data_dir=str(tmp_path), study="again", dataset="classification"))
 
 
-def test_a_second_machine_joins_an_rdb_study_until_its_plan_is_done(tmp_path):
-    url = f"sqlite:///{tmp_path / 'studies.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def rdb_url(request, tmp_path) -> str:
+    """An Optuna RDB storage URL: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'studies.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_a_second_machine_joins_an_rdb_study_until_its_plan_is_done(tmp_path, rdb_url):
+    url = rdb_url
     result = run_search(
         SearchSettings(storage=url, study="team", trials=2, epochs=1, data_dir=str(tmp_path))
     )
-    assert result["storage"] == url and result["n_complete"] + result["n_pruned"] == 2
+    assert result["storage"] == redact(url) and result["n_complete"] + result["n_pruned"] == 2
     study = optuna.load_study(study_name="team", storage=open_storage(url))
     study.set_user_attr("target", 4)  # as if the first machine had planned 4 trials
     joined = join_study(url, "team")
@@ -208,3 +217,37 @@ def test_a_sigkilled_worker_leaves_no_running_trial_and_the_plan_completes(tmp_p
     assert sum(state in finished for state in states) >= 8
     retried = [t for t in study.get_trials() if "failed_trial" in t.system_attrs]
     assert len(retried) == 1 and retried[0].state in finished
+
+
+@pytest.mark.slow
+def test_two_machines_share_one_postgresql_study(tmp_path, postgres_url):
+    """Two processes, as two machines would: one starts the study, the other joins it."""
+    env = {**os.environ, "STRATEGY_DATA_DIR": str(tmp_path)}
+    base = [sys.executable, "-m", "strategy_app", "search", "--storage", postgres_url]
+    first = subprocess.Popen(
+        [*base, "--study", "team", "--trials", "10", "--epochs", "30", "--pruner", "none"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    storage = open_storage(postgres_url)
+    deadline = time.monotonic() + 120
+    while "team" not in optuna.study.get_all_study_names(storage):
+        assert time.monotonic() < deadline and first.poll() is None
+        time.sleep(0.3)
+    second = subprocess.run(
+        [*base, "--study", "team", "--join", "--json"],
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    assert second.returncode == 0, second.stderr.decode()[-2000:]
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err.decode()[-2000:]
+    study = optuna.load_study(study_name="team", storage=storage)
+    own = [t for t in study.get_trials() if t.state != optuna.trial.TrialState.WAITING]
+    assert not [t for t in own if t.state == optuna.trial.TrialState.RUNNING]
+    finished = [t for t in own if t.state.is_finished()]
+    assert len(finished) >= 10
+    workers = {t.user_attrs["worker"]["pid"] for t in finished if "worker" in t.user_attrs}
+    assert len(workers) >= 2  # trials came from both processes
