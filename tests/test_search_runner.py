@@ -225,7 +225,7 @@ def test_two_machines_share_one_postgresql_study(tmp_path, postgres_url):
     env = {**os.environ, "STRATEGY_DATA_DIR": str(tmp_path)}
     base = [sys.executable, "-m", "strategy_app", "search", "--storage", postgres_url]
     first = subprocess.Popen(
-        [*base, "--study", "team", "--trials", "10", "--epochs", "30", "--pruner", "none"],
+        [*base, "--study", "team", "--trials", "24", "--epochs", "40", "--pruner", "none"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -248,6 +248,6 @@ def test_two_machines_share_one_postgresql_study(tmp_path, postgres_url):
     own = [t for t in study.get_trials() if t.state != optuna.trial.TrialState.WAITING]
     assert not [t for t in own if t.state == optuna.trial.TrialState.RUNNING]
     finished = [t for t in own if t.state.is_finished()]
-    assert len(finished) >= 10
+    assert len(finished) >= 24
     workers = {t.user_attrs["worker"]["pid"] for t in finished if "worker" in t.user_attrs}
     assert len(workers) >= 2  # trials came from both processes
