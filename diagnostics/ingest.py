@@ -78,7 +78,16 @@ def split_metrics(predictions: Predictions) -> dict[str, LevelEstimate]:
     sums = GroupSums.from_rows(
         predictions.split_codes, predictions.loss(), len(SPLITS), predictions.weights()
     )
-    estimates = {name: sums.estimate(i, predictions.metric) for i, name in enumerate(SPLITS)}
+    return split_estimates(sums, predictions.metric)
+
+
+def split_estimates(sums: GroupSums, metric: str, first: int = 0) -> dict[str, LevelEstimate]:
+    """The estimates of the non-empty splits whose groups are ``first`` … ``first + 3``.
+
+    Groups are numbered split by split in :data:`SPLITS` order (slice ``v`` of a sliced
+    diagnosis starts at ``first = v * len(SPLITS)``).
+    """
+    estimates = {name: sums.estimate(first + i, metric) for i, name in enumerate(SPLITS)}
     return {name: est for name, est in estimates.items() if est is not None}
 
 
@@ -94,14 +103,10 @@ def slice_metrics(predictions: Predictions, column: str) -> dict[str, dict[str, 
     sums = GroupSums.from_rows(
         codes, predictions.loss(), len(values) * len(SPLITS), predictions.weights()
     )
-    result = {}
-    for v, value in enumerate(values):
-        levels = {
-            name: sums.estimate(v * len(SPLITS) + s, predictions.metric)
-            for s, name in enumerate(SPLITS)
-        }
-        result[str(value)] = {k: est for k, est in levels.items() if est is not None}
-    return result
+    return {
+        str(value): split_estimates(sums, predictions.metric, v * len(SPLITS))
+        for v, value in enumerate(values)
+    }
 
 
 def read_predictions(
