@@ -254,11 +254,10 @@ class _Query:
                 else _number_trouble("id", types["id"])
             )
         if self.slice_column is not None:
-            column = _quote(self.slice_column)
             checks["slice"] = (
-                _text_trouble(column, is_csv, stripped=False)
+                _text_trouble("slice_value", is_csv, stripped=False)
                 if types[self.slice_column] == TEXT_TYPE
-                else f"{column} IS NULL"
+                else "slice_value IS NULL"
             )
         return checks
 
