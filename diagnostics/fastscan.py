@@ -28,7 +28,9 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from diagnostics.ingest import (
     OPTIONAL_COLUMNS,
@@ -95,7 +97,7 @@ def scan_split_metrics(
     name = display_name or path.name
     try:
         return _scan(path, metric, slice_column, name)
-    except (_Unsure, duckdb.Error, OSError, UnicodeDecodeError, csv.Error):
+    except (_Unsure, duckdb.Error, pa.ArrowException, OSError, UnicodeDecodeError, csv.Error):
         pass
     predictions = read_predictions(
         path,
@@ -118,14 +120,19 @@ def _quote(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
-def _source(path: Path, connection: duckdb.DuckDBPyConnection) -> tuple[str, bool]:
-    """The table function reading the file (path as parameter ``$path``) and whether it is CSV."""
+def _source(path: Path, connection: duckdb.DuckDBPyConnection) -> tuple[str, bool, dict]:
+    """The table function reading the file (path as parameter ``$path``), whether it is CSV,
+    and the column types DuckDB reads."""
     if set("*?[{") & set(str(path)):
         raise _Unsure("pattern characters")  # DuckDB would expand them as a glob
     with path.open("rb") as handle:
         head = handle.read(65536)
     if head.startswith(b"PAR1"):
-        return "read_parquet($path)", False
+        source = "read_parquet($path)"
+        types = _describe(connection, source, path)
+        if list(types) != pq.read_schema(path).names:  # e.g. a repeated column, renamed here
+            raise _Unsure("columns read differently")
+        return source, False, types
     if path.suffix.lower() in (".parquet", ".pq") or b"\x00" in head:
         raise _Unsure("not Parquet, not text")
     try:
@@ -137,14 +144,16 @@ def _source(path: Path, connection: duckdb.DuckDBPyConnection) -> tuple[str, boo
     first_line = head.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8")
     header = next(csv.reader([first_line]), [])
     source = f"read_csv($path, {CSV_OPTIONS})"
-    found = [row[0] for row in _describe(connection, source, path)]
-    if found != header or any(c != c.strip() for c in header):
+    types = _describe(connection, source, path)
+    if list(types) != header or any(c != c.strip() for c in header):
         raise _Unsure("header read differently")
-    return source, True
+    return source, True, types
 
 
-def _describe(connection, source: str, path: Path) -> list[tuple]:
-    return connection.execute(f"DESCRIBE SELECT * FROM {source}", {"path": str(path)}).fetchall()
+def _describe(connection, source: str, path: Path) -> dict[str, str]:
+    """Column name → DuckDB type of what the source reads."""
+    rows = connection.execute(f"DESCRIBE SELECT * FROM {source}", {"path": str(path)}).fetchall()
+    return {row[0]: row[1] for row in rows}
 
 
 def _split_code() -> str:
@@ -163,14 +172,14 @@ def _text_trouble(column: str, is_csv: bool, *, stripped: bool) -> str:
         checks += [f"{column} IN ({markers})", f"regexp_matches({column}, '[\\r\\n]')"]
     if stripped:  # labels are compared stripped; an empty one is refused
         checks += [
-            f"{column} = ''",
+            f"{column} = ''",  # Parquet text: the exact path refuses an empty label
             f"regexp_matches({column}, '^[{PYTHON_SPACES}]|[{PYTHON_SPACES}]$')",
         ]
     return " OR ".join(checks)
 
 
 def _null_markers() -> list[str]:
-    return [m for m in pacsv.ConvertOptions().null_values if m]
+    return list(pacsv.ConvertOptions().null_values)  # "" included (quoted, it is not NULL here)
 
 
 def _number_trouble(column: str, kind: str) -> str:
@@ -192,12 +201,13 @@ def _scan(path: Path, metric: str | None, slice_column: str | None, name: str) -
         connection.execute(f"SET threads = {os.cpu_count() or 1}")
         connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         connection.execute("SET enable_progress_bar = false")
-        source, is_csv = _source(path, connection)
-        types = {row[0]: row[1] for row in _describe(connection, source, path)}
+        source, is_csv, types = _source(path, connection)
         query = _Query(types, metric, slice_column, is_csv)
-        rows = connection.execute(query.sql(source), {"path": str(path)}).fetchall()
-        result = query.result(rows, name)
-        if "id" in types and query.unordered_ids(rows):
+        cursor = connection.execute(query.sql(source), {"path": str(path)})
+        names = [column[0] for column in cursor.description]
+        groups = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        result = query.result(groups, name)
+        if any(group.get("unordered_ids") for group in groups):
             duplicates = connection.execute(query.duplicates_sql(source), {"path": str(path)})
             if duplicates.fetchone()[0]:
                 raise _Unsure("duplicate ids")
@@ -261,28 +271,32 @@ class _Query:
             )
         return checks
 
-    def _sums(self) -> list[str]:
+    def _sums(self) -> dict[str, str]:
         """SQL aggregates: Σw, Σw², then Σw·loss and Σw·loss² of each candidate metric."""
         difference = "(CAST(y_pred AS DOUBLE) - CAST(y_true AS DOUBLE))"
         loss = {"mae": f"abs{difference}", "rmse": f"({difference} * {difference})"}
         if not self.weighted:
-            sums = ["count(*)", "count(*)"]
+            sums = {"sw": "count(*)", "sw2": "count(*)"}
             for metric in self.candidates:
                 if metric == "error":
-                    sums += ["count(*) FILTER (WHERE y_true <> y_pred)"] * 2
+                    errors = "count(*) FILTER (WHERE y_true <> y_pred)"
+                    sums |= {"s1_error": errors, "s2_error": errors}
                 else:
-                    sums += [f"sum({loss[metric]})", f"sum(({loss[metric]}) * ({loss[metric]}))"]
+                    sums[f"s1_{metric}"] = f"sum({loss[metric]})"
+                    sums[f"s2_{metric}"] = f"sum({loss[metric]} * {loss[metric]})"
             return sums
         weight = "CAST(weight AS DOUBLE)"
         # float32 weights are squared in float32, as NumPy does on the exact path
         square = "weight * weight" if self.types["weight"] == "FLOAT" else f"{weight} * {weight}"
-        sums = [f"sum({weight})", f"sum(CAST({square} AS DOUBLE))"]
+        sums = {"sw": f"sum({weight})", "sw2": f"sum(CAST({square} AS DOUBLE))"}
         for metric in self.candidates:
             if metric == "error":
-                sums += [f"coalesce(sum({weight}) FILTER (WHERE y_true <> y_pred), 0)"] * 2
+                errors = f"coalesce(sum({weight}) FILTER (WHERE y_true <> y_pred), 0)"
+                sums |= {"s1_error": errors, "s2_error": errors}
             else:
-                wl = f"({weight} * {loss[metric]})"
-                sums += [f"sum({wl})", f"sum({wl} * {loss[metric]})"]
+                weighted_loss = f"({weight} * {loss[metric]})"
+                sums[f"s1_{metric}"] = f"sum({weighted_loss})"
+                sums[f"s2_{metric}"] = f"sum({weighted_loss} * {loss[metric]})"
         return sums
 
     def sql(self, source: str) -> str:
@@ -293,16 +307,21 @@ class _Query:
             columns.append(f"CAST({_quote(self.slice_column)} AS VARCHAR) AS slice_value")
             keys.append("slice_value")
         columns += ["y_true", "y_pred"]
+        aggregates = {"n": "count(*)"}
+        aggregates |= {
+            f"trouble_{name}": f"count(*) FILTER (WHERE {condition})"
+            for name, condition in self._trouble().items()
+        }
         if self.weighted:
-            columns.append(_quote("weight") + " AS weight")
+            columns.append("weight")
         if "id" in self.types:
-            columns += ['"id" AS id', 'lag("id") OVER () AS previous_id']
-        counters = [f"count(*) FILTER (WHERE {c})" for c in self._trouble().values()]
-        if "id" in self.types:
-            counters.append("count(*) FILTER (WHERE id <= previous_id)")
-        fractional = " OR ".join(f"{c} <> round({c})" for c in self.float_labels)
-        counters.append(f"count(*) FILTER (WHERE {fractional})" if fractional else "0")
-        selected = ", ".join([*keys, "count(*)", *counters, *self._sums()])
+            columns += ["id", "lag(id) OVER () AS previous_id"]
+            aggregates["unordered_ids"] = "count(*) FILTER (WHERE id <= previous_id)"
+        if self.metric is None and self.float_labels:
+            fractional = " OR ".join(f"{c} <> round({c})" for c in self.float_labels)
+            aggregates["fractional"] = f"count(*) FILTER (WHERE {fractional})"
+        aggregates |= self._sums()
+        selected = ", ".join([*keys, *(f"{sql} AS {name}" for name, sql in aggregates.items())])
         used = [*REQUIRED_COLUMNS, *(c for c in ("weight", "id") if c in self.types)]
         if self.slice_column is not None:
             used.append(self.slice_column)
@@ -314,54 +333,38 @@ class _Query:
     def duplicates_sql(self, source: str) -> str:
         """How many (split, id) pairs occur more than once (ids of different splits may repeat)."""
         return (
-            f"SELECT count(*) FROM (SELECT {_split_code()} AS split_code, "
-            f'"id" FROM {source} GROUP BY ALL HAVING count(*) > 1)'
+            f"SELECT count(*) FROM (SELECT {_split_code()} AS split_code, id "
+            f"FROM {source} GROUP BY ALL HAVING count(*) > 1)"
         )
 
-    def _counter_count(self) -> int:
-        return len(self._trouble()) + ("id" in self.types)
-
-    def unordered_ids(self, rows: list[tuple]) -> bool:
-        """Whether some id is not above the one before it (uniqueness then needs a count)."""
-        keys = 1 + (self.slice_column is not None)
-        position = keys + 1 + len(self._trouble())
-        return sum(row[position] for row in rows) > 0
-
-    def result(self, rows: list[tuple], name: str) -> ScanResult:
-        """The estimates from the query's rows, or :class:`_Unsure` when a counter is non-zero."""
-        keys = 1 + (self.slice_column is not None)
-        counters = len(self._trouble())
-        total = sum(row[keys] for row in rows)
-        if total == 0 or any(row[0] is None for row in rows):
+    def result(self, groups: list[dict], name: str) -> ScanResult:
+        """The estimates from the query's groups, or :class:`_Unsure` when a counter is non-zero."""
+        total = sum(group["n"] for group in groups)
+        if total == 0 or any(group["split_code"] is None for group in groups):
             raise _Unsure("no rows, or empty or unknown splits")
-        if any(sum(row[keys + 1 : keys + 1 + counters]) for row in rows):
+        if any(v for group in groups for k, v in group.items() if k.startswith("trouble_")):
             raise _Unsure("a check failed")
-        fractional = sum(row[keys + 1 + self._counter_count()] for row in rows)
-        metric = self.metric or ("mae" if fractional else "error")
-        sums_at = keys + 2 + self._counter_count()
-        offset = 2 + 2 * self.candidates.index(metric)
-        values = sorted({row[1] for row in rows}) if self.slice_column is not None else [None]
-        group_count = len(values) * len(SPLITS)
-        fields = np.zeros((5, group_count), dtype=np.float64)
-        for row in rows:
-            sums = row[sums_at:]
-            group = values.index(row[1]) * len(SPLITS) if keys == 2 else 0
-            group += row[0]
-            fields[:, group] = (row[keys], sums[0], sums[1], sums[offset], sums[offset + 1])
-        n = fields[0].astype(np.int64)
-        by_group = GroupSums(n, *fields[1:])
+        metric = self.metric or (
+            "mae" if sum(group.get("fractional", 0) for group in groups) else "error"
+        )
+        sliced = self.slice_column is not None
+        values = sorted({group["slice_value"] for group in groups}) if sliced else [None]
+        fields = np.zeros((5, len(values) * len(SPLITS)), dtype=np.float64)
+        for group in groups:
+            index = values.index(group["slice_value"]) * len(SPLITS) if sliced else 0
+            fields[:, index + group["split_code"]] = [
+                group[key] for key in ("n", "sw", "sw2", f"s1_{metric}", f"s2_{metric}")
+            ]
         per_split = fields.reshape(5, len(values), len(SPLITS)).sum(axis=1)
         by_split = GroupSums(per_split[0].astype(np.int64), *per_split[1:])
         if np.any((by_split.n > 0) & (by_split.sw <= 0)):
             raise _Unsure("a split whose weights are all 0")
-        slices = (
-            {
-                value: split_estimates(by_group, metric, v * len(SPLITS))
-                for v, value in enumerate(values)
-            }
-            if self.slice_column is not None
-            else {}
-        )
+        by_group = GroupSums(fields[0].astype(np.int64), *fields[1:])
+        slices = {
+            value: split_estimates(by_group, metric, v * len(SPLITS))
+            for v, value in enumerate(values)
+            if sliced
+        }
         return ScanResult(
             splits=split_estimates(by_split, metric),
             slices=slices,

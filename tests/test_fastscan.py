@@ -1,6 +1,7 @@
 """The DuckDB scan of ``diagnose FILE`` equals the exact pyarrow path, and refuses the same way."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -10,6 +11,7 @@ import pytest
 from diagnostics.fastscan import scan_split_metrics
 from diagnostics.ingest import read_predictions, slice_metrics, split_metrics
 from diagnostics.validation import InputError
+from tests.test_bad_inputs import CASES, Accepted, Upload
 
 SPLIT_NAMES = ["train", "Train-Dev", " val ", "TEST", "dev", "traindev", "validation", "test"]
 
@@ -189,3 +191,27 @@ def test_path_and_column_names_are_never_sql(tmp_path):
     folder.mkdir()
     path = _write(folder, columns, "csv", name="x'y")
     _assert_equal_to_exact(path, slice_column='it\'s "odd"')
+
+
+UPLOADS = [
+    pytest.param(case.values[0], id=case.id)
+    for case in CASES
+    if isinstance(case.values[0], (Upload, Accepted))
+]
+
+
+@pytest.mark.parametrize("case", UPLOADS)
+def test_bad_input_catalogue_same_outcome(tmp_path, case):
+    data = case.data(tmp_path) if callable(case.data) else case.data
+    path = tmp_path / f"upload{Path(case.name).suffix}"
+    path.write_bytes(data)
+    try:
+        exact = read_predictions(path, display_name=case.name, metrics_only=True)
+    except InputError as refused:
+        with pytest.raises(InputError) as fast:
+            scan_split_metrics(path, display_name=case.name)
+        assert str(fast.value) == str(refused)
+        return
+    scan = scan_split_metrics(path, display_name=case.name)
+    assert scan.metric == exact.metric
+    _assert_same_levels(scan.splits, split_metrics(exact))
