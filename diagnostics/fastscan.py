@@ -164,8 +164,22 @@ def _split_code() -> str:
     return f"CASE lower(trim(split)) {cases} END"
 
 
+def _split_index(written: str | None) -> int:
+    """The index in SPLITS of a split value as written, by the exact path's rule.
+
+    Only values that DuckDB's ``lower(trim(...))`` maps the same way (ASCII, spaces only
+    around) are accepted, so the duplicate-id query groups splits as the exact path does.
+    """
+    if written is None or not written.isascii() or written.strip() != written.strip(" "):
+        raise _Unsure("empty split, or one the duplicate-id query would group differently")
+    canonical = SPLIT_ALIASES.get(written.strip().lower())
+    if canonical is None:
+        raise _Unsure("unknown split")
+    return SPLITS.index(canonical)
+
+
 def _text_trouble(column: str, is_csv: bool, *, stripped: bool) -> str:
-    """SQL: true where the exact path would read a text value as empty or differently."""
+    """SQL aggregate: rows whose text the exact path would read as empty or differently."""
     checks = [f"{column} IS NULL"]
     if is_csv:  # the exact CSV reader takes these as null and has no line breaks in values
         markers = ", ".join("'" + m.replace("'", "''") + "'" for m in _null_markers())
@@ -175,7 +189,7 @@ def _text_trouble(column: str, is_csv: bool, *, stripped: bool) -> str:
             f"{column} = ''",  # Parquet text: the exact path refuses an empty label
             f"regexp_matches({column}, '^[{PYTHON_SPACES}]|[{PYTHON_SPACES}]$')",
         ]
-    return " OR ".join(checks)
+    return f"count(*) FILTER (WHERE {' OR '.join(checks)})"
 
 
 def _null_markers() -> list[str]:
@@ -183,12 +197,11 @@ def _null_markers() -> list[str]:
 
 
 def _number_trouble(column: str, kind: str) -> str:
-    """SQL: true where a numeric value is empty, or a float that is not finite or not exact."""
+    """SQL aggregate: rows whose number is empty, or a float that is not finite or not exact."""
     if kind in FLOAT_TYPES:
-        return (
-            f"{column} IS NULL OR NOT isfinite({column}) OR abs({column}) >= {EXACT_FLOAT_INTEGERS}"
-        )
-    return f"{column} IS NULL"
+        bad = f"NOT isfinite({column}) OR abs({column}) >= {EXACT_FLOAT_INTEGERS}"
+        return f"count(*) - count({column}) + count(*) FILTER (WHERE {bad})"
+    return f"count(*) - count({column})"  # counting non-empty values is cheaper than a filter
 
 
 def _scan(path: Path, metric: str | None, slice_column: str | None, name: str) -> ScanResult:
@@ -246,7 +259,7 @@ class _Query:
             raise _Unsure("id type")
 
     def _trouble(self) -> dict[str, str]:
-        """Counter name → SQL condition of a row the exact path refuses or reads differently."""
+        """Counter name → SQL aggregate: rows the exact path refuses or reads differently."""
         types, is_csv = self.types, self.is_csv
         checks = {}
         for column in ("y_true", "y_pred"):
@@ -256,7 +269,8 @@ class _Query:
                 checks[column] = _number_trouble(_quote(column), types[column])
         if self.weighted:
             weight = "CAST(weight AS DOUBLE)"
-            checks["weight"] = f"{weight} IS NULL OR NOT isfinite({weight}) OR {weight} < 0"
+            bad = f"{weight} IS NULL OR NOT isfinite({weight}) OR {weight} < 0"
+            checks["weight"] = f"count(*) FILTER (WHERE {bad})"
         if "id" in types:
             checks["id"] = (
                 _text_trouble("id", is_csv, stripped=False)
@@ -267,7 +281,7 @@ class _Query:
             checks["slice"] = (
                 _text_trouble("slice_value", is_csv, stripped=False)
                 if types[self.slice_column] == TEXT_TYPE
-                else "slice_value IS NULL"
+                else "count(*) - count(slice_value)"
             )
         return checks
 
@@ -301,17 +315,14 @@ class _Query:
 
     def sql(self, source: str) -> str:
         """The one query: per split code (and slice value) the counters and the sums."""
-        columns = [f"{_split_code()} AS split_code"]
-        keys = ["split_code"]
+        columns = ["split"]  # grouped as written: the aliases are mapped on the few groups
+        keys = ["split"]
         if self.slice_column is not None:
             columns.append(f"CAST({_quote(self.slice_column)} AS VARCHAR) AS slice_value")
             keys.append("slice_value")
         columns += ["y_true", "y_pred"]
         aggregates = {"n": "count(*)"}
-        aggregates |= {
-            f"trouble_{name}": f"count(*) FILTER (WHERE {condition})"
-            for name, condition in self._trouble().items()
-        }
+        aggregates |= {f"trouble_{name}": count for name, count in self._trouble().items()}
         if self.weighted:
             columns.append("weight")
         if "id" in self.types:
@@ -340,8 +351,8 @@ class _Query:
     def result(self, groups: list[dict], name: str) -> ScanResult:
         """The estimates from the query's groups, or :class:`_Unsure` when a counter is non-zero."""
         total = sum(group["n"] for group in groups)
-        if total == 0 or any(group["split_code"] is None for group in groups):
-            raise _Unsure("no rows, or empty or unknown splits")
+        if total == 0:
+            raise _Unsure("no rows")
         if any(v for group in groups for k, v in group.items() if k.startswith("trouble_")):
             raise _Unsure("a check failed")
         metric = self.metric or (
@@ -352,7 +363,7 @@ class _Query:
         fields = np.zeros((5, len(values) * len(SPLITS)), dtype=np.float64)
         for group in groups:
             index = values.index(group["slice_value"]) * len(SPLITS) if sliced else 0
-            fields[:, index + group["split_code"]] = [
+            fields[:, index + _split_index(group["split"])] += [
                 group[key] for key in ("n", "sw", "sw2", f"s1_{metric}", f"s2_{metric}")
             ]
         per_split = fields.reshape(5, len(values), len(SPLITS)).sum(axis=1)
