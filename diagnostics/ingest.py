@@ -6,7 +6,8 @@ path) and any other column, read only when asked for (e.g. as a slice). Only the
 are read, through pyarrow's multithreaded readers, in record batches that are converted at once
 into compact NumPy columns (class labels in int8, splits as int8 codes), so a Parquet file never
 exists in memory as a whole Arrow table; every check is vectorized. ``metrics_only`` is the lean
-path of ``diagnose``. Speed and memory against DuckDB, polars and pandas: ``bench/ingest.py``.
+path that ``diagnose`` falls back to when its DuckDB scan (:mod:`diagnostics.fastscan`) finds
+something to refuse. Speed and memory against DuckDB, polars and pandas: ``bench/ingest.py``.
 
 Every refusal is an :class:`~diagnostics.validation.InputError` naming the file, the column, the
 rows (1-based data rows, the header not counted) and the fix.
