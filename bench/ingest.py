@@ -9,8 +9,11 @@ interpreter's start; CPU seconds (user + system) are printed beside it, since on
 busy machine they move less than wall time does.
 
 Contenders: (a) pyarrow's reader alone, (b) the naive pandas path (read + groupby), (c) DuckDB
-SQL over the file, (d) polars (lazy scan + group_by), (e) ours: ``read_predictions`` with every
-validation, then the full diagnosis with intervals. Each runs ``--repeat`` times (best kept).
+SQL over the file, (d) polars (lazy scan + group_by), (e) ours: what ``diagnose FILE`` runs,
+``scan_split_metrics`` (one DuckDB query for the sums and every check), then the full diagnosis
+with intervals, (f) exact: ``read_predictions`` (pyarrow, every check with its precise message,
+the path the scan falls back to when a check fails), then the same diagnosis. Each runs
+``--repeat`` times (best kept).
 
 Usage: ``python bench/ingest.py [--rows N] [--repeat K]`` (anchors: ``pip install -r
 bench/requirements.txt``). Goals: Parquet within 1.5x DuckDB's time and under polars' peak
@@ -30,7 +33,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTENDERS = ("pyarrow", "pandas", "duckdb", "polars", "ours")
+CONTENDERS = ("pyarrow", "pandas", "duckdb", "polars", "ours", "exact")
 LIBRARY = {"pyarrow": "pyarrow", "pandas": "pandas", "duckdb": "duckdb", "polars": "polars"}
 
 
@@ -94,11 +97,17 @@ def contender(name: str, path: Path, fmt: str):
         result = scan.group_by("split").agg(error.mean(), pl.len()).collect()
         return result.to_dicts()
     if name == "ours":
-        sys.path.insert(0, str(ROOT))
+        from diagnostics.fastscan import scan_split_metrics
+        from diagnostics.waterfall import HumanLevel, diagnose
+
+        scan = scan_split_metrics(path)  # what `diagnose FILE` runs
+        assert scan.engine == "duckdb", "the scan fell back to the exact path"
+        return diagnose(scan.splits, [HumanLevel("human", 0.01)], metric=scan.metric).to_dict()
+    if name == "exact":
         from diagnostics.ingest import read_predictions
         from diagnostics.waterfall import HumanLevel, diagnose_predictions
 
-        predictions = read_predictions(path, metrics_only=True)  # what `diagnose FILE` reads
+        predictions = read_predictions(path, metrics_only=True)
         return diagnose_predictions(predictions, [HumanLevel("human", 0.01)]).to_dict()
     raise ValueError(name)
 
@@ -109,7 +118,7 @@ def run_child(name: str, path: Path, fmt: str) -> None:
         __import__(LIBRARY[name])
     else:
         sys.path.insert(0, str(ROOT))
-        import diagnostics.ingest
+        import diagnostics.fastscan
         import diagnostics.waterfall  # noqa: F401
     before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()

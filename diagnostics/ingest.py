@@ -6,7 +6,8 @@ path) and any other column, read only when asked for (e.g. as a slice). Only the
 are read, through pyarrow's multithreaded readers, in record batches that are converted at once
 into compact NumPy columns (class labels in int8, splits as int8 codes), so a Parquet file never
 exists in memory as a whole Arrow table; every check is vectorized. ``metrics_only`` is the lean
-path of ``diagnose``. Speed and memory against DuckDB, polars and pandas: ``bench/ingest.py``.
+path that ``diagnose`` falls back to when its DuckDB scan (:mod:`diagnostics.fastscan`) finds
+something to refuse. Speed and memory against DuckDB, polars and pandas: ``bench/ingest.py``.
 
 Every refusal is an :class:`~diagnostics.validation.InputError` naming the file, the column, the
 rows (1-based data rows, the header not counted) and the fix.
@@ -78,7 +79,16 @@ def split_metrics(predictions: Predictions) -> dict[str, LevelEstimate]:
     sums = GroupSums.from_rows(
         predictions.split_codes, predictions.loss(), len(SPLITS), predictions.weights()
     )
-    estimates = {name: sums.estimate(i, predictions.metric) for i, name in enumerate(SPLITS)}
+    return split_estimates(sums, predictions.metric)
+
+
+def split_estimates(sums: GroupSums, metric: str, first: int = 0) -> dict[str, LevelEstimate]:
+    """The estimates of the non-empty splits whose groups are ``first`` … ``first + 3``.
+
+    Groups are numbered split by split in :data:`SPLITS` order (slice ``v`` of a sliced
+    diagnosis starts at ``first = v * len(SPLITS)``).
+    """
+    estimates = {name: sums.estimate(first + i, metric) for i, name in enumerate(SPLITS)}
     return {name: est for name, est in estimates.items() if est is not None}
 
 
@@ -94,14 +104,10 @@ def slice_metrics(predictions: Predictions, column: str) -> dict[str, dict[str, 
     sums = GroupSums.from_rows(
         codes, predictions.loss(), len(values) * len(SPLITS), predictions.weights()
     )
-    result = {}
-    for v, value in enumerate(values):
-        levels = {
-            name: sums.estimate(v * len(SPLITS) + s, predictions.metric)
-            for s, name in enumerate(SPLITS)
-        }
-        result[str(value)] = {k: est for k, est in levels.items() if est is not None}
-    return result
+    return {
+        str(value): split_estimates(sums, predictions.metric, v * len(SPLITS))
+        for v, value in enumerate(values)
+    }
 
 
 def read_predictions(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnostics.ingest import Predictions, read_predictions, slice_metrics
+from diagnostics.fastscan import ScanResult, scan_split_metrics
 from diagnostics.rates import METRICS, parse_metric_value
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
@@ -11,7 +11,6 @@ from diagnostics.waterfall import (
     LEVEL_LABELS,
     Diagnosis,
     diagnose,
-    diagnose_predictions,
     diagnose_slices,
     parse_human_level,
 )
@@ -62,28 +61,20 @@ def run(args) -> tuple[dict, str]:
     return data, render_text(diagnosis, slices, args.slice)
 
 
-def diagnosis_from_args(args) -> tuple[Diagnosis, list, Predictions | None]:
-    """The diagnosis, per-slice diagnoses and predictions (None for typed levels) of the flags."""
+def diagnosis_from_args(args) -> tuple[Diagnosis, list, ScanResult | None]:
+    """The diagnosis, per-slice diagnoses and file scan (None for typed levels) of the flags."""
     typed = {level: getattr(args, level) for level in SPLITS if getattr(args, level) is not None}
     slices = []
-    predictions = None
+    scan = None
     if args.predictions:
         if typed:
             flags = ", ".join(LEVEL_FLAGS[level] for level in typed)
             raise InputError(f"give either a predictions file or typed levels ({flags}), not both")
-        extra = (args.slice,) if args.slice else ()
-        predictions = read_predictions(
-            args.predictions, metric=args.metric, extra_columns=extra, metrics_only=True
-        )
-        humans = _humans(args.human, predictions.metric)
-        diagnosis = diagnose_predictions(predictions, humans, unit=args.unit)
+        scan = scan_split_metrics(args.predictions, metric=args.metric, slice_column=args.slice)
+        humans = _humans(args.human, scan.metric)
+        diagnosis = diagnose(scan.splits, humans, metric=scan.metric, unit=args.unit)
         if args.slice:
-            slices = diagnose_slices(
-                slice_metrics(predictions, args.slice),
-                humans,
-                metric=predictions.metric,
-                unit=args.unit,
-            )
+            slices = diagnose_slices(scan.slices, humans, metric=scan.metric, unit=args.unit)
     else:
         if args.slice:
             raise InputError("--slice needs a predictions file")
@@ -93,7 +84,7 @@ def diagnosis_from_args(args) -> tuple[Diagnosis, list, Predictions | None]:
             for level, text in typed.items()
         }
         diagnosis = diagnose(levels, _humans(args.human, metric), metric=metric, unit=args.unit)
-    return diagnosis, slices, predictions
+    return diagnosis, slices, scan
 
 
 def _humans(texts: list[str], metric: str):

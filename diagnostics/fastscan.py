@@ -1,0 +1,386 @@
+"""The fast diagnosis of a predictions file: one DuckDB query for the sums and the checks.
+
+:func:`scan_split_metrics` is what ``diagnose FILE`` runs. DuckDB reads only the needed
+columns (Parquet or CSV, multithreaded) and one SQL query returns, per split (and slice), the
+sufficient statistics of :class:`~diagnostics.metrics.GroupSums` (n, Σw, Σw², Σw·loss, Σw·loss²)
+together with counters of everything :func:`~diagnostics.ingest.read_predictions` would refuse:
+empty or unknown split values (aliases as in :mod:`diagnostics.splitnames`), empty or
+non-finite labels, text that the CSV reader of the exact path would read differently (null
+markers, surrounding whitespace, line breaks), negative or non-finite weights, empty ids and
+ids that are not strictly increasing (then a second query counts the duplicates). The metric is
+detected by the rule of the exact path (fractional numeric labels mean MAE).
+
+Whenever a counter signals anything, a type is not one the query handles exactly, or DuckDB
+cannot read the file, the exact pyarrow path (``read_predictions(..., metrics_only=True)``)
+runs instead: it raises the precise :class:`~diagnostics.validation.InputError`, so messages
+are the same on both paths, and the numbers are equal (to float summation order). User text
+never becomes SQL: the file path is a bound parameter and column names are quoted identifiers.
+Speed and memory: ``bench/ingest.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from diagnostics.ingest import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    SCORE_COLUMNS,
+    read_predictions,
+    slice_metrics,
+    split_estimates,
+    split_metrics,
+)
+from diagnostics.metrics import GroupSums, LevelEstimate
+from diagnostics.rates import METRICS
+from diagnostics.splitnames import SPLIT_ALIASES, SPLITS
+from diagnostics.validation import InputError, refuse_non_csv_text
+
+INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
+FLOAT_TYPES = ("FLOAT", "DOUBLE")
+TEXT_TYPE = "VARCHAR"
+MEMORY_LIMIT = "1GB"
+EXACT_FLOAT_INTEGERS = 2.0**53  # beyond, float labels would not compare as the integers they are
+CSV_OPTIONS = (
+    "header = true, delim = ',', quote = '\"', escape = '\"', skip = 0, "
+    "strict_mode = true, null_padding = false, ignore_errors = false, encoding = 'utf-8'"
+)
+# Python's str.strip() characters, as an RE2 class: text the exact path would strip.
+PYTHON_SPACES = "".join(f"\\x{{{c:X}}}" for c in range(sys.maxunicode + 1) if chr(c).isspace())
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """The per-split (and per-slice) estimates of a predictions file.
+
+    ``slices`` maps each value of the slice column (sorted) to its per-split estimates, empty
+    without a slice column. ``engine`` says which path computed them: ``duckdb`` (the fast
+    scan) or ``pyarrow`` (the exact reader, after the scan found something to refuse or check).
+    """
+
+    splits: dict[str, LevelEstimate]
+    slices: dict[str, dict[str, LevelEstimate]]
+    metric: str
+    source: str
+    rows: int
+    engine: str
+
+
+class _Unsure(Exception):
+    """The scan cannot vouch for the file; the exact path decides."""
+
+
+def scan_split_metrics(
+    path: str | os.PathLike,
+    *,
+    metric: str | None = None,
+    slice_column: str | None = None,
+    display_name: str | None = None,
+) -> ScanResult:
+    """Per-split (and per-slice) metrics of a predictions file, with every check of the reader.
+
+    Same arguments and refusals as :func:`~diagnostics.ingest.read_predictions` (with the
+    slice column as the one extra column); the result equals :func:`split_metrics` and
+    :func:`slice_metrics` of the exact path.
+    """
+    path = Path(path)
+    name = display_name or path.name
+    try:
+        return _scan(path, metric, slice_column, name)
+    except (_Unsure, duckdb.Error, pa.ArrowException, OSError, UnicodeDecodeError, csv.Error):
+        pass
+    predictions = read_predictions(
+        path,
+        metric=metric,
+        extra_columns=(slice_column,) if slice_column else (),
+        display_name=display_name,
+        metrics_only=True,
+    )
+    return ScanResult(
+        splits=split_metrics(predictions),
+        slices=slice_metrics(predictions, slice_column) if slice_column else {},
+        metric=predictions.metric,
+        source=name,
+        rows=len(predictions.frame),
+        engine="pyarrow",
+    )
+
+
+def _quote(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _source(path: Path, connection: duckdb.DuckDBPyConnection) -> tuple[str, bool, dict]:
+    """The table function reading the file (path as parameter ``$path``), whether it is CSV,
+    and the column types DuckDB reads."""
+    if set("*?[{") & set(str(path)):
+        raise _Unsure("pattern characters")  # DuckDB would expand them as a glob
+    with path.open("rb") as handle:
+        head = handle.read(65536)
+    if head.startswith(b"PAR1"):
+        source = "read_parquet($path)"
+        types = _describe(connection, source, path)
+        if list(types) != pq.read_schema(path).names:  # e.g. a repeated column, renamed here
+            raise _Unsure("columns read differently")
+        return source, False, types
+    if path.suffix.lower() in (".parquet", ".pq") or b"\x00" in head:
+        raise _Unsure("not Parquet, not text")
+    try:
+        refuse_non_csv_text(head, path.name)
+    except InputError:
+        raise _Unsure("not CSV") from None
+    if head.startswith(b"\xef\xbb\xbf"):
+        raise _Unsure("byte order mark")
+    first_line = head.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8")
+    header = next(csv.reader([first_line]), [])
+    source = f"read_csv($path, {CSV_OPTIONS})"
+    types = _describe(connection, source, path)
+    if list(types) != header or any(c != c.strip() for c in header):
+        raise _Unsure("header read differently")
+    return source, True, types
+
+
+def _describe(connection, source: str, path: Path) -> dict[str, str]:
+    """Column name → DuckDB type of what the source reads."""
+    rows = connection.execute(f"DESCRIBE SELECT * FROM {source}", {"path": str(path)}).fetchall()
+    return {row[0]: row[1] for row in rows}
+
+
+def _split_code() -> str:
+    """SQL: the index in SPLITS of a row's split name or alias (trimmed, any case), else NULL."""
+    cases = " ".join(
+        f"WHEN '{alias}' THEN {SPLITS.index(split)}" for alias, split in SPLIT_ALIASES.items()
+    )
+    return f"CASE lower(trim(split)) {cases} END"
+
+
+def _split_index(written: str | None) -> int:
+    """The index in SPLITS of a split value as written, by the exact path's rule.
+
+    Only values that DuckDB's ``lower(trim(...))`` maps the same way (ASCII, spaces only
+    around) are accepted, so the duplicate-id query groups splits as the exact path does.
+    """
+    if written is None or not written.isascii() or written.strip() != written.strip(" "):
+        raise _Unsure("empty split, or one the duplicate-id query would group differently")
+    canonical = SPLIT_ALIASES.get(written.strip().lower())
+    if canonical is None:
+        raise _Unsure("unknown split")
+    return SPLITS.index(canonical)
+
+
+def _text_trouble(column: str, is_csv: bool, *, stripped: bool) -> str:
+    """SQL aggregate: rows whose text the exact path would read as empty or differently."""
+    checks = [f"{column} IS NULL"]
+    if is_csv:  # the exact CSV reader takes these as null and has no line breaks in values
+        markers = ", ".join("'" + m.replace("'", "''") + "'" for m in _null_markers())
+        checks += [f"{column} IN ({markers})", f"regexp_matches({column}, '[\\r\\n]')"]
+    if stripped:  # labels are compared stripped; an empty one is refused
+        checks += [
+            f"{column} = ''",  # Parquet text: the exact path refuses an empty label
+            f"regexp_matches({column}, '^[{PYTHON_SPACES}]|[{PYTHON_SPACES}]$')",
+        ]
+    return f"count(*) FILTER (WHERE {' OR '.join(checks)})"
+
+
+def _null_markers() -> list[str]:
+    return list(pacsv.ConvertOptions().null_values)  # "" included (quoted, it is not NULL here)
+
+
+def _number_trouble(column: str, kind: str) -> str:
+    """SQL aggregate: rows whose number is empty, or a float that is not finite or not exact."""
+    if kind in FLOAT_TYPES:
+        bad = f"NOT isfinite({column}) OR abs({column}) >= {EXACT_FLOAT_INTEGERS}"
+        return f"count(*) - count({column}) + count(*) FILTER (WHERE {bad})"
+    return f"count(*) - count({column})"  # counting non-empty values is cheaper than a filter
+
+
+def _scan(path: Path, metric: str | None, slice_column: str | None, name: str) -> ScanResult:
+    if metric is not None and metric not in METRICS:
+        raise _Unsure("unknown metric")
+    if not path.is_file() or path.stat().st_size == 0:
+        raise _Unsure("missing or empty")
+    path = path.resolve()
+    with duckdb.connect(":memory:") as connection:
+        connection.execute(f"SET threads = {os.cpu_count() or 1}")
+        connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        connection.execute("SET enable_progress_bar = false")
+        source, is_csv, types = _source(path, connection)
+        query = _Query(types, metric, slice_column, is_csv)
+        cursor = connection.execute(query.sql(source), {"path": str(path)})
+        names = [column[0] for column in cursor.description]
+        groups = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        result = query.result(groups, name)
+        if any(group.get("unordered_ids") for group in groups):
+            duplicates = connection.execute(query.duplicates_sql(source), {"path": str(path)})
+            if duplicates.fetchone()[0]:
+                raise _Unsure("duplicate ids")
+    return result
+
+
+class _Query:
+    """The SQL of one scan, built from the column types, and the reading of its result rows."""
+
+    def __init__(self, types: dict[str, str], metric: str | None, slice_column, is_csv: bool):
+        if any(c not in types for c in REQUIRED_COLUMNS):
+            raise _Unsure("missing column")
+        if slice_column is not None and (
+            slice_column not in types
+            or slice_column in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, *SCORE_COLUMNS)
+            or types[slice_column] not in (*INTEGER_TYPES, TEXT_TYPE)
+        ):
+            raise _Unsure("slice column")
+        labels = (types["y_true"], types["y_pred"])
+        numeric = all(k in INTEGER_TYPES + FLOAT_TYPES for k in labels)
+        if types["split"] != TEXT_TYPE or not (numeric or labels == (TEXT_TYPE, TEXT_TYPE)):
+            raise _Unsure("types")
+        if not numeric and metric not in (None, "error"):
+            raise _Unsure("text labels for a regression metric")
+        self.types, self.is_csv, self.slice_column = types, is_csv, slice_column
+        self.float_labels = [c for c in ("y_true", "y_pred") if types[c] in FLOAT_TYPES]
+        self.metric = metric
+        if metric is None:
+            self.candidates = ("error", "mae") if numeric and self.float_labels else ("error",)
+        else:
+            self.candidates = (metric,)
+        self.weighted = "weight" in types
+        if self.weighted and types["weight"] not in INTEGER_TYPES + FLOAT_TYPES:
+            raise _Unsure("weight type")
+        if "id" in types and types["id"] not in INTEGER_TYPES + FLOAT_TYPES + (TEXT_TYPE,):
+            raise _Unsure("id type")
+
+    def _trouble(self) -> dict[str, str]:
+        """Counter name → SQL aggregate: rows the exact path refuses or reads differently."""
+        types, is_csv = self.types, self.is_csv
+        checks = {}
+        for column in ("y_true", "y_pred"):
+            if types[column] == TEXT_TYPE:
+                checks[column] = _text_trouble(_quote(column), is_csv, stripped=True)
+            else:
+                checks[column] = _number_trouble(_quote(column), types[column])
+        if self.weighted:
+            weight = "CAST(weight AS DOUBLE)"
+            bad = f"{weight} IS NULL OR NOT isfinite({weight}) OR {weight} < 0"
+            checks["weight"] = f"count(*) FILTER (WHERE {bad})"
+        if "id" in types:
+            checks["id"] = (
+                _text_trouble("id", is_csv, stripped=False)
+                if types["id"] == TEXT_TYPE
+                else _number_trouble("id", types["id"])
+            )
+        if self.slice_column is not None:
+            checks["slice"] = (
+                _text_trouble("slice_value", is_csv, stripped=False)
+                if types[self.slice_column] == TEXT_TYPE
+                else "count(*) - count(slice_value)"
+            )
+        return checks
+
+    def _sums(self) -> dict[str, str]:
+        """SQL aggregates: Σw, Σw², then Σw·loss and Σw·loss² of each candidate metric."""
+        difference = "(CAST(y_pred AS DOUBLE) - CAST(y_true AS DOUBLE))"
+        loss = {"mae": f"abs{difference}", "rmse": f"({difference} * {difference})"}
+        if not self.weighted:
+            sums = {"sw": "count(*)", "sw2": "count(*)"}
+            for metric in self.candidates:
+                if metric == "error":
+                    errors = "count(*) FILTER (WHERE y_true <> y_pred)"
+                    sums |= {"s1_error": errors, "s2_error": errors}
+                else:
+                    sums[f"s1_{metric}"] = f"sum({loss[metric]})"
+                    sums[f"s2_{metric}"] = f"sum({loss[metric]} * {loss[metric]})"
+            return sums
+        weight = "CAST(weight AS DOUBLE)"
+        # float32 weights are squared in float32, as NumPy does on the exact path
+        square = "weight * weight" if self.types["weight"] == "FLOAT" else f"{weight} * {weight}"
+        sums = {"sw": f"sum({weight})", "sw2": f"sum(CAST({square} AS DOUBLE))"}
+        for metric in self.candidates:
+            if metric == "error":
+                errors = f"coalesce(sum({weight}) FILTER (WHERE y_true <> y_pred), 0)"
+                sums |= {"s1_error": errors, "s2_error": errors}
+            else:
+                weighted_loss = f"({weight} * {loss[metric]})"
+                sums[f"s1_{metric}"] = f"sum({weighted_loss})"
+                sums[f"s2_{metric}"] = f"sum({weighted_loss} * {loss[metric]})"
+        return sums
+
+    def sql(self, source: str) -> str:
+        """The one query: per split code (and slice value) the counters and the sums."""
+        columns = ["split"]  # grouped as written: the aliases are mapped on the few groups
+        keys = ["split"]
+        if self.slice_column is not None:
+            columns.append(f"CAST({_quote(self.slice_column)} AS VARCHAR) AS slice_value")
+            keys.append("slice_value")
+        columns += ["y_true", "y_pred"]
+        aggregates = {"n": "count(*)"}
+        aggregates |= {f"trouble_{name}": count for name, count in self._trouble().items()}
+        if self.weighted:
+            columns.append("weight")
+        if "id" in self.types:
+            columns += ["id", "lag(id) OVER () AS previous_id"]
+            aggregates["unordered_ids"] = "count(*) FILTER (WHERE id <= previous_id)"
+        if self.metric is None and self.float_labels:
+            fractional = " OR ".join(f"{c} <> round({c})" for c in self.float_labels)
+            aggregates["fractional"] = f"count(*) FILTER (WHERE {fractional})"
+        aggregates |= self._sums()
+        selected = ", ".join([*keys, *(f"{sql} AS {name}" for name, sql in aggregates.items())])
+        used = [*REQUIRED_COLUMNS, *(c for c in ("weight", "id") if c in self.types)]
+        if self.slice_column is not None:
+            used.append(self.slice_column)
+        return (
+            f"SELECT {selected} FROM (SELECT {', '.join(columns)} FROM "
+            f"(SELECT {', '.join(map(_quote, used))} FROM {source})) GROUP BY {', '.join(keys)}"
+        )
+
+    def duplicates_sql(self, source: str) -> str:
+        """How many (split, id) pairs occur more than once (ids of different splits may repeat)."""
+        return (
+            f"SELECT count(*) FROM (SELECT {_split_code()} AS split_code, id "
+            f"FROM {source} GROUP BY ALL HAVING count(*) > 1)"
+        )
+
+    def result(self, groups: list[dict], name: str) -> ScanResult:
+        """The estimates from the query's groups, or :class:`_Unsure` when a counter is non-zero."""
+        total = sum(group["n"] for group in groups)
+        if total == 0:
+            raise _Unsure("no rows")
+        if any(v for group in groups for k, v in group.items() if k.startswith("trouble_")):
+            raise _Unsure("a check failed")
+        metric = self.metric or (
+            "mae" if sum(group.get("fractional", 0) for group in groups) else "error"
+        )
+        sliced = self.slice_column is not None
+        values = sorted({group["slice_value"] for group in groups}) if sliced else [None]
+        fields = np.zeros((5, len(values) * len(SPLITS)), dtype=np.float64)
+        for group in groups:
+            index = values.index(group["slice_value"]) * len(SPLITS) if sliced else 0
+            fields[:, index + _split_index(group["split"])] += [
+                group[key] for key in ("n", "sw", "sw2", f"s1_{metric}", f"s2_{metric}")
+            ]
+        per_split = fields.reshape(5, len(values), len(SPLITS)).sum(axis=1)
+        by_split = GroupSums(per_split[0].astype(np.int64), *per_split[1:])
+        if np.any((by_split.n > 0) & (by_split.sw <= 0)):
+            raise _Unsure("a split whose weights are all 0")
+        by_group = GroupSums(fields[0].astype(np.int64), *fields[1:])
+        slices = {
+            value: split_estimates(by_group, metric, v * len(SPLITS))
+            for v, value in enumerate(values)
+            if sliced
+        }
+        return ScanResult(
+            splits=split_estimates(by_split, metric),
+            slices=slices,
+            metric=metric,
+            source=name,
+            rows=int(total),
+            engine="duckdb",
+        )

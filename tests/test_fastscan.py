@@ -1,0 +1,217 @@
+"""The DuckDB scan of ``diagnose FILE`` equals the exact pyarrow path, and refuses the same way."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from diagnostics.fastscan import scan_split_metrics
+from diagnostics.ingest import read_predictions, slice_metrics, split_metrics
+from diagnostics.validation import InputError
+from tests.test_bad_inputs import CASES, Accepted, Upload
+
+SPLIT_NAMES = ["train", "Train-Dev", " val ", "TEST", "dev", "traindev", "validation", "test"]
+
+
+def _columns(rows: int, seed: int, *, regression=False, text_labels=False) -> dict:
+    rng = np.random.default_rng(seed)
+    y_true = rng.integers(0, 5, rows)
+    y_pred = np.where(rng.random(rows) < 0.2, (y_true + 1) % 5, y_true)
+    if regression:
+        y_true = rng.normal(100, 20, rows).round(2)
+        y_pred = y_true + rng.normal(0, 5, rows).round(2)
+    if text_labels:
+        names = np.array(["cat", "dog", "bird", "fish", "ant"])
+        y_true, y_pred = names[y_true], names[y_pred]
+    return {
+        "id": rng.permutation(rows),  # unique, not in order: the scan counts duplicates
+        "split": [SPLIT_NAMES[i] for i in rng.integers(0, len(SPLIT_NAMES), rows)],
+        "y_true": y_true,
+        "y_pred": y_pred,
+        "weight": rng.uniform(0, 3, rows).round(3),
+        "device": rng.choice(["web", "phone", "tablet"], rows),
+        "city": rng.integers(1, 12, rows),
+        "score": rng.random(rows),
+    }
+
+
+def _write(tmp_path, columns: dict, fmt: str, name: str = "p") -> str:
+    table = pa.table(columns)
+    path = tmp_path / f"{name}.{fmt}"
+    if fmt == "parquet":
+        pq.write_table(table, path)
+    else:
+        table.to_pandas().to_csv(path, index=False)
+    return str(path)
+
+
+def _assert_same_levels(fast: dict, exact: dict) -> None:
+    assert list(fast) == list(exact)
+    for split, estimate in exact.items():
+        got = fast[split]
+        assert got.n == estimate.n
+        for field in ("value", "low", "high"):
+            assert math.isclose(
+                getattr(got, field), getattr(estimate, field), rel_tol=1e-12, abs_tol=1e-12
+            ), (split, field)
+
+
+def _assert_equal_to_exact(path: str, *, metric=None, slice_column=None) -> None:
+    scan = scan_split_metrics(path, metric=metric, slice_column=slice_column)
+    extra = (slice_column,) if slice_column else ()
+    exact = read_predictions(path, metric=metric, extra_columns=extra, metrics_only=True)
+    assert scan.engine == "duckdb"
+    assert scan.metric == exact.metric
+    assert scan.rows == len(exact.frame)
+    _assert_same_levels(scan.splits, split_metrics(exact))
+    if slice_column:
+        expected = slice_metrics(exact, slice_column)
+        assert list(scan.slices) == list(expected)
+        for value, levels in expected.items():
+            _assert_same_levels(scan.slices[value], levels)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    ("drop", "kwargs", "slice_column"),
+    [
+        ((), {}, None),
+        (("weight",), {}, None),
+        (("weight", "id"), {}, "device"),
+        ((), {}, "city"),
+        ((), {"regression": True}, None),
+        ((), {"regression": True}, "device"),
+        (("weight",), {"regression": True}, None),
+        ((), {"text_labels": True}, "device"),
+    ],
+)
+def test_scan_equals_exact_path(tmp_path, fmt, drop, kwargs, slice_column):
+    columns = {k: v for k, v in _columns(3000, 7, **kwargs).items() if k not in drop}
+    _assert_equal_to_exact(_write(tmp_path, columns, fmt), slice_column=slice_column)
+
+
+@pytest.mark.parametrize("metric", ["error", "mae", "rmse"])
+def test_forced_metric(tmp_path, metric):
+    path = _write(tmp_path, _columns(2000, 3, regression=metric != "error"), "parquet")
+    _assert_equal_to_exact(path, metric=metric, slice_column="device")
+
+
+def test_float32_weights_and_integral_float_labels(tmp_path):
+    columns = _columns(2000, 5)
+    columns["weight"] = columns["weight"].astype(np.float32)
+    columns["y_true"] = columns["y_true"].astype(np.float64)  # 1.0, 2.0: still classes
+    path = _write(tmp_path, columns, "parquet")
+    _assert_equal_to_exact(path)
+    assert scan_split_metrics(path).metric == "error"
+
+
+def test_ordered_ids_need_no_second_query(tmp_path):
+    columns = _columns(1000, 1)
+    columns["id"] = np.arange(1000) * 3
+    _assert_equal_to_exact(_write(tmp_path, columns, "csv"))
+
+
+def test_text_the_csv_reader_strips_goes_the_exact_way(tmp_path):
+    columns = _columns(500, 2, text_labels=True)
+    columns["y_true"] = np.char.add(columns["y_true"], "\t")  # the exact path strips it
+    path = _write(tmp_path, columns, "csv")
+    scan = scan_split_metrics(path)
+    assert scan.engine == "pyarrow"
+    _assert_same_levels(scan.splits, split_metrics(read_predictions(path, metrics_only=True)))
+
+
+def _broken(columns: dict, problem: str) -> dict:
+    if problem == "duplicate id":
+        columns["id"][5] = columns["id"][900]
+        columns["split"][5] = columns["split"][900]
+    elif problem == "unknown split":
+        columns["split"][40] = "holdout"
+    elif problem == "empty split":
+        columns["split"][40] = None
+    elif problem == "negative weight":
+        columns["weight"][7] = -1.0
+    elif problem == "NaN label":
+        columns["y_pred"] = columns["y_pred"].astype(float)
+        columns["y_pred"][3] = np.nan
+    elif problem == "text in regression":
+        columns["y_pred"] = columns["y_pred"].astype(str)
+        columns["y_pred"][11] = "n/a"
+    elif problem == "zero weights":
+        columns["weight"] = np.zeros(len(columns["weight"]))
+    return columns
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    "problem",
+    [
+        "duplicate id",
+        "unknown split",
+        "empty split",
+        "negative weight",
+        "NaN label",
+        "text in regression",
+        "zero weights",
+    ],
+)
+def test_refusals_are_the_exact_paths(tmp_path, fmt, problem):
+    regression = problem == "text in regression"
+    columns = _broken(_columns(1000, 4, regression=regression), problem)
+    columns["split"] = list(columns["split"])
+    path = _write(tmp_path, columns, fmt)
+    metric = "mae" if regression else None
+    with pytest.raises(InputError) as exact:
+        read_predictions(path, metric=metric, metrics_only=True)
+    with pytest.raises(InputError) as fast:
+        scan_split_metrics(path, metric=metric)
+    assert str(fast.value) == str(exact.value)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"<html><body>no</body></html>", b"split;y_true;y_pred\ntrain;1;1\n", b"\xff\xfe\x00"],
+)
+def test_unreadable_files_are_refused_by_the_exact_path(tmp_path, content):
+    path = tmp_path / "p.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as exact:
+        read_predictions(path, metrics_only=True)
+    with pytest.raises(InputError) as fast:
+        scan_split_metrics(path)
+    assert str(fast.value) == str(exact.value)
+
+
+def test_path_and_column_names_are_never_sql(tmp_path):
+    columns = _columns(300, 9)
+    columns['it\'s "odd"'] = columns.pop("device")
+    folder = tmp_path / "o'brien; DROP"
+    folder.mkdir()
+    path = _write(folder, columns, "csv", name="x'y")
+    _assert_equal_to_exact(path, slice_column='it\'s "odd"')
+
+
+UPLOADS = [
+    pytest.param(case.values[0], id=case.id)
+    for case in CASES
+    if isinstance(case.values[0], (Upload, Accepted))
+]
+
+
+@pytest.mark.parametrize("case", UPLOADS)
+def test_bad_input_catalogue_same_outcome(tmp_path, case):
+    data = case.data(tmp_path) if callable(case.data) else case.data
+    path = tmp_path / f"upload{Path(case.name).suffix}"
+    path.write_bytes(data)
+    try:
+        exact = read_predictions(path, display_name=case.name, metrics_only=True)
+    except InputError as refused:
+        with pytest.raises(InputError) as fast:
+            scan_split_metrics(path, display_name=case.name)
+        assert str(fast.value) == str(refused)
+        return
+    scan = scan_split_metrics(path, display_name=case.name)
+    assert scan.metric == exact.metric
+    _assert_same_levels(scan.splits, split_metrics(exact))
