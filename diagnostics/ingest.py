@@ -168,12 +168,35 @@ class _Columns:
     batches: Callable[[], Iterable[pa.RecordBatch]]
 
 
+def memory_budget() -> int:
+    """Bytes a single read may use: ``STRATEGY_MAX_READ_BYTES``, else half the free memory."""
+    configured = os.environ.get("STRATEGY_MAX_READ_BYTES")
+    if configured:
+        return int(configured)
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def _check_memory(needed: int, name: str, what: str) -> None:
+    """Refuse, before reading, a file whose wanted columns would not fit in memory."""
+    budget = memory_budget()
+    if needed > budget:
+        raise InputError(
+            f"{name} would need about {needed / 2**30:.1f} GiB of memory to read ({what}), more "
+            f"than the {budget / 2**30:.1f} GiB this machine can spare; diagnose it with "
+            "`python -m strategy_app diagnose FILE`, which streams it, or upload a sample"
+        )
+
+
 def _open_columns(path: Path, name: str, extra: tuple[str, ...], metrics_only: bool) -> _Columns:
     head = _sniff(path, name)
     if head.startswith(b"PAR1"):
         return _open_parquet(path, name, extra, metrics_only)
     if path.suffix.lower() in (".parquet", ".pq"):
         raise InputError(f"{name} is not a valid Parquet file (no PAR1 header); re-export it")
+    _check_memory(path.stat().st_size, name, "a CSV file is at least its size in memory")
     table = _read_csv(path, name, head, extra, metrics_only)
     types = {field.name: field.type for field in table.schema}
     batches = partial(table.to_batches, max_chunksize=BATCH_ROWS)
@@ -217,8 +240,17 @@ def _open_parquet(path: Path, name: str, extra: tuple[str, ...], metrics_only: b
         except (pa.ArrowException, OSError) as exc:
             raise unreadable(exc) from None
 
+    metadata = parquet.metadata
+    encoded = sum(
+        group.column(c).total_uncompressed_size
+        for group in (metadata.row_group(i) for i in range(metadata.num_row_groups))
+        for c in range(group.num_columns)
+        if group.column(c).path_in_schema in columns
+    )
+    needed = max(encoded, metadata.num_rows * 8 * len(columns))  # 8 bytes a decoded value
+    _check_memory(needed, name, f"{metadata.num_rows:,} rows of {', '.join(columns)}")
     types = {field.name: field.type for field in parquet.schema_arrow}
-    return _Columns(columns, types, parquet.metadata.num_rows, batches)
+    return _Columns(columns, types, metadata.num_rows, batches)
 
 
 def _read_csv(

@@ -481,3 +481,18 @@ def test_metrics_only_ignores_scores(tmp_path):
     path = write(tmp_path, csv_of(rows, header="split,y_true,y_pred,score\n"))
     assert "score" in refusal(path)
     assert read_predictions(path, metrics_only=True).metric == "error"
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_file_too_big_for_memory_is_refused_from_its_metadata(tmp_path, monkeypatch, suffix):
+    frame = pd.DataFrame({"split": ["train", "dev"] * 5000, "y_true": 1, "y_pred": 2})
+    path = tmp_path / f"big.{suffix}"
+    if suffix == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path)
+    monkeypatch.setenv("STRATEGY_MAX_READ_BYTES", "4096")
+    with pytest.raises(InputError, match=r"would need about .* GiB of memory .* streams it"):
+        read_predictions(path)
+    monkeypatch.delenv("STRATEGY_MAX_READ_BYTES")
+    assert read_predictions(path).frame.shape[0] == 10000
