@@ -1,4 +1,4 @@
-"""Fault tests for the store: a read-only database file and an unwritable data folder.
+"""Fault tests for the store: a read-only database file, an unwritable data folder, a full disk.
 
 Each refused write must raise :class:`StoreUnwritable` (a clear message, shown by pages with
 ``st.error``) and leave the database intact: reopened normally, it passes SQLite's integrity
@@ -7,8 +7,10 @@ check and holds everything saved before.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import subprocess
 
 import pandas as pd
 import pytest
@@ -84,3 +86,47 @@ def test_unwritable_data_folder_is_a_clear_error(saved, tmp_path):
         if uploads.is_dir():
             uploads.chmod(0o700)
     store.close()
+
+
+@pytest.fixture
+def small_disk(tmp_path, monkeypatch):
+    """A data folder on a 4 MB tmpfs (root only; skipped where mounting is not allowed)."""
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    monkeypatch.setenv("STRATEGY_DATA_DIR", str(folder))
+    monkeypatch.delenv("STRATEGY_DB_URL", raising=False)
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_full_disk_is_a_clear_error_and_nothing_is_corrupted(small_disk):
+    store = open_store()
+    project = store.projects.create("p")
+    examples = pd.DataFrame({"id": ["a", "b"], "y_true": ["1", "1"], "y_pred": ["2", "2"]})
+    store.labels.save_sample(project.id, examples, seed=0, stratified=False)
+    store.labels.save_edit(project.id, LabelEdit("a", "", notes="kept", reviewed=True), 0)
+    filler = small_disk / "filler"
+    with filler.open("wb") as handle, contextlib.suppress(OSError):  # fill it to the last byte
+        while True:
+            handle.write(b"\0" * 65536)
+            handle.flush()
+    with pytest.raises(StoreUnwritable, match="not saved: the disk holding the database is full"):
+        store.labels.save_edit(project.id, LabelEdit("b", "", notes="x" * 1_000_000), 0)
+    filler.unlink()
+    store.close()
+    reopened = open_store()
+    with reopened.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    review = reopened.labels.review(project.id, "a", "")
+    assert (review.notes, review.version) == ("kept", 1)
+    assert (
+        reopened.labels.review(project.id, "b", "") is None
+        or not reopened.labels.review(project.id, "b", "").notes
+    )
+    reopened.labels.save_edit(project.id, LabelEdit("b", "", notes="after"), 0)  # writable again
+    reopened.close()
