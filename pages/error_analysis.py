@@ -21,8 +21,6 @@ st.caption(
 )
 try:
     predictions = project_predictions(store, project.id)
-    if predictions is not None:
-        labeling_ui.confusion_table(project_confusion_pairs(store, project.id))
 except InputError as exc:
     st.error(f"{exc}\n\nError analysis needs a classification predictions file with dev rows.")
     page_link("diagnose", label="Open Diagnose to fix the predictions")
@@ -37,20 +35,31 @@ if predictions is None:
     page_link("diagnose", label="Open Diagnose to upload predictions")
     st.stop()
 
-sample = store.labels.sample(project.id)  # loaded once per run, shared below
-labeling_ui.sample_controls(store, project, predictions, sample)
+labels = labeling_ui.load_labels(store, project)  # read once per run, shared below
 annotator = labeling_ui.annotator_input(project)
-view = labeling_ui.current_view(store, project, annotator, sample)
+view = labeling_ui.current_view(store, project, annotator, labels)
 if view is None:
+    labeling_ui.sample_controls(store, project, predictions, labels)
     st.stop()
-labeling_ui.category_controls(store, project)
+panel = labeling_ui.panel_choice(project)
+if panel == labeling_ui.DETAIL:
+    labeling_ui.detail(project, view, labels)
+elif panel == labeling_ui.CATEGORIES:
+    labeling_ui.category_controls(store, project, labels)
+elif panel == labeling_ui.SAMPLE:
+    labeling_ui.sample_controls(store, project, predictions, labels)
+elif panel == labeling_ui.PAIRS:
+    labeling_ui.confusion_table(project_confusion_pairs(store, project.id))
+elif panel == labeling_ui.AGREEMENT:
+    labeling_ui.agreement_section(labels)
+elif panel == labeling_ui.CSV:
+    labeling_ui.csv_section(store, project)
 labeling_ui.images_upload(store, project, view)
 labeling_ui.notices(project)
 progress = st.empty()
 st.caption("Tagging an example counts as reviewing it; mark untaggable ones *reviewed*.")
-labeling_ui.editor(store, project, view)
+if labeling_ui.editor(store, project, view):
+    labels = labeling_ui.load_labels(store, project)
 with progress:
-    labeling_ui.progress_bar(store, project, annotator, sample)
-labeling_ui.detail(store, project, view, sample)
-labeling_ui.ceiling_section(store, project, predictions)
-labeling_ui.csv_section(store, project)
+    labeling_ui.progress_bar(labels, annotator)
+labeling_ui.ceiling_section(labels, predictions)
