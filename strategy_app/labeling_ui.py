@@ -21,7 +21,15 @@ from strategy_app import labeling
 from strategy_app.labeling import ID, INPUT, NOTES, REVIEWED, SCORE, Y_PRED, Y_TRUE, View
 from strategy_app.store import Project, Store
 from strategy_app.store.labels import LabelSnapshot
-from strategy_app.ui import cached_full_image, cached_thumbnail
+from strategy_app.ui import (
+    cached_full_image,
+    cached_thumbnail,
+    get_store,
+    page_link,
+    page_setup,
+    project_errors,
+    require_project,
+)
 
 VIEW_KEY = "label_view_{}"
 NOTICES_KEY = "label_notices_{}"
@@ -179,41 +187,36 @@ def category_controls(store: Store, project: Project, labels: LabelSnapshot) -> 
     pid = project.id
     categories = labels.categories
     by_id = {c.id: c.name for c in categories}
-    with st.container():
-        st.caption(
-            f"{len(categories)} categories. Presets: " + ", ".join(PRESET_CATEGORIES) + ". Add "
-            "what your errors share; tags follow a rename and a merge."
+    st.caption(
+        f"{len(categories)} categories. Presets: " + ", ".join(PRESET_CATEGORIES) + ". Add "
+        "what your errors share; tags follow a rename and a merge."
+    )
+    add, rename, merge, remove = st.tabs(["Add", "Rename", "Merge", "Remove"])
+    with add:
+        name = st.text_input("New category", key=f"cat_new_{pid}")
+        if st.button("Add category", key=f"cat_add_{pid}", icon=":material/add:"):
+            _run(lambda: store.labels.add_category(pid, name), f"Added '{name.strip()}'")
+    if not categories:
+        return
+    with rename:
+        chosen = st.selectbox("Category", list(by_id), format_func=by_id.get, key=f"cat_rn_{pid}")
+        new = st.text_input("New name", key=f"cat_rn_name_{pid}")
+        if st.button("Rename", key=f"cat_rn_go_{pid}"):
+            _run(lambda: store.labels.rename_category(pid, chosen, new), "Renamed")
+    with merge:
+        sources = st.multiselect(
+            "Merge these", list(by_id), format_func=by_id.get, key=f"cat_mg_src_{pid}"
         )
-        add, rename, merge, remove = st.tabs(["Add", "Rename", "Merge", "Remove"])
-        with add:
-            name = st.text_input("New category", key=f"cat_new_{pid}")
-            if st.button("Add category", key=f"cat_add_{pid}", icon=":material/add:"):
-                _run(lambda: store.labels.add_category(pid, name), f"Added '{name.strip()}'")
-        if not categories:
-            return
-        with rename:
-            chosen = st.selectbox(
-                "Category", list(by_id), format_func=by_id.get, key=f"cat_rn_{pid}"
-            )
-            new = st.text_input("New name", key=f"cat_rn_name_{pid}")
-            if st.button("Rename", key=f"cat_rn_go_{pid}"):
-                _run(lambda: store.labels.rename_category(pid, chosen, new), "Renamed")
-        with merge:
-            sources = st.multiselect(
-                "Merge these", list(by_id), format_func=by_id.get, key=f"cat_mg_src_{pid}"
-            )
-            target = st.selectbox(
-                "into", list(by_id), format_func=by_id.get, key=f"cat_mg_dst_{pid}"
-            )
-            if st.button("Merge", key=f"cat_mg_go_{pid}"):
-                _run(lambda: store.labels.merge_categories(pid, sources, target), "Merged")
-        with remove:
-            gone = st.selectbox("Category", list(by_id), format_func=by_id.get, key=f"cat_rm_{pid}")
-            sure = st.checkbox(
-                f"Delete '{by_id.get(gone)}' and every tag in it", key=f"cat_rm_ok_{pid}"
-            )
-            if st.button("Remove", key=f"cat_rm_go_{pid}", disabled=not sure):
-                _run(lambda: store.labels.remove_category(pid, gone), "Removed")
+        target = st.selectbox("into", list(by_id), format_func=by_id.get, key=f"cat_mg_dst_{pid}")
+        if st.button("Merge", key=f"cat_mg_go_{pid}"):
+            _run(lambda: store.labels.merge_categories(pid, sources, target), "Merged")
+    with remove:
+        gone = st.selectbox("Category", list(by_id), format_func=by_id.get, key=f"cat_rm_{pid}")
+        sure = st.checkbox(
+            f"Delete '{by_id.get(gone)}' and every tag in it", key=f"cat_rm_ok_{pid}"
+        )
+        if st.button("Remove", key=f"cat_rm_go_{pid}", disabled=not sure):
+            _run(lambda: store.labels.remove_category(pid, gone), "Removed")
 
 
 def _run(action, done: str) -> None:
@@ -323,34 +326,33 @@ def detail(project: Project, view: View, labels: LabelSnapshot) -> None:
     key = DETAIL_KEY.format(project.id)
     ids = view.ids
     position = min(st.session_state.get(key, 0), len(ids) - 1)
-    with st.container():
-        back, where, forward = st.columns([1, 3, 1], vertical_alignment="center")
-        if back.button("Previous", key=f"prev_{project.id}", shortcut="J", disabled=position == 0):
-            position -= 1
-        if forward.button(
-            "Next", key=f"next_{project.id}", shortcut="K", disabled=position >= len(ids) - 1
-        ):
-            position += 1
-        st.session_state[key] = position
-        example = ids[position]
-        record = view.sample.examples.iloc[position]
-        where.markdown(
-            f"**{position + 1} of {len(ids)}** · id `{example}` · true **{record[Y_TRUE]}** · "
-            f"predicted **{record[Y_PRED]}**"
-            + ("" if pd.isna(record[SCORE]) else f" · confidence {record[SCORE]:.2f}")
-        )
-        image = cached_full_image(view.images_root, record[INPUT])
-        if image is not None:
-            st.image(image, width=320)
-        elif isinstance(record[INPUT], str):
-            st.text(record[INPUT])
-        review = labels.reviews_by(view.annotator).get(example)
-        names = [c.name for c in view.categories if review and c.id in review.tags]
-        st.caption(
-            ("Tags: " + ", ".join(names) if names else "No tags yet")
-            + (f" · notes: {review.notes}" if review and review.notes else "")
-            + " · tag it in the table above."
-        )
+    back, where, forward = st.columns([1, 3, 1], vertical_alignment="center")
+    if back.button("Previous", key=f"prev_{project.id}", shortcut="J", disabled=position == 0):
+        position -= 1
+    if forward.button(
+        "Next", key=f"next_{project.id}", shortcut="K", disabled=position >= len(ids) - 1
+    ):
+        position += 1
+    st.session_state[key] = position
+    example = ids[position]
+    record = view.sample.examples.iloc[position]
+    where.markdown(
+        f"**{position + 1} of {len(ids)}** · id `{example}` · true **{record[Y_TRUE]}** · "
+        f"predicted **{record[Y_PRED]}**"
+        + ("" if pd.isna(record[SCORE]) else f" · confidence {record[SCORE]:.2f}")
+    )
+    image = cached_full_image(view.images_root, record[INPUT])
+    if image is not None:
+        st.image(image, width=320)
+    elif isinstance(record[INPUT], str):
+        st.text(record[INPUT])
+    review = labels.reviews_by(view.annotator).get(example)
+    names = [c.name for c in view.categories if review and c.id in review.tags]
+    st.caption(
+        ("Tags: " + ", ".join(names) if names else "No tags yet")
+        + (f" · notes: {review.notes}" if review and review.notes else "")
+        + " · tag it in the table above."
+    )
 
 
 def ceiling_section(labels: LabelSnapshot, predictions: Predictions) -> None:
@@ -380,28 +382,84 @@ def agreement_section(labels: LabelSnapshot) -> None:
 def csv_section(store: Store, project: Project) -> None:
     """Export the tags CSV; import one (validated, all or nothing)."""
     pid = project.id
-    with st.container():
-        st.download_button(
-            "Export tags CSV",
-            data=lambda: labeling.export_csv(store, pid),  # built when clicked, not per rerun
-            file_name=f"tags-{pid}.csv",
-            mime="text/csv",
-            key=f"export_{pid}",
-            icon=":material/download:",
-            on_click="ignore",
+    st.download_button(
+        "Export tags CSV",
+        data=lambda: labeling.export_csv(store, pid),  # built when clicked, not per rerun
+        file_name=f"tags-{pid}.csv",
+        mime="text/csv",
+        key=f"export_{pid}",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    uploaded = st.file_uploader("Import a tags CSV", type=["csv"], key=f"import_{pid}")
+    if uploaded is None:
+        return
+    handled = st.session_state.setdefault("_handled_tag_imports", {})
+    if uploaded.file_id not in handled:
+        try:
+            count = labeling.import_csv(store, pid, uploaded.getvalue(), uploaded.name)
+            handled[uploaded.file_id] = None
+            invalidate(pid)
+            st.toast(f"Imported {count} rows", icon=":material/check:")
+            st.rerun()
+        except InputError as exc:
+            handled[uploaded.file_id] = str(exc)
+    if handled[uploaded.file_id]:
+        st.error(handled[uploaded.file_id])
+
+
+def page() -> None:
+    """The Error analysis page (the page file only calls this: a rerun compiles less)."""
+    project = require_project(page_setup("error_analysis"))
+    store = get_store()
+    st.caption(
+        f"Project **{project.name}** · review about 100 misclassified dev examples, tag what each "
+        "one shows, and see which category is worth fixing. Every edit is saved as you make it."
+    )
+    predictions, pairs = _errors_or_stop(store, project)
+    labels = load_labels(store, project)  # read once per run, shared below
+    annotator = annotator_input(project)
+    view = current_view(store, project, annotator, labels)
+    if view is None:
+        sample_controls(store, project, predictions, labels)
+        st.stop()
+    panel = panel_choice(project)
+    if panel is not None:
+        panels = {
+            DETAIL: lambda: detail(project, view, labels),
+            CATEGORIES: lambda: category_controls(store, project, labels),
+            SAMPLE: lambda: sample_controls(store, project, predictions, labels),
+            PAIRS: lambda: confusion_table(pairs),
+            AGREEMENT: lambda: agreement_section(labels),
+            CSV: lambda: csv_section(store, project),
+        }
+        panels[panel]()
+    images_upload(store, project, view)
+    notices(project)
+    progress = st.empty()
+    st.caption("Tagging an example counts as reviewing it; mark untaggable ones *reviewed*.")
+    if editor(store, project, view):
+        labels = load_labels(store, project)
+    with progress:
+        progress_bar(labels, annotator)
+    ceiling_section(labels, predictions)
+
+
+def _errors_or_stop(store: Store, project: Project) -> tuple[Predictions, pd.DataFrame]:
+    """The predictions and confusion pairs, or stop the page saying what to fix."""
+    try:
+        errors = project_errors(store, project.id)
+    except InputError as exc:
+        st.error(f"{exc}\n\nError analysis needs a classification predictions file with dev rows.")
+        page_link("diagnose", label="Open Diagnose to fix the predictions")
+        st.stop()
+    if errors is None:
+        st.info(
+            "Error analysis samples misclassified dev examples from the project's predictions, and "
+            "this project has none (typed levels only). Upload a predictions file with split, "
+            "y_true, y_pred (and ideally id, score, input) on Diagnose.",
+            icon=":material/info:",
         )
-        uploaded = st.file_uploader("Import a tags CSV", type=["csv"], key=f"import_{pid}")
-        if uploaded is None:
-            return
-        handled = st.session_state.setdefault("_handled_tag_imports", {})
-        if uploaded.file_id not in handled:
-            try:
-                count = labeling.import_csv(store, pid, uploaded.getvalue(), uploaded.name)
-                handled[uploaded.file_id] = None
-                invalidate(pid)
-                st.toast(f"Imported {count} rows", icon=":material/check:")
-                st.rerun()
-            except InputError as exc:
-                handled[uploaded.file_id] = str(exc)
-        if handled[uploaded.file_id]:
-            st.error(handled[uploaded.file_id])
+        page_link("diagnose", label="Open Diagnose to upload predictions")
+        st.stop()
+    return errors

@@ -59,11 +59,6 @@ def _result_cached(_store: Store, state, folder: str, present: bool) -> Diagnosi
     return compute(_store, state, reader=_read_cached)
 
 
-def project_predictions(store: Store, project_id: int) -> Predictions | None:
-    """The project's uploaded predictions, read once and cached by the file's hash."""
-    return predictions_for(store, project_id, reader=_read_cached)
-
-
 @st.cache_data(max_entries=8, show_spinner=False)
 def _confusion_pairs_cached(path, *, metric, extra_columns, display_name) -> pd.DataFrame:
     predictions = _read_cached(
@@ -72,9 +67,17 @@ def _confusion_pairs_cached(path, *, metric, extra_columns, display_name) -> pd.
     return confusion_pairs(predictions)
 
 
-def project_confusion_pairs(store: Store, project_id: int) -> pd.DataFrame | None:
-    """The confusion pairs of the project's dev errors, computed once per file (by its hash)."""
-    return predictions_for(store, project_id, reader=_confusion_pairs_cached)
+def _read_with_pairs(path, **options) -> tuple[Predictions, pd.DataFrame]:
+    return _read_cached(path, **options), _confusion_pairs_cached(path, **options)
+
+
+def project_errors(store: Store, project_id: int) -> tuple[Predictions, pd.DataFrame] | None:
+    """The project's uploaded predictions and the confusion pairs of its dev errors, each
+    computed once per file (by its hash); None when the project has no predictions file.
+
+    Raises InputError when the file cannot be read or has no dev errors to analyse.
+    """
+    return predictions_for(store, project_id, reader=_read_with_pairs)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
