@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from diagnostics.ceiling import Agreement, Ceiling, category_agreement, ceiling_from_tags
-from diagnostics.errors import dev_error_summary, sample_errors
+from diagnostics.errors import sample_errors
 from diagnostics.images import data_url, extract_images_zip, read_image_file, thumbnail_png
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.tags import TagRow, TagTable, read_tags_csv, write_tags_csv
@@ -350,12 +350,14 @@ def progress_of(snapshot: LabelSnapshot, annotator: str) -> tuple[int, int]:
     return done, len(ids)
 
 
-def ceiling_for(table: TagTable, predictions: Predictions) -> Ceiling | None:
-    """The ceiling table from every annotator's tags (their consensus), or None before any."""
+def ceiling_for(table: TagTable, summary: dict) -> Ceiling | None:
+    """The ceiling table from every annotator's tags (their consensus), or None before any.
+
+    ``summary`` is the predictions' :func:`~diagnostics.errors.dev_error_summary`.
+    """
     tags = table.consensus_tags()
     if not tags:
         return None
-    summary = dev_error_summary(predictions)
     return ceiling_from_tags(
         tags,
         summary["dev_error"],

@@ -13,8 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from diagnostics.charts import ceiling_chart
-from diagnostics.errors import DEFAULT_SAMPLE_SIZE
-from diagnostics.ingest import Predictions
+from diagnostics.errors import DEFAULT_SAMPLE_SIZE, DevErrors
 from diagnostics.tags import PRESET_CATEGORIES
 from diagnostics.validation import InputError
 from strategy_app import labeling
@@ -27,7 +26,8 @@ from strategy_app.ui import (
     get_store,
     page_link,
     page_setup,
-    project_errors,
+    project_dev_errors,
+    project_predictions,
     require_project,
 )
 
@@ -97,9 +97,7 @@ def annotator_input(project: Project) -> str:
     return name.strip()
 
 
-def sample_controls(
-    store: Store, project: Project, predictions: Predictions, labels: LabelSnapshot
-) -> None:
+def sample_controls(store: Store, project: Project, labels: LabelSnapshot) -> None:
     """Draw (or redraw, after confirmation) the sample of misclassified dev examples."""
     pid = project.id
     sample = labels.sample
@@ -128,6 +126,9 @@ def sample_controls(
         )
     if st.button("Draw sample", key=f"draw_{pid}", disabled=not allowed, icon=":material/casino:"):
         try:
+            predictions = project_predictions(store, pid)
+            if predictions is None:
+                raise InputError("the project has no predictions file to draw from")
             drawn = labeling.draw_sample(
                 store, pid, predictions, int(size), seed=int(seed), stratify=stratify
             )
@@ -355,9 +356,9 @@ def detail(project: Project, view: View, labels: LabelSnapshot) -> None:
     )
 
 
-def ceiling_section(labels: LabelSnapshot, predictions: Predictions) -> None:
-    """The ceiling table and chart from the saved tags."""
-    ceiling = labeling.ceiling_for(labels.tag_table(), predictions)
+def ceiling_section(labels: LabelSnapshot, summary: dict) -> None:
+    """The ceiling table and chart from the saved tags (``summary``: the dev error summary)."""
+    ceiling = labeling.ceiling_for(labels.tag_table(), summary)
     st.subheader("Ceiling per category", anchor=False)
     if ceiling is None:
         st.info("Tag or mark reviewed at least one example to see the ceiling table.")
@@ -416,20 +417,20 @@ def page() -> None:
         f"Project **{project.name}** · review about 100 misclassified dev examples, tag what each "
         "one shows, and see which category is worth fixing. Every edit is saved as you make it."
     )
-    predictions, pairs = _errors_or_stop(store, project)
+    dev_errors = _dev_errors_or_stop(store, project)
     labels = load_labels(store, project)  # read once per run, shared below
     annotator = annotator_input(project)
     view = current_view(store, project, annotator, labels)
     if view is None:
-        sample_controls(store, project, predictions, labels)
+        sample_controls(store, project, labels)
         st.stop()
     panel = panel_choice(project)
     if panel is not None:
         panels = {
             DETAIL: lambda: detail(project, view, labels),
             CATEGORIES: lambda: category_controls(store, project, labels),
-            SAMPLE: lambda: sample_controls(store, project, predictions, labels),
-            PAIRS: lambda: confusion_table(pairs),
+            SAMPLE: lambda: sample_controls(store, project, labels),
+            PAIRS: lambda: confusion_table(dev_errors.pairs),
             AGREEMENT: lambda: agreement_section(labels),
             CSV: lambda: csv_section(store, project),
         }
@@ -442,13 +443,13 @@ def page() -> None:
         labels = load_labels(store, project)
     with progress:
         progress_bar(labels, annotator)
-    ceiling_section(labels, predictions)
+    ceiling_section(labels, dev_errors.summary)
 
 
-def _errors_or_stop(store: Store, project: Project) -> tuple[Predictions, pd.DataFrame]:
-    """The predictions and confusion pairs, or stop the page saying what to fix."""
+def _dev_errors_or_stop(store: Store, project: Project) -> DevErrors:
+    """The dev errors' summary and confusion pairs, or stop the page saying what to fix."""
     try:
-        errors = project_errors(store, project.id)
+        errors = project_dev_errors(store, project.id)
     except InputError as exc:
         st.error(f"{exc}\n\nError analysis needs a classification predictions file with dev rows.")
         page_link("diagnose", label="Open Diagnose to fix the predictions")

@@ -6,10 +6,9 @@ Each page starts with :func:`page_setup`, so it also runs on its own
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from diagnostics.errors import confusion_pairs
+from diagnostics.errors import DevErrors, confusion_pairs, dev_error_summary
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.waterfall import GAP_LABELS
 from strategy_app.diagnosis import DiagnosisResult, compute
@@ -59,25 +58,27 @@ def _result_cached(_store: Store, state, folder: str, present: bool) -> Diagnosi
     return compute(_store, state, reader=_read_cached)
 
 
+def project_predictions(store: Store, project_id: int) -> Predictions | None:
+    """The project's uploaded predictions, read once and cached by the file's hash."""
+    return predictions_for(store, project_id, reader=_read_cached)
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
-def _confusion_pairs_cached(path, *, metric, extra_columns, display_name) -> pd.DataFrame:
+def _dev_errors_cached(path, *, metric, extra_columns, display_name) -> DevErrors:
     predictions = _read_cached(
         path, metric=metric, extra_columns=extra_columns, display_name=display_name
     )
-    return confusion_pairs(predictions)
+    return DevErrors(dev_error_summary(predictions), confusion_pairs(predictions))
 
 
-def _read_with_pairs(path, **options) -> tuple[Predictions, pd.DataFrame]:
-    return _read_cached(path, **options), _confusion_pairs_cached(path, **options)
-
-
-def project_errors(store: Store, project_id: int) -> tuple[Predictions, pd.DataFrame] | None:
-    """The project's uploaded predictions and the confusion pairs of its dev errors, each
-    computed once per file (by its hash); None when the project has no predictions file.
+def project_dev_errors(store: Store, project_id: int) -> DevErrors | None:
+    """The dev error summary and confusion pairs of the project's predictions, computed once
+    per file (by its hash) and small to copy out of the cache on each rerun; None when the
+    project has no predictions file.
 
     Raises InputError when the file cannot be read or has no dev errors to analyse.
     """
-    return predictions_for(store, project_id, reader=_read_with_pairs)
+    return predictions_for(store, project_id, reader=_dev_errors_cached)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
