@@ -436,6 +436,20 @@ def page() -> None:
         }
         panels[panel]()
     images_upload(store, project, view)
+    tagging(store, project, annotator, dev_errors.summary, {"labels": labels})
+
+
+@st.fragment
+def tagging(store: Store, project: Project, annotator: str, summary: dict, first: dict) -> None:
+    """The tagging table, the progress and the ceiling: an edit reruns only this part.
+
+    ``first`` holds the labels the page read for this run; a rerun of this part alone (called
+    again with the same arguments) finds it empty and reads the labels afresh.
+    """
+    labels = first.pop("labels", None) or load_labels(store, project)
+    view = current_view(store, project, annotator, labels)
+    if view is None:  # the sample was removed in another session
+        st.rerun()
     notices(project)
     progress = st.empty()
     st.caption("Tagging an example counts as reviewing it; mark untaggable ones *reviewed*.")
@@ -443,7 +457,7 @@ def page() -> None:
         labels = load_labels(store, project)
     with progress:
         progress_bar(labels, annotator)
-    ceiling_section(labels, dev_errors.summary)
+    ceiling_section(labels, summary)
 
 
 def _dev_errors_or_stop(store: Store, project: Project) -> DevErrors:
