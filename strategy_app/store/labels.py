@@ -190,12 +190,12 @@ class LabelRepository:
         """
 
         def load(session) -> LabelSnapshot:
-            root = session.get(Setting, IMAGES_SETTING.format(project_id))
+            root = select(Setting.value).where(Setting.key == IMAGES_SETTING.format(project_id))
             return LabelSnapshot(
                 sample=_load_sample(session, project_id, known),
                 categories=_load_categories(session, project_id),
                 reviews=_load_reviews(session, project_id),
-                images_root=root.value if root else None,
+                images_root=session.scalar(root),
             )
 
         return read(self._engine, load)
@@ -420,10 +420,14 @@ class LabelRepository:
 
 
 def _load_sample(session, project_id: int, known: Sample | None = None) -> Sample | None:
-    info = session.get(LabelSample, project_id)
+    info = session.execute(
+        select(
+            LabelSample.seed, LabelSample.size, LabelSample.stratified, LabelSample.drawn_at
+        ).where(LabelSample.project_id == project_id)
+    ).first()
     if info is None:
         return None
-    drawn = (info.seed, info.size, info.stratified, info.drawn_at)
+    drawn = tuple(info)
     if known is not None and (known.seed, known.size, known.stratified, known.drawn_at) == drawn:
         return known
     query = (
@@ -444,23 +448,28 @@ def _load_sample(session, project_id: int, known: Sample | None = None) -> Sampl
 
 def _load_categories(session, project_id: int) -> list[Category]:
     query = (
-        select(LabelCategory)
+        select(LabelCategory.id, LabelCategory.name, LabelCategory.position)
         .where(LabelCategory.project_id == project_id)
         .order_by(LabelCategory.position, LabelCategory.id)
     )
-    return [Category(r.id, r.name, r.position) for r in session.scalars(query)]
+    return [Category(*row) for row in session.execute(query)]
 
 
 def _load_reviews(session, project_id: int, annotator: str | None = None) -> list[Review]:
-    query = select(LabelRow).where(LabelRow.project_id == project_id)
-    tags = select(LabelTag).where(LabelTag.project_id == project_id)
+    # plain column rows, not ORM objects: this runs on every rerun of the labeling page
+    query = select(
+        LabelRow.example_id, LabelRow.annotator, LabelRow.reviewed, LabelRow.notes, LabelRow.version
+    ).where(LabelRow.project_id == project_id)
+    tags = select(LabelTag.example_id, LabelTag.annotator, LabelTag.category_id).where(
+        LabelTag.project_id == project_id
+    )
     if annotator is not None:
         query = query.where(LabelRow.annotator == annotator)
         tags = tags.where(LabelTag.annotator == annotator)
     carried: dict[tuple[str, str], set[int]] = {}
-    for tag in session.scalars(tags):
-        carried.setdefault((tag.example_id, tag.annotator), set()).add(tag.category_id)
-    return [_review(row, carried) for row in session.scalars(query)]
+    for example_id, who, category_id in session.execute(tags):
+        carried.setdefault((example_id, who), set()).add(category_id)
+    return [_review(row, carried) for row in session.execute(query)]
 
 
 def _tag_table(categories: list[Category], reviews: list[Review]) -> TagTable:
@@ -503,7 +512,7 @@ def _saved_review(session, project_id: int, example_id: str, annotator: str) -> 
     return _review(row, {(example_id, annotator): set(session.scalars(query))})
 
 
-def _review(row: LabelRow, carried: dict[tuple[str, str], set[int]]) -> Review:
+def _review(row, carried: dict[tuple[str, str], set[int]]) -> Review:
     return Review(
         example_id=row.example_id,
         annotator=row.annotator,
