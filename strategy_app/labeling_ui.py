@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from diagnostics.ceiling import Ceiling
 from diagnostics.charts import ceiling_chart
 from diagnostics.errors import DEFAULT_SAMPLE_SIZE, DevErrors
 from diagnostics.tags import PRESET_CATEGORIES
@@ -319,7 +320,11 @@ def progress_bar(labels: LabelSnapshot, annotator: str) -> None:
     """'63 of 100 reviewed' and a bar."""
     done, total = labeling.progress_of(labels, annotator)
     who = f" by {annotator}" if annotator else ""
-    st.progress(done / total if total else 0.0, text=f"{done} of {total} reviewed{who}")
+    st.progress(
+        done / total if total else 0.0,
+        text=f"{done} of {total} reviewed{who} · tagging an example counts as reviewing it; "
+        "mark untaggable ones *reviewed*",
+    )
 
 
 def detail(project: Project, view: View, labels: LabelSnapshot) -> None:
@@ -356,6 +361,13 @@ def detail(project: Project, view: View, labels: LabelSnapshot) -> None:
     )
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def ceiling_chart_spec(ceiling: Ceiling) -> dict:
+    """The Vega-Lite spec of :func:`~diagnostics.charts.ceiling_chart`, built once per ceiling
+    (building and validating the Altair chart takes tens of milliseconds per rerun)."""
+    return ceiling_chart(ceiling).to_dict()
+
+
 def ceiling_section(labels: LabelSnapshot, summary: dict) -> None:
     """The ceiling table and chart from the saved tags (``summary``: the dev error summary)."""
     ceiling = labeling.ceiling_for(labels.tag_table(), summary)
@@ -364,7 +376,7 @@ def ceiling_section(labels: LabelSnapshot, summary: dict) -> None:
         st.info("Tag or mark reviewed at least one example to see the ceiling table.")
         return
     st.dataframe(labeling.ceiling_frame(ceiling), hide_index=True)
-    st.altair_chart(ceiling_chart(ceiling))
+    st.vega_lite_chart(ceiling_chart_spec(ceiling))
     for advice in ceiling.advice:
         st.markdown(f":material/lightbulb: {advice}")
     for note in ceiling.notes:
@@ -452,7 +464,6 @@ def tagging(store: Store, project: Project, annotator: str, summary: dict, first
         st.rerun()
     notices(project)
     progress = st.empty()
-    st.caption("Tagging an example counts as reviewing it; mark untaggable ones *reviewed*.")
     if editor(store, project, view):
         labels = load_labels(store, project)
     with progress:
