@@ -31,6 +31,7 @@ from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.tags import TagRow, TagTable, read_tags_csv, write_tags_csv
 from diagnostics.validation import InputError
 from strategy_app.store import Store
+from strategy_app.store.diagnose_state import DiagnoseState
 from strategy_app.store.labels import (
     IMAGES_SETTING,
     Category,
@@ -53,10 +54,18 @@ Thumbnailer = Callable[[str, str], str | None]
 
 
 def predictions_for(
-    store: Store, project_id: int, reader: Callable[..., Predictions] = read_predictions
+    store: Store,
+    project_id: int,
+    reader: Callable[..., Predictions] = read_predictions,
+    state: DiagnoseState | None = None,
 ) -> Predictions | None:
-    """The project's uploaded predictions (None when it has none, e.g. typed levels only)."""
-    state = store.diagnose_state.load(project_id)
+    """The project's uploaded predictions (None when it has none, e.g. typed levels only).
+
+    ``reader`` reads the file (its result is returned); ``state`` is the project's saved
+    Diagnose inputs when the caller has read them already.
+    """
+    if state is None:
+        state = store.diagnose_state.load(project_id)
     if state.source != "upload" or not state.upload_sha256:
         return None
     path = store.uploads.path(state.upload_sha256)

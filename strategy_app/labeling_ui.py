@@ -20,13 +20,14 @@ from diagnostics.validation import InputError
 from strategy_app import labeling
 from strategy_app.labeling import ID, INPUT, NOTES, REVIEWED, SCORE, Y_PRED, Y_TRUE, View
 from strategy_app.store import Project, Store
+from strategy_app.store.diagnose_state import DiagnoseState
 from strategy_app.store.labels import LabelSnapshot
 from strategy_app.ui import (
     cached_full_image,
     cached_thumbnail,
     get_store,
+    open_page,
     page_link,
-    page_setup,
     project_dev_errors,
     project_predictions,
     require_project,
@@ -423,13 +424,14 @@ def csv_section(store: Store, project: Project) -> None:
 
 def page() -> None:
     """The Error analysis page (the page file only calls this: a rerun compiles less)."""
-    project = require_project(page_setup("error_analysis"))
+    context = open_page("error_analysis")
+    project = require_project(context.project)
     store = get_store()
     st.caption(
         f"Project **{project.name}** · review about 100 misclassified dev examples, tag what each "
         "one shows, and see which category is worth fixing. Every edit is saved as you make it."
     )
-    dev_errors = _dev_errors_or_stop(store, project)
+    dev_errors = _dev_errors_or_stop(store, project, context.state)
     labels = load_labels(store, project)  # read once per run, shared below
     annotator = annotator_input(project)
     view = current_view(store, project, annotator, labels)
@@ -471,10 +473,10 @@ def tagging(store: Store, project: Project, annotator: str, summary: dict, first
     ceiling_section(labels, summary)
 
 
-def _dev_errors_or_stop(store: Store, project: Project) -> DevErrors:
+def _dev_errors_or_stop(store: Store, project: Project, state: DiagnoseState | None) -> DevErrors:
     """The dev errors' summary and confusion pairs, or stop the page saying what to fix."""
     try:
-        errors = project_dev_errors(store, project.id)
+        errors = project_dev_errors(store, project.id, state)
     except InputError as exc:
         st.error(f"{exc}\n\nError analysis needs a classification predictions file with dev rows.")
         page_link("diagnose", label="Open Diagnose to fix the predictions")

@@ -6,6 +6,8 @@ Each page starts with :func:`page_setup`, so it also runs on its own
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import streamlit as st
 
 from diagnostics.errors import DevErrors, confusion_pairs, dev_error_summary
@@ -16,6 +18,7 @@ from strategy_app.labeling import full_image, predictions_for, thumbnail_url
 from strategy_app.navigation import NEXT_PAGE_FOR_GAP, PAGES_BY_KEY
 from strategy_app.sample import ensure_sample_project
 from strategy_app.store import Project, Store, database_url, open_store
+from strategy_app.store.diagnose_state import DiagnoseState
 
 PROJECT_KEY = "project_id"
 NAV_PAGES_KEY = "_nav_pages"
@@ -40,13 +43,16 @@ def _read_cached(path, *, metric, extra_columns, display_name):
     )
 
 
-def project_result(store: Store, project_id: int) -> DiagnosisResult:
+def project_result(
+    store: Store, project_id: int, state: DiagnoseState | None = None
+) -> DiagnosisResult:
     """The project's current diagnosis from its saved inputs (files read once, cached by hash).
 
     Uploads are stored under their SHA-256, so the file path is the content hash and the
-    cache entry is keyed by the bytes.
+    cache entry is keyed by the bytes. ``state``: the saved inputs when already read this run.
     """
-    state = store.diagnose_state.load(project_id)
+    if state is None:
+        state = store.diagnose_state.load(project_id)
     present = state.upload_sha256 is not None and store.uploads.path(state.upload_sha256).is_file()
     return _result_cached(store, state, str(store.folder), present)
 
@@ -71,14 +77,16 @@ def _dev_errors_cached(path, *, metric, extra_columns, display_name) -> DevError
     return DevErrors(dev_error_summary(predictions), confusion_pairs(predictions))
 
 
-def project_dev_errors(store: Store, project_id: int) -> DevErrors | None:
+def project_dev_errors(
+    store: Store, project_id: int, state: DiagnoseState | None = None
+) -> DevErrors | None:
     """The dev error summary and confusion pairs of the project's predictions, computed once
     per file (by its hash) and small to copy out of the cache on each rerun; None when the
-    project has no predictions file.
+    project has no predictions file. ``state``: the saved inputs when already read this run.
 
     Raises InputError when the file cannot be read or has no dev errors to analyse.
     """
-    return predictions_for(store, project_id, reader=_dev_errors_cached)
+    return predictions_for(store, project_id, reader=_dev_errors_cached, state=state)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -121,11 +129,14 @@ def page_link(key: str, label: str | None = None, icon: str | None = None) -> No
         st.markdown(f"→ **{label or info.title}**")
 
 
-def next_step(store: Store, project: Project | None) -> tuple[str, str | None]:
-    """The sidebar's hint: (text, page key to open) derived from the project's saved state."""
+def next_step(
+    store: Store, project: Project | None, state: DiagnoseState | None = None
+) -> tuple[str, str | None]:
+    """The sidebar's hint: (text, page key to open) derived from the project's saved state
+    (``state``, when already read this run)."""
     if project is None:
         return "Create a project on Home to start.", "home"
-    result = project_result(store, project.id)
+    result = project_result(store, project.id, state)
     if result.error:
         return "The saved predictions cannot be read: open Diagnose to fix them.", "diagnose"
     if result.diagnosis is None:
@@ -138,8 +149,14 @@ def next_step(store: Store, project: Project | None) -> tuple[str, str | None]:
     return f"Largest gap is **{GAP_LABELS[gap.name]}** ({size}): work on {knob}.", page
 
 
-def sidebar(store: Store, project: Project | None, projects: list[Project]) -> None:
-    """Project selector and the next-step hint, the same on every page."""
+def sidebar(
+    store: Store,
+    project: Project | None,
+    projects: list[Project],
+    state: DiagnoseState | None = None,
+) -> None:
+    """Project selector and the next-step hint, the same on every page (``state``: the
+    project's saved Diagnose inputs, when already read this run)."""
     with st.sidebar:
         if projects:
             names = {p.id: p.name for p in projects}
@@ -152,7 +169,7 @@ def sidebar(store: Store, project: Project | None, projects: list[Project]) -> N
                 key="sidebar_project",
                 on_change=lambda: switch_project(store, st.session_state["sidebar_project"]),
             )
-        hint, page = next_step(store, project)
+        hint, page = next_step(store, project, state)
         with st.container(border=True):
             st.markdown(":material/lightbulb: **What to do next**")
             st.markdown(hint)
@@ -160,8 +177,17 @@ def sidebar(store: Store, project: Project | None, projects: list[Project]) -> N
                 page_link(page, label=f"Open {PAGES_BY_KEY[page].title}")
 
 
-def page_setup(key: str) -> Project | None:
-    """Set up a page: title, icon, sidebar; returns the current project (None if none exist)."""
+@dataclass(frozen=True)
+class PageContext:
+    """What :func:`open_page` read for this run: the current project (None if none exist) and
+    its saved Diagnose inputs (None without a project), for the page to reuse."""
+
+    project: Project | None
+    state: DiagnoseState | None
+
+
+def open_page(key: str) -> PageContext:
+    """Set up a page (title, icon, sidebar) and hand over what the sidebar read."""
     info = PAGES_BY_KEY[key]
     st.set_page_config(
         page_title=f"{info.title} · ML-strategy desk", page_icon=info.icon, layout="wide"
@@ -169,9 +195,15 @@ def page_setup(key: str) -> Project | None:
     store = get_store()
     projects = store.projects.list()
     project = current_project(projects)
-    sidebar(store, project, projects)
+    state = None if project is None else store.diagnose_state.load(project.id)
+    sidebar(store, project, projects, state)
     st.title(info.title, anchor=False)
-    return project
+    return PageContext(project, state)
+
+
+def page_setup(key: str) -> Project | None:
+    """Set up a page: title, icon, sidebar; returns the current project (None if none exist)."""
+    return open_page(key).project
 
 
 def require_project(project: Project | None) -> Project:
