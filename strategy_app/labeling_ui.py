@@ -38,7 +38,9 @@ NOTICES_KEY = "label_notices_{}"
 DETAIL_KEY = "label_detail_{}"
 GENERATION_KEY = "_label_view_generation"
 PANEL_KEY = "label_panel_{}"
-SAMPLE, CATEGORIES, DETAIL, PAIRS, AGREEMENT, CSV = (
+ANNOTATOR_KEY = "annotator_{}"
+ANNOTATOR, SAMPLE, CATEGORIES, DETAIL, PAIRS, AGREEMENT, CSV = (
+    "Annotator",
     "Redraw sample",
     "Categories",
     "Detail view",
@@ -46,8 +48,9 @@ SAMPLE, CATEGORIES, DETAIL, PAIRS, AGREEMENT, CSV = (
     "Agreement",
     "Import / export",
 )
-PANELS = (DETAIL, CATEGORIES, SAMPLE, PAIRS, AGREEMENT, CSV)
+PANELS = (DETAIL, CATEGORIES, ANNOTATOR, SAMPLE, PAIRS, AGREEMENT, CSV)
 PANEL_ICONS = {
+    ANNOTATOR: ":material/person:",
     DETAIL: ":material/zoom_in:",
     CATEGORIES: ":material/label:",
     SAMPLE: ":material/casino:",
@@ -82,21 +85,30 @@ def invalidate(project_id: int) -> None:
         view.stale = True
 
 
-def annotator_input(project: Project) -> str:
-    """The annotator's name (kept for the session; empty for a single unnamed annotator)."""
-    key = f"annotator_{project.id}"
-    remembered = f"_annotator_{project.id}"
+def annotator_name(project: Project) -> str:
+    """The annotator's name (kept for the session; empty for a single unnamed annotator).
+
+    Typed in the Annotator panel; remembered while the panel is closed.
+    """
+    typed = st.session_state.get(ANNOTATOR_KEY.format(project.id))
+    remembered = f"_{ANNOTATOR_KEY.format(project.id)}"
+    if typed is not None:
+        st.session_state[remembered] = typed.strip()
+    return st.session_state.get(remembered, "")
+
+
+def annotator_input(project: Project) -> None:
+    """The annotator's name field (the Annotator panel)."""
+    key = ANNOTATOR_KEY.format(project.id)
     if key not in st.session_state:
-        st.session_state[key] = st.session_state.get(remembered, "")
-    name = st.text_input(
+        st.session_state[key] = annotator_name(project)
+    st.text_input(
         "Annotator",
         key=key,
         placeholder="your name (optional; needed when several people tag)",
         help="Each annotator's tags are kept apart; the ceiling uses their consensus and the "
         "agreement table compares them.",
     )
-    st.session_state[remembered] = name.strip()
-    return name.strip()
 
 
 def sample_controls(store: Store, project: Project, labels: LabelSnapshot) -> None:
@@ -372,10 +384,10 @@ def ceiling_chart_spec(ceiling: Ceiling) -> dict:
 def ceiling_section(labels: LabelSnapshot, summary: dict) -> None:
     """The ceiling table and chart from the saved tags (``summary``: the dev error summary)."""
     ceiling = labeling.ceiling_for(labels.tag_table(), summary)
-    st.subheader("Ceiling per category", anchor=False)
     if ceiling is None:
-        st.info("Tag or mark reviewed at least one example to see the ceiling table.")
+        st.info("Tag or mark reviewed at least one example to see the ceiling per category.")
         return
+    st.subheader("Ceiling per category", anchor=False)
     st.dataframe(labeling.ceiling_frame(ceiling), hide_index=True)
     st.vega_lite_chart(ceiling_chart_spec(ceiling))
     for advice in ceiling.advice:
@@ -433,7 +445,7 @@ def page() -> None:
     )
     dev_errors = _dev_errors_or_stop(store, project, context.state)
     labels = load_labels(store, project)  # read once per run, shared below
-    annotator = annotator_input(project)
+    annotator = annotator_name(project)
     view = current_view(store, project, annotator, labels)
     if view is None:
         sample_controls(store, project, labels)
@@ -442,6 +454,7 @@ def page() -> None:
     if panel is not None:
         panels = {
             DETAIL: lambda: detail(project, view, labels),
+            ANNOTATOR: lambda: annotator_input(project),
             CATEGORIES: lambda: category_controls(store, project, labels),
             SAMPLE: lambda: sample_controls(store, project, labels),
             PAIRS: lambda: confusion_table(dev_errors.pairs),
