@@ -11,8 +11,6 @@ copied, so ten million predictions take a fraction of a second.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 import pandas as pd
 
@@ -141,13 +139,6 @@ def confusion_pairs(predictions: Predictions) -> pd.DataFrame:
     table["share"] = table["count"] / max(positions.size, 1)
     table = table.sort_values("count", ascending=False, kind="stable")
     return table.reset_index(drop=True)
-
-
-class DevErrors(NamedTuple):
-    """What error analysis needs of a predictions file once the sample is drawn."""
-
-    summary: dict
-    pairs: pd.DataFrame
 
 
 def dev_error_summary(predictions: Predictions) -> dict:

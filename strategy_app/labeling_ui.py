@@ -14,7 +14,7 @@ import streamlit as st
 
 from diagnostics.ceiling import Ceiling
 from diagnostics.charts import ceiling_chart
-from diagnostics.errors import DEFAULT_SAMPLE_SIZE, DevErrors
+from diagnostics.errors import DEFAULT_SAMPLE_SIZE
 from diagnostics.tags import PRESET_CATEGORIES
 from diagnostics.validation import InputError
 from strategy_app import labeling
@@ -28,7 +28,8 @@ from strategy_app.ui import (
     get_store,
     open_page,
     page_link,
-    project_dev_errors,
+    project_confusion_pairs,
+    project_dev_error_summary,
     project_predictions,
     require_project,
 )
@@ -443,7 +444,7 @@ def page() -> None:
         f"Project **{project.name}** · review about 100 misclassified dev examples, tag what each "
         "one shows, and see which category is worth fixing. Every edit is saved as you make it."
     )
-    dev_errors = _dev_errors_or_stop(store, project, context.state)
+    summary = _dev_error_summary_or_stop(store, project, context.state)
     labels = load_labels(store, project)  # read once per run, shared below
     annotator = annotator_name(project)
     view = current_view(store, project, annotator, labels)
@@ -457,13 +458,13 @@ def page() -> None:
             ANNOTATOR: lambda: annotator_input(project),
             CATEGORIES: lambda: category_controls(store, project, labels),
             SAMPLE: lambda: sample_controls(store, project, labels),
-            PAIRS: lambda: confusion_table(dev_errors.pairs),
+            PAIRS: lambda: confusion_table(project_confusion_pairs(store, project.id)),
             AGREEMENT: lambda: agreement_section(labels),
             CSV: lambda: csv_section(store, project),
         }
         panels[panel]()
     images_upload(store, project, view)
-    tagging(store, project, annotator, dev_errors.summary, {"labels": labels})
+    tagging(store, project, annotator, summary, {"labels": labels})
 
 
 @st.fragment
@@ -486,10 +487,10 @@ def tagging(store: Store, project: Project, annotator: str, summary: dict, first
     ceiling_section(labels, summary)
 
 
-def _dev_errors_or_stop(store: Store, project: Project, state: DiagnoseState | None) -> DevErrors:
-    """The dev errors' summary and confusion pairs, or stop the page saying what to fix."""
+def _dev_error_summary_or_stop(store: Store, project: Project, state: DiagnoseState | None) -> dict:
+    """The predictions' dev error summary, or stop the page saying what to fix."""
     try:
-        errors = project_dev_errors(store, project.id, state)
+        errors = project_dev_error_summary(store, project.id, state)
     except InputError as exc:
         st.error(f"{exc}\n\nError analysis needs a classification predictions file with dev rows.")
         page_link("diagnose", label="Open Diagnose to fix the predictions")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
 import streamlit as st
 
-from diagnostics.errors import DevErrors, confusion_pairs, dev_error_summary
+from diagnostics.errors import confusion_pairs, dev_error_summary
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.waterfall import GAP_LABELS
 from strategy_app.diagnosis import DiagnosisResult, compute
@@ -70,23 +71,36 @@ def project_predictions(store: Store, project_id: int) -> Predictions | None:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _dev_errors_cached(path, *, metric, extra_columns, display_name) -> DevErrors:
+def _dev_error_summary_cached(path, *, metric, extra_columns, display_name) -> dict:
     predictions = _read_cached(
         path, metric=metric, extra_columns=extra_columns, display_name=display_name
     )
-    return DevErrors(dev_error_summary(predictions), confusion_pairs(predictions))
+    return dev_error_summary(predictions)
 
 
-def project_dev_errors(
+def project_dev_error_summary(
     store: Store, project_id: int, state: DiagnoseState | None = None
-) -> DevErrors | None:
-    """The dev error summary and confusion pairs of the project's predictions, computed once
-    per file (by its hash) and small to copy out of the cache on each rerun; None when the
-    project has no predictions file. ``state``: the saved inputs when already read this run.
+) -> dict | None:
+    """:func:`~diagnostics.errors.dev_error_summary` of the project's predictions, computed
+    once per file (by its hash) and small to copy out of the cache on each rerun; None when
+    the project has no predictions file. ``state``: the saved inputs when already read.
 
     Raises InputError when the file cannot be read or has no dev errors to analyse.
     """
-    return predictions_for(store, project_id, reader=_dev_errors_cached, state=state)
+    return predictions_for(store, project_id, reader=_dev_error_summary_cached, state=state)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _confusion_pairs_cached(path, *, metric, extra_columns, display_name) -> pd.DataFrame:
+    predictions = _read_cached(
+        path, metric=metric, extra_columns=extra_columns, display_name=display_name
+    )
+    return confusion_pairs(predictions)
+
+
+def project_confusion_pairs(store: Store, project_id: int) -> pd.DataFrame | None:
+    """The confusion pairs of the project's dev errors, computed once per file (by its hash)."""
+    return predictions_for(store, project_id, reader=_confusion_pairs_cached)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

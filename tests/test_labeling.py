@@ -206,6 +206,21 @@ def test_page_redraw_asks_first_and_categories_are_managed(data_dir, tmp_path, m
     assert not at.exception
 
 
+def test_page_panels_annotator_and_confusion_pairs(data_dir, tmp_path, monkeypatch):
+    at = open_page(tmp_path, monkeypatch)
+    at.button(key="draw_1").click().run()
+    open_panel(at, "Annotator")
+    at.text_input(key="annotator_1").set_value("ann").run()
+    open_panel(at, "Confusion pairs")  # the name field is gone; the name stays
+    assert any("true" in d.value.columns for d in at.dataframe)
+    view = at.session_state["label_view_1"]
+    at = edit(at, {1: {"unusual angle": True}})
+    assert "1 of 20 reviewed by ann" in at.get("progress")[0].proto.text
+    assert open_store().labels.review(1, view.ids[1], "ann").version == 1
+    open_panel(at, "Detail view")
+    assert any("1 of 20" in m.value for m in at.markdown)
+
+
 def test_page_without_predictions_says_what_to_do(data_dir):
     open_store().projects.create("typed only")
     at = AppTest.from_file(str(PAGES_DIR / "error_analysis.py"), default_timeout=60).run()
