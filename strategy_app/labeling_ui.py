@@ -25,7 +25,6 @@ from strategy_app.store.labels import LabelSnapshot
 from strategy_app.ui import (
     cached_full_image,
     cached_thumbnail,
-    get_store,
     open_page,
     page_link,
     project_confusion_pairs,
@@ -438,8 +437,7 @@ def csv_section(store: Store, project: Project) -> None:
 def page() -> None:
     """The Error analysis page (the page file only calls this: a rerun compiles less)."""
     context = open_page("error_analysis")
-    project = require_project(context.project)
-    store = get_store()
+    project, store = require_project(context.project), context.store
     st.caption(
         f"Project **{project.name}** · review about 100 misclassified dev examples, tag what each "
         "one shows, and see which category is worth fixing. Every edit is saved as you make it."

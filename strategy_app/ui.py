@@ -193,9 +193,10 @@ def sidebar(
 
 @dataclass(frozen=True)
 class PageContext:
-    """What :func:`open_page` read for this run: the current project (None if none exist) and
-    its saved Diagnose inputs (None without a project), for the page to reuse."""
+    """What :func:`open_page` read for this run, for the page to reuse: the store, the current
+    project (None if none exist) and its saved Diagnose inputs (None without a project)."""
 
+    store: Store
     project: Project | None
     state: DiagnoseState | None
 
@@ -212,7 +213,7 @@ def open_page(key: str) -> PageContext:
     state = None if project is None else store.diagnose_state.load(project.id)
     sidebar(store, project, projects, state)
     st.title(info.title, anchor=False)
-    return PageContext(project, state)
+    return PageContext(store, project, state)
 
 
 def page_setup(key: str) -> Project | None:
