@@ -19,7 +19,9 @@ from strategy_app.labeling import full_image, predictions_for, thumbnail_url
 from strategy_app.navigation import NEXT_PAGE_FOR_GAP, PAGES_BY_KEY
 from strategy_app.sample import ensure_sample_project
 from strategy_app.store import Project, Store, database_url, open_store
-from strategy_app.store.diagnose_state import DiagnoseState
+from strategy_app.store.diagnose_state import DiagnoseState, load_state
+from strategy_app.store.engine import read
+from strategy_app.store.projects import list_projects
 
 PROJECT_KEY = "project_id"
 NAV_PAGES_KEY = "_nav_pages"
@@ -208,9 +210,13 @@ def open_page(key: str) -> PageContext:
         page_title=f"{info.title} · ML-strategy desk", page_icon=info.icon, layout="wide"
     )
     store = get_store()
-    projects = store.projects.list()
-    project = current_project(projects)
-    state = None if project is None else store.diagnose_state.load(project.id)
+
+    def load(session) -> tuple[list[Project], Project | None, DiagnoseState | None]:
+        projects = list_projects(session)
+        project = current_project(projects)
+        return projects, project, None if project is None else load_state(session, project.id)
+
+    projects, project, state = read(store.engine, load)  # one session on every page
     sidebar(store, project, projects, state)
     st.title(info.title, anchor=False)
     return PageContext(store, project, state)
