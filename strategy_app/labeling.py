@@ -16,6 +16,7 @@ How no tag gets lost:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,19 +25,27 @@ from pathlib import Path
 import pandas as pd
 
 from diagnostics.ceiling import Agreement, Ceiling, category_agreement, ceiling_from_tags
-from diagnostics.errors import dev_error_summary, sample_errors
+from diagnostics.errors import sample_errors
 from diagnostics.images import data_url, extract_images_zip, read_image_file, thumbnail_png
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.tags import TagRow, TagTable, read_tags_csv, write_tags_csv
 from diagnostics.validation import InputError
 from strategy_app.store import Store
-from strategy_app.store.labels import Category, Conflict, LabelEdit, Review, Sample
+from strategy_app.store.diagnose_state import DiagnoseState
+from strategy_app.store.labels import (
+    IMAGES_SETTING,
+    Category,
+    Conflict,
+    LabelEdit,
+    LabelSnapshot,
+    Review,
+    Sample,
+)
 
 ID, INPUT, Y_TRUE, Y_PRED, SCORE = "id", "input", "y_true", "y_pred", "score"
 NOTES, REVIEWED = "notes", "reviewed"
 FIXED_COLUMNS = (ID, INPUT, Y_TRUE, Y_PRED, SCORE)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-IMAGES_SETTING = "images_root/{}"
 
 Thumbnailer = Callable[[str, str], str | None]
 
@@ -45,10 +54,18 @@ Thumbnailer = Callable[[str, str], str | None]
 
 
 def predictions_for(
-    store: Store, project_id: int, reader: Callable[..., Predictions] = read_predictions
+    store: Store,
+    project_id: int,
+    reader: Callable[..., Predictions] = read_predictions,
+    state: DiagnoseState | None = None,
 ) -> Predictions | None:
-    """The project's uploaded predictions (None when it has none, e.g. typed levels only)."""
-    state = store.diagnose_state.load(project_id)
+    """The project's uploaded predictions (None when it has none, e.g. typed levels only).
+
+    ``reader`` reads the file (its result is returned); ``state`` is the project's saved
+    Diagnose inputs when the caller has read them already.
+    """
+    if state is None:
+        state = store.diagnose_state.load(project_id)
     if state.source != "upload" or not state.upload_sha256:
         return None
     path = store.uploads.path(state.upload_sha256)
@@ -132,6 +149,8 @@ class View:
     project_id: int
     annotator: str
     layout: tuple
+    sample: Sample
+    images_root: str | None
     frame: pd.DataFrame
     categories: list[Category]
     versions: dict[str, int]
@@ -140,6 +159,7 @@ class View:
     generation: int = 0
     stale: bool = False
     conflicts: list[str] = field(default_factory=list)
+    applied: dict | None = None
 
     @property
     def ids(self) -> list[str]:
@@ -157,16 +177,12 @@ class View:
         return f"labels_{self.project_id}_{self.generation}"
 
 
-def layout_of(sample: Sample | None, categories: list[Category]) -> tuple:
-    """What forces a new view when it changes: the sample drawn and the category columns."""
+def layout_of(snapshot: LabelSnapshot) -> tuple:
+    """What forces a new view when it changes: the sample drawn, the category columns and the
+    images folder (its thumbnails are in the frame)."""
+    sample = snapshot.sample
     drawn = None if sample is None else sample.drawn_at.isoformat()
-    return (drawn, tuple((c.id, c.name) for c in categories))
-
-
-def current_layout(store: Store, project_id: int, sample: Sample | None = None) -> tuple:
-    """The saved layout, to compare with a view's (``sample``: the saved one, if loaded)."""
-    sample = sample or store.labels.sample(project_id)
-    return layout_of(sample, store.labels.categories(project_id))
+    return (drawn, tuple((c.id, c.name) for c in snapshot.categories), snapshot.images_root)
 
 
 def _values(review: Review | None, categories: list[Category]) -> dict[str, object]:
@@ -184,15 +200,20 @@ def build_view(
     *,
     thumbnail: Thumbnailer = thumbnail_url,
     generation: int = 0,
+    snapshot: LabelSnapshot | None = None,
 ) -> View | None:
-    """A new view of the saved sample and this annotator's reviews (None: no sample yet)."""
-    sample = store.labels.sample(project_id)
+    """A new view of the saved sample and this annotator's reviews (None: no sample yet).
+
+    ``snapshot`` is the project's labels as just read (read here when not given).
+    """
+    snapshot = snapshot or store.labels.snapshot(project_id)
+    sample = snapshot.sample
     if sample is None:
         return None
-    categories = store.labels.categories(project_id)
-    reviews = {r.example_id: r for r in store.labels.reviews(project_id, annotator)}
+    categories = snapshot.categories
+    reviews = snapshot.reviews_by(annotator)
     examples = sample.examples
-    root = images_root(store, project_id)
+    root = snapshot.images_root
     images = bool(len(examples)) and examples[INPUT].map(is_image_path).all()
     frame = examples.copy()
     if images:
@@ -205,7 +226,9 @@ def build_view(
     return View(
         project_id=project_id,
         annotator=annotator,
-        layout=layout_of(sample, categories),
+        layout=layout_of(snapshot),
+        sample=sample,
+        images_root=root,
         frame=frame,
         categories=categories,
         versions={i: reviews[i].version if i in reviews else 0 for i in sample.ids},
@@ -229,8 +252,11 @@ def apply_editor_state(store: Store, view: View, state: dict | None) -> EditResu
     ``state["edited_rows"]`` maps row positions of ``view.frame`` (the frame the editor was
     given) to changed cells; it holds every edit since the editor was created, so only cells
     that differ from what is saved are written. A cell edited back to its original value is
-    written too. Conflicting rows are not saved; ``view.stale`` asks for a rebuild.
+    written too. Conflicting rows are not saved; ``view.stale`` asks for a rebuild. A state
+    equal to the one applied last changes nothing, so it is not compared again.
     """
+    if state is not None and state == view.applied:
+        return EditResult()
     edited = {int(pos): cells for pos, cells in ((state or {}).get("edited_rows") or {}).items()}
     ids = view.ids
     shown = {c: [_clean(v, c) for v in view.frame[c].tolist()] for c in view.editable}
@@ -270,6 +296,8 @@ def apply_editor_state(store: Store, view: View, state: dict | None) -> EditResu
         view.versions[example] = review.version
         view.saved[example] = _values(review, view.categories)
         result.saved += 1
+    if not result.conflicts:
+        view.applied = copy.deepcopy(state)
     return result
 
 
@@ -313,31 +341,32 @@ def conflict_message(conflict: Conflict, categories: list[Category]) -> str:
 # -- summaries ---------------------------------------------------------------------------------
 
 
-def progress(
-    store: Store, project_id: int, annotator: str, sample: Sample | None = None
-) -> tuple[int, int]:
-    """(examples this annotator reviewed or tagged, examples in the sample).
+def progress(store: Store, project_id: int, annotator: str) -> tuple[int, int]:
+    """(examples this annotator reviewed or tagged, examples in the sample)."""
+    return progress_of(store.labels.snapshot(project_id), annotator)
 
-    ``sample`` is the project's saved sample when the caller has already loaded it.
-    """
-    sample = sample or store.labels.sample(project_id)
-    if sample is None:
+
+def progress_of(snapshot: LabelSnapshot, annotator: str) -> tuple[int, int]:
+    """:func:`progress` from labels already read."""
+    if snapshot.sample is None:
         return 0, 0
-    ids = set(sample.ids)
+    ids = set(snapshot.sample.ids)
     done = sum(
         1
-        for r in store.labels.reviews(project_id, annotator)
+        for r in snapshot.reviews_by(annotator).values()
         if r.example_id in ids and (r.reviewed or r.tags)
     )
     return done, len(ids)
 
 
-def ceiling_for(table: TagTable, predictions: Predictions) -> Ceiling | None:
-    """The ceiling table from every annotator's tags (their consensus), or None before any."""
+def ceiling_for(table: TagTable, summary: dict) -> Ceiling | None:
+    """The ceiling table from every annotator's tags (their consensus), or None before any.
+
+    ``summary`` is the predictions' :func:`~diagnostics.errors.dev_error_summary`.
+    """
     tags = table.consensus_tags()
     if not tags:
         return None
-    summary = dev_error_summary(predictions)
     return ceiling_from_tags(
         tags,
         summary["dev_error"],
@@ -399,8 +428,8 @@ def agreement_frame(agreements: list[Agreement]) -> pd.DataFrame:
 
 def export_csv(store: Store, project_id: int) -> str:
     """The tags CSV of the project's sample: saved reviews, plus a blank row per untouched id."""
-    sample = store.labels.sample(project_id)
-    table = store.labels.tag_table(project_id)
+    snapshot = store.labels.snapshot(project_id)
+    sample, table = snapshot.sample, snapshot.tag_table()
     if sample is None:
         return write_tags_csv(table)
     touched = {row.id for row in table.rows}

@@ -2,7 +2,9 @@
 
 All logic lives in :mod:`strategy_app.labeling`; this module only lays it out. The tagging
 table saves in its ``on_change`` callback, so an edit is in the database before the rerun that
-shows it.
+shows it. Each rerun reads the project's labels once (:func:`load_labels`), and the rarely used
+panels (redraw, categories, detail, confusion pairs, agreement, CSV) are built only while the
+user has one open: an expander or tab would build its contents on every rerun.
 """
 
 from __future__ import annotations
@@ -10,21 +12,70 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from diagnostics.ceiling import Ceiling
 from diagnostics.charts import ceiling_chart
 from diagnostics.errors import DEFAULT_SAMPLE_SIZE
-from diagnostics.ingest import Predictions
 from diagnostics.tags import PRESET_CATEGORIES
 from diagnostics.validation import InputError
 from strategy_app import labeling
 from strategy_app.labeling import ID, INPUT, NOTES, REVIEWED, SCORE, Y_PRED, Y_TRUE, View
 from strategy_app.store import Project, Store
-from strategy_app.store.labels import Sample
-from strategy_app.ui import cached_full_image, cached_thumbnail
+from strategy_app.store.diagnose_state import DiagnoseState
+from strategy_app.store.labels import LabelSnapshot
+from strategy_app.ui import (
+    cached_full_image,
+    cached_thumbnail,
+    open_page,
+    page_link,
+    project_confusion_pairs,
+    project_dev_error_summary,
+    project_predictions,
+    require_project,
+)
 
 VIEW_KEY = "label_view_{}"
 NOTICES_KEY = "label_notices_{}"
 DETAIL_KEY = "label_detail_{}"
 GENERATION_KEY = "_label_view_generation"
+PANEL_KEY = "label_panel_{}"
+ANNOTATOR_KEY = "annotator_{}"
+ANNOTATOR, SAMPLE, CATEGORIES, DETAIL, PAIRS, AGREEMENT, CSV = (
+    "Annotator",
+    "Redraw sample",
+    "Categories",
+    "Detail view",
+    "Confusion pairs",
+    "Agreement",
+    "Import / export",
+)
+PANELS = (DETAIL, CATEGORIES, ANNOTATOR, SAMPLE, PAIRS, AGREEMENT, CSV)
+PANEL_ICONS = {
+    ANNOTATOR: ":material/person:",
+    DETAIL: ":material/zoom_in:",
+    CATEGORIES: ":material/label:",
+    SAMPLE: ":material/casino:",
+    PAIRS: ":material/compare_arrows:",
+    AGREEMENT: ":material/group:",
+    CSV: ":material/import_export:",
+}
+
+
+def load_labels(store: Store, project: Project) -> LabelSnapshot:
+    """The project's labels, read in one session; the sample's examples are reused from the
+    session's view while it shows the same draw."""
+    view: View | None = st.session_state.get(VIEW_KEY.format(project.id))
+    return store.labels.snapshot(project.id, known=None if view is None else view.sample)
+
+
+def panel_choice(project: Project) -> str | None:
+    """The panel the user opened from the tool bar (None: all closed)."""
+    return st.segmented_control(
+        "Tools",
+        PANELS,
+        format_func=lambda name: f"{PANEL_ICONS[name]} {name}",
+        key=PANEL_KEY.format(project.id),
+        label_visibility="collapsed",
+    )
 
 
 def invalidate(project_id: int) -> None:
@@ -34,92 +85,96 @@ def invalidate(project_id: int) -> None:
         view.stale = True
 
 
-def annotator_input(project: Project) -> str:
-    """The annotator's name (kept for the session; empty for a single unnamed annotator)."""
-    key = f"annotator_{project.id}"
-    remembered = f"_annotator_{project.id}"
+def annotator_name(project: Project) -> str:
+    """The annotator's name (kept for the session; empty for a single unnamed annotator).
+
+    Typed in the Annotator panel; remembered while the panel is closed.
+    """
+    typed = st.session_state.get(ANNOTATOR_KEY.format(project.id))
+    remembered = f"_{ANNOTATOR_KEY.format(project.id)}"
+    if typed is not None:
+        st.session_state[remembered] = typed.strip()
+    return st.session_state.get(remembered, "")
+
+
+def annotator_input(project: Project) -> None:
+    """The annotator's name field (the Annotator panel)."""
+    key = ANNOTATOR_KEY.format(project.id)
     if key not in st.session_state:
-        st.session_state[key] = st.session_state.get(remembered, "")
-    name = st.text_input(
+        st.session_state[key] = annotator_name(project)
+    st.text_input(
         "Annotator",
         key=key,
         placeholder="your name (optional; needed when several people tag)",
         help="Each annotator's tags are kept apart; the ceiling uses their consensus and the "
         "agreement table compares them.",
     )
-    st.session_state[remembered] = name.strip()
-    return name.strip()
 
 
-def sample_controls(
-    store: Store, project: Project, predictions: Predictions, sample: Sample | None
-) -> None:
-    """Draw (or redraw, after confirmation) the sample of misclassified dev examples.
-
-    ``sample`` is the project's saved sample (None before one is drawn).
-    """
+def sample_controls(store: Store, project: Project, labels: LabelSnapshot) -> None:
+    """Draw (or redraw, after confirmation) the sample of misclassified dev examples."""
     pid = project.id
-    label = (
-        "Draw a sample"
-        if sample is None
-        else (
+    sample = labels.sample
+    if sample is None:
+        st.subheader("Draw a sample", anchor=False)
+    else:
+        st.caption(
             f"Sample: {sample.size} errors, seed {sample.seed}"
             + (", stratified by confusion pair" if sample.stratified else "")
         )
+    size_col, seed_col, strat_col = st.columns(3, vertical_alignment="bottom")
+    size = size_col.number_input(
+        "Errors to review", 1, 10_000, DEFAULT_SAMPLE_SIZE, key=f"sample_n_{pid}"
     )
-    with st.expander(label, expanded=sample is None, icon=":material/casino:"):
-        size_col, seed_col, strat_col = st.columns(3, vertical_alignment="bottom")
-        size = size_col.number_input(
-            "Errors to review", 1, 10_000, DEFAULT_SAMPLE_SIZE, key=f"sample_n_{pid}"
+    seed = seed_col.number_input("Seed", 0, 2**31 - 1, 0, key=f"sample_seed_{pid}")
+    stratify = strat_col.checkbox(
+        "Stratify by confusion pair",
+        key=f"sample_stratify_{pid}",
+        help="Spread the draws over the true → predicted pairs in proportion to their size.",
+    )
+    allowed = True
+    if sample is not None and labels.has_reviews:
+        allowed = st.checkbox(
+            "Replace the current sample and delete every tag saved on it",
+            key=f"confirm_redraw_{pid}",
         )
-        seed = seed_col.number_input("Seed", 0, 2**31 - 1, 0, key=f"sample_seed_{pid}")
-        stratify = strat_col.checkbox(
-            "Stratify by confusion pair",
-            key=f"sample_stratify_{pid}",
-            help="Spread the draws over the true → predicted pairs in proportion to their size.",
-        )
-        allowed = True
-        if sample is not None and store.labels.has_reviews(pid):
-            allowed = st.checkbox(
-                "Replace the current sample and delete every tag saved on it",
-                key=f"confirm_redraw_{pid}",
+    if st.button("Draw sample", key=f"draw_{pid}", disabled=not allowed, icon=":material/casino:"):
+        try:
+            predictions = project_predictions(store, pid)
+            if predictions is None:
+                raise InputError("the project has no predictions file to draw from")
+            drawn = labeling.draw_sample(
+                store, pid, predictions, int(size), seed=int(seed), stratify=stratify
             )
-        if st.button(
-            "Draw sample", key=f"draw_{pid}", disabled=not allowed, icon=":material/casino:"
-        ):
-            try:
-                drawn = labeling.draw_sample(
-                    store, pid, predictions, int(size), seed=int(seed), stratify=stratify
-                )
-            except InputError as exc:
-                st.error(str(exc))
-                return
-            st.session_state.pop(f"confirm_redraw_{pid}", None)
-            st.toast(f"Drew {drawn.size} dev errors", icon=":material/check:")
-            st.rerun()
+        except InputError as exc:
+            st.error(str(exc))
+            return
+        st.session_state.pop(f"confirm_redraw_{pid}", None)
+        st.toast(f"Drew {drawn.size} dev errors", icon=":material/check:")
+        st.rerun()
 
 
 def confusion_table(pairs: pd.DataFrame) -> None:
     """The confusion pairs of the dev errors (:func:`~diagnostics.errors.confusion_pairs`)."""
-    with st.expander(f"Confusion pairs ({len(pairs)})", icon=":material/compare_arrows:"):
-        shown = pairs.head(50).rename(
-            columns={"y_true": "true", "y_pred": "predicted", "share": "share of errors"}
-        )
-        st.dataframe(
-            shown,
-            hide_index=True,
-            column_config={
-                "share of errors": st.column_config.ProgressColumn(
-                    format="percent", min_value=0.0, max_value=1.0
-                )
-            },
-        )
+    st.caption(f"{len(pairs)} confusion pairs (true → predicted), the 50 largest shown.")
+    shown = pairs.head(50).rename(
+        columns={"y_true": "true", "y_pred": "predicted", "share": "share of errors"}
+    )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_config={
+            "share of errors": st.column_config.ProgressColumn(
+                format="percent", min_value=0.0, max_value=1.0
+            )
+        },
+    )
 
 
 def images_upload(store: Store, project: Project, view: View) -> None:
     """When the inputs are image paths without images: upload a zip of them (checked safely)."""
     pid = project.id
-    if not view.images or labeling.images_root(store, pid) is not None:
+    if not view.images or view.images_root is not None:
         return
     st.info("The inputs are image paths: upload a zip of those images to see thumbnails.")
     uploaded = st.file_uploader(
@@ -142,46 +197,41 @@ def images_upload(store: Store, project: Project, view: View) -> None:
         st.error(handled[uploaded.file_id])
 
 
-def category_controls(store: Store, project: Project) -> None:
+def category_controls(store: Store, project: Project, labels: LabelSnapshot) -> None:
     """Add, rename, merge and remove categories (removal asks first)."""
     pid = project.id
-    categories = store.labels.categories(pid)
+    categories = labels.categories
     by_id = {c.id: c.name for c in categories}
-    with st.expander(f"Categories ({len(categories)})", icon=":material/label:"):
-        st.caption(
-            "Presets: " + ", ".join(PRESET_CATEGORIES) + ". Add what your errors share; tags "
-            "follow a rename and a merge."
+    st.caption(
+        f"{len(categories)} categories. Presets: " + ", ".join(PRESET_CATEGORIES) + ". Add "
+        "what your errors share; tags follow a rename and a merge."
+    )
+    add, rename, merge, remove = st.tabs(["Add", "Rename", "Merge", "Remove"])
+    with add:
+        name = st.text_input("New category", key=f"cat_new_{pid}")
+        if st.button("Add category", key=f"cat_add_{pid}", icon=":material/add:"):
+            _run(lambda: store.labels.add_category(pid, name), f"Added '{name.strip()}'")
+    if not categories:
+        return
+    with rename:
+        chosen = st.selectbox("Category", list(by_id), format_func=by_id.get, key=f"cat_rn_{pid}")
+        new = st.text_input("New name", key=f"cat_rn_name_{pid}")
+        if st.button("Rename", key=f"cat_rn_go_{pid}"):
+            _run(lambda: store.labels.rename_category(pid, chosen, new), "Renamed")
+    with merge:
+        sources = st.multiselect(
+            "Merge these", list(by_id), format_func=by_id.get, key=f"cat_mg_src_{pid}"
         )
-        add, rename, merge, remove = st.tabs(["Add", "Rename", "Merge", "Remove"])
-        with add:
-            name = st.text_input("New category", key=f"cat_new_{pid}")
-            if st.button("Add category", key=f"cat_add_{pid}", icon=":material/add:"):
-                _run(lambda: store.labels.add_category(pid, name), f"Added '{name.strip()}'")
-        if not categories:
-            return
-        with rename:
-            chosen = st.selectbox(
-                "Category", list(by_id), format_func=by_id.get, key=f"cat_rn_{pid}"
-            )
-            new = st.text_input("New name", key=f"cat_rn_name_{pid}")
-            if st.button("Rename", key=f"cat_rn_go_{pid}"):
-                _run(lambda: store.labels.rename_category(pid, chosen, new), "Renamed")
-        with merge:
-            sources = st.multiselect(
-                "Merge these", list(by_id), format_func=by_id.get, key=f"cat_mg_src_{pid}"
-            )
-            target = st.selectbox(
-                "into", list(by_id), format_func=by_id.get, key=f"cat_mg_dst_{pid}"
-            )
-            if st.button("Merge", key=f"cat_mg_go_{pid}"):
-                _run(lambda: store.labels.merge_categories(pid, sources, target), "Merged")
-        with remove:
-            gone = st.selectbox("Category", list(by_id), format_func=by_id.get, key=f"cat_rm_{pid}")
-            sure = st.checkbox(
-                f"Delete '{by_id.get(gone)}' and every tag in it", key=f"cat_rm_ok_{pid}"
-            )
-            if st.button("Remove", key=f"cat_rm_go_{pid}", disabled=not sure):
-                _run(lambda: store.labels.remove_category(pid, gone), "Removed")
+        target = st.selectbox("into", list(by_id), format_func=by_id.get, key=f"cat_mg_dst_{pid}")
+        if st.button("Merge", key=f"cat_mg_go_{pid}"):
+            _run(lambda: store.labels.merge_categories(pid, sources, target), "Merged")
+    with remove:
+        gone = st.selectbox("Category", list(by_id), format_func=by_id.get, key=f"cat_rm_{pid}")
+        sure = st.checkbox(
+            f"Delete '{by_id.get(gone)}' and every tag in it", key=f"cat_rm_ok_{pid}"
+        )
+        if st.button("Remove", key=f"cat_rm_go_{pid}", disabled=not sure):
+            _run(lambda: store.labels.remove_category(pid, gone), "Removed")
 
 
 def _run(action, done: str) -> None:
@@ -195,42 +245,50 @@ def _run(action, done: str) -> None:
 
 
 def current_view(
-    store: Store, project: Project, annotator: str, sample: Sample | None
+    store: Store, project: Project, annotator: str, labels: LabelSnapshot
 ) -> View | None:
-    """The session's view, rebuilt from the database when missing, stale or out of layout.
-
-    ``sample`` is the project's saved sample, loaded once by the page for this run.
-    """
+    """The session's view, rebuilt from ``labels`` (just read) when missing, stale or out of
+    layout."""
     key = VIEW_KEY.format(project.id)
     view: View | None = st.session_state.get(key)
     if (
         view is None
         or view.stale
         or view.annotator != annotator
-        or view.layout != labeling.current_layout(store, project.id, sample)
+        or view.layout != labeling.layout_of(labels)
     ):
         if view is not None and view.conflicts:
             st.session_state[NOTICES_KEY.format(project.id)] = list(view.conflicts)
         generation = st.session_state.get(GENERATION_KEY, 0) + 1
         st.session_state[GENERATION_KEY] = generation
         view = labeling.build_view(
-            store, project.id, annotator, thumbnail=cached_thumbnail, generation=generation
+            store,
+            project.id,
+            annotator,
+            thumbnail=cached_thumbnail,
+            generation=generation,
+            snapshot=labels,
         )
         st.session_state[key] = view
     return view
 
 
-def _save_edits(store: Store, key: str, view_key: str) -> None:
+def _save_edits(store: Store, key: str, view_key: str) -> int:
     view = st.session_state.get(view_key)
     if view is None or view.key != key:
-        return
+        return 0
     result = labeling.apply_editor_state(store, view, st.session_state.get(key))
     if result.saved:
         st.toast(f"Saved ({result.saved} row{'s' * (result.saved > 1)})", icon=":material/save:")
+    return result.saved
 
 
-def editor(store: Store, project: Project, view: View) -> None:
-    """The tagging table: saved on every change, keyed by example id."""
+def editor(store: Store, project: Project, view: View) -> bool:
+    """The tagging table: saved on every change, keyed by example id.
+
+    True when this run saved an edit itself (its callback did not run before it), so what was
+    read at the start of the run is out of date.
+    """
     config = {
         ID: st.column_config.TextColumn("id", width="small"),
         INPUT: (
@@ -259,9 +317,10 @@ def editor(store: Store, project: Project, view: View) -> None:
     )
     # The callback saved the edit before this run; saving again here is a no-op then, and
     # catches an edit whose callback did not run (state set programmatically).
-    _save_edits(store, view.key, VIEW_KEY.format(project.id))
+    saved = _save_edits(store, view.key, VIEW_KEY.format(project.id))
     if view.stale:
         st.rerun()
+    return saved > 0
 
 
 def notices(project: Project) -> None:
@@ -270,93 +329,177 @@ def notices(project: Project) -> None:
         st.warning(message, icon=":material/sync_problem:")
 
 
-def progress_bar(store: Store, project: Project, annotator: str, sample: Sample) -> None:
-    """'63 of 100 reviewed' and a bar (``sample``: the saved sample)."""
-    done, total = labeling.progress(store, project.id, annotator, sample)
+def progress_bar(labels: LabelSnapshot, annotator: str) -> None:
+    """'63 of 100 reviewed' and a bar."""
+    done, total = labeling.progress_of(labels, annotator)
     who = f" by {annotator}" if annotator else ""
-    st.progress(done / total if total else 0.0, text=f"{done} of {total} reviewed{who}")
+    st.progress(
+        done / total if total else 0.0,
+        text=f"{done} of {total} reviewed{who} · tagging an example counts as reviewing it; "
+        "mark untaggable ones *reviewed*",
+    )
 
 
-def detail(store: Store, project: Project, view: View, sample: Sample) -> None:
-    """One example large, with previous/next (keys J and K); ``sample``: the saved sample."""
+def detail(project: Project, view: View, labels: LabelSnapshot) -> None:
+    """One example large, with previous/next (keys J and K)."""
     key = DETAIL_KEY.format(project.id)
     ids = view.ids
     position = min(st.session_state.get(key, 0), len(ids) - 1)
-    with st.expander("Detail view", icon=":material/zoom_in:"):
-        back, where, forward = st.columns([1, 3, 1], vertical_alignment="center")
-        if back.button("Previous", key=f"prev_{project.id}", shortcut="J", disabled=position == 0):
-            position -= 1
-        if forward.button(
-            "Next", key=f"next_{project.id}", shortcut="K", disabled=position >= len(ids) - 1
-        ):
-            position += 1
-        st.session_state[key] = position
-        example = ids[position]
-        record = sample.examples.iloc[position]
-        where.markdown(
-            f"**{position + 1} of {len(ids)}** · id `{example}` · true **{record[Y_TRUE]}** · "
-            f"predicted **{record[Y_PRED]}**"
-            + ("" if pd.isna(record[SCORE]) else f" · confidence {record[SCORE]:.2f}")
-        )
-        image = cached_full_image(labeling.images_root(store, project.id), record[INPUT])
-        if image is not None:
-            st.image(image, width=320)
-        elif isinstance(record[INPUT], str):
-            st.text(record[INPUT])
-        review = store.labels.review(project.id, example, view.annotator)
-        names = [c.name for c in view.categories if c.id in review.tags]
-        st.caption(
-            ("Tags: " + ", ".join(names) if names else "No tags yet")
-            + (f" · notes: {review.notes}" if review.notes else "")
-            + " · tag it in the table above."
-        )
+    back, where, forward = st.columns([1, 3, 1], vertical_alignment="center")
+    if back.button("Previous", key=f"prev_{project.id}", shortcut="J", disabled=position == 0):
+        position -= 1
+    if forward.button(
+        "Next", key=f"next_{project.id}", shortcut="K", disabled=position >= len(ids) - 1
+    ):
+        position += 1
+    st.session_state[key] = position
+    example = ids[position]
+    record = view.sample.examples.iloc[position]
+    where.markdown(
+        f"**{position + 1} of {len(ids)}** · id `{example}` · true **{record[Y_TRUE]}** · "
+        f"predicted **{record[Y_PRED]}**"
+        + ("" if pd.isna(record[SCORE]) else f" · confidence {record[SCORE]:.2f}")
+    )
+    image = cached_full_image(view.images_root, record[INPUT])
+    if image is not None:
+        st.image(image, width=320)
+    elif isinstance(record[INPUT], str):
+        st.text(record[INPUT])
+    review = labels.reviews_by(view.annotator).get(example)
+    names = [c.name for c in view.categories if review and c.id in review.tags]
+    st.caption(
+        ("Tags: " + ", ".join(names) if names else "No tags yet")
+        + (f" · notes: {review.notes}" if review and review.notes else "")
+        + " · tag it in the table above."
+    )
 
 
-def ceiling_section(store: Store, project: Project, predictions: Predictions) -> None:
-    """The ceiling table and chart from the saved tags, and the annotators' agreement."""
-    table = store.labels.tag_table(project.id)
-    ceiling = labeling.ceiling_for(table, predictions)
-    st.subheader("Ceiling per category", anchor=False)
+@st.cache_data(max_entries=64, show_spinner=False)
+def ceiling_chart_spec(ceiling: Ceiling) -> dict:
+    """The Vega-Lite spec of :func:`~diagnostics.charts.ceiling_chart`, built once per ceiling
+    (building and validating the Altair chart takes tens of milliseconds per rerun)."""
+    return ceiling_chart(ceiling).to_dict()
+
+
+def ceiling_section(labels: LabelSnapshot, summary: dict) -> None:
+    """The ceiling table and chart from the saved tags (``summary``: the dev error summary)."""
+    ceiling = labeling.ceiling_for(labels.tag_table(), summary)
     if ceiling is None:
-        st.info("Tag or mark reviewed at least one example to see the ceiling table.")
+        st.info("Tag or mark reviewed at least one example to see the ceiling per category.")
         return
+    st.subheader("Ceiling per category", anchor=False)
     st.dataframe(labeling.ceiling_frame(ceiling), hide_index=True)
-    st.altair_chart(ceiling_chart(ceiling))
+    st.vega_lite_chart(ceiling_chart_spec(ceiling))
     for advice in ceiling.advice:
         st.markdown(f":material/lightbulb: {advice}")
     for note in ceiling.notes:
         st.caption(note)
-    agreements = labeling.agreement_for(table)
-    if agreements is not None:
-        st.subheader("Agreement between annotators", anchor=False)
-        st.dataframe(labeling.agreement_frame(agreements), hide_index=True)
+
+
+def agreement_section(labels: LabelSnapshot) -> None:
+    """Per-category agreement between the annotators (Cohen's or Fleiss' kappa)."""
+    agreements = labeling.agreement_for(labels.tag_table())
+    if agreements is None:
+        st.info("Agreement needs the tags of two or more annotators on the sample.")
+        return
+    st.dataframe(labeling.agreement_frame(agreements), hide_index=True)
 
 
 def csv_section(store: Store, project: Project) -> None:
     """Export the tags CSV; import one (validated, all or nothing)."""
     pid = project.id
-    with st.expander("Import / export tags (CSV)", icon=":material/import_export:"):
-        st.download_button(
-            "Export tags CSV",
-            data=lambda: labeling.export_csv(store, pid),  # built when clicked, not per rerun
-            file_name=f"tags-{pid}.csv",
-            mime="text/csv",
-            key=f"export_{pid}",
-            icon=":material/download:",
-            on_click="ignore",
+    st.download_button(
+        "Export tags CSV",
+        data=lambda: labeling.export_csv(store, pid),  # built when clicked, not per rerun
+        file_name=f"tags-{pid}.csv",
+        mime="text/csv",
+        key=f"export_{pid}",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    uploaded = st.file_uploader("Import a tags CSV", type=["csv"], key=f"import_{pid}")
+    if uploaded is None:
+        return
+    handled = st.session_state.setdefault("_handled_tag_imports", {})
+    if uploaded.file_id not in handled:
+        try:
+            count = labeling.import_csv(store, pid, uploaded.getvalue(), uploaded.name)
+            handled[uploaded.file_id] = None
+            invalidate(pid)
+            st.toast(f"Imported {count} rows", icon=":material/check:")
+            st.rerun()
+        except InputError as exc:
+            handled[uploaded.file_id] = str(exc)
+    if handled[uploaded.file_id]:
+        st.error(handled[uploaded.file_id])
+
+
+def page() -> None:
+    """The Error analysis page (the page file only calls this: a rerun compiles less)."""
+    context = open_page("error_analysis")
+    project, store = require_project(context.project), context.store
+    st.caption(
+        f"Project **{project.name}** · review about 100 misclassified dev examples, tag what each "
+        "one shows, and see which category is worth fixing. Every edit is saved as you make it."
+    )
+    summary = _dev_error_summary_or_stop(store, project, context.state)
+    labels = load_labels(store, project)  # read once per run, shared below
+    annotator = annotator_name(project)
+    view = current_view(store, project, annotator, labels)
+    if view is None:
+        sample_controls(store, project, labels)
+        st.stop()
+    panel = panel_choice(project)
+    if panel is not None:
+        panels = {
+            DETAIL: lambda: detail(project, view, labels),
+            ANNOTATOR: lambda: annotator_input(project),
+            CATEGORIES: lambda: category_controls(store, project, labels),
+            SAMPLE: lambda: sample_controls(store, project, labels),
+            PAIRS: lambda: confusion_table(project_confusion_pairs(store, project.id)),
+            AGREEMENT: lambda: agreement_section(labels),
+            CSV: lambda: csv_section(store, project),
+        }
+        panels[panel]()
+    images_upload(store, project, view)
+    tagging(store, project, annotator, summary, {"labels": labels})
+
+
+@st.fragment
+def tagging(store: Store, project: Project, annotator: str, summary: dict, first: dict) -> None:
+    """The tagging table, the progress and the ceiling: an edit reruns only this part.
+
+    ``first`` holds the labels the page read for this run; a rerun of this part alone (called
+    again with the same arguments) finds it empty and reads the labels afresh.
+    """
+    labels = first.pop("labels", None) or load_labels(store, project)
+    view = current_view(store, project, annotator, labels)
+    if view is None:  # the sample was removed in another session
+        st.rerun()
+    notices(project)
+    progress = st.empty()
+    if editor(store, project, view):
+        labels = load_labels(store, project)
+    with progress:
+        progress_bar(labels, annotator)
+    ceiling_section(labels, summary)
+
+
+def _dev_error_summary_or_stop(store: Store, project: Project, state: DiagnoseState | None) -> dict:
+    """The predictions' dev error summary, or stop the page saying what to fix."""
+    try:
+        errors = project_dev_error_summary(store, project.id, state)
+    except InputError as exc:
+        st.error(f"{exc}\n\nError analysis needs a classification predictions file with dev rows.")
+        page_link("diagnose", label="Open Diagnose to fix the predictions")
+        st.stop()
+    if errors is None:
+        st.info(
+            "Error analysis samples misclassified dev examples from the project's predictions, and "
+            "this project has none (typed levels only). Upload a predictions file with split, "
+            "y_true, y_pred (and ideally id, score, input) on Diagnose.",
+            icon=":material/info:",
         )
-        uploaded = st.file_uploader("Import a tags CSV", type=["csv"], key=f"import_{pid}")
-        if uploaded is None:
-            return
-        handled = st.session_state.setdefault("_handled_tag_imports", {})
-        if uploaded.file_id not in handled:
-            try:
-                count = labeling.import_csv(store, pid, uploaded.getvalue(), uploaded.name)
-                handled[uploaded.file_id] = None
-                invalidate(pid)
-                st.toast(f"Imported {count} rows", icon=":material/check:")
-                st.rerun()
-            except InputError as exc:
-                handled[uploaded.file_id] = str(exc)
-        if handled[uploaded.file_id]:
-            st.error(handled[uploaded.file_id])
+        page_link("diagnose", label="Open Diagnose to upload predictions")
+        st.stop()
+    return errors

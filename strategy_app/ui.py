@@ -6,10 +6,12 @@ Each page starts with :func:`page_setup`, so it also runs on its own
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import streamlit as st
 
-from diagnostics.errors import confusion_pairs
+from diagnostics.errors import confusion_pairs, dev_error_summary
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.waterfall import GAP_LABELS
 from strategy_app.diagnosis import DiagnosisResult, compute
@@ -17,6 +19,9 @@ from strategy_app.labeling import full_image, predictions_for, thumbnail_url
 from strategy_app.navigation import NEXT_PAGE_FOR_GAP, PAGES_BY_KEY
 from strategy_app.sample import ensure_sample_project
 from strategy_app.store import Project, Store, database_url, open_store
+from strategy_app.store.diagnose_state import DiagnoseState, load_state
+from strategy_app.store.engine import read
+from strategy_app.store.projects import list_projects
 
 PROJECT_KEY = "project_id"
 NAV_PAGES_KEY = "_nav_pages"
@@ -41,13 +46,16 @@ def _read_cached(path, *, metric, extra_columns, display_name):
     )
 
 
-def project_result(store: Store, project_id: int) -> DiagnosisResult:
+def project_result(
+    store: Store, project_id: int, state: DiagnoseState | None = None
+) -> DiagnosisResult:
     """The project's current diagnosis from its saved inputs (files read once, cached by hash).
 
     Uploads are stored under their SHA-256, so the file path is the content hash and the
-    cache entry is keyed by the bytes.
+    cache entry is keyed by the bytes. ``state``: the saved inputs when already read this run.
     """
-    state = store.diagnose_state.load(project_id)
+    if state is None:
+        state = store.diagnose_state.load(project_id)
     present = state.upload_sha256 is not None and store.uploads.path(state.upload_sha256).is_file()
     return _result_cached(store, state, str(store.folder), present)
 
@@ -62,6 +70,26 @@ def _result_cached(_store: Store, state, folder: str, present: bool) -> Diagnosi
 def project_predictions(store: Store, project_id: int) -> Predictions | None:
     """The project's uploaded predictions, read once and cached by the file's hash."""
     return predictions_for(store, project_id, reader=_read_cached)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _dev_error_summary_cached(path, *, metric, extra_columns, display_name) -> dict:
+    predictions = _read_cached(
+        path, metric=metric, extra_columns=extra_columns, display_name=display_name
+    )
+    return dev_error_summary(predictions)
+
+
+def project_dev_error_summary(
+    store: Store, project_id: int, state: DiagnoseState | None = None
+) -> dict | None:
+    """:func:`~diagnostics.errors.dev_error_summary` of the project's predictions, computed
+    once per file (by its hash) and small to copy out of the cache on each rerun; None when
+    the project has no predictions file. ``state``: the saved inputs when already read.
+
+    Raises InputError when the file cannot be read or has no dev errors to analyse.
+    """
+    return predictions_for(store, project_id, reader=_dev_error_summary_cached, state=state)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -117,11 +145,14 @@ def page_link(key: str, label: str | None = None, icon: str | None = None) -> No
         st.markdown(f"→ **{label or info.title}**")
 
 
-def next_step(store: Store, project: Project | None) -> tuple[str, str | None]:
-    """The sidebar's hint: (text, page key to open) derived from the project's saved state."""
+def next_step(
+    store: Store, project: Project | None, state: DiagnoseState | None = None
+) -> tuple[str, str | None]:
+    """The sidebar's hint: (text, page key to open) derived from the project's saved state
+    (``state``, when already read this run)."""
     if project is None:
         return "Create a project on Home to start.", "home"
-    result = project_result(store, project.id)
+    result = project_result(store, project.id, state)
     if result.error:
         return "The saved predictions cannot be read: open Diagnose to fix them.", "diagnose"
     if result.diagnosis is None:
@@ -134,8 +165,14 @@ def next_step(store: Store, project: Project | None) -> tuple[str, str | None]:
     return f"Largest gap is **{GAP_LABELS[gap.name]}** ({size}): work on {knob}.", page
 
 
-def sidebar(store: Store, project: Project | None, projects: list[Project]) -> None:
-    """Project selector and the next-step hint, the same on every page."""
+def sidebar(
+    store: Store,
+    project: Project | None,
+    projects: list[Project],
+    state: DiagnoseState | None = None,
+) -> None:
+    """Project selector and the next-step hint, the same on every page (``state``: the
+    project's saved Diagnose inputs, when already read this run)."""
     with st.sidebar:
         if projects:
             names = {p.id: p.name for p in projects}
@@ -148,7 +185,7 @@ def sidebar(store: Store, project: Project | None, projects: list[Project]) -> N
                 key="sidebar_project",
                 on_change=lambda: switch_project(store, st.session_state["sidebar_project"]),
             )
-        hint, page = next_step(store, project)
+        hint, page = next_step(store, project, state)
         with st.container(border=True):
             st.markdown(":material/lightbulb: **What to do next**")
             st.markdown(hint)
@@ -156,18 +193,38 @@ def sidebar(store: Store, project: Project | None, projects: list[Project]) -> N
                 page_link(page, label=f"Open {PAGES_BY_KEY[page].title}")
 
 
-def page_setup(key: str) -> Project | None:
-    """Set up a page: title, icon, sidebar; returns the current project (None if none exist)."""
+@dataclass(frozen=True)
+class PageContext:
+    """What :func:`open_page` read for this run, for the page to reuse: the store, the current
+    project (None if none exist) and its saved Diagnose inputs (None without a project)."""
+
+    store: Store
+    project: Project | None
+    state: DiagnoseState | None
+
+
+def open_page(key: str) -> PageContext:
+    """Set up a page (title, icon, sidebar) and hand over what the sidebar read."""
     info = PAGES_BY_KEY[key]
     st.set_page_config(
         page_title=f"{info.title} · ML-strategy desk", page_icon=info.icon, layout="wide"
     )
     store = get_store()
-    projects = store.projects.list()
-    project = current_project(projects)
-    sidebar(store, project, projects)
+
+    def load(session) -> tuple[list[Project], Project | None, DiagnoseState | None]:
+        projects = list_projects(session)
+        project = current_project(projects)
+        return projects, project, None if project is None else load_state(session, project.id)
+
+    projects, project, state = read(store.engine, load)  # one session on every page
+    sidebar(store, project, projects, state)
     st.title(info.title, anchor=False)
-    return project
+    return PageContext(store, project, state)
+
+
+def page_setup(key: str) -> Project | None:
+    """Set up a page: title, icon, sidebar; returns the current project (None if none exist)."""
+    return open_page(key).project
 
 
 def require_project(project: Project | None) -> Project:

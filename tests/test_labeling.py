@@ -169,8 +169,14 @@ def test_page_tags_examples_and_the_ceiling_follows(data_dir, tmp_path, monkeypa
     at = edit(at, {0: {"mislabeled": False}, 2: {"mislabeled": False, "blurry/low quality": True}})
     assert any(view.ids[0] in w.value and "not saved" in w.value for w in at.warning)
     assert mislabeled in store.labels.review(1, view.ids[0], "").tags
+    open_panel(at, "Import / export")
     export = at.get("download_button")[0]
     assert export is not None
+
+
+def open_panel(at: AppTest, name: str) -> AppTest:
+    """Open one of the page's panels from its tool bar (they are built only while open)."""
+    return at.segmented_control(key="label_panel_1").set_value(name).run()
 
 
 def category_of(store, name):
@@ -181,7 +187,9 @@ def test_page_redraw_asks_first_and_categories_are_managed(data_dir, tmp_path, m
     at = open_page(tmp_path, monkeypatch)
     at.button(key="draw_1").click().run()
     edit(at, {0: {"rare class": True}}).run()  # AppTest saves in the run, the browser before it
+    open_panel(at, "Redraw sample")
     assert at.button(key="draw_1").disabled
+    open_panel(at, "Categories")
     at.text_input(key="cat_new_1").set_value("occluded")
     at.button(key="cat_add_1").click().run()
     assert "occluded" in at.session_state["label_view_1"].frame.columns
@@ -190,11 +198,27 @@ def test_page_redraw_asks_first_and_categories_are_managed(data_dir, tmp_path, m
     at.text_input(key="cat_rn_name_1").set_value("rare digit")
     at.button(key="cat_rn_go_1").click().run()
     assert ceiling_rows(at)["rare digit"] == 1
+    open_panel(at, "Redraw sample")
     at.checkbox(key="confirm_redraw_1").check().run()
     at.number_input(key="sample_seed_1").set_value(5)
     at.button(key="draw_1").click().run()
     assert not open_store().labels.has_reviews(1)
     assert not at.exception
+
+
+def test_page_panels_annotator_and_confusion_pairs(data_dir, tmp_path, monkeypatch):
+    at = open_page(tmp_path, monkeypatch)
+    at.button(key="draw_1").click().run()
+    open_panel(at, "Annotator")
+    at.text_input(key="annotator_1").set_value("ann").run()
+    open_panel(at, "Confusion pairs")  # the name field is gone; the name stays
+    assert any("true" in d.value.columns for d in at.dataframe)
+    view = at.session_state["label_view_1"]
+    at = edit(at, {1: {"unusual angle": True}})
+    assert "1 of 20 reviewed by ann" in at.get("progress")[0].proto.text
+    assert open_store().labels.review(1, view.ids[1], "ann").version == 1
+    open_panel(at, "Detail view")
+    assert any("1 of 20" in m.value for m in at.markdown)
 
 
 def test_page_without_predictions_says_what_to_do(data_dir):

@@ -64,22 +64,22 @@ class DiagnoseStateRepository:
 
     def load(self, project_id: int) -> DiagnoseState:
         """The project's saved inputs, or an empty state when nothing was saved."""
+        return read(self._engine, lambda session: load_state(session, project_id))
 
-        def load(session) -> tuple[DiagnoseStateRow | None, Upload | None]:
-            row = session.get(DiagnoseStateRow, project_id)
-            sha256 = row.upload_sha256 if row is not None else None
-            return row, session.get(Upload, sha256) if sha256 else None
 
-        row, upload = read(self._engine, load)  # one session: this runs on every page
-        if row is None:
-            return DiagnoseState()
-        return DiagnoseState(
-            source=row.source,
-            upload_sha256=row.upload_sha256,
-            upload_name=upload.name if upload else None,
-            typed_levels=dict(row.typed_levels or {}),
-            human_levels=[HumanLevel(h["name"], h["value"]) for h in row.human_levels or []],
-            metric=row.metric,
-            unit=row.unit or "",
-            slice_column=row.slice_column,
-        )
+def load_state(session, project_id: int) -> DiagnoseState:
+    """Within a read, the project's saved inputs (an empty state when nothing was saved)."""
+    row = session.get(DiagnoseStateRow, project_id)
+    if row is None:
+        return DiagnoseState()
+    upload = session.get(Upload, row.upload_sha256) if row.upload_sha256 else None
+    return DiagnoseState(
+        source=row.source,
+        upload_sha256=row.upload_sha256,
+        upload_name=upload.name if upload else None,
+        typed_levels=dict(row.typed_levels or {}),
+        human_levels=[HumanLevel(h["name"], h["value"]) for h in row.human_levels or []],
+        metric=row.metric,
+        unit=row.unit or "",
+        slice_column=row.slice_column,
+    )

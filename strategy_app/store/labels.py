@@ -29,10 +29,12 @@ from strategy_app.store.schema import (
     LabelRow,
     LabelSample,
     LabelTag,
+    Setting,
     utcnow,
 )
 
 EXAMPLE_COLUMNS = ("id", "y_true", "y_pred", "score", "input")
+IMAGES_SETTING = "images_root/{}"
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,33 @@ class Sample:
     def ids(self) -> list[str]:
         """The example ids in display order."""
         return self.examples["id"].tolist()
+
+
+@dataclass(frozen=True)
+class LabelSnapshot:
+    """Everything the labeling page shows of a project, read in one session.
+
+    ``reviews`` holds every annotator's saved reviews; ``images_root`` is the folder the
+    sample's image paths are relative to (None when the project has none).
+    """
+
+    sample: Sample | None
+    categories: list[Category]
+    reviews: list[Review]
+    images_root: str | None
+
+    @property
+    def has_reviews(self) -> bool:
+        """True when anyone saved a review on the sample."""
+        return bool(self.reviews)
+
+    def reviews_by(self, annotator: str) -> dict[str, Review]:
+        """One annotator's reviews by example id."""
+        return {r.example_id: r for r in self.reviews if r.annotator == annotator}
+
+    def tag_table(self) -> TagTable:
+        """Every saved review as a :class:`TagTable` of category names (all annotators)."""
+        return _tag_table(self.categories, self.reviews)
 
 
 class Conflict(Exception):
@@ -151,30 +180,25 @@ class LabelRepository:
 
     def sample(self, project_id: int) -> Sample | None:
         """The project's sample, or None before one is drawn."""
+        return read(self._engine, lambda s: _load_sample(s, project_id))
 
-        def load(session):
-            info = session.get(LabelSample, project_id)
-            if info is None:
-                return None
-            query = (
-                select(
-                    LabelExample.example_id,
-                    LabelExample.y_true,
-                    LabelExample.y_pred,
-                    LabelExample.score,
-                    LabelExample.input,
-                )
-                .where(LabelExample.project_id == project_id)
-                .order_by(LabelExample.position)
+    def snapshot(self, project_id: int, known: Sample | None = None) -> LabelSnapshot:
+        """The sample, categories, every review and the images folder in one read session.
+
+        ``known`` is a sample loaded before: when the saved sample is still that draw, its
+        examples are reused instead of read again (a sample never changes once drawn).
+        """
+
+        def load(session) -> LabelSnapshot:
+            root = select(Setting.value).where(Setting.key == IMAGES_SETTING.format(project_id))
+            return LabelSnapshot(
+                sample=_load_sample(session, project_id, known),
+                categories=_load_categories(session, project_id),
+                reviews=_load_reviews(session, project_id),
+                images_root=session.scalar(root),
             )
-            return info, session.execute(query).all()
 
-        loaded = read(self._engine, load)
-        if loaded is None:
-            return None
-        info, rows = loaded
-        frame = pd.DataFrame([tuple(r) for r in rows], columns=list(EXAMPLE_COLUMNS))
-        return Sample(info.seed, info.size, info.stratified, info.drawn_at, frame)
+        return read(self._engine, load)
 
     def has_reviews(self, project_id: int) -> bool:
         """True when anyone saved a review on the project's sample."""
@@ -185,13 +209,7 @@ class LabelRepository:
 
     def categories(self, project_id: int) -> list[Category]:
         """The project's categories in display order."""
-        query = (
-            select(LabelCategory)
-            .where(LabelCategory.project_id == project_id)
-            .order_by(LabelCategory.position, LabelCategory.id)
-        )
-        rows = read(self._engine, lambda s: s.scalars(query).all())
-        return [Category(r.id, r.name, r.position) for r in rows]
+        return read(self._engine, lambda s: _load_categories(s, project_id))
 
     def add_category(self, project_id: int, name: str) -> Category:
         """A new category at the end; refuses a name in use (ignoring case) or reserved."""
@@ -269,18 +287,7 @@ class LabelRepository:
     def reviews(self, project_id: int, annotator: str | None = None) -> list[Review]:
         """Saved reviews (of one annotator, or of all), in sample order."""
 
-        def load(session) -> list[Review]:
-            query = select(LabelRow).where(LabelRow.project_id == project_id)
-            tags = select(LabelTag).where(LabelTag.project_id == project_id)
-            if annotator is not None:
-                query = query.where(LabelRow.annotator == annotator)
-                tags = tags.where(LabelTag.annotator == annotator)
-            carried: dict[tuple[str, str], set[int]] = {}
-            for tag in session.scalars(tags):
-                carried.setdefault((tag.example_id, tag.annotator), set()).add(tag.category_id)
-            return [_review(row, carried) for row in session.scalars(query)]
-
-        return read(self._engine, load)
+        return read(self._engine, lambda s: _load_reviews(s, project_id, annotator))
 
     def save_edit(self, project_id: int, edit: LabelEdit, expected_version: int) -> Review:
         """Apply ``edit`` in its own transaction if the saved version is ``expected_version``.
@@ -344,19 +351,11 @@ class LabelRepository:
 
     def tag_table(self, project_id: int) -> TagTable:
         """Every saved review as a :class:`TagTable` of category names (all annotators)."""
-        categories = self.categories(project_id)
-        names = {c.id: c.name for c in categories}
-        rows = tuple(
-            TagRow(
-                id=r.example_id,
-                tags=frozenset(names[t] for t in r.tags if t in names),
-                reviewed=r.reviewed,
-                notes=r.notes,
-                annotator=r.annotator,
-            )
-            for r in self.reviews(project_id)
+        loaded = read(
+            self._engine,
+            lambda s: (_load_categories(s, project_id), _load_reviews(s, project_id)),
         )
-        return TagTable(tuple(c.name for c in categories), rows)
+        return _tag_table(*loaded)
 
     def import_table(self, project_id: int, table: TagTable) -> int:
         """Save a whole imported table in one transaction (all or nothing); returns its rows.
@@ -420,6 +419,74 @@ class LabelRepository:
 # -- helpers inside a transaction -------------------------------------------------------------
 
 
+def _load_sample(session, project_id: int, known: Sample | None = None) -> Sample | None:
+    info = session.execute(
+        select(
+            LabelSample.seed, LabelSample.size, LabelSample.stratified, LabelSample.drawn_at
+        ).where(LabelSample.project_id == project_id)
+    ).first()
+    if info is None:
+        return None
+    drawn = tuple(info)
+    if known is not None and (known.seed, known.size, known.stratified, known.drawn_at) == drawn:
+        return known
+    query = (
+        select(
+            LabelExample.example_id,
+            LabelExample.y_true,
+            LabelExample.y_pred,
+            LabelExample.score,
+            LabelExample.input,
+        )
+        .where(LabelExample.project_id == project_id)
+        .order_by(LabelExample.position)
+    )
+    rows = session.execute(query).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(EXAMPLE_COLUMNS))
+    return Sample(*drawn, frame)
+
+
+def _load_categories(session, project_id: int) -> list[Category]:
+    query = (
+        select(LabelCategory.id, LabelCategory.name, LabelCategory.position)
+        .where(LabelCategory.project_id == project_id)
+        .order_by(LabelCategory.position, LabelCategory.id)
+    )
+    return [Category(*row) for row in session.execute(query)]
+
+
+def _load_reviews(session, project_id: int, annotator: str | None = None) -> list[Review]:
+    # plain column rows, not ORM objects: this runs on every rerun of the labeling page
+    query = select(
+        LabelRow.example_id, LabelRow.annotator, LabelRow.reviewed, LabelRow.notes, LabelRow.version
+    ).where(LabelRow.project_id == project_id)
+    tags = select(LabelTag.example_id, LabelTag.annotator, LabelTag.category_id).where(
+        LabelTag.project_id == project_id
+    )
+    if annotator is not None:
+        query = query.where(LabelRow.annotator == annotator)
+        tags = tags.where(LabelTag.annotator == annotator)
+    carried: dict[tuple[str, str], set[int]] = {}
+    for example_id, who, category_id in session.execute(tags):
+        carried.setdefault((example_id, who), set()).add(category_id)
+    return [_review(row, carried) for row in session.execute(query)]
+
+
+def _tag_table(categories: list[Category], reviews: list[Review]) -> TagTable:
+    names = {c.id: c.name for c in categories}
+    rows = tuple(
+        TagRow(
+            id=r.example_id,
+            tags=frozenset(names[t] for t in r.tags if t in names),
+            reviewed=r.reviewed,
+            notes=r.notes,
+            annotator=r.annotator,
+        )
+        for r in reviews
+    )
+    return TagTable(tuple(c.name for c in categories), rows)
+
+
 def _row_key(project_id: int, example_id: str, annotator: str):
     return (
         LabelRow.project_id == project_id,
@@ -445,7 +512,7 @@ def _saved_review(session, project_id: int, example_id: str, annotator: str) -> 
     return _review(row, {(example_id, annotator): set(session.scalars(query))})
 
 
-def _review(row: LabelRow, carried: dict[tuple[str, str], set[int]]) -> Review:
+def _review(row, carried: dict[tuple[str, str], set[int]]) -> Review:
     return Review(
         example_id=row.example_id,
         annotator=row.annotator,

@@ -89,8 +89,7 @@ class ProjectRepository:
 
     def list(self) -> list[Project]:
         """Every project, the most recently opened first."""
-        query = select(Project).order_by(Project.opened_at.desc(), Project.id.desc())
-        return list(read(self._engine, lambda s: s.scalars(query).all()))
+        return read(self._engine, list_projects)
 
     def get(self, project_id: int) -> Project | None:
         """The project with this id, or None."""
@@ -127,3 +126,9 @@ class ProjectRepository:
             raise InputError(
                 f"a project named '{name}' already exists; choose another name"
             ) from None
+
+
+def list_projects(session) -> list[Project]:
+    """Within a read, every project, the most recently opened first."""
+    query = select(Project).order_by(Project.opened_at.desc(), Project.id.desc())
+    return list(session.scalars(query).all())
