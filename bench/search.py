@@ -113,6 +113,16 @@ def overhead(folder: Path, trials: int, epochs: int) -> None:
     )
 
 
+SAME_TRIAL = {
+    "lr": 0.01,
+    "momentum": 0.9,
+    "hidden_units": 64,
+    "batch_size": 64,
+    "layers": 2,
+    "lr_decay": "none",
+}
+
+
 def parallel(folder: Path, trials: int, epochs: int) -> None:
     times = {}
     for workers in (1, 2):
@@ -125,8 +135,13 @@ def parallel(folder: Path, trials: int, epochs: int) -> None:
             data_dir=str(folder),
         )
         spec, name = str(folder / f"parallel{workers}.log"), f"parallel{workers}"
-        optuna.create_study(study_name=name, storage=open_storage(spec), direction="maximize")
-        job = RoundJob(settings, spec, name, SearchSpace.default().to_dict(), epochs, trials)
+        study = optuna.create_study(
+            study_name=name, storage=open_storage(spec), direction="maximize"
+        )
+        space = SearchSpace.default()
+        for _ in range(trials):  # the same trial, so both runs do exactly the same work
+            study.enqueue_trial(space.encode(SAME_TRIAL))
+        job = RoundJob(settings, spec, name, space.to_dict(), epochs, trials)
         start = time.perf_counter()
         study = run_round(job)
         times[workers] = time.perf_counter() - start
@@ -276,7 +291,7 @@ def main() -> None:
         if args.only in (None, "overhead"):
             overhead(folder, trials=4 if quick else 12, epochs=2 if quick else 8)
         if args.only in (None, "parallel"):
-            parallel(folder, trials=4 if quick else 8, epochs=5 if quick else 40)
+            parallel(folder, trials=4 if quick else 16, epochs=5 if quick else 80)
         if args.only in (None, "efficiency"):
             efficiency(folder, seeds=1 if quick else 3, scale=0.5 if quick else 1.0)
         if args.only in (None, "lr"):

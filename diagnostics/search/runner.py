@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import re
 import socket
@@ -374,8 +375,8 @@ def run_round(job: RoundJob, progress: Callable[[dict], None] | None = None) -> 
         return study
     processes = start_workers(job, settings.workers, job.first_index)
     next_index, replacements = job.first_index + settings.workers, 0
-    while processes:
-        time.sleep(1.0)
+    while processes:  # wake when a worker exits, or each second for progress
+        multiprocessing.connection.wait([p.sentinel for p in processes], timeout=1.0)
         alive = [p for p in processes if p.is_alive()]
         died = [p for p in processes if not p.is_alive() and p.exitcode not in (0, None)]
         processes = alive
