@@ -27,10 +27,10 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.timing import median_seconds
 from diagnostics.errors import sample_errors
 from diagnostics.ingest import read_predictions
 
-REPEATS = 7
 PAGE_RERUNS = 15
 BARE_PAGE = """
 import pandas as pd
@@ -62,17 +62,6 @@ def make_file(rows: int, folder: Path) -> Path:
     path = folder / "predictions.parquet"
     pq.write_table(table, path)
     return path
-
-
-def median_seconds(function) -> float:
-    """Median wall time of ``function()`` over REPEATS runs (after one warm-up)."""
-    function()
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def page_project(folder: Path) -> None:

@@ -8,31 +8,17 @@ this process), plus the report's size. Run: ``python bench/report.py``.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import vl_convert
 
+from bench.timing import median_seconds
 from diagnostics.charts import waterfall_chart
 from diagnostics.report import render_html
 from tests.test_report import full_inputs
-
-REPEATS = 7
-
-
-def median_seconds(function) -> float:
-    """Median wall time of ``function()`` over REPEATS runs (after one warm-up)."""
-    function()
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
