@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import pkgutil
 import sys
 
@@ -52,8 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return 130
-    if getattr(args, "json", False):
-        print(json.dumps(data, ensure_ascii=False))
-    elif text:
-        print(text)
+    try:
+        if getattr(args, "json", False):
+            print(json.dumps(data, ensure_ascii=False), flush=True)
+        elif text:
+            print(text, flush=True)
+    except BrokenPipeError:  # the reader closed the pipe (e.g. `| head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
