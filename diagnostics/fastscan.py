@@ -7,7 +7,9 @@ together with counters of everything :func:`~diagnostics.ingest.read_predictions
 empty or unknown split values (aliases as in :mod:`diagnostics.splitnames`), empty or
 non-finite labels, text that the CSV reader of the exact path would read differently (null
 markers, surrounding whitespace, line breaks), negative or non-finite weights, empty ids and
-ids that are not strictly increasing (then a second query counts the duplicates). The metric is
+possibly repeated ids (then a second query counts the duplicates): for integer ids of a Parquet
+file a bitmap per split over the id range in the file's statistics (a parallel aggregate),
+otherwise ids that are not strictly increasing. The metric is
 detected by the rule of the exact path (fractional numeric labels mean MAE).
 
 Whenever a counter signals anything, a type is not one the query handles exactly, or DuckDB
@@ -46,6 +48,7 @@ from diagnostics.rates import METRICS
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS
 from diagnostics.validation import InputError, refuse_non_csv_text
 
+MAX_ID_SPAN = 1 << 26  # a 8 MiB bitmap per split
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
 FLOAT_TYPES = ("FLOAT", "DOUBLE")
 TEXT_TYPE = "VARCHAR"
@@ -150,6 +153,23 @@ def _source(path: Path, connection: duckdb.DuckDBPyConnection) -> tuple[str, boo
     return source, True, types
 
 
+def _parquet_id_range(path: Path) -> tuple[int, int] | None:
+    """The integer ids' (min, max) from the Parquet statistics, when every row group has them
+    and the span is small enough for a bitmap per split (:data:`MAX_ID_SPAN`)."""
+    metadata = pq.ParquetFile(path).metadata
+    column = metadata.schema.names.index("id")
+    bounds = []
+    for i in range(metadata.num_row_groups):
+        stats = metadata.row_group(i).column(column).statistics
+        if stats is None or not stats.has_min_max or stats.null_count:
+            return None
+        bounds.append((int(stats.min), int(stats.max)))
+    if not bounds:
+        return None
+    low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
+    return (low, high) if high - low < MAX_ID_SPAN else None
+
+
 def _describe(connection, source: str, path: Path) -> dict[str, str]:
     """Column name → DuckDB type of what the source reads."""
     rows = connection.execute(f"DESCRIBE SELECT * FROM {source}", {"path": str(path)}).fetchall()
@@ -215,12 +235,15 @@ def _scan(path: Path, metric: str | None, slice_column: str | None, name: str) -
         connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         connection.execute("SET enable_progress_bar = false")
         source, is_csv, types = _source(path, connection)
-        query = _Query(types, metric, slice_column, is_csv)
+        id_range = None
+        if not is_csv and slice_column is None and types.get("id") in INTEGER_TYPES:
+            id_range = _parquet_id_range(path)
+        query = _Query(types, metric, slice_column, is_csv, id_range)
         cursor = connection.execute(query.sql(source), {"path": str(path)})
         names = [column[0] for column in cursor.description]
         groups = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         result = query.result(groups, name)
-        if any(group.get("unordered_ids") for group in groups):
+        if any(group.get("suspect_ids") for group in groups):
             duplicates = connection.execute(query.duplicates_sql(source), {"path": str(path)})
             if duplicates.fetchone()[0]:
                 raise _Unsure("duplicate ids")
@@ -230,7 +253,14 @@ def _scan(path: Path, metric: str | None, slice_column: str | None, name: str) -
 class _Query:
     """The SQL of one scan, built from the column types, and the reading of its result rows."""
 
-    def __init__(self, types: dict[str, str], metric: str | None, slice_column, is_csv: bool):
+    def __init__(
+        self,
+        types: dict[str, str],
+        metric: str | None,
+        slice_column,
+        is_csv: bool,
+        id_range: tuple[int, int] | None = None,
+    ):
         if any(c not in types for c in REQUIRED_COLUMNS):
             raise _Unsure("missing column")
         if slice_column is not None and (
@@ -246,6 +276,7 @@ class _Query:
         if not numeric and metric not in (None, "error"):
             raise _Unsure("text labels for a regression metric")
         self.types, self.is_csv, self.slice_column = types, is_csv, slice_column
+        self.id_range = id_range
         self.float_labels = [c for c in ("y_true", "y_pred") if types[c] in FLOAT_TYPES]
         self.metric = metric
         if metric is None:
@@ -325,9 +356,16 @@ class _Query:
         aggregates |= {f"trouble_{name}": count for name, count in self._trouble().items()}
         if self.weighted:
             columns.append("weight")
-        if "id" in self.types:
+        if "id" in self.types and self.id_range is not None:
+            # one bit per possible id, per split: fewer bits set than rows means a repeat
+            low, high = self.id_range
+            columns.append("id")
+            aggregates["suspect_ids"] = (
+                f"count(*) - bit_count(bitstring_agg(CAST(id AS BIGINT), {low:d}, {high:d}))"
+            )
+        elif "id" in self.types:  # ids in strictly increasing order are unique without hashing
             columns += ["id", "lag(id) OVER () AS previous_id"]
-            aggregates["unordered_ids"] = "count(*) FILTER (WHERE id <= previous_id)"
+            aggregates["suspect_ids"] = "count(*) FILTER (WHERE id <= previous_id)"
         if self.metric is None and self.float_labels:
             fractional = " OR ".join(f"{c} <> round({c})" for c in self.float_labels)
             aggregates["fractional"] = f"count(*) FILTER (WHERE {fractional})"

@@ -215,3 +215,19 @@ def test_bad_input_catalogue_same_outcome(tmp_path, case):
     scan = scan_split_metrics(path, display_name=case.name)
     assert scan.metric == exact.metric
     _assert_same_levels(scan.splits, split_metrics(exact))
+
+
+def test_parquet_integer_ids_are_checked_by_a_bitmap_per_split(tmp_path):
+    rng = np.random.default_rng(4)
+    ids = rng.permutation(1000)  # not in order: no lag shortcut
+    columns = {
+        "id": np.concatenate([ids, ids]),  # each id once in train and once in dev
+        "split": ["train"] * 1000 + ["dev"] * 1000,
+        "y_true": rng.integers(0, 5, 2000),
+        "y_pred": rng.integers(0, 5, 2000),
+    }
+    _assert_equal_to_exact(_write(tmp_path, columns, "parquet", "across"))
+    columns["id"] = columns["id"].copy()
+    columns["id"][1001] = columns["id"][1000]  # now twice within dev
+    with pytest.raises(InputError, match="appears 2 times in split 'dev'"):
+        scan_split_metrics(_write(tmp_path, columns, "parquet", "within"))
