@@ -7,6 +7,7 @@ so they show the same numbers. Split plans and search studies come from
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import optuna
@@ -75,7 +76,10 @@ def search_summary(study: str, storage: str) -> dict:
 
     ``storage`` is a database URL or the path of a journal file.
     """
-    from diagnostics.search.runner import open_storage, redact  # imports torch: only when asked
+    # imports torch: only when a study is asked for
+    from diagnostics.search.runner import open_storage, redact
+    from diagnostics.search.space import SearchSpace
+    from diagnostics.search.training import PARAM_NAMES
 
     if "://" not in storage and not Path(storage).is_file():
         raise InputError(f"search storage not found: {storage}")
@@ -84,19 +88,23 @@ def search_summary(study: str, storage: str) -> dict:
         loaded = optuna.load_study(study_name=study, storage=backend)
     except KeyError:
         raise InputError(f"no study '{study}' in {redact(storage)}") from None
+    space = loaded.user_attrs.get("space")
+    decode = dict  # a study of ours stores its space: show user values (β, not 1 − β)
+    if space:
+        with contextlib.suppress(InputError):  # a study made elsewhere keeps Optuna's params
+            decode = SearchSpace.from_dict(space, PARAM_NAMES).decode
     trials = [
         {
             "number": t.number,
             "value": t.value,
             "state": t.state.name.lower(),
-            "params": dict(t.params),
+            "params": decode(t.params),
         }
         for t in loaded.get_trials(deepcopy=False)
     ]
     done = [t for t in trials if t["state"] == "complete" and t["value"] is not None]
     maximize = loaded.direction.name.lower() == "maximize"
     best = (max if maximize else min)(done, key=lambda t: t["value"]) if done else None
-    space = loaded.user_attrs.get("space")
     return {
         "study": study,
         "storage": redact(storage),

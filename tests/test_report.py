@@ -373,3 +373,15 @@ def test_cli_report_from_a_saved_project(data_dir, tmp_path, capsys):
     assert data["slices"]["column"] == "device"
     code, _, err = run_cli(capsys, "report", "--project", "nope", "--out", out)
     assert code == 2 and "no project named 'nope'" in err
+
+
+def test_search_summary_shows_momentum_not_its_complement(tmp_path):
+    from diagnostics.search.runner import SearchSettings, run_search
+    from strategy_app.reporting import search_summary
+
+    settings = SearchSettings(data_dir=str(tmp_path), study="beta", trials=2, epochs=1)
+    run_search(settings)
+    summary = search_summary("beta", str(tmp_path / "optuna-journal.log"))
+    for trial in summary["trials"]:
+        assert "momentum__complement" not in trial["params"]
+        assert 0.9 <= trial["params"]["momentum"] <= 0.999
