@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from diagnostics.rates import format_value
 from diagnostics.search.choices import PRUNERS, SAMPLERS
 from diagnostics.validation import InputError
 from strategy_app.cli import add_json_flag
@@ -158,4 +159,4 @@ def _value(value) -> str:
 
 
 def _pct(value) -> str:
-    return "–" if value is None else f"{value:.1%}"
+    return format_value(value, "error")
