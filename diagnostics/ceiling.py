@@ -18,6 +18,7 @@ from itertools import pairwise
 import numpy as np
 
 from diagnostics.metrics import wilson_interval
+from diagnostics.rates import format_value
 from diagnostics.validation import InputError
 
 MISLABELED_WORDS = ("mislabel", "label noise", "wrong label", "incorrect label", "bad label")
@@ -116,6 +117,35 @@ class Ceiling:
 
 def _clean(value: float) -> float:
     return round(float(value), 12)
+
+
+def ceiling_table(ceiling: Mapping) -> list[dict]:
+    """The ceiling table as display rows (percent), from ``Ceiling.to_dict()``.
+
+    The page and the report show these same rows; the estimate over the whole dev set appears
+    when the number of dev errors is known.
+    """
+
+    def pct(value: float) -> str:
+        return format_value(value, "error")
+
+    rows = []
+    for c in ceiling["categories"]:
+        row = {
+            "category": c["name"],
+            "count": c["count"],
+            "share of reviewed errors": pct(c["share"]),
+            "95% interval": f"{pct(c['interval'][0])} – {pct(c['interval'][1])}",
+            "most it removes": pct(c["reduction"]),
+            "best dev error after fix": pct(c["error_after_fix"]),
+        }
+        estimate = c.get("estimated_dev_errors")
+        if estimate:
+            row["est. in all dev errors"] = (
+                f"{estimate['value']:,.0f} ({estimate['low']:,.0f}–{estimate['high']:,.0f})"
+            )
+        rows.append(row)
+    return rows
 
 
 def ceiling_from_counts(

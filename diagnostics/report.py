@@ -21,6 +21,7 @@ import jinja2
 from markupsafe import Markup
 
 from diagnostics import charts as chart_specs
+from diagnostics.ceiling import ceiling_table
 from diagnostics.rates import format_value
 from diagnostics.tags import neutralize
 from diagnostics.waterfall import GAP_LABELS, LEVEL_LABELS, Diagnosis
@@ -387,32 +388,15 @@ def _describe_source(source) -> str:
 
 
 def _ceiling_section(ceiling: Mapping) -> dict:
-    rows = [
-        [
-            c["name"],
-            f"{c['count']:,}",
-            _pct(c["share"]),
-            f"{_pct(c['interval'][0])} – {_pct(c['interval'][1])}",
-            _pct(c["reduction"]),
-            _pct(c["error_after_fix"]),
-        ]
-        for c in ceiling["categories"]
-    ]
+    rows = ceiling_table(ceiling)
     return {
         "intro": f"Dev error {_pct(ceiling['dev_error'])}; {ceiling['reviewed']:,} misclassified "
         "dev examples reviewed. Fixing a category fully removes at most its share of the errors.",
         "tables": [
             {
                 "caption": "",
-                "columns": [
-                    "category",
-                    "count",
-                    "share of errors",
-                    "95% interval",
-                    "most it removes",
-                    "best dev error after fix",
-                ],
-                "rows": rows,
+                "columns": list(rows[0]) if rows else ["category"],
+                "rows": [list(row.values()) for row in rows],
             }
         ],
         "notes": _ceiling_notes(ceiling),

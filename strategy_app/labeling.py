@@ -24,7 +24,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from diagnostics.ceiling import Agreement, Ceiling, category_agreement, ceiling_from_tags
+from diagnostics.ceiling import (
+    Agreement,
+    Ceiling,
+    category_agreement,
+    ceiling_from_tags,
+    ceiling_table,
+)
 from diagnostics.errors import sample_errors
 from diagnostics.images import data_url, extract_images_zip, read_image_file, thumbnail_png
 from diagnostics.ingest import Predictions, read_predictions
@@ -376,26 +382,8 @@ def ceiling_for(table: TagTable, summary: dict) -> Ceiling | None:
 
 
 def ceiling_frame(ceiling: Ceiling) -> pd.DataFrame:
-    """The ceiling table for display (percent, rounded), one row per category."""
-    rows = []
-    for row in ceiling.categories:
-        estimate = row.estimated_dev_errors
-        rows.append(
-            {
-                "category": row.name,
-                "count": row.count,
-                "share of reviewed": f"{row.share:.0%}",
-                "95% interval": f"{row.interval[0]:.0%}–{row.interval[1]:.0%}",
-                "can remove at most": f"{row.reduction * 100:.1f} pts",
-                "best dev error after fix": f"{row.error_after_fix * 100:.1f}%",
-                "est. in all dev errors": (
-                    ""
-                    if estimate is None
-                    else f"{estimate[0]:,.0f} ({estimate[1]:,.0f}–{estimate[2]:,.0f})"
-                ),
-            }
-        )
-    return pd.DataFrame(rows)
+    """The ceiling table for display, one row per category (the report's rows)."""
+    return pd.DataFrame(ceiling_table(ceiling.to_dict()))
 
 
 def agreement_for(table: TagTable) -> list[Agreement] | None:
