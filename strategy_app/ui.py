@@ -236,14 +236,6 @@ def require_project(project: Project | None) -> Project:
     return project
 
 
-def coming_soon(what: str, steps: list[str]) -> None:
-    """The honest placeholder of a page that a later release fills in."""
-    st.info(f"{what}\n\nThis page is not built yet; nothing here is a computed result.")
-    st.markdown("**What it will do**")
-    st.markdown("\n".join(f"1. {step}" for step in steps))
-    page_link("home", label="Back to Home")
-
-
 def switch_to(key: str, message: str) -> None:
     """Open another page (under the router), or say where to go when a page runs on its own."""
     pages = st.session_state.get(NAV_PAGES_KEY)

@@ -108,10 +108,6 @@ class ProjectRepository:
 
         write(self._engine, touch)
 
-    def mark_updated(self, session, project_id: int) -> None:
-        """Within a write, record that the project's saved state changed."""
-        self._existing(session, project_id).updated_at = utcnow()
-
     @staticmethod
     def _existing(session, project_id: int) -> Project:
         project = session.get(Project, project_id)
