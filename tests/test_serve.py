@@ -8,7 +8,8 @@ def test_serve_binds_locally_and_warns_elsewhere(monkeypatch, capsys):
     from strategy_app.commands import serve
 
     calls = []
-    monkeypatch.setattr(serve.subprocess, "call", lambda cmd, **kw: calls.append(cmd) or 0)
+    monkeypatch.setattr(serve.os, "execve", lambda path, cmd, env: calls.append(cmd))
+    monkeypatch.setattr(serve.os, "chdir", lambda path: None)
     with pytest.raises(SystemExit):
         main(["serve", "--port", "8999"])
     assert calls[0][calls[0].index("--server.address") + 1] == "127.0.0.1"

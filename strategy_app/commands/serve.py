@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -45,7 +44,7 @@ def streamlit_command(port: int, address: str) -> list[str]:
 
 
 def run(args) -> tuple[dict, str]:
-    """Run the app until it stops; exits with Streamlit's exit code."""
+    """Run the app in this process (replaced by Streamlit) until it stops."""
     if args.address not in LOCAL_ADDRESSES:
         print(
             f"WARNING: serving on {args.address} with NO LOGIN: anyone who can reach this "
@@ -57,8 +56,8 @@ def run(args) -> tuple[dict, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     print(f"data: {database_url(data_dir())}", file=sys.stderr)
     print(f"open http://{args.address}:{args.port}", file=sys.stderr)
-    try:
-        code = subprocess.call(streamlit_command(args.port, args.address), cwd=ROOT, env=env)
-    except KeyboardInterrupt:
-        code = 0
-    raise SystemExit(code)
+    sys.stderr.flush()
+    os.chdir(ROOT)
+    # Streamlit replaces this process, so stopping this PID stops the app (no orphan server)
+    os.execve(sys.executable, streamlit_command(args.port, args.address), env)
+    raise SystemExit(0)  # only reached where execve is stubbed out (tests)
