@@ -48,6 +48,15 @@ def wait_until_up(url: str, process: subprocess.Popen, limit: float = 90) -> Non
     raise RuntimeError("the app did not answer its health check")
 
 
+def what_the_app_showed(page, tmp_path: Path) -> str:
+    """For a failed wait: the page's text, the server's log and each search run's log (tails)."""
+    parts = [f"page text: {page.inner_text('body')[-1500:]!r}"]
+    for log in [tmp_path / "server.log", *sorted(tmp_path.glob("data/search/*/*/log.txt"))]:
+        if log.is_file():
+            parts.append(f"{log.name}: {log.read_text(errors='replace')[-1500:]}")
+    return "\n".join(parts)
+
+
 @pytest.fixture
 def served_app(tmp_path):
     if not shutil.which(CHROMIUM):
@@ -57,13 +66,15 @@ def served_app(tmp_path):
     env["STRATEGY_DATA_DIR"] = str(tmp_path / "data")
     env["STRATEGY_SAMPLE_PREDICTIONS"] = str(tmp_path / "no-sample.csv")
     env.pop("STRATEGY_DB_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "strategy_app", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a user's machine: imports write __pycache__
+    with (tmp_path / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "strategy_app", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url, process)

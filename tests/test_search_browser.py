@@ -8,7 +8,7 @@ pytestmark = pytest.mark.browser
 served_app = test_browser.served_app
 
 
-def test_search_survives_a_reload_and_finishes(served_app):
+def test_search_survives_a_reload_and_finishes(served_app, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=180_000)  # a busy 2-core machine trains slowly
@@ -37,7 +37,10 @@ def test_search_survives_a_reload_and_finishes(served_app):
         page.get_by_role("button", name="Start search").click()
         expect(page.get_by_text("trials finished", exact=False).first).to_be_visible()
         page.reload()  # a new session: the run is found again and still progresses
-        expect(page.get_by_text("Best: trial")).to_be_visible()
+        try:
+            expect(page.get_by_text("Best: trial")).to_be_visible()
+        except AssertionError as exc:
+            raise AssertionError(test_browser.what_the_app_showed(page, tmp_path)) from exc
         expect(page.get_by_text("finished", exact=False).first).to_be_visible()
         page.screenshot(path=str(test_browser.ARTIFACTS / "search.png"), full_page=True)
         browser.close()
