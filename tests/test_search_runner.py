@@ -113,6 +113,17 @@ def test_coarse_to_fine_narrows_around_the_best(tmp_path):
     assert second["carried_over"] >= 3
     assert (tmp_path / "search" / "c2f" / "space-round-2.json").is_file()
     assert len(result["finalists"]) == 3
+    # round 2 starts by training round 1's best again at round 2's epochs (promotion)
+    best = top[0]
+    study = optuna.load_study(study_name="c2f-r2", storage=open_storage(result["storage"]))
+    own = [t for t in study.get_trials() if "carried_from" not in t.user_attrs]
+    first_own = min(own, key=lambda t: t.number)
+    assert first_own.user_attrs["promoted_from"] == f"c2f-r1#{best['number']}"
+    assert len(first_own.user_attrs["history"]) == second["epochs"]
+    (promoted,) = [
+        t for t in result["trials"] if t["study"] == "c2f-r2" and t["number"] == first_own.number
+    ]
+    assert promoted["params"] == pytest.approx(best["params"])
 
 
 def test_resume_adds_trials_to_the_same_study(tmp_path):

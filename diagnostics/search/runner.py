@@ -67,6 +67,7 @@ class SearchSettings:
     rounds: int | None = None
     final_epochs: int | None = None
     top_k: int = 5
+    promote: int = 2
     finalists: int = 3
     margin: float = 0.25
     workers: int = 1
@@ -90,6 +91,8 @@ class SearchSettings:
         for name in ("trials", "epochs", "workers", "threads", "top_k", "finalists"):
             if getattr(self, name) < 1:
                 raise InputError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.promote < 0:
+            raise InputError("--promote must be 0 or more")
         if self.rounds is not None and self.rounds < 1:
             raise InputError("--rounds must be at least 1")
         if self.study is not None and not self.study.strip():
@@ -583,20 +586,29 @@ def _open_round(storage, name, settings, space, epochs, number, previous):
             ):
                 study.add_trial(_carried_trial(trial, space, previous[0].study_name))
                 carried += 1
+        # the last round's best configurations run first at this round's epochs (a promotion,
+        # as in successive halving): the new round starts from its best known point
+        for trial in _top_trials(previous[0], settings.promote)[: settings.trials]:
+            promoted = {"promoted_from": f"{previous[0].study_name}#{trial.number}"}
+            study.enqueue_trial(_params_within(trial, space), user_attrs=promoted)
     return study, space, epochs, carried
 
 
-def _carried_trial(trial, space: SearchSpace, source: str) -> optuna.trial.FrozenTrial:
-    distributions = space.distributions()
+def _params_within(trial: optuna.trial.FrozenTrial, space: SearchSpace) -> dict:
+    """The trial's (Optuna) parameters, floats clipped into ``space`` (rounding at its edges)."""
     params = {}
-    for name, dist in distributions.items():
+    for name, dist in space.distributions().items():
         value = trial.params[name]
         if isinstance(dist, optuna.distributions.FloatDistribution):
             value = min(max(value, dist.low), dist.high)
         params[name] = value
+    return params
+
+
+def _carried_trial(trial, space: SearchSpace, source: str) -> optuna.trial.FrozenTrial:
     return optuna.trial.create_trial(
-        params=params,
-        distributions=distributions,
+        params=_params_within(trial, space),
+        distributions=space.distributions(),
         value=trial.value,
         user_attrs={**trial.user_attrs, "carried_from": f"{source}#{trial.number}"},
     )

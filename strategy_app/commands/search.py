@@ -29,6 +29,12 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--final-epochs", type=int, help="epochs to train the finalists")
     parser.add_argument("--top-k", type=int, default=5, help="trials a round narrows around")
+    parser.add_argument(
+        "--promote",
+        type=int,
+        default=2,
+        help="best configurations of a round trained again first in the next (default 2)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="worker processes sharing the study")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     parser.add_argument("--storage", metavar="URL|FILE", help="Optuna URL or journal file path")
@@ -83,6 +89,7 @@ def run(args) -> tuple[dict, str]:
         rounds=args.rounds,
         final_epochs=args.final_epochs,
         top_k=args.top_k,
+        promote=args.promote,
         workers=args.workers,
         threads=args.threads,
         storage=args.storage,
