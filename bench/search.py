@@ -293,7 +293,7 @@ def main() -> None:
         if args.only in (None, "parallel"):
             parallel(folder, trials=4 if quick else 16, epochs=5 if quick else 80)
         if args.only in (None, "efficiency"):
-            efficiency(folder, seeds=1 if quick else 3, scale=0.5 if quick else 1.0)
+            efficiency(folder, seeds=1 if quick else 5, scale=0.5 if quick else 1.0)
         if args.only in (None, "lr"):
             lr_finder(seeds=2 if quick else 5)
 

@@ -295,17 +295,17 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
         f"{status['done']}/{status['planned']} trials finished"
         + (f" · best dev accuracy {best:.1%}" if best is not None else ""),
     )
-    buttons = st.columns(4)
-    if live and buttons[0].button("Stop", key=f"search_stop_{run_id}", icon=":material/stop:"):
+    buttons = iter(st.columns(4))  # side by side, left to right, only those that apply
+    if live and next(buttons).button("Stop", key=f"search_stop_{run_id}", icon=":material/stop:"):
         search_jobs.stop_search(run)
         st.toast("Stop requested: workers finish their current epoch")
-    if status["state"] in ("stopped", "failed") and buttons[0].button(
+    if status["state"] in ("stopped", "failed") and next(buttons).button(
         "Resume", key=f"search_resume_{run_id}", icon=":material/replay:"
     ):
         search_jobs.resume_search(store, run)
         st.rerun()
     result = status["result"]
-    if result and buttons[1].button(
+    if result and next(buttons).button(
         "Diagnose the best model", key=f"search_diagnose_{run_id}", type="primary"
     ):
         try:

@@ -42,5 +42,6 @@ def test_search_survives_a_reload_and_finishes(served_app, tmp_path):
         except AssertionError as exc:
             raise AssertionError(test_browser.what_the_app_showed(page, tmp_path)) from exc
         expect(page.get_by_text("finished", exact=False).first).to_be_visible()
-        page.screenshot(path=str(test_browser.ARTIFACTS / "search.png"), full_page=True)
+        page.get_by_text("Best: trial").scroll_into_view_if_needed()  # the app scrolls inside
+        page.screenshot(path=str(test_browser.ARTIFACTS / "search.png"))
         browser.close()
