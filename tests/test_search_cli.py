@@ -69,6 +69,7 @@ def _space(tmp_path, name, space):
         (["--space", "{zero}"], "log range must stay above 0"),
         (["--sampler", "grid"], "'lr' is continuous"),
         (["--trials", "0"], "--trials must be at least 1"),
+        (["--rounds", "2", "--promote", "-1"], "--promote must be 0 or more"),
         (["--sampler", "bayes"], "invalid choice"),
     ],
 )
