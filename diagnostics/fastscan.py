@@ -7,9 +7,10 @@ together with counters of everything :func:`~diagnostics.ingest.read_predictions
 empty or unknown split values (aliases as in :mod:`diagnostics.splitnames`), empty or
 non-finite labels, text that the CSV reader of the exact path would read differently (null
 markers, surrounding whitespace, line breaks), negative or non-finite weights, empty ids and
-possibly repeated ids (then a second query counts the duplicates): for integer ids of a Parquet
-file a bitmap per split over the id range in the file's statistics (a parallel aggregate),
-otherwise ids that are not strictly increasing. The metric is
+possibly repeated ids (then a second query counts the duplicates): for integer ids a bitmap per
+split over the id range (a parallel aggregate; the range comes from a Parquet file's statistics,
+or for CSV from its first and last rows — a guess the bitmap checks, as an id outside it raises),
+otherwise (or when the guess was wrong) ids that are not strictly increasing. The metric is
 detected by the rule of the exact path (fractional numeric labels mean MAE).
 
 Whenever a counter signals anything, a type is not one the query handles exactly, or DuckDB
@@ -49,6 +50,7 @@ from diagnostics.splitnames import SPLIT_ALIASES, SPLITS
 from diagnostics.validation import InputError, refuse_non_csv_text
 
 MAX_ID_SPAN = 1 << 26  # a 8 MiB bitmap per split
+EDGE_BYTES = 65536  # read at each end of a CSV file for the ids of its first and last rows
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
 FLOAT_TYPES = ("FLOAT", "DOUBLE")
 TEXT_TYPE = "VARCHAR"
@@ -153,9 +155,20 @@ def _source(path: Path, connection: duckdb.DuckDBPyConnection) -> tuple[str, boo
     return source, True, types
 
 
-def _parquet_id_range(path: Path) -> tuple[int, int] | None:
-    """The integer ids' (min, max) from the Parquet statistics, when every row group has them
-    and the span is small enough for a bitmap per split (:data:`MAX_ID_SPAN`)."""
+def _id_range(path: Path, is_csv: bool, columns: list[str]) -> tuple[int, int] | None:
+    """The integer ids' (min, max) for a bitmap per split, when known and small enough
+    (:data:`MAX_ID_SPAN`): from a Parquet file's statistics, or for CSV a guess from the first
+    and last rows (ids are usually written in order). A wrong guess costs no correctness: an id
+    outside the range makes DuckDB's bitmap raise, and the scan checks the ids' order instead."""
+    bounds = _csv_id_ends(path, columns.index("id")) if is_csv else _parquet_id_bounds(path)
+    if not bounds:
+        return None
+    low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
+    return (low, high) if high - low < MAX_ID_SPAN else None
+
+
+def _parquet_id_bounds(path: Path) -> list[tuple[int, int]] | None:
+    """(min, max) of the ids in each row group, if every row group has them and no nulls."""
     metadata = pq.ParquetFile(path).metadata
     column = metadata.schema.names.index("id")
     bounds = []
@@ -164,10 +177,24 @@ def _parquet_id_range(path: Path) -> tuple[int, int] | None:
         if stats is None or not stats.has_min_max or stats.null_count:
             return None
         bounds.append((int(stats.min), int(stats.max)))
-    if not bounds:
+    return bounds
+
+
+def _csv_id_ends(path: Path, column: int) -> list[tuple[int, int]] | None:
+    """The ids of the first and last rows of a CSV file, as a range, or None if unreadable."""
+    with path.open("rb") as handle:
+        head = handle.read(EDGE_BYTES)
+        handle.seek(max(0, path.stat().st_size - EDGE_BYTES))
+        tail = handle.read()
+    lines = head.split(b"\n", 2)
+    if len(lines) < 3:
         return None
-    low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
-    return (low, high) if high - low < MAX_ID_SPAN else None
+    rows = [lines[1], tail.rstrip(b"\r\n").rsplit(b"\n", 1)[-1]]
+    try:
+        ids = [int(next(csv.reader([row.decode("utf-8").rstrip("\r")]))[column]) for row in rows]
+    except (ValueError, IndexError, StopIteration, UnicodeDecodeError, csv.Error):
+        return None
+    return [(min(ids), max(ids))]
 
 
 def _describe(connection, source: str, path: Path) -> dict[str, str]:
@@ -236,10 +263,17 @@ def _scan(path: Path, metric: str | None, slice_column: str | None, name: str) -
         connection.execute("SET enable_progress_bar = false")
         source, is_csv, types = _source(path, connection)
         id_range = None
-        if not is_csv and slice_column is None and types.get("id") in INTEGER_TYPES:
-            id_range = _parquet_id_range(path)
+        if slice_column is None and types.get("id") in INTEGER_TYPES:
+            id_range = _id_range(path, is_csv, list(types))
         query = _Query(types, metric, slice_column, is_csv, id_range)
-        cursor = connection.execute(query.sql(source), {"path": str(path)})
+        try:
+            cursor = connection.execute(query.sql(source), {"path": str(path)})
+        except duckdb.OutOfRangeException:
+            if id_range is None:
+                raise
+            # an id outside the guessed range (CSV ids not in order): check their order instead
+            query = _Query(types, metric, slice_column, is_csv)
+            cursor = connection.execute(query.sql(source), {"path": str(path)})
         names = [column[0] for column in cursor.description]
         groups = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         result = query.result(groups, name)

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from diagnostics import fastscan
 from diagnostics.fastscan import scan_split_metrics
 from diagnostics.ingest import read_predictions, slice_metrics, split_metrics
 from diagnostics.validation import InputError
@@ -231,3 +232,43 @@ def test_parquet_integer_ids_are_checked_by_a_bitmap_per_split(tmp_path):
     columns["id"][1001] = columns["id"][1000]  # now twice within dev
     with pytest.raises(InputError, match="appears 2 times in split 'dev'"):
         scan_split_metrics(_write(tmp_path, columns, "parquet", "within"))
+
+
+def test_csv_ids_in_order_are_checked_by_a_bitmap_over_the_first_and_last_ids(tmp_path):
+    rng = np.random.default_rng(5)
+    columns = {
+        "id": np.concatenate([np.arange(1000), np.arange(1000, 2000)]),
+        "split": ["train"] * 1000 + ["dev"] * 1000,
+        "y_true": rng.integers(0, 5, 2000),
+        "y_pred": rng.integers(0, 5, 2000),
+    }
+    path = Path(_write(tmp_path, columns, "csv", "ordered"))
+    assert fastscan._id_range(path, True, list(columns)) == (0, 1999)
+    _assert_equal_to_exact(str(path))
+    columns["id"] = columns["id"].copy()
+    columns["id"][1500] = columns["id"][1499]  # twice within dev, still in order
+    with pytest.raises(InputError, match="appears 2 times in split 'dev'"):
+        scan_split_metrics(_write(tmp_path, columns, "csv", "repeated"))
+
+
+def test_csv_ids_outside_the_guessed_range_fall_back_to_the_order_check(tmp_path):
+    rng = np.random.default_rng(6)
+    columns = {
+        "id": np.arange(1000),
+        "split": ["train"] * 500 + ["dev"] * 500,
+        "y_true": rng.integers(0, 5, 1000),
+        "y_pred": rng.integers(0, 5, 1000),
+    }
+    columns["id"][300] = 10**6  # outside [first, last]: the bitmap raises, the order check runs
+    path = _write(tmp_path, columns, "csv", "outside")
+    _assert_equal_to_exact(path)  # still the DuckDB scan, same numbers
+    assert fastscan._id_range(Path(path), True, list(columns)) == (0, 999)
+
+
+def test_no_id_range_guess_from_a_csv_without_data_rows_or_integer_ends(tmp_path):
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("id,split,y_true,y_pred\n")
+    text_ids = tmp_path / "text.csv"
+    text_ids.write_text("id,split,y_true,y_pred\na,train,1,1\nb,dev,1,0\n")
+    assert fastscan._id_range(header_only, True, ["id", "split", "y_true", "y_pred"]) is None
+    assert fastscan._id_range(text_ids, True, ["id", "split", "y_true", "y_pred"]) is None
