@@ -233,7 +233,8 @@ def lr_finder(seeds: int) -> None:
     times = {"ours": [], "torch-lr-finder": []}
     suggestions = {"ours": [], "torch-lr-finder": []}
     for seed in range(seeds):
-        for tool in times:
+        order = list(times) if seed % 2 == 0 else list(times)[::-1]  # neither always goes first
+        for tool in order:
             torch.manual_seed(seed)
             model = build_mlp(data.n_features, data.n_classes)
             optimizer = torch.optim.Adam(model.parameters(), lr=1e-7)
