@@ -7,11 +7,13 @@ together with counters of everything :func:`~diagnostics.ingest.read_predictions
 empty or unknown split values (aliases as in :mod:`diagnostics.splitnames`), empty or
 non-finite labels, text that the CSV reader of the exact path would read differently (null
 markers, surrounding whitespace, line breaks), negative or non-finite weights, empty ids and
-possibly repeated ids (then a second query counts the duplicates): for integer ids a bitmap per
-split over the id range (a parallel aggregate; the range comes from a Parquet file's statistics,
-or for CSV from its first and last rows — a guess the bitmap checks, as an id outside it raises),
-otherwise (or when the guess was wrong) ids that are not strictly increasing. The metric is
-detected by the rule of the exact path (fractional numeric labels mean MAE).
+possibly repeated ids (then a second query counts the duplicates). The id check is the cheapest
+the file allows (:func:`_id_check`): Parquet ids whose statistics say they are the row numbers
+plus an offset are compared with DuckDB's row numbers; other integer ids set a bitmap per split
+over their range (the range from a Parquet file's statistics, or for CSV from its first and last
+rows — a guess the bitmap checks, as an id outside it raises); otherwise (or when the guess was
+wrong) ids that are not strictly increasing are counted. The metric is detected by the rule of
+the exact path (fractional numeric labels mean MAE).
 
 Whenever a counter signals anything, a type is not one the query handles exactly, or DuckDB
 cannot read the file, the exact pyarrow path (``read_predictions(..., metrics_only=True)``)
@@ -56,6 +58,9 @@ FLOAT_TYPES = ("FLOAT", "DOUBLE")
 TEXT_TYPE = "VARCHAR"
 MEMORY_LIMIT = "1GB"
 EXACT_FLOAT_INTEGERS = 2.0**53  # beyond, float labels would not compare as the integers they are
+PARQUET_SOURCE = "read_parquet($path)"
+ROW_NUMBER = "file_row_number"  # DuckDB's row number within a Parquet file, from 0
+PARQUET_SOURCE_WITH_ROW_NUMBERS = f"read_parquet($path, {ROW_NUMBER} = true)"
 CSV_OPTIONS = (
     "header = true, delim = ',', quote = '\"', escape = '\"', skip = 0, "
     "strict_mode = true, null_padding = false, ignore_errors = false, encoding = 'utf-8'"
@@ -133,7 +138,7 @@ def _source(path: Path, connection: duckdb.DuckDBPyConnection) -> tuple[str, boo
     with path.open("rb") as handle:
         head = handle.read(65536)
     if head.startswith(b"PAR1"):
-        source = "read_parquet($path)"
+        source = PARQUET_SOURCE
         types = _describe(connection, source, path)
         if list(types) != pq.read_schema(path).names:  # e.g. a repeated column, renamed here
             raise _Unsure("columns read differently")
@@ -155,32 +160,68 @@ def _source(path: Path, connection: duckdb.DuckDBPyConnection) -> tuple[str, boo
     return source, True, types
 
 
-def _id_range(path: Path, is_csv: bool, columns: list[str]) -> tuple[int, int] | None:
-    """The integer ids' (min, max) for a bitmap per split, when known and small enough
-    (:data:`MAX_ID_SPAN`): from a Parquet file's statistics, or for CSV a guess from the first
-    and last rows (ids are usually written in order). A wrong guess costs no correctness: an id
-    outside the range makes DuckDB's bitmap raise, and the scan checks the ids' order instead."""
+@dataclass(frozen=True)
+class _IdCheck:
+    """How the scan proves the ids unique within each split.
+
+    ``row_offset``: every id equals its row number plus ``low`` (Parquet, when the statistics
+    say so), so no id repeats anywhere; ``bitmap``: one bit per possible id in [``low``,
+    ``high``], per split; ``order``: ids strictly increasing in file order.
+    """
+
+    kind: str
+    low: int = 0
+    high: int = 0
+
+
+ORDER_CHECK = _IdCheck("order")
+
+
+def _id_check(path: Path, is_csv: bool, types: dict[str, str], sliced: bool) -> _IdCheck:
+    """The cheapest check the file allows; a wrong guess costs no correctness.
+
+    Integer ids: the bounds come from a Parquet file's statistics (per row group), or for CSV
+    from its first and last rows (ids are usually written in order). Ids that look like row
+    numbers plus an offset are checked row by row against that (each a subtraction); otherwise
+    a bitmap per split over the range, when small enough (:data:`MAX_ID_SPAN`) and the groups
+    are splits (a slice splits them further). A CSV id outside its guessed range makes DuckDB's
+    bitmap raise, and the scan checks the ids' order instead.
+    """
+    if types.get("id") not in INTEGER_TYPES:
+        return ORDER_CHECK
+    columns = list(types)
     bounds = _csv_id_ends(path, columns.index("id")) if is_csv else _parquet_id_bounds(path)
     if not bounds:
-        return None
+        return ORDER_CHECK
+    if not is_csv and ROW_NUMBER not in types:
+        offset, first_row = bounds[0][0], 0
+        for low, high, rows in bounds:
+            if low != first_row + offset or high != low + rows - 1:
+                break
+            first_row += rows
+        else:
+            return _IdCheck("row_offset", offset)
     low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
-    return (low, high) if high - low < MAX_ID_SPAN else None
+    if sliced or high - low >= MAX_ID_SPAN:
+        return ORDER_CHECK
+    return _IdCheck("bitmap", low, high)
 
 
-def _parquet_id_bounds(path: Path) -> list[tuple[int, int]] | None:
-    """(min, max) of the ids in each row group, if every row group has them and no nulls."""
+def _parquet_id_bounds(path: Path) -> list[tuple[int, int, int]] | None:
+    """(min, max, rows) of the ids of each row group, if every row group has them, no nulls."""
     metadata = pq.ParquetFile(path).metadata
     column = metadata.schema.names.index("id")
     bounds = []
     for i in range(metadata.num_row_groups):
-        stats = metadata.row_group(i).column(column).statistics
+        group = metadata.row_group(i)
+        stats = group.column(column).statistics
         if stats is None or not stats.has_min_max or stats.null_count:
             return None
-        bounds.append((int(stats.min), int(stats.max)))
+        bounds.append((int(stats.min), int(stats.max), group.num_rows))
     return bounds
 
 
-def _csv_id_ends(path: Path, column: int) -> list[tuple[int, int]] | None:
+def _csv_id_ends(path: Path, column: int) -> list[tuple[int, int, None]] | None:
     """The ids of the first and last rows of a CSV file, as a range, or None if unreadable."""
     with path.open("rb") as handle:
         head = handle.read(EDGE_BYTES)
@@ -194,7 +235,7 @@ def _csv_id_ends(path: Path, column: int) -> list[tuple[int, int]] | None:
         ids = [int(next(csv.reader([row.decode("utf-8").rstrip("\r")]))[column]) for row in rows]
     except (ValueError, IndexError, StopIteration, UnicodeDecodeError, csv.Error):
         return None
-    return [(min(ids), max(ids))]
+    return [(min(ids), max(ids), None)]
 
 
 def _describe(connection, source: str, path: Path) -> dict[str, str]:
@@ -262,17 +303,19 @@ def _scan(path: Path, metric: str | None, slice_column: str | None, name: str) -
         connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         connection.execute("SET enable_progress_bar = false")
         source, is_csv, types = _source(path, connection)
-        id_range = None
-        if slice_column is None and types.get("id") in INTEGER_TYPES:
-            id_range = _id_range(path, is_csv, list(types))
-        query = _Query(types, metric, slice_column, is_csv, id_range)
+        id_check = None
+        if "id" in types:
+            id_check = _id_check(path, is_csv, types, sliced=slice_column is not None)
+            if id_check.kind == "row_offset":
+                source = PARQUET_SOURCE_WITH_ROW_NUMBERS
+        query = _Query(types, metric, slice_column, is_csv, id_check)
         try:
             cursor = connection.execute(query.sql(source), {"path": str(path)})
         except duckdb.OutOfRangeException:
-            if id_range is None:
+            if id_check in (None, ORDER_CHECK):
                 raise
             # an id outside the guessed range (CSV ids not in order): check their order instead
-            query = _Query(types, metric, slice_column, is_csv)
+            query = _Query(types, metric, slice_column, is_csv, ORDER_CHECK)
             cursor = connection.execute(query.sql(source), {"path": str(path)})
         names = [column[0] for column in cursor.description]
         groups = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -293,7 +336,7 @@ class _Query:
         metric: str | None,
         slice_column,
         is_csv: bool,
-        id_range: tuple[int, int] | None = None,
+        id_check: _IdCheck | None = None,
     ):
         if any(c not in types for c in REQUIRED_COLUMNS):
             raise _Unsure("missing column")
@@ -310,7 +353,7 @@ class _Query:
         if not numeric and metric not in (None, "error"):
             raise _Unsure("text labels for a regression metric")
         self.types, self.is_csv, self.slice_column = types, is_csv, slice_column
-        self.id_range = id_range
+        self.id_check = id_check
         self.float_labels = [c for c in ("y_true", "y_pred") if types[c] in FLOAT_TYPES]
         self.metric = metric
         if metric is None:
@@ -378,6 +421,18 @@ class _Query:
                 sums[f"s2_{metric}"] = f"sum({weighted_loss} * {loss[metric]})"
         return sums
 
+    def _id_suspects(self) -> tuple[list[str], str]:
+        """The columns and the SQL aggregate counting rows whose id may repeat in its split."""
+        check = self.id_check
+        if check.kind == "row_offset":  # each id its row number plus the offset: all differ
+            suspects = f"CAST(id AS BIGINT) - {ROW_NUMBER} <> {check.low:d}"
+            return ["id", ROW_NUMBER], f"count(*) FILTER (WHERE {suspects})"
+        if check.kind == "bitmap":  # one bit per possible id, per split: fewer bits than rows
+            bitmap = f"bitstring_agg(CAST(id AS BIGINT), {check.low:d}, {check.high:d})"
+            return ["id"], f"count(*) - bit_count({bitmap})"
+        # ids in strictly increasing order are unique without hashing
+        return ["id", "lag(id) OVER () AS previous_id"], "count(*) FILTER (WHERE id <= previous_id)"
+
     def sql(self, source: str) -> str:
         """The one query: per split code (and slice value) the counters and the sums."""
         columns = ["split"]  # grouped as written: the aliases are mapped on the few groups
@@ -390,22 +445,17 @@ class _Query:
         aggregates |= {f"trouble_{name}": count for name, count in self._trouble().items()}
         if self.weighted:
             columns.append("weight")
-        if "id" in self.types and self.id_range is not None:
-            # one bit per possible id, per split: fewer bits set than rows means a repeat
-            low, high = self.id_range
-            columns.append("id")
-            aggregates["suspect_ids"] = (
-                f"count(*) - bit_count(bitstring_agg(CAST(id AS BIGINT), {low:d}, {high:d}))"
-            )
-        elif "id" in self.types:  # ids in strictly increasing order are unique without hashing
-            columns += ["id", "lag(id) OVER () AS previous_id"]
-            aggregates["suspect_ids"] = "count(*) FILTER (WHERE id <= previous_id)"
+        if self.id_check is not None:
+            id_columns, aggregates["suspect_ids"] = self._id_suspects()
+            columns += id_columns
         if self.metric is None and self.float_labels:
             fractional = " OR ".join(f"{c} <> round({c})" for c in self.float_labels)
             aggregates["fractional"] = f"count(*) FILTER (WHERE {fractional})"
         aggregates |= self._sums()
         selected = ", ".join([*keys, *(f"{sql} AS {name}" for name, sql in aggregates.items())])
         used = [*REQUIRED_COLUMNS, *(c for c in ("weight", "id") if c in self.types)]
+        if self.id_check is not None and self.id_check.kind == "row_offset":
+            used.append(ROW_NUMBER)
         if self.slice_column is not None:
             used.append(self.slice_column)
         return (

@@ -243,7 +243,7 @@ def test_csv_ids_in_order_are_checked_by_a_bitmap_over_the_first_and_last_ids(tm
         "y_pred": rng.integers(0, 5, 2000),
     }
     path = Path(_write(tmp_path, columns, "csv", "ordered"))
-    assert fastscan._id_range(path, True, list(columns)) == (0, 1999)
+    assert _id_check(path, columns) == fastscan._IdCheck("bitmap", 0, 1999)
     _assert_equal_to_exact(str(path))
     columns["id"] = columns["id"].copy()
     columns["id"][1500] = columns["id"][1499]  # twice within dev, still in order
@@ -262,7 +262,7 @@ def test_csv_ids_outside_the_guessed_range_fall_back_to_the_order_check(tmp_path
     columns["id"][300] = 10**6  # outside [first, last]: the bitmap raises, the order check runs
     path = _write(tmp_path, columns, "csv", "outside")
     _assert_equal_to_exact(path)  # still the DuckDB scan, same numbers
-    assert fastscan._id_range(Path(path), True, list(columns)) == (0, 999)
+    assert _id_check(Path(path), columns) == fastscan._IdCheck("bitmap", 0, 999)
 
 
 def test_no_id_range_guess_from_a_csv_without_data_rows_or_integer_ends(tmp_path):
@@ -270,5 +270,66 @@ def test_no_id_range_guess_from_a_csv_without_data_rows_or_integer_ends(tmp_path
     header_only.write_text("id,split,y_true,y_pred\n")
     text_ids = tmp_path / "text.csv"
     text_ids.write_text("id,split,y_true,y_pred\na,train,1,1\nb,dev,1,0\n")
-    assert fastscan._id_range(header_only, True, ["id", "split", "y_true", "y_pred"]) is None
-    assert fastscan._id_range(text_ids, True, ["id", "split", "y_true", "y_pred"]) is None
+    columns = dict.fromkeys(["id", "split", "y_true", "y_pred"])
+    assert _id_check(header_only, columns) == fastscan.ORDER_CHECK
+    assert _id_check(text_ids, columns) == fastscan.ORDER_CHECK
+
+
+def _id_check(path: Path, columns, *, sliced=False) -> fastscan._IdCheck:
+    """The id check the scan picks for a file whose columns are all integers."""
+    types = dict.fromkeys(columns, "BIGINT")
+    return fastscan._id_check(path, path.suffix == ".csv", types, sliced=sliced)
+
+
+def _numbered(rows: int, first_id: int, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    return {
+        "id": np.arange(first_id, first_id + rows),
+        "split": rng.choice(["train", "dev", "test"], rows).tolist(),
+        "y_true": rng.integers(0, 5, rows),
+        "y_pred": rng.integers(0, 5, rows),
+        "device": rng.choice(["web", "phone"], rows).tolist(),
+    }
+
+
+@pytest.mark.parametrize("first_id", [0, 1, 10**15])
+@pytest.mark.parametrize("slice_column", [None, "device"])
+def test_parquet_ids_that_are_row_numbers_are_checked_against_them(
+    tmp_path, first_id, slice_column
+):
+    columns = _numbered(2500, first_id, seed=first_id % 97)
+    path = tmp_path / "numbered.parquet"
+    pq.write_table(pa.table(columns), path, row_group_size=1000)  # three row groups
+    assert _id_check(path, columns, sliced=slice_column is not None) == fastscan._IdCheck(
+        "row_offset", first_id
+    )
+    _assert_equal_to_exact(str(path), slice_column=slice_column)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("swap", "row_offset"),  # same statistics, ids no longer their row numbers: re-checked
+        ("repeat", "row_offset"),  # a repeat and a gap within one row group: same statistics
+        ("gap", "bitmap"),  # one id skipped: the statistics no longer fit row numbers
+    ],
+)
+def test_parquet_ids_unlike_the_row_numbers_their_statistics_suggest(tmp_path, change, expected):
+    columns = _numbered(2500, 0, seed=8)
+    ids = columns["id"].copy()
+    if change == "swap":
+        ids[[10, 20]] = ids[[20, 10]]
+    elif change == "repeat":
+        ids[11] = ids[10]  # ids 0..999 still the row group's min and max, 11 missing
+        columns["split"][11] = columns["split"][10]
+    else:
+        ids[1500:] += 1
+    columns["id"] = ids
+    path = tmp_path / f"{change}.parquet"
+    pq.write_table(pa.table(columns), path, row_group_size=1000)
+    assert _id_check(path, columns).kind == expected
+    if change == "repeat":
+        with pytest.raises(InputError, match="appears 2 times"):
+            scan_split_metrics(path)
+    else:
+        _assert_equal_to_exact(str(path))
