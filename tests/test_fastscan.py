@@ -333,3 +333,11 @@ def test_parquet_ids_unlike_the_row_numbers_their_statistics_suggest(tmp_path, c
             scan_split_metrics(path)
     else:
         _assert_equal_to_exact(str(path))
+
+
+def test_a_column_named_like_duckdbs_row_number_keeps_the_bitmap(tmp_path):
+    columns = _numbered(1500, 0, seed=9) | {"file_row_number": np.arange(1500)[::-1].copy()}
+    path = tmp_path / "named.parquet"
+    pq.write_table(pa.table(columns), path)
+    assert _id_check(path, columns).kind == "bitmap"
+    _assert_equal_to_exact(str(path))
