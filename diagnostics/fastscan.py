@@ -130,9 +130,11 @@ def _quote(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
-def _source(path: Path, connection: duckdb.DuckDBPyConnection) -> tuple[str, bool, dict]:
-    """The table function reading the file (path as parameter ``$path``), whether it is CSV,
-    and the column types DuckDB reads."""
+def _source(
+    path: Path, connection: duckdb.DuckDBPyConnection
+) -> tuple[str, dict[str, str], pq.FileMetaData | None]:
+    """The table function reading the file (path as parameter ``$path``), the column types
+    DuckDB reads, and a Parquet file's metadata (None for CSV)."""
     if set("*?[{") & set(str(path)):
         raise _Unsure("pattern characters")  # DuckDB would expand them as a glob
     with path.open("rb") as handle:
@@ -140,9 +142,10 @@ def _source(path: Path, connection: duckdb.DuckDBPyConnection) -> tuple[str, boo
     if head.startswith(b"PAR1"):
         source = PARQUET_SOURCE
         types = _describe(connection, source, path)
-        if list(types) != pq.read_schema(path).names:  # e.g. a repeated column, renamed here
+        metadata = pq.read_metadata(path)
+        if list(types) != metadata.schema.to_arrow_schema().names:  # e.g. a repeated column
             raise _Unsure("columns read differently")
-        return source, False, types
+        return source, types, metadata
     if path.suffix.lower() in (".parquet", ".pq") or b"\x00" in head:
         raise _Unsure("not Parquet, not text")
     try:
@@ -157,7 +160,7 @@ def _source(path: Path, connection: duckdb.DuckDBPyConnection) -> tuple[str, boo
     types = _describe(connection, source, path)
     if list(types) != header or any(c != c.strip() for c in header):
         raise _Unsure("header read differently")
-    return source, True, types
+    return source, types, None
 
 
 @dataclass(frozen=True)
@@ -177,10 +180,12 @@ class _IdCheck:
 ORDER_CHECK = _IdCheck("order")
 
 
-def _id_check(path: Path, is_csv: bool, types: dict[str, str], sliced: bool) -> _IdCheck:
+def _id_check(
+    path: Path, types: dict[str, str], metadata: pq.FileMetaData | None, sliced: bool
+) -> _IdCheck:
     """The cheapest check the file allows; a wrong guess costs no correctness.
 
-    Integer ids: the bounds come from a Parquet file's statistics (per row group), or for CSV
+    Integer ids: the bounds come from a Parquet file's ``metadata`` (per row group), or for CSV
     from its first and last rows (ids are usually written in order). Ids that look like row
     numbers plus an offset are checked row by row against that (each a subtraction); otherwise
     a bitmap per split over the range, when small enough (:data:`MAX_ID_SPAN`) and the groups
@@ -189,11 +194,13 @@ def _id_check(path: Path, is_csv: bool, types: dict[str, str], sliced: bool) -> 
     """
     if types.get("id") not in INTEGER_TYPES:
         return ORDER_CHECK
-    columns = list(types)
-    bounds = _csv_id_ends(path, columns.index("id")) if is_csv else _parquet_id_bounds(path)
+    if metadata is None:
+        bounds = _csv_id_ends(path, list(types).index("id"))
+    else:
+        bounds = _parquet_id_bounds(metadata)
     if not bounds:
         return ORDER_CHECK
-    if not is_csv and ROW_NUMBER not in types:
+    if metadata is not None and ROW_NUMBER not in types:
         offset, first_row = bounds[0][0], 0
         for low, high, rows in bounds:
             if low != first_row + offset or high != low + rows - 1:
@@ -207,10 +214,10 @@ def _id_check(path: Path, is_csv: bool, types: dict[str, str], sliced: bool) -> 
     return _IdCheck("bitmap", low, high)
 
 
-def _parquet_id_bounds(path: Path) -> list[tuple[int, int, int]] | None:
+def _parquet_id_bounds(metadata: pq.FileMetaData) -> list[tuple[int, int, int]] | None:
     """(min, max, rows) of the ids of each row group, if every row group has them, no nulls."""
-    metadata = pq.ParquetFile(path).metadata
-    column = metadata.schema.names.index("id")
+    paths = [metadata.schema.column(i).path for i in range(metadata.num_columns)]
+    column = paths.index("id")  # the top-level column, not a nested field named id
     bounds = []
     for i in range(metadata.num_row_groups):
         group = metadata.row_group(i)
@@ -302,10 +309,11 @@ def _scan(path: Path, metric: str | None, slice_column: str | None, name: str) -
         connection.execute(f"SET threads = {os.cpu_count() or 1}")
         connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         connection.execute("SET enable_progress_bar = false")
-        source, is_csv, types = _source(path, connection)
+        source, types, metadata = _source(path, connection)
+        is_csv = metadata is None
         id_check = None
         if "id" in types:
-            id_check = _id_check(path, is_csv, types, sliced=slice_column is not None)
+            id_check = _id_check(path, types, metadata, sliced=slice_column is not None)
             if id_check.kind == "row_offset":
                 source = PARQUET_SOURCE_WITH_ROW_NUMBERS
         query = _Query(types, metric, slice_column, is_csv, id_check)

@@ -278,7 +278,8 @@ def test_no_id_range_guess_from_a_csv_without_data_rows_or_integer_ends(tmp_path
 def _id_check(path: Path, columns, *, sliced=False) -> fastscan._IdCheck:
     """The id check the scan picks for a file whose columns are all integers."""
     types = dict.fromkeys(columns, "BIGINT")
-    return fastscan._id_check(path, path.suffix == ".csv", types, sliced=sliced)
+    metadata = None if path.suffix == ".csv" else pq.read_metadata(path)
+    return fastscan._id_check(path, types, metadata, sliced=sliced)
 
 
 def _numbered(rows: int, first_id: int, seed: int) -> dict:
@@ -340,4 +341,14 @@ def test_a_column_named_like_duckdbs_row_number_keeps_the_bitmap(tmp_path):
     path = tmp_path / "named.parquet"
     pq.write_table(pa.table(columns), path)
     assert _id_check(path, columns).kind == "bitmap"
+    _assert_equal_to_exact(str(path))
+
+
+def test_a_nested_field_named_id_does_not_lend_its_statistics(tmp_path):
+    columns = _numbered(1200, 0, seed=10)
+    nested = pa.StructArray.from_arrays([pa.array(np.arange(1200))], ["id"])  # row numbers
+    columns["id"] = np.random.default_rng(10).permutation(1200) * 2  # the real ids: even
+    path = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({"meta": nested, **columns}), path)
+    assert _id_check(path, ["meta", *columns]).kind == "bitmap"
     _assert_equal_to_exact(str(path))
