@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from strategy_app import diagnose_ui
-from strategy_app.ui import get_store, page_setup, project_result, require_project
+from strategy_app.diagnose import ui as diagnose_ui
+from strategy_app.shell.page import get_store, page_setup, project_result, require_project
 
 project = require_project(page_setup("diagnose"))
 store = get_store()

@@ -1,5 +1,5 @@
 """Error analysis: tag a sample of misclassified dev examples and see each category's ceiling."""
 
-from strategy_app.labeling_ui import page
+from strategy_app.errors.ui import page
 
 page()

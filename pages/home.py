@@ -3,7 +3,7 @@
 import streamlit as st
 
 from diagnostics.validation import InputError
-from strategy_app.ui import get_store, page_link, page_setup, switch_project
+from strategy_app.shell.page import get_store, page_link, page_setup, switch_project
 
 project = page_setup("home")
 store = get_store()

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from strategy_app import search_ui
-from strategy_app.ui import get_store, page_setup, require_project
+from strategy_app.search import ui as search_ui
+from strategy_app.shell.page import get_store, page_setup, require_project
 
 project = require_project(page_setup("search"))
 store = get_store()

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from strategy_app import splits_ui
-from strategy_app.ui import get_store, page_setup, require_project
+from strategy_app.shell.page import get_store, page_setup, require_project
+from strategy_app.splits import ui as splits_ui
 
 project = require_project(page_setup("splits"))
 store = get_store()

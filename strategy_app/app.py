@@ -14,9 +14,9 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from strategy_app.navigation import PAGES  # noqa: E402
-from strategy_app.share_view import share_token, show_shared_report  # noqa: E402
-from strategy_app.ui import NAV_PAGES_KEY, get_store  # noqa: E402
+from strategy_app.shell.navigation import PAGES  # noqa: E402
+from strategy_app.shell.page import NAV_PAGES_KEY, get_store  # noqa: E402
+from strategy_app.shell.share_view import share_token, show_shared_report  # noqa: E402
 
 token = share_token()
 if token is not None:  # a share link shows its snapshot only: no navigation, no projects

@@ -1,8 +1,9 @@
-"""Command-line entry point: one sub-command per module in :mod:`strategy_app.commands`.
+"""Command-line entry point: each feature's ``command`` module adds its sub-commands.
 
-Each command module defines ``register(subparsers)``, which adds its parser and sets
-``handler``. A handler returns ``(data, text)``: with ``--json`` exactly one JSON object
-(``data``) is printed on stdout, otherwise the human-readable ``text``. Bad input
+Each module in :data:`COMMAND_MODULES` defines ``register(subparsers)``, which adds its parsers
+and sets their ``handler`` (argument parsing only: the work is in the feature's service). A
+handler returns ``(data, text)``: with ``--json`` exactly one JSON object (``data``) is printed
+on stdout, otherwise the human-readable ``text``. Bad input
 (:class:`~diagnostics.validation.InputError`) prints one line on stderr and exits with code 2.
 """
 
@@ -12,13 +13,21 @@ import argparse
 import importlib
 import json
 import os
-import pkgutil
 import sys
 
 from diagnostics.validation import InputError
-from strategy_app import commands
 
 EXIT_BAD_INPUT = 2
+COMMAND_MODULES = (
+    "strategy_app.diagnose.command",
+    "strategy_app.errors.command",
+    "strategy_app.errors.ceiling_command",
+    "strategy_app.splits.command",
+    "strategy_app.search.command",
+    "strategy_app.search.lr_command",
+    "strategy_app.report.command",
+    "strategy_app.shell.command",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The full parser with every command module registered."""
     parser = _Parser(prog="python -m strategy_app", description="The ML-strategy desk.")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for module in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        importlib.import_module(f"{commands.__name__}.{module.name}").register(subparsers)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
     return parser
 
 

@@ -3,7 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from strategy_app.navigation import PAGES, PAGES_DIR
+from strategy_app.shell.navigation import PAGES, PAGES_DIR
 from strategy_app.store import open_store
 from tests.conftest import write_predictions
 

@@ -29,8 +29,9 @@ import pytest
 from diagnostics.images import extract_images_zip
 from diagnostics.ingest import split_metrics
 from diagnostics.validation import InputError
-from strategy_app import cli, labeling
-from strategy_app.diagnosis import accept_upload, validate_upload
+from strategy_app import cli
+from strategy_app.diagnose.service import accept_upload, validate_upload
+from strategy_app.errors import service as labeling
 from strategy_app.store import open_store
 from strategy_app.store.labels import LabelEdit
 from tests.conftest import write_predictions

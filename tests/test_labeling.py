@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from diagnostics.tags import read_tags_csv
 from diagnostics.validation import InputError
-from strategy_app import labeling
-from strategy_app.navigation import PAGES_DIR
+from strategy_app.errors import service as labeling
+from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import open_store
 from strategy_app.store.labels import Conflict, LabelEdit
 from tests.conftest import write_predictions

@@ -356,7 +356,7 @@ def test_cli_search_study_from_optuna_journal(tmp_path, capsys):
 
 
 def test_cli_report_from_a_saved_project(data_dir, tmp_path, capsys):
-    from strategy_app.sample import ensure_sample_project
+    from strategy_app.shell.sample import ensure_sample_project
     from strategy_app.store import open_store
 
     store = open_store()
@@ -377,7 +377,7 @@ def test_cli_report_from_a_saved_project(data_dir, tmp_path, capsys):
 
 def test_search_summary_shows_momentum_not_its_complement(tmp_path):
     from diagnostics.search.runner import SearchSettings, run_search
-    from strategy_app.reporting import search_summary
+    from strategy_app.report.service import search_summary
 
     settings = SearchSettings(data_dir=str(tmp_path), study="beta", trials=2, epochs=1)
     run_search(settings)

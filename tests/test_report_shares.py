@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from strategy_app.navigation import PAGES_DIR
-from strategy_app.share_view import NOT_VALID, share_url
+from strategy_app.shell.navigation import PAGES_DIR
+from strategy_app.shell.share_view import NOT_VALID, share_url
 from strategy_app.store import open_store
 from strategy_app.store.migrate import current_revision, head_revision
 from tests.conftest import write_predictions

@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from diagnostics.search.space import DEFAULT_SPACE
 from diagnostics.validation import InputError
-from strategy_app import search_ui
-from strategy_app.navigation import PAGES_DIR
+from strategy_app.search import ui as search_ui
+from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import open_store
 
 TIMEOUT = 60

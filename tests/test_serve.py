@@ -5,7 +5,7 @@ import pytest
 
 def test_serve_binds_locally_and_warns_elsewhere(monkeypatch, capsys):
     from strategy_app.cli import main
-    from strategy_app.commands import serve
+    from strategy_app.shell import command as serve
 
     calls = []
     monkeypatch.setattr(serve.os, "execve", lambda path, cmd, env: calls.append(cmd))

@@ -3,7 +3,7 @@
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from strategy_app.navigation import PAGES_DIR
+from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import SplitPageState, open_store
 
 TIMEOUT = 60
@@ -112,7 +112,7 @@ def test_dataset_is_assigned_checked_for_leakage_and_restored(data_dir, tmp_path
 
 
 def test_assigned_file_keeps_the_format(data_dir, tmp_path):
-    from strategy_app.splits_ui import assigned_file
+    from strategy_app.splits.ui import assigned_file
 
     path = tmp_path / "d.parquet"
     pd.DataFrame({"x": range(500), "y": [i % 2 for i in range(500)]}).to_parquet(path)

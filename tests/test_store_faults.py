@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from strategy_app.diagnosis import accept_upload
+from strategy_app.diagnose.service import accept_upload
 from strategy_app.store import open_store
 from strategy_app.store.engine import StoreUnwritable
 from strategy_app.store.labels import LabelEdit

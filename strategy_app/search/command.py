@@ -8,7 +8,11 @@ from diagnostics.rates import format_value
 from diagnostics.search.choices import PRUNERS, SAMPLERS
 from diagnostics.validation import InputError
 from strategy_app.cli import add_json_flag
-from strategy_app.dataset_args import add_dataset_arguments, classification_options, data_dir
+from strategy_app.search.dataset_flags import (
+    add_dataset_arguments,
+    classification_options,
+    data_dir,
+)
 
 
 def register(subparsers) -> None:

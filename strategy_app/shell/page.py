@@ -14,10 +14,10 @@ import streamlit as st
 from diagnostics.errors import confusion_pairs, dev_error_summary
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.waterfall import GAP_LABELS
-from strategy_app.diagnosis import DiagnosisResult, compute
-from strategy_app.labeling import full_image, predictions_for, thumbnail_url
-from strategy_app.navigation import NEXT_PAGE_FOR_GAP, PAGES_BY_KEY
-from strategy_app.sample import ensure_sample_project
+from strategy_app.diagnose.service import DiagnosisResult, compute
+from strategy_app.errors.service import full_image, predictions_for, thumbnail_url
+from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP, PAGES_BY_KEY
+from strategy_app.shell.sample import ensure_sample_project
 from strategy_app.store import Project, Store, database_url, open_store
 from strategy_app.store.diagnose_state import DiagnoseState, load_state
 from strategy_app.store.engine import read
@@ -107,13 +107,13 @@ def project_confusion_pairs(store: Store, project_id: int) -> pd.DataFrame | Non
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_full_image(root: str | None, relative: str) -> bytes | None:
-    """:func:`~strategy_app.labeling.full_image`, cached (image folders never change)."""
+    """:func:`~strategy_app.errors.service.full_image`, cached (image folders never change)."""
     return full_image(root, relative)
 
 
 @st.cache_data(max_entries=20_000, show_spinner=False)
 def cached_thumbnail(root: str, relative: str) -> str | None:
-    """:func:`~strategy_app.labeling.thumbnail_url`, cached (image folders never change)."""
+    """:func:`~strategy_app.errors.service.thumbnail_url`, cached (image folders never change)."""
     return thumbnail_url(root, relative)
 
 

@@ -1,6 +1,6 @@
 """The Search page's widgets: space editor, caviar runs, panda runs, LR finder, grid vs random.
 
-Every computation and process lives in :mod:`strategy_app.search_jobs` and ``diagnostics``;
+Every computation and process lives in :mod:`strategy_app.search.service` and ``diagnostics``;
 this module only lays out widgets and polls (``st.fragment(run_every=...)``) while a run works.
 """
 
@@ -25,9 +25,9 @@ from diagnostics.search.choices import OPTIMIZERS, SAMPLERS
 from diagnostics.search.space import DEFAULT_SPACE, TYPES, SearchSpace
 from diagnostics.search.training import PARAM_NAMES
 from diagnostics.validation import InputError
-from strategy_app import search_jobs
+from strategy_app.search import service as search_jobs
+from strategy_app.shell.page import switch_to
 from strategy_app.store import SearchRun, Store
-from strategy_app.ui import switch_to
 
 POLL_S = 2.0
 DATASETS = ("digits", "classification")

@@ -15,10 +15,10 @@ from diagnostics.report import (
     report_data,
 )
 from diagnostics.validation import InputError
-from strategy_app.reporting import inputs_from_result
-from strategy_app.share_view import share_url
+from strategy_app.report.service import inputs_from_result
+from strategy_app.shell.page import page_link, project_result
+from strategy_app.shell.share_view import share_url
 from strategy_app.store import Project, Store
-from strategy_app.ui import page_link, project_result
 
 DOWNLOADS = (
     ("html", "HTML report", "text/html", "html"),

@@ -16,10 +16,10 @@ from diagnostics.rates import METRICS, is_rate_metric
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS, LEVEL_LABELS, Diagnosis, HumanLevel
-from strategy_app.diagnosis import DiagnosisResult, accept_upload
-from strategy_app.navigation import NEXT_PAGE_FOR_GAP
+from strategy_app.diagnose.service import DiagnosisResult, accept_upload
+from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP
+from strategy_app.shell.page import page_link
 from strategy_app.store import DiagnoseState, Project, Store
-from strategy_app.ui import page_link
 
 SOURCES = {"upload": "Upload predictions", "typed": "Type split errors"}
 METRIC_NAMES = {"error": "error rate (%)", "mae": "MAE", "rmse": "RMSE"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from diagnostics.search.choices import LR_METHODS, OPTIMIZERS
 from strategy_app.cli import add_json_flag
-from strategy_app.dataset_args import add_dataset_arguments, dataset_from_args
+from strategy_app.search.dataset_flags import add_dataset_arguments, dataset_from_args
 
 
 def register(subparsers) -> None:

@@ -19,7 +19,7 @@ from diagnostics.splits import plan_mismatched, plan_split
 from diagnostics.tags import read_tags_csv
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis
-from strategy_app.diagnosis import DiagnosisResult, Reader, compute
+from strategy_app.diagnose.service import DiagnosisResult, Reader, compute
 from strategy_app.store import DiagnoseState, Project, Store
 
 

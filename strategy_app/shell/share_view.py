@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import streamlit as st
 
-from strategy_app.navigation import PAGES
+from strategy_app.shell.navigation import PAGES
 from strategy_app.store import Store
 
 QUERY_KEY = "report"

@@ -1,6 +1,6 @@
 """The Error analysis page's widgets: sample, categories, the tagging table, ceilings, CSV.
 
-All logic lives in :mod:`strategy_app.labeling`; this module only lays it out. The tagging
+All logic lives in :mod:`strategy_app.errors.service`; this module only lays it out. The tagging
 table saves in its ``on_change`` callback, so an edit is in the database before the rerun that
 shows it. Each rerun reads the project's labels once (:func:`load_labels`), and the rarely used
 panels (redraw, categories, detail, confusion pairs, agreement, CSV) are built only while the
@@ -17,12 +17,9 @@ from diagnostics.charts import ceiling_chart
 from diagnostics.errors import DEFAULT_SAMPLE_SIZE
 from diagnostics.tags import PRESET_CATEGORIES
 from diagnostics.validation import InputError
-from strategy_app import labeling
-from strategy_app.labeling import ID, INPUT, NOTES, REVIEWED, SCORE, Y_PRED, Y_TRUE, View
-from strategy_app.store import Project, Store
-from strategy_app.store.diagnose_state import DiagnoseState
-from strategy_app.store.labels import LabelSnapshot
-from strategy_app.ui import (
+from strategy_app.errors import service as labeling
+from strategy_app.errors.service import ID, INPUT, NOTES, REVIEWED, SCORE, Y_PRED, Y_TRUE, View
+from strategy_app.shell.page import (
     cached_full_image,
     cached_thumbnail,
     open_page,
@@ -32,6 +29,9 @@ from strategy_app.ui import (
     project_predictions,
     require_project,
 )
+from strategy_app.store import Project, Store
+from strategy_app.store.diagnose_state import DiagnoseState
+from strategy_app.store.labels import LabelSnapshot
 
 VIEW_KEY = "label_view_{}"
 NOTICES_KEY = "label_notices_{}"

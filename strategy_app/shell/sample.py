@@ -8,8 +8,8 @@ from pathlib import Path
 
 from diagnostics.validation import InputError
 from diagnostics.waterfall import HumanLevel
-from strategy_app.diagnosis import accept_upload, slice_candidates
-from strategy_app.labeling import set_images_root
+from strategy_app.diagnose.service import accept_upload, slice_candidates
+from strategy_app.errors.service import set_images_root
 from strategy_app.store import Store
 
 SAMPLE_NAME = "Sample: handwritten digits"
@@ -23,7 +23,7 @@ def sample_predictions_path() -> Path:
     configured = os.environ.get("STRATEGY_SAMPLE_PREDICTIONS")
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parent.parent / "sample_data" / "predictions.csv"
+    return Path(__file__).resolve().parents[2] / "sample_data" / "predictions.csv"
 
 
 def ensure_sample_project(store: Store, path: Path | None = None) -> int | None:

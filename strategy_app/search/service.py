@@ -3,7 +3,7 @@
 A caviar run is ``python -m strategy_app search ... --study NAME --storage SPEC --json`` started
 as a detached process (its own session), so neither a browser refresh nor an app restart stops
 it; its JSON result lands in ``result.json`` in the run's folder and its progress is read from
-the Optuna study. A panda run is ``python -m strategy_app.search_jobs panda DIR``: one model
+the Optuna study. A panda run is ``python -m strategy_app.search.service panda DIR``: one model
 trained epoch by epoch (:mod:`diagnostics.search.panda`), stopped by a ``stop`` file and
 continued from its checkpoint. Runs are recorded per project in the store.
 """
@@ -37,10 +37,10 @@ from diagnostics.search.runner import (
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.training import PARAM_NAMES, TrainConfig
 from diagnostics.validation import InputError
-from strategy_app.diagnosis import accept_upload
+from strategy_app.diagnose.service import accept_upload
 from strategy_app.store import SearchRun, Store
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RESULT_FILE = "result.json"
 LOG_FILE = "log.txt"
 SPACE_FILE = "space.json"
@@ -330,7 +330,7 @@ def _launch_panda(store: Store, run: SearchRun) -> SearchRun:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / STOP_FILE).unlink(missing_ok=True)
     (out_dir / PANDA_FILE).write_text(json.dumps(run.settings))
-    command = [sys.executable, "-m", "strategy_app.search_jobs", "panda", str(out_dir)]
+    command = [sys.executable, "-m", "strategy_app.search.service", "panda", str(out_dir)]
     pid = _launch(command, out_dir)
     store.search_runs.update(run.id, pid=pid)
     return replace(run, pid=pid)
@@ -390,7 +390,7 @@ def lr_find(dataset: str, params: dict, seed: int = 0) -> LRFinderResult:
     return find_lr(data, config, device="cpu")
 
 
-if __name__ == "__main__":  # python -m strategy_app.search_jobs panda DIR
+if __name__ == "__main__":  # python -m strategy_app.search.service panda DIR
     if len(sys.argv) != 3 or sys.argv[1] != "panda":
-        sys.exit("usage: python -m strategy_app.search_jobs panda RUN_DIR")
+        sys.exit("usage: python -m strategy_app.search.service panda RUN_DIR")
     run_panda_folder(sys.argv[2])

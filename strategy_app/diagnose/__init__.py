@@ -1,0 +1,1 @@
+"""Diagnose: the error waterfall and the action plan of a project's predictions or typed levels."""

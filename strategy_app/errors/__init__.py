@@ -1,0 +1,1 @@
+"""Error analysis: a sample of misclassified dev examples, their tags and the ceiling table."""

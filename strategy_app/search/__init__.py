@@ -1,0 +1,1 @@
+"""Search: hyperparameter searches (caviar), one babysat model (panda) and the LR range test."""

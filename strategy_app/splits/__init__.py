@@ -1,0 +1,1 @@
+"""Splits: train/train-dev/dev/test plans, and a plan applied to a dataset."""
