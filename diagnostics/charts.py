@@ -13,7 +13,8 @@ import pandas as pd
 
 from diagnostics.ceiling import Ceiling
 from diagnostics.rates import is_rate_metric
-from diagnostics.waterfall import GAP_LABELS, GAPS, LEVEL_LABELS, Diagnosis
+from diagnostics.splitnames import LEVEL_LABELS, SPLIT_LABELS
+from diagnostics.waterfall import GAP_LABELS, GAPS, Diagnosis
 
 LEVEL_COLOR = "#64748b"
 GAP_COLOR = "#f59e0b"
@@ -248,10 +249,9 @@ def search_history_chart(search: Mapping, *, title: str = "Search history") -> a
 def split_plan_chart(plan: dict, title: str = "Split plan") -> alt.Chart:
     """A split plan (``SplitPlan.to_dict()``) as horizontal bars: one per split, stacked by the
     distribution each part comes from, labelled with the count and share of the total."""
-    names = {"train": "train", "train_dev": "train-dev", "dev": "dev", "test": "test"}
     rows = [
         {
-            "split": names[split],
+            "split": SPLIT_LABELS[split],
             "source": source,
             "count": count,
             "share": count / plan["total"],
@@ -264,14 +264,14 @@ def split_plan_chart(plan: dict, title: str = "Split plan") -> alt.Chart:
     labels = pd.DataFrame(
         [
             {
-                "split": names[split],
+                "split": SPLIT_LABELS[split],
                 "share": plan["fractions"][split],
                 "text": f"{count:,} · {plan['fractions'][split]:.2%}",
             }
             for split, count in plan["counts"].items()
         ]
     )
-    y = alt.Y("split:N", sort=list(names.values()), title=None)
+    y = alt.Y("split:N", sort=list(SPLIT_LABELS.values()), title=None)
     bars = (
         alt.Chart(frame)
         .mark_bar(cornerRadius=2)

@@ -23,8 +23,9 @@ from markupsafe import Markup
 from diagnostics import charts as chart_specs
 from diagnostics.ceiling import ceiling_table
 from diagnostics.rates import format_value
+from diagnostics.splitnames import LEVEL_LABELS
 from diagnostics.tags import neutralize
-from diagnostics.waterfall import GAP_LABELS, LEVEL_LABELS, Diagnosis
+from diagnostics.waterfall import GAP_LABELS, Diagnosis
 
 SECTIONS = ("summary", "waterfall", "plan", "warnings", "slices", "splits", "ceiling", "search")
 SECTION_TITLES = {

@@ -32,7 +32,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from diagnostics.rates import parse_rate
-from diagnostics.splitnames import SPLITS, normalize_split
+from diagnostics.splitnames import SPLIT_LABELS, SPLITS, normalize_split
 from diagnostics.splits import SplitPlan, plan_mismatched, plan_split
 from diagnostics.validation import InputError, format_rows
 
@@ -443,7 +443,7 @@ def _shortfalls(plan, assigned: dict[str, int], rows: int) -> list[str]:
     shares = plan.fractions if isinstance(plan, SplitPlan) else plan
     planned = {s: round(shares[s] * rows) for s in SPLITS}
     return [
-        f"{s.replace('_', '-')} got {assigned[s]:,} rows, the plan asked for {planned[s]:,}: "
+        f"{SPLIT_LABELS[s]} got {assigned[s]:,} rows, the plan asked for {planned[s]:,}: "
         "groups are kept whole (large groups, or groups with both source and target rows, "
         "which stay in training)"
         for s in SPLITS

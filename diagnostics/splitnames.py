@@ -6,6 +6,14 @@ from diagnostics.validation import InputError
 
 SPLITS = ("train", "train_dev", "dev", "test")
 LEVELS = ("human", *SPLITS)
+LEVEL_LABELS = {
+    "human": "human",
+    "train": "train",
+    "train_dev": "train-dev",
+    "dev": "dev",
+    "test": "test",
+}
+SPLIT_LABELS = {split: LEVEL_LABELS[split] for split in SPLITS}
 SPLIT_ALIASES = {
     "train": "train",
     "train_dev": "train_dev",

@@ -22,7 +22,13 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from diagnostics.ceiling import consensus
+from diagnostics.ceiling import (
+    Agreement,
+    Ceiling,
+    category_agreement,
+    ceiling_from_tags,
+    consensus,
+)
 from diagnostics.validation import InputError, refuse_non_csv_text
 
 PRESET_CATEGORIES = (
@@ -87,31 +93,42 @@ class TagTable:
         """Example id → tags over reviewed examples; with several annotators, the consensus."""
         return consensus(self.annotations())
 
-    def renamed(self, old: str, new: str) -> TagTable:
-        """The table with category ``old`` called ``new``; tags follow the rename."""
-        new = check_category_name(new, [c for c in self.categories if c != old])
-        return self.merged([old], new)
 
-    def merged(self, sources: Collection[str], target: str) -> TagTable:
-        """The table with ``sources`` folded into ``target`` (an example keeps one tag)."""
-        unknown = [s for s in sources if s not in self.categories]
-        if unknown:
-            raise InputError(f"no category {', '.join(repr(u) for u in unknown)} to merge")
-        categories: list[str] = []
-        for name in self.categories:
-            name = target if name in sources else name
-            if name not in categories:
-                categories.append(name)
-        rows = tuple(
-            replace(row, tags=frozenset(target if t in sources else t for t in row.tags))
-            for row in self.rows
-        )
-        return TagTable(tuple(categories), rows)
+def table_ceiling(
+    table: TagTable,
+    dev_error: float,
+    *,
+    annotator: str | None = None,
+    reviewed: int | None = None,
+    dev_errors: int | None = None,
+    source: str = "the tags",
+) -> tuple[Ceiling, list[Agreement]]:
+    """The ceiling table of a tags table, and the annotators' agreement per category.
 
-    def without(self, category: str) -> TagTable:
-        """The table without ``category`` and its tags."""
-        rows = tuple(replace(row, tags=row.tags - {category}) for row in self.rows)
-        return TagTable(tuple(c for c in self.categories if c != category), rows)
+    With ``annotator`` only that annotator's tags count (no agreement); otherwise the consensus
+    of all annotators, with Cohen's or Fleiss' kappa when two or more reviewed. ``source`` names
+    the tags in messages (a file name). Raises InputError before any example was reviewed.
+    """
+    annotations = table.annotations()
+    agreement: list[Agreement] = []
+    if annotator is not None:
+        if annotator not in annotations:
+            found = ", ".join(repr(a) for a in annotations) or "none"
+            raise InputError(f"no annotator '{annotator}' in {source}; found: {found}")
+        tags: Mapping[str, Iterable[str]] = annotations[annotator]
+    else:
+        tags = consensus(annotations)
+        reviewers = [a for a, reviews in annotations.items() if reviews]
+        if len(reviewers) > 1:
+            agreement = category_agreement({a: annotations[a] for a in reviewers}, table.categories)
+    ceiling = ceiling_from_tags(
+        {item: set(carried) for item, carried in tags.items()},
+        dev_error,
+        categories=table.categories,
+        reviewed=reviewed,
+        dev_errors=dev_errors,
+    )
+    return ceiling, agreement
 
 
 def check_category_name(name: str, existing: Iterable[str] = ()) -> str:

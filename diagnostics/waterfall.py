@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from diagnostics.ingest import Predictions, split_metrics
 from diagnostics.metrics import LevelEstimate
 from diagnostics.rates import format_value, parse_metric_value
-from diagnostics.splitnames import LEVELS, SPLITS
+from diagnostics.splitnames import LEVEL_LABELS, LEVELS, SPLITS
 from diagnostics.validation import InputError
 
 GAPS = ("avoidable_bias", "variance", "data_mismatch", "dev_overfitting")
@@ -26,13 +26,6 @@ GAP_LABELS = {
     "variance": "variance",
     "data_mismatch": "data mismatch",
     "dev_overfitting": "dev overfitting",
-}
-LEVEL_LABELS = {
-    "human": "human",
-    "train": "train",
-    "train_dev": "train-dev",
-    "dev": "dev",
-    "test": "test",
 }
 
 KNOBS = {

@@ -102,7 +102,7 @@ def test_editor_delta_is_saved_by_example_id_and_conflicts_are_reported(store):
     assert "Example 'b'" in view.conflicts[0] and "mislabeled off" in view.conflicts[0]
     assert "mislabeled on" in view.conflicts[0]
     assert store.labels.review(pid, "b", "").tags == {mislabeled}
-    assert labeling.progress(store, pid, "") == (1, 3)
+    assert labeling.progress_of(store.labels.snapshot(pid), "") == (1, 3)
 
 
 def test_csv_export_neutralizes_and_import_is_all_or_nothing(store):

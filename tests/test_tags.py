@@ -121,22 +121,12 @@ def test_several_annotators_share_ids():
         read_tags_csv(data + b"1,ana,0\n")
 
 
-def test_category_operations_follow_tags():
-    table = TagTable(
-        ("blurry", "dark", "rare class"),
-        (TagRow("1", frozenset({"blurry", "dark"})), TagRow("2", frozenset({"dark"}))),
-    )
-    merged = table.merged(["blurry", "dark"], "low quality")
-    assert merged.categories == ("low quality", "rare class")
-    assert [r.tags for r in merged.rows] == [frozenset({"low quality"})] * 2
-    renamed = table.renamed("dark", "too dark")
-    assert renamed.categories == ("blurry", "too dark", "rare class")
-    assert renamed.rows[1].tags == {"too dark"}
-    assert table.without("dark").rows[1].tags == frozenset()
+def test_category_names_are_checked():
     with pytest.raises(InputError, match="exists already"):
-        table.renamed("dark", "Blurry")
+        check_category_name("Blurry", ["blurry", "dark"])
     with pytest.raises(InputError, match="reserved"):
         check_category_name("notes")
+    assert check_category_name("  too dark ") == "too dark"
 
 
 def test_blank_sample_uses_presets_and_context():

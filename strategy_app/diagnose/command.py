@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from diagnostics.fastscan import ScanResult, scan_split_metrics
 from diagnostics.rates import METRICS, parse_metric_value
-from diagnostics.splitnames import SPLITS
+from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.validation import InputError
 from diagnostics.waterfall import (
     GAP_LABELS,
-    LEVEL_LABELS,
     Diagnosis,
     diagnose,
     diagnose_slices,

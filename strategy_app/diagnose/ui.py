@@ -13,9 +13,9 @@ import streamlit as st
 
 from diagnostics.charts import waterfall_chart
 from diagnostics.rates import METRICS, is_rate_metric
-from diagnostics.splitnames import SPLITS
+from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.validation import InputError
-from diagnostics.waterfall import GAP_LABELS, LEVEL_LABELS, Diagnosis, HumanLevel
+from diagnostics.waterfall import GAP_LABELS, Diagnosis, HumanLevel
 from strategy_app.diagnose.service import DiagnosisResult, accept_upload
 from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP
 from strategy_app.shell.page import page_link

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from diagnostics.ceiling import Ceiling, category_agreement, ceiling_from_counts, ceiling_from_tags
+from diagnostics.ceiling import Ceiling, ceiling_from_counts
 from diagnostics.rates import parse_rate
-from diagnostics.tags import TagTable, read_tags_csv
+from diagnostics.tags import read_tags_csv, table_ceiling
 from diagnostics.validation import InputError
 from strategy_app.cli import add_json_flag
 
@@ -51,8 +51,14 @@ def run(args) -> tuple[dict, str]:
         raise InputError("give either a tags CSV or --count values, not both")
     agreement = []
     if args.labels:
-        table = read_tags_csv(args.labels)
-        ceiling, agreement = _from_table(table, dev_error, args)
+        ceiling, agreement = table_ceiling(
+            read_tags_csv(args.labels),
+            dev_error,
+            annotator=args.annotator,
+            reviewed=args.reviewed,
+            dev_errors=args.dev_errors,
+            source=args.labels,
+        )
     elif args.count:
         if args.reviewed is None:
             raise InputError(
@@ -72,30 +78,6 @@ def run(args) -> tuple[dict, str]:
     if agreement:
         data["agreement"] = [a.to_dict() for a in agreement]
     return data, render_text(ceiling, agreement)
-
-
-def _from_table(table: TagTable, dev_error: float, args):
-    annotations = table.annotations()
-    agreement = []
-    if args.annotator is not None:
-        if args.annotator not in annotations:
-            raise InputError(
-                f"no annotator '{args.annotator}' in {args.labels}; found: "
-                f"{', '.join(repr(a) for a in annotations)}"
-            )
-        tags = annotations[args.annotator]
-    else:
-        tags = table.consensus_tags()
-        if len(annotations) > 1:
-            agreement = category_agreement(annotations, table.categories)
-    ceiling = ceiling_from_tags(
-        tags,
-        dev_error,
-        categories=table.categories,
-        reviewed=args.reviewed,
-        dev_errors=args.dev_errors,
-    )
-    return ceiling, agreement
 
 
 def _parse_count(text: str) -> tuple[str, int]:

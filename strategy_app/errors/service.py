@@ -24,17 +24,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from diagnostics.ceiling import (
-    Agreement,
-    Ceiling,
-    category_agreement,
-    ceiling_from_tags,
-    ceiling_table,
-)
+from diagnostics.ceiling import Agreement, Ceiling, ceiling_table
 from diagnostics.errors import sample_errors
 from diagnostics.images import data_url, extract_images_zip, read_image_file, thumbnail_png
 from diagnostics.ingest import Predictions, read_predictions
-from diagnostics.tags import TagRow, TagTable, read_tags_csv, write_tags_csv
+from diagnostics.tags import TagRow, TagTable, read_tags_csv, table_ceiling, write_tags_csv
 from diagnostics.validation import InputError
 from strategy_app.store import Store
 from strategy_app.store.diagnose_state import DiagnoseState
@@ -97,11 +91,6 @@ def draw_sample(
     """Draw a seeded sample of misclassified dev examples and save it (replacing any old one)."""
     examples = sample_errors(predictions, n, seed=seed, stratify=stratify)
     return store.labels.save_sample(project_id, examples, seed=seed, stratified=stratify)
-
-
-def images_root(store: Store, project_id: int) -> str | None:
-    """The folder the project's image paths are relative to (an uploaded zip, or the sample's)."""
-    return store.settings.get(IMAGES_SETTING.format(project_id))
 
 
 def set_images_root(store: Store, project_id: int, folder: Path) -> None:
@@ -347,13 +336,8 @@ def conflict_message(conflict: Conflict, categories: list[Category]) -> str:
 # -- summaries ---------------------------------------------------------------------------------
 
 
-def progress(store: Store, project_id: int, annotator: str) -> tuple[int, int]:
-    """(examples this annotator reviewed or tagged, examples in the sample)."""
-    return progress_of(store.labels.snapshot(project_id), annotator)
-
-
 def progress_of(snapshot: LabelSnapshot, annotator: str) -> tuple[int, int]:
-    """:func:`progress` from labels already read."""
+    """(examples this annotator reviewed or tagged, examples in the sample) of the labels."""
     if snapshot.sample is None:
         return 0, 0
     ids = set(snapshot.sample.ids)
@@ -365,33 +349,20 @@ def progress_of(snapshot: LabelSnapshot, annotator: str) -> tuple[int, int]:
     return done, len(ids)
 
 
-def ceiling_for(table: TagTable, summary: dict) -> Ceiling | None:
-    """The ceiling table from every annotator's tags (their consensus), or None before any.
+def ceiling_for(table: TagTable, summary: dict) -> tuple[Ceiling | None, list[Agreement]]:
+    """The ceiling table of every annotator's tags (their consensus) and their agreement per
+    category (empty with fewer than two annotators); no ceiling before any review.
 
     ``summary`` is the predictions' :func:`~diagnostics.errors.dev_error_summary`.
     """
-    tags = table.consensus_tags()
-    if not tags:
-        return None
-    return ceiling_from_tags(
-        tags,
-        summary["dev_error"],
-        categories=table.categories,
-        dev_errors=summary["dev_errors"],
-    )
+    if not table.consensus_tags():
+        return None, []
+    return table_ceiling(table, summary["dev_error"], dev_errors=summary["dev_errors"])
 
 
 def ceiling_frame(ceiling: Ceiling) -> pd.DataFrame:
     """The ceiling table for display, one row per category (the report's rows)."""
     return pd.DataFrame(ceiling_table(ceiling.to_dict()))
-
-
-def agreement_for(table: TagTable) -> list[Agreement] | None:
-    """Per-category agreement when two or more annotators reviewed, else None."""
-    annotations = {a: tags for a, tags in table.annotations().items() if tags}
-    if len(annotations) < 2:
-        return None
-    return category_agreement(annotations, table.categories)
 
 
 def agreement_frame(agreements: list[Agreement]) -> pd.DataFrame:

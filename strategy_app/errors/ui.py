@@ -383,7 +383,7 @@ def ceiling_chart_spec(ceiling: Ceiling) -> dict:
 
 def ceiling_section(labels: LabelSnapshot, summary: dict) -> None:
     """The ceiling table and chart from the saved tags (``summary``: the dev error summary)."""
-    ceiling = labeling.ceiling_for(labels.tag_table(), summary)
+    ceiling, _ = labeling.ceiling_for(labels.tag_table(), summary)
     if ceiling is None:
         st.info("Tag or mark reviewed at least one example to see the ceiling per category.")
         return
@@ -396,10 +396,10 @@ def ceiling_section(labels: LabelSnapshot, summary: dict) -> None:
         st.caption(note)
 
 
-def agreement_section(labels: LabelSnapshot) -> None:
+def agreement_section(labels: LabelSnapshot, summary: dict) -> None:
     """Per-category agreement between the annotators (Cohen's or Fleiss' kappa)."""
-    agreements = labeling.agreement_for(labels.tag_table())
-    if agreements is None:
+    _, agreements = labeling.ceiling_for(labels.tag_table(), summary)
+    if not agreements:
         st.info("Agreement needs the tags of two or more annotators on the sample.")
         return
     st.dataframe(labeling.agreement_frame(agreements), hide_index=True)
@@ -457,7 +457,7 @@ def page() -> None:
             CATEGORIES: lambda: category_controls(store, project, labels),
             SAMPLE: lambda: sample_controls(store, project, labels),
             PAIRS: lambda: confusion_table(project_confusion_pairs(store, project.id)),
-            AGREEMENT: lambda: agreement_section(labels),
+            AGREEMENT: lambda: agreement_section(labels, summary),
             CSV: lambda: csv_section(store, project),
         }
         panels[panel]()

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from diagnostics.rates import parse_rate
-from diagnostics.split_assign import (
-    SPLIT_COLUMN,
-    apply_plan,
-    check_columns,
-    plan_for_dataset,
-    read_dataset,
-    write_dataset,
-)
-from diagnostics.splitnames import SPLITS
-from diagnostics.splits import SplitPlan, check_size, plan_mismatched, plan_split
+from diagnostics.split_assign import SPLIT_COLUMN, read_dataset, write_dataset
+from diagnostics.splitnames import SPLIT_LABELS, SPLITS
+from diagnostics.splits import SplitPlan
 from diagnostics.validation import InputError
 from strategy_app.cli import add_json_flag
+from strategy_app.splits.service import (
+    AssignRequest,
+    assign,
+    plan_from_sizes,
+    plan_options,
+    with_split_column,
+)
 
-SPLIT_LABELS = {"train": "train", "train_dev": "train-dev", "dev": "dev", "test": "test"}
 USAGE_HINT = "use 'split --size N', 'split --source N --target M' or 'split assign DATA --out FILE'"
 
 
@@ -72,20 +70,12 @@ def run(args) -> tuple[dict, str]:
 
 
 def _options(args) -> dict:
-    return {
-        "test": not args.no_test,
-        "train_dev": not args.no_train_dev,
-        "min_difference": (
-            parse_rate(args.min_difference, what="--min-difference")
-            if args.min_difference
-            else None
-        ),
-        "baseline_error": (
-            parse_rate(args.baseline_error, what="--baseline-error")
-            if args.baseline_error
-            else None
-        ),
-    }
+    return plan_options(
+        test=not args.no_test,
+        train_dev=not args.no_train_dev,
+        min_difference=args.min_difference,
+        baseline_error=args.baseline_error,
+    )
 
 
 def _plan_command(args) -> tuple[dict, str]:
@@ -95,24 +85,15 @@ def _plan_command(args) -> tuple[dict, str]:
     if assign_only:
         flag = "--" + assign_only[0].replace("_", "-")
         raise InputError(f"{flag} belongs to 'split assign DATA --out FILE'")
-    if args.size is not None and (args.source is not None or args.target is not None):
-        raise InputError("give either --size N or --source N --target M, not both")
-    if args.size is not None:
-        plan = plan_split(check_size(args.size, "--size"), **_options(args))
-    elif args.source is not None and args.target is not None:
-        plan = plan_mismatched(
-            check_size(args.source, "--source"),
-            check_size(args.target, "--target"),
-            source_name=args.source_name,
-            target_name=args.target_name,
-            **_options(args),
-        )
-    elif args.source is not None or args.target is not None:
-        missing = "--target M" if args.target is None else "--source N"
-        raise InputError(
-            f"a mismatched plan needs both --source N and --target M ({missing} missing)"
-        )
-    else:
+    plan = plan_from_sizes(
+        size=args.size,
+        source=args.source,
+        target=args.target,
+        source_name=args.source_name,
+        target_name=args.target_name,
+        options=_options(args),
+    )
+    if plan is None:
         raise InputError(f"split needs a size: {USAGE_HINT}")
     return plan.to_dict(), render_plan(plan)
 
@@ -136,28 +117,19 @@ def _assign_command(args) -> tuple[dict, str]:
         raise InputError("--out must differ from DATA; the input is never overwritten")
     name = Path(args.data).name
     frame = read_dataset(args.data)
-    check_columns(frame, [args.label, args.group, args.source_column, args.hash_column], name)
-    plan = plan_for_dataset(
-        frame,
-        fractions=args.fractions,
-        source_column=args.source_column,
-        target_value=args.target_value,
-        source_name=args.source_name,
-        **_options(args),
-    )
-    result = apply_plan(
-        frame,
-        plan,
+    request = AssignRequest(
         label=args.label,
         group=args.group,
         source_column=args.source_column,
         target_value=args.target_value,
+        source_name=args.source_name,
         hash_column=args.hash_column,
+        fractions=args.fractions,
         seed=args.seed,
-        name=name,
     )
-    frame[SPLIT_COLUMN] = result.split
-    write_dataset(frame, args.out, like=args.data)
+    result = assign(frame, request, _options(args), name=name)
+    write_dataset(with_split_column(frame, result), args.out, like=args.data)
+    plan = result.plan
     data = {
         **(plan.to_dict() if isinstance(plan, SplitPlan) else {"fractions_requested": plan}),
         "data": str(args.data),

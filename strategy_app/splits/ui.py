@@ -7,7 +7,6 @@ error naming the problem and the project keeps what it had. Plans come from
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,60 +14,17 @@ import pandas as pd
 import streamlit as st
 
 from diagnostics.charts import split_plan_chart
-from diagnostics.rates import parse_rate
-from diagnostics.split_assign import (
-    SPLIT_COLUMN,
-    SplitAssignment,
-    apply_plan,
-    plan_for_dataset,
-    read_dataset,
-    write_dataset,
-)
-from diagnostics.splitnames import SPLITS
-from diagnostics.splits import SplitPlan, check_size, plan_mismatched, plan_split
+from diagnostics.split_assign import SplitAssignment, read_dataset
+from diagnostics.splitnames import SPLIT_LABELS, SPLITS
+from diagnostics.splits import SplitPlan
 from diagnostics.validation import InputError
+from strategy_app.splits import service
 from strategy_app.store import Project, SplitPageState, Store
 
 MODES = {"single": "One distribution", "mismatched": "Source + target (mismatched)"}
-SPLIT_LABELS = {"train": "train", "train_dev": "train-dev", "dev": "dev", "test": "test"}
 NONE = "(none)"
 MAX_TARGET_CHOICES = 200
 KEPT = "Nothing was saved: the project keeps its last valid inputs."
-
-
-def plan_options(state: SplitPageState) -> dict:
-    """The planners' options from the typed state (rates parsed, e.g. ``0.5%``)."""
-    return {
-        "test": state.test,
-        "train_dev": state.train_dev,
-        "min_difference": (
-            parse_rate(state.min_difference, what="smallest difference to detect")
-            if state.min_difference.strip()
-            else None
-        ),
-        "baseline_error": (
-            parse_rate(state.baseline_error, what="expected error rate")
-            if state.baseline_error.strip()
-            else None
-        ),
-    }
-
-
-def build_plan(state: SplitPageState) -> SplitPlan | None:
-    """The plan for the typed sizes (None while no size is typed); raises InputError."""
-    if state.mode == "single":
-        if not state.size.strip():
-            return None
-        return plan_split(check_size(state.size, "dataset size"), **plan_options(state))
-    if not state.source.strip() and not state.target.strip():
-        return None
-    return plan_mismatched(
-        check_size(state.source, f"source size ({state.source_name})"),
-        check_size(state.target, f"target size ({state.target_name})"),
-        source_name=state.source_name.strip() or "source",
-        target_name=state.target_name.strip() or "target",
-        **plan_options(state),
-    )
 
 
 def plan_inputs(store: Store, project: Project) -> SplitPlan | None:
@@ -136,7 +92,7 @@ def plan_inputs(store: Store, project: Project) -> SplitPlan | None:
         ),
     )
     try:
-        plan = build_plan(state)
+        plan = service.page_plan(state)
     except InputError as exc:
         st.error(f"{exc}\n\n{KEPT}", icon=":material/error:")
         return None
@@ -191,42 +147,12 @@ def handle_dataset_upload(store: Store, project: Project, uploaded) -> str | Non
     handled = st.session_state.setdefault("_handled_split_uploads", {})
     if uploaded.file_id not in handled:
         try:
-            accept_dataset(store, project.id, uploaded.name, uploaded.getvalue())
+            service.accept_dataset(store, project.id, uploaded.name, uploaded.getvalue())
             handled[uploaded.file_id] = None
             st.toast(f"Saved {uploaded.name} to {project.name}", icon=":material/check:")
         except InputError as exc:
             handled[uploaded.file_id] = str(exc)
     return handled[uploaded.file_id]
-
-
-def accept_dataset(store: Store, project_id: int, name: str, data: bytes) -> SplitPageState:
-    """Read the dataset and, only if it is readable, save it as the project's dataset.
-
-    Column choices the new file lacks are cleared; on bad input the InputError propagates and
-    the saved state stays as it was.
-    """
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "upload"
-        path.write_bytes(data)
-        columns = set(read_dataset(path, display_name=name).columns)
-    upload = store.uploads.add(name, data)
-    state = store.split_plans.load(project_id)
-
-    def kept(column: str | None) -> str | None:
-        return column if column in columns else None
-
-    state = replace(
-        state,
-        upload_sha256=upload.sha256,
-        upload_name=name,
-        label=kept(state.label),
-        group=kept(state.group),
-        source_column=kept(state.source_column),
-        target_value=state.target_value if kept(state.source_column) else None,
-        hash_column=kept(state.hash_column),
-    )
-    store.split_plans.save(project_id, state)
-    return state
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the dataset…")
@@ -236,36 +162,14 @@ def _dataset(path: str, name: str) -> pd.DataFrame:
 
 @st.cache_data(max_entries=8, show_spinner="Assigning splits…")
 def _assignment(path: str, name: str, state: SplitPageState) -> SplitAssignment:
-    frame = _dataset(path, name)
-    plan = plan_for_dataset(
-        frame,
-        source_column=state.source_column,
-        target_value=state.target_value,
-        source_name=state.source_name.strip() or "source",
-        **plan_options(state),
-    )
-    return apply_plan(
-        frame,
-        plan,
-        label=state.label,
-        group=state.group,
-        source_column=state.source_column,
-        target_value=state.target_value,
-        hash_column=state.hash_column,
-        seed=state.seed,
-        name=name,
-    )
+    return service.page_assignment(_dataset(path, name), state, name)
 
 
 @st.cache_data(max_entries=2, show_spinner=False)
 def assigned_file(path: str, name: str, state: SplitPageState) -> bytes:
     """The dataset with its ``split`` column, in the uploaded file's format (CSV or Parquet)."""
-    frame = _dataset(path, name).copy()
-    frame[SPLIT_COLUMN] = _assignment(path, name, state).split
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / Path(name).name
-        write_dataset(frame, out, like=path)
-        return out.read_bytes()
+    frame = service.with_split_column(_dataset(path, name), _assignment(path, name, state))
+    return service.file_bytes(frame, like=path, name=name)
 
 
 def _choice(container, label: str, options: list, current, key: str, **kwargs):
