@@ -25,7 +25,7 @@ from diagnostics.ceiling import ceiling_table
 from diagnostics.rates import format_value
 from diagnostics.splitnames import LEVEL_LABELS
 from diagnostics.tags import neutralize
-from diagnostics.waterfall import GAP_LABELS, Diagnosis
+from diagnostics.waterfall import GAP_LABELS, Diagnosis, gap_rows
 
 SECTIONS = ("summary", "waterfall", "plan", "warnings", "slices", "splits", "ceiling", "search")
 SECTION_TITLES = {
@@ -187,8 +187,9 @@ def report_tables(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> d
         tables["levels"] = [["level", "value", "interval", "n"]] + [
             [r["label"], r["value"], r["interval"], r["n"]] for r in view["waterfall"]["levels"]
         ]
-        tables["gaps"] = [["gap", "size", "between", "note"]] + [
-            [r["label"], r["size"], r["between"], r["note"]] for r in view["waterfall"]["gaps"]
+        tables["gaps"] = [["gap", "size", "between", "noise (95%)", "status"]] + [
+            [r["gap"], r["size"], r["between"], r["noise"], r["status"]]
+            for r in view["waterfall"]["gaps"]
         ]
     if view["waterfall"] and "plan" in sections:
         tables["plan"] = [["step", "gap", "size", "reason", "action"]] + [
@@ -297,19 +298,7 @@ def _waterfall(d: Diagnosis) -> dict:
                 "n": f"{est.n:,}" if est else "",
             }
         )
-    focus = d.priority[0] if d.priority else None
-    gaps = [
-        {
-            "label": GAP_LABELS[name],
-            "size": fmt(gap.value, signed=True),
-            "between": f"{LEVEL_LABELS[gap.lower]} → {LEVEL_LABELS[gap.upper]}",
-            "note": "fix this first"
-            if name == focus
-            else ("within noise" if gap.within_noise else ""),
-            "focus": name == focus,
-        }
-        for name, gap in d.gaps.items()
-    ]
+    gaps = gap_rows(d)
     plan = [
         {
             "label": GAP_LABELS[rec["gap"]],

@@ -143,6 +143,36 @@ class Diagnosis:
         return result
 
 
+def gap_rows(diagnosis: Diagnosis) -> list[dict]:
+    """The gap table, one row per gap in waterfall order, worded once for every surface.
+
+    Keys: ``name``, ``gap`` (its label), ``between`` (the two levels), ``size`` and ``noise``
+    (formatted in the diagnosis's unit), ``status`` ("fix this first", "priority 2", "within
+    noise" or "not a problem") and ``focus`` (True for the gap to fix first).
+    """
+    rows = []
+    for name, gap in diagnosis.gaps.items():
+        if name in diagnosis.priority:
+            rank = diagnosis.priority.index(name) + 1
+            status = "fix this first" if rank == 1 else f"priority {rank}"
+        elif gap.within_noise:
+            status = "within noise"
+        else:
+            status = "not a problem"
+        rows.append(
+            {
+                "name": name,
+                "gap": GAP_LABELS[name],
+                "between": f"{LEVEL_LABELS[gap.lower]} → {LEVEL_LABELS[gap.upper]}",
+                "size": diagnosis.fmt(gap.value, signed=True),
+                "noise": f"±{diagnosis.fmt(gap.noise)}" if gap.noise is not None else "—",
+                "status": status,
+                "focus": bool(diagnosis.priority) and name == diagnosis.priority[0],
+            }
+        )
+    return rows
+
+
 def _clean(value: float | None) -> float | None:
     """Round away binary noise (0.08 − 0.01 → 0.07) while keeping every meaningful digit."""
     return None if value is None else round(value, 12)

@@ -66,7 +66,7 @@ def test_text_output(capsys):
     out = capsys.readouterr().out
     assert "Waterfall (error)" in out
     assert "avoidable bias" in out and "+7.0%" in out
-    assert "← fix this first" in out
+    assert "fix this first" in out
     assert "Action plan" in out
 
 
@@ -147,7 +147,7 @@ def test_sample_predictions_text(capsys):
     assert main(["diagnose", str(SAMPLE), "--human", "0.5%"]) == 0
     out = capsys.readouterr().out
     assert "95% interval" in out
-    assert "data mismatch" in out.split("← fix this first")[0].splitlines()[-1]
+    assert "data mismatch" in out.split("fix this first")[0].splitlines()[-1]
 
 
 def test_slice(capsys):

@@ -11,6 +11,7 @@ from diagnostics.waterfall import (
     Diagnosis,
     diagnose,
     diagnose_slices,
+    gap_rows,
     parse_human_level,
 )
 from strategy_app.cli import add_json_flag
@@ -103,12 +104,9 @@ def render_text(diagnosis: Diagnosis, slices=(), slice_column: str | None = None
         count = f"{est.n:,}" if est else ""
         lines.append(f"  {LEVEL_LABELS[level]:<10}{fmt(value):>10}   {interval:<22}{count:>10}")
     lines.append("")
-    lines.append(f"  {'gap':<18}{'size':>10}   note")
-    for name, gap in diagnosis.gaps.items():
-        note = "within noise" if gap.within_noise else ""
-        if diagnosis.priority and name == diagnosis.priority[0]:
-            note = "← fix this first"
-        lines.append(f"  {GAP_LABELS[name]:<18}{fmt(gap.value, signed=True):>10}   {note}")
+    lines.append(f"  {'gap':<18}{'size':>10}   status")
+    for row in gap_rows(diagnosis):
+        lines.append(f"  {row['gap']:<18}{row['size']:>10}   {row['status']}")
     lines.append("")
     if diagnosis.recommendations:
         lines.append("Action plan")

@@ -15,7 +15,7 @@ from diagnostics.charts import waterfall_chart
 from diagnostics.rates import METRICS, is_rate_metric
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.validation import InputError
-from diagnostics.waterfall import GAP_LABELS, Diagnosis, HumanLevel
+from diagnostics.waterfall import GAP_LABELS, Diagnosis, HumanLevel, gap_rows
 from strategy_app.diagnose.service import DiagnosisResult, accept_upload
 from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP
 from strategy_app.shell.page import page_link
@@ -207,25 +207,13 @@ def _human_inputs(state: DiagnoseState, pid: int, metric: str) -> DiagnoseState:
 
 def gap_table(diagnosis: Diagnosis) -> pd.DataFrame:
     """The gaps as a table: name, the levels it lies between, size, noise, status."""
-    rows = []
-    for name, gap in diagnosis.gaps.items():
-        if name in diagnosis.priority:
-            rank = diagnosis.priority.index(name) + 1
-            status = "fix first" if rank == 1 else f"priority {rank}"
-        elif gap.within_noise:
-            status = "within noise"
-        else:
-            status = "not a problem"
-        rows.append(
-            {
-                "gap": GAP_LABELS[name],
-                "between": f"{LEVEL_LABELS[gap.lower]} → {LEVEL_LABELS[gap.upper]}",
-                "size": diagnosis.fmt(gap.value, signed=True),
-                "noise (95%)": f"±{diagnosis.fmt(gap.noise)}" if gap.noise is not None else "—",
-                "status": status,
-            }
-        )
-    return pd.DataFrame(rows)
+    columns = {"gap": "gap", "between": "between", "size": "size", "noise": "noise (95%)"}
+    return pd.DataFrame(
+        [
+            {**{shown: row[key] for key, shown in columns.items()}, "status": row["status"]}
+            for row in gap_rows(diagnosis)
+        ]
+    )
 
 
 def action_plan(diagnosis: Diagnosis) -> None:
