@@ -33,15 +33,12 @@ from torch import nn
 from diagnostics.lr_finder import lr_range_test
 from diagnostics.search.datasets import ClassificationOptions, load_dataset
 from diagnostics.search.model import build_mlp
-from diagnostics.search.runner import (
-    RoundJob,
-    SearchSettings,
-    open_storage,
-    run_round,
-    run_search,
-)
+from diagnostics.search.rounds import run_search
+from diagnostics.search.settings import RoundJob, SearchSettings
 from diagnostics.search.space import SearchSpace
+from diagnostics.search.storage import open_storage
 from diagnostics.search.training import TrainConfig, train_model
+from diagnostics.search.workers import run_round
 
 
 def bare_objective(data, epochs: int):
@@ -77,7 +74,7 @@ def bare_objective(data, epochs: int):
 
 def overhead(folder: Path, trials: int, epochs: int) -> None:
     data = load_dataset("digits")
-    space = SearchSpace.default().to_dict()
+    space = SearchSpace.default()
     settings = SearchSettings(
         dataset="digits", sampler="random", pruner="none", trials=trials, data_dir=str(folder)
     )
@@ -141,7 +138,7 @@ def parallel(folder: Path, trials: int, epochs: int) -> None:
         space = SearchSpace.default()
         for _ in range(trials):  # the same trial, so both runs do exactly the same work
             study.enqueue_trial(space.encode(SAME_TRIAL))
-        job = RoundJob(settings, spec, name, space.to_dict(), epochs, trials)
+        job = RoundJob(settings, spec, name, space, epochs, trials)
         start = time.perf_counter()
         study = run_round(job)
         times[workers] = time.perf_counter() - start

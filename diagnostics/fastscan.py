@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from diagnostics.formats import is_parquet, read_head
 from diagnostics.ingest import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -137,9 +138,8 @@ def _source(
     DuckDB reads, and a Parquet file's metadata (None for CSV)."""
     if set("*?[{") & set(str(path)):
         raise _Unsure("pattern characters")  # DuckDB would expand them as a glob
-    with path.open("rb") as handle:
-        head = handle.read(65536)
-    if head.startswith(b"PAR1"):
+    head = read_head(path)
+    if is_parquet(head):
         source = PARQUET_SOURCE
         types = _describe(connection, source, path)
         metadata = pq.read_metadata(path)

@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from diagnostics.formats import is_parquet, read_head
 from diagnostics.metrics import GroupSums, LevelEstimate, per_row_loss
 from diagnostics.rates import METRICS
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS, accepted_split_names
@@ -117,6 +118,7 @@ def read_predictions(
     extra_columns: tuple[str, ...] = (),
     display_name: str | None = None,
     metrics_only: bool = False,
+    memory_limit: int | None = None,
 ) -> Predictions:
     """Read, validate and canonicalize a predictions file.
 
@@ -126,6 +128,8 @@ def read_predictions(
     uploaded file's original name). ``metrics_only`` is the lean path for a diagnosis of a
     big file: it reads and checks only what the metrics depend on (split, labels, weight, and
     the ids, since a duplicated row would count twice) and keeps no id, score or input.
+    ``memory_limit`` caps the bytes the read may use (default: half the free memory); a file
+    that would need more is refused from its header or metadata, before it is read.
     """
     path = Path(path)
     name = display_name or path.name
@@ -135,7 +139,7 @@ def read_predictions(
         raise InputError(f"predictions file not found: {path}")
     if path.stat().st_size == 0:
         raise InputError(f"{name} is empty (0 bytes); export the predictions again")
-    columns = _open_columns(path, name, extra_columns, metrics_only)
+    columns = _open_columns(path, name, extra_columns, metrics_only, memory_limit)
     if columns.num_rows == 0:
         raise InputError(f"{name} has a header but no rows; it needs one row per prediction")
     frame = _canonical_frame(columns, name, metrics_only)
@@ -148,8 +152,7 @@ def read_predictions(
 
 
 def _sniff(path: Path, name: str) -> bytes:
-    with path.open("rb") as handle:
-        head = handle.read(65536)
+    head = read_head(path)
     refuse_non_csv_text(head, name)
     return head
 
@@ -168,20 +171,19 @@ class _Columns:
     batches: Callable[[], Iterable[pa.RecordBatch]]
 
 
-def memory_budget() -> int:
-    """Bytes a single read may use: ``STRATEGY_MAX_READ_BYTES``, else half the free memory."""
-    configured = os.environ.get("STRATEGY_MAX_READ_BYTES")
-    if configured:
-        return int(configured)
+def memory_budget(limit: int | None = None) -> int:
+    """Bytes a single read may use: ``limit`` when given, else half the free memory."""
+    if limit is not None:
+        return limit
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
     except (ValueError, OSError, AttributeError):
         return 1 << 62
 
 
-def _check_memory(needed: int, name: str, what: str) -> None:
+def _check_memory(needed: int, name: str, what: str, limit: int | None) -> None:
     """Refuse, before reading, a file whose wanted columns would not fit in memory."""
-    budget = memory_budget()
+    budget = memory_budget(limit)
     if needed > budget:
         raise InputError(
             f"{name} would need about {needed / 2**30:.1f} GiB of memory to read ({what}), more "
@@ -190,13 +192,15 @@ def _check_memory(needed: int, name: str, what: str) -> None:
         )
 
 
-def _open_columns(path: Path, name: str, extra: tuple[str, ...], metrics_only: bool) -> _Columns:
+def _open_columns(
+    path: Path, name: str, extra: tuple[str, ...], metrics_only: bool, limit: int | None
+) -> _Columns:
     head = _sniff(path, name)
-    if head.startswith(b"PAR1"):
-        return _open_parquet(path, name, extra, metrics_only)
+    if is_parquet(head):
+        return _open_parquet(path, name, extra, metrics_only, limit)
     if path.suffix.lower() in (".parquet", ".pq"):
         raise InputError(f"{name} is not a valid Parquet file (no PAR1 header); re-export it")
-    _check_memory(path.stat().st_size, name, "a CSV file is at least its size in memory")
+    _check_memory(path.stat().st_size, name, "a CSV file is at least its size in memory", limit)
     table = _read_csv(path, name, head, extra, metrics_only)
     types = {field.name: field.type for field in table.schema}
     batches = partial(table.to_batches, max_chunksize=BATCH_ROWS)
@@ -224,7 +228,9 @@ def _wanted(columns: list[str], name: str, extra: tuple[str, ...], metrics_only:
     return list(dict.fromkeys([*REQUIRED_COLUMNS, *optional, *score, *extra]))
 
 
-def _open_parquet(path: Path, name: str, extra: tuple[str, ...], metrics_only: bool) -> _Columns:
+def _open_parquet(
+    path: Path, name: str, extra: tuple[str, ...], metrics_only: bool, limit: int | None
+) -> _Columns:
     def unreadable(exc: Exception) -> InputError:
         return InputError(f"{name} is not a readable Parquet file ({exc}); re-export it")
 
@@ -248,7 +254,7 @@ def _open_parquet(path: Path, name: str, extra: tuple[str, ...], metrics_only: b
         if group.column(c).path_in_schema in columns
     )
     needed = max(encoded, metadata.num_rows * 8 * len(columns))  # 8 bytes a decoded value
-    _check_memory(needed, name, f"{metadata.num_rows:,} rows of {', '.join(columns)}")
+    _check_memory(needed, name, f"{metadata.num_rows:,} rows of {', '.join(columns)}", limit)
     types = {field.name: field.type for field in parquet.schema_arrow}
     return _Columns(columns, types, metadata.num_rows, batches)
 

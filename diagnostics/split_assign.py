@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from diagnostics.formats import is_parquet_file
 from diagnostics.rates import parse_rate
 from diagnostics.splitnames import SPLIT_LABELS, SPLITS, normalize_split
 from diagnostics.splits import SplitPlan, plan_mismatched, plan_split
@@ -463,12 +464,12 @@ def read_dataset(path: str | os.PathLike, *, display_name: str | None = None) ->
     if path.stat().st_size == 0:
         raise InputError(f"{name} is empty (0 bytes)")
     try:
-        if _is_parquet(path):
+        if is_parquet_file(path):
             table = pq.read_table(path)
         else:
             table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=64 << 20))
     except (pa.ArrowException, OSError) as exc:
-        kind = "Parquet" if _is_parquet(path) else "CSV"
+        kind = "Parquet" if is_parquet_file(path) else "CSV"
         first = str(exc).splitlines()[0]
         raise InputError(f"{name} could not be read as {kind}: {first}") from None
     if SPLIT_COLUMN in table.column_names:
@@ -481,7 +482,7 @@ def read_dataset(path: str | os.PathLike, *, display_name: str | None = None) ->
 def write_dataset(frame: pd.DataFrame, path: str | os.PathLike, *, like: str | os.PathLike):
     """Write ``frame`` in the format of the input file ``like`` (CSV or Parquet)."""
     path = Path(path)
-    parquet = _is_parquet(Path(like))
+    parquet = is_parquet_file(Path(like))
     suffix = path.suffix.lower()
     if (parquet and suffix == ".csv") or (not parquet and suffix in (".parquet", ".pq")):
         wanted = "Parquet" if parquet else "CSV"
@@ -498,8 +499,3 @@ def write_dataset(frame: pd.DataFrame, path: str | os.PathLike, *, like: str | o
             pacsv.write_csv(table, path)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc}") from None
-
-
-def _is_parquet(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(4) == b"PAR1"

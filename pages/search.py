@@ -16,7 +16,7 @@ caviar, panda, lr_finder = st.tabs(
 )
 with caviar:
     st.subheader("Search space", anchor=False)
-    space = search_ui.space_editor(project.id)
+    space = search_ui.space_editor(store, project.id)
     st.subheader("Budget and strategy", anchor=False)
     search_ui.caviar_form(store, project.id, space)
     st.subheader("Runs", anchor=False)
@@ -24,4 +24,4 @@ with caviar:
 with panda:
     search_ui.panda_section(store, project.id)
 with lr_finder:
-    search_ui.lr_finder_panel(project.id)
+    search_ui.lr_finder_panel(store, project.id)

@@ -27,7 +27,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from diagnostics.images import extract_images_zip
-from diagnostics.ingest import split_metrics
 from diagnostics.validation import InputError
 from strategy_app import cli
 from strategy_app.diagnose.service import accept_upload, validate_upload
@@ -201,20 +200,20 @@ def float_labels(_tmp: Path) -> bytes:
     return csv(GOOD_ROWS.replace(",0,", ",0.0,").replace(",1,", ",1.0,").replace(",2,", ",2.0,"))
 
 
-def check_million(pred) -> None:
-    assert pred.metric == "error" and len(pred.frame) == 1_000_000
-    assert split_metrics(pred)["dev"].value == pytest.approx(0.2)  # dev ids 10 mod 20 miss
+def check_million(scan) -> None:
+    assert scan.metric == "error" and scan.rows == 1_000_000
+    assert scan.splits["dev"].value == pytest.approx(0.2)  # dev ids 10 mod 20 miss
 
 
-def check_one_row(pred) -> None:
-    test = split_metrics(pred)["test"]
+def check_one_row(scan) -> None:
+    test = scan.splits["test"]
     assert test.n == 1 and test.value == 0
     assert test.high - test.low > 0.5  # honest: one row says almost nothing
 
 
-def check_float_classes(pred) -> None:
-    assert pred.metric == "error"
-    assert set(pred.frame["y_true"].astype(str)) <= {"0", "1", "2"}
+def check_float_classes(scan) -> None:
+    assert scan.metric == "error"  # 0.0/1.0/2.0 are the classes 0/1/2, compared as such
+    assert scan.splits == validate_upload("ints.csv", csv()).splits
 
 
 def cli_file(data: bytes, name: str = "p.csv"):

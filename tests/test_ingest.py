@@ -491,8 +491,6 @@ def test_a_file_too_big_for_memory_is_refused_from_its_metadata(tmp_path, monkey
         frame.to_csv(path, index=False)
     else:
         frame.to_parquet(path)
-    monkeypatch.setenv("STRATEGY_MAX_READ_BYTES", "4096")
     with pytest.raises(InputError, match=r"would need about .* GiB of memory .* streams it"):
-        read_predictions(path)
-    monkeypatch.delenv("STRATEGY_MAX_READ_BYTES")
+        read_predictions(path, memory_limit=4096)
     assert read_predictions(path).frame.shape[0] == 10000

@@ -376,12 +376,13 @@ def test_cli_report_from_a_saved_project(data_dir, tmp_path, capsys):
 
 
 def test_search_summary_shows_momentum_not_its_complement(tmp_path):
-    from diagnostics.search.runner import SearchSettings, run_search
-    from strategy_app.report.service import search_summary
+    from diagnostics.search.rounds import run_search
+    from diagnostics.search.settings import SearchSettings
+    from diagnostics.search.study import summary as search_summary
 
     settings = SearchSettings(data_dir=str(tmp_path), study="beta", trials=2, epochs=1)
     run_search(settings)
-    summary = search_summary("beta", str(tmp_path / "optuna-journal.log"))
+    summary = search_summary(str(tmp_path / "optuna-journal.log"), "beta")
     for trial in summary["trials"]:
         assert "momentum__complement" not in trial["params"]
         assert 0.9 <= trial["params"]["momentum"] <= 0.999

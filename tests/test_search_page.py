@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from diagnostics.search.space import DEFAULT_SPACE
+from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
 from diagnostics.validation import InputError
 from strategy_app.search import ui as search_ui
 from strategy_app.shell.navigation import PAGES_DIR
@@ -59,19 +59,56 @@ def tiny_search(at: AppTest, pid: int, trials: int, epochs: int) -> AppTest:
 
 
 def test_rows_round_trip_the_default_space():
-    assert search_ui.space_from_rows(search_ui.space_rows(DEFAULT_SPACE)) == DEFAULT_SPACE
+    default = SearchSpace.default()
+    assert search_ui.space_of_frame(search_ui.space_frame(default)) == default
+    frame = search_ui.space_frame(default)
+    assert frame.set_index("parameter")["log"].to_dict()["lr"]  # log types show as log
+    assert not any("STRATEGY_NOTES" in label for label in search_ui.TIERS.values())
 
 
 def test_a_bad_range_in_a_row_is_an_input_error():
-    rows = search_ui.space_rows(DEFAULT_SPACE)
+    rows = search_ui.space_frame(SearchSpace.default())
     rows.loc[rows.parameter == "lr", ["low", "high"]] = [0.1, 0.001]
     with pytest.raises(InputError, match="above high"):
-        search_ui.space_from_rows(rows)
+        search_ui.space_of_frame(rows)
+
+
+def test_the_space_and_the_lr_finder_result_are_saved_with_the_project(data_dir):
+    pid = project_id(data_dir)
+    at = run_search_page()
+    at.button(key=f"lrf_{pid}_run").click().run()
+    at.button(key=f"lrf_{pid}_to_space").click().run()
+    assert not at.exception
+    fresh = run_search_page()  # a new session (another browser, or after a restart)
+    assert not fresh.exception
+    assert any("Suggested learning rate" in m.label for m in fresh.metric)
+    rows = fresh.session_state[f"search_space_rows_{pid}"]
+    lr = rows[rows.parameter == "lr"].iloc[0]
+    suggested = float(next(m for m in fresh.metric if "Suggested" in m.label).value)
+    assert lr.low < suggested < lr.high
+    store = open_store()
+    assert store.search_state.load(pid).space["lr"]["low"] == pytest.approx(lr.low)
+    store.close()
+
+
+def test_page_refusals_name_the_field_not_the_flag(data_dir):
+    from strategy_app.search.service import CaviarRequest, start_search
+
+    store = open_store()
+    pid = project_id(data_dir)
+    request = CaviarRequest(
+        dataset="digits", sampler="random", pruner="none", trials=0, epochs=1, rounds=None,
+        workers=1, space=SearchSpace.default(),
+    )  # fmt: skip
+    with pytest.raises(InputError, match=r"^Trials per round must be at least 1$"):
+        start_search(store, pid, request)
+    assert store.search_runs.list(pid) == []  # nothing recorded
+    store.close()
 
 
 def test_the_editor_shows_the_error_and_disables_start(data_dir):
     pid = project_id(data_dir)
-    rows = search_ui.space_rows(DEFAULT_SPACE)
+    rows = search_ui.space_frame(SearchSpace.default())
     rows.loc[rows.parameter == "lr", ["low", "high"]] = [0.0, 0.1]
     at = AppTest.from_file(str(PAGES_DIR / "search.py"), default_timeout=TIMEOUT)
     at.session_state[f"search_space_rows_{pid}"] = rows
@@ -85,7 +122,9 @@ def test_tier_4_budget_gets_a_hint_and_grid_vs_random_is_drawn(data_dir):
     pid = project_id(data_dir)
     space = {**DEFAULT_SPACE, "dropout": {"type": "uniform", "low": 0.0, "high": 0.5, "tier": 4}}
     at = AppTest.from_file(str(PAGES_DIR / "search.py"), default_timeout=TIMEOUT)
-    at.session_state[f"search_space_rows_{pid}"] = search_ui.space_rows(space)
+    at.session_state[f"search_space_rows_{pid}"] = search_ui.space_frame(
+        SearchSpace.from_dict(space)
+    )
     at.run()
     assert any("tier-4" in w.value for w in at.warning)
     assert "Use random (or TPE), not grid" in texts(at)
@@ -122,7 +161,7 @@ def test_stop_ends_the_workers_cleanly(data_dir):
     store = open_store()
     run = store.search_runs.list(pid)[0]
     store.close()
-    from diagnostics.search.runner import open_storage
+    from diagnostics.search.storage import open_storage
 
     study = optuna.load_study(study_name=run.name, storage=open_storage(run.storage))
     states = {t.state for t in study.get_trials()}
@@ -157,7 +196,7 @@ def test_panda_run_trains_stops_and_continues_with_a_new_lr(data_dir):
     assert at.get("form")  # continue from the checkpoint
     store = open_store()
     run = store.search_runs.list(pid)[0]
-    from strategy_app import search_jobs
+    from strategy_app.search import service as search_jobs
 
     search_jobs.continue_panda(store, run, {**run.settings["params"], "lr": 0.001}, 1)
     store.close()

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 import optuna
@@ -13,19 +14,15 @@ import pytest
 import torch
 
 from diagnostics.ingest import read_predictions, split_metrics
+from diagnostics.search import study as studies
 from diagnostics.search.datasets import load_dataset
 from diagnostics.search.outputs import load_best_model
-from diagnostics.search.runner import (
-    SearchSettings,
-    join_study,
-    open_storage,
-    recover_stale_trials,
-    redact,
-    request_stop,
-    run_search,
-    study_progress,
-)
+from diagnostics.search.rounds import join_study, run_search
+from diagnostics.search.settings import SearchSettings
+from diagnostics.search.space import SearchSpace
+from diagnostics.search.storage import open_storage, redact
 from diagnostics.search.training import TrainConfig, predict, train_model
+from diagnostics.search.workers import recover_stale_trials
 from diagnostics.validation import InputError
 from diagnostics.waterfall import diagnose_predictions, parse_human_level
 
@@ -87,7 +84,7 @@ def test_grid_tries_exactly_the_grid(tmp_path):
             pruner="none",
             trials=50,
             epochs=1,
-            space=space,
+            space=SearchSpace.from_dict(space),
         )
     )
     tried = {
@@ -126,11 +123,13 @@ def test_coarse_to_fine_narrows_around_the_best(tmp_path):
     assert promoted["params"] == pytest.approx(best["params"])
 
 
-def test_resume_adds_trials_to_the_same_study(tmp_path):
+def test_resume_finishes_the_plan_and_adding_trials_is_explicit(tmp_path):
     settings = SearchSettings(data_dir=str(tmp_path), study="again", trials=3, epochs=1)
     run_search(settings)
-    result = run_search(settings)
-    assert [t["number"] for t in result["trials"]] == [0, 1, 2, 3, 4, 5]
+    result = run_search(settings)  # the plan (3) is done: resuming trains no new trial
+    assert [t["number"] for t in result["trials"]] == [0, 1, 2]
+    result = run_search(replace(settings, add_trials=2))
+    assert [t["number"] for t in result["trials"]] == [0, 1, 2, 3, 4]
     with pytest.raises(InputError, match="searched dataset 'digits'"):
         run_search(SearchSettings(data_dir=str(tmp_path), study="again", dataset="classification"))
 
@@ -163,13 +162,14 @@ def test_a_stop_request_ends_the_search_cleanly_and_requeues_the_trial(tmp_path)
 
     def stop_after_first(progress):
         if progress["complete"] + progress["pruned"] == 1:
-            request_stop(storage, "stop")
+            studies.request_stop(storage, ["stop"])
 
     result = run_search(settings, progress=stop_after_first)
     assert result["stopped"]
     states = [t["state"] for t in result["trials"]]
     assert states.count("fail") == 1 and states.count("waiting") == 1
-    assert study_progress(storage, "stop")["running"] == 0
+    (study,) = studies.load_studies(storage, ["stop"])
+    assert studies.progress(study)["running"] == 0
 
 
 def test_a_dead_workers_trial_is_failed_and_queued_again(tmp_path):
@@ -179,7 +179,7 @@ def test_a_dead_workers_trial_is_failed_and_queued_again(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     trial.set_user_attr("worker", {"host": os.uname().nodename, "pid": dead.pid})
-    assert recover_stale_trials(study) == 1
+    assert recover_stale_trials(study, storage) == 1
     states = [t.state for t in study.get_trials()]
     assert states == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.WAITING]
     assert study.get_trials()[1].params == trial.params

@@ -1,4 +1,5 @@
-"""What a search leaves behind: the best model's weights and its predictions on every split.
+"""What a search leaves behind: the finalists trained fully, the best model's weights and its
+predictions on every split, and every trial's curve.
 
 The weights are a plain ``state_dict`` (loaded back with ``torch.load(..., weights_only=True)``)
 beside a JSON file with the architecture and class names, so nothing is ever unpickled. The
@@ -8,19 +9,24 @@ predictions file (``id, split, y_true, y_pred, score``) is what ``diagnose`` rea
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import optuna
 import pandas as pd
 import torch
 from torch import nn
 
+from diagnostics.search import study as studies
 from diagnostics.search.datasets import Dataset
-from diagnostics.search.training import TrainConfig, model_for, predict
+from diagnostics.search.storage import redact
+from diagnostics.search.training import TrainConfig, evaluate, model_for, predict, train_model
 from diagnostics.splitnames import SPLITS
 
 WEIGHTS_FILE = "best_model.pt"
 MODEL_META_FILE = "best_model.json"
 PREDICTIONS_FILE = "predictions.csv"
+TRIALS_FILE = "trials.json"
 
 
 def predictions_frame(model: nn.Module, data: Dataset, device="cpu") -> pd.DataFrame:
@@ -75,3 +81,95 @@ def load_best_model(out_dir: str | Path) -> tuple[nn.Module, dict]:
 def _plain(value):
     """JSON fallback for numpy scalars."""
     return value.item() if hasattr(value, "item") else str(value)
+
+
+def slug(name: str) -> str:
+    """A study name as a folder name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+def finish_search(settings, spec, storage, names, rounds, data, out_dir, last) -> dict:
+    """Train the finalists fully, keep the best on dev, evaluate it on test once, write outputs.
+
+    ``last`` is the last round's (study, space); ``names`` every round's study. Returns the
+    ``search --json`` result (see :func:`~diagnostics.search.rounds.run_search`).
+    """
+    study, space = last
+    plain = settings.rounds is None
+    top = studies.top_trials(study, 1 if plain else settings.finalists, carried=True)
+    epochs = rounds[-1]["epochs"]
+    final_epochs = settings.final_epochs or (epochs if plain else 2 * epochs)
+    torch.set_num_threads(settings.threads)
+    finalists = []
+    for trial in top:
+        params = space.decode(trial.params)
+        config = TrainConfig.from_params(params, epochs=final_epochs, seed=settings.seed)
+        result = train_model(config, data, device=settings.device)
+        finalists.append({"trial": trial, "params": params, "config": config, "result": result})
+    winner = max(finalists, key=lambda f: f["result"].dev_accuracy)
+    model = winner["result"].model
+    device = next(model.parameters()).device
+    x_test = torch.as_tensor(data.x["test"], device=device)
+    _, test_accuracy = evaluate(model, x_test, torch.as_tensor(data.y["test"], device=device))
+    predictions = out_dir / PREDICTIONS_FILE
+    predictions_frame(model, data, device).to_csv(predictions, index=False)
+    weights = save_best_model(
+        out_dir,
+        model,
+        winner["config"],
+        data,
+        {"study": study.study_name, "trial": winner["trial"].number},
+    )
+    trials = []
+    for name in names:
+        round_study = optuna.load_study(study_name=name, storage=storage)
+        round_space = studies.space_of(round_study)
+        trials += [_trial_row(t, round_space, name) for t in studies.own_trials(round_study)]
+    (out_dir / TRIALS_FILE).write_text(json.dumps(trials, indent=2, default=str))
+    summary_trials = [
+        {**{k: v for k, v in t.items() if k != "history"}, "epochs_run": len(t["history"])}
+        for t in trials
+    ]
+    best = winner["trial"]
+    return {
+        "study": settings.study,
+        "storage": redact(spec),
+        "n_complete": sum(t["state"] == "complete" for t in trials),
+        "n_pruned": sum(t["state"] == "pruned" for t in trials),
+        "best": {
+            "params": winner["params"],
+            "value": best.value,
+            "dev_accuracy": winner["result"].dev_accuracy,
+            "test_accuracy": test_accuracy,
+            "trial": best.number,
+            "study": study.study_name,
+            "epochs": final_epochs,
+        },
+        "trials": summary_trials,
+        "predictions": str(predictions),
+        "model": str(weights),
+        "out_dir": str(out_dir),
+        "rounds": rounds,
+        "finalists": [
+            {
+                "trial": f["trial"].number,
+                "params": f["params"],
+                "dev_accuracy": f["result"].dev_accuracy,
+            }
+            for f in finalists
+        ],
+        "importances": studies.importances(study),
+    }
+
+
+def _trial_row(trial, space, study_name: str) -> dict:
+    duration = trial.duration.total_seconds() if trial.duration else None
+    return {
+        "number": trial.number,
+        "params": space.decode(trial.params),
+        "value": trial.value,
+        "state": trial.state.name.lower(),
+        "study": study_name,
+        "duration_s": duration,
+        "history": trial.user_attrs.get("history", []),
+    }

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,6 @@ import optuna.distributions as od
 from diagnostics.validation import InputError
 
 TYPES = ("log_uniform", "uniform", "int", "choice", "log_complement")
-CONTINUOUS = ("log_uniform", "uniform", "log_complement")
 COMPLEMENT_SUFFIX = "__complement"
 
 DEFAULT_SPACE = {
@@ -196,6 +196,18 @@ class SearchSpace:
             grid[p.optuna_name] = [p.encode(v) for v in values]
         return grid
 
+    def varying(self) -> int:
+        """How many parameters actually vary (a single choice or low == high does not)."""
+        return sum(
+            len(p.choices) > 1 if p.type == "choice" else p.low < p.high for p in self.params
+        )
+
+    def with_param(self, name: str, spec: dict) -> SearchSpace:
+        """The space with parameter ``name`` set to ``spec`` (replaced in place, or added)."""
+        data = self.to_dict()
+        data[name] = spec
+        return SearchSpace.from_dict(data)
+
     def grid_size(self) -> int:
         """Number of points in the grid."""
         return math.prod(len(v) for v in self.grid().values())
@@ -213,6 +225,89 @@ class SearchSpace:
         return SearchSpace(
             tuple(_narrow_param(p, [t[p.name] for t in top], margin) for p in self.params)
         )
+
+
+# -- the space as a table (the Search page's editor) ---------------------------------------------
+
+ROW_COLUMNS = ("parameter", "tier", "type", "low", "high", "log", "choices / grid points")
+
+
+def space_rows(space: SearchSpace) -> list[dict]:
+    """The space as table rows, one per parameter (``ROW_COLUMNS``; ``log`` ticked for every
+    parameter on a log scale)."""
+    return [
+        {
+            "parameter": p.name,
+            "tier": p.tier,
+            "type": p.type,
+            "low": None if p.type == "choice" else float(p.low),
+            "high": None if p.type == "choice" else float(p.high),
+            "log": p.is_log,
+            "choices / grid points": ", ".join(map(str, p.choices or p.points)),
+        }
+        for p in space.params
+    ]
+
+
+def space_from_rows(
+    rows: Iterable[Mapping], known_names=None, source: str = "search space"
+) -> SearchSpace:
+    """Table rows (as :func:`space_rows` writes them, edited) back to a validated space.
+
+    A row whose parameter is still empty is skipped (added but not filled in yet); a bad cell
+    raises InputError naming its row.
+    """
+    space: dict = {}
+    for number, row in enumerate(rows, start=1):
+        name = row.get("parameter")
+        if not isinstance(name, str) or not name:
+            continue
+        if name in space:
+            raise InputError(f"{source} row {number}: parameter '{name}' appears twice")
+        kind = row.get("type")
+        values = _parse_list(row.get("choices / grid points"))
+        tier = row.get("tier")
+        spec: dict = {"type": kind, "tier": 2 if _missing(tier) else int(tier)}
+        if kind == "choice":
+            spec["choices"] = values
+        else:
+            spec["low"], spec["high"] = _number(row.get("low")), _number(row.get("high"))
+            if kind == "int":
+                spec["low"], spec["high"] = _whole(spec["low"]), _whole(spec["high"])
+                if row.get("log"):
+                    spec["log"] = True
+            if values:
+                spec["points"] = values
+        space[name] = spec
+    return SearchSpace.from_dict(space, known_names, source=source)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _number(value):
+    return None if _missing(value) else float(value)
+
+
+def _whole(value):
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _parse_list(text) -> list:
+    if not isinstance(text, str) or not text.strip():
+        return []
+    values: list = []
+    for token in (t.strip() for t in text.split(",")):
+        for kind in (int, float):
+            try:
+                values.append(kind(token))
+                break
+            except ValueError:
+                continue
+        else:
+            values.append(token)
+    return values
 
 
 def _suggest(trial, name: str, dist: od.BaseDistribution):

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from diagnostics.ceiling import Agreement, Ceiling, ceiling_table
-from diagnostics.errors import sample_errors
+from diagnostics.errors import dev_error_summary, sample_errors
 from diagnostics.images import data_url, extract_images_zip, read_image_file, thumbnail_png
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.tags import TagRow, TagTable, read_tags_csv, table_ceiling, write_tags_csv
@@ -77,6 +77,36 @@ def predictions_for(
     return reader(
         path, metric=state.metric, extra_columns=(), display_name=state.upload_name or path.name
     )
+
+
+def dev_error_summary_of(store: Store, project_id: int) -> dict | None:
+    """:func:`~diagnostics.errors.dev_error_summary` of the project's predictions (None when it
+    has none, e.g. typed levels only); raises InputError when they cannot be read."""
+
+    def summarize(path, **options) -> dict:
+        return dev_error_summary(read_predictions(path, **options))
+
+    return predictions_for(store, project_id, reader=summarize)
+
+
+def project_ceiling(
+    store: Store,
+    project_id: int,
+    dev_error_summary_reader: Callable[[Store, int], dict | None] = dev_error_summary_of,
+) -> Ceiling | None:
+    """The ceiling table of the project's tagged sample (None before any review, or without
+    readable classification predictions)."""
+    snapshot = store.labels.snapshot(project_id)
+    if snapshot.sample is None:
+        return None
+    try:
+        summary = dev_error_summary_reader(store, project_id)
+    except InputError:
+        return None
+    if summary is None:
+        return None
+    ceiling, _ = ceiling_for(snapshot.tag_table(), summary)
+    return ceiling
 
 
 def draw_sample(

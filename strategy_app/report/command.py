@@ -10,13 +10,8 @@ from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
 from strategy_app.cli import add_json_flag
 from strategy_app.diagnose.command import add_level_arguments, diagnosis_from_args
-from strategy_app.report.service import (
-    ceiling_from_labels,
-    dev_error_of,
-    project_inputs,
-    search_summary,
-    split_plan,
-)
+from strategy_app.report.service import ceiling_from_labels, dev_error_of, project_inputs
+from strategy_app.splits.service import REPORT_FIELDS, plan_from_sizes
 
 
 def register(subparsers) -> None:
@@ -96,11 +91,15 @@ def build_inputs(args) -> ReportInputs:
         inputs.ceiling = ceiling_from_labels(args.labels, _dev_error(args, inputs))
     elif args.dev_error:
         raise InputError("--dev-error is for the ceiling table: give --labels LABELS.csv too")
-    inputs.split_plan = _split_plan(args)
+    plan = plan_from_sizes(
+        size=args.split_size, source=args.source, target=args.target, fields=REPORT_FIELDS
+    )
+    if plan is not None:
+        inputs.split_plan = plan
     if args.study or args.storage:
         if not (args.study and args.storage):
             raise InputError("--study and --storage go together: name the study and its storage")
-        inputs.search = search_summary(args.study, args.storage)
+        inputs.search = _search_summary(args.study, args.storage)
     return inputs
 
 
@@ -133,13 +132,9 @@ def _dev_error(args, inputs: ReportInputs) -> float:
     return dev_error
 
 
-def _split_plan(args):
-    if args.split_size is not None:
-        if args.source is not None or args.target is not None:
-            raise InputError("give either --split-size N or --source N --target M, not both")
-        return split_plan(size=args.split_size)
-    if args.source is not None or args.target is not None:
-        if args.source is None or args.target is None:
-            raise InputError("--source and --target go together (source N, target M examples)")
-        return split_plan(source=args.source, target=args.target)
-    return None
+def _search_summary(study: str, storage: str) -> dict:
+    from diagnostics.search.study import summary  # imports torch: only when a study is asked
+
+    if "://" not in storage and not Path(storage).is_file():
+        raise InputError(f"--storage: search storage not found: {storage}")
+    return summary(storage, study)

@@ -1,34 +1,54 @@
-"""Gather a report's inputs: from a saved project, a tags CSV, a split plan or a search study.
+"""The Report feature without the UI: a report's inputs from the same services the pages use.
 
-The page and the ``report`` command both build :class:`~diagnostics.report.ReportInputs` here,
-so they show the same numbers. Split plans and search studies come from
-:mod:`diagnostics.splits` and Optuna storage through small adapters.
+A saved project's report holds every section the project has content for: its diagnosis and
+slices (:mod:`strategy_app.diagnose.service`), its split plan (:mod:`strategy_app.splits.service`),
+the ceiling of its tagged errors (:mod:`strategy_app.errors.service`) and its newest finished
+search (:mod:`strategy_app.search.service`). The page and ``report --project`` call
+:func:`project_inputs`; ``report`` with files builds the same
+:class:`~diagnostics.report.ReportInputs` from them.
 """
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
-import optuna
-
-from diagnostics.ceiling import Ceiling, ceiling_from_tags
-from diagnostics.ingest import read_predictions
+from diagnostics.ceiling import Ceiling
 from diagnostics.report import ReportInputs
-from diagnostics.splits import plan_mismatched, plan_split
-from diagnostics.tags import read_tags_csv
+from diagnostics.tags import read_tags_csv, table_ceiling
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis
-from strategy_app.diagnose.service import DiagnosisResult, Reader, compute
+from strategy_app.diagnose.service import DiagnosisResult, compute
+from strategy_app.errors import service as errors
+from strategy_app.search import service as search
+from strategy_app.splits.service import project_plan
 from strategy_app.store import DiagnoseState, Project, Store
+
+SummaryReader = Callable[[Store, int], dict | None]
 
 
 def project_inputs(
-    store: Store, project: Project, *, title: str | None = None, reader: Reader = read_predictions
+    store: Store,
+    project: Project,
+    *,
+    title: str | None = None,
+    result: DiagnosisResult | None = None,
+    dev_error_summary: SummaryReader = errors.dev_error_summary_of,
 ) -> ReportInputs:
-    """The report inputs of a saved project: its diagnosis and per-slice diagnoses."""
+    """Every section a saved project has content for.
+
+    ``result`` is the project's diagnosis when the caller computed it already (the page keeps
+    it cached), ``dev_error_summary`` reads the predictions' dev error summary (the page passes
+    its cached reader). Raises InputError when the saved predictions cannot be read.
+    """
     state = store.diagnose_state.load(project.id)
-    return inputs_from_result(project, state, compute(store, state, reader=reader), title=title)
+    if result is None:
+        result = compute(store, state)
+    inputs = inputs_from_result(project, state, result, title=title)
+    inputs.split_plan = project_plan(store, project.id)
+    inputs.ceiling = errors.project_ceiling(store, project.id, dev_error_summary)
+    inputs.search = search.search_summary(store, project.id)
+    return inputs
 
 
 def inputs_from_result(
@@ -60,60 +80,5 @@ def dev_error_of(diagnosis: Diagnosis | None) -> float | None:
 
 def ceiling_from_labels(path: str | Path, dev_error: float) -> Ceiling:
     """The ceiling table of a tags CSV (consensus over annotators), at ``dev_error``."""
-    table = read_tags_csv(path)
-    return ceiling_from_tags(table.consensus_tags(), dev_error, categories=table.categories)
-
-
-def split_plan(size: int | None = None, source: int | None = None, target: int | None = None):
-    """The split plan for ``size`` examples, or for ``source`` plus ``target`` examples."""
-    if size is not None:
-        return plan_split(size)
-    return plan_mismatched(source, target)
-
-
-def search_summary(study: str, storage: str) -> dict:
-    """A stored Optuna study as the report's search summary (trials, best, search space).
-
-    ``storage`` is a database URL or the path of a journal file.
-    """
-    # imports torch: only when a study is asked for
-    from diagnostics.search.runner import open_storage, redact
-    from diagnostics.search.space import SearchSpace
-    from diagnostics.search.training import PARAM_NAMES
-
-    if "://" not in storage and not Path(storage).is_file():
-        raise InputError(f"search storage not found: {storage}")
-    backend = open_storage(storage)
-    try:
-        loaded = optuna.load_study(study_name=study, storage=backend)
-    except KeyError:
-        raise InputError(f"no study '{study}' in {redact(storage)}") from None
-    space = loaded.user_attrs.get("space")
-    decode = dict  # a study of ours stores its space: show user values (β, not 1 − β)
-    if space:
-        with contextlib.suppress(InputError):  # a study made elsewhere keeps Optuna's params
-            decode = SearchSpace.from_dict(space, PARAM_NAMES).decode
-    trials = [
-        {
-            "number": t.number,
-            "value": t.value,
-            "state": t.state.name.lower(),
-            "params": decode(t.params),
-        }
-        for t in loaded.get_trials(deepcopy=False)
-    ]
-    done = [t for t in trials if t["state"] == "complete" and t["value"] is not None]
-    maximize = loaded.direction.name.lower() == "maximize"
-    best = (max if maximize else min)(done, key=lambda t: t["value"]) if done else None
-    return {
-        "study": study,
-        "storage": redact(storage),
-        "direction": "maximize" if maximize else "minimize",
-        "n_complete": sum(t["state"] == "complete" for t in trials),
-        "n_pruned": sum(t["state"] == "pruned" for t in trials),
-        "best": {"params": best["params"], "value": best["value"], "trial": best["number"]}
-        if best
-        else None,
-        "trials": trials,
-        "rounds": [{"round": 1, "study": study, "space": space}] if space else [],
-    }
+    ceiling, _ = table_ceiling(read_tags_csv(path), dev_error, source=str(path))
+    return ceiling

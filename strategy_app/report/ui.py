@@ -15,8 +15,8 @@ from diagnostics.report import (
     report_data,
 )
 from diagnostics.validation import InputError
-from strategy_app.report.service import inputs_from_result
-from strategy_app.shell.page import page_link, project_result
+from strategy_app.report.service import project_inputs
+from strategy_app.shell.page import page_link, project_dev_error_summary, project_result
 from strategy_app.shell.share_view import share_url
 from strategy_app.store import Project, Store
 
@@ -29,17 +29,23 @@ PREVIEW_HEIGHT = 900
 
 
 def report_inputs(store: Store, project: Project) -> ReportInputs | None:
-    """The project's report inputs, or None (with an explanation shown) when there are none."""
-    result = project_result(store, project.id)
+    """The project's report inputs (every section it has content for), or None with an
+    explanation shown when there is nothing to report."""
     try:
-        inputs = inputs_from_result(project, store.diagnose_state.load(project.id), result)
+        inputs = project_inputs(
+            store,
+            project,
+            result=project_result(store, project.id),
+            dev_error_summary=project_dev_error_summary,
+        )
     except InputError as exc:
         st.error(str(exc), icon=":material/error:")
         page_link("diagnose", label="Fix it on Diagnose")
         return None
     if not inputs.available_sections():
         st.info(
-            "Nothing to report yet: upload predictions or type your split errors on Diagnose.",
+            "Nothing to report yet: upload predictions or type your split errors on Diagnose, "
+            "design a split, tag errors or run a search.",
             icon=":material/info:",
         )
         page_link("diagnose")

@@ -8,11 +8,8 @@ from diagnostics.rates import format_value
 from diagnostics.search.choices import PRUNERS, SAMPLERS
 from diagnostics.validation import InputError
 from strategy_app.cli import add_json_flag
-from strategy_app.search.dataset_flags import (
-    add_dataset_arguments,
-    classification_options,
-    data_dir,
-)
+from strategy_app.search.dataset_flags import add_dataset_arguments, classification_options
+from strategy_app.store import data_dir, database_url
 
 
 def register(subparsers) -> None:
@@ -26,7 +23,19 @@ def register(subparsers) -> None:
     add_dataset_arguments(parser)
     parser.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="default tpe")
     parser.add_argument("--pruner", choices=PRUNERS, default="median", help="default median")
-    parser.add_argument("--trials", type=int, default=20, help="trials (per round), default 20")
+    parser.add_argument(
+        "--trials",
+        type=int,
+        default=20,
+        help="planned trials (per round), default 20; the same --study again finishes the plan",
+    )
+    parser.add_argument(
+        "--add-trials",
+        type=int,
+        default=0,
+        metavar="N",
+        help="extend a plain study's plan by N trials (resuming it)",
+    )
     parser.add_argument("--epochs", type=int, default=5, help="epochs per trial (round 1)")
     parser.add_argument(
         "--rounds", type=int, help="coarse-to-fine rounds (epochs double each round)"
@@ -57,14 +66,14 @@ def register(subparsers) -> None:
 
 def run(args) -> tuple[dict, str]:
     """Run the search; progress goes to stderr, the result is returned."""
-    from diagnostics.search.runner import (  # torch: imported only when used
-        SearchSettings,
-        join_study,
-        run_search,
-    )
-    from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
+    import optuna  # torch and Optuna: imported only when used
+
+    from diagnostics.search.rounds import join_study, run_search
+    from diagnostics.search.settings import SearchSettings
+    from diagnostics.search.space import SearchSpace
     from diagnostics.search.training import PARAM_NAMES
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress line says it all
     if args.join:
         if not args.study:
             raise InputError("--join needs the --study to join (and its --storage)")
@@ -76,12 +85,12 @@ def run(args) -> tuple[dict, str]:
             device=args.device,
             progress=ProgressLine(),
             data_dir=str(data_dir()),
+            team_storage=database_url(),
         )
         return joined, (
             f"Joined study {joined['study']}: {joined['complete']} complete, "
             f"{joined['pruned']} pruned, best {_pct(joined['best_value'])}"
         )
-    space = SearchSpace.load(args.space, PARAM_NAMES) if args.space else None
     settings = SearchSettings(
         dataset=args.dataset,
         label=args.label,
@@ -89,6 +98,7 @@ def run(args) -> tuple[dict, str]:
         sampler=args.sampler,
         pruner=args.pruner,
         trials=args.trials,
+        add_trials=args.add_trials,
         epochs=args.epochs,
         rounds=args.rounds,
         final_epochs=args.final_epochs,
@@ -97,9 +107,10 @@ def run(args) -> tuple[dict, str]:
         workers=args.workers,
         threads=args.threads,
         storage=args.storage,
+        team_storage=database_url(),
         study=args.study,
         seed=args.seed,
-        space=space.to_dict() if space else DEFAULT_SPACE,
+        space=SearchSpace.load(args.space, PARAM_NAMES) if args.space else SearchSpace.default(),
         device=args.device,
         data_dir=str(data_dir()),
         out_dir=args.out,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from diagnostics.search.choices import DIFFICULTIES
 from diagnostics.search.datasets import ClassificationOptions, Dataset, load_dataset
 
@@ -47,8 +44,3 @@ def dataset_from_args(args) -> Dataset:
         seed=args.seed,
         options=classification_options(args),
     )
-
-
-def data_dir() -> Path:
-    """The data folder: ``STRATEGY_DATA_DIR`` or ``./data``."""
-    return Path(os.environ.get("STRATEGY_DATA_DIR") or "data")

@@ -16,29 +16,20 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import optuna
-from optuna.trial import TrialState
-
 from diagnostics.lr_finder import LRFinderResult, find_lr
+from diagnostics.search import study as studies
 from diagnostics.search.datasets import load_dataset
 from diagnostics.search.panda import load_history, train_panda
-from diagnostics.search.runner import (
-    FINISHED,
-    STOP_ATTR,
-    SearchSettings,
-    open_storage,
-    param_importances,
-    request_stop,
-    resolve_storage,
-)
+from diagnostics.search.settings import SearchSettings
 from diagnostics.search.space import SearchSpace
-from diagnostics.search.training import PARAM_NAMES, TrainConfig
+from diagnostics.search.storage import resolve_storage
+from diagnostics.search.training import TrainConfig
 from diagnostics.validation import InputError
 from strategy_app.diagnose.service import accept_upload
-from strategy_app.store import SearchRun, Store
+from strategy_app.store import SearchRun, Store, database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT_FILE = "result.json"
@@ -109,37 +100,67 @@ def _out_dir(store: Store, project_id: int, name: str) -> Path:
 
 # ---------------------------------------------------------------- caviar: a search
 
-
-def check_search(settings: dict) -> SearchSpace:
-    """Validate a caviar run's settings (space, sampler, counts); returns the space."""
-    space = SearchSpace.from_dict(settings["space"], PARAM_NAMES)
-    SearchSettings(
-        sampler=settings["sampler"],
-        pruner=settings["pruner"],
-        trials=settings["trials"],
-        epochs=settings["epochs"],
-        rounds=settings.get("rounds"),
-        workers=settings["workers"],
-    ).check()
-    if settings["sampler"] == "grid":
-        space.grid()
-    return space
+# The page's words for each setting, so a refusal names the field the user sees.
+PAGE_WORDS = {
+    "sampler": "Sampler",
+    "pruner": "Pruning",
+    "trials": "Trials per round",
+    "epochs": "Epochs per trial",
+    "rounds": "Coarse-to-fine rounds",
+    "workers": "Workers",
+}
 
 
-def start_search(store: Store, project_id: int, settings: dict, name: str | None = None):
-    """Record and launch a caviar run; ``settings`` has dataset, sampler, pruner, trials,
-    epochs, rounds (None: one plain study), workers, seed and space."""
-    check_search(settings)
+@dataclass(frozen=True)
+class CaviarRequest:
+    """A caviar run as the Search page asks for it (the space already parsed)."""
+
+    dataset: str
+    sampler: str
+    pruner: str
+    trials: int
+    epochs: int
+    rounds: int | None
+    workers: int
+    space: SearchSpace
+    seed: int = 0
+
+    def settings(self) -> SearchSettings:
+        """The run's search settings (checked in the page's words)."""
+        settings = SearchSettings(
+            dataset=self.dataset,
+            sampler=self.sampler,
+            pruner=self.pruner,
+            trials=self.trials,
+            epochs=self.epochs,
+            rounds=self.rounds,
+            workers=self.workers,
+            seed=self.seed,
+            space=self.space,
+        )
+        settings.check(PAGE_WORDS)
+        return settings
+
+    def to_record(self) -> dict:
+        """The run's settings as saved with the run (JSON)."""
+        return {**asdict(self), "space": self.space.to_dict()}
+
+
+def start_search(store: Store, project_id: int, request: CaviarRequest, name: str | None = None):
+    """Record and launch a caviar run in the background; refuses bad settings (page words)."""
+    request.settings()
     name = _run_name(name, "search")
     if any(r.name == name for r in store.search_runs.list(project_id)):
         raise InputError(f"a run named '{name}' exists in this project; pick another name")
-    storage = resolve_storage(None, store.folder)
+    storage = resolve_storage(None, store.folder, database_url())
     out_dir = _out_dir(store, project_id, name)
-    run = store.search_runs.add(project_id, "caviar", name, storage, settings, str(out_dir))
-    return _launch_search(store, run, settings["trials"])
+    record = request.to_record()
+    run = store.search_runs.add(project_id, "caviar", name, storage, record, str(out_dir))
+    return _launch_search(store, run)
 
 
-def _launch_search(store: Store, run: SearchRun, trials: int) -> SearchRun:
+def _launch_search(store: Store, run: SearchRun) -> SearchRun:
+    """Start (or resume) the run's ``search`` process; a resumed study finishes its plan."""
     settings, out_dir = run.settings, Path(run.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / SPACE_FILE).write_text(json.dumps(settings["space"], indent=2))
@@ -148,7 +169,7 @@ def _launch_search(store: Store, run: SearchRun, trials: int) -> SearchRun:
         "--dataset", settings["dataset"],
         "--sampler", settings["sampler"],
         "--pruner", settings["pruner"],
-        "--trials", str(trials),
+        "--trials", str(settings["trials"]),
         "--epochs", str(settings["epochs"]),
         "--workers", str(settings["workers"]),
         "--seed", str(settings.get("seed", 0)),
@@ -165,22 +186,12 @@ def _launch_search(store: Store, run: SearchRun, trials: int) -> SearchRun:
     return replace(run, pid=pid)
 
 
-def study_names(run: SearchRun) -> list[str]:
-    """The run's Optuna studies: one, or one per coarse-to-fine round."""
-    rounds = run.settings.get("rounds")
-    return [run.name] if not rounds else [f"{run.name}-r{r}" for r in range(1, rounds + 1)]
+def _study_names(run: SearchRun) -> list[str]:
+    return studies.round_names(run.name, run.settings.get("rounds"))
 
 
-def _studies(run: SearchRun) -> list[optuna.Study]:
-    storage = open_storage(run.storage)
-    existing = set(optuna.study.get_all_study_names(storage))
-    return [
-        optuna.load_study(study_name=n, storage=storage) for n in study_names(run) if n in existing
-    ]
-
-
-def _own(study: optuna.Study) -> list:
-    return [t for t in study.get_trials(deepcopy=False) if "carried_from" not in t.user_attrs]
+def _studies(run: SearchRun) -> list:
+    return studies.load_studies(run.storage, _study_names(run))
 
 
 def read_result(run: SearchRun) -> dict | None:
@@ -194,97 +205,76 @@ def read_result(run: SearchRun) -> dict | None:
 
 def search_status(run: SearchRun) -> dict:
     """Where a caviar run stands: state, round, trials done/planned, best so far, result."""
-    studies = _studies(run)
+    found = _studies(run)
     running = is_running(run)
     result = None if running else read_result(run)
     rounds = run.settings.get("rounds") or 1
-    done = sum(sum(t.state in FINISHED for t in _own(s)) for s in studies)
-    if run.settings.get("rounds"):
-        planned = run.settings["trials"] * rounds
-    else:
-        planned = studies[0].user_attrs.get("target", run.settings["trials"]) if studies else 0
-        planned = planned or run.settings["trials"]
-    values = [
-        t.value
-        for s in studies
-        for t in s.get_trials(deepcopy=False)
-        if t.state == TrialState.COMPLETE
-    ]
-    stop = bool(studies and studies[-1].user_attrs.get(STOP_ATTR))
+    progress = studies.plan_progress(found, run.settings["trials"] * rounds)
     if running:
-        state = "stopping" if stop else "running"
+        state = "stopping" if progress["stop"] else "running"
     elif result is not None:
         state = "stopped" if result.get("stopped") else "finished"
     else:
-        state = "stopped" if stop else "failed"
+        state = "stopped" if progress["stop"] else "failed"
     return {
         "state": state,
-        "round": len(studies) or 1,
+        "round": progress["round"],
         "rounds": rounds,
-        "done": done,
-        "planned": max(planned, done),
-        "best_value": max(values) if values else None,
+        "done": progress["done"],
+        "planned": progress["planned"],
+        "best_value": progress["best_value"],
         "result": result,
     }
 
 
 def trial_rows(run: SearchRun) -> list[dict]:
     """Every trial of the run's rounds in the order started: round, state, value, parameters."""
-    rows = []
-    for number, study in enumerate(_studies(run), start=1):
-        space = SearchSpace.from_dict(study.user_attrs["space"], PARAM_NAMES)
-        for trial in _own(study):
-            rows.append(
-                {
-                    "round": number,
-                    "trial": trial.number,
-                    "state": trial.state.name.lower(),
-                    "value": trial.value,
-                    "epochs_run": len(trial.user_attrs.get("history", [])),
-                    "duration_s": trial.duration.total_seconds() if trial.duration else None,
-                    "started": trial.datetime_start,
-                    **space.decode(trial.params),
-                }
-            )
-    rows.sort(key=lambda r: (r["started"] is None, r["started"] or 0))
-    for order, row in enumerate(rows):
-        row["number"] = order
-        del row["started"]
-    return rows
+    return studies.trial_rows(_studies(run))
 
 
 def round_spaces(run: SearchRun) -> list[dict]:
     """Each started round's search space (round 2 on: narrowed around the best of the last)."""
-    return [s.user_attrs["space"] for s in _studies(run)]
+    return [studies.space_of(s).to_dict() for s in _studies(run)]
 
 
 def run_importances(run: SearchRun) -> dict:
     """Parameter importances over the last started round (empty below 4 completed trials)."""
-    studies = _studies(run)
-    if not studies:
-        return {}
-    last = studies[-1]
-    return param_importances(last, SearchSpace.from_dict(last.user_attrs["space"], PARAM_NAMES))
+    found = _studies(run)
+    return studies.importances(found[-1]) if found else {}
 
 
 def stop_search(run: SearchRun) -> None:
     """Ask the run's workers to stop after their current epoch (the running trial is queued
     again, so a resume retries it)."""
-    for study in _studies(run):
-        request_stop(run.storage, study.study_name)
+    studies.request_stop(run.storage, _study_names(run))
 
 
 def resume_search(store: Store, run: SearchRun) -> SearchRun:
-    """Start a stopped or failed run again on the same study, up to its planned trials."""
+    """Start a stopped or failed run again on the same study; it finishes its planned trials."""
     if is_running(run):
         raise InputError(f"run '{run.name}' is still running")
-    trials = run.settings["trials"]
-    if not run.settings.get("rounds"):
-        studies = _studies(run)
-        if studies:
-            target = studies[0].user_attrs.get("target", trials)
-            trials = max(1, target - sum(t.state in FINISHED for t in _own(studies[0])))
-    return _launch_search(store, run, trials)
+    return _launch_search(store, run)
+
+
+def latest_result(store: Store, project_id: int) -> tuple[SearchRun, dict] | None:
+    """The project's newest caviar run with a finished result, and that result."""
+    for run in store.search_runs.list(project_id):
+        if run.kind == "caviar" and not is_running(run):
+            result = read_result(run)
+            if result is not None:
+                return run, result
+    return None
+
+
+def search_summary(store: Store, project_id: int) -> dict | None:
+    """The report's summary of the project's newest finished search (None without one)."""
+    latest = latest_result(store, project_id)
+    if latest is None:
+        return None
+    run, result = latest
+    summary = studies.summary(run.storage, run.name)
+    summary["best"] = {**(summary["best"] or {}), **result["best"]}
+    return summary
 
 
 def send_best_to_diagnose(store: Store, project_id: int, run: SearchRun) -> str:

@@ -6,7 +6,6 @@ this module only lays out widgets and polls (``st.fragment(run_every=...)``) whi
 
 from __future__ import annotations
 
-import math
 import os
 
 import pandas as pd
@@ -22,7 +21,13 @@ from diagnostics.charts import (
 )
 from diagnostics.search.budget import compare_grid_random
 from diagnostics.search.choices import OPTIMIZERS, SAMPLERS
-from diagnostics.search.space import DEFAULT_SPACE, TYPES, SearchSpace
+from diagnostics.search.space import (
+    ROW_COLUMNS,
+    TYPES,
+    SearchSpace,
+    space_from_rows,
+    space_rows,
+)
 from diagnostics.search.training import PARAM_NAMES
 from diagnostics.validation import InputError
 from strategy_app.search import service as search_jobs
@@ -31,85 +36,26 @@ from strategy_app.store import SearchRun, Store
 
 POLL_S = 2.0
 DATASETS = ("digits", "classification")
-TIERS = {1: "🔴 1 · most important", 2: "🟠 2", 3: "🟡 3", 4: "⚪ 4 · keep defaults"}
+TIERS = {1: "1 · search first", 2: "2", 3: "3", 4: "4 · keep defaults"}
 TIER_BY_LABEL = {label: tier for tier, label in TIERS.items()}
-COLUMNS = ["parameter", "tier", "type", "low", "high", "log", "choices / grid points"]
 LIVE = ("running", "stopping")
 
 
 # ---------------------------------------------------------------- the space as a table
 
 
-def space_rows(space: dict) -> pd.DataFrame:
-    """The space as the editor's table: one row per parameter."""
+def space_frame(space: SearchSpace) -> pd.DataFrame:
+    """The space as the editor's table: one row per parameter, tiers in words."""
+    rows = [{**row, "tier": TIERS[row["tier"]]} for row in space_rows(space)]
+    return pd.DataFrame(rows, columns=list(ROW_COLUMNS)).astype({"low": float, "high": float})
+
+
+def space_of_frame(frame: pd.DataFrame) -> SearchSpace:
+    """The edited table back to a validated space; bad cells raise InputError."""
     rows = [
-        {
-            "parameter": name,
-            "tier": TIERS[spec.get("tier", 2)],
-            "type": spec["type"],
-            "low": spec.get("low"),
-            "high": spec.get("high"),
-            "log": bool(spec.get("log", False)),
-            "choices / grid points": ", ".join(
-                map(str, spec.get("choices") or spec.get("points") or [])
-            ),
-        }
-        for name, spec in space.items()
+        {**row, "tier": TIER_BY_LABEL.get(row.get("tier"), 2)} for row in frame.to_dict("records")
     ]
-    return pd.DataFrame(rows, columns=COLUMNS).astype({"low": float, "high": float})
-
-
-def space_from_rows(frame: pd.DataFrame) -> dict:
-    """The edited table back to a validated space dict; bad cells raise InputError."""
-    space = {}
-    for number, row in enumerate(frame.to_dict("records"), start=1):
-        name = row.get("parameter")
-        if not isinstance(name, str) or not name:
-            continue  # a row added but not filled in yet
-        if name in space:
-            raise InputError(f"search space row {number}: parameter '{name}' appears twice")
-        kind = row.get("type")
-        values = _parse_list(row.get("choices / grid points"))
-        spec: dict = {"type": kind, "tier": TIER_BY_LABEL.get(row.get("tier"), 2)}
-        if kind == "choice":
-            spec["choices"] = values
-        else:
-            spec["low"], spec["high"] = _number(row.get("low")), _number(row.get("high"))
-            if kind == "int":
-                spec["low"], spec["high"] = _whole(spec["low"]), _whole(spec["high"])
-                if row.get("log"):
-                    spec["log"] = True
-            if values:
-                spec["points"] = values
-        space[name] = spec
-    SearchSpace.from_dict(space, PARAM_NAMES)
-    return space
-
-
-def _number(value):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return float(value)
-
-
-def _whole(value):
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-def _parse_list(text) -> list:
-    if not isinstance(text, str) or not text.strip():
-        return []
-    values = []
-    for token in (t.strip() for t in text.split(",")):
-        for kind in (int, float):
-            try:
-                values.append(kind(token))
-                break
-            except ValueError:
-                continue
-        else:
-            values.append(token)
-    return values
+    return space_from_rows(rows, PARAM_NAMES)
 
 
 def _rows_key(project_id: int) -> str:
@@ -120,20 +66,28 @@ def _editor_key(project_id: int) -> str:
     return f"search_space_editor_{project_id}"
 
 
-def set_space(project_id: int, space: dict) -> None:
-    """Replace the editor's table (a callback: reset, LR finder suggestion)."""
-    st.session_state[_rows_key(project_id)] = space_rows(space)
+def saved_space(store: Store, project_id: int) -> SearchSpace:
+    """The project's saved search space (the default until the user edits it)."""
+    saved = store.search_state.load(project_id).space
+    return SearchSpace.from_dict(saved, PARAM_NAMES) if saved else SearchSpace.default()
+
+
+def set_space(store: Store, project_id: int, space: SearchSpace) -> None:
+    """Save ``space`` and show it in the editor (a callback: reset, LR finder suggestion)."""
+    store.search_state.save_space(project_id, space.to_dict())
+    st.session_state[_rows_key(project_id)] = space_frame(space)
     st.session_state.pop(_editor_key(project_id), None)
 
 
-def space_editor(project_id: int) -> dict | None:
-    """The editable tiered space; returns the valid space, or None after showing the error."""
+def space_editor(store: Store, project_id: int) -> SearchSpace | None:
+    """The editable tiered space, saved per project as it changes; returns the valid space,
+    or None after showing the error (the project keeps its last valid space)."""
     key = _rows_key(project_id)
     if key not in st.session_state:
-        st.session_state[key] = space_rows(DEFAULT_SPACE)
+        st.session_state[key] = space_frame(saved_space(store, project_id))
     st.markdown(
-        "Tiers (STRATEGY_NOTES §4): " + " · ".join(TIERS.values()) + ". Search tier 1 first; "
-        "log types sample evenly across decades."
+        "Tiers: " + " · ".join(TIERS.values()) + ". Search tier 1 first; log types sample "
+        "evenly across decades."
     )
     edited = st.data_editor(
         st.session_state[key],
@@ -147,7 +101,9 @@ def space_editor(project_id: int) -> dict | None:
             "type": st.column_config.SelectboxColumn(options=list(TYPES)),
             "low": st.column_config.NumberColumn(format="%.4g"),
             "high": st.column_config.NumberColumn(format="%.4g"),
-            "log": st.column_config.CheckboxColumn(help="int only: sample on a log scale"),
+            "log": st.column_config.CheckboxColumn(
+                help="sampled on a log scale (always for log types; optional for int)"
+            ),
             "choices / grid points": st.column_config.TextColumn(
                 help="comma-separated: the values of a choice, or the grid points of a range"
             ),
@@ -157,14 +113,16 @@ def space_editor(project_id: int) -> dict | None:
         "Reset to the default space",
         key=f"search_space_reset_{project_id}",
         on_click=set_space,
-        args=(project_id, DEFAULT_SPACE),
+        args=(store, project_id, SearchSpace.default()),
     )
     try:
-        space = space_from_rows(edited)
+        space = space_of_frame(edited)
     except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(f"{exc}. The project keeps its last valid space.", icon=":material/error:")
         return None
-    tier4 = [name for name, spec in space.items() if spec["tier"] == 4]
+    if space.to_dict() != store.search_state.load(project_id).space:
+        store.search_state.save_space(project_id, space.to_dict())
+    tier4 = [p.name for p in space.params if p.tier == 4]
     if tier4:
         st.warning(
             f"Budget goes to tier-4 parameters ({', '.join(tier4)}): their defaults are "
@@ -178,17 +136,9 @@ def space_editor(project_id: int) -> dict | None:
 # ---------------------------------------------------------------- grid vs random
 
 
-def searched_axes(space: dict) -> int:
-    """Parameters that actually vary (a single choice or low == high does not)."""
-    return sum(
-        len(spec["choices"]) > 1 if spec["type"] == "choice" else spec["low"] < spec["high"]
-        for spec in space.values()
-    )
-
-
-def budget_panel(project_id: int, space: dict, trials: int) -> None:
+def budget_panel(project_id: int, space: SearchSpace, trials: int) -> None:
     """Grid vs random for this space and budget, drawn."""
-    axes = max(1, searched_axes(space))
+    axes = max(1, space.varying())
     width = st.slider(
         "Width of the sweet spot of the most important parameter (share of its range)",
         min_value=1,
@@ -211,7 +161,7 @@ def budget_panel(project_id: int, space: dict, trials: int) -> None:
 # ---------------------------------------------------------------- caviar runs
 
 
-def caviar_form(store: Store, project_id: int, space: dict | None) -> None:
+def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> None:
     """The search settings, the grid-vs-random figure, and the Start button."""
     k = project_id
     left, middle, right = st.columns(3)
@@ -238,19 +188,18 @@ def caviar_form(store: Store, project_id: int, space: dict | None) -> None:
         disabled=space is None,
         icon=":material/play_arrow:",
     ):
-        settings = {
-            "dataset": dataset,
-            "sampler": sampler,
-            "pruner": "median" if pruning else "none",
-            "trials": int(trials),
-            "epochs": int(epochs),
-            "rounds": int(rounds) if rounds > 1 else None,
-            "workers": int(workers),
-            "seed": 0,
-            "space": space,
-        }
+        request = search_jobs.CaviarRequest(
+            dataset=dataset,
+            sampler=sampler,
+            pruner="median" if pruning else "none",
+            trials=int(trials),
+            epochs=int(epochs),
+            rounds=int(rounds) if rounds > 1 else None,
+            workers=int(workers),
+            space=space,
+        )
         try:
-            run = search_jobs.start_search(store, project_id, settings, name)
+            run = search_jobs.start_search(store, project_id, request, name)
         except InputError as exc:
             st.error(str(exc), icon=":material/error:")
         else:
@@ -442,19 +391,21 @@ def _panda_body(store: Store, run_id: int, was_live: bool) -> None:
 # ---------------------------------------------------------------- LR finder
 
 
-def lr_finder_panel(project_id: int) -> None:
-    """Run the range test inline; show the curve; push the suggestion into the space or panda."""
+def lr_finder_panel(store: Store, project_id: int) -> None:
+    """Run the range test inline (its result saved with the project); show the curve; push the
+    suggestion into the space or the panda run."""
     columns = st.columns(3)
     dataset = columns[2].selectbox("Dataset", DATASETS, key=f"lrf_{project_id}_dataset")
     params = _model_inputs("lrf", project_id, columns)
-    key = f"lrf_result_{project_id}"
     if st.button("Run the range test", key=f"lrf_{project_id}_run", type="primary"):
         with st.spinner("LR range test…"):
             try:
-                st.session_state[key] = search_jobs.lr_find(dataset, params).to_dict()
+                found = search_jobs.lr_find(dataset, params).to_dict()
             except InputError as exc:
                 st.error(str(exc))
-    result = st.session_state.get(key)
+            else:
+                store.search_state.save_lr_finder(project_id, found)
+    result = store.search_state.load(project_id).lr_finder
     if result is None:
         st.caption("The LR grows from 1e-7 to 10 over one pass while the loss is watched.")
         return
@@ -472,7 +423,7 @@ def lr_finder_panel(project_id: int) -> None:
         f"Search LR in {search_low:.1e} … {search_high:.1e}",
         key=f"lrf_{project_id}_to_space",
         on_click=_lr_into_space,
-        args=(project_id, search_low, search_high),
+        args=(store, project_id, search_low, search_high),
     )
     right.button(
         f"Use {lr:.2e} in the panda run",
@@ -482,8 +433,6 @@ def lr_finder_panel(project_id: int) -> None:
     )
 
 
-def _lr_into_space(project_id: int, low: float, high: float) -> None:
-    rows = st.session_state.get(_rows_key(project_id))
-    space = space_from_rows(rows) if rows is not None else dict(DEFAULT_SPACE)
-    space["lr"] = {"type": "log_uniform", "low": low, "high": high, "tier": 1}
-    set_space(project_id, space)
+def _lr_into_space(store: Store, project_id: int, low: float, high: float) -> None:
+    lr = {"type": "log_uniform", "low": low, "high": high, "tier": 1}
+    set_space(store, project_id, saved_space(store, project_id).with_param("lr", lr))

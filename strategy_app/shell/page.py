@@ -60,11 +60,11 @@ def project_result(
     return _result_cached(store, state, str(store.folder), present)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=32, show_spinner="Diagnosing…")
 def _result_cached(_store: Store, state, folder: str, present: bool) -> DiagnosisResult:
     """The diagnosis of ``state``; a saved state and its upload (named by hash) never change,
     so the key is the state, the data folder and whether the file is there."""
-    return compute(_store, state, reader=_read_cached)
+    return compute(_store, state)
 
 
 def project_predictions(store: Store, project_id: int) -> Predictions | None:

@@ -13,6 +13,7 @@ Usage::
     store.labels.save_edit(project.id, LabelEdit(...), expected_version)  # error analysis
     store.split_plans.save(project.id, SplitPageState(...))  # splits
     store.search_runs.add(project.id, "caviar", name, storage, settings, out_dir)  # search
+    store.search_state.save_space(project.id, space)  # the Search page's space
 
 Other pages add their own tables with a new Alembic revision in ``migrations/versions`` and a
 small repository module beside :mod:`~strategy_app.store.projects`, attached to :class:`Store`.
@@ -31,6 +32,7 @@ from strategy_app.store.labels import LabelRepository
 from strategy_app.store.migrate import upgrade
 from strategy_app.store.projects import Project, ProjectRepository
 from strategy_app.store.search_runs import SearchRun, SearchRunRepository
+from strategy_app.store.search_state import SearchPageState, SearchStateRepository
 from strategy_app.store.settings import SettingsRepository
 from strategy_app.store.shares import ShareRepository
 from strategy_app.store.split_plans import SplitPageState, SplitPlanRepository
@@ -39,6 +41,7 @@ from strategy_app.store.uploads import UploadRepository
 __all__ = [
     "DiagnoseState",
     "Project",
+    "SearchPageState",
     "SearchRun",
     "SplitPageState",
     "Store",
@@ -62,6 +65,7 @@ class Store:
     shares: ShareRepository
     split_plans: SplitPlanRepository
     search_runs: SearchRunRepository
+    search_state: SearchStateRepository
 
     @property
     def location(self) -> str:
@@ -94,4 +98,5 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
         shares=ShareRepository(engine),
         split_plans=SplitPlanRepository(engine, uploads),
         search_runs=SearchRunRepository(engine),
+        search_state=SearchStateRepository(engine),
     )

@@ -203,3 +203,17 @@ class SearchRunRow(Base):
     out_dir: Mapped[str] = mapped_column(Text)
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SearchStateRow(Base):
+    """What the user set on the Search page, one row per project: the search space being
+    edited and the last LR range test's result (both JSON)."""
+
+    __tablename__ = "search_state"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    space: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    lr_finder: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,274 @@
+"""Workers: the objective, samplers and pruners, worker processes, and stale-trial recovery.
+
+Every trial records its worker (host, pid) and a heartbeat; :func:`recover_stale_trials` fails
+a trial whose worker died and queues it again (Optuna's retry callback), so nothing stays
+RUNNING. RDB storages additionally run Optuna's own heartbeat with the same retry callback.
+Storage writes are kept few: each costs an fsync on a journal file, a round trip to a database.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+
+import optuna
+import torch
+from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState
+
+from diagnostics.search import study as studies
+from diagnostics.search.datasets import Dataset, load_dataset
+from diagnostics.search.settings import RoundJob, SearchSettings, SearchStopped
+from diagnostics.search.space import SearchSpace
+from diagnostics.search.storage import HEARTBEAT_INTERVAL_S, open_storage
+from diagnostics.search.training import TrainConfig, train_model
+from diagnostics.validation import InputError
+
+STOP_CHECK_S = 2.0
+PRELOAD = ["diagnostics.search.workers", "torch._dynamo", "sklearn.datasets"]
+
+
+def load_search_data(settings: SearchSettings) -> Dataset:
+    """The dataset the settings name (split once, seeded)."""
+    return load_dataset(
+        settings.dataset or "digits",
+        label=settings.label,
+        seed=settings.seed,
+        options=settings.classification,
+    )
+
+
+# ---------------------------------------------------------------- stale trials
+
+
+def recover_stale_trials(
+    study: optuna.Study,
+    storage: optuna.storages.BaseStorage,
+    grace_s: float = 120,
+    max_retry: int = 3,
+) -> int:
+    """Fail RUNNING trials whose worker is gone and queue them again; returns how many.
+
+    ``storage`` is the study's storage as opened by :func:`open_storage`. A trial is stale when
+    its worker ran on this host and that process no longer exists, or its heartbeat (written at
+    the start, then every ``HEARTBEAT_INTERVAL_S``) is older than ``grace_s``. RDB storages
+    additionally run Optuna's own heartbeat check.
+    """
+    optuna.storages.fail_stale_trials(study)
+    retry = RetryHeartbeatStaleTrialCallback(max_retry)
+    study_id = storage.get_study_id_from_name(study.study_name)
+    recovered = 0
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if not _is_stale(trial, grace_s):
+            continue
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+        try:
+            storage.set_trial_user_attr(trial_id, "failure", "worker died")
+            if not storage.set_trial_state_values(trial_id, state=TrialState.FAIL):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # another process got there first
+        retry(study, storage.get_trial(trial_id))
+        recovered += 1
+    return recovered
+
+
+def _is_stale(trial: optuna.trial.FrozenTrial, grace_s: float) -> bool:
+    worker = trial.user_attrs.get("worker") or {}
+    if worker.get("host") == socket.gethostname() and not _pid_alive(worker.get("pid", -1)):
+        return True
+    start = trial.datetime_start.timestamp() if trial.datetime_start else time.time()
+    return time.time() - worker.get("at", start) > grace_s
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ---------------------------------------------------------------- the objective
+
+
+class Objective:
+    """Train one configuration per trial; report dev accuracy per epoch, prune, heartbeat.
+
+    One report per epoch only when a pruner needs it, a heartbeat at most every
+    ``HEARTBEAT_INTERVAL_S``, the stop flag read at most every ``STOP_CHECK_S``, and the full
+    per-epoch history once, when the trial ends (pruned and stopped trials included).
+    """
+
+    def __init__(
+        self, data: Dataset, space: SearchSpace, epochs: int, settings: SearchSettings
+    ) -> None:
+        self.data, self.space, self.epochs = data, space, epochs
+        self.seed, self.device = settings.seed, settings.device
+        self.pruning = settings.pruner != "none"
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        """Train and return the last epoch's dev accuracy."""
+        params = self.space.suggest(trial)
+        worker = {"host": socket.gethostname(), "pid": os.getpid(), "at": time.time()}
+        trial.set_user_attr("worker", worker)
+        config = TrainConfig.from_params(params, epochs=self.epochs, seed=self.seed)
+        history: list[dict] = []
+        checked = {"stop": 0.0, "heartbeat": time.monotonic()}  # stop: checked at epoch 1
+
+        def on_epoch(record) -> None:
+            history.append(asdict(record))
+            if self.pruning:
+                trial.report(record.dev_accuracy, record.epoch)
+            now = time.monotonic()
+            if now - checked["heartbeat"] > HEARTBEAT_INTERVAL_S:
+                checked["heartbeat"] = now
+                trial.set_user_attr("worker", {**worker, "at": time.time()})
+            if now - checked["stop"] > STOP_CHECK_S:
+                checked["stop"] = now
+                if studies.stop_requested(trial.study):
+                    trial.set_user_attr("history", history)
+                    trial.set_user_attr("failure", "stopped")
+                    trial.study.enqueue_trial(trial.params, skip_if_exists=False)
+                    raise SearchStopped
+            if self.pruning and trial.should_prune():
+                trial.set_user_attr("history", history)
+                raise optuna.TrialPruned
+
+        result = train_model(config, self.data, on_epoch=on_epoch, device=self.device)
+        trial.set_user_attr("history", history)
+        return result.dev_accuracy
+
+
+def make_sampler(
+    kind: str, space: SearchSpace, seed: int, trials: int
+) -> optuna.samplers.BaseSampler:
+    """Grid (over the space's points/choices), random or TPE, seeded."""
+    if kind == "grid":
+        return optuna.samplers.GridSampler(space.grid(), seed=seed)
+    if kind == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(3, trials // 3)))
+
+
+def make_pruner(kind: str) -> optuna.pruners.BasePruner:
+    """Median (once 5 trials reached the epoch, after epoch 1), successive halving, or none."""
+    if kind == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1, n_min_trials=5)
+    if kind == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    return optuna.pruners.NopPruner()
+
+
+# ---------------------------------------------------------------- workers
+
+
+def run_worker(job: RoundJob, index: int = 0, callbacks=()) -> None:
+    """One worker: run trials of the job's study until it holds ``job.target`` finished ones."""
+    settings = job.settings
+    torch.set_num_threads(settings.threads)
+    data = load_search_data(settings)
+    storage = open_storage(job.storage, settings.max_retry)
+    # a resumed or joined study must not replay the same random draws: the seed also depends on
+    # how many trials the study already holds
+    existing = len(
+        storage.get_all_trials(storage.get_study_id_from_name(job.study), deepcopy=False)
+    )
+    study = optuna.load_study(
+        study_name=job.study,
+        storage=storage,
+        sampler=make_sampler(
+            settings.sampler,
+            job.space,
+            settings.seed + 7919 * index + 104729 * existing,
+            settings.trials,
+        ),
+        pruner=make_pruner(settings.pruner),
+    )
+    left = job.target - studies.count(study, studies.FINISHED)
+    if left <= 0:
+        return
+    try:
+        study.optimize(
+            Objective(data, job.space, job.epochs, settings),
+            n_trials=left,
+            callbacks=[
+                optuna.study.MaxTrialsCallback(job.target, states=studies.FINISHED),
+                *callbacks,
+            ],
+        )
+    except SearchStopped:
+        return
+
+
+def _worker_process(job: RoundJob, index: int) -> None:
+    try:
+        run_worker(job, index)
+    except InputError as exc:
+        raise SystemExit(f"error: {exc}") from exc
+
+
+def start_workers(job: RoundJob, count: int, first_index: int = 0) -> list:
+    """Start ``count`` worker processes (one torch thread each by default).
+
+    On CPU they fork from this process, so they start at once with torch already imported
+    (PyTorch makes a forked child's thread pool safe, as for DataLoader workers). Once CUDA is
+    initialised here, forking is unsafe and they start from a fork server instead.
+    """
+    if torch.cuda.is_initialized() or "fork" not in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+    else:
+        context = multiprocessing.get_context("fork")
+    processes = []
+    for i in range(first_index, first_index + count):
+        process = context.Process(target=_worker_process, args=(job, i), daemon=False)
+        process.start()
+        processes.append(process)
+    return processes
+
+
+def run_round(job: RoundJob, progress: Callable[[dict], None] | None = None) -> optuna.Study:
+    """Run one round to its target with ``settings.workers`` workers; returns the study.
+
+    One worker runs in this process. Several run as processes watched from here: a worker that
+    dies (killed, out of memory) has its trial failed and queued again, and is replaced.
+    """
+    settings = job.settings
+    storage = open_storage(job.storage, settings.max_retry)
+    study = optuna.load_study(study_name=job.study, storage=storage)
+    if job.first_index == 0:  # the machine that started the study, not one that joined
+        study.set_user_attr(studies.STOP_ATTR, False)
+    recover_stale_trials(study, storage, settings.grace_s, settings.max_retry)
+    if settings.workers == 1:
+        callback = [(lambda s, t: progress(studies.progress(s)))] if progress else []
+        run_worker(job, job.first_index, callback)
+        return study
+    processes = start_workers(job, settings.workers, job.first_index)
+    next_index, replacements = job.first_index + settings.workers, 0
+    while processes:  # wake when a worker exits, or each second for progress
+        multiprocessing.connection.wait([p.sentinel for p in processes], timeout=1.0)
+        alive = [p for p in processes if p.is_alive()]
+        died = [p for p in processes if not p.is_alive() and p.exitcode not in (0, None)]
+        processes = alive
+        if died:
+            recover_stale_trials(study, storage, settings.grace_s, settings.max_retry)
+            stopping = studies.stop_requested(study)
+            if not stopping and studies.count(study, studies.FINISHED) < job.target:
+                if replacements >= 3 * settings.workers:
+                    raise InputError(f"workers of study {job.study} keep dying; see their errors")
+                processes += start_workers(job, len(died), next_index)
+                next_index, replacements = next_index + len(died), replacements + len(died)
+        if progress:
+            progress(studies.progress(study))
+    recover_stale_trials(study, storage, settings.grace_s, settings.max_retry)
+    return study
