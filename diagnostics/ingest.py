@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from diagnostics.formats import is_parquet, read_head
+from diagnostics.formats import file_columns, is_parquet, read_head
 from diagnostics.metrics import GroupSums, LevelEstimate, per_row_loss
 from diagnostics.rates import METRICS
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS, accepted_split_names
@@ -146,6 +146,28 @@ def read_predictions(
     metric = metric or _detect_metric(frame)
     frame = _check_labels(frame, name, metric)
     return Predictions(frame=frame, metric=metric, source=name)
+
+
+def check_scores(path: str | os.PathLike, *, display_name: str | None = None) -> None:
+    """Refuse a file whose score column holds text or non-finite values, reading that column only.
+
+    The metrics do not use scores, so the fast diagnosis does not read them; the app checks them
+    at upload, since error analysis shows them (the same refusal as :func:`read_predictions`).
+    """
+    path = Path(path)
+    name = display_name or path.name
+    score = next((c for c in SCORE_COLUMNS if c in file_columns(path)), None)
+    if score is None:
+        return
+    try:
+        if is_parquet(read_head(path)):
+            column = pq.read_table(path, columns=[score]).column(0)
+        else:
+            options = pacsv.ConvertOptions(include_columns=[score], strings_can_be_null=True)
+            column = pacsv.read_csv(path, convert_options=options).column(0)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{name}, column '{score}': cannot be read ({exc})") from None
+    _as_number(column.to_pandas(), name, score)
 
 
 # -- reading ----------------------------------------------------------------------------------

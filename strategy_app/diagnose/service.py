@@ -18,7 +18,7 @@ from pathlib import Path
 
 from diagnostics.fastscan import ScanResult, scan_split_metrics
 from diagnostics.formats import file_columns
-from diagnostics.ingest import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SCORE_COLUMNS
+from diagnostics.ingest import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SCORE_COLUMNS, check_scores
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis, HumanLevel, diagnose, diagnose_slices
 from strategy_app.store import DiagnoseState, Store
@@ -75,7 +75,9 @@ def validate_upload(name: str, data: bytes) -> ScanResult:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
-        return scan_split_metrics(path, display_name=name)
+        scan = scan_split_metrics(path, display_name=name)
+        check_scores(path, display_name=name)  # shown by error analysis
+        return scan
 
 
 def accept_upload(store: Store, project_id: int, name: str, data: bytes) -> DiagnoseState:
