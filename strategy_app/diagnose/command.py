@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from diagnostics.fastscan import ScanResult, scan_split_metrics
-from diagnostics.rates import METRICS, parse_metric_value
-from diagnostics.splitnames import LEVEL_LABELS, SPLITS
-from diagnostics.validation import InputError
-from diagnostics.waterfall import (
-    GAP_LABELS,
-    Diagnosis,
-    diagnose,
-    diagnose_slices,
-    gap_rows,
-    parse_human_level,
-)
+from diagnostics.splitnames import LEVEL_LABELS
+from diagnostics.waterfall import GAP_LABELS, Diagnosis, gap_rows
 from strategy_app.cli import add_json_flag
-
-LEVEL_FLAGS = {"train": "--train", "train_dev": "--train-dev", "dev": "--dev", "test": "--test"}
+from strategy_app.diagnose.flags import add_level_arguments, diagnosis_from_args
 
 
 def register(subparsers) -> None:
@@ -32,23 +21,6 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def add_level_arguments(parser) -> None:
-    """The predictions file and the level flags shared by ``diagnose`` and ``report``."""
-    parser.add_argument("predictions", nargs="?", help="predictions file (CSV or Parquet)")
-    parser.add_argument(
-        "--human",
-        action="append",
-        default=[],
-        metavar="[NAME=]R",
-        help="human-level error, e.g. 1%% or 'expert=0.7%%'; repeat for several (best is used)",
-    )
-    for level, flag in LEVEL_FLAGS.items():
-        parser.add_argument(flag, dest=level, metavar="R", help=f"{level} level, e.g. 8%% or 0.08")
-    parser.add_argument("--metric", choices=METRICS, help="error (default), mae or rmse")
-    parser.add_argument("--unit", default="", help="unit of a regression metric, e.g. ₹")
-    parser.add_argument("--slice", metavar="COLUMN", help="one waterfall per value of COLUMN")
-
-
 def run(args) -> tuple[dict, str]:
     """Diagnose from the file or the typed levels; returns (JSON data, text)."""
     diagnosis, slices, _ = diagnosis_from_args(args)
@@ -59,36 +31,6 @@ def run(args) -> tuple[dict, str]:
             "values": [{"value": value, **d.to_dict()} for value, d in slices],
         }
     return data, render_text(diagnosis, slices, args.slice)
-
-
-def diagnosis_from_args(args) -> tuple[Diagnosis, list, ScanResult | None]:
-    """The diagnosis, per-slice diagnoses and file scan (None for typed levels) of the flags."""
-    typed = {level: getattr(args, level) for level in SPLITS if getattr(args, level) is not None}
-    slices = []
-    scan = None
-    if args.predictions:
-        if typed:
-            flags = ", ".join(LEVEL_FLAGS[level] for level in typed)
-            raise InputError(f"give either a predictions file or typed levels ({flags}), not both")
-        scan = scan_split_metrics(args.predictions, metric=args.metric, slice_column=args.slice)
-        humans = _humans(args.human, scan.metric)
-        diagnosis = diagnose(scan.splits, humans, metric=scan.metric, unit=args.unit)
-        if args.slice:
-            slices = diagnose_slices(scan.slices, humans, metric=scan.metric, unit=args.unit)
-    else:
-        if args.slice:
-            raise InputError("--slice needs a predictions file")
-        metric = args.metric or "error"
-        levels = {
-            level: parse_metric_value(text, metric, what=LEVEL_FLAGS[level])
-            for level, text in typed.items()
-        }
-        diagnosis = diagnose(levels, _humans(args.human, metric), metric=metric, unit=args.unit)
-    return diagnosis, slices, scan
-
-
-def _humans(texts: list[str], metric: str):
-    return [parse_human_level(t, metric, index=i) for i, t in enumerate(texts, start=1)]
 
 
 def render_text(diagnosis: Diagnosis, slices=(), slice_column: str | None = None) -> str:

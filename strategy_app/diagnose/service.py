@@ -62,10 +62,15 @@ def diagnose_file(
     scan = scan_split_metrics(
         path, metric=metric, slice_column=slice_column, display_name=display_name
     )
+    return diagnose_scan(scan, humans, unit=unit)
+
+
+def diagnose_scan(
+    scan: ScanResult, humans: Sequence[HumanLevel] = (), *, unit: str = ""
+) -> FileDiagnosis:
+    """The waterfall of a scanned file, and one per slice value when the scan was sliced."""
     diagnosis = diagnose(scan.splits, humans, metric=scan.metric, unit=unit)
-    slices = (
-        diagnose_slices(scan.slices, humans, metric=scan.metric, unit=unit) if slice_column else []
-    )
+    slices = diagnose_slices(scan.slices, humans, metric=scan.metric, unit=unit)
     return FileDiagnosis(diagnosis, slices, scan)
 
 

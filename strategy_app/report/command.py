@@ -9,7 +9,7 @@ from diagnostics.report import FORMATS, SECTIONS, ReportInputs, export
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
 from strategy_app.cli import add_json_flag
-from strategy_app.diagnose.command import add_level_arguments, diagnosis_from_args
+from strategy_app.diagnose.flags import add_level_arguments, diagnosis_from_args
 from strategy_app.report.service import ceiling_from_labels, dev_error_of, project_inputs
 from strategy_app.splits.service import REPORT_FIELDS, plan_from_sizes
 
