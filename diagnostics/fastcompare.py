@@ -1,14 +1,15 @@
-"""The fast comparison of two predictions files: DuckDB scans, then one paired query.
+"""The fast comparison of two predictions files: two DuckDB scans that also pair the ids.
 
-:func:`compare_files` is what ``compare BEFORE AFTER`` runs. Each file is first diagnosed by
+:func:`compare_files` is what ``compare BEFORE AFTER`` runs. Each file is diagnosed by
 :func:`~diagnostics.fastscan.scan_split_metrics` (every check of the exact reader, the levels
-with their intervals); then one DuckDB query pairs the rows on (split, id) and returns, per
-split, the sufficient statistics of :class:`~diagnostics.paired.PairedSums` (shared examples,
-improved, worsened, both sides' loss sums, Σ squared differences). When both files hold the
-same number of rows the query first tries them row by row (a positional join: no hash table,
-streaming): if every row has the same split and id on both sides, that *is* the join on
-(split, id), since ids are unique within a split; otherwise (or when the row counts differ) a
-hash join on (split, id) runs.
+with their intervals). When both files have integer ids in a common range of at most
+:data:`~diagnostics.fastscan.MAX_ID_SPAN` (the range from a Parquet file's statistics, or a CSV
+file's first and last rows) and the metric is the error rate, the same scan also returns, per
+split, a bitmap of the ids present and one of the ids misclassified; the paired counts
+(:class:`~diagnostics.paired.PairedSums`: shared examples, McNemar's b and c, both sides'
+errors) are then a few AND and popcount passes over those bitmaps, so pairing costs no join and
+no second read. Otherwise (text ids, a wider range, MAE/RMSE) one DuckDB query joins the rows on
+(split, id) (a hash join) for the same sums.
 
 Whenever a scan took the exact path (something to refuse or check precisely), or DuckDB cannot
 run the paired query, both files are read by :func:`~diagnostics.ingest.read_predictions` and
@@ -24,6 +25,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from diagnostics.compare import (
     Comparison,
@@ -38,10 +40,14 @@ from diagnostics.compare import (
 from diagnostics.fastscan import (
     FLOAT_TYPES,
     INTEGER_TYPES,
+    MAX_ID_SPAN,
     MEMORY_LIMIT,
     ScanResult,
+    _csv_id_ends,
+    _parquet_id_bounds,
     _source,
     _split_code,
+    _Unsure,
     scan_split_metrics,
 )
 from diagnostics.ingest import read_predictions
@@ -84,17 +90,45 @@ def scan_both(
     metric: str | None = None,
     display_names: tuple[str | None, str | None] = (None, None),
 ) -> tuple[ScanResult, ScanResult]:
-    """Diagnose-scan both files and refuse them when their metrics differ.
+    """Diagnose-scan both files (with id bitmaps when they can pair) and refuse different metrics.
 
     A caller that parses typed human levels in the files' metric scans first, then passes the
     scans to :func:`compare_files`.
     """
+    paths = (Path(before), Path(after))
+    id_range = _shared_id_range(paths)
     scans = tuple(
-        scan_split_metrics(path, metric=metric, display_name=name)
-        for path, name in zip((before, after), display_names, strict=True)
+        scan_split_metrics(path, metric=metric, display_name=name, id_bits=id_range)
+        for path, name in zip(paths, display_names, strict=True)
     )
     check_comparable(scans[0].metric, scans[1].metric, (scans[0].source, scans[1].source))
     return scans
+
+
+def _shared_id_range(paths: Sequence[Path]) -> tuple[int, int] | None:
+    """The integer id range covering both files (cheap: statistics or a file's two ends).
+
+    None when the files cannot pair through bitmaps: no integer ids, weights, or a range wider
+    than :data:`MAX_ID_SPAN`.
+    """
+    bounds = []
+    try:
+        with _connect() as connection:
+            for path in paths:
+                _, types, metadata = _source(path.resolve(), connection)
+                if types.get("id") not in INTEGER_TYPES or "weight" in types:
+                    return None
+                if metadata is None:
+                    ends = _csv_id_ends(path, list(types).index("id"))
+                else:
+                    ends = _parquet_id_bounds(metadata)
+                if not ends:
+                    return None
+                bounds += ends
+    except (_Unsure, duckdb.Error, OSError, UnicodeDecodeError, ValueError):
+        return None  # the scans will say what is wrong with the file
+    low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
+    return (low, high) if high - low < MAX_ID_SPAN else None
 
 
 def compare_files(
@@ -148,7 +182,12 @@ def _fast(paths, scans, humans, unit, tags) -> Comparison:
         has_ids = tuple("id" in f.types for f in files)
         weighted = any("weight" in f.types for f in files)
         note = pairing_note(has_ids, weighted, sources)
-        paired = None if note else paired_sums_sql(connection, files, metric)
+        if note:
+            paired = None
+        elif metric == "error" and scans[0].id_range and scans[0].id_range == scans[1].id_range:
+            paired = paired_sums_from_bits(*scans)
+        else:
+            paired = paired_sums_sql(connection, files, metric)
         comparison = compare_levels(
             scans[0].splits,
             scans[1].splits,
@@ -166,41 +205,55 @@ def _fast(paths, scans, humans, unit, tags) -> Comparison:
     return comparison
 
 
+def paired_sums_from_bits(before: ScanResult, after: ScanResult) -> dict[str, PairedSums]:
+    """Per split both scans have, the paired error counts from their id bitmaps (same range)."""
+    span = before.id_range[1] - before.id_range[0] + 1
+    result = {}
+    for split in SPLITS:
+        if split not in before.id_bits or split not in after.id_bits:
+            continue
+        (present_b, wrong_b), (present_a, wrong_a) = before.id_bits[split], after.id_bits[split]
+        shared = present_b & present_a
+        shared[0] &= 0xFF >> (8 * shared.size - span)  # the leading bits are no ids
+
+        def count(bits: np.ndarray) -> int:
+            return int(np.bitwise_count(bits).sum(dtype=np.int64))
+
+        improved = count(wrong_b & ~wrong_a & shared)
+        worsened = count(wrong_a & ~wrong_b & shared)
+        result[split] = PairedSums(
+            count(shared),
+            improved,
+            worsened,
+            float(count(wrong_b & shared)),
+            float(count(wrong_a & shared)),
+            float(improved + worsened),
+        )
+    return result
+
+
 def paired_sums_sql(connection, files: Sequence[_File], metric: str) -> dict[str, PairedSums]:
-    """Per split both files have, the sums over the shared (split, id) pairs (DuckDB)."""
+    """Per split both files have, the sums over the shared (split, id) pairs (a DuckDB join)."""
     id_as_text = not all(f.types["id"] in NUMBER_TYPES for f in files)
     before, after = (f.rows(metric, id_as_text) for f in files)
     parameters = {f.parameter: str(f.path) for f in files}
-    aggregates = (
-        "count(*) AS n, count(*) FILTER (WHERE a.loss < b.loss) AS improved, "
+    joined = (
+        "SELECT b.s, count(*) AS n, count(*) FILTER (WHERE a.loss < b.loss) AS improved, "
         "count(*) FILTER (WHERE a.loss > b.loss) AS worsened, "
         "sum(b.loss) AS before, sum(a.loss) AS after, "
-        "sum(CAST(a.loss - b.loss AS DOUBLE) * (a.loss - b.loss)) AS diff2"
+        "sum(CAST(a.loss - b.loss AS DOUBLE) * (a.loss - b.loss)) AS diff2 "
+        f"FROM ({before}) b JOIN ({after}) a ON b.s = a.s AND b.id = a.id GROUP BY b.s"
     )
-    groups = None
-    if files[0].scan.rows == files[1].scan.rows:
-        positional = (
-            f"SELECT b.s, {aggregates}, count(*) FILTER (WHERE b.s <> a.s OR b.id <> a.id) "
-            f"AS unmatched FROM ({before}) b POSITIONAL JOIN ({after}) a GROUP BY b.s"
-        )
-        rows = _fetch(connection, positional, parameters)
-        if not any(row["unmatched"] for row in rows):
-            groups = rows
-    if groups is None:
-        joined = (
-            f"SELECT b.s, {aggregates} FROM ({before}) b JOIN ({after}) a "
-            "ON b.s = a.s AND b.id = a.id GROUP BY b.s"
-        )
-        groups = _fetch(connection, joined, parameters)
-    splits = {f: set(f.scan.splits) for f in files}
+    cursor = connection.execute(joined, parameters)
+    names = [column[0] for column in cursor.description]
     result = {
         split: PairedSums(0, 0, 0, 0.0, 0.0, 0.0)
         for split in SPLITS
-        if all(split in s for s in splits.values())
+        if all(split in f.scan.splits for f in files)
     }
-    for row in groups:
-        split = SPLITS[row["s"]]
-        result[split] = PairedSums(*(_number(row[c], c) for c in SUM_COLUMNS))
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        result[SPLITS[row["s"]]] = PairedSums(*(_number(row[c], c) for c in SUM_COLUMNS))
     return result
 
 
@@ -208,12 +261,6 @@ def _number(value, column: str):
     if column in ("n", "improved", "worsened"):
         return int(value or 0)
     return float(value or 0.0)
-
-
-def _fetch(connection, sql: str, parameters: dict) -> list[dict]:
-    cursor = connection.execute(sql, parameters)
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _dev_outcomes_sql(connection, file: _File, ids: Collection[str]):

@@ -41,11 +41,19 @@ def register(subparsers) -> None:
 def run(args) -> tuple[dict, str]:
     """Compare the two files; returns (JSON data, text)."""
     tags = read_tags_csv(args.labels) if args.labels else None
-    scans = scan_both(args.before, args.after, metric=args.metric)
+    names = (args.before, args.after)  # as typed: two files are often both predictions.csv
+    scans = scan_both(args.before, args.after, metric=args.metric, display_names=names)
     metric = scans[0].metric
     humans = [parse_human_level(t, metric, index=i) for i, t in enumerate(args.human, start=1)]
     comparison = compare_files(
-        args.before, args.after, humans, metric=args.metric, unit=args.unit, tags=tags, scans=scans
+        args.before,
+        args.after,
+        humans,
+        metric=args.metric,
+        unit=args.unit,
+        tags=tags,
+        display_names=names,
+        scans=scans,
     )
     return comparison.to_dict(), render_text(comparison)
 
