@@ -9,6 +9,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -22,6 +23,7 @@ from diagnostics.compare import (
 )
 from diagnostics.errors import sample_errors
 from diagnostics.fastcompare import compare_files, scan_both
+from diagnostics.fastscan import scan_split_metrics
 from diagnostics.ingest import read_predictions
 from diagnostics.paired import (
     PairedSums,
@@ -29,6 +31,7 @@ from diagnostics.paired import (
     newcombe_paired_interval,
     paired_loss_change,
 )
+from diagnostics.splitnames import normalize_split
 from diagnostics.tags import TagRow, TagTable
 from diagnostics.validation import InputError
 from diagnostics.waterfall import HumanLevel
@@ -295,13 +298,16 @@ def assert_same(fast: dict, exact: dict) -> None:
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 @pytest.mark.parametrize("shuffled", [False, True])
-def test_fast_path_equals_exact(tmp_path, suffix, shuffled):
+@pytest.mark.parametrize("ids", ["text", "integer"])
+def test_fast_path_equals_exact(tmp_path, suffix, shuffled, ids):
     sample = pd.read_csv(SAMPLE)
+    if ids == "integer":  # row numbers plus an offset: the bitmaps, not the join
+        sample["id"] = sample.index + 1000
     after = sample.copy()
     flip = sample.index % 7 == 0
     after.loc[flip, "y_pred"] = after.loc[flip, "y_true"]
     after.loc[sample.index % 11 == 0, "y_pred"] = 3
-    if shuffled:  # same ids in another order: the hash join, not the row-by-row one
+    if shuffled:  # same ids in another order
         after = after.sample(frac=1.0, random_state=0)
     after = after.iloc[: len(after) - 50]  # and ids shared in part
     paths = []
@@ -312,16 +318,37 @@ def test_fast_path_equals_exact(tmp_path, suffix, shuffled):
         else:
             frame.to_parquet(path, index=False)
         paths.append(path)
-    assert [scan.engine for scan in scan_both(*paths)] == ["duckdb", "duckdb"]
+    scans = scan_both(*paths)
+    assert [scan.engine for scan in scans] == ["duckdb", "duckdb"]
+    if ids == "integer" and suffix == ".parquet":
+        assert scans[0].id_range == scans[1].id_range == (1000, 1000 + len(sample) - 1)
     humans = [HumanLevel("human", 0.005)]
-    fast = compare_files(*paths, humans, tags=tag_table()).to_dict()
+    fast = compare_files(*paths, humans, tags=tag_table(), scans=scans).to_dict()
     exact = compared(paths, humans=humans, tags=tag_table()).to_dict()
     assert_same(fast, exact)
+    assert fast["levels"]["dev"]["paired"] and fast["levels"]["dev"]["worsened"] > 0
 
 
-def test_fast_path_positional_equals_exact(tmp_path):
-    paths = versions(tmp_path, before_wrong={1, 2, 3, 4}, after_wrong={1, 6})
-    assert_same(compare_files(*paths).to_dict(), compared(paths).to_dict())
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_fast_path_bitmaps_with_ids_shared_in_part(tmp_path, suffix):
+    paths = versions(tmp_path, before_wrong={5, 6, 9}, after_wrong={6, 11}, after_ids=range(5, 15))
+    if suffix == ".parquet":
+        paths = [write(p.with_suffix(".parquet"), list(pd.read_csv(p).itertuples(index=False)))
+                 for p in paths]  # fmt: skip
+    scans = scan_both(*paths)
+    if suffix == ".parquet":  # a CSV file's first and last ids (100, 10) miss ids 1…9: the join
+        assert scans[0].id_range == scans[1].id_range == (1, 104)
+    assert_same(compare_files(*paths, scans=scans).to_dict(), compared(paths).to_dict())
+
+
+def test_fast_path_regression_join_equals_exact(tmp_path):
+    columns = ("id", "split", "y_true", "y_pred")
+    before = [(i, "dev" if i % 3 else "train", 10.0, 10.0 + (i % 5) / 2) for i in range(60)]
+    after = [(i, s, y, p - 0.25 * (i % 2)) for i, s, y, p in before[5:]]
+    paths = (write(tmp_path / "b.csv", before, columns), write(tmp_path / "a.csv", after, columns))
+    fast = compare_files(*paths).to_dict()
+    assert fast["metric"] == "mae" and fast["levels"]["dev"]["paired"]
+    assert_same(fast, compared(paths).to_dict())
 
 
 # -- the CLI --------------------------------------------------------------------------------
@@ -372,3 +399,39 @@ def test_cli_sample_against_itself_is_paired(capsys):
     assert all(level["paired"] for level in data["levels"].values())
     assert data["levels"]["dev"]["n_shared"] == 800
     assert data["verdict"].startswith("data mismatch 6.4% → 6.4%: unchanged")
+
+
+def decoded(bits, id_range) -> set[int]:
+    """The ids whose bits are set (the first byte's leading bits are padding)."""
+    low, high = id_range
+    flags = np.unpackbits(bits)[8 * bits.size - (high - low + 1) :]
+    return {low + int(i) for i in np.flatnonzero(flags)}
+
+
+@pytest.mark.parametrize("ids", ["row numbers + 7", "shuffled", "shuffled with a gap"])
+def test_scan_id_bitmaps(tmp_path, ids):
+    """Row numbers + 7: train's ids are derived; shuffled 7…15: the statistics suggest row
+    numbers, the check finds otherwise and no bitmaps come back (the join pairs); with a gap:
+    a bitmap per split."""
+    splits = ["train", "Train", "val", "train", "test", "dev", "train", "train_dev", "train"]
+    ids = {
+        "row numbers + 7": [i + 7 for i in range(9)],
+        "shuffled": [15, 7, 9, 8, 11, 12, 13, 14, 10],
+        "shuffled with a gap": [15, 7, 9, 8, 11, 12, 13, 16, 10],
+    }[ids]
+    wrong = {8, 9, 13}
+    rows = [(i, s, 0, int(i in wrong)) for i, s in zip(ids, splits, strict=True)]
+    path = write(tmp_path / "p.parquet", rows)
+    scan = scan_split_metrics(path, id_bits=(5, 16))
+    if ids == [15, 7, 9, 8, 11, 12, 13, 14, 10]:
+        assert (scan.id_range, scan.id_bits) == (None, {})
+        return
+    assert scan.id_range == (5, 16)
+    expected = {}
+    for i, s in zip(ids, splits, strict=True):
+        expected.setdefault(normalize_split(s), set()).add(i)
+    assert {s: decoded(bits[0], (5, 16)) for s, bits in scan.id_bits.items()} == expected
+    assert {s: decoded(bits[1], (5, 16)) & wrong for s, bits in scan.id_bits.items()} == {
+        s: v & wrong for s, v in expected.items()
+    }
+    assert set().union(*(decoded(b[1], (5, 16)) for b in scan.id_bits.values())) == wrong
