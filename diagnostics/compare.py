@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from diagnostics.errors import DEFAULT_SAMPLE_SIZE, sample_errors
 from diagnostics.ingest import Predictions, split_metrics
 from diagnostics.metrics import LevelEstimate, wilson_interval
 from diagnostics.paired import (
@@ -40,7 +41,7 @@ from diagnostics.paired import (
 )
 from diagnostics.rates import format_value, is_rate_metric
 from diagnostics.splitnames import SPLITS
-from diagnostics.tags import TagTable
+from diagnostics.tags import TagRow, TagTable
 from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS, GAPS, LEVEL_LABELS, Diagnosis, HumanLevel, diagnose
 
@@ -542,3 +543,39 @@ def what_fixed(table: TagTable, after_outcomes: Mapping[str, bool]) -> list[Cate
 def still_wrong_ids(ids: Iterable[str], after_outcomes: Mapping[str, bool]) -> list[str]:
     """The ids (in the given order) AFTER still gets wrong: their tags carry over."""
     return [i for i in ids if after_outcomes.get(i, False)]
+
+
+@dataclass(frozen=True)
+class CarriedSample:
+    """A new version's error sample that starts from the earlier version's still-wrong tags.
+
+    ``sample`` is the review table (:func:`~diagnostics.errors.sample_errors`): the carried
+    examples first, then the newly drawn errors; ``tags`` holds the carried examples' rows (every
+    annotator's, tags kept) followed by blank rows for the new ones; ``carried`` lists the
+    carried ids.
+    """
+
+    sample: pd.DataFrame
+    tags: TagTable
+    carried: tuple[str, ...]
+
+
+def carry_over(
+    table: TagTable,
+    after: Predictions,
+    n: int = DEFAULT_SAMPLE_SIZE,
+    *,
+    seed: int = 0,
+    stratify: bool = False,
+) -> CarriedSample:
+    """AFTER's sample: BEFORE's reviewed examples AFTER still gets wrong, plus new errors.
+
+    Every still-wrong example is kept even when there are more than ``n`` of them.
+    """
+    reviewed = tagged_ids(table)
+    carried = still_wrong_ids(reviewed, dev_outcomes(after, reviewed))
+    sample = sample_errors(after, n, seed=seed, stratify=stratify, keep=carried)
+    kept = set(carried)
+    rows = [row for row in table.rows if row.id in kept]
+    rows += [TagRow(i) for i in sample["id"] if i not in kept]
+    return CarriedSample(sample, TagTable(table.categories, tuple(rows)), tuple(carried))

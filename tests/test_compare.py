@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from diagnostics.compare import (
+    carry_over,
     check_comparable,
     compare,
     dev_outcomes,
@@ -272,6 +273,21 @@ def test_carry_over_keeps_only_still_wrong(tmp_path):
     assert sample_errors(after, 1, keep=carried)["id"].tolist() == ["2", "4"]
     with pytest.raises(InputError, match="not dev errors"):
         sample_errors(after, 4, keep=["1"])
+
+
+def test_carry_over_sample_and_tags(tmp_path):
+    _, after_path = versions(tmp_path, before_wrong={1, 2, 3, 4}, after_wrong={2, 4, 7, 8, 9})
+    table = TagTable(
+        tag_table().categories,
+        (*tag_table().rows, TagRow("4", frozenset({"blurry"}), annotator="second")),
+    )
+    carried = carry_over(table, read_predictions(after_path), 4, seed=1)
+    assert carried.carried == ("2", "4")
+    assert carried.sample["id"].tolist()[:2] == ["2", "4"] and len(carried.sample) == 4
+    rows = [(row.id, row.annotator, tuple(sorted(row.tags))) for row in carried.tags.rows]
+    assert rows[:3] == [("2", "", ("blurry",)), ("4", "", ("dark",)), ("4", "second", ("blurry",))]
+    assert [row.counts for row in carried.tags.rows[3:]] == [False, False]  # new: untouched
+    assert carried.tags.categories == table.categories
 
 
 def test_keep_leaves_the_plain_sample_alone(tmp_path):
