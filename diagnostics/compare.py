@@ -326,8 +326,10 @@ def compare(
         notes=[note] if note else [],
     )
     if tags is not None:
-        outcomes = dev_outcomes(after, tagged_ids(tags))
-        comparison.categories = what_fixed(tags, outcomes)
+        reviewed = tagged_ids(tags)
+        comparison.categories = what_fixed(tags, dev_outcomes(after, reviewed))
+        note = tags_note(reviewed, dev_outcomes(before, reviewed), before.source)
+        comparison.notes += [note] if note else []
     return comparison
 
 
@@ -511,6 +513,18 @@ def dev_outcomes(predictions: Predictions, ids: Collection[str]) -> dict[str, bo
     rows = np.flatnonzero(dev)[wanted]
     wrong = predictions.loss()[rows]
     return dict(zip(text[wanted].tolist(), wrong.tolist(), strict=True))
+
+
+def tags_note(ids: Collection[str], before_outcomes: Mapping[str, bool], source: str) -> str | None:
+    """A note when some tagged ids are not dev errors of BEFORE (tags of another version?)."""
+    stray = [i for i in ids if not before_outcomes.get(i, False)]
+    if not stray:
+        return None
+    shown = ", ".join(stray[:5]) + (", …" if len(stray) > 5 else "")
+    return (
+        f"{len(stray)} of the {len(ids)} reviewed ids are not dev errors of {source} ({shown}): "
+        "the tags should be those of BEFORE's dev errors"
+    )
 
 
 def what_fixed(table: TagTable, after_outcomes: Mapping[str, bool]) -> list[CategoryFix]:

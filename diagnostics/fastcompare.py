@@ -35,6 +35,7 @@ from diagnostics.compare import (
     compare_levels,
     pairing_note,
     tagged_ids,
+    tags_note,
     what_fixed,
 )
 from diagnostics.fastscan import (
@@ -173,21 +174,25 @@ def _connect() -> duckdb.DuckDBPyConnection:
 
 def _fast(paths, scans, humans, unit, tags) -> Comparison:
     metric = scans[0].metric
+    sources = (scans[0].source, scans[1].source)
     with _connect() as connection:
-        files = [
-            _File(path, scan, name, connection)
-            for path, scan, name in zip(paths, scans, ("before", "after"), strict=True)
-        ]
-        sources = (scans[0].source, scans[1].source)
-        has_ids = tuple("id" in f.types for f in files)
-        weighted = any("weight" in f.types for f in files)
-        note = pairing_note(has_ids, weighted, sources)
-        if note:
-            paired = None
-        elif metric == "error" and scans[0].id_range and scans[0].id_range == scans[1].id_range:
-            paired = paired_sums_from_bits(*scans)
+        files: list[_File] = []
+
+        def sides() -> list[_File]:
+            """Both files' DuckDB sources and types, described once, when needed."""
+            if not files:
+                names = ("before", "after")
+                files.extend(map(_File, paths, scans, names, [connection] * 2))
+            return files
+
+        note = None
+        if metric == "error" and scans[0].id_range and scans[0].id_range == scans[1].id_range:
+            paired = paired_sums_from_bits(*scans)  # integer ids, no weights: bitmaps pair
         else:
-            paired = paired_sums_sql(connection, files, metric)
+            has_ids = tuple("id" in f.types for f in sides())
+            weighted = any("weight" in f.types for f in sides())
+            note = pairing_note(has_ids, weighted, sources)
+            paired = None if note else paired_sums_sql(connection, sides(), metric)
         comparison = compare_levels(
             scans[0].splits,
             scans[1].splits,
@@ -199,9 +204,12 @@ def _fast(paths, scans, humans, unit, tags) -> Comparison:
             notes=[note] if note else [],
         )
         if tags is not None:
-            check_tags_usable(sources[1], metric, has_ids[1])
-            outcomes = _dev_outcomes_sql(connection, files[1], tagged_ids(tags))
-            comparison.categories = what_fixed(tags, outcomes)
+            check_tags_usable(sources[1], metric, "id" in sides()[1].types)
+            reviewed = tagged_ids(tags)
+            outcomes = [_dev_outcomes_sql(connection, file, reviewed) for file in sides()]
+            comparison.categories = what_fixed(tags, outcomes[1])
+            note = tags_note(reviewed, outcomes[0], sources[0])
+            comparison.notes += [note] if note else []
     return comparison
 
 

@@ -451,3 +451,10 @@ def test_scan_id_bitmaps(tmp_path, ids):
         s: v & wrong for s, v in expected.items()
     }
     assert set().union(*(decoded(b[1], (5, 16)) for b in scan.id_bits.values())) == wrong
+
+
+def test_tags_of_another_version_are_noted(tmp_path):
+    paths = versions(tmp_path, before_wrong={1, 2}, after_wrong={1})
+    for comparison in (compared(paths, tags=tag_table()), compare_files(*paths, tags=tag_table())):
+        note = [n for n in comparison.notes if "not dev errors of before.csv" in n]
+        assert note and note[0].startswith("4 of the 6 reviewed ids")  # 3, 4, 99 and 5
