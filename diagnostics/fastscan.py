@@ -141,7 +141,7 @@ def _quote(column: str) -> str:
 
 
 def _source(
-    path: Path, connection: duckdb.DuckDBPyConnection
+    path: Path, connection: duckdb.DuckDBPyConnection, name: str
 ) -> tuple[str, dict[str, str], pq.FileMetaData | None]:
     """The table function reading the file (path as parameter ``$path``), the column types
     DuckDB reads, and a Parquet file's metadata (None for CSV)."""
@@ -155,7 +155,7 @@ def _source(
         if list(types) != metadata.schema.to_arrow_schema().names:  # e.g. a repeated column
             raise _Unsure("columns read differently")
         return source, types, metadata
-    if path.suffix.lower() in (".parquet", ".pq") or b"\x00" in head:
+    if Path(name).suffix.lower() in (".parquet", ".pq") or b"\x00" in head:
         raise _Unsure("not Parquet, not text")
     try:
         refuse_non_csv_text(head, path.name)
@@ -320,7 +320,7 @@ def _scan(
         connection.execute(f"SET threads = {os.cpu_count() or 1}")
         connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         connection.execute("SET enable_progress_bar = false")
-        source, types, metadata = _source(path, connection)
+        source, types, metadata = _source(path, connection, name)
         is_csv = metadata is None
         id_check = None
         if "id" in types:

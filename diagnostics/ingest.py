@@ -220,7 +220,7 @@ def _open_columns(
     head = _sniff(path, name)
     if is_parquet(head):
         return _open_parquet(path, name, extra, metrics_only, limit)
-    if path.suffix.lower() in (".parquet", ".pq"):
+    if Path(name).suffix.lower() in (".parquet", ".pq"):  # the name the user gave the file
         raise InputError(f"{name} is not a valid Parquet file (no PAR1 header); re-export it")
     _check_memory(path.stat().st_size, name, "a CSV file is at least its size in memory", limit)
     table = _read_csv(path, name, head, extra, metrics_only)

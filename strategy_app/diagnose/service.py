@@ -74,25 +74,31 @@ def diagnose_scan(
     return FileDiagnosis(diagnosis, slices, scan)
 
 
+def check_upload(path: str | os.PathLike, name: str) -> ScanResult:
+    """Check a predictions file with the same checks as the CLI (and the score column error
+    analysis shows); raises InputError naming ``name``."""
+    scan = scan_split_metrics(path, display_name=name)
+    check_scores(path, display_name=name)
+    return scan
+
+
 def validate_upload(name: str, data: bytes) -> ScanResult:
-    """Check uploaded bytes with the same checks as the CLI; raises InputError naming ``name``."""
+    """:func:`check_upload` of uploaded bytes not kept anywhere (a temporary copy)."""
     suffix = Path(name).suffix.lower()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
-        scan = scan_split_metrics(path, display_name=name)
-        check_scores(path, display_name=name)  # shown by error analysis
-        return scan
+        return check_upload(path, name)
 
 
 def accept_upload(store: Store, project_id: int, name: str, data: bytes) -> DiagnoseState:
-    """Validate an upload and, only if it is valid, save it as the project's predictions.
+    """Check an upload and, only if it is valid, save it as the project's predictions.
 
-    On bad input the InputError propagates and the project's saved state stays as it was.
-    A slice column saved earlier is kept when the new file has it too.
+    The bytes are checked where they are kept (one copy); on bad input the InputError
+    propagates, the file is not kept and the project's saved state stays as it was. A slice
+    column saved earlier is kept when the new file has it too.
     """
-    validate_upload(name, data)
-    upload = store.uploads.add(name, data)
+    upload = store.uploads.add(name, data, check=lambda path: check_upload(path, name))
     state = store.diagnose_state.load(project_id)
     columns = slice_candidates(store.uploads.path(upload.sha256))
     state = replace(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -25,12 +26,25 @@ class UploadRepository:
         self._engine = engine
         self.folder = folder
 
-    def add(self, name: str, data: bytes) -> Upload:
-        """Keep ``data`` (named ``name`` by the user); the same bytes are stored once."""
+    def add(self, name: str, data: bytes, check: Callable[[Path], object] | None = None) -> Upload:
+        """Keep ``data`` (named ``name`` by the user); the same bytes are stored once.
+
+        ``check`` is called with the stored file before it is recorded (one copy on disk, read
+        where it will stay); when it raises, a file written here is removed and nothing is
+        recorded.
+        """
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
-        if not target.is_file():
+        fresh = not target.is_file()
+        if fresh:
             self._write_bytes(data, target)
+        if check is not None:
+            try:
+                check(target)
+            except BaseException:
+                if fresh:
+                    target.unlink(missing_ok=True)
+                raise
 
         def record(session) -> Upload:
             row = session.get(Upload, digest)
