@@ -263,3 +263,55 @@ def _interval_arrays(sums: GroupSums, metric: str):
         if metric == "mae":
             return mean, low, high, se, df
         return np.sqrt(mean), np.sqrt(low), np.sqrt(high), None, None
+
+
+GAP_INTERVAL_METHODS = {
+    "error": "Newcombe's hybrid score interval (from the two Wilson intervals), 95%",
+    "mae": "Welch–Satterthwaite t on the difference of the two means, 95%",
+    "rmse": "MOVER (Zou & Donner 2008) from the two RMSE intervals, 95%",
+    "typed": "the measured level's interval minus the typed level (which has no sampling noise)",
+}
+
+
+def mover_interval(lower: LevelEstimate, upper: LevelEstimate) -> tuple[float, float]:
+    """The 95% interval of ``upper − lower`` from the two levels' own intervals.
+
+    L = d − √((u − l_u)² + (h_l − v_l)²), U = d + √((h_u − u)² + (v_l − l_l)²): with Wilson
+    intervals this is Newcombe's (1998) hybrid score interval, which keeps the asymmetry of
+    rates near 0 (0/300 against 5/300 is a real gap).
+    """
+    gap = upper.value - lower.value
+    down = math.hypot(upper.value - upper.low, lower.high - lower.value)
+    up = math.hypot(upper.high - upper.value, lower.value - lower.low)
+    return (gap - down, gap + up)
+
+
+def welch_interval(lower: LevelEstimate, upper: LevelEstimate) -> tuple[float, float]:
+    """The 95% Welch–Satterthwaite t interval of the difference of two independent means."""
+    v_lower, v_upper = lower.se**2, upper.se**2
+    total = v_lower + v_upper
+    gap = upper.value - lower.value
+    if total == 0:
+        return (gap, gap)
+    df = total**2 / (v_lower**2 / lower.df + v_upper**2 / upper.df)
+    spread = float(t_quantile(df)) * math.sqrt(total)
+    return (gap - spread, gap + spread)
+
+
+def gap_interval(
+    lower: LevelEstimate | float, upper: LevelEstimate, metric: str
+) -> tuple[tuple[float, float], str] | None:
+    """The 95% interval of the gap ``upper − lower`` and its method, or None without one.
+
+    ``lower`` may be a typed level (a float: the human level), which has no sampling noise, so
+    the measured level's interval alone is shifted. None when a level has no interval.
+    """
+    if not upper.has_interval:
+        return None
+    if not isinstance(lower, LevelEstimate):
+        return (upper.low - lower, upper.high - lower), GAP_INTERVAL_METHODS["typed"]
+    if not lower.has_interval:
+        return None
+    if metric == "mae" and lower.se is not None and upper.se is not None:
+        return welch_interval(lower, upper), GAP_INTERVAL_METHODS["mae"]
+    return mover_interval(lower, upper), GAP_INTERVAL_METHODS[metric]

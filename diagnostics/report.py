@@ -22,9 +22,10 @@ from markupsafe import Markup
 
 from diagnostics import charts as chart_specs
 from diagnostics.ceiling import ceiling_table
+from diagnostics.metrics import NO_INTERVAL
 from diagnostics.rates import format_value
 from diagnostics.tags import neutralize
-from diagnostics.waterfall import GAP_LABELS, LEVEL_LABELS, Diagnosis
+from diagnostics.waterfall import GAP_LABELS, LEVEL_LABELS, Diagnosis, Gap
 
 SECTIONS = ("summary", "waterfall", "plan", "warnings", "slices", "splits", "ceiling", "search")
 SECTION_TITLES = {
@@ -292,7 +293,7 @@ def _waterfall(d: Diagnosis) -> dict:
             {
                 "label": LEVEL_LABELS[level],
                 "value": fmt(value),
-                "interval": f"{fmt(est.low)} – {fmt(est.high)}" if est else "",
+                "interval": d.level_interval_text(level),
                 "n": f"{est.n:,}" if est else "",
             }
         )
@@ -302,9 +303,7 @@ def _waterfall(d: Diagnosis) -> dict:
             "label": GAP_LABELS[name],
             "size": fmt(gap.value, signed=True),
             "between": f"{LEVEL_LABELS[gap.lower]} → {LEVEL_LABELS[gap.upper]}",
-            "note": "fix this first"
-            if name == focus
-            else ("within noise" if gap.within_noise else ""),
+            "note": "fix this first" if name == focus else _gap_note(gap),
             "focus": name == focus,
         }
         for name, gap in d.gaps.items()
@@ -320,6 +319,13 @@ def _waterfall(d: Diagnosis) -> dict:
     ]
     humans = [{"name": h.name, "value": fmt(h.value)} for h in d.human_levels]
     return {"levels": levels, "gaps": gaps, "plan": plan, "humans": humans}
+
+
+def _gap_note(gap: Gap) -> str:
+    """Why a gap that is not first is not a priority, where noise is the reason."""
+    if gap.within_noise:
+        return "within noise"
+    return NO_INTERVAL if gap.unmeasurable else ""
 
 
 def _slices(inputs: ReportInputs) -> dict:
