@@ -100,16 +100,18 @@ def render_text(diagnosis: Diagnosis, slices=(), slice_column: str | None = None
         if value is None:
             continue
         est = diagnosis.intervals.get(level)
-        interval = f"{fmt(est.low)} – {fmt(est.high)}" if est else ""
+        interval = diagnosis.level_interval_text(level)
         count = f"{est.n:,}" if est else ""
         lines.append(f"  {LEVEL_LABELS[level]:<10}{fmt(value):>10}   {interval:<22}{count:>10}")
     lines.append("")
-    lines.append(f"  {'gap':<18}{'size':>10}   note")
+    lines.append(f"  {'gap':<18}{'size':>10}   {'95% interval':<26}note")
     for name, gap in diagnosis.gaps.items():
         note = "within noise" if gap.within_noise else ""
         if diagnosis.priority and name == diagnosis.priority[0]:
             note = "← fix this first"
-        lines.append(f"  {GAP_LABELS[name]:<18}{fmt(gap.value, signed=True):>10}   {note}")
+        interval = diagnosis.gap_interval_text(name)
+        size = fmt(gap.value, signed=True)
+        lines.append(f"  {GAP_LABELS[name]:<18}{size:>10}   {interval:<26}{note}")
     lines.append("")
     if diagnosis.recommendations:
         lines.append("Action plan")
