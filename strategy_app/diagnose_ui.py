@@ -206,7 +206,7 @@ def _human_inputs(state: DiagnoseState, pid: int, metric: str) -> DiagnoseState:
 
 
 def gap_table(diagnosis: Diagnosis) -> pd.DataFrame:
-    """The gaps as a table: name, the levels it lies between, size, noise, status."""
+    """The gaps as a table: name, the levels it lies between, size, 95% interval, status."""
     rows = []
     for name, gap in diagnosis.gaps.items():
         if name in diagnosis.priority:
@@ -221,7 +221,7 @@ def gap_table(diagnosis: Diagnosis) -> pd.DataFrame:
                 "gap": GAP_LABELS[name],
                 "between": f"{LEVEL_LABELS[gap.lower]} → {LEVEL_LABELS[gap.upper]}",
                 "size": diagnosis.fmt(gap.value, signed=True),
-                "noise (95%)": f"±{diagnosis.fmt(gap.noise)}" if gap.noise is not None else "—",
+                "95% interval": diagnosis.gap_interval_text(name),
                 "status": status,
             }
         )
