@@ -12,6 +12,8 @@ from diagnostics.split_assign import assign_splits, check_leakage, read_dataset
 from diagnostics.splitnames import SPLITS
 from diagnostics.splits import (
     detectable_difference,
+    independent_disagreement,
+    paired_dev_size,
     plan_mismatched,
     plan_split,
     required_dev_size,
@@ -82,6 +84,53 @@ def test_power_calculation_beside_the_rule_of_thumb():
     assert detectable_difference(plan.counts["dev"], 0.10) <= 0.01
     with pytest.raises(InputError, match="smallest detectable difference"):
         plan_split(10_000, min_difference=0.001)
+
+
+def test_paired_dev_size_is_mcnemars():
+    # (1.959964·√0.02 + 0.841621·√(0.02 − 0.01²))² / 0.01² = 1,567.4 → 1,568
+    assert paired_dev_size(0.01, 0.02) == 1_568
+    assert paired_dev_size(0.01, 0.012) == 940
+    for delta, psi in [(0.01, 0.05), (0.02, 0.1), (0.005, 0.03)]:
+        z = 1.959963984540054 * psi**0.5 + 0.8416212335729143 * (psi - delta**2) ** 0.5
+        assert paired_dev_size(delta, psi) == int(np.ceil(z * z / delta**2))
+    # independent errors: McNemar is about the independent-samples size (its upper bound)
+    psi = independent_disagreement(0.01, 0.10)
+    assert psi == pytest.approx(0.1 * 0.91 + 0.09 * 0.9)
+    assert abs(paired_dev_size(0.01, psi) - required_dev_size(0.01, 0.10)) < 10
+
+
+def test_min_difference_sizes_dev_paired_when_the_disagreement_is_known():
+    plan = plan_split(1_000_000, min_difference=0.01, baseline_error=0.10, disagreement=0.02)
+    assert plan.counts["dev"] == plan.counts["test"] == 1_568
+    assert plan.power["disagreement"] == 0.02 and plan.power["independent_dev"] == 13_493
+    assert plan.power["paired_dev"][0] == {"disagreement": 0.02, "dev": 1_568}
+    assert any("McNemar" in note and "1,568" in note for note in plan.notes)
+    mismatched = plan_mismatched(200_000, 10_000, min_difference=0.02, disagreement=0.04)
+    assert mismatched.counts["dev"] == paired_dev_size(0.02, 0.04)
+
+
+def test_min_difference_without_disagreement_keeps_the_bound_and_shows_paired_sizes():
+    plan = plan_split(1_000_000, min_difference=0.01, baseline_error=0.10)
+    assert plan.counts["dev"] == plan.power["independent_dev"] == 13_493
+    assert plan.power["disagreement"] is None
+    rows = plan.power["paired_dev"]
+    assert [row["disagreement"] for row in rows] == [0.015, 0.02, 0.03, 0.05]
+    assert {"disagreement": 0.02, "dev": 1_568} in rows
+    assert all(row["dev"] < 13_493 for row in rows)
+    (note,) = [note for note in plan.notes if "McNemar" in note]
+    assert "independent samples (13,493)" in note and "1,568 at 2%" in note
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"min_difference": 0.02, "disagreement": 0.01}, "at least that share"),
+        ({"disagreement": 0.05}, "give --min-difference too"),
+    ],
+)
+def test_bad_disagreement_is_refused(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        plan_split(100_000, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -185,6 +234,13 @@ def test_cli_plan_json_contract(capsys):
     assert data["regime"] == "mismatched"
     assert data["composition"]["train"] == {"web": 200_000, "phone": 5_000}
     assert data["sources"]["dev"] == ["phone"]
+    code, out, _ = run_cli(
+        capsys, "split", "--size", "1000000", "--min-difference", "1%", "--baseline-error", "10%",
+        "--disagreement", "2%", "--json",
+    )  # fmt: skip
+    power = json.loads(out)["power"]
+    assert power["disagreement"] == 0.02 and power["paired_dev"][0]["dev"] == 1_568
+    assert json.loads(out)["counts"]["dev"] == 1_568
 
 
 @pytest.mark.parametrize(
@@ -196,6 +252,8 @@ def test_cli_plan_json_contract(capsys):
         ["split", "--size", "2"],
         ["split"],
         ["split", "frobnicate"],
+        ["split", "--size", "100000", "--min-difference", "2%", "--disagreement", "1%"],
+        ["split", "--size", "100000", "--disagreement", "150"],
     ],
 )
 def test_cli_bad_input_exits_2(capsys, argv):

@@ -48,6 +48,12 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--baseline-error", metavar="R", help="expected error rate for the power calculation"
     )
+    parser.add_argument(
+        "--disagreement",
+        metavar="R",
+        help="share of dev examples two models disagree on (e.g. 2%%): sizes dev for McNemar's "
+        "paired test with --min-difference",
+    )
     parser.add_argument("--out", metavar="FILE", help="assign: where to write DATA with a split")
     parser.add_argument("--label", metavar="COLUMN", help="assign: stratify by this label")
     parser.add_argument("--group", metavar="COLUMN", help="assign: keep each group in one split")
@@ -84,6 +90,9 @@ def _options(args) -> dict:
             parse_rate(args.baseline_error, what="--baseline-error")
             if args.baseline_error
             else None
+        ),
+        "disagreement": (
+            parse_rate(args.disagreement, what="--disagreement") if args.disagreement else None
         ),
     }
 
