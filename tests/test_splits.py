@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from diagnostics.split_assign import assign_splits, check_leakage, read_dataset
+from diagnostics import split_assign
+from diagnostics.split_assign import (
+    apply_plan,
+    assign_splits,
+    check_leakage,
+    class_mix_drift,
+    read_dataset,
+)
 from diagnostics.splitnames import SPLITS
 from diagnostics.splits import (
     detectable_difference,
@@ -194,6 +201,76 @@ def test_assign_mismatched_dev_and_test_only_from_target():
     assert by_device.loc["train_dev", "phone"] == 0
     assert by_device.loc["train", "phone"] > 0  # leftover target in training
     assert (frame.assign(split=split).groupby("user")["split"].nunique() == 1).all()
+
+
+def mixed_label_groups(seed, rows=6_000, groups=600) -> pd.DataFrame:
+    """Groups whose rows carry a mix of labels (each group its own Dirichlet mix)."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, groups, rows)
+    mix = 0.5 * rng.dirichlet(np.full(5, 0.5), groups) + 0.5 * np.array([40, 25, 15, 12, 8]) / 100
+    label = (rng.random(rows)[:, None] > np.cumsum(mix[group], axis=1)).sum(axis=1)
+    return pd.DataFrame({"user": group, "label": label})
+
+
+def mean_class_share_gap(frame, split) -> float:
+    overall = frame["label"].value_counts(normalize=True)
+    table = pd.crosstab(np.asarray(split), frame["label"], normalize="index")
+    return float((table - overall).abs().to_numpy().mean())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_grouped_class_mix_at_most_stratified_group_kfolds(seed):
+    # 60/20/20 is StratifiedGroupKFold's five folds as 3 + 1 + 1. Mean |class share − overall|
+    # over seeds 0–9: the label-histogram greedy 0.020–0.042 points, SGKF 0.044–0.080
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    frame = mixed_label_groups(seed)
+    fractions = {"train": 0.6, "dev": 0.2, "test": 0.2}
+    ours = assign_splits(frame, fractions, label="label", group="user", seed=seed)
+    folds = np.empty(len(frame), dtype=np.int64)
+    splitter = StratifiedGroupKFold(5, shuffle=True, random_state=seed)
+    for fold, (_, held) in enumerate(splitter.split(frame, frame["label"], frame["user"])):
+        folds[held] = fold
+    theirs = np.where(folds < 3, "train", np.where(folds == 3, "dev", "test"))
+    assert mean_class_share_gap(frame, ours) <= mean_class_share_gap(frame, theirs)
+    assert (frame.assign(split=ours).groupby("user")["split"].nunique() == 1).all()
+    assert abs(ours.value_counts()["dev"] - 1_200) < 30
+
+
+def test_more_groups_than_the_greedy_places_keep_whole_groups_and_the_mix(monkeypatch):
+    monkeypatch.setattr(split_assign, "GREEDY_GROUPS", 100)  # the rest: cut per stratum
+    frame = mixed_label_groups(3)
+    split = assign_splits(frame, {"train": 0.6, "dev": 0.2, "test": 0.2}, label="label",
+                          group="user", seed=3)  # fmt: skip
+    assert (frame.assign(split=split).groupby("user")["split"].nunique() == 1).all()
+    assert mean_class_share_gap(frame, split) < 0.01
+    assert abs(split.value_counts()["dev"] - 1_200) < 60
+
+
+def test_a_group_too_large_for_its_split_is_warned_about_by_class_and_split():
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(
+        {"user": rng.integers(0, 500, 5_000), "label": rng.choice(["cat", "dog"], 5_000)}
+    )
+    whale = pd.DataFrame(
+        {"user": [-1] * 400, "label": ["bird"] * 400}
+    )  # 400 of 5,400 rows, 4× a 10% split
+    frame = pd.concat([frame, whale], ignore_index=True)
+    fractions = {"train": 0.8, "train_dev": 0, "dev": 0.1, "test": 0.1}
+    result = apply_plan(frame, fractions, label="label", group="user", seed=0)
+    shares = pd.crosstab(result.split, frame["label"], normalize="index")["bird"]
+    off = {s.replace("_", "-") for s, share in shares.items() if abs(share - 400 / 5_400) > 0.02}
+    drift = [w for w in result.shortfalls if "of class 'bird'" in w]
+    assert off and {w.split()[0] for w in drift} == off  # each named split, with the class
+    assert class_mix_drift(frame["label"], result.split) == [
+        w for w in result.shortfalls if "class" in w
+    ]
+
+
+def test_no_drift_warning_for_rounding_alone():
+    frame = pd.DataFrame({"label": ["a"] * 7 + ["b"] * 3})
+    split = assign_splits(frame, {"train": 0.6, "dev": 0.2, "test": 0.2}, label="label")
+    assert class_mix_drift(frame["label"], split) == []
 
 
 def test_assign_refuses_missing_columns():
