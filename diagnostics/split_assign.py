@@ -219,16 +219,17 @@ class _RowClasses:
 
     def totals(self) -> np.ndarray:
         """Rows per class among the units being cut."""
-        return np.bincount(self.label[self.unit >= 0], minlength=self.n_classes)
+        mine = self.unit >= 0
+        labels = self.label if mine.all() else self.label[mine]
+        return np.bincount(labels, minlength=self.n_classes)
 
     def histograms(self, units: np.ndarray, n_units: int) -> np.ndarray:
         """Rows per class of each unit in ``units`` (one row of the result per unit)."""
-        rank = np.full(n_units, -1, dtype=np.int64)
-        rank[units] = np.arange(len(units))
-        mine = np.flatnonzero(self.unit >= 0)
-        picked = rank[self.unit[mine]]
-        keep = picked >= 0
-        cells = picked[keep] * self.n_classes + self.label[mine[keep]]
+        rank = np.full(n_units + 1, -1, dtype=np.int32)  # the last entry: rows of other units
+        rank[units] = np.arange(len(units), dtype=np.int32)
+        picked = rank[self.unit]
+        keep = np.flatnonzero(picked >= 0)
+        cells = picked[keep].astype(np.int64) * self.n_classes + self.label[keep]
         flat = np.bincount(cells, minlength=len(units) * self.n_classes)
         return flat.reshape(len(units), self.n_classes).astype(np.float64)
 
