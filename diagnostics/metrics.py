@@ -12,7 +12,8 @@ Interval methods (:data:`INTERVAL_METHODS`; simulated coverage: ``bench/coverage
 - ``mae``: Student's t on the sample standard deviation (n_eff − 1 degrees of freedom),
   corrected for the losses' skewness by Hall's (1992) monotone transformation of Johnson's t.
 - ``rmse``: the same on the mean squared error, both bounds square-rooted.
-A level measured on one example (n_eff ≤ 1) has no interval: nothing says how much it varies.
+A level measured on one example (n_eff − 1 < MIN_DEGREES) has no interval: nothing says how much
+it varies.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ INTERVAL_METHODS = {
     "square-rooted, 95%",
 }
 NO_INTERVAL = "one example: no interval"
+MIN_DEGREES = 0.1  # n_eff − 1 below this is one example (t has no usable quantile there)
 
 
 @dataclass(frozen=True)
@@ -249,7 +251,7 @@ def _interval_arrays(sums: GroupSums, metric: str):
             high = np.maximum(bounds[:, 1], mean) if len(mean) else mean
             return mean, low, high, None, None
         df = n_eff - 1
-        measurable = (sums.n >= 2) & (df > 1e-9)
+        measurable = (sums.n >= 2) & (df >= MIN_DEGREES)
         # unbiased for reliability weights: Σw·d² / (Σw − Σw²/Σw) = m2/Σw · n_eff/(n_eff − 1)
         variance = np.where(measurable, sums.m2 / sw * n_eff / df, np.nan)
         se = np.sqrt(variance / n_eff)
