@@ -7,13 +7,15 @@ How rows are assigned (vectorized, except for a loop over the few largest groups
    plan's rows per split times each class's share: rows (split, class) the split should hold.
 2. Single rows: an exact table of counts per stratum and split (controlled rounding), so class
    proportions match within one row.
-3. Groups: the largest :data:`GREEDY_GROUPS` groups (by row count, ties in a seeded order) go
-   one by one, in scikit-learn's ``StratifiedGroupKFold`` order (the most concentrated label
-   histogram first), to the split where their whole label histogram brings the (split, class)
-   counts closest to the target table (least Σ (count − target)² / target): the same greedy,
-   generalized to unequal split sizes. The rest are small against the splits, so they are cut
-   per stratum: a seeded order, each unit's position the middle of its rows on the stratum's
-   row axis (0–1), cut in the shares each split still lacks of that class.
+3. Groups: all of them up to :data:`GREEDY_GROUPS` groups; beyond, those with rows of several
+   classes or above :data:`LARGE_GROUP_SHARE` of the smallest split (the largest
+   :data:`GREEDY_GROUPS` of them, ties in a seeded order). They go one by one, in
+   scikit-learn's ``StratifiedGroupKFold`` order (the most concentrated label histogram first),
+   to the split where their whole label histogram brings the (split, class) counts closest to
+   the plan's shares of their rows (least Σ (count − target)² / target): the same greedy,
+   generalized to unequal split sizes, then one pass of moves. The rest (mostly small, of one class)
+   are cut per stratum: a seeded order, each unit's position the middle of its rows on the
+   stratum's row axis (0–1), cut in the shares each split still lacks of that class.
 A group never crosses splits; where the mix still drifts (a group too large for its split),
 :func:`apply_plan` warns, naming the class and the split.
 
@@ -45,6 +47,7 @@ from diagnostics.validation import InputError, format_rows
 SPLIT_COLUMN = "split"
 DENSE_MAJORITY_LIMIT = 1 << 25  # groups × classes up to which the majority uses one bincount
 GREEDY_GROUPS = 20_000  # the largest groups placed one by one (about 20 µs each)
+LARGE_GROUP_SHARE = 0.01  # a group above this share of the smallest split goes to the greedy
 MIX_DRIFT = 0.02  # a class's share in a split this far from its overall share is warned about
 
 
@@ -73,12 +76,12 @@ def assign_splits(
     rng = np.random.default_rng(seed)
     unit_of_row, unit_sizes = _units(frame, group, name)
     classes = _row_classes(frame, label)
-    strata = _unit_strata(classes, unit_of_row, len(unit_sizes))
+    strata, majority = _unit_strata(classes, unit_of_row, len(unit_sizes))
     if source is None:
         plan = _single_plan(plan_or_fractions, n_rows)
         row_counts = _scaled_counts(plan, n_rows)
         rows = _RowClasses(unit_of_row, classes)
-        unit_split = _cut_units(unit_sizes, strata, row_counts, rng, rows)
+        unit_split = _cut_units(unit_sizes, strata, majority, row_counts, rng, rows)
         return _as_split_series(unit_split[unit_of_row], frame.index)
     is_target = _target_mask(frame, source, target_value, name)
     plan = plan_or_fractions or plan_mismatched(
@@ -104,7 +107,9 @@ def assign_splits(
         local = np.full(len(unit_sizes), -1, dtype=np.int64)
         local[members] = np.arange(len(members))
         rows = _RowClasses(local[unit_of_row], classes)
-        unit_split[members] = _cut_units(sizes, strata[members], counts, rng, rows)
+        unit_split[members] = _cut_units(
+            sizes, strata[members], majority[members], counts, rng, rows
+        )
     return _as_split_series(unit_split[unit_of_row], frame.index)
 
 
@@ -188,21 +193,23 @@ def _row_classes(frame, label) -> np.ndarray:
     return pd.factorize(frame[label], use_na_sentinel=False)[0]
 
 
-def _unit_strata(classes, unit_of_row, n_units) -> np.ndarray:
-    """Each unit's most common class."""
+def _unit_strata(classes, unit_of_row, n_units) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's most common class and how many of its rows have it."""
     if n_units == len(classes):
         strata = np.empty(n_units, dtype=classes.dtype)
         strata[unit_of_row] = classes
-        return strata
+        return strata, np.ones(n_units, dtype=np.int64)
     n_classes = int(classes.max()) + 1
     if n_units * n_classes <= DENSE_MAJORITY_LIMIT:
         counts = np.bincount(unit_of_row * n_classes + classes, minlength=n_units * n_classes)
-        return counts.reshape(n_units, n_classes).argmax(axis=1)
+        counts = counts.reshape(n_units, n_classes)
+        strata = counts.argmax(axis=1)
+        return strata, counts[np.arange(n_units), strata]
     pairs, pair_counts = np.unique(unit_of_row * n_classes + classes, return_counts=True)
     units, labels = np.divmod(pairs, n_classes)
     best = np.lexsort((-pair_counts, units))
     first = np.r_[True, units[best][1:] != units[best][:-1]]
-    return labels[best][first]
+    return labels[best][first], pair_counts[best][first]
 
 
 @dataclass(frozen=True)
@@ -234,9 +241,11 @@ class _RowClasses:
         return flat.reshape(len(units), self.n_classes).astype(np.float64)
 
 
-def _cut_units(sizes, strata, counts: dict[str, int], rng, rows: _RowClasses) -> np.ndarray:
+def _cut_units(
+    sizes, strata, majority, counts: dict[str, int], rng, rows: _RowClasses
+) -> np.ndarray:
     """Split index per unit: whole units, class mix and row counts as close to the plan as the
-    units allow (the module docstring's steps 2–3)."""
+    units allow (the module docstring's steps 2–3; ``majority``: rows of each unit's stratum)."""
     if len(sizes) == 0:
         return np.zeros(0, dtype=np.int8)
     shuffled = rng.permutation(len(sizes))
@@ -252,10 +261,18 @@ def _cut_units(sizes, strata, counts: dict[str, int], rng, rows: _RowClasses) ->
     totals = rows.totals().astype(np.float64)
     target = np.outer(wanted, totals) / max(totals.sum(), 1.0)  # rows per (split, class)
     by_size = shuffled[np.argsort(-sizes[shuffled], kind="stable")]
-    greedy = by_size[:GREEDY_GROUPS]
-    placed = _place_greedily(rows.histograms(greedy, len(sizes)), target)
+    if len(sizes) <= GREEDY_GROUPS:
+        greedy = by_size
+    else:  # many units: the greedy takes those of several classes or large, the rest are cut
+        large = sizes > LARGE_GROUP_SHARE * wanted[wanted > 0].min()
+        greedy = by_size[((majority < sizes) | large)[by_size]][:GREEDY_GROUPS]
+    histograms = rows.histograms(greedy, len(sizes))
+    own_share = np.outer(wanted, histograms.sum(axis=0)) / max(int(wanted.sum()), 1)
+    placed = _place_greedily(histograms, own_share)  # its own units in the plan's shares
     unit_split[greedy] = placed.split
-    rest = by_size[GREEDY_GROUPS:]
+    chosen = np.zeros(len(sizes), dtype=bool)
+    chosen[greedy] = True
+    rest = by_size[~chosen[by_size]]
     if len(rest):
         lacking = np.maximum(target - placed.counts, 0.0)
         unit_split[rest] = _cut_per_stratum(sizes[rest], strata[rest], lacking, rng)
