@@ -2,8 +2,9 @@
 
 :func:`scan_split_metrics` is what ``diagnose FILE`` runs. DuckDB reads only the needed
 columns (Parquet or CSV, multithreaded) and one SQL query returns, per split (and slice), the
-sufficient statistics of :class:`~diagnostics.metrics.GroupSums` (n, Σw, Σw², Σw·loss, Σw·loss²)
-together with counters of everything :func:`~diagnostics.ingest.read_predictions` would refuse:
+sums of :meth:`~diagnostics.metrics.GroupSums.from_power_sums` (n, Σw, Σw², Σw·loss, Σw·loss²,
+Σw·loss³) together with counters of everything :func:`~diagnostics.ingest.read_predictions`
+would refuse:
 empty or unknown split values (aliases as in :mod:`diagnostics.splitnames`), empty or
 non-finite labels, text that the CSV reader of the exact path would read differently (null
 markers, surrounding whitespace, line breaks), negative or non-finite weights, empty ids and
@@ -15,11 +16,13 @@ rows — a guess the bitmap checks, as an id outside it raises); otherwise (or w
 wrong) ids that are not strictly increasing are counted. The metric is detected by the rule of
 the exact path (fractional numeric labels mean MAE).
 
-Whenever a counter signals anything, a type is not one the query handles exactly, or DuckDB
-cannot read the file, the exact pyarrow path (``read_predictions(..., metrics_only=True)``)
-runs instead: it raises the precise :class:`~diagnostics.validation.InputError`, so messages
-are the same on both paths, and the numbers are equal (to float summation order). User text
-never becomes SQL: the file path is a bound parameter and column names are quoted identifiers.
+Whenever a counter signals anything, a split's raw Σw·loss² has rounded its spread away
+(:func:`~diagnostics.metrics.lost_spread`: losses far larger than their spread), a type is not
+one the query handles exactly, or DuckDB cannot read the file, the exact pyarrow path
+(``read_predictions(..., metrics_only=True)``) runs instead: it raises the precise
+:class:`~diagnostics.validation.InputError`, so messages are the same on both paths, and the
+numbers are equal (to float summation order). User text never becomes SQL: the file path is a
+bound parameter and column names are quoted identifiers.
 Speed and memory: ``bench/ingest.py``.
 """
 
@@ -47,7 +50,7 @@ from diagnostics.ingest import (
     split_estimates,
     split_metrics,
 )
-from diagnostics.metrics import GroupSums, LevelEstimate
+from diagnostics.metrics import GroupSums, LevelEstimate, lost_spread
 from diagnostics.rates import METRICS
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS
 from diagnostics.validation import InputError, refuse_non_csv_text
@@ -417,7 +420,7 @@ class _Query:
         return checks
 
     def _sums(self) -> dict[str, str]:
-        """SQL aggregates: Σw, Σw², then Σw·loss and Σw·loss² of each candidate metric."""
+        """SQL aggregates: Σw, Σw², then Σw·loss, Σw·loss², Σw·loss³ of each candidate metric."""
         difference = "(CAST(y_pred AS DOUBLE) - CAST(y_true AS DOUBLE))"
         loss = {"mae": f"abs{difference}", "rmse": f"({difference} * {difference})"}
         if not self.weighted:
@@ -425,10 +428,12 @@ class _Query:
             for metric in self.candidates:
                 if metric == "error":
                     errors = "count(*) FILTER (WHERE y_true <> y_pred)"
-                    sums |= {"s1_error": errors, "s2_error": errors}
+                    sums |= {"s1_error": errors, "s2_error": errors, "s3_error": errors}
                 else:
-                    sums[f"s1_{metric}"] = f"sum({loss[metric]})"
-                    sums[f"s2_{metric}"] = f"sum({loss[metric]} * {loss[metric]})"
+                    value = loss[metric]
+                    sums[f"s1_{metric}"] = f"sum({value})"
+                    sums[f"s2_{metric}"] = f"sum({value} * {value})"
+                    sums[f"s3_{metric}"] = f"sum({value} * {value} * {value})"
             return sums
         weight = "CAST(weight AS DOUBLE)"
         # float32 weights are squared in float32, as NumPy does on the exact path
@@ -437,11 +442,12 @@ class _Query:
         for metric in self.candidates:
             if metric == "error":
                 errors = f"coalesce(sum({weight}) FILTER (WHERE y_true <> y_pred), 0)"
-                sums |= {"s1_error": errors, "s2_error": errors}
+                sums |= {"s1_error": errors, "s2_error": errors, "s3_error": errors}
             else:
-                weighted_loss = f"({weight} * {loss[metric]})"
+                value, weighted_loss = loss[metric], f"({weight} * {loss[metric]})"
                 sums[f"s1_{metric}"] = f"sum({weighted_loss})"
-                sums[f"s2_{metric}"] = f"sum({weighted_loss} * {loss[metric]})"
+                sums[f"s2_{metric}"] = f"sum({weighted_loss} * {value})"
+                sums[f"s3_{metric}"] = f"sum({weighted_loss} * {value} * {value})"
         return sums
 
     def _id_suspects(self) -> tuple[list[str], str]:
@@ -512,17 +518,19 @@ class _Query:
         )
         sliced = self.slice_column is not None
         values = sorted({group["slice_value"] for group in groups}) if sliced else [None]
-        fields = np.zeros((5, len(values) * len(SPLITS)), dtype=np.float64)
+        keys = ("n", "sw", "sw2", f"s1_{metric}", f"s2_{metric}", f"s3_{metric}")
+        fields = np.zeros((len(keys), len(values) * len(SPLITS)), dtype=np.float64)
         for group in groups:
             index = values.index(group["slice_value"]) * len(SPLITS) if sliced else 0
-            fields[:, index + _split_index(group["split"])] += [
-                group[key] for key in ("n", "sw", "sw2", f"s1_{metric}", f"s2_{metric}")
-            ]
-        per_split = fields.reshape(5, len(values), len(SPLITS)).sum(axis=1)
-        by_split = GroupSums(per_split[0].astype(np.int64), *per_split[1:])
+            fields[:, index + _split_index(group["split"])] += [group[key] for key in keys]
+        per_split = fields.reshape(len(keys), len(values), len(SPLITS)).sum(axis=1)
+        by_split = GroupSums.from_power_sums(*per_split)
         if np.any((by_split.n > 0) & (by_split.sw <= 0)):
             raise _Unsure("a split whose weights are all 0")
-        by_group = GroupSums(fields[0].astype(np.int64), *fields[1:])
+        by_group = GroupSums.from_power_sums(*fields)
+        lost = lost_spread(by_group, fields[4]).any() or lost_spread(by_split, per_split[4]).any()
+        if metric != "error" and lost:
+            raise _Unsure("losses far larger than their spread: the exact path keeps the digits")
         slices = {
             value: split_estimates(by_group, metric, v * len(SPLITS))
             for v, value in enumerate(values)

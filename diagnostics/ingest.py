@@ -89,7 +89,8 @@ def split_estimates(sums: GroupSums, metric: str, first: int = 0) -> dict[str, L
     Groups are numbered split by split in :data:`SPLITS` order (slice ``v`` of a sliced
     diagnosis starts at ``first = v * len(SPLITS)``).
     """
-    estimates = {name: sums.estimate(first + i, metric) for i, name in enumerate(SPLITS)}
+    every = sums.estimates(metric)
+    estimates = {name: every[first + i] for i, name in enumerate(SPLITS)}
     return {name: est for name, est in estimates.items() if est is not None}
 
 

@@ -1,14 +1,19 @@
 """Per-split metrics with 95% intervals, from per-row losses grouped by split.
 
 Every metric is the weighted mean of a per-row loss: the 0/1 error for ``error``, the absolute
-error for ``mae``, the squared error for ``rmse`` (square-rooted at the end). Sums are
-accumulated per group with ``numpy.bincount``, so ten million rows cost a few vectorized passes.
-Weights use Kish's effective sample size ``(Σw)² / Σw²`` for the intervals.
+error for ``mae``, the squared error for ``rmse`` (square-rooted at the end). The sufficient
+statistics per group (counts, Σw, Σw², Σw·loss and the second and third central moments) are
+accumulated with ``numpy.bincount`` in two passes (the mean, then the deviations from it), so
+ten million rows cost a few vectorized passes and losses of 1e6 ± 0.001 keep their spread.
+Weights use Kish's effective sample size ``n_eff = (Σw)² / Σw²`` for the intervals.
 
-Interval methods:
+Interval methods (:data:`INTERVAL_METHODS`; simulated coverage: ``bench/coverage.py``):
 - ``error``: Wilson score interval.
-- ``mae``: normal approximation, mean ± z·sd/√n_eff.
-- ``rmse``: normal approximation on the mean squared error, both bounds square-rooted.
+- ``mae``: Student's t on the sample standard deviation (n_eff − 1 degrees of freedom),
+  corrected for the losses' skewness by Hall's (1992) monotone transformation of Johnson's t.
+- ``rmse``: the same on the mean squared error, both bounds square-rooted.
+A level measured on one example (n_eff − 1 < MIN_DEGREES) has no interval: nothing says how much
+it varies.
 """
 
 from __future__ import annotations
@@ -17,29 +22,51 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import stdtrit
 
 Z_95 = 1.959963984540054
+CONFIDENCE = 0.95
 
 INTERVAL_METHODS = {
     "error": "Wilson score interval, 95%",
-    "mae": "normal approximation (mean ± 1.96·sd/√n), 95%",
-    "rmse": "normal approximation on the mean squared error, square-rooted, 95%",
+    "mae": "Student t on the sample sd, skewness-corrected (Hall 1992), 95%",
+    "rmse": "Student t on the mean squared error, skewness-corrected (Hall 1992), "
+    "square-rooted, 95%",
 }
+NO_INTERVAL = "one example: no interval"
+MIN_DEGREES = 0.1  # n_eff − 1 below this is one example (t has no usable quantile there)
 
 
 @dataclass(frozen=True)
 class LevelEstimate:
-    """A measured level: the metric's value on one set, its 95% interval and sample size."""
+    """A measured level: the metric's value on one set, its 95% interval and sample size.
+
+    ``low``/``high`` are None when the set is too small for an interval (one example).
+    ``se`` and ``df`` are the standard error of the value and its degrees of freedom where the
+    value is a mean of continuous losses (MAE), for a Welch–Satterthwaite gap; otherwise None.
+    """
 
     value: float
-    low: float
-    high: float
+    low: float | None
+    high: float | None
     n: int
+    se: float | None = None
+    df: float | None = None
 
     @property
-    def half_width(self) -> float:
-        """Half the interval's width: the noise to compare gaps against."""
-        return (self.high - self.low) / 2
+    def has_interval(self) -> bool:
+        """False when the set holds too few examples for an interval."""
+        return self.low is not None and self.high is not None
+
+    @property
+    def half_width(self) -> float | None:
+        """Half the interval's width, or None without an interval."""
+        return (self.high - self.low) / 2 if self.has_interval else None
+
+
+def t_quantile(df, level: float = CONFIDENCE):
+    """The two-sided Student t critical value for ``df`` degrees of freedom (arrays allowed)."""
+    return stdtrit(df, 0.5 + level / 2)
 
 
 def wilson_interval(p: float, n: float, z: float = Z_95) -> tuple[float, float]:
@@ -50,6 +77,26 @@ def wilson_interval(p: float, n: float, z: float = Z_95) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / denom
     spread = z * math.sqrt(max(p * (1 - p) / n + z * z / (4 * n * n), 0.0)) / denom
     return (max(0.0, centre - spread), min(1.0, centre + spread))
+
+
+def skew_corrected_t_interval(mean, se, skewness, n_eff, df, level: float = CONFIDENCE):
+    """Hall's (1992) skewness-corrected Student t interval for a mean (arrays allowed).
+
+    With T = (mean − μ)/se and b = γ/(3√n), Johnson's corrected statistic made monotone,
+    g(T) = ((1 + bT)³ − 1)/(3b) + γ/(6√n), is t-distributed; inverting it gives bounds that
+    lean towards the long tail. Returns (low, high); γ = 0 gives mean ± t·se.
+    """
+    mean, se, skewness = np.asarray(mean, float), np.asarray(se, float), np.asarray(skewness)
+    root_n = np.sqrt(np.asarray(n_eff, float))
+    b, c = skewness / (3 * root_n), skewness / (6 * root_n)
+    t = t_quantile(df, level)
+    flat = np.abs(b) < 1e-12
+    safe_b = np.where(flat, 1.0, b)
+
+    def inverse(y):
+        return np.where(flat, y - c, (np.cbrt(1 + 3 * safe_b * (y - c)) - 1) / safe_b)
+
+    return mean - inverse(t) * se, mean - inverse(-t) * se
 
 
 def per_row_loss(y_true: np.ndarray, y_pred: np.ndarray, metric: str) -> np.ndarray:
@@ -74,55 +121,199 @@ def _bincount(codes: np.ndarray, weights: np.ndarray | None, n_groups: int) -> n
     return total
 
 
+def _central_moments(codes, loss, weights, mean, n_groups) -> tuple[np.ndarray, np.ndarray]:
+    """Σw·(loss − mean)² and Σw·(loss − mean)³ per group, in slices (the second pass)."""
+    m2, m3 = np.zeros(n_groups), np.zeros(n_groups)
+    for start in range(0, len(codes), BINCOUNT_ROWS):
+        part = slice(start, start + BINCOUNT_ROWS)
+        group = codes[part]
+        deviation = loss[part] - mean[group]
+        square = deviation * deviation
+        if weights is not None:
+            square *= weights[part]
+        m2 += np.bincount(group, square, minlength=n_groups)
+        m3 += np.bincount(group, square * deviation, minlength=n_groups)
+    return m2, m3
+
+
+def _ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """top / bottom, 0 where bottom is 0."""
+    return np.divide(top, bottom, out=np.zeros_like(top, dtype=np.float64), where=bottom != 0)
+
+
 @dataclass(frozen=True)
 class GroupSums:
-    """Sufficient statistics per group: counts, Σw, Σw², Σw·loss, Σw·loss²."""
+    """Sufficient statistics per group: counts, Σw, Σw², Σw·loss, Σw·d², Σw·d³ (d = loss − mean).
+
+    The central moments ``m2`` and ``m3`` are kept instead of raw power sums, so a spread far
+    below the mean is not lost to rounding; groups merge by Chan's pairwise formulas.
+    """
 
     n: np.ndarray
     sw: np.ndarray
     sw2: np.ndarray
     s1: np.ndarray
-    s2: np.ndarray
+    m2: np.ndarray
+    m3: np.ndarray
 
     @classmethod
     def from_rows(
         cls, codes: np.ndarray, loss: np.ndarray, n_groups: int, weights: np.ndarray | None = None
     ) -> GroupSums:
         """Accumulate the sums of ``loss`` for each group code in ``0..n_groups-1``."""
-
-        def total(values):
-            return _bincount(codes, values, n_groups)
-
         n = _bincount(codes, None, n_groups).astype(np.int64)
-        if weights is None:
+        if weights is None and loss.dtype == np.bool_:
+            # 0/1 losses: the moments follow from the error count, counted without floats
+            errors = _bincount(codes[loss], None, n_groups)
             sw = n.astype(np.float64)
-            if loss.dtype == np.bool_:  # 0/1 losses: Σloss = Σloss², counted without floats
-                errors = _bincount(codes[loss], None, n_groups)
-                return cls(n, sw, sw, errors, errors)
-            return cls(n, sw, sw, total(loss), total(loss * loss))
-        wl = weights * loss
-        return cls(n, total(weights), total(weights * weights), total(wl), total(wl * loss))
+            return cls.from_power_sums(n, sw, sw, errors, errors, errors)
+        loss = loss.astype(np.float64, copy=False)
+        if weights is None:
+            sw = sw2 = n.astype(np.float64)
+            s1 = _bincount(codes, loss, n_groups)
+        else:
+            sw = _bincount(codes, weights, n_groups)
+            sw2 = _bincount(codes, weights * weights, n_groups)
+            s1 = _bincount(codes, weights * loss, n_groups)
+        m2, m3 = _central_moments(codes, loss, weights, _ratio(s1, sw), n_groups)
+        return cls(n, sw, sw2, s1, m2, m3)
+
+    @classmethod
+    def from_power_sums(cls, n, sw, sw2, p1, p2, p3) -> GroupSums:
+        """From raw sums Σw·loss, Σw·loss², Σw·loss³ (exact for 0/1 losses; rounding cancels
+        digits when the spread is far below the mean: see :func:`lost_spread`)."""
+        mean = _ratio(p1, sw)
+        m2 = np.maximum(p2 - mean * p1, 0.0)
+        m3 = p3 - 3 * mean * p2 + 2 * mean * mean * p1
+        return cls(np.asarray(n, dtype=np.int64), sw, sw2, p1, m2, m3)
 
     def __add__(self, other: GroupSums) -> GroupSums:
-        return GroupSums(*(a + b for a, b in zip(self._fields(), other._fields(), strict=True)))
+        """The statistics of each group's rows of both (Chan et al.'s pairwise merge)."""
+        sw = self.sw + other.sw
+        mean_a, mean_b = _ratio(self.s1, self.sw), _ratio(other.s1, other.sw)
+        delta = mean_b - mean_a
+        share_a, share_b = _ratio(self.sw, sw), _ratio(other.sw, sw)
+        between = delta * delta * self.sw * share_b
+        m2 = self.m2 + other.m2 + between
+        m3 = (
+            self.m3
+            + other.m3
+            + between * delta * (share_a - share_b)
+            + 3 * delta * (share_a * other.m2 - share_b * self.m2)
+        )
+        return GroupSums(self.n + other.n, sw, self.sw2 + other.sw2, self.s1 + other.s1, m2, m3)
 
-    def _fields(self):
-        return (self.n, self.sw, self.sw2, self.s1, self.s2)
+    def estimates(self, metric: str) -> list[LevelEstimate | None]:
+        """The metric with its 95% interval for every group (None for empty groups)."""
+        value, low, high, se, df = _interval_arrays(self, metric)
+        result = []
+        for g in range(len(self.n)):
+            if self.n[g] == 0 or self.sw[g] <= 0:
+                result.append(None)
+                continue
+            bounded = bool(np.isfinite(low[g]))
+            result.append(
+                LevelEstimate(
+                    float(value[g]),
+                    float(low[g]) if bounded else None,
+                    float(high[g]) if bounded else None,
+                    int(self.n[g]),
+                    float(se[g]) if metric == "mae" and bounded else None,
+                    float(df[g]) if metric == "mae" and bounded else None,
+                )
+            )
+        return result
 
     def estimate(self, group: int, metric: str) -> LevelEstimate | None:
         """The metric with its 95% interval for one group, or None when the group is empty."""
-        n, sw, sw2 = int(self.n[group]), float(self.sw[group]), float(self.sw2[group])
-        if n == 0 or sw <= 0:
-            return None
-        mean = float(self.s1[group]) / sw
-        n_eff = sw * sw / sw2
+        one = slice(group, group + 1)
+        return GroupSums(*(field[one] for field in self._fields())).estimates(metric)[0]
+
+    def _fields(self):
+        return (self.n, self.sw, self.sw2, self.s1, self.m2, self.m3)
+
+
+def lost_spread(sums: GroupSums, p2: np.ndarray, tolerance: float = 1e-4) -> np.ndarray:
+    """Groups whose raw Σw·loss² cancels too many digits for their spread to be trusted
+    (a one-row group has no spread to lose)."""
+    return (sums.n >= 2) & (sums.m2 < tolerance * np.abs(p2))
+
+
+def _interval_arrays(sums: GroupSums, metric: str):
+    """Value, bounds (NaN where no interval), standard error and degrees of freedom per group."""
+    sw = sums.sw
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = _ratio(sums.s1, sw)
+        n_eff = _ratio(sw * sw, sums.sw2)
         if metric == "error":
-            low, high = wilson_interval(mean, n_eff)
-            return LevelEstimate(mean, min(low, mean), max(high, mean), n)
-        variance = max(float(self.s2[group]) / sw - mean * mean, 0.0)
-        spread = Z_95 * math.sqrt(variance / n_eff)
+            bounds = np.array([wilson_interval(p, k) for p, k in zip(mean, n_eff, strict=True)])
+            low = np.minimum(bounds[:, 0], mean) if len(mean) else mean
+            high = np.maximum(bounds[:, 1], mean) if len(mean) else mean
+            return mean, low, high, None, None
+        df = n_eff - 1
+        measurable = (sums.n >= 2) & (df >= MIN_DEGREES)
+        # unbiased for reliability weights: Σw·d² / (Σw − Σw²/Σw) = m2/Σw · n_eff/(n_eff − 1)
+        variance = np.where(measurable, sums.m2 / sw * n_eff / df, np.nan)
+        se = np.sqrt(variance / n_eff)
+        population_sd = np.sqrt(sums.m2 / sw)
+        skewness = np.where(population_sd > 0, sums.m3 / sw / population_sd**3, 0.0)
+        skewness = np.where(np.isfinite(skewness), skewness, 0.0)
+        df_or_1 = np.where(measurable, df, 1.0)
+        low, high = skew_corrected_t_interval(mean, se, skewness, n_eff, df_or_1)
+        low = np.where(measurable, np.maximum(low, 0.0), np.nan)
+        high = np.where(measurable, high, np.nan)
         if metric == "mae":
-            return LevelEstimate(mean, max(mean - spread, 0.0), mean + spread, n)
-        return LevelEstimate(
-            math.sqrt(mean), math.sqrt(max(mean - spread, 0.0)), math.sqrt(mean + spread), n
-        )
+            return mean, low, high, se, df
+        return np.sqrt(mean), np.sqrt(low), np.sqrt(high), None, None
+
+
+GAP_INTERVAL_METHODS = {
+    "error": "Newcombe's hybrid score interval (from the two Wilson intervals), 95%",
+    "mae": "Welch–Satterthwaite t on the difference of the two means, 95%",
+    "rmse": "MOVER (Zou & Donner 2008) from the two RMSE intervals, 95%",
+    "typed": "the measured level's interval minus the typed level (which has no sampling noise)",
+}
+
+
+def mover_interval(lower: LevelEstimate, upper: LevelEstimate) -> tuple[float, float]:
+    """The 95% interval of ``upper − lower`` from the two levels' own intervals.
+
+    L = d − √((u − l_u)² + (h_l − v_l)²), U = d + √((h_u − u)² + (v_l − l_l)²): with Wilson
+    intervals this is Newcombe's (1998) hybrid score interval, which keeps the asymmetry of
+    rates near 0 (0/300 against 5/300 is a real gap).
+    """
+    gap = upper.value - lower.value
+    down = math.hypot(upper.value - upper.low, lower.high - lower.value)
+    up = math.hypot(upper.high - upper.value, lower.value - lower.low)
+    return (gap - down, gap + up)
+
+
+def welch_interval(lower: LevelEstimate, upper: LevelEstimate) -> tuple[float, float]:
+    """The 95% Welch–Satterthwaite t interval of the difference of two independent means."""
+    v_lower, v_upper = lower.se**2, upper.se**2
+    total = v_lower + v_upper
+    gap = upper.value - lower.value
+    if total == 0:
+        return (gap, gap)
+    df = total**2 / (v_lower**2 / lower.df + v_upper**2 / upper.df)
+    spread = float(t_quantile(df)) * math.sqrt(total)
+    return (gap - spread, gap + spread)
+
+
+def gap_interval(
+    lower: LevelEstimate | float, upper: LevelEstimate, metric: str
+) -> tuple[tuple[float, float], str] | None:
+    """The 95% interval of the gap ``upper − lower`` and its method, or None without one.
+
+    ``lower`` may be a typed level (a float: the human level), which has no sampling noise, so
+    the measured level's interval alone is shifted. None when a level has no interval.
+    """
+    if not upper.has_interval:
+        return None
+    if not isinstance(lower, LevelEstimate):
+        return (upper.low - lower, upper.high - lower), GAP_INTERVAL_METHODS["typed"]
+    if not lower.has_interval:
+        return None
+    if metric == "mae" and lower.se is not None and upper.se is not None:
+        return welch_interval(lower, upper), GAP_INTERVAL_METHODS["mae"]
+    return mover_interval(lower, upper), GAP_INTERVAL_METHODS[metric]

@@ -187,8 +187,8 @@ def report_tables(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> d
         tables["levels"] = [["level", "value", "interval", "n"]] + [
             [r["label"], r["value"], r["interval"], r["n"]] for r in view["waterfall"]["levels"]
         ]
-        tables["gaps"] = [["gap", "size", "between", "noise (95%)", "status"]] + [
-            [r["gap"], r["size"], r["between"], r["noise"], r["status"]]
+        tables["gaps"] = [["gap", "size", "between", "95% interval", "status"]] + [
+            [r["gap"], r["size"], r["between"], r["interval"], r["status"]]
             for r in view["waterfall"]["gaps"]
         ]
     if view["waterfall"] and "plan" in sections:
@@ -294,7 +294,7 @@ def _waterfall(d: Diagnosis) -> dict:
             {
                 "label": LEVEL_LABELS[level],
                 "value": fmt(value),
-                "interval": f"{fmt(est.low)} – {fmt(est.high)}" if est else "",
+                "interval": d.level_interval_text(level),
                 "n": f"{est.n:,}" if est else "",
             }
         )

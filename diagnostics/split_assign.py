@@ -1,15 +1,23 @@
 """Apply a split plan to a real dataset: a seeded, stratified, grouped ``split`` column.
 
-How rows are assigned (all vectorized, no Python loop over rows or groups):
+How rows are assigned (vectorized, except for a loop over the few largest groups):
 
 1. Units are groups (``group`` column) or single rows. A group's stratum is its most common
-   label (``label`` column); without a label there is one stratum.
-2. Within each stratum the units get a seeded random order; each unit's position is the middle
-   of its rows on the stratum's row axis, scaled to 0–1. So every stratum is spread evenly
-   over 0–1.
-3. All units are sorted by that position and cut into consecutive runs whose row counts match
-   the plan. Each cut takes the same share of every stratum (class proportions match within
-   about one group per class), rows are exact without groups, and a group never crosses splits.
+   label (``label`` column); without a label there is one stratum. The target table is the
+   plan's rows per split times each class's share: rows (split, class) the split should hold.
+2. Single rows: an exact table of counts per stratum and split (controlled rounding), so class
+   proportions match within one row.
+3. Groups: all of them up to :data:`GREEDY_GROUPS` groups; beyond, those with rows of several
+   classes or above :data:`LARGE_GROUP_SHARE` of the smallest split (the largest
+   :data:`GREEDY_GROUPS` of them, ties in a seeded order). They go one by one, in
+   scikit-learn's ``StratifiedGroupKFold`` order (the most concentrated label histogram first),
+   to the split where their whole label histogram brings the (split, class) counts closest to
+   the plan's shares of their rows (least Σ (count − target)² / target): the same greedy,
+   generalized to unequal split sizes, then one pass of moves. The rest (mostly small, of one class)
+   are cut per stratum: a seeded order, each unit's position the middle of its rows on the
+   stratum's row axis (0–1), cut in the shares each split still lacks of that class.
+A group never crosses splits; where the mix still drifts (a group too large for its split),
+:func:`apply_plan` warns, naming the class and the split.
 
 With a ``source`` column (mismatched data), rows whose value equals ``target_value`` are the
 target: dev and test come only from them, the rest of the target goes to training, train-dev
@@ -39,6 +47,9 @@ from diagnostics.validation import InputError, format_rows
 
 SPLIT_COLUMN = "split"
 DENSE_MAJORITY_LIMIT = 1 << 25  # groups × classes up to which the majority uses one bincount
+GREEDY_GROUPS = 20_000  # the largest groups placed one by one (about 20 µs each)
+LARGE_GROUP_SHARE = 0.01  # a group above this share of the smallest split goes to the greedy
+MIX_DRIFT = 0.02  # a class's share in a split this far from its overall share is warned about
 
 
 def assign_splits(
@@ -65,11 +76,13 @@ def assign_splits(
         raise InputError(f"{name} has no rows to split")
     rng = np.random.default_rng(seed)
     unit_of_row, unit_sizes = _units(frame, group, name)
-    strata = _unit_strata(frame, label, unit_of_row, len(unit_sizes))
+    classes = _row_classes(frame, label)
+    strata, majority = _unit_strata(classes, unit_of_row, len(unit_sizes))
     if source is None:
         plan = _single_plan(plan_or_fractions, n_rows)
         row_counts = _scaled_counts(plan, n_rows)
-        unit_split = _cut_units(unit_sizes, strata, row_counts, rng)
+        rows = _RowClasses(unit_of_row, classes)
+        unit_split = _cut_units(unit_sizes, strata, majority, row_counts, rng, rows)
         return _as_split_series(unit_split[unit_of_row], frame.index)
     is_target = _target_mask(frame, source, target_value, name)
     plan = plan_or_fractions or plan_mismatched(
@@ -92,7 +105,12 @@ def assign_splits(
         sizes = unit_sizes[members]
         wanted = {s: plan.composition[s][domain_name] for s in SPLITS}
         counts = _scale(wanted, int(sizes.sum()))
-        unit_split[members] = _cut_units(sizes, strata[members], counts, rng)
+        local = np.full(len(unit_sizes), -1, dtype=np.int64)
+        local[members] = np.arange(len(members))
+        rows = _RowClasses(local[unit_of_row], classes)
+        unit_split[members] = _cut_units(
+            sizes, strata[members], majority[members], counts, rng, rows
+        )
     return _as_split_series(unit_split[unit_of_row], frame.index)
 
 
@@ -169,51 +187,155 @@ def _units(frame: pd.DataFrame, group: str | None, name: str) -> tuple[np.ndarra
     return codes, np.bincount(codes)
 
 
-def _unit_strata(frame, label, unit_of_row, n_units) -> np.ndarray:
+def _row_classes(frame, label) -> np.ndarray:
+    """Each row's class code (all 0 without a label column)."""
     if label is None:
-        return np.zeros(n_units, dtype=np.int64)
-    classes, _ = pd.factorize(frame[label], use_na_sentinel=False)
-    if n_units == len(frame):
+        return np.zeros(len(frame), dtype=np.int64)
+    return pd.factorize(frame[label], use_na_sentinel=False)[0]
+
+
+def _unit_strata(classes, unit_of_row, n_units) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's most common class and how many of its rows have it."""
+    if n_units == len(classes):
         strata = np.empty(n_units, dtype=classes.dtype)
         strata[unit_of_row] = classes
-        return strata
+        return strata, np.ones(n_units, dtype=np.int64)
     n_classes = int(classes.max()) + 1
     if n_units * n_classes <= DENSE_MAJORITY_LIMIT:
         counts = np.bincount(unit_of_row * n_classes + classes, minlength=n_units * n_classes)
-        return counts.reshape(n_units, n_classes).argmax(axis=1)
+        counts = counts.reshape(n_units, n_classes)
+        strata = counts.argmax(axis=1)
+        return strata, counts[np.arange(n_units), strata]
     pairs, pair_counts = np.unique(unit_of_row * n_classes + classes, return_counts=True)
     units, labels = np.divmod(pairs, n_classes)
     best = np.lexsort((-pair_counts, units))
     first = np.r_[True, units[best][1:] != units[best][:-1]]
-    return labels[best][first]
+    return labels[best][first], pair_counts[best][first]
 
 
-def _cut_units(sizes, strata, counts: dict[str, int], rng) -> np.ndarray:
-    """Split index per unit: a seeded order within strata, cut into runs of ``counts`` rows."""
+@dataclass(frozen=True)
+class _RowClasses:
+    """Each row's unit among those being cut (−1 for rows of other units) and class code."""
+
+    unit: np.ndarray
+    label: np.ndarray
+
+    @property
+    def n_classes(self) -> int:
+        """Number of class codes."""
+        return int(self.label.max()) + 1 if len(self.label) else 1
+
+    def totals(self) -> np.ndarray:
+        """Rows per class among the units being cut."""
+        mine = self.unit >= 0
+        labels = self.label if mine.all() else self.label[mine]
+        return np.bincount(labels, minlength=self.n_classes)
+
+    def histograms(self, units: np.ndarray, n_units: int) -> np.ndarray:
+        """Rows per class of each unit in ``units`` (one row of the result per unit)."""
+        rank = np.full(n_units + 1, -1, dtype=np.int32)  # the last entry: rows of other units
+        rank[units] = np.arange(len(units), dtype=np.int32)
+        picked = rank[self.unit]
+        keep = np.flatnonzero(picked >= 0)
+        cells = picked[keep].astype(np.int64) * self.n_classes + self.label[keep]
+        flat = np.bincount(cells, minlength=len(units) * self.n_classes)
+        return flat.reshape(len(units), self.n_classes).astype(np.float64)
+
+
+def _cut_units(
+    sizes, strata, majority, counts: dict[str, int], rng, rows: _RowClasses
+) -> np.ndarray:
+    """Split index per unit: whole units, class mix and row counts as close to the plan as the
+    units allow (the module docstring's steps 2–3; ``majority``: rows of each unit's stratum)."""
     if len(sizes) == 0:
         return np.zeros(0, dtype=np.int8)
     shuffled = rng.permutation(len(sizes))
-    compact = strata.astype(np.min_scalar_type(max(int(strata.max()), 0)))  # radix sort if small
-    order = shuffled[np.argsort(compact[shuffled], kind="stable")]
     unit_split = np.empty(len(sizes), dtype=np.int8)
     wanted = np.array([counts[s] for s in SPLITS], dtype=np.int64)
     if np.all(sizes == 1):  # rows: an exact table of counts per stratum and split
+        compact = strata.astype(np.min_scalar_type(max(int(strata.max()), 0)))  # radix sort
+        order = shuffled[np.argsort(compact[shuffled], kind="stable")]
         allocation = _allocate(np.bincount(strata), wanted)
         labels = np.tile(np.arange(len(SPLITS), dtype=np.int8), len(allocation))
         unit_split[order] = np.repeat(labels, allocation.ravel())
         return unit_split
+    totals = rows.totals().astype(np.float64)
+    target = np.outer(wanted, totals) / max(totals.sum(), 1.0)  # rows per (split, class)
+    by_size = shuffled[np.argsort(-sizes[shuffled], kind="stable")]
+    if len(sizes) <= GREEDY_GROUPS:
+        greedy = by_size
+    else:  # many units: the greedy takes those of several classes or large, the rest are cut
+        large = sizes > LARGE_GROUP_SHARE * wanted[wanted > 0].min()
+        greedy = by_size[((majority < sizes) | large)[by_size]][:GREEDY_GROUPS]
+    histograms = rows.histograms(greedy, len(sizes))
+    own_share = np.outer(wanted, histograms.sum(axis=0)) / max(int(wanted.sum()), 1)
+    placed = _place_greedily(histograms, own_share)  # its own units in the plan's shares
+    unit_split[greedy] = placed.split
+    chosen = np.zeros(len(sizes), dtype=bool)
+    chosen[greedy] = True
+    rest = by_size[~chosen[by_size]]
+    if len(rest):
+        lacking = np.maximum(target - placed.counts, 0.0)
+        unit_split[rest] = _cut_per_stratum(sizes[rest], strata[rest], lacking, rng)
+    return unit_split
+
+
+@dataclass(frozen=True)
+class _Placement:
+    split: np.ndarray  # split index per placed unit, in the order given
+    counts: np.ndarray  # rows per (split, class) after placing them
+
+
+def _place_greedily(histograms: np.ndarray, target: np.ndarray) -> _Placement:
+    """StratifiedGroupKFold's greedy to a target table: units with the most concentrated label
+    histogram first, each to the split whose Σ (count − target)² / target grows least; then one
+    pass that moves each unit to its best split given all the others (the sum never grows)."""
+    order = np.argsort(-histograms.std(axis=1), kind="stable")
+    open_split = target.sum(axis=1) > 0
+    inverse = np.divide(1.0, target, out=np.zeros_like(target), where=target > 0)
+    counts = np.zeros_like(target)
+    split = np.zeros(len(histograms), dtype=np.int8)
+    for unit in order:
+        best = _best_split(histograms[unit], counts, target, inverse, open_split)
+        counts[best] += histograms[unit]
+        split[unit] = best
+    for unit in order:  # one pass of moves: each unit to its best split given all the others
+        h = histograms[unit]
+        counts[split[unit]] -= h
+        best = _best_split(h, counts, target, inverse, open_split)
+        counts[best] += h
+        split[unit] = best
+    return _Placement(split, counts)
+
+
+def _best_split(h, counts, target, inverse, open_split) -> int:
+    """The split where adding histogram ``h`` grows Σ (count − target)² / target least."""
+    growth = ((2 * (counts - target) + h) * h * inverse).sum(axis=1)
+    growth[~open_split] = np.inf
+    return int(np.argmin(growth))
+
+
+def _cut_per_stratum(sizes, strata, lacking: np.ndarray, rng) -> np.ndarray:
+    """Small units: within each stratum a seeded order cut at the shares each split still
+    lacks of that class (of all rows still lacking where the class is already complete)."""
+    shuffled = rng.permutation(len(sizes))
+    order = shuffled[np.argsort(strata[shuffled], kind="stable")]
     ordered_sizes = sizes[order].astype(np.float64)
     ordered_strata = strata[order]
-    stratum_rows = np.bincount(ordered_strata, weights=ordered_sizes)
+    n_strata = max(int(strata.max()) + 1, lacking.shape[1])
+    stratum_rows = np.bincount(ordered_strata, weights=ordered_sizes, minlength=n_strata)
     stratum_start = np.cumsum(stratum_rows) - stratum_rows
     rows_before = np.cumsum(ordered_sizes) - ordered_sizes
     position = (rows_before - stratum_start[ordered_strata] + ordered_sizes / 2) / stratum_rows[
         ordered_strata
     ]
-    by_position = np.argsort(position, kind="stable")
-    run_sizes = ordered_sizes[by_position]
-    middles = np.cumsum(run_sizes) - run_sizes / 2
-    unit_split[order[by_position]] = np.searchsorted(np.cumsum(wanted)[:-1], middles, "right")
+    shares = np.zeros((n_strata, lacking.shape[0]))
+    shares[: lacking.shape[1]] = lacking.T
+    shares[shares.sum(axis=1) == 0] = lacking.sum(axis=1)
+    shares /= np.maximum(shares.sum(axis=1, keepdims=True), 1e-300)
+    bounds = np.cumsum(shares, axis=1)[:, :-1]
+    unit_split = np.empty(len(sizes), dtype=np.int8)
+    unit_split[order] = (position[:, None] > bounds[ordered_strata]).sum(axis=1)
     return unit_split
 
 
@@ -436,7 +558,32 @@ def apply_plan(
     assigned = {
         s: int(n) for s, n in split.value_counts().reindex(list(SPLITS), fill_value=0).items()
     }
-    return SplitAssignment(plan, split, assigned, leakage, _shortfalls(plan, assigned, len(frame)))
+    warnings = _shortfalls(plan, assigned, len(frame))
+    if label is not None:
+        warnings += class_mix_drift(frame[label], split)
+    return SplitAssignment(plan, split, assigned, leakage, warnings)
+
+
+def class_mix_drift(labels: pd.Series, split: pd.Series, tolerance: float = MIX_DRIFT) -> list[str]:
+    """Warnings naming each split and class whose share in that split is off its overall share
+    by more than ``tolerance`` (and by more than one row of the split: rounding is no drift)."""
+    overall = labels.value_counts(normalize=True)
+    table = pd.crosstab(split, labels)
+    table = table[table.sum(axis=1) > 0]
+    rows = table.sum(axis=1)
+    shares = table.div(rows, axis=0)
+    found = []
+    for name in table.index:
+        limit = max(tolerance, 1 / rows[name])
+        drift = (shares.loc[name] - overall).abs()
+        for value in drift[drift > limit].index:
+            found.append(
+                f"{str(name).replace('_', '-')} holds {shares.loc[name, value]:.1%} of class "
+                f"'{value}' against {overall[value]:.1%} overall: whole groups could not keep "
+                "the class mix (a group too large for the split); move or split that group, "
+                "or accept the drift"
+            )
+    return found
 
 
 def _shortfalls(plan, assigned: dict[str, int], rows: int) -> list[str]:

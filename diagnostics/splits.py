@@ -36,7 +36,17 @@ two-proportion test needs at 95% confidence (two-sided) and 80% power::
     n = (z₀.₉₇₅ + z₀.₈)² · (p₁(1 − p₁) + p₂(1 − p₂)) / δ²
 
 with ``p₁ = p``, ``p₂ = p − δ`` for a baseline error ``p``, or the worst case ``p₁,₂ = ½ ± δ/2``
-when no baseline is given. The rule-of-thumb size is reported beside it.
+when no baseline is given. That counts two *independent* samples. Two models are compared on
+the *same* dev set, where only the examples they disagree on carry the difference: McNemar's
+paired test needs (Connor 1987)::
+
+    n = (z₀.₉₇₅·√ψ + z₀.₈·√(ψ − δ²))² / δ²
+
+with ψ the share of dev examples on which the two models disagree (ψ ≥ δ). With ``disagreement``
+(ψ) given, dev gets the paired size; without it dev keeps the independent-samples size, which is
+the conservative bound (ψ at its largest, independent errors), and the paired sizes at a few
+plausible ψ (:data:`PLAUSIBLE_DISAGREEMENT`, as multiples of δ) are reported beside it. The
+rule-of-thumb size is reported too.
 """
 
 from __future__ import annotations
@@ -55,6 +65,7 @@ SMALL_DATA_LIMIT = TABLE[0][0]
 TRAIN_DEV_SHARE = 0.10
 TARGET_DEV_SHARE = 0.25
 Z_80 = NormalDist().inv_cdf(0.80)
+PLAUSIBLE_DISAGREEMENT = (1.5, 2.0, 3.0, 5.0)  # ψ as multiples of δ, up to the independent ψ
 RULE_OF_THUMB = "a dev set of 1,000–10,000 examples is the usual rule"
 NO_TEST_WARNING = (
     "No test set: after tuning on dev, the dev error is optimistic, and nothing gives an "
@@ -159,6 +170,38 @@ def required_dev_size(min_difference: float, baseline_error: float | None = None
     return math.ceil((Z_95 + Z_80) ** 2 * variance / min_difference**2 - 1e-9)
 
 
+def paired_dev_size(min_difference: float, disagreement: float) -> int:
+    """Dev examples for McNemar's test to detect ``min_difference`` between two models scored
+    on the same examples, which disagree on a share ``disagreement`` (ψ) of them (95%/80%)."""
+    psi, delta = disagreement, min_difference
+    root = Z_95 * math.sqrt(psi) + Z_80 * math.sqrt(max(psi - delta * delta, 0.0))
+    return math.ceil(root * root / (delta * delta) - 1e-9)
+
+
+def independent_disagreement(min_difference: float, baseline_error: float | None) -> float:
+    """ψ when the two models' errors are independent: p₁(1 − p₂) + p₂(1 − p₁) (the largest)."""
+    p1, p2 = _proportions(min_difference, baseline_error)
+    return p1 * (1 - p2) + p2 * (1 - p1)
+
+
+def paired_sizes(min_difference: float, baseline_error: float | None) -> list[dict]:
+    """The paired dev sizes at plausible disagreement shares (below the independent ψ)."""
+    largest = independent_disagreement(min_difference, baseline_error)
+    shares = [round(k * min_difference, 12) for k in PLAUSIBLE_DISAGREEMENT]
+    return [
+        {"disagreement": psi, "dev": paired_dev_size(min_difference, psi)}
+        for psi in shares
+        if psi < largest
+    ]
+
+
+def _sized_dev(min_difference, baseline_error, disagreement) -> int:
+    """Dev for ``min_difference``: paired when the disagreement is known, else independent."""
+    if disagreement is not None:
+        return paired_dev_size(min_difference, disagreement)
+    return required_dev_size(min_difference, baseline_error)
+
+
 def detectable_difference(dev_size: int, baseline_error: float | None = None) -> float:
     """The smallest error difference a dev set of ``dev_size`` detects at 95%/80%."""
     if dev_size <= 0:
@@ -181,9 +224,22 @@ def _proportions(delta: float, baseline: float | None) -> tuple[float, float]:
     return baseline, baseline - delta
 
 
-def _check_difference(min_difference: float | None, baseline_error: float | None) -> None:
+def _check_difference(
+    min_difference: float | None, baseline_error: float | None, disagreement: float | None = None
+) -> None:
     if min_difference is not None and not 0 < min_difference < 1:
         raise InputError(f"minimum difference {min_difference:g} must lie between 0% and 100%")
+    if disagreement is not None:
+        if min_difference is None:
+            raise InputError(
+                "--disagreement sizes dev for a minimum difference: give --min-difference too"
+            )
+        if not min_difference <= disagreement <= 1:
+            raise InputError(
+                f"disagreement {_pct(disagreement)} is below the minimum difference "
+                f"{_pct(min_difference)}: two models whose error rates differ by "
+                f"{_pct(min_difference)} disagree on at least that share of the examples"
+            )
     if baseline_error is not None:
         if not 0 < baseline_error < 1:
             raise InputError(f"baseline error {baseline_error:g} must lie between 0% and 100%")
@@ -216,20 +272,22 @@ def plan_split(
     train_dev: bool = True,
     min_difference: float | None = None,
     baseline_error: float | None = None,
+    disagreement: float | None = None,
 ) -> SplitPlan:
     """The plan for ``size`` examples from one distribution (the rule in the module docstring).
 
     ``test=False`` drops the test set (its examples go to training) with a warning;
     ``train_dev=False`` drops train-dev. ``min_difference`` (an error-rate difference, e.g.
-    0.01) sizes dev and test by the power calculation instead of the table rule.
+    0.01) sizes dev and test by the power calculation instead of the table rule, paired
+    (McNemar) when ``disagreement`` says on what share of examples two models disagree.
     """
     size = check_size(size, "size")
-    _check_difference(min_difference, baseline_error)
+    _check_difference(min_difference, baseline_error, disagreement)
     regime = "small_data" if size <= SMALL_DATA_LIMIT else "big_data"
     rule_dev = rule_dev_count(size)
     dev = None
     if min_difference is not None:
-        dev = required_dev_size(min_difference, baseline_error)
+        dev = _sized_dev(min_difference, baseline_error, disagreement)
         room = math.floor(TABLE[0][1] * size)
         if dev > room:
             possible = detectable_difference(room, baseline_error)
@@ -272,6 +330,7 @@ def plan_split(
         test=test,
         min_difference=min_difference,
         baseline_error=baseline_error,
+        disagreement=disagreement,
         notes=plan_notes,
     )
 
@@ -284,6 +343,7 @@ def plan_mismatched(
     train_dev: bool = True,
     min_difference: float | None = None,
     baseline_error: float | None = None,
+    disagreement: float | None = None,
     source_name: str = "source",
     target_name: str = "target",
 ) -> SplitPlan:
@@ -294,7 +354,7 @@ def plan_mismatched(
     """
     source = check_size(source, f"source size ({source_name})")
     target = check_size(target, f"target size ({target_name})")
-    _check_difference(min_difference, baseline_error)
+    _check_difference(min_difference, baseline_error, disagreement)
     if source_name == target_name:
         raise InputError(f"source and target need different names (both '{source_name}')")
     if target == 0:
@@ -310,7 +370,7 @@ def plan_mismatched(
     rule_dev = _target_dev_count(source, target)
     dev = None
     if min_difference is not None:
-        dev = required_dev_size(min_difference, baseline_error)
+        dev = _sized_dev(min_difference, baseline_error, disagreement)
         room = target // 2 if test else target
         if dev > room:
             possible = detectable_difference(room, baseline_error)
@@ -383,11 +443,14 @@ def plan_mismatched(
         test=test,
         min_difference=min_difference,
         baseline_error=baseline_error,
+        disagreement=disagreement,
         notes=plan_notes,
     )
 
 
-def _finish(*, size, counts, rule_dev, test, min_difference, baseline_error, notes, **fields):
+def _finish(
+    *, size, counts, rule_dev, test, min_difference, baseline_error, disagreement, notes, **fields
+):
     dev = counts["dev"]
     detectable = detectable_difference(dev, baseline_error)
     power = {
@@ -397,12 +460,25 @@ def _finish(*, size, counts, rule_dev, test, min_difference, baseline_error, not
         "baseline_error": baseline_error,
         "min_difference": min_difference,
         "required_dev": (
+            _sized_dev(min_difference, baseline_error, disagreement) if min_difference else None
+        ),
+        "independent_dev": (
             required_dev_size(min_difference, baseline_error) if min_difference else None
+        ),
+        "disagreement": disagreement,
+        "paired_formula": "n = (z0.975 * sqrt(psi) + z0.8 * sqrt(psi - d^2))^2 / d^2",
+        "paired_dev": (
+            ([{"disagreement": disagreement, "dev": dev}] if disagreement is not None else [])
+            + paired_sizes(min_difference, baseline_error)
+            if min_difference
+            else []
         ),
         "rule_of_thumb_dev": rule_dev,
         "dev": dev,
         "detectable_difference": detectable,
     }
+    if min_difference is not None:
+        notes.append(_paired_note(power))
     if min_difference is None:
         notes.append(
             f"A dev set of {dev:,} tells apart two models whose error rates differ by about "
@@ -427,6 +503,26 @@ def _finish(*, size, counts, rule_dev, test, min_difference, baseline_error, not
         notes=notes,
         warnings=warnings,
         **fields,
+    )
+
+
+def _paired_note(power: dict) -> str:
+    """One sentence: why dev has its size when two models are compared on the same dev set."""
+    delta, independent = _pct(power["min_difference"]), power["independent_dev"]
+    if power["disagreement"] is not None:
+        return (
+            f"Two models are compared on the same dev examples, so only the "
+            f"{_pct(power['disagreement'])} where they disagree carry the {delta} difference: "
+            f"McNemar's paired test needs {power['required_dev']:,} (independent samples would "
+            f"need {independent:,})."
+        )
+    shown = ", ".join(
+        f"{row['dev']:,} at {_pct(row['disagreement'])}" for row in power["paired_dev"]
+    )
+    return (
+        f"Dev is sized for independent samples ({independent:,}), the safe bound; compared on "
+        f"the same dev set (McNemar's paired test) two models need only {shown} disagreement, "
+        "so measure how often yours disagree and give that share as the disagreement."
     )
 
 

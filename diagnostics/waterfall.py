@@ -4,8 +4,9 @@ Levels run from the best human level (the Bayes proxy) through train, train-dev,
 Each gap between neighbouring levels maps to one family of knobs (STRATEGY_NOTES §1):
 avoidable bias = train − human, variance = train-dev − train, data mismatch = dev − train-dev,
 dev overfitting = test − dev. Without a train-dev level, variance is dev − train and the
-mismatch cannot be separated. When levels carry intervals, a gap inside the combined noise of
-its two levels is reported but is not a priority.
+mismatch cannot be separated. When levels carry intervals, each gap gets a 95% interval
+(:func:`~diagnostics.metrics.gap_interval`); a gap whose interval holds 0 is reported but is
+not a priority, nor is a gap to a level measured on too few examples for an interval.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from diagnostics.ingest import Predictions, split_metrics
-from diagnostics.metrics import LevelEstimate
+from diagnostics.metrics import INTERVAL_METHODS, NO_INTERVAL, LevelEstimate, gap_interval
 from diagnostics.rates import format_value, parse_metric_value
 from diagnostics.splitnames import LEVEL_LABELS, LEVELS, SPLITS
 from diagnostics.validation import InputError
@@ -85,18 +86,32 @@ class HumanLevel:
 
 @dataclass(frozen=True)
 class Gap:
-    """The gap between two neighbouring levels, with the noise it is compared against."""
+    """The gap between two neighbouring levels, with its 95% interval where one is known.
+
+    ``interval`` is None for typed levels (no sampling noise to measure) and when a measured
+    level has too few examples for an interval; ``unmeasurable`` marks the latter.
+    """
 
     name: str
     value: float
     lower: str
     upper: str
-    noise: float | None = None
+    interval: tuple[float, float] | None = None
+    method: str | None = None
+    unmeasurable: bool = False
 
     @property
     def within_noise(self) -> bool:
-        """True when the gap is no larger than the combined 95% noise of its two levels."""
-        return self.noise is not None and abs(self.value) <= self.noise
+        """True when the gap's 95% interval contains 0."""
+        return self.interval is not None and self.interval[0] <= 0 <= self.interval[1]
+
+    @property
+    def is_priority(self) -> bool:
+        """Above zero beyond the noise: the interval lies above 0 (without one, the gap > 0,
+        unless a level was measured on too few examples to tell)."""
+        if self.interval is not None:
+            return _clean(self.interval[0]) > 0
+        return not self.unmeasurable and _clean(self.value) > 0
 
 
 @dataclass
@@ -121,6 +136,23 @@ class Diagnosis:
         """The gap to fix next (first in priority), or None when no gap stands out."""
         return self.gaps[self.priority[0]] if self.priority else None
 
+    def level_interval_text(self, level: str) -> str:
+        """A measured level's 95% interval as shown (``7.1% – 9.2%``), or ``""`` if typed."""
+        est = self.intervals.get(level)
+        if est is None:
+            return ""
+        return f"{self.fmt(est.low)} – {self.fmt(est.high)}" if est.has_interval else NO_INTERVAL
+
+    def gap_interval_text(self, name: str) -> str:
+        """A gap's 95% interval as shown (``+0.1% to +3.2%``), or why it has none."""
+        gap = self.gaps.get(name)
+        if gap is None or (gap.interval is None and not gap.unmeasurable):
+            return "—"
+        if gap.interval is None:
+            return NO_INTERVAL
+        low, high = gap.interval
+        return f"{self.fmt(low, signed=True)} to {self.fmt(high, signed=True)}"
+
     def to_dict(self) -> dict:
         """The JSON form of the CLI contract (DESIGN.md: ``diagnose --json``)."""
         result = {
@@ -132,23 +164,37 @@ class Diagnosis:
                 name: (_clean(self.gaps[name].value) if name in self.gaps else None)
                 for name in GAPS
             },
-            "gap_noise": {name: _clean(gap.noise) for name, gap in self.gaps.items()},
+            "gap_intervals": {
+                name: (
+                    [_clean(v) for v in self.gaps[name].interval]
+                    if name in self.gaps and self.gaps[name].interval is not None
+                    else None
+                )
+                for name in GAPS
+            },
             "priority": list(self.priority),
             "recommendations": self.recommendations,
             "warnings": list(self.warnings),
         }
         if self.intervals:
-            result["intervals"] = {k: [v.low, v.high] for k, v in self.intervals.items()}
+            result["intervals"] = {
+                k: [v.low, v.high] if v.has_interval else None for k, v in self.intervals.items()
+            }
             result["counts"] = {k: v.n for k, v in self.intervals.items()}
+            result["interval_methods"] = {
+                "levels": INTERVAL_METHODS[self.metric],
+                "gaps": {name: gap.method for name, gap in self.gaps.items() if gap.method},
+            }
         return result
 
 
 def gap_rows(diagnosis: Diagnosis) -> list[dict]:
     """The gap table, one row per gap in waterfall order, worded once for every surface.
 
-    Keys: ``name``, ``gap`` (its label), ``between`` (the two levels), ``size`` and ``noise``
-    (formatted in the diagnosis's unit), ``status`` ("fix this first", "priority 2", "within
-    noise" or "not a problem") and ``focus`` (True for the gap to fix first).
+    Keys: ``name``, ``gap`` (its label), ``between`` (the two levels), ``size`` and ``interval``
+    (its 95% interval, formatted in the diagnosis's unit), ``status`` ("fix this first",
+    "priority 2", "within noise", "one example: no interval" or "not a problem") and ``focus``
+    (True for the gap to fix first).
     """
     rows = []
     for name, gap in diagnosis.gaps.items():
@@ -157,6 +203,8 @@ def gap_rows(diagnosis: Diagnosis) -> list[dict]:
             status = "fix this first" if rank == 1 else f"priority {rank}"
         elif gap.within_noise:
             status = "within noise"
+        elif gap.unmeasurable:
+            status = NO_INTERVAL
         else:
             status = "not a problem"
         rows.append(
@@ -165,7 +213,7 @@ def gap_rows(diagnosis: Diagnosis) -> list[dict]:
                 "gap": GAP_LABELS[name],
                 "between": f"{LEVEL_LABELS[gap.lower]} → {LEVEL_LABELS[gap.upper]}",
                 "size": diagnosis.fmt(gap.value, signed=True),
-                "noise": f"±{diagnosis.fmt(gap.noise)}" if gap.noise is not None else "—",
+                "interval": diagnosis.gap_interval_text(name),
                 "status": status,
                 "focus": bool(diagnosis.priority) and name == diagnosis.priority[0],
             }
@@ -218,14 +266,14 @@ def diagnose(
         priority=[],
         recommendations=[],
     )
-    diagnosis.gaps = _gaps(levels, estimates)
+    diagnosis.gaps = _gaps(levels, estimates, metric)
     diagnosis.warnings = _warnings(diagnosis)
     diagnosis.priority = _priority(diagnosis)
     diagnosis.recommendations = [_recommendation(diagnosis, name) for name in diagnosis.priority]
     return diagnosis
 
 
-def _gaps(levels: dict, estimates: dict[str, LevelEstimate]) -> dict[str, Gap]:
+def _gaps(levels: dict, estimates: dict[str, LevelEstimate], metric: str) -> dict[str, Gap]:
     has_train_dev = levels["train_dev"] is not None
     pairs = {
         "avoidable_bias": ("human", "train"),
@@ -237,20 +285,27 @@ def _gaps(levels: dict, estimates: dict[str, LevelEstimate]) -> dict[str, Gap]:
     for name, (lower, upper) in pairs.items():
         if levels[lower] is None or levels[upper] is None:
             continue
-        noise = None
+        value = _clean(levels[upper] - levels[lower])
+        measured = [estimates[k] for k in (lower, upper) if k in estimates]
+        unmeasurable = any(not est.has_interval for est in measured)
+        found = None
         if upper in estimates and (lower in estimates or lower == "human"):
-            widths = [estimates[k].half_width for k in (lower, upper) if k in estimates]
-            noise = math.sqrt(sum(w * w for w in widths))
-        gaps[name] = Gap(name, _clean(levels[upper] - levels[lower]), lower, upper, noise)
+            found = gap_interval(estimates.get(lower, levels[lower]), estimates[upper], metric)
+        interval, method = found if found else (None, None)
+        gaps[name] = Gap(name, value, lower, upper, interval, method, unmeasurable)
     return gaps
 
 
 def _priority(diagnosis: Diagnosis) -> list[str]:
-    candidates = [
-        gap for gap in diagnosis.gaps.values() if _clean(gap.value) > 0 and not gap.within_noise
-    ]
+    candidates = [gap for gap in diagnosis.gaps.values() if gap.is_priority]
     candidates.sort(key=lambda gap: (-_clean(gap.value), GAPS.index(gap.name)))
     return [gap.name for gap in candidates]
+
+
+def _sampled(diagnosis: Diagnosis, gap: Gap) -> str:
+    """The gap's levels measured on samples (typed levels, e.g. human, have no noise)."""
+    names = [LEVEL_LABELS[k] for k in (gap.lower, gap.upper) if k in diagnosis.intervals]
+    return " and ".join(names)
 
 
 def _warnings(diagnosis: Diagnosis) -> list[str]:
@@ -282,8 +337,20 @@ def _warnings(diagnosis: Diagnosis) -> list[str]:
         if gap.within_noise:
             warnings.append(
                 f"The {label} gap ({fmt(gap.value, signed=True)}) is within statistical noise "
-                f"(±{fmt(gap.noise)} at 95%), so it is not a priority; more examples in "
-                f"{LEVEL_LABELS[gap.lower]} and {LEVEL_LABELS[gap.upper]} would tell"
+                f"(95% interval {diagnosis.gap_interval_text(gap.name)}), so it is not a "
+                f"priority; more examples in {_sampled(diagnosis, gap)} would tell"
+            )
+        elif gap.unmeasurable:
+            few = [
+                LEVEL_LABELS[k]
+                for k in (gap.lower, gap.upper)
+                if k in diagnosis.intervals and not diagnosis.intervals[k].has_interval
+            ]
+            warnings.append(
+                f"The {label} gap ({fmt(gap.value, signed=True)}) cannot be told from noise: "
+                f"{' and '.join(few)} {'has' if len(few) == 1 else 'have'} one example, so no "
+                f"interval, and it is not a priority; more examples in {' and '.join(few)} "
+                "would tell"
             )
         elif _clean(gap.value) < 0 and gap.name != "avoidable_bias":
             warnings.append(

@@ -192,3 +192,34 @@ def test_module_entry_point_subprocess():
     assert refused.returncode == 2
     assert refused.stdout == ""
     assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+
+
+def test_one_dev_row_has_no_interval_and_no_priority(capsys, tmp_path):
+    path = tmp_path / "tiny.csv"
+    path.write_text(
+        "split,y_true,y_pred\ntrain,10.5,11.5\ntrain,20.5,20.0\ntrain,3.5,3.5\ndev,10.5,14.0\n"
+    )
+    data = run_json(capsys, str(path), "--human", "0.1")
+    assert data["metric"] == "mae"
+    assert data["intervals"]["dev"] is None  # was [3.5, 3.5]: noise-free on one row
+    assert data["gap_intervals"]["variance"] is None
+    assert "variance" not in data["priority"]
+    assert data["interval_methods"]["levels"].startswith("Student t")
+    assert any("dev has one example" in w for w in data["warnings"])
+    assert main(["diagnose", str(path), "--human", "0.1"]) == 0
+    assert "one example: no interval" in capsys.readouterr().out
+
+
+def test_gap_intervals_in_json(capsys):
+    data = run_json(capsys, str(SAMPLE), "--human", "0.5%")
+    assert "gap_noise" not in data
+    for name, value in data["gaps"].items():
+        if value is None:
+            assert data["gap_intervals"][name] is None
+            continue
+        low, high = data["gap_intervals"][name]
+        assert low <= value <= high
+        assert (name in data["priority"]) == (low > 0)
+    assert set(data["interval_methods"]["gaps"]) == set(data["priority"]) | {
+        n for n, v in data["gaps"].items() if v is not None
+    }

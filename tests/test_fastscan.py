@@ -54,7 +54,11 @@ def _assert_same_levels(fast: dict, exact: dict) -> None:
     for split, estimate in exact.items():
         got = fast[split]
         assert got.n == estimate.n
-        for field in ("value", "low", "high"):
+        assert got.has_interval == estimate.has_interval, split
+        for field in ("value", "low", "high", "se", "df"):
+            if getattr(estimate, field) is None:
+                assert getattr(got, field) is None, (split, field)
+                continue
             assert math.isclose(
                 getattr(got, field), getattr(estimate, field), rel_tol=1e-12, abs_tol=1e-12
             ), (split, field)
@@ -113,6 +117,26 @@ def test_ordered_ids_need_no_second_query(tmp_path):
     columns = _columns(1000, 1)
     columns["id"] = np.arange(1000) * 3
     _assert_equal_to_exact(_write(tmp_path, columns, "csv"))
+
+
+def test_losses_far_larger_than_their_spread_go_the_exact_way(tmp_path):
+    # raw Σloss² rounds a spread of 0.001 around 1e6 away; the exact path's two passes keep it
+    columns = _columns(400, 4, regression=True)
+    columns["y_true"] = np.zeros(400)
+    columns["y_pred"] = 1e6 + np.where(np.arange(400) % 2 == 0, 0.001, -0.001)
+    path = _write(tmp_path, columns, "parquet")
+    scan = scan_split_metrics(path, metric="mae")
+    assert scan.engine == "pyarrow"
+    assert all(est.high - est.low > 1e-5 for est in scan.splits.values())
+
+
+@pytest.mark.parametrize("metric", ["mae", "rmse"])
+def test_a_one_row_split_has_no_interval_on_both_paths(tmp_path, metric):
+    columns = _columns(300, 6, regression=True)
+    columns["split"] = ["train"] * 299 + ["dev"]
+    path = _write(tmp_path, columns, "parquet")
+    _assert_equal_to_exact(path, metric=metric)
+    assert not scan_split_metrics(path, metric=metric).splits["dev"].has_interval
 
 
 def test_text_the_csv_reader_strips_goes_the_exact_way(tmp_path):

@@ -53,30 +53,97 @@ def test_error_rate_is_wilson():
     assert (est.low, est.high) == pytest.approx(wilson_interval(0.1, 100))
 
 
-def test_mae_normal_interval():
+@pytest.mark.parametrize(
+    ("errors", "t"),
+    [([3.0, 5.0], 12.706204736174707), ([1.0, 2.0, 3.0, 4.0, 5.0], 2.7764451051977934)],
+)
+def test_mae_interval_is_student_t_on_the_sample_sd(errors, t):
+    # symmetric losses (skewness 0): the interval is exactly mean ± t(n−1)·s/√n
+    errors = np.array(errors)
+    est = estimate(errors, "mae")
+    spread = t * np.std(errors, ddof=1) / math.sqrt(errors.size)
+    assert est.value == pytest.approx(errors.mean())
+    assert est.low == pytest.approx(max(errors.mean() - spread, 0.0))
+    assert est.high == pytest.approx(errors.mean() + spread)
+    assert est.se == pytest.approx(np.std(errors, ddof=1) / math.sqrt(errors.size))
+    assert est.df == errors.size - 1
+
+
+def test_skewed_losses_lean_the_interval_towards_the_long_tail():
+    # Hall's transformation by hand: b = γ/(3√n), c = γ/(6√n), T = ((1 + 3b(t − c))^⅓ − 1)/b
     errors = np.array([1.0, 2.0, 3.0, 4.0, 10.0])
     est = estimate(errors, "mae")
-    spread = 1.959963984540054 * np.std(errors) / math.sqrt(errors.size)
-    assert est.value == pytest.approx(4.0)
-    assert est.low == pytest.approx(4.0 - spread)
-    assert est.high == pytest.approx(4.0 + spread)
-    assert est.half_width == pytest.approx(spread)
+    n, mean, sd = 5, 4.0, np.std(errors, ddof=1)
+    gamma = np.mean((errors - mean) ** 3) / np.std(errors) ** 3
+    b, c, t = gamma / (3 * math.sqrt(n)), gamma / (6 * math.sqrt(n)), 2.7764451051977934
+
+    def inverse(y):
+        return (np.cbrt(1 + 3 * b * (y - c)) - 1) / b
+
+    assert est.low == pytest.approx(mean - inverse(t) * sd / math.sqrt(n))
+    assert est.high == pytest.approx(mean - inverse(-t) * sd / math.sqrt(n))
+    assert est.high - mean > mean - est.low  # the long tail is above
 
 
-def test_mae_interval_never_below_zero():
-    est = estimate([0.0, 0.0, 0.0, 9.0], "mae")
-    assert est.low == 0.0
+@pytest.mark.parametrize("metric", ["mae", "rmse"])
+def test_one_example_has_no_interval(metric):
+    est = estimate([3.5], metric)
+    assert est.n == 1 and not est.has_interval
+    assert est.low is None and est.high is None and est.half_width is None
+    assert est.value == pytest.approx(3.5 if metric == "mae" else math.sqrt(3.5))
+    # all the weight on one row is one example too (Kish's n_eff = 1)
+    assert not estimate([1.0, 2.0], metric, [1.0, 0.0]).has_interval
+
+
+def test_a_one_row_rate_keeps_its_wilson_interval():
+    est = estimate([1.0], "error")
+    assert (est.low, est.high) == pytest.approx(wilson_interval(1.0, 1))
+
+
+def test_spread_far_below_the_mean_is_kept():
+    # one-pass Σx² − (Σx)²/n gives width 0 (or NaN) here; two passes keep the spread
+    errors = 1e6 + np.array([-0.001, 0.001] * 50)
+    est = estimate(errors, "mae")
+    half = 1.9842169515086827 * np.std(errors, ddof=1) / 10
+    assert est.high - est.low == pytest.approx(2 * half, rel=1e-6)
+    assert estimate(errors, "rmse").high > estimate(errors, "rmse").low
 
 
 def test_rmse_interval_from_mean_squared_error():
     y_true = np.array([0.0, 0.0, 0.0, 0.0])
-    y_pred = np.array([1.0, -1.0, 3.0, -3.0])
-    squared = per_row_loss(y_true, y_pred, "rmse")
+    y_pred = np.array([1.0, -1.0, 2.0, -2.0])
+    squared = per_row_loss(y_true, y_pred, "rmse")  # 1, 1, 4, 4: symmetric around 2.5
     est = estimate(squared, "rmse")
-    assert est.value == pytest.approx(math.sqrt(5.0))
-    spread = 1.959963984540054 * np.std(squared) / 2
-    assert est.low == pytest.approx(math.sqrt(max(5.0 - spread, 0.0)))
-    assert est.high == pytest.approx(math.sqrt(5.0 + spread))
+    assert est.value == pytest.approx(math.sqrt(2.5))
+    spread = 3.182446305284263 * np.std(squared, ddof=1) / 2
+    assert est.low == pytest.approx(math.sqrt(max(2.5 - spread, 0.0)))
+    assert est.high == pytest.approx(math.sqrt(2.5 + spread))
+    assert est.se is None  # the RMSE is not a mean: its gaps combine the intervals
+
+
+def test_weighted_regression_uses_kish_n_minus_one():
+    loss, weights = np.array([1.0, 2.0, 3.0]), np.array([2.0, 1.0, 2.0])
+    est = estimate(loss, "mae", weights)
+    n_eff = 25 / 9
+    mean = 10 / 5
+    variance = np.sum(weights * (loss - mean) ** 2) / (5 - 9 / 5)  # reliability weights
+    assert est.value == pytest.approx(mean)
+    assert est.df == pytest.approx(n_eff - 1)
+    assert est.se == pytest.approx(math.sqrt(variance / n_eff))
+
+
+def test_merged_groups_equal_the_groups_computed_together():
+    rng = np.random.default_rng(5)
+    loss, weights = rng.exponential(3, 300), rng.random(300)
+    codes = np.repeat([0, 1], 150)
+    first = GroupSums.from_rows(np.zeros(150, np.int64), loss[:150], 1, weights[:150])
+    second = GroupSums.from_rows(np.zeros(150, np.int64), loss[150:], 1, weights[150:])
+    together = GroupSums.from_rows(np.zeros(300, np.int64), loss, 1, weights)
+    merged = first + second
+    for name in ("sw", "s1", "m2", "m3"):
+        assert getattr(merged, name) == pytest.approx(getattr(together, name), rel=1e-10)
+    split = GroupSums.from_rows(codes, loss, 2, weights)
+    assert split.m2[1] == pytest.approx(second.m2[0])
 
 
 def test_per_row_loss():

@@ -8,10 +8,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from diagnostics.split_assign import assign_splits, check_leakage, read_dataset
+from diagnostics import split_assign
+from diagnostics.split_assign import (
+    apply_plan,
+    assign_splits,
+    check_leakage,
+    class_mix_drift,
+    read_dataset,
+)
 from diagnostics.splitnames import SPLITS
 from diagnostics.splits import (
     detectable_difference,
+    independent_disagreement,
+    paired_dev_size,
     plan_mismatched,
     plan_split,
     required_dev_size,
@@ -84,6 +93,53 @@ def test_power_calculation_beside_the_rule_of_thumb():
         plan_split(10_000, min_difference=0.001)
 
 
+def test_paired_dev_size_is_mcnemars():
+    # (1.959964·√0.02 + 0.841621·√(0.02 − 0.01²))² / 0.01² = 1,567.4 → 1,568
+    assert paired_dev_size(0.01, 0.02) == 1_568
+    assert paired_dev_size(0.01, 0.012) == 940
+    for delta, psi in [(0.01, 0.05), (0.02, 0.1), (0.005, 0.03)]:
+        z = 1.959963984540054 * psi**0.5 + 0.8416212335729143 * (psi - delta**2) ** 0.5
+        assert paired_dev_size(delta, psi) == int(np.ceil(z * z / delta**2))
+    # independent errors: McNemar is about the independent-samples size (its upper bound)
+    psi = independent_disagreement(0.01, 0.10)
+    assert psi == pytest.approx(0.1 * 0.91 + 0.09 * 0.9)
+    assert abs(paired_dev_size(0.01, psi) - required_dev_size(0.01, 0.10)) < 10
+
+
+def test_min_difference_sizes_dev_paired_when_the_disagreement_is_known():
+    plan = plan_split(1_000_000, min_difference=0.01, baseline_error=0.10, disagreement=0.02)
+    assert plan.counts["dev"] == plan.counts["test"] == 1_568
+    assert plan.power["disagreement"] == 0.02 and plan.power["independent_dev"] == 13_493
+    assert plan.power["paired_dev"][0] == {"disagreement": 0.02, "dev": 1_568}
+    assert any("McNemar" in note and "1,568" in note for note in plan.notes)
+    mismatched = plan_mismatched(200_000, 10_000, min_difference=0.02, disagreement=0.04)
+    assert mismatched.counts["dev"] == paired_dev_size(0.02, 0.04)
+
+
+def test_min_difference_without_disagreement_keeps_the_bound_and_shows_paired_sizes():
+    plan = plan_split(1_000_000, min_difference=0.01, baseline_error=0.10)
+    assert plan.counts["dev"] == plan.power["independent_dev"] == 13_493
+    assert plan.power["disagreement"] is None
+    rows = plan.power["paired_dev"]
+    assert [row["disagreement"] for row in rows] == [0.015, 0.02, 0.03, 0.05]
+    assert {"disagreement": 0.02, "dev": 1_568} in rows
+    assert all(row["dev"] < 13_493 for row in rows)
+    (note,) = [note for note in plan.notes if "McNemar" in note]
+    assert "independent samples (13,493)" in note and "1,568 at 2%" in note
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"min_difference": 0.02, "disagreement": 0.01}, "at least that share"),
+        ({"disagreement": 0.05}, "give --min-difference too"),
+    ],
+)
+def test_bad_disagreement_is_refused(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        plan_split(100_000, **kwargs)
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
@@ -147,6 +203,76 @@ def test_assign_mismatched_dev_and_test_only_from_target():
     assert (frame.assign(split=split).groupby("user")["split"].nunique() == 1).all()
 
 
+def mixed_label_groups(seed, rows=6_000, groups=600) -> pd.DataFrame:
+    """Groups whose rows carry a mix of labels (each group its own Dirichlet mix)."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, groups, rows)
+    mix = 0.5 * rng.dirichlet(np.full(5, 0.5), groups) + 0.5 * np.array([40, 25, 15, 12, 8]) / 100
+    label = (rng.random(rows)[:, None] > np.cumsum(mix[group], axis=1)).sum(axis=1)
+    return pd.DataFrame({"user": group, "label": label})
+
+
+def mean_class_share_gap(frame, split) -> float:
+    overall = frame["label"].value_counts(normalize=True)
+    table = pd.crosstab(np.asarray(split), frame["label"], normalize="index")
+    return float((table - overall).abs().to_numpy().mean())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_grouped_class_mix_at_most_stratified_group_kfolds(seed):
+    # 60/20/20 is StratifiedGroupKFold's five folds as 3 + 1 + 1. Mean |class share − overall|
+    # over seeds 0–9: the label-histogram greedy 0.020–0.042 points, SGKF 0.044–0.080
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    frame = mixed_label_groups(seed)
+    fractions = {"train": 0.6, "dev": 0.2, "test": 0.2}
+    ours = assign_splits(frame, fractions, label="label", group="user", seed=seed)
+    folds = np.empty(len(frame), dtype=np.int64)
+    splitter = StratifiedGroupKFold(5, shuffle=True, random_state=seed)
+    for fold, (_, held) in enumerate(splitter.split(frame, frame["label"], frame["user"])):
+        folds[held] = fold
+    theirs = np.where(folds < 3, "train", np.where(folds == 3, "dev", "test"))
+    assert mean_class_share_gap(frame, ours) <= mean_class_share_gap(frame, theirs)
+    assert (frame.assign(split=ours).groupby("user")["split"].nunique() == 1).all()
+    assert abs(ours.value_counts()["dev"] - 1_200) < 30
+
+
+def test_more_groups_than_the_greedy_places_keep_whole_groups_and_the_mix(monkeypatch):
+    monkeypatch.setattr(split_assign, "GREEDY_GROUPS", 100)  # the rest: cut per stratum
+    frame = mixed_label_groups(3)
+    split = assign_splits(frame, {"train": 0.6, "dev": 0.2, "test": 0.2}, label="label",
+                          group="user", seed=3)  # fmt: skip
+    assert (frame.assign(split=split).groupby("user")["split"].nunique() == 1).all()
+    assert mean_class_share_gap(frame, split) < 0.01
+    assert abs(split.value_counts()["dev"] - 1_200) < 60
+
+
+def test_a_group_too_large_for_its_split_is_warned_about_by_class_and_split():
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(
+        {"user": rng.integers(0, 500, 5_000), "label": rng.choice(["cat", "dog"], 5_000)}
+    )
+    whale = pd.DataFrame(
+        {"user": [-1] * 400, "label": ["bird"] * 400}
+    )  # 400 of 5,400 rows, 4× a 10% split
+    frame = pd.concat([frame, whale], ignore_index=True)
+    fractions = {"train": 0.8, "train_dev": 0, "dev": 0.1, "test": 0.1}
+    result = apply_plan(frame, fractions, label="label", group="user", seed=0)
+    shares = pd.crosstab(result.split, frame["label"], normalize="index")["bird"]
+    off = {s.replace("_", "-") for s, share in shares.items() if abs(share - 400 / 5_400) > 0.02}
+    drift = [w for w in result.shortfalls if "of class 'bird'" in w]
+    assert off and {w.split()[0] for w in drift} == off  # each named split, with the class
+    assert class_mix_drift(frame["label"], result.split) == [
+        w for w in result.shortfalls if "class" in w
+    ]
+
+
+def test_no_drift_warning_for_rounding_alone():
+    frame = pd.DataFrame({"label": ["a"] * 7 + ["b"] * 3})
+    split = assign_splits(frame, {"train": 0.6, "dev": 0.2, "test": 0.2}, label="label")
+    assert class_mix_drift(frame["label"], split) == []
+
+
 def test_assign_refuses_missing_columns():
     frame = make_frame(rows=100, groups=10)
     with pytest.raises(InputError, match=r"no column 'patient'.*columns found: user, label"):
@@ -185,6 +311,13 @@ def test_cli_plan_json_contract(capsys):
     assert data["regime"] == "mismatched"
     assert data["composition"]["train"] == {"web": 200_000, "phone": 5_000}
     assert data["sources"]["dev"] == ["phone"]
+    code, out, _ = run_cli(
+        capsys, "split", "--size", "1000000", "--min-difference", "1%", "--baseline-error", "10%",
+        "--disagreement", "2%", "--json",
+    )  # fmt: skip
+    power = json.loads(out)["power"]
+    assert power["disagreement"] == 0.02 and power["paired_dev"][0]["dev"] == 1_568
+    assert json.loads(out)["counts"]["dev"] == 1_568
 
 
 @pytest.mark.parametrize(
@@ -196,6 +329,8 @@ def test_cli_plan_json_contract(capsys):
         ["split", "--size", "2"],
         ["split"],
         ["split", "frobnicate"],
+        ["split", "--size", "100000", "--min-difference", "2%", "--disagreement", "1%"],
+        ["split", "--size", "100000", "--disagreement", "150"],
     ],
 )
 def test_cli_bad_input_exits_2(capsys, argv):

@@ -37,18 +37,18 @@ def render_text(diagnosis: Diagnosis, slices=(), slice_column: str | None = None
     """The readable table, action plan and warnings printed without ``--json``."""
     fmt = diagnosis.fmt
     lines = [f"Waterfall ({diagnosis.metric}{', ' + diagnosis.unit if diagnosis.unit else ''})"]
-    lines.append(f"  {'level':<10}{'value':>10}   {'95% interval':<22}{'n':>10}")
+    lines.append(f"  {'level':<10}{'value':>10}   {'95% interval':<26}{'n':>10}")
     for level, value in diagnosis.levels.items():
         if value is None:
             continue
         est = diagnosis.intervals.get(level)
-        interval = f"{fmt(est.low)} – {fmt(est.high)}" if est else ""
+        interval = diagnosis.level_interval_text(level)
         count = f"{est.n:,}" if est else ""
-        lines.append(f"  {LEVEL_LABELS[level]:<10}{fmt(value):>10}   {interval:<22}{count:>10}")
+        lines.append(f"  {LEVEL_LABELS[level]:<10}{fmt(value):>10}   {interval:<26}{count:>10}")
     lines.append("")
-    lines.append(f"  {'gap':<18}{'size':>10}   status")
+    lines.append(f"  {'gap':<18}{'size':>10}   {'95% interval':<26}status")
     for row in gap_rows(diagnosis):
-        lines.append(f"  {row['gap']:<18}{row['size']:>10}   {row['status']}")
+        lines.append(f"  {row['gap']:<18}{row['size']:>10}   {row['interval']:<26}{row['status']}")
     lines.append("")
     if diagnosis.recommendations:
         lines.append("Action plan")

@@ -206,8 +206,8 @@ def _human_inputs(state: DiagnoseState, pid: int, metric: str) -> DiagnoseState:
 
 
 def gap_table(diagnosis: Diagnosis) -> pd.DataFrame:
-    """The gaps as a table: name, the levels it lies between, size, noise, status."""
-    columns = {"gap": "gap", "between": "between", "size": "size", "noise": "noise (95%)"}
+    """The gaps as a table: name, the levels it lies between, size, 95% interval, status."""
+    columns = {"gap": "gap", "between": "between", "size": "size", "interval": "95% interval"}
     return pd.DataFrame(
         [
             {**{shown: row[key] for key, shown in columns.items()}, "status": row["status"]}

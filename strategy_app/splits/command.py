@@ -46,6 +46,12 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--baseline-error", metavar="R", help="expected error rate for the power calculation"
     )
+    parser.add_argument(
+        "--disagreement",
+        metavar="R",
+        help="share of dev examples two models disagree on (e.g. 2%%): sizes dev for McNemar's "
+        "paired test with --min-difference",
+    )
     parser.add_argument("--out", metavar="FILE", help="assign: where to write DATA with a split")
     parser.add_argument("--label", metavar="COLUMN", help="assign: stratify by this label")
     parser.add_argument("--group", metavar="COLUMN", help="assign: keep each group in one split")
@@ -75,6 +81,7 @@ def _options(args) -> dict:
         train_dev=not args.no_train_dev,
         min_difference=args.min_difference,
         baseline_error=args.baseline_error,
+        disagreement=args.disagreement,
     )
 
 

@@ -39,6 +39,7 @@ class FieldNames:
     target: str
     min_difference: str
     baseline_error: str
+    disagreement: str = "--disagreement"
 
 
 CLI_FIELDS = FieldNames("--size", "--source", "--target", "--min-difference", "--baseline-error")
@@ -49,6 +50,7 @@ PAGE_FIELDS = FieldNames(
     "target size",
     "smallest difference to detect",
     "expected error rate",
+    "share of examples the two models disagree on",
 )
 
 
@@ -58,6 +60,7 @@ def plan_options(
     train_dev: bool = True,
     min_difference: str | None = None,
     baseline_error: str | None = None,
+    disagreement: str | None = None,
     fields: FieldNames = CLI_FIELDS,
 ) -> dict:
     """The planners' options from typed text (rates such as ``0.5%``; empty means not given)."""
@@ -70,6 +73,7 @@ def plan_options(
         "train_dev": train_dev,
         "min_difference": rate(min_difference, fields.min_difference),
         "baseline_error": rate(baseline_error, fields.baseline_error),
+        "disagreement": rate(disagreement, fields.disagreement),
     }
 
 
