@@ -144,7 +144,7 @@ def _quote(column: str) -> str:
 
 
 def _source(
-    path: Path, connection: duckdb.DuckDBPyConnection, name: str
+    path: Path, connection: duckdb.DuckDBPyConnection, name: str | None = None
 ) -> tuple[str, dict[str, str], pq.FileMetaData | None]:
     """The table function reading the file (path as parameter ``$path``), the column types
     DuckDB reads, and a Parquet file's metadata (None for CSV)."""
@@ -158,7 +158,7 @@ def _source(
         if list(types) != metadata.schema.to_arrow_schema().names:  # e.g. a repeated column
             raise _Unsure("columns read differently")
         return source, types, metadata
-    if Path(name).suffix.lower() in (".parquet", ".pq") or b"\x00" in head:
+    if Path(name or path.name).suffix.lower() in (".parquet", ".pq") or b"\x00" in head:
         raise _Unsure("not Parquet, not text")
     try:
         refuse_non_csv_text(head, path.name)
