@@ -23,7 +23,6 @@ from diagnostics.splitnames import SPLIT_ALIASES, SPLITS, accepted_split_names
 from diagnostics.validation import InputError
 
 SPLIT_FRACTIONS = {"train": 0.5, "train_dev": 0.1, "dev": 0.2, "test": 0.2}
-BUILTIN = ("digits", "classification")
 
 
 @dataclass(frozen=True)
