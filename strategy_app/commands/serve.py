@@ -7,6 +7,7 @@ behaves the same from any folder.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 import tomllib
@@ -17,7 +18,9 @@ from strategy_app.store import data_dir, database_url
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "strategy_app" / "app.py"
 CONFIG = ROOT / "strategy_app" / "streamlit_config.toml"
-LOCAL_ADDRESSES = ("127.0.0.1", "localhost", "::1")
+# Beyond loopback, an uncaught exception shows only a generic message in the browser, not its
+# type, message or traceback (those go to the console): "false" would still show the traceback.
+NETWORK_ERROR_DETAILS = "none"
 
 
 def register(subparsers) -> None:
@@ -31,6 +34,16 @@ def register(subparsers) -> None:
     parser.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     parser.add_argument("--address", default="127.0.0.1", help="address (default 127.0.0.1)")
     parser.set_defaults(handler=run)
+
+
+def is_loopback(address: str) -> bool:
+    """Whether ``address`` serves this machine only (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:  # a host name: it may resolve to any interface
+        return False
 
 
 def config_options(path: Path = CONFIG) -> dict[str, str]:
@@ -51,17 +64,20 @@ def streamlit_command(port: int, address: str) -> list[str]:
         "server.address": address,
         "server.headless": "true",
     }
+    if not is_loopback(address):
+        options["client.showErrorDetails"] = NETWORK_ERROR_DETAILS
     flags = [part for option, value in options.items() for part in (f"--{option}", value)]
     return [sys.executable, "-m", "streamlit", "run", str(APP), *flags]
 
 
 def run(args) -> tuple[dict, str]:
     """Run the app in this process (replaced by Streamlit) until it stops."""
-    if args.address not in LOCAL_ADDRESSES:
+    if not is_loopback(args.address):
         print(
             f"WARNING: serving on {args.address} with NO LOGIN: anyone who can reach this "
             f"address can read and change every project. Use 127.0.0.1 unless the network is "
-            "trusted.",
+            f"trusted. Errors show viewers a generic message, not a traceback "
+            f"(client.showErrorDetails = {NETWORK_ERROR_DETAILS}); details go to this console.",
             file=sys.stderr,
         )
     env = dict(os.environ)
