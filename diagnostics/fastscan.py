@@ -41,6 +41,7 @@ from diagnostics.ingest import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     SCORE_COLUMNS,
+    InMemoryTable,
     read_predictions,
     slice_metrics,
     split_estimates,
@@ -91,7 +92,7 @@ class _Unsure(Exception):
 
 
 def scan_split_metrics(
-    path: str | os.PathLike,
+    path: str | os.PathLike | InMemoryTable,
     *,
     metric: str | None = None,
     slice_column: str | None = None,
@@ -101,14 +102,14 @@ def scan_split_metrics(
 
     Same arguments and refusals as :func:`~diagnostics.ingest.read_predictions` (with the
     slice column as the one extra column); the result equals :func:`split_metrics` and
-    :func:`slice_metrics` of the exact path.
+    :func:`slice_metrics` of the exact path. An in-memory table goes to the exact path.
     """
-    path = Path(path)
-    name = display_name or path.name
-    try:
-        return _scan(path, metric, slice_column, name)
-    except (_Unsure, duckdb.Error, pa.ArrowException, OSError, UnicodeDecodeError, csv.Error):
-        pass
+    if isinstance(path, (str, os.PathLike)):
+        path = Path(path)
+        try:
+            return _scan(path, metric, slice_column, display_name or path.name)
+        except (_Unsure, duckdb.Error, pa.ArrowException, OSError, UnicodeDecodeError, csv.Error):
+            pass
     predictions = read_predictions(
         path,
         metric=metric,
@@ -120,7 +121,7 @@ def scan_split_metrics(
         splits=split_metrics(predictions),
         slices=slice_metrics(predictions, slice_column) if slice_column else {},
         metric=predictions.metric,
-        source=name,
+        source=predictions.source,
         rows=len(predictions.frame),
         engine="pyarrow",
     )

@@ -19,10 +19,11 @@ import csv
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,32 +111,48 @@ def slice_metrics(predictions: Predictions, column: str) -> dict[str, dict[str, 
     }
 
 
+InMemoryTable = pd.DataFrame | pa.Table | Mapping[str, Any]
+TABLE_NAMES = {pd.DataFrame: "the DataFrame", pa.Table: "the Arrow table"}
+
+
 def read_predictions(
-    path: str | os.PathLike,
+    path: str | os.PathLike | InMemoryTable,
     *,
     metric: str | None = None,
     extra_columns: tuple[str, ...] = (),
     display_name: str | None = None,
     metrics_only: bool = False,
 ) -> Predictions:
-    """Read, validate and canonicalize a predictions file.
+    """Read, validate and canonicalize a predictions file or an in-memory table.
 
-    ``metric`` forces ``error``, ``mae`` or ``rmse``; by default labels with fractional numbers
-    mean regression (MAE) and anything else classification (error rate). ``extra_columns`` are
-    read too (slices, inputs for labeling). ``display_name`` names the file in messages (an
-    uploaded file's original name). ``metrics_only`` is the lean path for a diagnosis of a
-    big file: it reads and checks only what the metrics depend on (split, labels, weight, and
-    the ids, since a duplicated row would count twice) and keeps no id, score or input.
+    ``path`` is a CSV or Parquet file, or a pandas DataFrame, a pyarrow Table or a dict of
+    equal-length arrays (column name → values), which go through the same checks as a Parquet
+    file, with the same messages. ``metric`` forces ``error``, ``mae`` or ``rmse``; by default
+    labels with fractional numbers mean regression (MAE) and anything else classification
+    (error rate). ``extra_columns`` are read too (slices, inputs for labeling).
+    ``display_name`` names the file in messages (an uploaded file's original name).
+    ``metrics_only`` is the lean path for a diagnosis of a big file: it reads and checks only
+    what the metrics depend on (split, labels, weight, and the ids, since a duplicated row
+    would count twice) and keeps no id, score or input.
+
+    >>> table = {"split": ["train", "dev"], "y_true": [1, 2], "y_pred": [1, 3]}
+    >>> predictions = read_predictions(table)
+    >>> predictions.metric, predictions.source, list(predictions.frame["split"])
+    ('error', 'the dict of arrays', ['train', 'dev'])
     """
-    path = Path(path)
-    name = display_name or path.name
     if metric is not None and metric not in METRICS:
         raise InputError(f"unknown metric '{metric}'; choose one of {', '.join(METRICS)}")
-    if not path.is_file():
-        raise InputError(f"predictions file not found: {path}")
-    if path.stat().st_size == 0:
-        raise InputError(f"{name} is empty (0 bytes); export the predictions again")
-    columns = _open_columns(path, name, extra_columns, metrics_only)
+    if isinstance(path, (str, os.PathLike)):
+        path = Path(path)
+        name = display_name or path.name
+        if not path.is_file():
+            raise InputError(f"predictions file not found: {path}")
+        if path.stat().st_size == 0:
+            raise InputError(f"{name} is empty (0 bytes); export the predictions again")
+        columns = _open_columns(path, name, extra_columns, metrics_only)
+    else:
+        name = display_name or TABLE_NAMES.get(type(path), "the dict of arrays")
+        columns = _open_table(path, name, extra_columns, metrics_only)
     if columns.num_rows == 0:
         raise InputError(f"{name} has a header but no rows; it needs one row per prediction")
     frame = _canonical_frame(columns, name, metrics_only)
@@ -251,6 +268,42 @@ def _open_parquet(path: Path, name: str, extra: tuple[str, ...], metrics_only: b
     _check_memory(needed, name, f"{metadata.num_rows:,} rows of {', '.join(columns)}")
     types = {field.name: field.type for field in parquet.schema_arrow}
     return _Columns(columns, types, metadata.num_rows, batches)
+
+
+def _open_table(
+    data: InMemoryTable, name: str, extra: tuple[str, ...], metrics_only: bool
+) -> _Columns:
+    """An in-memory table's wanted columns, checked as a Parquet file's schema is."""
+    if isinstance(data, pd.DataFrame):
+        data = data.rename(columns=str)
+        names = list(data.columns)
+    elif isinstance(data, pa.Table):
+        names = data.column_names
+    elif isinstance(data, Mapping):
+        names = [str(key) for key in data]
+        data = {str(key): values for key, values in data.items()}
+    else:
+        raise InputError(
+            f"predictions must be a file path, a pandas DataFrame, a pyarrow Table or a dict "
+            f"of arrays, not {type(data).__name__}"
+        )
+    columns = _wanted(names, name, extra, metrics_only)
+    try:
+        if isinstance(data, pd.DataFrame):
+            table = pa.Table.from_pandas(data[columns], preserve_index=False)
+        elif isinstance(data, pa.Table):
+            table = data.select(columns)
+        else:  # through pandas, so NaN in a column of strings is an empty value, as in a file
+            frame = pd.DataFrame({column: data[column] for column in columns})
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise InputError(
+            f"{name} cannot be read as a table ({exc}); give each column one type and every "
+            "column the same length"
+        ) from None
+    types = {field.name: field.type for field in table.schema}
+    batches = partial(table.to_batches, max_chunksize=BATCH_ROWS)
+    return _Columns(columns, types, table.num_rows, batches)
 
 
 def _read_csv(
