@@ -114,6 +114,12 @@ class Ceiling:
             "advice": list(self.advice),
         }
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the report's ceiling chart and table."""
+        from diagnostics.report import ReportInputs, render_fragment
+
+        return render_fragment(ReportInputs(ceiling=self), ("ceiling",))
+
 
 def _clean(value: float) -> float:
     return round(float(value), 12)
@@ -160,6 +166,10 @@ def ceiling_from_counts(
 
     ``dev_errors`` (the number of misclassified dev examples) turns each share into an
     estimated count of such errors in the whole dev set, with its interval.
+
+    >>> ceiling = ceiling_from_counts({"blurry": 190, "mislabeled": 60}, 500, 0.10)
+    >>> [(row["name"], row["error_after_fix"]) for row in ceiling.to_dict()["categories"]]
+    [('blurry', 0.062), ('mislabeled', 0.088)]
     """
     _check_inputs(counts, reviewed, dev_error, dev_errors)
     rows = [
@@ -197,6 +207,10 @@ def ceiling_from_tags(
     when only the tagged examples were listed); the extra ones count as untagged.
     ``categories`` lists categories to show even with no tag yet. An example with several tags
     counts once in each of them.
+
+    >>> ceiling = ceiling_from_tags({"a": ["blurry"], "b": ["blurry", "dark"], "c": []}, 0.10)
+    >>> [(row.name, row.count) for row in ceiling.categories], ceiling.untagged
+    ([('blurry', 2), ('dark', 1)], 1)
     """
     seen = set(tags) if reviewed_ids is None else set(reviewed_ids)
     seen |= {item for item, carried in tags.items() if carried}

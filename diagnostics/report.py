@@ -143,6 +143,26 @@ def render_html(
     ``charts`` maps a section key (``waterfall``, ``ceiling``, ``search``) to an Altair chart,
     rendered inline as SVG; by default :func:`report_charts`.
     """
+    return _ENV.get_template("report.html.j2").render(_context(inputs, sections, charts))
+
+
+def render_fragment(
+    inputs: ReportInputs,
+    sections: Sequence[str] = SECTIONS,
+    *,
+    charts: Mapping[str, object] | None = None,
+) -> str:
+    """The chosen sections of the report alone, as an HTML fragment: no page, header, style or
+    policy (what a Jupyter notebook shows for a result, see ``_repr_html_``)."""
+    template = _ENV.get_template("report.html.j2")
+    context = template.new_context(_context(inputs, sections, charts))
+    return "".join(template.blocks["sections"](context)).strip()
+
+
+def _context(
+    inputs: ReportInputs, sections: Sequence[str], charts: Mapping[str, object] | None
+) -> dict:
+    """What the report template renders: the view, the chosen sections and their charts."""
     _check_sections(sections)
     if charts is None:
         charts = report_charts(inputs)
@@ -151,13 +171,12 @@ def render_html(
         for key, chart in charts.items()
         if chart is not None and key in sections
     }
-    template = _ENV.get_template("report.html.j2")
-    return template.render(
-        report=_view(inputs),
-        sections=set(sections),
-        charts=_Charts(svgs),
-        extra_sections=_extra_sections(inputs),
-    )
+    return {
+        "report": _view(inputs),
+        "sections": set(sections),
+        "charts": _Charts(svgs),
+        "extra_sections": _extra_sections(inputs),
+    }
 
 
 def _check_sections(sections: Sequence[str]) -> None:

@@ -126,6 +126,12 @@ class SplitPlan:
             "warnings": list(self.warnings),
         }
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the report's split plan section."""
+        from diagnostics.report import ReportInputs, render_fragment
+
+        return render_fragment(ReportInputs(split_plan=self), ("splits",))
+
 
 def rule_dev_fraction(size: float) -> float:
     """The dev (and test) share of ``size`` examples under the table rule, before rounding."""
@@ -222,6 +228,9 @@ def plan_split(
     ``test=False`` drops the test set (its examples go to training) with a warning;
     ``train_dev=False`` drops train-dev. ``min_difference`` (an error-rate difference, e.g.
     0.01) sizes dev and test by the power calculation instead of the table rule.
+
+    >>> plan_split(1_000_000).counts
+    {'train': 970000, 'train_dev': 10000, 'dev': 10000, 'test': 10000}
     """
     size = check_size(size, "size")
     _check_difference(min_difference, baseline_error)
@@ -291,6 +300,10 @@ def plan_mismatched(
 
     Dev and test come only from the target (equal sizes); the leftover target goes into
     training; train-dev is carved out of the source's training data. See the module docstring.
+
+    >>> plan = plan_mismatched(200_000, 10_000)
+    >>> plan.counts["dev"], plan.sources["dev"], plan.sources["train"]
+    (2500, ['target'], ['source', 'target'])
     """
     source = check_size(source, f"source size ({source_name})")
     target = check_size(target, f"target size ({target_name})")

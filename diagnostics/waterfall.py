@@ -149,6 +149,12 @@ class Diagnosis:
             result["counts"] = {k: v.n for k, v in self.intervals.items()}
         return result
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the report's waterfall chart, gap table, action plan and warnings."""
+        from diagnostics.report import DIAGNOSIS_SECTIONS, ReportInputs, render_fragment
+
+        return render_fragment(ReportInputs(diagnosis=self), DIAGNOSIS_SECTIONS)
+
 
 def _clean(value: float | None) -> float | None:
     """Round away binary noise (0.08 − 0.01 → 0.07) while keeping every meaningful digit."""
@@ -322,6 +328,11 @@ def diagnose_slices(
         if levels
     ]
     return sorted(results, key=lambda item: -largest(item[1]))
+
+
+def slices_to_dict(column: str, slices: Sequence[tuple[str, Diagnosis]]) -> dict:
+    """The ``slices`` part of ``diagnose --slice COLUMN --json``: one waterfall per value."""
+    return {"column": column, "values": [{"value": v, **d.to_dict()} for v, d in slices]}
 
 
 def parse_human_level(text: str, metric: str = "error", *, index: int = 1) -> HumanLevel:
