@@ -13,6 +13,7 @@ from diagnostics.waterfall import (
     diagnose,
     diagnose_slices,
     parse_human_level,
+    slices_to_dict,
 )
 from strategy_app.cli import add_json_flag
 
@@ -54,10 +55,7 @@ def run(args) -> tuple[dict, str]:
     diagnosis, slices, _ = diagnosis_from_args(args)
     data = diagnosis.to_dict()
     if args.slice:
-        data["slices"] = {
-            "column": args.slice,
-            "values": [{"value": value, **d.to_dict()} for value, d in slices],
-        }
+        data["slices"] = slices_to_dict(args.slice, slices)
     return data, render_text(diagnosis, slices, args.slice)
 
 
