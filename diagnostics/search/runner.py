@@ -35,6 +35,7 @@ from diagnostics.search.choices import PRUNERS, SAMPLERS
 from diagnostics.search.datasets import ClassificationOptions, Dataset, load_dataset
 from diagnostics.search.outputs import PREDICTIONS_FILE, predictions_frame, save_best_model
 from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
+from diagnostics.search.tracking import check_tracking, trial_loggers
 from diagnostics.search.training import PARAM_NAMES, TrainConfig, evaluate, train_model
 from diagnostics.validation import InputError
 
@@ -81,6 +82,7 @@ class SearchSettings:
     out_dir: str | None = None
     grace_s: int = 120
     max_retry: int = 3
+    mlflow: str | None = None  # tracking URI: every trial logged (diagnostics.search.tracking)
 
     def check(self) -> None:
         """Refuse settings no search can run with."""
@@ -97,6 +99,7 @@ class SearchSettings:
             raise InputError("--rounds must be at least 1")
         if self.study is not None and not self.study.strip():
             raise InputError("--study must not be empty")
+        check_tracking(self.mlflow, self.workers)
 
 
 @dataclass(frozen=True)
@@ -323,6 +326,7 @@ def run_worker(job: RoundJob, index: int = 0, callbacks=()) -> None:
     left = job.target - _count(study, FINISHED)
     if left <= 0:
         return
+    callbacks = [*callbacks, *trial_loggers(settings.mlflow, space)]
     try:
         study.optimize(
             Objective(data, space, job.epochs, settings),
