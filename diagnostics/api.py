@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 
@@ -28,8 +28,10 @@ from diagnostics.waterfall import (
 )
 from diagnostics.waterfall import diagnose as diagnose_levels
 
-PredictionsInput = str | os.PathLike | InMemoryTable
-HumanInput = float | str | HumanLevel | Sequence[float | str | HumanLevel] | Mapping[str, float]
+PredictionsInput: TypeAlias = str | os.PathLike[str] | InMemoryTable
+HumanInput: TypeAlias = (
+    float | str | HumanLevel | Sequence[float | str | HumanLevel] | Mapping[str, float]
+)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -111,7 +111,7 @@ def slice_metrics(predictions: Predictions, column: str) -> dict[str, dict[str, 
     }
 
 
-InMemoryTable = pd.DataFrame | pa.Table | Mapping[str, Any]
+InMemoryTable: TypeAlias = pd.DataFrame | pa.Table | Mapping[str, Any]
 TABLE_NAMES = {pd.DataFrame: "the DataFrame", pa.Table: "the Arrow table"}
 
 
