@@ -41,7 +41,7 @@ class SlicedDiagnosis(Diagnosis):
     slice_column: str = ""
     slices: list[tuple[str, Diagnosis]] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The ``diagnose --slice COLUMN --json`` contract."""
         return {**super().to_dict(), "slices": slices_to_dict(self.slice_column, self.slices)}
 
@@ -131,8 +131,8 @@ def sample_errors(
 
 
 def run_search(
-    dataset: str = "digits", *, data_dir: str | os.PathLike = "data", **settings: Any
-) -> dict:
+    dataset: str = "digits", *, data_dir: str | os.PathLike[str] = "data", **settings: Any
+) -> dict[str, Any]:
     """A hyperparameter search (PyTorch + Optuna), as ``search --json`` returns it.
 
     ``dataset`` is ``digits`` or ``csv:PATH``; ``settings`` are the fields of
