@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ class CategoryCeiling:
     error_after_fix_interval: tuple[float, float]
     estimated_dev_errors: tuple[float, float, float] | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON row: the CLI contract's keys plus the extrapolation to the whole dev set."""
         estimate = self.estimated_dev_errors
         return {
@@ -78,7 +79,7 @@ class Ranking:
     separated: bool
     reviewed_needed: int | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
             "above": self.above,
@@ -101,7 +102,7 @@ class Ceiling:
     notes: list[str] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The ``ceiling --json`` contract (DESIGN.md) plus untagged, rankings, notes, advice."""
         return {
             "dev_error": _clean(self.dev_error),
@@ -125,7 +126,7 @@ def _clean(value: float) -> float:
     return round(float(value), 12)
 
 
-def ceiling_table(ceiling: Mapping) -> list[dict]:
+def ceiling_table(ceiling: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The ceiling table as display rows (percent), from ``Ceiling.to_dict()``.
 
     The page and the report show these same rows; the estimate over the whole dev set appears
@@ -378,7 +379,7 @@ class Agreement:
                 return word
         return KAPPA_SCALE[-1][1]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
             "category": self.category,
