@@ -30,6 +30,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -92,7 +93,7 @@ class _Unsure(Exception):
 
 
 def scan_split_metrics(
-    path: str | os.PathLike | InMemoryTable,
+    path: str | os.PathLike[str] | InMemoryTable,
     *,
     metric: str | None = None,
     slice_column: str | None = None,
@@ -479,7 +480,7 @@ class _Query:
             f"FROM {source} GROUP BY ALL HAVING count(*) > 1)"
         )
 
-    def result(self, groups: list[dict], name: str) -> ScanResult:
+    def result(self, groups: list[dict[str, Any]], name: str) -> ScanResult:
         """The estimates from the query's groups, or :class:`_Unsure` when a counter is non-zero."""
         total = sum(group["n"] for group in groups)
         if total == 0:
