@@ -116,7 +116,7 @@ TABLE_NAMES = {pd.DataFrame: "the DataFrame", pa.Table: "the Arrow table"}
 
 
 def read_predictions(
-    path: str | os.PathLike | InMemoryTable,
+    path: str | os.PathLike[str] | InMemoryTable,
     *,
     metric: str | None = None,
     extra_columns: tuple[str, ...] = (),
