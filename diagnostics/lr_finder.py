@@ -15,6 +15,7 @@ import copy
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,7 +45,7 @@ class LRFinderResult:
         """The suggestion of the chosen method."""
         return self.suggestions[self.method]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The ``lr-find --json`` contract: suggested_lr, method, lrs, losses (+ details)."""
         return {
             "suggested_lr": self.suggested_lr,
@@ -61,8 +62,8 @@ class LRFinderResult:
 def lr_range_test(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    loss_fn: Callable,
-    batches: Iterable,
+    loss_fn: Callable[..., Any],
+    batches: Iterable[Any],
     *,
     num_steps: int = MIN_STEPS_DEFAULT,
     start_lr: float = 1e-7,
@@ -169,7 +170,7 @@ def _result(lrs, losses, raw, method, stopped) -> LRFinderResult:
     )
 
 
-def _forever(batches: Iterable):
+def _forever(batches: Iterable[Any]):
     while True:
         empty = True
         for batch in batches:
