@@ -90,7 +90,7 @@ class GroupSums:
     ) -> GroupSums:
         """Accumulate the sums of ``loss`` for each group code in ``0..n_groups-1``."""
 
-        def total(values):
+        def total(values: np.ndarray) -> np.ndarray:
             return _bincount(codes, values, n_groups)
 
         n = _bincount(codes, None, n_groups).astype(np.int64)
@@ -106,7 +106,7 @@ class GroupSums:
     def __add__(self, other: GroupSums) -> GroupSums:
         return GroupSums(*(a + b for a, b in zip(self._fields(), other._fields(), strict=True)))
 
-    def _fields(self):
+    def _fields(self) -> tuple[np.ndarray, ...]:
         return (self.n, self.sw, self.sw2, self.s1, self.s2)
 
     def estimate(self, group: int, metric: str) -> LevelEstimate | None:
