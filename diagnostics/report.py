@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import jinja2
 from markupsafe import Markup
@@ -81,14 +82,14 @@ class ReportInputs:
         return [s for s in SECTIONS if present[s]]
 
 
-def as_dict(result) -> dict | None:
+def as_dict(result) -> dict[str, Any] | None:
     """A result object's ``to_dict()`` form (a dict is copied; None stays None)."""
     if result is None:
         return None
     return result.to_dict() if hasattr(result, "to_dict") else dict(result)
 
 
-def report_data(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dict:
+def report_data(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dict[str, Any]:
     """The report's content as plain data (``report --format json``), chosen sections only."""
     _check_sections(sections)
     chosen = set(sections)
@@ -161,7 +162,7 @@ def render_fragment(
 
 def _context(
     inputs: ReportInputs, sections: Sequence[str], charts: Mapping[str, object] | None
-) -> dict:
+) -> dict[str, Any]:
     """What the report template renders: the view, the chosen sections and their charts."""
     _check_sections(sections)
     if charts is None:
@@ -192,10 +193,10 @@ class _Charts(dict):
         return None
 
 
-def report_tables(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dict[str, list]:
+def report_tables(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dict[str, list[Any]]:
     """Each table of the chosen sections as rows (header first), for CSV export."""
     _check_sections(sections)
-    tables: dict[str, list[list]] = {}
+    tables: dict[str, list[list[Any]]] = {}
     view = _view(inputs)
     if view["summary"] and "summary" in sections:
         tables["rows_per_split"] = [["split", "rows"]] + [
@@ -235,7 +236,7 @@ def neutralize_cell(value) -> object:
     return neutralize(value) if isinstance(value, str) else value
 
 
-def table_csv(rows: Sequence[Sequence]) -> str:
+def table_csv(rows: Sequence[Sequence[Any]]) -> str:
     """One table as CSV text, formula cells neutralized."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -268,7 +269,7 @@ def export(inputs: ReportInputs, fmt: str, sections: Sequence[str] = SECTIONS) -
 # -- view models ------------------------------------------------------------------------------
 
 
-def _view(inputs: ReportInputs) -> dict:
+def _view(inputs: ReportInputs) -> dict[str, Any]:
     d = inputs.diagnosis
     return {
         "title": inputs.title,
@@ -288,7 +289,7 @@ def _warnings(inputs: ReportInputs) -> list[str]:
     return warnings
 
 
-def _summary(inputs: ReportInputs) -> dict:
+def _summary(inputs: ReportInputs) -> dict[str, Any]:
     d = inputs.diagnosis
     metric_label = "error rate" if d.metric == "error" else d.metric.upper()
     if d.unit:
@@ -300,7 +301,7 @@ def _summary(inputs: ReportInputs) -> dict:
     }
 
 
-def _waterfall(d: Diagnosis) -> dict:
+def _waterfall(d: Diagnosis) -> dict[str, Any]:
     fmt = d.fmt
     levels = []
     for level, value in d.levels.items():
@@ -341,7 +342,7 @@ def _waterfall(d: Diagnosis) -> dict:
     return {"levels": levels, "gaps": gaps, "plan": plan, "humans": humans}
 
 
-def _slices(inputs: ReportInputs) -> dict:
+def _slices(inputs: ReportInputs) -> dict[str, Any]:
     rows = []
     for value, d in inputs.slices:
         gap = d.largest_gap()
@@ -358,8 +359,10 @@ def _slices(inputs: ReportInputs) -> dict:
     return {"column": inputs.slice_column, "rows": rows}
 
 
-def _extra_sections(inputs: ReportInputs) -> list[dict]:
-    builders: dict[str, tuple[Mapping | None, Callable[[Mapping], dict]]] = {
+def _extra_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
+    builders: dict[
+        str, tuple[Mapping[str, Any] | None, Callable[[Mapping[str, Any]], dict[str, Any]]]
+    ] = {
         "splits": (as_dict(inputs.split_plan), _split_section),
         "ceiling": (as_dict(inputs.ceiling), _ceiling_section),
         "search": (as_dict(inputs.search), _search_section),
@@ -375,7 +378,7 @@ def _pct(value: float | None) -> str:
     return format_value(value, "error")
 
 
-def _split_section(plan: Mapping) -> dict:
+def _split_section(plan: Mapping[str, Any]) -> dict[str, Any]:
     counts, fractions = plan["counts"], plan["fractions"]
     origin = plan.get("composition") or plan.get("sources") or {}
     rows = [
@@ -406,7 +409,7 @@ def _describe_source(source) -> str:
     return str(source)
 
 
-def _ceiling_section(ceiling: Mapping) -> dict:
+def _ceiling_section(ceiling: Mapping[str, Any]) -> dict[str, Any]:
     rows = ceiling_table(ceiling)
     return {
         "intro": f"Dev error {_pct(ceiling['dev_error'])}; {ceiling['reviewed']:,} misclassified "
@@ -422,14 +425,14 @@ def _ceiling_section(ceiling: Mapping) -> dict:
     }
 
 
-def _ceiling_notes(ceiling: Mapping) -> list[str]:
+def _ceiling_notes(ceiling: Mapping[str, Any]) -> list[str]:
     notes = []
     if ceiling.get("untagged"):
         notes.append(f"{ceiling['untagged']:,} reviewed errors carry no category.")
     return notes + list(ceiling.get("notes", [])) + list(ceiling.get("advice", []))
 
 
-def _search_section(search: Mapping) -> dict:
+def _search_section(search: Mapping[str, Any]) -> dict[str, Any]:
     best = search.get("best") or {}
     tables = [
         {
