@@ -20,6 +20,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import optuna.distributions as od
 
@@ -47,8 +48,8 @@ class Param:
     type: str
     low: float | None = None
     high: float | None = None
-    choices: tuple = ()
-    points: tuple = ()
+    choices: tuple[Any, ...] = ()
+    points: tuple[Any, ...] = ()
     tier: int = 2
     log: bool = False
 
@@ -87,9 +88,9 @@ class Param:
         tolerance = 1e-12 * max(1.0, abs(self.high))
         return self.low - tolerance <= value <= self.high + tolerance
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON form of this parameter."""
-        data: dict = {"type": self.type}
+        data: dict[str, Any] = {"type": self.type}
         if self.type == "choice":
             data["choices"] = list(self.choices)
         else:
@@ -138,7 +139,7 @@ class SearchSpace:
             params.append(_parse_param(name, spec, source))
         return cls(tuple(params))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON form (what :meth:`from_dict` reads)."""
         return {p.name: p.to_dict() for p in self.params}
 
@@ -152,13 +153,13 @@ class SearchSpace:
         """Optuna distributions keyed by Optuna parameter name."""
         return {p.optuna_name: p.distribution() for p in self.params}
 
-    def suggest(self, trial) -> dict:
+    def suggest(self, trial) -> dict[str, Any]:
         """Sample every parameter through the trial; returns user values."""
         return {
             p.name: p.decode(_suggest(trial, p.optuna_name, p.distribution())) for p in self.params
         }
 
-    def decode(self, optuna_params: dict) -> dict:
+    def decode(self, optuna_params: dict[str, Any]) -> dict[str, Any]:
         """Optuna's stored params → user values (parameters not in this space are dropped)."""
         return {
             p.name: p.decode(optuna_params[p.optuna_name])
@@ -166,15 +167,15 @@ class SearchSpace:
             if p.optuna_name in optuna_params
         }
 
-    def encode(self, params: dict) -> dict:
+    def encode(self, params: dict[str, Any]) -> dict[str, Any]:
         """User values → the params Optuna stores."""
         return {p.optuna_name: p.encode(params[p.name]) for p in self.params}
 
-    def contains(self, params: dict) -> bool:
+    def contains(self, params: dict[str, Any]) -> bool:
         """Whether user values have every parameter and lie inside the space."""
         return all(p.name in params and p.contains(params[p.name]) for p in self.params)
 
-    def grid(self) -> dict[str, list]:
+    def grid(self) -> dict[str, list[Any]]:
         """The grid for Optuna's GridSampler (Optuna names → stored values).
 
         Choices give their values, ints without points every integer; a continuous parameter
@@ -200,7 +201,7 @@ class SearchSpace:
         """Number of points in the grid."""
         return math.prod(len(v) for v in self.grid().values())
 
-    def narrow(self, top: list[dict], margin: float = 0.25) -> SearchSpace:
+    def narrow(self, top: list[dict[str, Any]], margin: float = 0.25) -> SearchSpace:
         """The next round's space around the top trials' user values.
 
         Each continuous or integer range shrinks to the span of the top values, widened by
@@ -223,7 +224,7 @@ def _suggest(trial, name: str, dist: od.BaseDistribution):
     return trial.suggest_float(name, dist.low, dist.high, log=dist.log)
 
 
-def _narrow_param(param: Param, values: list, margin: float) -> Param:
+def _narrow_param(param: Param, values: list[Any], margin: float) -> Param:
     if param.type == "choice":
         kept = tuple(c for c in param.choices if c in values)
         return Param(param.name, "choice", choices=kept, tier=param.tier)
