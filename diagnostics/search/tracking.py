@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+from datetime import datetime
 from typing import Any
 
 import optuna
@@ -55,7 +56,7 @@ def _mlflow() -> Any:
     return mlflow
 
 
-def _ms(moment) -> int | None:
+def _ms(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)
 
 
