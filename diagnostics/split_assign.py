@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -115,7 +116,7 @@ def _single_plan(plan_or_fractions, n_rows: int) -> SplitPlan | dict[str, float]
     return parse_fractions(plan_or_fractions)
 
 
-def parse_fractions(fractions: dict | str) -> dict[str, float]:
+def parse_fractions(fractions: dict[str, Any] | str) -> dict[str, float]:
     """Fractions per split from a dict or ``"train=90%,dev=5%,test=5%"``; they must sum to 1."""
     if isinstance(fractions, str):
         pairs = [p.split("=", 1) for p in fractions.split(",") if p.strip()]
@@ -277,7 +278,7 @@ class LeakageReport:
     checked: str
     duplicate_sets_across_splits: int
     rows_in_those_sets: int
-    examples: list[dict] = field(default_factory=list)
+    examples: list[dict[str, Any]] = field(default_factory=list)
     groups_across_splits: int = 0
 
     @property
@@ -302,7 +303,7 @@ class LeakageReport:
             found.append(f"{self.groups_across_splits:,} groups appear in more than one split")
         return found
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON form, with the findings in plain words."""
         return {
             "checked": self.checked,
@@ -385,7 +386,7 @@ class SplitAssignment:
 def plan_for_dataset(
     frame: pd.DataFrame,
     *,
-    fractions: str | dict | None = None,
+    fractions: str | dict[str, Any] | None = None,
     source_column: str | None = None,
     target_value=None,
     source_name: str = "source",
@@ -454,7 +455,7 @@ def _shortfalls(plan, assigned: dict[str, int], rows: int) -> list[str]:
 # -- files ------------------------------------------------------------------------------------
 
 
-def read_dataset(path: str | os.PathLike, *, display_name: str | None = None) -> pd.DataFrame:
+def read_dataset(path: str | os.PathLike[str], *, display_name: str | None = None) -> pd.DataFrame:
     """Read a whole CSV or Parquet dataset (any columns) into a DataFrame."""
     path = Path(path)
     name = display_name or path.name
@@ -478,7 +479,9 @@ def read_dataset(path: str | os.PathLike, *, display_name: str | None = None) ->
     return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
-def write_dataset(frame: pd.DataFrame, path: str | os.PathLike, *, like: str | os.PathLike):
+def write_dataset(
+    frame: pd.DataFrame, path: str | os.PathLike[str], *, like: str | os.PathLike[str]
+):
     """Write ``frame`` in the format of the input file ``like`` (CSV or Parquet)."""
     path = Path(path)
     parquet = _is_parquet(Path(like))
