@@ -45,6 +45,7 @@ import itertools
 import math
 from dataclasses import dataclass, field
 from statistics import NormalDist
+from typing import Any
 
 from diagnostics.metrics import Z_95
 from diagnostics.splitnames import SPLITS
@@ -92,7 +93,7 @@ class SplitPlan:
     training_pool: dict[str, int]
     rule: str
     dev_rule_of_thumb: int
-    power: dict
+    power: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -109,7 +110,7 @@ class SplitPlan:
             for name in SPLITS
         }
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The ``split --json`` contract."""
         return {
             "regime": self.regime,
