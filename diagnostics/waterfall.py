@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from diagnostics.ingest import Predictions, split_metrics
 from diagnostics.metrics import LevelEstimate
@@ -117,7 +118,7 @@ class Diagnosis:
     intervals: dict[str, LevelEstimate]
     gaps: dict[str, Gap]
     priority: list[str]
-    recommendations: list[dict]
+    recommendations: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
 
     def fmt(self, value: float | None, *, signed: bool = False) -> str:
@@ -128,7 +129,7 @@ class Diagnosis:
         """The gap to fix next (first in priority), or None when no gap stands out."""
         return self.gaps[self.priority[0]] if self.priority else None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON form of the CLI contract (DESIGN.md: ``diagnose --json``)."""
         result = {
             "metric": self.metric,
@@ -208,7 +209,7 @@ def diagnose(
     return diagnosis
 
 
-def _gaps(levels: dict, estimates: dict[str, LevelEstimate]) -> dict[str, Gap]:
+def _gaps(levels: dict[str, Any], estimates: dict[str, LevelEstimate]) -> dict[str, Gap]:
     has_train_dev = levels["train_dev"] is not None
     pairs = {
         "avoidable_bias": ("human", "train"),
@@ -276,7 +277,7 @@ def _warnings(diagnosis: Diagnosis) -> list[str]:
     return warnings
 
 
-def _recommendation(diagnosis: Diagnosis, name: str) -> dict:
+def _recommendation(diagnosis: Diagnosis, name: str) -> dict[str, Any]:
     gap = diagnosis.gaps[name]
     size = diagnosis.fmt(gap.value)
     levels = diagnosis.levels
@@ -330,7 +331,7 @@ def diagnose_slices(
     return sorted(results, key=lambda item: -largest(item[1]))
 
 
-def slices_to_dict(column: str, slices: Sequence[tuple[str, Diagnosis]]) -> dict:
+def slices_to_dict(column: str, slices: Sequence[tuple[str, Diagnosis]]) -> dict[str, Any]:
     """The ``slices`` part of ``diagnose --slice COLUMN --json``: one waterfall per value."""
     return {"column": column, "values": [{"value": v, **d.to_dict()} for v, d in slices]}
 
