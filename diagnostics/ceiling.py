@@ -233,7 +233,9 @@ def ceiling_from_tags(
     )
 
 
-def _check_inputs(counts, reviewed, dev_error, dev_errors) -> None:
+def _check_inputs(
+    counts: Mapping[str, int], reviewed: int, dev_error: float, dev_errors: int | None
+) -> None:
     if reviewed < 1:
         raise InputError(f"reviewed must be at least 1 (got {reviewed})")
     if not 0 <= dev_error <= 1:
@@ -253,7 +255,9 @@ def _check_inputs(counts, reviewed, dev_error, dev_errors) -> None:
             )
 
 
-def _category(name, count, reviewed, dev_error, dev_errors) -> CategoryCeiling:
+def _category(
+    name: str, count: int, reviewed: int, dev_error: float, dev_errors: int | None
+) -> CategoryCeiling:
     share = count / reviewed
     low, high = wilson_interval(share, reviewed)
     interval = (min(low, share), max(high, share))
@@ -304,7 +308,13 @@ def _rankings(rows: list[CategoryCeiling], reviewed: int) -> list[Ranking]:
     return ranked
 
 
-def _notes(rows, rankings, reviewed, untagged, dev_errors) -> list[str]:
+def _notes(
+    rows: list[CategoryCeiling],
+    rankings: list[Ranking],
+    reviewed: int,
+    untagged: int | None,
+    dev_errors: int | None,
+) -> list[str]:
     notes = []
     if untagged:
         notes.append(
