@@ -184,7 +184,7 @@ def extract_images_zip(
     return extracted
 
 
-def _open_zip(source, name: str) -> zipfile.ZipFile:
+def _open_zip(source: str | os.PathLike[str] | bytes | io.IOBase, name: str) -> zipfile.ZipFile:
     if isinstance(source, bytes):
         source = io.BytesIO(source)
     try:
@@ -193,7 +193,9 @@ def _open_zip(source, name: str) -> zipfile.ZipFile:
         raise InputError(f"{name} is not a readable zip archive ({exc})") from None
 
 
-def _extract_all(archive: zipfile.ZipFile, staging: Path, name: str, limits: ZipLimits):
+def _extract_all(
+    archive: zipfile.ZipFile, staging: Path, name: str, limits: ZipLimits
+) -> list[str]:
     with archive:
         entries = archive.infolist()
         if len(entries) > limits.max_entries:
@@ -237,7 +239,9 @@ def _skipped(entry: str) -> bool:
     return posix.startswith(SKIPPED_ENTRIES) or PurePosixPath(posix).name in SKIPPED_NAMES
 
 
-def _read_entry(archive, info, where: str, limits: ZipLimits, room: int) -> bytes:
+def _read_entry(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, limits: ZipLimits, room: int
+) -> bytes:
     chunks = []
     size = 0
     try:
