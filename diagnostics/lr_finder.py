@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,7 +170,7 @@ def _result(lrs, losses, raw, method, stopped) -> LRFinderResult:
     )
 
 
-def _forever(batches: Iterable[Any]):
+def _forever(batches: Iterable[Any]) -> Iterator[Any]:
     while True:
         empty = True
         for batch in batches:
