@@ -82,7 +82,7 @@ class ReportInputs:
         return [s for s in SECTIONS if present[s]]
 
 
-def as_dict(result) -> dict[str, Any] | None:
+def as_dict(result: Any) -> dict[str, Any] | None:
     """A result object's ``to_dict()`` form (a dict is copied; None stays None)."""
     if result is None:
         return None
@@ -126,7 +126,7 @@ def report_charts(inputs: ReportInputs) -> dict[str, object]:
     return charts
 
 
-def chart_svg(chart) -> Markup:
+def chart_svg(chart: Any) -> Markup:
     """Render an Altair chart to inline SVG markup (vl-convert; no network, no script)."""
     import vl_convert
 
@@ -186,10 +186,10 @@ def _check_sections(sections: Sequence[str]) -> None:
         raise ValueError(f"unknown report section {unknown[0]!r}; sections: {', '.join(SECTIONS)}")
 
 
-class _Charts(dict):
+class _Charts(dict[str, Any]):
     """Chart lookup that yields None for sections without a chart (StrictUndefined-safe)."""
 
-    def __missing__(self, key):
+    def __missing__(self, key: str) -> None:
         return None
 
 
@@ -231,7 +231,7 @@ def report_tables(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> d
     return tables
 
 
-def neutralize_cell(value) -> object:
+def neutralize_cell(value: object) -> object:
     """A text cell a spreadsheet would run as a formula gets ``'`` (numbers stay numbers)."""
     return neutralize(value) if isinstance(value, str) else value
 
@@ -399,7 +399,7 @@ def _split_section(plan: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _describe_source(source) -> str:
+def _describe_source(source: object) -> str:
     if source is None:
         return ""
     if isinstance(source, Mapping):
@@ -467,7 +467,7 @@ def _search_section(search: Mapping[str, Any]) -> dict[str, Any]:
     return {"intro": intro, "tables": tables, "notes": []}
 
 
-def _format_range(spec) -> str:
+def _format_range(spec: Mapping[str, Any]) -> str:
     if not isinstance(spec, Mapping):
         return _format_param(spec)
     if "choices" in spec:
@@ -476,7 +476,7 @@ def _format_range(spec) -> str:
     return text + (" (log scale)" if spec.get("log") or spec.get("type") == "log" else "")
 
 
-def _format_param(value) -> str:
+def _format_param(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
