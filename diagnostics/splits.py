@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
@@ -202,7 +203,7 @@ def _check_difference(min_difference: float | None, baseline_error: float | None
             )
 
 
-def check_size(value, what: str) -> int:
+def check_size(value: object, what: str) -> int:
     """A dataset size typed by a user as an integer ≥ 0 (``10000``, ``10,000``, ``1e6``)."""
     text = str(value).strip().replace(",", "").replace("_", "")
     try:
@@ -401,7 +402,17 @@ def plan_mismatched(
     )
 
 
-def _finish(*, size, counts, rule_dev, test, min_difference, baseline_error, notes, **fields):
+def _finish(
+    *,
+    size: int,
+    counts: dict[str, int],
+    rule_dev: int,
+    test: bool,
+    min_difference: float | None,
+    baseline_error: float | None,
+    notes: list[str],
+    **fields: Any,
+) -> SplitPlan:
     dev = counts["dev"]
     detectable = detectable_difference(dev, baseline_error)
     power = {
@@ -444,7 +455,7 @@ def _finish(*, size, counts, rule_dev, test, min_difference, baseline_error, not
     )
 
 
-def _dev_note(dev, size, rule_dev, regime, min_difference) -> str:
+def _dev_note(dev: int, size: int, rule_dev: int, regime: str, min_difference: float | None) -> str:
     if min_difference is not None:
         return (
             f"Dev and test {dev:,} each: the size that detects a {_pct(min_difference)} "
@@ -477,7 +488,9 @@ def _pct(value: float) -> str:
     return f"{text}%"
 
 
-def _single_counts(size, test, train_dev, dev=None) -> tuple[dict[str, int], int]:
+def _single_counts(
+    size: int, test: bool, train_dev: bool, dev: int | None = None
+) -> tuple[dict[str, int], int]:
     dev = rule_dev_count(size) if dev is None else dev
     test_count = dev if test else 0
     pool = size - dev - test_count
@@ -489,7 +502,15 @@ def _target_dev_count(source: int, target: int) -> int:
     return min(math.floor(TARGET_DEV_SHARE * target), rule_dev_count(source + target))
 
 
-def _mismatch_composition(source, target, test, train_dev, dev, source_name, target_name):
+def _mismatch_composition(
+    source: int,
+    target: int,
+    test: bool,
+    train_dev: bool,
+    dev: int | None,
+    source_name: str,
+    target_name: str,
+) -> dict[str, dict[str, int]]:
     dev = _target_dev_count(source, target) if dev is None else dev
     test_count = dev if test else 0
     held_out = train_dev_count(dev, source) if train_dev else 0
@@ -501,7 +522,9 @@ def _mismatch_composition(source, target, test, train_dev, dev, source_name, tar
     }
 
 
-def _mismatch_counts(source, target, test, train_dev, dev) -> dict[str, int]:
+def _mismatch_counts(
+    source: int, target: int, test: bool, train_dev: bool, dev: int | None
+) -> dict[str, int]:
     parts = _mismatch_composition(source, target, test, train_dev, dev, "s", "t")
     if parts["train"]["t"] < 0:
         return {name: 0 for name in SPLITS}
@@ -513,7 +536,14 @@ def _empty_splits(counts: dict[str, int], test: bool, train_dev: bool) -> list[s
     return [name for name in wanted if counts[name] <= 0]
 
 
-def _too_few(size, what, empty, counts_at, test, train_dev) -> None:
+def _too_few(
+    size: int,
+    what: str,
+    empty: list[str],
+    counts_at: Callable[[int], dict[str, int]],
+    test: bool,
+    train_dev: bool,
+) -> None:
     smallest = next(
         (
             n
