@@ -427,7 +427,7 @@ def training_curves_chart(
     )
 
 
-def _short(value) -> str:
+def _short(value: object) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
