@@ -247,7 +247,7 @@ def _csv_id_ends(path: Path, column: int) -> list[tuple[int, int, None]] | None:
     return [(min(ids), max(ids), None)]
 
 
-def _describe(connection, source: str, path: Path) -> dict[str, str]:
+def _describe(connection: duckdb.DuckDBPyConnection, source: str, path: Path) -> dict[str, str]:
     """Column name → DuckDB type of what the source reads."""
     rows = connection.execute(f"DESCRIBE SELECT * FROM {source}", {"path": str(path)}).fetchall()
     return {row[0]: row[1] for row in rows}
@@ -344,10 +344,10 @@ class _Query:
         self,
         types: dict[str, str],
         metric: str | None,
-        slice_column,
+        slice_column: str | None,
         is_csv: bool,
         id_check: _IdCheck | None = None,
-    ):
+    ) -> None:
         if any(c not in types for c in REQUIRED_COLUMNS):
             raise _Unsure("missing column")
         if slice_column is not None and (
