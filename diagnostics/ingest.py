@@ -384,6 +384,7 @@ class _SplitCodes:
     def __init__(self, num_rows: int, name: str):
         self.codes = np.empty(num_rows, dtype=np.int8)
         self.name = name
+        self.empty_rows: list[int]
         self.empty_count, self.empty_rows = 0, []
 
     def add(self, piece: pa.Array, start: int) -> None:
@@ -455,6 +456,7 @@ class _Other:
     """Builds any other column (text, booleans, dates) through pandas."""
 
     def __init__(self, kind: pa.DataType):
+        self.pieces: list[pa.Array]
         self.kind, self.pieces = kind, []
 
     def add(self, piece: pa.Array, start: int) -> None:
@@ -466,7 +468,9 @@ class _Other:
         return pa.chunked_array(self.pieces, type=self.kind).to_pandas()
 
 
-def _builder(column: str, kind: pa.DataType, num_rows: int, name: str):
+def _builder(
+    column: str, kind: pa.DataType, num_rows: int, name: str
+) -> _SplitCodes | _Numbers | _Other:
     if column == "split":
         return _SplitCodes(num_rows, name)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
@@ -548,7 +552,7 @@ def _check_empty(frame: pd.DataFrame, name: str, column: str) -> None:
         )
 
 
-def _as_number(values, name: str, column: str) -> np.ndarray:
+def _as_number(values: Any, name: str, column: str) -> np.ndarray:
     series = pd.Series(values, copy=False)
     if pd.api.types.is_float_dtype(series):
         values = series.to_numpy()  # float32 scores stay float32
@@ -583,7 +587,7 @@ def _class_labels(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
             return tuple(pd.Series(_compact_integers(v), index=frame.index) for v in as_integers)
         return y_true, y_pred
 
-    def as_text(series):
+    def as_text(series: pd.Series) -> pd.Series:
         if pd.api.types.is_float_dtype(series):
             values = series.to_numpy()
             if np.all(values == np.round(values)):
@@ -620,7 +624,7 @@ def _check_labels(frame: pd.DataFrame, name: str, metric: str) -> pd.DataFrame:
     return frame
 
 
-def _check_unique_ids(values, split: pd.Categorical, name: str) -> None:
+def _check_unique_ids(values: Any, split: pd.Categorical, name: str) -> None:
     ids = pd.Series(values, copy=False)
     if ids.isna().any():
         empty = ids.isna().to_numpy()
