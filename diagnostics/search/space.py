@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import optuna
 import optuna.distributions as od
 
 from diagnostics.validation import InputError
@@ -73,15 +75,15 @@ class Param:
             return od.FloatDistribution(1.0 - self.high, 1.0 - self.low, log=True)
         return od.FloatDistribution(self.low, self.high, log=self.type == "log_uniform")
 
-    def encode(self, value):
+    def encode(self, value: Any) -> Any:
         """User value → the value Optuna stores."""
         return 1.0 - value if self.type == "log_complement" else value
 
-    def decode(self, value):
+    def decode(self, value: Any) -> Any:
         """Value Optuna stored → user value."""
         return 1.0 - value if self.type == "log_complement" else value
 
-    def contains(self, value) -> bool:
+    def contains(self, value: Any) -> bool:
         """Whether a user value lies inside this parameter's range or choices."""
         if self.type == "choice":
             return value in self.choices
@@ -115,7 +117,7 @@ class SearchSpace:
         return cls.from_dict(DEFAULT_SPACE)
 
     @classmethod
-    def load(cls, path: str | Path, known_names=None) -> SearchSpace:
+    def load(cls, path: str | Path, known_names: Collection[str] | None = None) -> SearchSpace:
         """Read a JSON space file."""
         try:
             data = json.loads(Path(path).read_text())
@@ -126,7 +128,9 @@ class SearchSpace:
         return cls.from_dict(data, known_names, source=str(path))
 
     @classmethod
-    def from_dict(cls, data, known_names=None, source: str = "search space") -> SearchSpace:
+    def from_dict(
+        cls, data: Any, known_names: Collection[str] | None = None, source: str = "search space"
+    ) -> SearchSpace:
         """Validate a ``{name: {type, ...}}`` dict; every problem is an :class:`InputError`."""
         if not isinstance(data, dict) or not data:
             raise InputError(f"{source}: the search space is empty; give at least one parameter")
@@ -153,7 +157,7 @@ class SearchSpace:
         """Optuna distributions keyed by Optuna parameter name."""
         return {p.optuna_name: p.distribution() for p in self.params}
 
-    def suggest(self, trial) -> dict[str, Any]:
+    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
         """Sample every parameter through the trial; returns user values."""
         return {
             p.name: p.decode(_suggest(trial, p.optuna_name, p.distribution())) for p in self.params
@@ -216,7 +220,7 @@ class SearchSpace:
         )
 
 
-def _suggest(trial, name: str, dist: od.BaseDistribution):
+def _suggest(trial: optuna.Trial, name: str, dist: od.BaseDistribution) -> Any:
     if isinstance(dist, od.CategoricalDistribution):
         return trial.suggest_categorical(name, dist.choices)
     if isinstance(dist, od.IntDistribution):
@@ -240,7 +244,7 @@ def _narrow_param(param: Param, values: list[Any], margin: float) -> Param:
     return Param(param.name, param.type, lo, hi, points=points, tier=param.tier, log=param.log)
 
 
-def _axis(param: Param):
+def _axis(param: Param) -> tuple[Callable[[float], float], Callable[[float], float]]:
     """The axis distances are measured on: log10, log10(1 − v), or the value itself."""
     if param.type == "log_complement":
         return (lambda v: math.log10(1.0 - v)), (lambda a: 1.0 - 10.0**a)
@@ -249,7 +253,7 @@ def _axis(param: Param):
     return float, float
 
 
-def _parse_param(name: str, spec, source: str) -> Param:
+def _parse_param(name: str, spec: Any, source: str) -> Param:
     where = f"{source}: parameter '{name}'"
     if not isinstance(spec, dict):
         raise InputError(f'{where}: expected an object like {{"type": "uniform", ...}}')
