@@ -14,6 +14,7 @@ import json
 import os
 import pkgutil
 import sys
+from typing import NoReturn
 
 from diagnostics.validation import InputError
 from strategy_app import commands
@@ -24,7 +25,7 @@ EXIT_BAD_INPUT = 2
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one clear line and exit code 2."""
 
-    def error(self, message: str) -> None:
+    def error(self, message: str) -> NoReturn:
         raise InputError(f"{self.prog}: {message}")
 
 
