@@ -142,8 +142,8 @@ def run_search(
     reads). Imports torch only when called.
 
     >>> import tempfile
-    >>> folder = tempfile.mkdtemp()
-    >>> result = run_search(trials=2, epochs=1, sampler="random", pruner="none", data_dir=folder)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     result = run_search(trials=2, epochs=1, sampler="random", data_dir=folder)
     >>> result["n_complete"], 0 < result["best"]["dev_accuracy"] <= 1
     (2, True)
     """
