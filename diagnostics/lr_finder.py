@@ -15,14 +15,19 @@ import copy
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
 
 from diagnostics.search.choices import LR_METHODS as METHODS
 from diagnostics.validation import InputError
+
+if TYPE_CHECKING:  # find_lr imports the search package when it runs; these are its types
+    from diagnostics.search.datasets import Dataset
+    from diagnostics.search.training import TrainConfig
 
 MIN_STEPS_DEFAULT = 100
 
@@ -126,7 +131,7 @@ def lr_range_test(
     return _result(lrs, losses, raw, method, stopped)
 
 
-def suggest(lrs, losses) -> dict[str, float]:
+def suggest(lrs: npt.ArrayLike, losses: npt.ArrayLike) -> dict[str, float]:
     """The three suggestions from a curve (trims the first 10% and the last 5 points, as fastai)."""
     lrs, losses = np.asarray(lrs), np.asarray(losses)
     if len(lrs) > 20:
@@ -156,7 +161,9 @@ def _valley_index(losses: np.ndarray, onset: float = 0.05) -> int:
     return start + (end - start) // 2
 
 
-def _result(lrs, losses, raw, method, stopped) -> LRFinderResult:
+def _result(
+    lrs: list[float], losses: list[float], raw: list[float], method: str, stopped: str
+) -> LRFinderResult:
     loss_min_lr = float(lrs[int(np.argmin(losses))])
     return LRFinderResult(
         lrs=[float(v) for v in lrs],
@@ -180,7 +187,14 @@ def _forever(batches: Iterable[Any]) -> Iterator[Any]:
             raise InputError("the range test got no batches")
 
 
-def _step(model, optimizer, loss_fn, stream, accumulation_steps, scaler) -> float:
+def _step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[..., Any],
+    stream: Iterator[Any],
+    accumulation_steps: int,
+    scaler: torch.amp.GradScaler | None,
+) -> float:
     optimizer.zero_grad(set_to_none=True)
     total = 0.0
     for _ in range(accumulation_steps):
@@ -201,8 +215,8 @@ def _step(model, optimizer, loss_fn, stream, accumulation_steps, scaler) -> floa
 
 
 def find_lr(
-    data,
-    config,
+    data: Dataset,
+    config: TrainConfig,
     *,
     num_steps: int | None = None,
     method: str = "valley",
@@ -226,7 +240,7 @@ def find_lr(
     generator = torch.Generator().manual_seed(config.seed)
 
     class Shuffled:
-        def __iter__(self):
+        def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
             order = torch.randperm(len(y), generator=generator).to(device)
             for start in range(0, len(y), config.batch_size):
                 batch = order[start : start + config.batch_size]
