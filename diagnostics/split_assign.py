@@ -22,6 +22,7 @@ different splits, and for groups in several splits.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ def assign_splits(
     label: str | None = None,
     group: str | None = None,
     source: str | None = None,
-    target_value=None,
+    target_value: object = None,
     seed: int = 0,
     name: str = "the data",
 ) -> pd.Series:
@@ -96,7 +97,7 @@ def assign_splits(
     return _as_split_series(unit_split[unit_of_row], frame.index)
 
 
-def check_columns(frame: pd.DataFrame, columns, name: str) -> None:
+def check_columns(frame: pd.DataFrame, columns: Iterable[str | None], name: str) -> None:
     """Refuse named columns that ``frame`` lacks, listing the columns found."""
     missing = [c for c in columns if c is not None and c not in frame.columns]
     if missing:
@@ -106,7 +107,9 @@ def check_columns(frame: pd.DataFrame, columns, name: str) -> None:
         )
 
 
-def _single_plan(plan_or_fractions, n_rows: int) -> SplitPlan | dict[str, float]:
+def _single_plan(
+    plan_or_fractions: SplitPlan | dict[str, Any] | str | None, n_rows: int
+) -> SplitPlan | dict[str, float]:
     if plan_or_fractions is None:
         return plan_split(n_rows)
     if isinstance(plan_or_fractions, SplitPlan):
@@ -136,13 +139,13 @@ def parse_fractions(fractions: dict[str, Any] | str) -> dict[str, float]:
     return parsed
 
 
-def _scaled_counts(plan, n_rows: int) -> dict[str, int]:
+def _scaled_counts(plan: SplitPlan | dict[str, float], n_rows: int) -> dict[str, int]:
     if isinstance(plan, SplitPlan):
         return dict(plan.counts) if plan.total == n_rows else _scale(plan.counts, n_rows)
     return _scale(plan, n_rows)
 
 
-def _scale(weights: dict[str, float], n: int) -> dict[str, int]:
+def _scale(weights: Mapping[str, float], n: int) -> dict[str, int]:
     """Split ``n`` in proportion to ``weights`` (largest remainder), exact when they sum to n."""
     total = sum(weights.values())
     if total == n:
@@ -169,7 +172,9 @@ def _units(frame: pd.DataFrame, group: str | None, name: str) -> tuple[np.ndarra
     return codes, np.bincount(codes)
 
 
-def _unit_strata(frame, label, unit_of_row, n_units) -> np.ndarray:
+def _unit_strata(
+    frame: pd.DataFrame, label: str | None, unit_of_row: np.ndarray, n_units: int
+) -> np.ndarray:
     if label is None:
         return np.zeros(n_units, dtype=np.int64)
     classes, _ = pd.factorize(frame[label], use_na_sentinel=False)
@@ -188,7 +193,9 @@ def _unit_strata(frame, label, unit_of_row, n_units) -> np.ndarray:
     return labels[best][first]
 
 
-def _cut_units(sizes, strata, counts: dict[str, int], rng) -> np.ndarray:
+def _cut_units(
+    sizes: np.ndarray, strata: np.ndarray, counts: dict[str, int], rng: np.random.Generator
+) -> np.ndarray:
     """Split index per unit: a seeded order within strata, cut into runs of ``counts`` rows."""
     if len(sizes) == 0:
         return np.zeros(0, dtype=np.int8)
@@ -243,7 +250,7 @@ def _allocate(stratum_sizes: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return allocation
 
 
-def _target_mask(frame, source: str, target_value, name: str) -> np.ndarray:
+def _target_mask(frame: pd.DataFrame, source: str, target_value: object, name: str) -> np.ndarray:
     if target_value is None:
         raise InputError(f"a source column ('{source}') needs the target value (e.g. phone)")
     values = frame[source].astype(str).to_numpy()
@@ -262,7 +269,7 @@ def _target_mask(frame, source: str, target_value, name: str) -> np.ndarray:
     return mask
 
 
-def _as_split_series(codes: np.ndarray, index) -> pd.Series:
+def _as_split_series(codes: np.ndarray, index: pd.Index) -> pd.Series:
     return pd.Series(
         pd.Categorical.from_codes(codes, categories=list(SPLITS)), index=index, name=SPLIT_COLUMN
     )
@@ -388,9 +395,9 @@ def plan_for_dataset(
     *,
     fractions: str | dict[str, Any] | None = None,
     source_column: str | None = None,
-    target_value=None,
+    target_value: object = None,
     source_name: str = "source",
-    **options,
+    **options: Any,
 ) -> SplitPlan | dict[str, float]:
     """The plan for ``frame``: given fractions, a mismatched plan by ``source_column``, or the
     single-distribution plan of its row count (``options`` go to the planners)."""
@@ -415,7 +422,7 @@ def apply_plan(
     label: str | None = None,
     group: str | None = None,
     source_column: str | None = None,
-    target_value=None,
+    target_value: object = None,
     hash_column: str | None = None,
     seed: int = 0,
     name: str = "the data",
@@ -439,7 +446,9 @@ def apply_plan(
     return SplitAssignment(plan, split, assigned, leakage, _shortfalls(plan, assigned, len(frame)))
 
 
-def _shortfalls(plan, assigned: dict[str, int], rows: int) -> list[str]:
+def _shortfalls(
+    plan: SplitPlan | dict[str, float], assigned: dict[str, int], rows: int
+) -> list[str]:
     """Warnings where whole groups made a split much smaller or larger than planned."""
     shares = plan.fractions if isinstance(plan, SplitPlan) else plan
     planned = {s: round(shares[s] * rows) for s in SPLITS}
@@ -481,7 +490,7 @@ def read_dataset(path: str | os.PathLike[str], *, display_name: str | None = Non
 
 def write_dataset(
     frame: pd.DataFrame, path: str | os.PathLike[str], *, like: str | os.PathLike[str]
-):
+) -> None:
     """Write ``frame`` in the format of the input file ``like`` (CSV or Parquet)."""
     path = Path(path)
     parquet = _is_parquet(Path(like))
