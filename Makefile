@@ -5,14 +5,25 @@ BIN := $(VENV)/bin
 # torch==2.13.0's CPU build lies in /opt/wheels on this platform; PyPI's would be a CUDA build.
 export PIP_FIND_LINKS ?= /opt/wheels
 
-.PHONY: run test test-fast lint setup system-deps bench
+# The runtime (requirements.txt) for `make run`; the extras and the test tools for `make test`.
+DEV_REQUIREMENTS := requirements-dev.txt requirements-postgres.txt requirements-tracking.txt
 
-$(BIN)/.installed: requirements.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+.PHONY: run test test-fast lint setup setup-dev system-deps bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(BIN)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
+$(BIN)/.installed-dev: $(BIN)/.installed $(DEV_REQUIREMENTS)
+	$(BIN)/pip install -q $(addprefix -r ,$(DEV_REQUIREMENTS))
+	touch $@
+
 setup: $(BIN)/.installed
+
+setup-dev: $(BIN)/.installed-dev
 
 run: setup
 	$(BIN)/python -m strategy_app serve
@@ -20,16 +31,18 @@ run: setup
 system-deps:
 	bash .ci/system-deps
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
-test-fast: setup
+test-fast: setup-dev
 	$(BIN)/python -m pytest -q
 
-test: setup system-deps lint
+test: setup-dev system-deps lint
 	$(BIN)/python -m pytest -q -m ''
+	$(BIN)/python -m pytest -q --doctest-modules diagnostics
 
 bench: setup
 	$(BIN)/pip install -q -r bench/requirements.txt

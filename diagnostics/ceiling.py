@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ class CategoryCeiling:
     error_after_fix_interval: tuple[float, float]
     estimated_dev_errors: tuple[float, float, float] | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON row: the CLI contract's keys plus the extrapolation to the whole dev set."""
         estimate = self.estimated_dev_errors
         return {
@@ -78,7 +79,7 @@ class Ranking:
     separated: bool
     reviewed_needed: int | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
             "above": self.above,
@@ -101,7 +102,7 @@ class Ceiling:
     notes: list[str] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The ``ceiling --json`` contract (DESIGN.md) plus untagged, rankings, notes, advice."""
         return {
             "dev_error": _clean(self.dev_error),
@@ -114,12 +115,18 @@ class Ceiling:
             "advice": list(self.advice),
         }
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the report's ceiling chart and table."""
+        from diagnostics.report import ReportInputs, render_fragment
+
+        return render_fragment(ReportInputs(ceiling=self), ("ceiling",))
+
 
 def _clean(value: float) -> float:
     return round(float(value), 12)
 
 
-def ceiling_table(ceiling: Mapping) -> list[dict]:
+def ceiling_table(ceiling: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The ceiling table as display rows (percent), from ``Ceiling.to_dict()``.
 
     The page and the report show these same rows; the estimate over the whole dev set appears
@@ -160,6 +167,10 @@ def ceiling_from_counts(
 
     ``dev_errors`` (the number of misclassified dev examples) turns each share into an
     estimated count of such errors in the whole dev set, with its interval.
+
+    >>> ceiling = ceiling_from_counts({"blurry": 190, "mislabeled": 60}, 500, 0.10)
+    >>> [(row["name"], row["error_after_fix"]) for row in ceiling.to_dict()["categories"]]
+    [('blurry', 0.062), ('mislabeled', 0.088)]
     """
     _check_inputs(counts, reviewed, dev_error, dev_errors)
     rows = [
@@ -197,6 +208,10 @@ def ceiling_from_tags(
     when only the tagged examples were listed); the extra ones count as untagged.
     ``categories`` lists categories to show even with no tag yet. An example with several tags
     counts once in each of them.
+
+    >>> ceiling = ceiling_from_tags({"a": ["blurry"], "b": ["blurry", "dark"], "c": []}, 0.10)
+    >>> [(row.name, row.count) for row in ceiling.categories], ceiling.untagged
+    ([('blurry', 2), ('dark', 1)], 1)
     """
     seen = set(tags) if reviewed_ids is None else set(reviewed_ids)
     seen |= {item for item, carried in tags.items() if carried}
@@ -218,7 +233,9 @@ def ceiling_from_tags(
     )
 
 
-def _check_inputs(counts, reviewed, dev_error, dev_errors) -> None:
+def _check_inputs(
+    counts: Mapping[str, int], reviewed: int, dev_error: float, dev_errors: int | None
+) -> None:
     if reviewed < 1:
         raise InputError(f"reviewed must be at least 1 (got {reviewed})")
     if not 0 <= dev_error <= 1:
@@ -238,7 +255,9 @@ def _check_inputs(counts, reviewed, dev_error, dev_errors) -> None:
             )
 
 
-def _category(name, count, reviewed, dev_error, dev_errors) -> CategoryCeiling:
+def _category(
+    name: str, count: int, reviewed: int, dev_error: float, dev_errors: int | None
+) -> CategoryCeiling:
     share = count / reviewed
     low, high = wilson_interval(share, reviewed)
     interval = (min(low, share), max(high, share))
@@ -289,7 +308,13 @@ def _rankings(rows: list[CategoryCeiling], reviewed: int) -> list[Ranking]:
     return ranked
 
 
-def _notes(rows, rankings, reviewed, untagged, dev_errors) -> list[str]:
+def _notes(
+    rows: list[CategoryCeiling],
+    rankings: list[Ranking],
+    reviewed: int,
+    untagged: int | None,
+    dev_errors: int | None,
+) -> list[str]:
     notes = []
     if untagged:
         notes.append(
@@ -364,7 +389,7 @@ class Agreement:
                 return word
         return KAPPA_SCALE[-1][1]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
             "category": self.category,

@@ -7,6 +7,7 @@ report can render the same spec to a static SVG.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -188,7 +189,7 @@ def ceiling_chart(ceiling: Ceiling, *, title: str = "Ceiling per error category"
     )
 
 
-def search_history_rows(search: Mapping) -> pd.DataFrame:
+def search_history_rows(search: Mapping[str, Any]) -> pd.DataFrame:
     """The search history chart's data: one row per finished trial, in trial order.
 
     ``search`` is a study summary (``trials`` with ``number``, ``value``, ``state``); pruned
@@ -208,7 +209,9 @@ def search_history_rows(search: Mapping) -> pd.DataFrame:
     return frame
 
 
-def search_history_chart(search: Mapping, *, title: str = "Search history") -> alt.LayerChart:
+def search_history_chart(
+    search: Mapping[str, Any], *, title: str = "Search history"
+) -> alt.LayerChart:
     """Each trial's value in the order run (points) and the best so far (a step line)."""
     frame = search_history_rows(search)
     minimize = search.get("direction") == "minimize"
@@ -246,7 +249,7 @@ def search_history_chart(search: Mapping, *, title: str = "Search history") -> a
     )
 
 
-def split_plan_chart(plan: dict, title: str = "Split plan") -> alt.Chart:
+def split_plan_chart(plan: dict[str, Any], title: str = "Split plan") -> alt.Chart:
     """A split plan (``SplitPlan.to_dict()``) as horizontal bars: one per split, stacked by the
     distribution each part comes from, labelled with the count and share of the total."""
     rows = [
@@ -308,7 +311,9 @@ def split_plan_chart(plan: dict, title: str = "Split plan") -> alt.Chart:
 ROUND_COLORS = ["#64748b", "#2563eb", "#16a34a", "#9333ea"]
 
 
-def lr_finder_chart(result: Mapping, *, title: str = "Learning-rate range test") -> alt.LayerChart:
+def lr_finder_chart(
+    result: Mapping[str, Any], *, title: str = "Learning-rate range test"
+) -> alt.LayerChart:
     """Smoothed loss vs LR (log axis); the rule-of-thumb range shaded, the suggestions marked.
 
     ``result`` is ``LRFinderResult.to_dict()``: ``lrs``, ``losses``, ``suggestions``,
@@ -365,7 +370,9 @@ def lr_finder_chart(result: Mapping, *, title: str = "Learning-rate range test")
     )
 
 
-def training_curves_chart(history: Mapping, *, title: str = "Training curves") -> alt.HConcatChart:
+def training_curves_chart(
+    history: Mapping[str, Any], *, title: str = "Training curves"
+) -> alt.HConcatChart:
     """Train/dev loss and accuracy per epoch, with each mid-run change as a labelled rule.
 
     ``history`` is a panda run's history: ``epochs`` [{epoch, train_loss, dev_loss,
@@ -420,11 +427,13 @@ def training_curves_chart(history: Mapping, *, title: str = "Training curves") -
     )
 
 
-def _short(value) -> str:
+def _short(value: object) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-def search_params_chart(trials: list[Mapping], spaces: list[Mapping]) -> alt.HConcatChart:
+def search_params_chart(
+    trials: list[Mapping[str, Any]], spaces: list[Mapping[str, Any]]
+) -> alt.HConcatChart:
     """Dev accuracy vs each parameter (log axis for log parameters), one small chart each.
 
     ``trials`` rows carry ``round``, ``value`` and the parameter values; ``spaces`` is each
@@ -515,7 +524,7 @@ def importance_chart(importances: Mapping[str, float]) -> alt.Chart:
     )
 
 
-def grid_random_chart(comparison: Mapping) -> alt.Chart:
+def grid_random_chart(comparison: Mapping[str, Any]) -> alt.Chart:
     """Grid vs random on the important axis: distinct values tried, and the chance of hitting a
     sweet spot of the given width (``BudgetComparison.to_dict()``)."""
     width = comparison["width"]

@@ -12,6 +12,7 @@ copied, so ten million predictions take a fraction of a second.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -169,7 +170,7 @@ def confusion_pairs(predictions: Predictions) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def dev_error_summary(predictions: Predictions) -> dict:
+def dev_error_summary(predictions: Predictions) -> dict[str, Any]:
     """Dev size, number of dev errors and the dev error rate (unweighted), for ceilings."""
     positions = error_positions(predictions)
     dev_size = int(np.count_nonzero(predictions.split_codes == SPLITS.index("dev")))

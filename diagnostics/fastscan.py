@@ -33,6 +33,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -45,6 +46,7 @@ from diagnostics.ingest import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     SCORE_COLUMNS,
+    InMemoryTable,
     read_predictions,
     slice_metrics,
     split_estimates,
@@ -101,7 +103,7 @@ class _Unsure(Exception):
 
 
 def scan_split_metrics(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str] | InMemoryTable,
     *,
     metric: str | None = None,
     slice_column: str | None = None,
@@ -114,14 +116,15 @@ def scan_split_metrics(
     slice column as the one extra column); the result equals :func:`split_metrics` and
     :func:`slice_metrics` of the exact path. ``id_bits`` (low, high) asks the same query for
     the bitmaps of integer ids in that range (:attr:`ScanResult.id_bits`), as a comparison of
-    two versions needs; an id outside it sends the file to the exact path.
+    two versions needs; an id outside it sends the file to the exact path. An in-memory table
+    goes to the exact path.
     """
-    path = Path(path)
-    name = display_name or path.name
-    try:
-        return _scan(path, metric, slice_column, name, id_bits)
-    except (_Unsure, duckdb.Error, pa.ArrowException, OSError, UnicodeDecodeError, csv.Error):
-        pass
+    if isinstance(path, (str, os.PathLike)):
+        path = Path(path)
+        try:
+            return _scan(path, metric, slice_column, display_name or path.name, id_bits)
+        except (_Unsure, duckdb.Error, pa.ArrowException, OSError, UnicodeDecodeError, csv.Error):
+            pass
     predictions = read_predictions(
         path,
         metric=metric,
@@ -133,7 +136,7 @@ def scan_split_metrics(
         splits=split_metrics(predictions),
         slices=slice_metrics(predictions, slice_column) if slice_column else {},
         metric=predictions.metric,
-        source=name,
+        source=predictions.source,
         rows=len(predictions.frame),
         engine="pyarrow",
     )
@@ -257,7 +260,7 @@ def _csv_id_ends(path: Path, column: int) -> list[tuple[int, int, None]] | None:
     return [(min(ids), max(ids), None)]
 
 
-def _describe(connection, source: str, path: Path) -> dict[str, str]:
+def _describe(connection: duckdb.DuckDBPyConnection, source: str, path: Path) -> dict[str, str]:
     """Column name → DuckDB type of what the source reads."""
     rows = connection.execute(f"DESCRIBE SELECT * FROM {source}", {"path": str(path)}).fetchall()
     return {row[0]: row[1] for row in rows}
@@ -359,11 +362,11 @@ class _Query:
         self,
         types: dict[str, str],
         metric: str | None,
-        slice_column,
+        slice_column: str | None,
         is_csv: bool,
         id_check: _IdCheck | None = None,
         id_bits: tuple[int, int] | None = None,
-    ):
+    ) -> None:
         if any(c not in types for c in REQUIRED_COLUMNS):
             raise _Unsure("missing column")
         if slice_column is not None and (
@@ -506,7 +509,7 @@ class _Query:
             f"FROM {source} GROUP BY ALL HAVING count(*) > 1)"
         )
 
-    def result(self, groups: list[dict], name: str) -> ScanResult:
+    def result(self, groups: list[dict[str, Any]], name: str) -> ScanResult:
         """The estimates from the query's groups, or :class:`_Unsure` when a counter is non-zero."""
         total = sum(group["n"] for group in groups)
         if total == 0:

@@ -100,7 +100,7 @@ def data_url(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def resolve_inside(root: str | os.PathLike, relative: str) -> Path:
+def resolve_inside(root: str | os.PathLike[str], relative: str) -> Path:
     """``root/relative`` for a path from a predictions file, refusing anything outside ``root``."""
     text = str(relative).strip()
     problem = _unsafe_name(text)
@@ -113,7 +113,9 @@ def resolve_inside(root: str | os.PathLike, relative: str) -> Path:
     return path
 
 
-def read_image_file(root: str | os.PathLike, relative: str, *, max_bytes: int = 50 << 20) -> bytes:
+def read_image_file(
+    root: str | os.PathLike[str], relative: str, *, max_bytes: int = 50 << 20
+) -> bytes:
     """The checked bytes of a PNG/JPEG file named by a predictions file's ``input`` column."""
     path = resolve_inside(root, relative)
     if not path.is_file():
@@ -153,8 +155,8 @@ class ZipLimits:
 
 
 def extract_images_zip(
-    source: str | os.PathLike | bytes | io.IOBase,
-    dest: str | os.PathLike,
+    source: str | os.PathLike[str] | bytes | io.IOBase,
+    dest: str | os.PathLike[str],
     *,
     name: str = "archive",
     limits: ZipLimits = ZipLimits(),
@@ -182,7 +184,7 @@ def extract_images_zip(
     return extracted
 
 
-def _open_zip(source, name: str) -> zipfile.ZipFile:
+def _open_zip(source: str | os.PathLike[str] | bytes | io.IOBase, name: str) -> zipfile.ZipFile:
     if isinstance(source, bytes):
         source = io.BytesIO(source)
     try:
@@ -191,7 +193,9 @@ def _open_zip(source, name: str) -> zipfile.ZipFile:
         raise InputError(f"{name} is not a readable zip archive ({exc})") from None
 
 
-def _extract_all(archive: zipfile.ZipFile, staging: Path, name: str, limits: ZipLimits):
+def _extract_all(
+    archive: zipfile.ZipFile, staging: Path, name: str, limits: ZipLimits
+) -> list[str]:
     with archive:
         entries = archive.infolist()
         if len(entries) > limits.max_entries:
@@ -235,7 +239,9 @@ def _skipped(entry: str) -> bool:
     return posix.startswith(SKIPPED_ENTRIES) or PurePosixPath(posix).name in SKIPPED_NAMES
 
 
-def _read_entry(archive, info, where: str, limits: ZipLimits, room: int) -> bytes:
+def _read_entry(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, limits: ZipLimits, room: int
+) -> bytes:
     chunks = []
     size = 0
     try:

@@ -19,10 +19,11 @@ import csv
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -112,8 +113,12 @@ def slice_metrics(predictions: Predictions, column: str) -> dict[str, dict[str, 
     }
 
 
+InMemoryTable: TypeAlias = pd.DataFrame | pa.Table | Mapping[str, Any]
+TABLE_NAMES = {pd.DataFrame: "the DataFrame", pa.Table: "the Arrow table"}
+
+
 def read_predictions(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str] | InMemoryTable,
     *,
     metric: str | None = None,
     extra_columns: tuple[str, ...] = (),
@@ -121,26 +126,38 @@ def read_predictions(
     metrics_only: bool = False,
     memory_limit: int | None = None,
 ) -> Predictions:
-    """Read, validate and canonicalize a predictions file.
+    """Read, validate and canonicalize a predictions file or an in-memory table.
 
-    ``metric`` forces ``error``, ``mae`` or ``rmse``; by default labels with fractional numbers
-    mean regression (MAE) and anything else classification (error rate). ``extra_columns`` are
-    read too (slices, inputs for labeling). ``display_name`` names the file in messages (an
-    uploaded file's original name). ``metrics_only`` is the lean path for a diagnosis of a
-    big file: it reads and checks only what the metrics depend on (split, labels, weight, and
-    the ids, since a duplicated row would count twice) and keeps no id, score or input.
-    ``memory_limit`` caps the bytes the read may use (default: half the free memory); a file
-    that would need more is refused from its header or metadata, before it is read.
+    ``path`` is a CSV or Parquet file, or a pandas DataFrame, a pyarrow Table or a dict of
+    equal-length arrays (column name → values), which go through the same checks as a Parquet
+    file, with the same messages. ``metric`` forces ``error``, ``mae`` or ``rmse``; by default
+    labels with fractional numbers mean regression (MAE) and anything else classification
+    (error rate). ``extra_columns`` are read too (slices, inputs for labeling).
+    ``display_name`` names the file in messages (an uploaded file's original name).
+    ``metrics_only`` is the lean path for a diagnosis of a big file: it reads and checks only
+    what the metrics depend on (split, labels, weight, and the ids, since a duplicated row
+    would count twice) and keeps no id, score or input. ``memory_limit`` caps the bytes the
+    read may use (default: half the free memory); a file that would need more is refused from
+    its header or metadata, before it is read.
+
+    >>> table = {"split": ["train", "dev"], "y_true": [1, 2], "y_pred": [1, 3]}
+    >>> predictions = read_predictions(table)
+    >>> predictions.metric, predictions.source, list(predictions.frame["split"])
+    ('error', 'the dict of arrays', ['train', 'dev'])
     """
-    path = Path(path)
-    name = display_name or path.name
     if metric is not None and metric not in METRICS:
         raise InputError(f"unknown metric '{metric}'; choose one of {', '.join(METRICS)}")
-    if not path.is_file():
-        raise InputError(f"predictions file not found: {path}")
-    if path.stat().st_size == 0:
-        raise InputError(f"{name} is empty (0 bytes); export the predictions again")
-    columns = _open_columns(path, name, extra_columns, metrics_only, memory_limit)
+    if isinstance(path, (str, os.PathLike)):
+        path = Path(path)
+        name = display_name or path.name
+        if not path.is_file():
+            raise InputError(f"predictions file not found: {path}")
+        if path.stat().st_size == 0:
+            raise InputError(f"{name} is empty (0 bytes); export the predictions again")
+        columns = _open_columns(path, name, extra_columns, metrics_only, memory_limit)
+    else:
+        name = display_name or TABLE_NAMES.get(type(path), "the dict of arrays")
+        columns = _open_table(path, name, extra_columns, metrics_only)
     if columns.num_rows == 0:
         raise InputError(f"{name} has a header but no rows; it needs one row per prediction")
     frame = _canonical_frame(columns, name, metrics_only)
@@ -282,6 +299,42 @@ def _open_parquet(
     return _Columns(columns, types, metadata.num_rows, batches)
 
 
+def _open_table(
+    data: InMemoryTable, name: str, extra: tuple[str, ...], metrics_only: bool
+) -> _Columns:
+    """An in-memory table's wanted columns, checked as a Parquet file's schema is."""
+    if isinstance(data, pd.DataFrame):
+        data = data.rename(columns=str)
+        names = list(data.columns)
+    elif isinstance(data, pa.Table):
+        names = data.column_names
+    elif isinstance(data, Mapping):
+        names = [str(key) for key in data]
+        data = {str(key): values for key, values in data.items()}
+    else:
+        raise InputError(
+            f"predictions must be a file path, a pandas DataFrame, a pyarrow Table or a dict "
+            f"of arrays, not {type(data).__name__}"
+        )
+    columns = _wanted(names, name, extra, metrics_only)
+    try:
+        if isinstance(data, pd.DataFrame):
+            table = pa.Table.from_pandas(data[columns], preserve_index=False)
+        elif isinstance(data, pa.Table):
+            table = data.select(columns)
+        else:  # through pandas, so NaN in a column of strings is an empty value, as in a file
+            frame = pd.DataFrame({column: data[column] for column in columns})
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise InputError(
+            f"{name} cannot be read as a table ({exc}); give each column one type and every "
+            "column the same length"
+        ) from None
+    types = {field.name: field.type for field in table.schema}
+    batches = partial(table.to_batches, max_chunksize=BATCH_ROWS)
+    return _Columns(columns, types, table.num_rows, batches)
+
+
 def _read_csv(
     path: Path, name: str, head: bytes, extra: tuple[str, ...], metrics_only: bool
 ) -> pa.Table:
@@ -360,6 +413,7 @@ class _SplitCodes:
     def __init__(self, num_rows: int, name: str):
         self.codes = np.empty(num_rows, dtype=np.int8)
         self.name = name
+        self.empty_rows: list[int]
         self.empty_count, self.empty_rows = 0, []
 
     def add(self, piece: pa.Array, start: int) -> None:
@@ -431,6 +485,7 @@ class _Other:
     """Builds any other column (text, booleans, dates) through pandas."""
 
     def __init__(self, kind: pa.DataType):
+        self.pieces: list[pa.Array]
         self.kind, self.pieces = kind, []
 
     def add(self, piece: pa.Array, start: int) -> None:
@@ -442,7 +497,9 @@ class _Other:
         return pa.chunked_array(self.pieces, type=self.kind).to_pandas()
 
 
-def _builder(column: str, kind: pa.DataType, num_rows: int, name: str):
+def _builder(
+    column: str, kind: pa.DataType, num_rows: int, name: str
+) -> _SplitCodes | _Numbers | _Other:
     if column == "split":
         return _SplitCodes(num_rows, name)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
@@ -524,7 +581,7 @@ def _check_empty(frame: pd.DataFrame, name: str, column: str) -> None:
         )
 
 
-def _as_number(values, name: str, column: str) -> np.ndarray:
+def _as_number(values: Any, name: str, column: str) -> np.ndarray:
     series = pd.Series(values, copy=False)
     if pd.api.types.is_float_dtype(series):
         values = series.to_numpy()  # float32 scores stay float32
@@ -559,7 +616,7 @@ def _class_labels(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
             return tuple(pd.Series(_compact_integers(v), index=frame.index) for v in as_integers)
         return y_true, y_pred
 
-    def as_text(series):
+    def as_text(series: pd.Series) -> pd.Series:
         if pd.api.types.is_float_dtype(series):
             values = series.to_numpy()
             if np.all(values == np.round(values)):
@@ -596,7 +653,7 @@ def _check_labels(frame: pd.DataFrame, name: str, metric: str) -> pd.DataFrame:
     return frame
 
 
-def _check_unique_ids(values, split: pd.Categorical, name: str) -> None:
+def _check_unique_ids(values: Any, split: pd.Categorical, name: str) -> None:
     ids = pd.Series(values, copy=False)
     if ids.isna().any():
         empty = ids.isna().to_numpy()

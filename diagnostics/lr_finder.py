@@ -13,15 +13,21 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
 
 from diagnostics.search.choices import LR_METHODS as METHODS
 from diagnostics.validation import InputError
+
+if TYPE_CHECKING:  # find_lr imports the search package when it runs; these are its types
+    from diagnostics.search.datasets import Dataset
+    from diagnostics.search.training import TrainConfig
 
 MIN_STEPS_DEFAULT = 100
 
@@ -44,7 +50,7 @@ class LRFinderResult:
         """The suggestion of the chosen method."""
         return self.suggestions[self.method]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The ``lr-find --json`` contract: suggested_lr, method, lrs, losses (+ details)."""
         return {
             "suggested_lr": self.suggested_lr,
@@ -61,8 +67,8 @@ class LRFinderResult:
 def lr_range_test(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    loss_fn: Callable,
-    batches: Iterable,
+    loss_fn: Callable[..., Any],
+    batches: Iterable[Any],
     *,
     num_steps: int = MIN_STEPS_DEFAULT,
     start_lr: float = 1e-7,
@@ -125,7 +131,7 @@ def lr_range_test(
     return _result(lrs, losses, raw, method, stopped)
 
 
-def suggest(lrs, losses) -> dict[str, float]:
+def suggest(lrs: npt.ArrayLike, losses: npt.ArrayLike) -> dict[str, float]:
     """The three suggestions from a curve (trims the first 10% and the last 5 points, as fastai)."""
     lrs, losses = np.asarray(lrs), np.asarray(losses)
     if len(lrs) > 20:
@@ -155,7 +161,9 @@ def _valley_index(losses: np.ndarray, onset: float = 0.05) -> int:
     return start + (end - start) // 2
 
 
-def _result(lrs, losses, raw, method, stopped) -> LRFinderResult:
+def _result(
+    lrs: list[float], losses: list[float], raw: list[float], method: str, stopped: str
+) -> LRFinderResult:
     loss_min_lr = float(lrs[int(np.argmin(losses))])
     return LRFinderResult(
         lrs=[float(v) for v in lrs],
@@ -169,7 +177,7 @@ def _result(lrs, losses, raw, method, stopped) -> LRFinderResult:
     )
 
 
-def _forever(batches: Iterable):
+def _forever(batches: Iterable[Any]) -> Iterator[Any]:
     while True:
         empty = True
         for batch in batches:
@@ -179,7 +187,14 @@ def _forever(batches: Iterable):
             raise InputError("the range test got no batches")
 
 
-def _step(model, optimizer, loss_fn, stream, accumulation_steps, scaler) -> float:
+def _step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[..., Any],
+    stream: Iterator[Any],
+    accumulation_steps: int,
+    scaler: torch.amp.GradScaler | None,
+) -> float:
     optimizer.zero_grad(set_to_none=True)
     total = 0.0
     for _ in range(accumulation_steps):
@@ -200,8 +215,8 @@ def _step(model, optimizer, loss_fn, stream, accumulation_steps, scaler) -> floa
 
 
 def find_lr(
-    data,
-    config,
+    data: Dataset,
+    config: TrainConfig,
     *,
     num_steps: int | None = None,
     method: str = "valley",
@@ -225,7 +240,7 @@ def find_lr(
     generator = torch.Generator().manual_seed(config.seed)
 
     class Shuffled:
-        def __iter__(self):
+        def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
             order = torch.randperm(len(y), generator=generator).to(device)
             for start in range(0, len(y), config.batch_size):
                 batch = order[start : start + config.batch_size]

@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import jinja2
 from markupsafe import Markup
@@ -82,14 +83,14 @@ class ReportInputs:
         return [s for s in SECTIONS if present[s]]
 
 
-def as_dict(result) -> dict | None:
+def as_dict(result: Any) -> dict[str, Any] | None:
     """A result object's ``to_dict()`` form (a dict is copied; None stays None)."""
     if result is None:
         return None
     return result.to_dict() if hasattr(result, "to_dict") else dict(result)
 
 
-def report_data(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dict:
+def report_data(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dict[str, Any]:
     """The report's content as plain data (``report --format json``), chosen sections only."""
     _check_sections(sections)
     chosen = set(sections)
@@ -126,7 +127,7 @@ def report_charts(inputs: ReportInputs) -> dict[str, object]:
     return charts
 
 
-def chart_svg(chart) -> Markup:
+def chart_svg(chart: Any) -> Markup:
     """Render an Altair chart to inline SVG markup (vl-convert; no network, no script)."""
     import vl_convert
 
@@ -144,6 +145,26 @@ def render_html(
     ``charts`` maps a section key (``waterfall``, ``ceiling``, ``search``) to an Altair chart,
     rendered inline as SVG; by default :func:`report_charts`.
     """
+    return _ENV.get_template("report.html.j2").render(_context(inputs, sections, charts))
+
+
+def render_fragment(
+    inputs: ReportInputs,
+    sections: Sequence[str] = SECTIONS,
+    *,
+    charts: Mapping[str, object] | None = None,
+) -> str:
+    """The chosen sections of the report alone, as an HTML fragment: no page, header, style or
+    policy (what a Jupyter notebook shows for a result, see ``_repr_html_``)."""
+    template = _ENV.get_template("report.html.j2")
+    context = template.new_context(_context(inputs, sections, charts))
+    return "".join(template.blocks["sections"](context)).strip()
+
+
+def _context(
+    inputs: ReportInputs, sections: Sequence[str], charts: Mapping[str, object] | None
+) -> dict[str, Any]:
+    """What the report template renders: the view, the chosen sections and their charts."""
     _check_sections(sections)
     if charts is None:
         charts = report_charts(inputs)
@@ -152,13 +173,12 @@ def render_html(
         for key, chart in charts.items()
         if chart is not None and key in sections
     }
-    template = _ENV.get_template("report.html.j2")
-    return template.render(
-        report=_view(inputs),
-        sections=set(sections),
-        charts=_Charts(svgs),
-        extra_sections=_extra_sections(inputs),
-    )
+    return {
+        "report": _view(inputs),
+        "sections": set(sections),
+        "charts": _Charts(svgs),
+        "extra_sections": _extra_sections(inputs),
+    }
 
 
 def _check_sections(sections: Sequence[str]) -> None:
@@ -167,17 +187,17 @@ def _check_sections(sections: Sequence[str]) -> None:
         raise ValueError(f"unknown report section {unknown[0]!r}; sections: {', '.join(SECTIONS)}")
 
 
-class _Charts(dict):
+class _Charts(dict[str, Any]):
     """Chart lookup that yields None for sections without a chart (StrictUndefined-safe)."""
 
-    def __missing__(self, key):
+    def __missing__(self, key: str) -> None:
         return None
 
 
-def report_tables(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dict[str, list]:
+def report_tables(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dict[str, list[Any]]:
     """Each table of the chosen sections as rows (header first), for CSV export."""
     _check_sections(sections)
-    tables: dict[str, list[list]] = {}
+    tables: dict[str, list[list[Any]]] = {}
     view = _view(inputs)
     if view["summary"] and "summary" in sections:
         tables["rows_per_split"] = [["split", "rows"]] + [
@@ -213,12 +233,12 @@ def report_tables(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> d
     return tables
 
 
-def neutralize_cell(value) -> object:
+def neutralize_cell(value: object) -> object:
     """A text cell a spreadsheet would run as a formula gets ``'`` (numbers stay numbers)."""
     return neutralize(value) if isinstance(value, str) else value
 
 
-def table_csv(rows: Sequence[Sequence]) -> str:
+def table_csv(rows: Sequence[Sequence[Any]]) -> str:
     """One table as CSV text, formula cells neutralized."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -251,7 +271,7 @@ def export(inputs: ReportInputs, fmt: str, sections: Sequence[str] = SECTIONS) -
 # -- view models ------------------------------------------------------------------------------
 
 
-def _view(inputs: ReportInputs) -> dict:
+def _view(inputs: ReportInputs) -> dict[str, Any]:
     d = inputs.diagnosis
     return {
         "title": inputs.title,
@@ -271,7 +291,7 @@ def _warnings(inputs: ReportInputs) -> list[str]:
     return warnings
 
 
-def _summary(inputs: ReportInputs) -> dict:
+def _summary(inputs: ReportInputs) -> dict[str, Any]:
     d = inputs.diagnosis
     metric_label = "error rate" if d.metric == "error" else d.metric.upper()
     if d.unit:
@@ -283,7 +303,7 @@ def _summary(inputs: ReportInputs) -> dict:
     }
 
 
-def _waterfall(d: Diagnosis) -> dict:
+def _waterfall(d: Diagnosis) -> dict[str, Any]:
     fmt = d.fmt
     levels = []
     for level, value in d.levels.items():
@@ -312,7 +332,7 @@ def _waterfall(d: Diagnosis) -> dict:
     return {"levels": levels, "gaps": gaps, "plan": plan, "humans": humans}
 
 
-def _slices(inputs: ReportInputs) -> dict:
+def _slices(inputs: ReportInputs) -> dict[str, Any]:
     rows = []
     for value, d in inputs.slices:
         gap = d.largest_gap()
@@ -329,8 +349,10 @@ def _slices(inputs: ReportInputs) -> dict:
     return {"column": inputs.slice_column, "rows": rows}
 
 
-def _extra_sections(inputs: ReportInputs) -> list[dict]:
-    builders: dict[str, tuple[Mapping | None, Callable[[Mapping], dict]]] = {
+def _extra_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
+    builders: dict[
+        str, tuple[Mapping[str, Any] | None, Callable[[Mapping[str, Any]], dict[str, Any]]]
+    ] = {
         "splits": (as_dict(inputs.split_plan), _split_section),
         "ceiling": (as_dict(inputs.ceiling), _ceiling_section),
         "search": (as_dict(inputs.search), _search_section),
@@ -346,7 +368,7 @@ def _pct(value: float | None) -> str:
     return format_value(value, "error")
 
 
-def _split_section(plan: Mapping) -> dict:
+def _split_section(plan: Mapping[str, Any]) -> dict[str, Any]:
     counts, fractions = plan["counts"], plan["fractions"]
     origin = plan.get("composition") or plan.get("sources") or {}
     rows = [
@@ -367,7 +389,7 @@ def _split_section(plan: Mapping) -> dict:
     }
 
 
-def _describe_source(source) -> str:
+def _describe_source(source: object) -> str:
     if source is None:
         return ""
     if isinstance(source, Mapping):
@@ -377,7 +399,7 @@ def _describe_source(source) -> str:
     return str(source)
 
 
-def _ceiling_section(ceiling: Mapping) -> dict:
+def _ceiling_section(ceiling: Mapping[str, Any]) -> dict[str, Any]:
     rows = ceiling_table(ceiling)
     return {
         "intro": f"Dev error {_pct(ceiling['dev_error'])}; {ceiling['reviewed']:,} misclassified "
@@ -393,14 +415,14 @@ def _ceiling_section(ceiling: Mapping) -> dict:
     }
 
 
-def _ceiling_notes(ceiling: Mapping) -> list[str]:
+def _ceiling_notes(ceiling: Mapping[str, Any]) -> list[str]:
     notes = []
     if ceiling.get("untagged"):
         notes.append(f"{ceiling['untagged']:,} reviewed errors carry no category.")
     return notes + list(ceiling.get("notes", [])) + list(ceiling.get("advice", []))
 
 
-def _search_section(search: Mapping) -> dict:
+def _search_section(search: Mapping[str, Any]) -> dict[str, Any]:
     best = search.get("best") or {}
     tables = [
         {
@@ -435,7 +457,7 @@ def _search_section(search: Mapping) -> dict:
     return {"intro": intro, "tables": tables, "notes": []}
 
 
-def _format_range(spec) -> str:
+def _format_range(spec: Mapping[str, Any]) -> str:
     if not isinstance(spec, Mapping):
         return _format_param(spec)
     if "choices" in spec:
@@ -444,7 +466,7 @@ def _format_range(spec) -> str:
     return text + (" (log scale)" if spec.get("log") or spec.get("type") == "log" else "")
 
 
-def _format_param(value) -> str:
+def _format_param(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)

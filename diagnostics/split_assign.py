@@ -30,8 +30,10 @@ different splits, and for groups in several splits.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,7 +61,7 @@ def assign_splits(
     label: str | None = None,
     group: str | None = None,
     source: str | None = None,
-    target_value=None,
+    target_value: object = None,
     seed: int = 0,
     name: str = "the data",
 ) -> pd.Series:
@@ -114,7 +116,7 @@ def assign_splits(
     return _as_split_series(unit_split[unit_of_row], frame.index)
 
 
-def check_columns(frame: pd.DataFrame, columns, name: str) -> None:
+def check_columns(frame: pd.DataFrame, columns: Iterable[str | None], name: str) -> None:
     """Refuse named columns that ``frame`` lacks, listing the columns found."""
     missing = [c for c in columns if c is not None and c not in frame.columns]
     if missing:
@@ -124,7 +126,9 @@ def check_columns(frame: pd.DataFrame, columns, name: str) -> None:
         )
 
 
-def _single_plan(plan_or_fractions, n_rows: int) -> SplitPlan | dict[str, float]:
+def _single_plan(
+    plan_or_fractions: SplitPlan | dict[str, Any] | str | None, n_rows: int
+) -> SplitPlan | dict[str, float]:
     if plan_or_fractions is None:
         return plan_split(n_rows)
     if isinstance(plan_or_fractions, SplitPlan):
@@ -134,7 +138,7 @@ def _single_plan(plan_or_fractions, n_rows: int) -> SplitPlan | dict[str, float]
     return parse_fractions(plan_or_fractions)
 
 
-def parse_fractions(fractions: dict | str) -> dict[str, float]:
+def parse_fractions(fractions: dict[str, Any] | str) -> dict[str, float]:
     """Fractions per split from a dict or ``"train=90%,dev=5%,test=5%"``; they must sum to 1."""
     if isinstance(fractions, str):
         pairs = [p.split("=", 1) for p in fractions.split(",") if p.strip()]
@@ -154,13 +158,13 @@ def parse_fractions(fractions: dict | str) -> dict[str, float]:
     return parsed
 
 
-def _scaled_counts(plan, n_rows: int) -> dict[str, int]:
+def _scaled_counts(plan: SplitPlan | dict[str, float], n_rows: int) -> dict[str, int]:
     if isinstance(plan, SplitPlan):
         return dict(plan.counts) if plan.total == n_rows else _scale(plan.counts, n_rows)
     return _scale(plan, n_rows)
 
 
-def _scale(weights: dict[str, float], n: int) -> dict[str, int]:
+def _scale(weights: Mapping[str, float], n: int) -> dict[str, int]:
     """Split ``n`` in proportion to ``weights`` (largest remainder), exact when they sum to n."""
     total = sum(weights.values())
     if total == n:
@@ -365,7 +369,7 @@ def _allocate(stratum_sizes: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return allocation
 
 
-def _target_mask(frame, source: str, target_value, name: str) -> np.ndarray:
+def _target_mask(frame: pd.DataFrame, source: str, target_value: object, name: str) -> np.ndarray:
     if target_value is None:
         raise InputError(f"a source column ('{source}') needs the target value (e.g. phone)")
     values = frame[source].astype(str).to_numpy()
@@ -384,7 +388,7 @@ def _target_mask(frame, source: str, target_value, name: str) -> np.ndarray:
     return mask
 
 
-def _as_split_series(codes: np.ndarray, index) -> pd.Series:
+def _as_split_series(codes: np.ndarray, index: pd.Index) -> pd.Series:
     return pd.Series(
         pd.Categorical.from_codes(codes, categories=list(SPLITS)), index=index, name=SPLIT_COLUMN
     )
@@ -400,7 +404,7 @@ class LeakageReport:
     checked: str
     duplicate_sets_across_splits: int
     rows_in_those_sets: int
-    examples: list[dict] = field(default_factory=list)
+    examples: list[dict[str, Any]] = field(default_factory=list)
     groups_across_splits: int = 0
 
     @property
@@ -425,7 +429,7 @@ class LeakageReport:
             found.append(f"{self.groups_across_splits:,} groups appear in more than one split")
         return found
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON form, with the findings in plain words."""
         return {
             "checked": self.checked,
@@ -508,11 +512,11 @@ class SplitAssignment:
 def plan_for_dataset(
     frame: pd.DataFrame,
     *,
-    fractions: str | dict | None = None,
+    fractions: str | dict[str, Any] | None = None,
     source_column: str | None = None,
-    target_value=None,
+    target_value: object = None,
     source_name: str = "source",
-    **options,
+    **options: Any,
 ) -> SplitPlan | dict[str, float]:
     """The plan for ``frame``: given fractions, a mismatched plan by ``source_column``, or the
     single-distribution plan of its row count (``options`` go to the planners)."""
@@ -537,7 +541,7 @@ def apply_plan(
     label: str | None = None,
     group: str | None = None,
     source_column: str | None = None,
-    target_value=None,
+    target_value: object = None,
     hash_column: str | None = None,
     seed: int = 0,
     name: str = "the data",
@@ -586,7 +590,9 @@ def class_mix_drift(labels: pd.Series, split: pd.Series, tolerance: float = MIX_
     return found
 
 
-def _shortfalls(plan, assigned: dict[str, int], rows: int) -> list[str]:
+def _shortfalls(
+    plan: SplitPlan | dict[str, float], assigned: dict[str, int], rows: int
+) -> list[str]:
     """Warnings where whole groups made a split much smaller or larger than planned."""
     shares = plan.fractions if isinstance(plan, SplitPlan) else plan
     planned = {s: round(shares[s] * rows) for s in SPLITS}
@@ -602,7 +608,7 @@ def _shortfalls(plan, assigned: dict[str, int], rows: int) -> list[str]:
 # -- files ------------------------------------------------------------------------------------
 
 
-def read_dataset(path: str | os.PathLike, *, display_name: str | None = None) -> pd.DataFrame:
+def read_dataset(path: str | os.PathLike[str], *, display_name: str | None = None) -> pd.DataFrame:
     """Read a whole CSV or Parquet dataset (any columns) into a DataFrame."""
     path = Path(path)
     name = display_name or path.name
@@ -626,7 +632,9 @@ def read_dataset(path: str | os.PathLike, *, display_name: str | None = None) ->
     return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
-def write_dataset(frame: pd.DataFrame, path: str | os.PathLike, *, like: str | os.PathLike):
+def write_dataset(
+    frame: pd.DataFrame, path: str | os.PathLike[str], *, like: str | os.PathLike[str]
+) -> None:
     """Write ``frame`` in the format of the input file ``like`` (CSV or Parquet)."""
     path = Path(path)
     parquet = is_parquet_file(Path(like))

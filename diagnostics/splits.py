@@ -53,8 +53,10 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import NormalDist
+from typing import Any
 
 from diagnostics.metrics import Z_95
 from diagnostics.splitnames import SPLITS
@@ -103,7 +105,7 @@ class SplitPlan:
     training_pool: dict[str, int]
     rule: str
     dev_rule_of_thumb: int
-    power: dict
+    power: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -120,7 +122,7 @@ class SplitPlan:
             for name in SPLITS
         }
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The ``split --json`` contract."""
         return {
             "regime": self.regime,
@@ -136,6 +138,12 @@ class SplitPlan:
             "notes": list(self.notes),
             "warnings": list(self.warnings),
         }
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the report's split plan section."""
+        from diagnostics.report import ReportInputs, render_fragment
+
+        return render_fragment(ReportInputs(split_plan=self), ("splits",))
 
 
 def rule_dev_fraction(size: float) -> float:
@@ -251,7 +259,7 @@ def _check_difference(
             )
 
 
-def check_size(value, what: str) -> int:
+def check_size(value: object, what: str) -> int:
     """A dataset size typed by a user as an integer ≥ 0 (``10000``, ``10,000``, ``1e6``)."""
     text = str(value).strip().replace(",", "").replace("_", "")
     try:
@@ -280,6 +288,9 @@ def plan_split(
     ``train_dev=False`` drops train-dev. ``min_difference`` (an error-rate difference, e.g.
     0.01) sizes dev and test by the power calculation instead of the table rule, paired
     (McNemar) when ``disagreement`` says on what share of examples two models disagree.
+
+    >>> plan_split(1_000_000).counts
+    {'train': 970000, 'train_dev': 10000, 'dev': 10000, 'test': 10000}
     """
     size = check_size(size, "size")
     _check_difference(min_difference, baseline_error, disagreement)
@@ -351,6 +362,10 @@ def plan_mismatched(
 
     Dev and test come only from the target (equal sizes); the leftover target goes into
     training; train-dev is carved out of the source's training data. See the module docstring.
+
+    >>> plan = plan_mismatched(200_000, 10_000)
+    >>> plan.counts["dev"], plan.sources["dev"], plan.sources["train"]
+    (2500, ['target'], ['source', 'target'])
     """
     source = check_size(source, f"source size ({source_name})")
     target = check_size(target, f"target size ({target_name})")
@@ -559,7 +574,9 @@ def _pct(value: float) -> str:
     return f"{text}%"
 
 
-def _single_counts(size, test, train_dev, dev=None) -> tuple[dict[str, int], int]:
+def _single_counts(
+    size: int, test: bool, train_dev: bool, dev: int | None = None
+) -> tuple[dict[str, int], int]:
     dev = rule_dev_count(size) if dev is None else dev
     test_count = dev if test else 0
     pool = size - dev - test_count
@@ -571,7 +588,15 @@ def _target_dev_count(source: int, target: int) -> int:
     return min(math.floor(TARGET_DEV_SHARE * target), rule_dev_count(source + target))
 
 
-def _mismatch_composition(source, target, test, train_dev, dev, source_name, target_name):
+def _mismatch_composition(
+    source: int,
+    target: int,
+    test: bool,
+    train_dev: bool,
+    dev: int | None,
+    source_name: str,
+    target_name: str,
+) -> dict[str, dict[str, int]]:
     dev = _target_dev_count(source, target) if dev is None else dev
     test_count = dev if test else 0
     held_out = train_dev_count(dev, source) if train_dev else 0
@@ -583,7 +608,9 @@ def _mismatch_composition(source, target, test, train_dev, dev, source_name, tar
     }
 
 
-def _mismatch_counts(source, target, test, train_dev, dev) -> dict[str, int]:
+def _mismatch_counts(
+    source: int, target: int, test: bool, train_dev: bool, dev: int | None
+) -> dict[str, int]:
     parts = _mismatch_composition(source, target, test, train_dev, dev, "s", "t")
     if parts["train"]["t"] < 0:
         return {name: 0 for name in SPLITS}
@@ -595,7 +622,14 @@ def _empty_splits(counts: dict[str, int], test: bool, train_dev: bool) -> list[s
     return [name for name in wanted if counts[name] <= 0]
 
 
-def _too_few(size, what, empty, counts_at, test, train_dev) -> None:
+def _too_few(
+    size: int,
+    what: str,
+    empty: list[str],
+    counts_at: Callable[[int], dict[str, int]],
+    test: bool,
+    train_dev: bool,
+) -> None:
     smallest = next(
         (
             n

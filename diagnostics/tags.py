@@ -192,7 +192,7 @@ def write_tags_csv(
 
 
 def read_tags_csv(
-    source: str | os.PathLike | bytes,
+    source: str | os.PathLike[str] | bytes,
     *,
     sample_ids: Collection[str] | None = None,
     name: str | None = None,
@@ -252,7 +252,7 @@ def read_tags_csv(
     return TagTable(tuple(categories), tuple(rows))
 
 
-def _text(source: str | os.PathLike | bytes, name: str | None) -> tuple[str, str]:
+def _text(source: str | os.PathLike[str] | bytes, name: str | None) -> tuple[str, str]:
     if isinstance(source, bytes):
         data, name = source, name or "tags CSV"
     else:
@@ -298,7 +298,9 @@ def _flag(value: str, column: str, number: int, problems: list[str]) -> bool:
     return False
 
 
-def _row(cells: dict[str, str], categories, number: int, problems: list[str]) -> TagRow | None:
+def _row(
+    cells: dict[str, str], categories: Collection[str], number: int, problems: list[str]
+) -> TagRow | None:
     example = cells[ID]
     if not example:
         problems.append(f"row {number}: empty id")

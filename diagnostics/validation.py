@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class InputError(ValueError):
     """Bad user input, with a message meant for the user.
@@ -11,7 +13,7 @@ class InputError(ValueError):
     """
 
 
-def format_rows(rows, *, limit: int = 5) -> str:
+def format_rows(rows: Iterable[int], *, limit: int = 5) -> str:
     """Format 1-based row numbers as ``"4, 9, 12"`` (at most ``limit``, then ``"…"``)."""
     rows = list(rows)
     shown = ", ".join(str(r) for r in rows[:limit])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from diagnostics.ingest import Predictions, split_metrics
 from diagnostics.metrics import INTERVAL_METHODS, NO_INTERVAL, LevelEstimate, gap_interval
@@ -125,7 +126,7 @@ class Diagnosis:
     intervals: dict[str, LevelEstimate]
     gaps: dict[str, Gap]
     priority: list[str]
-    recommendations: list[dict]
+    recommendations: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
 
     def fmt(self, value: float | None, *, signed: bool = False) -> str:
@@ -186,6 +187,12 @@ class Diagnosis:
                 "gaps": {name: gap.method for name, gap in self.gaps.items() if gap.method},
             }
         return result
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the report's waterfall chart, gap table, action plan and warnings."""
+        from diagnostics.report import DIAGNOSIS_SECTIONS, ReportInputs, render_fragment
+
+        return render_fragment(ReportInputs(diagnosis=self), DIAGNOSIS_SECTIONS)
 
 
 def gap_rows(diagnosis: Diagnosis) -> list[dict]:
@@ -360,7 +367,7 @@ def _warnings(diagnosis: Diagnosis) -> list[str]:
     return warnings
 
 
-def _recommendation(diagnosis: Diagnosis, name: str) -> dict:
+def _recommendation(diagnosis: Diagnosis, name: str) -> dict[str, Any]:
     gap = diagnosis.gaps[name]
     size = diagnosis.fmt(gap.value)
     levels = diagnosis.levels
@@ -412,6 +419,11 @@ def diagnose_slices(
         if levels
     ]
     return sorted(results, key=lambda item: -largest(item[1]))
+
+
+def slices_to_dict(column: str, slices: Sequence[tuple[str, Diagnosis]]) -> dict[str, Any]:
+    """The ``slices`` part of ``diagnose --slice COLUMN --json``: one waterfall per value."""
+    return {"column": column, "values": [{"value": v, **d.to_dict()} for v, d in slices]}
 
 
 def parse_human_level(text: str, metric: str = "error", *, index: int = 1) -> HumanLevel:

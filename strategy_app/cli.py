@@ -14,6 +14,7 @@ import importlib
 import json
 import os
 import sys
+from typing import NoReturn
 
 from diagnostics.validation import InputError
 
@@ -34,7 +35,7 @@ COMMAND_MODULES = (
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one clear line and exit code 2."""
 
-    def error(self, message: str) -> None:
+    def error(self, message: str) -> NoReturn:
         raise InputError(f"{self.prog}: {message}")
 
 

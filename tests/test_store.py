@@ -132,3 +132,9 @@ def test_concurrent_writers_retry_instead_of_failing(any_db, data_dir):
         thread.join()
     assert errors == []
     assert len(store.projects.list()) == 60
+
+
+def test_postgresql_without_psycopg_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as in an install without [postgres]
+    with pytest.raises(InputError, match=r"strategy-desk\[postgres\]"):
+        make_engine("postgresql://strategy:strategy@127.0.0.1:5432/strategy")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from diagnostics.validation import InputError
 
@@ -41,7 +42,7 @@ class BudgetComparison:
     grid_hit: float
     random_hit: float
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain-dict form."""
         return asdict(self)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,7 @@ class Dataset:
     x: dict[str, np.ndarray]
     y: dict[str, np.ndarray]
     ids: dict[str, np.ndarray]
-    classes: list
+    classes: list[Any]
     feature_names: list[str] = field(default_factory=list)
 
     @property
@@ -139,7 +140,7 @@ def _synthetic(options: ClassificationOptions, seed: int) -> tuple[np.ndarray, n
     return x.astype(np.float32), y
 
 
-def _read_table(path: Path, kind: str, label: str | None):
+def _read_table(path: Path, kind: str, label: str | None) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{kind}:{path}: no such file")
     if not label:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pandas as pd
@@ -29,7 +30,9 @@ PREDICTIONS_FILE = "predictions.csv"
 TRIALS_FILE = "trials.json"
 
 
-def predictions_frame(model: nn.Module, data: Dataset, device="cpu") -> pd.DataFrame:
+def predictions_frame(
+    model: nn.Module, data: Dataset, device: str | torch.device = "cpu"
+) -> pd.DataFrame:
     """The model's predictions on train, train_dev, dev and test (original class labels)."""
     frames = []
     for split in SPLITS:
@@ -50,7 +53,7 @@ def predictions_frame(model: nn.Module, data: Dataset, device="cpu") -> pd.DataF
 
 
 def save_best_model(
-    out_dir: Path, model: nn.Module, config: TrainConfig, data: Dataset, extra: dict
+    out_dir: Path, model: nn.Module, config: TrainConfig, data: Dataset, extra: dict[str, Any]
 ) -> Path:
     """Write the ``state_dict`` and its JSON description; returns the weights path."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -67,7 +70,7 @@ def save_best_model(
     return weights
 
 
-def load_best_model(out_dir: str | Path) -> tuple[nn.Module, dict]:
+def load_best_model(out_dir: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the saved best model (weights loaded with ``weights_only=True``) and its meta."""
     out_dir = Path(out_dir)
     meta = json.loads((out_dir / MODEL_META_FILE).read_text())
@@ -78,7 +81,7 @@ def load_best_model(out_dir: str | Path) -> tuple[nn.Module, dict]:
     return model, meta
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     """JSON fallback for numpy scalars."""
     return value.item() if hasattr(value, "item") else str(value)
 

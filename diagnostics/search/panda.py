@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -34,7 +35,7 @@ HISTORY_FILE = "history.json"
 CHANGEABLE = ("lr", "momentum", "weight_decay", "batch_size")
 
 
-def load_history(run_dir: str | Path) -> dict:
+def load_history(run_dir: str | Path) -> dict[str, Any]:
     """The run's ``{"config", "epochs", "changes"}`` (empty before the first epoch)."""
     path = Path(run_dir) / HISTORY_FILE
     if not path.is_file():
@@ -42,7 +43,7 @@ def load_history(run_dir: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
-def config_changes(old: TrainConfig, new: TrainConfig) -> dict:
+def config_changes(old: TrainConfig, new: TrainConfig) -> dict[str, Any]:
     """``{name: [old, new]}`` of the changed settings; refuses an architecture change."""
     changed = {k: [v, getattr(new, k)] for k, v in asdict(old).items() if getattr(new, k) != v}
     fixed = sorted(set(changed) - set(CHANGEABLE) - {"epochs"})
@@ -62,9 +63,9 @@ def train_panda(
     epochs: int,
     *,
     should_stop: Callable[[], bool] = lambda: False,
-    on_epoch: Callable[[dict], None] | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
     device: str = "cpu",
-) -> dict:
+) -> dict[str, Any]:
     """Train ``epochs`` more epochs from the last checkpoint (or from scratch); returns history."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -115,7 +116,7 @@ def train_panda(
     return history
 
 
-def _save(run_dir: Path, model, optimizer, generator, epoch: int, history: dict) -> None:
+def _save(run_dir: Path, model, optimizer, generator, epoch: int, history: dict[str, Any]) -> None:
     """Write checkpoint then history, each atomically (a reader never sees half a file)."""
     state = {
         "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from diagnostics.search.choices import PRUNERS, SAMPLERS
 from diagnostics.search.datasets import ClassificationOptions
 from diagnostics.search.space import SearchSpace
+from diagnostics.search.tracking import check_tracking
 from diagnostics.validation import InputError
 
 # How each checked setting is called where it was typed (messages use the caller's words).
@@ -72,6 +73,7 @@ class SearchSettings:
     out_dir: str | None = None
     grace_s: int = 120
     max_retry: int = 3
+    mlflow: str | None = None  # tracking URI: every trial logged (diagnostics.search.tracking)
 
     def check(self, words: Mapping[str, str] = CLI_WORDS) -> None:
         """Refuse settings no search can run with; messages name each setting by ``words``."""
@@ -101,6 +103,7 @@ class SearchSettings:
             raise InputError(f"{say('study')} must not be empty")
         if self.sampler == "grid":
             self.space.grid()
+        check_tracking(self.mlflow, self.workers)
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import optuna
 import optuna.distributions as od
 
 from diagnostics.validation import InputError
@@ -47,8 +49,8 @@ class Param:
     type: str
     low: float | None = None
     high: float | None = None
-    choices: tuple = ()
-    points: tuple = ()
+    choices: tuple[Any, ...] = ()
+    points: tuple[Any, ...] = ()
     tier: int = 2
     log: bool = False
 
@@ -72,24 +74,24 @@ class Param:
             return od.FloatDistribution(1.0 - self.high, 1.0 - self.low, log=True)
         return od.FloatDistribution(self.low, self.high, log=self.type == "log_uniform")
 
-    def encode(self, value):
+    def encode(self, value: Any) -> Any:
         """User value → the value Optuna stores."""
         return 1.0 - value if self.type == "log_complement" else value
 
-    def decode(self, value):
+    def decode(self, value: Any) -> Any:
         """Value Optuna stored → user value."""
         return 1.0 - value if self.type == "log_complement" else value
 
-    def contains(self, value) -> bool:
+    def contains(self, value: Any) -> bool:
         """Whether a user value lies inside this parameter's range or choices."""
         if self.type == "choice":
             return value in self.choices
         tolerance = 1e-12 * max(1.0, abs(self.high))
         return self.low - tolerance <= value <= self.high + tolerance
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON form of this parameter."""
-        data: dict = {"type": self.type}
+        data: dict[str, Any] = {"type": self.type}
         if self.type == "choice":
             data["choices"] = list(self.choices)
         else:
@@ -114,7 +116,7 @@ class SearchSpace:
         return cls.from_dict(DEFAULT_SPACE)
 
     @classmethod
-    def load(cls, path: str | Path, known_names=None) -> SearchSpace:
+    def load(cls, path: str | Path, known_names: Collection[str] | None = None) -> SearchSpace:
         """Read a JSON space file."""
         try:
             data = json.loads(Path(path).read_text())
@@ -125,7 +127,9 @@ class SearchSpace:
         return cls.from_dict(data, known_names, source=str(path))
 
     @classmethod
-    def from_dict(cls, data, known_names=None, source: str = "search space") -> SearchSpace:
+    def from_dict(
+        cls, data: Any, known_names: Collection[str] | None = None, source: str = "search space"
+    ) -> SearchSpace:
         """Validate a ``{name: {type, ...}}`` dict; every problem is an :class:`InputError`."""
         if not isinstance(data, dict) or not data:
             raise InputError(f"{source}: the search space is empty; give at least one parameter")
@@ -138,7 +142,7 @@ class SearchSpace:
             params.append(_parse_param(name, spec, source))
         return cls(tuple(params))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON form (what :meth:`from_dict` reads)."""
         return {p.name: p.to_dict() for p in self.params}
 
@@ -152,13 +156,13 @@ class SearchSpace:
         """Optuna distributions keyed by Optuna parameter name."""
         return {p.optuna_name: p.distribution() for p in self.params}
 
-    def suggest(self, trial) -> dict:
+    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
         """Sample every parameter through the trial; returns user values."""
         return {
             p.name: p.decode(_suggest(trial, p.optuna_name, p.distribution())) for p in self.params
         }
 
-    def decode(self, optuna_params: dict) -> dict:
+    def decode(self, optuna_params: dict[str, Any]) -> dict[str, Any]:
         """Optuna's stored params → user values (parameters not in this space are dropped)."""
         return {
             p.name: p.decode(optuna_params[p.optuna_name])
@@ -166,15 +170,15 @@ class SearchSpace:
             if p.optuna_name in optuna_params
         }
 
-    def encode(self, params: dict) -> dict:
+    def encode(self, params: dict[str, Any]) -> dict[str, Any]:
         """User values → the params Optuna stores."""
         return {p.optuna_name: p.encode(params[p.name]) for p in self.params}
 
-    def contains(self, params: dict) -> bool:
+    def contains(self, params: dict[str, Any]) -> bool:
         """Whether user values have every parameter and lie inside the space."""
         return all(p.name in params and p.contains(params[p.name]) for p in self.params)
 
-    def grid(self) -> dict[str, list]:
+    def grid(self) -> dict[str, list[Any]]:
         """The grid for Optuna's GridSampler (Optuna names → stored values).
 
         Choices give their values, ints without points every integer; a continuous parameter
@@ -212,7 +216,7 @@ class SearchSpace:
         """Number of points in the grid."""
         return math.prod(len(v) for v in self.grid().values())
 
-    def narrow(self, top: list[dict], margin: float = 0.25) -> SearchSpace:
+    def narrow(self, top: list[dict[str, Any]], margin: float = 0.25) -> SearchSpace:
         """The next round's space around the top trials' user values.
 
         Each continuous or integer range shrinks to the span of the top values, widened by
@@ -318,7 +322,7 @@ def _suggest(trial, name: str, dist: od.BaseDistribution):
     return trial.suggest_float(name, dist.low, dist.high, log=dist.log)
 
 
-def _narrow_param(param: Param, values: list, margin: float) -> Param:
+def _narrow_param(param: Param, values: list[Any], margin: float) -> Param:
     if param.type == "choice":
         kept = tuple(c for c in param.choices if c in values)
         return Param(param.name, "choice", choices=kept, tier=param.tier)
@@ -334,7 +338,7 @@ def _narrow_param(param: Param, values: list, margin: float) -> Param:
     return Param(param.name, param.type, lo, hi, points=points, tier=param.tier, log=param.log)
 
 
-def _axis(param: Param):
+def _axis(param: Param) -> tuple[Callable[[float], float], Callable[[float], float]]:
     """The axis distances are measured on: log10, log10(1 − v), or the value itself."""
     if param.type == "log_complement":
         return (lambda v: math.log10(1.0 - v)), (lambda a: 1.0 - 10.0**a)
@@ -343,7 +347,7 @@ def _axis(param: Param):
     return float, float
 
 
-def _parse_param(name: str, spec, source: str) -> Param:
+def _parse_param(name: str, spec: Any, source: str) -> Param:
     where = f"{source}: parameter '{name}'"
     if not isinstance(spec, dict):
         raise InputError(f'{where}: expected an object like {{"type": "uniform", ...}}')

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,7 +44,7 @@ class TrainConfig:
     seed: int = 0
 
     @classmethod
-    def from_params(cls, params: dict, **overrides) -> TrainConfig:
+    def from_params(cls, params: dict[str, Any], **overrides: Any) -> TrainConfig:
         """A config from searched parameters (user values) and fixed overrides (epochs, seed)."""
         unknown = set(params) - PARAM_NAMES
         if unknown:
@@ -64,7 +65,7 @@ class TrainConfig:
         if self.lr <= 0 or self.batch_size < 1 or self.epochs < 1 or self.layers < 0:
             raise InputError("lr must be > 0, batch_size ≥ 1, epochs ≥ 1 and layers ≥ 0")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (JSON-able)."""
         return asdict(self)
 
@@ -236,7 +237,9 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: np.ndarray, device="cpu") -> tuple[np.ndarray, np.ndarray]:
+def predict(
+    model: nn.Module, x: np.ndarray, device: str | torch.device = "cpu"
+) -> tuple[np.ndarray, np.ndarray]:
     """(predicted class index, its softmax probability) per row."""
     model.eval()
     probs = torch.softmax(model(torch.as_tensor(x, device=device)), dim=1)
@@ -244,7 +247,9 @@ def predict(model: nn.Module, x: np.ndarray, device="cpu") -> tuple[np.ndarray, 
     return pred.cpu().numpy(), score.cpu().numpy()
 
 
-def _tensors(data: Dataset, split: str, device) -> tuple[torch.Tensor, torch.Tensor]:
+def _tensors(
+    data: Dataset, split: str, device: str | torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     return (
         torch.as_tensor(data.x[split], device=device),
         torch.as_tensor(data.y[split], device=device),

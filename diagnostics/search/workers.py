@@ -26,6 +26,7 @@ from diagnostics.search.datasets import Dataset, load_dataset
 from diagnostics.search.settings import RoundJob, SearchSettings, SearchStopped
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import HEARTBEAT_INTERVAL_S, open_storage
+from diagnostics.search.tracking import trial_loggers
 from diagnostics.search.training import TrainConfig, train_model
 from diagnostics.validation import InputError
 
@@ -197,6 +198,7 @@ def run_worker(job: RoundJob, index: int = 0, callbacks=()) -> None:
     left = job.target - studies.count(study, studies.FINISHED)
     if left <= 0:
         return
+    callbacks = [*callbacks, *trial_loggers(settings.mlflow, job.space)]
     try:
         study.optimize(
             Objective(data, job.space, job.epochs, settings),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from diagnostics.splitnames import LEVEL_LABELS
-from diagnostics.waterfall import GAP_LABELS, Diagnosis, gap_rows
+from diagnostics.waterfall import GAP_LABELS, Diagnosis, gap_rows, slices_to_dict
 from strategy_app.cli import add_json_flag
 from strategy_app.diagnose.flags import add_level_arguments, diagnosis_from_args
 
@@ -26,10 +26,7 @@ def run(args) -> tuple[dict, str]:
     diagnosis, slices, _ = diagnosis_from_args(args)
     data = diagnosis.to_dict()
     if args.slice:
-        data["slices"] = {
-            "column": args.slice,
-            "values": [{"value": value, **d.to_dict()} for value, d in slices],
-        }
+        data["slices"] = slices_to_dict(args.slice, slices)
     return data, render_text(diagnosis, slices, args.slice)
 
 

@@ -60,6 +60,12 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--space", metavar="FILE.json", help="search space (default: tiered)")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: data/search/NAME)")
+    parser.add_argument(
+        "--mlflow",
+        metavar="URI",
+        help="log every trial to this MLflow tracking URI (e.g. sqlite:///mlflow.db; needs the "
+        "[tracking] extra), one experiment per study",
+    )
     add_json_flag(parser)
     parser.set_defaults(handler=run)
 
@@ -74,6 +80,10 @@ def run(args) -> tuple[dict, str]:
     from diagnostics.search.training import PARAM_NAMES
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress line says it all
+    if args.join and args.mlflow:
+        raise InputError(
+            "--mlflow logs the trials of the machine that starts the study, not --join"
+        )
     if args.join:
         if not args.study:
             raise InputError("--join needs the --study to join (and its --storage)")
@@ -114,6 +124,7 @@ def run(args) -> tuple[dict, str]:
         device=args.device,
         data_dir=str(data_dir()),
         out_dir=args.out,
+        mlflow=args.mlflow,
     )
     result = run_search(settings, progress=ProgressLine())
     return result, render_text(result)

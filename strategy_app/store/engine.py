@@ -6,6 +6,7 @@ write is a short transaction retried with backoff when the file is locked by ano
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
 import time
@@ -59,6 +60,10 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get WAL, a busy timeout and foreign keys."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("postgresql+psycopg") and importlib.util.find_spec("psycopg") is None:
+        raise InputError(
+            "a PostgreSQL database URL needs psycopg: pip install 'strategy-desk[postgres]'"
+        )
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})

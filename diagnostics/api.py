@@ -1,0 +1,153 @@
+"""The Python API for notebooks: the CLI's computations on files or in-memory tables.
+
+Each function takes what a notebook holds (a pandas DataFrame, a pyarrow Table, a dict of
+arrays, or a file path, as :func:`~diagnostics.ingest.read_predictions` reads them) and returns
+the object the CLI prints: ``to_dict()`` is the ``--json`` form, and in Jupyter the result shows
+the report's own tables and charts (``_repr_html_``). Bad input raises
+:class:`~diagnostics.validation.InputError` with the CLI's message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeAlias
+
+import pandas as pd
+
+from diagnostics import errors
+from diagnostics.fastscan import scan_split_metrics
+from diagnostics.ingest import InMemoryTable, Predictions, read_predictions
+from diagnostics.waterfall import (
+    Diagnosis,
+    HumanLevel,
+    diagnose_slices,
+    parse_human_level,
+    slices_to_dict,
+)
+from diagnostics.waterfall import diagnose as diagnose_levels
+
+PredictionsInput: TypeAlias = str | os.PathLike[str] | InMemoryTable
+HumanInput: TypeAlias = (
+    float | str | HumanLevel | Sequence[float | str | HumanLevel] | Mapping[str, float]
+)
+
+
+@dataclass
+class SlicedDiagnosis(Diagnosis):
+    """A diagnosis with one more waterfall per value of a slice column (``diagnose --slice``)."""
+
+    slice_column: str = ""
+    slices: list[tuple[str, Diagnosis]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``diagnose --slice COLUMN --json`` contract."""
+        return {**super().to_dict(), "slices": slices_to_dict(self.slice_column, self.slices)}
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the whole waterfall, then the per-slice table."""
+        from diagnostics.report import DIAGNOSIS_SECTIONS, ReportInputs, render_fragment
+
+        inputs = ReportInputs(diagnosis=self, slice_column=self.slice_column, slices=self.slices)
+        return render_fragment(inputs, (*DIAGNOSIS_SECTIONS, "slices"))
+
+
+def human_levels(human: HumanInput, metric: str = "error") -> list[HumanLevel]:
+    """Human levels as the CLI's ``--human`` reads them: ``0.005``, ``"0.5%"``, ``"expert=0.5%"``,
+    a ``{name: value}`` mapping, or a list of these (the best is the Bayes proxy).
+
+    >>> human_levels({"expert": 0.005, "crowd": "2%"})
+    [HumanLevel(name='expert', value=0.005), HumanLevel(name='crowd', value=0.02)]
+    """
+    if isinstance(human, Mapping):
+        human = [f"{name}={value}" for name, value in human.items()]
+    elif isinstance(human, (str, float, int, HumanLevel)):
+        human = [human]
+    return [
+        level if isinstance(level, HumanLevel) else parse_human_level(str(level), metric, index=i)
+        for i, level in enumerate(human, start=1)
+    ]
+
+
+def diagnose(
+    predictions: PredictionsInput,
+    human: HumanInput = (),
+    *,
+    metric: str | None = None,
+    slice_column: str | None = None,
+    unit: str = "",
+) -> Diagnosis:
+    """The error waterfall of a model's predictions, as ``diagnose PREDICTIONS --json`` gives it.
+
+    ``predictions`` has the columns ``split``, ``y_true``, ``y_pred`` (and optionally ``id``,
+    ``weight``, a score, a slice column); ``human`` is the human-level error (see
+    :func:`human_levels`); ``metric`` forces ``error``, ``mae`` or ``rmse``; ``slice_column``
+    adds one waterfall per value of that column (a :class:`SlicedDiagnosis`); ``unit`` names a
+    regression metric's unit. ``to_dict()`` equals the CLI's JSON on the same data.
+
+    >>> frame = pd.DataFrame({
+    ...     "split": ["train"] * 4 + ["dev"] * 4,
+    ...     "y_true": [0, 1, 0, 1, 0, 1, 0, 1],
+    ...     "y_pred": [0, 1, 0, 1, 0, 0, 0, 0],
+    ... })
+    >>> diagnosis = diagnose(frame, human="0%")
+    >>> diagnosis.levels["dev"], diagnosis.priority
+    (0.5, ['variance'])
+    >>> diagnosis.to_dict()["gaps"]["variance"]
+    0.5
+    """
+    scan = scan_split_metrics(predictions, metric=metric, slice_column=slice_column)
+    humans = human_levels(human, scan.metric)
+    diagnosis = diagnose_levels(scan.splits, humans, metric=scan.metric, unit=unit)
+    if not slice_column:
+        return diagnosis
+    slices = diagnose_slices(scan.slices, humans, metric=scan.metric, unit=unit)
+    parts = {f.name: getattr(diagnosis, f.name) for f in fields(Diagnosis)}
+    return SlicedDiagnosis(**parts, slice_column=slice_column, slices=slices)
+
+
+def sample_errors(
+    predictions: PredictionsInput | Predictions,
+    n: int = errors.DEFAULT_SAMPLE_SIZE,
+    *,
+    seed: int = 0,
+    stratify: bool = False,
+) -> pd.DataFrame:
+    """A seeded sample of ``n`` misclassified dev examples to tag, as ``errors --n N`` draws it.
+
+    >>> frame = pd.DataFrame({
+    ...     "id": ["a", "b", "c", "d"],
+    ...     "split": "dev",
+    ...     "y_true": [1, 2, 3, 4],
+    ...     "y_pred": [1, 0, 3, 0],
+    ... })
+    >>> sorted(sample_errors(frame, n=10)["id"])
+    ['b', 'd']
+    """
+    if not isinstance(predictions, Predictions):
+        predictions = read_predictions(predictions, metric="error")
+    return errors.sample_errors(predictions, n, seed=seed, stratify=stratify)
+
+
+def run_search(
+    dataset: str = "digits", *, data_dir: str | os.PathLike[str] = "data", **settings: Any
+) -> dict[str, Any]:
+    """A hyperparameter search (PyTorch + Optuna), as ``search --json`` returns it.
+
+    ``dataset`` is ``digits`` or ``csv:PATH``; ``settings`` are the fields of
+    :class:`~diagnostics.search.runner.SearchSettings` (``trials``, ``epochs``, ``sampler``,
+    ``rounds``, ``storage``, ``study``, ``space``, …). The study, the best model and its
+    predictions go under ``data_dir`` (``search/STUDY/predictions.csv``, which :func:`diagnose`
+    reads). Imports torch only when called.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     result = run_search(trials=2, epochs=1, sampler="random", data_dir=folder)
+    >>> result["n_complete"], 0 < result["best"]["dev_accuracy"] <= 1
+    (2, True)
+    """
+    from diagnostics.search.runner import SearchSettings
+    from diagnostics.search.runner import run_search as run
+
+    return run(SearchSettings(dataset=dataset, data_dir=str(data_dir), **settings))

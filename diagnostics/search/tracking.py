@@ -1,0 +1,134 @@
+"""Experiment tracking: every trial of a search as an MLflow run, through MLflow's client.
+
+``search --mlflow URI`` adds :class:`MLflowTrials` to each worker's Optuna callbacks. Each
+finished trial becomes one run in the experiment named after the study (created on first use):
+its parameters (as the search space decodes them: ``momentum``, not its sampled complement),
+its final dev accuracy (``final_dev_accuracy``, what the study optimizes), the
+per-epoch curves the runner keeps on the trial as metric histories (``dev_accuracy``,
+``dev_loss``, ``train_accuracy``, ``train_loss``; step = epoch; a pruned trial keeps the epochs
+it ran), and its Optuna state, study and number as tags. A URI is anything MLflow takes:
+``sqlite:///mlflow.db``, ``http://mlflow:5000``, a folder.
+
+It uses MLflow's client rather than optuna-integration's ``MLflowCallback``, which is deprecated
+since optuna-integration 4.9 (removal planned for 6.0) and logs only the final value.
+
+Needs the ``[tracking]`` extra (``pip install 'strategy-desk[tracking]'``); without it a search
+with ``--mlflow`` is refused before it starts. Trials run by workers that joined the study from
+another machine (``--join``) are not logged.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from datetime import datetime
+from typing import Any
+
+import optuna
+
+from diagnostics.search.space import SearchSpace
+from diagnostics.validation import InputError
+
+FINAL_METRIC = "final_dev_accuracy"
+EXTRA = "pip install 'strategy-desk[tracking]'"
+RUN_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
+
+
+# Opens the tracking store once, in a fresh interpreter: that creates (or upgrades) an SQLite
+# tracking database before parallel workers race to migrate it, and leaves no connection for
+# forked workers to share.
+OPEN_STORE = (
+    "import sys, mlflow; mlflow.MlflowClient(sys.argv[1]).search_experiments(max_results=1)"
+)
+
+
+def _missing() -> InputError:
+    return InputError(f"--mlflow needs MLflow, which is not installed: {EXTRA}")
+
+
+def _mlflow() -> Any:
+    """The mlflow module, or a one-line refusal naming the extra."""
+    try:
+        import mlflow
+    except ImportError:
+        raise _missing() from None
+    return mlflow
+
+
+def _ms(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+class MLflowTrials:
+    """An Optuna callback that logs each finished trial to MLflow at ``tracking_uri``."""
+
+    def __init__(self, tracking_uri: str, space: SearchSpace) -> None:
+        self._space = space
+        self._mlflow = _mlflow()
+        self._client = self._mlflow.MlflowClient(tracking_uri)
+        self._experiments: dict[str, str] = {}
+
+    def _experiment_id(self, name: str) -> str:
+        """The id of the experiment ``name``, created if no worker created it yet."""
+        if name not in self._experiments:
+            found = self._client.get_experiment_by_name(name)
+            if found is None:
+                try:
+                    self._experiments[name] = self._client.create_experiment(name)
+                except self._mlflow.exceptions.MlflowException:  # another worker was first
+                    found = self._client.get_experiment_by_name(name)
+            if found is not None:
+                self._experiments[name] = found.experiment_id
+        return self._experiments[name]
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        """Log the finished ``trial`` of ``study`` as one run."""
+        entities = self._mlflow.entities
+        done = _ms(trial.datetime_complete)
+        run = self._client.create_run(
+            self._experiment_id(study.study_name),
+            start_time=_ms(trial.datetime_start),
+            run_name=f"trial {trial.number}",
+            tags={
+                "optuna.study": study.study_name,
+                "optuna.trial_number": str(trial.number),
+                "optuna.state": trial.state.name,
+            },
+        )
+        metrics = [
+            entities.Metric(key, float(value), done, int(record["epoch"]))
+            for record in trial.user_attrs.get("history", [])
+            for key, value in record.items()
+            if key != "epoch"
+        ]
+        if trial.value is not None:
+            metrics.append(entities.Metric(FINAL_METRIC, float(trial.value), done, 0))
+        params = [
+            entities.Param(name, str(value))
+            for name, value in self._space.decode(trial.params).items()
+        ]
+        self._client.log_batch(run.info.run_id, metrics=metrics, params=params)
+        status = RUN_STATUS.get(trial.state.name, "KILLED")
+        self._client.set_terminated(run.info.run_id, status=status, end_time=done)
+
+
+def trial_loggers(tracking_uri: str | None, space: SearchSpace) -> list[MLflowTrials]:
+    """The tracking callbacks a worker adds to its study over ``space`` (none without a URI)."""
+    return [MLflowTrials(tracking_uri, space)] if tracking_uri else []
+
+
+def check_tracking(tracking_uri: str | None, workers: int = 1) -> None:
+    """Refuse ``--mlflow`` before a search starts when MLflow is not installed; with several
+    ``workers``, open the store first (see :data:`OPEN_STORE`), refusing a URI it cannot open."""
+    if not tracking_uri:
+        return
+    if importlib.util.find_spec("mlflow") is None:
+        raise _missing()
+    if workers > 1:
+        done = subprocess.run(
+            [sys.executable, "-c", OPEN_STORE, tracking_uri], capture_output=True, text=True
+        )
+        if done.returncode:
+            reason = (done.stderr.strip().splitlines() or ["no reason given"])[-1]
+            raise InputError(f"--mlflow {tracking_uri}: MLflow cannot open it ({reason[:300]})")

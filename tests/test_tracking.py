@@ -1,0 +1,106 @@
+"""Searches where ML people already look: MLflow (``search --mlflow``) and optuna-dashboard."""
+
+import json
+import sys
+
+import pytest
+
+from strategy_app.cli import main
+
+SEARCH = ["search", "--sampler", "random", "--pruner", "none", "--epochs", "2", "--json"]
+
+
+def _search(capsys, *argv: str) -> dict:
+    code = main([*SEARCH, *argv])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out)
+
+
+def _runs(client, experiment: str) -> dict[int, object]:
+    """The experiment's runs by trial number (each run is tagged with its trial's number)."""
+    found = client.get_experiment_by_name(experiment)
+    assert found is not None, f"no MLflow experiment {experiment}"
+    runs = client.search_runs([found.experiment_id], max_results=1000)
+    return {int(run.data.tags["optuna.trial_number"]): run for run in runs}
+
+
+@pytest.mark.slow  # importing MLflow and creating its database take seconds
+def test_every_trial_is_an_mlflow_run_with_params_curves_and_final_value(
+    tmp_path, monkeypatch, capsys
+):
+    mlflow = pytest.importorskip("mlflow")
+    pytest.importorskip("optuna_integration")
+    monkeypatch.setenv("STRATEGY_DATA_DIR", str(tmp_path / "data"))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = _search(capsys, "--trials", "3", "--study", "tracked", "--mlflow", uri)
+    client = mlflow.MlflowClient(uri)
+    runs = _runs(client, "tracked")
+    trials = {t["number"]: t for t in result["trials"]}
+    assert sorted(runs) == sorted(trials) == [0, 1, 2]
+    for number, run in runs.items():
+        trial = trials[number]
+        assert run.info.status == "FINISHED" and run.data.tags["optuna.state"] == "COMPLETE"
+        assert run.info.run_name == f"trial {number}"
+        assert run.data.params == {k: str(v) for k, v in trial["params"].items()}
+        assert run.data.metrics["final_dev_accuracy"] == pytest.approx(trial["value"])
+        curve = client.get_metric_history(run.info.run_id, "dev_accuracy")
+        assert [m.step for m in sorted(curve, key=lambda m: m.step)] == [1, 2]
+        assert max(curve, key=lambda m: m.step).value == pytest.approx(trial["value"])
+        assert {"dev_loss", "train_loss", "train_accuracy"} <= set(run.data.metrics)
+    # the same study again adds its new trials to the same experiment
+    _search(capsys, "--trials", "2", "--study", "tracked", "--mlflow", uri)
+    assert sorted(_runs(client, "tracked")) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.slow
+def test_worker_processes_log_their_own_trials(tmp_path, monkeypatch, capsys):
+    mlflow = pytest.importorskip("mlflow")
+    pytest.importorskip("optuna_integration")
+    monkeypatch.setenv("STRATEGY_DATA_DIR", str(tmp_path / "data"))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = _search(capsys, "--trials", "4", "--workers", "2", "--study", "pair", "--mlflow", uri)
+    # two workers may both start a trial past the plan: every trial the study holds is logged
+    logged = _runs(mlflow.MlflowClient(uri), "pair")
+    assert sorted(logged) == sorted(t["number"] for t in result["trials"])
+    assert len(logged) >= 4
+
+
+def test_without_the_tracking_extra_mlflow_is_refused_before_the_search(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("STRATEGY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # as in an install without [tracking]
+    code = main([*SEARCH, "--trials", "1", "--mlflow", f"sqlite:///{tmp_path / 'm.db'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "strategy-desk[tracking]" in err and err.count("\n") == 1
+    assert not (tmp_path / "data").exists()  # nothing started
+    code = main([*SEARCH, "--join", "--study", "s", "--mlflow", "sqlite:///x.db"])
+    assert code == 2 and "--join" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["journal", "sqlite"])
+def test_optuna_dashboard_opens_a_study_the_desk_made(tmp_path, monkeypatch, capsys, kind):
+    optuna_dashboard = pytest.importorskip("optuna_dashboard")
+    from werkzeug.test import Client
+
+    monkeypatch.setenv("STRATEGY_DATA_DIR", str(tmp_path / "data"))
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    result = _search(
+        capsys, "--trials", "2", "--study", "seen", *(["--storage", url] * (kind == "sqlite"))
+    )
+    # what `optuna-dashboard FILE_OR_URL` serves: the journal file or URL as the desk wrote it
+    spec = str(tmp_path / "data" / "optuna-journal.log") if kind == "journal" else url
+    client = Client(optuna_dashboard.wsgi(spec))
+    listed = client.get("/api/studies")
+    assert listed.status_code == 200
+    studies = {s["study_name"]: s for s in listed.get_json()["study_summaries"]}
+    assert list(studies) == ["seen"]
+    detail = client.get(f"/api/studies/{studies['seen']['study_id']}?after=0")
+    assert detail.status_code == 200
+    trials = detail.get_json()["trials"]
+    assert [t["number"] for t in trials] == [t["number"] for t in result["trials"]] == [0, 1]
+    assert [t["values"] for t in trials] == [[t["value"]] for t in result["trials"]]
+    assert {t["state"] for t in trials} == {"Complete"}
+    page = client.get(f"/dashboard/studies/{studies['seen']['study_id']}")
+    assert page.status_code == 200 and b"Optuna Dashboard" in page.data
