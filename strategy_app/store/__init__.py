@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from strategy_app.store.audit import AuditRepository
 from strategy_app.store.diagnose_state import DiagnoseState, DiagnoseStateRepository
 from strategy_app.store.engine import data_dir, database_url, make_engine
 from strategy_app.store.labels import LabelRepository
@@ -62,6 +63,7 @@ class Store:
     shares: ShareRepository
     split_plans: SplitPlanRepository
     search_runs: SearchRunRepository
+    audit: AuditRepository
 
     @property
     def location(self) -> str:
@@ -94,4 +96,5 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
         shares=ShareRepository(engine),
         split_plans=SplitPlanRepository(engine, uploads),
         search_runs=SearchRunRepository(engine),
+        audit=AuditRepository(engine),
     )
