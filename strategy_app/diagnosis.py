@@ -25,7 +25,9 @@ from diagnostics.ingest import (
 )
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis, diagnose, diagnose_predictions, diagnose_slices
+from strategy_app.auth import LOCAL_USER, User, require
 from strategy_app.store import DiagnoseState, Store
+from strategy_app.store.audit import UPLOAD
 
 Reader = Callable[..., Predictions]
 STANDARD_COLUMNS = {*REQUIRED_COLUMNS, *SCORE_COLUMNS, *OPTIONAL_COLUMNS}
@@ -51,12 +53,16 @@ def validate_upload(name: str, data: bytes) -> Predictions:
         return read_predictions(path, display_name=name)
 
 
-def accept_upload(store: Store, project_id: int, name: str, data: bytes) -> DiagnoseState:
+def accept_upload(
+    store: Store, project_id: int, name: str, data: bytes, user: User = LOCAL_USER
+) -> DiagnoseState:
     """Validate an upload and, only if it is valid, save it as the project's predictions.
 
     On bad input the InputError propagates and the project's saved state stays as it was.
-    A slice column saved earlier is kept when the new file has it too.
+    A slice column saved earlier is kept when the new file has it too. ``user`` must be an
+    editor (PermissionDenied otherwise); the upload is recorded in the audit log.
     """
+    require(user, "upload files")
     validate_upload(name, data)
     upload = store.uploads.add(name, data)
     state = store.diagnose_state.load(project_id)
@@ -69,6 +75,7 @@ def accept_upload(store: Store, project_id: int, name: str, data: bytes) -> Diag
         slice_column=state.slice_column if state.slice_column in columns else None,
     )
     store.diagnose_state.save(project_id, state)
+    store.audit.record(user.identity, UPLOAD, project_id, name, {"sha256": upload.sha256})
     return state
 
 
