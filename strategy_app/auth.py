@@ -168,7 +168,7 @@ def _strings(value: object, where: str) -> frozenset[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InputError(f"{where} must be a list of strings, e.g. [\"ana@example.com\"]")
+        raise InputError(f'{where} must be a list of strings, e.g. ["ana@example.com"]')
     return frozenset(v.strip().lower() for v in value if v.strip())
 
 

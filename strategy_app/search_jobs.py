@@ -37,8 +37,10 @@ from diagnostics.search.runner import (
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.training import PARAM_NAMES, TrainConfig
 from diagnostics.validation import InputError
+from strategy_app.auth import LOCAL_USER, User, require
 from strategy_app.diagnosis import accept_upload
 from strategy_app.store import SearchRun, Store
+from strategy_app.store.audit import SEARCH_START
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULT_FILE = "result.json"
@@ -126,9 +128,17 @@ def check_search(settings: dict) -> SearchSpace:
     return space
 
 
-def start_search(store: Store, project_id: int, settings: dict, name: str | None = None):
+def start_search(
+    store: Store,
+    project_id: int,
+    settings: dict,
+    name: str | None = None,
+    user: User = LOCAL_USER,
+):
     """Record and launch a caviar run; ``settings`` has dataset, sampler, pruner, trials,
-    epochs, rounds (None: one plain study), workers, seed and space."""
+    epochs, rounds (None: one plain study), workers, seed and space. ``user`` must be an
+    editor; the start is audited."""
+    require(user, "run searches")
     check_search(settings)
     name = _run_name(name, "search")
     if any(r.name == name for r in store.search_runs.list(project_id)):
@@ -136,6 +146,7 @@ def start_search(store: Store, project_id: int, settings: dict, name: str | None
     storage = resolve_storage(None, store.folder)
     out_dir = _out_dir(store, project_id, name)
     run = store.search_runs.add(project_id, "caviar", name, storage, settings, str(out_dir))
+    store.audit.record(user.identity, SEARCH_START, project_id, name, {"kind": "caviar"})
     return _launch_search(store, run, settings["trials"])
 
 
@@ -267,15 +278,18 @@ def run_importances(run: SearchRun) -> dict:
     return param_importances(last, SearchSpace.from_dict(last.user_attrs["space"], PARAM_NAMES))
 
 
-def stop_search(run: SearchRun) -> None:
+def stop_search(run: SearchRun, user: User = LOCAL_USER) -> None:
     """Ask the run's workers to stop after their current epoch (the running trial is queued
-    again, so a resume retries it)."""
+    again, so a resume retries it). ``user`` must be an editor."""
+    require(user, "run searches")
     for study in _studies(run):
         request_stop(run.storage, study.study_name)
 
 
-def resume_search(store: Store, run: SearchRun) -> SearchRun:
-    """Start a stopped or failed run again on the same study, up to its planned trials."""
+def resume_search(store: Store, run: SearchRun, user: User = LOCAL_USER) -> SearchRun:
+    """Start a stopped or failed run again on the same study, up to its planned trials
+    (``user`` must be an editor; audited)."""
+    require(user, "run searches")
     if is_running(run):
         raise InputError(f"run '{run.name}' is still running")
     trials = run.settings["trials"]
@@ -284,11 +298,15 @@ def resume_search(store: Store, run: SearchRun) -> SearchRun:
         if studies:
             target = studies[0].user_attrs.get("target", trials)
             trials = max(1, target - sum(t.state in FINISHED for t in _own(studies[0])))
+    store.audit.record(user.identity, SEARCH_START, run.project_id, run.name, {"resumed": True})
     return _launch_search(store, run, trials)
 
 
-def send_best_to_diagnose(store: Store, project_id: int, run: SearchRun) -> str:
-    """Save the best model's predictions file as the project's Diagnose upload; returns its name."""
+def send_best_to_diagnose(
+    store: Store, project_id: int, run: SearchRun, user: User = LOCAL_USER
+) -> str:
+    """Save the best model's predictions file as the project's Diagnose upload; returns its name
+    (``user`` must be an editor: it is an upload)."""
     result = read_result(run)
     if result is None or not result.get("predictions"):
         raise InputError(f"run '{run.name}' has no best model yet; let it finish first")
@@ -296,7 +314,7 @@ def send_best_to_diagnose(store: Store, project_id: int, run: SearchRun) -> str:
     if not path.is_file():
         raise InputError(f"the predictions file {path} is missing; run the search again")
     name = f"{run.name}-best-predictions.csv"
-    accept_upload(store, project_id, name, path.read_bytes())
+    accept_upload(store, project_id, name, path.read_bytes(), user)
     return name
 
 
@@ -304,24 +322,38 @@ def send_best_to_diagnose(store: Store, project_id: int, run: SearchRun) -> str:
 
 
 def start_panda(
-    store: Store, project_id: int, dataset: str, params: dict, epochs: int, name=None
+    store: Store,
+    project_id: int,
+    dataset: str,
+    params: dict,
+    epochs: int,
+    name=None,
+    user: User = LOCAL_USER,
 ) -> SearchRun:
-    """Record and launch a panda run: one model, ``epochs`` epochs, checkpoint every epoch."""
+    """Record and launch a panda run: one model, ``epochs`` epochs, checkpoint every epoch
+    (``user`` must be an editor; audited)."""
+    require(user, "run searches")
     TrainConfig.from_params(params)
     name = _run_name(name, "panda")
     out_dir = _out_dir(store, project_id, name)
     settings = {"dataset": dataset, "params": params, "epochs": epochs, "seed": 0}
     run = store.search_runs.add(project_id, "panda", name, "", settings, str(out_dir))
+    store.audit.record(user.identity, SEARCH_START, project_id, name, {"kind": "panda"})
     return _launch_panda(store, run)
 
 
-def continue_panda(store: Store, run: SearchRun, params: dict, epochs: int) -> SearchRun:
-    """Continue a stopped panda run from its checkpoint with changed settings."""
+def continue_panda(
+    store: Store, run: SearchRun, params: dict, epochs: int, user: User = LOCAL_USER
+) -> SearchRun:
+    """Continue a stopped panda run from its checkpoint with changed settings (``user`` must be
+    an editor; audited)."""
+    require(user, "run searches")
     if is_running(run):
         raise InputError(f"run '{run.name}' is still training; stop it first")
     TrainConfig.from_params(params)
     settings = {**run.settings, "params": params, "epochs": epochs}
     store.search_runs.update(run.id, pid=run.pid, settings=settings)
+    store.audit.record(user.identity, SEARCH_START, run.project_id, run.name, {"resumed": True})
     return _launch_panda(store, replace(run, settings=settings))
 
 
@@ -336,8 +368,9 @@ def _launch_panda(store: Store, run: SearchRun) -> SearchRun:
     return replace(run, pid=pid)
 
 
-def stop_panda(run: SearchRun) -> None:
-    """Ask the panda run to stop after its current epoch."""
+def stop_panda(run: SearchRun, user: User = LOCAL_USER) -> None:
+    """Ask the panda run to stop after its current epoch (``user`` must be an editor)."""
+    require(user, "run searches")
     (Path(run.out_dir) / STOP_FILE).touch()
 
 
