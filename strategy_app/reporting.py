@@ -14,13 +14,16 @@ import optuna
 
 from diagnostics.ceiling import Ceiling, ceiling_from_tags
 from diagnostics.ingest import read_predictions
-from diagnostics.report import ReportInputs
+from diagnostics.report import ReportInputs, report_data
 from diagnostics.splits import plan_mismatched, plan_split
 from diagnostics.tags import read_tags_csv
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis
+from strategy_app.auth import LOCAL_USER, User, require
 from strategy_app.diagnosis import DiagnosisResult, Reader, compute
 from strategy_app.store import DiagnoseState, Project, Store
+from strategy_app.store.audit import SHARE_CREATE, SHARE_REVOKE
+from strategy_app.store.schema import ReportShare
 
 
 def project_inputs(
@@ -117,3 +120,37 @@ def search_summary(study: str, storage: str) -> dict:
         "trials": trials,
         "rounds": [{"round": 1, "study": study, "space": space}] if space else [],
     }
+
+
+# The audit names a share link by the start of its token only: the log never opens a link.
+TOKEN_SHOWN = 6
+
+
+def create_share(
+    store: Store,
+    project_id: int,
+    inputs: ReportInputs,
+    sections: list[str],
+    html: str,
+    user: User = LOCAL_USER,
+) -> ReportShare:
+    """A read-only link to a snapshot of the report (an editor may); audited."""
+    require(user, "manage share links")
+    share = store.shares.create(project_id, inputs.title, html, report_data(inputs, sections))
+    detail = {"title": share.title, "token": share.token[:TOKEN_SHOWN]}
+    store.audit.record(user.identity, SHARE_CREATE, project_id, None, detail)
+    return share
+
+
+def revoke_share(store: Store, project_id: int, token: str, user: User = LOCAL_USER) -> bool:
+    """Revoke one of the project's share links for good (an editor may); audited.
+
+    Returns False when the project has no such live link.
+    """
+    require(user, "manage share links")
+    share = next((s for s in store.shares.list(project_id) if s.token == token), None)
+    if share is None or not store.shares.revoke(token):
+        return False
+    detail = {"title": share.title, "token": token[:TOKEN_SHOWN]}
+    store.audit.record(user.identity, SHARE_REVOKE, project_id, None, detail)
+    return True
