@@ -3,10 +3,11 @@
 import streamlit as st
 
 from diagnostics.validation import InputError
-from strategy_app.ui import get_store, page_link, page_setup, switch_project
+from strategy_app.projects import create_project, delete_project, rename_project
+from strategy_app.ui import open_page, page_link, switch_project
 
-project = page_setup("home")
-store = get_store()
+context = open_page("home")
+project, store, user = context.project, context.store, context.user
 st.markdown(
     "What should you fix next in your model? Upload its predictions per split, add the "
     "human-level error, and the desk tells you which gap is largest and which knob to turn."
@@ -35,7 +36,7 @@ with right:
         name = st.text_input("Name", placeholder="e.g. cat detector v3")
         if st.form_submit_button("Create project", type="primary"):
             try:
-                created = store.projects.create(name)
+                created = create_project(store, name, user)
                 switch_project(store, created.id)
                 st.rerun()
             except InputError as exc:
@@ -46,7 +47,7 @@ with right:
             new_name = st.text_input("Rename", value=project.name, key=f"rename_{project.id}")
             if st.button("Save name", key="rename_button"):
                 try:
-                    store.projects.rename(project.id, new_name)
+                    rename_project(store, project.id, new_name, user)
                     st.rerun()
                 except InputError as exc:
                     st.error(str(exc))
@@ -55,9 +56,12 @@ with right:
                 key=f"confirm_delete_{project.id}",
             )
             if st.button("Delete project", disabled=not confirm, icon=":material/delete:"):
-                store.projects.delete(project.id)
-                st.session_state.pop("project_id", None)
-                st.rerun()
+                try:
+                    delete_project(store, project.id, user)
+                    st.session_state.pop("project_id", None)
+                    st.rerun()
+                except InputError as exc:
+                    st.error(str(exc))
         page_link("diagnose", label="Open the diagnosis")
 
 st.divider()
