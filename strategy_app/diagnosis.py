@@ -79,6 +79,14 @@ def accept_upload(
     return state
 
 
+def save_inputs(
+    store: Store, project_id: int, state: DiagnoseState, user: User = LOCAL_USER
+) -> None:
+    """Save the Diagnose page's inputs (typed levels, human levels, slice column); an editor may."""
+    require(user, "change the diagnosis inputs")
+    store.diagnose_state.save(project_id, state)
+
+
 def slice_candidates(path: str | os.PathLike) -> list[str]:
     """Columns of a predictions file that could be slices (everything not a standard column)."""
     path = Path(path)
