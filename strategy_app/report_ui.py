@@ -12,11 +12,11 @@ from diagnostics.report import (
     ReportInputs,
     export,
     render_html,
-    report_data,
 )
 from diagnostics.validation import InputError
-from strategy_app.reporting import inputs_from_result
+from strategy_app.reporting import create_share, inputs_from_result, revoke_share
 from strategy_app.share_view import share_url
+from strategy_app.signin import current_user
 from strategy_app.store import Project, Store
 from strategy_app.ui import page_link, project_result
 
@@ -97,11 +97,14 @@ def share_links(store: Store, project: Project, inputs: ReportInputs, sections, 
         "rest of the app. Anyone with the link can open it until you revoke it."
     )
     if st.button("Create share link", icon=":material/link:", key="create_share"):
-        share = store.shares.create(project.id, inputs.title, html, report_data(inputs, sections))
-        st.success(
-            f"Share link created for “{_escape_markdown(share.title)}”: it is the first below.",
-            icon=":material/check:",
-        )
+        try:
+            share = create_share(store, project.id, inputs, sections, html, current_user())
+            st.success(
+                f"Share link created for “{_escape_markdown(share.title)}”: it is the first below.",
+                icon=":material/check:",
+            )
+        except InputError as exc:
+            st.error(str(exc))
     shares = store.shares.list(project.id)
     if not shares:
         st.caption("No share links yet.")
@@ -115,8 +118,11 @@ def share_links(store: Store, project: Project, inputs: ReportInputs, sections, 
             if not share.revoked:
                 left.code(share_url(share.token), language=None)
                 if right.button("Revoke", key=f"revoke_{share.token}"):
-                    store.shares.revoke(share.token)
-                    st.rerun()
+                    try:
+                        revoke_share(store, project.id, share.token, current_user())
+                        st.rerun()
+                    except InputError as exc:
+                        st.error(str(exc))
 
 
 def _escape_markdown(text: str) -> str:
