@@ -132,8 +132,8 @@ def require(user: User, action: str) -> None:
     if not user.can(action):
         needed = ACTIONS[action]
         raise PermissionDenied(
-            f"{user.identity} is a {user.role.label} and may not {action}: that needs the "
-            f"{needed.label} role; ask an admin to change your role in {ROLES_FILE}"
+            f"{user.identity} has the {user.role.label} role and may not {action}: that needs "
+            f"the {needed.label} role; ask an admin to change your role in {ROLES_FILE}"
         )
 
 
