@@ -289,11 +289,6 @@ def apply_editor_state(
     """
     if state is not None and state == view.applied:
         return EditResult()
-    require(user, "tag errors")
-    if user.signed_in and view.annotator != user.email:
-        raise PermissionDenied(
-            f"{user.email} may tag only as {user.email}, not as '{view.annotator}'; reload the page"
-        )
     edited = {int(pos): cells for pos, cells in ((state or {}).get("edited_rows") or {}).items()}
     ids = view.ids
     shown = {c: [_clean(v, c) for v in view.frame[c].tolist()] for c in view.editable}
@@ -315,6 +310,7 @@ def apply_editor_state(
         changed = {c for c in view.editable if wanted[c] != before[c]}
         if not changed:
             continue
+        check_tagger(user, view)  # before the first save: a refusal saves nothing
         edit = LabelEdit(
             example_id=example,
             annotator=view.annotator,
@@ -339,6 +335,16 @@ def apply_editor_state(
     if not result.conflicts:
         view.applied = copy.deepcopy(state)
     return result
+
+
+def check_tagger(user: User, view: View) -> None:
+    """Refuse (PermissionDenied) a user who may not tag, or a signed-in user tagging as another
+    annotator than themself."""
+    require(user, "tag errors")
+    if user.signed_in and view.annotator != user.email:
+        raise PermissionDenied(
+            f"{user.email} may tag only as {user.email}, not as '{view.annotator}'; reload the page"
+        )
 
 
 def edit_detail(edit: LabelEdit, categories: list[Category]) -> dict:
