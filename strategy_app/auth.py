@@ -204,16 +204,25 @@ def parse_roles(data: dict, name: str = ROLES_FILE) -> RolesConfig:
     return RolesConfig(rules=rules, default=default, group_claim=claim or None)
 
 
+def roles_from_text(text: str, name: str = ROLES_FILE) -> RolesConfig:
+    """A :class:`RolesConfig` from the roles file's text; InputError naming ``name`` and the key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{name}: not valid TOML ({exc}); fix the roles file") from None
+    return parse_roles(data, name)
+
+
 def load_roles(path: Path) -> RolesConfig:
     """The roles file at ``path``; a missing file gives every signed-in user the viewer role."""
     path = Path(path)
     if not path.is_file():
         return RolesConfig(rules={})
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid TOML ({exc}); fix the roles file") from None
-    return parse_roles(data, str(path))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; fix the roles file") from None
+    return roles_from_text(text, str(path))
 
 
 def role_for(claims: dict, config: RolesConfig) -> Role | None:

@@ -31,7 +31,7 @@ PROJECT_DELETE = "project delete"
 SHARE_CREATE = "share create"
 SHARE_REVOKE = "share revoke"
 SEARCH_START = "search start"
-SEARCH_STOP = "search stop"
+ROLES_CHANGE = "roles change"
 
 
 @dataclass(frozen=True)
