@@ -4,6 +4,8 @@ import streamlit as st
 
 from diagnostics.validation import InputError
 from strategy_app.projects import create_project, delete_project, rename_project
+from strategy_app.signin import auth_configured, roles_path
+from strategy_app.team import roles_text, save_roles
 from strategy_app.ui import open_page, page_link, switch_project
 
 context = open_page("home")
@@ -63,6 +65,16 @@ with right:
                 except InputError as exc:
                     st.error(str(exc))
         page_link("diagnose", label="Open the diagnosis")
+    if auth_configured() and user.can("manage roles"):
+        st.subheader(":material/admin_panel_settings: Roles", anchor=False)
+        with st.form("roles", border=True):
+            text = st.text_area("roles.toml", value=roles_text(roles_path()), height=260)
+            if st.form_submit_button("Save roles"):
+                try:
+                    save_roles(store, roles_path(), text, user)
+                    st.success("Roles saved: they apply from each person's next page load.")
+                except InputError as exc:
+                    st.error(str(exc))
 
 st.divider()
 st.caption(f":material/database: Data is saved in `{store.location}`")
