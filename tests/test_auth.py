@@ -272,3 +272,16 @@ def test_an_older_database_gains_the_audit_table_and_keeps_its_projects(data_dir
     [old] = store.projects.list()
     store.audit.record("ana@example.com", PROJECT_DELETE, old.id, None, {"name": "old"})
     assert store.audit.history(old.id)[0].user == "ana@example.com"
+
+
+def test_only_an_admin_saves_the_roles_file(store, tmp_path):
+    from strategy_app.team import ROLES_TEMPLATE, roles_text, save_roles
+
+    path = tmp_path / "roles.toml"
+    assert roles_text(path) == ROLES_TEMPLATE
+    with pytest.raises(PermissionDenied, match="may not manage roles"):
+        save_roles(store, path, ROLES_TEMPLATE, EDITOR)
+    assert not path.exists()
+    config = save_roles(store, path, '[editor]\nemails = ["eve@example.com"]\n', ADMIN)
+    assert role_for({"email": "eve@example.com"}, config) is Role.EDITOR
+    assert load_roles(path) == config

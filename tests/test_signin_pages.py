@@ -2,11 +2,14 @@
 for real): the sign-in screen, share links without it, roles refused on the page, the annotator."""
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
 from strategy_app import labeling
 from strategy_app.navigation import PAGES_DIR
 from strategy_app.store import open_store
+from strategy_app.store.schema import AuditEntry
 from tests.conftest import write_predictions
 
 TIMEOUT = 60
@@ -111,3 +114,22 @@ def test_the_annotator_is_the_signed_in_account(team, tmp_path, monkeypatch):
     assert "You tag as bob@example.com" in " ".join(t.value for t in at.text)
     viewer = signed(PAGES_DIR / "error_analysis.py", "vera@example.com")
     assert any("Your role can read the tags but not change them" in c.value for c in viewer.caption)
+
+
+def test_an_admin_edits_the_roles_on_home_and_a_broken_file_is_refused(team):
+    at = signed(PAGES_DIR / "home.py", "ana@example.com")
+    assert at.text_area[0].value == ROLES
+    at.text_area[0].set_value('default = "owner"\n')
+    next(b for b in at.button if b.label == "Save roles").click().run()
+    assert "unknown role 'owner'" in at.error[0].value
+    assert (team / "roles.toml").read_text() == ROLES  # the old file stays
+    changed = ROLES.replace('"bob@example.com"', '"bob@example.com", "carl@example.com"')
+    at.text_area[0].set_value(changed)
+    next(b for b in at.button if b.label == "Save roles").click().run()
+    assert (team / "roles.toml").read_text() == changed
+    carl = signed(PAGES_DIR / "home.py", "carl@example.com")
+    assert "Signed in as carl@example.com · annotator" in [t.value for t in carl.sidebar.text]
+    assert not carl.text_area  # only admins see the roles
+    with Session(open_store().engine) as session:  # roles are app-wide: no project
+        [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "roles change"))
+    assert entry.user == "ana@example.com" and "carl@example.com" in entry.detail["annotator"]
