@@ -27,7 +27,10 @@ from diagnostics.split_assign import (
 from diagnostics.splitnames import SPLITS
 from diagnostics.splits import SplitPlan, check_size, plan_mismatched, plan_split
 from diagnostics.validation import InputError
+from strategy_app.auth import LOCAL_USER, User, require
+from strategy_app.signin import current_user
 from strategy_app.store import Project, SplitPageState, Store
+from strategy_app.store.audit import UPLOAD
 
 MODES = {"single": "One distribution", "mismatched": "Source + target (mismatched)"}
 SPLIT_LABELS = {"train": "train", "train_dev": "train-dev", "dev": "dev", "test": "test"}
@@ -140,7 +143,7 @@ def plan_inputs(store: Store, project: Project) -> SplitPlan | None:
     except InputError as exc:
         st.error(f"{exc}\n\n{KEPT}", icon=":material/error:")
         return None
-    if state != saved:
+    if state != saved and current_user().can("design splits"):  # others try plans unsaved
         store.split_plans.save(pid, state)
     if plan is None:
         st.caption("Type a number of examples (or source and target sizes) to see a plan.")
@@ -191,7 +194,7 @@ def handle_dataset_upload(store: Store, project: Project, uploaded) -> str | Non
     handled = st.session_state.setdefault("_handled_split_uploads", {})
     if uploaded.file_id not in handled:
         try:
-            accept_dataset(store, project.id, uploaded.name, uploaded.getvalue())
+            accept_dataset(store, project.id, uploaded.name, uploaded.getvalue(), current_user())
             handled[uploaded.file_id] = None
             st.toast(f"Saved {uploaded.name} to {project.name}", icon=":material/check:")
         except InputError as exc:
@@ -199,12 +202,15 @@ def handle_dataset_upload(store: Store, project: Project, uploaded) -> str | Non
     return handled[uploaded.file_id]
 
 
-def accept_dataset(store: Store, project_id: int, name: str, data: bytes) -> SplitPageState:
+def accept_dataset(
+    store: Store, project_id: int, name: str, data: bytes, user: User = LOCAL_USER
+) -> SplitPageState:
     """Read the dataset and, only if it is readable, save it as the project's dataset.
 
     Column choices the new file lacks are cleared; on bad input the InputError propagates and
-    the saved state stays as it was.
+    the saved state stays as it was. ``user`` must be an editor; the upload is audited.
     """
+    require(user, "upload files")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "upload"
         path.write_bytes(data)
@@ -226,6 +232,7 @@ def accept_dataset(store: Store, project_id: int, name: str, data: bytes) -> Spl
         hash_column=kept(state.hash_column),
     )
     store.split_plans.save(project_id, state)
+    store.audit.record(user.identity, UPLOAD, project_id, name, {"sha256": upload.sha256})
     return state
 
 
@@ -350,7 +357,7 @@ def dataset_section(store: Store, project: Project) -> None:
     except InputError as exc:
         st.error(f"{exc}\n\n{KEPT}", icon=":material/error:")
         return
-    if state != saved:
+    if state != saved and current_user().can("design splits"):  # others try plans unsaved
         store.split_plans.save(pid, state)
     _show_assignment(result, len(frame))
     stem = Path(name).stem
