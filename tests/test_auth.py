@@ -285,3 +285,14 @@ def test_only_an_admin_saves_the_roles_file(store, tmp_path):
     config = save_roles(store, path, '[editor]\nemails = ["eve@example.com"]\n', ADMIN)
     assert role_for({"email": "eve@example.com"}, config) is Role.EDITOR
     assert load_roles(path) == config
+
+
+def test_a_split_dataset_upload_needs_an_editor(store, predictions_csv):
+    from strategy_app.splits_ui import accept_dataset
+
+    before = store.split_plans.load(store.project_id)
+    with pytest.raises(PermissionDenied, match="may not upload files"):
+        accept_dataset(store, store.project_id, "d.csv", predictions_csv.read_bytes(), ANNOTATOR)
+    assert store.split_plans.load(store.project_id) == before
+    accept_dataset(store, store.project_id, "d.csv", predictions_csv.read_bytes(), EDITOR)
+    assert [c.user for c in store.audit.history(store.project_id, "d.csv")] == [EDITOR.email]
