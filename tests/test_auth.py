@@ -287,12 +287,14 @@ def test_only_an_admin_saves_the_roles_file(store, tmp_path):
     assert load_roles(path) == config
 
 
-def test_a_split_dataset_upload_needs_an_editor(store, predictions_csv):
+def test_a_split_dataset_upload_needs_an_editor(store, tmp_path):
     from strategy_app.splits_ui import accept_dataset
 
+    dataset = tmp_path / "d.csv"
+    dataset.write_text("id,x,label\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(50)))
     before = store.split_plans.load(store.project_id)
     with pytest.raises(PermissionDenied, match="may not upload files"):
-        accept_dataset(store, store.project_id, "d.csv", predictions_csv.read_bytes(), ANNOTATOR)
+        accept_dataset(store, store.project_id, "d.csv", dataset.read_bytes(), ANNOTATOR)
     assert store.split_plans.load(store.project_id) == before
-    accept_dataset(store, store.project_id, "d.csv", predictions_csv.read_bytes(), EDITOR)
+    accept_dataset(store, store.project_id, "d.csv", dataset.read_bytes(), EDITOR)
     assert [c.user for c in store.audit.history(store.project_id, "d.csv")] == [EDITOR.email]
