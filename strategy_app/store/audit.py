@@ -1,6 +1,8 @@
 """Who changed what: an append-only log of tag edits, uploads, deletions and share links.
 
-Services write one entry after each change succeeds (:meth:`AuditRepository.record`); the Error
+Services write one entry after each change succeeds (:meth:`AuditRepository.record`); a tag
+edit writes its entry in the edit's own transaction (``save_edit(..., audit=...)``), so a saved
+tag always has its author. The Error
 analysis page reads an example's history (:meth:`AuditRepository.history`). Entries are never
 updated or deleted, and outlive the project they name.
 """
@@ -46,6 +48,24 @@ class Change:
     detail: dict
 
 
+def audit_row(
+    user: str,
+    action: str,
+    project_id: int | None,
+    target: str | None = None,
+    detail: dict | None = None,
+) -> AuditEntry:
+    """A new audit entry stamped now: ``user`` did ``action`` on ``target`` of the project."""
+    return AuditEntry(
+        at=utcnow(),
+        user=str(user)[:MAX_USER],
+        action=action,
+        project_id=project_id,
+        target=None if target is None else str(target)[:MAX_TARGET],
+        detail=detail or {},
+    )
+
+
 def _change(row: AuditEntry) -> Change:
     return Change(row.at, row.user, row.action, row.project_id, row.target, dict(row.detail))
 
@@ -64,16 +84,8 @@ class AuditRepository:
         target: str | None = None,
         detail: dict | None = None,
     ) -> None:
-        """Append one entry: ``user`` did ``action`` on ``target`` of the project, now."""
-        entry = AuditEntry(
-            at=utcnow(),
-            user=str(user)[:MAX_USER],
-            action=action,
-            project_id=project_id,
-            target=None if target is None else str(target)[:MAX_TARGET],
-            detail=detail or {},
-        )
-        write(self._engine, lambda s: s.add(entry))
+        """Append one entry (its own transaction): ``user`` did ``action`` on ``target``, now."""
+        write(self._engine, lambda s: s.add(audit_row(user, action, project_id, target, detail)))
 
     def history(self, project_id: int, target: str | None = None) -> list[Change]:
         """The project's entries (only those about ``target`` when given), oldest first."""
