@@ -20,6 +20,7 @@ import copy
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -44,6 +45,7 @@ from strategy_app.store.audit import (
     SAMPLE_DRAW,
     TAG_EDIT,
     TAG_IMPORT,
+    audit_row,
 )
 from strategy_app.store.diagnose_state import DiagnoseState
 from strategy_app.store.labels import (
@@ -319,8 +321,10 @@ def apply_editor_state(
             reviewed=wanted[REVIEWED] if REVIEWED in changed else None,
             notes=wanted[NOTES] if NOTES in changed else None,
         )
+        detail = edit_detail(edit, view.categories)
+        audit = partial(audit_row, user.identity, TAG_EDIT, view.project_id, example, detail)
         try:
-            review = store.labels.save_edit(view.project_id, edit, view.versions[example])
+            review = store.labels.save_edit(view.project_id, edit, view.versions[example], audit)
         except Conflict as conflict:
             result.conflicts.append(conflict)
             view.conflicts.append(conflict_message(conflict, view.categories))
@@ -328,9 +332,6 @@ def apply_editor_state(
             continue
         view.versions[example] = review.version
         view.saved[example] = _values(review, view.categories)
-        store.audit.record(
-            user.identity, TAG_EDIT, view.project_id, example, edit_detail(edit, view.categories)
-        )
         result.saved += 1
     if not result.conflicts:
         view.applied = copy.deepcopy(state)

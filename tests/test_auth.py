@@ -298,3 +298,13 @@ def test_a_split_dataset_upload_needs_an_editor(store, tmp_path):
     assert store.split_plans.load(store.project_id) == before
     accept_dataset(store, store.project_id, "d.csv", dataset.read_bytes(), EDITOR)
     assert [c.user for c in store.audit.history(store.project_id, "d.csv")] == [EDITOR.email]
+
+
+def test_a_refused_conflicting_edit_leaves_no_audit_entry(store):
+    first, state = replayed_tag(store, ANNOTATOR.email)
+    stale, _ = replayed_tag(store, ANNOTATOR.email)  # a second tab on the same rows
+    assert labeling.apply_editor_state(store, first, state, ANNOTATOR).saved == 1
+    notes = {"edited_rows": {0: {"notes": "from the stale tab"}}}
+    result = labeling.apply_editor_state(store, stale, notes, ANNOTATOR)
+    assert result.saved == 0 and len(result.conflicts) == 1
+    assert [c.detail.get("notes") for c in store.audit.history(store.project_id, "a")] == [None]
