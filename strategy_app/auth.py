@@ -68,10 +68,8 @@ class Role(IntEnum):
             ) from None
 
 
-# The least role each action needs.
+# The least role each change needs (reading and downloading reports need only a role).
 ACTIONS = {
-    "view": Role.VIEWER,
-    "download report": Role.VIEWER,
     "tag errors": Role.ANNOTATOR,
     "add a category": Role.ANNOTATOR,
     "upload files": Role.EDITOR,
