@@ -17,6 +17,7 @@ import oidc_provider_mock
 import pytest
 import werkzeug.serving
 
+from strategy_app.auth import LOCAL_USER
 from strategy_app.errors import service as labeling
 from strategy_app.shell.auth_secrets import to_toml
 from strategy_app.shell.sample import ensure_sample_project
@@ -85,7 +86,7 @@ def team_app(provider, tmp_path, monkeypatch):
     ensure_sample_project(store)
     [project] = store.projects.list()
     predictions = labeling.predictions_for(store, project.id)
-    labeling.draw_sample(store, project.id, predictions, 5, seed=0)
+    labeling.draw_sample(store, project.id, predictions, 5, seed=0, user=LOCAL_USER)
     env = dict(os.environ)
     env.update(HOME=str(tmp_path / "home"), STRATEGY_SECRETS_FILE=str(secrets))
     with (tmp_path / "server.log").open("wb") as log:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
+from strategy_app.auth import LOCAL_USER
 from strategy_app.errors import service as labeling
 from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import open_store
@@ -106,7 +107,7 @@ def test_the_annotator_is_the_signed_in_account(team, tmp_path, monkeypatch):
     store = open_store()
     [project] = store.projects.list()
     predictions = labeling.predictions_for(store, project.id)
-    labeling.draw_sample(store, project.id, predictions, 5, seed=0)  # the local operator draws
+    labeling.draw_sample(store, project.id, predictions, 5, seed=0, user=LOCAL_USER)
     at = signed(PAGES_DIR / "error_analysis.py", "bob@example.com")
     at.segmented_control(key=f"label_panel_{project.id}").set_value("Annotator").run()
     assert not at.exception
