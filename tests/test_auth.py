@@ -301,6 +301,33 @@ def test_a_split_dataset_upload_needs_an_editor(store, tmp_path):
     assert [c.user for c in store.audit.history(store.project_id, "d.csv")] == [EDITOR.email]
 
 
+def test_only_an_editor_saves_split_choices_others_try_them_unsaved(store):
+    from strategy_app.splits.service import save_choices
+    from strategy_app.store import SplitPageState
+
+    pid = store.project_id
+    before = store.split_plans.load(pid)
+    tried = SplitPageState(size="10000")
+    assert not save_choices(store, pid, tried, ANNOTATOR)
+    assert store.split_plans.load(pid) == before
+    assert save_choices(store, pid, tried, EDITOR)
+    assert store.split_plans.load(pid).size == "10000"
+
+
+def test_only_an_editor_saves_the_search_space_or_runs_the_lr_range_test(store):
+    from diagnostics.search.space import SearchSpace
+
+    pid = store.project_id
+    space = SearchSpace.default()
+    assert not search_jobs.save_space(store, pid, space, VIEWER)
+    assert store.search_state.load(pid).space is None
+    with pytest.raises(PermissionDenied, match="may not run searches"):
+        search_jobs.run_lr_finder(store, pid, "digits", {}, ANNOTATOR)
+    assert store.search_state.load(pid).lr_finder is None
+    assert search_jobs.save_space(store, pid, space, EDITOR)
+    assert store.search_state.load(pid).space == space.to_dict()
+
+
 def test_a_refused_conflicting_edit_leaves_no_audit_entry(store):
     first, state = replayed_tag(store, ANNOTATOR.email)
     stale, _ = replayed_tag(store, ANNOTATOR.email)  # a second tab on the same rows

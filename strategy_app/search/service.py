@@ -410,6 +410,23 @@ def lr_find(dataset: str, params: dict, seed: int = 0) -> LRFinderResult:
     return find_lr(data, config, device="cpu")
 
 
+def run_lr_finder(store: Store, project_id: int, dataset: str, params: dict, user: User) -> dict:
+    """Run the LR range test and save its result with the project (an editor may)."""
+    require(user, "run searches")
+    found = lr_find(dataset, params).to_dict()
+    store.search_state.save_lr_finder(project_id, found)
+    return found
+
+
+def save_space(store: Store, project_id: int, space: SearchSpace, user: User) -> bool:
+    """Save the Search page's space when ``user`` may run searches (an editor); other roles
+    try spaces without saving them. Returns whether it saved."""
+    if not user.can("run searches"):
+        return False
+    store.search_state.save_space(project_id, space.to_dict())
+    return True
+
+
 if __name__ == "__main__":  # python -m strategy_app.search.service panda DIR
     if len(sys.argv) != 3 or sys.argv[1] != "panda":
         sys.exit("usage: python -m strategy_app.search.service panda RUN_DIR")

@@ -74,8 +74,9 @@ def saved_space(store: Store, project_id: int) -> SearchSpace:
 
 
 def set_space(store: Store, project_id: int, space: SearchSpace) -> None:
-    """Save ``space`` and show it in the editor (a callback: reset, LR finder suggestion)."""
-    store.search_state.save_space(project_id, space.to_dict())
+    """Save ``space`` (an editor's) and show it in the editor (a callback: reset, LR finder
+    suggestion)."""
+    search_jobs.save_space(store, project_id, space, current_user())
     st.session_state[_rows_key(project_id)] = space_frame(space)
     st.session_state.pop(_editor_key(project_id), None)
 
@@ -122,7 +123,7 @@ def space_editor(store: Store, project_id: int) -> SearchSpace | None:
         st.error(f"{exc}. The project keeps its last valid space.", icon=":material/error:")
         return None
     if space.to_dict() != store.search_state.load(project_id).space:
-        store.search_state.save_space(project_id, space.to_dict())
+        search_jobs.save_space(store, project_id, space, current_user())
     tier4 = [p.name for p in space.params if p.tier == 4]
     if tier4:
         st.warning(
@@ -414,11 +415,9 @@ def lr_finder_panel(store: Store, project_id: int) -> None:
     if st.button("Run the range test", key=f"lrf_{project_id}_run", type="primary"):
         with st.spinner("LR range test…"):
             try:
-                found = search_jobs.lr_find(dataset, params).to_dict()
+                search_jobs.run_lr_finder(store, project_id, dataset, params, current_user())
             except InputError as exc:
                 st.error(str(exc))
-            else:
-                store.search_state.save_lr_finder(project_id, found)
     result = store.search_state.load(project_id).lr_finder
     if result is None:
         st.caption("The LR grows from 1e-7 to 10 over one pass while the loss is watched.")
