@@ -3,10 +3,13 @@
 import streamlit as st
 
 from diagnostics.validation import InputError
-from strategy_app.shell.page import get_store, page_link, page_setup, switch_project
+from strategy_app.shell.page import open_page, page_link, switch_project
+from strategy_app.shell.projects import create_project, delete_project, rename_project
+from strategy_app.shell.signin import auth_configured, roles_path
+from strategy_app.shell.team import roles_text, save_roles
 
-project = page_setup("home")
-store = get_store()
+context = open_page("home")
+project, store, user = context.project, context.store, context.user
 st.markdown(
     "What should you fix next in your model? Upload its predictions per split, add the "
     "human-level error, and the desk tells you which gap is largest and which knob to turn."
@@ -35,7 +38,7 @@ with right:
         name = st.text_input("Name", placeholder="e.g. cat detector v3")
         if st.form_submit_button("Create project", type="primary"):
             try:
-                created = store.projects.create(name)
+                created = create_project(store, name, user)
                 switch_project(store, created.id)
                 st.rerun()
             except InputError as exc:
@@ -46,7 +49,7 @@ with right:
             new_name = st.text_input("Rename", value=project.name, key=f"rename_{project.id}")
             if st.button("Save name", key="rename_button"):
                 try:
-                    store.projects.rename(project.id, new_name)
+                    rename_project(store, project.id, new_name, user)
                     st.rerun()
                 except InputError as exc:
                     st.error(str(exc))
@@ -55,10 +58,23 @@ with right:
                 key=f"confirm_delete_{project.id}",
             )
             if st.button("Delete project", disabled=not confirm, icon=":material/delete:"):
-                store.projects.delete(project.id)
-                st.session_state.pop("project_id", None)
-                st.rerun()
+                try:
+                    delete_project(store, project.id, user)
+                    st.session_state.pop("project_id", None)
+                    st.rerun()
+                except InputError as exc:
+                    st.error(str(exc))
         page_link("diagnose", label="Open the diagnosis")
+    if auth_configured() and user.can("manage roles"):
+        st.subheader(":material/admin_panel_settings: Roles", anchor=False)
+        with st.form("roles", border=True):
+            text = st.text_area("roles.toml", value=roles_text(roles_path()), height=260)
+            if st.form_submit_button("Save roles"):
+                try:
+                    save_roles(store, roles_path(), text, user)
+                    st.success("Roles saved: they apply from each person's next page load.")
+                except InputError as exc:
+                    st.error(str(exc))
 
 st.divider()
 st.caption(f":material/database: Data is saved in `{store.location}`")

@@ -2,7 +2,8 @@
 
 Run with ``python -m strategy_app serve`` (or ``streamlit run strategy_app/app.py`` from the
 repository root). It lives outside ``pages/`` so Streamlit's legacy auto-discovery never mixes in.
-A URL with ``?report=<token>`` shows that share link's snapshot and nothing else.
+A URL with ``?report=<token>`` shows that share link's snapshot and nothing else, without
+sign-in; everything else waits for sign-in when it is configured.
 """
 
 import sys
@@ -17,11 +18,13 @@ import streamlit as st  # noqa: E402
 from strategy_app.shell.navigation import PAGES  # noqa: E402
 from strategy_app.shell.page import NAV_PAGES_KEY, get_store  # noqa: E402
 from strategy_app.shell.share_view import share_token, show_shared_report  # noqa: E402
+from strategy_app.shell.signin import require_sign_in  # noqa: E402
 
 token = share_token()
 if token is not None:  # a share link shows its snapshot only: no navigation, no projects
     show_shared_report(get_store(), token)
     st.stop()
+require_sign_in()  # with sign-in on, nothing below shows before it
 
 pages = {
     info.key: st.Page(

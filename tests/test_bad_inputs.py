@@ -29,6 +29,7 @@ import pytest
 from diagnostics.images import extract_images_zip
 from diagnostics.validation import InputError
 from strategy_app import cli
+from strategy_app.auth import LOCAL_USER
 from strategy_app.diagnose.service import accept_upload, validate_upload
 from strategy_app.errors import service as labeling
 from strategy_app.store import open_store
@@ -470,7 +471,7 @@ def project(data_dir, tmp_path):
     """A store with a project holding a saved upload, a sample and one saved tag."""
     store = open_store()
     project = store.projects.create("p")
-    accept_upload(store, project.id, "good.csv", csv())
+    accept_upload(store, project.id, "good.csv", csv(), LOCAL_USER)
     examples = {"id": ["a", "b", "c"], "y_true": ["1"] * 3, "y_pred": ["2"] * 3}
     store.labels.save_sample(project.id, pd.DataFrame(examples), seed=0, stratified=False)
     blurry = store.labels.add_category(project.id, "blurry")
@@ -486,12 +487,12 @@ def test_bad_input(case, project, tmp_path, capsys):
     if isinstance(case, Upload):
         data = case.data(tmp_path) if callable(case.data) else case.data
         with pytest.raises(InputError) as refused:
-            accept_upload(store, pid, case.name, data)
+            accept_upload(store, pid, case.name, data, LOCAL_USER)
         assert case.message.lower() in str(refused.value).lower(), str(refused.value)
     elif isinstance(case, Accepted):
         data = case.data(tmp_path)
         case.check(validate_upload(case.name, data))
-        state = accept_upload(store, pid, case.name, data)
+        state = accept_upload(store, pid, case.name, data, LOCAL_USER)
         assert state.upload_name == case.name
         return
     elif isinstance(case, Cli):
@@ -513,7 +514,7 @@ def test_bad_input(case, project, tmp_path, capsys):
         assert not dest.exists() and not list(tmp_path.glob(".extract-*"))
     else:
         with pytest.raises(InputError) as refused:
-            labeling.import_csv(store, pid, case.data, "tags.csv")
+            labeling.import_csv(store, pid, case.data, "tags.csv", LOCAL_USER)
         assert case.message.lower() in str(refused.value).lower(), str(refused.value)
     assert saved_state(store, pid) == before
 

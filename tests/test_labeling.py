@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from diagnostics.tags import read_tags_csv
 from diagnostics.validation import InputError
+from strategy_app.auth import LOCAL_USER
 from strategy_app.errors import service as labeling
 from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import open_store
@@ -91,13 +92,14 @@ def test_editor_delta_is_saved_by_example_id_and_conflicts_are_reported(store):
     assert view.ids == ["a", "b", "c"] and not view.images
     assert view.frame.loc[0, "input"] == "=1+1"  # text stays text
     state = {"edited_rows": {1: {"mislabeled": True, "notes": "check"}}}
-    assert labeling.apply_editor_state(store, view, state).saved == 1
-    assert labeling.apply_editor_state(store, view, state).saved == 0  # cumulative state
+    assert labeling.apply_editor_state(store, view, state, LOCAL_USER).saved == 1
+    again = labeling.apply_editor_state(store, view, state, LOCAL_USER)
+    assert again.saved == 0  # cumulative state
     mislabeled = category(store, "mislabeled")
     assert store.labels.review(pid, "b", "").tags == {mislabeled}
     open_store().labels.save_edit(pid, LabelEdit("b", "", notes="other"), 1)
     state = {"edited_rows": {1: {"mislabeled": False, "notes": "check"}}}
-    result = labeling.apply_editor_state(store, view, state)
+    result = labeling.apply_editor_state(store, view, state, LOCAL_USER)
     assert len(result.conflicts) == 1 and view.stale
     assert "Example 'b'" in view.conflicts[0] and "mislabeled off" in view.conflicts[0]
     assert "mislabeled on" in view.conflicts[0]
@@ -114,9 +116,11 @@ def test_csv_export_neutralizes_and_import_is_all_or_nothing(store):
     assert {r.id for r in table.rows} == {"a", "b", "c"}
     bad = b"id,mislabeled\na,1\nzz,1\n"
     with pytest.raises(InputError, match="not in the sample"):
-        labeling.import_csv(store, pid, bad, "tags.csv")
+        labeling.import_csv(store, pid, bad, "tags.csv", LOCAL_USER)
     assert store.labels.review(pid, "a", "").tags == frozenset()
-    count = labeling.import_csv(store, pid, b"id,mislabeled,new kind\na,1,1\n", "tags.csv")
+    count = labeling.import_csv(
+        store, pid, b"id,mislabeled,new kind\na,1,1\n", "tags.csv", LOCAL_USER
+    )
     assert count == 1
     names = {c.id: c.name for c in store.labels.categories(pid)}
     assert {names[t] for t in store.labels.review(pid, "a", "").tags} == {"mislabeled", "new kind"}

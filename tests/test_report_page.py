@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from streamlit.testing.v1 import AppTest
 
+from strategy_app.auth import LOCAL_USER
 from strategy_app.diagnose.service import accept_upload
 from strategy_app.errors.service import draw_sample, predictions_for
 from strategy_app.shell.navigation import PAGES_DIR
@@ -44,9 +45,11 @@ def test_split_plan_ceiling_and_search_are_offered_and_rendered(data_dir, tmp_pa
     store = open_store()
     project = store.projects.create("model")
     predictions = write_predictions(tmp_path / "p.csv")
-    accept_upload(store, project.id, "p.csv", predictions.read_bytes())
+    accept_upload(store, project.id, "p.csv", predictions.read_bytes(), LOCAL_USER)
     store.split_plans.save(project.id, replace(store.split_plans.load(project.id), size="10000"))
-    sample = draw_sample(store, project.id, predictions_for(store, project.id), 10, seed=0)
+    sample = draw_sample(
+        store, project.id, predictions_for(store, project.id), 10, seed=0, user=LOCAL_USER
+    )
     blurry = store.labels.categories(project.id)[0]
     store.labels.save_edit(project.id, LabelEdit(sample.ids[0], "", add={blurry.id}), 0)
     finished_search(store, project.id, tmp_path)
@@ -66,7 +69,8 @@ def test_split_plan_ceiling_and_search_are_offered_and_rendered(data_dir, tmp_pa
 def test_a_project_with_only_a_diagnosis_keeps_the_other_sections_disabled(data_dir, tmp_path):
     store = open_store()
     project = store.projects.create("model")
-    accept_upload(store, project.id, "p.csv", write_predictions(tmp_path / "p.csv").read_bytes())
+    data = write_predictions(tmp_path / "p.csv").read_bytes()
+    accept_upload(store, project.id, "p.csv", data, LOCAL_USER)
     store.close()
     at = AppTest.from_file(str(PAGES_DIR / "report.py"), default_timeout=TIMEOUT).run()
     assert not at.exception

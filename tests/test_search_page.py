@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
 from diagnostics.validation import InputError
+from strategy_app.auth import LOCAL_USER
 from strategy_app.search import ui as search_ui
 from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import open_store
@@ -101,7 +102,7 @@ def test_page_refusals_name_the_field_not_the_flag(data_dir):
         workers=1, space=SearchSpace.default(),
     )  # fmt: skip
     with pytest.raises(InputError, match=r"^Trials per round must be at least 1$"):
-        start_search(store, pid, request)
+        start_search(store, pid, request, user=LOCAL_USER)
     assert store.search_runs.list(pid) == []  # nothing recorded
     store.close()
 
@@ -198,7 +199,7 @@ def test_panda_run_trains_stops_and_continues_with_a_new_lr(data_dir):
     run = store.search_runs.list(pid)[0]
     from strategy_app.search import service as search_jobs
 
-    search_jobs.continue_panda(store, run, {**run.settings["params"], "lr": 0.001}, 1)
+    search_jobs.continue_panda(store, run, {**run.settings["params"], "lr": 0.001}, 1, LOCAL_USER)
     store.close()
     at.run()
     poll(at, lambda a: "**finished** · epoch 3/3" in texts(a), "the continued run")

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
+from strategy_app.auth import LOCAL_USER
 from strategy_app.diagnose.service import accept_upload
 from strategy_app.store import open_store
 from strategy_app.store.engine import StoreUnwritable
@@ -28,7 +29,8 @@ def saved(data_dir, tmp_path):
     """A SQLite store with a project, an upload, a sample and a tag; closed again."""
     store = open_store()
     project = store.projects.create("p")
-    accept_upload(store, project.id, "p.csv", write_predictions(tmp_path / "p.csv").read_bytes())
+    data = write_predictions(tmp_path / "p.csv").read_bytes()
+    accept_upload(store, project.id, "p.csv", data, LOCAL_USER)
     examples = pd.DataFrame({"id": ["a", "b"], "y_true": ["1", "1"], "y_pred": ["2", "2"]})
     store.labels.save_sample(project.id, examples, seed=0, stratified=False)
     store.labels.save_edit(project.id, LabelEdit("a", "", notes="kept", reviewed=True), 0)
@@ -58,7 +60,11 @@ def test_read_only_database_file_is_a_clear_error_and_nothing_is_corrupted(saved
         lambda: store.projects.create("q"),
         lambda: store.labels.save_edit(1, LabelEdit("a", "", notes="lost?"), 1),
         lambda: accept_upload(
-            store, 1, "q.csv", write_predictions(tmp_path / "q.csv", seed=3).read_bytes()
+            store,
+            1,
+            "q.csv",
+            write_predictions(tmp_path / "q.csv", seed=3).read_bytes(),
+            LOCAL_USER,
         ),
     ]
     for attempt in attempts:
@@ -80,7 +86,7 @@ def test_unwritable_data_folder_is_a_clear_error(saved, tmp_path):
     try:
         data = write_predictions(tmp_path / "q.csv", seed=3).read_bytes()
         with pytest.raises(StoreUnwritable, match="could not be written to"):
-            accept_upload(store, 1, "q.csv", data)
+            accept_upload(store, 1, "q.csv", data, LOCAL_USER)
         assert store.diagnose_state.load(1).upload_name == "p.csv"
     finally:
         if uploads.is_dir():

@@ -21,7 +21,9 @@ from diagnostics.formats import file_columns
 from diagnostics.ingest import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SCORE_COLUMNS, check_scores
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis, HumanLevel, diagnose, diagnose_slices
+from strategy_app.auth import User, require
 from strategy_app.store import DiagnoseState, Store
+from strategy_app.store.audit import UPLOAD
 
 STANDARD_COLUMNS = {*REQUIRED_COLUMNS, *SCORE_COLUMNS, *OPTIONAL_COLUMNS}
 
@@ -91,13 +93,17 @@ def validate_upload(name: str, data: bytes) -> ScanResult:
         return check_upload(path, name)
 
 
-def accept_upload(store: Store, project_id: int, name: str, data: bytes) -> DiagnoseState:
+def accept_upload(
+    store: Store, project_id: int, name: str, data: bytes, user: User
+) -> DiagnoseState:
     """Check an upload and, only if it is valid, save it as the project's predictions.
 
     The bytes are checked where they are kept (one copy); on bad input the InputError
     propagates, the file is not kept and the project's saved state stays as it was. A slice
-    column saved earlier is kept when the new file has it too.
+    column saved earlier is kept when the new file has it too. ``user`` must be an editor
+    (PermissionDenied otherwise); the upload is recorded in the audit log.
     """
+    require(user, "upload files")
     upload = store.uploads.add(name, data, check=lambda path: check_upload(path, name))
     state = store.diagnose_state.load(project_id)
     columns = slice_candidates(store.uploads.path(upload.sha256))
@@ -109,7 +115,14 @@ def accept_upload(store: Store, project_id: int, name: str, data: bytes) -> Diag
         slice_column=state.slice_column if state.slice_column in columns else None,
     )
     store.diagnose_state.save(project_id, state)
+    store.audit.record(user.identity, UPLOAD, project_id, name, {"sha256": upload.sha256})
     return state
+
+
+def save_inputs(store: Store, project_id: int, state: DiagnoseState, user: User) -> None:
+    """Save the Diagnose page's inputs (typed levels, human levels, slice column); an editor may."""
+    require(user, "change the diagnosis inputs")
+    store.diagnose_state.save(project_id, state)
 
 
 def slice_candidates(path: str | os.PathLike) -> list[str]:

@@ -16,9 +16,10 @@ from diagnostics.rates import METRICS, is_rate_metric
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS, Diagnosis, HumanLevel, gap_rows
-from strategy_app.diagnose.service import DiagnosisResult, accept_upload
+from strategy_app.diagnose.service import DiagnosisResult, accept_upload, save_inputs
 from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP
 from strategy_app.shell.page import page_link
+from strategy_app.shell.signin import current_user
 from strategy_app.store import DiagnoseState, Project, Store
 
 SOURCES = {"upload": "Upload predictions", "typed": "Type split errors"}
@@ -57,7 +58,7 @@ def handle_upload(store: Store, project: Project, uploaded) -> str | None:
     handled = st.session_state.setdefault("_handled_uploads", {})
     if uploaded.file_id not in handled:
         try:
-            accept_upload(store, project.id, uploaded.name, uploaded.getvalue())
+            accept_upload(store, project.id, uploaded.name, uploaded.getvalue(), current_user())
             handled[uploaded.file_id] = None
             st.toast(f"Saved {uploaded.name} to {project.name}", icon=":material/check:")
         except InputError as exc:
@@ -83,7 +84,11 @@ def inputs(store: Store, project: Project, result: DiagnosisResult) -> DiagnoseS
         new = _typed_inputs(new, pid)
     new = _human_inputs(new, pid, result.metric or new.metric or "error")
     if new != state:
-        store.diagnose_state.save(pid, new)
+        try:
+            save_inputs(store, pid, new, current_user())
+        except InputError as exc:
+            st.error(str(exc))
+            return state
         st.rerun()
     return new
 

@@ -20,6 +20,7 @@ import copy
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +31,16 @@ from diagnostics.images import data_url, extract_images_zip, read_image_file, th
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.tags import TagRow, TagTable, read_tags_csv, table_ceiling, write_tags_csv
 from diagnostics.validation import InputError
+from strategy_app.auth import PermissionDenied, User, require
 from strategy_app.store import Store
+from strategy_app.store.audit import (
+    CATEGORY_CHANGE,
+    IMAGES_UPLOAD,
+    SAMPLE_DRAW,
+    TAG_EDIT,
+    TAG_IMPORT,
+    audit_row,
+)
 from strategy_app.store.diagnose_state import DiagnoseState
 from strategy_app.store.labels import (
     IMAGES_SETTING,
@@ -117,10 +127,18 @@ def draw_sample(
     *,
     seed: int,
     stratify: bool = False,
+    user: User,
 ) -> Sample:
-    """Draw a seeded sample of misclassified dev examples and save it (replacing any old one)."""
+    """Draw a seeded sample of misclassified dev examples and save it (replacing any old one).
+
+    ``user`` must be an editor; the draw is audited.
+    """
+    require(user, "draw a sample")
     examples = sample_errors(predictions, n, seed=seed, stratify=stratify)
-    return store.labels.save_sample(project_id, examples, seed=seed, stratified=stratify)
+    sample = store.labels.save_sample(project_id, examples, seed=seed, stratified=stratify)
+    detail = {"size": sample.size, "seed": seed, "stratified": stratify}
+    store.audit.record(user.identity, SAMPLE_DRAW, project_id, None, detail)
+    return sample
 
 
 def set_images_root(store: Store, project_id: int, folder: Path) -> None:
@@ -128,16 +146,19 @@ def set_images_root(store: Store, project_id: int, folder: Path) -> None:
     store.settings.set(IMAGES_SETTING.format(project_id), str(Path(folder).resolve()))
 
 
-def accept_images_zip(store: Store, project_id: int, name: str, data: bytes) -> int:
+def accept_images_zip(store: Store, project_id: int, name: str, data: bytes, user: User) -> int:
     """Extract an uploaded zip of images (safely) and use it for the project; returns the count.
 
-    A refused archive raises InputError and leaves the project's images as they were.
+    A refused archive raises InputError and leaves the project's images as they were. ``user``
+    must be an editor; the upload is audited.
     """
+    require(user, "upload files")
     digest = hashlib.sha256(data).hexdigest()
     folder = store.folder / "images" / str(project_id) / digest
     if not folder.is_dir():
         extract_images_zip(data, folder, name=name)
     set_images_root(store, project_id, folder)
+    store.audit.record(user.identity, IMAGES_UPLOAD, project_id, name, {"sha256": digest})
     return sum(1 for path in folder.rglob("*") if path.is_file())
 
 
@@ -271,7 +292,7 @@ class EditResult:
     conflicts: list[Conflict] = field(default_factory=list)
 
 
-def apply_editor_state(store: Store, view: View, state: dict | None) -> EditResult:
+def apply_editor_state(store: Store, view: View, state: dict | None, user: User) -> EditResult:
     """Save what changed in an ``st.data_editor`` state, row by row, keyed by example id.
 
     ``state["edited_rows"]`` maps row positions of ``view.frame`` (the frame the editor was
@@ -279,6 +300,9 @@ def apply_editor_state(store: Store, view: View, state: dict | None) -> EditResu
     that differ from what is saved are written. A cell edited back to its original value is
     written too. Conflicting rows are not saved; ``view.stale`` asks for a rebuild. A state
     equal to the one applied last changes nothing, so it is not compared again.
+
+    ``user`` must be an annotator, and a signed-in user tags as themself only
+    (PermissionDenied otherwise, nothing saved); each saved row is audited.
     """
     if state is not None and state == view.applied:
         return EditResult()
@@ -303,6 +327,7 @@ def apply_editor_state(store: Store, view: View, state: dict | None) -> EditResu
         changed = {c for c in view.editable if wanted[c] != before[c]}
         if not changed:
             continue
+        check_tagger(user, view)  # before the first save: a refusal saves nothing
         edit = LabelEdit(
             example_id=example,
             annotator=view.annotator,
@@ -311,8 +336,10 @@ def apply_editor_state(store: Store, view: View, state: dict | None) -> EditResu
             reviewed=wanted[REVIEWED] if REVIEWED in changed else None,
             notes=wanted[NOTES] if NOTES in changed else None,
         )
+        detail = edit_detail(edit, view.categories)
+        audit = partial(audit_row, user.identity, TAG_EDIT, view.project_id, example, detail)
         try:
-            review = store.labels.save_edit(view.project_id, edit, view.versions[example])
+            review = store.labels.save_edit(view.project_id, edit, view.versions[example], audit)
         except Conflict as conflict:
             result.conflicts.append(conflict)
             view.conflicts.append(conflict_message(conflict, view.categories))
@@ -324,6 +351,31 @@ def apply_editor_state(store: Store, view: View, state: dict | None) -> EditResu
     if not result.conflicts:
         view.applied = copy.deepcopy(state)
     return result
+
+
+def check_tagger(user: User, view: View) -> None:
+    """Refuse (PermissionDenied) a user who may not tag, or a signed-in user tagging as another
+    annotator than themself."""
+    require(user, "tag errors")
+    if user.signed_in and view.annotator != user.email:
+        raise PermissionDenied(
+            f"{user.email} may tag only as {user.email}, not as '{view.annotator}'; reload the page"
+        )
+
+
+def edit_detail(edit: LabelEdit, categories: list[Category]) -> dict:
+    """What an edit changed, by category name, for the audit log."""
+    names = {c.id: c.name for c in categories}
+    detail: dict = {"annotator": edit.annotator}
+    if edit.add:
+        detail["added"] = sorted(names.get(c, str(c)) for c in edit.add)
+    if edit.remove:
+        detail["removed"] = sorted(names.get(c, str(c)) for c in edit.remove)
+    if edit.reviewed is not None:
+        detail["reviewed"] = edit.reviewed
+    if edit.notes is not None:
+        detail["notes"] = edit.notes
+    return detail
 
 
 def _clean(value: object, column: str) -> object:
@@ -432,10 +484,60 @@ def export_csv(store: Store, project_id: int) -> str:
     return write_tags_csv(TagTable(table.categories, tuple(rows)), context)
 
 
-def import_csv(store: Store, project_id: int, data: bytes, name: str) -> int:
-    """Validate and save an uploaded tags CSV, all or nothing; returns the rows imported."""
+def import_csv(store: Store, project_id: int, data: bytes, name: str, user: User) -> int:
+    """Validate and save an uploaded tags CSV, all or nothing; returns the rows imported.
+
+    ``user`` must be an editor (a CSV may hold other annotators' rows); the import is audited.
+    """
+    require(user, "import tags")
     sample = store.labels.sample(project_id)
     if sample is None:
         raise InputError("draw a sample before importing tags: ids are checked against it")
     table = read_tags_csv(data, sample_ids=sample.ids, name=name)
-    return store.labels.import_table(project_id, table)
+    count = store.labels.import_table(project_id, table)
+    store.audit.record(user.identity, TAG_IMPORT, project_id, name, {"rows": count})
+    return count
+
+
+# -- categories --------------------------------------------------------------------------------
+
+
+def add_category(store: Store, project_id: int, name: str, user: User) -> Category:
+    """Add a category (an annotator may); audited."""
+    require(user, "add a category")
+    category = store.labels.add_category(project_id, name)
+    store.audit.record(user.identity, CATEGORY_CHANGE, project_id, None, {"added": category.name})
+    return category
+
+
+def rename_category(
+    store: Store, project_id: int, category_id: int, name: str, user: User
+) -> Category:
+    """Rename a category, its tags following (an editor may); audited."""
+    require(user, "edit categories")
+    before = {c.id: c.name for c in store.labels.categories(project_id)}.get(category_id)
+    category = store.labels.rename_category(project_id, category_id, name)
+    detail = {"renamed": before, "to": category.name}
+    store.audit.record(user.identity, CATEGORY_CHANGE, project_id, None, detail)
+    return category
+
+
+def merge_categories(
+    store: Store, project_id: int, sources: list[int], target: int, user: User
+) -> int:
+    """Fold ``sources`` into ``target`` (an editor may); audited; returns the reviews touched."""
+    require(user, "edit categories")
+    names = {c.id: c.name for c in store.labels.categories(project_id)}
+    touched = store.labels.merge_categories(project_id, sources, target)
+    detail = {"merged": sorted(names.get(s, str(s)) for s in sources), "into": names.get(target)}
+    store.audit.record(user.identity, CATEGORY_CHANGE, project_id, None, detail)
+    return touched
+
+
+def remove_category(store: Store, project_id: int, category_id: int, user: User) -> int:
+    """Delete a category and its tags (an editor may); audited; returns the reviews touched."""
+    require(user, "edit categories")
+    name = {c.id: c.name for c in store.labels.categories(project_id)}.get(category_id)
+    touched = store.labels.remove_category(project_id, category_id)
+    store.audit.record(user.identity, CATEGORY_CHANGE, project_id, None, {"removed": name})
+    return touched

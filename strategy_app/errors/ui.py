@@ -29,6 +29,7 @@ from strategy_app.shell.page import (
     project_predictions,
     require_project,
 )
+from strategy_app.shell.signin import current_user
 from strategy_app.store import Project, Store
 from strategy_app.store.diagnose_state import DiagnoseState
 from strategy_app.store.labels import LabelSnapshot
@@ -88,8 +89,12 @@ def invalidate(project_id: int) -> None:
 def annotator_name(project: Project) -> str:
     """The annotator's name (kept for the session; empty for a single unnamed annotator).
 
-    Typed in the Annotator panel; remembered while the panel is closed.
+    Typed in the Annotator panel; remembered while the panel is closed. With sign-in on, it is
+    the signed-in user's email, never typed.
     """
+    user = current_user()
+    if user.signed_in:
+        return user.email
     typed = st.session_state.get(ANNOTATOR_KEY.format(project.id))
     remembered = f"_{ANNOTATOR_KEY.format(project.id)}"
     if typed is not None:
@@ -98,7 +103,11 @@ def annotator_name(project: Project) -> str:
 
 
 def annotator_input(project: Project) -> None:
-    """The annotator's name field (the Annotator panel)."""
+    """The annotator's name field (the Annotator panel), or the signed-in account's."""
+    user = current_user()
+    if user.signed_in:
+        st.text(f"You tag as {user.email} (your account); agreement compares annotators' tags.")
+        return
     key = ANNOTATOR_KEY.format(project.id)
     if key not in st.session_state:
         st.session_state[key] = annotator_name(project)
@@ -144,7 +153,13 @@ def sample_controls(store: Store, project: Project, labels: LabelSnapshot) -> No
             if predictions is None:
                 raise InputError("the project has no predictions file to draw from")
             drawn = labeling.draw_sample(
-                store, pid, predictions, int(size), seed=int(seed), stratify=stratify
+                store,
+                pid,
+                predictions,
+                int(size),
+                seed=int(seed),
+                stratify=stratify,
+                user=current_user(),
             )
         except InputError as exc:
             st.error(str(exc))
@@ -187,7 +202,9 @@ def images_upload(store: Store, project: Project, view: View) -> None:
     handled = st.session_state.setdefault("_handled_zips", {})
     if uploaded.file_id not in handled:
         try:
-            count = labeling.accept_images_zip(store, pid, uploaded.name, uploaded.getvalue())
+            count = labeling.accept_images_zip(
+                store, pid, uploaded.name, uploaded.getvalue(), current_user()
+            )
             handled[uploaded.file_id] = None
             invalidate(pid)
             st.toast(f"Extracted {count} images", icon=":material/check:")
@@ -210,28 +227,36 @@ def category_controls(store: Store, project: Project, labels: LabelSnapshot) -> 
     with add:
         name = st.text_input("New category", key=f"cat_new_{pid}")
         if st.button("Add category", key=f"cat_add_{pid}", icon=":material/add:"):
-            _run(lambda: store.labels.add_category(pid, name), f"Added '{name.strip()}'")
+            _run(
+                lambda: labeling.add_category(store, pid, name, current_user()),
+                f"Added '{name.strip()}'",
+            )
     if not categories:
         return
     with rename:
         chosen = st.selectbox("Category", list(by_id), format_func=by_id.get, key=f"cat_rn_{pid}")
         new = st.text_input("New name", key=f"cat_rn_name_{pid}")
         if st.button("Rename", key=f"cat_rn_go_{pid}"):
-            _run(lambda: store.labels.rename_category(pid, chosen, new), "Renamed")
+            _run(
+                lambda: labeling.rename_category(store, pid, chosen, new, current_user()), "Renamed"
+            )
     with merge:
         sources = st.multiselect(
             "Merge these", list(by_id), format_func=by_id.get, key=f"cat_mg_src_{pid}"
         )
         target = st.selectbox("into", list(by_id), format_func=by_id.get, key=f"cat_mg_dst_{pid}")
         if st.button("Merge", key=f"cat_mg_go_{pid}"):
-            _run(lambda: store.labels.merge_categories(pid, sources, target), "Merged")
+            _run(
+                lambda: labeling.merge_categories(store, pid, sources, target, current_user()),
+                "Merged",
+            )
     with remove:
         gone = st.selectbox("Category", list(by_id), format_func=by_id.get, key=f"cat_rm_{pid}")
         sure = st.checkbox(
             f"Delete '{by_id.get(gone)}' and every tag in it", key=f"cat_rm_ok_{pid}"
         )
         if st.button("Remove", key=f"cat_rm_go_{pid}", disabled=not sure):
-            _run(lambda: store.labels.remove_category(pid, gone), "Removed")
+            _run(lambda: labeling.remove_category(store, pid, gone, current_user()), "Removed")
 
 
 def _run(action, done: str) -> None:
@@ -277,7 +302,12 @@ def _save_edits(store: Store, key: str, view_key: str) -> int:
     view = st.session_state.get(view_key)
     if view is None or view.key != key:
         return 0
-    result = labeling.apply_editor_state(store, view, st.session_state.get(key))
+    try:
+        result = labeling.apply_editor_state(store, view, st.session_state.get(key), current_user())
+    except InputError as exc:  # a refused role: nothing saved, the table shows what is saved
+        view.conflicts.append(str(exc))
+        view.stale = True
+        return 0
     if result.saved:
         st.toast(f"Saved ({result.saved} row{'s' * (result.saved > 1)})", icon=":material/save:")
     return result.saved
@@ -304,11 +334,14 @@ def editor(store: Store, project: Project, view: View) -> bool:
     }
     for category in view.categories:
         config[category.name] = st.column_config.CheckboxColumn(category.name, width="small")
+    read_only = not current_user().can("tag errors")
+    if read_only:
+        st.caption(":material/visibility: Your role can read the tags but not change them.")
     st.data_editor(
         view.frame,
         key=view.key,
         column_config=config,
-        disabled=list(labeling.FIXED_COLUMNS),
+        disabled=True if read_only else list(labeling.FIXED_COLUMNS),
         hide_index=True,
         num_rows="fixed",
         row_height=56 if view.images else None,
@@ -340,7 +373,7 @@ def progress_bar(labels: LabelSnapshot, annotator: str) -> None:
     )
 
 
-def detail(project: Project, view: View, labels: LabelSnapshot) -> None:
+def detail(store: Store, project: Project, view: View, labels: LabelSnapshot) -> None:
     """One example large, with previous/next (keys J and K)."""
     key = DETAIL_KEY.format(project.id)
     ids = view.ids
@@ -372,6 +405,29 @@ def detail(project: Project, view: View, labels: LabelSnapshot) -> None:
         + (f" · notes: {review.notes}" if review and review.notes else "")
         + " · tag it in the table above."
     )
+    with st.expander("History of this example", icon=":material/history:"):
+        history(store, project, example)
+
+
+def history(store: Store, project: Project, example: str) -> None:
+    """Who changed the example's tags, and when (the audit log), oldest first."""
+    changes = store.audit.history(project.id, example)
+    if not changes:
+        st.caption("No change recorded yet.")
+        return
+    rows = [
+        {
+            "when (UTC)": f"{c.at:%Y-%m-%d %H:%M:%S}",
+            "who": c.user,
+            "annotator": c.detail.get("annotator", ""),
+            "added": ", ".join(c.detail.get("added", [])),
+            "removed": ", ".join(c.detail.get("removed", [])),
+            "reviewed": c.detail.get("reviewed"),
+            "notes": c.detail.get("notes"),
+        }
+        for c in changes
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -423,7 +479,9 @@ def csv_section(store: Store, project: Project) -> None:
     handled = st.session_state.setdefault("_handled_tag_imports", {})
     if uploaded.file_id not in handled:
         try:
-            count = labeling.import_csv(store, pid, uploaded.getvalue(), uploaded.name)
+            count = labeling.import_csv(
+                store, pid, uploaded.getvalue(), uploaded.name, current_user()
+            )
             handled[uploaded.file_id] = None
             invalidate(pid)
             st.toast(f"Imported {count} rows", icon=":material/check:")
@@ -452,7 +510,7 @@ def page() -> None:
     panel = panel_choice(project)
     if panel is not None:
         panels = {
-            DETAIL: lambda: detail(project, view, labels),
+            DETAIL: lambda: detail(store, project, view, labels),
             ANNOTATOR: lambda: annotator_input(project),
             CATEGORIES: lambda: category_controls(store, project, labels),
             SAMPLE: lambda: sample_controls(store, project, labels),

@@ -14,15 +14,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from diagnostics.ceiling import Ceiling
-from diagnostics.report import ReportInputs
+from diagnostics.report import ReportInputs, report_data
 from diagnostics.tags import read_tags_csv, table_ceiling
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis
+from strategy_app.auth import User, require
 from strategy_app.diagnose.service import DiagnosisResult, compute
 from strategy_app.errors import service as errors
 from strategy_app.search import service as search
 from strategy_app.splits.service import project_plan
 from strategy_app.store import DiagnoseState, Project, Store
+from strategy_app.store.audit import SHARE_CREATE, SHARE_REVOKE
+from strategy_app.store.schema import ReportShare
 
 SummaryReader = Callable[[Store, int], dict | None]
 
@@ -82,3 +85,37 @@ def ceiling_from_labels(path: str | Path, dev_error: float) -> Ceiling:
     """The ceiling table of a tags CSV (consensus over annotators), at ``dev_error``."""
     ceiling, _ = table_ceiling(read_tags_csv(path), dev_error, source=str(path))
     return ceiling
+
+
+# The audit names a share link by the start of its token only: the log never opens a link.
+TOKEN_SHOWN = 6
+
+
+def create_share(
+    store: Store,
+    project_id: int,
+    inputs: ReportInputs,
+    sections: list[str],
+    html: str,
+    user: User,
+) -> ReportShare:
+    """A read-only link to a snapshot of the report (an editor may); audited."""
+    require(user, "manage share links")
+    share = store.shares.create(project_id, inputs.title, html, report_data(inputs, sections))
+    detail = {"title": share.title, "token": share.token[:TOKEN_SHOWN]}
+    store.audit.record(user.identity, SHARE_CREATE, project_id, None, detail)
+    return share
+
+
+def revoke_share(store: Store, project_id: int, token: str, user: User) -> bool:
+    """Revoke one of the project's share links for good (an editor may); audited.
+
+    Returns False when the project has no such live link.
+    """
+    require(user, "manage share links")
+    share = next((s for s in store.shares.list(project_id) if s.token == token), None)
+    if share is None or not store.shares.revoke(token):
+        return False
+    detail = {"title": share.title, "token": token[:TOKEN_SHOWN]}
+    store.audit.record(user.identity, SHARE_REVOKE, project_id, None, detail)
+    return True

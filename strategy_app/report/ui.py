@@ -12,12 +12,12 @@ from diagnostics.report import (
     ReportInputs,
     export,
     render_html,
-    report_data,
 )
 from diagnostics.validation import InputError
-from strategy_app.report.service import project_inputs
+from strategy_app.report.service import create_share, project_inputs, revoke_share
 from strategy_app.shell.page import page_link, project_dev_error_summary, project_result
 from strategy_app.shell.share_view import share_url
+from strategy_app.shell.signin import current_user
 from strategy_app.store import Project, Store
 
 DOWNLOADS = (
@@ -103,11 +103,14 @@ def share_links(store: Store, project: Project, inputs: ReportInputs, sections, 
         "rest of the app. Anyone with the link can open it until you revoke it."
     )
     if st.button("Create share link", icon=":material/link:", key="create_share"):
-        share = store.shares.create(project.id, inputs.title, html, report_data(inputs, sections))
-        st.success(
-            f"Share link created for “{_escape_markdown(share.title)}”: it is the first below.",
-            icon=":material/check:",
-        )
+        try:
+            share = create_share(store, project.id, inputs, sections, html, current_user())
+            st.success(
+                f"Share link created for “{_escape_markdown(share.title)}”: it is the first below.",
+                icon=":material/check:",
+            )
+        except InputError as exc:
+            st.error(str(exc))
     shares = store.shares.list(project.id)
     if not shares:
         st.caption("No share links yet.")
@@ -121,8 +124,11 @@ def share_links(store: Store, project: Project, inputs: ReportInputs, sections, 
             if not share.revoked:
                 left.code(share_url(share.token), language=None)
                 if right.button("Revoke", key=f"revoke_{share.token}"):
-                    store.shares.revoke(share.token)
-                    st.rerun()
+                    try:
+                        revoke_share(store, project.id, share.token, current_user())
+                        st.rerun()
+                    except InputError as exc:
+                        st.error(str(exc))
 
 
 def _escape_markdown(text: str) -> str:

@@ -28,8 +28,10 @@ from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import resolve_storage
 from diagnostics.search.training import TrainConfig
 from diagnostics.validation import InputError
+from strategy_app.auth import User, require
 from strategy_app.diagnose.service import accept_upload
 from strategy_app.store import SearchRun, Store, database_url
+from strategy_app.store.audit import SEARCH_START
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT_FILE = "result.json"
@@ -146,8 +148,13 @@ class CaviarRequest:
         return {**asdict(self), "space": self.space.to_dict()}
 
 
-def start_search(store: Store, project_id: int, request: CaviarRequest, name: str | None = None):
-    """Record and launch a caviar run in the background; refuses bad settings (page words)."""
+def start_search(
+    store: Store, project_id: int, request: CaviarRequest, name: str | None = None, *, user: User
+):
+    """Record and launch a caviar run in the background; refuses bad settings (page words).
+
+    ``user`` must be an editor; the start is audited."""
+    require(user, "run searches")
     request.settings()
     name = _run_name(name, "search")
     if any(r.name == name for r in store.search_runs.list(project_id)):
@@ -156,6 +163,7 @@ def start_search(store: Store, project_id: int, request: CaviarRequest, name: st
     out_dir = _out_dir(store, project_id, name)
     record = request.to_record()
     run = store.search_runs.add(project_id, "caviar", name, storage, record, str(out_dir))
+    store.audit.record(user.identity, SEARCH_START, project_id, name, {"kind": "caviar"})
     return _launch_search(store, run)
 
 
@@ -243,16 +251,20 @@ def run_importances(run: SearchRun) -> dict:
     return studies.importances(found[-1]) if found else {}
 
 
-def stop_search(run: SearchRun) -> None:
+def stop_search(run: SearchRun, user: User) -> None:
     """Ask the run's workers to stop after their current epoch (the running trial is queued
-    again, so a resume retries it)."""
+    again, so a resume retries it). ``user`` must be an editor."""
+    require(user, "run searches")
     studies.request_stop(run.storage, _study_names(run))
 
 
-def resume_search(store: Store, run: SearchRun) -> SearchRun:
-    """Start a stopped or failed run again on the same study; it finishes its planned trials."""
+def resume_search(store: Store, run: SearchRun, user: User) -> SearchRun:
+    """Start a stopped or failed run again on the same study; it finishes its planned trials
+    (``user`` must be an editor; audited)."""
+    require(user, "run searches")
     if is_running(run):
         raise InputError(f"run '{run.name}' is still running")
+    store.audit.record(user.identity, SEARCH_START, run.project_id, run.name, {"resumed": True})
     return _launch_search(store, run)
 
 
@@ -277,8 +289,10 @@ def search_summary(store: Store, project_id: int) -> dict | None:
     return summary
 
 
-def send_best_to_diagnose(store: Store, project_id: int, run: SearchRun) -> str:
-    """Save the best model's predictions file as the project's Diagnose upload; returns its name."""
+def send_best_to_diagnose(store: Store, project_id: int, run: SearchRun, user: User) -> str:
+    """Save the best model's predictions file as the project's Diagnose upload; returns its name
+    (``user`` must be an editor: it is an upload)."""
+    require(user, "upload files")
     result = read_result(run)
     if result is None or not result.get("predictions"):
         raise InputError(f"run '{run.name}' has no best model yet; let it finish first")
@@ -286,7 +300,7 @@ def send_best_to_diagnose(store: Store, project_id: int, run: SearchRun) -> str:
     if not path.is_file():
         raise InputError(f"the predictions file {path} is missing; run the search again")
     name = f"{run.name}-best-predictions.csv"
-    accept_upload(store, project_id, name, path.read_bytes())
+    accept_upload(store, project_id, name, path.read_bytes(), user)
     return name
 
 
@@ -294,24 +308,39 @@ def send_best_to_diagnose(store: Store, project_id: int, run: SearchRun) -> str:
 
 
 def start_panda(
-    store: Store, project_id: int, dataset: str, params: dict, epochs: int, name=None
+    store: Store,
+    project_id: int,
+    dataset: str,
+    params: dict,
+    epochs: int,
+    name=None,
+    *,
+    user: User,
 ) -> SearchRun:
-    """Record and launch a panda run: one model, ``epochs`` epochs, checkpoint every epoch."""
+    """Record and launch a panda run: one model, ``epochs`` epochs, checkpoint every epoch
+    (``user`` must be an editor; audited)."""
+    require(user, "run searches")
     TrainConfig.from_params(params)
     name = _run_name(name, "panda")
     out_dir = _out_dir(store, project_id, name)
     settings = {"dataset": dataset, "params": params, "epochs": epochs, "seed": 0}
     run = store.search_runs.add(project_id, "panda", name, "", settings, str(out_dir))
+    store.audit.record(user.identity, SEARCH_START, project_id, name, {"kind": "panda"})
     return _launch_panda(store, run)
 
 
-def continue_panda(store: Store, run: SearchRun, params: dict, epochs: int) -> SearchRun:
-    """Continue a stopped panda run from its checkpoint with changed settings."""
+def continue_panda(
+    store: Store, run: SearchRun, params: dict, epochs: int, user: User
+) -> SearchRun:
+    """Continue a stopped panda run from its checkpoint with changed settings (``user`` must be
+    an editor; audited)."""
+    require(user, "run searches")
     if is_running(run):
         raise InputError(f"run '{run.name}' is still training; stop it first")
     TrainConfig.from_params(params)
     settings = {**run.settings, "params": params, "epochs": epochs}
     store.search_runs.update(run.id, pid=run.pid, settings=settings)
+    store.audit.record(user.identity, SEARCH_START, run.project_id, run.name, {"resumed": True})
     return _launch_panda(store, replace(run, settings=settings))
 
 
@@ -326,8 +355,9 @@ def _launch_panda(store: Store, run: SearchRun) -> SearchRun:
     return replace(run, pid=pid)
 
 
-def stop_panda(run: SearchRun) -> None:
-    """Ask the panda run to stop after its current epoch."""
+def stop_panda(run: SearchRun, user: User) -> None:
+    """Ask the panda run to stop after its current epoch (``user`` must be an editor)."""
+    require(user, "run searches")
     (Path(run.out_dir) / STOP_FILE).touch()
 
 
@@ -378,6 +408,23 @@ def lr_find(dataset: str, params: dict, seed: int = 0) -> LRFinderResult:
     data = load_dataset(dataset, seed=seed)
     config = TrainConfig.from_params(params, seed=seed)
     return find_lr(data, config, device="cpu")
+
+
+def run_lr_finder(store: Store, project_id: int, dataset: str, params: dict, user: User) -> dict:
+    """Run the LR range test and save its result with the project (an editor may)."""
+    require(user, "run searches")
+    found = lr_find(dataset, params).to_dict()
+    store.search_state.save_lr_finder(project_id, found)
+    return found
+
+
+def save_space(store: Store, project_id: int, space: SearchSpace, user: User) -> bool:
+    """Save the Search page's space when ``user`` may run searches (an editor); other roles
+    try spaces without saving them. Returns whether it saved."""
+    if not user.can("run searches"):
+        return False
+    store.search_state.save_space(project_id, space.to_dict())
+    return True
 
 
 if __name__ == "__main__":  # python -m strategy_app.search.service panda DIR

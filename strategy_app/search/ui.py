@@ -32,6 +32,7 @@ from diagnostics.search.training import PARAM_NAMES
 from diagnostics.validation import InputError
 from strategy_app.search import service as search_jobs
 from strategy_app.shell.page import switch_to
+from strategy_app.shell.signin import current_user
 from strategy_app.store import SearchRun, Store
 
 POLL_S = 2.0
@@ -73,8 +74,9 @@ def saved_space(store: Store, project_id: int) -> SearchSpace:
 
 
 def set_space(store: Store, project_id: int, space: SearchSpace) -> None:
-    """Save ``space`` and show it in the editor (a callback: reset, LR finder suggestion)."""
-    store.search_state.save_space(project_id, space.to_dict())
+    """Save ``space`` (an editor's) and show it in the editor (a callback: reset, LR finder
+    suggestion)."""
+    search_jobs.save_space(store, project_id, space, current_user())
     st.session_state[_rows_key(project_id)] = space_frame(space)
     st.session_state.pop(_editor_key(project_id), None)
 
@@ -121,7 +123,7 @@ def space_editor(store: Store, project_id: int) -> SearchSpace | None:
         st.error(f"{exc}. The project keeps its last valid space.", icon=":material/error:")
         return None
     if space.to_dict() != store.search_state.load(project_id).space:
-        store.search_state.save_space(project_id, space.to_dict())
+        search_jobs.save_space(store, project_id, space, current_user())
     tier4 = [p.name for p in space.params if p.tier == 4]
     if tier4:
         st.warning(
@@ -199,7 +201,7 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
             space=space,
         )
         try:
-            run = search_jobs.start_search(store, project_id, request, name)
+            run = search_jobs.start_search(store, project_id, request, name, user=current_user())
         except InputError as exc:
             st.error(str(exc), icon=":material/error:")
         else:
@@ -246,19 +248,25 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
     )
     buttons = iter(st.columns(4))  # side by side, left to right, only those that apply
     if live and next(buttons).button("Stop", key=f"search_stop_{run_id}", icon=":material/stop:"):
-        search_jobs.stop_search(run)
-        st.toast("Stop requested: workers finish their current epoch")
+        try:
+            search_jobs.stop_search(run, current_user())
+            st.toast("Stop requested: workers finish their current epoch")
+        except InputError as exc:
+            st.error(str(exc))
     if status["state"] in ("stopped", "failed") and next(buttons).button(
         "Resume", key=f"search_resume_{run_id}", icon=":material/replay:"
     ):
-        search_jobs.resume_search(store, run)
-        st.rerun()
+        try:
+            search_jobs.resume_search(store, run, current_user())
+            st.rerun()
+        except InputError as exc:
+            st.error(str(exc))
     result = status["result"]
     if result and next(buttons).button(
         "Diagnose the best model", key=f"search_diagnose_{run_id}", type="primary"
     ):
         try:
-            name = search_jobs.send_best_to_diagnose(store, project_id, run)
+            name = search_jobs.send_best_to_diagnose(store, project_id, run, current_user())
         except InputError as exc:
             st.error(str(exc))
         else:
@@ -326,7 +334,9 @@ def panda_section(store: Store, project_id: int) -> None:
         epochs = columns[2].number_input("Epochs", 1, 500, 20, key=f"panda_{project_id}_epochs")
         if st.button("Start training", key=f"panda_{project_id}_start", type="primary"):
             try:
-                run = search_jobs.start_panda(store, project_id, dataset, params, int(epochs))
+                run = search_jobs.start_panda(
+                    store, project_id, dataset, params, int(epochs), user=current_user()
+                )
             except InputError as exc:
                 st.error(str(exc))
             else:
@@ -356,7 +366,10 @@ def _panda_body(store: Store, run_id: int, was_live: bool) -> None:
         st.altair_chart(training_curves_chart(history))
     if live:
         if st.button("Stop after this epoch", key=f"panda_stop_{run_id}", icon=":material/stop:"):
-            search_jobs.stop_panda(run)
+            try:
+                search_jobs.stop_panda(run, current_user())
+            except InputError as exc:
+                st.error(str(exc))
         return
     if status["state"] == "failed":
         st.code(search_jobs.log_tail(run) or "(no output)")
@@ -381,7 +394,9 @@ def _panda_body(store: Store, run_id: int, was_live: bool) -> None:
         more = columns[4].number_input("More epochs", 1, 500, 10)
         if st.form_submit_button("Continue training", type="primary"):
             try:
-                search_jobs.continue_panda(store, run, {**params, **changed}, int(more))
+                search_jobs.continue_panda(
+                    store, run, {**params, **changed}, int(more), current_user()
+                )
             except InputError as exc:
                 st.error(str(exc))
             else:
@@ -400,11 +415,9 @@ def lr_finder_panel(store: Store, project_id: int) -> None:
     if st.button("Run the range test", key=f"lrf_{project_id}_run", type="primary"):
         with st.spinner("LR range test…"):
             try:
-                found = search_jobs.lr_find(dataset, params).to_dict()
+                search_jobs.run_lr_finder(store, project_id, dataset, params, current_user())
             except InputError as exc:
                 st.error(str(exc))
-            else:
-                store.search_state.save_lr_finder(project_id, found)
     result = store.search_state.load(project_id).lr_finder
     if result is None:
         st.caption("The LR grows from 1e-7 to 10 over one pass while the loss is watched.")

@@ -14,10 +14,12 @@ import streamlit as st
 from diagnostics.errors import confusion_pairs, dev_error_summary
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.waterfall import GAP_LABELS
+from strategy_app.auth import User
 from strategy_app.diagnose.service import DiagnosisResult, compute
 from strategy_app.errors.service import full_image, predictions_for, thumbnail_url
 from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP, PAGES_BY_KEY
 from strategy_app.shell.sample import ensure_sample_project
+from strategy_app.shell.signin import account_box, require_sign_in
 from strategy_app.store import Project, Store, database_url, open_store
 from strategy_app.store.diagnose_state import DiagnoseState, load_state
 from strategy_app.store.engine import read
@@ -170,10 +172,13 @@ def sidebar(
     project: Project | None,
     projects: list[Project],
     state: DiagnoseState | None = None,
+    user: User | None = None,
 ) -> None:
     """Project selector and the next-step hint, the same on every page (``state``: the
-    project's saved Diagnose inputs, when already read this run)."""
+    project's saved Diagnose inputs, when already read this run; ``user``: who is signed in)."""
     with st.sidebar:
+        if user is not None:
+            account_box(user)
         if projects:
             names = {p.id: p.name for p in projects}
             if st.session_state.get("sidebar_project") != project.id:
@@ -196,11 +201,13 @@ def sidebar(
 @dataclass(frozen=True)
 class PageContext:
     """What :func:`open_page` read for this run, for the page to reuse: the store, the current
-    project (None if none exist) and its saved Diagnose inputs (None without a project)."""
+    project (None if none exist), its saved Diagnose inputs (None without a project) and the
+    acting user."""
 
     store: Store
     project: Project | None
     state: DiagnoseState | None
+    user: User
 
 
 def open_page(key: str) -> PageContext:
@@ -209,6 +216,7 @@ def open_page(key: str) -> PageContext:
     st.set_page_config(
         page_title=f"{info.title} · ML-strategy desk", page_icon=info.icon, layout="wide"
     )
+    user = require_sign_in()
     store = get_store()
 
     def load(session) -> tuple[list[Project], Project | None, DiagnoseState | None]:
@@ -217,9 +225,9 @@ def open_page(key: str) -> PageContext:
         return projects, project, None if project is None else load_state(session, project.id)
 
     projects, project, state = read(store.engine, load)  # one session on every page
-    sidebar(store, project, projects, state)
+    sidebar(store, project, projects, state, user)
     st.title(info.title, anchor=False)
-    return PageContext(store, project, state)
+    return PageContext(store, project, state, user)
 
 
 def page_setup(key: str) -> Project | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from diagnostics.validation import InputError
 from diagnostics.waterfall import HumanLevel
+from strategy_app.auth import LOCAL_USER
 from strategy_app.diagnose.service import accept_upload, slice_candidates
 from strategy_app.errors.service import set_images_root
 from strategy_app.store import Store
@@ -44,7 +45,7 @@ def ensure_sample_project(store: Store, path: Path | None = None) -> int | None:
         store.settings.set(SAMPLE_FLAG, "1")
         return None
     try:
-        state = accept_upload(store, project.id, path.name, data)
+        state = accept_upload(store, project.id, path.name, data, LOCAL_USER)  # the desk seeds it
     except InputError:
         store.projects.delete(project.id)
         return None

@@ -27,7 +27,9 @@ from diagnostics.split_assign import (
 )
 from diagnostics.splits import SplitPlan, check_size, plan_mismatched, plan_split
 from diagnostics.validation import InputError
+from strategy_app.auth import User, require
 from strategy_app.store import SplitPageState, Store
+from strategy_app.store.audit import UPLOAD
 
 
 @dataclass(frozen=True)
@@ -231,12 +233,15 @@ def file_bytes(frame: pd.DataFrame, like: str | Path, name: str) -> bytes:
         return out.read_bytes()
 
 
-def accept_dataset(store: Store, project_id: int, name: str, data: bytes) -> SplitPageState:
+def accept_dataset(
+    store: Store, project_id: int, name: str, data: bytes, user: User
+) -> SplitPageState:
     """Read the dataset and, only if it is readable, save it as the project's dataset.
 
     Column choices the new file lacks are cleared; on bad input the InputError propagates and
-    the saved state stays as it was.
+    the saved state stays as it was. ``user`` must be an editor; the upload is audited.
     """
+    require(user, "upload files")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "upload"
         path.write_bytes(data)
@@ -258,4 +263,14 @@ def accept_dataset(store: Store, project_id: int, name: str, data: bytes) -> Spl
         hash_column=kept(state.hash_column),
     )
     store.split_plans.save(project_id, state)
+    store.audit.record(user.identity, UPLOAD, project_id, name, {"sha256": upload.sha256})
     return state
+
+
+def save_choices(store: Store, project_id: int, state: SplitPageState, user: User) -> bool:
+    """Save the Splits page's sizes and column choices when ``user`` may design splits (an
+    editor); other roles try plans without saving them. Returns whether it saved."""
+    if not user.can("design splits"):
+        return False
+    store.split_plans.save(project_id, state)
+    return True

@@ -18,6 +18,7 @@ from diagnostics.split_assign import SplitAssignment, read_dataset
 from diagnostics.splitnames import SPLIT_LABELS, SPLITS
 from diagnostics.splits import SplitPlan
 from diagnostics.validation import InputError
+from strategy_app.shell.signin import current_user
 from strategy_app.splits import service
 from strategy_app.store import Project, SplitPageState, Store
 
@@ -97,7 +98,7 @@ def plan_inputs(store: Store, project: Project) -> SplitPlan | None:
         st.error(f"{exc}\n\n{KEPT}", icon=":material/error:")
         return None
     if state != saved:
-        store.split_plans.save(pid, state)
+        service.save_choices(store, pid, state, current_user())
     if plan is None:
         st.caption("Type a number of examples (or source and target sizes) to see a plan.")
     return plan
@@ -147,7 +148,9 @@ def handle_dataset_upload(store: Store, project: Project, uploaded) -> str | Non
     handled = st.session_state.setdefault("_handled_split_uploads", {})
     if uploaded.file_id not in handled:
         try:
-            service.accept_dataset(store, project.id, uploaded.name, uploaded.getvalue())
+            service.accept_dataset(
+                store, project.id, uploaded.name, uploaded.getvalue(), current_user()
+            )
             handled[uploaded.file_id] = None
             st.toast(f"Saved {uploaded.name} to {project.name}", icon=":material/check:")
         except InputError as exc:
@@ -255,7 +258,7 @@ def dataset_section(store: Store, project: Project) -> None:
         st.error(f"{exc}\n\n{KEPT}", icon=":material/error:")
         return
     if state != saved:
-        store.split_plans.save(pid, state)
+        service.save_choices(store, pid, state, current_user())
     _show_assignment(result, len(frame))
     stem = Path(name).stem
     suffix = Path(name).suffix or ".csv"

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from strategy_app.store.audit import AuditRepository
 from strategy_app.store.diagnose_state import DiagnoseState, DiagnoseStateRepository
 from strategy_app.store.engine import data_dir, database_url, make_engine
 from strategy_app.store.labels import LabelRepository
@@ -66,6 +67,7 @@ class Store:
     split_plans: SplitPlanRepository
     search_runs: SearchRunRepository
     search_state: SearchStateRepository
+    audit: AuditRepository
 
     @property
     def location(self) -> str:
@@ -99,4 +101,5 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
         split_plans=SplitPlanRepository(engine, uploads),
         search_runs=SearchRunRepository(engine),
         search_state=SearchStateRepository(engine),
+        audit=AuditRepository(engine),
     )

@@ -12,7 +12,7 @@ Only portable SQL is used (no upserts by dialect), so the same code runs on SQLi
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +24,7 @@ from diagnostics.tags import PRESET_CATEGORIES, TagRow, TagTable, check_category
 from diagnostics.validation import InputError
 from strategy_app.store.engine import read, write
 from strategy_app.store.schema import (
+    AuditEntry,
     LabelCategory,
     LabelExample,
     LabelRow,
@@ -289,12 +290,19 @@ class LabelRepository:
 
         return read(self._engine, lambda s: _load_reviews(s, project_id, annotator))
 
-    def save_edit(self, project_id: int, edit: LabelEdit, expected_version: int) -> Review:
+    def save_edit(
+        self,
+        project_id: int,
+        edit: LabelEdit,
+        expected_version: int,
+        audit: Callable[[], AuditEntry] | None = None,
+    ) -> Review:
         """Apply ``edit`` in its own transaction if the saved version is ``expected_version``.
 
         ``expected_version`` is 0 for a review not saved yet. Raises :class:`Conflict` (writing
         nothing) when the review moved on, and InputError for an id outside the sample or a
         category that no longer exists. Returns the saved review with its new version.
+        ``audit`` makes the edit's audit entry, saved in the same transaction.
         """
 
         def save(session) -> Review:
@@ -334,6 +342,8 @@ class LabelRepository:
                 if changed != 1:
                     raise Conflict(edit, expected_version, _saved_review(session, *key))
             _set_tags(session, project_id, edit)
+            if audit is not None:
+                session.add(audit())
             return _saved_review(session, *key)
 
         try:
