@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from scipy.stats import hypergeom
+from scipy.stats import false_discovery_control, hypergeom
 
 from diagnostics.ingest import (
     OPTIONAL_COLUMNS,
@@ -395,19 +395,6 @@ def _count_slices(
 # -- the search -------------------------------------------------------------------------------
 
 
-def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (monotone, capped at 1)."""
-    m = len(p_values)
-    if m == 0:
-        return p_values
-    order = np.argsort(p_values, kind="stable")
-    scaled = p_values[order] * m / np.arange(1, m + 1)
-    adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(adjusted, 1.0)
-    return out
-
-
 def search_slices(
     frame: pd.DataFrame,
     errors: np.ndarray,
@@ -442,7 +429,7 @@ def search_slices(
     p_values = np.ones(tried)
     if above.any():  # slices at or below the rest's rate have p ≥ ~0.5: never significant
         p_values[above] = hypergeom.sf(wrong[above] - 1, rows, total_errors, n[above])
-    adjusted = benjamini_hochberg(p_values)
+    adjusted = false_discovery_control(p_values, method="bh") if tried else p_values
     significant = np.flatnonzero(adjusted <= fdr)
     lows = np.array([wilson_interval(wrong[i] / n[i], n[i])[0] for i in significant])
     ranked = significant[np.argsort(-lows, kind="stable")] if len(significant) else significant
