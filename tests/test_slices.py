@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from diagnostics.ingest import read_predictions
+from diagnostics.report import ReportInputs, render_html, report_tables
 from diagnostics.slices import (
     Predicate,
     concentration_line,
@@ -232,3 +233,18 @@ def test_null_files_report_no_slice_in_most_seeds():
         _, _, significant = search_slices(frame, errors, list(frame.columns), max_predicates=2)
         quiet += significant == 0
     assert quiet >= 95  # BH at 5% under the global null: any discovery is a false one
+
+
+def test_report_section_from_a_real_search(tmp_path):
+    search = find_slices_in_file(write_file(tmp_path / "p.csv"))
+    inputs = ReportInputs(error_slices=search)
+    assert inputs.available_sections() == ["concentration"]
+    html = render_html(inputs, ["concentration"])
+    assert '<section id="concentration">' in html and "Where errors concentrate" in html
+    assert f"{search.tried:,} slices tried" in html
+    assert html.count("<tr>") == 1 + len(search.slices)
+    table = report_tables(inputs, ["concentration"])["concentration"]
+    assert table[1][0] == search.slices[0].label
+    quiet = find_slices_in_file(write_file(tmp_path / "null.csv", planted=False))
+    html = render_html(ReportInputs(error_slices=quiet), ["concentration"])
+    assert "No slice has an error rate significantly above the rest" in html
