@@ -69,16 +69,20 @@ def sample_errors(
     *,
     seed: int = 0,
     stratify: bool = False,
+    within: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """A seeded random sample of ``n`` misclassified dev examples (all of them when fewer).
 
     The same predictions and seed always give the same sample, in the same (random) order.
     ``stratify=True`` allocates the draws across confusion pairs in proportion to their size
-    (largest remainders), so a small sample still covers the main pairs evenly.
+    (largest remainders), so a small sample still covers the main pairs evenly. ``within``
+    (a boolean per row, e.g. a slice's mask) draws only from the errors it marks.
     """
     if n < 1:
         raise InputError(f"sample size must be at least 1 (got {n})")
     positions = error_positions(predictions)
+    if within is not None:
+        positions = positions[np.asarray(within, dtype=bool)[positions]]
     rng = np.random.default_rng(seed)
     if positions.size <= n:
         chosen = positions[rng.permutation(positions.size)]
