@@ -22,6 +22,7 @@ from importlib.metadata import version
 import numpy as np
 import pandas as pd
 
+from diagnostics.errors import example_ids
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.slices import PROBABILITY_PREFIX, file_columns
 from diagnostics.splitnames import SPLITS, normalize_split
@@ -42,9 +43,9 @@ def method_text() -> str:
 
 @dataclass(frozen=True)
 class LabelIssue:
-    """An example whose given label is likely wrong."""
+    """An example whose given label is likely wrong (``id`` as error sampling keys it)."""
 
-    id: object
+    id: str
     row: int
     given: object
     suggested: object
@@ -182,11 +183,11 @@ def find_label_issues(predictions: Predictions, *, split: str = "dev") -> LabelI
         flagged = confident_learning(
             local, sub, return_indices_ranked_by="self_confidence", n_jobs=1
         )
-        ids = predictions.frame.get("id")
-        for i in flagged:
+        ids = example_ids(predictions, rows[flagged])
+        for i, example in zip(flagged, ids, strict=True):
             issues.append(
                 LabelIssue(
-                    id=_python(ids.iloc[rows[i]]) if ids is not None else int(rows[i] + 1),
+                    id=example,
                     row=int(rows[i] + 1),
                     given=classes[given[i]],
                     suggested=classes[int(np.argmax(probabilities[i]))],

@@ -40,7 +40,7 @@ def flipped_digits(path, seed: int = 0):
     planted = {}
     for row in flips:
         wrong = int(rng.choice([c for c in range(10) if c != labels[row]]))
-        planted[int(row)] = (wrong, int(labels[row]))
+        planted[str(row)] = (wrong, int(labels[row]))
         labels[row] = wrong
     frame = pd.DataFrame(
         {
@@ -76,7 +76,7 @@ def test_a_clean_file_has_few_issues(tmp_path):
     path, planted = flipped_digits(tmp_path / "p.csv")
     frame = pd.read_csv(path)
     for row, (_, truth) in planted.items():
-        frame.loc[row, "y_true"] = truth
+        frame.loc[int(row), "y_true"] = truth
     frame.to_csv(path, index=False)
     assert len(find_label_issues_in_file(path).issues) <= 0.03 * 797
 
@@ -115,7 +115,7 @@ def test_string_labels_and_a_split_without_a_class(tmp_path):
     found = find_label_issues_in_file(path)
     assert found.classes == ["cat", "dog", "fox"]
     assert {issue.row for issue in found.issues} >= {1, 2, 3, 4, 5}
-    assert all(issue.id == issue.row for issue in found.issues)  # no id column: the row number
+    assert all(issue.id == str(issue.row) for issue in found.issues)  # no id: the row number
 
 
 def refused(capsys, *argv) -> str:
