@@ -109,6 +109,8 @@ class Predicate:
         if self.op == "missing":
             return values.isna().to_numpy()
         if self.op == "==":
+            if isinstance(self.value, str) and not _is_text(values):
+                values = values.astype(str).where(values.notna())  # dates and the like
             return (values == self.value).fillna(False).to_numpy(dtype=bool)
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
         with np.errstate(invalid="ignore"):
@@ -321,10 +323,17 @@ def _membership(rows: list[np.ndarray], n_codes: int) -> np.ndarray:
     return np.array(rows, dtype=np.float64)
 
 
+def _is_text(values: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(values) or values.dtype == object
+
+
 def _encode(name: str, values: pd.Series, bins: int, min_support: int) -> _Encoded:
-    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    boolean = pd.api.types.is_bool_dtype(values)
+    numeric = pd.api.types.is_numeric_dtype(values) and not boolean
     if numeric and values.nunique(dropna=True) > DISCRETE_LIMIT:
         return _encode_numeric(name, values.to_numpy(dtype=np.float64), bins, min_support)
+    if not (numeric or boolean or _is_text(values)):
+        values = values.astype(str).where(values.notna())  # dates and the like, as text
     return _encode_categorical(name, values, min_support)
 
 

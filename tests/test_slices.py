@@ -248,3 +248,15 @@ def test_report_section_from_a_real_search(tmp_path):
     quiet = find_slices_in_file(write_file(tmp_path / "null.csv", planted=False))
     html = render_html(ReportInputs(error_slices=quiet), ["concentration"])
     assert "No slice has an error rate significantly above the rest" in html
+
+
+def test_dates_and_booleans_are_categories_in_json():
+    rng = np.random.default_rng(6)
+    rows = 5000
+    day = pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 3, rows), unit="D")
+    frame = pd.DataFrame({"day": day, "flag": rng.uniform(size=rows) < 0.5})
+    errors = rng.uniform(size=rows) < np.where(day == pd.Timestamp("2024-01-02"), 0.2, 0.05)
+    top = search_slices(frame, errors, ["day", "flag"])[0][0]
+    assert top.label == "day=2024-01-02"
+    assert top.mask(frame).sum() == top.n
+    assert json.loads(json.dumps(top.to_dict()))["predicates"][0]["value"] == "2024-01-02"
