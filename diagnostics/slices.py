@@ -483,14 +483,16 @@ def _slice(predicates, n, errors, rows, total_errors, p_value, p_adjusted) -> Sl
     )
 
 
-def describe_gaps(predictions: Predictions, found: Slice) -> None:
-    """Fill in the slice's waterfall over all splits and its share of each split's rows."""
+def describe_gaps(predictions: Predictions, found: Slice, loss: np.ndarray | None = None) -> None:
+    """Fill in the slice's waterfall over all splits and its share of each split's rows.
+
+    ``loss`` is the predictions' per-row loss when already computed.
+    """
     frame = predictions.frame
     inside = found.mask(frame)
     split_codes = predictions.split_codes.astype(np.int64)
-    sums = GroupSums.from_rows(
-        inside * len(SPLITS) + split_codes, predictions.loss(), 2 * len(SPLITS)
-    )
+    loss = predictions.loss() if loss is None else loss
+    sums = GroupSums.from_rows(inside * len(SPLITS) + split_codes, loss, 2 * len(SPLITS))
     totals = np.bincount(split_codes, minlength=len(SPLITS))
     in_slice = np.bincount(split_codes[inside], minlength=len(SPLITS))
     found.representation = {
@@ -545,7 +547,8 @@ def find_slices(
     in_split = predictions.split_codes == SPLITS.index(split)
     if not in_split.any():
         raise InputError(f"{predictions.source} has no rows in split '{split}'")
-    errors = predictions.loss()[in_split]
+    loss = predictions.loss()
+    errors = loss[in_split]
     rows = int(in_split.sum())
     support = default_min_support(rows) if min_support is None else min_support
     slices, tried, significant = search_slices(
@@ -558,7 +561,7 @@ def find_slices(
         top=top,
     )
     for found in slices:
-        describe_gaps(predictions, found)
+        describe_gaps(predictions, found, loss)
     warnings = []
     if "weight" in frame:
         warnings.append("row weights are ignored: slices count rows")
