@@ -133,11 +133,14 @@ def sharpness(grey: np.ndarray) -> float:
     return float(laplacian.var() / variance) if variance > 1e-12 else 0.0
 
 
-def entropy_bits(grey: np.ndarray) -> float:
-    """Shannon entropy of the 256-level histogram, in bits (0 for a uniform image)."""
+def histogram_scores(grey: np.ndarray) -> tuple[float, float, float]:
+    """From the 256-level histogram: entropy in bits, 5th and 99th brightness percentiles."""
     counts = np.bincount(np.round(grey * 255).astype(np.int64).ravel(), minlength=256)
     shares = counts[counts > 0] / grey.size
-    return float(-(shares * np.log2(shares)).sum())
+    entropy = float(-(shares * np.log2(shares)).sum())
+    cumulative = np.cumsum(counts) / grey.size
+    low, high = (int(np.searchsorted(cumulative, q)) / 255 for q in (0.05, 0.99))
+    return entropy, low, high
 
 
 def difference_hash(image: Image.Image) -> int:
@@ -164,12 +167,13 @@ def score_image(data: bytes, name: str) -> ImageReport:
         thumbnail = thumbnail_vector(image)
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{name}: damaged image ({exc})") from None
+    entropy, low, high = histogram_scores(grey)
     return ImageReport(
         path=name,
         sharpness=sharpness(grey),
-        brightness_high=float(np.percentile(grey, 99)),
-        brightness_low=float(np.percentile(grey, 5)),
-        entropy=entropy_bits(grey),
+        brightness_high=high,
+        brightness_low=low,
+        entropy=entropy,
         hash=digest,
         thumbnail=thumbnail,
     )
@@ -187,12 +191,6 @@ def list_images(root: str | os.PathLike) -> list[str]:
     )
 
 
-def _bit_counts(values: np.ndarray) -> np.ndarray:
-    """Set bits per uint64 value."""
-    as_bytes = values.view(np.uint8).reshape(*values.shape, 8)
-    return np.unpackbits(as_bytes, axis=-1).sum(axis=-1)
-
-
 def near_duplicates(
     hashes: np.ndarray, others: np.ndarray | None = None, distance: int = HASH_DISTANCE
 ) -> list[tuple[int, int]]:
@@ -202,7 +200,7 @@ def near_duplicates(
     pairs = []
     for start in range(0, len(hashes), PAIR_BLOCK):
         block = hashes[start : start + PAIR_BLOCK]
-        close = _bit_counts(block[:, None] ^ targets[None, :]) <= distance
+        close = np.bitwise_count(block[:, None] ^ targets[None, :]) <= distance
         for i, j in zip(*np.nonzero(close), strict=True):
             i = int(i) + start
             if others_given or i < j:
