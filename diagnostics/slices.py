@@ -154,10 +154,7 @@ class Slice:
 
     def mask(self, frame: pd.DataFrame) -> np.ndarray:
         """Which rows of ``frame`` (all splits) are in the slice."""
-        inside = np.ones(len(frame), dtype=bool)
-        for predicate in self.predicates:
-            inside &= predicate.mask(frame[predicate.column])
-        return inside
+        return mask_of(frame, self.predicates)
 
     def to_dict(self) -> dict:
         """The JSON form of the CLI contract (``slices --json``)."""
@@ -223,11 +220,28 @@ class SliceSearch:
         }
 
 
-def concentration_line(found: Slice) -> str:
-    """``errors concentrate in A ∧ B: 41% of dev errors at 3.2× the rest's rate``."""
+def concentration_line(found: Slice, split: str = "dev") -> str:
+    """``errors concentrate in A ∧ B: 41% of dev errors at 3.2× the rest's rate (…)``."""
     return (
-        f"errors concentrate in {found.label}: {found.error_share:.0%} of the errors at "
+        f"errors concentrate in {found.label}: {found.error_share:.0%} of {split} errors at "
         f"{found.lift:.1f}× the rest's rate ({found.error_rate:.1%} on {found.n:,} rows)"
+    )
+
+
+def mask_of(frame: pd.DataFrame, predicates) -> np.ndarray:
+    """Which rows of ``frame`` satisfy every predicate (Predicates or their JSON dicts)."""
+    inside = np.ones(len(frame), dtype=bool)
+    for predicate in predicates:
+        if isinstance(predicate, dict):
+            predicate = Predicate(**predicate)
+        inside &= predicate.mask(frame[predicate.column])
+    return inside
+
+
+def slice_column(frame: pd.DataFrame, predicates, name: str = "in slice") -> pd.Series:
+    """A column to diagnose by (``--slice``): ``yes`` for the slice's rows, ``no`` for the rest."""
+    return pd.Series(
+        np.where(mask_of(frame, predicates), "yes", "no"), index=frame.index, name=name
     )
 
 

@@ -14,6 +14,7 @@ from diagnostics.slices import (
     find_slices,
     find_slices_in_file,
     search_slices,
+    slice_column,
 )
 from strategy_app.cli import main
 
@@ -76,7 +77,9 @@ def test_planted_two_predicate_slice_is_rank_one():
     assert top.error_share == pytest.approx(top.errors / errors.sum())
     assert tried > 100 and significant >= 1
     assert np.array_equal(top.mask(frame), inside)
-    assert concentration_line(top).startswith("errors concentrate in device=phone ∧ region=c: ")
+    assert concentration_line(top).startswith(
+        f"errors concentrate in device=phone ∧ region=c: {top.error_share:.0%} of dev errors at "
+    )
 
 
 def test_a_numeric_cut_is_found_at_a_quantile_edge():
@@ -156,8 +159,15 @@ def test_slice_waterfall_and_representation(tmp_path):
     assert top.waterfall["gaps"]["variance"] == pytest.approx(levels["train_dev"] - levels["train"])
     assert top.representation["dev"] == pytest.approx(top.n / 4000)
     assert 0.05 < top.representation["train"] < 0.15
-    data = search.to_dict()
+    data = json.loads(json.dumps(search.to_dict()))
     assert data["slices"][0]["predicates"][0].keys() == {"column", "op", "value"}
+    # a stored result makes the slice column of the whole file (every split)
+    predictions = read_predictions(path, extra_columns=("device", "region"))
+    column = slice_column(predictions.frame, data["slices"][0]["predicates"], "top slice")
+    assert column.name == "top slice" and set(column) == {"yes", "no"}
+    assert np.array_equal(column == "yes", top.mask(predictions.frame))
+    in_dev = (column == "yes") & (predictions.frame["split"] == "dev")
+    assert in_dev.sum() == top.n
 
 
 def test_a_slice_absent_from_training_has_no_train_level(tmp_path):
