@@ -271,11 +271,6 @@ class _Encoded:
     predicates: list[Predicate]
     membership: np.ndarray  # (predicates × codes), 0/1 floats
 
-    def counts(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """Rows per code (of the rows selected by the boolean ``rows``)."""
-        codes = self.codes if rows is None else self.codes[rows]
-        return np.bincount(codes, minlength=self.n_codes).astype(np.float64)
-
 
 def _python_value(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
@@ -370,16 +365,14 @@ class _Candidates:
         self.members.append((columns, np.column_stack(where)))
 
 
-def _joint(encoded: Sequence[_Encoded], errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows and errors per combination of codes of the given columns (one bincount each)."""
-    shape = tuple(e.n_codes for e in encoded)
-    combined = np.zeros(len(errors), dtype=np.int64)
-    for e in encoded:
-        combined = combined * e.n_codes + e.codes
+def _table(codes: Sequence[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    """Rows per combination of codes (one bincount of combined codes), shaped per column."""
     size = math.prod(shape)
-    rows = np.bincount(combined, minlength=size).reshape(shape).astype(np.float64)
-    wrong = np.bincount(combined[errors], minlength=size).reshape(shape).astype(np.float64)
-    return rows, wrong
+    combined = codes[0].astype(np.int32 if size < 2**31 else np.int64)
+    for column_codes, n_codes in zip(codes[1:], shape[1:], strict=True):
+        combined *= n_codes
+        combined += column_codes
+    return np.bincount(combined, minlength=size).reshape(shape).astype(np.float64)
 
 
 def _project(table: np.ndarray, memberships: Sequence[np.ndarray]) -> np.ndarray:
@@ -398,12 +391,15 @@ def _count_slices(
     again, so it is not tried twice.
     """
     found = _Candidates()
+    error_codes = [e.codes[errors] for e in encoded]  # the error rows' codes, picked once
     sizes: dict[tuple[int, ...], np.ndarray] = {}
     usable = [i for i, e in enumerate(encoded) if e.predicates]
     for order in range(1, max_predicates + 1):
         for columns in itertools.combinations(usable, order):
             parts = [encoded[i] for i in columns]
-            rows, wrong = _joint(parts, errors)
+            shape = tuple(p.n_codes for p in parts)
+            rows = _table([encoded[i].codes for i in columns], shape)
+            wrong = _table([error_codes[i] for i in columns], shape)
             memberships = [p.membership for p in parts]
             n = _project(rows, memberships)
             keep = (n >= min_support) & (n < len(errors))  # the whole split is no slice
@@ -458,7 +454,7 @@ def search_slices(
     ranked = significant[np.argsort(-lows, kind="stable")] if len(significant) else significant
     offsets = np.cumsum([0, *(len(idx) for _, idx in found.members)])
     chosen: list[Slice] = []
-    masks: list[np.ndarray] = []
+    kept: list[tuple[np.ndarray, int]] = []  # the reported slices' masks and sizes
     for i in ranked:
         if len(chosen) >= top:
             break
@@ -467,10 +463,11 @@ def search_slices(
         picked = list(zip(columns_k, idx[i - offsets[k]], strict=True))
         inside = np.ones(rows, dtype=bool)
         for c, j in picked:
-            inside &= encoded[c].membership[j][encoded[c].codes] > 0
-        if any((inside & kept).sum() >= OVERLAP * min(n[i], kept.sum()) for kept in masks):
-            continue
-        masks.append(inside)
+            inside &= (encoded[c].membership[j] > 0)[encoded[c].codes]
+        members = np.flatnonzero(inside)
+        if any(np.count_nonzero(mask[members]) >= OVERLAP * min(n[i], size) for mask, size in kept):
+            continue  # mostly inside a better-ranked slice (or it inside this one): a variant
+        kept.append((inside, len(members)))
         predicates = tuple(encoded[c].predicates[j] for c, j in picked)
         chosen.append(
             _slice(predicates, n[i], wrong[i], rows, total_errors, p_values[i], adjusted[i])
