@@ -12,23 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
-
-from diagnostics.ingest import (
-    OPTIONAL_COLUMNS,
-    REQUIRED_COLUMNS,
-    SCORE_COLUMNS,
-    Predictions,
-    read_predictions,
-    slice_metrics,
-)
+from diagnostics.ingest import Predictions, read_predictions, slice_metrics
+from diagnostics.slices import metadata_columns
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis, diagnose, diagnose_predictions, diagnose_slices
 from strategy_app.store import DiagnoseState, Store
 
 Reader = Callable[..., Predictions]
-STANDARD_COLUMNS = {*REQUIRED_COLUMNS, *SCORE_COLUMNS, *OPTIONAL_COLUMNS}
 
 
 @dataclass
@@ -73,16 +63,8 @@ def accept_upload(store: Store, project_id: int, name: str, data: bytes) -> Diag
 
 
 def slice_candidates(path: str | os.PathLike) -> list[str]:
-    """Columns of a predictions file that could be slices (everything not a standard column)."""
-    path = Path(path)
-    with path.open("rb") as handle:
-        is_parquet = handle.read(4) == b"PAR1"
-    if is_parquet:
-        names = pq.read_schema(path).names
-    else:
-        with pacsv.open_csv(path) as reader:
-            names = reader.schema.names
-    return [name for name in names if name not in STANDARD_COLUMNS]
+    """Columns of a predictions file that could be slices (not a standard or prob_ column)."""
+    return metadata_columns(path)
 
 
 def compute(
