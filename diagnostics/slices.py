@@ -340,7 +340,8 @@ def _encode(name: str, values: pd.Series, bins: int, min_support: int) -> _Encod
     boolean = pd.api.types.is_bool_dtype(values)
     numeric = pd.api.types.is_numeric_dtype(values) and not boolean
     if numeric and values.nunique(dropna=True) > DISCRETE_LIMIT:
-        return _encode_numeric(name, values.to_numpy(dtype=np.float64), bins, min_support)
+        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        return _encode_numeric(name, numbers, bins, min_support)
     if not (numeric or boolean or _is_text(values)):
         values = values.astype(str).where(values.notna())  # dates and the like, as text
     return _encode_categorical(name, values, min_support)
