@@ -73,6 +73,7 @@ def sample_errors(
     seed: int = 0,
     stratify: bool = False,
     keep: Sequence[str] = (),
+    within: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """A seeded random sample of ``n`` misclassified dev examples (all of them when fewer).
 
@@ -80,13 +81,16 @@ def sample_errors(
     ``stratify=True`` allocates the draws across confusion pairs in proportion to their size
     (largest remainders), so a small sample still covers the main pairs evenly. ``keep`` (ids
     of dev errors, e.g. those whose tags carry over from an earlier version) come first, in
-    their order; the rest of the ``n`` are drawn from the other errors.
+    their order; the rest of the ``n`` are drawn from the other errors. ``within``
+    (a boolean per row, e.g. a slice's mask) draws only from the errors it marks.
     """
     if n < 1:
         raise InputError(f"sample size must be at least 1 (got {n})")
     positions = error_positions(predictions)
     kept = _kept_positions(predictions, positions, keep)
     positions = np.setdiff1d(positions, kept, assume_unique=True)
+    if within is not None:
+        positions = positions[np.asarray(within, dtype=bool)[positions]]
     draws = max(n - kept.size, 0)
     rng = np.random.default_rng(seed)
     if positions.size <= draws:

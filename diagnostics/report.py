@@ -28,13 +28,24 @@ from diagnostics.splitnames import LEVEL_LABELS
 from diagnostics.tags import neutralize
 from diagnostics.waterfall import GAP_LABELS, Diagnosis, gap_rows
 
-SECTIONS = ("summary", "waterfall", "plan", "warnings", "slices", "splits", "ceiling", "search")
+SECTIONS = (
+    "summary",
+    "waterfall",
+    "plan",
+    "warnings",
+    "slices",
+    "concentration",
+    "splits",
+    "ceiling",
+    "search",
+)
 SECTION_TITLES = {
     "summary": "Data summary",
     "waterfall": "Error waterfall and gap table",
     "plan": "Action plan",
     "warnings": "Warnings",
     "slices": "Per-slice waterfalls",
+    "concentration": "Where errors concentrate",
     "splits": "Split plan",
     "ceiling": "Error analysis: ceilings",
     "search": "Hyperparameter search",
@@ -70,6 +81,7 @@ class ReportInputs:
     split_plan: object | None = None
     ceiling: object | None = None
     search: object | None = None
+    error_slices: object | None = None  # a slice search (diagnostics.slices) or its dict
 
     def available_sections(self) -> list[str]:
         """The sections this report has content for, in report order."""
@@ -78,6 +90,7 @@ class ReportInputs:
             "splits": self.split_plan is not None,
             "ceiling": self.ceiling is not None,
             "search": self.search is not None,
+            "concentration": self.error_slices is not None,
         }
         present |= dict.fromkeys(DIAGNOSIS_SECTIONS, self.diagnosis is not None)
         return [s for s in SECTIONS if present[s]]
@@ -111,6 +124,7 @@ def report_data(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dic
         "split_plan": as_dict(inputs.split_plan) if "splits" in chosen else None,
         "ceiling": as_dict(inputs.ceiling) if "ceiling" in chosen else None,
         "search": as_dict(inputs.search) if "search" in chosen else None,
+        "error_slices": as_dict(inputs.error_slices) if "concentration" in chosen else None,
     }
 
 
@@ -353,6 +367,7 @@ def _extra_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
     builders: dict[
         str, tuple[Mapping[str, Any] | None, Callable[[Mapping[str, Any]], dict[str, Any]]]
     ] = {
+        "concentration": (as_dict(inputs.error_slices), _concentration_section),
         "splits": (as_dict(inputs.split_plan), _split_section),
         "ceiling": (as_dict(inputs.ceiling), _ceiling_section),
         "search": (as_dict(inputs.search), _search_section),
@@ -366,6 +381,45 @@ def _extra_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
 
 def _pct(value: float | None) -> str:
     return format_value(value, "error")
+
+
+def _concentration_section(search: Mapping[str, Any]) -> dict[str, Any]:
+    split = LEVEL_LABELS.get(search["split"], search["split"])
+    rows = []
+    for found in search["slices"]:
+        low, high = found["interval"]
+        shares = found.get("representation") or {}
+        gap = (found.get("waterfall") or {}).get("largest_gap")
+        rows.append(
+            [
+                found["label"],
+                f"{found['n']:,}",
+                _pct(found["error_rate"]),
+                f"{_pct(low)} – {_pct(high)}",
+                f"{found['lift']:.1f}×",
+                _pct(found["error_share"]),
+                f"{found['p_adjusted']:.2g}",
+                GAP_LABELS[gap] if gap else "",
+                " / ".join(_pct(shares[k]) for k in (search["split"], "train") if k in shares),
+            ]
+        )
+    intro = (
+        f"{split}: {search['errors']:,} errors in {search['rows']:,} rows "
+        f"({_pct(search['base_rate'])}); {search['tried']:,} slices tried, "
+        f"{search['significant']:,} significant."
+    )
+    if not rows:
+        intro += " No slice has an error rate significantly above the rest of the split."
+    columns = [
+        "slice", "rows", "error rate", "95% interval", "vs rest", "share of errors",
+        "adjusted p", "its largest gap", f"share of {split} / train",
+    ]  # fmt: skip
+    table = {"caption": "", "columns": columns, "rows": rows}
+    return {
+        "intro": intro,
+        "tables": [table] if rows else [],
+        "notes": [f"Method: {search['method']}.", *search.get("warnings", [])],
+    }
 
 
 def _split_section(plan: Mapping[str, Any]) -> dict[str, Any]:

@@ -35,24 +35,43 @@ DIGITS_PER_SPLIT = {"train": 1150, "train_dev": 250, "dev": 200, "test": 197}
 # training rows keep an empty ``input`` so the folder stays small.
 SPLITS_WITH_IMAGES = ("train_dev", "dev", "test")
 PIXEL_DECIMALS = 4  # the classifier predicts the same class on every row from these pixels
+CONDITIONS = ("off_centre", "contrast", "blur")
 
 
-def web_image(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A clean web image: a sub-pixel crop offset and a slight change of contrast."""
-    shifted = ndimage.shift(image, rng.uniform(-0.3, 0.3, size=2), order=1)
-    return np.clip(shifted * rng.uniform(0.9, 1.0), 0.0, 1.0)
+def web_image(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """A clean web image: a sub-pixel crop offset and a slight change of contrast.
+
+    Returns the image and its capture conditions (off-centre shift in pixels, contrast, blur).
+    """
+    offset = rng.uniform(-0.3, 0.3, size=2)
+    shifted = ndimage.shift(image, offset, order=1)
+    contrast = rng.uniform(0.9, 1.0)
+    return np.clip(shifted * contrast, 0.0, 1.0), capture(offset, contrast, 0.0)
 
 
-def phone_image(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A phone photo of the same digit: out of focus, off centre, dim, grainy."""
-    blurred = ndimage.gaussian_filter(image, rng.uniform(0.25, 0.5))
-    shifted = ndimage.shift(blurred, rng.uniform(-0.6, 0.6, size=2), order=1)
-    dim = shifted * rng.uniform(0.7, 0.95) + rng.uniform(0.0, 0.08)
-    return np.clip(dim + rng.normal(0.0, 0.05, size=image.shape), 0.0, 1.0)
+def phone_image(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """A phone photo of the same digit: out of focus, off centre, dim, grainy (and conditions)."""
+    blur = rng.uniform(0.25, 0.5)
+    blurred = ndimage.gaussian_filter(image, blur)
+    offset = rng.uniform(-0.6, 0.6, size=2)
+    shifted = ndimage.shift(blurred, offset, order=1)
+    contrast = rng.uniform(0.7, 0.95)
+    dim = shifted * contrast + rng.uniform(0.0, 0.08)
+    photo = np.clip(dim + rng.normal(0.0, 0.05, size=image.shape), 0.0, 1.0)
+    return photo, capture(offset, contrast, blur)
+
+
+def capture(offset: np.ndarray, contrast: float, blur: float) -> dict:
+    """The capture conditions recorded with each image (metadata columns for slice finding)."""
+    return {
+        "off_centre": round(float(np.abs(offset).max()), 3),
+        "contrast": round(float(contrast), 3),
+        "blur": round(float(blur), 3),
+    }
 
 
 def digit_rows(rng: np.random.Generator) -> pd.DataFrame:
-    """One row per captured digit: split, device, label and the 8x8 image (values 0..1)."""
+    """One row per captured digit: split, device, label, 8x8 image (0..1), capture conditions."""
     digits = load_digits()
     order = rng.permutation(len(digits.target))
     starts = np.cumsum([0, *DIGITS_PER_SPLIT.values()])
@@ -60,11 +79,14 @@ def digit_rows(rng: np.random.Generator) -> pd.DataFrame:
     for (split, count), start in zip(DIGITS_PER_SPLIT.items(), starts[:-1], strict=True):
         device = "web" if split in ("train", "train_dev") else "phone"
         for index in order[start : start + count]:
-            capture = phone_image if device == "phone" else web_image
+            capture_image = phone_image if device == "phone" else web_image
             source = digits.images[index] / 16.0
             for _ in range(PHOTOS_PER_DIGIT):
-                rows.append((split, device, int(digits.target[index]), capture(source, rng)))
-    frame = pd.DataFrame(rows, columns=["split", "device", "y_true", "pixels"])
+                pixels, conditions = capture_image(source, rng)
+                rows.append(
+                    (split, device, int(digits.target[index]), pixels, *conditions.values())
+                )
+    frame = pd.DataFrame(rows, columns=["split", "device", "y_true", "pixels", *CONDITIONS])
     number = frame.groupby("split").cumcount().map("{:05d}".format)
     frame["id"] = frame["split"] + "_" + number
     return frame
@@ -95,6 +117,8 @@ def make_digit_predictions(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.D
     probabilities = model.predict_proba(features)
     frame["y_pred"] = model.classes_[probabilities.argmax(axis=1)]
     frame["score"] = probabilities.max(axis=1).round(4)
+    probability_columns = [f"prob_{label}" for label in model.classes_]
+    frame[probability_columns] = probabilities.round(4)
     with_image = frame["split"].isin(SPLITS_WITH_IMAGES)
     frame["input"] = ("images/" + frame["id"] + ".png").where(with_image, "")
     images = HERE / "images"
@@ -106,8 +130,8 @@ def make_digit_predictions(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.D
     changed = int(np.count_nonzero(model.predict(rounded) != frame["y_pred"].to_numpy()))
     if changed:
         raise RuntimeError(f"{changed} predictions differ on pixels rounded to {PIXEL_DECIMALS}")
-    columns = ["id", "split", "y_true", "y_pred", "score", "input", "device"]
-    return frame[columns], digit_dataset(frame, rounded)
+    columns = ["id", "split", "y_true", "y_pred", "score", "input", "device", *CONDITIONS]
+    return frame[columns + probability_columns], digit_dataset(frame, rounded)
 
 
 def digit_dataset(frame: pd.DataFrame, pixels: np.ndarray) -> pd.DataFrame:

@@ -233,6 +233,21 @@ def argv(*words: str):
     return lambda _tmp: list(words)
 
 
+def bare_csv(tmp_path: Path) -> Path:
+    """A predictions file with only the required columns."""
+    path = tmp_path / "bare.csv"
+    path.write_text("split,y_true,y_pred\ndev,1,1\ndev,1,2\n")
+    return path
+
+
+def probabilities_csv(tmp_path: Path, cells: str, second: str = "prob_2") -> Path:
+    """Labels 1 and 2 with the probability columns prob_1 and ``second`` set to ``cells``."""
+    path = tmp_path / "probabilities.csv"
+    rows = "".join(f"dev,{1 + i % 2},1,{cells}\n" for i in range(6))
+    path.write_text(f"split,y_true,y_pred,prob_1,{second}\n{rows}")
+    return path
+
+
 def with_file(*words: str):
     """An argv builder with a valid predictions file in place of ``FILE``."""
 
@@ -431,6 +446,37 @@ CASES = [
     P(Cli(argv("split", "--size=-5"), "size"), id="cli-split-negative-size"),
     P(Cli(argv("split", "--source", "1000"), "target"), id="cli-split-source-without-target"),
     P(Cli(with_file("split", "assign", "FILE"), "--out"), id="cli-split-assign-without-out"),
+    P(
+        Cli(lambda t: ["slices", str(bare_csv(t))], "no extra columns to slice by"),
+        id="cli-slices-no-extra-columns",
+    ),
+    P(
+        Cli(with_file("slices", "FILE", "--columns", "colour"), "no column 'colour'"),
+        id="cli-slices-unknown-column",
+    ),
+    P(
+        Cli(with_file("slices", "FILE", "--min-support", "0"), "--min-support"),
+        id="cli-slices-zero-support",
+    ),
+    P(
+        Cli(with_file("label-issues", "FILE"), "no prob_<class> columns"),
+        id="cli-label-issues-no-probabilities",
+    ),
+    P(
+        Cli(lambda t: ["label-issues", str(probabilities_csv(t, "0.5,0.2"))], "do not sum to 1"),
+        id="cli-label-issues-probabilities-not-summing-to-one",
+    ),
+    P(
+        Cli(
+            lambda t: ["label-issues", str(probabilities_csv(t, "0.5,0.5", "prob_7"))],
+            "class '7' is not a label",
+        ),
+        id="cli-label-issues-probability-of-an-unknown-class",
+    ),
+    P(
+        Cli(lambda t: ["image-flags", str(t / "no-such-folder")], "no such folder"),
+        id="cli-image-flags-missing-folder",
+    ),
     # image zip
     P(Zip(zip_bomb, "zip bomb"), id="zip-bomb"),
     P(Zip({"../evil.png": png()}, "'../evil.png'"), id="zip-dotdot-entry"),

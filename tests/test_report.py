@@ -109,7 +109,36 @@ def full_inputs(text: str | None = None) -> ReportInputs:
         split_plan=split_plan_dict(text or "Dev and test come from the target."),
         ceiling=ceiling_from_counts(counts, 100, 0.15),
         search=search_dict(text or "lr", text or "digits-search"),
+        error_slices=slice_search_dict(text),
     )
+
+
+def slice_search_dict(text: str | None = None) -> dict:
+    """A slice search in the ``slices --json`` shape; ``text`` names the column and value."""
+    column, value = text or "device", text or "phone"
+    found = {
+        "predicates": [
+            {"column": column, "op": "==", "value": value},
+            {"column": "brightness", "op": "<", "value": 0.31},
+        ],
+        "label": f"{column}={value} ∧ brightness<0.31",
+        "n": 120,
+        "errors": 41,
+        "error_rate": 41 / 120,
+        "interval": [0.26, 0.43],
+        "rest_rate": 0.107,
+        "lift": 3.2,
+        "error_share": 0.41,
+        "p_value": 1e-9,
+        "p_adjusted": 2e-7,
+        "representation": {"train": 0.05, "dev": 0.15},
+        "waterfall": {"levels": {"train": 0.02, "dev": 0.34}, "largest_gap": "variance"},
+    }
+    return {
+        "split": "dev", "rows": 800, "errors": 100, "base_rate": 0.125, "tried": 216,
+        "significant": 3, "method": "one-sided Fisher exact test; Benjamini–Hochberg 5%",
+        "slices": [found], "warnings": [],
+    }  # fmt: skip
 
 
 class _Tags(HTMLParser):
@@ -137,6 +166,8 @@ def test_every_section_and_chart_appears():
     assert "100 misclassified dev examples reviewed" in html
     assert "Search space by round" in html and "<td>0.0001 – 0.01</td>" in html
     assert "Split plan: dev has only 250 examples" in html
+    assert "<td>device=phone ∧ brightness&lt;0.31</td>" in html and "<td>3.2×</td>" in html
+    assert "216 slices tried, 3 significant" in html
     assert len(html.encode()) < 1_000_000
 
 

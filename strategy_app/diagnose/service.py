@@ -17,15 +17,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from diagnostics.fastscan import ScanResult, scan_split_metrics
-from diagnostics.formats import file_columns
-from diagnostics.ingest import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SCORE_COLUMNS, check_scores
+from diagnostics.ingest import check_scores
+from diagnostics.slices import metadata_columns
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis, HumanLevel, diagnose, diagnose_slices
 from strategy_app.auth import User, require
 from strategy_app.store import DiagnoseState, Store
 from strategy_app.store.audit import UPLOAD
-
-STANDARD_COLUMNS = {*REQUIRED_COLUMNS, *SCORE_COLUMNS, *OPTIONAL_COLUMNS}
 
 
 @dataclass
@@ -126,8 +124,8 @@ def save_inputs(store: Store, project_id: int, state: DiagnoseState, user: User)
 
 
 def slice_candidates(path: str | os.PathLike) -> list[str]:
-    """Columns of a predictions file that could be slices (everything not a standard column)."""
-    return [name for name in file_columns(path) if name not in STANDARD_COLUMNS]
+    """Columns of a predictions file that could be slices (not a standard or ``prob_`` one)."""
+    return metadata_columns(path)
 
 
 def compute(store: Store, state: DiagnoseState) -> DiagnosisResult:

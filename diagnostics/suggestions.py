@@ -1,0 +1,102 @@
+"""Suggestions for the tagging sheet: likely mislabeled, image flags, the slice an example is in.
+
+Each sampled example may get suggestions from the three searches (label issues, image flags,
+slices). A suggestion names the tag category it would become if a person accepts it; it is
+never a tag by itself, so ceilings count only what people confirmed. Per kind, the share of
+shown suggestions that people accepted is the suggestion's precision on this project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from diagnostics.image_flags import ImageFlags
+from diagnostics.label_issues import LabelIssues
+from diagnostics.slices import Slice
+
+IMAGE_FLAG_TEXT = {
+    "blurry": ("blurry", "blurry image"),
+    "dark": ("dark", "image too dark"),
+    "light": ("too light", "image too light"),
+    "low_information": ("low information", "nearly blank image"),
+    "near_duplicate": ("near duplicate", "near-duplicate of another image"),
+}
+MISLABELED_CATEGORY = "mislabeled"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One suggestion for one example: its kind, what to show, the category if accepted."""
+
+    id: str
+    kind: str
+    text: str
+    category: str
+
+    def to_dict(self) -> dict:
+        """The JSON form."""
+        return {"id": self.id, "kind": self.kind, "text": self.text, "category": self.category}
+
+
+def example_suggestions(
+    examples: pd.DataFrame,
+    *,
+    label_issues: LabelIssues | None = None,
+    image_flags: ImageFlags | None = None,
+    slices: Sequence[Slice] = (),
+) -> dict[str, list[Suggestion]]:
+    """The suggestions per example id for a sample (columns ``id``, ``input`` and slice columns).
+
+    ``examples`` is the sampled rows as :func:`diagnostics.errors.error_examples` gives them,
+    plus the columns the slices use; image flags match the ``input`` paths.
+    """
+    ids = examples["id"].astype(str).tolist()
+    found: dict[str, list[Suggestion]] = {i: [] for i in ids}
+    if label_issues is not None:
+        for issue in label_issues.issues:
+            if issue.id in found:
+                text = f"likely mislabeled → {issue.suggested} (quality {issue.quality:.2f})"
+                found[issue.id].append(
+                    Suggestion(issue.id, "mislabeled", text, MISLABELED_CATEGORY)
+                )
+    if image_flags is not None and "input" in examples:
+        by_path = {report.path: report for report in image_flags.images}
+        for example, path in zip(ids, examples["input"].astype(str), strict=True):
+            report = by_path.get(path)
+            for flag in report.flags if report else ():
+                category, text = IMAGE_FLAG_TEXT[flag]
+                found[example].append(Suggestion(example, flag, text, category))
+    for found_slice in slices:
+        if not all(p.column in examples for p in found_slice.predicates):
+            continue
+        inside = found_slice.mask(examples)
+        for example, is_in in zip(ids, inside, strict=True):
+            if is_in:
+                text = f"in slice {found_slice.label} ({found_slice.lift:.1f}× the rest's rate)"
+                found[example].append(
+                    Suggestion(example, "slice", text, f"slice: {found_slice.label}")
+                )
+    return found
+
+
+def confirmation_rates(
+    shown: Iterable[Suggestion], accepted: Iterable[tuple[str, str]]
+) -> dict[str, dict]:
+    """Per kind: suggestions shown, accepted (``(id, kind)`` pairs) and the accepted share."""
+    accepted = set(accepted)
+    rates: dict[str, dict] = {}
+    for suggestion in shown:
+        entry = rates.setdefault(suggestion.kind, {"shown": 0, "accepted": 0})
+        entry["shown"] += 1
+        entry["accepted"] += (suggestion.id, suggestion.kind) in accepted
+    for entry in rates.values():
+        entry["precision"] = entry["accepted"] / entry["shown"]
+    return rates
+
+
+def suggestion_column(found: Mapping[str, list[Suggestion]], ids: Iterable[str]) -> list[str]:
+    """The text of each id's suggestions joined by ``; `` (empty when none): a table column."""
+    return ["; ".join(s.text for s in found.get(str(i), [])) for i in ids]
