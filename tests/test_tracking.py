@@ -30,7 +30,6 @@ def test_every_trial_is_an_mlflow_run_with_params_curves_and_final_value(
     tmp_path, monkeypatch, capsys
 ):
     mlflow = pytest.importorskip("mlflow")
-    pytest.importorskip("optuna_integration")
     monkeypatch.setenv("STRATEGY_DATA_DIR", str(tmp_path / "data"))
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     result = _search(capsys, "--trials", "3", "--study", "tracked", "--mlflow", uri)
@@ -48,15 +47,14 @@ def test_every_trial_is_an_mlflow_run_with_params_curves_and_final_value(
         assert [m.step for m in sorted(curve, key=lambda m: m.step)] == [1, 2]
         assert max(curve, key=lambda m: m.step).value == pytest.approx(trial["value"])
         assert {"dev_loss", "train_loss", "train_accuracy"} <= set(run.data.metrics)
-    # the same study again adds its new trials to the same experiment
-    _search(capsys, "--trials", "2", "--study", "tracked", "--mlflow", uri)
+    # the same study, extended by 2 trials, logs them to the same experiment
+    _search(capsys, "--trials", "3", "--add-trials", "2", "--study", "tracked", "--mlflow", uri)
     assert sorted(_runs(client, "tracked")) == [0, 1, 2, 3, 4]
 
 
 @pytest.mark.slow
 def test_worker_processes_log_their_own_trials(tmp_path, monkeypatch, capsys):
     mlflow = pytest.importorskip("mlflow")
-    pytest.importorskip("optuna_integration")
     monkeypatch.setenv("STRATEGY_DATA_DIR", str(tmp_path / "data"))
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     result = _search(capsys, "--trials", "4", "--workers", "2", "--study", "pair", "--mlflow", uri)
