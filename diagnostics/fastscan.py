@@ -34,10 +34,11 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from diagnostics.ingest import (
+    CSV_NULL_VALUES,
+    EXTREME_WEIGHT,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     SCORE_COLUMNS,
@@ -49,12 +50,16 @@ from diagnostics.ingest import (
 from diagnostics.metrics import GroupSums, LevelEstimate
 from diagnostics.rates import METRICS
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS
-from diagnostics.validation import InputError, refuse_non_csv_text
+from diagnostics.validation import InputError, refuse_cr_only_lines, refuse_non_csv_text
 
 MAX_ID_SPAN = 1 << 26  # a 8 MiB bitmap per split
 EDGE_BYTES = 65536  # read at each end of a CSV file for the ids of its first and last rows
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
 FLOAT_TYPES = ("FLOAT", "DOUBLE")
+# A CSV label column DuckDB's sniffer saw as integers, read as DOUBLE: a fraction further down
+# (which the exact reader would keep, and DuckDB's integer cast would round) sends the file
+# to the exact path.
+WHOLE_DOUBLE = "DOUBLE (whole)"
 TEXT_TYPE = "VARCHAR"
 MEMORY_LIMIT = "1GB"
 EXACT_FLOAT_INTEGERS = 2.0**53  # beyond, float labels would not compare as the integers they are
@@ -150,6 +155,7 @@ def _source(
         raise _Unsure("not Parquet, not text")
     try:
         refuse_non_csv_text(head, path.name)
+        refuse_cr_only_lines(head, path.name)
     except InputError:
         raise _Unsure("not CSV") from None
     if head.startswith(b"\xef\xbb\xbf"):
@@ -160,6 +166,11 @@ def _source(
     types = _describe(connection, source, path)
     if list(types) != header or any(c != c.strip() for c in header):
         raise _Unsure("header read differently")
+    whole = [c for c in ("y_true", "y_pred") if types.get(c) in INTEGER_TYPES]
+    if whole:  # DuckDB would round a later 1.5 into a sniffed integer column: read floats
+        overrides = ", ".join(f"'{c}': 'DOUBLE'" for c in whole)
+        source = f"read_csv($path, {CSV_OPTIONS}, types = {{{overrides}}})"
+        types = {c: WHOLE_DOUBLE if c in whole else kind for c, kind in types.items()}
     return source, types, None
 
 
@@ -274,11 +285,20 @@ def _split_index(written: str | None) -> int:
 
 
 def _text_trouble(column: str, is_csv: bool, *, stripped: bool) -> str:
-    """SQL aggregate: rows whose text the exact path would read as empty or differently."""
+    """SQL aggregate: rows whose text the exact path would read as empty or differently.
+
+    In a CSV file that includes text the exact reader could type as a number, a boolean or a
+    date (``01``, ``+1``, ``1e3``, ``true``): by its rule a column of such text is not text, and
+    a column of numbers but for a few words is refused, so the exact path decides.
+    """
     checks = [f"{column} IS NULL"]
     if is_csv:  # the exact CSV reader takes these as null and has no line breaks in values
-        markers = ", ".join("'" + m.replace("'", "''") + "'" for m in _null_markers())
-        checks += [f"{column} IN ({markers})", f"regexp_matches({column}, '[\\r\\n]')"]
+        markers = ", ".join("'" + m.replace("'", "''") + "'" for m in CSV_NULL_VALUES)
+        checks += [
+            f"{column} IN ({markers})",
+            f"regexp_matches({column}, '[\\r\\n\\x00]')",
+            _typed_text(column),
+        ]
     if stripped:  # labels are compared stripped; an empty one is refused
         checks += [
             f"{column} = ''",  # Parquet text: the exact path refuses an empty label
@@ -287,14 +307,22 @@ def _text_trouble(column: str, is_csv: bool, *, stripped: bool) -> str:
     return f"count(*) FILTER (WHERE {' OR '.join(checks)})"
 
 
-def _null_markers() -> list[str]:
-    return list(pacsv.ConvertOptions().null_values)  # "" included (quoted, it is not NULL here)
+def _typed_text(column: str) -> str:
+    """SQL condition: text that a CSV reader could type as other than text."""
+    casts = " OR ".join(
+        f"TRY_CAST({column} AS {kind}) IS NOT NULL"
+        for kind in ("DOUBLE", "BIGINT", "DATE", "TIME", "TIMESTAMP")
+    )
+    return f"({casts} OR lower(trim({column})) IN ('true', 'false'))"
 
 
 def _number_trouble(column: str, kind: str) -> str:
-    """SQL aggregate: rows whose number is empty, or a float that is not finite or not exact."""
-    if kind in FLOAT_TYPES:
+    """SQL aggregate: rows whose number is empty, or a float that is not finite or not exact
+    (and, in a column of whole numbers read as floats, a fraction)."""
+    if kind in (*FLOAT_TYPES, WHOLE_DOUBLE):
         bad = f"NOT isfinite({column}) OR abs({column}) >= {EXACT_FLOAT_INTEGERS}"
+        if kind == WHOLE_DOUBLE:
+            bad += f" OR {column} <> round({column})"
         return f"count(*) - count({column}) + count(*) FILTER (WHERE {bad})"
     return f"count(*) - count({column})"  # counting non-empty values is cheaper than a filter
 
@@ -355,7 +383,7 @@ class _Query:
         ):
             raise _Unsure("slice column")
         labels = (types["y_true"], types["y_pred"])
-        numeric = all(k in INTEGER_TYPES + FLOAT_TYPES for k in labels)
+        numeric = all(k in (*INTEGER_TYPES, *FLOAT_TYPES, WHOLE_DOUBLE) for k in labels)
         if types["split"] != TEXT_TYPE or not (numeric or labels == (TEXT_TYPE, TEXT_TYPE)):
             raise _Unsure("types")
         if not numeric and metric not in (None, "error"):
@@ -386,6 +414,9 @@ class _Query:
         if self.weighted:
             weight = "CAST(weight AS DOUBLE)"
             bad = f"{weight} IS NULL OR NOT isfinite({weight}) OR {weight} < 0"
+            # extreme weights: the exact path rescales them before squaring
+            tiny = f"({weight} > 0 AND {weight} < {1 / EXTREME_WEIGHT})"
+            bad += f" OR {weight} > {EXTREME_WEIGHT} OR {tiny}"
             checks["weight"] = f"count(*) FILTER (WHERE {bad})"
         if "id" in types:
             checks["id"] = (
@@ -490,9 +521,10 @@ class _Query:
         )
         sliced = self.slice_column is not None
         values = sorted({group["slice_value"] for group in groups}) if sliced else [None]
+        position = {value: v for v, value in enumerate(values)}
         fields = np.zeros((5, len(values) * len(SPLITS)), dtype=np.float64)
         for group in groups:
-            index = values.index(group["slice_value"]) * len(SPLITS) if sliced else 0
+            index = position[group["slice_value"]] * len(SPLITS) if sliced else 0
             fields[:, index + _split_index(group["split"])] += [
                 group[key] for key in ("n", "sw", "sw2", f"s1_{metric}", f"s2_{metric}")
             ]

@@ -383,7 +383,7 @@ CASES = [
         id="cli-bad-human-level",
     ),
     P(Cli(argv("diagnose", "/no/such/predictions.csv"), "not found"), id="cli-missing-file"),
-    P(Cli(lambda t: ["diagnose", str(t)], "not found"), id="cli-directory-as-file"),
+    P(Cli(lambda t: ["diagnose", str(t)], "is a folder"), id="cli-directory-as-file"),
     P(Cli(with_file("diagnose", "FILE", "--metric", "auc"), "--metric"), id="cli-unknown-metric"),
     P(
         Cli(with_file("diagnose", "FILE", "--slice", "country"), "country"),
