@@ -13,6 +13,7 @@ import streamlit as st
 
 from diagnostics.errors import confusion_pairs, dev_error_summary
 from diagnostics.ingest import Predictions, read_predictions
+from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS
 from strategy_app.diagnosis import DiagnosisResult, compute
 from strategy_app.labeling import full_image, predictions_for, thumbnail_url
@@ -35,8 +36,16 @@ def _store_for(url: str) -> Store:
 
 
 def get_store() -> Store:
-    """The app's store (opened, upgraded and seeded with the sample project once per URL)."""
-    return _store_for(database_url())
+    """The app's store (opened, upgraded and seeded with the sample project once per URL).
+
+    A database that cannot be opened (a damaged SQLite file, an unreachable server) stops the
+    page with ``st.error`` saying which and what to do.
+    """
+    try:
+        return _store_for(database_url())
+    except InputError as refusal:
+        st.error(str(refusal))
+        st.stop()
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading predictions…")
