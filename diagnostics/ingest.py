@@ -37,6 +37,7 @@ from diagnostics.splitnames import SPLIT_ALIASES, SPLITS, accepted_split_names
 from diagnostics.validation import (
     InputError,
     format_rows,
+    one_line,
     refuse_cr_only_lines,
     refuse_non_csv_text,
     refuse_not_a_file,
@@ -249,7 +250,7 @@ def _wanted(columns: list[str], name: str, extra: tuple[str, ...], metrics_only:
 
 def _open_parquet(path: Path, name: str, extra: tuple[str, ...], metrics_only: bool) -> _Columns:
     def unreadable(exc: Exception) -> InputError:
-        return InputError(f"{name} is not a readable Parquet file ({exc}); re-export it")
+        return InputError(f"{name} is not a readable Parquet file ({one_line(exc)}); re-export it")
 
     try:
         columns = _wanted(pq.ParquetFile(path).schema_arrow.names, name, extra, metrics_only)

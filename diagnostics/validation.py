@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
+from pathlib import Path
+
 
 class InputError(ValueError):
     """Bad user input, with a message meant for the user.
@@ -69,3 +73,79 @@ def refuse_not_a_file(path, what: str) -> None:
         raise InputError(
             f"{what} {path} is not a regular file (a pipe or a device); save the data to a file"
         )
+
+
+def one_line(text: object, limit: int = 300) -> str:
+    """A library's multi-line error text (Parquet thrift, database drivers) as one line."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    joined = " — ".join(lines)
+    return joined[:limit] + ("…" if len(joined) > limit else "")
+
+
+# A URL's password, as SQLAlchemy's URL parser delimits it: ``scheme://user:PASSWORD@host``
+# (the user may be empty; the password runs to the next ``@``).
+_URL_PASSWORD = re.compile(r"\b([A-Za-z][\w+.-]*://[^:/\s]*):[^@\s]*@")
+
+
+def redact_url(spec: str) -> str:
+    """A URL (or a text holding URLs) with every password shown as ``***``.
+
+    The same as SQLAlchemy's ``make_url(spec).render_as_string(hide_password=True)`` for a
+    database URL (tested against it), without importing the database layer; a journal file
+    path comes back unchanged.
+    """
+    return _URL_PASSWORD.sub(r"\1:***@", str(spec))
+
+
+def check_port(port: int, flag: str = "--port") -> int:
+    """A TCP port to listen on: 1–65535."""
+    if not 1 <= port <= 65535:
+        raise InputError(f"{flag}: {port} is not a port; use a number from 1 to 65535 (e.g. 8501)")
+    return port
+
+
+def check_ip_address(address: str, flag: str = "--address") -> str:
+    """An address to bind to: an IPv4 or IPv6 address, or ``localhost``."""
+    try:
+        return address if address == "localhost" else str(ipaddress.ip_address(address))
+    except ValueError:
+        raise InputError(
+            f"{flag}: '{shown(address, 60)}' is not an IP address; use e.g. 127.0.0.1 (this "
+            "machine only) or 0.0.0.0 (every network interface)"
+        ) from None
+
+
+def check_seed(seed: int, flag: str = "--seed") -> int:
+    """A random seed: a whole number from 0 to 2³² − 1."""
+    if not 0 <= seed < 2**32:
+        raise InputError(f"{flag}: {seed} is not a seed; use a whole number from 0 to 4294967295")
+    return seed
+
+
+def check_output_file(path, flag: str = "--out") -> Path:
+    """A file to write: not a folder, in a folder that exists."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{flag}: {path} is a folder; give a file name, e.g. {path / 'out'}")
+    if not path.parent.is_dir():
+        raise InputError(f"{flag}: folder {path.parent} does not exist")
+    return path
+
+
+def check_journal_file(path) -> Path:
+    """A search storage path: a new file, or an existing Optuna journal (JSON lines)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(
+            f"--storage: {path} is a folder; give a journal file path (e.g. {path / 'search.log'})"
+            " or a database URL"
+        )
+    if path.is_file():
+        with path.open("rb") as handle:
+            head = handle.read(64).lstrip()
+        if head and not head.startswith(b"{"):
+            raise InputError(
+                f"--storage: {path} is not an Optuna journal file (it does not hold JSON lines); "
+                "give a new file name or the journal of an earlier search"
+            )
+    return path
