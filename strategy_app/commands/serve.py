@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from diagnostics.validation import check_ip_address, check_port, redact_url
 from strategy_app.store import data_dir, database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +46,8 @@ def streamlit_command(port: int, address: str) -> list[str]:
 
 def run(args) -> tuple[dict, str]:
     """Run the app in this process (replaced by Streamlit) until it stops."""
+    check_port(args.port)
+    check_ip_address(args.address)
     if args.address not in LOCAL_ADDRESSES:
         print(
             f"WARNING: serving on {args.address} with NO LOGIN: anyone who can reach this "
@@ -54,7 +57,7 @@ def run(args) -> tuple[dict, str]:
         )
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    print(f"data: {database_url(data_dir())}", file=sys.stderr)
+    print(f"data: {redact_url(database_url(data_dir()))}", file=sys.stderr)
     print(f"open http://{args.address}:{args.port}", file=sys.stderr)
     sys.stderr.flush()
     os.chdir(ROOT)
