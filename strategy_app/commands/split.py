@@ -15,7 +15,7 @@ from diagnostics.split_assign import (
 )
 from diagnostics.splitnames import SPLITS
 from diagnostics.splits import SplitPlan, check_size, plan_mismatched, plan_split
-from diagnostics.validation import InputError
+from diagnostics.validation import InputError, check_output_file, check_seed
 from strategy_app.cli import add_json_flag
 
 SPLIT_LABELS = {"train": "train", "train_dev": "train-dev", "dev": "dev", "test": "test"}
@@ -132,6 +132,8 @@ def _assign_command(args) -> tuple[dict, str]:
             "--fractions and --source-column exclude each other: a mismatched "
             "plan comes from the source and target counts"
         )
+    check_seed(args.seed)
+    check_output_file(args.out)
     if Path(args.out).resolve() == Path(args.data).resolve():
         raise InputError("--out must differ from DATA; the input is never overwritten")
     name = Path(args.data).name
