@@ -36,7 +36,7 @@ from diagnostics.search.datasets import ClassificationOptions, Dataset, load_dat
 from diagnostics.search.outputs import PREDICTIONS_FILE, predictions_frame, save_best_model
 from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
 from diagnostics.search.training import PARAM_NAMES, TrainConfig, evaluate, train_model
-from diagnostics.validation import InputError
+from diagnostics.validation import InputError, check_journal_file, one_line, redact_url
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 JOURNAL_NAME = "optuna-journal.log"
@@ -140,8 +140,8 @@ def open_storage(spec: str, max_retry: int = 3) -> optuna.storages.BaseStorage:
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry),
             )
         except Exception as exc:  # sqlalchemy's many connection errors
-            raise InputError(f"cannot open storage {redact(spec)}: {exc}") from exc
-    path = Path(spec)
+            raise InputError(f"cannot open storage {redact(spec)}: {one_line(exc)}") from exc
+    path = check_journal_file(spec)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         backend = optuna.storages.journal.JournalFileBackend(str(path))
@@ -152,7 +152,7 @@ def open_storage(spec: str, max_retry: int = 3) -> optuna.storages.BaseStorage:
 
 def redact(spec: str) -> str:
     """A storage URL without its password, for messages and JSON."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", spec)
+    return redact_url(spec)
 
 
 # ---------------------------------------------------------------- stale trials and stopping

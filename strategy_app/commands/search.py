@@ -59,8 +59,9 @@ def run(args) -> tuple[dict, str]:
         run_search,
     )
     from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
-    from diagnostics.search.training import PARAM_NAMES
+    from diagnostics.search.training import PARAM_NAMES, pick_device
 
+    pick_device(args.device)  # refuse --device cuda without CUDA before any trial starts
     if args.join:
         if not args.study:
             raise InputError("--join needs the --study to join (and its --storage)")
