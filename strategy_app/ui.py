@@ -17,7 +17,8 @@ from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS
 from strategy_app.diagnosis import DiagnosisResult, compute
 from strategy_app.labeling import full_image, predictions_for, thumbnail_url
-from strategy_app.navigation import NEXT_PAGE_FOR_GAP, PAGES_BY_KEY
+from strategy_app.markdown import escape_markdown
+from strategy_app.navigation import APP_ICON, NEXT_PAGE_FOR_GAP, PAGES_BY_KEY
 from strategy_app.sample import ensure_sample_project
 from strategy_app.store import Project, Store, database_url, open_store
 from strategy_app.store.diagnose_state import DiagnoseState, load_state
@@ -44,7 +45,7 @@ def get_store() -> Store:
     try:
         return _store_for(database_url())
     except InputError as refusal:
-        st.error(str(refusal))
+        st.error(escape_markdown(refusal))
         st.stop()
 
 
@@ -216,7 +217,7 @@ def open_page(key: str) -> PageContext:
     """Set up a page (title, icon, sidebar) and hand over what the sidebar read."""
     info = PAGES_BY_KEY[key]
     st.set_page_config(
-        page_title=f"{info.title} · ML-strategy desk", page_icon=info.icon, layout="wide"
+        page_title=f"{info.title} · ML-strategy desk", page_icon=str(APP_ICON), layout="wide"
     )
     store = get_store()
 
