@@ -15,6 +15,7 @@ from diagnostics.report import (
     report_data,
 )
 from diagnostics.validation import InputError
+from strategy_app.markdown import escape_markdown
 from strategy_app.reporting import inputs_from_result
 from strategy_app.share_view import share_url
 from strategy_app.store import Project, Store
@@ -34,7 +35,7 @@ def report_inputs(store: Store, project: Project) -> ReportInputs | None:
     try:
         inputs = inputs_from_result(project, store.diagnose_state.load(project.id), result)
     except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_markdown(exc), icon=":material/error:")
         page_link("diagnose", label="Fix it on Diagnose")
         return None
     if not inputs.available_sections():
@@ -99,7 +100,7 @@ def share_links(store: Store, project: Project, inputs: ReportInputs, sections, 
     if st.button("Create share link", icon=":material/link:", key="create_share"):
         share = store.shares.create(project.id, inputs.title, html, report_data(inputs, sections))
         st.success(
-            f"Share link created for “{_escape_markdown(share.title)}”: it is the first below.",
+            f"Share link created for “{escape_markdown(share.title)}”: it is the first below.",
             icon=":material/check:",
         )
     shares = store.shares.list(project.id)
@@ -111,16 +112,12 @@ def share_links(store: Store, project: Project, inputs: ReportInputs, sections, 
         with st.container(border=True):
             left, right = st.columns([5, 1])
             status = "revoked" if share.revoked else "live"
-            left.markdown(f"**{_escape_markdown(share.title)}** · {created} · {status}")
+            left.markdown(f"**{escape_markdown(share.title)}** · {created} · {status}")
             if not share.revoked:
                 left.code(share_url(share.token), language=None)
                 if right.button("Revoke", key=f"revoke_{share.token}"):
                     store.shares.revoke(share.token)
                     st.rerun()
-
-
-def _escape_markdown(text: str) -> str:
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~])", r"\\\1", text)
 
 
 def report_page(store: Store, project: Project) -> None:
