@@ -3,6 +3,7 @@
 import streamlit as st
 
 from diagnostics.validation import InputError
+from strategy_app.markdown import escape_markdown
 from strategy_app.ui import get_store, page_link, page_setup, switch_project
 
 project = page_setup("home")
@@ -23,7 +24,7 @@ with left:
             name_col, open_col = st.columns([4, 1], vertical_alignment="center")
             current = project is not None and item.id == project.id
             badge = "  :blue-badge[current]" if current else ""
-            name_col.markdown(f"**{item.name}**{badge}")
+            name_col.markdown(f"**{escape_markdown(item.name)}**{badge}")
             name_col.caption(f"updated {item.updated_at:%Y-%m-%d %H:%M} UTC")
             if not current and open_col.button("Open", key=f"open_{item.id}"):
                 switch_project(store, item.id)
@@ -39,7 +40,7 @@ with right:
                 switch_project(store, created.id)
                 st.rerun()
             except InputError as exc:
-                st.error(str(exc))
+                st.error(escape_markdown(exc))
     if project is not None:
         st.subheader(":material/edit: Current project", anchor=False)
         with st.container(border=True):
@@ -49,9 +50,9 @@ with right:
                     store.projects.rename(project.id, new_name)
                     st.rerun()
                 except InputError as exc:
-                    st.error(str(exc))
+                    st.error(escape_markdown(exc))
             confirm = st.checkbox(
-                f"Yes, delete '{project.name}' and everything saved in it",
+                f"Yes, delete '{escape_markdown(project.name)}' and everything saved in it",
                 key=f"confirm_delete_{project.id}",
             )
             if st.button("Delete project", disabled=not confirm, icon=":material/delete:"):

@@ -3,12 +3,14 @@
 import streamlit as st
 
 from strategy_app import splits_ui
+from strategy_app.markdown import escape_markdown
 from strategy_app.ui import get_store, page_setup, require_project
 
 project = require_project(page_setup("splits"))
 store = get_store()
 st.caption(
-    f"Project **{project.name}** · how many examples go to train, train-dev, dev and test, and "
+    f"Project **{escape_markdown(project.name)}** · "
+    "how many examples go to train, train-dev, dev and test, and "
     "where each comes from."
 )
 plan = splits_ui.plan_inputs(store, project)

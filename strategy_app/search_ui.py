@@ -26,6 +26,7 @@ from diagnostics.search.space import DEFAULT_SPACE, TYPES, SearchSpace
 from diagnostics.search.training import PARAM_NAMES
 from diagnostics.validation import InputError
 from strategy_app import search_jobs
+from strategy_app.markdown import escape_markdown
 from strategy_app.store import SearchRun, Store
 from strategy_app.ui import switch_to
 
@@ -162,7 +163,7 @@ def space_editor(project_id: int) -> dict | None:
     try:
         space = space_from_rows(edited)
     except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_markdown(exc), icon=":material/error:")
         return None
     tier4 = [name for name, spec in space.items() if spec["tier"] == 4]
     if tier4:
@@ -252,10 +253,10 @@ def caviar_form(store: Store, project_id: int, space: dict | None) -> None:
         try:
             run = search_jobs.start_search(store, project_id, settings, name)
         except InputError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(escape_markdown(exc), icon=":material/error:")
         else:
             st.session_state[f"search_run_{k}_caviar"] = run.id
-            st.toast(f"Started {run.name} in the background")
+            st.toast(f"Started {escape_markdown(run.name)} in the background")
 
 
 def pick_run(store: Store, project_id: int, kind: str) -> SearchRun | None:
@@ -311,7 +312,7 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
         try:
             name = search_jobs.send_best_to_diagnose(store, project_id, run)
         except InputError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(exc))
         else:
             switch_to("diagnose", f"Saved {name} as the project's predictions.")
     if status["state"] == "failed":
@@ -379,7 +380,7 @@ def panda_section(store: Store, project_id: int) -> None:
             try:
                 run = search_jobs.start_panda(store, project_id, dataset, params, int(epochs))
             except InputError as exc:
-                st.error(str(exc))
+                st.error(escape_markdown(exc))
             else:
                 st.session_state[f"search_run_{project_id}_panda"] = run.id
     run = pick_run(store, project_id, "panda")
@@ -434,7 +435,7 @@ def _panda_body(store: Store, run_id: int, was_live: bool) -> None:
             try:
                 search_jobs.continue_panda(store, run, {**params, **changed}, int(more))
             except InputError as exc:
-                st.error(str(exc))
+                st.error(escape_markdown(exc))
             else:
                 st.rerun()
 
@@ -453,7 +454,7 @@ def lr_finder_panel(project_id: int) -> None:
             try:
                 st.session_state[key] = search_jobs.lr_find(dataset, params).to_dict()
             except InputError as exc:
-                st.error(str(exc))
+                st.error(escape_markdown(exc))
     result = st.session_state.get(key)
     if result is None:
         st.caption("The LR grows from 1e-7 to 10 over one pass while the loss is watched.")

@@ -27,6 +27,7 @@ from diagnostics.split_assign import (
 from diagnostics.splitnames import SPLITS
 from diagnostics.splits import SplitPlan, check_size, plan_mismatched, plan_split
 from diagnostics.validation import InputError
+from strategy_app.markdown import escape_markdown
 from strategy_app.store import Project, SplitPageState, Store
 
 MODES = {"single": "One distribution", "mismatched": "Source + target (mismatched)"}
@@ -138,7 +139,7 @@ def plan_inputs(store: Store, project: Project) -> SplitPlan | None:
     try:
         plan = build_plan(state)
     except InputError as exc:
-        st.error(f"{exc}\n\n{KEPT}", icon=":material/error:")
+        st.error(f"{escape_markdown(exc)}\n\n{KEPT}", icon=":material/error:")
         return None
     if state != saved:
         store.split_plans.save(pid, state)
@@ -193,7 +194,10 @@ def handle_dataset_upload(store: Store, project: Project, uploaded) -> str | Non
         try:
             accept_dataset(store, project.id, uploaded.name, uploaded.getvalue())
             handled[uploaded.file_id] = None
-            st.toast(f"Saved {uploaded.name} to {project.name}", icon=":material/check:")
+            st.toast(
+                f"Saved {escape_markdown(uploaded.name)} to {escape_markdown(project.name)}",
+                icon=":material/check:",
+            )
         except InputError as exc:
             handled[uploaded.file_id] = str(exc)
     return handled[uploaded.file_id]
@@ -286,7 +290,7 @@ def dataset_section(store: Store, project: Project) -> None:
     if uploaded is not None:
         error = handle_dataset_upload(store, project, uploaded)
         if error:
-            st.error(f"{error}\n\n{KEPT}", icon=":material/error:")
+            st.error(f"{escape_markdown(error)}\n\n{KEPT}", icon=":material/error:")
     saved = store.split_plans.load(pid)
     if saved.upload_sha256 is None:
         st.caption("Upload a dataset to write a seeded split column into it.")
@@ -296,7 +300,7 @@ def dataset_section(store: Store, project: Project) -> None:
     try:
         frame = _dataset(path, name)
     except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_markdown(exc), icon=":material/error:")
         return
     st.caption(
         f":material/description: Using **{name}** · {len(frame):,} rows, saved in this project."
@@ -348,7 +352,7 @@ def dataset_section(store: Store, project: Project) -> None:
     try:
         result = _assignment(path, name, state)
     except InputError as exc:
-        st.error(f"{exc}\n\n{KEPT}", icon=":material/error:")
+        st.error(f"{escape_markdown(exc)}\n\n{KEPT}", icon=":material/error:")
         return
     if state != saved:
         store.split_plans.save(pid, state)
@@ -387,4 +391,4 @@ def _show_assignment(result: SplitAssignment, rows: int) -> None:
             icon=":material/check:",
         )
     for message in result.leakage.messages():
-        st.error(f"Leakage: {message}", icon=":material/error:")
+        st.error(f"Leakage: {escape_markdown(message)}", icon=":material/error:")
