@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,13 +113,18 @@ def set_images_root(store: Store, project_id: int, folder: Path) -> None:
 def accept_images_zip(store: Store, project_id: int, name: str, data: bytes) -> int:
     """Extract an uploaded zip of images (safely) and use it for the project; returns the count.
 
-    A refused archive raises InputError and leaves the project's images as they were.
+    A refused archive raises InputError and leaves the project's images as they were. The
+    images of an archive it replaces are deleted (the project shows one archive's images), so
+    what a project keeps on disk is bounded by one archive's limits.
     """
     digest = hashlib.sha256(data).hexdigest()
     folder = store.folder / "images" / str(project_id) / digest
     if not folder.is_dir():
         extract_images_zip(data, folder, name=name)
     set_images_root(store, project_id, folder)
+    for replaced in folder.parent.iterdir():
+        if replaced != folder and replaced.is_dir() and not replaced.name.startswith("."):
+            shutil.rmtree(replaced, ignore_errors=True)
     return sum(1 for path in folder.rglob("*") if path.is_file())
 
 
