@@ -42,6 +42,7 @@ from diagnostics.ingest import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     SCORE_COLUMNS,
+    check_slice_count,
     read_predictions,
     slice_metrics,
     split_estimates,
@@ -521,6 +522,8 @@ class _Query:
         )
         sliced = self.slice_column is not None
         values = sorted({group["slice_value"] for group in groups}) if sliced else [None]
+        if sliced:
+            check_slice_count(len(values), name, self.slice_column)
         position = {value: v for v, value in enumerate(values)}
         fields = np.zeros((5, len(values) * len(SPLITS)), dtype=np.float64)
         for group in groups:

@@ -56,6 +56,7 @@ INT8 = np.dtype(np.int8)
 # the DuckDB scan) take their null markers from here.
 CSV_NULL_VALUES = ("",)
 HEADER_BYTES = 65536  # the header line must fit in the first 64 KiB
+MAX_SLICE_VALUES = 1_000  # one waterfall per value: more is no longer a slice, but an id
 EXTREME_WEIGHT = 1e150  # weights beyond (or below 1/…) are rescaled before their squares are summed
 
 
@@ -114,6 +115,7 @@ def slice_metrics(predictions: Predictions, column: str) -> dict[str, dict[str, 
             f"{', '.join(predictions.frame.columns)}"
         )
     value_codes, values = pd.factorize(predictions.frame[column].astype(str), sort=True)
+    check_slice_count(len(values), predictions.source, column)
     codes = value_codes * len(SPLITS) + predictions.split_codes
     sums = GroupSums.from_rows(
         codes, predictions.loss(), len(values) * len(SPLITS), predictions.weights()
@@ -122,6 +124,16 @@ def slice_metrics(predictions: Predictions, column: str) -> dict[str, dict[str, 
         str(value): split_estimates(sums, predictions.metric, v * len(SPLITS))
         for v, value in enumerate(values)
     }
+
+
+def check_slice_count(count: int, name: str, column: str) -> None:
+    """Refuse a slice column with more than :data:`MAX_SLICE_VALUES` distinct values."""
+    if count > MAX_SLICE_VALUES:
+        raise InputError(
+            f"{name}, slice column '{shown(column, 40)}': {count:,} distinct values, more than the "
+            f"{MAX_SLICE_VALUES:,} a slice may have (one waterfall each); slice by a column with "
+            "few values (device, country) or bin this one"
+        )
 
 
 def read_predictions(
@@ -559,10 +571,14 @@ def _refuse_numbers_with_a_few_words(frame: pd.DataFrame, name: str) -> None:
         if words.any() and numbers >= 2 * int(words.sum()):
             rows = _first_rows(words)
             raise InputError(
-                f"{name}, column '{column}': numbers but for {int(words.sum())} cells (rows "
+                f"{name}, column '{column}': numbers but for {_cells(int(words.sum()))} (rows "
                 f"{format_rows(rows)}, first '{shown(series.iloc[rows[0] - 1], 40)}'); fix those "
                 "cells, or force --metric error if the labels are class names"
             )
+
+
+def _cells(count: int) -> str:
+    return f"{count} cell" + "s" * (count > 1)
 
 
 def _detect_metric(frame: pd.DataFrame) -> str:
