@@ -58,6 +58,7 @@ CSV_NULL_VALUES = ("",)
 HEADER_BYTES = 65536  # the header line must fit in the first 64 KiB
 MAX_SLICE_VALUES = 1_000  # one waterfall per value: more is no longer a slice, but an id
 EXTREME_WEIGHT = 1e150  # weights beyond (or below 1/…) are rescaled before their squares are summed
+MAX_REGRESSION_VALUE = 1e150  # beyond, squared errors overflow to infinity
 
 
 @dataclass(frozen=True)
@@ -670,8 +671,15 @@ def _check_labels(frame: pd.DataFrame, name: str, metric: str) -> pd.DataFrame:
     if metric == "error":
         frame["y_true"], frame["y_pred"] = _class_labels(frame)
     else:
-        frame["y_true"] = _as_number(frame["y_true"], name, "y_true")
-        frame["y_pred"] = _as_number(frame["y_pred"], name, "y_pred")
+        for column in ("y_true", "y_pred"):
+            frame[column] = _as_number(frame[column], name, column)
+            huge = np.abs(frame[column].to_numpy()) > MAX_REGRESSION_VALUE
+            if huge.any():
+                raise InputError(
+                    f"{name}, column '{column}': {int(huge.sum())} values beyond ±"
+                    f"{MAX_REGRESSION_VALUE:.0e} (rows {format_rows(_first_rows(huge))}), whose "
+                    "squared errors overflow; express the values in a larger unit"
+                )
     if "weight" in frame:
         weights = _as_number(frame["weight"], name, "weight")
         negative = weights < 0

@@ -675,6 +675,10 @@ CASES = [
         id="csv-zero-padded-duplicate-ids",
     ),
     # tracebacks that are now one clear line
+    P(
+        Upload("p.csv", csv(rows="1,dev,1.5,1e308,0.5,1\n2,dev,2.5,-1e308,0.5,1\n"), "overflow"),
+        id="csv-regression-values-whose-squares-overflow",
+    ),
     P(Upload("p.csv", CR_ONLY, "carriage return"), id="csv-cr-only-line-endings"),
     P(Cli(cli_file(CR_ONLY), "carriage return"), id="cli-cr-only-line-endings"),
     P(
