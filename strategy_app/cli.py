@@ -61,11 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         if exc.errno not in USER_FIXABLE_ERRNOS:
             raise
-        where = f" {exc.filename}" if exc.filename else ""
-        print(
-            f"error: cannot write{where}: {exc.strerror}; {USER_FIXABLE_ERRNOS[exc.errno]}",
-            file=sys.stderr,
-        )
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror}{where}; {USER_FIXABLE_ERRNOS[exc.errno]}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
