@@ -73,6 +73,9 @@ CSV_OPTIONS = (
 )
 # Python's str.strip() characters, as an RE2 class: text the exact path would strip.
 PYTHON_SPACES = "".join(f"\\x{{{c:X}}}" for c in range(sys.maxunicode + 1) if chr(c).isspace())
+# Text a CSV reader could type as a number, a boolean or a date: after any spaces it starts like
+# a number (01, +1, .5, 1e3, 0x1f, 2024-01-01, 12:30, inf, nan) or it is true or false.
+TYPED_TEXT = f"^[{PYTHON_SPACES}]*([-+]?([.]?[0-9]|inf|nan)|(true|false)[{PYTHON_SPACES}]*$)"
 
 
 @dataclass(frozen=True)
@@ -289,32 +292,22 @@ def _text_trouble(column: str, is_csv: bool, *, stripped: bool) -> str:
     """SQL aggregate: rows whose text the exact path would read as empty or differently.
 
     In a CSV file that includes text the exact reader could type as a number, a boolean or a
-    date (``01``, ``+1``, ``1e3``, ``true``): by its rule a column of such text is not text, and
-    a column of numbers but for a few words is refused, so the exact path decides.
+    date (``01``, ``+1``, ``1e3``, ``true``, :data:`TYPED_TEXT`): by its rule a column of such
+    text is not text, and a column of numbers but for a few words is refused, so the exact path
+    decides. One regular expression per column tests every pattern at once.
     """
     checks = [f"{column} IS NULL"]
+    patterns = []
     if is_csv:  # the exact CSV reader takes these as null and has no line breaks in values
         markers = ", ".join("'" + m.replace("'", "''") + "'" for m in CSV_NULL_VALUES)
-        checks += [
-            f"{column} IN ({markers})",
-            f"regexp_matches({column}, '[\\r\\n\\x00]')",
-            _typed_text(column),
-        ]
+        checks.append(f"{column} IN ({markers})")
+        patterns += ["[\\r\\n\\x00]", TYPED_TEXT]
     if stripped:  # labels are compared stripped; an empty one is refused
-        checks += [
-            f"{column} = ''",  # Parquet text: the exact path refuses an empty label
-            f"regexp_matches({column}, '^[{PYTHON_SPACES}]|[{PYTHON_SPACES}]$')",
-        ]
+        checks.append(f"{column} = ''")  # Parquet text: the exact path refuses an empty label
+        patterns += [f"^[{PYTHON_SPACES}]", f"[{PYTHON_SPACES}]$"]
+    if patterns:
+        checks.append(f"regexp_matches({column}, '(?i){'|'.join(patterns)}')")
     return f"count(*) FILTER (WHERE {' OR '.join(checks)})"
-
-
-def _typed_text(column: str) -> str:
-    """SQL condition: text that a CSV reader could type as other than text."""
-    casts = " OR ".join(
-        f"TRY_CAST({column} AS {kind}) IS NOT NULL"
-        for kind in ("DOUBLE", "BIGINT", "DATE", "TIME", "TIMESTAMP")
-    )
-    return f"({casts} OR lower(trim({column})) IN ('true', 'false'))"
 
 
 def _number_trouble(column: str, kind: str) -> str:
