@@ -5,15 +5,19 @@ columns (Parquet or CSV, multithreaded) and one SQL query returns, per split (an
 sufficient statistics of :class:`~diagnostics.metrics.GroupSums` (n, Σw, Σw², Σw·loss, Σw·loss²)
 together with counters of everything :func:`~diagnostics.ingest.read_predictions` would refuse:
 empty or unknown split values (aliases as in :mod:`diagnostics.splitnames`), empty or
-non-finite labels, text that the CSV reader of the exact path would read differently (null
-markers, surrounding whitespace, line breaks), negative or non-finite weights, empty ids and
+non-finite labels, text that the CSV reader of the exact path would read differently (empty
+cells, surrounding whitespace, line breaks, NUL, and text it would type as a number, a boolean or
+a date: ``01``, ``+1``, ``true``), negative, non-finite or extreme weights, empty ids and
 possibly repeated ids (then a second query counts the duplicates). The id check is the cheapest
 the file allows (:func:`_id_check`): Parquet ids whose statistics say they are the row numbers
 plus an offset are compared with DuckDB's row numbers; other integer ids set a bitmap per split
 over their range (the range from a Parquet file's statistics, or for CSV from its first and last
 rows — a guess the bitmap checks, as an id outside it raises); otherwise (or when the guess was
 wrong) ids that are not strictly increasing are counted. The metric is detected by the rule of
-the exact path (fractional numeric labels mean MAE).
+the exact path (fractional numeric labels mean MAE). CSV labels DuckDB's sniffer types as
+integers are read as floats, so a fraction further down (which DuckDB's integer cast would
+round) is seen. Both paths thus type every cell by one rule, the exact reader's: numeric-looking
+text is a number (``tests/test_reader_parity.py`` checks a corpus of tricky values).
 
 Whenever a counter signals anything, a type is not one the query handles exactly, or DuckDB
 cannot read the file, the exact pyarrow path (``read_predictions(..., metrics_only=True)``)

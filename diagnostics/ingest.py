@@ -9,6 +9,11 @@ exists in memory as a whole Arrow table; every check is vectorized. ``metrics_on
 path that ``diagnose`` falls back to when its DuckDB scan (:mod:`diagnostics.fastscan`) finds
 something to refuse. Speed and memory against DuckDB, polars and pandas: ``bench/ingest.py``.
 
+Typing: numeric-looking CSV text is a number (``01`` is 1, ``1.0`` equals ``1``, ``true``
+against ``1`` is 1), decimals are floats, and only an empty cell is missing (a class called
+``NA`` is a class); a label column of numbers but for a few words is refused, naming the cells.
+The DuckDB scan types cells by the same rule.
+
 Every refusal is an :class:`~diagnostics.validation.InputError` naming the file, the column, the
 rows (1-based data rows, the header not counted) and the fix.
 """
@@ -574,7 +579,7 @@ def _refuse_numbers_with_a_few_words(frame: pd.DataFrame, name: str) -> None:
             raise InputError(
                 f"{name}, column '{column}': numbers but for {_cells(int(words.sum()))} (rows "
                 f"{format_rows(rows)}, first '{shown(series.iloc[rows[0] - 1], 40)}'); fix those "
-                "cells, or force --metric error if the labels are class names"
+                "cells, or choose the metric error (--metric error) if the labels are class names"
             )
 
 
