@@ -887,6 +887,8 @@ def check_damaged(case: Damaged, tmp_path: Path, monkeypatch, capsys) -> None:
     code = cli.main(["report", "--project", "p", "--out", str(tmp_path / "r.html")])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and case.message in err, err
+    at = AppTest.from_file(str(PAGES_DIR / "home.py"), default_timeout=60).run()
+    assert not at.exception and case.message in at.error[0].value  # the app: st.error
     assert snapshot() == before and not (folder / "strategy.db-wal").exists()
 
 
