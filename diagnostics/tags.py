@@ -26,7 +26,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from diagnostics.ceiling import consensus
-from diagnostics.validation import InputError, refuse_cr_only_lines, refuse_non_csv_text
+from diagnostics.validation import (
+    InputError,
+    refuse_cr_only_lines,
+    refuse_non_csv_text,
+    refuse_not_a_file,
+)
 
 PRESET_CATEGORIES = (
     "blurry/low quality",
@@ -249,8 +254,7 @@ def _text(source: str | os.PathLike | bytes, name: str | None) -> tuple[str, str
     else:
         path = Path(source)
         name = name or path.name
-        if not path.is_file():
-            raise InputError(f"tags file not found: {path}")
+        refuse_not_a_file(path, "tags file")
         data = path.read_bytes()
     refuse_non_csv_text(data[:65536], name)
     refuse_cr_only_lines(data[:65536], name)

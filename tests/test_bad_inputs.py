@@ -711,6 +711,10 @@ CASES = [
     P(Cli(fifo, "not a regular file"), id="cli-named-pipe-as-file"),
     P(Cli(argv("diagnose", "/dev/zero"), "not a regular file"), id="cli-device-as-file"),
     P(
+        Cli(in_tmp("ceiling", "TMP", "--dev-error", "10%"), "is a folder"),
+        id="cli-ceiling-labels-is-a-folder",
+    ),
+    P(
         Cli(
             bom_file,
             "convert it to Parquet",
