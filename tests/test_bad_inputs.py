@@ -674,6 +674,10 @@ CASES = [
         Upload("p.csv", csv(GOOD_ROWS + "02,dev,1,1,0.5,1\n"), "'2' appears 2 times"),
         id="csv-zero-padded-duplicate-ids",
     ),
+    P(
+        Cli(cli_file(csv(GOOD_ROWS + "02,dev,1,1,0.5,1\n")), "'2' appears 2 times"),
+        id="cli-zero-padded-duplicate-ids",
+    ),
     # tracebacks that are now one clear line
     P(
         Upload("p.csv", csv(rows="1,dev,1.5,1e308,0.5,1\n2,dev,2.5,-1e308,0.5,1\n"), "overflow"),
