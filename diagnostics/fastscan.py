@@ -122,15 +122,16 @@ def scan_split_metrics(
     slice_column: str | None = None,
     display_name: str | None = None,
     id_bits: tuple[int, int] | None = None,
+    memory_limit: int | None = None,
 ) -> ScanResult:
     """Per-split (and per-slice) metrics of a predictions file, with every check of the reader.
 
     Same arguments and refusals as :func:`~diagnostics.ingest.read_predictions` (with the
-    slice column as the one extra column); the result equals :func:`split_metrics` and
-    :func:`slice_metrics` of the exact path. ``id_bits`` (low, high) asks the same query for
-    the bitmaps of integer ids in that range (:attr:`ScanResult.id_bits`), as a comparison of
-    two versions needs; an id outside it sends the file to the exact path. An in-memory table
-    goes to the exact path.
+    slice column as the one extra column; ``memory_limit`` caps the exact path's read); the
+    result equals :func:`split_metrics` and :func:`slice_metrics` of the exact path.
+    ``id_bits`` (low, high) asks the same query for the bitmaps of integer ids in that range
+    (:attr:`ScanResult.id_bits`), as a comparison of two versions needs; an id outside it sends
+    the file to the exact path. An in-memory table goes to the exact path.
     """
     if isinstance(path, (str, os.PathLike)):
         path = Path(path)
@@ -144,6 +145,7 @@ def scan_split_metrics(
         extra_columns=(slice_column,) if slice_column else (),
         display_name=display_name,
         metrics_only=True,
+        memory_limit=memory_limit,
     )
     return ScanResult(
         splits=split_metrics(predictions),

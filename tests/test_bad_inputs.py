@@ -98,14 +98,12 @@ class Accepted:
 class Cli:
     """A command line that must exit 2 with one line on stderr containing ``message``.
 
-    ``absent`` must not appear on stderr (a password, a raw escape sequence); ``env`` is set
-    for the run.
+    ``absent`` must not appear on stderr (a password, a raw escape sequence).
     """
 
     argv: Callable[[Path], list[str]]
     message: str
     absent: str | None = None
-    env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -767,15 +765,6 @@ CASES = [
         id="cli-ceiling-labels-is-a-folder",
     ),
     P(
-        Cli(
-            bom_file,
-            "convert it to Parquet",
-            absent="strategy_app diagnose",
-            env=(("STRATEGY_MAX_READ_BYTES", "1000"),),
-        ),
-        id="cli-too-big-for-memory-no-circular-advice",
-    ),
-    P(
         Cli(cli_file(truncated_parquet(Path()), "p.parquet"), "not a readable Parquet file"),
         id="cli-parquet-thrift-error-one-line",
     ),
@@ -981,8 +970,6 @@ def test_bad_input(case, project, tmp_path, capsys, monkeypatch):
         assert state.upload_name == case.name
         return
     elif isinstance(case, Cli):
-        for variable, value in case.env:
-            monkeypatch.setenv(variable, value)
         monkeypatch.chdir(tmp_path)
         code = cli.main(case.argv(tmp_path))
         out, err = capsys.readouterr()
@@ -1006,6 +993,16 @@ def test_bad_input(case, project, tmp_path, capsys, monkeypatch):
             labeling.import_csv(store, pid, case.data, "tags.csv", LOCAL_USER)
         assert case.message.lower() in str(refused.value).lower(), str(refused.value)
     assert saved_state(store, pid) == before
+
+
+def test_too_big_for_memory_in_diagnose_file_gives_no_circular_advice(tmp_path):
+    """The exact path behind ``diagnose FILE`` (the scan hands a BOM file to it) does not tell
+    the user to run ``diagnose FILE``."""
+    path = Path(bom_file(tmp_path)[1])
+    with pytest.raises(InputError) as refused:
+        scan_split_metrics(path, memory_limit=1000)
+    message = str(refused.value)
+    assert "convert it to Parquet" in message and "strategy_app diagnose" not in message
 
 
 def test_catalogue_is_large_enough():
