@@ -136,7 +136,7 @@ def run_search(
     """A hyperparameter search (PyTorch + Optuna), as ``search --json`` returns it.
 
     ``dataset`` is ``digits`` or ``csv:PATH``; ``settings`` are the fields of
-    :class:`~diagnostics.search.runner.SearchSettings` (``trials``, ``epochs``, ``sampler``,
+    :class:`~diagnostics.search.settings.SearchSettings` (``trials``, ``epochs``, ``sampler``,
     ``rounds``, ``storage``, ``study``, ``space``, …). The study, the best model and its
     predictions go under ``data_dir`` (``search/STUDY/predictions.csv``, which :func:`diagnose`
     reads). Imports torch only when called.
@@ -147,7 +147,7 @@ def run_search(
     >>> result["n_complete"], 0 < result["best"]["dev_accuracy"] <= 1
     (2, True)
     """
-    from diagnostics.search.runner import SearchSettings
-    from diagnostics.search.runner import run_search as run
+    from diagnostics.search.rounds import run_search as run
+    from diagnostics.search.settings import SearchSettings
 
     return run(SearchSettings(dataset=dataset, data_dir=str(data_dir), **settings))

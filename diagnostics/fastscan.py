@@ -6,15 +6,19 @@ sums of :meth:`~diagnostics.metrics.GroupSums.from_power_sums` (n, Σw, Σw², �
 Σw·loss³) together with counters of everything :func:`~diagnostics.ingest.read_predictions`
 would refuse:
 empty or unknown split values (aliases as in :mod:`diagnostics.splitnames`), empty or
-non-finite labels, text that the CSV reader of the exact path would read differently (null
-markers, surrounding whitespace, line breaks), negative or non-finite weights, empty ids and
+non-finite labels, text that the CSV reader of the exact path would read differently (empty
+cells, surrounding whitespace, line breaks, NUL, and text it would type as a number, a boolean or
+a date: ``01``, ``+1``, ``true``), negative, non-finite or extreme weights, empty ids and
 possibly repeated ids (then a second query counts the duplicates). The id check is the cheapest
 the file allows (:func:`_id_check`): Parquet ids whose statistics say they are the row numbers
 plus an offset are compared with DuckDB's row numbers; other integer ids set a bitmap per split
 over their range (the range from a Parquet file's statistics, or for CSV from its first and last
 rows — a guess the bitmap checks, as an id outside it raises); otherwise (or when the guess was
 wrong) ids that are not strictly increasing are counted. The metric is detected by the rule of
-the exact path (fractional numeric labels mean MAE).
+the exact path (fractional numeric labels mean MAE). CSV labels DuckDB's sniffer types as
+integers are read as floats, so a fraction further down (which DuckDB's integer cast would
+round) is seen. Both paths thus type every cell by one rule, the exact reader's: numeric-looking
+text is a number (``tests/test_reader_parity.py`` checks a corpus of tricky values).
 
 Whenever a counter signals anything, a split's raw Σw·loss² has rounded its spread away
 (:func:`~diagnostics.metrics.lost_spread`: losses far larger than their spread), a type is not
@@ -38,15 +42,17 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from diagnostics.formats import is_parquet, read_head
 from diagnostics.ingest import (
+    CSV_NULL_VALUES,
+    EXTREME_WEIGHT,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     SCORE_COLUMNS,
     InMemoryTable,
+    check_slice_count,
     read_predictions,
     slice_metrics,
     split_estimates,
@@ -55,12 +61,16 @@ from diagnostics.ingest import (
 from diagnostics.metrics import GroupSums, LevelEstimate, lost_spread
 from diagnostics.rates import METRICS
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS
-from diagnostics.validation import InputError, refuse_non_csv_text
+from diagnostics.validation import InputError, refuse_cr_only_lines, refuse_non_csv_text
 
 MAX_ID_SPAN = 1 << 26  # a 8 MiB bitmap per split
 EDGE_BYTES = 65536  # read at each end of a CSV file for the ids of its first and last rows
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
 FLOAT_TYPES = ("FLOAT", "DOUBLE")
+# A CSV label column DuckDB's sniffer saw as integers, read as DOUBLE: a fraction further down
+# (which the exact reader would keep, and DuckDB's integer cast would round) sends the file
+# to the exact path.
+WHOLE_DOUBLE = "DOUBLE (whole)"
 TEXT_TYPE = "VARCHAR"
 MEMORY_LIMIT = "1GB"
 EXACT_FLOAT_INTEGERS = 2.0**53  # beyond, float labels would not compare as the integers they are
@@ -73,6 +83,9 @@ CSV_OPTIONS = (
 )
 # Python's str.strip() characters, as an RE2 class: text the exact path would strip.
 PYTHON_SPACES = "".join(f"\\x{{{c:X}}}" for c in range(sys.maxunicode + 1) if chr(c).isspace())
+# Text a CSV reader could type as a number, a boolean or a date: after any spaces it starts like
+# a number (01, +1, .5, 1e3, 0x1f, 2024-01-01, 12:30, inf, nan) or it is true or false.
+TYPED_TEXT = f"^[{PYTHON_SPACES}]*([-+]?([.]?[0-9]|inf|nan)|(true|false)[{PYTHON_SPACES}]*$)"
 
 
 @dataclass(frozen=True)
@@ -109,15 +122,16 @@ def scan_split_metrics(
     slice_column: str | None = None,
     display_name: str | None = None,
     id_bits: tuple[int, int] | None = None,
+    memory_limit: int | None = None,
 ) -> ScanResult:
     """Per-split (and per-slice) metrics of a predictions file, with every check of the reader.
 
     Same arguments and refusals as :func:`~diagnostics.ingest.read_predictions` (with the
-    slice column as the one extra column); the result equals :func:`split_metrics` and
-    :func:`slice_metrics` of the exact path. ``id_bits`` (low, high) asks the same query for
-    the bitmaps of integer ids in that range (:attr:`ScanResult.id_bits`), as a comparison of
-    two versions needs; an id outside it sends the file to the exact path. An in-memory table
-    goes to the exact path.
+    slice column as the one extra column; ``memory_limit`` caps the exact path's read); the
+    result equals :func:`split_metrics` and :func:`slice_metrics` of the exact path.
+    ``id_bits`` (low, high) asks the same query for the bitmaps of integer ids in that range
+    (:attr:`ScanResult.id_bits`), as a comparison of two versions needs; an id outside it sends
+    the file to the exact path. An in-memory table goes to the exact path.
     """
     if isinstance(path, (str, os.PathLike)):
         path = Path(path)
@@ -131,6 +145,7 @@ def scan_split_metrics(
         extra_columns=(slice_column,) if slice_column else (),
         display_name=display_name,
         metrics_only=True,
+        memory_limit=memory_limit,
     )
     return ScanResult(
         splits=split_metrics(predictions),
@@ -165,6 +180,7 @@ def _source(
         raise _Unsure("not Parquet, not text")
     try:
         refuse_non_csv_text(head, path.name)
+        refuse_cr_only_lines(head, path.name)
     except InputError:
         raise _Unsure("not CSV") from None
     if head.startswith(b"\xef\xbb\xbf"):
@@ -175,6 +191,11 @@ def _source(
     types = _describe(connection, source, path)
     if list(types) != header or any(c != c.strip() for c in header):
         raise _Unsure("header read differently")
+    whole = [c for c in ("y_true", "y_pred") if types.get(c) in INTEGER_TYPES]
+    if whole:  # DuckDB would round a later 1.5 into a sniffed integer column: read floats
+        overrides = ", ".join(f"'{c}': 'DOUBLE'" for c in whole)
+        source = f"read_csv($path, {CSV_OPTIONS}, types = {{{overrides}}})"
+        types = {c: WHOLE_DOUBLE if c in whole else kind for c, kind in types.items()}
     return source, types, None
 
 
@@ -289,27 +310,34 @@ def _split_index(written: str | None) -> int:
 
 
 def _text_trouble(column: str, is_csv: bool, *, stripped: bool) -> str:
-    """SQL aggregate: rows whose text the exact path would read as empty or differently."""
+    """SQL aggregate: rows whose text the exact path would read as empty or differently.
+
+    In a CSV file that includes text the exact reader could type as a number, a boolean or a
+    date (``01``, ``+1``, ``1e3``, ``true``, :data:`TYPED_TEXT`): by its rule a column of such
+    text is not text, and a column of numbers but for a few words is refused, so the exact path
+    decides. One regular expression per column tests every pattern at once.
+    """
     checks = [f"{column} IS NULL"]
+    patterns = []
     if is_csv:  # the exact CSV reader takes these as null and has no line breaks in values
-        markers = ", ".join("'" + m.replace("'", "''") + "'" for m in _null_markers())
-        checks += [f"{column} IN ({markers})", f"regexp_matches({column}, '[\\r\\n]')"]
+        markers = ", ".join("'" + m.replace("'", "''") + "'" for m in CSV_NULL_VALUES)
+        checks.append(f"{column} IN ({markers})")
+        patterns += ["[\\r\\n\\x00]", TYPED_TEXT]
     if stripped:  # labels are compared stripped; an empty one is refused
-        checks += [
-            f"{column} = ''",  # Parquet text: the exact path refuses an empty label
-            f"regexp_matches({column}, '^[{PYTHON_SPACES}]|[{PYTHON_SPACES}]$')",
-        ]
+        checks.append(f"{column} = ''")  # Parquet text: the exact path refuses an empty label
+        patterns += [f"^[{PYTHON_SPACES}]", f"[{PYTHON_SPACES}]$"]
+    if patterns:
+        checks.append(f"regexp_matches({column}, '(?i){'|'.join(patterns)}')")
     return f"count(*) FILTER (WHERE {' OR '.join(checks)})"
 
 
-def _null_markers() -> list[str]:
-    return list(pacsv.ConvertOptions().null_values)  # "" included (quoted, it is not NULL here)
-
-
 def _number_trouble(column: str, kind: str) -> str:
-    """SQL aggregate: rows whose number is empty, or a float that is not finite or not exact."""
-    if kind in FLOAT_TYPES:
+    """SQL aggregate: rows whose number is empty, or a float that is not finite or not exact
+    (and, in a column of whole numbers read as floats, a fraction)."""
+    if kind in (*FLOAT_TYPES, WHOLE_DOUBLE):
         bad = f"NOT isfinite({column}) OR abs({column}) >= {EXACT_FLOAT_INTEGERS}"
+        if kind == WHOLE_DOUBLE:
+            bad += f" OR {column} <> round({column})"
         return f"count(*) - count({column}) + count(*) FILTER (WHERE {bad})"
     return f"count(*) - count({column})"  # counting non-empty values is cheaper than a filter
 
@@ -376,7 +404,7 @@ class _Query:
         ):
             raise _Unsure("slice column")
         labels = (types["y_true"], types["y_pred"])
-        numeric = all(k in INTEGER_TYPES + FLOAT_TYPES for k in labels)
+        numeric = all(k in (*INTEGER_TYPES, *FLOAT_TYPES, WHOLE_DOUBLE) for k in labels)
         if types["split"] != TEXT_TYPE or not (numeric or labels == (TEXT_TYPE, TEXT_TYPE)):
             raise _Unsure("types")
         if not numeric and metric not in (None, "error"):
@@ -407,6 +435,9 @@ class _Query:
         if self.weighted:
             weight = "CAST(weight AS DOUBLE)"
             bad = f"{weight} IS NULL OR NOT isfinite({weight}) OR {weight} < 0"
+            # extreme weights: the exact path rescales them before squaring
+            tiny = f"({weight} > 0 AND {weight} < {1 / EXTREME_WEIGHT})"
+            bad += f" OR {weight} > {EXTREME_WEIGHT} OR {tiny}"
             checks["weight"] = f"count(*) FILTER (WHERE {bad})"
         if "id" in types:
             checks["id"] = (
@@ -521,10 +552,13 @@ class _Query:
         )
         sliced = self.slice_column is not None
         values = sorted({group["slice_value"] for group in groups}) if sliced else [None]
+        if sliced:
+            check_slice_count(len(values), name, self.slice_column)
+        position = {value: v for v, value in enumerate(values)}
         keys = ("n", "sw", "sw2", f"s1_{metric}", f"s2_{metric}", f"s3_{metric}")
         fields = np.zeros((len(keys), len(values) * len(SPLITS)), dtype=np.float64)
         for group in groups:
-            index = values.index(group["slice_value"]) * len(SPLITS) if sliced else 0
+            index = position[group["slice_value"]] * len(SPLITS) if sliced else 0
             fields[:, index + _split_index(group["split"])] += [group[key] for key in keys]
         per_split = fields.reshape(len(keys), len(values), len(SPLITS)).sum(axis=1)
         by_split = GroupSums.from_power_sums(*per_split)

@@ -3,9 +3,11 @@
 Only PNG and JPEG are accepted, recognised by their bytes (an SVG or HTML page renamed ``.png``
 is refused). Image sizes are checked from the header before any pixel is decoded, and Pillow's
 ``DecompressionBombWarning`` counts as an error. Zip archives are extracted entry by entry with
-limits on the entry count, each entry's size, the total size and the compression ratio, counted
-on the bytes actually read (a header can lie); absolute paths, ``..`` and symlinks are refused.
-Every refusal is an :class:`InputError` naming the file or archive entry.
+limits on the entry count, each entry's size, the total size and the compression ratio (of each
+large entry and of the whole archive, so many small padded images count too), counted on the
+bytes actually read (a header can lie); absolute paths, ``..``, symlinks, names too long or
+nested too deep for a file system and an entry that is both a file and a folder are refused.
+Every refusal, a full disk included, is an :class:`InputError` naming the file or archive entry.
 """
 
 from __future__ import annotations
@@ -152,6 +154,9 @@ class ZipLimits:
     max_total_bytes: int = 1 << 30
     max_ratio: float = 100.0
     ratio_floor_bytes: int = 1 << 20  # tiny entries may compress well without being bombs
+    max_depth: int = 16  # folders an entry may be nested in
+    max_name_bytes: int = 255  # one file or folder name (most file systems' limit)
+    max_path_bytes: int = 1024  # a whole entry path
 
 
 def extract_images_zip(
@@ -171,17 +176,42 @@ def extract_images_zip(
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
         raise InputError(f"{dest} is not empty; extract the archive into a new folder")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest.parent))
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest.parent))
+    except OSError as exc:
+        raise _unwritable(name, exc) from None
     try:
         extracted = _extract_all(_open_zip(source, name), staging, name, limits)
         if dest.exists():
             dest.rmdir()
         staging.rename(dest)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _unwritable(name, exc) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return extracted
+
+
+def _unwritable(name: str, exc: OSError) -> InputError:
+    return InputError(
+        f"{name}: the images could not be written ({exc.strerror or exc}); free disk space or "
+        "make the data folder writable, then upload it again — nothing was kept"
+    )
+
+
+def _path_problem(entry: str, limits: ZipLimits) -> str | None:
+    """Why a (safe) entry path cannot be a file here: too long or nested too deep."""
+    parts = PurePosixPath(entry.replace("\\", "/")).parts
+    if len(parts) > limits.max_depth + 1:
+        return f"is nested {len(parts) - 1} folders deep (at most {limits.max_depth})"
+    if len(entry.encode()) > limits.max_path_bytes:
+        return f"has a path longer than {limits.max_path_bytes} bytes"
+    if any(len(part.encode()) > limits.max_name_bytes for part in parts):
+        return f"has a name longer than {limits.max_name_bytes} bytes"
+    return None
 
 
 def _open_zip(source: str | os.PathLike[str] | bytes | io.IOBase, name: str) -> zipfile.ZipFile:
@@ -203,13 +233,15 @@ def _extract_all(
                 f"{name} holds {len(entries):,} entries, more than the {limits.max_entries:,} "
                 "allowed"
             )
-        total = 0
+        total = compressed = 0
         extracted: list[str] = []
         seen: set[str] = set()
+        folders: set[str] = set()
         for info in entries:
             entry = info.filename
             where = f"{name}, entry '{entry}'"
             problem = _unsafe_name(entry)
+            problem = problem or _path_problem(entry, limits)
             if problem:
                 raise InputError(f"{where}: {problem}; refused")
             if stat.S_ISLNK(info.external_attr >> 16):
@@ -221,9 +253,19 @@ def _extract_all(
             key = entry.replace("\\", "/").lower()
             if key in seen:
                 raise InputError(f"{where}: appears twice in the archive")
+            parents = {str(parent) for parent in PurePosixPath(key).parents if str(parent) != "."}
+            if key in folders or parents & seen:
+                raise InputError(f"{where}: is both a file and a folder in the archive; refused")
             seen.add(key)
+            folders |= parents
             data = _read_entry(archive, info, where, limits, limits.max_total_bytes - total)
             total += len(data)
+            compressed += info.compress_size
+            if total > limits.ratio_floor_bytes and total > limits.max_ratio * max(compressed, 1):
+                raise InputError(
+                    f"{name}: its images unpack to more than {limits.max_ratio:.0f} times the "
+                    "archive's size (padded files?); refused as a zip bomb"
+                )
             open_checked(data, where)
             target = staging / entry.replace("\\", "/")
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,11 @@ exists in memory as a whole Arrow table; every check is vectorized. ``metrics_on
 path that ``diagnose`` falls back to when its DuckDB scan (:mod:`diagnostics.fastscan`) finds
 something to refuse. Speed and memory against DuckDB, polars and pandas: ``bench/ingest.py``.
 
+Typing: numeric-looking CSV text is a number (``01`` is 1, ``1.0`` equals ``1``, ``true``
+against ``1`` is 1), decimals are floats, and only an empty cell is missing (a class called
+``NA`` is a class); a label column of numbers but for a few words is refused, naming the cells.
+The DuckDB scan types cells by the same rule.
+
 Every refusal is an :class:`~diagnostics.validation.InputError` naming the file, the column, the
 rows (1-based data rows, the header not counted) and the fix.
 """
@@ -32,11 +37,20 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from diagnostics.formats import file_columns, is_parquet, read_head
+from diagnostics.formats import HEAD_BYTES, file_columns, is_parquet, read_head
 from diagnostics.metrics import GroupSums, LevelEstimate, per_row_loss
 from diagnostics.rates import METRICS
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS, accepted_split_names
-from diagnostics.validation import InputError, format_rows, refuse_non_csv_text
+from diagnostics.validation import (
+    InputError,
+    format_rows,
+    one_line,
+    refuse_cr_only_lines,
+    refuse_non_csv_text,
+    refuse_not_a_file,
+    shown,
+    shown_columns,
+)
 
 REQUIRED_COLUMNS = ("split", "y_true", "y_pred")
 SPLIT_DTYPE = pd.CategoricalDtype(list(SPLITS))
@@ -45,6 +59,12 @@ OPTIONAL_COLUMNS = ("id", "weight", "input")
 DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 BATCH_ROWS = 1 << 18
 INT8 = np.dtype(np.int8)
+# Only an empty cell is missing: a class called NA or null is a class. Both readers (this one and
+# the DuckDB scan) take their null markers from here.
+CSV_NULL_VALUES = ("",)
+MAX_SLICE_VALUES = 1_000  # one waterfall per value: more is no longer a slice, but an id
+EXTREME_WEIGHT = 1e150  # weights beyond (or below 1/…) are rescaled before their squares are summed
+MAX_REGRESSION_VALUE = 1e150  # beyond, squared errors overflow to infinity
 
 
 @dataclass(frozen=True)
@@ -103,6 +123,7 @@ def slice_metrics(predictions: Predictions, column: str) -> dict[str, dict[str, 
             f"{', '.join(predictions.frame.columns)}"
         )
     value_codes, values = pd.factorize(predictions.frame[column].astype(str), sort=True)
+    check_slice_count(len(values), predictions.source, column)
     codes = value_codes * len(SPLITS) + predictions.split_codes
     sums = GroupSums.from_rows(
         codes, predictions.loss(), len(values) * len(SPLITS), predictions.weights()
@@ -115,6 +136,16 @@ def slice_metrics(predictions: Predictions, column: str) -> dict[str, dict[str, 
 
 InMemoryTable: TypeAlias = pd.DataFrame | pa.Table | Mapping[str, Any]
 TABLE_NAMES = {pd.DataFrame: "the DataFrame", pa.Table: "the Arrow table"}
+
+
+def check_slice_count(count: int, name: str, column: str) -> None:
+    """Refuse a slice column with more than :data:`MAX_SLICE_VALUES` distinct values."""
+    if count > MAX_SLICE_VALUES:
+        raise InputError(
+            f"{name}, slice column '{shown(column, 40)}': {count:,} distinct values, more than the "
+            f"{MAX_SLICE_VALUES:,} a slice may have (one waterfall each); slice by a column with "
+            "few values (device, country) or bin this one"
+        )
 
 
 def read_predictions(
@@ -150,8 +181,7 @@ def read_predictions(
     if isinstance(path, (str, os.PathLike)):
         path = Path(path)
         name = display_name or path.name
-        if not path.is_file():
-            raise InputError(f"predictions file not found: {path}")
+        refuse_not_a_file(path, "predictions file")
         if path.stat().st_size == 0:
             raise InputError(f"{name} is empty (0 bytes); export the predictions again")
         columns = _open_columns(path, name, extra_columns, metrics_only, memory_limit)
@@ -161,7 +191,9 @@ def read_predictions(
     if columns.num_rows == 0:
         raise InputError(f"{name} has a header but no rows; it needs one row per prediction")
     frame = _canonical_frame(columns, name, metrics_only)
-    metric = metric or _detect_metric(frame)
+    if metric is None:
+        _refuse_numbers_with_a_few_words(frame, name)
+        metric = _detect_metric(frame)
     frame = _check_labels(frame, name, metric)
     return Predictions(frame=frame, metric=metric, source=name)
 
@@ -221,14 +253,24 @@ def memory_budget(limit: int | None = None) -> int:
         return 1 << 62
 
 
-def _check_memory(needed: int, name: str, what: str, limit: int | None) -> None:
-    """Refuse, before reading, a file whose wanted columns would not fit in memory."""
+def _check_memory(
+    needed: int, name: str, what: str, limit: int | None, metrics_only: bool = False
+) -> None:
+    """Refuse, before reading, a file whose wanted columns would not fit in memory.
+
+    ``metrics_only`` is the fallback of ``diagnose FILE`` itself, so the advice differs.
+    """
     budget = memory_budget(limit)
     if needed > budget:
+        advice = (
+            "convert it to Parquet (read in batches) or diagnose a sample of it"
+            if metrics_only
+            else "diagnose it with `python -m strategy_app diagnose FILE`, which streams it, "
+            "or upload a sample"
+        )
         raise InputError(
             f"{name} would need about {needed / 2**30:.1f} GiB of memory to read ({what}), more "
-            f"than the {budget / 2**30:.1f} GiB this machine can spare; diagnose it with "
-            "`python -m strategy_app diagnose FILE`, which streams it, or upload a sample"
+            f"than the {budget / 2**30:.1f} GiB this machine can spare; {advice}"
         )
 
 
@@ -240,8 +282,9 @@ def _open_columns(
         return _open_parquet(path, name, extra, metrics_only, limit)
     if Path(name).suffix.lower() in (".parquet", ".pq"):  # the name the user gave the file
         raise InputError(f"{name} is not a valid Parquet file (no PAR1 header); re-export it")
-    _check_memory(path.stat().st_size, name, "a CSV file is at least its size in memory", limit)
-    table = _read_csv(path, name, head, extra, metrics_only)
+    size = path.stat().st_size
+    _check_memory(size, name, "a CSV file is at least its size in memory", limit, metrics_only)
+    table = _read_csv(path, name, head, size, extra, metrics_only)
     types = {field.name: field.type for field in table.schema}
     batches = partial(table.to_batches, max_chunksize=BATCH_ROWS)
     return _Columns(table.column_names, types, table.num_rows, batches)
@@ -252,14 +295,14 @@ def _wanted(columns: list[str], name: str, extra: tuple[str, ...], metrics_only:
     repeated = sorted(c for c, count in Counter(columns).items() if count > 1)
     if repeated:
         raise InputError(
-            f"{name} has the column {', '.join(repr(c) for c in repeated)} more than once; "
-            "keep one column per name"
+            f"{name} has the column {', '.join(repr(shown(c, 40)) for c in repeated[:5])} more "
+            "than once; keep one column per name"
         )
     missing = [c for c in REQUIRED_COLUMNS + tuple(extra) if c not in columns]
     if missing:
         raise InputError(
-            f"{name} has no column {', '.join(repr(c) for c in missing)}; columns found: "
-            f"{', '.join(columns) or '(none)'}. Required: split, y_true, y_pred"
+            f"{name} has no column {', '.join(repr(shown(c, 40)) for c in missing)}; columns "
+            f"found: {shown_columns(columns)}. Required: split, y_true, y_pred"
         )
     optional = [c for c in OPTIONAL_COLUMNS if c in columns]
     score = [c for c in SCORE_COLUMNS if c in columns][:1]
@@ -272,7 +315,7 @@ def _open_parquet(
     path: Path, name: str, extra: tuple[str, ...], metrics_only: bool, limit: int | None
 ) -> _Columns:
     def unreadable(exc: Exception) -> InputError:
-        return InputError(f"{name} is not a readable Parquet file ({exc}); re-export it")
+        return InputError(f"{name} is not a readable Parquet file ({one_line(exc)}); re-export it")
 
     try:
         columns = _wanted(pq.ParquetFile(path).schema_arrow.names, name, extra, metrics_only)
@@ -294,7 +337,9 @@ def _open_parquet(
         if group.column(c).path_in_schema in columns
     )
     needed = max(encoded, metadata.num_rows * 8 * len(columns))  # 8 bytes a decoded value
-    _check_memory(needed, name, f"{metadata.num_rows:,} rows of {', '.join(columns)}", limit)
+    _check_memory(
+        needed, name, f"{metadata.num_rows:,} rows of {shown_columns(columns)}", limit, metrics_only
+    )
     types = {field.name: field.type for field in parquet.schema_arrow}
     return _Columns(columns, types, metadata.num_rows, batches)
 
@@ -335,11 +380,28 @@ def _open_table(
     return _Columns(columns, types, table.num_rows, batches)
 
 
+def csv_convert_options(include: list[str], split: str | None = None) -> pacsv.ConvertOptions:
+    """How the exact reader types CSV cells (numeric-looking text is a number, only an empty
+    cell is missing); ``split`` names the column read as dictionary-encoded text."""
+    return pacsv.ConvertOptions(
+        include_columns=include,
+        null_values=list(CSV_NULL_VALUES),
+        strings_can_be_null=True,
+        column_types={split: pa.dictionary(pa.int32(), pa.string())} if split else None,
+    )
+
+
 def _read_csv(
-    path: Path, name: str, head: bytes, extra: tuple[str, ...], metrics_only: bool
+    path: Path, name: str, head: bytes, size: int, extra: tuple[str, ...], metrics_only: bool
 ) -> pa.Table:
     if b"\x00" in head:
         raise InputError(f"{name} contains NUL bytes: it is binary, not CSV text")
+    if b"\n" not in head and size > len(head):
+        raise InputError(
+            f"{name}: its header line is longer than {HEAD_BYTES // 1024} KiB; is it a CSV "
+            "file with one header row (split, y_true, y_pred, ...)?"
+        )
+    refuse_cr_only_lines(head, name)
     first_line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").lstrip("\ufeff")
     raw_header = next(csv.reader([first_line.rstrip("\r")]), [])
     header = [c.strip() for c in raw_header]
@@ -356,10 +418,8 @@ def _read_csv(
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(block_size=16 << 20),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=[raw_names[c] for c in columns],
-                strings_can_be_null=True,
-                column_types={raw_names["split"]: pa.dictionary(pa.int32(), pa.string())},
+            convert_options=csv_convert_options(
+                [raw_names[c] for c in columns], raw_names["split"]
             ),
         ).rename_columns(columns)
     except pa.ArrowInvalid as exc:
@@ -371,18 +431,31 @@ def _read_csv(
             expected, got, line = ragged.groups()
             raise InputError(
                 f"{name}: a row has {got} cells but the header has {expected} columns "
-                f"(row text: {line[:80]!r}); fix the row or its quoting"
+                f"(row text: {shown(line)!r}); fix the row or its quoting"
             ) from None
         if "straddling" in message or "maximum" in message.lower():
             raise InputError(f"{name} has a field too large to read; check its quoting") from None
-        raise InputError(f"{name} could not be read as CSV: {message.splitlines()[0]}") from None
+        raise InputError(f"{name} could not be read as CSV: {shown(message, 200)}") from None
     for column_name, column in zip(columns, table.columns, strict=True):
         if pa.types.is_binary(column.type):
             raise InputError(
                 f"{name}, column '{column_name}': not UTF-8 text (first at row "
                 f"{_first_non_utf8_row(column)}); re-save the file as UTF-8 CSV"
             )
+        _refuse_nul_text(column, name, column_name)
     return table
+
+
+def _refuse_nul_text(column: pa.ChunkedArray, name: str, column_name: str) -> None:
+    """Refuse a text column holding a NUL character anywhere (binary data in a CSV file)."""
+    if pa.types.is_dictionary(column.type):
+        texts = pa.chunked_array([chunk.dictionary for chunk in column.chunks], pa.string())
+    elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        texts = column
+    else:
+        return
+    if texts.length() and pc.any(pc.match_substring(texts, "\x00")).as_py():
+        raise InputError(f"{name}, column '{column_name}' contains NUL bytes: it is binary data")
 
 
 def _first_non_utf8_row(column: pa.ChunkedArray) -> int:
@@ -497,13 +570,31 @@ class _Other:
         return pa.chunked_array(self.pieces, type=self.kind).to_pandas()
 
 
+class _Decimals(_Numbers):
+    """Builds a decimal column as float64 (``1.00`` equals the integer ``1``)."""
+
+    def __init__(self, num_rows: int):
+        super().__init__(num_rows, pa.float64())
+
+    def add(self, piece: pa.Array, start: int) -> None:
+        """Copy one piece (rows ``start``…) into the column, as floats."""
+        super().add(piece.cast(pa.float64()), start)
+
+
 def _builder(
     column: str, kind: pa.DataType, num_rows: int, name: str
 ) -> _SplitCodes | _Numbers | _Other:
+    if pa.types.is_nested(kind.value_type if pa.types.is_dictionary(kind) else kind):
+        raise InputError(
+            f"{name}, column '{shown(column, 40)}' holds {kind} values (nested data); it needs "
+            "one number or text per row"
+        )
     if column == "split":
         return _SplitCodes(num_rows, name)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         return _Numbers(num_rows, kind)
+    if pa.types.is_decimal(kind):
+        return _Decimals(num_rows)
     return _Other(kind)
 
 
@@ -537,11 +628,11 @@ def _canonical_frame(columns: _Columns, name: str, metrics_only: bool) -> pd.Dat
 
 def _integer_type(low: int, high: int, at_least: np.dtype = INT8) -> np.dtype:
     """The smallest integer type, no narrower than ``at_least``, that holds ``low..high``."""
-    for dtype in map(np.dtype, (np.int8, np.int16, np.int32, np.int64)):
+    for dtype in map(np.dtype, (np.int8, np.int16, np.int32, np.int64, np.uint64)):
         info = np.iinfo(dtype)
         if dtype.itemsize >= at_least.itemsize and info.min <= low and high <= info.max:
             return dtype
-    return np.dtype(np.float64)  # beyond int64 (huge unsigned ids): still exact to compare
+    return np.dtype(np.float64)  # beyond 64 bits: only a float holds them
 
 
 def _compact_integers(values: np.ndarray) -> np.ndarray:
@@ -553,6 +644,34 @@ def _compact_integers(values: np.ndarray) -> np.ndarray:
 
 def _is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _refuse_numbers_with_a_few_words(frame: pd.DataFrame, name: str) -> None:
+    """Refuse a label column of numbers but for a few cells (``1.5, oops``).
+
+    Such a column is read as text, which would silently turn a regression file into classes with
+    100% error; the cells to fix are named instead. Forcing ``--metric error`` accepts the
+    labels as class names.
+    """
+    for column in ("y_true", "y_pred"):
+        series = frame[column]
+        if series.dtype != object and not pd.api.types.is_string_dtype(series):
+            continue
+        text = series.astype("string").str.strip()
+        filled = text.notna() & (text != "")
+        words = (pd.to_numeric(text.where(filled), errors="coerce").isna() & filled).to_numpy()
+        numbers = int(filled.sum()) - int(words.sum())
+        if words.any() and numbers >= 2 * int(words.sum()):
+            rows = _first_rows(words)
+            raise InputError(
+                f"{name}, column '{column}': numbers but for {_cells(int(words.sum()))} (rows "
+                f"{format_rows(rows)}, first '{shown(series.iloc[rows[0] - 1], 40)}'); fix those "
+                "cells, or choose the metric error (--metric error) if the labels are class names"
+            )
+
+
+def _cells(count: int) -> str:
+    return f"{count} cell" + "s" * (count > 1)
 
 
 def _detect_metric(frame: pd.DataFrame) -> str:
@@ -605,21 +724,33 @@ def _as_number(values: Any, name: str, column: str) -> np.ndarray:
     return values
 
 
+def _whole_in_int64(values: np.ndarray) -> bool:
+    """True when every float is a whole number that int64 holds exactly."""
+    return bool(np.all(values == np.round(values)) and np.all(np.abs(values) < 2.0**63))
+
+
 def _class_labels(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     y_true, y_pred = frame["y_true"], frame["y_pred"]
+    if pd.api.types.is_bool_dtype(y_true) and _is_numeric(y_pred):
+        y_true = y_true.astype(np.int8)  # true/false against 1/0: booleans are 1 and 0
+    if pd.api.types.is_bool_dtype(y_pred) and _is_numeric(y_true):
+        y_pred = y_pred.astype(np.int8)
     if _is_numeric(y_true) and _is_numeric(y_pred):
         both = [s.to_numpy() for s in (y_true, y_pred)]
-        if all(np.all(v == np.round(v)) for v in both if np.issubdtype(v.dtype, np.floating)):
+        floats = [v for v in both if np.issubdtype(v.dtype, np.floating)]
+        if all(_whole_in_int64(v) for v in floats):
             as_integers = [
                 v if np.issubdtype(v.dtype, np.integer) else v.astype(np.int64) for v in both
             ]
             return tuple(pd.Series(_compact_integers(v), index=frame.index) for v in as_integers)
+        if floats:  # whole numbers beyond int64 (or fractions): compared as floats
+            return tuple(pd.Series(v.astype(np.float64), index=frame.index) for v in both)
         return y_true, y_pred
 
     def as_text(series: pd.Series) -> pd.Series:
         if pd.api.types.is_float_dtype(series):
             values = series.to_numpy()
-            if np.all(values == np.round(values)):
+            if _whole_in_int64(values):
                 series = series.astype(np.int64)
         return series.astype(str).str.strip()
 
@@ -632,8 +763,15 @@ def _check_labels(frame: pd.DataFrame, name: str, metric: str) -> pd.DataFrame:
     if metric == "error":
         frame["y_true"], frame["y_pred"] = _class_labels(frame)
     else:
-        frame["y_true"] = _as_number(frame["y_true"], name, "y_true")
-        frame["y_pred"] = _as_number(frame["y_pred"], name, "y_pred")
+        for column in ("y_true", "y_pred"):
+            frame[column] = _as_number(frame[column], name, column)
+            huge = np.abs(frame[column].to_numpy()) > MAX_REGRESSION_VALUE
+            if huge.any():
+                raise InputError(
+                    f"{name}, column '{column}': {int(huge.sum())} values beyond ±"
+                    f"{MAX_REGRESSION_VALUE:.0e} (rows {format_rows(_first_rows(huge))}), whose "
+                    "squared errors overflow; express the values in a larger unit"
+                )
     if "weight" in frame:
         weights = _as_number(frame["weight"], name, "weight")
         negative = weights < 0
@@ -642,7 +780,8 @@ def _check_labels(frame: pd.DataFrame, name: str, metric: str) -> pd.DataFrame:
                 f"{name}, column 'weight': {int(negative.sum())} negative weights (rows "
                 f"{format_rows(_first_rows(negative))}); weights must be ≥ 0"
             )
-        frame["weight"] = weights
+        frame["weight"] = _rescaled(weights)
+        weights = frame["weight"].to_numpy()
         totals = np.bincount(frame["split"].cat.codes, weights=weights, minlength=len(SPLITS))
         counts = np.bincount(frame["split"].cat.codes, minlength=len(SPLITS))
         for i, split in enumerate(SPLITS):
@@ -651,6 +790,15 @@ def _check_labels(frame: pd.DataFrame, name: str, metric: str) -> pd.DataFrame:
                     f"{name}: split '{split}' has {counts[i]} rows but all their weights are 0"
                 )
     return frame
+
+
+def _rescaled(weights: np.ndarray) -> np.ndarray:
+    """Weights divided by their largest when extreme (1e-170, 1e308), so their squares and sums
+    stay finite and non-zero; the metrics and effective sizes do not change with the scale."""
+    largest = float(weights.max()) if weights.size else 0.0
+    if largest > EXTREME_WEIGHT or 0 < largest < 1 / EXTREME_WEIGHT:
+        return weights.astype(np.float64) / largest
+    return weights
 
 
 def _check_unique_ids(values: Any, split: pd.Categorical, name: str) -> None:

@@ -8,8 +8,14 @@ ambiguous (8% or 800%?).
 from __future__ import annotations
 
 import math
+import re
 
 from diagnostics.validation import InputError
+
+# A plain ASCII decimal (Python's float() would also take 1_0 and non-ASCII digits such as ٨).
+NUMBER = re.compile(
+    r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|infinity|nan)", re.I
+)
 
 RATE_METRICS = ("error",)
 REGRESSION_METRICS = ("mae", "rmse")
@@ -29,10 +35,9 @@ def parse_rate(text: str | float, *, what: str = "rate") -> float:
     raw = str(text).strip()
     percent = raw.endswith("%")
     number = raw[:-1].strip() if percent else raw
-    try:
-        value = float(number)
-    except ValueError:
-        raise InputError(f"{what}: '{raw}' is not a rate; write it as 8% or 0.08") from None
+    if not NUMBER.fullmatch(number):
+        raise InputError(f"{what}: '{raw}' is not a rate; write it as 8% or 0.08")
+    value = float(number)
     if not math.isfinite(value):
         raise InputError(f"{what}: '{raw}' is not a finite number; write it as 8% or 0.08")
     if percent:
@@ -56,10 +61,9 @@ def parse_metric_value(text: str | float, metric: str, *, what: str = "value") -
         raise InputError(
             f"{what}: '{raw}' is a percent, but {metric.upper()} is in the metric's unit"
         )
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InputError(f"{what}: '{raw}' is not a number") from None
+    if not NUMBER.fullmatch(raw):
+        raise InputError(f"{what}: '{raw}' is not a number")
+    value = float(raw)
     if not math.isfinite(value) or value < 0:
         raise InputError(f"{what}: '{raw}' must be a finite number ≥ 0")
     return value

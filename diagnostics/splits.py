@@ -74,6 +74,7 @@ NO_TEST_WARNING = (
     "unbiased estimate of the final model. Skip the test set only when no such estimate is needed."
 )
 SMALL_DEV_EXAMPLES = 1_000
+MAX_EXAMPLES = 10**12  # a trillion examples: beyond, a size is a typo
 RULE_TEXT = (
     "dev = test: 20% up to 10,000 examples, 5% at 100,000, 1% at 1,000,000, 0.25% at "
     "10,000,000, a power law in between and beyond (the dev count never shrinks, its share never "
@@ -270,6 +271,11 @@ def check_size(value: object, what: str) -> int:
         raise InputError(f"{what}: '{value}' is not a whole number of examples")
     if number < 0:
         raise InputError(f"{what}: '{value}' is negative; a size counts examples")
+    if number > MAX_EXAMPLES:
+        raise InputError(
+            f"{what}: '{value}' is more examples than any dataset holds; the plans go up to "
+            f"{MAX_EXAMPLES:.0e}"
+        )
     return int(number)
 
 

@@ -8,9 +8,12 @@ counts as reviewed; with one, a row counts when it is marked or carries a tag (t
 reviewing). Several annotators may tag the same example on separate rows.
 
 Export neutralizes spreadsheet formulas: a cell starting with ``=``, ``+``, ``-``, ``@``, tab or
-carriage return gets a leading ``'``; import removes exactly that prefix again, so a round trip
-is lossless. Import is all-or-nothing: it checks every row and either returns the whole table
-or raises one :class:`InputError` listing the problems.
+carriage return gets a leading ``'``, and so does a cell starting with ``'`` itself; import removes
+exactly that one prefix again and strips spaces only inside 0/1 cells (never in ids, notes or
+annotator names), so export → import gives back exactly what was exported. Rows end in CRLF, so a
+line break or a lone carriage return inside a note is quoted. Import is all-or-nothing: it checks
+every row and either returns the whole table or raises one :class:`InputError` listing the
+problems.
 """
 
 from __future__ import annotations
@@ -29,7 +32,12 @@ from diagnostics.ceiling import (
     ceiling_from_tags,
     consensus,
 )
-from diagnostics.validation import InputError, refuse_non_csv_text
+from diagnostics.validation import (
+    InputError,
+    refuse_cr_only_lines,
+    refuse_non_csv_text,
+    refuse_not_a_file,
+)
 
 PRESET_CATEGORIES = (
     "blurry/low quality",
@@ -44,6 +52,7 @@ RESERVED_COLUMNS = (ID, NOTES, REVIEWED, ANNOTATOR, *CONTEXT_COLUMNS)
 TRUE_WORDS = frozenset({"1", "1.0", "true", "yes", "y", "x"})
 FALSE_WORDS = frozenset({"", "0", "0.0", "false", "no", "n"})
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+ESCAPED_STARTS = (*FORMULA_STARTS, "'")  # after the prefix ' that export adds
 MAX_CATEGORY_NAME = 60
 MAX_PROBLEMS_SHOWN = 8
 
@@ -149,14 +158,14 @@ def check_category_name(name: str, existing: Iterable[str] = ()) -> str:
 
 
 def neutralize(cell: object) -> str:
-    """A cell a spreadsheet shows as text: ``'`` before a leading = + - @ tab or CR."""
+    """A cell a spreadsheet shows as text: ``'`` before a leading = + - @ tab CR, or ``'``."""
     text = "" if cell is None else str(cell)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if text.startswith(ESCAPED_STARTS) else text
 
 
 def unneutralize(cell: str) -> str:
-    """Undo :func:`neutralize` (only a ``'`` directly before a formula character goes)."""
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+    """Undo :func:`neutralize` (only a ``'`` directly before a formula character or ``'`` goes)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(ESCAPED_STARTS) else cell
 
 
 def write_tags_csv(
@@ -174,7 +183,7 @@ def write_tags_csv(
     header = [ID, *([ANNOTATOR] if with_annotator else []), *context_columns, REVIEWED]
     header += [*table.categories, NOTES]
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([neutralize(h) for h in header])
     for row in table.rows:
         extra = (context or {}).get(row.id, {})
@@ -204,7 +213,11 @@ def read_tags_csv(
     InputError lists them and nothing is returned, so a caller never half-applies a file.
     """
     text, name = _text(source, name)
-    records = list(csv.reader(io.StringIO(text)))
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))  # a long note is one field
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise InputError(f"{name} could not be read as CSV ({exc}); check its quoting") from None
     if not records or not any(cell.strip() for cell in records[0]):
         raise InputError(f"{name} is empty; it needs a header row with an 'id' column")
     header = [unneutralize(h.strip()) for h in records[0]]
@@ -220,7 +233,7 @@ def read_tags_csv(
             problems.append(f"row {number}: {len(record)} cells, the header has {len(header)}")
             continue
         record = record[: len(header)] + [""] * (len(header) - len(record))  # empty means 0
-        cells = {h: unneutralize(c.strip()) for h, c in zip(header, record, strict=True)}
+        cells = {h: unneutralize(c) for h, c in zip(header, record, strict=True)}
         row = _row(cells, categories, number, problems)
         if row is None:
             continue
@@ -258,10 +271,10 @@ def _text(source: str | os.PathLike[str] | bytes, name: str | None) -> tuple[str
     else:
         path = Path(source)
         name = name or path.name
-        if not path.is_file():
-            raise InputError(f"tags file not found: {path}")
+        refuse_not_a_file(path, "tags file")
         data = path.read_bytes()
     refuse_non_csv_text(data[:65536], name)
+    refuse_cr_only_lines(data[:65536], name)
     if b"\x00" in data[:65536]:
         raise InputError(f"{name} contains NUL bytes: it is binary, not CSV text")
     try:
@@ -302,7 +315,7 @@ def _row(
     cells: dict[str, str], categories: Collection[str], number: int, problems: list[str]
 ) -> TagRow | None:
     example = cells[ID]
-    if not example:
+    if not example.strip():
         problems.append(f"row {number}: empty id")
         return None
     before = len(problems)

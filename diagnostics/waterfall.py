@@ -430,6 +430,10 @@ def parse_human_level(text: str, metric: str = "error", *, index: int = 1) -> Hu
     """Parse ``"expert=2%"`` or ``"2%"`` (named ``human 1``, ``human 2``, …) into a level."""
     name, sep, value = str(text).rpartition("=")
     name = name.strip() if sep else f"human {index}"
+    if sep and not name:
+        raise InputError(
+            f"--human: '{text}' has '=' but no name; write NAME=RATE (expert=1%) or RATE"
+        )
     return HumanLevel(name or f"human {index}", parse_metric_value(value, metric, what="--human"))
 
 

@@ -3,12 +3,14 @@
 import streamlit as st
 
 from strategy_app.diagnose import ui as diagnose_ui
+from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.page import get_store, page_setup, project_result, require_project
 
 project = require_project(page_setup("diagnose"))
 store = get_store()
 st.caption(
-    f"Project **{project.name}** · human → train → train-dev → dev → test: which gap is "
+    f"Project **{escape_markdown(project.name)}** · "
+    "human → train → train-dev → dev → test: which gap is "
     "largest, and which knob closes it."
 )
 result = project_result(store, project.id)

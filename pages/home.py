@@ -3,6 +3,7 @@
 import streamlit as st
 
 from diagnostics.validation import InputError
+from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.page import open_page, page_link, switch_project
 from strategy_app.shell.projects import create_project, delete_project, rename_project
 from strategy_app.shell.signin import auth_configured, roles_path
@@ -26,7 +27,7 @@ with left:
             name_col, open_col = st.columns([4, 1], vertical_alignment="center")
             current = project is not None and item.id == project.id
             badge = "  :blue-badge[current]" if current else ""
-            name_col.markdown(f"**{item.name}**{badge}")
+            name_col.markdown(f"**{escape_markdown(item.name)}**{badge}")
             name_col.caption(f"updated {item.updated_at:%Y-%m-%d %H:%M} UTC")
             if not current and open_col.button("Open", key=f"open_{item.id}"):
                 switch_project(store, item.id)
@@ -42,7 +43,7 @@ with right:
                 switch_project(store, created.id)
                 st.rerun()
             except InputError as exc:
-                st.error(str(exc))
+                st.error(escape_markdown(exc))
     if project is not None:
         st.subheader(":material/edit: Current project", anchor=False)
         with st.container(border=True):
@@ -52,9 +53,9 @@ with right:
                     rename_project(store, project.id, new_name, user)
                     st.rerun()
                 except InputError as exc:
-                    st.error(str(exc))
+                    st.error(escape_markdown(exc))
             confirm = st.checkbox(
-                f"Yes, delete '{project.name}' and everything saved in it",
+                f"Yes, delete '{escape_markdown(project.name)}' and everything saved in it",
                 key=f"confirm_delete_{project.id}",
             )
             if st.button("Delete project", disabled=not confirm, icon=":material/delete:"):
@@ -63,7 +64,7 @@ with right:
                     st.session_state.pop("project_id", None)
                     st.rerun()
                 except InputError as exc:
-                    st.error(str(exc))
+                    st.error(escape_markdown(exc))
         page_link("diagnose", label="Open the diagnosis")
     if auth_configured() and user.can("manage roles"):
         st.subheader(":material/admin_panel_settings: Roles", anchor=False)
@@ -74,7 +75,7 @@ with right:
                     save_roles(store, roles_path(), text, user)
                     st.success("Roles saved: they apply from each person's next page load.")
                 except InputError as exc:
-                    st.error(str(exc))
+                    st.error(escape_markdown(exc))
 
 st.divider()
 st.caption(f":material/database: Data is saved in `{store.location}`")

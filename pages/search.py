@@ -3,12 +3,14 @@
 import streamlit as st
 
 from strategy_app.search import ui as search_ui
+from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.page import get_store, page_setup, require_project
 
 project = require_project(page_setup("search"))
 store = get_store()
 st.caption(
-    f"Project **{project.name}** · searches run in background processes: refresh or close the "
+    f"Project **{escape_markdown(project.name)}** · "
+    "searches run in background processes: refresh or close the "
     "page and they carry on."
 )
 caviar, panda, lr_finder = st.tabs(

@@ -15,11 +15,12 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from strategy_app.shell.navigation import PAGES  # noqa: E402
+from strategy_app.shell.navigation import APP_ICON, PAGES  # noqa: E402
 from strategy_app.shell.page import NAV_PAGES_KEY, get_store  # noqa: E402
 from strategy_app.shell.share_view import share_token, show_shared_report  # noqa: E402
 from strategy_app.shell.signin import require_sign_in  # noqa: E402
 
+st.set_page_config(page_icon=str(APP_ICON))  # before st.navigation, whose page icons it replaces
 token = share_token()
 if token is not None:  # a share link shows its snapshot only: no navigation, no projects
     show_shared_report(get_store(), token)

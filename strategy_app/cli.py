@@ -10,13 +10,14 @@ on stdout, otherwise the human-readable ``text``. Bad input
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import json
 import os
 import sys
 from typing import NoReturn
 
-from diagnostics.validation import InputError
+from diagnostics.validation import InputError, one_line
 
 EXIT_BAD_INPUT = 2
 COMMAND_MODULES = (
@@ -33,6 +34,13 @@ COMMAND_MODULES = (
     "strategy_app.report.command",
     "strategy_app.shell.command",
 )
+# Failures of the machine, not of the program (a full disk, a read-only folder): one line, exit 2.
+USER_FIXABLE_ERRNOS = {
+    errno.ENOSPC: "free some disk space (or write elsewhere) and run it again",
+    errno.EDQUOT: "free some of your disk quota and run it again",
+    errno.EROFS: "the file system is read-only; write to another folder",
+    errno.EACCES: "make the folder writable or write elsewhere",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,7 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         data, text = args.handler(args)
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc, limit=2000)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        if exc.errno not in USER_FIXABLE_ERRNOS:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror}{where}; {USER_FIXABLE_ERRNOS[exc.errno]}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)

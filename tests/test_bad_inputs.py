@@ -12,11 +12,14 @@ No search-space JSON or share-token surface exists yet on this branch, so none i
 from __future__ import annotations
 
 import io
+import os
+import re
 import struct
 import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +28,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import torch
+from streamlit.testing.v1 import AppTest
 
+from diagnostics.fastscan import scan_split_metrics
 from diagnostics.images import extract_images_zip
+from diagnostics.ingest import read_predictions, split_metrics
+from diagnostics.tags import TagRow, TagTable, read_tags_csv, write_tags_csv
 from diagnostics.validation import InputError
 from strategy_app import cli
 from strategy_app.auth import LOCAL_USER
 from strategy_app.diagnose.service import accept_upload, validate_upload
 from strategy_app.errors import service as labeling
+from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import open_store
+from strategy_app.store.engine import StoreDamaged
 from strategy_app.store.labels import LabelEdit
 from tests.conftest import write_predictions
 
@@ -86,10 +96,41 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Cli:
-    """A command line that must exit 2 with one line on stderr containing ``message``."""
+    """A command line that must exit 2 with one line on stderr containing ``message``.
+
+    ``absent`` must not appear on stderr (a password, a raw escape sequence).
+    """
 
     argv: Callable[[Path], list[str]]
     message: str
+    absent: str | None = None
+
+
+@dataclass(frozen=True)
+class Agree:
+    """A predictions file both readers (the CLI's DuckDB scan, the app's pyarrow reader) must
+    read to the same numbers; ``check`` asserts them (split → (value, n))."""
+
+    data: Callable[[Path], bytes] | bytes
+    check: Callable[[dict], None]
+    name: str = "p.csv"
+
+
+@dataclass(frozen=True)
+class Damaged:
+    """A SQLite file damaged by ``damage``: open_store and the CLI refuse it, and leave it be."""
+
+    damage: Callable[[Path], None]
+    message: str
+
+
+@dataclass(frozen=True)
+class RoundTrip:
+    """A tags row whose notes and annotator must survive export → import exactly."""
+
+    id: str
+    notes: str
+    annotator: str = ""
 
 
 @dataclass(frozen=True)
@@ -258,6 +299,86 @@ def with_file(*words: str):
     return build
 
 
+def labels_file(rows: str, header: str = "split,y_true,y_pred\n") -> bytes:
+    """A minimal predictions CSV (split and labels only)."""
+    return (header + rows).encode()
+
+
+CR_ONLY = b"split,y_true,y_pred\rtrain,1,1\rdev,1,0\r"
+
+
+def parquet_of(**columns) -> Callable[[Path], bytes]:
+    """A builder of :func:`parquet` with ``columns`` (pyarrow arrays where types matter)."""
+    return lambda _tmp: parquet(**columns)
+
+
+def weighted(weight: str) -> Callable[[Path], bytes]:
+    """Good rows, every weight ``weight``."""
+    return lambda _tmp: csv(GOOD_ROWS.replace(",0.5,1\n", f",0.5,{weight}\n"))
+
+
+def late_fraction(_tmp: Path) -> bytes:
+    """30,000 whole-number rows (DuckDB's sniffer sees integers), then a 1.5 prediction."""
+    rows = "".join(f"{SPLIT_CYCLE[i % 4]},1,1\n" for i in range(30_000))
+    return labels_file(rows + "dev,1,1.5\n")
+
+
+def long_header(_tmp: Path) -> bytes:
+    """A header line of 70 KB (one column named with 70,000 characters)."""
+    return labels_file("train,1,1,1\n", header="split,y_true,y_pred," + "x" * 70_000 + "\n")
+
+
+def late_nul(_tmp: Path) -> bytes:
+    """A valid-looking CSV whose NUL byte comes after the first 64 KiB."""
+    rows = "".join(f"{SPLIT_CYCLE[i % 4]},1,1\n" for i in range(8_000))
+    return labels_file(rows + "dev,1\x00,1\n")
+
+
+def padded_pngs() -> bytes:
+    """120 valid PNGs, each followed by a megabyte of zeros: each entry under the 1 MiB floor."""
+    return zip_of({f"img{i:03d}.png": png() + bytes(1_000_000) for i in range(120)})
+
+
+def fifo(tmp_path: Path) -> list[str]:
+    """``diagnose`` on a named pipe (opening it would block)."""
+    path = tmp_path / "pipe.csv"
+    os.mkfifo(path)
+    return ["diagnose", str(path)]
+
+
+def bom_file(tmp_path: Path) -> list[str]:
+    """``diagnose`` on a file the scan hands to the exact reader (a byte order mark)."""
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + write_predictions(tmp_path / "plain.csv").read_bytes())
+    return ["diagnose", str(path)]
+
+
+def in_tmp(*words: str):
+    """An argv builder where ``TMP`` is the test's temporary folder."""
+    return lambda tmp_path: [str(tmp_path) if w == "TMP" else w for w in words]
+
+
+def truncated_store(path: Path) -> None:
+    """A real store with a project, cut to half its size."""
+    store = open_store(f"sqlite:///{path}")
+    store.projects.create("p")
+    store.close()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def junk_header_store(path: Path) -> None:
+    """A real store whose first 100 bytes (SQLite's header) are overwritten."""
+    truncated_store(path.with_name("whole.db"))
+    data = path.with_name("whole.db").read_bytes()
+    path.write_bytes(b"\x13" * 100 + data[100:])
+
+
+SPLIT_CYCLE = ("train", "train_dev", "dev", "test")
+UNWEIGHTED = {"train": (1.0, 5), "train_dev": (0.0, 5), "dev": (0.0, 5), "test": (0.0, 5)}
+TWO_TO_63 = 2**63
+
+
 P = pytest.param
 CASES = [
     # predictions upload, CSV
@@ -399,7 +520,7 @@ CASES = [
         id="cli-bad-human-level",
     ),
     P(Cli(argv("diagnose", "/no/such/predictions.csv"), "not found"), id="cli-missing-file"),
-    P(Cli(lambda t: ["diagnose", str(t)], "not found"), id="cli-directory-as-file"),
+    P(Cli(lambda t: ["diagnose", str(t)], "is a folder"), id="cli-directory-as-file"),
     P(Cli(with_file("diagnose", "FILE", "--metric", "auc"), "--metric"), id="cli-unknown-metric"),
     P(
         Cli(with_file("diagnose", "FILE", "--slice", "country"), "country"),
@@ -500,6 +621,263 @@ CASES = [
     P(Tags(b"id,blurry\n", "no rows"), id="tags-header-only"),
     P(Tags(b"\xff\xfei\x00d\x00", "UTF-16"), id="tags-utf16"),
     P(Tags(b"<!DOCTYPE html><html></html>", "HTML/XML document"), id="tags-really-html"),
+    # -- second catalogue (issue 20) ------------------------------------------------------------
+    # one typing rule: the CLI's DuckDB scan and the app's reader give the same numbers
+    P(
+        Agree(
+            labels_file("train,01,001\ndev,05,06\n"),
+            lambda m: m == {"train": (0.0, 1), "dev": (1.0, 1)},
+        ),
+        id="agree-zero-padded-labels",
+    ),
+    P(
+        Agree(
+            labels_file("train,1.0,1\ndev,+2,2\n"),
+            lambda m: m == {"train": (0.0, 1), "dev": (0.0, 1)},
+        ),
+        id="agree-one-point-zero-and-plus-sign",
+    ),
+    P(
+        Agree(
+            labels_file("train,NA,NA\ndev,NA,cat\n"),
+            lambda m: m == {"train": (0.0, 1), "dev": (1.0, 1)},
+        ),
+        id="agree-class-named-NA",
+    ),
+    P(
+        Agree(
+            labels_file("train,1e19,3e19\ndev,1e19,1e19\n"),
+            lambda m: m == {"train": (1.0, 1), "dev": (0.0, 1)},
+        ),
+        id="agree-whole-floats-above-2-63",
+    ),
+    P(
+        Agree(
+            labels_file("train,true,1\ndev,false,1\n"),
+            lambda m: m == {"train": (0.0, 1), "dev": (1.0, 1)},
+        ),
+        id="agree-true-against-1",
+    ),
+    P(
+        Agree(
+            parquet_of(
+                y_true=pa.array(
+                    [Decimal(f"{v}.00") for v in [0, 1, 2, 0, 1, 2, 0, 1]], pa.decimal128(5, 2)
+                ),
+                y_pred=[0, 1, 2, 0, 1, 2, 0, 1],
+            ),
+            lambda m: all(v == 0 for v, _ in m.values()),
+            "p.parquet",
+        ),
+        id="agree-decimal-labels-against-integers",
+    ),
+    P(
+        Agree(
+            parquet_of(id=pa.array([TWO_TO_63 + i for i in range(8)], pa.uint64())),
+            lambda m: sum(n for _, n in m.values()) == 8,
+            "p.parquet",
+        ),
+        id="agree-uint64-ids-above-2-63-are-distinct",
+    ),
+    P(
+        Agree(weighted("1e-170"), lambda m: m == UNWEIGHTED),
+        id="agree-weights-whose-squares-underflow",
+    ),
+    P(
+        Agree(weighted("1e308"), lambda m: m == UNWEIGHTED),
+        id="agree-weights-near-the-float-limit",
+    ),
+    P(
+        Agree(late_fraction, lambda m: m["dev"][0] == pytest.approx(0.5 / 7501)),
+        id="agree-late-fraction-is-not-rounded",
+    ),
+    # labels that would compare wrongly: refused, naming the cells
+    P(
+        Upload(
+            "p.csv",
+            csv(rows="1,dev,1.5,oops,0.5,1\n2,dev,2.5,2.5,0.5,1\n3,train,1.5,1.5,0.5,1\n"),
+            "numbers but for 1 cell",
+        ),
+        id="csv-regression-typo-oops",
+    ),
+    P(
+        Upload("p.csv", csv(rows="1,dev,1,NA,0.5,1\n2,dev,2,2,0.5,1\n3,train,1,1,0.5,1\n"), "'NA'"),
+        id="csv-NA-among-numbers",
+    ),
+    P(
+        Upload("p.parquet", parquet(y_true=pa.array([{"a": 1}] * 8)), "nested"),
+        id="parquet-struct-labels",
+    ),
+    P(
+        Upload("p.parquet", parquet(y_pred=pa.array([[1]] * 8)), "nested"),
+        id="parquet-list-predictions",
+    ),
+    P(
+        Upload("p.parquet", parquet(id=pa.array([{"a": i} for i in range(8)])), "nested"),
+        id="parquet-struct-id",
+    ),
+    P(
+        Upload("p.csv", csv(GOOD_ROWS + "02,dev,1,1,0.5,1\n"), "'2' appears 2 times"),
+        id="csv-zero-padded-duplicate-ids",
+    ),
+    P(
+        Cli(cli_file(csv(GOOD_ROWS + "02,dev,1,1,0.5,1\n")), "'2' appears 2 times"),
+        id="cli-zero-padded-duplicate-ids",
+    ),
+    # tracebacks that are now one clear line
+    P(
+        Upload("p.csv", csv(rows="1,dev,1.5,1e308,0.5,1\n2,dev,2.5,-1e308,0.5,1\n"), "overflow"),
+        id="csv-regression-values-whose-squares-overflow",
+    ),
+    P(Upload("p.csv", CR_ONLY, "carriage return"), id="csv-cr-only-line-endings"),
+    P(Cli(cli_file(CR_ONLY), "carriage return"), id="cli-cr-only-line-endings"),
+    P(
+        Cli(
+            lambda t: [
+                "ceiling",
+                str(Path(cli_file(b"id,blurry\ra,1\rb,0\r", "t.csv")(t)[1])),
+                "--dev-error",
+                "10%",
+            ],
+            "carriage return",
+        ),
+        id="cli-ceiling-cr-only-labels",
+    ),
+    P(Tags(b"id,blurry\ra,1\rb,0\r", "carriage return"), id="tags-cr-only-line-endings"),
+    P(Upload("p.csv", long_header, "longer than 64 KiB"), id="csv-header-over-64-KiB"),
+    P(Upload("p.csv", late_nul, "NUL"), id="csv-nul-after-64-KiB"),
+    P(
+        Upload("p.csv", csv(header="split,y_true,\x1b[31mred\n", rows="dev,1,1\n"), "\\x1b[31mred"),
+        id="csv-terminal-escape-in-header",
+    ),
+    P(
+        Cli(
+            cli_file(csv(header="split,y_true,\x1b[2Jwipe\n", rows="dev,1,1\n")),
+            "\\x1b[2Jwipe",
+            absent="\x1b",
+        ),
+        id="cli-terminal-escape-in-header",
+    ),
+    P(Cli(fifo, "not a regular file"), id="cli-named-pipe-as-file"),
+    P(Cli(argv("diagnose", "/dev/zero"), "not a regular file"), id="cli-device-as-file"),
+    P(
+        Cli(in_tmp("ceiling", "TMP", "--dev-error", "10%"), "is a folder"),
+        id="cli-ceiling-labels-is-a-folder",
+    ),
+    P(
+        Cli(cli_file(truncated_parquet(Path()), "p.parquet"), "not a readable Parquet file"),
+        id="cli-parquet-thrift-error-one-line",
+    ),
+    P(Cli(with_file("errors", "FILE", "--seed", "-1"), "--seed"), id="cli-errors-negative-seed"),
+    P(
+        Cli(in_tmp("report", "--dev", "5%", "--out", "TMP"), "is a folder"),
+        id="cli-report-out-is-a-folder",
+    ),
+    P(
+        Cli(
+            argv("report", "--study", "s", "--storage", "no-such-journal", "--out", "r.html"),
+            "not found",
+        ),
+        id="cli-report-storage-junk",
+    ),
+    P(
+        Cli(
+            argv(
+                "report",
+                "--study",
+                "s",
+                "--storage",
+                "postgresql://u:pw@127.0.0.1:1/db",
+                "--out",
+                "r.html",
+            ),
+            "u:***@127.0.0.1:1/db",
+            absent=":pw@",
+        ),
+        id="cli-report-postgres-refused-one-line-no-password",
+    ),
+    P(Cli(argv("search", "--device", "tpu"), "'tpu'"), id="cli-search-device-tpu"),
+    P(
+        Cli(argv("search", "--device", "cuda"), "no CUDA"),
+        id="cli-search-device-cuda-without-cuda",
+        marks=pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is here"),
+    ),
+    P(
+        Cli(in_tmp("search", "--storage", "TMP"), "is a folder"),
+        id="cli-search-storage-is-a-folder",
+    ),
+    P(
+        Cli(
+            lambda t: ["search", "--storage", str(write_predictions(t / "p.csv"))],
+            "not an Optuna journal",
+        ),
+        id="cli-search-storage-is-a-csv",
+    ),
+    P(
+        Cli(argv("serve", "--port", "70000"), "70000 is not a port"),
+        id="cli-serve-port-out-of-range",
+    ),
+    P(
+        Cli(argv("serve", "--address", "not-an-ip"), "not an IP address"),
+        id="cli-serve-address-not-an-ip",
+    ),
+    P(
+        Cli(argv("diagnose", "--dev", "1_0%", "--train", "1%"), "'1_0%' is not a rate"),
+        id="cli-rate-with-underscore",
+    ),
+    P(
+        Cli(argv("diagnose", "--dev", "٨%", "--train", "1%"), "is not a rate"),
+        id="cli-rate-arabic-digit",
+    ),
+    P(
+        Cli(argv("diagnose", "--dev", "8%", "--human", "=1%"), "no name"),
+        id="cli-human-level-empty-name",
+    ),
+    P(
+        Cli(argv("split", "--size", "1e30"), "more examples than any dataset"),
+        id="cli-split-size-1e30",
+    ),
+    P(
+        Cli(
+            lambda t: [
+                "diagnose",
+                str(
+                    cli_file(
+                        labels_file(
+                            "".join(f"{SPLIT_CYCLE[i % 4]},1,1,v{i}\n" for i in range(1500)),
+                            "split,y_true,y_pred,v\n",
+                        )
+                    )(t)[1]
+                ),
+                "--slice",
+                "v",
+            ],
+            "1,500 distinct values",
+        ),
+        id="cli-slice-with-too-many-values",
+    ),
+    # image zips
+    P(
+        Zip({"x.png": png(), "x.png/y.png": png()}, "both a file and a folder"),
+        id="zip-file-and-folder-of-one-name",
+    ),
+    P(Zip({"a" * 300 + ".png": png()}, "longer than 255 bytes"), id="zip-name-over-255-bytes"),
+    P(Zip({"d/" * 20 + "x.png": png()}, "nested 20 folders deep"), id="zip-nested-too-deep"),
+    P(Zip(padded_pngs, "times the archive's size"), id="zip-many-small-padded-images"),
+    # corrupt SQLite files: named, never created over
+    P(Damaged(truncated_store, "is cut short"), id="store-truncated"),
+    P(Damaged(junk_header_store, "is not a SQLite database"), id="store-junk-header"),
+    P(
+        Damaged(lambda p: p.write_text("hello, I am a text file\n"), "is not a SQLite database"),
+        id="store-text-file",
+    ),
+    P(Damaged(lambda p: p.mkdir(), "is a folder"), id="store-folder"),
+    P(Damaged(lambda p: p.write_bytes(b""), "is empty (0 bytes)"), id="store-zero-bytes"),
+    # tags export → import gives back exactly what was exported
+    P(RoundTrip("a", "before\rafter"), id="tags-roundtrip-lone-carriage-return"),
+    P(RoundTrip("a", "x" * (200 << 10)), id="tags-roundtrip-note-over-128-KiB"),
+    P(RoundTrip("a", "'=already"), id="tags-roundtrip-quote-before-formula"),
+    P(RoundTrip(" a ", "  spaced  ", " ana "), id="tags-roundtrip-surrounding-spaces"),
 ]
 
 
@@ -526,10 +904,60 @@ def project(data_dir, tmp_path):
     store.close()
 
 
+def both_readers(path: Path) -> tuple[dict, dict]:
+    """Split → (value, n) from the app's reader and from the CLI's scan."""
+
+    def rounded(metrics):
+        return {k: (round(v.value, 12), v.n) for k, v in metrics.items()}
+
+    exact = rounded(split_metrics(read_predictions(path)))
+    return exact, rounded(scan_split_metrics(path).splits)
+
+
+def check_damaged(case: Damaged, tmp_path: Path, monkeypatch, capsys) -> None:
+    """open_store and ``report --project`` refuse the damaged file and leave it as it was."""
+    folder = tmp_path / "damaged"
+    folder.mkdir()
+    monkeypatch.setenv("STRATEGY_DATA_DIR", str(folder))
+    path = folder / "strategy.db"
+    case.damage(path)
+
+    def snapshot():
+        return "folder" if path.is_dir() else path.read_bytes()
+
+    before = snapshot()
+    with pytest.raises(StoreDamaged) as refused:
+        open_store()
+    assert case.message in str(refused.value) and str(path) in str(refused.value)
+    code = cli.main(["report", "--project", "p", "--out", str(tmp_path / "r.html")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and case.message in err, err
+    at = AppTest.from_file(str(PAGES_DIR / "home.py"), default_timeout=60).run()
+    assert not at.exception and case.message in at.error[0].value  # the app: st.error
+    assert snapshot() == before and not (folder / "strategy.db-wal").exists()
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_bad_input(case, project, tmp_path, capsys):
+def test_bad_input(case, project, tmp_path, capsys, monkeypatch):
     store, pid = project
     before = saved_state(store, pid)
+    if isinstance(case, Agree):
+        path = tmp_path / case.name
+        path.write_bytes(case.data(tmp_path) if callable(case.data) else case.data)
+        exact, scanned = both_readers(path)
+        assert scanned == exact
+        assert case.check(exact), exact
+        accept_upload(store, pid, case.name, path.read_bytes(), LOCAL_USER)  # the app saves it
+        return
+    if isinstance(case, Damaged):
+        check_damaged(case, tmp_path, monkeypatch, capsys)
+        return
+    if isinstance(case, RoundTrip):
+        table = TagTable(
+            ("blurry",), (TagRow(case.id, frozenset({"blurry"}), True, case.notes, case.annotator),)
+        )
+        assert read_tags_csv(write_tags_csv(table).encode()) == table
+        return
     if isinstance(case, Upload):
         data = case.data(tmp_path) if callable(case.data) else case.data
         with pytest.raises(InputError) as refused:
@@ -542,11 +970,13 @@ def test_bad_input(case, project, tmp_path, capsys):
         assert state.upload_name == case.name
         return
     elif isinstance(case, Cli):
+        monkeypatch.chdir(tmp_path)
         code = cli.main(case.argv(tmp_path))
         out, err = capsys.readouterr()
         assert code == 2, out + err
         assert err.count("\n") == 1 and "Traceback" not in err, err
         assert case.message.lower() in err.lower(), err
+        assert case.absent is None or case.absent not in err, err
     elif isinstance(case, Zip):
         data = (
             case.entries()
@@ -565,5 +995,34 @@ def test_bad_input(case, project, tmp_path, capsys):
     assert saved_state(store, pid) == before
 
 
+def test_too_big_for_memory_in_diagnose_file_gives_no_circular_advice(tmp_path):
+    """The exact path behind ``diagnose FILE`` (the scan hands a BOM file to it) does not tell
+    the user to run ``diagnose FILE``."""
+    path = Path(bom_file(tmp_path)[1])
+    with pytest.raises(InputError) as refused:
+        scan_split_metrics(path, memory_limit=1000)
+    message = str(refused.value)
+    assert "convert it to Parquet" in message and "strategy_app diagnose" not in message
+
+
 def test_catalogue_is_large_enough():
-    assert len(CASES) >= 60
+    assert len(CASES) >= 120
+
+
+MARKUP_NAME = "MD ![t](http://127.0.0.1:9/track.png)"
+
+
+@pytest.mark.parametrize("page", ["home.py", "diagnose.py", "splits.py", "search.py"])
+def test_user_text_is_never_markup(data_dir, page):
+    """A project named with a markdown image shows as text on every page (no image to fetch)."""
+    store = open_store()
+    store.projects.create(MARKUP_NAME)
+    store.close()
+    at = AppTest.from_file(str(PAGES_DIR / page), default_timeout=60).run()
+    assert not at.exception
+    shown = [
+        e.value for kind in ("markdown", "caption", "error", "info") for e in getattr(at, kind)
+    ]
+    assert any("track.png" in text for text in shown), shown  # the name is shown…
+    markup = re.compile(r"(?<!\\)!\[|(?<!\\)\]\(")  # an image or a link, not escaped
+    assert not any(markup.search(text) for text in shown), shown  # …as text

@@ -115,3 +115,38 @@ def test_upload_predictions_shows_waterfall_and_plan(served_app, tmp_path):
         page.goto(f"{served_app}/diagnose")  # a new session finds the saved upload again
         expect(page.get_by_role("heading", name="Action plan")).to_be_visible()
         browser.close()
+
+
+def test_no_request_leaves_the_machine_on_any_page(served_app):
+    """No call home: every request of every page (favicon included) goes to the app itself.
+
+    The project's name carries a markdown image; escaped, it is text and fetches nothing.
+    """
+    from playwright.sync_api import expect, sync_playwright
+
+    from strategy_app.shell.navigation import PAGES
+
+    expect.set_options(timeout=60_000)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(served_app)
+        expect(page.get_by_role("heading", name="Home")).to_be_visible()
+        page.get_by_label("Name").fill("MD ![t](http://127.0.0.1:9/track.png)")
+        page.get_by_role("button", name="Create project").click()
+        expect(page.get_by_text("![t](http://127.0.0.1:9/track.png)").first).to_be_visible()
+        icons = []
+        for info in PAGES:
+            page.goto(f"{served_app}/{info.url_path}")
+            expect(page.get_by_role("heading", name=info.title).first).to_be_visible()
+            page.wait_for_timeout(1000)  # late requests: fonts, icons
+            icons.append(page.locator("link[rel='shortcut icon']").get_attribute("href"))
+        browser.close()
+    outside = [u for u in requested if not u.startswith((served_app, "data:", "blob:"))]
+    assert outside == [], outside
+    assert all(not icon.startswith("http") or icon.startswith(served_app) for icon in icons), icons

@@ -214,7 +214,7 @@ def test_missing_file(tmp_path):
 
 
 def test_directory_is_not_a_file(tmp_path):
-    assert "not found" in refusal(tmp_path)
+    assert "is a folder" in refusal(tmp_path)
 
 
 def test_empty_file(tmp_path):

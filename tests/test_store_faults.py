@@ -136,3 +136,31 @@ def test_full_disk_is_a_clear_error_and_nothing_is_corrupted(small_disk):
     )
     reopened.labels.save_edit(project.id, LabelEdit("b", "", notes="after"), 0)  # writable again
     reopened.close()
+
+
+def test_image_zip_on_a_full_disk_is_a_clear_error_and_keeps_nothing(small_disk):
+    from diagnostics.images import extract_images_zip
+    from diagnostics.validation import InputError
+    from tests.test_bad_inputs import png, zip_of
+
+    entries = {f"img{i}.png": png() + os.urandom(1 << 20) for i in range(6)}  # 6 MB, 4 MB disk
+    dest = small_disk / "images"
+    with pytest.raises(InputError, match=r"could not be written .*free disk space"):
+        extract_images_zip(zip_of(entries), dest, name="images.zip")
+    assert not dest.exists() and not list(small_disk.glob(".extract-*"))
+
+
+@pytest.mark.slow
+def test_search_on_a_full_disk_is_one_line_and_exit_2(small_disk, capsys):
+    from strategy_app.cli import main
+
+    filler = small_disk / "filler"
+    with filler.open("wb") as handle, contextlib.suppress(OSError):
+        while True:
+            handle.write(b"\0" * 65536)
+            handle.flush()
+    code = main(["search", "--trials", "1", "--epochs", "1"])
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and "Traceback" not in err, err
+    assert last.startswith("error: No space left on device") and "free some disk space" in last

@@ -4,9 +4,12 @@ import csv
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from diagnostics.tags import (
     PRESET_CATEGORIES,
+    RESERVED_COLUMNS,
     TagRow,
     TagTable,
     check_category_name,
@@ -138,3 +141,60 @@ def test_blank_sample_uses_presets_and_context():
     assert first[:3] == ["a", "cat", "'=dog"]
     back = read_tags_csv(text.encode())  # context columns are ignored on import
     assert back.categories == PRESET_CATEGORIES
+
+
+NO_NUL = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+CATEGORY = (
+    st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=60)
+    .map(str.strip)
+    .filter(lambda name: name and name.lower() not in RESERVED_COLUMNS)
+)
+
+
+@st.composite
+def tag_tables(draw) -> TagTable:
+    """Any table the app can hold: odd ids, notes with line breaks, quotes, formulas, spaces."""
+    categories = draw(st.lists(CATEGORY, max_size=4, unique_by=str.lower))
+    keys = draw(
+        st.lists(
+            st.tuples(
+                st.text(NO_NUL, min_size=1, max_size=12).filter(str.strip),
+                st.text(NO_NUL, max_size=8),
+            ),
+            min_size=1,
+            max_size=6,
+            unique=True,
+        )
+    )
+    rows = tuple(
+        TagRow(
+            id=example,
+            tags=frozenset(draw(st.sets(st.sampled_from(categories))) if categories else ()),
+            reviewed=draw(st.booleans()),
+            notes=draw(st.text(NO_NUL, max_size=40)),
+            annotator=annotator,
+        )
+        for example, annotator in keys
+    )
+    return TagTable(tuple(categories), rows)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tag_tables())
+def test_export_then_import_is_the_identity(table):
+    assert read_tags_csv(write_tags_csv(table).encode()) == table
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        pytest.param("before\rafter", id="lone-carriage-return"),
+        pytest.param("x" * (200 << 10), id="note-over-128-KiB"),
+        pytest.param("'=already", id="quote-before-a-formula"),
+        pytest.param("  spaced  ", id="surrounding-spaces"),
+        pytest.param("''", id="two-quotes"),
+    ],
+)
+def test_the_round_trip_cases_from_the_probe(notes):
+    table = TagTable(("blurry",), (TagRow(" a ", frozenset({"blurry"}), True, notes, " ana "),))
+    assert read_tags_csv(write_tags_csv(table).encode()) == table

@@ -6,3 +6,4 @@ OPTIMIZERS = ("sgd", "adam")
 LR_DECAYS = ("none", "step", "cosine")
 LR_METHODS = ("valley", "steepest", "min10")
 DIFFICULTIES = {"easy": 2.0, "medium": 1.0, "hard": 0.5}
+DEVICES = ("auto", "cpu", "cuda")

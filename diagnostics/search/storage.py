@@ -7,14 +7,13 @@ many machines share a study. RDB storages get Optuna's heartbeat and its retry c
 
 from __future__ import annotations
 
-import re
 import warnings
 from pathlib import Path
 
 import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 
-from diagnostics.validation import InputError
+from diagnostics.validation import InputError, check_journal_file, one_line, redact_url
 
 JOURNAL_NAME = "optuna-journal.log"
 HEARTBEAT_INTERVAL_S = 10
@@ -49,8 +48,8 @@ def open_storage(spec: str, max_retry: int = 3) -> optuna.storages.BaseStorage:
                     heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry),
                 )
         except Exception as exc:  # sqlalchemy's many connection errors
-            raise InputError(f"cannot open storage {redact(spec)}: {exc}") from exc
-    path = Path(spec)
+            raise InputError(f"cannot open storage {redact(spec)}: {one_line(exc)}") from exc
+    path = check_journal_file(spec)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         backend = optuna.storages.journal.JournalFileBackend(str(path))
@@ -61,4 +60,4 @@ def open_storage(spec: str, max_retry: int = 3) -> optuna.storages.BaseStorage:
 
 def redact(spec: str) -> str:
     """A storage URL without its password, for messages and JSON."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", spec)
+    return redact_url(spec)

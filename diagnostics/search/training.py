@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from diagnostics.search.choices import LR_DECAYS, OPTIMIZERS
+from diagnostics.search.choices import DEVICES, LR_DECAYS, OPTIMIZERS
 from diagnostics.search.datasets import Dataset
 from diagnostics.search.model import build_mlp
 from diagnostics.validation import InputError
@@ -101,6 +101,12 @@ def pick_device(name: str = "auto") -> torch.device:
     """``auto`` → CUDA when available, else CPU; or the named device."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name not in DEVICES:
+        raise InputError(f"--device: '{name}' is not a device; use one of {', '.join(DEVICES)}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError(
+            "--device cuda: this torch build sees no CUDA GPU; use --device auto (or cpu)"
+        )
     return torch.device(name)
 
 

@@ -17,6 +17,7 @@ from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS, Diagnosis, HumanLevel, gap_rows
 from strategy_app.diagnose.service import DiagnosisResult, accept_upload, save_inputs
+from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP
 from strategy_app.shell.page import page_link
 from strategy_app.shell.signin import current_user
@@ -60,7 +61,10 @@ def handle_upload(store: Store, project: Project, uploaded) -> str | None:
         try:
             accept_upload(store, project.id, uploaded.name, uploaded.getvalue(), current_user())
             handled[uploaded.file_id] = None
-            st.toast(f"Saved {uploaded.name} to {project.name}", icon=":material/check:")
+            st.toast(
+                f"Saved {escape_markdown(uploaded.name)} to {escape_markdown(project.name)}",
+                icon=":material/check:",
+            )
         except InputError as exc:
             handled[uploaded.file_id] = str(exc)
     return handled[uploaded.file_id]
@@ -87,7 +91,7 @@ def inputs(store: Store, project: Project, result: DiagnosisResult) -> DiagnoseS
         try:
             save_inputs(store, pid, new, current_user())
         except InputError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(exc))
             return state
         st.rerun()
     return new
@@ -107,13 +111,17 @@ def _upload_inputs(
     if uploaded is not None:
         error = handle_upload(store, project, uploaded)
         if error:
-            st.error(f"{error}\n\nNothing was changed: the project keeps its saved data.")
+            st.error(
+                f"{escape_markdown(error)}\n\n"
+                "Nothing was changed: the project keeps its saved data."
+            )
         state = replace(store.diagnose_state.load(pid), source="upload")
     if state.upload_sha256:
         upload = store.uploads.get(state.upload_sha256)
         size = f" · {upload.size / 1024:,.0f} KB" if upload else ""
         st.caption(
-            f":material/description: Using **{state.upload_name}**{size}, saved in this project."
+            f":material/description: Using **{escape_markdown(state.upload_name)}**{size}, "
+            "saved in this project."
         )
     col_metric, col_slice, col_unit = st.columns(3)
     metric_options = [AUTO_METRIC, *METRICS]
@@ -183,7 +191,9 @@ def _human_inputs(state: DiagnoseState, pid: int, metric: str) -> DiagnoseState:
     best = min(humans, key=lambda h: h.value) if humans else None
     for i, human in enumerate(humans):
         name_col, value_col, remove_col = st.columns([4, 2, 1], vertical_alignment="center")
-        name_col.markdown(f"{human.name}" + ("  :green-badge[proxy]" if human is best else ""))
+        name_col.markdown(
+            escape_markdown(human.name) + ("  :green-badge[proxy]" if human is best else "")
+        )
         value_col.markdown(f"{_to_shown(human.value, metric):g} {_unit_label(metric, state.unit)}")
         if remove_col.button("Remove", key=f"remove_human_{i}_{pid}", icon=":material/delete:"):
             humans.pop(i)
@@ -268,9 +278,16 @@ def results(result: DiagnosisResult, state: DiagnoseState) -> None:
         if gap is not None:
             page_link(NEXT_PAGE_FOR_GAP[gap.name][0])
     if result.slices:
-        st.subheader(f":material/view_column: By {state.slice_column}", anchor=False)
+        st.subheader(
+            f":material/view_column: By {escape_markdown(state.slice_column)}", anchor=False
+        )
         st.caption("One waterfall per value; the slice with the largest significant gap first.")
-        tabs = st.tabs([f"{state.slice_column} = {value}" for value, _ in result.slices])
+        tabs = st.tabs(
+            [
+                f"{escape_markdown(state.slice_column)} = {escape_markdown(value)}"
+                for value, _ in result.slices
+            ]
+        )
         for tab, (value, sliced) in zip(tabs, result.slices, strict=True):
             with tab:
                 show(sliced, key=f"slice_{value}", title=f"{state.slice_column} = {value}")

@@ -12,7 +12,7 @@ from diagnostics.errors import (
 )
 from diagnostics.ingest import read_predictions
 from diagnostics.tags import PRESET_CATEGORIES, TagTable, check_category_name, write_tags_csv
-from diagnostics.validation import InputError
+from diagnostics.validation import InputError, check_output_file, check_seed
 from strategy_app.cli import add_json_flag
 
 PAIRS_SHOWN = 10
@@ -47,6 +47,9 @@ def register(subparsers) -> None:
 
 def run(args) -> tuple[dict, str]:
     """Sample the errors and (optionally) write the tags CSV; returns (JSON data, text)."""
+    check_seed(args.seed)
+    if args.out:
+        check_output_file(args.out)
     predictions = read_predictions(args.predictions, metric="error")
     summary = dev_error_summary(predictions)
     sample = sample_errors(predictions, args.n, seed=args.seed, stratify=args.stratify)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -149,8 +150,10 @@ def set_images_root(store: Store, project_id: int, folder: Path) -> None:
 def accept_images_zip(store: Store, project_id: int, name: str, data: bytes, user: User) -> int:
     """Extract an uploaded zip of images (safely) and use it for the project; returns the count.
 
-    A refused archive raises InputError and leaves the project's images as they were. ``user``
-    must be an editor; the upload is audited.
+    A refused archive raises InputError and leaves the project's images as they were. The
+    images of an archive it replaces are deleted (the project shows one archive's images), so
+    what a project keeps on disk is bounded by one archive's limits. ``user`` must be an editor;
+    the upload is audited.
     """
     require(user, "upload files")
     digest = hashlib.sha256(data).hexdigest()
@@ -158,6 +161,9 @@ def accept_images_zip(store: Store, project_id: int, name: str, data: bytes, use
     if not folder.is_dir():
         extract_images_zip(data, folder, name=name)
     set_images_root(store, project_id, folder)
+    for replaced in folder.parent.iterdir():
+        if replaced != folder and replaced.is_dir() and not replaced.name.startswith("."):
+            shutil.rmtree(replaced, ignore_errors=True)
     store.audit.record(user.identity, IMAGES_UPLOAD, project_id, name, {"sha256": digest})
     return sum(1 for path in folder.rglob("*") if path.is_file())
 

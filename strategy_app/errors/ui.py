@@ -19,6 +19,7 @@ from diagnostics.tags import PRESET_CATEGORIES
 from diagnostics.validation import InputError
 from strategy_app.errors import service as labeling
 from strategy_app.errors.service import ID, INPUT, NOTES, REVIEWED, SCORE, Y_PRED, Y_TRUE, View
+from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.page import (
     cached_full_image,
     cached_thumbnail,
@@ -162,7 +163,7 @@ def sample_controls(store: Store, project: Project, labels: LabelSnapshot) -> No
                 user=current_user(),
             )
         except InputError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(exc))
             return
         st.session_state.pop(f"confirm_redraw_{pid}", None)
         st.toast(f"Drew {drawn.size} dev errors", icon=":material/check:")
@@ -211,7 +212,7 @@ def images_upload(store: Store, project: Project, view: View) -> None:
         except InputError as exc:
             handled[uploaded.file_id] = str(exc)
     if handled[uploaded.file_id]:
-        st.error(handled[uploaded.file_id])
+        st.error(escape_markdown(handled[uploaded.file_id]))
 
 
 def category_controls(store: Store, project: Project, labels: LabelSnapshot) -> None:
@@ -263,7 +264,7 @@ def _run(action, done: str) -> None:
     try:
         action()
     except InputError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(exc))
         return
     st.toast(done, icon=":material/check:")
     st.rerun()
@@ -359,13 +360,13 @@ def editor(store: Store, project: Project, view: View) -> bool:
 def notices(project: Project) -> None:
     """Conflicts found while saving, shown once after the view was rebuilt."""
     for message in st.session_state.pop(NOTICES_KEY.format(project.id), []):
-        st.warning(message, icon=":material/sync_problem:")
+        st.warning(escape_markdown(message), icon=":material/sync_problem:")
 
 
 def progress_bar(labels: LabelSnapshot, annotator: str) -> None:
     """'63 of 100 reviewed' and a bar."""
     done, total = labeling.progress_of(labels, annotator)
-    who = f" by {annotator}" if annotator else ""
+    who = f" by {escape_markdown(annotator)}" if annotator else ""
     st.progress(
         done / total if total else 0.0,
         text=f"{done} of {total} reviewed{who} · tagging an example counts as reviewing it; "
@@ -389,8 +390,8 @@ def detail(store: Store, project: Project, view: View, labels: LabelSnapshot) ->
     example = ids[position]
     record = view.sample.examples.iloc[position]
     where.markdown(
-        f"**{position + 1} of {len(ids)}** · id `{example}` · true **{record[Y_TRUE]}** · "
-        f"predicted **{record[Y_PRED]}**"
+        f"**{position + 1} of {len(ids)}** · id {escape_markdown(example)} · true "
+        f"**{escape_markdown(record[Y_TRUE])}** · predicted **{escape_markdown(record[Y_PRED])}**"
         + ("" if pd.isna(record[SCORE]) else f" · confidence {record[SCORE]:.2f}")
     )
     image = cached_full_image(view.images_root, record[INPUT])
@@ -401,8 +402,8 @@ def detail(store: Store, project: Project, view: View, labels: LabelSnapshot) ->
     review = labels.reviews_by(view.annotator).get(example)
     names = [c.name for c in view.categories if review and c.id in review.tags]
     st.caption(
-        ("Tags: " + ", ".join(names) if names else "No tags yet")
-        + (f" · notes: {review.notes}" if review and review.notes else "")
+        ("Tags: " + ", ".join(map(escape_markdown, names)) if names else "No tags yet")
+        + (f" · notes: {escape_markdown(review.notes)}" if review and review.notes else "")
         + " · tag it in the table above."
     )
     with st.expander("History of this example", icon=":material/history:"):
@@ -489,7 +490,7 @@ def csv_section(store: Store, project: Project) -> None:
         except InputError as exc:
             handled[uploaded.file_id] = str(exc)
     if handled[uploaded.file_id]:
-        st.error(handled[uploaded.file_id])
+        st.error(escape_markdown(handled[uploaded.file_id]))
 
 
 def page() -> None:
@@ -497,7 +498,8 @@ def page() -> None:
     context = open_page("error_analysis")
     project, store = require_project(context.project), context.store
     st.caption(
-        f"Project **{project.name}** · review about 100 misclassified dev examples, tag what each "
+        f"Project **{escape_markdown(project.name)}** · "
+        "review about 100 misclassified dev examples, tag what each "
         "one shows, and see which category is worth fixing. Every edit is saved as you make it."
     )
     summary = _dev_error_summary_or_stop(store, project, context.state)
@@ -548,7 +550,10 @@ def _dev_error_summary_or_stop(store: Store, project: Project, state: DiagnoseSt
     try:
         errors = project_dev_error_summary(store, project.id, state)
     except InputError as exc:
-        st.error(f"{exc}\n\nError analysis needs a classification predictions file with dev rows.")
+        st.error(
+            f"{escape_markdown(exc)}\n\n"
+            "Error analysis needs a classification predictions file with dev rows."
+        )
         page_link("diagnose", label="Open Diagnose to fix the predictions")
         st.stop()
     if errors is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from diagnostics.rates import parse_rate
 from diagnostics.report import FORMATS, SECTIONS, ReportInputs, export
 from diagnostics.splitnames import SPLITS
-from diagnostics.validation import InputError
+from diagnostics.validation import InputError, check_output_file
 from strategy_app.cli import add_json_flag
 from strategy_app.diagnose.flags import add_level_arguments, diagnosis_from_args
 from strategy_app.report.service import ceiling_from_labels, dev_error_of, project_inputs
@@ -60,10 +60,8 @@ def run(args) -> tuple[dict, str]:
             "nothing to report: give predictions, typed levels, --project, --labels, "
             "--split-size/--source/--target or --study"
         )
+    out = check_output_file(args.out)
     content = export(inputs, args.format, sections)
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise InputError(f"--out: folder {out.parent} does not exist")
     out.write_bytes(content)
     data = {"out": str(out), "format": args.format, "sections": sections, "bytes": len(content)}
     return data, f"Wrote {out} ({args.format}, {len(content):,} bytes): {', '.join(sections)}"

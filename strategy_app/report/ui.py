@@ -15,6 +15,7 @@ from diagnostics.report import (
 )
 from diagnostics.validation import InputError
 from strategy_app.report.service import create_share, project_inputs, revoke_share
+from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.page import page_link, project_dev_error_summary, project_result
 from strategy_app.shell.share_view import share_url
 from strategy_app.shell.signin import current_user
@@ -39,7 +40,7 @@ def report_inputs(store: Store, project: Project) -> ReportInputs | None:
             dev_error_summary=project_dev_error_summary,
         )
     except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_markdown(exc), icon=":material/error:")
         page_link("diagnose", label="Fix it on Diagnose")
         return None
     if not inputs.available_sections():
@@ -106,11 +107,11 @@ def share_links(store: Store, project: Project, inputs: ReportInputs, sections, 
         try:
             share = create_share(store, project.id, inputs, sections, html, current_user())
             st.success(
-                f"Share link created for “{_escape_markdown(share.title)}”: it is the first below.",
+                f"Share link created for “{escape_markdown(share.title)}”: it is the first below.",
                 icon=":material/check:",
             )
         except InputError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(exc))
     shares = store.shares.list(project.id)
     if not shares:
         st.caption("No share links yet.")
@@ -120,7 +121,7 @@ def share_links(store: Store, project: Project, inputs: ReportInputs, sections, 
         with st.container(border=True):
             left, right = st.columns([5, 1])
             status = "revoked" if share.revoked else "live"
-            left.markdown(f"**{_escape_markdown(share.title)}** · {created} · {status}")
+            left.markdown(f"**{escape_markdown(share.title)}** · {created} · {status}")
             if not share.revoked:
                 left.code(share_url(share.token), language=None)
                 if right.button("Revoke", key=f"revoke_{share.token}"):
@@ -128,11 +129,7 @@ def share_links(store: Store, project: Project, inputs: ReportInputs, sections, 
                         revoke_share(store, project.id, share.token, current_user())
                         st.rerun()
                     except InputError as exc:
-                        st.error(str(exc))
-
-
-def _escape_markdown(text: str) -> str:
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~])", r"\\\1", text)
+                        st.error(escape_markdown(exc))
 
 
 def report_page(store: Store, project: Project) -> None:

@@ -77,8 +77,9 @@ def run(args) -> tuple[dict, str]:
     from diagnostics.search.rounds import join_study, run_search
     from diagnostics.search.settings import SearchSettings
     from diagnostics.search.space import SearchSpace
-    from diagnostics.search.training import PARAM_NAMES
+    from diagnostics.search.training import PARAM_NAMES, pick_device
 
+    pick_device(args.device)  # refuse --device cuda without CUDA before any trial starts
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress line says it all
     if args.join and args.mlflow:
         raise InputError(

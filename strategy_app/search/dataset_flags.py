@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnostics.search.choices import DIFFICULTIES
+from diagnostics.search.choices import DEVICES, DIFFICULTIES
 from diagnostics.search.datasets import ClassificationOptions, Dataset, load_dataset
 
 
@@ -22,7 +22,10 @@ def add_dataset_arguments(parser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, weights, batches")
     parser.add_argument(
-        "--device", default="auto", help="auto (CUDA when available, else CPU), cpu or cuda"
+        "--device",
+        default="auto",
+        choices=DEVICES,
+        help="auto (CUDA when available, else CPU), cpu or cuda",
     )
 
 

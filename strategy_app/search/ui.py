@@ -31,6 +31,7 @@ from diagnostics.search.space import (
 from diagnostics.search.training import PARAM_NAMES
 from diagnostics.validation import InputError
 from strategy_app.search import service as search_jobs
+from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.page import switch_to
 from strategy_app.shell.signin import current_user
 from strategy_app.store import SearchRun, Store
@@ -120,7 +121,10 @@ def space_editor(store: Store, project_id: int) -> SearchSpace | None:
     try:
         space = space_of_frame(edited)
     except InputError as exc:
-        st.error(f"{exc}. The project keeps its last valid space.", icon=":material/error:")
+        st.error(
+            f"{escape_markdown(exc)}. The project keeps its last valid space.",
+            icon=":material/error:",
+        )
         return None
     if space.to_dict() != store.search_state.load(project_id).space:
         search_jobs.save_space(store, project_id, space, current_user())
@@ -203,10 +207,10 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
         try:
             run = search_jobs.start_search(store, project_id, request, name, user=current_user())
         except InputError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(escape_markdown(exc), icon=":material/error:")
         else:
             st.session_state[f"search_run_{k}_caviar"] = run.id
-            st.toast(f"Started {run.name} in the background")
+            st.toast(f"Started {escape_markdown(run.name)} in the background")
 
 
 def pick_run(store: Store, project_id: int, kind: str) -> SearchRun | None:
@@ -252,7 +256,7 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
             search_jobs.stop_search(run, current_user())
             st.toast("Stop requested: workers finish their current epoch")
         except InputError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(exc))
     if status["state"] in ("stopped", "failed") and next(buttons).button(
         "Resume", key=f"search_resume_{run_id}", icon=":material/replay:"
     ):
@@ -260,7 +264,7 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
             search_jobs.resume_search(store, run, current_user())
             st.rerun()
         except InputError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(exc))
     result = status["result"]
     if result and next(buttons).button(
         "Diagnose the best model", key=f"search_diagnose_{run_id}", type="primary"
@@ -268,7 +272,7 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
         try:
             name = search_jobs.send_best_to_diagnose(store, project_id, run, current_user())
         except InputError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(exc))
         else:
             switch_to("diagnose", f"Saved {name} as the project's predictions.")
     if status["state"] == "failed":
@@ -338,7 +342,7 @@ def panda_section(store: Store, project_id: int) -> None:
                     store, project_id, dataset, params, int(epochs), user=current_user()
                 )
             except InputError as exc:
-                st.error(str(exc))
+                st.error(escape_markdown(exc))
             else:
                 st.session_state[f"search_run_{project_id}_panda"] = run.id
     run = pick_run(store, project_id, "panda")
@@ -369,7 +373,7 @@ def _panda_body(store: Store, run_id: int, was_live: bool) -> None:
             try:
                 search_jobs.stop_panda(run, current_user())
             except InputError as exc:
-                st.error(str(exc))
+                st.error(escape_markdown(exc))
         return
     if status["state"] == "failed":
         st.code(search_jobs.log_tail(run) or "(no output)")
@@ -398,7 +402,7 @@ def _panda_body(store: Store, run_id: int, was_live: bool) -> None:
                     store, run, {**params, **changed}, int(more), current_user()
                 )
             except InputError as exc:
-                st.error(str(exc))
+                st.error(escape_markdown(exc))
             else:
                 st.rerun()
 
@@ -417,7 +421,7 @@ def lr_finder_panel(store: Store, project_id: int) -> None:
             try:
                 search_jobs.run_lr_finder(store, project_id, dataset, params, current_user())
             except InputError as exc:
-                st.error(str(exc))
+                st.error(escape_markdown(exc))
     result = store.search_state.load(project_id).lr_finder
     if result is None:
         st.caption("The LR grows from 1e-7 to 10 over one pass while the loss is watched.")

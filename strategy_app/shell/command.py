@@ -14,7 +14,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from diagnostics.validation import InputError
+from diagnostics.validation import InputError, check_ip_address, check_port, redact_url
 from strategy_app.shell.auth_secrets import prepare_secrets
 from strategy_app.store import data_dir, database_url
 
@@ -89,6 +89,8 @@ def run(args) -> tuple[dict, str]:
     Refuses (InputError, exit 2) a non-loopback address without sign-in configured, unless
     ``--no-auth``; then it warns, as before sign-in existed.
     """
+    check_port(args.port)
+    check_ip_address(args.address)
     secrets = prepare_secrets(Path.cwd(), data_dir())
     local = is_loopback(args.address)
     if secrets is None and not local and not args.no_auth:
@@ -113,7 +115,7 @@ def run(args) -> tuple[dict, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["STRATEGY_DATA_DIR"] = str(data_dir())  # ./data of the folder serve was started in
-    print(f"data: {database_url(data_dir())}", file=sys.stderr)
+    print(f"data: {redact_url(database_url(data_dir()))}", file=sys.stderr)
     print(f"sign-in: {'on' if secrets else 'off'}", file=sys.stderr)
     print(f"open http://{args.address}:{args.port}", file=sys.stderr)
     sys.stderr.flush()

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
+# The browser tab's icon, shipped: a ``:material/…:`` page icon would make the browser fetch the
+# favicon from Google's font servers (the sidebar's Material icons come with Streamlit).
+APP_ICON = Path(__file__).resolve().parents[1] / "assets" / "icon.png"
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,13 @@ import streamlit as st
 
 from diagnostics.errors import confusion_pairs, dev_error_summary
 from diagnostics.ingest import Predictions, read_predictions
+from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS
 from strategy_app.auth import User
 from strategy_app.diagnose.service import DiagnosisResult, compute
 from strategy_app.errors.service import full_image, predictions_for, thumbnail_url
-from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP, PAGES_BY_KEY
+from strategy_app.shell.markdown import escape_markdown
+from strategy_app.shell.navigation import APP_ICON, NEXT_PAGE_FOR_GAP, PAGES_BY_KEY
 from strategy_app.shell.sample import ensure_sample_project
 from strategy_app.shell.signin import account_box, require_sign_in
 from strategy_app.store import Project, Store, database_url, open_store
@@ -37,8 +39,16 @@ def _store_for(url: str) -> Store:
 
 
 def get_store() -> Store:
-    """The app's store (opened, upgraded and seeded with the sample project once per URL)."""
-    return _store_for(database_url())
+    """The app's store (opened, upgraded and seeded with the sample project once per URL).
+
+    A database that cannot be opened (a damaged SQLite file, an unreachable server) stops the
+    page with ``st.error`` saying which and what to do.
+    """
+    try:
+        return _store_for(database_url())
+    except InputError as refusal:
+        st.error(escape_markdown(refusal))
+        st.stop()
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading predictions…")
@@ -214,7 +224,7 @@ def open_page(key: str) -> PageContext:
     """Set up a page (title, icon, sidebar) and hand over what the sidebar read."""
     info = PAGES_BY_KEY[key]
     st.set_page_config(
-        page_title=f"{info.title} · ML-strategy desk", page_icon=info.icon, layout="wide"
+        page_title=f"{info.title} · ML-strategy desk", page_icon=str(APP_ICON), layout="wide"
     )
     user = require_sign_in()
     store = get_store()

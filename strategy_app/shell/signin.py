@@ -23,6 +23,7 @@ from strategy_app.auth import (
     load_roles,
     user_from_claims,
 )
+from strategy_app.shell.markdown import escape_markdown
 from strategy_app.store import data_dir
 
 
@@ -64,7 +65,7 @@ def require_sign_in() -> User:
     try:
         user = signed_in_user()
     except InputError as exc:
-        st.error(f"The roles file is broken, so nobody can be let in: {exc}")
+        st.error(f"The roles file is broken, so nobody can be let in: {escape_markdown(exc)}")
         st.stop()
     if user is not None:
         return user

@@ -7,7 +7,7 @@ from pathlib import Path
 from diagnostics.split_assign import SPLIT_COLUMN, read_dataset, write_dataset
 from diagnostics.splitnames import SPLIT_LABELS, SPLITS
 from diagnostics.splits import SplitPlan
-from diagnostics.validation import InputError
+from diagnostics.validation import InputError, check_output_file, check_seed
 from strategy_app.cli import add_json_flag
 from strategy_app.splits.service import (
     AssignRequest,
@@ -120,6 +120,8 @@ def _assign_command(args) -> tuple[dict, str]:
             "--fractions and --source-column exclude each other: a mismatched "
             "plan comes from the source and target counts"
         )
+    check_seed(args.seed)
+    check_output_file(args.out)
     if Path(args.out).resolve() == Path(args.data).resolve():
         raise InputError("--out must differ from DATA; the input is never overwritten")
     name = Path(args.data).name

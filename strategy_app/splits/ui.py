@@ -18,6 +18,7 @@ from diagnostics.split_assign import SplitAssignment, read_dataset
 from diagnostics.splitnames import SPLIT_LABELS, SPLITS
 from diagnostics.splits import SplitPlan
 from diagnostics.validation import InputError
+from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.signin import current_user
 from strategy_app.splits import service
 from strategy_app.store import Project, SplitPageState, Store
@@ -95,7 +96,7 @@ def plan_inputs(store: Store, project: Project) -> SplitPlan | None:
     try:
         plan = service.page_plan(state)
     except InputError as exc:
-        st.error(f"{exc}\n\n{KEPT}", icon=":material/error:")
+        st.error(f"{escape_markdown(exc)}\n\n{KEPT}", icon=":material/error:")
         return None
     if state != saved:
         service.save_choices(store, pid, state, current_user())
@@ -152,7 +153,10 @@ def handle_dataset_upload(store: Store, project: Project, uploaded) -> str | Non
                 store, project.id, uploaded.name, uploaded.getvalue(), current_user()
             )
             handled[uploaded.file_id] = None
-            st.toast(f"Saved {uploaded.name} to {project.name}", icon=":material/check:")
+            st.toast(
+                f"Saved {escape_markdown(uploaded.name)} to {escape_markdown(project.name)}",
+                icon=":material/check:",
+            )
         except InputError as exc:
             handled[uploaded.file_id] = str(exc)
     return handled[uploaded.file_id]
@@ -193,7 +197,7 @@ def dataset_section(store: Store, project: Project) -> None:
     if uploaded is not None:
         error = handle_dataset_upload(store, project, uploaded)
         if error:
-            st.error(f"{error}\n\n{KEPT}", icon=":material/error:")
+            st.error(f"{escape_markdown(error)}\n\n{KEPT}", icon=":material/error:")
     saved = store.split_plans.load(pid)
     if saved.upload_sha256 is None:
         st.caption("Upload a dataset to write a seeded split column into it.")
@@ -203,7 +207,7 @@ def dataset_section(store: Store, project: Project) -> None:
     try:
         frame = _dataset(path, name)
     except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_markdown(exc), icon=":material/error:")
         return
     st.caption(
         f":material/description: Using **{name}** · {len(frame):,} rows, saved in this project."
@@ -255,7 +259,7 @@ def dataset_section(store: Store, project: Project) -> None:
     try:
         result = _assignment(path, name, state)
     except InputError as exc:
-        st.error(f"{exc}\n\n{KEPT}", icon=":material/error:")
+        st.error(f"{escape_markdown(exc)}\n\n{KEPT}", icon=":material/error:")
         return
     if state != saved:
         service.save_choices(store, pid, state, current_user())
@@ -294,4 +298,4 @@ def _show_assignment(result: SplitAssignment, rows: int) -> None:
             icon=":material/check:",
         )
     for message in result.leakage.messages():
-        st.error(f"Leakage: {message}", icon=":material/error:")
+        st.error(f"Leakage: {escape_markdown(message)}", icon=":material/error:")

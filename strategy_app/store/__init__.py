@@ -25,10 +25,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError
 
+from diagnostics.validation import InputError
 from strategy_app.store.audit import AuditRepository
 from strategy_app.store.diagnose_state import DiagnoseState, DiagnoseStateRepository
-from strategy_app.store.engine import data_dir, database_url, make_engine
+from strategy_app.store.engine import (
+    check_sqlite_file,
+    damaged,
+    data_dir,
+    database_url,
+    make_engine,
+)
 from strategy_app.store.labels import LabelRepository
 from strategy_app.store.migrate import upgrade
 from strategy_app.store.projects import Project, ProjectRepository
@@ -86,8 +94,20 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
     """Open (and create or upgrade) the store at ``url`` (default: :func:`database_url`)."""
     folder = Path(folder) if folder is not None else data_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url or database_url(folder))
-    upgrade(engine)
+    url = url or database_url(folder)
+    check_sqlite_file(url)
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    except DatabaseError as exc:
+        engine.dispose()
+        reason = (str(exc.orig).strip().splitlines() or [type(exc).__name__])[0]
+        if engine.url.get_backend_name() == "sqlite":
+            raise damaged(Path(engine.url.database), f"cannot be read ({reason})") from None
+        raise InputError(
+            f"cannot open the database {engine.url.render_as_string(hide_password=True)} "
+            f"({reason}); check STRATEGY_DB_URL and that the server is running"
+        ) from None
     uploads = UploadRepository(engine, folder / "uploads")
     return Store(
         engine=engine,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,8 @@ from diagnostics.validation import InputError
 DB_FILE = "strategy.db"
 BUSY_TIMEOUT_MS = 5000
 WRITE_ATTEMPTS = 6
+SQLITE_MAGIC = b"SQLite format 3\x00"
+SQLITE_HEADER_BYTES = 100
 
 UNWRITABLE = {
     "readonly database": "the database file is read-only",
@@ -41,6 +43,48 @@ class StoreUnwritable(InputError):
 
     An :class:`InputError` so that every page already shows it with ``st.error``.
     """
+
+
+class StoreDamaged(InputError):
+    """The SQLite file is not a readable database; it is left exactly as it is."""
+
+
+def damaged(path: Path, what: str) -> StoreDamaged:
+    """The refusal of a damaged database file: which file, what is wrong, what to do."""
+    return StoreDamaged(
+        f"the database file {path} {what}; nothing was changed. Restore it from a backup, or "
+        "move it away to start a fresh database (or set STRATEGY_DATA_DIR to another folder)"
+    )
+
+
+def check_sqlite_file(url: str) -> None:
+    """Refuse a SQLite database path that holds a folder, an empty file, a file that is not
+    SQLite, or one cut shorter than its header says, so no fresh database is made over it."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return
+    name = parsed.database.removeprefix("file:")
+    if name == ":memory:" or parsed.query.get("mode") == "memory":
+        return
+    path = Path(name)
+    if path.is_dir():
+        raise damaged(path, "is a folder, not a database")
+    if not path.exists():
+        return
+    with path.open("rb") as handle:
+        header = handle.read(SQLITE_HEADER_BYTES)
+    size = path.stat().st_size
+    if size == 0:
+        raise damaged(path, "is empty (0 bytes), not a database")
+    if not header.startswith(SQLITE_MAGIC):
+        raise damaged(path, "is not a SQLite database (damaged, or another kind of file)")
+    if len(header) < SQLITE_HEADER_BYTES:
+        raise damaged(path, f"is cut short ({size} bytes)")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if header[24:28] == header[92:96] and size < pages * page_size:  # the size field is valid
+        raise damaged(path, f"is cut short ({size:,} of {pages * page_size:,} bytes)")
 
 
 def data_dir() -> Path:
