@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,10 +41,10 @@ from diagnostics.paired import (
     unpaired_change,
 )
 from diagnostics.rates import format_value, is_rate_metric
-from diagnostics.splitnames import SPLITS
+from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.tags import TagRow, TagTable
 from diagnostics.validation import InputError
-from diagnostics.waterfall import GAP_LABELS, GAPS, LEVEL_LABELS, Diagnosis, HumanLevel, diagnose
+from diagnostics.waterfall import GAP_LABELS, GAPS, Diagnosis, HumanLevel, diagnose
 
 SIGNIFICANCE = 0.05
 WEIGHTS_NOTE = (
@@ -82,7 +83,7 @@ class LevelChange:
         """True when the change is significant at 5%."""
         return self.test is not None and self.test.p_value < SIGNIFICANCE
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The ``levels`` entry of ``compare --json``."""
         test = self.test
         return {
@@ -124,7 +125,7 @@ class GapChange:
             return None
         return self.interval[0] > 0 or self.interval[1] < 0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The ``gaps`` entry of ``compare --json``."""
         return {
             "before": _clean(self.before),
@@ -167,7 +168,7 @@ class CategoryFix:
         low, high = wilson_interval(share, self.tagged - self.missing)
         return min(low, share), max(high, share)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The ``categories`` entry of ``compare --json``."""
         interval = self.interval
         return {
@@ -201,9 +202,9 @@ class Comparison:
         """Format a level, gap or change in the metric and unit."""
         return format_value(value, self.metric, self.unit, signed=signed)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON form of the CLI contract (DESIGN.md: ``compare --json``)."""
-        result = {
+        result: dict[str, Any] = {
             "metric": self.metric,
             "unit": self.unit or None,
             "before": self.sources[0],
@@ -383,7 +384,15 @@ def compare_levels(
     return comparison
 
 
-def _level_change(split, before, after, paired, metric, notes, sources) -> LevelChange:
+def _level_change(
+    split: str,
+    before: Mapping[str, LevelEstimate],
+    after: Mapping[str, LevelEstimate],
+    paired: Mapping[str, PairedSums] | None,
+    metric: str,
+    notes: list[str],
+    sources: tuple[str, str],
+) -> LevelChange:
     b, a = before.get(split), after.get(split)
     label = LEVEL_LABELS[split]
     if b is None or a is None:
@@ -417,7 +426,9 @@ def _margins(change: LevelChange | None) -> tuple[float, float] | None:
     return test.change - test.low, test.high - test.change
 
 
-def _gap_change(name, before: Diagnosis, after: Diagnosis, levels) -> GapChange:
+def _gap_change(
+    name: str, before: Diagnosis, after: Diagnosis, levels: Mapping[str, LevelChange]
+) -> GapChange:
     gap_before, gap_after = before.gaps.get(name), after.gaps.get(name)
     values = (
         None if gap_before is None else gap_before.value,
@@ -431,7 +442,7 @@ def _gap_change(name, before: Diagnosis, after: Diagnosis, levels) -> GapChange:
     lower = (0.0, 0.0) if gap_before.lower == "human" else _margins(levels.get(gap_before.lower))
     if upper is None or lower is None:
         return GapChange(name, *values)
-    change = values[1] - values[0]
+    change = gap_after.value - gap_before.value
     interval = (
         change - math.hypot(upper[0], lower[1]),
         change + math.hypot(upper[1], lower[0]),
@@ -471,12 +482,15 @@ def verdict(comparison: Comparison) -> str:
     if split is None:
         return "no level to compare"
     level = comparison.levels[split]
-    direction = "down" if level.change < 0 else "up" if level.change > 0 else "unchanged"
-    amount = "" if level.change == 0 else f" {_amount(comparison, level.change)}"
+    change, before, after, test = level.change, level.before, level.after, level.test
+    if change is None or before is None or after is None or test is None:
+        raise ValueError(f"the {split} level change has no test")
+    direction = "down" if change < 0 else "up" if change > 0 else "unchanged"
+    amount = "" if change == 0 else f" {_amount(comparison, change)}"
     real = "real" if level.real else "within noise"
     return (
-        f"no gap stands out; {LEVEL_LABELS[split]} {fmt(level.before.value)} → "
-        f"{fmt(level.after.value)}: {direction}{amount}, {real} (p = {level.test.p_value:.2g})"
+        f"no gap stands out; {LEVEL_LABELS[split]} {fmt(before.value)} → "
+        f"{fmt(after.value)}: {direction}{amount}, {real} (p = {test.p_value:.2g})"
     )
 
 

@@ -61,12 +61,21 @@ class LevelEstimate:
     @property
     def half_width(self) -> float | None:
         """Half the interval's width, or None without an interval."""
-        return (self.high - self.low) / 2 if self.has_interval else None
+        if self.low is None or self.high is None:
+            return None
+        return (self.high - self.low) / 2
+
+    def bounds(self) -> tuple[float, float]:
+        """The interval's (low, high); raises ValueError when the set has no interval."""
+        if self.low is None or self.high is None:
+            raise ValueError("this level has no interval (one example)")
+        return (self.low, self.high)
 
 
-def t_quantile(df, level: float = CONFIDENCE):
+def t_quantile(df: float | np.ndarray, level: float = CONFIDENCE) -> np.float64 | np.ndarray:
     """The two-sided Student t critical value for ``df`` degrees of freedom (arrays allowed)."""
-    return stdtrit(df, 0.5 + level / 2)
+    quantile: np.float64 | np.ndarray = stdtrit(df, 0.5 + level / 2)
+    return quantile
 
 
 def wilson_interval(p: float, n: float, z: float = Z_95) -> tuple[float, float]:
@@ -79,7 +88,14 @@ def wilson_interval(p: float, n: float, z: float = Z_95) -> tuple[float, float]:
     return (max(0.0, centre - spread), min(1.0, centre + spread))
 
 
-def skew_corrected_t_interval(mean, se, skewness, n_eff, df, level: float = CONFIDENCE):
+def skew_corrected_t_interval(
+    mean: np.ndarray,
+    se: np.ndarray,
+    skewness: np.ndarray,
+    n_eff: np.ndarray,
+    df: np.ndarray,
+    level: float = CONFIDENCE,
+) -> tuple[np.ndarray, np.ndarray]:
     """Hall's (1992) skewness-corrected Student t interval for a mean (arrays allowed).
 
     With T = (mean − μ)/se and b = γ/(3√n), Johnson's corrected statistic made monotone,
@@ -93,8 +109,11 @@ def skew_corrected_t_interval(mean, se, skewness, n_eff, df, level: float = CONF
     flat = np.abs(b) < 1e-12
     safe_b = np.where(flat, 1.0, b)
 
-    def inverse(y):
-        return np.where(flat, y - c, (np.cbrt(1 + 3 * safe_b * (y - c)) - 1) / safe_b)
+    def inverse(y: np.float64 | np.ndarray) -> np.ndarray:
+        inverted: np.ndarray = np.where(
+            flat, y - c, (np.cbrt(1 + 3 * safe_b * (y - c)) - 1) / safe_b
+        )
+        return inverted
 
     return mean - inverse(t) * se, mean - inverse(-t) * se
 
@@ -102,7 +121,8 @@ def skew_corrected_t_interval(mean, se, skewness, n_eff, df, level: float = CONF
 def per_row_loss(y_true: np.ndarray, y_pred: np.ndarray, metric: str) -> np.ndarray:
     """The per-row loss whose (weighted) mean is the metric (the 0/1 error as booleans)."""
     if metric == "error":
-        return y_true != y_pred
+        wrong: np.ndarray = y_true != y_pred
+        return wrong
     diff = y_pred.astype(np.float64) - y_true.astype(np.float64)
     return np.abs(diff) if metric == "mae" else diff * diff
 
@@ -121,7 +141,13 @@ def _bincount(codes: np.ndarray, weights: np.ndarray | None, n_groups: int) -> n
     return total
 
 
-def _central_moments(codes, loss, weights, mean, n_groups) -> tuple[np.ndarray, np.ndarray]:
+def _central_moments(
+    codes: np.ndarray,
+    loss: np.ndarray,
+    weights: np.ndarray | None,
+    mean: np.ndarray,
+    n_groups: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Σw·(loss − mean)² and Σw·(loss − mean)³ per group, in slices (the second pass)."""
     m2, m3 = np.zeros(n_groups), np.zeros(n_groups)
     for start in range(0, len(codes), BINCOUNT_ROWS):
@@ -138,7 +164,10 @@ def _central_moments(codes, loss, weights, mean, n_groups) -> tuple[np.ndarray, 
 
 def _ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
     """top / bottom, 0 where bottom is 0."""
-    return np.divide(top, bottom, out=np.zeros_like(top, dtype=np.float64), where=bottom != 0)
+    ratio: np.ndarray = np.divide(
+        top, bottom, out=np.zeros_like(top, dtype=np.float64), where=bottom != 0
+    )
+    return ratio
 
 
 @dataclass(frozen=True)
@@ -179,7 +208,15 @@ class GroupSums:
         return cls(n, sw, sw2, s1, m2, m3)
 
     @classmethod
-    def from_power_sums(cls, n, sw, sw2, p1, p2, p3) -> GroupSums:
+    def from_power_sums(
+        cls,
+        n: np.ndarray,
+        sw: np.ndarray,
+        sw2: np.ndarray,
+        p1: np.ndarray,
+        p2: np.ndarray,
+        p3: np.ndarray,
+    ) -> GroupSums:
         """From raw sums Σw·loss, Σw·loss², Σw·loss³ (exact for 0/1 losses; rounding cancels
         digits when the spread is far below the mean: see :func:`lost_spread`)."""
         mean = _ratio(p1, sw)
@@ -206,7 +243,7 @@ class GroupSums:
     def estimates(self, metric: str) -> list[LevelEstimate | None]:
         """The metric with its 95% interval for every group (None for empty groups)."""
         value, low, high, se, df = _interval_arrays(self, metric)
-        result = []
+        result: list[LevelEstimate | None] = []
         for g in range(len(self.n)):
             if self.n[g] == 0 or self.sw[g] <= 0:
                 result.append(None)
@@ -218,8 +255,8 @@ class GroupSums:
                     float(low[g]) if bounded else None,
                     float(high[g]) if bounded else None,
                     int(self.n[g]),
-                    float(se[g]) if metric == "mae" and bounded else None,
-                    float(df[g]) if metric == "mae" and bounded else None,
+                    float(se[g]) if se is not None and metric == "mae" and bounded else None,
+                    float(df[g]) if df is not None and metric == "mae" and bounded else None,
                 )
             )
         return result
@@ -229,17 +266,20 @@ class GroupSums:
         one = slice(group, group + 1)
         return GroupSums(*(field[one] for field in self._fields())).estimates(metric)[0]
 
-    def _fields(self):
+    def _fields(self) -> tuple[np.ndarray, ...]:
         return (self.n, self.sw, self.sw2, self.s1, self.m2, self.m3)
 
 
 def lost_spread(sums: GroupSums, p2: np.ndarray, tolerance: float = 1e-4) -> np.ndarray:
     """Groups whose raw Σw·loss² cancels too many digits for their spread to be trusted
     (a one-row group has no spread to lose)."""
-    return (sums.n >= 2) & (sums.m2 < tolerance * np.abs(p2))
+    lost: np.ndarray = (sums.n >= 2) & (sums.m2 < tolerance * np.abs(p2))
+    return lost
 
 
-def _interval_arrays(sums: GroupSums, metric: str):
+def _interval_arrays(
+    sums: GroupSums, metric: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Value, bounds (NaN where no interval), standard error and degrees of freedom per group."""
     sw = sums.sw
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -283,13 +323,18 @@ def mover_interval(lower: LevelEstimate, upper: LevelEstimate) -> tuple[float, f
     rates near 0 (0/300 against 5/300 is a real gap).
     """
     gap = upper.value - lower.value
-    down = math.hypot(upper.value - upper.low, lower.high - lower.value)
-    up = math.hypot(upper.high - upper.value, lower.value - lower.low)
+    (upper_low, upper_high), (lower_low, lower_high) = upper.bounds(), lower.bounds()
+    down = math.hypot(upper.value - upper_low, lower_high - lower.value)
+    up = math.hypot(upper_high - upper.value, lower.value - lower_low)
     return (gap - down, gap + up)
 
 
 def welch_interval(lower: LevelEstimate, upper: LevelEstimate) -> tuple[float, float]:
     """The 95% Welch–Satterthwaite t interval of the difference of two independent means."""
+    if lower.se is None or upper.se is None or lower.df is None or upper.df is None:
+        raise ValueError(
+            "a Welch interval needs both levels' standard errors and degrees of freedom"
+        )
     v_lower, v_upper = lower.se**2, upper.se**2
     total = v_lower + v_upper
     gap = upper.value - lower.value
@@ -308,7 +353,7 @@ def gap_interval(
     ``lower`` may be a typed level (a float: the human level), which has no sampling noise, so
     the measured level's interval alone is shifted. None when a level has no interval.
     """
-    if not upper.has_interval:
+    if upper.low is None or upper.high is None:
         return None
     if not isinstance(lower, LevelEstimate):
         return (upper.low - lower, upper.high - lower), GAP_INTERVAL_METHODS["typed"]

@@ -145,14 +145,15 @@ def unpaired_change(before: LevelEstimate, after: LevelEstimate, metric: str) ->
     error is the two intervals' half-widths added in quadrature, divided by 1.96.
     """
     d = after.value - before.value
-    low = d - math.hypot(after.value - after.low, before.high - before.value)
-    high = d + math.hypot(after.high - after.value, before.value - before.low)
+    (after_low, after_high), (before_low, before_high) = after.bounds(), before.bounds()
+    low = d - math.hypot(after.value - after_low, before_high - before.value)
+    high = d + math.hypot(after_high - after.value, before.value - before_low)
     if metric == "error":
         pooled = (after.value * after.n + before.value * before.n) / (after.n + before.n)
         se = math.sqrt(pooled * (1 - pooled) * (1 / after.n + 1 / before.n))
         method = "newcombe"
     else:
-        se = math.hypot(after.half_width, before.half_width) / Z_95
+        se = math.hypot((after_high - after_low) / 2, (before_high - before_low) / 2) / Z_95
         method = "unpaired_normal"
     return ChangeTest(d, low, high, _normal_p(d, se), method)
 

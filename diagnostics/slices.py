@@ -25,8 +25,9 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -78,20 +79,23 @@ def standard_column(name: str) -> bool:
     )
 
 
-def file_columns(path: str | os.PathLike) -> list[str]:
+def file_columns(path: str | os.PathLike[str]) -> list[str]:
     """The column names of a CSV or Parquet file, from its header or schema only."""
     with open(path, "rb") as handle:
         is_parquet = handle.read(4) == b"PAR1"
     try:
+        names: list[str]
         if is_parquet:
-            return pq.read_schema(path).names
+            names = pq.read_schema(path).names
+            return names
         with pacsv.open_csv(path) as reader:
-            return reader.schema.names
+            names = reader.schema.names
+            return names
     except (OSError, ValueError) as exc:
         raise InputError(f"{os.fspath(path)} could not be read ({exc})") from None
 
 
-def metadata_columns(path: str | os.PathLike) -> list[str]:
+def metadata_columns(path: str | os.PathLike[str]) -> list[str]:
     """The extra columns of a predictions file that slices can be made of."""
     return [name for name in file_columns(path) if not standard_column(name)]
 
@@ -106,15 +110,19 @@ class Predicate:
 
     def mask(self, values: pd.Series) -> np.ndarray:
         """Which rows of ``values`` (the column) satisfy the predicate."""
+        inside: np.ndarray
         if self.op == "missing":
-            return values.isna().to_numpy()
+            inside = values.isna().to_numpy()
+            return inside
         if self.op == "==":
             if isinstance(self.value, str) and not _is_text(values):
                 values = values.astype(str).where(values.notna())  # dates and the like
-            return (values == self.value).fillna(False).to_numpy(dtype=bool)
+            inside = (values == self.value).fillna(False).to_numpy(dtype=bool)
+            return inside
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
         with np.errstate(invalid="ignore"):
-            return numbers < self.value if self.op == "<" else numbers >= self.value
+            inside = numbers < self.value if self.op == "<" else numbers >= self.value
+            return inside
 
     @property
     def label(self) -> str:
@@ -125,7 +133,7 @@ class Predicate:
         value = f"{self.value:g}" if isinstance(self.value, float) else self.value
         return f"{self.column}{op}{value}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON form: {column, op, value}."""
         return {"column": self.column, "op": self.op, "value": self.value}
 
@@ -145,7 +153,7 @@ class Slice:
     p_value: float
     p_adjusted: float
     representation: dict[str, float] = field(default_factory=dict)
-    waterfall: dict | None = None
+    waterfall: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -156,7 +164,7 @@ class Slice:
         """Which rows of ``frame`` (all splits) are in the slice."""
         return mask_of(frame, self.predicates)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON form of the CLI contract (``slices --json``)."""
         return {
             "predicates": [p.to_dict() for p in self.predicates],
@@ -201,7 +209,7 @@ class SliceSearch:
         """The test and the false-discovery control, in words."""
         return method_text(self.tried, self.fdr)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON form of the CLI contract (``slices --json``)."""
         return {
             "split": self.split,
@@ -228,7 +236,7 @@ def concentration_line(found: Slice, split: str = "dev") -> str:
     )
 
 
-def mask_of(frame: pd.DataFrame, predicates) -> np.ndarray:
+def mask_of(frame: pd.DataFrame, predicates: Iterable[Predicate | dict[str, Any]]) -> np.ndarray:
     """Which rows of ``frame`` satisfy every predicate (Predicates or their JSON dicts)."""
     inside = np.ones(len(frame), dtype=bool)
     for predicate in predicates:
@@ -238,7 +246,11 @@ def mask_of(frame: pd.DataFrame, predicates) -> np.ndarray:
     return inside
 
 
-def slice_column(frame: pd.DataFrame, predicates, name: str = "in slice") -> pd.Series:
+def slice_column(
+    frame: pd.DataFrame,
+    predicates: Iterable[Predicate | dict[str, Any]],
+    name: str = "in slice",
+) -> pd.Series:
     """A column to diagnose by (``--slice``): ``yes`` for the slice's rows, ``no`` for the rest."""
     return pd.Series(
         np.where(mask_of(frame, predicates), "yes", "no"), index=frame.index, name=name
@@ -333,7 +345,8 @@ def _membership(rows: list[np.ndarray], n_codes: int) -> np.ndarray:
 
 
 def _is_text(values: pd.Series) -> bool:
-    return pd.api.types.is_string_dtype(values) or values.dtype == object
+    text: bool = pd.api.types.is_string_dtype(values) or values.dtype == object
+    return text
 
 
 def _encode(name: str, values: pd.Series, bins: int, min_support: int) -> _Encoded:
@@ -358,7 +371,9 @@ class _Candidates:
     errors: list[np.ndarray] = field(default_factory=list)
     members: list[tuple[tuple[int, ...], np.ndarray]] = field(default_factory=list)
 
-    def add(self, columns: tuple[int, ...], n: np.ndarray, errors: np.ndarray, keep) -> None:
+    def add(
+        self, columns: tuple[int, ...], n: np.ndarray, errors: np.ndarray, keep: np.ndarray
+    ) -> None:
         """Keep the slices where ``keep`` holds; their predicate indices come from the shape."""
         where = np.nonzero(keep)
         self.n.append(n[where])
@@ -369,7 +384,7 @@ class _Candidates:
 def _table(codes: Sequence[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
     """Rows per combination of codes (one bincount of combined codes), shaped per column."""
     size = math.prod(shape)
-    combined = codes[0].astype(np.int32 if size < 2**31 else np.int64)
+    combined: np.ndarray = codes[0].astype(np.int32 if size < 2**31 else np.int64)
     for column_codes, n_codes in zip(codes[1:], shape[1:], strict=True):
         combined *= n_codes
         combined += column_codes
@@ -476,7 +491,15 @@ def search_slices(
     return chosen, tried, len(significant)
 
 
-def _slice(predicates, n, errors, rows, total_errors, p_value, p_adjusted) -> Slice:
+def _slice(
+    predicates: tuple[Predicate, ...],
+    n: float,
+    errors: float,
+    rows: int,
+    total_errors: int,
+    p_value: float,
+    p_adjusted: float,
+) -> Slice:
     n, errors = int(n), int(errors)
     rate = errors / n
     rest_n, rest_errors = rows - n, total_errors - errors
@@ -595,11 +618,11 @@ def find_slices(
 
 
 def find_slices_in_file(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     *,
     columns: Sequence[str] | None = None,
     display_name: str | None = None,
-    **options,
+    **options: Any,
 ) -> SliceSearch:
     """Read only the needed columns of a predictions file and find its slices."""
     name = display_name or os.path.basename(path)

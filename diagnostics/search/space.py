@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import optuna
 import optuna.distributions as od
@@ -64,15 +64,22 @@ class Param:
         """Whether the parameter lives on a log scale."""
         return self.type in ("log_uniform", "log_complement") or (self.type == "int" and self.log)
 
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of a numeric parameter; raises ValueError for a choice (it has none)."""
+        if self.low is None or self.high is None:
+            raise ValueError(f"parameter '{self.name}' ({self.type}) has no numeric range")
+        return self.low, self.high
+
     def distribution(self) -> od.BaseDistribution:
         """The Optuna distribution; the one place the space meets Optuna."""
         if self.type == "choice":
             return od.CategoricalDistribution(self.choices)
+        low, high = self.bounds()
         if self.type == "int":
-            return od.IntDistribution(int(self.low), int(self.high), log=self.log)
+            return od.IntDistribution(int(low), int(high), log=self.log)
         if self.type == "log_complement":
-            return od.FloatDistribution(1.0 - self.high, 1.0 - self.low, log=True)
-        return od.FloatDistribution(self.low, self.high, log=self.type == "log_uniform")
+            return od.FloatDistribution(1.0 - high, 1.0 - low, log=True)
+        return od.FloatDistribution(low, high, log=self.type == "log_uniform")
 
     def encode(self, value: Any) -> Any:
         """User value → the value Optuna stores."""
@@ -86,8 +93,10 @@ class Param:
         """Whether a user value lies inside this parameter's range or choices."""
         if self.type == "choice":
             return value in self.choices
-        tolerance = 1e-12 * max(1.0, abs(self.high))
-        return self.low - tolerance <= value <= self.high + tolerance
+        low, high = self.bounds()
+        tolerance = 1e-12 * max(1.0, abs(high))
+        inside: bool = low - tolerance <= value <= high + tolerance
+        return inside
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of this parameter."""
@@ -184,14 +193,15 @@ class SearchSpace:
         Choices give their values, ints without points every integer; a continuous parameter
         needs explicit ``points``.
         """
-        grid = {}
+        grid: dict[str, list[Any]] = {}
         for p in self.params:
             if p.points:
                 values = list(p.points)
             elif p.type == "choice":
                 values = list(p.choices)
             elif p.type == "int":
-                values = list(range(int(p.low), int(p.high) + 1))
+                low, high = p.bounds()
+                values = list(range(int(low), int(high) + 1))
             else:
                 raise InputError(
                     f"grid search: parameter '{p.name}' is continuous ({p.type}) and has no "
@@ -203,10 +213,11 @@ class SearchSpace:
     def varying(self) -> int:
         """How many parameters actually vary (a single choice or low == high does not)."""
         return sum(
-            len(p.choices) > 1 if p.type == "choice" else p.low < p.high for p in self.params
+            len(p.choices) > 1 if p.type == "choice" else p.bounds()[0] < p.bounds()[1]
+            for p in self.params
         )
 
-    def with_param(self, name: str, spec: dict) -> SearchSpace:
+    def with_param(self, name: str, spec: dict[str, Any]) -> SearchSpace:
         """The space with parameter ``name`` set to ``spec`` (replaced in place, or added)."""
         data = self.to_dict()
         data[name] = spec
@@ -236,7 +247,7 @@ class SearchSpace:
 ROW_COLUMNS = ("parameter", "tier", "type", "low", "high", "log", "choices / grid points")
 
 
-def space_rows(space: SearchSpace) -> list[dict]:
+def space_rows(space: SearchSpace) -> list[dict[str, Any]]:
     """The space as table rows, one per parameter (``ROW_COLUMNS``; ``log`` ticked for every
     parameter on a log scale)."""
     return [
@@ -244,8 +255,8 @@ def space_rows(space: SearchSpace) -> list[dict]:
             "parameter": p.name,
             "tier": p.tier,
             "type": p.type,
-            "low": None if p.type == "choice" else float(p.low),
-            "high": None if p.type == "choice" else float(p.high),
+            "low": None if p.type == "choice" else float(p.bounds()[0]),
+            "high": None if p.type == "choice" else float(p.bounds()[1]),
             "log": p.is_log,
             "choices / grid points": ", ".join(map(str, p.choices or p.points)),
         }
@@ -254,14 +265,16 @@ def space_rows(space: SearchSpace) -> list[dict]:
 
 
 def space_from_rows(
-    rows: Iterable[Mapping], known_names=None, source: str = "search space"
+    rows: Iterable[Mapping[str, Any]],
+    known_names: Collection[str] | None = None,
+    source: str = "search space",
 ) -> SearchSpace:
     """Table rows (as :func:`space_rows` writes them, edited) back to a validated space.
 
     A row whose parameter is still empty is skipped (added but not filled in yet); a bad cell
     raises InputError naming its row.
     """
-    space: dict = {}
+    space: dict[str, Any] = {}
     for number, row in enumerate(rows, start=1):
         name = row.get("parameter")
         if not isinstance(name, str) or not name:
@@ -270,8 +283,8 @@ def space_from_rows(
             raise InputError(f"{source} row {number}: parameter '{name}' appears twice")
         kind = row.get("type")
         values = _parse_list(row.get("choices / grid points"))
-        tier = row.get("tier")
-        spec: dict = {"type": kind, "tier": 2 if _missing(tier) else int(tier)}
+        tier: Any = row.get("tier")  # an edited cell: any value the table holds
+        spec: dict[str, Any] = {"type": kind, "tier": 2 if _missing(tier) else int(tier)}
         if kind == "choice":
             spec["choices"] = values
         else:
@@ -286,22 +299,22 @@ def space_from_rows(
     return SearchSpace.from_dict(space, known_names, source=source)
 
 
-def _missing(value) -> bool:
+def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _number(value):
+def _number(value: Any) -> float | None:
     return None if _missing(value) else float(value)
 
 
-def _whole(value):
+def _whole(value: float | None) -> float | None:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def _parse_list(text) -> list:
+def _parse_list(text: object) -> list[int | float | str]:
     if not isinstance(text, str) or not text.strip():
         return []
-    values: list = []
+    values: list[int | float | str] = []
     for token in (t.strip() for t in text.split(",")):
         for kind in (int, float):
             try:
@@ -314,11 +327,13 @@ def _parse_list(text) -> list:
     return values
 
 
-def _suggest(trial, name: str, dist: od.BaseDistribution):
+def _suggest(trial: optuna.Trial, name: str, dist: od.BaseDistribution) -> od.CategoricalChoiceType:
     if isinstance(dist, od.CategoricalDistribution):
         return trial.suggest_categorical(name, dist.choices)
     if isinstance(dist, od.IntDistribution):
         return trial.suggest_int(name, dist.low, dist.high, log=dist.log)
+    if not isinstance(dist, od.FloatDistribution):
+        raise TypeError(f"parameter '{name}': unsupported distribution {dist!r}")
     return trial.suggest_float(name, dist.low, dist.high, log=dist.log)
 
 
@@ -327,11 +342,12 @@ def _narrow_param(param: Param, values: list[Any], margin: float) -> Param:
         kept = tuple(c for c in param.choices if c in values)
         return Param(param.name, "choice", choices=kept, tier=param.tier)
     to_axis, from_axis = _axis(param)
-    lo_axis, hi_axis = to_axis(param.low), to_axis(param.high)
+    low, high = param.bounds()
+    lo_axis, hi_axis = to_axis(low), to_axis(high)
     vlo, vhi = min(map(to_axis, values)), max(map(to_axis, values))
     pad = margin * (vhi - vlo) if vhi > vlo else 0.1 * (hi_axis - lo_axis)
     lo, hi = from_axis(max(lo_axis, vlo - pad)), from_axis(min(hi_axis, vhi + pad))
-    lo, hi = max(param.low, min(lo, hi)), min(param.high, max(lo, hi))
+    lo, hi = max(low, min(lo, hi)), min(high, max(lo, hi))
     if param.type == "int":
         lo, hi = round(lo), round(hi)
     points = tuple(v for v in param.points if lo <= v <= hi)
@@ -345,6 +361,11 @@ def _axis(param: Param) -> tuple[Callable[[float], float], Callable[[float], flo
     if param.is_log:
         return math.log10, (lambda a: 10.0**a)
     return float, float
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    """Whether a JSON value is a number (an int or a float, not a bool)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _parse_param(name: str, spec: Any, source: str) -> Param:
@@ -366,7 +387,7 @@ def _parse_param(name: str, spec: Any, source: str) -> Param:
             raise InputError(f"{where}: repeated values in 'choices'")
         return Param(name, kind, choices=tuple(choices), points=points, tier=tier)
     low, high = spec.get("low"), spec.get("high")
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
+    if not (_is_number(low) and _is_number(high)):
         raise InputError(f"{where}: needs numeric 'low' and 'high'")
     if low > high:
         raise InputError(f"{where}: low {low} is above high {high}; swap them")
