@@ -21,8 +21,9 @@ Speed and memory: ``bench/compare.py``.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -58,13 +59,14 @@ from diagnostics.tags import TagTable
 from diagnostics.waterfall import HumanLevel
 
 NUMBER_TYPES = INTEGER_TYPES + FLOAT_TYPES
-SUM_COLUMNS = ("n", "improved", "worsened", "before", "after", "diff2")
 
 
 class _File:
     """One side of the comparison: its path, scan, DuckDB source and column types."""
 
-    def __init__(self, path: Path, scan: ScanResult, parameter: str, connection):
+    def __init__(
+        self, path: Path, scan: ScanResult, parameter: str, connection: duckdb.DuckDBPyConnection
+    ) -> None:
         self.path, self.scan, self.parameter = path.resolve(), scan, parameter
         source, self.types, _ = _source(self.path, connection)
         self.source = source.replace("$path", f"${parameter}")
@@ -85,8 +87,8 @@ class _File:
 
 
 def scan_both(
-    before: str | os.PathLike,
-    after: str | os.PathLike,
+    before: str | os.PathLike[str],
+    after: str | os.PathLike[str],
     *,
     metric: str | None = None,
     display_names: tuple[str | None, str | None] = (None, None),
@@ -98,9 +100,13 @@ def scan_both(
     """
     paths = (Path(before), Path(after))
     id_range = _shared_id_range(paths)
-    scans = tuple(
-        scan_split_metrics(path, metric=metric, display_name=name, id_bits=id_range)
-        for path, name in zip(paths, display_names, strict=True)
+    scans = (
+        scan_split_metrics(
+            paths[0], metric=metric, display_name=display_names[0], id_bits=id_range
+        ),
+        scan_split_metrics(
+            paths[1], metric=metric, display_name=display_names[1], id_bits=id_range
+        ),
     )
     check_comparable(scans[0].metric, scans[1].metric, (scans[0].source, scans[1].source))
     return scans
@@ -112,13 +118,14 @@ def _shared_id_range(paths: Sequence[Path]) -> tuple[int, int] | None:
     None when the files cannot pair through bitmaps: no integer ids, weights, or a range wider
     than :data:`MAX_ID_SPAN`.
     """
-    bounds = []
+    bounds: list[tuple[int, int, int | None]] = []
     try:
         with _connect() as connection:
             for path in paths:
                 _, types, metadata = _source(path.resolve(), connection)
                 if types.get("id") not in INTEGER_TYPES or "weight" in types:
                     return None
+                ends: Sequence[tuple[int, int, int | None]] | None
                 if metadata is None:
                     ends = _csv_id_ends(path, list(types).index("id"))
                 else:
@@ -133,8 +140,8 @@ def _shared_id_range(paths: Sequence[Path]) -> tuple[int, int] | None:
 
 
 def compare_files(
-    before: str | os.PathLike,
-    after: str | os.PathLike,
+    before: str | os.PathLike[str],
+    after: str | os.PathLike[str],
     humans: Sequence[HumanLevel] = (),
     *,
     metric: str | None = None,
@@ -161,7 +168,7 @@ def compare_files(
         read_predictions(path, metric=metric, display_name=name)
         for path, name in zip(paths, display_names, strict=True)
     ]
-    return compare(*sides, humans, unit=unit, tags=tags)
+    return compare(sides[0], sides[1], humans, unit=unit, tags=tags)
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
@@ -172,7 +179,13 @@ def _connect() -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def _fast(paths, scans, humans, unit, tags) -> Comparison:
+def _fast(
+    paths: tuple[Path, Path],
+    scans: tuple[ScanResult, ScanResult],
+    humans: Sequence[HumanLevel],
+    unit: str,
+    tags: TagTable | None,
+) -> Comparison:
     metric = scans[0].metric
     sources = (scans[0].source, scans[1].source)
     with _connect() as connection:
@@ -186,10 +199,11 @@ def _fast(paths, scans, humans, unit, tags) -> Comparison:
             return files
 
         note = None
+        paired: dict[str, PairedSums] | None
         if metric == "error" and scans[0].id_range and scans[0].id_range == scans[1].id_range:
             paired = paired_sums_from_bits(*scans)  # integer ids, no weights: bitmaps pair
         else:
-            has_ids = tuple("id" in f.types for f in sides())
+            has_ids = ("id" in sides()[0].types, "id" in sides()[1].types)
             weighted = any("weight" in f.types for f in sides())
             note = pairing_note(has_ids, weighted, sources)
             paired = None if note else paired_sums_sql(connection, sides(), metric)
@@ -215,8 +229,10 @@ def _fast(paths, scans, humans, unit, tags) -> Comparison:
 
 def paired_sums_from_bits(before: ScanResult, after: ScanResult) -> dict[str, PairedSums]:
     """Per split both scans have, the paired error counts from their id bitmaps (same range)."""
+    if before.id_range is None:
+        raise ValueError(f"{before.source}: scanned without id bitmaps, so it cannot pair by them")
     span = before.id_range[1] - before.id_range[0] + 1
-    result = {}
+    result: dict[str, PairedSums] = {}
     for split in SPLITS:
         if split not in before.id_bits or split not in after.id_bits:
             continue
@@ -240,7 +256,9 @@ def paired_sums_from_bits(before: ScanResult, after: ScanResult) -> dict[str, Pa
     return result
 
 
-def paired_sums_sql(connection, files: Sequence[_File], metric: str) -> dict[str, PairedSums]:
+def paired_sums_sql(
+    connection: duckdb.DuckDBPyConnection, files: Sequence[_File], metric: str
+) -> dict[str, PairedSums]:
     """Per split both files have, the sums over the shared (split, id) pairs (a DuckDB join)."""
     id_as_text = not all(f.types["id"] in NUMBER_TYPES for f in files)
     before, after = (f.rows(metric, id_as_text) for f in files)
@@ -261,17 +279,25 @@ def paired_sums_sql(connection, files: Sequence[_File], metric: str) -> dict[str
     }
     for values in cursor.fetchall():
         row = dict(zip(names, values, strict=True))
-        result[SPLITS[row["s"]]] = PairedSums(*(_number(row[c], c) for c in SUM_COLUMNS))
+        result[SPLITS[row["s"]]] = _paired_sums(row)
     return result
 
 
-def _number(value, column: str):
-    if column in ("n", "improved", "worsened"):
-        return int(value or 0)
-    return float(value or 0.0)
+def _paired_sums(row: Mapping[str, Any]) -> PairedSums:
+    """The sums of one joined split (a NULL sum, from no shared rows, is 0)."""
+    return PairedSums(
+        int(row["n"] or 0),
+        int(row["improved"] or 0),
+        int(row["worsened"] or 0),
+        float(row["before"] or 0.0),
+        float(row["after"] or 0.0),
+        float(row["diff2"] or 0.0),
+    )
 
 
-def _dev_outcomes_sql(connection, file: _File, ids: Collection[str]):
+def _dev_outcomes_sql(
+    connection: duckdb.DuckDBPyConnection, file: _File, ids: Collection[str]
+) -> dict[str, bool]:
     """AFTER's outcome (True: wrong) for each tagged id found in its dev split."""
     sql = (
         f"SELECT CAST(id AS VARCHAR) AS id, y_true <> y_pred AS wrong FROM {file.source} "
