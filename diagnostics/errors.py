@@ -11,6 +11,8 @@ copied, so ten million predictions take a fraction of a second.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -69,24 +71,50 @@ def sample_errors(
     *,
     seed: int = 0,
     stratify: bool = False,
+    keep: Sequence[str] = (),
 ) -> pd.DataFrame:
     """A seeded random sample of ``n`` misclassified dev examples (all of them when fewer).
 
     The same predictions and seed always give the same sample, in the same (random) order.
     ``stratify=True`` allocates the draws across confusion pairs in proportion to their size
-    (largest remainders), so a small sample still covers the main pairs evenly.
+    (largest remainders), so a small sample still covers the main pairs evenly. ``keep`` (ids
+    of dev errors, e.g. those whose tags carry over from an earlier version) come first, in
+    their order; the rest of the ``n`` are drawn from the other errors.
     """
     if n < 1:
         raise InputError(f"sample size must be at least 1 (got {n})")
     positions = error_positions(predictions)
+    kept = _kept_positions(predictions, positions, keep)
+    positions = np.setdiff1d(positions, kept, assume_unique=True)
+    draws = max(n - kept.size, 0)
     rng = np.random.default_rng(seed)
-    if positions.size <= n:
+    if positions.size <= draws:
         chosen = positions[rng.permutation(positions.size)]
+    elif draws == 0:
+        chosen = positions[:0]
     elif stratify:
-        chosen = _stratified(predictions, positions, n, rng)
+        chosen = _stratified(predictions, positions, draws, rng)
     else:
-        chosen = positions[rng.choice(positions.size, size=n, replace=False)]
-    return error_examples(predictions, chosen)
+        chosen = positions[rng.choice(positions.size, size=draws, replace=False)]
+    return error_examples(predictions, np.concatenate([kept, chosen]))
+
+
+def _kept_positions(
+    predictions: Predictions, positions: np.ndarray, keep: Sequence[str]
+) -> np.ndarray:
+    """Row positions of the ``keep`` ids among the dev errors, in ``keep``'s order."""
+    if not len(keep):
+        return positions[:0]
+    ids = pd.Index(example_ids(predictions, positions))
+    where = ids.get_indexer(pd.Index([str(i) for i in keep]))
+    if (where < 0).any():
+        missing = [str(i) for i, w in zip(keep, where, strict=True) if w < 0]
+        raise InputError(
+            f"{predictions.source}: {len(missing)} id{'s' * (len(missing) > 1)} to keep "
+            f"({', '.join(missing[:5])}{', …' if len(missing) > 5 else ''}) are not dev errors "
+            "of this version; keep only the examples it still gets wrong"
+        )
+    return positions[where]
 
 
 def _stratified(

@@ -28,7 +28,7 @@ from __future__ import annotations
 import csv
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -77,6 +77,10 @@ class ScanResult:
     ``slices`` maps each value of the slice column (sorted) to its per-split estimates, empty
     without a slice column. ``engine`` says which path computed them: ``duckdb`` (the fast
     scan) or ``pyarrow`` (the exact reader, after the scan found something to refuse or check).
+    ``id_bits`` (only when asked for, on the DuckDB path): per split, two bitmaps over the asked
+    id range, one bit per id from the low end (packed, most significant bit first, the first
+    byte's ``8 × bytes − span`` leading bits unused): the ids present and the ids misclassified;
+    ``id_range`` is that range (low, high), None without bitmaps.
     """
 
     splits: dict[str, LevelEstimate]
@@ -85,6 +89,8 @@ class ScanResult:
     source: str
     rows: int
     engine: str
+    id_bits: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    id_range: tuple[int, int] | None = None
 
 
 class _Unsure(Exception):
@@ -97,17 +103,20 @@ def scan_split_metrics(
     metric: str | None = None,
     slice_column: str | None = None,
     display_name: str | None = None,
+    id_bits: tuple[int, int] | None = None,
 ) -> ScanResult:
     """Per-split (and per-slice) metrics of a predictions file, with every check of the reader.
 
     Same arguments and refusals as :func:`~diagnostics.ingest.read_predictions` (with the
     slice column as the one extra column); the result equals :func:`split_metrics` and
-    :func:`slice_metrics` of the exact path.
+    :func:`slice_metrics` of the exact path. ``id_bits`` (low, high) asks the same query for
+    the bitmaps of integer ids in that range (:attr:`ScanResult.id_bits`), as a comparison of
+    two versions needs; an id outside it sends the file to the exact path.
     """
     path = Path(path)
     name = display_name or path.name
     try:
-        return _scan(path, metric, slice_column, name)
+        return _scan(path, metric, slice_column, name, id_bits)
     except (_Unsure, duckdb.Error, pa.ArrowException, OSError, UnicodeDecodeError, csv.Error):
         pass
     predictions = read_predictions(
@@ -299,7 +308,9 @@ def _number_trouble(column: str, kind: str) -> str:
     return f"count(*) - count({column})"  # counting non-empty values is cheaper than a filter
 
 
-def _scan(path: Path, metric: str | None, slice_column: str | None, name: str) -> ScanResult:
+def _scan(
+    path: Path, metric: str | None, slice_column: str | None, name: str, id_bits=None
+) -> ScanResult:
     if metric is not None and metric not in METRICS:
         raise _Unsure("unknown metric")
     if not path.is_file() or path.stat().st_size == 0:
@@ -316,13 +327,16 @@ def _scan(path: Path, metric: str | None, slice_column: str | None, name: str) -
             id_check = _id_check(path, types, metadata, sliced=slice_column is not None)
             if id_check.kind == "row_offset":
                 source = PARQUET_SOURCE_WITH_ROW_NUMBERS
-        query = _Query(types, metric, slice_column, is_csv, id_check)
+        if types.get("id") not in INTEGER_TYPES:
+            id_bits = None
+        query = _Query(types, metric, slice_column, is_csv, id_check, id_bits)
         try:
             cursor = connection.execute(query.sql(source), {"path": str(path)})
         except duckdb.OutOfRangeException:
-            if id_check in (None, ORDER_CHECK):
+            if id_check in (None, ORDER_CHECK) and id_bits is None:
                 raise
-            # an id outside the guessed range (CSV ids not in order): check their order instead
+            # an id outside the guessed range (CSV ids not in order, or outside the asked id
+            # bitmaps): check their order instead, without bitmaps
             query = _Query(types, metric, slice_column, is_csv, ORDER_CHECK)
             cursor = connection.execute(query.sql(source), {"path": str(path)})
         names = [column[0] for column in cursor.description]
@@ -345,6 +359,7 @@ class _Query:
         slice_column,
         is_csv: bool,
         id_check: _IdCheck | None = None,
+        id_bits: tuple[int, int] | None = None,
     ):
         if any(c not in types for c in REQUIRED_COLUMNS):
             raise _Unsure("missing column")
@@ -361,7 +376,7 @@ class _Query:
         if not numeric and metric not in (None, "error"):
             raise _Unsure("text labels for a regression metric")
         self.types, self.is_csv, self.slice_column = types, is_csv, slice_column
-        self.id_check = id_check
+        self.id_check, self.id_bits = id_check, id_bits
         self.float_labels = [c for c in ("y_true", "y_pred") if types[c] in FLOAT_TYPES]
         self.metric = metric
         if metric is None:
@@ -460,6 +475,13 @@ class _Query:
             fractional = " OR ".join(f"{c} <> round({c})" for c in self.float_labels)
             aggregates["fractional"] = f"count(*) FILTER (WHERE {fractional})"
         aggregates |= self._sums()
+        if self.id_bits is not None:
+            bitmap = f"bitstring_agg(CAST(id AS BIGINT), {self.id_bits[0]:d}, {self.id_bits[1]:d})"
+            aggregates["wrong_bits"] = f"CAST({bitmap} FILTER (WHERE y_true <> y_pred) AS BLOB)"
+            # ids that are their row numbers plus an offset are all there: the train ids (most
+            # rows) are the ones no other split has, so only the other splits need bits
+            only = " FILTER (WHERE split <> 'train')" if self.id_check.kind == "row_offset" else ""
+            aggregates["present_bits"] = f"CAST({bitmap}{only} AS BLOB)"
         selected = ", ".join([*keys, *(f"{sql} AS {name}" for name, sql in aggregates.items())])
         used = [*REQUIRED_COLUMNS, *(c for c in ("weight", "id") if c in self.types)]
         if self.id_check is not None and self.id_check.kind == "row_offset":
@@ -513,4 +535,51 @@ class _Query:
             source=name,
             rows=int(total),
             engine="duckdb",
+            **self._bits(groups, int(total)),
         )
+
+    def _bits(self, groups: list[dict], total: int) -> dict:
+        """Per split, the groups' id bitmaps OR-ed (a split may be written several ways).
+
+        Groups written exactly ``train`` carry no presence bits when the ids are the row
+        numbers plus an offset (:meth:`sql`): their ids are the file's ids that no other split
+        has. When the ids turned out not to be that, no bitmaps are returned.
+        """
+        if self.id_bits is None:
+            return {}
+        low, high = self.id_bits
+        size = (high - low) // 8 + 1
+        padding = 8 * size - (high - low + 1)
+        present: dict[str, np.ndarray] = {}
+        wrong: dict[str, np.ndarray] = {}
+        derive = []
+        for group in groups:
+            split = SPLITS[_split_index(group["split"])]
+            for bits, key in ((present, "present_bits"), (wrong, "wrong_bits")):
+                if group[key] is None:
+                    if key == "present_bits":
+                        derive.append(split)
+                    continue
+                value = np.frombuffer(group[key], dtype=np.uint8)
+                bits[split] = value | bits[split] if split in bits else value
+        if derive:
+            if any(group.get("suspect_ids") for group in groups):
+                return {}  # not the row numbers plus an offset after all
+            start = self.id_check.low - low + padding
+            others = [bits for split, bits in present.items() if split not in derive]
+            taken = np.bitwise_or.reduce(others) if others else np.zeros(size, np.uint8)
+            present[derive[0]] = _range_bits(size, start, start + total - 1) & ~taken
+        empty = np.zeros(size, np.uint8)
+        return {
+            "id_bits": {split: (bits, wrong.get(split, empty)) for split, bits in present.items()},
+            "id_range": self.id_bits,
+        }
+
+
+def _range_bits(size: int, first: int, last: int) -> np.ndarray:
+    """A packed bitmap of ``size`` bytes with bit positions ``first`` … ``last`` set."""
+    bits = np.zeros(size, dtype=np.uint8)
+    bits[first // 8 : last // 8 + 1] = 0xFF
+    bits[first // 8] &= 0xFF >> (first % 8)
+    bits[last // 8] &= (0xFF << (7 - last % 8)) & 0xFF
+    return bits

@@ -1,10 +1,13 @@
 """Build the demo files in this folder, deterministically, from data that ships offline.
 
 Run ``python sample_data/make_samples.py`` from the repository root; it rewrites
-``predictions.csv``, ``images/`` and ``regression.csv`` byte for byte the same on every run.
+``predictions.csv``, ``dataset.csv``, ``images/`` and ``regression.csv`` byte for byte the same
+on every run.
 
 - ``predictions.csv``: a digit classifier trained on clean "web" digits and evaluated on
   "phone photos" of other digits (blurred, shifted, dimmer, noisy): a real data mismatch.
+- ``dataset.csv``: what a search trains on: the same ids and splits, the label and the 64 pixels
+  the classifier saw (phone photos for dev/test), to 4 decimals.
 - ``images/*.png``: the train-dev, dev and test digits as 32x32 greyscale PNGs.
 - ``regression.csv``: a house-price model (₹) trained on three cities and used in a fourth.
 """
@@ -31,6 +34,7 @@ DIGITS_PER_SPLIT = {"train": 1150, "train_dev": 250, "dev": 200, "test": 197}
 # Images are written for the evaluation splits (what error analysis and labeling look at);
 # training rows keep an empty ``input`` so the folder stays small.
 SPLITS_WITH_IMAGES = ("train_dev", "dev", "test")
+PIXEL_DECIMALS = 4  # the classifier predicts the same class on every row from these pixels
 
 
 def web_image(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -73,10 +77,18 @@ def write_image(pixels: np.ndarray, path: Path) -> None:
     image.save(path, optimize=True)
 
 
-def make_digit_predictions(rng: np.random.Generator) -> pd.DataFrame:
-    """Train the digit classifier on the training rows and predict every row."""
+def pixel_features(frame: pd.DataFrame) -> np.ndarray:
+    """The 64 pixels of each row's image, one row per capture."""
+    return np.stack(frame["pixels"].to_numpy()).reshape(len(frame), -1)
+
+
+def make_digit_predictions(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train the digit classifier on the training rows and predict every row.
+
+    Returns the predictions and the dataset (:func:`digit_dataset`) they were made from.
+    """
     frame = digit_rows(rng)
-    features = np.stack(frame["pixels"].to_numpy()).reshape(len(frame), -1)
+    features = pixel_features(frame)
     training = (frame["split"] == "train").to_numpy()
     model = LogisticRegression(C=2.0, max_iter=5000)
     model.fit(features[training], frame["y_true"][training])
@@ -90,7 +102,21 @@ def make_digit_predictions(rng: np.random.Generator) -> pd.DataFrame:
     images.mkdir()
     for name, pixels in zip(frame["id"][with_image], frame["pixels"][with_image], strict=True):
         write_image(pixels, images / f"{name}.png")
-    return frame[["id", "split", "y_true", "y_pred", "score", "input", "device"]]
+    rounded = features.round(PIXEL_DECIMALS)
+    changed = int(np.count_nonzero(model.predict(rounded) != frame["y_pred"].to_numpy()))
+    if changed:
+        raise RuntimeError(f"{changed} predictions differ on pixels rounded to {PIXEL_DECIMALS}")
+    columns = ["id", "split", "y_true", "y_pred", "score", "input", "device"]
+    return frame[columns], digit_dataset(frame, rounded)
+
+
+def digit_dataset(frame: pd.DataFrame, pixels: np.ndarray) -> pd.DataFrame:
+    """The search's dataset: id, split, label and the pixel features, row for row."""
+    dataset = pd.DataFrame(pixels, columns=[f"pixel_{i}" for i in range(pixels.shape[1])])
+    dataset.insert(0, "label", frame["y_true"].to_numpy())
+    dataset.insert(0, "split", frame["split"].to_numpy())
+    dataset.insert(0, "id", frame["id"].to_numpy())
+    return dataset
 
 
 CITIES = {
@@ -142,9 +168,11 @@ def make_regression(rng: np.random.Generator) -> pd.DataFrame:
 
 
 def main() -> None:
-    """Write predictions.csv, images/ and regression.csv next to this script."""
+    """Write predictions.csv, dataset.csv, images/ and regression.csv next to this script."""
     rng = np.random.default_rng(SEED)
-    make_digit_predictions(rng).to_csv(HERE / "predictions.csv", index=False)
+    predictions, dataset = make_digit_predictions(rng)
+    predictions.to_csv(HERE / "predictions.csv", index=False)
+    dataset.to_csv(HERE / "dataset.csv", index=False, float_format="%g")
     make_regression(rng).to_csv(HERE / "regression.csv", index=False)
 
 

@@ -2,8 +2,11 @@
 
 ``digits`` (scikit-learn's 8×8 digits, the default), ``classification`` (scikit-learn's
 ``make_classification``; size and difficulty are options) and ``csv:PATH`` / ``parquet:PATH``
-(numeric feature columns plus a label column named by ``label``). Features are standardized with
-the train split's mean and standard deviation only, so nothing leaks from dev or test.
+(numeric feature columns plus a label column named by ``label``). A file with a ``split``
+column (names and aliases as in :mod:`diagnostics.splitnames`) keeps exactly its splits and its
+``id`` column, so the search's predictions compare paired with earlier versions of the project;
+every split must have rows. Features are standardized with the train split's mean and standard
+deviation only, so nothing leaks from dev or test.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import pandas as pd
 
 from diagnostics.search.choices import DIFFICULTIES
 from diagnostics.split_assign import assign_splits
-from diagnostics.splitnames import SPLITS
+from diagnostics.splitnames import SPLIT_ALIASES, SPLITS, accepted_split_names
 from diagnostics.validation import InputError
 
 SPLIT_FRACTIONS = {"train": 0.5, "train_dev": 0.1, "dev": 0.2, "test": 0.2}
@@ -70,7 +73,12 @@ def load_dataset(
     seed: int = 0,
     options: ClassificationOptions | None = None,
 ) -> Dataset:
-    """Load a dataset by name (``digits``, ``classification``, ``csv:PATH``, ``parquet:PATH``)."""
+    """Load a dataset by name (``digits``, ``classification``, ``csv:PATH``, ``parquet:PATH``).
+
+    A file's own ``split`` column is used as it is; otherwise the rows are split (seeded,
+    stratified) into :data:`SPLIT_FRACTIONS`.
+    """
+    split = None
     if spec == "digits":
         from sklearn.datasets import load_digits
 
@@ -82,7 +90,7 @@ def load_dataset(
         ids, names = np.arange(len(labels)), [f"x{i}" for i in range(features.shape[1])]
     elif spec.startswith(("csv:", "parquet:")):
         kind, _, path = spec.partition(":")
-        features, labels, ids, names = _read_table(Path(path), kind, label)
+        features, labels, ids, names, split = _read_table(Path(path), kind, label)
     else:
         raise InputError(
             f"unknown dataset '{spec}'; use digits, classification, csv:PATH or parquet:PATH"
@@ -90,9 +98,10 @@ def load_dataset(
     classes, codes = np.unique(labels, return_inverse=True)
     if len(classes) < 2:
         raise InputError(f"dataset '{spec}': the label has a single class; need at least two")
-    split = assign_splits(
-        pd.DataFrame({"label": codes}), SPLIT_FRACTIONS, label="label", seed=seed
-    ).to_numpy()
+    if split is None:
+        split = assign_splits(
+            pd.DataFrame({"label": codes}), SPLIT_FRACTIONS, label="label", seed=seed
+        ).to_numpy()
     x = {s: features[split == s] for s in SPLITS}
     mean = x["train"].mean(axis=0)
     std = x["train"].std(axis=0)
@@ -149,7 +158,8 @@ def _read_table(path: Path, kind: str, label: str | None):
         rows = np.flatnonzero(labels.isna().to_numpy())[:5] + 1
         raise InputError(f"{path}: label column '{label}' is empty in rows {rows.tolist()}")
     ids = frame["id"].to_numpy() if "id" in frame else np.arange(len(frame))
-    features = frame.drop(columns=[c for c in (label, "id") if c in frame])
+    split = _split_column(frame, path, ids) if "split" in frame else None
+    features = frame.drop(columns=[c for c in (label, "id", "split") if c in frame])
     bad = [str(c) for c in features if not pd.api.types.is_numeric_dtype(features[c])]
     if bad:
         raise InputError(
@@ -165,4 +175,36 @@ def _read_table(path: Path, kind: str, label: str | None):
         labels.to_numpy(),
         ids,
         [str(c) for c in features.columns],
+        split,
     )
+
+
+def _split_column(frame: pd.DataFrame, path: Path, ids: np.ndarray) -> np.ndarray:
+    """The file's ``split`` column as canonical names; refused when a split is unusable."""
+    written = frame["split"].astype("string").str.strip()
+    canonical = written.str.lower().map(SPLIT_ALIASES)
+    bad = canonical.isna().to_numpy()
+    if bad.any():
+        row = int(np.argmax(bad))
+        value = "" if pd.isna(written.iloc[row]) else written.iloc[row]
+        raise InputError(
+            f"{path}, column 'split': unknown or empty split '{value}' at row {row + 1}; "
+            f"accepted: {accepted_split_names()}"
+        )
+    split = canonical.to_numpy(dtype=object)
+    counts = pd.Series(split).value_counts()
+    empty = [s for s in SPLITS if not counts.get(s, 0)]
+    if empty:
+        raise InputError(
+            f"{path}, column 'split': no rows in {', '.join(empty)}; the search trains on train, "
+            "chooses on dev and reports train-dev and test, so every split needs rows (or drop "
+            "the split column to let the search split the file)"
+        )
+    repeated = pd.DataFrame({"split": split, "id": ids}).duplicated().to_numpy()
+    if "id" in frame and repeated.any():
+        row = int(np.argmax(repeated))
+        raise InputError(
+            f"{path}, column 'id': id '{ids[row]}' repeats in split '{split[row]}' (row "
+            f"{row + 1}); ids must be unique within a split"
+        )
+    return split

@@ -1,0 +1,282 @@
+"""The fast comparison of two predictions files: two DuckDB scans that also pair the ids.
+
+:func:`compare_files` is what ``compare BEFORE AFTER`` runs. Each file is diagnosed by
+:func:`~diagnostics.fastscan.scan_split_metrics` (every check of the exact reader, the levels
+with their intervals). When both files have integer ids in a common range of at most
+:data:`~diagnostics.fastscan.MAX_ID_SPAN` (the range from a Parquet file's statistics, or a CSV
+file's first and last rows) and the metric is the error rate, the same scan also returns, per
+split, a bitmap of the ids present and one of the ids misclassified; the paired counts
+(:class:`~diagnostics.paired.PairedSums`: shared examples, McNemar's b and c, both sides'
+errors) are then a few AND and popcount passes over those bitmaps, so pairing costs no join and
+no second read. Otherwise (text ids, a wider range, MAE/RMSE) one DuckDB query joins the rows on
+(split, id) (a hash join) for the same sums.
+
+Whenever a scan took the exact path (something to refuse or check precisely), or DuckDB cannot
+run the paired query, both files are read by :func:`~diagnostics.ingest.read_predictions` and
+:func:`diagnostics.compare.compare` decides, so messages and numbers are those of the exact
+path. The file paths are bound parameters; column names never come from user text.
+Speed and memory: ``bench/compare.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from diagnostics.compare import (
+    Comparison,
+    check_comparable,
+    check_tags_usable,
+    compare,
+    compare_levels,
+    pairing_note,
+    tagged_ids,
+    tags_note,
+    what_fixed,
+)
+from diagnostics.fastscan import (
+    FLOAT_TYPES,
+    INTEGER_TYPES,
+    MAX_ID_SPAN,
+    MEMORY_LIMIT,
+    ScanResult,
+    _csv_id_ends,
+    _parquet_id_bounds,
+    _source,
+    _split_code,
+    _Unsure,
+    scan_split_metrics,
+)
+from diagnostics.ingest import read_predictions
+from diagnostics.paired import PairedSums
+from diagnostics.splitnames import SPLITS
+from diagnostics.tags import TagTable
+from diagnostics.waterfall import HumanLevel
+
+NUMBER_TYPES = INTEGER_TYPES + FLOAT_TYPES
+SUM_COLUMNS = ("n", "improved", "worsened", "before", "after", "diff2")
+
+
+class _File:
+    """One side of the comparison: its path, scan, DuckDB source and column types."""
+
+    def __init__(self, path: Path, scan: ScanResult, parameter: str, connection):
+        self.path, self.scan, self.parameter = path.resolve(), scan, parameter
+        source, self.types, _ = _source(self.path, connection)
+        self.source = source.replace("$path", f"${parameter}")
+
+    def rows(self, metric: str, id_as_text: bool) -> str:
+        """SQL: split code, id and per-row loss of every row."""
+        difference = "(CAST(y_pred AS DOUBLE) - CAST(y_true AS DOUBLE))"
+        loss = {
+            "error": "CAST(y_true <> y_pred AS TINYINT)",
+            "mae": f"abs{difference}",
+            "rmse": f"({difference} * {difference})",
+        }[metric]
+        key = "CAST(id AS VARCHAR)" if id_as_text else "id"
+        return (
+            f"SELECT CAST({_split_code()} AS TINYINT) AS s, {key} AS id, {loss} AS loss "
+            f"FROM {self.source}"
+        )
+
+
+def scan_both(
+    before: str | os.PathLike,
+    after: str | os.PathLike,
+    *,
+    metric: str | None = None,
+    display_names: tuple[str | None, str | None] = (None, None),
+) -> tuple[ScanResult, ScanResult]:
+    """Diagnose-scan both files (with id bitmaps when they can pair) and refuse different metrics.
+
+    A caller that parses typed human levels in the files' metric scans first, then passes the
+    scans to :func:`compare_files`.
+    """
+    paths = (Path(before), Path(after))
+    id_range = _shared_id_range(paths)
+    scans = tuple(
+        scan_split_metrics(path, metric=metric, display_name=name, id_bits=id_range)
+        for path, name in zip(paths, display_names, strict=True)
+    )
+    check_comparable(scans[0].metric, scans[1].metric, (scans[0].source, scans[1].source))
+    return scans
+
+
+def _shared_id_range(paths: Sequence[Path]) -> tuple[int, int] | None:
+    """The integer id range covering both files (cheap: statistics or a file's two ends).
+
+    None when the files cannot pair through bitmaps: no integer ids, weights, or a range wider
+    than :data:`MAX_ID_SPAN`.
+    """
+    bounds = []
+    try:
+        with _connect() as connection:
+            for path in paths:
+                _, types, metadata = _source(path.resolve(), connection)
+                if types.get("id") not in INTEGER_TYPES or "weight" in types:
+                    return None
+                if metadata is None:
+                    ends = _csv_id_ends(path, list(types).index("id"))
+                else:
+                    ends = _parquet_id_bounds(metadata)
+                if not ends:
+                    return None
+                bounds += ends
+    except (_Unsure, duckdb.Error, OSError, UnicodeDecodeError, ValueError):
+        return None  # the scans will say what is wrong with the file
+    low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
+    return (low, high) if high - low < MAX_ID_SPAN else None
+
+
+def compare_files(
+    before: str | os.PathLike,
+    after: str | os.PathLike,
+    humans: Sequence[HumanLevel] = (),
+    *,
+    metric: str | None = None,
+    unit: str = "",
+    tags: TagTable | None = None,
+    display_names: tuple[str | None, str | None] = (None, None),
+    scans: tuple[ScanResult, ScanResult] | None = None,
+) -> Comparison:
+    """Compare two predictions files (BEFORE, AFTER): the same result as the exact path.
+
+    Same refusals as :func:`~diagnostics.ingest.read_predictions` for each file, and those of
+    :func:`~diagnostics.compare.compare`. ``tags`` are the tags of BEFORE's dev errors;
+    ``scans`` are :func:`scan_both` of the same files and arguments, when already made.
+    """
+    paths = (Path(before), Path(after))
+    if scans is None:
+        scans = scan_both(*paths, metric=metric, display_names=display_names)
+    if all(scan.engine == "duckdb" for scan in scans):
+        try:
+            return _fast(paths, scans, humans, unit, tags)
+        except (duckdb.Error, OSError):
+            pass
+    sides = [
+        read_predictions(path, metric=metric, display_name=name)
+        for path, name in zip(paths, display_names, strict=True)
+    ]
+    return compare(*sides, humans, unit=unit, tags=tags)
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(":memory:")
+    connection.execute(f"SET threads = {os.cpu_count() or 1}")
+    connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    connection.execute("SET enable_progress_bar = false")
+    return connection
+
+
+def _fast(paths, scans, humans, unit, tags) -> Comparison:
+    metric = scans[0].metric
+    sources = (scans[0].source, scans[1].source)
+    with _connect() as connection:
+        files: list[_File] = []
+
+        def sides() -> list[_File]:
+            """Both files' DuckDB sources and types, described once, when needed."""
+            if not files:
+                names = ("before", "after")
+                files.extend(map(_File, paths, scans, names, [connection] * 2))
+            return files
+
+        note = None
+        if metric == "error" and scans[0].id_range and scans[0].id_range == scans[1].id_range:
+            paired = paired_sums_from_bits(*scans)  # integer ids, no weights: bitmaps pair
+        else:
+            has_ids = tuple("id" in f.types for f in sides())
+            weighted = any("weight" in f.types for f in sides())
+            note = pairing_note(has_ids, weighted, sources)
+            paired = None if note else paired_sums_sql(connection, sides(), metric)
+        comparison = compare_levels(
+            scans[0].splits,
+            scans[1].splits,
+            paired,
+            metric=metric,
+            humans=humans,
+            unit=unit,
+            sources=sources,
+            notes=[note] if note else [],
+        )
+        if tags is not None:
+            check_tags_usable(sources[1], metric, "id" in sides()[1].types)
+            reviewed = tagged_ids(tags)
+            outcomes = [_dev_outcomes_sql(connection, file, reviewed) for file in sides()]
+            comparison.categories = what_fixed(tags, outcomes[1])
+            note = tags_note(reviewed, outcomes[0], sources[0])
+            comparison.notes += [note] if note else []
+    return comparison
+
+
+def paired_sums_from_bits(before: ScanResult, after: ScanResult) -> dict[str, PairedSums]:
+    """Per split both scans have, the paired error counts from their id bitmaps (same range)."""
+    span = before.id_range[1] - before.id_range[0] + 1
+    result = {}
+    for split in SPLITS:
+        if split not in before.id_bits or split not in after.id_bits:
+            continue
+        (present_b, wrong_b), (present_a, wrong_a) = before.id_bits[split], after.id_bits[split]
+        shared = present_b & present_a
+        shared[0] &= 0xFF >> (8 * shared.size - span)  # the leading bits are no ids
+
+        def count(bits: np.ndarray) -> int:
+            return int(np.bitwise_count(bits).sum(dtype=np.int64))
+
+        improved = count(wrong_b & ~wrong_a & shared)
+        worsened = count(wrong_a & ~wrong_b & shared)
+        result[split] = PairedSums(
+            count(shared),
+            improved,
+            worsened,
+            float(count(wrong_b & shared)),
+            float(count(wrong_a & shared)),
+            float(improved + worsened),
+        )
+    return result
+
+
+def paired_sums_sql(connection, files: Sequence[_File], metric: str) -> dict[str, PairedSums]:
+    """Per split both files have, the sums over the shared (split, id) pairs (a DuckDB join)."""
+    id_as_text = not all(f.types["id"] in NUMBER_TYPES for f in files)
+    before, after = (f.rows(metric, id_as_text) for f in files)
+    parameters = {f.parameter: str(f.path) for f in files}
+    joined = (
+        "SELECT b.s, count(*) AS n, count(*) FILTER (WHERE a.loss < b.loss) AS improved, "
+        "count(*) FILTER (WHERE a.loss > b.loss) AS worsened, "
+        "sum(b.loss) AS before, sum(a.loss) AS after, "
+        "sum(CAST(a.loss - b.loss AS DOUBLE) * (a.loss - b.loss)) AS diff2 "
+        f"FROM ({before}) b JOIN ({after}) a ON b.s = a.s AND b.id = a.id GROUP BY b.s"
+    )
+    cursor = connection.execute(joined, parameters)
+    names = [column[0] for column in cursor.description]
+    result = {
+        split: PairedSums(0, 0, 0, 0.0, 0.0, 0.0)
+        for split in SPLITS
+        if all(split in f.scan.splits for f in files)
+    }
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        result[SPLITS[row["s"]]] = PairedSums(*(_number(row[c], c) for c in SUM_COLUMNS))
+    return result
+
+
+def _number(value, column: str):
+    if column in ("n", "improved", "worsened"):
+        return int(value or 0)
+    return float(value or 0.0)
+
+
+def _dev_outcomes_sql(connection, file: _File, ids: Collection[str]):
+    """AFTER's outcome (True: wrong) for each tagged id found in its dev split."""
+    sql = (
+        f"SELECT CAST(id AS VARCHAR) AS id, y_true <> y_pred AS wrong FROM {file.source} "
+        f"WHERE {_split_code()} = {SPLITS.index('dev')} "
+        "AND CAST(id AS VARCHAR) IN (SELECT unnest($ids))"
+    )
+    rows = connection.execute(sql, {file.parameter: str(file.path), "ids": list(ids)}).fetchall()
+    return {str(i): bool(wrong) for i, wrong in rows}

@@ -1,0 +1,119 @@
+"""``compare``: two versions of a model side by side, paired on the example ids they share."""
+
+from __future__ import annotations
+
+from diagnostics.compare import Comparison
+from diagnostics.fastcompare import compare_files, scan_both
+from diagnostics.rates import METRICS
+from diagnostics.tags import read_tags_csv
+from diagnostics.waterfall import GAP_LABELS, LEVEL_LABELS, parse_human_level
+from strategy_app.cli import add_json_flag
+
+
+def register(subparsers) -> None:
+    """Add the ``compare`` command."""
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare two versions: paired tests per level, gaps before/after, what was fixed",
+        description="Compare the predictions of two versions of a model (BEFORE, AFTER): each "
+        "level with its change and a paired test on the example ids both share (exact "
+        "McNemar; a paired t test for MAE/RMSE; unpaired without shared ids), the gaps of "
+        "both waterfalls, and with --labels how many of BEFORE's tagged dev errors AFTER fixed.",
+    )
+    parser.add_argument("before", metavar="BEFORE", help="earlier version's predictions")
+    parser.add_argument("after", metavar="AFTER", help="new version's predictions")
+    parser.add_argument(
+        "--human",
+        action="append",
+        default=[],
+        metavar="[NAME=]R",
+        help="human-level error, e.g. 1%% or 'expert=0.7%%'; repeat for several (best is used)",
+    )
+    parser.add_argument(
+        "--labels", metavar="TAGS.csv", help="tags CSV of BEFORE's dev errors (id, 0/1 columns)"
+    )
+    parser.add_argument("--metric", choices=METRICS, help="error (default), mae or rmse")
+    parser.add_argument("--unit", default="", help="unit of a regression metric, e.g. ₹")
+    add_json_flag(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> tuple[dict, str]:
+    """Compare the two files; returns (JSON data, text)."""
+    tags = read_tags_csv(args.labels) if args.labels else None
+    names = (args.before, args.after)  # as typed: two files are often both predictions.csv
+    scans = scan_both(args.before, args.after, metric=args.metric, display_names=names)
+    metric = scans[0].metric
+    humans = [parse_human_level(t, metric, index=i) for i, t in enumerate(args.human, start=1)]
+    comparison = compare_files(
+        args.before,
+        args.after,
+        humans,
+        metric=args.metric,
+        unit=args.unit,
+        tags=tags,
+        display_names=names,
+        scans=scans,
+    )
+    return comparison.to_dict(), render_text(comparison)
+
+
+def render_text(comparison: Comparison) -> str:
+    """The readable comparison printed without ``--json``."""
+    fmt = comparison.fmt
+    before, after = comparison.sources
+    lines = [f"Compare {before} → {after} ({comparison.metric})", ""]
+    lines.append(
+        f"  {'level':<10}{'before':>10}{'after':>10}{'change':>10}   {'95% interval':<22}"
+        f"{'p':>9}   test"
+    )
+    for split, level in comparison.levels.items():
+        test = level.test
+        interval = f"{fmt(test.low, signed=True)} – {fmt(test.high, signed=True)}" if test else ""
+        p = f"{test.p_value:.2g}" if test else ""
+        kind = ""
+        if test is not None:
+            kind = (
+                f"paired on {level.n_shared:,} ({level.improved:,} fixed, "
+                f"{level.worsened:,} broken)"
+                if level.paired
+                else "unpaired"
+            )
+        lines.append(
+            f"  {LEVEL_LABELS[split]:<10}"
+            f"{fmt(level.before.value if level.before else None):>10}"
+            f"{fmt(level.after.value if level.after else None):>10}"
+            f"{fmt(level.change, signed=True):>10}   {interval:<22}{p:>9}   {kind}"
+        )
+    lines += ["", f"  {'gap':<18}{'before':>10}{'after':>10}{'change':>10}   note"]
+    for name, gap in comparison.gaps.items():
+        if gap.before is None and gap.after is None:
+            continue
+        note = {True: "real", False: "within noise", None: ""}[gap.real]
+        lines.append(
+            f"  {GAP_LABELS[name]:<18}{fmt(gap.before):>10}{fmt(gap.after):>10}"
+            f"{fmt(gap.change, signed=True):>10}   {note}"
+        )
+    lines += ["", f"Verdict: {comparison.verdict}"]
+    if comparison.categories is not None:
+        lines += ["", "What the fix fixed (BEFORE's tagged dev errors that AFTER gets right)"]
+        for c in comparison.categories:
+            if c.fixed_share is None:
+                lines.append(f"  {c.name}: {c.tagged} tagged, none left to check")
+                continue
+            low, high = c.interval
+            missing = f", {c.missing} not in AFTER's dev" if c.missing else ""
+            lines.append(
+                f"  {c.name}: {c.fixed} of {c.tagged - c.missing} fixed, {c.fixed_share:.0%} "
+                f"({low:.0%} – {high:.0%}){missing}; the ceiling promised up to "
+                f"{c.ceiling_share:.0%} of errors"
+            )
+    if comparison.notes:
+        lines += ["", "Notes"]
+        lines.extend(f"  - {note}" for note in comparison.notes)
+    lines += [
+        "",
+        "Changes are after − before (negative is better); paired: exact McNemar with "
+        "Newcombe's paired interval (t test for MAE/RMSE); unpaired: Newcombe's interval.",
+    ]
+    return "\n".join(lines)
