@@ -20,6 +20,7 @@ from diagnostics.validation import InputError
 EXIT_BAD_INPUT = 2
 COMMAND_MODULES = (
     "strategy_app.diagnose.command",
+    "strategy_app.diagnose.compare_command",
     "strategy_app.errors.command",
     "strategy_app.errors.ceiling_command",
     "strategy_app.splits.command",
