@@ -85,11 +85,21 @@ def validate_upload(name: str, data: bytes) -> ScanResult:
         return scan
 
 
-def accept_upload(store: Store, project_id: int, name: str, data: bytes) -> DiagnoseState:
-    """Validate an upload and, only if it is valid, save it as the project's predictions.
+def accept_upload(
+    store: Store,
+    project_id: int,
+    name: str,
+    data: bytes,
+    *,
+    label: str | None = None,
+    origin: dict | None = None,
+) -> DiagnoseState:
+    """Validate an upload and, only if it is valid, add it as the project's new current model
+    version ("vN · ``label``", default the file's name; ``origin`` says where it came from).
 
-    On bad input the InputError propagates and the project's saved state stays as it was.
-    A slice column saved earlier is kept when the new file has it too.
+    The same file uploaded again reopens its version instead. On bad input the InputError
+    propagates and nothing saved changes. The current version's human levels are kept, and
+    its slice column when the new file has it too.
     """
     validate_upload(name, data)
     upload = store.uploads.add(name, data)
@@ -101,9 +111,9 @@ def accept_upload(store: Store, project_id: int, name: str, data: bytes) -> Diag
         upload_sha256=upload.sha256,
         upload_name=name,
         slice_column=state.slice_column if state.slice_column in columns else None,
+        version_id=None,
     )
-    store.diagnose_state.save(project_id, state)
-    return state
+    return store.diagnose_state.save(project_id, state, label=label, origin=origin)
 
 
 def slice_candidates(path: str | os.PathLike) -> list[str]:

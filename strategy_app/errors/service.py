@@ -25,12 +25,13 @@ from pathlib import Path
 import pandas as pd
 
 from diagnostics.ceiling import Agreement, Ceiling, ceiling_table
+from diagnostics.compare import CategoryFix, carry_over, dev_outcomes, tagged_ids, what_fixed
 from diagnostics.errors import dev_error_summary, sample_errors
 from diagnostics.images import data_url, extract_images_zip, read_image_file, thumbnail_png
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.tags import TagRow, TagTable, read_tags_csv, table_ceiling, write_tags_csv
 from diagnostics.validation import InputError
-from strategy_app.store import Store
+from strategy_app.store import ModelVersion, Store
 from strategy_app.store.diagnose_state import DiagnoseState
 from strategy_app.store.labels import (
     IMAGES_SETTING,
@@ -79,28 +80,34 @@ def predictions_for(
     )
 
 
-def dev_error_summary_of(store: Store, project_id: int) -> dict | None:
-    """:func:`~diagnostics.errors.dev_error_summary` of the project's predictions (None when it
-    has none, e.g. typed levels only); raises InputError when they cannot be read."""
+def dev_error_summary_of(
+    store: Store, project_id: int, state: DiagnoseState | None = None
+) -> dict | None:
+    """:func:`~diagnostics.errors.dev_error_summary` of a version's predictions (``state``; the
+    project's current version when None); None when it has none, e.g. typed levels only.
+    Raises InputError when they cannot be read."""
 
     def summarize(path, **options) -> dict:
         return dev_error_summary(read_predictions(path, **options))
 
-    return predictions_for(store, project_id, reader=summarize)
+    return predictions_for(store, project_id, reader=summarize, state=state)
 
 
-def project_ceiling(
+SummaryReader = Callable[[Store, int, DiagnoseState | None], dict | None]
+
+
+def version_ceiling(
     store: Store,
-    project_id: int,
-    dev_error_summary_reader: Callable[[Store, int], dict | None] = dev_error_summary_of,
+    version: ModelVersion,
+    dev_error_summary_reader: SummaryReader = dev_error_summary_of,
 ) -> Ceiling | None:
-    """The ceiling table of the project's tagged sample (None before any review, or without
-    readable classification predictions)."""
-    snapshot = store.labels.snapshot(project_id)
+    """The ceiling table of a version's tagged sample, at that version's dev error and counts
+    (None before any review, or without readable classification predictions)."""
+    snapshot = store.labels.snapshot(version.id)
     if snapshot.sample is None:
         return None
     try:
-        summary = dev_error_summary_reader(store, project_id)
+        summary = dev_error_summary_reader(store, version.project_id, version.state)
     except InputError:
         return None
     if summary is None:
@@ -111,16 +118,85 @@ def project_ceiling(
 
 def draw_sample(
     store: Store,
-    project_id: int,
+    version_id: int,
     predictions: Predictions,
     n: int,
     *,
     seed: int,
     stratify: bool = False,
 ) -> Sample:
-    """Draw a seeded sample of misclassified dev examples and save it (replacing any old one)."""
+    """Draw a seeded sample of a version's misclassified dev examples (``predictions``: that
+    version's) and save it in the version, replacing any old one."""
     examples = sample_errors(predictions, n, seed=seed, stratify=stratify)
-    return store.labels.save_sample(project_id, examples, seed=seed, stratified=stratify)
+    return store.labels.save_sample(version_id, examples, seed=seed, stratified=stratify)
+
+
+def carry_from(
+    store: Store,
+    version_id: int,
+    earlier_id: int,
+    predictions: Predictions,
+    n: int,
+    *,
+    seed: int,
+    stratify: bool = False,
+) -> Sample:
+    """Start a version's sample from an earlier version's tagged examples it still gets wrong
+    (their tags carried over, marked carried, editable), plus newly drawn dev errors.
+
+    ``predictions`` are this version's. Replaces any sample the version had.
+    """
+    earlier = store.labels.tag_table(earlier_id)
+    if not earlier.consensus_tags():
+        raise InputError("the earlier version has no tagged examples to carry over")
+    carried = carry_over(earlier, predictions, n, seed=seed, stratify=stratify)
+    sample = store.labels.save_sample(
+        version_id, carried.sample, seed=seed, stratified=stratify, carried=carried.carried
+    )
+    kept = set(carried.carried)
+    rows = tuple(row for row in carried.tags.rows if row.id in kept)
+    if rows:
+        store.labels.import_table(version_id, TagTable(carried.tags.categories, rows))
+    return sample
+
+
+def carry_candidates(store: Store, version: ModelVersion) -> list[ModelVersion]:
+    """Older versions of the project with a tagged sample (newest first): where tags can carry
+    over from into ``version``."""
+    return [
+        v
+        for v in store.versions.list(version.project_id)
+        if v.number < version.number and store.labels.has_reviews(v.id)
+    ]
+
+
+def fixed_by(store: Store, earlier: ModelVersion, predictions: Predictions) -> list[CategoryFix]:
+    """What a newer version (``predictions``) fixed of an earlier version's tagged dev errors,
+    per category (:func:`diagnostics.compare.what_fixed`); empty without tags."""
+    table = store.labels.tag_table(earlier.id)
+    ids = tagged_ids(table)
+    if not ids:
+        return []
+    return what_fixed(table, dev_outcomes(predictions, ids))
+
+
+def fixed_lines(fixes: list[CategoryFix]) -> list[str]:
+    """One sentence per category: 'blurry: 19 of 38 fixed, 50% (95% interval 35–65%); the
+    ceiling promised up to 38% of errors'."""
+    lines = []
+    for fix in fixes:
+        if not fix.tagged:
+            continue
+        share, interval = fix.fixed_share, fix.interval
+        told = "" if share is None else f", {share:.0%}"
+        if interval is not None:
+            told += f" (95% interval {interval[0]:.0%}–{interval[1]:.0%})"
+        missing = f", {fix.missing} not in the new dev set" if fix.missing else ""
+        lines.append(
+            f"{fix.name}: {fix.fixed} of {fix.tagged} fixed{told}{missing}; the ceiling promised "
+            f"up to {fix.ceiling_share:.0%} of errors"
+        )
+    return lines
 
 
 def set_images_root(store: Store, project_id: int, folder: Path) -> None:
@@ -171,7 +247,7 @@ def full_image(root: str | None, relative: str) -> bytes | None:
 class View:
     """What one editor shows: a frame fixed for the view's life, and what is saved per row."""
 
-    project_id: int
+    version_id: int
     annotator: str
     layout: tuple
     sample: Sample
@@ -199,7 +275,7 @@ class View:
     @property
     def key(self) -> str:
         """The editor's widget key: stable for the view, new when the view is rebuilt."""
-        return f"labels_{self.project_id}_{self.generation}"
+        return f"labels_{self.version_id}_{self.generation}"
 
 
 def layout_of(snapshot: LabelSnapshot) -> tuple:
@@ -220,7 +296,7 @@ def _values(review: Review | None, categories: list[Category]) -> dict[str, obje
 
 def build_view(
     store: Store,
-    project_id: int,
+    version_id: int,
     annotator: str,
     *,
     thumbnail: Thumbnailer = thumbnail_url,
@@ -229,9 +305,9 @@ def build_view(
 ) -> View | None:
     """A new view of the saved sample and this annotator's reviews (None: no sample yet).
 
-    ``snapshot`` is the project's labels as just read (read here when not given).
+    ``snapshot`` is the version's labels as just read (read here when not given).
     """
-    snapshot = snapshot or store.labels.snapshot(project_id)
+    snapshot = snapshot or store.labels.snapshot(version_id)
     sample = snapshot.sample
     if sample is None:
         return None
@@ -249,7 +325,7 @@ def build_view(
     for column in [*(c.name for c in categories), NOTES, REVIEWED]:
         frame[column] = [saved[i][column] for i in sample.ids]
     return View(
-        project_id=project_id,
+        version_id=version_id,
         annotator=annotator,
         layout=layout_of(snapshot),
         sample=sample,
@@ -312,7 +388,7 @@ def apply_editor_state(store: Store, view: View, state: dict | None) -> EditResu
             notes=wanted[NOTES] if NOTES in changed else None,
         )
         try:
-            review = store.labels.save_edit(view.project_id, edit, view.versions[example])
+            review = store.labels.save_edit(view.version_id, edit, view.versions[example])
         except Conflict as conflict:
             result.conflicts.append(conflict)
             view.conflicts.append(conflict_message(conflict, view.categories))
@@ -415,9 +491,9 @@ def agreement_frame(agreements: list[Agreement]) -> pd.DataFrame:
 # -- CSV ---------------------------------------------------------------------------------------
 
 
-def export_csv(store: Store, project_id: int) -> str:
-    """The tags CSV of the project's sample: saved reviews, plus a blank row per untouched id."""
-    snapshot = store.labels.snapshot(project_id)
+def export_csv(store: Store, version_id: int) -> str:
+    """The tags CSV of a version's sample: saved reviews, plus a blank row per untouched id."""
+    snapshot = store.labels.snapshot(version_id)
     sample, table = snapshot.sample, snapshot.tag_table()
     if sample is None:
         return write_tags_csv(table)
@@ -432,10 +508,11 @@ def export_csv(store: Store, project_id: int) -> str:
     return write_tags_csv(TagTable(table.categories, tuple(rows)), context)
 
 
-def import_csv(store: Store, project_id: int, data: bytes, name: str) -> int:
-    """Validate and save an uploaded tags CSV, all or nothing; returns the rows imported."""
-    sample = store.labels.sample(project_id)
+def import_csv(store: Store, version_id: int, data: bytes, name: str) -> int:
+    """Validate and save an uploaded tags CSV into a version's sample, all or nothing; returns
+    the rows imported."""
+    sample = store.labels.sample(version_id)
     if sample is None:
         raise InputError("draw a sample before importing tags: ids are checked against it")
     table = read_tags_csv(data, sample_ids=sample.ids, name=name)
-    return store.labels.import_table(project_id, table)
+    return store.labels.import_table(version_id, table)

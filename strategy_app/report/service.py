@@ -10,7 +10,6 @@ search (:mod:`strategy_app.search.service`). The page and ``report --project`` c
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from diagnostics.ceiling import Ceiling
@@ -24,7 +23,7 @@ from strategy_app.search import service as search
 from strategy_app.splits.service import project_plan
 from strategy_app.store import DiagnoseState, Project, Store
 
-SummaryReader = Callable[[Store, int], dict | None]
+SummaryReader = errors.SummaryReader
 
 
 def project_inputs(
@@ -46,7 +45,9 @@ def project_inputs(
         result = compute(store, state)
     inputs = inputs_from_result(project, state, result, title=title)
     inputs.split_plan = project_plan(store, project.id)
-    inputs.ceiling = errors.project_ceiling(store, project.id, dev_error_summary)
+    version = store.versions.current(project.id)
+    if version is not None:
+        inputs.ceiling = errors.version_ceiling(store, version, dev_error_summary)
     inputs.search = search.search_summary(store, project.id)
     return inputs
 

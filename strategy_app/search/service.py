@@ -278,7 +278,9 @@ def search_summary(store: Store, project_id: int) -> dict | None:
 
 
 def send_best_to_diagnose(store: Store, project_id: int, run: SearchRun) -> str:
-    """Save the best model's predictions file as the project's Diagnose upload; returns its name."""
+    """Add the best model's predictions as the project's new current version ("vN · search
+    RUN best", its origin the run and trial); returns the file's name. Earlier versions and
+    their tags stay as they were."""
     result = read_result(run)
     if result is None or not result.get("predictions"):
         raise InputError(f"run '{run.name}' has no best model yet; let it finish first")
@@ -286,7 +288,15 @@ def send_best_to_diagnose(store: Store, project_id: int, run: SearchRun) -> str:
     if not path.is_file():
         raise InputError(f"the predictions file {path} is missing; run the search again")
     name = f"{run.name}-best-predictions.csv"
-    accept_upload(store, project_id, name, path.read_bytes())
+    best = result.get("best") or {}
+    origin = {
+        "kind": "search",
+        "run": run.name,
+        "trial": best.get("trial"),
+        "study": best.get("study"),
+    }
+    label = f"search {run.name} best"
+    accept_upload(store, project_id, name, path.read_bytes(), label=label, origin=origin)
     return name
 
 

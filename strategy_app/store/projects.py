@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from diagnostics.validation import InputError
 from strategy_app.store.engine import read, write
-from strategy_app.store.labels import delete_project_labels
-from strategy_app.store.schema import DiagnoseStateRow, Project, SplitPlanRow, utcnow
+from strategy_app.store.labels import delete_version_labels
+from strategy_app.store.schema import ModelVersionRow, Project, SplitPlanRow, utcnow
 from strategy_app.store.uploads import UploadRepository
 
 MAX_NAME = 100
@@ -79,13 +81,35 @@ class ProjectRepository:
         """Delete the project and everything saved for it."""
 
         def remove(session) -> None:
-            delete_project_labels(session, project_id)
-            for table in (DiagnoseStateRow, SplitPlanRow):
+            versions = select(ModelVersionRow.id).where(ModelVersionRow.project_id == project_id)
+            for version_id in session.scalars(versions).all():
+                delete_version_labels(session, version_id)
+            for table in (ModelVersionRow, SplitPlanRow):
                 session.execute(delete(table).where(table.project_id == project_id))
             session.execute(delete(Project).where(Project.id == project_id))
 
         write(self._engine, remove)
         self._uploads.prune()
+
+    def set_dataset(self, project_id: int, name: str, data: bytes) -> None:
+        """Keep ``data`` (a features file named ``name``) as the project's dataset, replacing
+        the one it had; the caller checks it first."""
+        upload = self._uploads.add(name, data)
+
+        def attach(session) -> None:
+            project = self._existing(session, project_id)
+            project.dataset_sha256, project.dataset_name = upload.sha256, name
+            project.updated_at = utcnow()
+
+        write(self._engine, attach)
+        self._uploads.prune()
+
+    def dataset(self, project_id: int) -> tuple[str, Path] | None:
+        """The project's dataset as (its file name, where its bytes lie), or None."""
+        project = self.get(project_id)
+        if project is None or project.dataset_sha256 is None:
+            return None
+        return project.dataset_name or "dataset.csv", self._uploads.path(project.dataset_sha256)
 
     def list(self) -> list[Project]:
         """Every project, the most recently opened first."""
