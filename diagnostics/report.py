@@ -21,19 +21,31 @@ import jinja2
 from markupsafe import Markup
 
 from diagnostics import charts as chart_specs
+from diagnostics import compare_rows
 from diagnostics.ceiling import ceiling_table
 from diagnostics.rates import format_value
 from diagnostics.splitnames import LEVEL_LABELS
 from diagnostics.tags import neutralize
 from diagnostics.waterfall import GAP_LABELS, Diagnosis, gap_rows
 
-SECTIONS = ("summary", "waterfall", "plan", "warnings", "slices", "splits", "ceiling", "search")
+SECTIONS = (
+    "summary",
+    "waterfall",
+    "plan",
+    "warnings",
+    "slices",
+    "changed",
+    "splits",
+    "ceiling",
+    "search",
+)
 SECTION_TITLES = {
     "summary": "Data summary",
     "waterfall": "Error waterfall and gap table",
     "plan": "Action plan",
     "warnings": "Warnings",
     "slices": "Per-slice waterfalls",
+    "changed": "What changed",
     "splits": "Split plan",
     "ceiling": "Error analysis: ceilings",
     "search": "Hyperparameter search",
@@ -54,7 +66,8 @@ _ENV = jinja2.Environment(
 class ReportInputs:
     """Everything a report may show; absent parts leave their section out.
 
-    ``split_plan``, ``ceiling`` and ``search`` are result objects with ``to_dict()`` (a
+    ``comparison`` (the current version against the one before it), ``split_plan``,
+    ``ceiling`` and ``search`` are result objects with ``to_dict()`` (a
     :class:`~diagnostics.ceiling.Ceiling`, a split plan) or their dict forms (the ``--json``
     contracts); ``source`` is the predictions file's name as the user knows it.
     """
@@ -69,11 +82,13 @@ class ReportInputs:
     split_plan: object | None = None
     ceiling: object | None = None
     search: object | None = None
+    comparison: object | None = None
 
     def available_sections(self) -> list[str]:
         """The sections this report has content for, in report order."""
         present = {
             "slices": bool(self.slices),
+            "changed": self.comparison is not None,
             "splits": self.split_plan is not None,
             "ceiling": self.ceiling is not None,
             "search": self.search is not None,
@@ -110,6 +125,7 @@ def report_data(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dic
         "split_plan": as_dict(inputs.split_plan) if "splits" in chosen else None,
         "ceiling": as_dict(inputs.ceiling) if "ceiling" in chosen else None,
         "search": as_dict(inputs.search) if "search" in chosen else None,
+        "comparison": as_dict(inputs.comparison) if "changed" in chosen else None,
     }
 
 
@@ -331,6 +347,7 @@ def _slices(inputs: ReportInputs) -> dict:
 
 def _extra_sections(inputs: ReportInputs) -> list[dict]:
     builders: dict[str, tuple[Mapping | None, Callable[[Mapping], dict]]] = {
+        "changed": (as_dict(inputs.comparison), _changed_section),
         "splits": (as_dict(inputs.split_plan), _split_section),
         "ceiling": (as_dict(inputs.ceiling), _ceiling_section),
         "search": (as_dict(inputs.search), _search_section),
@@ -344,6 +361,22 @@ def _extra_sections(inputs: ReportInputs) -> list[dict]:
 
 def _pct(value: float | None) -> str:
     return format_value(value, "error")
+
+
+def _changed_section(comparison: Mapping) -> dict:
+    levels, gaps = compare_rows.level_rows(comparison), compare_rows.gap_change_rows(comparison)
+    fixed = compare_rows.category_lines(comparison)
+    tables = [
+        {"caption": caption, "columns": list(rows[0]), "rows": [list(r.values()) for r in rows]}
+        for caption, rows in (("Levels", levels), ("Gaps", gaps))
+        if rows
+    ]
+    fixed_notes = [f"What the new model fixed · {line}" for line in fixed]
+    return {
+        "intro": f"{comparison['before']} → {comparison['after']}: {comparison['verdict']}.",
+        "tables": tables,
+        "notes": [*fixed_notes, *comparison.get("notes", []), compare_rows.method_note()],
+    }
 
 
 def _split_section(plan: Mapping) -> dict:

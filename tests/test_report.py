@@ -109,7 +109,47 @@ def full_inputs(text: str | None = None) -> ReportInputs:
         split_plan=split_plan_dict(text or "Dev and test come from the target."),
         ceiling=ceiling_from_counts(counts, 100, 0.15),
         search=search_dict(text or "lr", text or "digits-search"),
+        comparison=comparison_dict(text or "v1 · logistic regression"),
     )
+
+
+def comparison_dict(before: str) -> dict:
+    """A ``compare --json`` result of two hand-made versions (paired on 3 dev examples)."""
+    return {
+        "metric": "error",
+        "unit": None,
+        "before": before,
+        "after": "v2 · search s1 best",
+        "levels": {
+            "dev": {
+                "before": 0.15,
+                "after": 0.1,
+                "change": -0.05,
+                "paired": True,
+                "n_shared": 1000,
+                "improved": 70,
+                "worsened": 20,
+                "p_value": 0.0001,
+                "interval": [-0.07, -0.03],
+                "real": True,
+            }
+        },
+        "gaps": {"data_mismatch": {"before": 0.06, "after": 0.02, "change": -0.04, "real": True}},
+        "verdict": "data mismatch 6.0% → 2.0%: closed by 4.0 points, real",
+        "notes": [],
+        "categories": [
+            {
+                "name": "blurry",
+                "tagged": 38,
+                "fixed": 19,
+                "still_wrong": 19,
+                "missing": 0,
+                "fixed_share": 0.5,
+                "interval": [0.35, 0.65],
+                "ceiling_share": 0.38,
+            }
+        ],
+    }
 
 
 class _Tags(HTMLParser):
@@ -137,6 +177,8 @@ def test_every_section_and_chart_appears():
     assert "100 misclassified dev examples reviewed" in html
     assert "Search space by round" in html and "<td>0.0001 – 0.01</td>" in html
     assert "Split plan: dev has only 250 examples" in html
+    assert "closed by 4.0 points, real" in html and "paired on 1,000 examples" in html
+    assert "blurry: 19 of 38 fixed, 50% (35% – 65%); the ceiling promised up to 38%" in html
     assert len(html.encode()) < 1_000_000
 
 

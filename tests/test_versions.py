@@ -7,6 +7,7 @@ import pandas as pd
 from alembic import command
 from sqlalchemy import text
 
+from diagnostics.compare_rows import category_lines
 from diagnostics.ingest import read_predictions
 from diagnostics.waterfall import HumanLevel
 from strategy_app.diagnose.service import accept_upload
@@ -156,7 +157,7 @@ def test_carry_over_keeps_only_examples_still_wrong_and_says_what_was_fixed(data
     fixes = {f.name: f for f in labeling.fixed_by(store, v1, after)}
     assert (fixes["blurry/low quality"].tagged, fixes["blurry/low quality"].fixed) == (2, 1)
     assert (fixes["unusual angle"].tagged, fixes["unusual angle"].fixed) == (2, 1)
-    lines = labeling.fixed_lines(list(fixes.values()))
+    lines = category_lines({"categories": [fix.to_dict() for fix in fixes.values()]})
     assert any(line.startswith("blurry/low quality: 1 of 2 fixed, 50%") for line in lines)
     assert all("the ceiling promised up to 50% of errors" in line for line in lines[:2])
 

@@ -16,12 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from diagnostics.compare import Comparison
+from diagnostics.fastcompare import compare_files
 from diagnostics.fastscan import ScanResult, scan_split_metrics
 from diagnostics.formats import file_columns
 from diagnostics.ingest import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SCORE_COLUMNS, check_scores
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis, HumanLevel, diagnose, diagnose_slices
-from strategy_app.store import DiagnoseState, Store
+from strategy_app.store import DiagnoseState, ModelVersion, Store
 
 STANDARD_COLUMNS = {*REQUIRED_COLUMNS, *SCORE_COLUMNS, *OPTIONAL_COLUMNS}
 
@@ -152,3 +154,31 @@ def compute(store: Store, state: DiagnoseState) -> DiagnosisResult:
         return DiagnosisResult(found.diagnosis, found.slices, columns, found.scan.metric)
     except InputError as exc:
         return DiagnosisResult(error=str(exc))
+
+
+def compare_versions(store: Store, before: ModelVersion, after: ModelVersion) -> Comparison:
+    """Two versions side by side (:func:`diagnostics.fastcompare.compare_files`): levels with
+    paired tests on the ids both share, gaps before/after with AFTER's human levels, the
+    verdict, and what AFTER fixed of BEFORE's tagged dev errors when BEFORE has tags.
+
+    Raises InputError for a version without a predictions file, or files that cannot be
+    compared (different metrics, no split in common).
+    """
+    paths = []
+    for version in (before, after):
+        state = version.state
+        if state.source != "upload" or not state.upload_sha256:
+            raise InputError(f"{version.name} has typed levels only: comparing needs predictions")
+        path = store.uploads.path(state.upload_sha256)
+        if not path.is_file():
+            raise InputError(f"the predictions file of {version.name} is missing; upload it again")
+        paths.append(path)
+    table = store.labels.tag_table(before.id)
+    return compare_files(
+        *paths,
+        after.state.human_levels,
+        metric=after.state.metric,
+        unit=after.state.unit,
+        tags=table if table.consensus_tags() else None,
+        display_names=(before.name, after.name),
+    )

@@ -180,25 +180,6 @@ def fixed_by(store: Store, earlier: ModelVersion, predictions: Predictions) -> l
     return what_fixed(table, dev_outcomes(predictions, ids))
 
 
-def fixed_lines(fixes: list[CategoryFix]) -> list[str]:
-    """One sentence per category: 'blurry: 19 of 38 fixed, 50% (95% interval 35–65%); the
-    ceiling promised up to 38% of errors'."""
-    lines = []
-    for fix in fixes:
-        if not fix.tagged:
-            continue
-        share, interval = fix.fixed_share, fix.interval
-        told = "" if share is None else f", {share:.0%}"
-        if interval is not None:
-            told += f" (95% interval {interval[0]:.0%}–{interval[1]:.0%})"
-        missing = f", {fix.missing} not in the new dev set" if fix.missing else ""
-        lines.append(
-            f"{fix.name}: {fix.fixed} of {fix.tagged} fixed{told}{missing}; the ceiling promised "
-            f"up to {fix.ceiling_share:.0%} of errors"
-        )
-    return lines
-
-
 def set_images_root(store: Store, project_id: int, folder: Path) -> None:
     """Record the folder the project's image paths are relative to."""
     store.settings.set(IMAGES_SETTING.format(project_id), str(Path(folder).resolve()))

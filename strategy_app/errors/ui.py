@@ -14,6 +14,7 @@ import streamlit as st
 
 from diagnostics.ceiling import Ceiling
 from diagnostics.charts import ceiling_chart
+from diagnostics.compare_rows import category_lines
 from diagnostics.errors import DEFAULT_SAMPLE_SIZE
 from diagnostics.tags import PRESET_CATEGORIES
 from diagnostics.validation import InputError
@@ -558,7 +559,7 @@ def fixed_section(store: Store, version: ModelVersion) -> None:
         if not fixes:
             continue
         st.subheader(f"What the new model fixed (of {older.name}'s tagged errors)", anchor=False)
-        for line in labeling.fixed_lines(fixes):
+        for line in category_lines({"categories": [fix.to_dict() for fix in fixes]}):
             st.markdown(f"- {line}")
         st.caption("Fixed: the example is right in this version; 95% Wilson intervals.")
 
