@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -30,6 +31,7 @@ from diagnostics.search.training import TrainConfig
 from diagnostics.validation import InputError
 from strategy_app.diagnose.service import accept_upload
 from strategy_app.store import SearchRun, Store, database_url
+from strategy_app.store.projects import DATASET_LABEL, PARQUET_SUFFIXES, PROJECT_DATASET
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT_FILE = "result.json"
@@ -146,8 +148,40 @@ class CaviarRequest:
         return {**asdict(self), "space": self.space.to_dict()}
 
 
+def resolve_dataset(store: Store, project_id: int, dataset: str) -> str:
+    """A dataset choice as the runner reads it: ``project`` becomes the project's file."""
+    return store.projects.dataset_spec(project_id) if dataset == PROJECT_DATASET else dataset
+
+
+def load_search_dataset(spec: str, seed: int = 0):
+    """Load a resolved dataset spec; a features file's label column is ``label``."""
+    is_file = spec.startswith(("csv:", "parquet:"))
+    return load_dataset(spec, label=DATASET_LABEL if is_file else None, seed=seed)
+
+
+def accept_dataset(store: Store, project_id: int, name: str, data: bytes) -> str:
+    """Check an uploaded features file (as the search will read it) and keep it as the
+    project's dataset; returns a one-line summary. Bad input raises InputError naming it."""
+    suffix = ".parquet" if name.lower().endswith(PARQUET_SUFFIXES) else ".csv"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"dataset{suffix}"
+        path.write_bytes(data)
+        try:
+            loaded = load_search_dataset(f"{suffix[1:]}:{path}")
+        except InputError as exc:
+            raise InputError(str(exc).replace(str(path), name)) from None
+    store.projects.set_dataset(project_id, name, data)
+    sizes = ", ".join(f"{split} {n:,}" for split, n in loaded.sizes.items())
+    return f"{name}: {loaded.n_features} features, {loaded.n_classes} classes ({sizes})"
+
+
 def start_search(store: Store, project_id: int, request: CaviarRequest, name: str | None = None):
-    """Record and launch a caviar run in the background; refuses bad settings (page words)."""
+    """Record and launch a caviar run in the background; refuses bad settings (page words).
+
+    ``request.dataset`` ``project`` trains on the project's dataset, on exactly its splits and
+    ids, so the best model's predictions compare paired with the project's earlier versions.
+    """
+    request = replace(request, dataset=resolve_dataset(store, project_id, request.dataset))
     request.settings()
     name = _run_name(name, "search")
     if any(r.name == name for r in store.search_runs.list(project_id)):
@@ -181,6 +215,8 @@ def _launch_search(store: Store, run: SearchRun) -> SearchRun:
     ]  # fmt: skip
     if settings.get("rounds"):
         command += ["--rounds", str(settings["rounds"])]
+    if settings["dataset"].startswith(("csv:", "parquet:")):
+        command += ["--label", DATASET_LABEL]
     pid = _launch(command, out_dir)
     store.search_runs.update(run.id, pid=pid)
     return replace(run, pid=pid)
@@ -308,6 +344,7 @@ def start_panda(
 ) -> SearchRun:
     """Record and launch a panda run: one model, ``epochs`` epochs, checkpoint every epoch."""
     TrainConfig.from_params(params)
+    dataset = resolve_dataset(store, project_id, dataset)
     name = _run_name(name, "panda")
     out_dir = _out_dir(store, project_id, name)
     settings = {"dataset": dataset, "params": params, "epochs": epochs, "seed": 0}
@@ -365,7 +402,7 @@ def run_panda_folder(out_dir: str | Path) -> None:
     torch.set_num_threads(1)
     out_dir = Path(out_dir)
     settings = json.loads((out_dir / PANDA_FILE).read_text())
-    data = load_dataset(settings["dataset"], seed=settings.get("seed", 0))
+    data = load_search_dataset(settings["dataset"], seed=settings.get("seed", 0))
     config = TrainConfig.from_params(settings["params"], seed=settings.get("seed", 0))
     train_panda(
         out_dir,
@@ -380,12 +417,12 @@ def run_panda_folder(out_dir: str | Path) -> None:
 
 
 def lr_find(dataset: str, params: dict, seed: int = 0) -> LRFinderResult:
-    """The LR range test on the dataset with the model and optimizer ``params`` (about a second
-    on digits; runs inline)."""
+    """The LR range test on the dataset (a resolved spec, see :func:`resolve_dataset`) with the
+    model and optimizer ``params`` (about a second on digits; runs inline)."""
     import torch
 
     torch.set_num_threads(1)
-    data = load_dataset(dataset, seed=seed)
+    data = load_search_dataset(dataset, seed=seed)
     config = TrainConfig.from_params(params, seed=seed)
     return find_lr(data, config, device="cpu")
 

@@ -14,6 +14,9 @@ from strategy_app.store.schema import ModelVersionRow, Project, SplitPlanRow, ut
 from strategy_app.store.uploads import UploadRepository
 
 MAX_NAME = 100
+PROJECT_DATASET = "project"  # the search's name for a project's own dataset
+DATASET_LABEL = "label"  # the label column of a project's dataset
+PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 def save_project_row(engine: Engine, project_id: int, row) -> None:
@@ -110,6 +113,18 @@ class ProjectRepository:
         if project is None or project.dataset_sha256 is None:
             return None
         return project.dataset_name or "dataset.csv", self._uploads.path(project.dataset_sha256)
+
+    def dataset_spec(self, project_id: int) -> str:
+        """The search's spec (``csv:PATH`` or ``parquet:PATH``) of the project's dataset, whose
+        ``split`` column and ids the search keeps; refused when the project holds none."""
+        found = self.dataset(project_id)
+        if found is None:
+            raise InputError(
+                "this project holds no dataset: upload a features file (id, split, label, "
+                "numeric features) on Search, or apply a split plan to a dataset on Splits"
+            )
+        name, path = found
+        return f"{'parquet' if name.lower().endswith(PARQUET_SUFFIXES) else 'csv'}:{path}"
 
     def list(self) -> list[Project]:
         """Every project, the most recently opened first."""
