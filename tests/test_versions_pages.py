@@ -9,8 +9,9 @@ from streamlit.testing.v1 import AppTest
 from diagnostics.ingest import read_predictions
 from strategy_app.diagnose.service import accept_upload
 from strategy_app.errors import service as labeling
+from strategy_app.search.service import load_search_dataset
 from strategy_app.shell.navigation import PAGES_DIR
-from strategy_app.store import open_store
+from strategy_app.store import SplitPageState, open_store
 from strategy_app.store.labels import LabelEdit
 from tests.conftest import write_predictions
 
@@ -110,3 +111,32 @@ def test_deleting_a_version_asks_first_and_keeps_the_other(data_dir, tmp_path):
     assert [v.id for v in store.versions.list(project.id)] == [v1.id]
     assert store.versions.current(project.id).id == v1.id
     assert len(store.labels.reviews(v1.id)) == 4
+
+
+def test_splits_writes_the_projects_dataset_that_search_trains_on(data_dir):
+    store = open_store()
+    project = store.projects.create("p")
+    rows = 2_000
+    frame = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(rows)],
+            "x1": [i % 17 for i in range(rows)],
+            "x2": [(i * 7) % 13 for i in range(rows)],
+            "digit": [i % 3 for i in range(rows)],
+        }
+    )
+    upload = store.uploads.add("rows.csv", frame.to_csv(index=False).encode())
+    store.split_plans.save(project.id, SplitPageState(upload_sha256=upload.sha256))
+    at = page("splits.py")
+    assert at.button(key=f"split_to_project_{project.id}").disabled  # no label chosen yet
+    at.selectbox(key=f"split_label_{project.id}").set_value("digit").run()
+    at.button(key=f"split_to_project_{project.id}").click().run()
+    assert not at.exception
+    assert any("as the project's dataset" in s.value for s in at.success)
+    spec = store.projects.dataset_spec(project.id)
+    data = load_search_dataset(spec)
+    assert sum(data.sizes().values()) == rows and data.n_features == 2
+    written = pd.read_csv(spec.removeprefix("csv:"))
+    assert list(written.columns) == ["id", "x1", "x2", "label", "split"]
+    ids = {str(i) for split in data.ids.values() for i in split}
+    assert ids == set(frame["id"])

@@ -171,7 +171,7 @@ def accept_dataset(store: Store, project_id: int, name: str, data: bytes) -> str
         except InputError as exc:
             raise InputError(str(exc).replace(str(path), name)) from None
     store.projects.set_dataset(project_id, name, data)
-    sizes = ", ".join(f"{split} {n:,}" for split, n in loaded.sizes.items())
+    sizes = ", ".join(f"{split} {n:,}" for split, n in loaded.sizes().items())
     return f"{name}: {loaded.n_features} features, {loaded.n_classes} classes ({sizes})"
 
 
