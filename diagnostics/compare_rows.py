@@ -67,9 +67,11 @@ def gap_change_rows(data: Mapping) -> list[dict[str, str]]:
 
 def category_lines(data: Mapping) -> list[str]:
     """Per tagged category: 'blurry: 19 of 38 fixed, 50% (35% – 65%); the ceiling promised
-    up to 38% of errors' (empty without categories)."""
+    up to 38% of errors' (categories nobody used are left out; empty without categories)."""
     lines = []
     for c in data.get("categories") or []:
+        if not c["tagged"]:
+            continue
         if c["fixed_share"] is None:
             lines.append(f"{c['name']}: {c['tagged']} tagged, none left to check")
             continue
@@ -81,6 +83,20 @@ def category_lines(data: Mapping) -> list[str]:
             f"up to {c['ceiling_share']:.0%} of errors"
         )
     return lines
+
+
+def pairing_line(data: Mapping) -> str:
+    """How the dev levels were compared, for beside the verdict: 'paired on 800 shared dev
+    examples (70 fixed, 20 broken)' or 'unpaired'."""
+    dev = data["levels"].get("dev")
+    if dev is None or dev.get("p_value") is None:
+        return "no dev level on both sides"
+    if not dev["paired"]:
+        return "dev compared unpaired (no shared ids)"
+    return (
+        f"dev paired on {dev['n_shared']:,} shared examples ({dev['improved']:,} fixed, "
+        f"{dev['worsened']:,} broken)"
+    )
 
 
 def method_note() -> str:

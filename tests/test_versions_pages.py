@@ -94,6 +94,7 @@ def test_diagnose_compares_the_current_version_with_the_one_before(data_dir, tmp
     assert any("Compare versions" in h.value for h in at.subheader)
     text = captions(at)
     assert "**v1 · logistic → v2 · search s1 best**" in text
+    assert "dev paired on 100 shared examples" in text
     levels = next(d.value for d in at.dataframe if "test" in d.value.columns)
     dev = levels[levels["level"] == "dev"].iloc[0]
     assert dev["real?"] in ("real", "within noise") and dev["test"].startswith("paired on 100")

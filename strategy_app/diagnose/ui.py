@@ -12,7 +12,13 @@ import pandas as pd
 import streamlit as st
 
 from diagnostics.charts import waterfall_chart
-from diagnostics.compare_rows import category_lines, gap_change_rows, level_rows, method_note
+from diagnostics.compare_rows import (
+    category_lines,
+    gap_change_rows,
+    level_rows,
+    method_note,
+    pairing_line,
+)
 from diagnostics.rates import METRICS, is_rate_metric
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.validation import InputError
@@ -309,7 +315,7 @@ def comparison_section(store: Store, project: Project, state: DiagnoseState) -> 
     except InputError as exc:
         st.error(f"{exc}\n\nThese two versions cannot be compared.")
         return
-    st.markdown(f"**{before.name} → {after.name}** · {data['verdict']}")
+    st.markdown(f"**{before.name} → {after.name}** · {data['verdict']} · {pairing_line(data)}")
     st.dataframe(pd.DataFrame(level_rows(data)), hide_index=True, key="compare_levels")
     st.dataframe(pd.DataFrame(gap_change_rows(data)), hide_index=True, key="compare_gaps")
     fixed = category_lines(data)
