@@ -2,6 +2,7 @@
 tags that belong to one version, deleting a version, carrying tags over."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 from alembic import command
@@ -10,12 +11,16 @@ from sqlalchemy import text
 from diagnostics.compare_rows import category_lines
 from diagnostics.ingest import read_predictions
 from diagnostics.waterfall import HumanLevel
+from strategy_app.cli import main
 from strategy_app.diagnose.service import accept_upload
 from strategy_app.errors import service as labeling
+from strategy_app.shell.sample import ensure_sample_project
 from strategy_app.store import DiagnoseState, database_url, open_store
 from strategy_app.store.engine import make_engine
 from strategy_app.store.labels import LabelEdit
 from strategy_app.store.migrate import alembic_config, current_revision, head_revision, upgrade
+
+SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
 
 
 def _old_database(data_dir):
@@ -188,3 +193,31 @@ def test_downgrade_keeps_the_current_versions_state_and_tags(any_db, data_dir):
         assert sources.scalars().all() == ["upload", "typed"]
     upgrade(engine)
     assert store.labels.snapshot(store.versions.current(1).id).sample.size == 2
+
+
+def test_search_on_the_project_dataset_keeps_its_splits_and_ids(data_dir, capsys):
+    store = open_store()
+    sample = ensure_sample_project(store, SAMPLE_DATA / "predictions.csv")
+    assert store.versions.current(sample).name == "v1 · logistic regression"
+    code = main(["search", "--dataset", "project", "--project", "nope", "--json"])
+    assert code == 2 and "no project named 'nope'" in capsys.readouterr().err
+    argv = ["search", "--dataset", "project", "--trials", "1", "--epochs", "1", "--json"]
+    code = main([*argv, "--sampler", "random", "--study", "on-project"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    predictions = pd.read_csv(json.loads(out)["predictions"], dtype={"id": str})
+    dataset = pd.read_csv(SAMPLE_DATA / "dataset.csv", usecols=["id", "split"], dtype=str)
+    assert sorted(zip(predictions["id"], predictions["split"], strict=True)) == sorted(
+        zip(dataset["id"], dataset["split"], strict=True)
+    )
+    code = main(["lr-find", "--dataset", "project", "--json"])
+    assert code == 0 and json.loads(capsys.readouterr().out)["suggested_lr"] > 0
+
+
+def test_search_on_a_project_without_dataset_is_refused(data_dir, capsys):
+    store = open_store()
+    store.projects.create("no data")
+    assert main(["search", "--dataset", "project", "--json"]) == 2
+    assert "this project holds no dataset" in capsys.readouterr().err
+    assert main(["search", "--project", "no data", "--json"]) == 2
+    assert "--project goes with --dataset project" in capsys.readouterr().err
