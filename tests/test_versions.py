@@ -2,6 +2,7 @@
 tags that belong to one version, deleting a version, carrying tags over."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -168,7 +169,7 @@ def test_carry_over_keeps_only_examples_still_wrong_and_says_what_was_fixed(data
 
 
 def _with_human(state: DiagnoseState) -> DiagnoseState:
-    return DiagnoseState(**{**state.__dict__, "human_levels": [HumanLevel("expert", 0.0)]})
+    return replace(state, human_levels=[HumanLevel("expert", 0.0)])
 
 
 def _predictions(path, wrong: set[str]):
@@ -221,3 +222,22 @@ def test_search_on_a_project_without_dataset_is_refused(data_dir, capsys):
     assert "this project holds no dataset" in capsys.readouterr().err
     assert main(["search", "--project", "no data", "--json"]) == 2
     assert "--project goes with --dataset project" in capsys.readouterr().err
+
+
+def test_switching_between_typed_levels_and_uploads_adds_no_empty_versions(data_dir, tmp_path):
+    store = open_store()
+    project = store.projects.create("p")
+    typed = store.diagnose_state.save(
+        project.id, DiagnoseState(source="typed", typed_levels={"train": 0.1, "dev": 0.2})
+    )
+    upload = store.diagnose_state.save(project.id, replace(typed, source="upload"))
+    assert upload.source == "upload" and store.diagnose_state.load(project.id).source == "upload"
+    back = store.diagnose_state.save(project.id, replace(typed, typed_levels={"dev": 0.3}))
+    again = store.diagnose_state.save(project.id, replace(back, source="upload"))
+    names = [v.name for v in store.versions.list(project.id)]
+    assert names == ["v2 · no predictions yet", "v1 · typed levels"]
+    assert store.versions.get(typed.version_id).state.typed_levels == {"dev": 0.3}
+    path = _predictions(tmp_path / "first.csv", wrong={"d1"})
+    accept_upload(store, project.id, "first.csv", path.read_bytes())  # fills the empty one
+    assert [v.name for v in store.versions.list(project.id)] == ["v2 · first.csv", names[1]]
+    assert store.diagnose_state.load(project.id).version_id == again.version_id

@@ -113,7 +113,6 @@ def accept_upload(
         upload_sha256=upload.sha256,
         upload_name=name,
         slice_column=state.slice_column if state.slice_column in columns else None,
-        version_id=None,
     )
     return store.diagnose_state.save(project_id, state, label=label, origin=origin)
 

@@ -212,14 +212,9 @@ def current_version(session, project_id: int) -> ModelVersion | None:
 def find_version(session, project_id: int, state: DiagnoseState) -> ModelVersionRow | None:
     """Within a session, the newest version made from the same predictions file (uploads) or
     the newest typed-levels version (typed), else None."""
-    query = (
-        select(ModelVersionRow)
-        .where(ModelVersionRow.project_id == project_id, ModelVersionRow.source == state.source)
-        .order_by(ModelVersionRow.number.desc())
-    )
     if state.source == "upload":
-        query = query.where(ModelVersionRow.upload_sha256 == state.upload_sha256)
-    return session.scalars(query).first()
+        return _newest(session, project_id, ModelVersionRow.upload_sha256 == state.upload_sha256)
+    return _newest(session, project_id, ModelVersionRow.source == "typed")
 
 
 def save_state(
@@ -229,17 +224,45 @@ def save_state(
 
     Settings of the same predictions (or typed levels) change that version in place; other
     predictions are a new version (named "vN · ``label``", default the file's name, from
-    ``origin``). The version saved in becomes the current one.
+    ``origin``), except that they fill the version they were saved from when it had no file
+    yet. Choosing uploads before any file reopens the newest version with a file (else keeps
+    an empty one to fill). The version saved in becomes the current one.
     """
     row = session.get(ModelVersionRow, state.version_id) if state.version_id else None
-    same = row is not None and row.project_id == project_id and row.source == state.source
-    if not (same and (state.source == "typed" or row.upload_sha256 == state.upload_sha256)):
-        row = find_version(session, project_id, state)
-    if row is None:
-        if label is None:
-            label = "typed levels" if state.source == "typed" else state.upload_name or "upload"
-        origin = origin or {"kind": "typed" if state.source == "typed" else "upload"}
-        return _add(session, project_id, state, label, origin).id
-    _fill(row, state)
-    session.get(Project, project_id).current_version_id = row.id
-    return row.id
+    if row is not None and row.project_id != project_id:
+        row = None
+    label = label or ("typed levels" if state.source == "typed" else state.upload_name)
+    origin = origin or {"kind": "typed" if state.source == "typed" else "upload"}
+    if state.source == "upload" and not state.upload_sha256:
+        target = _newest(session, project_id, ModelVersionRow.source == "upload")
+        if target is None:
+            target = _add(session, project_id, state, "no predictions yet", origin)
+    elif _holds(row, state):
+        target = row
+        _fill(target, state)
+    else:
+        target = find_version(session, project_id, state)
+        if target is None and row is not None and row.source == "upload" and not row.upload_sha256:
+            target = row  # the empty version waiting for its first file
+            target.name, target.origin = f"v{row.number} · {label}"[:200], origin
+        if target is None:
+            return _add(session, project_id, state, label, origin).id
+        _fill(target, state)
+    session.get(Project, project_id).current_version_id = target.id
+    return target.id
+
+
+def _holds(row: ModelVersionRow | None, state: DiagnoseState) -> bool:
+    """True when ``row`` is the version of these inputs (same typed levels or same file)."""
+    if row is None or row.source != state.source:
+        return False
+    return state.source == "typed" or row.upload_sha256 == state.upload_sha256
+
+
+def _newest(session, project_id: int, *where) -> ModelVersionRow | None:
+    query = (
+        select(ModelVersionRow)
+        .where(ModelVersionRow.project_id == project_id, *where)
+        .order_by(ModelVersionRow.number.desc())
+    )
+    return session.scalars(query).first()
