@@ -25,7 +25,7 @@ from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis, HumanLevel, diagnose, diagnose_slices
 from strategy_app.auth import User, require
 from strategy_app.store import DiagnoseState, ModelVersion, Store
-from strategy_app.store.audit import UPLOAD
+from strategy_app.store.audit import UPLOAD, VERSION_DELETE
 
 
 @dataclass
@@ -126,6 +126,15 @@ def accept_upload(
     state = store.diagnose_state.save(project_id, state, label=label, origin=origin)
     store.audit.record(user.identity, UPLOAD, project_id, name, {"sha256": upload.sha256})
     return state
+
+
+def delete_version(store: Store, version: ModelVersion, user: User) -> None:
+    """Delete a model version with its sample and tags (nothing of another version) and prune
+    files no version keeps; ``user`` must be an editor; the deletion is audited."""
+    require(user, "delete model versions")
+    store.versions.delete(version.id)
+    store.uploads.prune()
+    store.audit.record(user.identity, VERSION_DELETE, version.project_id, version.name)
 
 
 def save_inputs(store: Store, project_id: int, state: DiagnoseState, user: User) -> None:

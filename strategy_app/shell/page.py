@@ -13,9 +13,10 @@ import streamlit as st
 
 from diagnostics.errors import confusion_pairs, dev_error_summary
 from diagnostics.ingest import Predictions, read_predictions
+from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS
 from strategy_app.auth import User
-from strategy_app.diagnose.service import DiagnosisResult, compute
+from strategy_app.diagnose.service import DiagnosisResult, compute, delete_version
 from strategy_app.errors.service import full_image, predictions_for, thumbnail_url
 from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP, PAGES_BY_KEY
 from strategy_app.shell.sample import ensure_sample_project
@@ -197,7 +198,7 @@ def sidebar(
                 on_change=lambda: switch_project(store, st.session_state["sidebar_project"]),
             )
         if project is not None:
-            version_selector(store, project, state.version_id if state else None)
+            version_selector(store, project, state.version_id if state else None, user)
         hint, page = next_step(store, project, state)
         with st.container(border=True):
             st.markdown(":material/lightbulb: **What to do next**")
@@ -211,9 +212,12 @@ def switch_version(store: Store, project_id: int, version_id: int) -> None:
     store.versions.set_current(project_id, version_id)
 
 
-def version_selector(store: Store, project: Project, current: int | None) -> None:
-    """The project's model versions: the current one chosen here, an old one deleted after
-    confirmation (with its sample and tags, and nothing of another version)."""
+def version_selector(
+    store: Store, project: Project, current: int | None, user: User | None = None
+) -> None:
+    """The project's model versions: the current one chosen here (reading: any role), an old
+    one deleted after confirmation by an editor (with its sample and tags, and nothing of
+    another version; audited)."""
     versions = store.versions.list(project.id)
     if not versions:
         return
@@ -230,16 +234,19 @@ def version_selector(store: Store, project: Project, current: int | None) -> Non
         help="Each upload or search result is a new version; pages show the one chosen here.",
         on_change=lambda: switch_version(store, project.id, st.session_state[key]),
     )
-    if len(versions) > 1:
+    if len(versions) > 1 and user is not None and user.can("delete model versions"):
         with st.popover("Delete this version", icon=":material/delete:"):
             sure = st.checkbox(
                 f"Delete {names[current]}, its error-analysis sample and its tags",
                 key=f"confirm_delete_version_{current}",
             )
             if st.button("Delete", key=f"delete_version_{current}", disabled=not sure):
-                store.versions.delete(current)
-                store.uploads.prune()
-                st.rerun()
+                try:
+                    delete_version(store, store.versions.get(current), user)
+                except InputError as exc:
+                    st.error(str(exc))
+                else:
+                    st.rerun()
 
 
 @dataclass(frozen=True)
