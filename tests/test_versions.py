@@ -12,6 +12,7 @@ from sqlalchemy import text
 from diagnostics.compare_rows import category_lines
 from diagnostics.ingest import read_predictions
 from diagnostics.waterfall import HumanLevel
+from strategy_app.auth import LOCAL_USER
 from strategy_app.cli import main
 from strategy_app.diagnose.service import accept_upload
 from strategy_app.errors import service as labeling
@@ -98,16 +99,18 @@ def test_new_upload_adds_a_version_and_never_touches_older_tags(any_db, data_dir
     project = store.projects.create("p")
     first = _predictions(tmp_path / "v1.csv", wrong={"d0", "d1", "d2"})
     second = _predictions(tmp_path / "v2.csv", wrong={"d1", "d5"})
-    v1_state = accept_upload(store, project.id, "v1.csv", first.read_bytes(), label="logistic")
+    v1_state = accept_upload(
+        store, project.id, "v1.csv", first.read_bytes(), LOCAL_USER, label="logistic"
+    )
     store.diagnose_state.save(project.id, _with_human(v1_state))
     v1 = store.versions.current(project.id)
-    labeling.draw_sample(store, v1.id, read_predictions(first), 10, seed=0)
+    labeling.draw_sample(store, v1.id, read_predictions(first), 10, seed=0, user=LOCAL_USER)
     blurry = next(c.id for c in store.labels.categories(v1.id) if c.name.startswith("blurry"))
     for example in ("d0", "d1"):
         store.labels.save_edit(v1.id, LabelEdit(example, "", add=frozenset({blurry})), 0)
     before = store.labels.snapshot(v1.id)
 
-    v2_state = accept_upload(store, project.id, "v2.csv", second.read_bytes())
+    v2_state = accept_upload(store, project.id, "v2.csv", second.read_bytes(), LOCAL_USER)
     v2 = store.versions.current(project.id)
     assert v2.id != v1.id and v2.number == 2 and v2.name == "v2 · v2.csv"
     assert v2_state.version_id == v2.id and v2_state.human_levels == [HumanLevel("expert", 0.0)]
@@ -117,7 +120,9 @@ def test_new_upload_adds_a_version_and_never_touches_older_tags(any_db, data_dir
     assert after.reviews == before.reviews and after.sample.ids == before.sample.ids
     assert store.versions.get(v1.id).state.upload_name == "v1.csv"
 
-    accept_upload(store, project.id, "again.csv", first.read_bytes())  # same bytes: its version
+    accept_upload(
+        store, project.id, "again.csv", first.read_bytes(), LOCAL_USER
+    )  # same bytes: its version
     assert store.versions.current(project.id).id == v1.id
     assert len(store.versions.list(project.id)) == 2
 
@@ -136,20 +141,20 @@ def test_carry_over_keeps_only_examples_still_wrong_and_says_what_was_fixed(data
     project = store.projects.create("p")
     first = _predictions(tmp_path / "v1.csv", wrong={"d0", "d1", "d2", "d3"})
     second = _predictions(tmp_path / "v2.csv", wrong={"d1", "d3", "d7"})
-    accept_upload(store, project.id, "v1.csv", first.read_bytes())
+    accept_upload(store, project.id, "v1.csv", first.read_bytes(), LOCAL_USER)
     v1 = store.versions.current(project.id)
-    labeling.draw_sample(store, v1.id, read_predictions(first), 10, seed=0)
+    labeling.draw_sample(store, v1.id, read_predictions(first), 10, seed=0, user=LOCAL_USER)
     names = {c.name: c.id for c in store.labels.categories(v1.id)}
     blurry, angle = names["blurry/low quality"], names["unusual angle"]
     tags = {"d0": blurry, "d1": blurry, "d2": angle, "d3": angle}
     for example, tag in tags.items():
         store.labels.save_edit(v1.id, LabelEdit(example, "", add=frozenset({tag})), 0)
-    accept_upload(store, project.id, "v2.csv", second.read_bytes())
+    accept_upload(store, project.id, "v2.csv", second.read_bytes(), LOCAL_USER)
     v2 = store.versions.current(project.id)
     assert [v.id for v in labeling.carry_candidates(store, v2)] == [v1.id]
 
     after = read_predictions(second)
-    sample = labeling.carry_from(store, v2.id, v1.id, after, 10, seed=0)
+    sample = labeling.carry_from(store, v2.id, v1.id, after, 10, seed=0, user=LOCAL_USER)
     assert sample.carried == {"d1", "d3"} and set(sample.ids) == {"d1", "d3", "d7"}
     carried = {r.example_id: r for r in store.labels.reviews(v2.id)}
     v2_names = {c.id: c.name for c in store.labels.categories(v2.id)}
@@ -238,6 +243,8 @@ def test_switching_between_typed_levels_and_uploads_adds_no_empty_versions(data_
     assert names == ["v2 · no predictions yet", "v1 · typed levels"]
     assert store.versions.get(typed.version_id).state.typed_levels == {"dev": 0.3}
     path = _predictions(tmp_path / "first.csv", wrong={"d1"})
-    accept_upload(store, project.id, "first.csv", path.read_bytes())  # fills the empty one
+    accept_upload(
+        store, project.id, "first.csv", path.read_bytes(), LOCAL_USER
+    )  # fills the empty one
     assert [v.name for v in store.versions.list(project.id)] == ["v2 · first.csv", names[1]]
     assert store.diagnose_state.load(project.id).version_id == again.version_id

@@ -7,6 +7,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from diagnostics.ingest import read_predictions
+from strategy_app.auth import LOCAL_USER
 from strategy_app.diagnose.service import accept_upload
 from strategy_app.errors import service as labeling
 from strategy_app.search.service import load_search_dataset
@@ -28,13 +29,17 @@ def two_versions(tmp_path):
     frame.to_csv(second, index=False)
     store = open_store()
     project = store.projects.create("p")
-    accept_upload(store, project.id, "v1.csv", first.read_bytes(), label="logistic")
+    accept_upload(store, project.id, "v1.csv", first.read_bytes(), LOCAL_USER, label="logistic")
     v1 = store.versions.current(project.id)
-    sample = labeling.draw_sample(store, v1.id, read_predictions(first), 10, seed=0)
+    sample = labeling.draw_sample(
+        store, v1.id, read_predictions(first), 10, seed=0, user=LOCAL_USER
+    )
     mislabeled = next(c.id for c in store.labels.categories(v1.id) if c.name == "mislabeled")
     for example in sample.ids[:4]:
         store.labels.save_edit(v1.id, LabelEdit(example, "", add=frozenset({mislabeled})), 0)
-    accept_upload(store, project.id, "v2.csv", second.read_bytes(), label="search s1 best")
+    accept_upload(
+        store, project.id, "v2.csv", second.read_bytes(), LOCAL_USER, label="search s1 best"
+    )
     v2 = store.versions.current(project.id)
     still_wrong = {str(i) for i in frame.loc[dev_errors.difference(fixed), "id"]}
     return SimpleNamespace(
