@@ -19,7 +19,7 @@ from strategy_app.auth import (
     role_for,
     user_from_claims,
 )
-from strategy_app.diagnose.service import accept_upload, save_inputs
+from strategy_app.diagnose.service import accept_upload, delete_version, save_inputs
 from strategy_app.errors import service as labeling
 from strategy_app.report.service import create_share, revoke_share
 from strategy_app.search import service as search_jobs
@@ -31,6 +31,7 @@ from strategy_app.store.audit import (
     SHARE_REVOKE,
     TAG_EDIT,
     UPLOAD,
+    VERSION_DELETE,
 )
 from strategy_app.store.migrate import current_revision, upgrade
 
@@ -220,6 +221,18 @@ def test_sample_import_and_category_changes_by_role(store):
         {"renamed": "glare", "to": "glare 2"},
         {"removed": "glare 2"},
     ]
+
+
+def test_deleting_a_model_version_needs_an_editor_and_is_audited(store):
+    pid = store.project_id
+    newer = store.versions.add(pid, DiagnoseState(source="typed"), label="model 2")
+    with pytest.raises(PermissionDenied, match="may not delete model versions"):
+        delete_version(store, newer, ANNOTATOR)
+    assert len(store.versions.list(pid)) == 2
+    delete_version(store, newer, EDITOR)
+    assert [v.id for v in store.versions.list(pid)] == [store.version_id]
+    [change] = store.audit.history(pid)
+    assert (change.user, change.action, change.target) == (EDITOR.email, VERSION_DELETE, newer.name)
 
 
 def test_share_links_need_an_editor_and_are_audited(store):
