@@ -7,9 +7,11 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from diagnostics.ingest import read_predictions
+from diagnostics.report import render_html
 from strategy_app.auth import LOCAL_USER
 from strategy_app.diagnose.service import accept_upload
 from strategy_app.errors import service as labeling
+from strategy_app.report.service import project_inputs
 from strategy_app.search.service import load_search_dataset
 from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import SplitPageState, open_store
@@ -146,3 +148,16 @@ def test_splits_writes_the_projects_dataset_that_search_trains_on(data_dir):
     assert list(written.columns) == ["id", "x1", "x2", "label", "split"]
     ids = {str(i) for split in data.ids.values() for i in split}
     assert ids == set(frame["id"])
+
+
+def test_report_says_what_changed_and_uses_the_current_versions_ceiling(data_dir, tmp_path):
+    made = two_versions(tmp_path)
+    inputs = project_inputs(made.store, made.project)
+    assert inputs.ceiling is None  # v2 has no tagged sample yet; v1's is not shown against v2
+    assert inputs.comparison["before"] == "v1 · logistic"
+    assert inputs.comparison["levels"]["dev"]["paired"]
+    html = render_html(inputs)
+    assert '<section id="changed">' in html and "What the new model fixed · mislabeled" in html
+    made.store.versions.set_current(made.project.id, made.v1.id)
+    inputs = project_inputs(made.store, made.project)
+    assert inputs.comparison is None and inputs.ceiling.reviewed == 4

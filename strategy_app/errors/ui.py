@@ -1,8 +1,13 @@
 """The Error analysis page's widgets: sample, categories, the tagging table, ceilings, CSV.
 
+Everything on the page belongs to the project's current model version (chosen in the sidebar):
+its sample of that version's dev errors, its tags, and the ceiling at that version's dev error;
+a newer version can carry an older one's tags over on the examples it still gets wrong, and
+says what it fixed of them.
+
 All logic lives in :mod:`strategy_app.errors.service`; this module only lays it out. The tagging
 table saves in its ``on_change`` callback, so an edit is in the database before the rerun that
-shows it. Each rerun reads the project's labels once (:func:`load_labels`), and the rarely used
+shows it. Each rerun reads the version's labels once (:func:`load_labels`), and the rarely used
 panels (redraw, categories, detail, confusion pairs, agreement, CSV) are built only while the
 user has one open: an expander or tab would build its contents on every rerun.
 """
