@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python b
 import pandas as pd
 import sqlalchemy
 
-from strategy_app.store import open_store
+from strategy_app.store import DiagnoseState, open_store
 from strategy_app.store.labels import Conflict, LabelEdit
 
 EXAMPLES = 200
@@ -43,17 +43,18 @@ PG_ADMIN_URL = os.environ.get(
 
 
 def prepare(url: str, folder: Path) -> int:
-    """A project with a drawn sample and one category; returns the category id."""
+    """A project's version 1 with a drawn sample and one category; returns the category id."""
     store = open_store(url, folder)
     project = store.projects.create("load")
+    version = store.versions.add(project.id, DiagnoseState(source="typed"), label="load")
     ids = [f"ex{i:04d}" for i in range(EXAMPLES)]
     store.labels.save_sample(
-        project.id,
+        version.id,
         pd.DataFrame({"id": ids, "y_true": "1", "y_pred": "2"}),
         seed=0,
         stratified=False,
     )
-    category = store.labels.add_category(project.id, "load-tag").id
+    category = store.labels.add_category(version.id, "load-tag").id
     store.close()
     return category
 

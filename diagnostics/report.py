@@ -22,6 +22,7 @@ import jinja2
 from markupsafe import Markup
 
 from diagnostics import charts as chart_specs
+from diagnostics import compare_rows
 from diagnostics.ceiling import ceiling_table
 from diagnostics.rates import format_value
 from diagnostics.splitnames import LEVEL_LABELS
@@ -35,6 +36,7 @@ SECTIONS = (
     "warnings",
     "slices",
     "concentration",
+    "changed",
     "splits",
     "ceiling",
     "search",
@@ -46,6 +48,7 @@ SECTION_TITLES = {
     "warnings": "Warnings",
     "slices": "Per-slice waterfalls",
     "concentration": "Where errors concentrate",
+    "changed": "What changed",
     "splits": "Split plan",
     "ceiling": "Error analysis: ceilings",
     "search": "Hyperparameter search",
@@ -66,7 +69,8 @@ _ENV = jinja2.Environment(
 class ReportInputs:
     """Everything a report may show; absent parts leave their section out.
 
-    ``split_plan``, ``ceiling`` and ``search`` are result objects with ``to_dict()`` (a
+    ``comparison`` (the current version against the one before it), ``split_plan``,
+    ``ceiling`` and ``search`` are result objects with ``to_dict()`` (a
     :class:`~diagnostics.ceiling.Ceiling`, a split plan) or their dict forms (the ``--json``
     contracts); ``source`` is the predictions file's name as the user knows it.
     """
@@ -82,11 +86,13 @@ class ReportInputs:
     ceiling: object | None = None
     search: object | None = None
     error_slices: object | None = None  # a slice search (diagnostics.slices) or its dict
+    comparison: object | None = None
 
     def available_sections(self) -> list[str]:
         """The sections this report has content for, in report order."""
         present = {
             "slices": bool(self.slices),
+            "changed": self.comparison is not None,
             "splits": self.split_plan is not None,
             "ceiling": self.ceiling is not None,
             "search": self.search is not None,
@@ -125,6 +131,7 @@ def report_data(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dic
         "ceiling": as_dict(inputs.ceiling) if "ceiling" in chosen else None,
         "search": as_dict(inputs.search) if "search" in chosen else None,
         "error_slices": as_dict(inputs.error_slices) if "concentration" in chosen else None,
+        "comparison": as_dict(inputs.comparison) if "changed" in chosen else None,
     }
 
 
@@ -368,6 +375,7 @@ def _extra_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
         str, tuple[Mapping[str, Any] | None, Callable[[Mapping[str, Any]], dict[str, Any]]]
     ] = {
         "concentration": (as_dict(inputs.error_slices), _concentration_section),
+        "changed": (as_dict(inputs.comparison), _changed_section),
         "splits": (as_dict(inputs.split_plan), _split_section),
         "ceiling": (as_dict(inputs.ceiling), _ceiling_section),
         "search": (as_dict(inputs.search), _search_section),
@@ -419,6 +427,22 @@ def _concentration_section(search: Mapping[str, Any]) -> dict[str, Any]:
         "intro": intro,
         "tables": [table] if rows else [],
         "notes": [f"Method: {search['method']}.", *search.get("warnings", [])],
+    }
+
+
+def _changed_section(comparison: Mapping[str, Any]) -> dict[str, Any]:
+    levels, gaps = compare_rows.level_rows(comparison), compare_rows.gap_change_rows(comparison)
+    fixed = compare_rows.category_lines(comparison)
+    tables = [
+        {"caption": caption, "columns": list(rows[0]), "rows": [list(r.values()) for r in rows]}
+        for caption, rows in (("Levels", levels), ("Gaps", gaps))
+        if rows
+    ]
+    fixed_notes = [f"What the new model fixed · {line}" for line in fixed]
+    return {
+        "intro": f"{comparison['before']} → {comparison['after']}: {comparison['verdict']}.",
+        "tables": tables,
+        "notes": [*fixed_notes, *comparison.get("notes", []), compare_rows.method_note()],
     }
 
 

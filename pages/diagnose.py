@@ -19,3 +19,4 @@ label = f":material/input: {diagnose_ui.input_summary(saved)}"
 with st.expander(label, expanded=result.diagnosis is None):
     state = diagnose_ui.inputs(store, project, result)
 diagnose_ui.results(result, state)
+diagnose_ui.comparison_section(store, project, saved)

@@ -17,6 +17,7 @@ caviar, panda, lr_finder = st.tabs(
     ["Caviar: many models", "Panda: one model", "Learning-rate finder"]
 )
 with caviar:
+    search_ui.dataset_section(store, project.id)
     st.subheader("Search space", anchor=False)
     space = search_ui.space_editor(store, project.id)
     st.subheader("Budget and strategy", anchor=False)

@@ -8,8 +8,8 @@ Roles, each with everything the one before may do:
 
 - ``viewer``: read every project, download reports;
 - ``annotator``: also tag errors (and add a category);
-- ``editor``: also upload, draw samples, design splits, run searches, manage share links,
-  create and rename projects, edit categories, import tags;
+- ``editor``: also upload (and delete model versions), draw samples, design splits, run
+  searches, manage share links, create and rename projects, edit categories, import tags;
 - ``admin``: also delete projects and manage roles.
 
 The roles file (TOML, ``roles.toml`` in the data folder by default)::
@@ -73,6 +73,7 @@ ACTIONS = {
     "tag errors": Role.ANNOTATOR,
     "add a category": Role.ANNOTATOR,
     "upload files": Role.EDITOR,
+    "delete model versions": Role.EDITOR,
     "change the diagnosis inputs": Role.EDITOR,
     "draw a sample": Role.EDITOR,
     "edit categories": Role.EDITOR,

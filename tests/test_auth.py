@@ -19,18 +19,19 @@ from strategy_app.auth import (
     role_for,
     user_from_claims,
 )
-from strategy_app.diagnose.service import accept_upload, save_inputs
+from strategy_app.diagnose.service import accept_upload, delete_version, save_inputs
 from strategy_app.errors import service as labeling
 from strategy_app.report.service import create_share, revoke_share
 from strategy_app.search import service as search_jobs
 from strategy_app.shell.projects import create_project, delete_project, rename_project
-from strategy_app.store import open_store
+from strategy_app.store import DiagnoseState, open_store
 from strategy_app.store.audit import (
     PROJECT_DELETE,
     SHARE_CREATE,
     SHARE_REVOKE,
     TAG_EDIT,
     UPLOAD,
+    VERSION_DELETE,
 )
 from strategy_app.store.migrate import current_revision, upgrade
 
@@ -107,17 +108,19 @@ def test_require_says_who_what_and_which_role_is_needed():
 
 @pytest.fixture
 def store(any_db):
-    """A project with a drawn two-example sample, on SQLite and on PostgreSQL."""
+    """A project whose model version has a drawn two-example sample, on SQLite and on
+    PostgreSQL."""
     store = open_store()
     project = store.projects.create("p")
-    store.labels.save_sample(project.id, EXAMPLES, seed=1, stratified=False)
-    store.project_id = project.id
+    version = store.versions.add(project.id, DiagnoseState(source="typed"), label="model")
+    store.labels.save_sample(version.id, EXAMPLES, seed=1, stratified=False)
+    store.project_id, store.version_id = project.id, version.id
     return store
 
 
 def replayed_tag(store, annotator: str) -> tuple:
     """A view of the sample and the editor state of ticking the first category on row 0."""
-    view = labeling.build_view(store, store.project_id, annotator, thumbnail=lambda r, p: None)
+    view = labeling.build_view(store, store.version_id, annotator, thumbnail=lambda r, p: None)
     first = view.categories[0].name
     return view, {"edited_rows": {0: {first: True}}}
 
@@ -126,7 +129,7 @@ def test_a_viewer_cannot_tag_even_by_replaying_the_widget_change(store):
     view, state = replayed_tag(store, VIEWER.email)
     with pytest.raises(PermissionDenied, match="may not tag errors"):
         labeling.apply_editor_state(store, view, state, VIEWER)
-    assert store.labels.reviews(store.project_id) == []
+    assert store.labels.reviews(store.version_id) == []
     assert store.audit.history(store.project_id) == []
 
 
@@ -134,10 +137,10 @@ def test_an_annotator_tags_as_themself_only_and_each_edit_is_audited(store):
     view, state = replayed_tag(store, "someone else")
     with pytest.raises(PermissionDenied, match=r"may tag only as bob@example\.com"):
         labeling.apply_editor_state(store, view, state, ANNOTATOR)
-    assert store.labels.reviews(store.project_id) == []
+    assert store.labels.reviews(store.version_id) == []
     view, state = replayed_tag(store, ANNOTATOR.email)
     assert labeling.apply_editor_state(store, view, state, ANNOTATOR).saved == 1
-    [review] = store.labels.reviews(store.project_id)
+    [review] = store.labels.reviews(store.version_id)
     assert review.annotator == ANNOTATOR.email
     [change] = store.audit.history(store.project_id, "a")
     assert change.user == ANNOTATOR.email and change.action == TAG_EDIT
@@ -191,33 +194,45 @@ def test_uploads_and_diagnosis_inputs_need_an_editor(store, predictions_csv):
 
 
 def test_sample_import_and_category_changes_by_role(store):
-    pid = store.project_id
+    pid, vid = store.project_id, store.version_id
     with pytest.raises(PermissionDenied, match="may not draw a sample"):
-        labeling.draw_sample(store, pid, None, 10, seed=0, user=ANNOTATOR)
+        labeling.draw_sample(store, vid, None, 10, seed=0, user=ANNOTATOR)
     with pytest.raises(PermissionDenied, match="may not import tags"):
-        labeling.import_csv(store, pid, b"id,annotator\n", "tags.csv", ANNOTATOR)
-    categories = store.labels.categories(pid)
+        labeling.import_csv(store, vid, b"id,annotator\n", "tags.csv", ANNOTATOR)
+    categories = store.labels.categories(vid)
     with pytest.raises(PermissionDenied):
-        labeling.add_category(store, pid, "glare", VIEWER)
-    added = labeling.add_category(store, pid, "glare", ANNOTATOR)
+        labeling.add_category(store, vid, "glare", VIEWER)
+    added = labeling.add_category(store, vid, "glare", ANNOTATOR)
     with pytest.raises(PermissionDenied, match="may not edit categories"):
-        labeling.remove_category(store, pid, added.id, ANNOTATOR)
+        labeling.remove_category(store, vid, added.id, ANNOTATOR)
     with pytest.raises(PermissionDenied):
-        labeling.merge_categories(store, pid, [categories[0].id], added.id, ANNOTATOR)
+        labeling.merge_categories(store, vid, [categories[0].id], added.id, ANNOTATOR)
     with pytest.raises(PermissionDenied):
-        labeling.rename_category(store, pid, added.id, "glare 2", ANNOTATOR)
-    assert [c.name for c in store.labels.categories(pid)] == [
+        labeling.rename_category(store, vid, added.id, "glare 2", ANNOTATOR)
+    assert [c.name for c in store.labels.categories(vid)] == [
         *(c.name for c in categories),
         "glare",
     ]
-    labeling.rename_category(store, pid, added.id, "glare 2", EDITOR)
-    labeling.remove_category(store, pid, added.id, EDITOR)
+    labeling.rename_category(store, vid, added.id, "glare 2", EDITOR)
+    labeling.remove_category(store, vid, added.id, EDITOR)
     details = [c.detail for c in store.audit.history(pid)]
     assert details == [
         {"added": "glare"},
         {"renamed": "glare", "to": "glare 2"},
         {"removed": "glare 2"},
     ]
+
+
+def test_deleting_a_model_version_needs_an_editor_and_is_audited(store):
+    pid = store.project_id
+    newer = store.versions.add(pid, DiagnoseState(source="typed"), label="model 2")
+    with pytest.raises(PermissionDenied, match="may not delete model versions"):
+        delete_version(store, newer, ANNOTATOR)
+    assert len(store.versions.list(pid)) == 2
+    delete_version(store, newer, EDITOR)
+    assert [v.id for v in store.versions.list(pid)] == [store.version_id]
+    [change] = store.audit.history(pid)
+    assert (change.user, change.action, change.target) == (EDITOR.email, VERSION_DELETE, newer.name)
 
 
 def test_share_links_need_an_editor_and_are_audited(store):

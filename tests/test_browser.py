@@ -59,12 +59,18 @@ def what_the_app_showed(page, tmp_path: Path) -> str:
 
 @pytest.fixture
 def served_app(tmp_path):
+    yield from serve(tmp_path, tmp_path / "no-sample.csv")
+
+
+def serve(tmp_path: Path, sample: Path):
+    """Serve the app on a free port with a fresh data folder and ``sample`` as the sample
+    project's predictions; yields its URL and stops it afterwards."""
     if not shutil.which(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (run `make system-deps`)")
     port = free_port()
     env = dict(os.environ)
     env["STRATEGY_DATA_DIR"] = str(tmp_path / "data")
-    env["STRATEGY_SAMPLE_PREDICTIONS"] = str(tmp_path / "no-sample.csv")
+    env["STRATEGY_SAMPLE_PREDICTIONS"] = str(sample)
     env.pop("STRATEGY_DB_URL", None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a user's machine: imports write __pycache__
     with (tmp_path / "server.log").open("wb") as log:

@@ -15,7 +15,7 @@ from diagnostics.validation import InputError
 from strategy_app.auth import LOCAL_USER
 from strategy_app.errors import service as labeling
 from strategy_app.shell.navigation import PAGES_DIR
-from strategy_app.store import open_store
+from strategy_app.store import DiagnoseState, open_store
 from strategy_app.store.labels import Conflict, LabelEdit
 from tests.conftest import write_predictions
 
@@ -32,20 +32,21 @@ EXAMPLES = pd.DataFrame(
 
 @pytest.fixture
 def store(any_db):
-    """A project with a drawn sample, on SQLite and on PostgreSQL."""
+    """A project's model version with a drawn sample, on SQLite and on PostgreSQL."""
     store = open_store()
     project = store.projects.create("p")
-    store.labels.save_sample(project.id, EXAMPLES, seed=1, stratified=False)
-    store.project_id = project.id
+    version = store.versions.add(project.id, DiagnoseState(source="typed"), label="model")
+    store.labels.save_sample(version.id, EXAMPLES, seed=1, stratified=False)
+    store.version_id = version.id
     return store
 
 
 def category(store, name):
-    return next(c.id for c in store.labels.categories(store.project_id) if c.name == name)
+    return next(c.id for c in store.labels.categories(store.version_id) if c.name == name)
 
 
 def test_versions_and_a_stale_edit_from_a_second_session(store):
-    pid, other = store.project_id, open_store()
+    pid, other = store.version_id, open_store()
     blurry = category(store, "blurry/low quality")
     first = store.labels.save_edit(pid, LabelEdit("a", "", add=frozenset({blurry})), 0)
     assert first.version == 1 and first.tags == {blurry}
@@ -64,7 +65,7 @@ def test_versions_and_a_stale_edit_from_a_second_session(store):
 
 
 def test_rename_merge_and_remove_keep_or_move_tags_in_one_step(store):
-    pid = store.project_id
+    pid = store.version_id
     blurry, angle, rare = (
         category(store, n) for n in ("blurry/low quality", "unusual angle", "rare class")
     )
@@ -87,7 +88,7 @@ def test_rename_merge_and_remove_keep_or_move_tags_in_one_step(store):
 
 
 def test_editor_delta_is_saved_by_example_id_and_conflicts_are_reported(store):
-    pid = store.project_id
+    pid = store.version_id
     view = labeling.build_view(store, pid, "", thumbnail=lambda root, path: None)
     assert view.ids == ["a", "b", "c"] and not view.images
     assert view.frame.loc[0, "input"] == "=1+1"  # text stays text
@@ -108,7 +109,7 @@ def test_editor_delta_is_saved_by_example_id_and_conflicts_are_reported(store):
 
 
 def test_csv_export_neutralizes_and_import_is_all_or_nothing(store):
-    pid = store.project_id
+    pid = store.version_id
     store.labels.save_edit(pid, LabelEdit("a", "", notes="-2 bad", reviewed=True), 0)
     text = labeling.export_csv(store, pid)
     assert "'=1+1" in text and "'-2 bad" in text
@@ -237,7 +238,7 @@ def test_page_without_predictions_says_what_to_do(data_dir):
 WRITER = textwrap.dedent(
     """
     import sys
-    from strategy_app.store import open_store
+    from strategy_app.store import DiagnoseState, open_store
     from strategy_app.store.labels import LabelEdit
     store = open_store()
     category = store.labels.categories(1)[0].id

@@ -110,6 +110,7 @@ def full_inputs(text: str | None = None) -> ReportInputs:
         ceiling=ceiling_from_counts(counts, 100, 0.15),
         search=search_dict(text or "lr", text or "digits-search"),
         error_slices=slice_search_dict(text),
+        comparison=comparison_dict(text or "v1 · logistic regression"),
     )
 
 
@@ -141,6 +142,45 @@ def slice_search_dict(text: str | None = None) -> dict:
     }  # fmt: skip
 
 
+def comparison_dict(before: str) -> dict:
+    """A ``compare --json`` result of two hand-made versions (paired on 3 dev examples)."""
+    return {
+        "metric": "error",
+        "unit": None,
+        "before": before,
+        "after": "v2 · search s1 best",
+        "levels": {
+            "dev": {
+                "before": 0.15,
+                "after": 0.1,
+                "change": -0.05,
+                "paired": True,
+                "n_shared": 1000,
+                "improved": 70,
+                "worsened": 20,
+                "p_value": 0.0001,
+                "interval": [-0.07, -0.03],
+                "real": True,
+            }
+        },
+        "gaps": {"data_mismatch": {"before": 0.06, "after": 0.02, "change": -0.04, "real": True}},
+        "verdict": "data mismatch 6.0% → 2.0%: closed by 4.0 points, real",
+        "notes": [],
+        "categories": [
+            {
+                "name": "blurry",
+                "tagged": 38,
+                "fixed": 19,
+                "still_wrong": 19,
+                "missing": 0,
+                "fixed_share": 0.5,
+                "interval": [0.35, 0.65],
+                "ceiling_share": 0.38,
+            }
+        ],
+    }
+
+
 class _Tags(HTMLParser):
     """Every start tag with its attributes."""
 
@@ -168,6 +208,8 @@ def test_every_section_and_chart_appears():
     assert "Split plan: dev has only 250 examples" in html
     assert "<td>device=phone ∧ brightness&lt;0.31</td>" in html and "<td>3.2×</td>" in html
     assert "216 slices tried, 3 significant" in html
+    assert "closed by 4.0 points, real" in html and "paired on 1,000 examples" in html
+    assert "blurry: 19 of 38 fixed, 50% (35% – 65%); the ceiling promised up to 38%" in html
     assert len(html.encode()) < 1_000_000
 
 

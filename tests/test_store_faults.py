@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from strategy_app.auth import LOCAL_USER
 from strategy_app.diagnose.service import accept_upload
-from strategy_app.store import open_store
+from strategy_app.store import DiagnoseState, open_store
 from strategy_app.store.engine import StoreUnwritable
 from strategy_app.store.labels import LabelEdit
 from tests.conftest import write_predictions
@@ -113,28 +113,29 @@ def small_disk(tmp_path, monkeypatch):
 def test_full_disk_is_a_clear_error_and_nothing_is_corrupted(small_disk):
     store = open_store()
     project = store.projects.create("p")
+    version = store.versions.add(project.id, DiagnoseState(source="typed"), label="model")
     examples = pd.DataFrame({"id": ["a", "b"], "y_true": ["1", "1"], "y_pred": ["2", "2"]})
-    store.labels.save_sample(project.id, examples, seed=0, stratified=False)
-    store.labels.save_edit(project.id, LabelEdit("a", "", notes="kept", reviewed=True), 0)
+    store.labels.save_sample(version.id, examples, seed=0, stratified=False)
+    store.labels.save_edit(version.id, LabelEdit("a", "", notes="kept", reviewed=True), 0)
     filler = small_disk / "filler"
     with filler.open("wb") as handle, contextlib.suppress(OSError):  # fill it to the last byte
         while True:
             handle.write(b"\0" * 65536)
             handle.flush()
     with pytest.raises(StoreUnwritable, match="not saved: the disk holding the database is full"):
-        store.labels.save_edit(project.id, LabelEdit("b", "", notes="x" * 1_000_000), 0)
+        store.labels.save_edit(version.id, LabelEdit("b", "", notes="x" * 1_000_000), 0)
     filler.unlink()
     store.close()
     reopened = open_store()
     with reopened.engine.connect() as connection:
         assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
-    review = reopened.labels.review(project.id, "a", "")
+    review = reopened.labels.review(version.id, "a", "")
     assert (review.notes, review.version) == ("kept", 1)
     assert (
-        reopened.labels.review(project.id, "b", "") is None
-        or not reopened.labels.review(project.id, "b", "").notes
+        reopened.labels.review(version.id, "b", "") is None
+        or not reopened.labels.review(version.id, "b", "").notes
     )
-    reopened.labels.save_edit(project.id, LabelEdit("b", "", notes="after"), 0)  # writable again
+    reopened.labels.save_edit(version.id, LabelEdit("b", "", notes="after"), 0)  # writable again
     reopened.close()
 
 

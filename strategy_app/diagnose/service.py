@@ -16,14 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from diagnostics.compare import Comparison
+from diagnostics.fastcompare import compare_files
 from diagnostics.fastscan import ScanResult, scan_split_metrics
 from diagnostics.ingest import check_scores
 from diagnostics.slices import metadata_columns
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis, HumanLevel, diagnose, diagnose_slices
 from strategy_app.auth import User, require
-from strategy_app.store import DiagnoseState, Store
-from strategy_app.store.audit import UPLOAD
+from strategy_app.store import DiagnoseState, ModelVersion, Store
+from strategy_app.store.audit import UPLOAD, VERSION_DELETE
 
 
 @dataclass
@@ -92,14 +94,23 @@ def validate_upload(name: str, data: bytes) -> ScanResult:
 
 
 def accept_upload(
-    store: Store, project_id: int, name: str, data: bytes, user: User
+    store: Store,
+    project_id: int,
+    name: str,
+    data: bytes,
+    user: User,
+    *,
+    label: str | None = None,
+    origin: dict | None = None,
 ) -> DiagnoseState:
-    """Check an upload and, only if it is valid, save it as the project's predictions.
+    """Check an upload and, only if it is valid, add it as the project's new current model
+    version ("vN · ``label``", default the file's name; ``origin`` says where it came from).
 
-    The bytes are checked where they are kept (one copy); on bad input the InputError
-    propagates, the file is not kept and the project's saved state stays as it was. A slice
-    column saved earlier is kept when the new file has it too. ``user`` must be an editor
-    (PermissionDenied otherwise); the upload is recorded in the audit log.
+    The bytes are checked where they are kept (one copy); the same file uploaded again reopens
+    its version instead. On bad input the InputError propagates, the file is not kept and
+    nothing saved changes. The current version's human levels are kept, and its slice column
+    when the new file has it too. ``user`` must be an editor (PermissionDenied otherwise); the
+    upload is recorded in the audit log.
     """
     require(user, "upload files")
     upload = store.uploads.add(name, data, check=lambda path: check_upload(path, name))
@@ -112,9 +123,18 @@ def accept_upload(
         upload_name=name,
         slice_column=state.slice_column if state.slice_column in columns else None,
     )
-    store.diagnose_state.save(project_id, state)
+    state = store.diagnose_state.save(project_id, state, label=label, origin=origin)
     store.audit.record(user.identity, UPLOAD, project_id, name, {"sha256": upload.sha256})
     return state
+
+
+def delete_version(store: Store, version: ModelVersion, user: User) -> None:
+    """Delete a model version with its sample and tags (nothing of another version) and prune
+    files no version keeps; ``user`` must be an editor; the deletion is audited."""
+    require(user, "delete model versions")
+    store.versions.delete(version.id)
+    store.uploads.prune()
+    store.audit.record(user.identity, VERSION_DELETE, version.project_id, version.name)
 
 
 def save_inputs(store: Store, project_id: int, state: DiagnoseState, user: User) -> None:
@@ -159,3 +179,31 @@ def compute(store: Store, state: DiagnoseState) -> DiagnosisResult:
         return DiagnosisResult(found.diagnosis, found.slices, columns, found.scan.metric)
     except InputError as exc:
         return DiagnosisResult(error=str(exc))
+
+
+def compare_versions(store: Store, before: ModelVersion, after: ModelVersion) -> Comparison:
+    """Two versions side by side (:func:`diagnostics.fastcompare.compare_files`): levels with
+    paired tests on the ids both share, gaps before/after with AFTER's human levels, the
+    verdict, and what AFTER fixed of BEFORE's tagged dev errors when BEFORE has tags.
+
+    Raises InputError for a version without a predictions file, or files that cannot be
+    compared (different metrics, no split in common).
+    """
+    paths = []
+    for version in (before, after):
+        state = version.state
+        if state.source != "upload" or not state.upload_sha256:
+            raise InputError(f"{version.name} has typed levels only: comparing needs predictions")
+        path = store.uploads.path(state.upload_sha256)
+        if not path.is_file():
+            raise InputError(f"the predictions file of {version.name} is missing; upload it again")
+        paths.append(path)
+    table = store.labels.tag_table(before.id)
+    return compare_files(
+        *paths,
+        after.state.human_levels,
+        metric=after.state.metric,
+        unit=after.state.unit,
+        tags=table if table.consensus_tags() else None,
+        display_names=(before.name, after.name),
+    )

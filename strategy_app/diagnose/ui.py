@@ -12,16 +12,28 @@ import pandas as pd
 import streamlit as st
 
 from diagnostics.charts import waterfall_chart
+from diagnostics.compare_rows import (
+    category_lines,
+    gap_change_rows,
+    level_rows,
+    method_note,
+    pairing_line,
+)
 from diagnostics.rates import METRICS, is_rate_metric
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS, Diagnosis, HumanLevel, gap_rows
-from strategy_app.diagnose.service import DiagnosisResult, accept_upload, save_inputs
+from strategy_app.diagnose.service import (
+    DiagnosisResult,
+    accept_upload,
+    compare_versions,
+    save_inputs,
+)
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP
 from strategy_app.shell.page import page_link
 from strategy_app.shell.signin import current_user
-from strategy_app.store import DiagnoseState, Project, Store
+from strategy_app.store import DiagnoseState, ModelVersion, Project, Store
 
 SOURCES = {"upload": "Upload predictions", "typed": "Type split errors"}
 METRIC_NAMES = {"error": "error rate (%)", "mae": "MAE", "rmse": "RMSE"}
@@ -296,3 +308,47 @@ def results(result: DiagnosisResult, state: DiagnoseState) -> None:
                     st.markdown(
                         f"Fix first here: **{GAP_LABELS[gap.name]}** ({sliced.fmt(gap.value)})"
                     )
+
+
+@st.cache_data(max_entries=16, show_spinner="Comparing versions…")
+def _comparison_cached(_store: Store, before: ModelVersion, after: ModelVersion, tags) -> dict:
+    """The comparison's JSON form; the key is both versions (their saved inputs) and the tags
+    of the earlier one, so a new tag or a changed human level compares again."""
+    return compare_versions(_store, before, after).to_dict()
+
+
+def comparison_section(store: Store, project: Project, state: DiagnoseState) -> None:
+    """Compare the current version with another one: each level before/after with its paired
+    test, the gaps before/after, a verdict, and what it fixed of the other's tagged errors."""
+    versions = [v for v in store.versions.list(project.id) if v.state.source == "upload"]
+    current = next((v for v in versions if v.id == state.version_id), None)
+    others = [v for v in versions if current is not None and v.id != current.id]
+    if current is None or not others:
+        return
+    st.subheader(":material/compare: Compare versions", anchor=False)
+    earlier = [v for v in others if v.number < current.number] or others
+    names = {v.id: v.name for v in others}
+    chosen = st.selectbox(
+        f"Compare {current.name} with",
+        list(names),
+        index=list(names).index(earlier[0].id),
+        format_func=names.get,
+        key=f"compare_with_{project.id}_{current.id}",
+    )
+    other = next(v for v in others if v.id == chosen)
+    before, after = (other, current) if other.number < current.number else (current, other)
+    try:
+        data = _comparison_cached(store, before, after, store.labels.tag_table(before.id))
+    except InputError as exc:
+        st.error(f"{exc}\n\nThese two versions cannot be compared.")
+        return
+    st.markdown(f"**{before.name} → {after.name}** · {data['verdict']} · {pairing_line(data)}")
+    st.dataframe(pd.DataFrame(level_rows(data)), hide_index=True, key="compare_levels")
+    st.dataframe(pd.DataFrame(gap_change_rows(data)), hide_index=True, key="compare_gaps")
+    fixed = category_lines(data)
+    if fixed:
+        st.markdown(f"**What the new model fixed** (of {before.name}'s tagged dev errors)")
+        st.markdown("\n".join(f"- {line}" for line in fixed))
+    for note in data["notes"]:
+        st.caption(f":material/info: {note}")
+    st.caption(method_note())

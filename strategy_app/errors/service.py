@@ -27,13 +27,14 @@ from pathlib import Path
 import pandas as pd
 
 from diagnostics.ceiling import Agreement, Ceiling, ceiling_table
+from diagnostics.compare import CategoryFix, carry_over, dev_outcomes, tagged_ids, what_fixed
 from diagnostics.errors import dev_error_summary, sample_errors
 from diagnostics.images import data_url, extract_images_zip, read_image_file, thumbnail_png
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.tags import TagRow, TagTable, read_tags_csv, table_ceiling, write_tags_csv
 from diagnostics.validation import InputError
 from strategy_app.auth import PermissionDenied, User, require
-from strategy_app.store import Store
+from strategy_app.store import ModelVersion, Store
 from strategy_app.store.audit import (
     CATEGORY_CHANGE,
     IMAGES_UPLOAD,
@@ -90,28 +91,34 @@ def predictions_for(
     )
 
 
-def dev_error_summary_of(store: Store, project_id: int) -> dict | None:
-    """:func:`~diagnostics.errors.dev_error_summary` of the project's predictions (None when it
-    has none, e.g. typed levels only); raises InputError when they cannot be read."""
+def dev_error_summary_of(
+    store: Store, project_id: int, state: DiagnoseState | None = None
+) -> dict | None:
+    """:func:`~diagnostics.errors.dev_error_summary` of a version's predictions (``state``; the
+    project's current version when None); None when it has none, e.g. typed levels only.
+    Raises InputError when they cannot be read."""
 
     def summarize(path, **options) -> dict:
         return dev_error_summary(read_predictions(path, **options))
 
-    return predictions_for(store, project_id, reader=summarize)
+    return predictions_for(store, project_id, reader=summarize, state=state)
 
 
-def project_ceiling(
+SummaryReader = Callable[[Store, int, DiagnoseState | None], dict | None]
+
+
+def version_ceiling(
     store: Store,
-    project_id: int,
-    dev_error_summary_reader: Callable[[Store, int], dict | None] = dev_error_summary_of,
+    version: ModelVersion,
+    dev_error_summary_reader: SummaryReader = dev_error_summary_of,
 ) -> Ceiling | None:
-    """The ceiling table of the project's tagged sample (None before any review, or without
-    readable classification predictions)."""
-    snapshot = store.labels.snapshot(project_id)
+    """The ceiling table of a version's tagged sample, at that version's dev error and counts
+    (None before any review, or without readable classification predictions)."""
+    snapshot = store.labels.snapshot(version.id)
     if snapshot.sample is None:
         return None
     try:
-        summary = dev_error_summary_reader(store, project_id)
+        summary = dev_error_summary_reader(store, version.project_id, version.state)
     except InputError:
         return None
     if summary is None:
@@ -122,7 +129,7 @@ def project_ceiling(
 
 def draw_sample(
     store: Store,
-    project_id: int,
+    version_id: int,
     predictions: Predictions,
     n: int,
     *,
@@ -130,16 +137,77 @@ def draw_sample(
     stratify: bool = False,
     user: User,
 ) -> Sample:
-    """Draw a seeded sample of misclassified dev examples and save it (replacing any old one).
+    """Draw a seeded sample of a version's misclassified dev examples (``predictions``: that
+    version's) and save it in the version, replacing any old one.
 
     ``user`` must be an editor; the draw is audited.
     """
     require(user, "draw a sample")
     examples = sample_errors(predictions, n, seed=seed, stratify=stratify)
-    sample = store.labels.save_sample(project_id, examples, seed=seed, stratified=stratify)
+    sample = store.labels.save_sample(version_id, examples, seed=seed, stratified=stratify)
     detail = {"size": sample.size, "seed": seed, "stratified": stratify}
-    store.audit.record(user.identity, SAMPLE_DRAW, project_id, None, detail)
+    store.audit.record(user.identity, SAMPLE_DRAW, project_of(store, version_id), None, detail)
     return sample
+
+
+def carry_from(
+    store: Store,
+    version_id: int,
+    earlier_id: int,
+    predictions: Predictions,
+    n: int,
+    *,
+    seed: int,
+    stratify: bool = False,
+    user: User,
+) -> Sample:
+    """Start a version's sample from an earlier version's tagged examples it still gets wrong
+    (their tags carried over, marked carried, editable), plus newly drawn dev errors.
+
+    ``predictions`` are this version's. Replaces any sample the version had. ``user`` must be
+    an editor (it draws a sample); audited.
+    """
+    require(user, "draw a sample")
+    earlier = store.labels.tag_table(earlier_id)
+    if not earlier.consensus_tags():
+        raise InputError("the earlier version has no tagged examples to carry over")
+    carried = carry_over(earlier, predictions, n, seed=seed, stratify=stratify)
+    sample = store.labels.save_sample(
+        version_id, carried.sample, seed=seed, stratified=stratify, carried=carried.carried
+    )
+    kept = set(carried.carried)
+    rows = tuple(row for row in carried.tags.rows if row.id in kept)
+    if rows:
+        store.labels.import_table(version_id, TagTable(carried.tags.categories, rows))
+    detail = {"size": sample.size, "seed": seed, "carried": len(kept), "from": earlier_id}
+    store.audit.record(user.identity, SAMPLE_DRAW, project_of(store, version_id), None, detail)
+    return sample
+
+
+def carry_candidates(store: Store, version: ModelVersion) -> list[ModelVersion]:
+    """Older versions of the project with a tagged sample (newest first): where tags can carry
+    over from into ``version``."""
+    return [
+        v
+        for v in store.versions.list(version.project_id)
+        if v.number < version.number and store.labels.has_reviews(v.id)
+    ]
+
+
+def fixed_by(store: Store, earlier: ModelVersion, predictions: Predictions) -> list[CategoryFix]:
+    """What a newer version (``predictions``) fixed of an earlier version's tagged dev errors,
+    per category (:func:`diagnostics.compare.what_fixed`); empty without tags."""
+    table = store.labels.tag_table(earlier.id)
+    ids = tagged_ids(table)
+    if not ids:
+        return []
+    return what_fixed(table, dev_outcomes(predictions, ids))
+
+
+def project_of(store: Store, version_id: int) -> int | None:
+    """The project a model version belongs to (what the audit log records)."""
+    version = store.versions.get(version_id)
+    return None if version is None else version.project_id
 
 
 def set_images_root(store: Store, project_id: int, folder: Path) -> None:
@@ -198,7 +266,7 @@ def full_image(root: str | None, relative: str) -> bytes | None:
 class View:
     """What one editor shows: a frame fixed for the view's life, and what is saved per row."""
 
-    project_id: int
+    version_id: int
     annotator: str
     layout: tuple
     sample: Sample
@@ -226,7 +294,7 @@ class View:
     @property
     def key(self) -> str:
         """The editor's widget key: stable for the view, new when the view is rebuilt."""
-        return f"labels_{self.project_id}_{self.generation}"
+        return f"labels_{self.version_id}_{self.generation}"
 
 
 def layout_of(snapshot: LabelSnapshot) -> tuple:
@@ -247,7 +315,7 @@ def _values(review: Review | None, categories: list[Category]) -> dict[str, obje
 
 def build_view(
     store: Store,
-    project_id: int,
+    version_id: int,
     annotator: str,
     *,
     thumbnail: Thumbnailer = thumbnail_url,
@@ -256,9 +324,9 @@ def build_view(
 ) -> View | None:
     """A new view of the saved sample and this annotator's reviews (None: no sample yet).
 
-    ``snapshot`` is the project's labels as just read (read here when not given).
+    ``snapshot`` is the version's labels as just read (read here when not given).
     """
-    snapshot = snapshot or store.labels.snapshot(project_id)
+    snapshot = snapshot or store.labels.snapshot(version_id)
     sample = snapshot.sample
     if sample is None:
         return None
@@ -276,7 +344,7 @@ def build_view(
     for column in [*(c.name for c in categories), NOTES, REVIEWED]:
         frame[column] = [saved[i][column] for i in sample.ids]
     return View(
-        project_id=project_id,
+        version_id=version_id,
         annotator=annotator,
         layout=layout_of(snapshot),
         sample=sample,
@@ -343,9 +411,11 @@ def apply_editor_state(store: Store, view: View, state: dict | None, user: User)
             notes=wanted[NOTES] if NOTES in changed else None,
         )
         detail = edit_detail(edit, view.categories)
-        audit = partial(audit_row, user.identity, TAG_EDIT, view.project_id, example, detail)
+        audit = partial(
+            audit_row, user.identity, TAG_EDIT, project_of(store, view.version_id), example, detail
+        )
         try:
-            review = store.labels.save_edit(view.project_id, edit, view.versions[example], audit)
+            review = store.labels.save_edit(view.version_id, edit, view.versions[example], audit)
         except Conflict as conflict:
             result.conflicts.append(conflict)
             view.conflicts.append(conflict_message(conflict, view.categories))
@@ -473,9 +543,9 @@ def agreement_frame(agreements: list[Agreement]) -> pd.DataFrame:
 # -- CSV ---------------------------------------------------------------------------------------
 
 
-def export_csv(store: Store, project_id: int) -> str:
-    """The tags CSV of the project's sample: saved reviews, plus a blank row per untouched id."""
-    snapshot = store.labels.snapshot(project_id)
+def export_csv(store: Store, version_id: int) -> str:
+    """The tags CSV of a version's sample: saved reviews, plus a blank row per untouched id."""
+    snapshot = store.labels.snapshot(version_id)
     sample, table = snapshot.sample, snapshot.tag_table()
     if sample is None:
         return write_tags_csv(table)
@@ -490,60 +560,70 @@ def export_csv(store: Store, project_id: int) -> str:
     return write_tags_csv(TagTable(table.categories, tuple(rows)), context)
 
 
-def import_csv(store: Store, project_id: int, data: bytes, name: str, user: User) -> int:
+def import_csv(store: Store, version_id: int, data: bytes, name: str, user: User) -> int:
     """Validate and save an uploaded tags CSV, all or nothing; returns the rows imported.
 
     ``user`` must be an editor (a CSV may hold other annotators' rows); the import is audited.
     """
     require(user, "import tags")
-    sample = store.labels.sample(project_id)
+    sample = store.labels.sample(version_id)
     if sample is None:
         raise InputError("draw a sample before importing tags: ids are checked against it")
     table = read_tags_csv(data, sample_ids=sample.ids, name=name)
-    count = store.labels.import_table(project_id, table)
-    store.audit.record(user.identity, TAG_IMPORT, project_id, name, {"rows": count})
+    count = store.labels.import_table(version_id, table)
+    store.audit.record(
+        user.identity, TAG_IMPORT, project_of(store, version_id), name, {"rows": count}
+    )
     return count
 
 
 # -- categories --------------------------------------------------------------------------------
 
 
-def add_category(store: Store, project_id: int, name: str, user: User) -> Category:
+def add_category(store: Store, version_id: int, name: str, user: User) -> Category:
     """Add a category (an annotator may); audited."""
     require(user, "add a category")
-    category = store.labels.add_category(project_id, name)
-    store.audit.record(user.identity, CATEGORY_CHANGE, project_id, None, {"added": category.name})
+    category = store.labels.add_category(version_id, name)
+    store.audit.record(
+        user.identity,
+        CATEGORY_CHANGE,
+        project_of(store, version_id),
+        None,
+        {"added": category.name},
+    )
     return category
 
 
 def rename_category(
-    store: Store, project_id: int, category_id: int, name: str, user: User
+    store: Store, version_id: int, category_id: int, name: str, user: User
 ) -> Category:
     """Rename a category, its tags following (an editor may); audited."""
     require(user, "edit categories")
-    before = {c.id: c.name for c in store.labels.categories(project_id)}.get(category_id)
-    category = store.labels.rename_category(project_id, category_id, name)
+    before = {c.id: c.name for c in store.labels.categories(version_id)}.get(category_id)
+    category = store.labels.rename_category(version_id, category_id, name)
     detail = {"renamed": before, "to": category.name}
-    store.audit.record(user.identity, CATEGORY_CHANGE, project_id, None, detail)
+    store.audit.record(user.identity, CATEGORY_CHANGE, project_of(store, version_id), None, detail)
     return category
 
 
 def merge_categories(
-    store: Store, project_id: int, sources: list[int], target: int, user: User
+    store: Store, version_id: int, sources: list[int], target: int, user: User
 ) -> int:
     """Fold ``sources`` into ``target`` (an editor may); audited; returns the reviews touched."""
     require(user, "edit categories")
-    names = {c.id: c.name for c in store.labels.categories(project_id)}
-    touched = store.labels.merge_categories(project_id, sources, target)
+    names = {c.id: c.name for c in store.labels.categories(version_id)}
+    touched = store.labels.merge_categories(version_id, sources, target)
     detail = {"merged": sorted(names.get(s, str(s)) for s in sources), "into": names.get(target)}
-    store.audit.record(user.identity, CATEGORY_CHANGE, project_id, None, detail)
+    store.audit.record(user.identity, CATEGORY_CHANGE, project_of(store, version_id), None, detail)
     return touched
 
 
-def remove_category(store: Store, project_id: int, category_id: int, user: User) -> int:
+def remove_category(store: Store, version_id: int, category_id: int, user: User) -> int:
     """Delete a category and its tags (an editor may); audited; returns the reviews touched."""
     require(user, "edit categories")
-    name = {c.id: c.name for c in store.labels.categories(project_id)}.get(category_id)
-    touched = store.labels.remove_category(project_id, category_id)
-    store.audit.record(user.identity, CATEGORY_CHANGE, project_id, None, {"removed": name})
+    name = {c.id: c.name for c in store.labels.categories(version_id)}.get(category_id)
+    touched = store.labels.remove_category(version_id, category_id)
+    store.audit.record(
+        user.identity, CATEGORY_CHANGE, project_of(store, version_id), None, {"removed": name}
+    )
     return touched

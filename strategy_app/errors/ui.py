@@ -1,8 +1,13 @@
 """The Error analysis page's widgets: sample, categories, the tagging table, ceilings, CSV.
 
+Everything on the page belongs to the project's current model version (chosen in the sidebar):
+its sample of that version's dev errors, its tags, and the ceiling at that version's dev error;
+a newer version can carry an older one's tags over on the examples it still gets wrong, and
+says what it fixed of them.
+
 All logic lives in :mod:`strategy_app.errors.service`; this module only lays it out. The tagging
 table saves in its ``on_change`` callback, so an edit is in the database before the rerun that
-shows it. Each rerun reads the project's labels once (:func:`load_labels`), and the rarely used
+shows it. Each rerun reads the version's labels once (:func:`load_labels`), and the rarely used
 panels (redraw, categories, detail, confusion pairs, agreement, CSV) are built only while the
 user has one open: an expander or tab would build its contents on every rerun.
 """
@@ -14,6 +19,7 @@ import streamlit as st
 
 from diagnostics.ceiling import Ceiling
 from diagnostics.charts import ceiling_chart
+from diagnostics.compare_rows import category_lines
 from diagnostics.errors import DEFAULT_SAMPLE_SIZE
 from diagnostics.tags import PRESET_CATEGORIES
 from diagnostics.validation import InputError
@@ -31,7 +37,7 @@ from strategy_app.shell.page import (
     require_project,
 )
 from strategy_app.shell.signin import current_user
-from strategy_app.store import Project, Store
+from strategy_app.store import ModelVersion, Project, Store
 from strategy_app.store.diagnose_state import DiagnoseState
 from strategy_app.store.labels import LabelSnapshot
 
@@ -62,20 +68,20 @@ PANEL_ICONS = {
 }
 
 
-def load_labels(store: Store, project: Project) -> LabelSnapshot:
-    """The project's labels, read in one session; the sample's examples are reused from the
+def load_labels(store: Store, version: ModelVersion) -> LabelSnapshot:
+    """The version's labels, read in one session; the sample's examples are reused from the
     session's view while it shows the same draw."""
-    view: View | None = st.session_state.get(VIEW_KEY.format(project.id))
-    return store.labels.snapshot(project.id, known=None if view is None else view.sample)
+    view: View | None = st.session_state.get(VIEW_KEY.format(version.id))
+    return store.labels.snapshot(version.id, known=None if view is None else view.sample)
 
 
-def panel_choice(project: Project) -> str | None:
+def panel_choice(version: ModelVersion) -> str | None:
     """The panel the user opened from the tool bar (None: all closed)."""
     return st.segmented_control(
         "Tools",
         PANELS,
         format_func=lambda name: f"{PANEL_ICONS[name]} {name}",
-        key=PANEL_KEY.format(project.id),
+        key=PANEL_KEY.format(version.id),
         label_visibility="collapsed",
     )
 
@@ -87,7 +93,7 @@ def invalidate(project_id: int) -> None:
         view.stale = True
 
 
-def annotator_name(project: Project) -> str:
+def annotator_name(version: ModelVersion) -> str:
     """The annotator's name (kept for the session; empty for a single unnamed annotator).
 
     Typed in the Annotator panel; remembered while the panel is closed. With sign-in on, it is
@@ -96,22 +102,22 @@ def annotator_name(project: Project) -> str:
     user = current_user()
     if user.signed_in:
         return user.email
-    typed = st.session_state.get(ANNOTATOR_KEY.format(project.id))
-    remembered = f"_{ANNOTATOR_KEY.format(project.id)}"
+    typed = st.session_state.get(ANNOTATOR_KEY.format(version.project_id))
+    remembered = f"_{ANNOTATOR_KEY.format(version.project_id)}"
     if typed is not None:
         st.session_state[remembered] = typed.strip()
     return st.session_state.get(remembered, "")
 
 
-def annotator_input(project: Project) -> None:
+def annotator_input(version: ModelVersion) -> None:
     """The annotator's name field (the Annotator panel), or the signed-in account's."""
     user = current_user()
     if user.signed_in:
         st.text(f"You tag as {user.email} (your account); agreement compares annotators' tags.")
         return
-    key = ANNOTATOR_KEY.format(project.id)
+    key = ANNOTATOR_KEY.format(version.project_id)
     if key not in st.session_state:
-        st.session_state[key] = annotator_name(project)
+        st.session_state[key] = annotator_name(version)
     st.text_input(
         "Annotator",
         key=key,
@@ -121,9 +127,9 @@ def annotator_input(project: Project) -> None:
     )
 
 
-def sample_controls(store: Store, project: Project, labels: LabelSnapshot) -> None:
+def sample_controls(store: Store, version: ModelVersion, labels: LabelSnapshot) -> None:
     """Draw (or redraw, after confirmation) the sample of misclassified dev examples."""
-    pid = project.id
+    pid = version.id
     sample = labels.sample
     if sample is None:
         st.subheader("Draw a sample", anchor=False)
@@ -150,9 +156,9 @@ def sample_controls(store: Store, project: Project, labels: LabelSnapshot) -> No
         )
     if st.button("Draw sample", key=f"draw_{pid}", disabled=not allowed, icon=":material/casino:"):
         try:
-            predictions = project_predictions(store, pid)
+            predictions = project_predictions(store, version.project_id, version.state)
             if predictions is None:
-                raise InputError("the project has no predictions file to draw from")
+                raise InputError(f"{version.name} has no predictions file to draw from")
             drawn = labeling.draw_sample(
                 store,
                 pid,
@@ -187,9 +193,9 @@ def confusion_table(pairs: pd.DataFrame) -> None:
     )
 
 
-def images_upload(store: Store, project: Project, view: View) -> None:
+def images_upload(store: Store, version: ModelVersion, view: View) -> None:
     """When the inputs are image paths without images: upload a zip of them (checked safely)."""
-    pid = project.id
+    pid = version.id
     if not view.images or view.images_root is not None:
         return
     st.info("The inputs are image paths: upload a zip of those images to see thumbnails.")
@@ -204,7 +210,7 @@ def images_upload(store: Store, project: Project, view: View) -> None:
     if uploaded.file_id not in handled:
         try:
             count = labeling.accept_images_zip(
-                store, pid, uploaded.name, uploaded.getvalue(), current_user()
+                store, version.project_id, uploaded.name, uploaded.getvalue(), current_user()
             )
             handled[uploaded.file_id] = None
             invalidate(pid)
@@ -215,9 +221,9 @@ def images_upload(store: Store, project: Project, view: View) -> None:
         st.error(escape_markdown(handled[uploaded.file_id]))
 
 
-def category_controls(store: Store, project: Project, labels: LabelSnapshot) -> None:
+def category_controls(store: Store, version: ModelVersion, labels: LabelSnapshot) -> None:
     """Add, rename, merge and remove categories (removal asks first)."""
-    pid = project.id
+    pid = version.id
     categories = labels.categories
     by_id = {c.id: c.name for c in categories}
     st.caption(
@@ -271,11 +277,11 @@ def _run(action, done: str) -> None:
 
 
 def current_view(
-    store: Store, project: Project, annotator: str, labels: LabelSnapshot
+    store: Store, version: ModelVersion, annotator: str, labels: LabelSnapshot
 ) -> View | None:
     """The session's view, rebuilt from ``labels`` (just read) when missing, stale or out of
     layout."""
-    key = VIEW_KEY.format(project.id)
+    key = VIEW_KEY.format(version.id)
     view: View | None = st.session_state.get(key)
     if (
         view is None
@@ -284,12 +290,12 @@ def current_view(
         or view.layout != labeling.layout_of(labels)
     ):
         if view is not None and view.conflicts:
-            st.session_state[NOTICES_KEY.format(project.id)] = list(view.conflicts)
+            st.session_state[NOTICES_KEY.format(version.id)] = list(view.conflicts)
         generation = st.session_state.get(GENERATION_KEY, 0) + 1
         st.session_state[GENERATION_KEY] = generation
         view = labeling.build_view(
             store,
-            project.id,
+            version.id,
             annotator,
             thumbnail=cached_thumbnail,
             generation=generation,
@@ -314,7 +320,7 @@ def _save_edits(store: Store, key: str, view_key: str) -> int:
     return result.saved
 
 
-def editor(store: Store, project: Project, view: View) -> bool:
+def editor(store: Store, version: ModelVersion, view: View) -> bool:
     """The tagging table: saved on every change, keyed by example id.
 
     True when this run saved an edit itself (its callback did not run before it), so what was
@@ -347,19 +353,19 @@ def editor(store: Store, project: Project, view: View) -> bool:
         num_rows="fixed",
         row_height=56 if view.images else None,
         on_change=_save_edits,
-        args=(store, view.key, VIEW_KEY.format(project.id)),
+        args=(store, view.key, VIEW_KEY.format(version.id)),
     )
     # The callback saved the edit before this run; saving again here is a no-op then, and
     # catches an edit whose callback did not run (state set programmatically).
-    saved = _save_edits(store, view.key, VIEW_KEY.format(project.id))
+    saved = _save_edits(store, view.key, VIEW_KEY.format(version.id))
     if view.stale:
         st.rerun()
     return saved > 0
 
 
-def notices(project: Project) -> None:
+def notices(version: ModelVersion) -> None:
     """Conflicts found while saving, shown once after the view was rebuilt."""
-    for message in st.session_state.pop(NOTICES_KEY.format(project.id), []):
+    for message in st.session_state.pop(NOTICES_KEY.format(version.id), []):
         st.warning(escape_markdown(message), icon=":material/sync_problem:")
 
 
@@ -374,16 +380,16 @@ def progress_bar(labels: LabelSnapshot, annotator: str) -> None:
     )
 
 
-def detail(store: Store, project: Project, view: View, labels: LabelSnapshot) -> None:
+def detail(store: Store, version: ModelVersion, view: View, labels: LabelSnapshot) -> None:
     """One example large, with previous/next (keys J and K)."""
-    key = DETAIL_KEY.format(project.id)
+    key = DETAIL_KEY.format(version.id)
     ids = view.ids
     position = min(st.session_state.get(key, 0), len(ids) - 1)
     back, where, forward = st.columns([1, 3, 1], vertical_alignment="center")
-    if back.button("Previous", key=f"prev_{project.id}", shortcut="J", disabled=position == 0):
+    if back.button("Previous", key=f"prev_{version.id}", shortcut="J", disabled=position == 0):
         position -= 1
     if forward.button(
-        "Next", key=f"next_{project.id}", shortcut="K", disabled=position >= len(ids) - 1
+        "Next", key=f"next_{version.id}", shortcut="K", disabled=position >= len(ids) - 1
     ):
         position += 1
     st.session_state[key] = position
@@ -407,12 +413,12 @@ def detail(store: Store, project: Project, view: View, labels: LabelSnapshot) ->
         + " · tag it in the table above."
     )
     with st.expander("History of this example", icon=":material/history:"):
-        history(store, project, example)
+        history(store, version.project_id, example)
 
 
-def history(store: Store, project: Project, example: str) -> None:
+def history(store: Store, project_id: int, example: str) -> None:
     """Who changed the example's tags, and when (the audit log), oldest first."""
-    changes = store.audit.history(project.id, example)
+    changes = store.audit.history(project_id, example)
     if not changes:
         st.caption("No change recorded yet.")
         return
@@ -462,9 +468,9 @@ def agreement_section(labels: LabelSnapshot, summary: dict) -> None:
     st.dataframe(labeling.agreement_frame(agreements), hide_index=True)
 
 
-def csv_section(store: Store, project: Project) -> None:
+def csv_section(store: Store, version: ModelVersion) -> None:
     """Export the tags CSV; import one (validated, all or nothing)."""
-    pid = project.id
+    pid = version.id
     st.download_button(
         "Export tags CSV",
         data=lambda: labeling.export_csv(store, pid),  # built when clicked, not per rerun
@@ -503,46 +509,124 @@ def page() -> None:
         "one shows, and see which category is worth fixing. Every edit is saved as you make it."
     )
     summary = _dev_error_summary_or_stop(store, project, context.state)
-    labels = load_labels(store, project)  # read once per run, shared below
-    annotator = annotator_name(project)
-    view = current_view(store, project, annotator, labels)
+    version = store.versions.get(context.state.version_id)
+    version_caption(version, summary)
+    labels = load_labels(store, version)  # read once per run, shared below
+    annotator = annotator_name(version)
+    view = current_view(store, version, annotator, labels)
     if view is None:
-        sample_controls(store, project, labels)
+        carry_controls(store, version)
+        sample_controls(store, version, labels)
         st.stop()
-    panel = panel_choice(project)
+    panel = panel_choice(version)
     if panel is not None:
         panels = {
-            DETAIL: lambda: detail(store, project, view, labels),
-            ANNOTATOR: lambda: annotator_input(project),
-            CATEGORIES: lambda: category_controls(store, project, labels),
-            SAMPLE: lambda: sample_controls(store, project, labels),
-            PAIRS: lambda: confusion_table(project_confusion_pairs(store, project.id)),
+            DETAIL: lambda: detail(store, version, view, labels),
+            ANNOTATOR: lambda: annotator_input(version),
+            CATEGORIES: lambda: category_controls(store, version, labels),
+            SAMPLE: lambda: sample_controls(store, version, labels),
+            PAIRS: lambda: confusion_table(
+                project_confusion_pairs(store, project.id, version.state)
+            ),
             AGREEMENT: lambda: agreement_section(labels, summary),
-            CSV: lambda: csv_section(store, project),
+            CSV: lambda: csv_section(store, version),
         }
         panels[panel]()
-    images_upload(store, project, view)
-    tagging(store, project, annotator, summary, {"labels": labels})
+    images_upload(store, version, view)
+    tagging(store, version, annotator, summary, {"labels": labels})
+    fixed_section(store, version)
 
 
 @st.fragment
-def tagging(store: Store, project: Project, annotator: str, summary: dict, first: dict) -> None:
+def tagging(
+    store: Store, version: ModelVersion, annotator: str, summary: dict, first: dict
+) -> None:
     """The tagging table, the progress and the ceiling: an edit reruns only this part.
 
     ``first`` holds the labels the page read for this run; a rerun of this part alone (called
     again with the same arguments) finds it empty and reads the labels afresh.
     """
-    labels = first.pop("labels", None) or load_labels(store, project)
-    view = current_view(store, project, annotator, labels)
+    labels = first.pop("labels", None) or load_labels(store, version)
+    view = current_view(store, version, annotator, labels)
     if view is None:  # the sample was removed in another session
         st.rerun()
-    notices(project)
+    notices(version)
     progress = st.empty()
-    if editor(store, project, view):
-        labels = load_labels(store, project)
+    if editor(store, version, view):
+        labels = load_labels(store, version)
     with progress:
         progress_bar(labels, annotator)
     ceiling_section(labels, summary)
+
+
+def version_caption(version: ModelVersion, summary: dict) -> None:
+    """Which version the sample, tags and ceiling on this page belong to, with its dev error."""
+    st.caption(
+        f":material/history: **{version.name}** · dev error {summary['dev_error']:.1%} "
+        f"({summary['dev_errors']} errors): the sample, its tags and the ceiling below are this "
+        "version's. Switch versions in the sidebar."
+    )
+
+
+def carry_controls(store: Store, version: ModelVersion) -> None:
+    """Start this version's sample from an older version's tags on the examples still wrong."""
+    earlier = labeling.carry_candidates(store, version)
+    if not earlier:
+        return
+    st.subheader("Carry tags over", anchor=False)
+    names = {v.id: v.name for v in earlier}
+    source = st.selectbox(
+        "From the tagged sample of", list(names), format_func=names.get, key=f"carry_{version.id}"
+    )
+    st.caption(
+        "The examples of that sample this version still gets wrong keep their tags (marked "
+        "*carried*, editable); the rest of the sample is newly drawn from this version's errors."
+    )
+    size = st.number_input(
+        "Errors to review", 1, 10_000, DEFAULT_SAMPLE_SIZE, key=f"carry_n_{version.id}"
+    )
+    if st.button("Start from the still-wrong examples", key=f"carry_go_{version.id}"):
+        try:
+            predictions = project_predictions(store, version.project_id, version.state)
+            if predictions is None:
+                raise InputError(f"{version.name} has no predictions file to draw from")
+            sample = labeling.carry_from(
+                store, version.id, source, predictions, int(size), seed=0, user=current_user()
+            )
+        except InputError as exc:
+            st.error(str(exc))
+            return
+        st.toast(
+            f"{len(sample.carried)} examples carried over, {sample.size - len(sample.carried)} "
+            "newly drawn",
+            icon=":material/check:",
+        )
+        st.rerun()
+
+
+def fixed_section(store: Store, version: ModelVersion) -> None:
+    """What this version fixed of each older tagged version's errors, per category."""
+    earlier = labeling.carry_candidates(store, version)
+    if not earlier:
+        return
+    try:
+        predictions = project_predictions(store, version.project_id, version.state)
+    except InputError:
+        return
+    if predictions is None:
+        return
+    for older in earlier[:1]:
+        try:
+            fixes = labeling.fixed_by(store, older, predictions)
+        except InputError as exc:
+            st.caption(f"What the new model fixed: {exc}")
+            continue
+        if not fixes:
+            continue
+        st.subheader(f"What the new model fixed (of {older.name}'s tagged errors)", anchor=False)
+        for line in category_lines({"categories": [fix.to_dict() for fix in fixes]}):
+            st.markdown(f"- {line}")
+        st.caption("Fixed: the example is right in this version; 95% Wilson intervals.")
 
 
 def _dev_error_summary_or_stop(store: Store, project: Project, state: DiagnoseState | None) -> dict:

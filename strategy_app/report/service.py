@@ -10,7 +10,6 @@ search (:mod:`strategy_app.search.service`). The page and ``report --project`` c
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from diagnostics.ceiling import Ceiling
@@ -19,15 +18,15 @@ from diagnostics.tags import read_tags_csv, table_ceiling
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis
 from strategy_app.auth import User, require
-from strategy_app.diagnose.service import DiagnosisResult, compute
+from strategy_app.diagnose.service import DiagnosisResult, compare_versions, compute
 from strategy_app.errors import service as errors
 from strategy_app.search import service as search
 from strategy_app.splits.service import project_plan
-from strategy_app.store import DiagnoseState, Project, Store
+from strategy_app.store import DiagnoseState, ModelVersion, Project, Store
 from strategy_app.store.audit import SHARE_CREATE, SHARE_REVOKE
 from strategy_app.store.schema import ReportShare
 
-SummaryReader = Callable[[Store, int], dict | None]
+SummaryReader = errors.SummaryReader
 
 
 def project_inputs(
@@ -49,9 +48,28 @@ def project_inputs(
         result = compute(store, state)
     inputs = inputs_from_result(project, state, result, title=title)
     inputs.split_plan = project_plan(store, project.id)
-    inputs.ceiling = errors.project_ceiling(store, project.id, dev_error_summary)
+    version = store.versions.current(project.id)
+    if version is not None:
+        inputs.ceiling = errors.version_ceiling(store, version, dev_error_summary)
+        inputs.comparison = previous_comparison(store, version)
     inputs.search = search.search_summary(store, project.id)
     return inputs
+
+
+def previous_comparison(store: Store, version: ModelVersion) -> dict | None:
+    """The version compared with the newest earlier version made from predictions (the
+    "What changed" section); None without one, or when the two cannot be compared."""
+    earlier = [
+        v
+        for v in store.versions.list(version.project_id)
+        if v.number < version.number and v.state.source == "upload"
+    ]
+    if not earlier or version.state.source != "upload":
+        return None
+    try:
+        return compare_versions(store, earlier[0], version).to_dict()
+    except InputError:
+        return None
 
 
 def inputs_from_result(

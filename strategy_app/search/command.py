@@ -8,7 +8,11 @@ from diagnostics.rates import format_value
 from diagnostics.search.choices import PRUNERS, SAMPLERS
 from diagnostics.validation import InputError
 from strategy_app.cli import add_json_flag
-from strategy_app.search.dataset_flags import add_dataset_arguments, classification_options
+from strategy_app.search.dataset_flags import (
+    add_dataset_arguments,
+    classification_options,
+    resolve_project_dataset,
+)
 from strategy_app.store import data_dir, database_url
 
 
@@ -102,6 +106,7 @@ def run(args) -> tuple[dict, str]:
             f"Joined study {joined['study']}: {joined['complete']} complete, "
             f"{joined['pruned']} pruned, best {_pct(joined['best_value'])}"
         )
+    resolve_project_dataset(args)
     settings = SearchSettings(
         dataset=args.dataset,
         label=args.label,

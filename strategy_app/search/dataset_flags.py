@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from diagnostics.search.choices import DEVICES, DIFFICULTIES
 from diagnostics.search.datasets import ClassificationOptions, Dataset, load_dataset
+from diagnostics.validation import InputError
+from strategy_app.store import open_store
+from strategy_app.store.projects import DATASET_LABEL, PROJECT_DATASET
 
 
 def add_dataset_arguments(parser) -> None:
@@ -11,9 +14,15 @@ def add_dataset_arguments(parser) -> None:
     parser.add_argument(
         "--dataset",
         metavar="NAME",
-        help="digits (default), classification, csv:PATH or parquet:PATH",
+        help="digits (default), classification, csv:PATH, parquet:PATH, or project (a saved "
+        "project's dataset: its splits and ids, label column 'label')",
     )
     parser.add_argument("--label", metavar="COLUMN", help="label column of a csv:/parquet: file")
+    parser.add_argument(
+        "--project",
+        metavar="NAME",
+        help="with --dataset project: the project (default: the one opened last)",
+    )
     parser.add_argument("--n-samples", type=int, default=30_000, help="classification: rows")
     parser.add_argument("--n-features", type=int, default=40, help="classification: features")
     parser.add_argument("--n-classes", type=int, default=5, help="classification: classes")
@@ -39,8 +48,35 @@ def classification_options(args) -> ClassificationOptions:
     )
 
 
+def resolve_project_dataset(args) -> None:
+    """``--dataset project``: point the flags at the saved project's features file (its split
+    column and ids kept; label column ``label`` unless ``--label`` names another)."""
+    if args.dataset != PROJECT_DATASET:
+        if args.project:
+            raise InputError("--project goes with --dataset project")
+        return
+    store = open_store()
+    try:
+        if args.project:
+            project = store.projects.get_by_name(args.project)
+            if project is None:
+                names = ", ".join(f"'{p.name}'" for p in store.projects.list()) or "none yet"
+                raise InputError(
+                    f"--project: no project named '{args.project}' (projects: {names})"
+                )
+        else:
+            project = next(iter(store.projects.list()), None)
+            if project is None:
+                raise InputError("--dataset project: there is no project yet; create one first")
+        args.dataset = store.projects.dataset_spec(project.id)
+    finally:
+        store.close()
+    args.label = args.label or DATASET_LABEL
+
+
 def dataset_from_args(args) -> Dataset:
     """Load the dataset the flags name (digits by default)."""
+    resolve_project_dataset(args)
     return load_dataset(
         args.dataset or "digits",
         label=args.label,

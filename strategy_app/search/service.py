@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -31,7 +32,8 @@ from diagnostics.validation import InputError
 from strategy_app.auth import User, require
 from strategy_app.diagnose.service import accept_upload
 from strategy_app.store import SearchRun, Store, database_url
-from strategy_app.store.audit import SEARCH_START
+from strategy_app.store.audit import SEARCH_START, UPLOAD
+from strategy_app.store.projects import DATASET_LABEL, PARQUET_SUFFIXES, PROJECT_DATASET
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT_FILE = "result.json"
@@ -148,11 +150,44 @@ class CaviarRequest:
         return {**asdict(self), "space": self.space.to_dict()}
 
 
+def resolve_dataset(store: Store, project_id: int, dataset: str) -> str:
+    """A dataset choice as the runner reads it: ``project`` becomes the project's file."""
+    return store.projects.dataset_spec(project_id) if dataset == PROJECT_DATASET else dataset
+
+
+def load_search_dataset(spec: str, seed: int = 0):
+    """Load a resolved dataset spec; a features file's label column is ``label``."""
+    is_file = spec.startswith(("csv:", "parquet:"))
+    return load_dataset(spec, label=DATASET_LABEL if is_file else None, seed=seed)
+
+
+def accept_dataset(store: Store, project_id: int, name: str, data: bytes, user: User) -> str:
+    """Check an uploaded features file (as the search will read it) and keep it as the
+    project's dataset; returns a one-line summary. Bad input raises InputError naming it.
+
+    ``user`` must be an editor (it is an upload); the upload is audited."""
+    require(user, "upload files")
+    suffix = ".parquet" if name.lower().endswith(PARQUET_SUFFIXES) else ".csv"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"dataset{suffix}"
+        path.write_bytes(data)
+        try:
+            loaded = load_search_dataset(f"{suffix[1:]}:{path}")
+        except InputError as exc:
+            raise InputError(str(exc).replace(str(path), name)) from None
+    store.projects.set_dataset(project_id, name, data)
+    store.audit.record(user.identity, UPLOAD, project_id, name, {"dataset": True})
+    sizes = ", ".join(f"{split} {n:,}" for split, n in loaded.sizes().items())
+    return f"{name}: {loaded.n_features} features, {loaded.n_classes} classes ({sizes})"
+
+
 def start_search(
     store: Store, project_id: int, request: CaviarRequest, name: str | None = None, *, user: User
 ):
     """Record and launch a caviar run in the background; refuses bad settings (page words).
 
+    ``request.dataset`` ``project`` trains on the project's dataset, on exactly its splits and
+    ids, so the best model's predictions compare paired with the project's earlier versions.
     ``user`` must be an editor; the start is audited."""
     require(user, "run searches")
     request.settings()
@@ -189,6 +224,8 @@ def _launch_search(store: Store, run: SearchRun) -> SearchRun:
     ]  # fmt: skip
     if settings.get("rounds"):
         command += ["--rounds", str(settings["rounds"])]
+    if settings["dataset"].startswith(("csv:", "parquet:")):
+        command += ["--label", DATASET_LABEL]
     pid = _launch(command, out_dir)
     store.search_runs.update(run.id, pid=pid)
     return replace(run, pid=pid)
@@ -290,8 +327,9 @@ def search_summary(store: Store, project_id: int) -> dict | None:
 
 
 def send_best_to_diagnose(store: Store, project_id: int, run: SearchRun, user: User) -> str:
-    """Save the best model's predictions file as the project's Diagnose upload; returns its name
-    (``user`` must be an editor: it is an upload)."""
+    """Add the best model's predictions as the project's new current version ("vN · search
+    RUN best", its origin the run and trial); returns the file's name. Earlier versions and
+    their tags stay as they were. ``user`` must be an editor: it is an upload."""
     require(user, "upload files")
     result = read_result(run)
     if result is None or not result.get("predictions"):
@@ -300,7 +338,15 @@ def send_best_to_diagnose(store: Store, project_id: int, run: SearchRun, user: U
     if not path.is_file():
         raise InputError(f"the predictions file {path} is missing; run the search again")
     name = f"{run.name}-best-predictions.csv"
-    accept_upload(store, project_id, name, path.read_bytes(), user)
+    best = result.get("best") or {}
+    origin = {
+        "kind": "search",
+        "run": run.name,
+        "trial": best.get("trial"),
+        "study": best.get("study"),
+    }
+    label = f"search {run.name} best"
+    accept_upload(store, project_id, name, path.read_bytes(), user, label=label, origin=origin)
     return name
 
 
@@ -321,6 +367,7 @@ def start_panda(
     (``user`` must be an editor; audited)."""
     require(user, "run searches")
     TrainConfig.from_params(params)
+    dataset = resolve_dataset(store, project_id, dataset)
     name = _run_name(name, "panda")
     out_dir = _out_dir(store, project_id, name)
     settings = {"dataset": dataset, "params": params, "epochs": epochs, "seed": 0}
@@ -385,7 +432,7 @@ def run_panda_folder(out_dir: str | Path) -> None:
     torch.set_num_threads(1)
     out_dir = Path(out_dir)
     settings = json.loads((out_dir / PANDA_FILE).read_text())
-    data = load_dataset(settings["dataset"], seed=settings.get("seed", 0))
+    data = load_search_dataset(settings["dataset"], seed=settings.get("seed", 0))
     config = TrainConfig.from_params(settings["params"], seed=settings.get("seed", 0))
     train_panda(
         out_dir,
@@ -400,20 +447,21 @@ def run_panda_folder(out_dir: str | Path) -> None:
 
 
 def lr_find(dataset: str, params: dict, seed: int = 0) -> LRFinderResult:
-    """The LR range test on the dataset with the model and optimizer ``params`` (about a second
-    on digits; runs inline)."""
+    """The LR range test on the dataset (a resolved spec, see :func:`resolve_dataset`) with the
+    model and optimizer ``params`` (about a second on digits; runs inline)."""
     import torch
 
     torch.set_num_threads(1)
-    data = load_dataset(dataset, seed=seed)
+    data = load_search_dataset(dataset, seed=seed)
     config = TrainConfig.from_params(params, seed=seed)
     return find_lr(data, config, device="cpu")
 
 
 def run_lr_finder(store: Store, project_id: int, dataset: str, params: dict, user: User) -> dict:
-    """Run the LR range test and save its result with the project (an editor may)."""
+    """Run the LR range test (``project``: on the project's dataset) and save its result with
+    the project (an editor may)."""
     require(user, "run searches")
-    found = lr_find(dataset, params).to_dict()
+    found = lr_find(resolve_dataset(store, project_id, dataset), params).to_dict()
     store.search_state.save_lr_finder(project_id, found)
     return found
 

@@ -35,9 +35,15 @@ from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.page import switch_to
 from strategy_app.shell.signin import current_user
 from strategy_app.store import SearchRun, Store
+from strategy_app.store.projects import PROJECT_DATASET
 
 POLL_S = 2.0
 DATASETS = ("digits", "classification")
+DATASET_NAMES = {
+    "project": "this project's dataset",
+    "digits": "digits (scikit-learn, split here)",
+    "classification": "synthetic classification",
+}
 TIERS = {1: "1 · search first", 2: "2", 3: "3", 4: "4 · keep defaults"}
 TIER_BY_LABEL = {label: tier for tier, label in TIERS.items()}
 LIVE = ("running", "stopping")
@@ -167,11 +173,54 @@ def budget_panel(project_id: int, space: SearchSpace, trials: int) -> None:
 # ---------------------------------------------------------------- caviar runs
 
 
+def dataset_choices(store: Store, project_id: int) -> list[str]:
+    """The datasets a search can train on: the project's own first, when it holds one."""
+    own = [PROJECT_DATASET] if store.projects.dataset(project_id) else []
+    return [*own, *DATASETS]
+
+
+def dataset_section(store: Store, project_id: int) -> None:
+    """The project's dataset (a features file: id, split, label, numeric features): which one
+    it holds, and an upload to add or replace it (checked as the search will read it)."""
+    found = store.projects.dataset(project_id)
+    if found is not None:
+        st.caption(
+            f":material/dataset: This project's dataset: **{found[0]}** · searches on it keep "
+            "its splits and ids."
+        )
+    uploaded = st.file_uploader(
+        "Project dataset (CSV or Parquet: id, split, label, numeric feature columns)",
+        type=["csv", "parquet", "pq"],
+        key=f"dataset_upload_{project_id}",
+    )
+    if uploaded is None:
+        return
+    handled = st.session_state.setdefault("_handled_datasets", {})
+    if uploaded.file_id not in handled:
+        try:
+            summary = search_jobs.accept_dataset(
+                store, project_id, uploaded.name, uploaded.getvalue(), current_user()
+            )
+            handled[uploaded.file_id] = None
+            st.toast(f"Saved {summary}", icon=":material/check:")
+        except InputError as exc:
+            handled[uploaded.file_id] = str(exc)
+    if handled[uploaded.file_id]:
+        st.error(f"{handled[uploaded.file_id]}\n\nThe project keeps its dataset as it was.")
+
+
 def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> None:
     """The search settings, the grid-vs-random figure, and the Start button."""
     k = project_id
     left, middle, right = st.columns(3)
-    dataset = left.selectbox("Dataset", DATASETS, key=f"search_dataset_{k}")
+    dataset = left.selectbox(
+        "Dataset",
+        dataset_choices(store, project_id),
+        format_func=DATASET_NAMES.get,
+        key=f"search_dataset_{k}",
+        help="This project's dataset: the search trains on exactly its splits and ids, so the "
+        "best model compares paired with the project's versions.",
+    )
     sampler = left.selectbox("Sampler", SAMPLERS, key=f"search_sampler_{k}")
     pruning = left.toggle("Prune bad trials early (median)", value=True, key=f"search_prune_{k}")
     workers = middle.number_input(
@@ -274,7 +323,7 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
         except InputError as exc:
             st.error(escape_markdown(exc))
         else:
-            switch_to("diagnose", f"Saved {name} as the project's predictions.")
+            switch_to("diagnose", f"Added {name} as the project's new version.")
     if status["state"] == "failed":
         st.error("The search process ended without a result. Its last lines:")
         st.code(search_jobs.log_tail(run) or "(no output)")
@@ -328,7 +377,12 @@ def panda_section(store: Store, project_id: int) -> None:
     """Start one model; watch its curves; stop, change settings, continue."""
     with st.expander("New panda run", expanded=not store.search_runs.list(project_id)):
         columns = st.columns(3)
-        dataset = columns[2].selectbox("Dataset", DATASETS, key=f"panda_{project_id}_dataset")
+        dataset = columns[2].selectbox(
+            "Dataset",
+            dataset_choices(store, project_id),
+            format_func=DATASET_NAMES.get,
+            key=f"panda_{project_id}_dataset",
+        )
         params = _model_inputs("panda", project_id, columns)
         lr_key = panda_key(project_id)
         st.session_state.setdefault(lr_key, 0.01)
@@ -414,7 +468,12 @@ def lr_finder_panel(store: Store, project_id: int) -> None:
     """Run the range test inline (its result saved with the project); show the curve; push the
     suggestion into the space or the panda run."""
     columns = st.columns(3)
-    dataset = columns[2].selectbox("Dataset", DATASETS, key=f"lrf_{project_id}_dataset")
+    dataset = columns[2].selectbox(
+        "Dataset",
+        dataset_choices(store, project_id),
+        format_func=DATASET_NAMES.get,
+        key=f"lrf_{project_id}_dataset",
+    )
     params = _model_inputs("lrf", project_id, columns)
     if st.button("Run the range test", key=f"lrf_{project_id}_run", type="primary"):
         with st.spinner("LR range test…"):

@@ -16,7 +16,7 @@ from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS
 from strategy_app.auth import User
-from strategy_app.diagnose.service import DiagnosisResult, compute
+from strategy_app.diagnose.service import DiagnosisResult, compute, delete_version
 from strategy_app.errors.service import full_image, predictions_for, thumbnail_url
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.navigation import APP_ICON, NEXT_PAGE_FOR_GAP, PAGES_BY_KEY
@@ -79,9 +79,12 @@ def _result_cached(_store: Store, state, folder: str, present: bool) -> Diagnosi
     return compute(_store, state)
 
 
-def project_predictions(store: Store, project_id: int) -> Predictions | None:
-    """The project's uploaded predictions, read once and cached by the file's hash."""
-    return predictions_for(store, project_id, reader=_read_cached)
+def project_predictions(
+    store: Store, project_id: int, state: DiagnoseState | None = None
+) -> Predictions | None:
+    """A version's uploaded predictions (``state``; else the current version's), read once
+    and cached by the file's hash."""
+    return predictions_for(store, project_id, reader=_read_cached, state=state)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -112,9 +115,12 @@ def _confusion_pairs_cached(path, *, metric, extra_columns, display_name) -> pd.
     return confusion_pairs(predictions)
 
 
-def project_confusion_pairs(store: Store, project_id: int) -> pd.DataFrame | None:
-    """The confusion pairs of the project's dev errors, computed once per file (by its hash)."""
-    return predictions_for(store, project_id, reader=_confusion_pairs_cached)
+def project_confusion_pairs(
+    store: Store, project_id: int, state: DiagnoseState | None = None
+) -> pd.DataFrame | None:
+    """The confusion pairs of a version's dev errors (``state``; else the current version's),
+    computed once per file (by its hash)."""
+    return predictions_for(store, project_id, reader=_confusion_pairs_cached, state=state)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -200,12 +206,56 @@ def sidebar(
                 key="sidebar_project",
                 on_change=lambda: switch_project(store, st.session_state["sidebar_project"]),
             )
+        if project is not None:
+            version_selector(store, project, state.version_id if state else None, user)
         hint, page = next_step(store, project, state)
         with st.container(border=True):
             st.markdown(":material/lightbulb: **What to do next**")
             st.markdown(hint)
             if page:
                 page_link(page, label=f"Open {PAGES_BY_KEY[page].title}")
+
+
+def switch_version(store: Store, project_id: int, version_id: int) -> None:
+    """Make ``version_id`` the project's current version (what every page shows)."""
+    store.versions.set_current(project_id, version_id)
+
+
+def version_selector(
+    store: Store, project: Project, current: int | None, user: User | None = None
+) -> None:
+    """The project's model versions: the current one chosen here (reading: any role), an old
+    one deleted after confirmation by an editor (with its sample and tags, and nothing of
+    another version; audited)."""
+    versions = store.versions.list(project.id)
+    if not versions:
+        return
+    names = {v.id: v.name for v in versions}
+    current = current if current in names else versions[0].id
+    key = f"sidebar_version_{project.id}"
+    if st.session_state.get(key) != current:
+        st.session_state[key] = current
+    st.selectbox(
+        "Model version",
+        options=list(names),
+        format_func=names.get,
+        key=key,
+        help="Each upload or search result is a new version; pages show the one chosen here.",
+        on_change=lambda: switch_version(store, project.id, st.session_state[key]),
+    )
+    if len(versions) > 1 and user is not None and user.can("delete model versions"):
+        with st.popover("Delete this version", icon=":material/delete:"):
+            sure = st.checkbox(
+                f"Delete {names[current]}, its error-analysis sample and its tags",
+                key=f"confirm_delete_version_{current}",
+            )
+            if st.button("Delete", key=f"delete_version_{current}", disabled=not sure):
+                try:
+                    delete_version(store, store.versions.get(current), user)
+                except InputError as exc:
+                    st.error(str(exc))
+                else:
+                    st.rerun()
 
 
 @dataclass(frozen=True)

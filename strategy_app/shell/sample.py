@@ -17,6 +17,8 @@ SAMPLE_NAME = "Sample: handwritten digits"
 SAMPLE_FLAG = "sample_project_created"
 SAMPLE_HUMANS = [HumanLevel("expert reader", 0.005), HumanLevel("untrained reader", 0.02)]
 SAMPLE_SLICE = "device"
+SAMPLE_MODEL = "logistic regression"
+SAMPLE_DATASET = "dataset.csv"
 
 
 def sample_predictions_path() -> Path:
@@ -45,7 +47,9 @@ def ensure_sample_project(store: Store, path: Path | None = None) -> int | None:
         store.settings.set(SAMPLE_FLAG, "1")
         return None
     try:
-        state = accept_upload(store, project.id, path.name, data, LOCAL_USER)  # the desk seeds it
+        state = accept_upload(  # the desk seeds it
+            store, project.id, path.name, data, LOCAL_USER, label=SAMPLE_MODEL
+        )
     except InputError:
         store.projects.delete(project.id)
         return None
@@ -57,5 +61,8 @@ def ensure_sample_project(store: Store, path: Path | None = None) -> int | None:
     )
     store.diagnose_state.save(project.id, state)
     set_images_root(store, project.id, path.parent)
+    dataset = path.parent / SAMPLE_DATASET
+    if dataset.is_file():  # the features the search trains on: same ids and splits
+        store.projects.set_dataset(project.id, dataset.name, dataset.read_bytes())
     store.settings.set(SAMPLE_FLAG, "1")
     return project.id

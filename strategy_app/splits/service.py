@@ -30,6 +30,7 @@ from diagnostics.validation import InputError
 from strategy_app.auth import User, require
 from strategy_app.store import SplitPageState, Store
 from strategy_app.store.audit import UPLOAD
+from strategy_app.store.projects import DATASET_LABEL
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,17 @@ def with_split_column(frame: pd.DataFrame, assignment: SplitAssignment) -> pd.Da
     frame = frame.copy()
     frame[SPLIT_COLUMN] = assignment.split
     return frame
+
+
+def search_frame(frame: pd.DataFrame, assignment: SplitAssignment, label: str) -> pd.DataFrame:
+    """The dataset as a search trains on it: its ``split`` column, the label column named
+    ``label`` (the name a project's dataset uses)."""
+    if label != DATASET_LABEL and DATASET_LABEL in frame:
+        raise InputError(
+            f"the dataset has a column '{DATASET_LABEL}' that is not its label ('{label}'); "
+            "rename one of them and upload it again"
+        )
+    return with_split_column(frame, assignment).rename(columns={label: DATASET_LABEL})
 
 
 def file_bytes(frame: pd.DataFrame, like: str | Path, name: str) -> bytes:

@@ -18,6 +18,7 @@ from diagnostics.split_assign import SplitAssignment, read_dataset
 from diagnostics.splitnames import SPLIT_LABELS, SPLITS
 from diagnostics.splits import SplitPlan
 from diagnostics.validation import InputError
+from strategy_app.search import service as search_service
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.signin import current_user
 from strategy_app.splits import service
@@ -275,6 +276,22 @@ def dataset_section(store: Store, project: Project) -> None:
         on_click="ignore",
         key=f"split_download_{pid}",
     )
+    if st.button(
+        "Use it as this project's dataset",
+        key=f"split_to_project_{pid}",
+        disabled=state.label is None,
+        icon=":material/dataset:",
+        help="The Search page then trains on exactly these splits and ids (choose the label "
+        "column first), so its best model compares paired with the project's versions.",
+    ):
+        try:
+            frame = service.search_frame(_dataset(path, name), result, state.label)
+            data = service.file_bytes(frame, like=path, name=name)
+            summary = search_service.accept_dataset(store, pid, name, data, current_user())
+        except InputError as exc:
+            st.error(f"{exc}\n\nThe project keeps its dataset as it was.")
+        else:
+            st.success(f"Saved {summary} as the project's dataset: search on it from Search.")
 
 
 def _show_assignment(result: SplitAssignment, rows: int) -> None:

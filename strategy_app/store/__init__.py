@@ -9,8 +9,9 @@ Usage::
 
     store = open_store()
     project = store.projects.create("my model")
-    store.diagnose_state.save(project.id, DiagnoseState(...))
-    store.labels.save_edit(project.id, LabelEdit(...), expected_version)  # error analysis
+    store.versions.add(project.id, DiagnoseState(...), label="logistic regression")  # v1
+    store.diagnose_state.save(project.id, DiagnoseState(...))  # the current version's inputs
+    store.labels.save_edit(version.id, LabelEdit(...), expected_version)  # error analysis
     store.split_plans.save(project.id, SplitPageState(...))  # splits
     store.search_runs.add(project.id, "caviar", name, storage, settings, out_dir)  # search
     store.search_state.save_space(project.id, space)  # the Search page's space
@@ -46,9 +47,11 @@ from strategy_app.store.settings import SettingsRepository
 from strategy_app.store.shares import ShareRepository
 from strategy_app.store.split_plans import SplitPageState, SplitPlanRepository
 from strategy_app.store.uploads import UploadRepository
+from strategy_app.store.versions import ModelVersion, VersionRepository
 
 __all__ = [
     "DiagnoseState",
+    "ModelVersion",
     "Project",
     "SearchPageState",
     "SearchRun",
@@ -76,6 +79,7 @@ class Store:
     search_runs: SearchRunRepository
     search_state: SearchStateRepository
     audit: AuditRepository
+    versions: VersionRepository
 
     @property
     def location(self) -> str:
@@ -122,4 +126,5 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
         search_runs=SearchRunRepository(engine),
         search_state=SearchStateRepository(engine),
         audit=AuditRepository(engine),
+        versions=VersionRepository(engine),
     )

@@ -1,6 +1,7 @@
 """Error analysis records: the drawn sample, the categories and every annotator's tags.
 
-Tags are keyed by (project, example id, annotator), never by a row position, and refer to a
+Everything here belongs to one model version (the version whose dev errors the sample
+holds): tags are keyed by (version, example id, annotator), never by a row position, and refer to a
 category by its id, so renaming a category keeps its tags. Each (example, annotator) row has a
 ``version`` for optimistic concurrency: an edit names the version it was based on, and when the
 row moved on since (another session saved first), :class:`Conflict` is raised and nothing is
@@ -30,6 +31,7 @@ from strategy_app.store.schema import (
     LabelRow,
     LabelSample,
     LabelTag,
+    ModelVersionRow,
     Setting,
     utcnow,
 )
@@ -78,13 +80,15 @@ class LabelEdit:
 
 @dataclass(frozen=True)
 class Sample:
-    """How a project's sample was drawn, and its examples in display order."""
+    """How a version's sample was drawn, and its examples in display order (``carried``: ids
+    whose tags were carried over from an older version)."""
 
     seed: int
     size: int
     stratified: bool
     drawn_at: datetime
     examples: pd.DataFrame = field(repr=False)
+    carried: frozenset[str] = frozenset()
 
     @property
     def ids(self) -> list[str]:
@@ -94,10 +98,10 @@ class Sample:
 
 @dataclass(frozen=True)
 class LabelSnapshot:
-    """Everything the labeling page shows of a project, read in one session.
+    """Everything the labeling page shows of a version, read in one session.
 
     ``reviews`` holds every annotator's saved reviews; ``images_root`` is the folder the
-    sample's image paths are relative to (None when the project has none).
+    sample's image paths are relative to (the project's; None when it has none).
     """
 
     sample: Sample | None
@@ -132,7 +136,7 @@ class Conflict(Exception):
 
 
 class LabelRepository:
-    """Samples, categories and tags per project."""
+    """Samples, categories and tags per model version."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -140,22 +144,30 @@ class LabelRepository:
     # -- the sample --------------------------------------------------------------------------
 
     def save_sample(
-        self, project_id: int, examples: pd.DataFrame, *, seed: int, stratified: bool
+        self,
+        version_id: int,
+        examples: pd.DataFrame,
+        *,
+        seed: int,
+        stratified: bool,
+        carried: Collection[str] = (),
     ) -> Sample:
-        """Replace the project's sample (and every tag on the old one) with ``examples``.
+        """Replace the version's sample (and every tag on the old one) with ``examples``.
 
-        ``examples`` has the columns of :func:`diagnostics.errors.sample_errors`. The project
-        keeps its categories; a project without any gets the presets.
+        ``examples`` has the columns of :func:`diagnostics.errors.sample_errors`. The version
+        keeps its categories; a version without any gets the presets. ``carried`` names the
+        examples whose tags come from an older version (:meth:`carry_over`).
         """
         rows = [
             LabelExample(
-                project_id=project_id,
+                version_id=version_id,
                 example_id=str(record["id"]),
                 position=position,
                 y_true=str(record["y_true"]),
                 y_pred=str(record["y_pred"]),
                 score=None if pd.isna(record.get("score")) else float(record["score"]),
                 input=None if pd.isna(record.get("input")) else str(record["input"]),
+                carried=str(record["id"]) in carried,
             )
             for position, record in enumerate(examples.to_dict("records"))
         ]
@@ -163,27 +175,27 @@ class LabelRepository:
             raise InputError("the sample repeats an example id; ids must be unique")
 
         def replace_sample(session) -> None:
-            _delete_sample(session, project_id)
+            _delete_sample(session, version_id)
             session.add(
-                LabelSample(project_id=project_id, seed=seed, size=len(rows), stratified=stratified)
+                LabelSample(version_id=version_id, seed=seed, size=len(rows), stratified=stratified)
             )
             session.add_all(rows)
             if not session.scalar(
-                select(func.count()).where(LabelCategory.project_id == project_id)
+                select(func.count()).where(LabelCategory.version_id == version_id)
             ):
                 session.add_all(
-                    LabelCategory(project_id=project_id, name=name, position=i)
+                    LabelCategory(version_id=version_id, name=name, position=i)
                     for i, name in enumerate(PRESET_CATEGORIES)
                 )
 
         write(self._engine, replace_sample)
-        return self.sample(project_id)
+        return self.sample(version_id)
 
-    def sample(self, project_id: int) -> Sample | None:
-        """The project's sample, or None before one is drawn."""
-        return read(self._engine, lambda s: _load_sample(s, project_id))
+    def sample(self, version_id: int) -> Sample | None:
+        """The version's sample, or None before one is drawn."""
+        return read(self._engine, lambda s: _load_sample(s, version_id))
 
-    def snapshot(self, project_id: int, known: Sample | None = None) -> LabelSnapshot:
+    def snapshot(self, version_id: int, known: Sample | None = None) -> LabelSnapshot:
         """The sample, categories, every review and the images folder in one read session.
 
         ``known`` is a sample loaded before: when the saved sample is still that draw, its
@@ -191,49 +203,51 @@ class LabelRepository:
         """
 
         def load(session) -> LabelSnapshot:
-            root = select(Setting.value).where(Setting.key == IMAGES_SETTING.format(project_id))
+            project_id = select(ModelVersionRow.project_id).where(ModelVersionRow.id == version_id)
+            key = session.scalar(project_id)
+            root = select(Setting.value).where(Setting.key == IMAGES_SETTING.format(key))
             return LabelSnapshot(
-                sample=_load_sample(session, project_id, known),
-                categories=_load_categories(session, project_id),
-                reviews=_load_reviews(session, project_id),
+                sample=_load_sample(session, version_id, known),
+                categories=_load_categories(session, version_id),
+                reviews=_load_reviews(session, version_id),
                 images_root=session.scalar(root),
             )
 
         return read(self._engine, load)
 
-    def has_reviews(self, project_id: int) -> bool:
-        """True when anyone saved a review on the project's sample."""
-        query = select(exists().where(LabelRow.project_id == project_id))
+    def has_reviews(self, version_id: int) -> bool:
+        """True when anyone saved a review on the version's sample."""
+        query = select(exists().where(LabelRow.version_id == version_id))
         return bool(read(self._engine, lambda s: s.scalar(query)))
 
     # -- categories --------------------------------------------------------------------------
 
-    def categories(self, project_id: int) -> list[Category]:
-        """The project's categories in display order."""
-        return read(self._engine, lambda s: _load_categories(s, project_id))
+    def categories(self, version_id: int) -> list[Category]:
+        """The version's categories in display order."""
+        return read(self._engine, lambda s: _load_categories(s, version_id))
 
-    def add_category(self, project_id: int, name: str) -> Category:
+    def add_category(self, version_id: int, name: str) -> Category:
         """A new category at the end; refuses a name in use (ignoring case) or reserved."""
 
         def add(session) -> LabelCategory:
-            return _add_category(session, project_id, name)
+            return _add_category(session, version_id, name)
 
         row = self._unique(add, name)
         return Category(row.id, row.name, row.position)
 
-    def rename_category(self, project_id: int, category_id: int, name: str) -> Category:
+    def rename_category(self, version_id: int, category_id: int, name: str) -> Category:
         """Give a category a new name; its tags follow (they refer to the id)."""
 
         def rename(session) -> LabelCategory:
-            row = _category(session, project_id, category_id)
-            others = [c for c in _names(session, project_id) if c != row.name]
+            row = _category(session, version_id, category_id)
+            others = [c for c in _names(session, version_id) if c != row.name]
             row.name = check_category_name(name, others)
             return row
 
         row = self._unique(rename, name)
         return Category(row.id, row.name, row.position)
 
-    def merge_categories(self, project_id: int, sources: Collection[int], target: int) -> int:
+    def merge_categories(self, version_id: int, sources: Collection[int], target: int) -> int:
         """Fold ``sources`` into ``target`` in one transaction; returns the reviews touched.
 
         An example tagged with several of them keeps one ``target`` tag.
@@ -243,56 +257,56 @@ class LabelRepository:
             raise InputError("choose at least one other category to merge into the target")
 
         def merge(session) -> int:
-            _category(session, project_id, target)
+            _category(session, version_id, target)
             for source in sources:
-                _category(session, project_id, source)
+                _category(session, version_id, source)
             moved = session.execute(
                 select(LabelTag.example_id, LabelTag.annotator)
-                .where(LabelTag.project_id == project_id, LabelTag.category_id.in_(sources))
+                .where(LabelTag.version_id == version_id, LabelTag.category_id.in_(sources))
                 .distinct()
             ).all()
             for example_id, annotator in moved:
                 key = {"example_id": example_id, "annotator": annotator}
-                if session.get(LabelTag, {"project_id": project_id, **key, "category_id": target}):
+                if session.get(LabelTag, {"version_id": version_id, **key, "category_id": target}):
                     continue
-                session.add(LabelTag(project_id=project_id, **key, category_id=target))
+                session.add(LabelTag(version_id=version_id, **key, category_id=target))
             session.flush()
             session.execute(
                 delete(LabelTag).where(
-                    LabelTag.project_id == project_id, LabelTag.category_id.in_(sources)
+                    LabelTag.version_id == version_id, LabelTag.category_id.in_(sources)
                 )
             )
             session.execute(delete(LabelCategory).where(LabelCategory.id.in_(sources)))
-            return _bump(session, project_id, moved)
+            return _bump(session, version_id, moved)
 
         return write(self._engine, merge)
 
-    def remove_category(self, project_id: int, category_id: int) -> int:
+    def remove_category(self, version_id: int, category_id: int) -> int:
         """Delete a category and its tags in one transaction; returns the reviews touched."""
 
         def remove(session) -> int:
-            _category(session, project_id, category_id)
+            _category(session, version_id, category_id)
             touched = session.execute(
                 select(LabelTag.example_id, LabelTag.annotator).where(
-                    LabelTag.project_id == project_id, LabelTag.category_id == category_id
+                    LabelTag.version_id == version_id, LabelTag.category_id == category_id
                 )
             ).all()
             session.execute(delete(LabelTag).where(LabelTag.category_id == category_id))
             session.execute(delete(LabelCategory).where(LabelCategory.id == category_id))
-            return _bump(session, project_id, touched)
+            return _bump(session, version_id, touched)
 
         return write(self._engine, remove)
 
     # -- reviews -----------------------------------------------------------------------------
 
-    def reviews(self, project_id: int, annotator: str | None = None) -> list[Review]:
+    def reviews(self, version_id: int, annotator: str | None = None) -> list[Review]:
         """Saved reviews (of one annotator, or of all), in sample order."""
 
-        return read(self._engine, lambda s: _load_reviews(s, project_id, annotator))
+        return read(self._engine, lambda s: _load_reviews(s, version_id, annotator))
 
     def save_edit(
         self,
-        project_id: int,
+        version_id: int,
         edit: LabelEdit,
         expected_version: int,
         audit: Callable[[], AuditEntry] | None = None,
@@ -306,17 +320,17 @@ class LabelRepository:
         """
 
         def save(session) -> Review:
-            key = (project_id, edit.example_id, edit.annotator)
+            key = (version_id, edit.example_id, edit.annotator)
             row = session.get(LabelRow, key)
             current = 0 if row is None else row.version
             if current != expected_version:
                 raise Conflict(edit, expected_version, _saved_review(session, *key))
-            if session.get(LabelExample, (project_id, edit.example_id)) is None:
+            if session.get(LabelExample, (version_id, edit.example_id)) is None:
                 raise InputError(f"example '{edit.example_id}' is not in the project's sample")
-            _check_categories(session, project_id, edit.add | edit.remove)
+            _check_categories(session, version_id, edit.add | edit.remove)
             if row is None:
                 row = LabelRow(
-                    project_id=project_id,
+                    version_id=version_id,
                     example_id=edit.example_id,
                     annotator=edit.annotator,
                     reviewed=bool(edit.reviewed),
@@ -334,14 +348,14 @@ class LabelRepository:
                     values["notes"] = edit.notes
                 changed = session.execute(
                     update(LabelRow)
-                    .where(*_row_key(project_id, edit.example_id, edit.annotator))
+                    .where(*_row_key(version_id, edit.example_id, edit.annotator))
                     .where(LabelRow.version == expected_version)
                     .values(**values)
                     .execution_options(synchronize_session=False)
                 ).rowcount
                 if changed != 1:
                     raise Conflict(edit, expected_version, _saved_review(session, *key))
-            _set_tags(session, project_id, edit)
+            _set_tags(session, version_id, edit)
             if audit is not None:
                 session.add(audit())
             return _saved_review(session, *key)
@@ -350,34 +364,34 @@ class LabelRepository:
             return write(self._engine, save)
         except IntegrityError:
             # another session inserted the same review first
-            current = self.review(project_id, edit.example_id, edit.annotator)
+            current = self.review(version_id, edit.example_id, edit.annotator)
             raise Conflict(edit, expected_version, current) from None
 
-    def review(self, project_id: int, example_id: str, annotator: str) -> Review:
+    def review(self, version_id: int, example_id: str, annotator: str) -> Review:
         """The saved review (version 0 and empty when there is none)."""
-        return read(self._engine, lambda s: _saved_review(s, project_id, example_id, annotator))
+        return read(self._engine, lambda s: _saved_review(s, version_id, example_id, annotator))
 
     # -- tag tables (CSV import and export, ceilings) ----------------------------------------
 
-    def tag_table(self, project_id: int) -> TagTable:
+    def tag_table(self, version_id: int) -> TagTable:
         """Every saved review as a :class:`TagTable` of category names (all annotators)."""
         loaded = read(
             self._engine,
-            lambda s: (_load_categories(s, project_id), _load_reviews(s, project_id)),
+            lambda s: (_load_categories(s, version_id), _load_reviews(s, version_id)),
         )
         return _tag_table(*loaded)
 
-    def import_table(self, project_id: int, table: TagTable) -> int:
+    def import_table(self, version_id: int, table: TagTable) -> int:
         """Save a whole imported table in one transaction (all or nothing); returns its rows.
 
-        Categories the project lacks are added. Each row replaces that annotator's review of
+        Categories the version lacks are added. Each row replaces that annotator's review of
         the example in the file's categories (tags in other categories stay).
         """
 
         def save(session) -> int:
             known = set(
                 session.scalars(
-                    select(LabelExample.example_id).where(LabelExample.project_id == project_id)
+                    select(LabelExample.example_id).where(LabelExample.version_id == version_id)
                 )
             )
             unknown = sorted({row.id for row in table.rows} - known)
@@ -389,20 +403,20 @@ class LabelRepository:
             by_name = {
                 c.name.lower(): c.id
                 for c in session.scalars(
-                    select(LabelCategory).where(LabelCategory.project_id == project_id)
+                    select(LabelCategory).where(LabelCategory.version_id == version_id)
                 )
             }
             for name in table.categories:
                 if name.lower() not in by_name:
-                    by_name[name.lower()] = _add_category(session, project_id, name).id
+                    by_name[name.lower()] = _add_category(session, version_id, name).id
             in_file = {by_name[n.lower()] for n in table.categories}
             for tag_row in table.rows:
                 tags = {by_name[n.lower()] for n in tag_row.tags}
-                key = (project_id, tag_row.id, tag_row.annotator)
+                key = (version_id, tag_row.id, tag_row.annotator)
                 row = session.get(LabelRow, key)
                 if row is None:
                     row = LabelRow(
-                        project_id=project_id,
+                        version_id=version_id,
                         example_id=tag_row.id,
                         annotator=tag_row.annotator,
                         version=0,
@@ -414,7 +428,7 @@ class LabelRepository:
                 edit = LabelEdit(
                     tag_row.id, tag_row.annotator, frozenset(tags), frozenset(in_file - tags)
                 )
-                _set_tags(session, project_id, edit)
+                _set_tags(session, version_id, edit)
             return len(table.rows)
 
         return write(self._engine, save)
@@ -429,11 +443,11 @@ class LabelRepository:
 # -- helpers inside a transaction -------------------------------------------------------------
 
 
-def _load_sample(session, project_id: int, known: Sample | None = None) -> Sample | None:
+def _load_sample(session, version_id: int, known: Sample | None = None) -> Sample | None:
     info = session.execute(
         select(
             LabelSample.seed, LabelSample.size, LabelSample.stratified, LabelSample.drawn_at
-        ).where(LabelSample.project_id == project_id)
+        ).where(LabelSample.version_id == version_id)
     ).first()
     if info is None:
         return None
@@ -447,31 +461,32 @@ def _load_sample(session, project_id: int, known: Sample | None = None) -> Sampl
             LabelExample.y_pred,
             LabelExample.score,
             LabelExample.input,
+            LabelExample.carried,
         )
-        .where(LabelExample.project_id == project_id)
+        .where(LabelExample.version_id == version_id)
         .order_by(LabelExample.position)
     )
     rows = session.execute(query).all()
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(EXAMPLE_COLUMNS))
-    return Sample(*drawn, frame)
+    frame = pd.DataFrame([tuple(r)[:-1] for r in rows], columns=list(EXAMPLE_COLUMNS))
+    return Sample(*drawn, frame, frozenset(r[0] for r in rows if r[-1]))
 
 
-def _load_categories(session, project_id: int) -> list[Category]:
+def _load_categories(session, version_id: int) -> list[Category]:
     query = (
         select(LabelCategory.id, LabelCategory.name, LabelCategory.position)
-        .where(LabelCategory.project_id == project_id)
+        .where(LabelCategory.version_id == version_id)
         .order_by(LabelCategory.position, LabelCategory.id)
     )
     return [Category(*row) for row in session.execute(query)]
 
 
-def _load_reviews(session, project_id: int, annotator: str | None = None) -> list[Review]:
+def _load_reviews(session, version_id: int, annotator: str | None = None) -> list[Review]:
     # plain column rows, not ORM objects: this runs on every rerun of the labeling page
     query = select(
         LabelRow.example_id, LabelRow.annotator, LabelRow.reviewed, LabelRow.notes, LabelRow.version
-    ).where(LabelRow.project_id == project_id)
+    ).where(LabelRow.version_id == version_id)
     tags = select(LabelTag.example_id, LabelTag.annotator, LabelTag.category_id).where(
-        LabelTag.project_id == project_id
+        LabelTag.version_id == version_id
     )
     if annotator is not None:
         query = query.where(LabelRow.annotator == annotator)
@@ -497,28 +512,28 @@ def _tag_table(categories: list[Category], reviews: list[Review]) -> TagTable:
     return TagTable(tuple(c.name for c in categories), rows)
 
 
-def _row_key(project_id: int, example_id: str, annotator: str):
+def _row_key(version_id: int, example_id: str, annotator: str):
     return (
-        LabelRow.project_id == project_id,
+        LabelRow.version_id == version_id,
         LabelRow.example_id == example_id,
         LabelRow.annotator == annotator,
     )
 
 
-def _tag_key(project_id: int, example_id: str, annotator: str):
+def _tag_key(version_id: int, example_id: str, annotator: str):
     return (
-        LabelTag.project_id == project_id,
+        LabelTag.version_id == version_id,
         LabelTag.example_id == example_id,
         LabelTag.annotator == annotator,
     )
 
 
-def _saved_review(session, project_id: int, example_id: str, annotator: str) -> Review:
-    row = session.get(LabelRow, (project_id, example_id, annotator))
+def _saved_review(session, version_id: int, example_id: str, annotator: str) -> Review:
+    row = session.get(LabelRow, (version_id, example_id, annotator))
     if row is None:
         return Review(example_id, annotator)
     session.refresh(row)
-    query = select(LabelTag.category_id).where(*_tag_key(project_id, example_id, annotator))
+    query = select(LabelTag.category_id).where(*_tag_key(version_id, example_id, annotator))
     return _review(row, {(example_id, annotator): set(session.scalars(query))})
 
 
@@ -533,14 +548,14 @@ def _review(row, carried: dict[tuple[str, str], set[int]]) -> Review:
     )
 
 
-def _set_tags(session, project_id: int, edit: LabelEdit) -> None:
-    key = _tag_key(project_id, edit.example_id, edit.annotator)
+def _set_tags(session, version_id: int, edit: LabelEdit) -> None:
+    key = _tag_key(version_id, edit.example_id, edit.annotator)
     if edit.remove:
         session.execute(delete(LabelTag).where(*key, LabelTag.category_id.in_(edit.remove)))
     present = set(session.scalars(select(LabelTag.category_id).where(*key)))
     session.add_all(
         LabelTag(
-            project_id=project_id,
+            version_id=version_id,
             example_id=edit.example_id,
             annotator=edit.annotator,
             category_id=category,
@@ -549,37 +564,37 @@ def _set_tags(session, project_id: int, edit: LabelEdit) -> None:
     )
 
 
-def _names(session, project_id: int) -> list[str]:
-    query = select(LabelCategory.name).where(LabelCategory.project_id == project_id)
+def _names(session, version_id: int) -> list[str]:
+    query = select(LabelCategory.name).where(LabelCategory.version_id == version_id)
     return list(session.scalars(query))
 
 
-def _add_category(session, project_id: int, name: str) -> LabelCategory:
-    name = check_category_name(name, _names(session, project_id))
+def _add_category(session, version_id: int, name: str) -> LabelCategory:
+    name = check_category_name(name, _names(session, version_id))
     last = session.scalar(
-        select(func.max(LabelCategory.position)).where(LabelCategory.project_id == project_id)
+        select(func.max(LabelCategory.position)).where(LabelCategory.version_id == version_id)
     )
-    row = LabelCategory(project_id=project_id, name=name, position=(last or 0) + 1)
+    row = LabelCategory(version_id=version_id, name=name, position=(last or 0) + 1)
     session.add(row)
     session.flush()
     return row
 
 
-def _category(session, project_id: int, category_id: int) -> LabelCategory:
+def _category(session, version_id: int, category_id: int) -> LabelCategory:
     row = session.get(LabelCategory, category_id)
-    if row is None or row.project_id != project_id:
+    if row is None or row.version_id != version_id:
         raise InputError("that category no longer exists (another session removed it?)")
     return row
 
 
-def _check_categories(session, project_id: int, ids: Iterable[int]) -> None:
+def _check_categories(session, version_id: int, ids: Iterable[int]) -> None:
     ids = set(ids)
     if not ids:
         return
     found = set(
         session.scalars(
             select(LabelCategory.id).where(
-                LabelCategory.project_id == project_id, LabelCategory.id.in_(ids)
+                LabelCategory.version_id == version_id, LabelCategory.id.in_(ids)
             )
         )
     )
@@ -587,23 +602,23 @@ def _check_categories(session, project_id: int, ids: Iterable[int]) -> None:
         raise InputError("a category of this edit no longer exists (another session removed it)")
 
 
-def _bump(session, project_id: int, keys: Iterable[tuple[str, str]]) -> int:
+def _bump(session, version_id: int, keys: Iterable[tuple[str, str]]) -> int:
     keys = list(keys)
     for example_id, annotator in keys:
         session.execute(
             update(LabelRow)
-            .where(and_(*_row_key(project_id, example_id, annotator)))
+            .where(and_(*_row_key(version_id, example_id, annotator)))
             .values(version=LabelRow.version + 1, updated_at=utcnow())
         )
     return len(keys)
 
 
-def _delete_sample(session, project_id: int) -> None:
+def _delete_sample(session, version_id: int) -> None:
     for table in (LabelTag, LabelRow, LabelExample, LabelSample):
-        session.execute(delete(table).where(table.project_id == project_id))
+        session.execute(delete(table).where(table.version_id == version_id))
 
 
-def delete_project_labels(session, project_id: int) -> None:
-    """Within a write, delete everything error analysis saved for a project."""
-    _delete_sample(session, project_id)
-    session.execute(delete(LabelCategory).where(LabelCategory.project_id == project_id))
+def delete_version_labels(session, version_id: int) -> None:
+    """Within a write, delete everything error analysis saved for a version."""
+    _delete_sample(session, version_id)
+    session.execute(delete(LabelCategory).where(LabelCategory.version_id == version_id))

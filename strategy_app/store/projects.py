@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from diagnostics.validation import InputError
 from strategy_app.store.engine import read, write
-from strategy_app.store.labels import delete_project_labels
-from strategy_app.store.schema import DiagnoseStateRow, Project, SplitPlanRow, utcnow
+from strategy_app.store.labels import delete_version_labels
+from strategy_app.store.schema import ModelVersionRow, Project, SplitPlanRow, utcnow
 from strategy_app.store.uploads import UploadRepository
 
 MAX_NAME = 100
+PROJECT_DATASET = "project"  # the search's name for a project's own dataset
+DATASET_LABEL = "label"  # the label column of a project's dataset
+PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 def save_project_row(engine: Engine, project_id: int, row) -> None:
@@ -79,13 +84,47 @@ class ProjectRepository:
         """Delete the project and everything saved for it."""
 
         def remove(session) -> None:
-            delete_project_labels(session, project_id)
-            for table in (DiagnoseStateRow, SplitPlanRow):
+            versions = select(ModelVersionRow.id).where(ModelVersionRow.project_id == project_id)
+            for version_id in session.scalars(versions).all():
+                delete_version_labels(session, version_id)
+            for table in (ModelVersionRow, SplitPlanRow):
                 session.execute(delete(table).where(table.project_id == project_id))
             session.execute(delete(Project).where(Project.id == project_id))
 
         write(self._engine, remove)
         self._uploads.prune()
+
+    def set_dataset(self, project_id: int, name: str, data: bytes) -> None:
+        """Keep ``data`` (a features file named ``name``) as the project's dataset, replacing
+        the one it had; the caller checks it first."""
+        upload = self._uploads.add(name, data)
+
+        def attach(session) -> None:
+            project = self._existing(session, project_id)
+            project.dataset_sha256, project.dataset_name = upload.sha256, name
+            project.updated_at = utcnow()
+
+        write(self._engine, attach)
+        self._uploads.prune()
+
+    def dataset(self, project_id: int) -> tuple[str, Path] | None:
+        """The project's dataset as (its file name, where its bytes lie), or None."""
+        project = self.get(project_id)
+        if project is None or project.dataset_sha256 is None:
+            return None
+        return project.dataset_name or "dataset.csv", self._uploads.path(project.dataset_sha256)
+
+    def dataset_spec(self, project_id: int) -> str:
+        """The search's spec (``csv:PATH`` or ``parquet:PATH``) of the project's dataset, whose
+        ``split`` column and ids the search keeps; refused when the project holds none."""
+        found = self.dataset(project_id)
+        if found is None:
+            raise InputError(
+                "this project holds no dataset: upload a features file (id, split, label, "
+                "numeric features) on Search, or apply a split plan to a dataset on Splits"
+            )
+        name, path = found
+        return f"{'parquet' if name.lower().endswith(PARQUET_SUFFIXES) else 'csv'}:{path}"
 
     def list(self) -> list[Project]:
         """Every project, the most recently opened first."""

@@ -38,6 +38,9 @@ class Project(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    current_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    dataset_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    dataset_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class Setting(Base):
@@ -60,14 +63,20 @@ class Upload(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class DiagnoseStateRow(Base):
-    """What the user entered on the Diagnose page, one row per project."""
+class ModelVersionRow(Base):
+    """One version of a project's model: a predictions upload (or typed levels) with the
+    diagnosis inputs, a name and where it came from (``origin``: kind upload, search, typed or
+    migrated; a search's run name and trial). ``number`` counts up per project (v1, v2, ...)."""
 
-    __tablename__ = "diagnose_state"
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("project_id", "number"),)
 
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
     )
+    number: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(16))
     upload_sha256: Mapped[str | None] = mapped_column(ForeignKey("uploads.sha256"))
     typed_levels: Mapped[dict] = mapped_column(JSON)
@@ -75,16 +84,18 @@ class DiagnoseStateRow(Base):
     metric: Mapped[str | None] = mapped_column(String(16))
     unit: Mapped[str] = mapped_column(String(32))
     slice_column: Mapped[str | None] = mapped_column(String(255))
+    origin: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class LabelSample(Base):
-    """A project's drawn error sample: how it was drawn (one row per project)."""
+    """A version's drawn sample of its dev errors: how it was drawn (one row per version)."""
 
     __tablename__ = "label_samples"
 
-    project_id: Mapped[int] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
     )
     seed: Mapped[int] = mapped_column(Integer)
     size: Mapped[int] = mapped_column(Integer)
@@ -93,12 +104,13 @@ class LabelSample(Base):
 
 
 class LabelExample(Base):
-    """One sampled dev error, keyed by the example's id, with what the reviewer sees."""
+    """One sampled dev error of a version, keyed by the example's id, with what the reviewer
+    sees; ``carried`` marks an example whose tags were carried over from an older version."""
 
     __tablename__ = "label_examples"
 
-    project_id: Mapped[int] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
     )
     example_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
@@ -106,16 +118,17 @@ class LabelExample(Base):
     y_pred: Mapped[str] = mapped_column(Text)
     score: Mapped[float | None] = mapped_column(Float)
     input: Mapped[str | None] = mapped_column(Text)
+    carried: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class LabelCategory(Base):
-    """An error category of a project; tags refer to its id, so a rename keeps them."""
+    """An error category of a version's analysis; tags refer to its id, so a rename keeps them."""
 
     __tablename__ = "label_categories"
-    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    __table_args__ = (UniqueConstraint("version_id", "name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(60))
     position: Mapped[int] = mapped_column(Integer)
 
@@ -125,8 +138,8 @@ class LabelRow(Base):
 
     __tablename__ = "label_rows"
 
-    project_id: Mapped[int] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
     )
     example_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     annotator: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -141,8 +154,8 @@ class LabelTag(Base):
 
     __tablename__ = "label_tags"
 
-    project_id: Mapped[int] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
     )
     example_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     annotator: Mapped[str] = mapped_column(String(100), primary_key=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from strategy_app.store.engine import StoreUnwritable, read, write
-from strategy_app.store.schema import DiagnoseStateRow, SplitPlanRow, Upload
+from strategy_app.store.schema import ModelVersionRow, Project, SplitPlanRow, Upload
 
 
 class UploadRepository:
@@ -85,8 +85,12 @@ class UploadRepository:
 
         def unreferenced(session) -> list[str]:
             used = [
-                select(table.upload_sha256).where(table.upload_sha256.is_not(None))
-                for table in (DiagnoseStateRow, SplitPlanRow)
+                select(column).where(column.is_not(None))
+                for column in (
+                    ModelVersionRow.upload_sha256,
+                    SplitPlanRow.upload_sha256,
+                    Project.dataset_sha256,
+                )
             ]
             rows = session.scalars(
                 select(Upload).where(*(Upload.sha256.not_in(u) for u in used))

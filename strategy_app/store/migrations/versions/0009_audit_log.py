@@ -1,14 +1,14 @@
 """Who changed what: the audit log.
 
 Revision ID: 0009
-Revises: 0007_search_state
+Revises: 0008_model_versions
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007_search_state"
+down_revision = "0008_model_versions"
 branch_labels = None
 depends_on = None
 
