@@ -25,11 +25,18 @@ from diagnostics.search.runner import (
     run_search,
     study_progress,
 )
+from diagnostics.search.space import DEFAULT_SPACE
 from diagnostics.search.training import TrainConfig, predict, train_model
 from diagnostics.validation import InputError
 from diagnostics.waterfall import diagnose_predictions, parse_human_level
 
-QUICK = {"trials": 8, "epochs": 3, "seed": 0}
+# the runner's mechanics on a small, fast space (the default space has tests/test_default_space.py)
+SMALL_SPACE = {
+    **DEFAULT_SPACE,
+    "hidden_units": {"type": "int", "low": 16, "high": 128, "log": True, "tier": 2},
+    "layers": {"type": "int", "low": 1, "high": 2, "tier": 3},
+}
+QUICK = {"trials": 8, "epochs": 3, "seed": 0, "space": SMALL_SPACE}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +60,13 @@ def test_the_predictions_file_diagnoses(tpe_search):
     assert abs(levels["dev"].value - (1 - tpe_search["best"]["dev_accuracy"])) < 1e-6
     assert abs(levels["test"].value - (1 - tpe_search["best"]["test_accuracy"])) < 1e-6
     diagnosis = diagnose_predictions(predictions, [parse_human_level("1%", "error")])
-    assert diagnosis.priority
+    assert set(diagnosis.gaps) == {"avoidable_bias", "variance", "data_mismatch", "dev_overfitting"}
+    # a priority is every gap above zero and above its noise (a good model may leave none)
+    assert diagnosis.priority == [
+        name
+        for name, gap in sorted(diagnosis.gaps.items(), key=lambda item: -item[1].value)
+        if gap.value > 0 and not gap.within_noise
+    ]
 
 
 def test_the_best_model_reloads_safely_and_predicts_the_same(tpe_search):
@@ -100,7 +113,15 @@ def test_grid_tries_exactly_the_grid(tmp_path):
 
 def test_coarse_to_fine_narrows_around_the_best(tmp_path):
     result = run_search(
-        SearchSettings(data_dir=str(tmp_path), study="c2f", trials=8, epochs=2, rounds=2, top_k=3)
+        SearchSettings(
+            data_dir=str(tmp_path),
+            study="c2f",
+            trials=8,
+            epochs=2,
+            rounds=2,
+            top_k=3,
+            space=SMALL_SPACE,
+        )
     )
     first, second = result["rounds"]
     assert second["epochs"] == 2 * first["epochs"]
@@ -127,7 +148,9 @@ def test_coarse_to_fine_narrows_around_the_best(tmp_path):
 
 
 def test_resume_adds_trials_to_the_same_study(tmp_path):
-    settings = SearchSettings(data_dir=str(tmp_path), study="again", trials=3, epochs=1)
+    settings = SearchSettings(
+        data_dir=str(tmp_path), study="again", trials=3, epochs=1, space=SMALL_SPACE
+    )
     run_search(settings)
     result = run_search(settings)
     assert [t["number"] for t in result["trials"]] == [0, 1, 2, 3, 4, 5]
@@ -146,7 +169,14 @@ def rdb_url(request, tmp_path) -> str:
 def test_a_second_machine_joins_an_rdb_study_until_its_plan_is_done(tmp_path, rdb_url):
     url = rdb_url
     result = run_search(
-        SearchSettings(storage=url, study="team", trials=2, epochs=1, data_dir=str(tmp_path))
+        SearchSettings(
+            storage=url,
+            study="team",
+            trials=2,
+            epochs=1,
+            data_dir=str(tmp_path),
+            space=SMALL_SPACE,
+        )
     )
     assert result["storage"] == redact(url) and result["n_complete"] + result["n_pruned"] == 2
     study = optuna.load_study(study_name="team", storage=open_storage(url))
@@ -158,7 +188,9 @@ def test_a_second_machine_joins_an_rdb_study_until_its_plan_is_done(tmp_path, rd
 
 
 def test_a_stop_request_ends_the_search_cleanly_and_requeues_the_trial(tmp_path):
-    settings = SearchSettings(data_dir=str(tmp_path), study="stop", trials=6, epochs=2)
+    settings = SearchSettings(
+        data_dir=str(tmp_path), study="stop", trials=6, epochs=2, space=SMALL_SPACE
+    )
     storage = str(tmp_path / "optuna-journal.log")
 
     def stop_after_first(progress):
