@@ -1,5 +1,7 @@
 """Error analysis: versioned tags in the store, the editor's delta, the page, a killed writer."""
 
+import csv
+import io
 import os
 import signal
 import subprocess
@@ -120,6 +122,22 @@ def test_csv_export_neutralizes_and_import_is_all_or_nothing(store):
     assert count == 1
     names = {c.id: c.name for c in store.labels.categories(pid)}
     assert {names[t] for t in store.labels.review(pid, "a", "").tags} == {"mislabeled", "new kind"}
+
+
+def test_exported_tags_say_reviewed_name_the_annotator_and_import_back(store):
+    pid = store.project_id
+    blurry = category(store, "blurry/low quality")
+    store.labels.save_edit(pid, LabelEdit("a", "ana", add=frozenset({blurry})), 0)
+    store.labels.save_edit(pid, LabelEdit("b", "", reviewed=True), 0)
+    text = labeling.export_csv(store, pid)
+    rows = {(r["id"], r["annotator"]): r for r in csv.DictReader(io.StringIO(text))}
+    assert rows[("a", "ana")]["reviewed"] == "1"  # tagged, so reviewed (as the bar counts)
+    assert rows[("b", "")]["reviewed"] == "1" and rows[("c", "")]["reviewed"] == "0"
+    before = {a: labeling.progress(store, pid, a) for a in ("ana", "")}
+    assert labeling.import_csv(store, pid, text.encode(), "tags.csv") == 3
+    assert {a: labeling.progress(store, pid, a) for a in ("ana", "")} == before
+    assert store.labels.review(pid, "a", "ana").tags == {blurry}
+    assert labeling.export_csv(store, pid) == text  # the round trip changes nothing
 
 
 # -- the page ----------------------------------------------------------------------------------
