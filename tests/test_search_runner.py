@@ -1,6 +1,7 @@
 """The search runner on digits: real searches, grid, coarse-to-fine, resume, recovery, outputs."""
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -267,8 +268,11 @@ def test_two_machines_share_one_postgresql_study(tmp_path, postgres_url):
     """Two processes, as two machines would: one starts the study, the other joins it."""
     env = {**os.environ, "STRATEGY_DATA_DIR": str(tmp_path)}
     base = [sys.executable, "-m", "strategy_app", "search", "--storage", postgres_url]
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps(SMALL_SPACE))
+    plan = ["--trials", "24", "--epochs", "12", "--pruner", "none", "--space", str(space)]
     first = subprocess.Popen(
-        [*base, "--study", "team", "--trials", "24", "--epochs", "40", "--pruner", "none"],
+        [*base, "--study", "team", *plan],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
