@@ -35,6 +35,7 @@ TIERS = {1: "🔴 1 · most important", 2: "🟠 2", 3: "🟡 3", 4: "⚪ 4 · k
 TIER_BY_LABEL = {label: tier for tier, label in TIERS.items()}
 COLUMNS = ["parameter", "tier", "type", "low", "high", "log", "choices / grid points"]
 LIVE = ("running", "stopping")
+LOG_TYPES = ("log_uniform", "log_complement")  # always on a log scale: their log box is ticked
 
 
 # ---------------------------------------------------------------- the space as a table
@@ -49,7 +50,7 @@ def space_rows(space: dict) -> pd.DataFrame:
             "type": spec["type"],
             "low": spec.get("low"),
             "high": spec.get("high"),
-            "log": bool(spec.get("log", False)),
+            "log": spec["type"] in LOG_TYPES or bool(spec.get("log", False)),
             "choices / grid points": ", ".join(
                 map(str, spec.get("choices") or spec.get("points") or [])
             ),
@@ -147,7 +148,10 @@ def space_editor(project_id: int) -> dict | None:
             "type": st.column_config.SelectboxColumn(options=list(TYPES)),
             "low": st.column_config.NumberColumn(format="%.4g"),
             "high": st.column_config.NumberColumn(format="%.4g"),
-            "log": st.column_config.CheckboxColumn(help="int only: sample on a log scale"),
+            "log": st.column_config.CheckboxColumn(
+                help="ticked for the log types (always log scale); for int, tick to sample "
+                "on a log scale"
+            ),
             "choices / grid points": st.column_config.TextColumn(
                 help="comma-separated: the values of a choice, or the grid points of a range"
             ),

@@ -167,3 +167,10 @@ def test_panda_run_trains_stops_and_continues_with_a_new_lr(data_dir):
     assert history["changes"] == [{"epoch": 2, "changes": {"lr": [0.01, 0.001]}}]
     assert len(at.get("vega_lite_chart")) >= 1
     assert pd.DataFrame(history["epochs"])["lr"].tolist() == [0.01, 0.01, 0.001]
+
+
+def test_the_space_table_ticks_log_for_log_types():
+    rows = search_ui.space_rows(DEFAULT_SPACE).set_index("parameter")
+    assert rows.loc["lr", "log"] and rows.loc["momentum", "log"] and rows.loc["hidden_units", "log"]
+    assert not rows.loc["layers", "log"] and not rows.loc["batch_size", "log"]
+    assert search_ui.space_from_rows(rows.reset_index()) == DEFAULT_SPACE
