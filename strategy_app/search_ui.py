@@ -31,7 +31,12 @@ from strategy_app.ui import switch_to
 
 POLL_S = 2.0
 DATASETS = ("digits", "classification")
-TIERS = {1: "🔴 1 · most important", 2: "🟠 2", 3: "🟡 3", 4: "⚪ 4 · keep defaults"}
+TIERS = {
+    1: "1 · most important",
+    2: "2 · important",
+    3: "3 · less important",
+    4: "4 · keep defaults",
+}
 TIER_BY_LABEL = {label: tier for tier, label in TIERS.items()}
 COLUMNS = ["parameter", "tier", "type", "low", "high", "log", "choices / grid points"]
 LIVE = ("running", "stopping")
@@ -133,8 +138,9 @@ def space_editor(project_id: int) -> dict | None:
     if key not in st.session_state:
         st.session_state[key] = space_rows(DEFAULT_SPACE)
     st.markdown(
-        "Tiers (STRATEGY_NOTES §4): " + " · ".join(TIERS.values()) + ". Search tier 1 first; "
-        "log types sample evenly across decades."
+        ":material/low_priority: **Tiers** rank the parameters by how much they matter: 1 (the "
+        "learning rate) most, 4 (e.g. Adam's β1, β2, ε) least. Search tier 1 first; log types "
+        "sample evenly across decades."
     )
     edited = st.data_editor(
         st.session_state[key],

@@ -174,3 +174,11 @@ def test_the_space_table_ticks_log_for_log_types():
     assert rows.loc["lr", "log"] and rows.loc["momentum", "log"] and rows.loc["hidden_units", "log"]
     assert not rows.loc["layers", "log"] and not rows.loc["batch_size", "log"]
     assert search_ui.space_from_rows(rows.reset_index()) == DEFAULT_SPACE
+
+
+def test_tiers_are_plain_words_and_no_caption_cites_a_document_the_user_lacks(data_dir):
+    for label in search_ui.TIERS.values():  # no emoji: they are empty boxes without an emoji font
+        assert all(ord(char) < 0x2000 for char in label), label
+    at = run_search_page()
+    assert not at.exception
+    assert "STRATEGY_NOTES" not in texts(at)
