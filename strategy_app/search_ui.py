@@ -303,7 +303,7 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
         min(1.0, status["done"] / max(1, status["planned"])),
         text=f"**{status['state']}** · round {status['round']}/{status['rounds']} · "
         f"{status['done']}/{status['planned']} trials finished"
-        + (f" · best dev accuracy {best:.1%}" if best is not None else ""),
+        + (f" · best trial's dev accuracy {best:.1%}" if best is not None else ""),
     )
     buttons = iter(st.columns(4))  # side by side, left to right, only those that apply
     if live and next(buttons).button("Stop", key=f"search_stop_{run_id}", icon=":material/stop:"):
@@ -329,10 +329,16 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
         st.code(search_jobs.log_tail(run) or "(no output)")
     if result:
         best = result["best"]
+        as_trial = (
+            f" (dev accuracy {best['value']:.1%} as a trial)"
+            if best.get("value") is not None
+            else ""
+        )
         st.success(
-            f"Best: trial {best['trial']} of {best['study']}, retrained {best['epochs']} epochs: "
-            f"dev accuracy {best['dev_accuracy']:.1%}, test accuracy {best['test_accuracy']:.1%}"
-            " (the winner only, evaluated once)."
+            f"Best: trial {best['trial']} of {best['study']}{as_trial}, retrained from scratch "
+            f"for {best['epochs']} epoch{'s' * (best['epochs'] != 1)}: dev accuracy "
+            f"{best['dev_accuracy']:.1%}, test accuracy {best['test_accuracy']:.1%} (the "
+            "retrained winner only, evaluated on test once)."
         )
         st.dataframe(pd.DataFrame([best["params"]]), hide_index=True)
     rows = search_jobs.trial_rows(run)

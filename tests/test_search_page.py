@@ -97,6 +97,9 @@ def test_tiny_search_finishes_shows_the_best_and_diagnoses_it(data_dir):
     assert not at.exception and not at.error
     poll(at, lambda a: "Best: trial" in texts(a), "the search to finish")
     assert "finished" in texts(at)
+    # the two best dev accuracies say which is which: the trial's, and the retrained winner's
+    assert "best trial's dev accuracy" in texts(at)
+    assert "as a trial), retrained from scratch for 1 epoch: dev accuracy" in texts(at)
     assert len(at.dataframe) >= 2  # the best parameters and the trials table
     at.button(key=f"search_diagnose_{search_run_id(pid)}").click().run()
     assert not at.exception
