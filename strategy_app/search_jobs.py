@@ -172,11 +172,14 @@ def study_names(run: SearchRun) -> list[str]:
 
 
 def _studies(run: SearchRun) -> list[optuna.Study]:
+    """The run's opened rounds; a round whose attributes are still being written is left out
+    (the runner sets them one by one after creating the study, and a poll may fall between)."""
     storage = open_storage(run.storage)
     existing = set(optuna.study.get_all_study_names(storage))
-    return [
+    studies = [
         optuna.load_study(study_name=n, storage=storage) for n in study_names(run) if n in existing
     ]
+    return [study for study in studies if "space" in study.user_attrs]
 
 
 def _own(study: optuna.Study) -> list:
