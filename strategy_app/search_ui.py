@@ -40,6 +40,20 @@ TIERS = {
 TIER_BY_LABEL = {label: tier for tier, label in TIERS.items()}
 COLUMNS = ["parameter", "tier", "type", "low", "high", "log", "choices / grid points"]
 LIVE = ("running", "stopping")
+TRIAL_COLUMNS = {
+    "value": st.column_config.NumberColumn("dev accuracy", format="percent"),
+    "epochs_run": st.column_config.NumberColumn("epochs run"),
+    "duration_s": st.column_config.NumberColumn("seconds", format="%.1f"),
+    "lr": st.column_config.NumberColumn("learning rate", format="%.2e"),
+    "momentum": st.column_config.NumberColumn("momentum β", format="%.4f"),
+    "hidden_units": st.column_config.NumberColumn("hidden units"),
+    "batch_size": st.column_config.NumberColumn("batch size"),
+    "layers": st.column_config.NumberColumn("hidden layers"),
+    "lr_decay": st.column_config.TextColumn("LR decay"),
+    "weight_decay": st.column_config.NumberColumn("L2 (weight decay)", format="%.1e"),
+    "warmup_epochs": st.column_config.NumberColumn("warm-up epochs"),
+    "batch_norm": st.column_config.CheckboxColumn("batch norm"),
+}
 LOG_TYPES = ("log_uniform", "log_complement")  # always on a log scale: their log box is ticked
 
 
@@ -345,7 +359,12 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
     if not rows:
         st.caption("Waiting for the first trial…")
         return
-    st.dataframe(pd.DataFrame(rows).drop(columns="number"), hide_index=True, height=240)
+    st.dataframe(
+        pd.DataFrame(rows).drop(columns="number"),
+        hide_index=True,
+        height=240,
+        column_config=TRIAL_COLUMNS,
+    )
     finished = [r for r in rows if r["value"] is not None]
     if finished:
         st.altair_chart(search_history_chart({"trials": finished}))

@@ -1,5 +1,6 @@
 """AppTest tests of the Search page: space editor, background search, stop, panda, LR finder."""
 
+import json
 import time
 
 import optuna
@@ -101,6 +102,11 @@ def test_tiny_search_finishes_shows_the_best_and_diagnoses_it(data_dir):
     assert "best trial's dev accuracy" in texts(at)
     assert "as a trial), retrained from scratch for 1 epoch: dev accuracy" in texts(at)
     assert len(at.dataframe) >= 2  # the best parameters and the trials table
+    trials = next(d for d in at.dataframe if "value" in d.value.columns)
+    columns = json.loads(trials.proto.columns)
+    assert columns["value"]["label"] == "dev accuracy"
+    assert columns["value"]["type_config"]["format"] == "percent"  # 22.8%, not 0.228
+    assert columns["hidden_units"]["label"] == "hidden units"
     at.button(key=f"search_diagnose_{search_run_id(pid)}").click().run()
     assert not at.exception
     store = open_store()
