@@ -255,12 +255,18 @@ def caviar_form(store: Store, project_id: int, space: dict | None) -> None:
     if space is not None:
         with st.expander("Grid vs random for this budget", expanded=False):
             budget_panel(project_id, space, int(trials * rounds))
+    running = [
+        r.name
+        for r in store.search_runs.list(project_id)
+        if r.kind == "caviar" and search_jobs.is_running(r)
+    ]
     if st.button(
         "Start search",
         type="primary",
         key=f"search_start_{k}",
-        disabled=space is None,
+        disabled=space is None or bool(running),
         icon=":material/play_arrow:",
+        help=f"{running[0]} is running: stop it or wait for it to finish" if running else None,
     ):
         settings = {
             "dataset": dataset,
@@ -280,6 +286,7 @@ def caviar_form(store: Store, project_id: int, space: dict | None) -> None:
         else:
             st.session_state[f"search_run_{k}_caviar"] = run.id
             st.toast(f"Started {run.name} in the background")
+            st.rerun()  # Start is disabled from now on
 
 
 def pick_run(store: Store, project_id: int, kind: str) -> SearchRun | None:

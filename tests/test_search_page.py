@@ -125,6 +125,7 @@ def search_run_id(pid: int) -> int:
 def test_stop_ends_the_workers_cleanly(data_dir):
     pid = project_id(data_dir)
     at = tiny_search(run_search_page(), pid, trials=400, epochs=2)
+    assert at.button(key=f"search_start_{pid}").disabled  # one search of the project at a time
     poll(at, lambda a: "Waiting for the first trial" not in texts(a), "a first trial")
     at.button(key=f"search_stop_{search_run_id(pid)}").click().run()
     poll(at, lambda a: "**stopped**" in texts(a), "the search to stop")
@@ -138,6 +139,7 @@ def test_stop_ends_the_workers_cleanly(data_dir):
     assert optuna.trial.TrialState.RUNNING not in states
     assert len(study.get_trials()) < 400
     assert at.button(key=f"search_resume_{run.id}")  # can be resumed
+    assert not at.button(key=f"search_start_{pid}").disabled
 
 
 def test_lr_finder_renders_a_suggestion_and_fills_the_panda_lr(data_dir):
