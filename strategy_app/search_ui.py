@@ -407,7 +407,8 @@ def panda_key(project_id: int) -> str:
 
 def panda_section(store: Store, project_id: int) -> None:
     """Start one model; watch its curves; stop, change settings, continue."""
-    with st.expander("New panda run", expanded=not store.search_runs.list(project_id)):
+    panda_runs = [r for r in store.search_runs.list(project_id) if r.kind == "panda"]
+    with st.expander("New panda run", expanded=not panda_runs):
         columns = st.columns(3)
         dataset = columns[2].selectbox("Dataset", DATASETS, key=f"panda_{project_id}_dataset")
         params = _model_inputs("panda", project_id, columns)

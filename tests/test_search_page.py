@@ -193,3 +193,16 @@ def test_tiers_are_plain_words_and_no_caption_cites_a_document_the_user_lacks(da
     at = run_search_page()
     assert not at.exception
     assert "STRATEGY_NOTES" not in texts(at)
+
+
+def test_the_panda_form_is_open_while_the_project_has_no_panda_run(data_dir):
+    pid = project_id(data_dir)
+    store = open_store()
+    storage, out_dir = data_dir / "journal.log", data_dir / "a-search"
+    store.search_runs.add(
+        pid, "caviar", "a search", str(storage), {"rounds": None, "trials": 2}, str(out_dir)
+    )
+    store.close()
+    at = run_search_page()
+    assert not at.exception
+    assert next(e for e in at.expander if e.label == "New panda run").proto.expanded
