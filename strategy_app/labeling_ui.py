@@ -49,6 +49,10 @@ ANNOTATOR, SAMPLE, CATEGORIES, DETAIL, PAIRS, AGREEMENT, CSV = (
     "Import / export",
 )
 PANELS = (DETAIL, CATEGORIES, ANNOTATOR, SAMPLE, PAIRS, AGREEMENT, CSV)
+GRID_ROWS = 20  # the tagging sheet shows about this many rows at once
+ROW_PX = 35
+SHORT_LABEL = 12
+MIN_WORD = 4
 PANEL_ICONS = {
     ANNOTATOR: ":material/person:",
     DETAIL: ":material/zoom_in:",
@@ -290,28 +294,46 @@ def editor(store: Store, project: Project, view: View) -> bool:
     read at the start of the run is out of date.
     """
     config = {
-        ID: st.column_config.TextColumn("id", width="small"),
+        ID: st.column_config.TextColumn("id", width="small", pinned=True),
         INPUT: (
-            st.column_config.ImageColumn("input", width="small")
+            st.column_config.ImageColumn("input", width="small", pinned=True)
             if view.images
-            else st.column_config.TextColumn("input", width="medium")
+            else st.column_config.TextColumn("input", width="medium", pinned=True)
         ),
         Y_TRUE: st.column_config.TextColumn("true", width="small"),
         Y_PRED: st.column_config.TextColumn("predicted", width="small"),
         SCORE: st.column_config.NumberColumn("confidence", format="%.2f", width="small"),
         NOTES: st.column_config.TextColumn("notes", width="medium", max_chars=2000),
-        REVIEWED: st.column_config.CheckboxColumn("reviewed", width="small"),
+        REVIEWED: st.column_config.CheckboxColumn(
+            "reviewed", width="small", help="reviewed, even if no category applies"
+        ),
     }
+    labels = short_labels([category.name for category in view.categories])
     for category in view.categories:
-        config[category.name] = st.column_config.CheckboxColumn(category.name, width="small")
+        label = labels[category.name]
+        config[category.name] = st.column_config.CheckboxColumn(
+            label, width=header_width(label), help=category.name
+        )
+    row_px = 56 if view.images else ROW_PX
     st.data_editor(
         view.frame,
         key=view.key,
         column_config=config,
+        column_order=[
+            ID,
+            INPUT,
+            REVIEWED,
+            Y_TRUE,
+            Y_PRED,
+            *(category.name for category in view.categories),
+            SCORE,
+            NOTES,
+        ],
         disabled=list(labeling.FIXED_COLUMNS),
         hide_index=True,
         num_rows="fixed",
-        row_height=56 if view.images else None,
+        row_height=row_px,
+        height=(min(len(view.frame), GRID_ROWS) + 1) * row_px + 3,
         on_change=_save_edits,
         args=(store, view.key, VIEW_KEY.format(project.id)),
     )
@@ -321,6 +343,26 @@ def editor(store: Store, project: Project, view: View) -> bool:
     if view.stale:
         st.rerun()
     return saved > 0
+
+
+def short_labels(names: list[str], limit: int = SHORT_LABEL) -> dict[str, str]:
+    """A short column header per category (its full name stays as the column's help): the part
+    before a '/', else the first word of a long name (its start if that word is tiny); the full
+    name where two would clash."""
+    labels = {}
+    for name in names:
+        short = name.split("/")[0].strip() or name
+        if len(short) > limit:
+            first = short.split()[0]
+            short = first if len(first) >= MIN_WORD else short[:limit].strip()
+        labels[name] = short[:limit]
+    seen = list(labels.values())
+    return {name: (name if seen.count(label) > 1 else label) for name, label in labels.items()}
+
+
+def header_width(label: str) -> int:
+    """Pixels a checkbox column needs to show its header without cutting it."""
+    return max(64, 8 * len(label) + 28)
 
 
 def notices(project: Project) -> None:

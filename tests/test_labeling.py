@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import os
 import signal
 import subprocess
@@ -12,9 +13,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from diagnostics.tags import read_tags_csv
+from diagnostics.tags import PRESET_CATEGORIES, read_tags_csv
 from diagnostics.validation import InputError
-from strategy_app import labeling
+from strategy_app import labeling, labeling_ui
 from strategy_app.navigation import PAGES_DIR
 from strategy_app.store import open_store
 from strategy_app.store.labels import Conflict, LabelEdit
@@ -290,3 +291,34 @@ def test_sigkilled_writer_keeps_every_acknowledged_tag(any_db):
         assert review.version >= version
         if review.version == version:
             assert review.notes == step
+
+
+def test_the_tagging_sheet_pins_id_and_input_puts_reviewed_left_and_shortens_headers(
+    data_dir, tmp_path, monkeypatch
+):
+    at = open_page(tmp_path, monkeypatch)
+    at.button(key="draw_1").click().run()
+    sheet = next(d for d in at.dataframe if d.editing_mode == "fixed")
+    assert list(sheet.proto.column_order)[:3] == ["id", "input", "reviewed"]
+    columns = json.loads(sheet.proto.columns)
+    assert columns["id"]["pinned"] and columns["input"]["pinned"]
+    headers = {name: columns[name]["label"] for name in PRESET_CATEGORIES}
+    assert headers["blurry/low quality"] == "blurry" and headers["multiple objects"] == "multiple"
+    assert len(set(headers.values())) == len(headers)  # short, and still distinct
+    for name, label in headers.items():
+        assert columns[name]["help"] == name  # the full name on hover
+        assert columns[name]["width"] >= labelling_width(label)
+
+
+def labelling_width(label: str) -> int:
+    """About the pixels a header of this many characters takes, with the checkbox padding."""
+    return 7 * len(label) + 20
+
+
+def test_short_labels_fall_back_to_the_full_name_when_two_would_clash():
+    labels = labeling_ui.short_labels(["blurry/low quality", "blurry/motion", "a very long name"])
+    assert labels == {
+        "blurry/low quality": "blurry/low quality",
+        "blurry/motion": "blurry/motion",
+        "a very long name": "a very long",
+    }
