@@ -412,7 +412,7 @@ def detail(project: Project, view: View, labels: LabelSnapshot) -> None:
     st.caption(
         ("Tags: " + ", ".join(names) if names else "No tags yet")
         + (f" · notes: {review.notes}" if review and review.notes else "")
-        + " · tag it in the table above."
+        + f" · tag it in row {position + 1} of the table below."
     )
 
 

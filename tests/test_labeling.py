@@ -322,3 +322,12 @@ def test_short_labels_fall_back_to_the_full_name_when_two_would_clash():
         "blurry/motion": "blurry/motion",
         "a very long name": "a very long",
     }
+
+
+def test_the_detail_view_points_to_its_row_in_the_sheet_below(data_dir, tmp_path, monkeypatch):
+    at = open_page(tmp_path, monkeypatch)
+    at.button(key="draw_1").click().run()
+    open_panel(at, "Detail view")
+    at.button(key="next_1").click().run()
+    assert not at.exception
+    assert any("row 2 of the table below" in c.value for c in at.caption)
