@@ -37,6 +37,7 @@ VIEW_KEY = "label_view_{}"
 NOTICES_KEY = "label_notices_{}"
 DETAIL_KEY = "label_detail_{}"
 GENERATION_KEY = "_label_view_generation"
+SAVED_KEY = "_label_rows_saved"
 PANEL_KEY = "label_panel_{}"
 ANNOTATOR_KEY = "annotator_{}"
 ANNOTATOR, SAMPLE, CATEGORIES, DETAIL, PAIRS, AGREEMENT, CSV = (
@@ -278,12 +279,14 @@ def current_view(
 
 
 def _save_edits(store: Store, key: str, view_key: str) -> int:
+    """Save the editor's delta; returns the rows saved. The ``on_change`` callback: it shows
+    nothing (an element shown from a fragment's callback lands at the top of the page, and
+    Streamlit warns), it counts the saved rows for the run that follows to announce."""
     view = st.session_state.get(view_key)
     if view is None or view.key != key:
         return 0
     result = labeling.apply_editor_state(store, view, st.session_state.get(key))
-    if result.saved:
-        st.toast(f"Saved ({result.saved} row{'s' * (result.saved > 1)})", icon=":material/save:")
+    st.session_state[SAVED_KEY] = st.session_state.get(SAVED_KEY, 0) + result.saved
     return result.saved
 
 
@@ -340,6 +343,9 @@ def editor(store: Store, project: Project, view: View) -> bool:
     # The callback saved the edit before this run; saving again here is a no-op then, and
     # catches an edit whose callback did not run (state set programmatically).
     saved = _save_edits(store, view.key, VIEW_KEY.format(project.id))
+    announced = st.session_state.pop(SAVED_KEY, 0)
+    if announced:
+        st.toast(f"Saved ({announced} row{'s' * (announced > 1)})", icon=":material/save:")
     if view.stale:
         st.rerun()
     return saved > 0

@@ -331,3 +331,12 @@ def test_the_detail_view_points_to_its_row_in_the_sheet_below(data_dir, tmp_path
     at.button(key="next_1").click().run()
     assert not at.exception
     assert any("row 2 of the table below" in c.value for c in at.caption)
+
+
+def test_a_saved_edit_is_announced_by_the_run_not_by_the_callback(data_dir, tmp_path, monkeypatch):
+    at = open_page(tmp_path, monkeypatch)
+    at.button(key="draw_1").click().run()
+    at.session_state[labeling_ui.SAVED_KEY] = 1  # as the on_change callback leaves it
+    at = edit(at, {0: {"mislabeled": True}})
+    assert [t.value for t in at.toast] == ["Saved (2 rows)"]  # the callback's and this run's
+    assert labeling_ui.SAVED_KEY not in at.session_state
