@@ -241,7 +241,9 @@ def caviar_form(store: Store, project_id: int, space: dict | None) -> None:
     left, middle, right = st.columns(3)
     dataset = left.selectbox("Dataset", DATASETS, key=f"search_dataset_{k}")
     sampler = left.selectbox("Sampler", SAMPLERS, key=f"search_sampler_{k}")
-    pruning = left.toggle("Prune bad trials early (median)", value=True, key=f"search_prune_{k}")
+    pruning = left.toggle(
+        "Prune bad trials early (median)", value=True, key=f"search_prune_{k}", wrap=True
+    )
     workers = middle.number_input(
         "Workers (processes)", 1, max(1, os.cpu_count() or 1), 1, key=f"search_workers_{k}"
     )
@@ -326,17 +328,17 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
         f"{status['done']}/{status['planned']} trials finished"
         + (f" · best trial's dev accuracy {best:.1%}" if best is not None else ""),
     )
-    buttons = iter(st.columns(4))  # side by side, left to right, only those that apply
-    if live and next(buttons).button("Stop", key=f"search_stop_{run_id}", icon=":material/stop:"):
+    buttons = st.container(horizontal=True)  # side by side, each as wide as its label
+    if live and buttons.button("Stop", key=f"search_stop_{run_id}", icon=":material/stop:"):
         search_jobs.stop_search(run)
         st.toast("Stop requested: workers finish their current epoch")
-    if status["state"] in ("stopped", "failed") and next(buttons).button(
+    if status["state"] in ("stopped", "failed") and buttons.button(
         "Resume", key=f"search_resume_{run_id}", icon=":material/replay:"
     ):
         search_jobs.resume_search(store, run)
         st.rerun()
     result = status["result"]
-    if result and next(buttons).button(
+    if result and buttons.button(
         "Diagnose the best model", key=f"search_diagnose_{run_id}", type="primary"
     ):
         try:
