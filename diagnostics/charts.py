@@ -27,6 +27,7 @@ FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 # an axis label longer than this many characters is set on one line per word
 WRAP_AT = 10
 WRAPPED_LABEL = f"length(datum.label) > {WRAP_AT} ? split(datum.label, ' ') : datum.label"
+NARROW_BAND_PX = 64
 
 
 def waterfall_rows(diagnosis: Diagnosis) -> pd.DataFrame:
@@ -97,11 +98,19 @@ def waterfall_chart(diagnosis: Diagnosis, *, title: str = "Error waterfall") -> 
         axis_title += f" ({diagnosis.unit})"
     y_axis = alt.Axis(format=".1~%" if rate else ",.2~f", title=axis_title, grid=True)
     order = frame["label"].tolist()
+    # a column too narrow for wrapped labels (under NARROW_BAND_PX a bar) turns them instead
+    narrow = f"width / {len(frame)} < {NARROW_BAND_PX}"
     x = alt.X(
         "label:N",
         sort=order,
         title=None,
-        axis=alt.Axis(labelAngle=0, labelExpr=WRAPPED_LABEL, labelOverlap=False, labelLimit=90),
+        axis=alt.Axis(
+            labelAngle=alt.ExprRef(f"{narrow} ? -40 : 0"),
+            labelAlign=alt.ExprRef(f"{narrow} ? 'right' : 'center'"),
+            labelExpr=f"{narrow} ? datum.label : ({WRAPPED_LABEL})",
+            labelOverlap=False,
+            labelLimit=120,
+        ),
     )
     palette = {
         "level": (LEVEL_COLOR, LEVEL_COLOR),
@@ -117,17 +126,11 @@ def waterfall_chart(diagnosis: Diagnosis, *, title: str = "Error waterfall") -> 
     color = alt.Color(
         "legend:N",
         scale=colors,
-        legend=alt.Legend(
-            title=None,
-            orient="top",
-            direction="horizontal",
-            columns=len(roles),
-            symbolType="square",
-        ),
+        legend=alt.Legend(title=None, orient="top", symbolType="square", labelLimit=200, columns=2),
     )
     tooltip = [alt.Tooltip("label:N", title="bar"), alt.Tooltip("text:N", title="value")]
     base = alt.Chart(frame).encode(x=x)
-    bars = base.mark_bar(cornerRadius=2, size=36).encode(
+    bars = base.mark_bar(cornerRadius=2, width=alt.RelativeBandSize(0.6)).encode(
         y=alt.Y("start:Q", axis=y_axis), y2="end:Q", color=color, tooltip=tooltip
     )
     layers = [bars]
@@ -137,9 +140,9 @@ def waterfall_chart(diagnosis: Diagnosis, *, title: str = "Error waterfall") -> 
             .mark_rule(color="#0f172a", strokeWidth=1.5)
             .encode(y="low:Q", y2="high:Q")
         )
-    labels = base.mark_text(dy=-8, fontSize=12, fontWeight="bold").encode(
-        y="top:Q", text="text:N", color=alt.Color("text_color:N", scale=None)
-    )
+    labels = base.mark_text(
+        dy=-8, fontSize=alt.ExprRef(f"{narrow} ? 9 : 12"), fontWeight="bold"
+    ).encode(y="top:Q", text="text:N", color=alt.Color("text_color:N", scale=None))
     layers.append(labels)
     subtitle = "no gap stands out above the noise"
     largest = diagnosis.largest_gap()

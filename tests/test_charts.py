@@ -116,6 +116,9 @@ def test_waterfall_labels_wrap_and_are_never_dropped_and_the_legend_names_the_ro
     spec = waterfall_chart(diagnosis).to_dict()
     axis = spec["layer"][0]["encoding"]["x"]["axis"]
     assert axis["labelOverlap"] is False and "split(datum.label, ' ')" in axis["labelExpr"]
+    assert "width / 7 < 64" in axis["labelAngle"]["expr"]  # a narrow column turns them instead
+    narrow = vl_convert.vegalite_to_svg({**waterfall_chart(diagnosis).to_dict(), "width": 300})
+    assert "rotate(-40)" in narrow
     rows = waterfall_rows(diagnosis)
     longest_word = max(len(word) for label in rows["label"] for word in label.split())
     assert longest_word * 7 <= spec["width"] / len(rows)  # each line fits its band
