@@ -28,6 +28,7 @@ FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 WRAP_AT = 10
 WRAPPED_LABEL = f"length(datum.label) > {WRAP_AT} ? split(datum.label, ' ') : datum.label"
 NARROW_BAND_PX = 64
+LEGEND_TWO_COLUMNS_PX = 360  # narrower: the waterfall's legend takes one column
 
 
 def waterfall_rows(diagnosis: Diagnosis) -> pd.DataFrame:
@@ -126,7 +127,13 @@ def waterfall_chart(diagnosis: Diagnosis, *, title: str = "Error waterfall") -> 
     color = alt.Color(
         "legend:N",
         scale=colors,
-        legend=alt.Legend(title=None, orient="top", symbolType="square", labelLimit=200, columns=2),
+        legend=alt.Legend(
+            title=None,
+            orient="top",
+            symbolType="square",
+            labelLimit=200,
+            columns=alt.ExprRef(f"width < {LEGEND_TWO_COLUMNS_PX} ? 1 : 2"),
+        ),
     )
     tooltip = [alt.Tooltip("label:N", title="bar"), alt.Tooltip("text:N", title="value")]
     base = alt.Chart(frame).encode(x=x)
