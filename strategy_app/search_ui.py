@@ -363,7 +363,7 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
             f"{best['dev_accuracy']:.1%}, test accuracy {best['test_accuracy']:.1%} (the "
             "retrained winner only, evaluated on test once)."
         )
-        st.dataframe(pd.DataFrame([best["params"]]), hide_index=True)
+        st.dataframe(pd.DataFrame([best["params"]]), hide_index=True, column_config=TRIAL_COLUMNS)
     rows = search_jobs.trial_rows(run)
     if not rows:
         st.caption("Waiting for the first trial…")
