@@ -308,7 +308,7 @@ def editor(store: Store, project: Project, view: View) -> bool:
         SCORE: st.column_config.NumberColumn("confidence", format="%.2f", width="small"),
         NOTES: st.column_config.TextColumn("notes", width="medium", max_chars=2000),
         REVIEWED: st.column_config.CheckboxColumn(
-            "reviewed", width="small", help="reviewed, even if no category applies"
+            "reviewed", width=header_width("reviewed"), help="reviewed, even if no category applies"
         ),
     }
     labels = short_labels([category.name for category in view.categories])
