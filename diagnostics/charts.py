@@ -325,14 +325,15 @@ def split_plan_chart(plan: dict, title: str = "Split plan") -> alt.Chart:
             ],
         )
     )
-    text = (
-        alt.Chart(labels)
-        .mark_text(align="left", dx=4, fontSize=11)
-        .encode(y=y, x="share:Q", text="text:N")
+    # a long bar carries its label inside, a short one just after its end
+    text = alt.Chart(labels).encode(y=y, x="share:Q", text="text:N")
+    inside = text.transform_filter("datum.share >= 0.5").mark_text(
+        align="right", dx=-4, fontSize=11, color="white", fontWeight="bold"
     )
+    outside = text.transform_filter("datum.share < 0.5").mark_text(align="left", dx=4, fontSize=11)
     subtitle = f"{plan['total']:,} examples · {plan['regime'].replace('_', ' ')}"
     return (
-        alt.layer(bars, text)
+        alt.layer(bars, inside, outside)
         .properties(
             width=420,
             height=alt.Step(28),

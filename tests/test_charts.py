@@ -13,12 +13,14 @@ from diagnostics.charts import (
     importance_chart,
     lr_finder_chart,
     search_params_chart,
+    split_plan_chart,
     waterfall_chart,
     waterfall_rows,
 )
 from diagnostics.metrics import LevelEstimate
 from diagnostics.search.budget import compare_grid_random
 from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
+from diagnostics.splits import plan_mismatched
 from diagnostics.waterfall import HumanLevel, diagnose
 
 MAIN_COLUMN_1024_PX = 564  # Streamlit's main column on a 1024 px wide page, sidebar open
@@ -165,3 +167,16 @@ def test_charts_that_stretch_keep_their_own_height_in_the_app():
     for chart in (waterfall_chart(diagnosis), grid_random_chart(comparison),
                   importance_chart({"lr": 1.0})):  # fmt: skip
         assert chart.to_dict()["autosize"] == {"type": "fit-x", "contains": "padding"}
+
+
+def test_a_long_split_bar_carries_its_label_inside():
+    plan = plan_mismatched(200_000, 10_000).to_dict()
+    spec = split_plan_chart(plan).to_dict()
+    texts = [layer for layer in spec["layer"] if layer["mark"]["type"] == "text"]
+    assert [t["transform"][0]["filter"] for t in texts] == [
+        "datum.share >= 0.5",
+        "datum.share < 0.5",
+    ]
+    assert texts[0]["mark"]["align"] == "right" and texts[0]["mark"]["color"] == "white"
+    width, _ = _svg_size(split_plan_chart(plan))
+    assert width <= MAIN_COLUMN_1024_PX
