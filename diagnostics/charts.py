@@ -28,7 +28,6 @@ FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 WRAP_AT = 10
 WRAPPED_LABEL = f"length(datum.label) > {WRAP_AT} ? split(datum.label, ' ') : datum.label"
 NARROW_BAND_PX = 64
-LEGEND_TWO_COLUMNS_PX = 360  # narrower: the waterfall's legend takes one column
 
 
 def waterfall_rows(diagnosis: Diagnosis) -> pd.DataFrame:
@@ -132,7 +131,9 @@ def waterfall_chart(diagnosis: Diagnosis, *, title: str = "Error waterfall") -> 
             orient="top",
             symbolType="square",
             labelLimit=200,
-            columns=alt.ExprRef(f"width < {LEGEND_TWO_COLUMNS_PX} ? 1 : 2"),
+            # one entry a line: a browser's sans-serif may be wider than the one vl-convert
+            # measured the report's SVG with, so entries side by side could overlap there
+            columns=1,
         ),
     )
     tooltip = [alt.Tooltip("label:N", title="bar"), alt.Tooltip("text:N", title="value")]

@@ -126,6 +126,7 @@ def test_waterfall_labels_wrap_and_are_never_dropped_and_the_legend_names_the_ro
     assert longest_word * 7 <= spec["width"] / len(rows)  # each line fits its band
     legend = spec["layer"][0]["encoding"]["color"]
     assert "labelExpr" not in legend["legend"]  # the legend lays out the words it shows
+    assert legend["legend"]["columns"] == 1  # no entries side by side to overlap in the SVG
     assert set(legend["scale"]["domain"]) <= {
         "level",
         "gap within noise",
