@@ -22,6 +22,14 @@ GAP_COLOR = "#f59e0b"
 LARGEST_GAP_COLOR = "#dc2626"
 NEGATIVE_GAP_COLOR = "#16a34a"
 NOISE_GAP_COLOR = "#cbd5e1"
+NOISE_TEXT_COLOR = "#64748b"
+# the width follows the container (Streamlit sets it), the height stays the plot's own: a fixed
+# total height ("fit") would squash the plot under its title, legend and axis titles
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+# an axis label longer than this many characters is set on one line per word
+WRAP_AT = 10
+WRAPPED_LABEL = f"length(datum.label) > {WRAP_AT} ? split(datum.label, ' ') : datum.label"
+NARROW_BAND_PX = 64
 
 
 def waterfall_rows(diagnosis: Diagnosis) -> pd.DataFrame:
@@ -90,31 +98,49 @@ def waterfall_chart(diagnosis: Diagnosis, *, title: str = "Error waterfall") -> 
     axis_title = "error rate" if rate else diagnosis.metric.upper()
     if not rate and diagnosis.unit:
         axis_title += f" ({diagnosis.unit})"
-    y_axis = alt.Axis(format=".0%" if rate else ",.2~f", title=axis_title, grid=True)
+    y_axis = alt.Axis(format=".1~%" if rate else ",.2~f", title=axis_title, grid=True)
     order = frame["label"].tolist()
-    x = alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelLimit=140))
-    palette = {
-        "level": LEVEL_COLOR,
-        "gap": GAP_COLOR,
-        "largest": LARGEST_GAP_COLOR,
-        "noise": NOISE_GAP_COLOR,
-        "negative": NEGATIVE_GAP_COLOR,
-    }
-    roles = [role for role in palette if role in set(frame["role"])]
-    colors = alt.Scale(domain=roles, range=[palette[role] for role in roles])
-    legend_labels = (
-        "datum.label == 'largest' ? 'largest gap (fix first)' : "
-        "datum.label == 'noise' ? 'gap within noise' : "
-        "datum.label == 'negative' ? 'negative gap' : datum.label"
+    # a column too narrow for wrapped labels (under NARROW_BAND_PX a bar) turns them instead
+    narrow = f"width / {len(frame)} < {NARROW_BAND_PX}"
+    x = alt.X(
+        "label:N",
+        sort=order,
+        title=None,
+        axis=alt.Axis(
+            labelAngle=alt.ExprRef(f"{narrow} ? -40 : 0"),
+            labelAlign=alt.ExprRef(f"{narrow} ? 'right' : 'center'"),
+            labelExpr=f"{narrow} ? datum.label : ({WRAPPED_LABEL})",
+            labelOverlap=False,
+            labelLimit=120,
+        ),
     )
+    palette = {
+        "level": (LEVEL_COLOR, LEVEL_COLOR),
+        "gap": (GAP_COLOR, GAP_COLOR),
+        "largest gap (fix first)": (LARGEST_GAP_COLOR, LARGEST_GAP_COLOR),
+        "gap within noise": (NOISE_GAP_COLOR, NOISE_TEXT_COLOR),
+        "negative gap": (NEGATIVE_GAP_COLOR, NEGATIVE_GAP_COLOR),
+    }
+    frame["legend"] = frame["role"].map(ROLE_LEGEND)
+    frame["text_color"] = frame["legend"].map(lambda role: palette[role][1])
+    roles = [role for role in palette if role in set(frame["legend"])]
+    colors = alt.Scale(domain=roles, range=[palette[role][0] for role in roles])
     color = alt.Color(
-        "role:N",
+        "legend:N",
         scale=colors,
-        legend=alt.Legend(title=None, orient="top", labelExpr=legend_labels),
+        legend=alt.Legend(
+            title=None,
+            orient="top",
+            symbolType="square",
+            labelLimit=200,
+            # one entry a line: a browser's sans-serif may be wider than the one vl-convert
+            # measured the report's SVG with, so entries side by side could overlap there
+            columns=1,
+        ),
     )
     tooltip = [alt.Tooltip("label:N", title="bar"), alt.Tooltip("text:N", title="value")]
     base = alt.Chart(frame).encode(x=x)
-    bars = base.mark_bar(cornerRadius=2, size=36).encode(
+    bars = base.mark_bar(cornerRadius=2, width=alt.RelativeBandSize(0.6)).encode(
         y=alt.Y("start:Q", axis=y_axis), y2="end:Q", color=color, tooltip=tooltip
     )
     layers = [bars]
@@ -124,9 +150,9 @@ def waterfall_chart(diagnosis: Diagnosis, *, title: str = "Error waterfall") -> 
             .mark_rule(color="#0f172a", strokeWidth=1.5)
             .encode(y="low:Q", y2="high:Q")
         )
-    labels = base.mark_text(dy=-8, fontSize=12, fontWeight="bold").encode(
-        y="top:Q", text="text:N", color=alt.Color("role:N", scale=colors, legend=None)
-    )
+    labels = base.mark_text(
+        dy=-8, fontSize=alt.ExprRef(f"{narrow} ? 9 : 12"), fontWeight="bold"
+    ).encode(y="top:Q", text="text:N", color=alt.Color("text_color:N", scale=None))
     layers.append(labels)
     subtitle = "no gap stands out above the noise"
     largest = diagnosis.largest_gap()
@@ -135,12 +161,22 @@ def waterfall_chart(diagnosis: Diagnosis, *, title: str = "Error waterfall") -> 
     return (
         alt.layer(*layers)
         .properties(
-            width=alt.Step(72),
-            height=320,
+            width=72 * len(frame),
+            height=300,
+            autosize=FIT_WIDTH,
             title=alt.Title(title, subtitle=subtitle, anchor="start"),
         )
         .configure_view(stroke=None)
     )
+
+
+ROLE_LEGEND = {
+    "level": "level",
+    "gap": "gap",
+    "largest": "largest gap (fix first)",
+    "noise": "gap within noise",
+    "negative": "negative gap",
+}
 
 
 def ceiling_chart(ceiling: Ceiling, *, title: str = "Ceiling per error category") -> alt.LayerChart:
@@ -183,6 +219,7 @@ def ceiling_chart(ceiling: Ceiling, *, title: str = "Ceiling per error category"
         .properties(
             width=420,
             height=alt.Step(26),
+            autosize=FIT_WIDTH,
             title=alt.Title(title, subtitle=subtitle, anchor="start"),
         )
         .configure_view(stroke=None)
@@ -241,6 +278,7 @@ def search_history_chart(
         .properties(
             width=640,
             height=260,
+            autosize=FIT_WIDTH,
             title=alt.Title(
                 title, subtitle="grey points: each trial; red line: best so far", anchor="start"
             ),
@@ -291,17 +329,19 @@ def split_plan_chart(plan: dict[str, Any], title: str = "Split plan") -> alt.Cha
             ],
         )
     )
-    text = (
-        alt.Chart(labels)
-        .mark_text(align="left", dx=4, fontSize=11)
-        .encode(y=y, x="share:Q", text="text:N")
+    # a long bar carries its label inside, a short one just after its end
+    text = alt.Chart(labels).encode(y=y, x="share:Q", text="text:N")
+    inside = text.transform_filter("datum.share >= 0.5").mark_text(
+        align="right", dx=-4, fontSize=11, color="white", fontWeight="bold"
     )
+    outside = text.transform_filter("datum.share < 0.5").mark_text(align="left", dx=4, fontSize=11)
     subtitle = f"{plan['total']:,} examples · {plan['regime'].replace('_', ' ')}"
     return (
-        alt.layer(bars, text)
+        alt.layer(bars, inside, outside)
         .properties(
             width=420,
             height=alt.Step(28),
+            autosize=FIT_WIDTH,
             title=alt.Title(title, subtitle=subtitle, anchor="start"),
         )
         .configure_view(stroke=None)
@@ -309,6 +349,8 @@ def split_plan_chart(plan: dict[str, Any], title: str = "Split plan") -> alt.Cha
 
 
 ROUND_COLORS = ["#64748b", "#2563eb", "#16a34a", "#9333ea"]
+PARAM_COLUMNS = 3
+PARAM_PANEL_PX = 124
 
 
 def lr_finder_chart(
@@ -317,19 +359,28 @@ def lr_finder_chart(
     """Smoothed loss vs LR (log axis); the rule-of-thumb range shaded, the suggestions marked.
 
     ``result`` is ``LRFinderResult.to_dict()``: ``lrs``, ``losses``, ``suggestions``,
-    ``rule_of_thumb`` and ``method`` (the suggestion drawn in red).
+    ``rule_of_thumb`` and ``method`` (the suggestion drawn in red). The loss axis stops at the
+    98th percentile (the curve is clipped where it explodes); each suggestion's label has a line
+    of its own, so close suggestions never print over each other.
     """
     curve = pd.DataFrame({"lr": result["lrs"], "loss": result["losses"]})
     low, high = result["rule_of_thumb"]
     band = pd.DataFrame([{"low": low, "high": high}])
     marks = pd.DataFrame(
         [
-            {"method": name, "lr": lr, "chosen": name == result["method"]}
-            for name, lr in result["suggestions"].items()
-        ]
+            {"method": name, "lr": lr, "chosen": name == result["method"], "line": line}
+            for line, (name, lr) in enumerate(sorted(result["suggestions"].items(), key=_by_lr))
+        ],
+        columns=["method", "lr", "chosen", "line"],
     )
-    x = alt.X("lr:Q", scale=alt.Scale(type="log"), title="learning rate (log scale)")
+    x = alt.X(
+        "lr:Q",
+        scale=alt.Scale(type="log"),
+        title="learning rate (log scale)",
+        axis=alt.Axis(format="~e"),
+    )
     top = float(curve["loss"].quantile(0.98)) if len(curve) else 1.0
+    bottom = float(curve["loss"].min()) if len(curve) else 0.0
     shade = (
         alt.Chart(band)
         .mark_rect(color=NEGATIVE_GAP_COLOR, opacity=0.15)
@@ -337,10 +388,14 @@ def lr_finder_chart(
     )
     line = (
         alt.Chart(curve)
-        .mark_line(color=LEVEL_COLOR)
+        .mark_line(color=LEVEL_COLOR, clip=True)
         .encode(
             x=x,
-            y=alt.Y("loss:Q", title="smoothed loss", scale=alt.Scale(zero=False, domainMax=top)),
+            y=alt.Y(
+                "loss:Q",
+                title="smoothed loss",
+                scale=alt.Scale(zero=False, domain=[bottom, top], nice=False),
+            ),
             tooltip=[alt.Tooltip("lr:Q", format=".2e"), alt.Tooltip("loss:Q", format=".4f")],
         )
     )
@@ -355,19 +410,35 @@ def lr_finder_chart(
     )
     labels = (
         alt.Chart(marks)
-        .mark_text(align="left", dx=3, dy=-4, baseline="top", fontSize=11)
-        .encode(x="lr:Q", y=alt.value(0), text="method")
+        .transform_calculate(offset=f"4 + {LABEL_LINE_PX} * datum.line")
+        .mark_text(align="left", dx=4, baseline="top", fontSize=11, fontWeight="bold")
+        .encode(
+            x="lr:Q",
+            y=alt.Y("offset:Q", scale=None),
+            text="method",
+            color=alt.condition("datum.chosen", alt.value(LARGEST_GAP_COLOR), alt.value("#b45309")),
+        )
     )
     return alt.layer(shade, line, rules, labels).properties(
         width=560,
         height=260,
+        autosize=FIT_WIDTH,
         title=alt.Title(
             title,
-            subtitle="green band: rule of thumb (1/10 to 1/3 of the lowest-loss LR); "
-            "red: the suggestion, orange: the other methods",
+            subtitle=[
+                "green band: rule of thumb (1/10 to 1/3 of the lowest-loss LR)",
+                "red: the suggestion, orange: the other methods",
+            ],
             anchor="start",
         ),
     )
+
+
+LABEL_LINE_PX = 15
+
+
+def _by_lr(item: tuple[str, float]) -> float:
+    return item[1]
 
 
 def training_curves_chart(
@@ -408,6 +479,7 @@ def training_curves_chart(
                 color=alt.Color(
                     "split:N",
                     scale=alt.Scale(domain=["train", "dev"], range=[LEVEL_COLOR, GAP_COLOR]),
+                    legend=alt.Legend(title=None, orient="top", direction="horizontal"),
                 ),
                 tooltip=["epoch", "split", alt.Tooltip("value:Q", format=".4f")],
             )
@@ -419,7 +491,7 @@ def training_curves_chart(
             .mark_text(align="left", dx=3, baseline="top", color=LARGEST_GAP_COLOR, fontSize=10)
             .encode(x="epoch:Q", y=alt.value(2), text="text")
         )
-        panels.append(alt.layer(lines, rules, texts).properties(width=330, height=220))
+        panels.append(alt.layer(lines, rules, texts).properties(width=215, height=200))
     return alt.hconcat(*panels).properties(
         title=alt.Title(
             title, subtitle="red dashed lines: where you changed a setting", anchor="start"
@@ -432,16 +504,30 @@ def _short(value: object) -> str:
 
 
 def search_params_chart(
-    trials: list[Mapping[str, Any]], spaces: list[Mapping[str, Any]]
-) -> alt.HConcatChart:
-    """Dev accuracy vs each parameter (log axis for log parameters), one small chart each.
+    trials: list[Mapping[str, Any]],
+    spaces: list[Mapping[str, Any]],
+    *,
+    columns: int = PARAM_COLUMNS,
+) -> alt.ConcatChart:
+    """Dev accuracy vs each parameter (log axis for log parameters), small charts in rows.
 
     ``trials`` rows carry ``round``, ``value`` and the parameter values; ``spaces`` is each
     round's space (``SearchSpace.to_dict()``). Rounds 2+ draw their narrowed range as a band
-    over the trials, so coarse-to-fine is seen zooming in on the round-1 scatter.
+    over the trials, so coarse-to-fine is seen zooming in on the round-1 scatter. The charts wrap
+    after ``columns``, so the whole stays under 560 px wide (the main column of a 1024 px page).
     """
     frame = pd.DataFrame([t for t in trials if t.get("value") is not None])
     first = spaces[0] if spaces else {}
+    rounds = sorted({int(r) for r in frame["round"]}) if "round" in frame else [1]
+    domain = [f"round {r}" for r in range(1, max([*rounds, len(spaces)]) + 1)]
+    color = alt.Scale(domain=domain, range=ROUND_COLORS[: len(domain)])
+    legend = alt.Legend(
+        title="trials of",
+        orient="top",
+        direction="horizontal",
+        symbolType="circle",
+        symbolOpacity=1,
+    )
     panels = []
     for name, spec in first.items():
         if frame.empty or name not in frame:
@@ -453,12 +539,19 @@ def search_params_chart(
         else:
             data, title, bands_of = frame, name, (lambda s: (s["low"], s["high"]))
         if spec["type"] == "choice":
-            x = alt.X(f"{name}:N", title=name)
+            x = alt.X(f"{name}:N", title=name, axis=alt.Axis(labelAngle=0))
         else:
+            integer = spec["type"] == "int"
             x = alt.X(
                 f"{name}:Q",
                 title=title,
-                scale=alt.Scale(type="log" if is_log else "linear", zero=False),
+                scale=alt.Scale(type="log" if is_log else "linear", zero=False, nice=not is_log),
+                axis=alt.Axis(
+                    tickCount=4,
+                    format="d" if integer else "~g",
+                    labelOverlap=True,
+                    **({"tickMinStep": 1} if integer else {}),
+                ),
             )
         layers = []
         if spec["type"] != "choice":
@@ -480,51 +573,74 @@ def search_params_chart(
                 .encode(
                     x=alt.X("low:Q", scale=alt.Scale(type="log" if is_log else "linear")),
                     x2="high:Q",
-                    color=alt.Color("round:N", scale=alt.Scale(range=ROUND_COLORS[1:])),
+                    color=alt.Color("round:N", scale=color, legend=legend),
                 )
             )
         layers.append(
             alt.Chart(data.assign(round_label="round " + data["round"].astype(str)))
-            .mark_circle(size=45, opacity=0.8)
+            .mark_circle(size=40, opacity=0.8)
             .encode(
                 x=x,
-                y=alt.Y("value:Q", title="dev accuracy", axis=alt.Axis(format=".0%")),
-                color=alt.Color(
-                    "round_label:N",
-                    title="trials of",
-                    scale=alt.Scale(range=ROUND_COLORS),
+                y=alt.Y(
+                    "value:Q",
+                    title=None,
+                    axis=alt.Axis(format=".0%", tickCount=5),
+                    scale=alt.Scale(domain=[0, 1]),
                 ),
+                color=alt.Color("round_label:N", scale=color, legend=legend),
                 tooltip=["round", "trial", alt.Tooltip("value:Q", format=".1%"), name],
             )
         )
-        panels.append(
-            alt.layer(*layers).resolve_scale(color="independent").properties(width=200, height=170)
-        )
-    return alt.hconcat(*panels).properties(
+        panels.append(alt.layer(*layers).properties(width=PARAM_PANEL_PX, height=130))
+    return alt.concat(*panels, columns=columns, spacing=18).properties(
         title=alt.Title(
             "Dev accuracy vs each parameter",
-            subtitle="bands: the narrowed range each later round searched",
+            subtitle="each point a trial (dev accuracy, 0–100%); bands: the narrowed range "
+            "a later round searched",
             anchor="start",
         )
     )
 
 
-def importance_chart(importances: Mapping[str, float]) -> alt.Chart:
-    """Parameter importances (Optuna's PED-ANOVA) as horizontal bars, largest first."""
-    frame = pd.DataFrame({"parameter": list(importances), "importance": list(importances.values())})
-    return (
-        alt.Chart(frame)
-        .mark_bar(color=GAP_COLOR)
-        .encode(
-            x=alt.X("importance:Q", axis=alt.Axis(format=".0%")),
-            y=alt.Y("parameter:N", sort="-x", title=None),
-            tooltip=["parameter", alt.Tooltip("importance:Q", format=".1%")],
+def importance_chart(importances: Mapping[str, float]) -> alt.LayerChart:
+    """Parameter importances (Optuna's PED-ANOVA) as horizontal bars, largest first, labelled."""
+    frame = pd.DataFrame(
+        {"parameter": list(importances), "importance": list(importances.values())}
+    ).sort_values("importance", ascending=False, kind="stable")
+    frame["text"] = frame["importance"].map(lambda value: f"{value:.0%}")
+    base = alt.Chart(frame).encode(
+        y=alt.Y(
+            "parameter:N",
+            sort=frame["parameter"].tolist(),
+            title=None,
+            axis=alt.Axis(labelLimit=160, labelOverlap=False),
         )
-        .properties(width=360, height=30 * max(1, len(frame)), title="Parameter importance")
+    )
+    bars = base.mark_bar(color=GAP_COLOR, cornerRadius=2).encode(
+        x=alt.X(
+            "importance:Q",
+            title="share of the variation in dev accuracy",
+            axis=alt.Axis(format=".0%", tickCount=5),
+            scale=alt.Scale(domain=[0, max(1e-9, float(frame["importance"].max())) * 1.15]),
+        ),
+        tooltip=["parameter", alt.Tooltip("importance:Q", format=".1%")],
+    )
+    labels = base.mark_text(align="left", dx=4, fontSize=11).encode(x="importance:Q", text="text")
+    return alt.layer(bars, labels).properties(
+        width=480,
+        height=alt.Step(26),
+        autosize=FIT_WIDTH,
+        title=alt.Title(
+            "Parameter importance", subtitle="PED-ANOVA over the last round", anchor="start"
+        ),
     )
 
 
-def grid_random_chart(comparison: Mapping[str, Any]) -> alt.Chart:
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def grid_random_chart(comparison: Mapping[str, Any]) -> alt.LayerChart:
     """Grid vs random on the important axis: distinct values tried, and the chance of hitting a
     sweet spot of the given width (``BudgetComparison.to_dict()``)."""
     width = comparison["width"]
@@ -534,35 +650,44 @@ def grid_random_chart(comparison: Mapping[str, Any]) -> alt.Chart:
                 "strategy": strategy,
                 "values": comparison[f"{key}_values"],
                 "hit": comparison[f"{key}_hit"],
-                "text": f"{comparison[f'{key}_values']} values · "
+                "text": f"{_count(comparison[f'{key}_values'], 'value')} · "
                 f"{comparison[f'{key}_hit']:.0%} chance",
             }
             for strategy, key in (("grid", "grid"), ("random", "random"))
         ]
     )
-    bars = (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            x=alt.X(
-                "hit:Q",
-                title=f"chance to hit a sweet spot {width:.0%} wide",
-                scale=alt.Scale(domain=[0, 1]),
-                axis=alt.Axis(format=".0%"),
-            ),
-            y=alt.Y("strategy:N", title=None),
-            color=alt.Color(
-                "strategy:N",
-                legend=None,
-                scale=alt.Scale(domain=["grid", "random"], range=[LEVEL_COLOR, NEGATIVE_GAP_COLOR]),
-            ),
-            tooltip=["strategy", "values", alt.Tooltip("hit:Q", format=".1%")],
-        )
+    base = alt.Chart(frame).encode(
+        x=alt.X(
+            "hit:Q",
+            title=f"chance to hit a sweet spot {width:.0%} wide",
+            scale=alt.Scale(domain=[0, 1]),
+            axis=alt.Axis(format=".0%"),
+        ),
+        y=alt.Y("strategy:N", title=None, sort=["grid", "random"]),
     )
-    text = bars.mark_text(align="left", dx=4, color="black").encode(text="text:N")
-    return alt.layer(bars, text).properties(
-        width=380,
-        height=90,
+    bars = base.mark_bar(cornerRadius=2).encode(
+        color=alt.Color(
+            "strategy:N",
+            legend=None,
+            scale=alt.Scale(domain=["grid", "random"], range=[LEVEL_COLOR, NEGATIVE_GAP_COLOR]),
+        ),
+        tooltip=["strategy", "values", alt.Tooltip("hit:Q", format=".1%")],
+    )
+    # a long bar carries its label inside, a short one just after its end
+    inside = (
+        base.transform_filter("datum.hit >= 0.5")
+        .mark_text(align="right", dx=-6, color="white", fontWeight="bold")
+        .encode(text="text:N")
+    )
+    outside = (
+        base.transform_filter("datum.hit < 0.5")
+        .mark_text(align="left", dx=6, color="#0f172a")
+        .encode(text="text:N")
+    )
+    return alt.layer(bars, inside, outside).properties(
+        width=480,
+        height=alt.Step(44),
+        autosize=FIT_WIDTH,
         title=alt.Title(
             f"{comparison['trials']} trials over {comparison['axes']} parameters",
             subtitle="distinct values of the important parameter each strategy tries",

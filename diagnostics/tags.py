@@ -173,24 +173,25 @@ def write_tags_csv(
 ) -> str:
     """The tags CSV text of ``table``; ``context`` (id → y_true/y_pred/score/input) is included.
 
-    The ``annotator`` column is written when any row has one. Untouched rows get empty category
-    cells, so a fresh sample opens clean in a spreadsheet.
+    The ``annotator`` column is always written (empty for an unnamed annotator). ``reviewed`` is 1
+    on every row that counts as reviewed, a tagged row included (tagging is reviewing), so the
+    file says what the progress bar counts. Untouched rows get empty category cells, so a fresh
+    sample opens clean in a spreadsheet.
     """
-    with_annotator = any(row.annotator for row in table.rows)
     context_columns = [
         c for c in CONTEXT_COLUMNS if context and any(c in v for v in context.values())
     ]
-    header = [ID, *([ANNOTATOR] if with_annotator else []), *context_columns, REVIEWED]
+    header = [ID, ANNOTATOR, *context_columns, REVIEWED]
     header += [*table.categories, NOTES]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([neutralize(h) for h in header])
     for row in table.rows:
         extra = (context or {}).get(row.id, {})
-        cells = [row.id, *([row.annotator] if with_annotator else [])]
+        cells = [row.id, row.annotator]
         cells += [extra.get(c, "") for c in context_columns]
-        cells.append("1" if row.reviewed else "0")
         touched = row.counts
+        cells.append("1" if touched else "0")
         cells += [("1" if c in row.tags else "0") if touched else "" for c in table.categories]
         cells.append(row.notes)
         writer.writerow([neutralize(c) for c in cells])

@@ -15,8 +15,11 @@ st.caption(
 )
 result = project_result(store, project.id)
 saved = store.diagnose_state.load(project.id)
-label = f":material/input: {diagnose_ui.input_summary(saved)}"
-with st.expander(label, expanded=result.diagnosis is None):
+st.caption(diagnose_ui.input_summary(saved))
+# the label and the first state stay the same all session: a change of either makes a new
+# panel in the browser, closed again after an upload, an added human level or a new slice
+first_open = st.session_state.setdefault(f"_inputs_open_{project.id}", result.diagnosis is None)
+with st.expander(":material/input: Inputs", expanded=first_open):
     state = diagnose_ui.inputs(store, project, result)
 diagnose_ui.results(result, state)
 diagnose_ui.comparison_section(store, project, saved)

@@ -170,3 +170,39 @@ def test_slice_column_choice_is_saved(data_dir, predictions_csv):
     at.selectbox(key=f"slice_{project.id}").set_value("device").run()
     assert store.diagnose_state.load(project.id).slice_column == "device"
     assert len(run_page("diagnose.py").tabs) == 2
+
+
+def test_the_human_form_clears_after_add_and_refuses_a_duplicate_name(data_dir):
+    store = open_store()
+    project = store.projects.create("human form")
+    pid = project.id
+    at = type_seed_levels(run_page("diagnose.py"), pid)
+    assert not at.exception
+    assert at.text_input(key=f"human_name_{pid}").value == ""  # ready for the next one
+    assert at.number_input(key=f"human_value_{pid}").value is None
+    at.button(key=f"add_human_{pid}").click().run()  # Add again on the cleared form
+    assert any("Give the human level's error" in e.value for e in at.error)
+    at.text_input(key=f"human_name_{pid}").set_value("Expert")
+    at.number_input(key=f"human_value_{pid}").set_value(2)
+    at.button(key=f"add_human_{pid}").click().run()
+    assert any("'Expert' is already a human level" in e.value for e in at.error)
+    assert [h.name for h in store.diagnose_state.load(pid).human_levels] == ["expert"]
+    assert at.text_input(key=f"human_name_{pid}").value == "Expert"  # kept, to correct it
+
+
+def test_the_inputs_panel_stays_open_after_a_change(data_dir):
+    """The browser keeps a panel open while its label and first state stay the same; a change
+    of either (an upload, an added human level) made a new panel, closed again."""
+    store = open_store()
+    project = store.projects.create("open inputs")
+    pid = project.id
+    at = run_page("diagnose.py")
+    before = next(e for e in at.expander if e.label.startswith(":material/input:"))
+    assert before.proto.expanded  # nothing to diagnose yet: open
+    at = type_seed_levels(at, pid)
+    at.text_input(key=f"human_name_{pid}").set_value("student")
+    at.number_input(key=f"human_value_{pid}").set_value(5)
+    at.button(key=f"add_human_{pid}").click().run()
+    after = next(e for e in at.expander if e.label.startswith(":material/input:"))
+    assert (after.label, after.proto.expanded) == (before.label, before.proto.expanded)
+    assert "typed levels · 2 human levels" in texts(at)  # the summary, beside the panel

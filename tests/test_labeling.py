@@ -1,5 +1,8 @@
 """Error analysis: versioned tags in the store, the editor's delta, the page, a killed writer."""
 
+import csv
+import io
+import json
 import os
 import signal
 import subprocess
@@ -10,10 +13,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from diagnostics.tags import read_tags_csv
+from diagnostics.tags import PRESET_CATEGORIES, read_tags_csv
 from diagnostics.validation import InputError
 from strategy_app.auth import LOCAL_USER
 from strategy_app.errors import service as labeling
+from strategy_app.errors import ui as labeling_ui
 from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import DiagnoseState, open_store
 from strategy_app.store.labels import Conflict, LabelEdit
@@ -125,6 +129,23 @@ def test_csv_export_neutralizes_and_import_is_all_or_nothing(store):
     assert count == 1
     names = {c.id: c.name for c in store.labels.categories(pid)}
     assert {names[t] for t in store.labels.review(pid, "a", "").tags} == {"mislabeled", "new kind"}
+
+
+def test_exported_tags_say_reviewed_name_the_annotator_and_import_back(store):
+    pid = store.version_id
+    blurry = category(store, "blurry/low quality")
+    store.labels.save_edit(pid, LabelEdit("a", "ana", add=frozenset({blurry})), 0)
+    store.labels.save_edit(pid, LabelEdit("b", "", reviewed=True), 0)
+    text = labeling.export_csv(store, pid)
+    rows = {(r["id"], r["annotator"]): r for r in csv.DictReader(io.StringIO(text))}
+    assert rows[("a", "ana")]["reviewed"] == "1"  # tagged, so reviewed (as the bar counts)
+    assert rows[("b", "")]["reviewed"] == "1" and rows[("c", "")]["reviewed"] == "0"
+    before = {a: labeling.progress_of(store.labels.snapshot(pid), a) for a in ("ana", "")}
+    assert labeling.import_csv(store, pid, text.encode(), "tags.csv", LOCAL_USER) == 3
+    after = {a: labeling.progress_of(store.labels.snapshot(pid), a) for a in ("ana", "")}
+    assert after == before
+    assert store.labels.review(pid, "a", "ana").tags == {blurry}
+    assert labeling.export_csv(store, pid) == text  # the round trip changes nothing
 
 
 # -- the page ----------------------------------------------------------------------------------
@@ -255,9 +276,11 @@ WRITER = textwrap.dedent(
 @pytest.mark.slow
 def test_sigkilled_writer_keeps_every_acknowledged_tag(any_db):
     store = open_store()
-    store.projects.create("p")
+    project = store.projects.create("p")
+    version = store.versions.add(project.id, DiagnoseState(source="typed"), label="model")
+    assert version.id == 1  # the writer below tags version 1
     many = pd.DataFrame({"id": [str(i) for i in range(40)], "y_true": 1, "y_pred": 2})
-    store.labels.save_sample(1, many, seed=0, stratified=False)
+    store.labels.save_sample(version.id, many, seed=0, stratified=False)
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     child = subprocess.Popen(
         [sys.executable, "-c", WRITER], stdout=subprocess.PIPE, text=True, env=env
@@ -277,3 +300,52 @@ def test_sigkilled_writer_keeps_every_acknowledged_tag(any_db):
         assert review.version >= version
         if review.version == version:
             assert review.notes == step
+
+
+def test_the_tagging_sheet_pins_id_and_input_puts_reviewed_left_and_shortens_headers(
+    data_dir, tmp_path, monkeypatch
+):
+    at = open_page(tmp_path, monkeypatch)
+    at.button(key="draw_1").click().run()
+    sheet = next(d for d in at.dataframe if d.editing_mode == "fixed")
+    assert list(sheet.proto.column_order)[:3] == ["id", "input", "reviewed"]
+    columns = json.loads(sheet.proto.columns)
+    assert columns["id"]["pinned"] and columns["input"]["pinned"]
+    headers = {name: columns[name]["label"] for name in PRESET_CATEGORIES}
+    assert headers["blurry/low quality"] == "blurry" and headers["multiple objects"] == "multiple"
+    assert len(set(headers.values())) == len(headers)  # short, and still distinct
+    for name, label in headers.items():
+        assert columns[name]["help"] == name  # the full name on hover
+        assert columns[name]["width"] >= labelling_width(label)
+
+
+def labelling_width(label: str) -> int:
+    """About the pixels a header of this many characters takes, with the checkbox padding."""
+    return 7 * len(label) + 20
+
+
+def test_short_labels_fall_back_to_the_full_name_when_two_would_clash():
+    labels = labeling_ui.short_labels(["blurry/low quality", "blurry/motion", "a very long name"])
+    assert labels == {
+        "blurry/low quality": "blurry/low quality",
+        "blurry/motion": "blurry/motion",
+        "a very long name": "a very long",
+    }
+
+
+def test_the_detail_view_points_to_its_row_in_the_sheet_below(data_dir, tmp_path, monkeypatch):
+    at = open_page(tmp_path, monkeypatch)
+    at.button(key="draw_1").click().run()
+    open_panel(at, "Detail view")
+    at.button(key="next_1").click().run()
+    assert not at.exception
+    assert any("row 2 of the table below" in c.value for c in at.caption)
+
+
+def test_a_saved_edit_is_announced_by_the_run_not_by_the_callback(data_dir, tmp_path, monkeypatch):
+    at = open_page(tmp_path, monkeypatch)
+    at.button(key="draw_1").click().run()
+    at.session_state[labeling_ui.SAVED_KEY] = 1  # as the on_change callback leaves it
+    at = edit(at, {0: {"mislabeled": True}})
+    assert [t.value for t in at.toast] == ["Saved (2 rows)"]  # the callback's and this run's
+    assert labeling_ui.SAVED_KEY not in at.session_state

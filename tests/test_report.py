@@ -459,3 +459,17 @@ def test_search_summary_shows_momentum_not_its_complement(tmp_path):
     for trial in summary["trials"]:
         assert "momentum__complement" not in trial["params"]
         assert 0.9 <= trial["params"]["momentum"] <= 0.999
+
+
+def test_printed_headings_stay_with_their_content():
+    html = render_html(full_inputs())
+    print_css = re.search(r"@media print \{(.*?)\n  \}", html, re.S).group(1)
+    assert re.search(r"section \{ break-inside: avoid-page; \}", print_css)
+    assert re.search(r"h2, h3 \{ break-after: avoid-page; break-inside: avoid; \}", print_css)
+    # Chromium ignores break-after on a heading: a reserved block after it moves it instead
+    assert re.search(
+        r"h2::after, h3::after \{[^}]*height: (\d+)rem; margin-bottom: -\1rem;", print_css
+    )
+    for section in SECTIONS:
+        block = re.search(f'<section id="{section}">\\s*<h2>', html)
+        assert block, f"section {section} must open with its heading"

@@ -1,5 +1,6 @@
 """AppTest tests of the Search page: space editor, background search, stop, panda, LR finder."""
 
+import json
 import time
 
 import optuna
@@ -137,7 +138,15 @@ def test_tiny_search_finishes_shows_the_best_and_diagnoses_it(data_dir):
     assert not at.exception and not at.error
     poll(at, lambda a: "Best: trial" in texts(a), "the search to finish")
     assert "finished" in texts(at)
+    # the two best dev accuracies say which is which: the trial's, and the retrained winner's
+    assert "best trial's dev accuracy" in texts(at)
+    assert "as a trial), retrained from scratch for 1 epoch: dev accuracy" in texts(at)
     assert len(at.dataframe) >= 2  # the best parameters and the trials table
+    trials = next(d for d in at.dataframe if "value" in d.value.columns)
+    columns = json.loads(trials.proto.columns)
+    assert columns["value"]["label"] == "dev accuracy"
+    assert columns["value"]["type_config"]["format"] == "percent"  # 22.8%, not 0.228
+    assert columns["hidden_units"]["label"] == "hidden units"
     at.button(key=f"search_diagnose_{search_run_id(pid)}").click().run()
     assert not at.exception
     store = open_store()
@@ -156,6 +165,7 @@ def search_run_id(pid: int) -> int:
 def test_stop_ends_the_workers_cleanly(data_dir):
     pid = project_id(data_dir)
     at = tiny_search(run_search_page(), pid, trials=400, epochs=2)
+    assert at.button(key=f"search_start_{pid}").disabled  # one search of the project at a time
     poll(at, lambda a: "Waiting for the first trial" not in texts(a), "a first trial")
     at.button(key=f"search_stop_{search_run_id(pid)}").click().run()
     poll(at, lambda a: "**stopped**" in texts(a), "the search to stop")
@@ -169,6 +179,7 @@ def test_stop_ends_the_workers_cleanly(data_dir):
     assert optuna.trial.TrialState.RUNNING not in states
     assert len(study.get_trials()) < 400
     assert at.button(key=f"search_resume_{run.id}")  # can be resumed
+    assert not at.button(key=f"search_start_{pid}").disabled
 
 
 def test_lr_finder_renders_a_suggestion_and_fills_the_panda_lr(data_dir):
@@ -207,3 +218,31 @@ def test_panda_run_trains_stops_and_continues_with_a_new_lr(data_dir):
     assert history["changes"] == [{"epoch": 2, "changes": {"lr": [0.01, 0.001]}}]
     assert len(at.get("vega_lite_chart")) >= 1
     assert pd.DataFrame(history["epochs"])["lr"].tolist() == [0.01, 0.01, 0.001]
+
+
+def test_the_space_table_ticks_log_for_log_types():
+    rows = search_ui.space_frame(SearchSpace.default()).set_index("parameter")
+    assert rows.loc["lr", "log"] and rows.loc["momentum", "log"] and rows.loc["hidden_units", "log"]
+    assert not rows.loc["layers", "log"] and not rows.loc["batch_size", "log"]
+    assert search_ui.space_of_frame(rows.reset_index()) == SearchSpace.default()
+
+
+def test_tiers_are_plain_words_and_no_caption_cites_a_document_the_user_lacks(data_dir):
+    for label in search_ui.TIERS.values():  # no emoji: they are empty boxes without an emoji font
+        assert all(ord(char) < 0x2000 for char in label), label
+    at = run_search_page()
+    assert not at.exception
+    assert "STRATEGY_NOTES" not in texts(at)
+
+
+def test_the_panda_form_is_open_while_the_project_has_no_panda_run(data_dir):
+    pid = project_id(data_dir)
+    store = open_store()
+    storage, out_dir = data_dir / "journal.log", data_dir / "a-search"
+    store.search_runs.add(
+        pid, "caviar", "a search", str(storage), {"rounds": None, "trials": 2}, str(out_dir)
+    )
+    store.close()
+    at = run_search_page()
+    assert not at.exception
+    assert next(e for e in at.expander if e.label == "New panda run").proto.expanded

@@ -1,6 +1,7 @@
 """The search runner on digits: real searches, grid, coarse-to-fine, resume, recovery, outputs."""
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -19,14 +20,22 @@ from diagnostics.search.datasets import load_dataset
 from diagnostics.search.outputs import load_best_model
 from diagnostics.search.rounds import join_study, run_search
 from diagnostics.search.settings import SearchSettings
-from diagnostics.search.space import SearchSpace
+from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
 from diagnostics.search.storage import open_storage, redact
 from diagnostics.search.training import TrainConfig, predict, train_model
 from diagnostics.search.workers import recover_stale_trials
 from diagnostics.validation import InputError
 from diagnostics.waterfall import diagnose_predictions, parse_human_level
 
-QUICK = {"trials": 8, "epochs": 3, "seed": 0}
+# the runner's mechanics on a small, fast space (the default space has tests/test_default_space.py)
+SMALL_SPACE = SearchSpace.from_dict(
+    {
+        **DEFAULT_SPACE,
+        "hidden_units": {"type": "int", "low": 16, "high": 128, "log": True, "tier": 2},
+        "layers": {"type": "int", "low": 1, "high": 2, "tier": 3},
+    }
+)
+QUICK = {"trials": 8, "epochs": 3, "seed": 0, "space": SMALL_SPACE}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +59,13 @@ def test_the_predictions_file_diagnoses(tpe_search):
     assert abs(levels["dev"].value - (1 - tpe_search["best"]["dev_accuracy"])) < 1e-6
     assert abs(levels["test"].value - (1 - tpe_search["best"]["test_accuracy"])) < 1e-6
     diagnosis = diagnose_predictions(predictions, [parse_human_level("1%", "error")])
-    assert diagnosis.priority
+    assert set(diagnosis.gaps) == {"avoidable_bias", "variance", "data_mismatch", "dev_overfitting"}
+    # a priority is every gap above zero and above its noise (a good model may leave none)
+    assert diagnosis.priority == [
+        name
+        for name, gap in sorted(diagnosis.gaps.items(), key=lambda item: -item[1].value)
+        if gap.value > 0 and not gap.within_noise
+    ]
 
 
 def test_the_best_model_reloads_safely_and_predicts_the_same(tpe_search):
@@ -97,7 +112,15 @@ def test_grid_tries_exactly_the_grid(tmp_path):
 
 def test_coarse_to_fine_narrows_around_the_best(tmp_path):
     result = run_search(
-        SearchSettings(data_dir=str(tmp_path), study="c2f", trials=8, epochs=2, rounds=2, top_k=3)
+        SearchSettings(
+            data_dir=str(tmp_path),
+            study="c2f",
+            trials=8,
+            epochs=2,
+            rounds=2,
+            top_k=3,
+            space=SMALL_SPACE,
+        )
     )
     first, second = result["rounds"]
     assert second["epochs"] == 2 * first["epochs"]
@@ -124,7 +147,9 @@ def test_coarse_to_fine_narrows_around_the_best(tmp_path):
 
 
 def test_resume_finishes_the_plan_and_adding_trials_is_explicit(tmp_path):
-    settings = SearchSettings(data_dir=str(tmp_path), study="again", trials=3, epochs=1)
+    settings = SearchSettings(
+        data_dir=str(tmp_path), study="again", trials=3, epochs=1, space=SMALL_SPACE
+    )
     run_search(settings)
     result = run_search(settings)  # the plan (3) is done: resuming trains no new trial
     assert [t["number"] for t in result["trials"]] == [0, 1, 2]
@@ -145,7 +170,14 @@ def rdb_url(request, tmp_path) -> str:
 def test_a_second_machine_joins_an_rdb_study_until_its_plan_is_done(tmp_path, rdb_url):
     url = rdb_url
     result = run_search(
-        SearchSettings(storage=url, study="team", trials=2, epochs=1, data_dir=str(tmp_path))
+        SearchSettings(
+            storage=url,
+            study="team",
+            trials=2,
+            epochs=1,
+            data_dir=str(tmp_path),
+            space=SMALL_SPACE,
+        )
     )
     assert result["storage"] == redact(url) and result["n_complete"] + result["n_pruned"] == 2
     study = optuna.load_study(study_name="team", storage=open_storage(url))
@@ -157,7 +189,9 @@ def test_a_second_machine_joins_an_rdb_study_until_its_plan_is_done(tmp_path, rd
 
 
 def test_a_stop_request_ends_the_search_cleanly_and_requeues_the_trial(tmp_path):
-    settings = SearchSettings(data_dir=str(tmp_path), study="stop", trials=6, epochs=2)
+    settings = SearchSettings(
+        data_dir=str(tmp_path), study="stop", trials=6, epochs=2, space=SMALL_SPACE
+    )
     storage = str(tmp_path / "optuna-journal.log")
 
     def stop_after_first(progress):
@@ -235,8 +269,11 @@ def test_two_machines_share_one_postgresql_study(tmp_path, postgres_url):
     """Two processes, as two machines would: one starts the study, the other joins it."""
     env = {**os.environ, "STRATEGY_DATA_DIR": str(tmp_path)}
     base = [sys.executable, "-m", "strategy_app", "search", "--storage", postgres_url]
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps(SMALL_SPACE.to_dict()))
+    plan = ["--trials", "24", "--epochs", "12", "--pruner", "none", "--space", str(space)]
     first = subprocess.Popen(
-        [*base, "--study", "team", "--trials", "24", "--epochs", "40", "--pruner", "none"],
+        [*base, "--study", "team", *plan],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

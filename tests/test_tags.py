@@ -56,10 +56,35 @@ def test_export_neutralizes_every_cell_and_round_trips(tmp_path):
     path.write_text(text, encoding="utf-8")
     back = read_tags_csv(path)
     assert back.categories == table.categories
-    assert [(r.id, r.tags, r.reviewed, r.notes) for r in back.rows[:2]] == [
-        (r.id, r.tags, r.reviewed, r.notes) for r in table.rows[:2]
+    assert [(r.id, r.tags, r.counts, r.notes, r.annotator) for r in back.rows[:2]] == [
+        (r.id, r.tags, r.counts, r.notes, r.annotator) for r in table.rows[:2]
     ]
+    assert back.rows[1].reviewed  # tagged, not marked: the file says reviewed, as the bar counts
     assert not back.rows[2].counts  # untouched row stays unreviewed
+
+
+def test_export_marks_tagged_rows_reviewed_and_names_the_annotator():
+    table = TagTable(
+        ("blurry", "dark"),
+        (
+            TagRow("1", frozenset({"blurry"}), False, "", "ana"),
+            TagRow("2", frozenset(), True, "", "ana"),
+            TagRow("1", frozenset({"dark"}), False, "", "ben"),
+            TagRow("3", frozenset(), False, "", ""),
+        ),
+    )
+    header, *rows = list(csv.reader(io.StringIO(write_tags_csv(table))))
+    assert header == ["id", "annotator", "reviewed", "blurry", "dark", "notes"]
+    assert rows == [
+        ["1", "ana", "1", "1", "0", ""],
+        ["2", "ana", "1", "0", "0", ""],
+        ["1", "ben", "1", "0", "1", ""],
+        ["3", "", "0", "", "", ""],
+    ]
+    back = read_tags_csv(write_tags_csv(table).encode())
+    assert back.annotators == ["ana", "ben", ""]
+    assert back.annotations() == table.annotations()
+    assert write_tags_csv(back) == write_tags_csv(table)  # import accepts what export writes
 
 
 def test_import_values_and_reviewed_default():
@@ -137,8 +162,9 @@ def test_blank_sample_uses_presets_and_context():
     assert table.categories == PRESET_CATEGORIES
     text = write_tags_csv(table, {"a": {"y_true": "cat", "y_pred": "=dog"}})
     header, first, _ = list(csv.reader(io.StringIO(text)))
-    assert header[:4] == ["id", "y_true", "y_pred", "reviewed"] and header[-1] == "notes"
-    assert first[:3] == ["a", "cat", "'=dog"]
+    assert header[:5] == ["id", "annotator", "y_true", "y_pred", "reviewed"]
+    assert header[-1] == "notes"
+    assert first[:4] == ["a", "", "cat", "'=dog"]
     back = read_tags_csv(text.encode())  # context columns are ignored on import
     assert back.categories == PRESET_CATEGORIES
 
@@ -169,8 +195,11 @@ def tag_tables(draw) -> TagTable:
     rows = tuple(
         TagRow(
             id=example,
-            tags=frozenset(draw(st.sets(st.sampled_from(categories))) if categories else ()),
-            reviewed=draw(st.booleans()),
+            tags=(tags := frozenset(draw(st.sets(st.sampled_from(categories)))))
+            if categories
+            else frozenset(),
+            # a tagged row is a reviewed one (tagging is reviewing): the export writes it so
+            reviewed=draw(st.booleans()) or bool(categories and tags),
             notes=draw(st.text(NO_NUL, max_size=40)),
             annotator=annotator,
         )

@@ -98,7 +98,13 @@ def train_panda(
         if should_stop():
             break
         train_loss, train_accuracy = train_epoch(
-            model, optimizer, x, y, batch_size=config.batch_size, generator=generator
+            model,
+            optimizer,
+            x,
+            y,
+            batch_size=config.batch_size,
+            generator=generator,
+            min_steps=config.min_steps_per_epoch,  # an epoch as the search trains one
         )
         dev_loss, dev_accuracy = evaluate(model, x_dev, y_dev)
         record = {

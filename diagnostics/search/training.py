@@ -21,12 +21,16 @@ from diagnostics.search.datasets import Dataset
 from diagnostics.search.model import build_mlp
 from diagnostics.validation import InputError
 
+MIN_STEPS_PER_EPOCH = 30
+
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything one training run needs; searched parameters override these defaults.
 
-    Adam's β1, β2 and ε stay at PyTorch's defaults (0.9, 0.999, 1e-8): tier 4.
+    Adam's β1, β2 and ε stay at PyTorch's defaults (0.9, 0.999, 1e-8): tier 4. An epoch is one
+    pass over train, or as many reshuffled passes as ``min_steps_per_epoch`` optimizer steps need
+    (a tiny dataset's pass is a handful of steps: digits gives 4–29).
     """
 
     lr: float = 0.01
@@ -42,6 +46,7 @@ class TrainConfig:
     dropout: float = 0.0
     batch_norm: bool = False
     seed: int = 0
+    min_steps_per_epoch: int = MIN_STEPS_PER_EPOCH
 
     @classmethod
     def from_params(cls, params: dict[str, Any], **overrides: Any) -> TrainConfig:
@@ -64,13 +69,19 @@ class TrainConfig:
             raise InputError(f"lr_decay '{self.lr_decay}': choose {', '.join(LR_DECAYS)}")
         if self.lr <= 0 or self.batch_size < 1 or self.epochs < 1 or self.layers < 0:
             raise InputError("lr must be > 0, batch_size ≥ 1, epochs ≥ 1 and layers ≥ 0")
+        if self.min_steps_per_epoch < 1:
+            raise InputError("min_steps_per_epoch must be at least 1")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (JSON-able)."""
         return asdict(self)
 
 
-PARAM_NAMES = frozenset(f.name for f in fields(TrainConfig)) - {"epochs", "seed"}
+PARAM_NAMES = frozenset(f.name for f in fields(TrainConfig)) - {
+    "epochs",
+    "seed",
+    "min_steps_per_epoch",
+}
 
 
 @dataclass(frozen=True)
@@ -160,7 +171,7 @@ def train_model(
     x, y = _tensors(data, "train", device)
     x_dev, y_dev = _tensors(data, "dev", device)
     generator = torch.Generator().manual_seed(config.seed)
-    steps_per_epoch = math.ceil(len(y) / config.batch_size)
+    steps_per_epoch = steps_in_epoch(len(y), config)
     history: list[EpochRecord] = []
     step = 0
 
@@ -180,6 +191,7 @@ def train_model(
             batch_size=config.batch_size,
             generator=generator,
             before_step=schedule,
+            min_steps=config.min_steps_per_epoch,
         )
         dev_loss, dev_accuracy = evaluate(model, x_dev, y_dev)
         record = EpochRecord(
@@ -195,6 +207,12 @@ def train_model(
     return TrainResult(model=model, history=history)
 
 
+def steps_in_epoch(n_rows: int, config: TrainConfig) -> int:
+    """Optimizer steps in one epoch: whole passes over ``n_rows``, at least the config's minimum."""
+    one_pass = math.ceil(n_rows / config.batch_size)
+    return one_pass * math.ceil(config.min_steps_per_epoch / one_pass)
+
+
 def train_epoch(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -204,33 +222,37 @@ def train_epoch(
     batch_size: int,
     generator: torch.Generator,
     before_step: Callable[[], None] | None = None,
+    min_steps: int = 1,
 ) -> tuple[float, float]:
-    """One shuffled pass over (x, y); returns the running (train loss, train accuracy).
+    """Shuffled passes over (x, y), as many as ``min_steps`` steps need (at least one).
 
-    ``before_step`` runs before each optimizer step (an LR schedule). A batch of one is skipped
-    when the model has batch norm (its statistics need two rows).
+    Returns the running (train loss, train accuracy) over every row seen. ``before_step`` runs
+    before each optimizer step (an LR schedule). A batch of one is skipped when the model has
+    batch norm (its statistics need two rows).
     """
     model.train()
     has_batch_norm = any(isinstance(m, nn.BatchNorm1d) for m in model.modules())
     loss_fn = nn.CrossEntropyLoss()
     n = len(y)
-    order = torch.randperm(n, generator=generator).to(x.device)
+    passes = math.ceil(min_steps / math.ceil(n / batch_size))
     loss_sum = torch.zeros((), device=x.device)
     correct = torch.zeros((), device=x.device, dtype=torch.long)
-    for start in range(0, n, batch_size):
-        batch = order[start : start + batch_size]
-        if has_batch_norm and len(batch) == 1:
-            continue
-        if before_step is not None:
-            before_step()
-        logits = model(x[batch])
-        loss = loss_fn(logits, y[batch])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        loss_sum += loss.detach() * len(batch)
-        correct += (logits.detach().argmax(1) == y[batch]).sum()
-    return _finite(loss_sum.item() / n), correct.item() / n
+    for _ in range(passes):
+        order = torch.randperm(n, generator=generator).to(x.device)
+        for start in range(0, n, batch_size):
+            batch = order[start : start + batch_size]
+            if has_batch_norm and len(batch) == 1:
+                continue
+            if before_step is not None:
+                before_step()
+            logits = model(x[batch])
+            loss = loss_fn(logits, y[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach() * len(batch)
+            correct += (logits.detach().argmax(1) == y[batch]).sum()
+    return _finite(loss_sum.item() / (n * passes)), correct.item() / (n * passes)
 
 
 @torch.no_grad()

@@ -213,8 +213,8 @@ def _human_inputs(state: DiagnoseState, pid: int, metric: str) -> DiagnoseState:
     if not humans:
         st.caption(f"None yet. Add the people you know of, e.g. {SUGGESTED_HUMANS}.")
     name_col, value_col, add_col = st.columns([4, 2, 1], vertical_alignment="bottom")
-    name = name_col.text_input("Who", key=f"human_name_{pid}", placeholder="e.g. expert")
-    value = value_col.number_input(
+    name_col.text_input("Who", key=f"human_name_{pid}", placeholder="e.g. expert")
+    value_col.number_input(
         f"Error ({_unit_label(metric, state.unit)})",
         min_value=0.0,
         value=None,
@@ -222,14 +222,40 @@ def _human_inputs(state: DiagnoseState, pid: int, metric: str) -> DiagnoseState:
         format="%.2f",
         key=f"human_value_{pid}",
     )
-    if add_col.button("Add", key=f"add_human_{pid}", icon=":material/add:"):
-        if value is None:
-            st.error("Give the human level's error, e.g. 2 for 2%.")
-        else:
-            label = name.strip() or f"human {len(humans) + 1}"
-            humans.append(HumanLevel(label, _from_shown(value, metric)))
-            return replace(state, human_levels=humans)
+    add_col.button(
+        "Add",
+        key=f"add_human_{pid}",
+        icon=":material/add:",
+        on_click=_add_human,
+        args=(pid, [h.name for h in humans]),
+    )
+    added = st.session_state.pop(ADDED_HUMAN_KEY.format(pid), None)
+    if isinstance(added, str):
+        st.error(added)
+    elif added is not None:
+        name, value = added
+        humans.append(HumanLevel(name, _from_shown(value, metric)))
+        return replace(state, human_levels=humans)
     return state
+
+
+ADDED_HUMAN_KEY = "_added_human_{}"
+
+
+def _add_human(pid: int, names: list[str]) -> None:
+    """The Add button's callback: take the typed level and clear the form for the next one, or
+    leave the form as typed with the reason it was refused (no error, a name already there)."""
+    name_key, value_key = f"human_name_{pid}", f"human_value_{pid}"
+    value = st.session_state.get(value_key)
+    name = (st.session_state.get(name_key) or "").strip() or f"human {len(names) + 1}"
+    if value is None:
+        outcome: object = "Give the human level's error, e.g. 2 for 2%."
+    elif name.casefold() in {n.casefold() for n in names}:
+        outcome = f"'{escape_markdown(name)}' is already a human level: remove it first to change its error."
+    else:
+        outcome = (name, value)
+        st.session_state[name_key], st.session_state[value_key] = "", None
+    st.session_state[ADDED_HUMAN_KEY.format(pid)] = outcome
 
 
 def gap_table(diagnosis: Diagnosis) -> pd.DataFrame:
@@ -340,7 +366,7 @@ def comparison_section(store: Store, project: Project, state: DiagnoseState) -> 
     try:
         data = _comparison_cached(store, before, after, store.labels.tag_table(before.id))
     except InputError as exc:
-        st.error(f"{exc}\n\nThese two versions cannot be compared.")
+        st.error(f"{escape_markdown(exc)}\n\nThese two versions cannot be compared.")
         return
     st.markdown(f"**{before.name} → {after.name}** · {data['verdict']} · {pairing_line(data)}")
     st.dataframe(pd.DataFrame(level_rows(data)), hide_index=True, key="compare_levels")

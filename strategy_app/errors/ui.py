@@ -45,6 +45,7 @@ VIEW_KEY = "label_view_{}"
 NOTICES_KEY = "label_notices_{}"
 DETAIL_KEY = "label_detail_{}"
 GENERATION_KEY = "_label_view_generation"
+SAVED_KEY = "_label_rows_saved"
 PANEL_KEY = "label_panel_{}"
 ANNOTATOR_KEY = "annotator_{}"
 ANNOTATOR, SAMPLE, CATEGORIES, DETAIL, PAIRS, AGREEMENT, CSV = (
@@ -57,6 +58,10 @@ ANNOTATOR, SAMPLE, CATEGORIES, DETAIL, PAIRS, AGREEMENT, CSV = (
     "Import / export",
 )
 PANELS = (DETAIL, CATEGORIES, ANNOTATOR, SAMPLE, PAIRS, AGREEMENT, CSV)
+GRID_ROWS = 20  # the tagging sheet shows about this many rows at once
+ROW_PX = 35
+SHORT_LABEL = 12
+MIN_WORD = 4
 PANEL_ICONS = {
     ANNOTATOR: ":material/person:",
     DETAIL: ":material/zoom_in:",
@@ -306,6 +311,9 @@ def current_view(
 
 
 def _save_edits(store: Store, key: str, view_key: str) -> int:
+    """Save the editor's delta; returns the rows saved. The ``on_change`` callback: it shows
+    nothing (an element shown from a fragment's callback lands at the top of the page, and
+    Streamlit warns), it counts the saved rows for the run that follows to announce."""
     view = st.session_state.get(view_key)
     if view is None or view.key != key:
         return 0
@@ -315,8 +323,7 @@ def _save_edits(store: Store, key: str, view_key: str) -> int:
         view.conflicts.append(str(exc))
         view.stale = True
         return 0
-    if result.saved:
-        st.toast(f"Saved ({result.saved} row{'s' * (result.saved > 1)})", icon=":material/save:")
+    st.session_state[SAVED_KEY] = st.session_state.get(SAVED_KEY, 0) + result.saved
     return result.saved
 
 
@@ -327,40 +334,81 @@ def editor(store: Store, version: ModelVersion, view: View) -> bool:
     read at the start of the run is out of date.
     """
     config = {
-        ID: st.column_config.TextColumn("id", width="small"),
+        ID: st.column_config.TextColumn("id", width="small", pinned=True),
         INPUT: (
-            st.column_config.ImageColumn("input", width="small")
+            st.column_config.ImageColumn("input", width="small", pinned=True)
             if view.images
-            else st.column_config.TextColumn("input", width="medium")
+            else st.column_config.TextColumn("input", width="medium", pinned=True)
         ),
         Y_TRUE: st.column_config.TextColumn("true", width="small"),
         Y_PRED: st.column_config.TextColumn("predicted", width="small"),
         SCORE: st.column_config.NumberColumn("confidence", format="%.2f", width="small"),
         NOTES: st.column_config.TextColumn("notes", width="medium", max_chars=2000),
-        REVIEWED: st.column_config.CheckboxColumn("reviewed", width="small"),
+        REVIEWED: st.column_config.CheckboxColumn(
+            "reviewed", width=header_width("reviewed"), help="reviewed, even if no category applies"
+        ),
     }
+    labels = short_labels([category.name for category in view.categories])
     for category in view.categories:
-        config[category.name] = st.column_config.CheckboxColumn(category.name, width="small")
+        label = labels[category.name]
+        config[category.name] = st.column_config.CheckboxColumn(
+            label, width=header_width(label), help=category.name
+        )
     read_only = not current_user().can("tag errors")
     if read_only:
         st.caption(":material/visibility: Your role can read the tags but not change them.")
+    row_px = 56 if view.images else ROW_PX
     st.data_editor(
         view.frame,
         key=view.key,
         column_config=config,
+        column_order=[
+            ID,
+            INPUT,
+            REVIEWED,
+            Y_TRUE,
+            Y_PRED,
+            *(category.name for category in view.categories),
+            SCORE,
+            NOTES,
+        ],
         disabled=True if read_only else list(labeling.FIXED_COLUMNS),
         hide_index=True,
         num_rows="fixed",
-        row_height=56 if view.images else None,
+        row_height=row_px,
+        height=(min(len(view.frame), GRID_ROWS) + 1) * row_px + 3,
         on_change=_save_edits,
         args=(store, view.key, VIEW_KEY.format(version.id)),
     )
     # The callback saved the edit before this run; saving again here is a no-op then, and
     # catches an edit whose callback did not run (state set programmatically).
     saved = _save_edits(store, view.key, VIEW_KEY.format(version.id))
+    announced = st.session_state.pop(SAVED_KEY, 0)
+    if announced:
+        st.toast(f"Saved ({announced} row{'s' * (announced > 1)})", icon=":material/save:")
     if view.stale:
         st.rerun()
     return saved > 0
+
+
+def short_labels(names: list[str], limit: int = SHORT_LABEL) -> dict[str, str]:
+    """A short column header per category (its full name stays as the column's help): the part
+    before a '/', else the first word of a long name (its start if that word is tiny); the full
+    name where two would clash."""
+    labels = {}
+    for name in names:
+        short = name.split("/")[0].strip() or name
+        if len(short) > limit:
+            first = short.split()[0]
+            short = first if len(first) >= MIN_WORD else short[:limit].strip()
+        labels[name] = short[:limit]
+    seen = list(labels.values())
+    return {name: (name if seen.count(label) > 1 else label) for name, label in labels.items()}
+
+
+def header_width(label: str) -> int:
+    """Pixels a checkbox column needs to show its header without cutting it."""
+    return max(64, 8 * len(label) + 28)
 
 
 def notices(version: ModelVersion) -> None:
@@ -410,7 +458,7 @@ def detail(store: Store, version: ModelVersion, view: View, labels: LabelSnapsho
     st.caption(
         ("Tags: " + ", ".join(map(escape_markdown, names)) if names else "No tags yet")
         + (f" · notes: {escape_markdown(review.notes)}" if review and review.notes else "")
-        + " · tag it in the table above."
+        + f" · tag it in row {position + 1} of the table below."
     )
     with st.expander("History of this example", icon=":material/history:"):
         history(store, version.project_id, example)

@@ -68,6 +68,7 @@ def choose_sections(inputs: ReportInputs, pid: int) -> list[str]:
                 disabled=not has,
                 key=f"report_section_{pid}_{section}",
                 help=None if has else "No results for this section in this project yet.",
+                wrap=True,
             )
         if ticked and has:
             chosen.append(section)

@@ -236,7 +236,10 @@ def _study_names(run: SearchRun) -> list[str]:
 
 
 def _studies(run: SearchRun) -> list:
-    return studies.load_studies(run.storage, _study_names(run))
+    """The run's opened rounds; a round whose attributes are still being written is left out
+    (the runner sets them one by one after creating the study, and a poll may fall between)."""
+    found = studies.load_studies(run.storage, _study_names(run))
+    return [study for study in found if "space" in study.user_attrs]
 
 
 def read_result(run: SearchRun) -> dict | None:

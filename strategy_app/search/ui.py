@@ -44,9 +44,28 @@ DATASET_NAMES = {
     "digits": "digits (scikit-learn, split here)",
     "classification": "synthetic classification",
 }
-TIERS = {1: "1 · search first", 2: "2", 3: "3", 4: "4 · keep defaults"}
+TIERS = {
+    1: "1 · most important",
+    2: "2 · important",
+    3: "3 · less important",
+    4: "4 · keep defaults",
+}
 TIER_BY_LABEL = {label: tier for tier, label in TIERS.items()}
 LIVE = ("running", "stopping")
+TRIAL_COLUMNS = {
+    "value": st.column_config.NumberColumn("dev accuracy", format="percent"),
+    "epochs_run": st.column_config.NumberColumn("epochs run"),
+    "duration_s": st.column_config.NumberColumn("seconds", format="%.1f"),
+    "lr": st.column_config.NumberColumn("learning rate", format="%.2e"),
+    "momentum": st.column_config.NumberColumn("momentum β", format="%.4f"),
+    "hidden_units": st.column_config.NumberColumn("hidden units"),
+    "batch_size": st.column_config.NumberColumn("batch size"),
+    "layers": st.column_config.NumberColumn("hidden layers"),
+    "lr_decay": st.column_config.TextColumn("LR decay"),
+    "weight_decay": st.column_config.NumberColumn("L2 (weight decay)", format="%.1e"),
+    "warmup_epochs": st.column_config.NumberColumn("warm-up epochs"),
+    "batch_norm": st.column_config.CheckboxColumn("batch norm"),
+}
 
 
 # ---------------------------------------------------------------- the space as a table
@@ -95,8 +114,9 @@ def space_editor(store: Store, project_id: int) -> SearchSpace | None:
     if key not in st.session_state:
         st.session_state[key] = space_frame(saved_space(store, project_id))
     st.markdown(
-        "Tiers: " + " · ".join(TIERS.values()) + ". Search tier 1 first; log types sample "
-        "evenly across decades."
+        ":material/low_priority: **Tiers** rank the parameters by how much they matter: 1 (the "
+        "learning rate) most, 4 (e.g. Adam's β1, β2, ε) least. Search tier 1 first; log types "
+        "sample evenly across decades."
     )
     edited = st.data_editor(
         st.session_state[key],
@@ -111,7 +131,8 @@ def space_editor(store: Store, project_id: int) -> SearchSpace | None:
             "low": st.column_config.NumberColumn(format="%.4g"),
             "high": st.column_config.NumberColumn(format="%.4g"),
             "log": st.column_config.CheckboxColumn(
-                help="sampled on a log scale (always for log types; optional for int)"
+                help="ticked for the log types (always log scale); for int, tick to sample "
+                "on a log scale"
             ),
             "choices / grid points": st.column_config.TextColumn(
                 help="comma-separated: the values of a choice, or the grid points of a range"
@@ -222,7 +243,9 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
         "best model compares paired with the project's versions.",
     )
     sampler = left.selectbox("Sampler", SAMPLERS, key=f"search_sampler_{k}")
-    pruning = left.toggle("Prune bad trials early (median)", value=True, key=f"search_prune_{k}")
+    pruning = left.toggle(
+        "Prune bad trials early (median)", value=True, key=f"search_prune_{k}", wrap=True
+    )
     workers = middle.number_input(
         "Workers (processes)", 1, max(1, os.cpu_count() or 1), 1, key=f"search_workers_{k}"
     )
@@ -236,12 +259,18 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
     if space is not None:
         with st.expander("Grid vs random for this budget", expanded=False):
             budget_panel(project_id, space, int(trials * rounds))
+    running = [
+        r.name
+        for r in store.search_runs.list(project_id)
+        if r.kind == "caviar" and search_jobs.is_running(r)
+    ]
     if st.button(
         "Start search",
         type="primary",
         key=f"search_start_{k}",
-        disabled=space is None,
+        disabled=space is None or bool(running),
         icon=":material/play_arrow:",
+        help=f"{running[0]} is running: stop it or wait for it to finish" if running else None,
     ):
         request = search_jobs.CaviarRequest(
             dataset=dataset,
@@ -260,6 +289,7 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
         else:
             st.session_state[f"search_run_{k}_caviar"] = run.id
             st.toast(f"Started {escape_markdown(run.name)} in the background")
+            st.rerun()  # Start is disabled from now on
 
 
 def pick_run(store: Store, project_id: int, kind: str) -> SearchRun | None:
@@ -297,16 +327,16 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
         min(1.0, status["done"] / max(1, status["planned"])),
         text=f"**{status['state']}** · round {status['round']}/{status['rounds']} · "
         f"{status['done']}/{status['planned']} trials finished"
-        + (f" · best dev accuracy {best:.1%}" if best is not None else ""),
+        + (f" · best trial's dev accuracy {best:.1%}" if best is not None else ""),
     )
-    buttons = iter(st.columns(4))  # side by side, left to right, only those that apply
-    if live and next(buttons).button("Stop", key=f"search_stop_{run_id}", icon=":material/stop:"):
+    buttons = st.container(horizontal=True)  # side by side, each as wide as its label
+    if live and buttons.button("Stop", key=f"search_stop_{run_id}", icon=":material/stop:"):
         try:
             search_jobs.stop_search(run, current_user())
             st.toast("Stop requested: workers finish their current epoch")
         except InputError as exc:
             st.error(escape_markdown(exc))
-    if status["state"] in ("stopped", "failed") and next(buttons).button(
+    if status["state"] in ("stopped", "failed") and buttons.button(
         "Resume", key=f"search_resume_{run_id}", icon=":material/replay:"
     ):
         try:
@@ -315,7 +345,7 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
         except InputError as exc:
             st.error(escape_markdown(exc))
     result = status["result"]
-    if result and next(buttons).button(
+    if result and buttons.button(
         "Diagnose the best model", key=f"search_diagnose_{run_id}", type="primary"
     ):
         try:
@@ -329,17 +359,28 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
         st.code(search_jobs.log_tail(run) or "(no output)")
     if result:
         best = result["best"]
-        st.success(
-            f"Best: trial {best['trial']} of {best['study']}, retrained {best['epochs']} epochs: "
-            f"dev accuracy {best['dev_accuracy']:.1%}, test accuracy {best['test_accuracy']:.1%}"
-            " (the winner only, evaluated once)."
+        as_trial = (
+            f" (dev accuracy {best['value']:.1%} as a trial)"
+            if best.get("value") is not None
+            else ""
         )
-        st.dataframe(pd.DataFrame([best["params"]]), hide_index=True)
+        st.success(
+            f"Best: trial {best['trial']} of {best['study']}{as_trial}, retrained from scratch "
+            f"for {best['epochs']} epoch{'s' * (best['epochs'] != 1)}: dev accuracy "
+            f"{best['dev_accuracy']:.1%}, test accuracy {best['test_accuracy']:.1%} (the "
+            "retrained winner only, evaluated on test once)."
+        )
+        st.dataframe(pd.DataFrame([best["params"]]), hide_index=True, column_config=TRIAL_COLUMNS)
     rows = search_jobs.trial_rows(run)
     if not rows:
         st.caption("Waiting for the first trial…")
         return
-    st.dataframe(pd.DataFrame(rows).drop(columns="number"), hide_index=True, height=240)
+    st.dataframe(
+        pd.DataFrame(rows).drop(columns="number"),
+        hide_index=True,
+        height=240,
+        column_config=TRIAL_COLUMNS,
+    )
     finished = [r for r in rows if r["value"] is not None]
     if finished:
         st.altair_chart(search_history_chart({"trials": finished}))
@@ -375,7 +416,8 @@ def panda_key(project_id: int) -> str:
 
 def panda_section(store: Store, project_id: int) -> None:
     """Start one model; watch its curves; stop, change settings, continue."""
-    with st.expander("New panda run", expanded=not store.search_runs.list(project_id)):
+    panda_runs = [r for r in store.search_runs.list(project_id) if r.kind == "panda"]
+    with st.expander("New panda run", expanded=not panda_runs):
         columns = st.columns(3)
         dataset = columns[2].selectbox(
             "Dataset",

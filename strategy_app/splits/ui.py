@@ -72,11 +72,12 @@ def plan_inputs(store: Store, project: Project) -> SplitPlan | None:
     test_col, train_dev_col, difference_col, baseline_col = st.columns(4)
     state = replace(
         state,
-        test=test_col.toggle("Test set", saved.test, key=f"split_test_{pid}"),
+        test=test_col.toggle("Test set", saved.test, key=f"split_test_{pid}", wrap=True),
         train_dev=train_dev_col.toggle(
             "Train-dev set",
             saved.train_dev,
             key=f"split_train_dev_{pid}",
+            wrap=True,
             help="Carved out of training: separates variance from data mismatch.",
         ),
         min_difference=difference_col.text_input(
