@@ -251,7 +251,10 @@ def _add_human(pid: int, names: list[str]) -> None:
     if value is None:
         outcome: object = "Give the human level's error, e.g. 2 for 2%."
     elif name.casefold() in {n.casefold() for n in names}:
-        outcome = f"'{escape_markdown(name)}' is already a human level: remove it first to change its error."
+        outcome = (
+            f"'{escape_markdown(name)}' is already a human level: remove it first to change "
+            "its error."
+        )
     else:
         outcome = (name, value)
         st.session_state[name_key], st.session_state[value_key] = "", None
