@@ -92,10 +92,10 @@ def diagnose(
     ...     "y_pred": [0, 1, 0, 1, 0, 0, 0, 0],
     ... })
     >>> diagnosis = diagnose(frame, human="0%")
-    >>> diagnosis.levels["dev"], diagnosis.priority
-    (0.5, ['variance'])
-    >>> diagnosis.to_dict()["gaps"]["variance"]
-    0.5
+    >>> diagnosis.levels["dev"], diagnosis.to_dict()["gaps"]["variance"]
+    (0.5, 0.5)
+    >>> diagnosis.gaps["variance"].within_noise  # four rows a split: its interval spans 0
+    True
     """
     scan = scan_split_metrics(predictions, metric=metric, slice_column=slice_column)
     humans = human_levels(human, scan.metric)
