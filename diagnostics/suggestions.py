@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from diagnostics.image_flags import ImageFlags
 from diagnostics.label_issues import LabelIssues
 from diagnostics.slices import Slice
+from diagnostics.tags import MAX_CATEGORY_NAME
 
 IMAGE_FLAG_TEXT = {
     "blurry": ("blurry", "blurry image"),
@@ -69,31 +71,46 @@ def example_suggestions(
             for flag in report.flags if report else ():
                 category, text = IMAGE_FLAG_TEXT[flag]
                 found[example].append(Suggestion(example, flag, text, category))
-    for found_slice in slices:
+    in_slice: set[str] = set()
+    for found_slice in slices:  # best-ranked first: an example gets the first slice it is in
         if not all(p.column in examples for p in found_slice.predicates):
             continue
         inside = found_slice.mask(examples)
         for example, is_in in zip(ids, inside, strict=True):
-            if is_in:
+            if is_in and example not in in_slice:
+                in_slice.add(example)
                 text = f"in slice {found_slice.label} ({found_slice.lift:.1f}× the rest's rate)"
                 found[example].append(
-                    Suggestion(example, "slice", text, f"slice: {found_slice.label}")
+                    Suggestion(example, "slice", text, slice_category(found_slice))
                 )
     return found
 
 
+def slice_category(found: Slice) -> str:
+    """The tag category a slice suggestion becomes: ``slice: <label>``, shortened to fit a
+    category name."""
+    name = f"slice: {found.label}"
+    return name if len(name) <= MAX_CATEGORY_NAME else name[: MAX_CATEGORY_NAME - 1] + "…"
+
+
 def confirmation_rates(
-    shown: Iterable[Suggestion], accepted: Iterable[tuple[str, str]]
-) -> dict[str, dict]:
-    """Per kind: suggestions shown, accepted (``(id, kind)`` pairs) and the accepted share."""
-    accepted = set(accepted)
-    rates: dict[str, dict] = {}
+    shown: Iterable[Suggestion],
+    accepted: Iterable[tuple[str, str]],
+    rejected: Iterable[tuple[str, str]] = (),
+) -> dict[str, dict[str, Any]]:
+    """Per kind: suggestions shown, accepted and rejected (``(id, kind)`` pairs) and the
+    precision people measured, accepted / (accepted + rejected) (None before any judgement)."""
+    accepted, rejected = set(accepted), set(rejected)
+    rates: dict[str, dict[str, Any]] = {}
     for suggestion in shown:
-        entry = rates.setdefault(suggestion.kind, {"shown": 0, "accepted": 0})
+        entry = rates.setdefault(suggestion.kind, {"shown": 0, "accepted": 0, "rejected": 0})
+        key = (suggestion.id, suggestion.kind)
         entry["shown"] += 1
-        entry["accepted"] += (suggestion.id, suggestion.kind) in accepted
+        entry["accepted"] += key in accepted
+        entry["rejected"] += key in rejected and key not in accepted
     for entry in rates.values():
-        entry["precision"] = entry["accepted"] / entry["shown"]
+        judged = entry["accepted"] + entry["rejected"]
+        entry["precision"] = entry["accepted"] / judged if judged else None
     return rates
 
 

@@ -51,10 +51,28 @@ def test_confirmation_rates_per_kind():
     found = example_suggestions(examples, label_issues=find_label_issues(predictions))
     shown = [s for suggestions in found.values() for s in suggestions]
     accepted = [(shown[0].id, "mislabeled")]
-    rates = confirmation_rates(shown, accepted)
+    rejected = [(s.id, s.kind) for s in shown[1:3]]
+    rates = confirmation_rates(shown, accepted, rejected)
     assert rates["mislabeled"] == {
-        "shown": len(shown), "accepted": 1, "precision": 1 / len(shown)
+        "shown": len(shown), "accepted": 1, "rejected": 2, "precision": 1 / 3
     }  # fmt: skip
+    assert confirmation_rates(shown, [])["mislabeled"]["precision"] is None
+
+
+def test_an_example_gets_only_its_best_slice():
+    predictions = read_predictions(SAMPLE / "predictions.csv", extra_columns=CONDITIONS)
+    positions = error_positions(predictions)
+    examples = error_examples(predictions, positions)
+    for column in CONDITIONS:
+        examples[column] = predictions.frame[column].iloc[positions].to_numpy()
+    slices = find_slices(predictions, columns=list(CONDITIONS)).slices
+    found = example_suggestions(examples, slices=slices)
+    for example, suggestions in found.items():
+        kinds = [s.kind for s in suggestions]
+        assert kinds.count("slice") <= 1
+        inside = [k for k, s in enumerate(slices) if s.mask(examples[examples["id"] == example])[0]]
+        if inside:
+            assert suggestions[0].category.startswith(f"slice: {slices[inside[0]].label}"[:59])
 
 
 def test_a_sample_drawn_from_one_slice():

@@ -19,13 +19,22 @@ from pathlib import Path
 from diagnostics.compare import Comparison
 from diagnostics.fastcompare import compare_files
 from diagnostics.fastscan import ScanResult, scan_split_metrics
-from diagnostics.ingest import check_scores
-from diagnostics.slices import metadata_columns
+from diagnostics.ingest import check_scores, read_predictions
+from diagnostics.slices import (
+    SLICE_COLUMN_PREFIX,
+    Slice,
+    SliceSearch,
+    file_with_column,
+    find_slices,
+    metadata_columns,
+    slice_column,
+    slice_column_name,
+)
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis, HumanLevel, diagnose, diagnose_slices
 from strategy_app.auth import User, require
 from strategy_app.store import DiagnoseState, ModelVersion, Store
-from strategy_app.store.audit import UPLOAD, VERSION_DELETE
+from strategy_app.store.audit import SLICE_COLUMN, UPLOAD, VERSION_DELETE
 
 
 @dataclass
@@ -207,3 +216,69 @@ def compare_versions(store: Store, before: ModelVersion, after: ModelVersion) ->
         tags=table if table.consensus_tags() else None,
         display_names=(before.name, after.name),
     )
+
+
+def predictions_path(store: Store, state: DiagnoseState) -> Path | None:
+    """The saved predictions file of a version's inputs (None for typed levels); raises
+    InputError when the file is missing from the data folder."""
+    if state.source != "upload" or not state.upload_sha256:
+        return None
+    path = store.uploads.path(state.upload_sha256)
+    if not path.is_file():
+        raise InputError(
+            f"the saved file {state.upload_name or ''} is missing from the data folder; "
+            "upload it again on Diagnose"
+        )
+    return path
+
+
+def error_slices(store: Store, state: DiagnoseState, *, split: str = "dev") -> SliceSearch | None:
+    """Where a version's ``split`` errors concentrate (:func:`diagnostics.slices.find_slices`
+    over its metadata columns, slice columns made here excepted).
+
+    None when there is nothing to search: typed levels, no metadata column, a regression
+    metric or no such split. Raises InputError when the file cannot be read.
+    """
+    path = predictions_path(store, state)
+    if path is None:
+        return None
+    columns = [c for c in metadata_columns(path) if not c.startswith(SLICE_COLUMN_PREFIX)]
+    if not columns:
+        return None
+    name = state.upload_name or path.name
+    predictions = read_predictions(
+        path, metric=state.metric, extra_columns=tuple(columns), display_name=name
+    )
+    if predictions.metric != "error" or not (predictions.frame["split"] == split).any():
+        return None
+    return find_slices(predictions, split=split, columns=columns)
+
+
+def add_slice_column(store: Store, version: ModelVersion, found: Slice, user: User) -> str:
+    """Add a ``yes``/``no`` column of ``found`` to the version's predictions file and diagnose
+    by it; returns the column's name.
+
+    The version keeps its rows, ids, sample and tags: it now points at its file with one more
+    column (the file it replaces is pruned when no other version keeps it). ``user`` must be
+    an editor; audited.
+    """
+    require(user, "change the diagnosis inputs")
+    state = version.state
+    path = predictions_path(store, state)
+    if path is None:
+        raise InputError(f"{version.name} has typed levels only: a slice column needs predictions")
+    name = state.upload_name or path.name
+    columns = tuple(dict.fromkeys(p.column for p in found.predicates))
+    predictions = read_predictions(
+        path, metric=state.metric, extra_columns=columns, display_name=name
+    )
+    column = slice_column_name(found, metadata_columns(path))
+    values = slice_column(predictions.frame, found.predicates).tolist()
+    data = file_with_column(path, column, values)
+    upload = store.uploads.add(name, data, check=lambda kept: check_upload(kept, name))
+    store.versions.replace_file(
+        version.id, replace(state, upload_sha256=upload.sha256, slice_column=column)
+    )
+    store.uploads.prune()
+    store.audit.record(user.identity, SLICE_COLUMN, version.project_id, column, {"of": name})
+    return column

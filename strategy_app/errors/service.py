@@ -19,11 +19,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from diagnostics.ceiling import Agreement, Ceiling, ceiling_table
@@ -31,9 +32,11 @@ from diagnostics.compare import CategoryFix, carry_over, dev_outcomes, tagged_id
 from diagnostics.errors import dev_error_summary, sample_errors
 from diagnostics.images import data_url, extract_images_zip, read_image_file, thumbnail_png
 from diagnostics.ingest import Predictions, read_predictions
+from diagnostics.slices import Predicate, mask_of
 from diagnostics.tags import TagRow, TagTable, read_tags_csv, table_ceiling, write_tags_csv
 from diagnostics.validation import InputError
 from strategy_app.auth import PermissionDenied, User, require
+from strategy_app.diagnose.service import predictions_path
 from strategy_app.store import ModelVersion, Store
 from strategy_app.store.audit import (
     CATEGORY_CHANGE,
@@ -78,14 +81,9 @@ def predictions_for(
     """
     if state is None:
         state = store.diagnose_state.load(project_id)
-    if state.source != "upload" or not state.upload_sha256:
+    path = predictions_path(store, state)
+    if path is None:
         return None
-    path = store.uploads.path(state.upload_sha256)
-    if not path.is_file():
-        raise InputError(
-            f"the saved file {state.upload_name or ''} is missing from the data folder; "
-            "upload it again on Diagnose"
-        )
     return reader(
         path, metric=state.metric, extra_columns=(), display_name=state.upload_name or path.name
     )
@@ -136,18 +134,43 @@ def draw_sample(
     seed: int,
     stratify: bool = False,
     user: User,
+    within: Sequence[Predicate] = (),
 ) -> Sample:
     """Draw a seeded sample of a version's misclassified dev examples (``predictions``: that
-    version's) and save it in the version, replacing any old one.
+    version's) and save it in the version, replacing any old one; ``within`` (a slice's
+    predicates) draws only from the errors in that slice.
 
     ``user`` must be an editor; the draw is audited.
     """
     require(user, "draw a sample")
-    examples = sample_errors(predictions, n, seed=seed, stratify=stratify)
+    mask = slice_mask(store, version_id, predictions, within) if within else None
+    examples = sample_errors(predictions, n, seed=seed, stratify=stratify, within=mask)
+    if examples.empty:
+        raise InputError(f"no dev errors in the slice {' ∧ '.join(p.label for p in within)}")
     sample = store.labels.save_sample(version_id, examples, seed=seed, stratified=stratify)
-    detail = {"size": sample.size, "seed": seed, "stratified": stratify}
+    detail: dict = {"size": sample.size, "seed": seed, "stratified": stratify}
+    if within:
+        detail["slice"] = " ∧ ".join(p.label for p in within)
     store.audit.record(user.identity, SAMPLE_DRAW, project_of(store, version_id), None, detail)
     return sample
+
+
+def slice_mask(
+    store: Store, version_id: int, predictions: Predictions, predicates: Sequence[Predicate]
+) -> np.ndarray:
+    """Which rows of a version's ``predictions`` are in the slice of ``predicates`` (its
+    columns are read from the version's file, in the same row order)."""
+    version = store.versions.get(version_id)
+    path = None if version is None else predictions_path(store, version.state)
+    if version is None or path is None:
+        raise InputError("that version has no predictions file to slice")
+    columns = tuple(dict.fromkeys(p.column for p in predicates))
+    frame = read_predictions(
+        path, metric=version.state.metric, extra_columns=columns, display_name=path.name
+    ).frame
+    if len(frame) != len(predictions.frame):
+        raise InputError("the predictions changed while the slice was read; try again")
+    return mask_of(frame, predicates)
 
 
 def carry_from(
@@ -430,12 +453,18 @@ def apply_editor_state(store: Store, view: View, state: dict | None, user: User)
 
 
 def check_tagger(user: User, view: View) -> None:
+    """Refuse (PermissionDenied) a user who may not tag, or a signed-in user tagging in a view
+    of another annotator than themself."""
+    check_tagger_as(user, view.annotator)
+
+
+def check_tagger_as(user: User, annotator: str) -> None:
     """Refuse (PermissionDenied) a user who may not tag, or a signed-in user tagging as another
     annotator than themself."""
     require(user, "tag errors")
-    if user.signed_in and view.annotator != user.email:
+    if user.signed_in and annotator != user.email:
         raise PermissionDenied(
-            f"{user.email} may tag only as {user.email}, not as '{view.annotator}'; reload the page"
+            f"{user.email} may tag only as {user.email}, not as '{annotator}'; reload the page"
         )
 
 

@@ -18,7 +18,7 @@ from diagnostics.tags import read_tags_csv, table_ceiling
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis
 from strategy_app.auth import User, require
-from strategy_app.diagnose.service import DiagnosisResult, compare_versions, compute
+from strategy_app.diagnose.service import DiagnosisResult, compare_versions, compute, error_slices
 from strategy_app.errors import service as errors
 from strategy_app.search import service as search
 from strategy_app.splits.service import project_plan
@@ -47,6 +47,7 @@ def project_inputs(
     if result is None:
         result = compute(store, state)
     inputs = inputs_from_result(project, state, result, title=title)
+    inputs.error_slices = error_slices(store, state)
     inputs.split_plan = project_plan(store, project.id)
     version = store.versions.current(project.id)
     if version is not None:

@@ -46,6 +46,7 @@ from strategy_app.store.search_state import SearchPageState, SearchStateReposito
 from strategy_app.store.settings import SettingsRepository
 from strategy_app.store.shares import ShareRepository
 from strategy_app.store.split_plans import SplitPageState, SplitPlanRepository
+from strategy_app.store.suggestions import SuggestionRepository
 from strategy_app.store.uploads import UploadRepository
 from strategy_app.store.versions import ModelVersion, VersionRepository
 
@@ -80,6 +81,7 @@ class Store:
     search_state: SearchStateRepository
     audit: AuditRepository
     versions: VersionRepository
+    suggestions: SuggestionRepository
 
     @property
     def location(self) -> str:
@@ -127,4 +129,5 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
         search_state=SearchStateRepository(engine),
         audit=AuditRepository(engine),
         versions=VersionRepository(engine),
+        suggestions=SuggestionRepository(engine),
     )

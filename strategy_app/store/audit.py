@@ -35,6 +35,8 @@ SHARE_CREATE = "share create"
 SHARE_REVOKE = "share revoke"
 SEARCH_START = "search start"
 ROLES_CHANGE = "roles change"
+SLICE_COLUMN = "slice column"
+SUGGESTION_DECISION = "suggestion decision"
 
 
 @dataclass(frozen=True)

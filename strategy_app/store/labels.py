@@ -30,6 +30,7 @@ from strategy_app.store.schema import (
     LabelExample,
     LabelRow,
     LabelSample,
+    LabelSuggestion,
     LabelTag,
     ModelVersionRow,
     Setting,
@@ -614,7 +615,7 @@ def _bump(session, version_id: int, keys: Iterable[tuple[str, str]]) -> int:
 
 
 def _delete_sample(session, version_id: int) -> None:
-    for table in (LabelTag, LabelRow, LabelExample, LabelSample):
+    for table in (LabelSuggestion, LabelTag, LabelRow, LabelExample, LabelSample):
         session.execute(delete(table).where(table.version_id == version_id))
 
 

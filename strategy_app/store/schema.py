@@ -121,6 +121,25 @@ class LabelExample(Base):
     carried: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class LabelSuggestion(Base):
+    """Evidence offered for one sampled example (likely mislabeled, an image flag, a slice) and
+    what a person decided: ``pending``, ``accepted`` (it became a tag) or ``dismissed``. Kept
+    apart from the tags: only an accepted suggestion adds one."""
+
+    __tablename__ = "label_suggestions"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    example_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class LabelCategory(Base):
     """An error category of a version's analysis; tags refer to its id, so a rename keeps them."""
 

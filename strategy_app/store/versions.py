@@ -128,6 +128,19 @@ class VersionRepository:
 
         write(self._engine, change)
 
+    def replace_file(self, version_id: int, state: DiagnoseState) -> None:
+        """Point a version at ``state``'s file, the same predictions with one more column (a
+        slice column made of them), and save its settings: the version's sample, tags and
+        comparisons stay valid, as its rows and ids are unchanged."""
+
+        def change(session) -> None:
+            row = session.get(ModelVersionRow, version_id)
+            if row is None:
+                raise InputError("that version no longer exists; pick another one")
+            _fill(row, state)
+
+        write(self._engine, change)
+
     def delete(self, version_id: int) -> int | None:
         """Delete a version and what belongs only to it (its sample, categories and tags);
         returns the project's current version afterwards (the newest left, or None)."""

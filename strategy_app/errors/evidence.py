@@ -1,0 +1,249 @@
+"""Evidence beside the tagging sheet, without the UI: suggestions a person confirms.
+
+Three searches look at a version's dev errors: where they concentrate (significant slices,
+:func:`strategy_app.diagnose.service.error_slices`), which labels are likely wrong
+(:func:`diagnostics.label_issues.find_label_issues`, from ``prob_<class>`` columns) and which
+images are blurry, dark, nearly blank or near-duplicates (:mod:`diagnostics.image_flags`). What
+they say about the sampled examples becomes *suggestions*, saved apart from the tags
+(:mod:`strategy_app.store.suggestions`): only a person's *accept* turns one into a tag, so the
+ceiling counts confirmed tags only. Per kind, the share people confirmed is the suggestion's
+precision on the project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import pandas as pd
+
+from diagnostics.image_flags import ImageFlags, flag_images
+from diagnostics.ingest import read_predictions
+from diagnostics.label_issues import LabelIssues, find_label_issues, probability_columns
+from diagnostics.slices import Slice, SliceSearch, file_columns
+from diagnostics.suggestions import Suggestion, confirmation_rates, example_suggestions
+from diagnostics.validation import InputError
+from strategy_app.auth import User
+from strategy_app.diagnose.service import error_slices, predictions_path
+from strategy_app.errors.service import ID, INPUT, check_tagger_as, is_image_path, project_of
+from strategy_app.store import ModelVersion, Store
+from strategy_app.store.audit import SUGGESTION_DECISION, TAG_EDIT, audit_row
+from strategy_app.store.diagnose_state import DiagnoseState
+from strategy_app.store.labels import LabelEdit, LabelSnapshot, Review, Sample
+from strategy_app.store.suggestions import ACCEPTED, DISMISSED, StoredSuggestion
+
+KIND_NAMES = {
+    "mislabeled": "likely mislabeled",
+    "blurry": "blurry",
+    "dark": "too dark",
+    "light": "too light",
+    "low_information": "low information",
+    "near_duplicate": "near duplicate",
+    "slice": "in a slice",
+}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the three searches found for a version (None: that search had nothing to look at);
+    ``problems`` are one-line reasons a search could not run (a bad ``prob_`` column, say)."""
+
+    slices: SliceSearch | None = None
+    label_issues: LabelIssues | None = None
+    image_flags: ImageFlags | None = None
+    problems: tuple[str, ...] = ()
+
+
+def label_issues_of(store: Store, state: DiagnoseState) -> LabelIssues | None:
+    """Likely label errors among a version's dev rows; None without ``prob_`` columns (or for
+    typed levels). Raises InputError when the probabilities are refused."""
+    path = predictions_path(store, state)
+    if path is None:
+        return None
+    columns = probability_columns(file_columns(path))
+    if not columns:
+        return None
+    name = state.upload_name or path.name
+    predictions = read_predictions(
+        path, metric=state.metric, extra_columns=tuple(columns), display_name=name
+    )
+    if predictions.metric != "error" or not (predictions.frame["split"] == "dev").any():
+        return None
+    return find_label_issues(predictions, split="dev")
+
+
+def image_flags_of(root: str | None, sample: Sample) -> ImageFlags | None:
+    """Image flags of the sample's images under ``root`` (None when the inputs are no images or
+    there is no images folder); images that cannot be read are left out."""
+    paths = [p for p in sample.examples[INPUT].tolist() if is_image_path(p)]
+    if root is None or not paths:
+        return None
+    try:
+        return flag_images(root, paths)
+    except InputError:
+        return None
+
+
+def sample_frame(store: Store, state: DiagnoseState, sample: Sample, slices: Sequence[Slice]):
+    """The sample's examples with the columns ``slices`` use (for their masks), in order."""
+    columns = tuple(dict.fromkeys(p.column for s in slices for p in s.predicates))
+    examples = sample.examples.copy()
+    path = predictions_path(store, state)
+    if not columns or path is None:
+        return examples
+    predictions = read_predictions(
+        path, metric=state.metric, extra_columns=columns, display_name=state.upload_name
+    )
+    frame = predictions.frame
+    rows = frame[frame["split"] == "dev"].drop_duplicates("id").set_index(frame["id"].name)
+    rows.index = rows.index.astype(str)
+    for column in columns:
+        examples[column] = rows[column].reindex(examples[ID].astype(str)).to_numpy()
+    return examples
+
+
+def offer_suggestions(
+    store: Store,
+    version: ModelVersion,
+    labels: LabelSnapshot,
+    evidence: Evidence,
+    examples: Callable[[], pd.DataFrame] | None = None,
+) -> list[StoredSuggestion]:
+    """Save what ``evidence`` suggests for the version's sampled examples (decisions kept) and
+    return every saved suggestion. ``examples`` gives the sample with the slices' columns
+    (:func:`sample_frame` when not given)."""
+    sample = labels.sample
+    if sample is None:
+        return []
+    slices = evidence.slices.slices if evidence.slices else []
+    frame = (
+        examples() if examples is not None else sample_frame(store, version.state, sample, slices)
+    )
+    found = example_suggestions(
+        frame,
+        label_issues=evidence.label_issues,
+        image_flags=evidence.image_flags,
+        slices=slices,
+    )
+    return store.suggestions.offer(version.id, [s for group in found.values() for s in group])
+
+
+def by_example(stored: Sequence[StoredSuggestion]) -> dict[str, list[StoredSuggestion]]:
+    """Saved suggestions grouped by example id."""
+    grouped: dict[str, list[StoredSuggestion]] = {}
+    for entry in stored:
+        grouped.setdefault(entry.suggestion.id, []).append(entry)
+    return grouped
+
+
+def suggested_text(stored: Sequence[StoredSuggestion]) -> str:
+    """One table cell: an example's suggestions still open, joined by ``; `` (accepted ones
+    show as ``✓ …``, dismissed ones are left out)."""
+    parts = []
+    for entry in stored:
+        if entry.status == ACCEPTED:
+            parts.append(f"✓ {entry.suggestion.text}")
+        elif entry.pending:
+            parts.append(entry.suggestion.text)
+    return "; ".join(parts)
+
+
+def accept(
+    store: Store,
+    version: ModelVersion,
+    example_id: str,
+    kind: str,
+    annotator: str,
+    user: User,
+) -> Review:
+    """Turn a suggestion into a tag of ``annotator`` on the example (adding its category when
+    the version has none of that name) and record it accepted; returns the saved review.
+
+    ``user`` must be an annotator tagging as themself (a signed-in user); the tag edit is
+    audited. Raises :class:`~strategy_app.store.labels.Conflict` when the review changed since
+    it was read, and InputError when the suggestion is gone.
+    """
+    check_tagger_as(user, annotator)
+    stored = {(s.suggestion.id, s.suggestion.kind): s for s in store.suggestions.list(version.id)}
+    entry = stored.get((example_id, kind))
+    if entry is None:
+        raise InputError(f"no {kind} suggestion for example '{example_id}' any more; reload")
+    name = entry.suggestion.category
+    categories = {c.name.lower(): c for c in store.labels.categories(version.id)}
+    category = categories.get(name.lower()) or store.labels.add_category(version.id, name)
+    review = store.labels.review(version.id, example_id, annotator)
+    edit = LabelEdit(example_id=example_id, annotator=annotator, add=frozenset({category.id}))
+    detail = {"annotator": annotator, "added": [category.name], "suggestion": kind}
+    project = project_of(store, version.id)
+    audit = partial(audit_row, user.identity, TAG_EDIT, project, example_id, detail)
+    saved = store.labels.save_edit(version.id, edit, review.version, audit)
+    store.suggestions.decide(version.id, example_id, kind, ACCEPTED, annotator or user.identity)
+    return saved
+
+
+def dismiss(
+    store: Store, version: ModelVersion, example_id: str, kind: str, annotator: str, user: User
+) -> None:
+    """Record that a person judged a suggestion wrong (it leaves the sheet; it counts against
+    the kind's precision). ``user`` must be an annotator tagging as themself; audited."""
+    check_tagger_as(user, annotator)
+    store.suggestions.decide(version.id, example_id, kind, DISMISSED, annotator or user.identity)
+    detail = {"annotator": annotator, "dismissed": kind}
+    store.audit.record(user.identity, SUGGESTION_DECISION, version.project_id, example_id, detail)
+
+
+def precision_rows(store: Store, project_id: int) -> list[dict]:
+    """Per suggestion kind, over every version of the project: shown, accepted, dismissed and
+    the precision people measured (accepted / judged), for display."""
+    stored = store.suggestions.of_project(project_id)
+
+    def key(entry: StoredSuggestion) -> tuple[str, str]:
+        return f"{entry.version_id}/{entry.suggestion.id}", entry.suggestion.kind
+
+    shown = [
+        Suggestion(key(s)[0], s.suggestion.kind, s.suggestion.text, s.suggestion.category)
+        for s in stored
+    ]
+    rates = confirmation_rates(
+        shown,
+        [key(s) for s in stored if s.status == ACCEPTED],
+        [key(s) for s in stored if s.status == DISMISSED],
+    )
+    return [
+        {
+            "suggestion": KIND_NAMES.get(kind, kind),
+            "shown": entry["shown"],
+            "accepted": entry["accepted"],
+            "dismissed": entry["rejected"],
+            "precision": None if entry["precision"] is None else f"{entry['precision']:.0%}",
+        }
+        for kind, entry in sorted(rates.items())
+    ]
+
+
+def version_evidence(
+    store: Store,
+    version: ModelVersion,
+    labels: LabelSnapshot,
+    *,
+    slices: Callable[[Store, DiagnoseState], SliceSearch | None] = error_slices,
+    label_issues: Callable[[Store, DiagnoseState], LabelIssues | None] = label_issues_of,
+    image_flags: Callable[[str | None, Sample], ImageFlags | None] = image_flags_of,
+) -> Evidence:
+    """Run the three searches on a version (the page passes cached readers); a search that
+    cannot run gives its reason in ``problems`` and nothing else."""
+    sample = labels.sample
+    searches: dict[str, Callable[[], object]] = {
+        "slices": lambda: slices(store, version.state),
+        "label_issues": lambda: label_issues(store, version.state),
+        "image_flags": lambda: None if sample is None else image_flags(labels.images_root, sample),
+    }
+    problems = []
+    found: dict = {}
+    for name, search in searches.items():
+        try:
+            found[name] = search()
+        except InputError as exc:
+            problems.append(str(exc))
+    return Evidence(**found, problems=tuple(problems))
