@@ -22,4 +22,5 @@ first_open = st.session_state.setdefault(f"_inputs_open_{project.id}", result.di
 with st.expander(":material/input: Inputs", expanded=first_open):
     state = diagnose_ui.inputs(store, project, result)
 diagnose_ui.results(result, state)
+diagnose_ui.concentration_section(store, project, saved)
 diagnose_ui.comparison_section(store, project, saved)

@@ -333,13 +333,15 @@ def test_short_labels_fall_back_to_the_full_name_when_two_would_clash():
     }
 
 
-def test_the_detail_view_points_to_its_row_in_the_sheet_below(data_dir, tmp_path, monkeypatch):
+def test_next_in_the_detail_view_moves_the_sheet_below(data_dir, tmp_path, monkeypatch):
     at = open_page(tmp_path, monkeypatch)
     at.button(key="draw_1").click().run()
+    ids = at.session_state["label_view_1"].ids
     open_panel(at, "Detail view")
     at.button(key="next_1").click().run()
     assert not at.exception
-    assert any("row 2 of the table below" in c.value for c in at.caption)
+    assert any("first row of the table below" in c.value for c in at.caption)
+    assert at.session_state["label_view_1"].ids[0] == ids[1]  # the example heads the sheet
 
 
 def test_a_saved_edit_is_announced_by_the_run_not_by_the_callback(data_dir, tmp_path, monkeypatch):

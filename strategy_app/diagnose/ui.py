@@ -20,18 +20,20 @@ from diagnostics.compare_rows import (
     pairing_line,
 )
 from diagnostics.rates import METRICS, is_rate_metric
+from diagnostics.slices import concentration_line, representation_line
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS, Diagnosis, HumanLevel, gap_rows
 from strategy_app.diagnose.service import (
     DiagnosisResult,
     accept_upload,
+    add_slice_column,
     compare_versions,
     save_inputs,
 )
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP
-from strategy_app.shell.page import page_link
+from strategy_app.shell.page import page_link, project_error_slices
 from strategy_app.shell.signin import current_user
 from strategy_app.store import DiagnoseState, ModelVersion, Project, Store
 
@@ -335,6 +337,62 @@ def results(result: DiagnosisResult, state: DiagnoseState) -> None:
                     st.markdown(
                         f"Fix first here: **{GAP_LABELS[gap.name]}** ({sliced.fmt(gap.value)})"
                     )
+
+
+CONCENTRATIONS_SHOWN = 5
+
+
+def concentration_section(store: Store, project: Project, state: DiagnoseState) -> None:
+    """Where the dev errors concentrate: the strongest significant slices of the metadata
+    columns, each with what gap it drives and a button to diagnose by a column of it."""
+    try:
+        search = project_error_slices(store, state)
+    except InputError as exc:
+        st.caption(f":material/grain: Slices could not be searched: {escape_markdown(exc)}")
+        return
+    if search is None:
+        return
+    st.subheader(":material/grain: Where errors concentrate", anchor=False)
+    shown = search.slices[:CONCENTRATIONS_SHOWN]
+    st.caption(
+        f"{search.significant:,} of {search.tried:,} slices of dev have an error rate "
+        f"significantly above the rest ({search.base_rate:.1%} overall)"
+        + (f"; the {len(shown)} strongest below" if search.significant > len(shown) else "")
+        + f". {escape_markdown(search.method[0].upper() + search.method[1:])}."
+    )
+    if not shown:
+        st.info("No slice of dev stands out: the errors are spread evenly over the metadata.")
+        return
+    version = store.versions.get(state.version_id) if state.version_id else None
+    may_edit = current_user().can("change the diagnosis inputs") and version is not None
+    for rank, found in enumerate(shown):
+        with st.container(border=True):
+            st.markdown(f"**{rank + 1}.** {escape_markdown(concentration_line(found))}")
+            notes = [representation_line(found)]
+            gap = (found.waterfall or {}).get("largest_gap")
+            if gap:
+                notes.append(f"within the slice, the largest gap is {GAP_LABELS[gap]}")
+            notes.append(
+                f"95% interval {found.interval[0]:.1%}–{found.interval[1]:.1%}, "
+                f"adjusted p {found.p_adjusted:.2g}"
+            )
+            st.caption(escape_markdown(" · ".join(n for n in notes if n)))
+            if st.button(
+                "Diagnose by this slice",
+                key=f"make_slice_{project.id}_{rank}",
+                icon=":material/view_column:",
+                disabled=not may_edit,
+                help="Adds a yes/no column of this slice to the version's predictions and "
+                "shows one waterfall per value",
+            ):
+                try:
+                    column = add_slice_column(store, version, found, current_user())
+                except InputError as exc:
+                    st.error(escape_markdown(exc))
+                    continue
+                st.session_state.pop(f"slice_{project.id}", None)  # the new column is chosen
+                st.toast(f"Diagnosing by {escape_markdown(column)}", icon=":material/check:")
+                st.rerun()
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing versions…")

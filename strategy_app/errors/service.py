@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -59,7 +59,9 @@ from strategy_app.store.labels import (
 
 ID, INPUT, Y_TRUE, Y_PRED, SCORE = "id", "input", "y_true", "y_pred", "score"
 NOTES, REVIEWED = "notes", "reviewed"
+CARRIED, SUGGESTED = "carried", "suggested"
 FIXED_COLUMNS = (ID, INPUT, Y_TRUE, Y_PRED, SCORE)
+READ_ONLY_COLUMNS = (*FIXED_COLUMNS, CARRIED, SUGGESTED)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 Thumbnailer = Callable[[str, str], str | None]
@@ -299,6 +301,7 @@ class View:
     versions: dict[str, int]
     saved: dict[str, dict[str, object]]
     images: bool
+    shown: tuple = ()
     generation: int = 0
     stale: bool = False
     conflicts: list[str] = field(default_factory=list)
@@ -344,10 +347,17 @@ def build_view(
     thumbnail: Thumbnailer = thumbnail_url,
     generation: int = 0,
     snapshot: LabelSnapshot | None = None,
+    suggested: Mapping[str, str] | None = None,
+    only: Collection[str] | None = None,
+    shown: tuple = (),
 ) -> View | None:
     """A new view of the saved sample and this annotator's reviews (None: no sample yet).
 
-    ``snapshot`` is the version's labels as just read (read here when not given).
+    ``snapshot`` is the version's labels as just read (read here when not given);
+    ``suggested`` is the suggestions' text per example id (a read-only column); ``only``
+    keeps the examples with those ids (a filter; ``shown`` names the selection), in the
+    sample's order.
+    Examples whose tags were carried over from an older version are marked ``carried``.
     """
     snapshot = snapshot or store.labels.snapshot(version_id)
     sample = snapshot.sample
@@ -356,16 +366,21 @@ def build_view(
     categories = snapshot.categories
     reviews = snapshot.reviews_by(annotator)
     examples = sample.examples
+    if only is not None:
+        examples = examples[examples[ID].isin(set(only))].reset_index(drop=True)
     root = snapshot.images_root
-    images = bool(len(examples)) and examples[INPUT].map(is_image_path).all()
+    images = bool(len(sample.examples)) and sample.examples[INPUT].map(is_image_path).all()
     frame = examples.copy()
     if images:
         frame[INPUT] = [thumbnail(root, path) if root else None for path in examples[INPUT]]
     elif not images:
         frame[INPUT] = examples[INPUT].fillna("").astype(str)
-    saved = {i: _values(reviews.get(i), categories) for i in sample.ids}
+    ids = examples[ID].tolist()
+    frame[CARRIED] = [i in sample.carried for i in ids]
+    frame[SUGGESTED] = [(suggested or {}).get(i, "") for i in ids]
+    saved = {i: _values(reviews.get(i), categories) for i in ids}
     for column in [*(c.name for c in categories), NOTES, REVIEWED]:
-        frame[column] = [saved[i][column] for i in sample.ids]
+        frame[column] = [saved[i][column] for i in ids]
     return View(
         version_id=version_id,
         annotator=annotator,
@@ -374,9 +389,10 @@ def build_view(
         images_root=root,
         frame=frame,
         categories=categories,
-        versions={i: reviews[i].version if i in reviews else 0 for i in sample.ids},
+        versions={i: reviews[i].version if i in reviews else 0 for i in ids},
         saved=saved,
         images=bool(images),
+        shown=shown,
         generation=generation,
     )
 

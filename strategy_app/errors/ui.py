@@ -14,6 +14,8 @@ user has one open: an expander or tab would build its contents on every rerun.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pandas as pd
 import streamlit as st
 
@@ -24,7 +26,19 @@ from diagnostics.errors import DEFAULT_SAMPLE_SIZE
 from diagnostics.tags import PRESET_CATEGORIES
 from diagnostics.validation import InputError
 from strategy_app.errors import service as labeling
-from strategy_app.errors.service import ID, INPUT, NOTES, REVIEWED, SCORE, Y_PRED, Y_TRUE, View
+from strategy_app.errors import suggestions_ui as evidence_ui
+from strategy_app.errors.service import (
+    CARRIED,
+    ID,
+    INPUT,
+    NOTES,
+    REVIEWED,
+    SCORE,
+    SUGGESTED,
+    Y_PRED,
+    Y_TRUE,
+    View,
+)
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.page import (
     cached_full_image,
@@ -40,6 +54,7 @@ from strategy_app.shell.signin import current_user
 from strategy_app.store import ModelVersion, Project, Store
 from strategy_app.store.diagnose_state import DiagnoseState
 from strategy_app.store.labels import LabelSnapshot
+from strategy_app.store.suggestions import StoredSuggestion
 
 VIEW_KEY = "label_view_{}"
 NOTICES_KEY = "label_notices_{}"
@@ -48,6 +63,7 @@ GENERATION_KEY = "_label_view_generation"
 SAVED_KEY = "_label_rows_saved"
 PANEL_KEY = "label_panel_{}"
 ANNOTATOR_KEY = "annotator_{}"
+SUGGESTIONS = "Suggestions"
 ANNOTATOR, SAMPLE, CATEGORIES, DETAIL, PAIRS, AGREEMENT, CSV = (
     "Annotator",
     "Redraw sample",
@@ -57,13 +73,15 @@ ANNOTATOR, SAMPLE, CATEGORIES, DETAIL, PAIRS, AGREEMENT, CSV = (
     "Agreement",
     "Import / export",
 )
-PANELS = (DETAIL, CATEGORIES, ANNOTATOR, SAMPLE, PAIRS, AGREEMENT, CSV)
+PANELS = (DETAIL, SUGGESTIONS, CATEGORIES, ANNOTATOR, SAMPLE, PAIRS, AGREEMENT, CSV)
+
 GRID_ROWS = 20  # the tagging sheet shows about this many rows at once
 ROW_PX = 35
 SHORT_LABEL = 12
 MIN_WORD = 4
 PANEL_ICONS = {
     ANNOTATOR: ":material/person:",
+    SUGGESTIONS: ":material/tips_and_updates:",
     DETAIL: ":material/zoom_in:",
     CATEGORIES: ":material/label:",
     SAMPLE: ":material/casino:",
@@ -153,6 +171,7 @@ def sample_controls(store: Store, version: ModelVersion, labels: LabelSnapshot) 
         key=f"sample_stratify_{pid}",
         help="Spread the draws over the true → predicted pairs in proportion to their size.",
     )
+    within = evidence_ui.draw_from(store, version)
     allowed = True
     if sample is not None and labels.has_reviews:
         allowed = st.checkbox(
@@ -172,6 +191,7 @@ def sample_controls(store: Store, version: ModelVersion, labels: LabelSnapshot) 
                 seed=int(seed),
                 stratify=stratify,
                 user=current_user(),
+                within=within,
             )
         except InputError as exc:
             st.error(escape_markdown(exc))
@@ -281,11 +301,26 @@ def _run(action, done: str) -> None:
     st.rerun()
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """What the tagging sheet shows besides the saved tags: the suggestions' text per example,
+    the ids kept (None: all) and the filter's name (a change of either rebuilds the view)."""
+
+    suggested: dict[str, str] = field(default_factory=dict)
+    only: tuple[str, ...] | None = None
+    shown: str = ""
+
+    @property
+    def signature(self) -> tuple:
+        """What forces a new view when it changes."""
+        return (self.shown, self.only, tuple(sorted(self.suggested.items())))
+
+
 def current_view(
-    store: Store, version: ModelVersion, annotator: str, labels: LabelSnapshot
+    store: Store, version: ModelVersion, annotator: str, labels: LabelSnapshot, sheet: Sheet
 ) -> View | None:
-    """The session's view, rebuilt from ``labels`` (just read) when missing, stale or out of
-    layout."""
+    """The session's view, rebuilt from ``labels`` (just read) when missing, stale, out of
+    layout or showing another selection (``sheet``)."""
     key = VIEW_KEY.format(version.id)
     view: View | None = st.session_state.get(key)
     if (
@@ -293,6 +328,7 @@ def current_view(
         or view.stale
         or view.annotator != annotator
         or view.layout != labeling.layout_of(labels)
+        or view.shown != sheet.signature
     ):
         if view is not None and view.conflicts:
             st.session_state[NOTICES_KEY.format(version.id)] = list(view.conflicts)
@@ -305,6 +341,9 @@ def current_view(
             thumbnail=cached_thumbnail,
             generation=generation,
             snapshot=labels,
+            suggested=sheet.suggested,
+            only=sheet.only,
+            shown=sheet.signature,
         )
         st.session_state[key] = view
     return view
@@ -347,6 +386,16 @@ def editor(store: Store, version: ModelVersion, view: View) -> bool:
         REVIEWED: st.column_config.CheckboxColumn(
             "reviewed", width=header_width("reviewed"), help="reviewed, even if no category applies"
         ),
+        CARRIED: st.column_config.CheckboxColumn(
+            "carried",
+            width=header_width("carried"),
+            help="its tags were carried over from an older version's sample (editable)",
+        ),
+        SUGGESTED: st.column_config.TextColumn(
+            "suggested",
+            width="medium",
+            help="evidence, not tags: accept a suggestion in the Suggestions or Detail panel",
+        ),
     }
     labels = short_labels([category.name for category in view.categories])
     for category in view.categories:
@@ -366,13 +415,15 @@ def editor(store: Store, version: ModelVersion, view: View) -> bool:
             ID,
             INPUT,
             REVIEWED,
+            *([CARRIED] if view.frame[CARRIED].any() else []),
             Y_TRUE,
             Y_PRED,
             *(category.name for category in view.categories),
+            *([SUGGESTED] if view.frame[SUGGESTED].astype(bool).any() else []),
             SCORE,
             NOTES,
         ],
-        disabled=True if read_only else list(labeling.FIXED_COLUMNS),
+        disabled=True if read_only else list(labeling.READ_ONLY_COLUMNS),
         hide_index=True,
         num_rows="fixed",
         row_height=row_px,
@@ -428,11 +479,19 @@ def progress_bar(labels: LabelSnapshot, annotator: str) -> None:
     )
 
 
-def detail(store: Store, version: ModelVersion, view: View, labels: LabelSnapshot) -> None:
-    """One example large, with previous/next (keys J and K)."""
+def detail(
+    store: Store,
+    version: ModelVersion,
+    ids: list[str],
+    labels: LabelSnapshot,
+    annotator: str,
+    stored: list[StoredSuggestion],
+) -> list[str]:
+    """One example of ``ids`` (the sheet's, in order) large, with previous/next (keys J and
+    K) and its suggestions; returns the ids the sheet shows meanwhile: from this example on,
+    so *Next* moves the sheet and the example is always its first row."""
     key = DETAIL_KEY.format(version.id)
-    ids = view.ids
-    position = min(st.session_state.get(key, 0), len(ids) - 1)
+    position = max(0, min(st.session_state.get(key, 0), len(ids) - 1))
     back, where, forward = st.columns([1, 3, 1], vertical_alignment="center")
     if back.button("Previous", key=f"prev_{version.id}", shortcut="J", disabled=position == 0):
         position -= 1
@@ -442,26 +501,31 @@ def detail(store: Store, version: ModelVersion, view: View, labels: LabelSnapsho
         position += 1
     st.session_state[key] = position
     example = ids[position]
-    record = view.sample.examples.iloc[position]
+    examples = labels.sample.examples if labels.sample is not None else pd.DataFrame()
+    record = examples[examples[ID] == example].iloc[0]
     where.markdown(
         f"**{position + 1} of {len(ids)}** · id {escape_markdown(example)} · true "
         f"**{escape_markdown(record[Y_TRUE])}** · predicted **{escape_markdown(record[Y_PRED])}**"
         + ("" if pd.isna(record[SCORE]) else f" · confidence {record[SCORE]:.2f}")
     )
-    image = cached_full_image(view.images_root, record[INPUT])
+    image = cached_full_image(labels.images_root, record[INPUT])
     if image is not None:
         st.image(image, width=320)
     elif isinstance(record[INPUT], str):
         st.text(record[INPUT])
-    review = labels.reviews_by(view.annotator).get(example)
-    names = [c.name for c in view.categories if review and c.id in review.tags]
+    evidence_ui.example_suggestions(
+        store, version, annotator, example, stored, VIEW_KEY.format(version.id)
+    )
+    review = labels.reviews_by(annotator).get(example)
+    names = [c.name for c in labels.categories if review and c.id in review.tags]
     st.caption(
         ("Tags: " + ", ".join(map(escape_markdown, names)) if names else "No tags yet")
         + (f" · notes: {escape_markdown(review.notes)}" if review and review.notes else "")
-        + f" · tag it in row {position + 1} of the table below."
+        + " · tag it in the first row of the table below (it follows *Next*)."
     )
     with st.expander("History of this example", icon=":material/history:"):
         history(store, version.project_id, example)
+    return ids[position : position + GRID_ROWS]
 
 
 def history(store: Store, project_id: int, example: str) -> None:
@@ -561,15 +625,23 @@ def page() -> None:
     version_caption(version, summary)
     labels = load_labels(store, version)  # read once per run, shared below
     annotator = annotator_name(version)
-    view = current_view(store, version, annotator, labels)
-    if view is None:
+    if labels.sample is None:
         carry_controls(store, version)
         sample_controls(store, version, labels)
         st.stop()
+    stored = evidence_ui.sample_suggestions(store, version, labels)
+    shown, kept = evidence_ui.filter_choice(version, labels, stored)
+    ids = labels.sample.ids if kept is None else kept
     panel = panel_choice(version)
-    if panel is not None:
+    only = kept
+    if panel == DETAIL and ids:
+        only = detail(store, version, ids, labels, annotator, stored)
+    elif panel is not None:
         panels = {
-            DETAIL: lambda: detail(store, version, view, labels),
+            DETAIL: lambda: st.caption("No example is shown: choose another filter."),
+            SUGGESTIONS: lambda: evidence_ui.suggestions_panel(
+                store, version, ids, annotator, stored, VIEW_KEY.format(version.id)
+            ),
             ANNOTATOR: lambda: annotator_input(version),
             CATEGORIES: lambda: category_controls(store, version, labels),
             SAMPLE: lambda: sample_controls(store, version, labels),
@@ -580,14 +652,19 @@ def page() -> None:
             CSV: lambda: csv_section(store, version),
         }
         panels[panel]()
+    evidence_ui.evidence_problems(version)
+    sheet = Sheet(evidence_ui.suggested_texts(stored), None if only is None else tuple(only), shown)
+    view = current_view(store, version, annotator, labels, sheet)
+    if view is None:  # the sample was removed in another session
+        st.rerun()
     images_upload(store, version, view)
-    tagging(store, version, annotator, summary, {"labels": labels})
+    tagging(store, version, annotator, summary, sheet, {"labels": labels})
     fixed_section(store, version)
 
 
 @st.fragment
 def tagging(
-    store: Store, version: ModelVersion, annotator: str, summary: dict, first: dict
+    store: Store, version: ModelVersion, annotator: str, summary: dict, sheet: Sheet, first: dict
 ) -> None:
     """The tagging table, the progress and the ceiling: an edit reruns only this part.
 
@@ -595,7 +672,7 @@ def tagging(
     again with the same arguments) finds it empty and reads the labels afresh.
     """
     labels = first.pop("labels", None) or load_labels(store, version)
-    view = current_view(store, version, annotator, labels)
+    view = current_view(store, version, annotator, labels, sheet)
     if view is None:  # the sample was removed in another session
         st.rerun()
     notices(version)

@@ -12,19 +12,25 @@ import pandas as pd
 import streamlit as st
 
 from diagnostics.errors import confusion_pairs, dev_error_summary
+from diagnostics.image_flags import ImageFlags
 from diagnostics.ingest import Predictions, read_predictions
+from diagnostics.label_issues import LabelIssues
+from diagnostics.slices import SliceSearch
 from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS
 from strategy_app.auth import User
-from strategy_app.diagnose.service import DiagnosisResult, compute, delete_version
+from strategy_app.diagnose.service import DiagnosisResult, compute, delete_version, error_slices
+from strategy_app.errors import evidence
+from strategy_app.errors.evidence import Evidence, image_flags_of, label_issues_of
 from strategy_app.errors.service import full_image, predictions_for, thumbnail_url
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.navigation import APP_ICON, NEXT_PAGE_FOR_GAP, PAGES_BY_KEY
 from strategy_app.shell.sample import ensure_sample_project
 from strategy_app.shell.signin import account_box, require_sign_in
-from strategy_app.store import Project, Store, database_url, open_store
+from strategy_app.store import ModelVersion, Project, Store, database_url, open_store
 from strategy_app.store.diagnose_state import DiagnoseState, load_state
 from strategy_app.store.engine import read
+from strategy_app.store.labels import LabelSnapshot, Sample
 from strategy_app.store.projects import list_projects
 
 PROJECT_KEY = "project_id"
@@ -133,6 +139,53 @@ def cached_full_image(root: str | None, relative: str) -> bytes | None:
 def cached_thumbnail(root: str, relative: str) -> str | None:
     """:func:`~strategy_app.errors.service.thumbnail_url`, cached (image folders never change)."""
     return thumbnail_url(root, relative)
+
+
+@st.cache_data(max_entries=8, show_spinner="Finding where the errors concentrate…")
+def _error_slices_cached(_store: Store, state: DiagnoseState, folder: str) -> SliceSearch | None:
+    return error_slices(_store, state)
+
+
+def project_error_slices(store: Store, state: DiagnoseState) -> SliceSearch | None:
+    """:func:`~strategy_app.diagnose.service.error_slices` of a version, once per saved inputs
+    (their file is named by its hash, so the inputs are the key)."""
+    return _error_slices_cached(store, state, str(store.folder))
+
+
+@st.cache_data(max_entries=8, show_spinner="Looking for likely label errors…")
+def _label_issues_cached(_store: Store, state: DiagnoseState, folder: str) -> LabelIssues | None:
+    return label_issues_of(_store, state)
+
+
+def project_label_issues(store: Store, state: DiagnoseState) -> LabelIssues | None:
+    """:func:`~strategy_app.errors.evidence.label_issues_of` of a version, once per inputs."""
+    return _label_issues_cached(store, state, str(store.folder))
+
+
+@st.cache_data(max_entries=16, show_spinner="Checking the images…")
+def _image_flags_cached(root: str, paths: tuple[str, ...], drawn: str, _sample: Sample):
+    return image_flags_of(root, _sample)
+
+
+def sample_image_flags(root: str | None, sample: Sample) -> ImageFlags | None:
+    """:func:`~strategy_app.errors.evidence.image_flags_of` of a sample, once per draw and
+    images folder (image folders never change)."""
+    if root is None:
+        return None
+    paths = tuple(str(p) for p in sample.examples["input"].tolist())
+    return _image_flags_cached(root, paths, sample.drawn_at.isoformat(), sample)
+
+
+def version_evidence(store: Store, version: ModelVersion, labels: LabelSnapshot) -> Evidence:
+    """:func:`~strategy_app.errors.evidence.version_evidence` with the cached searches."""
+    return evidence.version_evidence(
+        store,
+        version,
+        labels,
+        slices=project_error_slices,
+        label_issues=project_label_issues,
+        image_flags=sample_image_flags,
+    )
 
 
 def current_project(projects: list[Project]) -> Project | None:

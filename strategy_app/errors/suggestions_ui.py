@@ -1,0 +1,266 @@
+"""The Error analysis page's evidence widgets: suggestions beside the sample, accepted into tags
+by a person, the sheet's filter by suggestion, and a sample drawn from one slice.
+
+All logic lives in :mod:`strategy_app.errors.evidence`; the searches are cached per version
+(:mod:`strategy_app.shell.page`), and a session offers a sample's suggestions once per draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from diagnostics.slices import Predicate, Slice
+from diagnostics.validation import InputError
+from strategy_app.errors import evidence
+from strategy_app.errors.service import ID, layout_of
+from strategy_app.shell.markdown import escape_markdown
+from strategy_app.shell.page import project_error_slices, version_evidence
+from strategy_app.shell.signin import current_user
+from strategy_app.store import ModelVersion, Store
+from strategy_app.store.labels import Conflict, LabelSnapshot
+from strategy_app.store.suggestions import StoredSuggestion
+
+FILTER_KEY = "label_filter_{}"
+OFFERED_KEY = "_label_offered_{}"
+PROBLEMS_KEY = "_label_evidence_problems_{}"
+DECISIONS_KEY = "label_decisions_{}_{}"
+DRAW_FROM_KEY = "sample_from_{}"
+ALL_EXAMPLES, ANY_SUGGESTION, CARRIED_OVER = "all examples", "with a suggestion", "carried over"
+ALL_ERRORS = "all dev errors"
+ACCEPT, DISMISS = "accept", "dismiss"
+
+
+def sample_suggestions(
+    store: Store, version: ModelVersion, labels: LabelSnapshot
+) -> list[StoredSuggestion]:
+    """The sample's saved suggestions; the evidence is searched and offered once per session
+    and draw (and images folder), later runs only read what is saved."""
+    if labels.sample is None:
+        return []
+    key = OFFERED_KEY.format(version.id)
+    if st.session_state.get(key) == layout_of(labels):
+        return store.suggestions.list(version.id)
+    found = version_evidence(store, version, labels)
+    stored = evidence.offer_suggestions(store, version, labels, found)
+    st.session_state[key] = layout_of(labels)
+    st.session_state[PROBLEMS_KEY.format(version.id)] = list(found.problems)
+    return stored
+
+
+def evidence_problems(version: ModelVersion) -> None:
+    """Why a search found nothing to suggest (a refused ``prob_`` column, say), as captions."""
+    for problem in st.session_state.get(PROBLEMS_KEY.format(version.id), []):
+        st.caption(f":material/info: No suggestions from one search: {escape_markdown(problem)}")
+
+
+def suggested_texts(stored: Sequence[StoredSuggestion]) -> dict[str, str]:
+    """The *suggested* cell of each example (accepted ones ticked, dismissed ones gone)."""
+    return {i: evidence.suggested_text(group) for i, group in evidence.by_example(stored).items()}
+
+
+def filter_choice(
+    version: ModelVersion, labels: LabelSnapshot, stored: Sequence[StoredSuggestion]
+) -> tuple[str, list[str] | None]:
+    """The sheet's *Show* filter: every example, those with an open suggestion, one kind of
+    suggestion, or the carried-over ones. Returns its name and the ids it keeps (None: all)."""
+    sample = labels.sample
+    if sample is None:
+        return ALL_EXAMPLES, None
+    open_ = [s for s in stored if s.pending]
+    kinds = sorted({s.suggestion.kind for s in open_}, key=list(evidence.KIND_NAMES).index)
+    counts = {
+        kind: len({s.suggestion.id for s in open_ if s.suggestion.kind == kind}) for kind in kinds
+    }
+    options = [ALL_EXAMPLES]
+    if open_:
+        options.append(ANY_SUGGESTION)
+    options += [evidence.KIND_NAMES[kind] for kind in kinds]
+    if sample.carried:
+        options.append(CARRIED_OVER)
+    sizes = {
+        ALL_EXAMPLES: sample.size,
+        ANY_SUGGESTION: len({s.suggestion.id for s in open_}),
+        CARRIED_OVER: len(sample.carried),
+        **{evidence.KIND_NAMES[kind]: n for kind, n in counts.items()},
+    }
+    key = FILTER_KEY.format(version.id)
+    if st.session_state.get(key) not in options:
+        st.session_state.pop(key, None)
+    if len(options) == 1:
+        return ALL_EXAMPLES, None
+    shown = st.selectbox(
+        "Show",
+        options,
+        key=key,
+        format_func=lambda name: f"{name} ({sizes[name]})",
+        help="Filter the sheet by the evidence beside it; click a column header to sort.",
+    )
+    if shown == ALL_EXAMPLES:
+        return shown, None
+    if shown == CARRIED_OVER:
+        return shown, [i for i in sample.ids if i in sample.carried]
+    wanted = {k for k, name in evidence.KIND_NAMES.items() if name == shown} or set(kinds)
+    ids = {s.suggestion.id for s in open_ if s.suggestion.kind in wanted}
+    return shown, [i for i in sample.ids if i in ids]
+
+
+def suggestions_panel(
+    store: Store,
+    version: ModelVersion,
+    ids: Sequence[str],
+    annotator: str,
+    stored: Sequence[StoredSuggestion],
+    view_key: str,
+) -> None:
+    """The open suggestions of the examples shown (``ids``), each accepted into a tag of
+    ``annotator`` or dismissed with one click, and how often people confirmed each kind on
+    this project. ``view_key`` names the sheet's view in the session, rebuilt after a
+    decision."""
+    shown = set(ids)
+    open_ = [s for s in stored if s.pending and s.suggestion.id in shown]
+    if not open_:
+        st.caption("No open suggestion for the examples shown.")
+    else:
+        st.caption(
+            "Evidence, not tags: tick *accept* to tag the example with the suggested category "
+            f"(as {escape_markdown(annotator) or 'you'}), *dismiss* when it is wrong. "
+            "The ceiling counts only tags."
+        )
+        frame = pd.DataFrame(
+            {
+                ID: [s.suggestion.id for s in open_],
+                "suggestion": [s.suggestion.text for s in open_],
+                "tag if accepted": [s.suggestion.category for s in open_],
+                ACCEPT: False,
+                DISMISS: False,
+            }
+        )
+        decided = sum(not s.pending for s in stored)  # a decision makes a fresh table
+        key = DECISIONS_KEY.format(version.id, decided)
+        read_only = not current_user().can("tag errors")
+        st.data_editor(
+            frame,
+            key=key,
+            hide_index=True,
+            num_rows="fixed",
+            disabled=True if read_only else [ID, "suggestion", "tag if accepted"],
+            column_config={
+                ID: st.column_config.TextColumn("id", width="small"),
+                "suggestion": st.column_config.TextColumn(width="large"),
+                ACCEPT: st.column_config.CheckboxColumn(width="small"),
+                DISMISS: st.column_config.CheckboxColumn(width="small"),
+            },
+            on_change=_decide_ticked,
+            args=(store, version, annotator, open_, key, view_key),
+        )
+        # the callback decided before this run (and the table's key moved on); this catches
+        # ticks whose callback did not run (state set programmatically)
+        if _decide_ticked(store, version, annotator, open_, key, view_key):
+            st.rerun()
+    rows = evidence.precision_rows(store, version.project_id)
+    if rows:
+        st.caption("How often people confirmed each kind of suggestion on this project:")
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def _decide_ticked(
+    store: Store,
+    version: ModelVersion,
+    annotator: str,
+    open_: list[StoredSuggestion],
+    key: str,
+    view_key: str,
+) -> int:
+    """The decisions table's ``on_change``: accept or dismiss each ticked suggestion at once;
+    returns how many were decided."""
+    edited = (st.session_state.get(key) or {}).get("edited_rows") or {}
+    ticked = [
+        (open_[int(position)], bool(cells.get(ACCEPT)))
+        for position, cells in edited.items()
+        if (cells.get(ACCEPT) or cells.get(DISMISS)) and int(position) < len(open_)
+    ]
+    for entry, accepted in ticked:
+        _decide(store, version, annotator, entry, accepted, view_key)
+    return len(ticked)
+
+
+def example_suggestions(
+    store: Store,
+    version: ModelVersion,
+    annotator: str,
+    example: str,
+    stored: Sequence[StoredSuggestion],
+    view_key: str,
+) -> None:
+    """The detail view's open suggestions for one example, each with *Accept* and *Dismiss*."""
+    mine = [s for s in stored if s.pending and s.suggestion.id == example]
+    allowed = current_user().can("tag errors")
+    for number, entry in enumerate(mine):
+        text, accept_col, dismiss_col = st.columns([4, 1, 1], vertical_alignment="center")
+        text.markdown(f":material/tips_and_updates: {escape_markdown(entry.suggestion.text)}")
+        args = (store, version, annotator, entry)
+        accept_col.button(
+            "Accept",
+            key=f"accept_{version.id}_{example}_{number}",
+            disabled=not allowed,
+            help=f"Tag it '{entry.suggestion.category}'",
+            on_click=_decide,
+            args=(*args, True, view_key),
+        )
+        dismiss_col.button(
+            "Dismiss",
+            key=f"dismiss_{version.id}_{example}_{number}",
+            disabled=not allowed,
+            on_click=_decide,
+            args=(*args, False, view_key),
+        )
+
+
+def _decide(
+    store: Store,
+    version: ModelVersion,
+    annotator: str,
+    entry: StoredSuggestion,
+    accepted: bool,
+    view_key: str,
+) -> None:
+    """Accept or dismiss one suggestion (a callback); the sheet is rebuilt afterwards and a
+    refusal is shown there."""
+    suggestion, user = entry.suggestion, current_user()
+    view = st.session_state.get(view_key)
+    try:
+        if accepted:
+            evidence.accept(store, version, suggestion.id, suggestion.kind, annotator, user)
+        else:
+            evidence.dismiss(store, version, suggestion.id, suggestion.kind, annotator, user)
+    except (InputError, Conflict) as exc:
+        if view is not None:
+            view.conflicts.append(str(exc))
+    if view is not None:
+        view.stale = True
+
+
+def draw_from(store: Store, version: ModelVersion) -> tuple[Predicate, ...]:
+    """The *Draw from* choice of the sample controls: every dev error, or one significant
+    slice's (its predicates; empty for all)."""
+    try:
+        search = project_error_slices(store, version.state)
+    except InputError:
+        return ()
+    found: list[Slice] = search.slices[:10] if search else []
+    if not found:
+        return ()
+    labels = {s.label: s for s in found}
+    chosen = st.selectbox(
+        "Draw from",
+        [ALL_ERRORS, *labels],
+        key=DRAW_FROM_KEY.format(version.id),
+        format_func=lambda name: (
+            name if name == ALL_ERRORS else f"slice {name} ({labels[name].errors} errors)"
+        ),
+        help="Review the errors of one slice where errors concentrate (see Diagnose).",
+    )
+    return () if chosen == ALL_ERRORS else labels[chosen].predicates
