@@ -260,6 +260,13 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
     )  # fmt: skip
     trials = right.number_input("Trials per round", 1, 500, 20, key=f"search_trials_{k}")
     epochs = right.number_input("Epochs per trial (round 1)", 1, 200, 5, key=f"search_epochs_{k}")
+    mlflow = right.text_input(
+        "MLflow tracking URI (optional)",
+        key=f"search_mlflow_{k}",
+        placeholder="sqlite:///data/mlflow.db",
+        help="Log every trial to MLflow, one experiment per study: sqlite:, http(s): or "
+        "postgresql:. Needs the [tracking] extra; empty: no tracking.",
+    )
     name = middle.text_input("Run name (optional)", key=f"search_name_{k}")
     if space is not None:
         with st.expander("Grid vs random for this budget", expanded=False):
@@ -287,6 +294,7 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
             rounds=int(rounds) if rounds > 1 else None,
             workers=int(workers),
             space=space,
+            mlflow=mlflow,
         )
         try:
             run = search_jobs.start_search(store, project_id, request, name, user=current_user())
@@ -345,6 +353,14 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
         f"{status['done']}/{status['planned']} trials finished"
         + (f" · best trial's dev accuracy {best:.1%}" if best is not None else ""),
     )
+    target = search_jobs.mlflow_target(run)
+    if target is not None:
+        uri, experiments = target
+        st.caption(
+            f":material/monitoring: Trials logged to MLflow at {escape_markdown(uri)}, "
+            f"experiment{'s' * (len(experiments) > 1)} "
+            + ", ".join(escape_markdown(name) for name in experiments)
+        )
     buttons = st.container(horizontal=True)  # side by side, each as wide as its label
     if live and buttons.button("Stop", key=f"search_stop_{run_id}", icon=":material/stop:"):
         try:
