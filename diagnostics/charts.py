@@ -6,7 +6,7 @@ report can render the same spec to a static SVG.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import altair as alt
@@ -504,8 +504,8 @@ def _short(value: object) -> str:
 
 
 def search_params_chart(
-    trials: list[Mapping[str, Any]],
-    spaces: list[Mapping[str, Any]],
+    trials: Sequence[Mapping[str, Any]],
+    spaces: Sequence[Mapping[str, Any]],
     *,
     columns: int = PARAM_COLUMNS,
 ) -> alt.ConcatChart:

@@ -1,6 +1,7 @@
 """AppTest tests of the Search page: space editor, background search, stop, panda, LR finder."""
 
 import json
+import sys
 import time
 
 import optuna
@@ -12,6 +13,7 @@ from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
 from diagnostics.validation import InputError
 from strategy_app.auth import LOCAL_USER
 from strategy_app.search import ui as search_ui
+from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import open_store
 
@@ -246,3 +248,71 @@ def test_the_panda_form_is_open_while_the_project_has_no_panda_run(data_dir):
     at = run_search_page()
     assert not at.exception
     assert next(e for e in at.expander if e.label == "New panda run").proto.expanded
+
+
+def test_the_mlflow_field_reaches_the_search_command_and_the_run_says_where(
+    data_dir, tmp_path, monkeypatch
+):
+    from strategy_app.search import service as search_jobs
+
+    launched, stand_ins = [], []
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    real_launch = search_jobs._launch
+
+    def launch(command, out_dir):  # record the command; a stand-in process keeps it "running"
+        launched.append(command)
+        stand_ins.append(real_launch(sleeper, out_dir))
+        return stand_ins[-1]
+
+    monkeypatch.setattr(search_jobs, "_launch", launch)
+    pid = project_id(data_dir)
+    uri = f"sqlite:///{tmp_path / 'mlflow_runs.db'}"
+    at = run_search_page()
+    at.text_input(key=f"search_mlflow_{pid}").input(uri)
+    at = tiny_search(at, pid, trials=2, epochs=1)
+    try:
+        assert not at.exception and not at.error
+        [command] = launched
+        assert command[command.index("--mlflow") + 1] == uri
+        store = open_store()
+        [run] = store.search_runs.list(pid)
+        store.close()
+        assert run.settings["mlflow"] == uri  # kept with the run
+        assert f"Trials logged to MLflow at {escape_markdown(uri)}, experiment {run.name}" in (
+            texts(at)
+        )
+        stop(search_jobs, stand_ins)
+        store = open_store()
+        search_jobs.resume_search(store, run, LOCAL_USER)  # a resumed run logs there too
+        store.close()
+        assert launched[1][launched[1].index("--mlflow") + 1] == uri
+    finally:
+        stop(search_jobs, stand_ins)
+
+
+def stop(search_jobs, pids: list[int]) -> None:
+    """End the stand-in processes a test started (by their ids)."""
+    while pids:
+        child = search_jobs.CHILDREN.pop(pids.pop())
+        child.kill()
+        child.wait()
+
+
+def test_a_refused_mlflow_uri_is_one_line_and_the_form_keeps_its_values(data_dir, monkeypatch):
+    from strategy_app.search import service as search_jobs
+
+    monkeypatch.setattr(search_jobs, "_launch", lambda command, out_dir: pytest.fail("launched"))
+    pid = project_id(data_dir)
+    at = run_search_page()
+    at.text_input(key=f"search_mlflow_{pid}").input("ftp://mlflow.example/x")
+    at = tiny_search(at, pid, trials=3, epochs=1)
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert error.startswith("MLflow tracking URI: 'ftp://mlflow.example/x' is not one the page")
+    assert "\n" not in error
+    assert at.text_input(key=f"search_mlflow_{pid}").value == "ftp://mlflow.example/x"
+    assert at.number_input(key=f"search_trials_{pid}").value == 3
+    assert at.selectbox(key=f"search_sampler_{pid}").value == "random"
+    store = open_store()
+    assert store.search_runs.list(pid) == []  # nothing recorded
+    store.close()

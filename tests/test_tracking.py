@@ -1,11 +1,27 @@
-"""Searches where ML people already look: MLflow (``search --mlflow``) and optuna-dashboard."""
+"""Searches where ML people already look: MLflow (``search --mlflow``, the Search page's field)
+and optuna-dashboard."""
 
 import json
 import sys
 
 import pytest
 
+from diagnostics.search.space import SearchSpace
+from diagnostics.validation import InputError
+from strategy_app.auth import LOCAL_USER
 from strategy_app.cli import main
+from strategy_app.search.service import (
+    CHILDREN,
+    ROOT,
+    CaviarRequest,
+    log_tail,
+    mlflow_target,
+    search_status,
+    shown_uri,
+    start_search,
+    tracking_uri,
+)
+from strategy_app.store import open_store
 
 SEARCH = ["search", "--sampler", "random", "--pruner", "none", "--epochs", "2", "--json"]
 
@@ -102,3 +118,89 @@ def test_optuna_dashboard_opens_a_study_the_desk_made(tmp_path, monkeypatch, cap
     assert {t["state"] for t in trials} == {"Complete"}
     page = client.get(f"/dashboard/studies/{studies['seen']['study_id']}")
     assert page.status_code == 200 and b"Optuna Dashboard" in page.data
+
+
+# ---------------------------------------------------------------- the Search page's field
+
+
+def _request(uri: str | None) -> CaviarRequest:
+    return CaviarRequest(
+        dataset="digits", sampler="random", pruner="none", trials=2, epochs=1, rounds=None,
+        workers=1, space=SearchSpace.default(), mlflow=uri,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("given", "taken"),
+    [
+        ("", None),
+        ("  ", None),
+        ("sqlite:////tmp/m.db", "sqlite:////tmp/m.db"),
+        ("sqlite:///data/m.db", f"sqlite:///{ROOT / 'data' / 'm.db'}"),  # where searches run
+        ("http://mlflow:5000", "http://mlflow:5000"),
+        ("https://mlflow.example", "https://mlflow.example"),
+        ("postgresql+psycopg://u:pw@db/mlflow", "postgresql+psycopg://u:pw@db/mlflow"),
+    ],
+)
+def test_the_page_takes_database_and_server_uris(given, taken):
+    pytest.importorskip("mlflow")
+    assert tracking_uri(given) == taken
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        ("ftp://x", "'ftp://x' is not one the page takes"),
+        ("mysql://db/x", "'mysql://db/x' is not one the page takes"),
+        ("sqlite://", "'sqlite://' names no database file"),
+        ("http:/mlflow", "names no server"),
+        ("postgresql://u:secret@/x", "'postgresql://u:***@/x' names no server"),
+        ("mlruns", "no trials in a folder (mlruns) unless MLFLOW_ALLOW_FILE_STORE=true"),
+        ("file:///tmp/mlruns", "no trials in a folder (file:///tmp/mlruns)"),
+    ],
+)
+def test_the_page_refuses_other_uris_in_one_line(monkeypatch, given, says):
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    with pytest.raises(InputError) as refused:
+        tracking_uri(given)
+    assert str(refused.value).startswith("MLflow tracking URI: ") and says in str(refused.value)
+    assert "\n" not in str(refused.value) and "secret" not in str(refused.value)
+
+
+def test_a_folder_where_mlflow_allows_folder_stores_is_made_absolute(monkeypatch):
+    pytest.importorskip("mlflow")
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    assert tracking_uri("mlruns") == str(ROOT / "mlruns")
+    assert tracking_uri("file:///tmp/mlruns") == "file:///tmp/mlruns"
+
+
+def test_the_page_shows_no_password_of_a_tracking_uri():
+    assert shown_uri("postgresql://me:pw@db:5432/mlflow") == "postgresql://me:***@db:5432/mlflow"
+    assert shown_uri("sqlite:////tmp/m.db") == "sqlite:////tmp/m.db"
+
+
+def test_without_the_tracking_extra_the_page_refuses_before_recording(data_dir, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # as in an install without [tracking]
+    store = open_store()
+    pid = store.projects.create("model").id
+    with pytest.raises(InputError, match=r"^MLflow tracking URI: .*strategy-desk\[tracking\]'$"):
+        start_search(store, pid, _request("sqlite:////tmp/m.db"), user=LOCAL_USER)
+    assert store.search_runs.list(pid) == []
+    store.close()
+
+
+@pytest.mark.slow  # a search process, MLflow's import and its database: several seconds
+def test_a_search_the_page_starts_logs_its_trials_to_mlflow(data_dir, tmp_path):
+    mlflow = pytest.importorskip("mlflow")
+    store = open_store()
+    pid = store.projects.create("model").id
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    run = start_search(store, pid, _request(uri), "tracked", user=LOCAL_USER)
+    CHILDREN[run.pid].wait(timeout=180)
+    status = search_status(run)
+    assert status["state"] == "finished", log_tail(run)
+    runs = _runs(mlflow.MlflowClient(uri), "tracked")
+    assert sorted(runs) == [t["number"] for t in status["result"]["trials"]] == [0, 1]
+    assert all(logged.data.metrics["final_dev_accuracy"] > 0 for logged in runs.values())
+    assert mlflow_target(store.search_runs.get(run.id)) == (uri, ["tracked"])
+    store.close()

@@ -10,6 +10,7 @@ continued from its checkpoint. Runs are recorded per project in the store.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from diagnostics.lr_finder import LRFinderResult, find_lr
 from diagnostics.search import study as studies
@@ -27,6 +29,7 @@ from diagnostics.search.panda import load_history, train_panda
 from diagnostics.search.settings import SearchSettings
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import resolve_storage
+from diagnostics.search.tracking import EXTRA
 from diagnostics.search.training import TrainConfig
 from diagnostics.validation import InputError
 from strategy_app.auth import User, require
@@ -102,6 +105,73 @@ def _out_dir(store: Store, project_id: int, name: str) -> Path:
     return (store.folder / "search" / f"project-{project_id}" / name).resolve()
 
 
+# ---------------------------------------------------------------- MLflow tracking
+
+TRACKING_FIELD = "MLflow tracking URI"
+TRACKING_SCHEMES = ("sqlite", "http", "https", "postgresql")
+FILE_STORE_FLAG = "MLFLOW_ALLOW_FILE_STORE"  # MLflow 3 refuses folder stores without it
+URI_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def _file_store_allowed() -> bool:
+    return os.environ.get(FILE_STORE_FLAG, "").strip().lower() in ("true", "1")
+
+
+def tracking_uri(given: str | None) -> str | None:
+    """The Search page's MLflow tracking URI as the search logs to it; None when empty (no
+    tracking). It takes ``sqlite:``, ``http(s):`` and ``postgresql:`` URIs, and a folder (a
+    path, or ``file:``) where MLflow allows folder stores; a relative path or SQLite file is
+    made absolute from the folder searches run in (the app's). Anything else, or MLflow not
+    installed, is refused in one line naming the field (a password in the URI masked)."""
+    uri = (given or "").strip()
+    if not uri:
+        return None
+    shown = shown_uri(uri)
+    found = URI_SCHEME.match(uri)
+    scheme = found.group(1).lower() if found else "file"
+    if scheme == "file" and not _file_store_allowed():
+        raise InputError(
+            f"{TRACKING_FIELD}: MLflow keeps no trials in a folder ({shown}) unless "
+            f"{FILE_STORE_FLAG}=true is set for the app; use sqlite:///PATH/mlflow.db"
+        )
+    if scheme != "file" and not (scheme in TRACKING_SCHEMES or scheme.startswith("postgresql+")):
+        raise InputError(
+            f"{TRACKING_FIELD}: '{shown}' is not one the page takes; use sqlite:///PATH/mlflow.db, "
+            "http(s)://HOST:PORT, postgresql://… or a folder, or leave it empty"
+        )
+    parts = urlsplit(uri)
+    if scheme == "sqlite" and len(parts.path) < 2:
+        raise InputError(f"{TRACKING_FIELD}: '{shown}' names no database file")
+    if scheme not in ("sqlite", "file") and not parts.hostname:
+        raise InputError(f"{TRACKING_FIELD}: '{shown}' names no server (e.g. http://mlflow:5000)")
+    if importlib.util.find_spec("mlflow") is None:
+        raise InputError(
+            f"{TRACKING_FIELD}: logging trials needs MLflow, which is not installed: {EXTRA}"
+        )
+    if found is None:
+        return str((ROOT / Path(uri).expanduser()).resolve())
+    if scheme == "sqlite" and not parts.path.startswith("//"):  # relative: where searches run
+        query = f"?{parts.query}" if parts.query else ""
+        return f"sqlite:///{(ROOT / parts.path[1:]).resolve()}{query}"
+    return uri
+
+
+def shown_uri(uri: str) -> str:
+    """``uri`` as the page shows it: a password in it masked."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
+
+
+def mlflow_target(run: SearchRun) -> tuple[str, list[str]] | None:
+    """Where a caviar run logs its trials: the MLflow URI as shown (:func:`shown_uri`) and the
+    experiments, one per study (each round's); None when it logs none."""
+    uri = run.settings.get("mlflow")
+    return (shown_uri(uri), _study_names(run)) if uri else None
+
+
 # ---------------------------------------------------------------- caviar: a search
 
 # The page's words for each setting, so a refusal names the field the user sees.
@@ -128,6 +198,7 @@ class CaviarRequest:
     workers: int
     space: SearchSpace
     seed: int = 0
+    mlflow: str | None = None  # MLflow tracking URI (see tracking_uri); None: no tracking
 
     def settings(self) -> SearchSettings:
         """The run's search settings (checked in the page's words)."""
@@ -191,6 +262,7 @@ def start_search(
     ``user`` must be an editor; the start is audited."""
     require(user, "run searches")
     request.settings()
+    request = replace(request, mlflow=tracking_uri(request.mlflow))
     name = _run_name(name, "search")
     if any(r.name == name for r in store.search_runs.list(project_id)):
         raise InputError(f"a run named '{name}' exists in this project; pick another name")
@@ -226,6 +298,8 @@ def _launch_search(store: Store, run: SearchRun) -> SearchRun:
         command += ["--rounds", str(settings["rounds"])]
     if settings["dataset"].startswith(("csv:", "parquet:")):
         command += ["--label", DATASET_LABEL]
+    if settings.get("mlflow"):
+        command += ["--mlflow", settings["mlflow"]]
     pid = _launch(command, out_dir)
     store.search_runs.update(run.id, pid=pid)
     return replace(run, pid=pid)

@@ -194,6 +194,11 @@ def budget_panel(project_id: int, space: SearchSpace, trials: int) -> None:
 # ---------------------------------------------------------------- caviar runs
 
 
+def dataset_name(dataset: str) -> str:
+    """A dataset choice in the page's words."""
+    return DATASET_NAMES.get(dataset, dataset)
+
+
 def dataset_choices(store: Store, project_id: int) -> list[str]:
     """The datasets a search can train on: the project's own first, when it holds one."""
     own = [PROJECT_DATASET] if store.projects.dataset(project_id) else []
@@ -237,7 +242,7 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
     dataset = left.selectbox(
         "Dataset",
         dataset_choices(store, project_id),
-        format_func=DATASET_NAMES.get,
+        format_func=dataset_name,
         key=f"search_dataset_{k}",
         help="This project's dataset: the search trains on exactly its splits and ids, so the "
         "best model compares paired with the project's versions.",
@@ -255,6 +260,13 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
     )  # fmt: skip
     trials = right.number_input("Trials per round", 1, 500, 20, key=f"search_trials_{k}")
     epochs = right.number_input("Epochs per trial (round 1)", 1, 200, 5, key=f"search_epochs_{k}")
+    mlflow = right.text_input(
+        "MLflow tracking URI (optional)",
+        key=f"search_mlflow_{k}",
+        placeholder="sqlite:///data/mlflow.db",
+        help="Log every trial to MLflow, one experiment per study: sqlite:, http(s): or "
+        "postgresql:. Needs the [tracking] extra; empty: no tracking.",
+    )
     name = middle.text_input("Run name (optional)", key=f"search_name_{k}")
     if space is not None:
         with st.expander("Grid vs random for this budget", expanded=False):
@@ -264,14 +276,15 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
         for r in store.search_runs.list(project_id)
         if r.kind == "caviar" and search_jobs.is_running(r)
     ]
-    if st.button(
+    started = st.button(
         "Start search",
         type="primary",
         key=f"search_start_{k}",
         disabled=space is None or bool(running),
         icon=":material/play_arrow:",
         help=f"{running[0]} is running: stop it or wait for it to finish" if running else None,
-    ):
+    )
+    if started and space is not None:
         request = search_jobs.CaviarRequest(
             dataset=dataset,
             sampler=sampler,
@@ -281,6 +294,7 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
             rounds=int(rounds) if rounds > 1 else None,
             workers=int(workers),
             space=space,
+            mlflow=mlflow,
         )
         try:
             run = search_jobs.start_search(store, project_id, request, name, user=current_user())
@@ -302,7 +316,7 @@ def pick_run(store: Store, project_id: int, kind: str) -> SearchRun | None:
     if st.session_state.get(key) not in ids:
         st.session_state[key] = ids[0]
     names = {r.id: r.name for r in runs}
-    chosen = st.selectbox("Run", ids, format_func=names.get, key=key)
+    chosen = st.selectbox("Run", ids, format_func=lambda run_id: names[run_id], key=key)
     return next(r for r in runs if r.id == chosen)
 
 
@@ -316,8 +330,18 @@ def caviar_runs(store: Store, project_id: int) -> None:
     st.fragment(_caviar_body, run_every=POLL_S if live else None)(store, project_id, run.id, live)
 
 
-def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> None:
+def _polled_run(store: Store, run_id: int) -> SearchRun | None:
+    """The run a fragment polls, or None after saying it is gone (its project was deleted)."""
     run = store.search_runs.get(run_id)
+    if run is None:
+        st.warning("This run is gone: its project was deleted.", icon=":material/delete:")
+    return run
+
+
+def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> None:
+    run = _polled_run(store, run_id)
+    if run is None:
+        return
     status = search_jobs.search_status(run)
     live = status["state"] in LIVE
     if was_live and not live:
@@ -329,6 +353,14 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
         f"{status['done']}/{status['planned']} trials finished"
         + (f" · best trial's dev accuracy {best:.1%}" if best is not None else ""),
     )
+    target = search_jobs.mlflow_target(run)
+    if target is not None:
+        uri, experiments = target
+        st.caption(
+            f":material/monitoring: Trials logged to MLflow at {escape_markdown(uri)}, "
+            f"experiment{'s' * (len(experiments) > 1)} "
+            + ", ".join(escape_markdown(name) for name in experiments)
+        )
     buttons = st.container(horizontal=True)  # side by side, each as wide as its label
     if live and buttons.button("Stop", key=f"search_stop_{run_id}", icon=":material/stop:"):
         try:
@@ -422,7 +454,7 @@ def panda_section(store: Store, project_id: int) -> None:
         dataset = columns[2].selectbox(
             "Dataset",
             dataset_choices(store, project_id),
-            format_func=DATASET_NAMES.get,
+            format_func=dataset_name,
             key=f"panda_{project_id}_dataset",
         )
         params = _model_inputs("panda", project_id, columns)
@@ -434,13 +466,13 @@ def panda_section(store: Store, project_id: int) -> None:
         epochs = columns[2].number_input("Epochs", 1, 500, 20, key=f"panda_{project_id}_epochs")
         if st.button("Start training", key=f"panda_{project_id}_start", type="primary"):
             try:
-                run = search_jobs.start_panda(
+                started = search_jobs.start_panda(
                     store, project_id, dataset, params, int(epochs), user=current_user()
                 )
             except InputError as exc:
                 st.error(escape_markdown(exc))
             else:
-                st.session_state[f"search_run_{project_id}_panda"] = run.id
+                st.session_state[f"search_run_{project_id}_panda"] = started.id
     run = pick_run(store, project_id, "panda")
     if run is None:
         return
@@ -449,7 +481,9 @@ def panda_section(store: Store, project_id: int) -> None:
 
 
 def _panda_body(store: Store, run_id: int, was_live: bool) -> None:
-    run = store.search_runs.get(run_id)
+    run = _polled_run(store, run_id)
+    if run is None:
+        return
     status = search_jobs.panda_status(run)
     live = status["state"] in LIVE
     if was_live and not live:
@@ -513,7 +547,7 @@ def lr_finder_panel(store: Store, project_id: int) -> None:
     dataset = columns[2].selectbox(
         "Dataset",
         dataset_choices(store, project_id),
-        format_func=DATASET_NAMES.get,
+        format_func=dataset_name,
         key=f"lrf_{project_id}_dataset",
     )
     params = _model_inputs("lrf", project_id, columns)
