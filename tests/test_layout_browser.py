@@ -226,9 +226,15 @@ def test_every_page_fits_at_1400_and_1024_px(served_sample, tmp_path):
                 page.goto(f"{served_sample}/{name}")
                 settle(page)
                 problems += check(page, name, width, folder)
+                if name == "diagnose":
+                    page.get_by_text("Where errors concentrate").scroll_into_view_if_needed()
+                    problems += check(page, "diagnose-slices", width, folder)
                 if name == "errors":
                     row = FIRST_TICKED_ROW + WIDTHS.index(width)
                     problems += [f"errors at {width} px: {p}" for p in sheet_problems(page, row)]
+                    page.locator("button", has_text="Suggestions").first.click()
+                    settle(page)
+                    problems += check(page, "errors-suggestions", width, folder)
             page.goto(f"{served_sample}/search")
             settle(page)
             for tab in SEARCH_TABS:

@@ -357,7 +357,12 @@ def concentration_section(store: Store, project: Project, state: DiagnoseState) 
     st.caption(
         f"{search.significant:,} of {search.tried:,} slices of dev have an error rate "
         f"significantly above the rest ({search.base_rate:.1%} overall)"
-        + (f"; the {len(shown)} strongest below" if search.significant > len(shown) else "")
+        + (
+            f"; below the {len(shown)} strongest distinct ones (variants mostly inside a "
+            "stronger slice are left out)"
+            if search.significant > len(shown)
+            else ""
+        )
         + f". {escape_markdown(search.method[0].upper() + search.method[1:])}."
     )
     if not shown:
