@@ -162,6 +162,9 @@ def test_carry_over_keeps_only_examples_still_wrong_and_says_what_was_fixed(data
         "d1": {"blurry/low quality"},
         "d3": {"unusual angle"},
     }
+    view = labeling.build_view(store, v2.id, "")  # the sheet marks what was carried over
+    marked = dict(zip(view.frame["id"], view.frame[labeling.CARRIED], strict=True))
+    assert marked == {"d1": True, "d3": True, "d7": False}
     store.labels.save_edit(v2.id, LabelEdit("d1", "", remove=frozenset(carried["d1"].tags)), 1)
     assert store.labels.review(v1.id, "d1", "").tags == {blurry}  # v1's tags stay
 

@@ -92,6 +92,13 @@ def test_error_analysis_shows_each_versions_own_sample_and_ceiling(data_dir, tmp
     fixed_now = 4 - len(carried.carried)
     assert f"mislabeled: {fixed_now} of 4 fixed" in fixed_text
     assert len(store.labels.reviews(v1.id)) == 4  # v1 keeps its own tags
+    sheet = at.session_state[f"label_view_{v2.id}"].frame  # carried rows are marked
+    assert set(sheet.loc[sheet["carried"], "id"]) == carried.carried
+    assert carried.carried
+    show = next(s for s in at.selectbox if s.label == "Show")
+    show.select("carried over").run()
+    kept = at.session_state[f"label_view_{v2.id}"].frame
+    assert set(kept["id"]) == carried.carried
 
 
 def test_diagnose_compares_the_current_version_with_the_one_before(data_dir, tmp_path):
