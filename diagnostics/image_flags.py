@@ -179,7 +179,7 @@ def score_image(data: bytes, name: str) -> ImageReport:
     )
 
 
-def list_images(root: str | os.PathLike) -> list[str]:
+def list_images(root: str | os.PathLike[str]) -> list[str]:
     """The PNG/JPEG files under ``root``, as sorted relative POSIX paths."""
     base = Path(root)
     if not base.is_dir():
@@ -209,7 +209,7 @@ def near_duplicates(
 
 
 def flag_images(
-    root: str | os.PathLike,
+    root: str | os.PathLike[str],
     paths: Sequence[str] | None = None,
     *,
     training: Sequence[str] = (),
@@ -257,7 +257,7 @@ def flag_images(
 
 
 def flag_image_folder(
-    folder: str | os.PathLike, *, training_prefix: str | None = None, **options
+    folder: str | os.PathLike[str], *, training_prefix: str | None = None, **options
 ) -> ImageFlags:
     """Flag every image of a folder; those under ``training_prefix`` count as training images."""
     paths = list_images(folder)

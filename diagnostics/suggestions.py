@@ -36,7 +36,7 @@ class Suggestion:
     text: str
     category: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str]:
         """The JSON form."""
         return {"id": self.id, "kind": self.kind, "text": self.text, "category": self.category}
 
@@ -84,10 +84,10 @@ def example_suggestions(
 
 def confirmation_rates(
     shown: Iterable[Suggestion], accepted: Iterable[tuple[str, str]]
-) -> dict[str, dict]:
+) -> dict[str, dict[str, float]]:
     """Per kind: suggestions shown, accepted (``(id, kind)`` pairs) and the accepted share."""
     accepted = set(accepted)
-    rates: dict[str, dict] = {}
+    rates: dict[str, dict[str, float]] = {}
     for suggestion in shown:
         entry = rates.setdefault(suggestion.kind, {"shown": 0, "accepted": 0})
         entry["shown"] += 1
