@@ -14,13 +14,15 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from diagnostics.metrics import wilson_interval
 from diagnostics.rates import format_value
 from diagnostics.validation import InputError
+
+_ExampleId = TypeVar("_ExampleId", bound=Hashable)  # how a caller keys its examples (text ids)
 
 MISLABELED_WORDS = ("mislabel", "label noise", "wrong label", "incorrect label", "bad label")
 LARGE_MISLABELED_SHARE = 0.10
@@ -437,7 +439,7 @@ def fleiss_kappa(counts: np.ndarray) -> float | None:
 
 
 def category_agreement(
-    annotations: Mapping[str, Mapping[Hashable, Collection[str]]],
+    annotations: Mapping[str, Mapping[_ExampleId, Collection[str]]],
     categories: Sequence[str],
 ) -> list[Agreement]:
     """Per category, the agreement of the annotators on the examples all of them reviewed.
@@ -471,11 +473,11 @@ def _method(names: Sequence[str]) -> str:
 
 
 def consensus(
-    annotations: Mapping[str, Mapping[Hashable, Collection[str]]],
-) -> dict[Hashable, set[str]]:
+    annotations: Mapping[str, Mapping[_ExampleId, Collection[str]]],
+) -> dict[_ExampleId, set[str]]:
     """One tag set per example: the categories at least half of its reviewers tagged."""
-    reviewers: dict[Hashable, int] = {}
-    votes: dict[Hashable, dict[str, int]] = {}
+    reviewers: dict[_ExampleId, int] = {}
+    votes: dict[_ExampleId, dict[str, int]] = {}
     for tags in annotations.values():
         for item, carried in tags.items():
             reviewers[item] = reviewers.get(item, 0) + 1

@@ -158,8 +158,8 @@ def waterfall_chart(diagnosis: Diagnosis, *, title: str = "Error waterfall") -> 
     largest = diagnosis.largest_gap()
     if largest is not None:
         subtitle = f"largest gap: {GAP_LABELS[largest.name]} ({diagnosis.fmt(largest.value)})"
-    return (
-        alt.layer(*layers)
+    chart: alt.LayerChart = (
+        _layer(*layers)
         .properties(
             width=72 * len(frame),
             height=300,
@@ -168,6 +168,7 @@ def waterfall_chart(diagnosis: Diagnosis, *, title: str = "Error waterfall") -> 
         )
         .configure_view(stroke=None)
     )
+    return chart
 
 
 ROLE_LEGEND = {
@@ -214,8 +215,8 @@ def ceiling_chart(ceiling: Ceiling, *, title: str = "Ceiling per error category"
     interval = base.mark_rule(color="#0f172a", strokeWidth=1.5).encode(x="low:Q", x2="high:Q")
     labels = base.mark_text(align="left", dx=4, fontSize=11).encode(x="high:Q", text="text:N")
     subtitle = f"dev error {ceiling.dev_error:.1%}, {ceiling.reviewed} reviewed errors"
-    return (
-        alt.layer(bars, interval, labels)
+    chart: alt.LayerChart = (
+        _layer(bars, interval, labels)
         .properties(
             width=420,
             height=alt.Step(26),
@@ -224,6 +225,7 @@ def ceiling_chart(ceiling: Ceiling, *, title: str = "Ceiling per error category"
         )
         .configure_view(stroke=None)
     )
+    return chart
 
 
 def search_history_rows(search: Mapping[str, Any]) -> pd.DataFrame:
@@ -273,8 +275,8 @@ def search_history_chart(
         .mark_circle(size=60, opacity=0.85, color=LEVEL_COLOR)
         .encode(x=x, y=y, tooltip=["trial", "value"])
     )
-    return (
-        alt.layer(best, points)
+    chart: alt.LayerChart = (
+        _layer(best, points)
         .properties(
             width=640,
             height=260,
@@ -285,9 +287,10 @@ def search_history_chart(
         )
         .configure_view(stroke=None)
     )
+    return chart
 
 
-def split_plan_chart(plan: dict[str, Any], title: str = "Split plan") -> alt.Chart:
+def split_plan_chart(plan: dict[str, Any], title: str = "Split plan") -> alt.LayerChart:
     """A split plan (``SplitPlan.to_dict()``) as horizontal bars: one per split, stacked by the
     distribution each part comes from, labelled with the count and share of the total."""
     rows = [
@@ -336,8 +339,8 @@ def split_plan_chart(plan: dict[str, Any], title: str = "Split plan") -> alt.Cha
     )
     outside = text.transform_filter("datum.share < 0.5").mark_text(align="left", dx=4, fontSize=11)
     subtitle = f"{plan['total']:,} examples · {plan['regime'].replace('_', ' ')}"
-    return (
-        alt.layer(bars, inside, outside)
+    chart: alt.LayerChart = (
+        _layer(bars, inside, outside)
         .properties(
             width=420,
             height=alt.Step(28),
@@ -346,6 +349,7 @@ def split_plan_chart(plan: dict[str, Any], title: str = "Split plan") -> alt.Cha
         )
         .configure_view(stroke=None)
     )
+    return chart
 
 
 ROUND_COLORS = ["#64748b", "#2563eb", "#16a34a", "#9333ea"]
@@ -419,7 +423,7 @@ def lr_finder_chart(
             color=alt.condition("datum.chosen", alt.value(LARGEST_GAP_COLOR), alt.value("#b45309")),
         )
     )
-    return alt.layer(shade, line, rules, labels).properties(
+    return _layer(shade, line, rules, labels).properties(
         width=560,
         height=260,
         autosize=FIT_WIDTH,
@@ -491,12 +495,22 @@ def training_curves_chart(
             .mark_text(align="left", dx=3, baseline="top", color=LARGEST_GAP_COLOR, fontSize=10)
             .encode(x="epoch:Q", y=alt.value(2), text="text")
         )
-        panels.append(alt.layer(lines, rules, texts).properties(width=215, height=200))
+        panels.append(_layer(lines, rules, texts).properties(width=215, height=200))
     return alt.hconcat(*panels).properties(
         title=alt.Title(
             title, subtitle="red dashed lines: where you changed a setting", anchor="start"
         )
     )
+
+
+def _band(bounds: Mapping[str, float]) -> tuple[float, float]:
+    """A searched range's (low, high) as drawn."""
+    return bounds["low"], bounds["high"]
+
+
+def _complement_band(bounds: Mapping[str, float]) -> tuple[float, float]:
+    """A ``log_complement`` range's band on its ``1 − value`` axis: (1 − high, 1 − low)."""
+    return 1.0 - bounds["high"], 1.0 - bounds["low"]
 
 
 def _short(value: object) -> str:
@@ -535,9 +549,9 @@ def search_params_chart(
         is_log = spec["type"] in ("log_uniform", "log_complement") or spec.get("log", False)
         if spec["type"] == "log_complement":
             data = frame.assign(**{name: 1.0 - frame[name]})
-            title, bands_of = f"1 − {name} (log)", (lambda s: (1.0 - s["high"], 1.0 - s["low"]))
+            title, bands_of = f"1 − {name} (log)", _complement_band
         else:
-            data, title, bands_of = frame, name, (lambda s: (s["low"], s["high"]))
+            data, title, bands_of = frame, name, _band
         if spec["type"] == "choice":
             x = alt.X(f"{name}:N", title=name, axis=alt.Axis(labelAngle=0))
         else:
@@ -550,7 +564,7 @@ def search_params_chart(
                     tickCount=4,
                     format="d" if integer else "~g",
                     labelOverlap=True,
-                    **({"tickMinStep": 1} if integer else {}),
+                    tickMinStep=1 if integer else alt.Undefined,
                 ),
             )
         layers = []
@@ -591,7 +605,7 @@ def search_params_chart(
                 tooltip=["round", "trial", alt.Tooltip("value:Q", format=".1%"), name],
             )
         )
-        panels.append(alt.layer(*layers).properties(width=PARAM_PANEL_PX, height=130))
+        panels.append(_layer(*layers).properties(width=PARAM_PANEL_PX, height=130))
     return alt.concat(*panels, columns=columns, spacing=18).properties(
         title=alt.Title(
             "Dev accuracy vs each parameter",
@@ -626,7 +640,7 @@ def importance_chart(importances: Mapping[str, float]) -> alt.LayerChart:
         tooltip=["parameter", alt.Tooltip("importance:Q", format=".1%")],
     )
     labels = base.mark_text(align="left", dx=4, fontSize=11).encode(x="importance:Q", text="text")
-    return alt.layer(bars, labels).properties(
+    return _layer(bars, labels).properties(
         width=480,
         height=alt.Step(26),
         autosize=FIT_WIDTH,
@@ -634,6 +648,12 @@ def importance_chart(importances: Mapping[str, float]) -> alt.LayerChart:
             "Parameter importance", subtitle="PED-ANOVA over the last round", anchor="start"
         ),
     )
+
+
+def _layer(*charts: alt.Chart) -> alt.LayerChart:
+    """The charts drawn over each other: ``alt.layer`` without its facet hoisting (these layers
+    carry no facet encodings), so always a LayerChart."""
+    return alt.LayerChart(layer=charts)
 
 
 def _count(n: int, noun: str) -> str:
@@ -684,7 +704,7 @@ def grid_random_chart(comparison: Mapping[str, Any]) -> alt.LayerChart:
         .mark_text(align="left", dx=6, color="#0f172a")
         .encode(text="text:N")
     )
-    return alt.layer(bars, inside, outside).properties(
+    return _layer(bars, inside, outside).properties(
         width=480,
         height=alt.Step(44),
         autosize=FIT_WIDTH,

@@ -9,6 +9,7 @@ words it the same way.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, Protocol
 
 from diagnostics.rates import format_value
 from diagnostics.splitnames import LEVEL_LABELS
@@ -17,7 +18,7 @@ from diagnostics.waterfall import GAP_LABELS
 REAL_WORDS = {True: "real", False: "within noise", None: "not tested"}
 
 
-def level_rows(data: Mapping) -> list[dict[str, str]]:
+def level_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
     """One row per level: before, after, change, its 95% interval, p and how it was tested."""
     fmt = _formatter(data)
     rows = []
@@ -49,7 +50,7 @@ def level_rows(data: Mapping) -> list[dict[str, str]]:
     return rows
 
 
-def gap_change_rows(data: Mapping) -> list[dict[str, str]]:
+def gap_change_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
     """One row per gap measured on either side: before, after, change and whether it is real."""
     fmt = _formatter(data)
     return [
@@ -65,7 +66,7 @@ def gap_change_rows(data: Mapping) -> list[dict[str, str]]:
     ]
 
 
-def category_lines(data: Mapping) -> list[str]:
+def category_lines(data: Mapping[str, Any]) -> list[str]:
     """Per tagged category: 'blurry: 19 of 38 fixed, 50% (35% – 65%); the ceiling promised
     up to 38% of errors' (categories nobody used are left out; empty without categories)."""
     lines = []
@@ -85,7 +86,7 @@ def category_lines(data: Mapping) -> list[str]:
     return lines
 
 
-def pairing_line(data: Mapping) -> str:
+def pairing_line(data: Mapping[str, Any]) -> str:
     """How the dev levels were compared, for beside the verdict: 'paired on 800 shared dev
     examples (70 fixed, 20 broken)' or 'unpaired'."""
     dev = data["levels"].get("dev")
@@ -108,7 +109,11 @@ def method_note() -> str:
     )
 
 
-def _formatter(data: Mapping):
+class _Format(Protocol):
+    def __call__(self, value: float | None, *, signed: bool = False) -> str: ...
+
+
+def _formatter(data: Mapping[str, Any]) -> _Format:
     def fmt(value: float | None, *, signed: bool = False) -> str:
         return format_value(value, data["metric"], data.get("unit") or "", signed=signed)
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from diagnostics.ingest import Predictions
@@ -45,8 +46,10 @@ def error_positions(predictions: Predictions) -> np.ndarray:
 
 def _differs(y_true: pd.Series, y_pred: pd.Series) -> np.ndarray:
     if y_true.dtype == y_pred.dtype and y_true.dtype != object:
-        return y_true.to_numpy() != y_pred.to_numpy()
-    return (y_true.astype(str) != y_pred.astype(str)).to_numpy()
+        same_type: np.ndarray = y_true.to_numpy() != y_pred.to_numpy()
+        return same_type
+    as_text: np.ndarray = (y_true.astype(str) != y_pred.astype(str)).to_numpy()
+    return as_text
 
 
 def example_ids(predictions: Predictions, positions: np.ndarray) -> pd.Series:
@@ -105,13 +108,13 @@ def sample_errors(
 
 
 def _kept_positions(
-    predictions: Predictions, positions: np.ndarray, keep: Sequence[str]
-) -> np.ndarray:
+    predictions: Predictions, positions: npt.NDArray[np.intp], keep: Sequence[str]
+) -> npt.NDArray[np.intp]:
     """Row positions of the ``keep`` ids among the dev errors, in ``keep``'s order."""
     if not len(keep):
         return positions[:0]
     ids = pd.Index(example_ids(predictions, positions))
-    where = ids.get_indexer(pd.Index([str(i) for i in keep]))
+    where: npt.NDArray[np.intp] = ids.get_indexer(pd.Index([str(i) for i in keep]))
     if (where < 0).any():
         missing = [str(i) for i, w in zip(keep, where, strict=True) if w < 0]
         raise InputError(

@@ -35,6 +35,7 @@ from __future__ import annotations
 import csv
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,20 +231,17 @@ def _id_check(
     """
     if types.get("id") not in INTEGER_TYPES:
         return ORDER_CHECK
+    bounds: Sequence[tuple[int, int, int | None]] | None
     if metadata is None:
         bounds = _csv_id_ends(path, list(types).index("id"))
     else:
-        bounds = _parquet_id_bounds(metadata)
+        groups = _parquet_id_bounds(metadata)
+        offset = _row_offset(groups) if groups and ROW_NUMBER not in types else None
+        if offset is not None:
+            return _IdCheck("row_offset", offset)
+        bounds = groups
     if not bounds:
         return ORDER_CHECK
-    if metadata is not None and ROW_NUMBER not in types:
-        offset, first_row = bounds[0][0], 0
-        for low, high, rows in bounds:
-            if low != first_row + offset or high != low + rows - 1:
-                break
-            first_row += rows
-        else:
-            return _IdCheck("row_offset", offset)
     low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
     if sliced or high - low >= MAX_ID_SPAN:
         return ORDER_CHECK
@@ -262,6 +260,17 @@ def _parquet_id_bounds(metadata: pq.FileMetaData) -> list[tuple[int, int, int]] 
             return None
         bounds.append((int(stats.min), int(stats.max), group.num_rows))
     return bounds
+
+
+def _row_offset(groups: Sequence[tuple[int, int, int]]) -> int | None:
+    """The offset when the row groups' (min, max, rows) say every id is its row number plus it
+    (the first id), else None."""
+    offset, first_row = groups[0][0], 0
+    for low, high, rows in groups:
+        if low != first_row + offset or high != low + rows - 1:
+            return None
+        first_row += rows
+    return offset
 
 
 def _csv_id_ends(path: Path, column: int) -> list[tuple[int, int, None]] | None:
@@ -343,7 +352,11 @@ def _number_trouble(column: str, kind: str) -> str:
 
 
 def _scan(
-    path: Path, metric: str | None, slice_column: str | None, name: str, id_bits=None
+    path: Path,
+    metric: str | None,
+    slice_column: str | None,
+    name: str,
+    id_bits: tuple[int, int] | None = None,
 ) -> ScanResult:
     if metric is not None and metric not in METRICS:
         raise _Unsure("unknown metric")
@@ -378,7 +391,8 @@ def _scan(
         result = query.result(groups, name)
         if any(group.get("suspect_ids") for group in groups):
             duplicates = connection.execute(query.duplicates_sql(source), {"path": str(path)})
-            if duplicates.fetchone()[0]:
+            row = duplicates.fetchone()  # one row: the count
+            if row is None or row[0]:
                 raise _Unsure("duplicate ids")
     return result
 
@@ -484,9 +498,13 @@ class _Query:
                 sums[f"s3_{metric}"] = f"sum({weighted_loss} * {value} * {value})"
         return sums
 
-    def _id_suspects(self) -> tuple[list[str], str]:
+    @property
+    def _row_offset_ids(self) -> bool:
+        """True when every id is its row number plus an offset (:func:`_id_check`)."""
+        return self.id_check is not None and self.id_check.kind == "row_offset"
+
+    def _id_suspects(self, check: _IdCheck) -> tuple[list[str], str]:
         """The columns and the SQL aggregate counting rows whose id may repeat in its split."""
-        check = self.id_check
         if check.kind == "row_offset":  # each id its row number plus the offset: all differ
             suspects = f"CAST(id AS BIGINT) - {ROW_NUMBER} <> {check.low:d}"
             return ["id", ROW_NUMBER], f"count(*) FILTER (WHERE {suspects})"
@@ -509,7 +527,7 @@ class _Query:
         if self.weighted:
             columns.append("weight")
         if self.id_check is not None:
-            id_columns, aggregates["suspect_ids"] = self._id_suspects()
+            id_columns, aggregates["suspect_ids"] = self._id_suspects(self.id_check)
             columns += id_columns
         if self.metric is None and self.float_labels:
             fractional = " OR ".join(f"{c} <> round({c})" for c in self.float_labels)
@@ -520,11 +538,11 @@ class _Query:
             aggregates["wrong_bits"] = f"CAST({bitmap} FILTER (WHERE y_true <> y_pred) AS BLOB)"
             # ids that are their row numbers plus an offset are all there: the train ids (most
             # rows) are the ones no other split has, so only the other splits need bits
-            only = " FILTER (WHERE split <> 'train')" if self.id_check.kind == "row_offset" else ""
+            only = " FILTER (WHERE split <> 'train')" if self._row_offset_ids else ""
             aggregates["present_bits"] = f"CAST({bitmap}{only} AS BLOB)"
         selected = ", ".join([*keys, *(f"{sql} AS {name}" for name, sql in aggregates.items())])
         used = [*REQUIRED_COLUMNS, *(c for c in ("weight", "id") if c in self.types)]
-        if self.id_check is not None and self.id_check.kind == "row_offset":
+        if self._row_offset_ids:
             used.append(ROW_NUMBER)
         if self.slice_column is not None:
             used.append(self.slice_column)
@@ -552,7 +570,7 @@ class _Query:
         )
         sliced = self.slice_column is not None
         values = sorted({group["slice_value"] for group in groups}) if sliced else [None]
-        if sliced:
+        if self.slice_column is not None:
             check_slice_count(len(values), name, self.slice_column)
         position = {value: v for v, value in enumerate(values)}
         keys = ("n", "sw", "sw2", f"s1_{metric}", f"s2_{metric}", f"s3_{metric}")
@@ -583,7 +601,7 @@ class _Query:
             **self._bits(groups, int(total)),
         )
 
-    def _bits(self, groups: list[dict], total: int) -> dict:
+    def _bits(self, groups: list[dict[str, Any]], total: int) -> dict[str, Any]:
         """Per split, the groups' id bitmaps OR-ed (a split may be written several ways).
 
         Groups written exactly ``train`` carry no presence bits when the ids are the row
@@ -608,7 +626,7 @@ class _Query:
                 value = np.frombuffer(group[key], dtype=np.uint8)
                 bits[split] = value | bits[split] if split in bits else value
         if derive:
-            if any(group.get("suspect_ids") for group in groups):
+            if self.id_check is None or any(group.get("suspect_ids") for group in groups):
                 return {}  # not the row numbers plus an offset after all
             start = self.id_check.low - low + padding
             others = [bits for split, bits in present.items() if split not in derive]

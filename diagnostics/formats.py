@@ -12,7 +12,7 @@ PARQUET_MAGIC = b"PAR1"
 HEAD_BYTES = 65536
 
 
-def read_head(path: str | os.PathLike, size: int = HEAD_BYTES) -> bytes:
+def read_head(path: str | os.PathLike[str], size: int = HEAD_BYTES) -> bytes:
     """The first ``size`` bytes of the file (what the readers sniff)."""
     with Path(path).open("rb") as handle:
         return handle.read(size)
@@ -23,15 +23,16 @@ def is_parquet(head: bytes) -> bool:
     return head.startswith(PARQUET_MAGIC)
 
 
-def is_parquet_file(path: str | os.PathLike) -> bool:
+def is_parquet_file(path: str | os.PathLike[str]) -> bool:
     """True for a Parquet file (by its magic number, not its name)."""
     return is_parquet(read_head(path, len(PARQUET_MAGIC)))
 
 
-def file_columns(path: str | os.PathLike) -> list[str]:
+def file_columns(path: str | os.PathLike[str]) -> list[str]:
     """The column names of a Parquet file's schema or a CSV file's header row."""
     head = read_head(path)
     if is_parquet(head):
-        return pq.read_schema(path).names
+        names: list[str] = pq.read_schema(path).names
+        return names
     first_line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").lstrip("\ufeff")
     return [name.strip() for name in next(csv.reader([first_line.rstrip("\r")]), [])]

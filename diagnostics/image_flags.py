@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageOps
 
 from diagnostics.images import open_checked, read_image_file, resolve_inside
@@ -75,9 +76,9 @@ class ImageReport:
     flags: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         """The JSON form (the hash as 16 hex digits)."""
-        data = {k: v for k, v in vars(self).items() if k != "thumbnail"}
+        data: dict[str, object] = {k: v for k, v in vars(self).items() if k != "thumbnail"}
         data["hash"] = f"{self.hash:016x}"
         return data
 
@@ -103,7 +104,7 @@ class ImageFlags:
         """The images with at least one flag."""
         return [r for r in self.images if r.flags]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         """The JSON form of ``image-flags --json``."""
         return {
             "images": len(self.images),
@@ -150,12 +151,13 @@ def difference_hash(image: Image.Image) -> int:
     return int(np.packbits(bits).view(">u8")[0])
 
 
-def thumbnail_vector(image: Image.Image) -> np.ndarray:
+def thumbnail_vector(image: Image.Image) -> npt.NDArray[np.float32]:
     """The 16×16 greyscale, centred and scaled to unit length (zero for a flat image)."""
     small = np.asarray(image.convert("L").resize((16, 16), Image.Resampling.BOX), np.float64)
     centred = (small - small.mean()).ravel()
     norm = np.linalg.norm(centred)
-    return (centred / norm if norm > 0 else centred).astype(np.float32)
+    vector: npt.NDArray[np.float64] = centred / norm if norm > 0 else centred
+    return vector.astype(np.float32)
 
 
 def score_image(data: bytes, name: str) -> ImageReport:
@@ -179,7 +181,7 @@ def score_image(data: bytes, name: str) -> ImageReport:
     )
 
 
-def list_images(root: str | os.PathLike) -> list[str]:
+def list_images(root: str | os.PathLike[str]) -> list[str]:
     """The PNG/JPEG files under ``root``, as sorted relative POSIX paths."""
     base = Path(root)
     if not base.is_dir():
@@ -196,7 +198,7 @@ def near_duplicates(
 ) -> list[tuple[int, int]]:
     """Pairs (i, j) within ``distance`` bits: i < j in ``hashes``, or i in hashes, j in others."""
     others_given = others is not None
-    targets = others if others_given else hashes
+    targets = hashes if others is None else others
     pairs = []
     for start in range(0, len(hashes), PAIR_BLOCK):
         block = hashes[start : start + PAIR_BLOCK]
@@ -209,7 +211,7 @@ def near_duplicates(
 
 
 def flag_images(
-    root: str | os.PathLike,
+    root: str | os.PathLike[str],
     paths: Sequence[str] | None = None,
     *,
     training: Sequence[str] = (),
@@ -257,7 +259,10 @@ def flag_images(
 
 
 def flag_image_folder(
-    folder: str | os.PathLike, *, training_prefix: str | None = None, **options
+    folder: str | os.PathLike[str],
+    *,
+    training_prefix: str | None = None,
+    thresholds: Thresholds = Thresholds(),
 ) -> ImageFlags:
     """Flag every image of a folder; those under ``training_prefix`` count as training images."""
     paths = list_images(folder)
@@ -266,5 +271,5 @@ def flag_image_folder(
         prefix = training_prefix.strip("/") + "/"
         training = [p for p in paths if p.startswith(prefix)]
         paths = [p for p in paths if not p.startswith(prefix)]
-        return flag_images(folder, paths, training=training, **options)
-    return flag_images(folder, paths, **options)
+        return flag_images(folder, paths, training=training, thresholds=thresholds)
+    return flag_images(folder, paths, thresholds=thresholds)

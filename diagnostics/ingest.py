@@ -83,7 +83,8 @@ class Predictions:
     @property
     def split_codes(self) -> np.ndarray:
         """Index of each row's split in :data:`SPLITS`."""
-        return self.frame["split"].cat.codes.to_numpy()
+        codes: np.ndarray = self.frame["split"].cat.codes.to_numpy()
+        return codes
 
     def loss(self) -> np.ndarray:
         """Per-row loss of the metric (0/1 error, absolute or squared error)."""
@@ -198,7 +199,7 @@ def read_predictions(
     return Predictions(frame=frame, metric=metric, source=name)
 
 
-def check_scores(path: str | os.PathLike, *, display_name: str | None = None) -> None:
+def check_scores(path: str | os.PathLike[str], *, display_name: str | None = None) -> None:
     """Refuse a file whose score column holds text or non-finite values, reading that column only.
 
     The metrics do not use scores, so the fast diagnosis does not read them; the app checks them
@@ -477,7 +478,8 @@ def _first_non_utf8_row(column: pa.ChunkedArray) -> int:
 
 def _first_rows(mask: np.ndarray, offset: int = 0) -> list[int]:
     """The first 1-based rows where ``mask`` holds (one more than shown, so "…" follows)."""
-    return (np.flatnonzero(mask)[:6] + offset + 1).tolist()
+    rows: list[int] = (np.flatnonzero(mask)[:6] + offset + 1).tolist()
+    return rows
 
 
 class _SplitCodes:
@@ -628,8 +630,8 @@ def _canonical_frame(columns: _Columns, name: str, metrics_only: bool) -> pd.Dat
 
 def _integer_type(low: int, high: int, at_least: np.dtype = INT8) -> np.dtype:
     """The smallest integer type, no narrower than ``at_least``, that holds ``low..high``."""
-    for dtype in map(np.dtype, (np.int8, np.int16, np.int32, np.int64, np.uint64)):
-        info = np.iinfo(dtype)
+    for kind in (np.int8, np.int16, np.int32, np.int64, np.uint64):
+        dtype, info = np.dtype(kind), np.iinfo(kind)
         if dtype.itemsize >= at_least.itemsize and info.min <= low and high <= info.max:
             return dtype
     return np.dtype(np.float64)  # beyond 64 bits: only a float holds them
@@ -702,26 +704,27 @@ def _check_empty(frame: pd.DataFrame, name: str, column: str) -> None:
 
 def _as_number(values: Any, name: str, column: str) -> np.ndarray:
     series = pd.Series(values, copy=False)
+    numbers: np.ndarray
     if pd.api.types.is_float_dtype(series):
-        values = series.to_numpy()  # float32 scores stay float32
+        numbers = series.to_numpy()  # float32 scores stay float32
     elif _is_numeric(series):
-        values = series.to_numpy(dtype=np.float64)
+        numbers = series.to_numpy(dtype=np.float64)
     else:
-        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
-        bad = np.isnan(values)
+        numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.isnan(numbers)
         if bad.any():
             first = int(np.argmax(bad))
             raise InputError(
                 f"{name}, column '{column}': mixes numbers and text (first text "
                 f"'{series.iloc[first]}' at row {first + 1}); regression needs numbers only"
             )
-    infinite = ~np.isfinite(values)
+    infinite = ~np.isfinite(numbers)
     if infinite.any():
         raise InputError(
             f"{name}, column '{column}': {int(infinite.sum())} infinite or NaN values (rows "
             f"{format_rows(_first_rows(infinite))}); it needs finite numbers"
         )
-    return values
+    return numbers
 
 
 def _whole_in_int64(values: np.ndarray) -> bool:

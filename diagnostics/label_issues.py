@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from diagnostics.errors import example_ids
@@ -51,7 +52,7 @@ class LabelIssue:
     suggested: object
     quality: float
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         """The JSON form: {id, row, given, suggested, quality}."""
         return {
             "id": self.id,
@@ -68,7 +69,7 @@ class LabelIssues:
 
     split: str
     rows: int
-    classes: list
+    classes: list[object]
     issues: list[LabelIssue]
 
     @property
@@ -76,7 +77,7 @@ class LabelIssues:
         """The method, in words."""
         return method_text()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         """The JSON form of the CLI contract (``label-issues --json``)."""
         return {
             "split": self.split,
@@ -97,12 +98,12 @@ def _python(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _class_order(predictions: Predictions, columns: list[str]) -> list:
+def _class_order(predictions: Predictions, columns: list[str]) -> list[object]:
     """The classes in the order of ``columns``, each matched to the file's labels."""
     frame = predictions.frame
     labels = pd.unique(np.concatenate([frame["y_true"].to_numpy(), frame["y_pred"].to_numpy()]))
     by_text = {str(_python(label)): _python(label) for label in labels}
-    classes = []
+    classes: list[object] = []
     for column in columns:
         suffix = column[len(PROBABILITY_PREFIX) :]
         if suffix not in by_text:
@@ -121,7 +122,9 @@ def _class_order(predictions: Predictions, columns: list[str]) -> list:
     return classes
 
 
-def _checked_probabilities(predictions: Predictions, columns: list[str], rows: np.ndarray):
+def _checked_probabilities(
+    predictions: Predictions, columns: list[str], rows: np.ndarray
+) -> npt.NDArray[np.float64]:
     """The probabilities of the split's rows, refused unless finite, in [0, 1], summing to 1."""
     name = predictions.source
     frame = predictions.frame
@@ -143,7 +146,8 @@ def _checked_probabilities(predictions: Predictions, columns: list[str], rows: n
             f"{format_rows(rows[off][:6] + 1)}; row {rows[first] + 1} sums to "
             f"{matrix[first].sum():.4f}); give one probability per class, e.g. a softmax output"
         )
-    return matrix / matrix.sum(axis=1, keepdims=True)
+    normalized: npt.NDArray[np.float64] = matrix / matrix.sum(axis=1, keepdims=True)
+    return normalized
 
 
 def find_label_issues(predictions: Predictions, *, split: str = "dev") -> LabelIssues:
@@ -198,7 +202,7 @@ def find_label_issues(predictions: Predictions, *, split: str = "dev") -> LabelI
 
 
 def find_label_issues_in_file(
-    path: str | os.PathLike, *, split: str = "dev", display_name: str | None = None
+    path: str | os.PathLike[str], *, split: str = "dev", display_name: str | None = None
 ) -> LabelIssues:
     """Read a predictions file with its ``prob_`` columns and find its likely label errors."""
     name = display_name or os.path.basename(path)

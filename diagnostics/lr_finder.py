@@ -230,18 +230,18 @@ def find_lr(
 
     from diagnostics.search.training import make_optimizer, model_for, pick_device
 
-    device = pick_device(device)
+    chosen = pick_device(device)
     torch.manual_seed(config.seed)
-    model = model_for(config, data.n_features, data.n_classes).to(device)
+    model = model_for(config, data.n_features, data.n_classes).to(chosen)
     optimizer = make_optimizer(config, model)
-    x = torch.as_tensor(data.x["train"], device=device)
-    y = torch.as_tensor(data.y["train"], device=device)
+    x = torch.as_tensor(data.x["train"], device=chosen)
+    y = torch.as_tensor(data.y["train"], device=chosen)
     one_pass = math.ceil(len(y) / (config.batch_size * accumulation_steps))
     generator = torch.Generator().manual_seed(config.seed)
 
     class Shuffled:
         def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-            order = torch.randperm(len(y), generator=generator).to(device)
+            order = torch.randperm(len(y), generator=generator).to(chosen)
             for start in range(0, len(y), config.batch_size):
                 batch = order[start : start + config.batch_size]
                 yield x[batch], y[batch]

@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from diagnostics import charts as chart_specs
 from diagnostics import compare_rows
-from diagnostics.ceiling import ceiling_table
+from diagnostics.ceiling import Ceiling, ceiling_table
 from diagnostics.rates import format_value
 from diagnostics.splitnames import LEVEL_LABELS
 from diagnostics.tags import neutralize
@@ -69,10 +69,10 @@ _ENV = jinja2.Environment(
 class ReportInputs:
     """Everything a report may show; absent parts leave their section out.
 
-    ``comparison`` (the current version against the one before it), ``split_plan``,
-    ``ceiling`` and ``search`` are result objects with ``to_dict()`` (a
-    :class:`~diagnostics.ceiling.Ceiling`, a split plan) or their dict forms (the ``--json``
-    contracts); ``source`` is the predictions file's name as the user knows it.
+    ``comparison`` (the current version against the one before it), ``split_plan`` and
+    ``search`` are result objects with ``to_dict()`` (a split plan) or their dict forms (the
+    ``--json`` contracts); ``ceiling`` is a :class:`~diagnostics.ceiling.Ceiling` (its chart
+    needs the object); ``source`` is the predictions file's name as the user knows it.
     """
 
     title: str = "What to fix next"
@@ -83,7 +83,7 @@ class ReportInputs:
     slice_column: str | None = None
     slices: Sequence[tuple[str, Diagnosis]] = ()
     split_plan: object | None = None
-    ceiling: object | None = None
+    ceiling: Ceiling | None = None
     search: object | None = None
     error_slices: object | None = None  # a slice search (diagnostics.slices) or its dict
     comparison: object | None = None
@@ -298,7 +298,7 @@ def _view(inputs: ReportInputs) -> dict[str, Any]:
         "title": inputs.title,
         "project": inputs.project,
         "created": inputs.created.strftime("%Y-%m-%d %H:%M UTC"),
-        "summary": _summary(inputs) if d else None,
+        "summary": _summary(inputs, d) if d else None,
         "waterfall": _waterfall(d) if d else None,
         "warnings": _warnings(inputs),
         "slices": _slices(inputs) if inputs.slices else None,
@@ -312,8 +312,7 @@ def _warnings(inputs: ReportInputs) -> list[str]:
     return warnings
 
 
-def _summary(inputs: ReportInputs) -> dict[str, Any]:
-    d = inputs.diagnosis
+def _summary(inputs: ReportInputs, d: Diagnosis) -> dict[str, Any]:
     metric_label = "error rate" if d.metric == "error" else d.metric.upper()
     if d.unit:
         metric_label += f" ({d.unit})"

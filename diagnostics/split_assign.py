@@ -191,14 +191,17 @@ def _units(frame: pd.DataFrame, group: str | None, name: str) -> tuple[np.ndarra
     return codes, np.bincount(codes)
 
 
-def _row_classes(frame, label) -> np.ndarray:
+def _row_classes(frame: pd.DataFrame, label: str | None) -> np.ndarray:
     """Each row's class code (all 0 without a label column)."""
     if label is None:
         return np.zeros(len(frame), dtype=np.int64)
-    return pd.factorize(frame[label], use_na_sentinel=False)[0]
+    codes: np.ndarray = pd.factorize(frame[label], use_na_sentinel=False)[0]
+    return codes
 
 
-def _unit_strata(classes, unit_of_row, n_units) -> tuple[np.ndarray, np.ndarray]:
+def _unit_strata(
+    classes: np.ndarray, unit_of_row: np.ndarray, n_units: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Each unit's most common class and how many of its rows have it."""
     if n_units == len(classes):
         strata = np.empty(n_units, dtype=classes.dtype)
@@ -247,7 +250,12 @@ class _RowClasses:
 
 
 def _cut_units(
-    sizes, strata, majority, counts: dict[str, int], rng, rows: _RowClasses
+    sizes: np.ndarray,
+    strata: np.ndarray,
+    majority: np.ndarray,
+    counts: dict[str, int],
+    rng: np.random.Generator,
+    rows: _RowClasses,
 ) -> np.ndarray:
     """Split index per unit: whole units, class mix and row counts as close to the plan as the
     units allow (the module docstring's steps 2–3; ``majority``: rows of each unit's stratum)."""
@@ -312,14 +320,22 @@ def _place_greedily(histograms: np.ndarray, target: np.ndarray) -> _Placement:
     return _Placement(split, counts)
 
 
-def _best_split(h, counts, target, inverse, open_split) -> int:
+def _best_split(
+    h: np.ndarray,
+    counts: np.ndarray,
+    target: np.ndarray,
+    inverse: np.ndarray,
+    open_split: np.ndarray,
+) -> int:
     """The split where adding histogram ``h`` grows Σ (count − target)² / target least."""
     growth = ((2 * (counts - target) + h) * h * inverse).sum(axis=1)
     growth[~open_split] = np.inf
     return int(np.argmin(growth))
 
 
-def _cut_per_stratum(sizes, strata, lacking: np.ndarray, rng) -> np.ndarray:
+def _cut_per_stratum(
+    sizes: np.ndarray, strata: np.ndarray, lacking: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Small units: within each stratum a seeded order cut at the shares each split still
     lacks of that class (of all rows still lacking where the class is already complete)."""
     shuffled = rng.permutation(len(sizes))
@@ -360,8 +376,9 @@ def _allocate(stratum_sizes: np.ndarray, wanted: np.ndarray) -> np.ndarray:
             allocation[stratum, split] += 1
             row_left[stratum] -= 1
             column_left[split] -= 1
-    for stratum in np.flatnonzero(row_left):  # rare: a stratum whose splits were all filled
-        for split in np.flatnonzero(column_left):
+    # rare: a stratum whose splits were all filled
+    for stratum in np.flatnonzero(row_left).tolist():
+        for split in np.flatnonzero(column_left).tolist():
             give = min(row_left[stratum], column_left[split])
             allocation[stratum, split] += give
             row_left[stratum] -= give
@@ -373,7 +390,7 @@ def _target_mask(frame: pd.DataFrame, source: str, target_value: object, name: s
     if target_value is None:
         raise InputError(f"a source column ('{source}') needs the target value (e.g. phone)")
     values = frame[source].astype(str).to_numpy()
-    mask = values == str(target_value)
+    mask: np.ndarray = values == str(target_value)
     if not mask.any():
         found = pd.unique(values)[:10]
         raise InputError(

@@ -155,7 +155,7 @@ def rule_dev_fraction(size: float) -> float:
         (pair for pair in itertools.pairwise(TABLE) if size <= pair[1][0]), TABLE[-2:]
     )
     exponent = math.log((n1 * f1) / (n0 * f0)) / math.log(n1 / n0)
-    return f0 * (n0 / size) * (size / n0) ** exponent
+    return f0 * (n0 / size) * math.pow(size / n0, exponent)
 
 
 def rule_dev_count(size: int) -> int:
@@ -193,7 +193,7 @@ def independent_disagreement(min_difference: float, baseline_error: float | None
     return p1 * (1 - p2) + p2 * (1 - p1)
 
 
-def paired_sizes(min_difference: float, baseline_error: float | None) -> list[dict]:
+def paired_sizes(min_difference: float, baseline_error: float | None) -> list[dict[str, float]]:
     """The paired dev sizes at plausible disagreement shares (below the independent ψ)."""
     largest = independent_disagreement(min_difference, baseline_error)
     shares = [round(k * min_difference, 12) for k in PLAUSIBLE_DISAGREEMENT]
@@ -204,7 +204,9 @@ def paired_sizes(min_difference: float, baseline_error: float | None) -> list[di
     ]
 
 
-def _sized_dev(min_difference, baseline_error, disagreement) -> int:
+def _sized_dev(
+    min_difference: float, baseline_error: float | None, disagreement: float | None
+) -> int:
     """Dev for ``min_difference``: paired when the disagreement is known, else independent."""
     if disagreement is not None:
         return paired_dev_size(min_difference, disagreement)
@@ -470,11 +472,23 @@ def plan_mismatched(
 
 
 def _finish(
-    *, size, counts, rule_dev, test, min_difference, baseline_error, disagreement, notes, **fields
-):
+    *,
+    regime: str,
+    size: int,
+    counts: dict[str, int],
+    composition: dict[str, dict[str, int]],
+    training_pool: dict[str, int],
+    rule: str,
+    rule_dev: int,
+    test: bool,
+    min_difference: float | None,
+    baseline_error: float | None,
+    disagreement: float | None,
+    notes: list[str],
+) -> SplitPlan:
     dev = counts["dev"]
     detectable = detectable_difference(dev, baseline_error)
-    power = {
+    power: dict[str, Any] = {
         "confidence": 0.95,
         "power": 0.80,
         "formula": "n = (z0.975 + z0.8)^2 * (p1(1-p1) + p2(1-p2)) / d^2",
@@ -517,17 +531,20 @@ def _finish(
         )
     assert sum(counts.values()) == size
     return SplitPlan(
+        regime=regime,
         total=size,
         counts=counts,
+        composition=composition,
+        training_pool=training_pool,
+        rule=rule,
         dev_rule_of_thumb=rule_dev,
         power=power,
         notes=notes,
         warnings=warnings,
-        **fields,
     )
 
 
-def _paired_note(power: dict) -> str:
+def _paired_note(power: dict[str, Any]) -> str:
     """One sentence: why dev has its size when two models are compared on the same dev set."""
     delta, independent = _pct(power["min_difference"]), power["independent_dev"]
     if power["disagreement"] is not None:
@@ -547,7 +564,7 @@ def _paired_note(power: dict) -> str:
     )
 
 
-def _dev_note(dev, size, rule_dev, regime, min_difference) -> str:
+def _dev_note(dev: int, size: int, rule_dev: int, regime: str, min_difference: float | None) -> str:
     if min_difference is not None:
         return (
             f"Dev and test {dev:,} each: the size that detects a {_pct(min_difference)} "

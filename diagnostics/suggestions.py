@@ -38,7 +38,7 @@ class Suggestion:
     text: str
     category: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str]:
         """The JSON form."""
         return {"id": self.id, "kind": self.kind, "text": self.text, "category": self.category}
 

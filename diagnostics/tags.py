@@ -188,7 +188,7 @@ def write_tags_csv(
     writer.writerow([neutralize(h) for h in header])
     for row in table.rows:
         extra = (context or {}).get(row.id, {})
-        cells = [row.id, row.annotator]
+        cells: list[object] = [row.id, row.annotator]
         cells += [extra.get(c, "") for c in context_columns]
         touched = row.counts
         cells.append("1" if touched else "0")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -47,11 +48,11 @@ def shown(text: object, limit: int = 80) -> str:
     return safe + ("…" if len(text) > limit else "")
 
 
-def shown_columns(columns, *, limit: int = 12) -> str:
+def shown_columns(columns: Iterable[object], *, limit: int = 12) -> str:
     """Column names for a message: at most ``limit`` of them, each :func:`shown`, then a count."""
-    columns = list(columns)
-    names = ", ".join(shown(c, 40) for c in columns[:limit]) or "(none)"
-    return names + (f", … ({len(columns)} columns)" if len(columns) > limit else "")
+    listed = list(columns)
+    names = ", ".join(shown(c, 40) for c in listed[:limit]) or "(none)"
+    return names + (f", … ({len(listed)} columns)" if len(listed) > limit else "")
 
 
 def refuse_cr_only_lines(head: bytes, name: str) -> None:
@@ -64,7 +65,7 @@ def refuse_cr_only_lines(head: bytes, name: str) -> None:
         )
 
 
-def refuse_not_a_file(path, what: str) -> None:
+def refuse_not_a_file(path: Path, what: str) -> None:
     """Refuse a path that is missing, a folder, or not a regular file (a pipe, a device)."""
     if path.is_dir():
         raise InputError(f"{what} {path} is a folder; give the path of a file in it")
@@ -123,7 +124,7 @@ def check_seed(seed: int, flag: str = "--seed") -> int:
     return seed
 
 
-def check_output_file(path, flag: str = "--out") -> Path:
+def check_output_file(path: str | os.PathLike[str], flag: str = "--out") -> Path:
     """A file to write: not a folder, in a folder that exists."""
     path = Path(path)
     if path.is_dir():
@@ -133,7 +134,7 @@ def check_output_file(path, flag: str = "--out") -> Path:
     return path
 
 
-def check_journal_file(path) -> Path:
+def check_journal_file(path: str | os.PathLike[str]) -> Path:
     """A search storage path: a new file, or an existing Optuna journal (JSON lines)."""
     path = Path(path)
     if path.is_dir():

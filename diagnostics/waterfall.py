@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from diagnostics.ingest import Predictions, split_metrics
 from diagnostics.metrics import INTERVAL_METHODS, NO_INTERVAL, LevelEstimate, gap_interval
@@ -154,9 +154,9 @@ class Diagnosis:
         low, high = gap.interval
         return f"{self.fmt(low, signed=True)} to {self.fmt(high, signed=True)}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON form of the CLI contract (DESIGN.md: ``diagnose --json``)."""
-        result = {
+        result: dict[str, Any] = {
             "metric": self.metric,
             "unit": self.unit or None,
             "levels": {name: self.levels.get(name) for name in LEVELS},
@@ -165,14 +165,7 @@ class Diagnosis:
                 name: (_clean(self.gaps[name].value) if name in self.gaps else None)
                 for name in GAPS
             },
-            "gap_intervals": {
-                name: (
-                    [_clean(v) for v in self.gaps[name].interval]
-                    if name in self.gaps and self.gaps[name].interval is not None
-                    else None
-                )
-                for name in GAPS
-            },
+            "gap_intervals": {name: _clean_interval(self.gaps.get(name)) for name in GAPS},
             "priority": list(self.priority),
             "recommendations": self.recommendations,
             "warnings": list(self.warnings),
@@ -195,7 +188,7 @@ class Diagnosis:
         return render_fragment(ReportInputs(diagnosis=self), DIAGNOSIS_SECTIONS)
 
 
-def gap_rows(diagnosis: Diagnosis) -> list[dict]:
+def gap_rows(diagnosis: Diagnosis) -> list[dict[str, str | bool]]:
     """The gap table, one row per gap in waterfall order, worded once for every surface.
 
     Keys: ``name``, ``gap`` (its label), ``between`` (the two levels), ``size`` and ``interval``
@@ -203,7 +196,7 @@ def gap_rows(diagnosis: Diagnosis) -> list[dict]:
     "priority 2", "within noise", "one example: no interval" or "not a problem") and ``focus``
     (True for the gap to fix first).
     """
-    rows = []
+    rows: list[dict[str, str | bool]] = []
     for name, gap in diagnosis.gaps.items():
         if name in diagnosis.priority:
             rank = diagnosis.priority.index(name) + 1
@@ -228,9 +221,20 @@ def gap_rows(diagnosis: Diagnosis) -> list[dict]:
     return rows
 
 
+@overload
+def _clean(value: float) -> float: ...
+@overload
+def _clean(value: None) -> None: ...
 def _clean(value: float | None) -> float | None:
     """Round away binary noise (0.08 − 0.01 → 0.07) while keeping every meaningful digit."""
     return None if value is None else round(value, 12)
+
+
+def _clean_interval(gap: Gap | None) -> list[float] | None:
+    """A gap's 95% interval as JSON (None without the gap or without an interval)."""
+    if gap is None or gap.interval is None:
+        return None
+    return [_clean(v) for v in gap.interval]
 
 
 def diagnose(
@@ -280,7 +284,9 @@ def diagnose(
     return diagnosis
 
 
-def _gaps(levels: dict, estimates: dict[str, LevelEstimate], metric: str) -> dict[str, Gap]:
+def _gaps(
+    levels: dict[str, float | None], estimates: dict[str, LevelEstimate], metric: str
+) -> dict[str, Gap]:
     has_train_dev = levels["train_dev"] is not None
     pairs = {
         "avoidable_bias": ("human", "train"),
@@ -290,14 +296,15 @@ def _gaps(levels: dict, estimates: dict[str, LevelEstimate], metric: str) -> dic
     }
     gaps = {}
     for name, (lower, upper) in pairs.items():
-        if levels[lower] is None or levels[upper] is None:
+        low, high = levels[lower], levels[upper]
+        if low is None or high is None:
             continue
-        value = _clean(levels[upper] - levels[lower])
+        value = _clean(high - low)
         measured = [estimates[k] for k in (lower, upper) if k in estimates]
         unmeasurable = any(not est.has_interval for est in measured)
         found = None
         if upper in estimates and (lower in estimates or lower == "human"):
-            found = gap_interval(estimates.get(lower, levels[lower]), estimates[upper], metric)
+            found = gap_interval(estimates.get(lower, low), estimates[upper], metric)
         interval, method = found if found else (None, None)
         gaps[name] = Gap(name, value, lower, upper, interval, method, unmeasurable)
     return gaps

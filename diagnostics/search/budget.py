@@ -26,7 +26,7 @@ def grid_values_per_axis(trials: int, axes: int) -> int:
     """Distinct values per axis a full grid of at most ``trials`` points can give: ⌊n^(1/k)⌋."""
     if trials < 1 or axes < 1:
         raise InputError("the budget needs at least 1 trial and 1 searched parameter")
-    values = math.floor(trials ** (1.0 / axes) + 1e-9)
+    values = math.floor(math.pow(trials, 1.0 / axes) + 1e-9)
     return max(1, values)
 
 

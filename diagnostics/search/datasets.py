@@ -54,7 +54,7 @@ class Dataset:
     @property
     def n_features(self) -> int:
         """Number of input features."""
-        return self.x["train"].shape[1]
+        return int(self.x["train"].shape[1])
 
     @property
     def n_classes(self) -> int:
@@ -191,7 +191,7 @@ def _split_column(frame: pd.DataFrame, path: Path, ids: np.ndarray) -> np.ndarra
             f"{path}, column 'split': unknown or empty split '{value}' at row {row + 1}; "
             f"accepted: {accepted_split_names()}"
         )
-    split = canonical.to_numpy(dtype=object)
+    split: np.ndarray = canonical.to_numpy(dtype=object)
     counts = pd.Series(split).value_counts()
     empty = [s for s in SPLITS if not counts.get(s, 0)]
     if empty:

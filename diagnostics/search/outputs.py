@@ -10,18 +10,30 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import optuna
 import pandas as pd
 import torch
+from optuna.trial import FrozenTrial
 from torch import nn
 
 from diagnostics.search import study as studies
 from diagnostics.search.datasets import Dataset
+from diagnostics.search.settings import SearchSettings
+from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import redact
-from diagnostics.search.training import TrainConfig, evaluate, model_for, predict, train_model
+from diagnostics.search.training import (
+    TrainConfig,
+    TrainResult,
+    evaluate,
+    model_for,
+    predict,
+    train_model,
+)
 from diagnostics.splitnames import SPLITS
 
 WEIGHTS_FILE = "best_model.pt"
@@ -91,7 +103,26 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
-def finish_search(settings, spec, storage, names, rounds, data, out_dir, last) -> dict:
+@dataclass(frozen=True)
+class _Finalist:
+    """One of the last round's best trials, trained again at the final epochs."""
+
+    trial: FrozenTrial
+    params: dict[str, Any]
+    config: TrainConfig
+    result: TrainResult
+
+
+def finish_search(
+    settings: SearchSettings,
+    spec: str,
+    storage: optuna.storages.BaseStorage,
+    names: Sequence[str],
+    rounds: list[dict[str, Any]],
+    data: Dataset,
+    out_dir: Path,
+    last: tuple[optuna.Study, SearchSpace],
+) -> dict[str, Any]:
     """Train the finalists fully, keep the best on dev, evaluate it on test once, write outputs.
 
     ``last`` is the last round's (study, space); ``names`` every round's study. Returns the
@@ -108,9 +139,9 @@ def finish_search(settings, spec, storage, names, rounds, data, out_dir, last) -
         params = space.decode(trial.params)
         config = TrainConfig.from_params(params, epochs=final_epochs, seed=settings.seed)
         result = train_model(config, data, device=settings.device)
-        finalists.append({"trial": trial, "params": params, "config": config, "result": result})
-    winner = max(finalists, key=lambda f: f["result"].dev_accuracy)
-    model = winner["result"].model
+        finalists.append(_Finalist(trial, params, config, result))
+    winner = max(finalists, key=lambda f: f.result.dev_accuracy)
+    model = winner.result.model
     device = next(model.parameters()).device
     x_test = torch.as_tensor(data.x["test"], device=device)
     _, test_accuracy = evaluate(model, x_test, torch.as_tensor(data.y["test"], device=device))
@@ -119,9 +150,9 @@ def finish_search(settings, spec, storage, names, rounds, data, out_dir, last) -
     weights = save_best_model(
         out_dir,
         model,
-        winner["config"],
+        winner.config,
         data,
-        {"study": study.study_name, "trial": winner["trial"].number},
+        {"study": study.study_name, "trial": winner.trial.number},
     )
     trials = []
     for name in names:
@@ -133,16 +164,16 @@ def finish_search(settings, spec, storage, names, rounds, data, out_dir, last) -
         {**{k: v for k, v in t.items() if k != "history"}, "epochs_run": len(t["history"])}
         for t in trials
     ]
-    best = winner["trial"]
+    best = winner.trial
     return {
         "study": settings.study,
         "storage": redact(spec),
         "n_complete": sum(t["state"] == "complete" for t in trials),
         "n_pruned": sum(t["state"] == "pruned" for t in trials),
         "best": {
-            "params": winner["params"],
+            "params": winner.params,
             "value": best.value,
-            "dev_accuracy": winner["result"].dev_accuracy,
+            "dev_accuracy": winner.result.dev_accuracy,
             "test_accuracy": test_accuracy,
             "trial": best.number,
             "study": study.study_name,
@@ -154,18 +185,14 @@ def finish_search(settings, spec, storage, names, rounds, data, out_dir, last) -
         "out_dir": str(out_dir),
         "rounds": rounds,
         "finalists": [
-            {
-                "trial": f["trial"].number,
-                "params": f["params"],
-                "dev_accuracy": f["result"].dev_accuracy,
-            }
+            {"trial": f.trial.number, "params": f.params, "dev_accuracy": f.result.dev_accuracy}
             for f in finalists
         ],
         "importances": studies.importances(study),
     }
 
 
-def _trial_row(trial, space, study_name: str) -> dict:
+def _trial_row(trial: FrozenTrial, space: SearchSpace, study_name: str) -> dict[str, Any]:
     duration = trial.duration.total_seconds() if trial.duration else None
     return {
         "number": trial.number,

@@ -40,7 +40,8 @@ def load_history(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir) / HISTORY_FILE
     if not path.is_file():
         return {"config": None, "epochs": [], "changes": []}
-    return json.loads(path.read_text())
+    history: dict[str, Any] = json.loads(path.read_text())
+    return history
 
 
 def config_changes(old: TrainConfig, new: TrainConfig) -> dict[str, Any]:
@@ -122,7 +123,14 @@ def train_panda(
     return history
 
 
-def _save(run_dir: Path, model, optimizer, generator, epoch: int, history: dict[str, Any]) -> None:
+def _save(
+    run_dir: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    epoch: int,
+    history: dict[str, Any],
+) -> None:
     """Write checkpoint then history, each atomically (a reader never sees half a file)."""
     state = {
         "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},

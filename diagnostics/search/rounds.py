@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.trial import TrialState
@@ -29,7 +30,9 @@ from diagnostics.search.workers import load_search_data, run_round
 from diagnostics.validation import InputError
 
 
-def run_search(settings: SearchSettings, progress: Callable[[dict], None] | None = None) -> dict:
+def run_search(
+    settings: SearchSettings, progress: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
     """Run a plain study (``rounds`` None) or coarse-to-fine rounds, then train the finalists.
 
     Returns the ``search --json`` contract: ``study``, ``storage``, ``n_complete``, ``n_pruned``,
@@ -48,7 +51,8 @@ def run_search(settings: SearchSettings, progress: Callable[[dict], None] | None
     space = settings.space
     out_dir = Path(settings.out_dir or Path(settings.data_dir) / "search" / slug(base))
     out_dir.mkdir(parents=True, exist_ok=True)
-    rounds, previous = [], None
+    rounds: list[dict[str, Any]] = []
+    previous: tuple[optuna.Study, SearchSpace] | None = None
     for number, name in enumerate(names, start=1):
         study, space, epochs, carried = _open_round(
             storage, name, settings, space, settings.epochs * 2 ** (number - 1), number, previous
@@ -81,7 +85,12 @@ def run_search(settings: SearchSettings, progress: Callable[[dict], None] | None
                 "n_complete": sum(t.state == TrialState.COMPLETE for t in own),
                 "n_pruned": sum(t.state == TrialState.PRUNED for t in own),
                 "best_value": max(
-                    (t.value for t in own if t.state == TrialState.COMPLETE), default=None
+                    (
+                        t.value
+                        for t in own
+                        if t.state == TrialState.COMPLETE and t.value is not None
+                    ),
+                    default=None,
                 ),
             }
         )
@@ -92,6 +101,7 @@ def run_search(settings: SearchSettings, progress: Callable[[dict], None] | None
         if number < len(names):
             top = studies.top_trials(study, settings.top_k)
             space = space.narrow([space.decode(t.params) for t in top], settings.margin)
+    assert previous is not None  # a search has at least one round
     result = finish_search(settings, spec, storage, names, rounds, data, out_dir, previous)
     result["stopped"] = studies.stop_requested(previous[0])
     return result
@@ -100,7 +110,7 @@ def run_search(settings: SearchSettings, progress: Callable[[dict], None] | None
 def _target(study: optuna.Study, settings: SearchSettings, carried: int) -> int:
     """The round's planned number of finished trials: the stored plan of a resumed study (plus
     ``add_trials``), else ``trials`` (plus what a new round carried over)."""
-    stored = study.user_attrs.get("target")
+    stored: int | None = study.user_attrs.get("target")
     if settings.rounds is not None:
         return carried + settings.trials
     if stored is None:  # a study begun before plans were stored: its trials so far, plus more
@@ -117,8 +127,8 @@ def join_study(
     workers: int = 1,
     threads: int = 1,
     device: str = "cpu",
-    progress: Callable[[dict], None] | None = None,
-) -> dict:
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """Add workers (e.g. on another machine) to a running study until its planned trials are done.
 
     Everything else (dataset, space, epochs, sampler, pruner, seed, plan) comes from the study;
@@ -160,7 +170,9 @@ def join_study(
     return {"study": study, "storage": redact(spec), "joined": True, **studies.progress(done)}
 
 
-def _resume_settings(storage, first: str, settings: SearchSettings) -> SearchSettings:
+def _resume_settings(
+    storage: optuna.storages.BaseStorage, first: str, settings: SearchSettings
+) -> SearchSettings:
     """On resume, the stored dataset and space win; a conflicting explicit dataset is refused."""
     if first not in studies.stored_names(storage):
         return replace(settings, dataset=settings.dataset or "digits")
@@ -182,7 +194,15 @@ def _resume_settings(storage, first: str, settings: SearchSettings) -> SearchSet
     )
 
 
-def _open_round(storage, name, settings, space: SearchSpace, epochs, number, previous):
+def _open_round(
+    storage: optuna.storages.BaseStorage,
+    name: str,
+    settings: SearchSettings,
+    space: SearchSpace,
+    epochs: int,
+    number: int,
+    previous: tuple[optuna.Study, SearchSpace] | None,
+) -> tuple[optuna.Study, SearchSpace, int, int]:
     """Load or create the round's study; a new narrowed round carries over earlier trials
     that lie inside its bounds. Returns (study, space, epochs, carried count)."""
     if name in studies.stored_names(storage):
@@ -224,9 +244,9 @@ def _open_round(storage, name, settings, space: SearchSpace, epochs, number, pre
     return study, space, epochs, carried
 
 
-def _params_within(trial: optuna.trial.FrozenTrial, space: SearchSpace) -> dict:
+def _params_within(trial: optuna.trial.FrozenTrial, space: SearchSpace) -> dict[str, Any]:
     """The trial's (Optuna) parameters, floats clipped into ``space`` (rounding at its edges)."""
-    params = {}
+    params: dict[str, Any] = {}
     for name, dist in space.distributions().items():
         value = trial.params[name]
         if isinstance(dist, optuna.distributions.FloatDistribution):
@@ -235,7 +255,9 @@ def _params_within(trial: optuna.trial.FrozenTrial, space: SearchSpace) -> dict:
     return params
 
 
-def _carried_trial(trial, space: SearchSpace, source: str) -> optuna.trial.FrozenTrial:
+def _carried_trial(
+    trial: optuna.trial.FrozenTrial, space: SearchSpace, source: str
+) -> optuna.trial.FrozenTrial:
     return optuna.trial.create_trial(
         params=_params_within(trial, space),
         distributions=space.distributions(),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 from diagnostics.validation import InputError, check_journal_file, one_line, redact_url
 
@@ -52,10 +53,10 @@ def open_storage(spec: str, max_retry: int = 3) -> optuna.storages.BaseStorage:
     path = check_journal_file(spec)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        backend = optuna.storages.journal.JournalFileBackend(str(path))
+        backend = JournalFileBackend(str(path))
     except OSError as exc:
         raise InputError(f"cannot open journal file {path}: {exc}") from exc
-    return optuna.storages.journal.JournalStorage(backend)
+    return JournalStorage(backend)
 
 
 def redact(spec: str) -> str:

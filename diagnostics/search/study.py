@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -41,7 +42,7 @@ def search_names(storage: optuna.storages.BaseStorage, base: str) -> list[str]:
     names = stored_names(storage)
     if base in names:
         return [base]
-    rounds = []
+    rounds: list[str] = []
     while f"{base}-r{len(rounds) + 1}" in names:
         rounds.append(f"{base}-r{len(rounds) + 1}")
     return rounds
@@ -69,26 +70,26 @@ def count(study: optuna.Study, states: Sequence[TrialState]) -> int:
     return len(study.get_trials(deepcopy=False, states=tuple(states)))
 
 
-def progress(study: optuna.Study) -> dict:
+def progress(study: optuna.Study) -> dict[str, Any]:
     """Counts per state and the best value so far (for progress lines and polling pages)."""
     trials = study.get_trials(deepcopy=False)
     counts = {state.name.lower(): 0 for state in TrialState}
     for trial in trials:
         counts[trial.state.name.lower()] += 1
-    values = [t.value for t in trials if t.state == TrialState.COMPLETE]
+    values = [t.value for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
     return {**counts, "best_value": max(values) if values else None}
 
 
 def top_trials(study: optuna.Study, k: int, *, carried: bool = False) -> list[FrozenTrial]:
     """The k best completed trials (those carried over from an earlier round only if asked)."""
     trials = study.get_trials(deepcopy=False) if carried else own_trials(study)
-    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    done = [(t.value, t) for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
     if not done:
         raise InputError(
             f"study {study.study_name} has no completed trial (all pruned or failed); "
             "run more trials or search without pruning"
         )
-    return sorted(done, key=lambda t: (-t.value, t.number))[:k]
+    return [t for _, t in sorted(done, key=lambda pair: (-pair[0], pair[1].number))[:k]]
 
 
 def request_stop(spec: str, names: Iterable[str]) -> None:
@@ -102,13 +103,13 @@ def stop_requested(study: optuna.Study) -> bool:
     return bool(study.user_attrs.get(STOP_ATTR))
 
 
-def plan_progress(studies: Sequence[optuna.Study], planned: int) -> dict:
+def plan_progress(studies: Sequence[optuna.Study], planned: int) -> dict[str, Any]:
     """Where a search stands: round, finished trials against the plan, best value, stop flag.
 
     ``planned`` is the plan when the studies do not say (a search not started yet).
     """
     done = sum(sum(t.state in FINISHED for t in own_trials(s)) for s in studies)
-    targets = [s.user_attrs.get("target") for s in studies]
+    targets: list[int] = [s.user_attrs.get("target") or 0 for s in studies]
     carried = sum(sum(CARRIED_ATTR in t.user_attrs for t in s.get_trials()) for s in studies)
     if studies and all(targets):
         planned = max(planned, sum(targets) - carried)
@@ -116,7 +117,7 @@ def plan_progress(studies: Sequence[optuna.Study], planned: int) -> dict:
         t.value
         for s in studies
         for t in s.get_trials(deepcopy=False)
-        if t.state == TrialState.COMPLETE
+        if t.state == TrialState.COMPLETE and t.value is not None
     ]
     return {
         "round": len(studies) or 1,
@@ -127,10 +128,10 @@ def plan_progress(studies: Sequence[optuna.Study], planned: int) -> dict:
     }
 
 
-def trial_rows(studies: Sequence[optuna.Study]) -> list[dict]:
+def trial_rows(studies: Sequence[optuna.Study]) -> list[dict[str, Any]]:
     """Every trial of a search's rounds in the order started: round, state, value, parameters
     (as the user wrote them: β, not 1 − β)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for number, study in enumerate(studies, start=1):
         space = space_of(study)
         for trial in own_trials(study):
@@ -170,7 +171,7 @@ def importances(study: optuna.Study) -> dict[str, float]:
     return {names.get(k, k): round(float(v), 4) for k, v in raw.items()}
 
 
-def summary(spec: str, base: str) -> dict:
+def summary(spec: str, base: str) -> dict[str, Any]:
     """A stored search as the report's summary: trials, best, each round's space.
 
     ``base`` is the search's name (a plain study, or the stem of its ``-rN`` rounds); ``spec``
@@ -182,11 +183,13 @@ def summary(spec: str, base: str) -> dict:
     if not names:
         raise InputError(f"no study '{base}' in {redact(spec)}")
     studies = [optuna.load_study(study_name=n, storage=storage) for n in names]
-    trials = []
-    spaces = []
+    trials: list[dict[str, Any]] = []
+    spaces: list[dict[str, Any]] = []
     for study in studies:
         stored = study.user_attrs.get("space")
-        decode = dict  # a study made elsewhere keeps Optuna's parameter names
+        decode: Callable[[dict[str, Any]], dict[str, Any]] = (
+            dict  # a study made elsewhere keeps Optuna's parameter names
+        )
         if stored:
             spaces.append({"round": len(spaces) + 1, "study": study.study_name, "space": stored})
             with contextlib.suppress(InputError):  # ours: show user values (β, not 1 − β)

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.context
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from multiprocessing.process import BaseProcess
+from typing import Any
 
 import optuna
 import torch
 from optuna.storages import RetryHeartbeatStaleTrialCallback
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from diagnostics.search import study as studies
 from diagnostics.search.datasets import Dataset, load_dataset
@@ -27,7 +30,7 @@ from diagnostics.search.settings import RoundJob, SearchSettings, SearchStopped
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import HEARTBEAT_INTERVAL_S, open_storage
 from diagnostics.search.tracking import trial_loggers
-from diagnostics.search.training import TrainConfig, train_model
+from diagnostics.search.training import EpochRecord, TrainConfig, train_model
 from diagnostics.validation import InputError
 
 STOP_CHECK_S = 2.0
@@ -84,7 +87,8 @@ def _is_stale(trial: optuna.trial.FrozenTrial, grace_s: float) -> bool:
     if worker.get("host") == socket.gethostname() and not _pid_alive(worker.get("pid", -1)):
         return True
     start = trial.datetime_start.timestamp() if trial.datetime_start else time.time()
-    return time.time() - worker.get("at", start) > grace_s
+    beat: float = worker.get("at", start)
+    return time.time() - beat > grace_s
 
 
 def _pid_alive(pid: int) -> bool:
@@ -123,10 +127,10 @@ class Objective:
         worker = {"host": socket.gethostname(), "pid": os.getpid(), "at": time.time()}
         trial.set_user_attr("worker", worker)
         config = TrainConfig.from_params(params, epochs=self.epochs, seed=self.seed)
-        history: list[dict] = []
+        history: list[dict[str, Any]] = []
         checked = {"stop": 0.0, "heartbeat": time.monotonic()}  # stop: checked at epoch 1
 
-        def on_epoch(record) -> None:
+        def on_epoch(record: EpochRecord) -> None:
             history.append(asdict(record))
             if self.pruning:
                 trial.report(record.dev_accuracy, record.epoch)
@@ -173,7 +177,10 @@ def make_pruner(kind: str) -> optuna.pruners.BasePruner:
 # ---------------------------------------------------------------- workers
 
 
-def run_worker(job: RoundJob, index: int = 0, callbacks=()) -> None:
+TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
+
+
+def run_worker(job: RoundJob, index: int = 0, callbacks: Sequence[TrialCallback] = ()) -> None:
     """One worker: run trials of the job's study until it holds ``job.target`` finished ones."""
     settings = job.settings
     torch.set_num_threads(settings.threads)
@@ -219,19 +226,21 @@ def _worker_process(job: RoundJob, index: int) -> None:
         raise SystemExit(f"error: {exc}") from exc
 
 
-def start_workers(job: RoundJob, count: int, first_index: int = 0) -> list:
+def start_workers(job: RoundJob, count: int, first_index: int = 0) -> list[BaseProcess]:
     """Start ``count`` worker processes (one torch thread each by default).
 
     On CPU they fork from this process, so they start at once with torch already imported
     (PyTorch makes a forked child's thread pool safe, as for DataLoader workers). Once CUDA is
     initialised here, forking is unsafe and they start from a fork server instead.
     """
-    if torch.cuda.is_initialized() or "fork" not in multiprocessing.get_all_start_methods():
+    context: multiprocessing.context.BaseContext
+    cuda_started = torch.cuda.is_initialized()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
+    if cuda_started or "fork" not in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)
     else:
         context = multiprocessing.get_context("fork")
-    processes = []
+    processes: list[BaseProcess] = []
     for i in range(first_index, first_index + count):
         process = context.Process(target=_worker_process, args=(job, i), daemon=False)
         process.start()
@@ -239,7 +248,9 @@ def start_workers(job: RoundJob, count: int, first_index: int = 0) -> list:
     return processes
 
 
-def run_round(job: RoundJob, progress: Callable[[dict], None] | None = None) -> optuna.Study:
+def run_round(
+    job: RoundJob, progress: Callable[[dict[str, Any]], None] | None = None
+) -> optuna.Study:
     """Run one round to its target with ``settings.workers`` workers; returns the study.
 
     One worker runs in this process. Several run as processes watched from here: a worker that

@@ -99,13 +99,14 @@ def render_text(comparison: Comparison) -> str:
     if comparison.categories is not None:
         lines += ["", "What the fix fixed (BEFORE's tagged dev errors that AFTER gets right)"]
         for c in comparison.categories:
-            if c.fixed_share is None:
+            share, bounds = c.fixed_share, c.interval
+            if share is None or bounds is None:
                 lines.append(f"  {c.name}: {c.tagged} tagged, none left to check")
                 continue
-            low, high = c.interval
+            low, high = bounds
             missing = f", {c.missing} not in AFTER's dev" if c.missing else ""
             lines.append(
-                f"  {c.name}: {c.fixed} of {c.tagged - c.missing} fixed, {c.fixed_share:.0%} "
+                f"  {c.name}: {c.fixed} of {c.tagged - c.missing} fixed, {share:.0%} "
                 f"({low:.0%} – {high:.0%}){missing}; the ceiling promised up to "
                 f"{c.ceiling_share:.0%} of errors"
             )

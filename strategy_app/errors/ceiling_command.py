@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnostics.ceiling import Ceiling, ceiling_from_counts
+from diagnostics.ceiling import Agreement, Ceiling, ceiling_from_counts
 from diagnostics.rates import parse_rate
 from diagnostics.tags import read_tags_csv, table_ceiling
 from diagnostics.validation import InputError
@@ -49,7 +49,7 @@ def run(args) -> tuple[dict, str]:
     dev_error = parse_rate(args.dev_error, what="--dev-error")
     if args.labels and args.count:
         raise InputError("give either a tags CSV or --count values, not both")
-    agreement = []
+    agreement: list[Agreement] = []
     if args.labels:
         ceiling, agreement = table_ceiling(
             read_tags_csv(args.labels),

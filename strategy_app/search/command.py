@@ -140,7 +140,7 @@ class ProgressLine:
     """Print one progress line on stderr whenever the counts change."""
 
     def __init__(self) -> None:
-        self.last = None
+        self.last: str | None = None
 
     def __call__(self, progress: dict) -> None:
         """Print the line if anything changed."""

@@ -53,6 +53,7 @@ def ensure_sample_project(store: Store, path: Path | None = None) -> int | None:
     except InputError:
         store.projects.delete(project.id)
         return None
+    assert state.upload_sha256 is not None  # accept_upload kept the file
     columns = slice_candidates(store.uploads.path(state.upload_sha256))
     state = replace(
         state,

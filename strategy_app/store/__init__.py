@@ -87,7 +87,7 @@ class Store:
     def location(self) -> str:
         """Where the data lives, for display: the SQLite file path or the URL without password."""
         url = self.engine.url
-        if url.get_backend_name() == "sqlite":
+        if url.get_backend_name() == "sqlite" and url.database is not None:
             return str(Path(url.database).resolve())
         return url.render_as_string(hide_password=True)
 
@@ -108,8 +108,9 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
     except DatabaseError as exc:
         engine.dispose()
         reason = (str(exc.orig).strip().splitlines() or [type(exc).__name__])[0]
-        if engine.url.get_backend_name() == "sqlite":
-            raise damaged(Path(engine.url.database), f"cannot be read ({reason})") from None
+        database = engine.url.database
+        if engine.url.get_backend_name() == "sqlite" and database is not None:
+            raise damaged(Path(database), f"cannot be read ({reason})") from None
         raise InputError(
             f"cannot open the database {engine.url.render_as_string(hide_password=True)} "
             f"({reason}); check STRATEGY_DB_URL and that the server is running"

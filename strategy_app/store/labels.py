@@ -190,7 +190,9 @@ class LabelRepository:
                 )
 
         write(self._engine, replace_sample)
-        return self.sample(version_id)
+        saved = self.sample(version_id)
+        assert saved is not None  # written just now
+        return saved
 
     def sample(self, version_id: int) -> Sample | None:
         """The version's sample, or None before one is drawn."""
@@ -469,7 +471,8 @@ def _load_sample(session, version_id: int, known: Sample | None = None) -> Sampl
     )
     rows = session.execute(query).all()
     frame = pd.DataFrame([tuple(r)[:-1] for r in rows], columns=list(EXAMPLE_COLUMNS))
-    return Sample(*drawn, frame, frozenset(r[0] for r in rows if r[-1]))
+    seed, size, stratified, drawn_at = drawn
+    return Sample(seed, size, stratified, drawn_at, frame, frozenset(r[0] for r in rows if r[-1]))
 
 
 def _load_categories(session, version_id: int) -> list[Category]:

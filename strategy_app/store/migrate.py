@@ -34,8 +34,8 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return config
 
 
-def head_revision() -> str:
-    """The newest revision this app knows."""
+def head_revision() -> str | None:
+    """The newest revision this app knows (None only without any migration)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 

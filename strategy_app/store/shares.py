@@ -8,8 +8,9 @@ token, so a viewer learns nothing beyond "not valid".
 from __future__ import annotations
 
 import secrets
+from typing import cast
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import CursorResult, Engine, select, update
 
 from strategy_app.store.engine import read, write
 from strategy_app.store.schema import ReportShare, utcnow
@@ -58,7 +59,8 @@ class ShareRepository:
             .where(ReportShare.token == token, ReportShare.revoked.is_(False))
             .values(revoked=True)
         )
-        return write(self._engine, lambda s: s.execute(statement).rowcount > 0)
+        # an UPDATE's result is a CursorResult (Session.execute is typed for any statement)
+        return write(self._engine, lambda s: cast(CursorResult, s.execute(statement)).rowcount > 0)
 
     def get(self, token: str | None) -> ReportShare | None:
         """The live snapshot for ``token``; None when it is unknown, malformed or revoked."""

@@ -175,7 +175,9 @@ def _fill(row: ModelVersionRow, state: DiagnoseState, keep_upload: bool = False)
     row.updated_at = utcnow()
 
 
-def _add(session, project_id: int, state: DiagnoseState, label: str, origin: dict):
+def _add(
+    session, project_id: int, state: DiagnoseState, label: str | None, origin: dict
+) -> ModelVersion:
     last = session.scalar(
         select(func.max(ModelVersionRow.number)).where(ModelVersionRow.project_id == project_id)
     )
@@ -183,7 +185,7 @@ def _add(session, project_id: int, state: DiagnoseState, label: str, origin: dic
     row = ModelVersionRow(
         project_id=project_id,
         number=number,
-        name=f"v{number} · {label.strip() or 'model'}"[:200],
+        name=f"v{number} · {(label or '').strip() or 'model'}"[:200],
         origin=origin,
         created_at=utcnow(),
     )
@@ -249,8 +251,8 @@ def save_state(
     if state.source == "upload" and not state.upload_sha256:
         target = _newest(session, project_id, ModelVersionRow.source == "upload")
         if target is None:
-            target = _add(session, project_id, state, "no predictions yet", origin)
-    elif _holds(row, state):
+            return _add(session, project_id, state, "no predictions yet", origin).id
+    elif row is not None and _holds(row, state):
         target = row
         _fill(target, state)
     else:
@@ -265,9 +267,9 @@ def save_state(
     return target.id
 
 
-def _holds(row: ModelVersionRow | None, state: DiagnoseState) -> bool:
+def _holds(row: ModelVersionRow, state: DiagnoseState) -> bool:
     """True when ``row`` is the version of these inputs (same typed levels or same file)."""
-    if row is None or row.source != state.source:
+    if row.source != state.source:
         return False
     return state.source == "typed" or row.upload_sha256 == state.upload_sha256
 

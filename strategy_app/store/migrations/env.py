@@ -6,7 +6,9 @@ from sqlalchemy import create_engine
 from strategy_app.store.schema import Base
 
 config = context.config
-engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+engine = config.attributes.get("engine") or create_engine(
+    config.get_main_option("sqlalchemy.url", "")
+)
 
 with engine.begin() as connection:
     context.configure(

@@ -154,7 +154,10 @@ def upgrade() -> None:
     metadata = sa.MetaData()
     versions = sa.Table("model_versions", metadata, autoload_with=bind)
     projects = sa.Table("projects", metadata, autoload_with=bind)
-    upload_names = dict(bind.execute(sa.text("SELECT sha256, name FROM uploads")).all())
+    # by sha256; a state without an upload looks up None
+    upload_names: dict[str | None, str] = dict(
+        bind.execute(sa.text("SELECT sha256, name FROM uploads")).all()
+    )
     states = {row["project_id"]: row for row in _rows(bind, "diagnose_state")}
     labelled = {
         row[0]
@@ -187,7 +190,9 @@ def upgrade() -> None:
             "created_at": state["updated_at"],
             "updated_at": state["updated_at"],
         }
-        version_id = bind.execute(versions.insert().values(**values)).inserted_primary_key[0]
+        key = bind.execute(versions.insert().values(**values)).inserted_primary_key
+        assert key is not None  # a one-row INSERT reports its primary key
+        version_id = key[0]
         version_of[project_id] = version_id
         bind.execute(
             projects.update()
