@@ -67,7 +67,9 @@ def test_suggestions_never_change_tags_or_the_ceiling_until_accepted(sampled):
     review = evidence.accept(store, version, target.suggestion.id, "mislabeled", "", LOCAL_USER)
     names = {c.id: c.name for c in store.labels.categories(version.id)}
     assert [names[c] for c in review.tags] == ["mislabeled"]
-    saved = {(s.suggestion.id, s.suggestion.kind): s for s in store.suggestions.list(version.id)}
+    saved = {
+        (s.suggestion.id, s.suggestion.kind): s for s in store.suggestions.of_version(version.id)
+    }
     assert saved[(target.suggestion.id, "mislabeled")].status == ACCEPTED
     ceiling, _ = labeling.ceiling_for(store.labels.tag_table(version.id), summary)
     row = next(c for c in ceiling.categories if c.name == "mislabeled")
@@ -103,7 +105,7 @@ def test_precision_per_kind_counts_what_people_judged(sampled):
         "precision": "50%",
     }
     assert rows["in a slice"]["precision"] is None  # nobody judged one yet
-    statuses = {s.suggestion.id: s.status for s in store.suggestions.list(version.id)}
+    statuses = {s.suggestion.id: s.status for s in store.suggestions.of_version(version.id)}
     assert statuses[mislabeled[1]] == DISMISSED
 
 
@@ -118,14 +120,14 @@ def test_a_viewer_can_neither_accept_nor_dismiss(sampled):
     with pytest.raises(PermissionDenied):  # a signed-in annotator tags as themself only
         evidence.accept(store, version, target.id, target.kind, "someone else", annotator)
     assert not store.labels.reviews(version.id)
-    assert all(s.pending for s in store.suggestions.list(version.id))
+    assert all(s.pending for s in store.suggestions.of_version(version.id))
 
 
 def test_a_redraw_drops_the_samples_suggestions(sampled):
     store, version, _, _ = sampled
     predictions = labeling.predictions_for(store, version.project_id, state=version.state)
     labeling.draw_sample(store, version.id, predictions, 10, seed=3, user=LOCAL_USER)
-    assert store.suggestions.list(version.id) == []
+    assert store.suggestions.of_version(version.id) == []
 
 
 def test_draw_the_sample_from_one_slice(sampled):

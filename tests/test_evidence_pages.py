@@ -152,7 +152,7 @@ def test_the_suggestions_panel_accepts_and_dismisses_and_shows_precision(sample_
     store, version = _sampled(sample_project)
     at = run("error_analysis.py")
     _panel(at, version, "Suggestions")
-    stored = store.suggestions.list(version.id)
+    stored = store.suggestions.of_version(version.id)
     pending = [s.suggestion for s in stored if s.pending]  # the panel's rows, in order
     key = f"label_decisions_{version.id}_0"
     assert key in at.session_state
@@ -165,7 +165,8 @@ def test_the_suggestions_panel_accepts_and_dismisses_and_shows_precision(sample_
     at.run()
     assert not at.exception
     saved = {
-        (s.suggestion.id, s.suggestion.kind): s.status for s in store.suggestions.list(version.id)
+        (s.suggestion.id, s.suggestion.kind): s.status
+        for s in store.suggestions.of_version(version.id)
     }
     assert saved[(pending[0].id, pending[0].kind)] == "accepted"
     assert saved[(pending[1].id, pending[1].kind)] == "dismissed"

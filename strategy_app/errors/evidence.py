@@ -165,7 +165,9 @@ def accept(
     it was read, and InputError when the suggestion is gone.
     """
     check_tagger_as(user, annotator)
-    stored = {(s.suggestion.id, s.suggestion.kind): s for s in store.suggestions.list(version.id)}
+    stored = {
+        (s.suggestion.id, s.suggestion.kind): s for s in store.suggestions.of_version(version.id)
+    }
     entry = stored.get((example_id, kind))
     if entry is None:
         raise InputError(f"no {kind} suggestion for example '{example_id}' any more; reload")

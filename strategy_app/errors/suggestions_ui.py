@@ -42,7 +42,7 @@ def sample_suggestions(
         return []
     key = OFFERED_KEY.format(version.id)
     if st.session_state.get(key) == layout_of(labels):
-        return store.suggestions.list(version.id)
+        return store.suggestions.of_version(version.id)
     found = version_evidence(store, version, labels)
     stored = evidence.offer_suggestions(store, version, labels, found)
     st.session_state[key] = layout_of(labels)
@@ -154,7 +154,7 @@ def suggestions_panel(
                 ACCEPT: st.column_config.CheckboxColumn(width=72),
                 DISMISS: st.column_config.CheckboxColumn(width=84),
             },
-            on_change=_decide_ticked,
+            on_change=_on_ticks,
             args=(store, version, annotator, open_, key, view_key),
         )
         # the callback decided before this run (and the table's key moved on); this catches
@@ -167,6 +167,18 @@ def suggestions_panel(
         st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 
+def _on_ticks(
+    store: Store,
+    version: ModelVersion,
+    annotator: str,
+    open_: list[StoredSuggestion],
+    key: str,
+    view_key: str,
+) -> None:
+    """The decisions table's ``on_change``."""
+    _decide_ticked(store, version, annotator, open_, key, view_key)
+
+
 def _decide_ticked(
     store: Store,
     version: ModelVersion,
@@ -175,8 +187,8 @@ def _decide_ticked(
     key: str,
     view_key: str,
 ) -> int:
-    """The decisions table's ``on_change``: accept or dismiss each ticked suggestion at once;
-    returns how many were decided."""
+    """Accept or dismiss each ticked suggestion of the decisions table at once; returns how
+    many were decided."""
     edited = (st.session_state.get(key) or {}).get("edited_rows") or {}
     ticked = [
         (open_[int(position)], bool(cells.get(ACCEPT)))

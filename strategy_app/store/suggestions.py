@@ -90,7 +90,7 @@ class SuggestionRepository:
 
         return write(self._engine, sync)
 
-    def list(self, version_id: int) -> list[StoredSuggestion]:
+    def of_version(self, version_id: int) -> list[StoredSuggestion]:
         """The version's saved suggestions, by example id then kind."""
         return read(self._engine, lambda s: _load(s, [LabelSuggestion.version_id == version_id]))
 
