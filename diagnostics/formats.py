@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from diagnostics.validation import InputError
+
 PARQUET_MAGIC = b"PAR1"
 HEAD_BYTES = 65536
 
@@ -29,10 +31,14 @@ def is_parquet_file(path: str | os.PathLike[str]) -> bool:
 
 
 def file_columns(path: str | os.PathLike[str]) -> list[str]:
-    """The column names of a Parquet file's schema or a CSV file's header row."""
-    head = read_head(path)
-    if is_parquet(head):
-        names: list[str] = pq.read_schema(path).names
-        return names
+    """The column names of a Parquet file's schema or a CSV file's header row (InputError
+    naming the file when it cannot be read)."""
+    try:
+        head = read_head(path)
+        if is_parquet(head):
+            names: list[str] = pq.read_schema(path).names
+            return names
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{os.fspath(path)} could not be read ({exc})") from None
     first_line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").lstrip("\ufeff")
     return [name.strip() for name in next(csv.reader([first_line.rstrip("\r")]), [])]

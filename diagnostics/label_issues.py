@@ -24,8 +24,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from diagnostics.errors import example_ids
+from diagnostics.formats import file_columns
 from diagnostics.ingest import Predictions, read_predictions
-from diagnostics.slices import PROBABILITY_PREFIX, file_columns
+from diagnostics.slices import PROBABILITY_PREFIX
 from diagnostics.splitnames import SPLITS, normalize_split
 from diagnostics.validation import InputError, format_rows
 

@@ -34,10 +34,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from scipy.stats import false_discovery_control, hypergeom
 
+from diagnostics.formats import file_columns, is_parquet_file
 from diagnostics.ingest import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -80,22 +80,6 @@ def standard_column(name: str) -> bool:
     return name in (*REQUIRED_COLUMNS, *SCORE_COLUMNS, *OPTIONAL_COLUMNS) or name.startswith(
         PROBABILITY_PREFIX
     )
-
-
-def file_columns(path: str | os.PathLike[str]) -> list[str]:
-    """The column names of a CSV or Parquet file, from its header or schema only."""
-    with open(path, "rb") as handle:
-        is_parquet = handle.read(4) == b"PAR1"
-    try:
-        names: list[str]
-        if is_parquet:
-            names = pq.read_schema(path).names
-            return names
-        with pacsv.open_csv(path) as reader:
-            names = reader.schema.names
-            return names
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{os.fspath(path)} could not be read ({exc})") from None
 
 
 def metadata_columns(path: str | os.PathLike[str]) -> list[str]:
@@ -278,9 +262,7 @@ def file_with_column(path: str | os.PathLike[str], name: str, values: Sequence[s
     Every other value stays exactly as written: a CSV is copied field by field (only the new
     column is added, quoting where needed), a Parquet file keeps its schema.
     """
-    with open(path, "rb") as handle:
-        parquet = handle.read(4) == b"PAR1"
-    if parquet:
+    if is_parquet_file(path):
         table = pq.read_table(path)
         if table.num_rows != len(values):
             raise InputError(f"{name}: {len(values)} values for {table.num_rows} rows")

@@ -18,10 +18,11 @@ from functools import partial
 
 import pandas as pd
 
+from diagnostics.formats import file_columns
 from diagnostics.image_flags import ImageFlags, flag_images
 from diagnostics.ingest import read_predictions
 from diagnostics.label_issues import LabelIssues, find_label_issues, probability_columns
-from diagnostics.slices import Slice, SliceSearch, file_columns
+from diagnostics.slices import Slice, SliceSearch
 from diagnostics.suggestions import Suggestion, confirmation_rates, example_suggestions
 from diagnostics.validation import InputError
 from strategy_app.auth import User
