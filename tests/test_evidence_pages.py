@@ -10,11 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from strategy_app.auth import LOCAL_USER
 from strategy_app.errors import service as labeling
-from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import open_store
+from tests.test_app_pages import run_page, texts
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "predictions.csv"
-TIMEOUT = 90
 
 
 @pytest.fixture
@@ -24,18 +23,8 @@ def sample_project(data_dir, monkeypatch):
     return data_dir
 
 
-def run(page: str) -> AppTest:
-    return AppTest.from_file(str(PAGES_DIR / page), default_timeout=TIMEOUT).run()
-
-
-def texts(at: AppTest) -> str:
-    parts = [e.value for e in at.markdown] + [e.value for e in at.caption]
-    parts += [e.value for kind in (at.error, at.warning, at.info, at.success) for e in kind]
-    return "\n".join(parts)
-
-
 def test_diagnose_lists_significant_slices_and_makes_a_column(sample_project):
-    at = run("diagnose.py")
+    at = run_page("diagnose.py")
     assert not at.exception
     assert any("Where errors concentrate" in h.value for h in at.subheader)
     shown = texts(at)
@@ -58,7 +47,7 @@ def test_diagnose_lists_significant_slices_and_makes_a_column(sample_project):
 def _sampled(data_dir, size: int = 100):
     """Open the sample project and draw its sample, as the page's button would."""
     store = open_store()
-    run("error_analysis.py")  # creates the sample project
+    run_page("error_analysis.py")  # creates the sample project
     (project,) = store.projects.list()
     version = store.versions.current(project.id)
     predictions = labeling.predictions_for(store, project.id, state=version.state)
@@ -77,7 +66,7 @@ def _panel(at: AppTest, version, name: str) -> AppTest:
 
 def test_the_sheet_shows_suggestions_that_are_not_tags(sample_project):
     store, version = _sampled(sample_project)
-    at = run("error_analysis.py")
+    at = run_page("error_analysis.py")
     assert not at.exception
     frame = _sheet(at, version)
     suggested = frame["suggested"]
@@ -95,7 +84,7 @@ def test_the_sheet_shows_suggestions_that_are_not_tags(sample_project):
 
 def test_accept_a_suggestion_with_one_click(sample_project):
     store, version = _sampled(sample_project)
-    at = run("error_analysis.py")
+    at = run_page("error_analysis.py")
     _panel(at, version, "Detail view")
     show = next(s for s in at.selectbox if s.label == "Show")
     show.select("likely mislabeled").run()
@@ -120,7 +109,7 @@ def test_accept_a_suggestion_with_one_click(sample_project):
 
 def test_next_moves_the_sheet_with_the_detail_view(sample_project):
     store, version = _sampled(sample_project)
-    at = run("error_analysis.py")
+    at = run_page("error_analysis.py")
     _panel(at, version, "Detail view")
     ids = store.labels.sample(version.id).ids
     assert _sheet(at, version)["id"].iloc[0] == ids[0]
@@ -140,7 +129,7 @@ def test_a_viewer_sees_suggestions_but_cannot_accept(sample_project, monkeypatch
     monkeypatch.setattr(signin, "current_user", lambda: viewer)
     monkeypatch.setattr("strategy_app.errors.suggestions_ui.current_user", lambda: viewer)
     monkeypatch.setattr("strategy_app.errors.ui.current_user", lambda: viewer)
-    at = run("error_analysis.py")
+    at = run_page("error_analysis.py")
     _panel(at, version, "Detail view")
     accept = [b for b in at.button if b.label == "Accept"]
     assert all(b.disabled for b in accept)
@@ -150,7 +139,7 @@ def test_a_viewer_sees_suggestions_but_cannot_accept(sample_project, monkeypatch
 
 def test_the_suggestions_panel_accepts_and_dismisses_and_shows_precision(sample_project):
     store, version = _sampled(sample_project)
-    at = run("error_analysis.py")
+    at = run_page("error_analysis.py")
     _panel(at, version, "Suggestions")
     stored = store.suggestions.of_version(version.id)
     pending = [s.suggestion for s in stored if s.pending]  # the panel's rows, in order
@@ -181,7 +170,7 @@ def test_the_suggestions_panel_accepts_and_dismisses_and_shows_precision(sample_
 
 def test_draw_the_sample_from_one_slice_on_the_page(sample_project):
     store = open_store()
-    at = run("error_analysis.py")
+    at = run_page("error_analysis.py")
     source = next(s for s in at.selectbox if s.label == "Draw from")
     top = source.options[1]
     source.select(source.options[1]).run()

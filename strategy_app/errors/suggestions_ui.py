@@ -154,12 +154,13 @@ def suggestions_panel(
                 ACCEPT: st.column_config.CheckboxColumn(width=72),
                 DISMISS: st.column_config.CheckboxColumn(width=84),
             },
-            on_change=_on_ticks,
+            on_change=_decide_ticked,
             args=(store, version, annotator, open_, key, view_key),
         )
         # the callback decided before this run (and the table's key moved on); this catches
         # ticks whose callback did not run (state set programmatically)
-        if _decide_ticked(store, version, annotator, open_, key, view_key):
+        if _ticked(open_, key):
+            _decide_ticked(store, version, annotator, open_, key, view_key)
             st.rerun()
     rows = evidence.precision_rows(store, version.project_id)
     if rows:
@@ -167,16 +168,15 @@ def suggestions_panel(
         st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 
-def _on_ticks(
-    store: Store,
-    version: ModelVersion,
-    annotator: str,
-    open_: list[StoredSuggestion],
-    key: str,
-    view_key: str,
-) -> None:
-    """The decisions table's ``on_change``."""
-    _decide_ticked(store, version, annotator, open_, key, view_key)
+def _ticked(open_: list[StoredSuggestion], key: str) -> list[tuple[StoredSuggestion, bool]]:
+    """The suggestions ticked in the decisions table ``key`` (rows of ``open_``), each with
+    True to accept it, False to dismiss it."""
+    edited = (st.session_state.get(key) or {}).get("edited_rows") or {}
+    return [
+        (open_[int(position)], bool(cells.get(ACCEPT)))
+        for position, cells in edited.items()
+        if (cells.get(ACCEPT) or cells.get(DISMISS)) and int(position) < len(open_)
+    ]
 
 
 def _decide_ticked(
@@ -186,18 +186,10 @@ def _decide_ticked(
     open_: list[StoredSuggestion],
     key: str,
     view_key: str,
-) -> int:
-    """Accept or dismiss each ticked suggestion of the decisions table at once; returns how
-    many were decided."""
-    edited = (st.session_state.get(key) or {}).get("edited_rows") or {}
-    ticked = [
-        (open_[int(position)], bool(cells.get(ACCEPT)))
-        for position, cells in edited.items()
-        if (cells.get(ACCEPT) or cells.get(DISMISS)) and int(position) < len(open_)
-    ]
-    for entry, accepted in ticked:
+) -> None:
+    """The decisions table's ``on_change``: accept or dismiss each ticked suggestion at once."""
+    for entry, accepted in _ticked(open_, key):
         _decide(store, version, annotator, entry, accepted, view_key)
-    return len(ticked)
 
 
 def example_suggestions(
