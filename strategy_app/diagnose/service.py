@@ -198,7 +198,7 @@ def compare_versions(store: Store, before: ModelVersion, after: ModelVersion) ->
     Raises InputError for a version without a predictions file, or files that cannot be
     compared (different metrics, no split in common).
     """
-    paths = []
+    paths: list[Path] = []
     for version in (before, after):
         state = version.state
         if state.source != "upload" or not state.upload_sha256:
@@ -208,8 +208,10 @@ def compare_versions(store: Store, before: ModelVersion, after: ModelVersion) ->
             raise InputError(f"the predictions file of {version.name} is missing; upload it again")
         paths.append(path)
     table = store.labels.tag_table(before.id)
+    before_path, after_path = paths
     return compare_files(
-        *paths,
+        before_path,
+        after_path,
         after.state.human_levels,
         metric=after.state.metric,
         unit=after.state.unit,

@@ -48,8 +48,8 @@ def _to_shown(value: float | None, metric: str) -> float | None:
     return None if value is None else (value * 100 if is_rate_metric(metric) else value)
 
 
-def _from_shown(value: float | None, metric: str) -> float | None:
-    return None if value is None else (round(value / 100, 12) if is_rate_metric(metric) else value)
+def _from_shown(value: float, metric: str) -> float:
+    return round(value / 100, 12) if is_rate_metric(metric) else value
 
 
 def _unit_label(metric: str, unit: str) -> str:
@@ -91,7 +91,7 @@ def inputs(store: Store, project: Project, result: DiagnosisResult) -> DiagnoseS
     source = st.segmented_control(
         "Where do the levels come from?",
         options=list(SOURCES),
-        format_func=SOURCES.get,
+        format_func=lambda source: SOURCES[source],
         default=state.source,
         key=f"source_{pid}",
     )
@@ -174,7 +174,7 @@ def _typed_inputs(state: DiagnoseState, pid: int) -> DiagnoseState:
         "Metric",
         METRICS,
         index=METRICS.index(state.metric or "error"),
-        format_func=METRIC_NAMES.get,
+        format_func=lambda name: METRIC_NAMES[name],
         key=f"typed_metric_{pid}",
     )
     unit = state.unit
@@ -382,13 +382,16 @@ def concentration_section(store: Store, project: Project, state: DiagnoseState) 
                 f"adjusted p {found.p_adjusted:.2g}"
             )
             st.caption(escape_markdown(" · ".join(n for n in notes if n)))
-            if st.button(
-                "Diagnose by this slice",
-                key=f"make_slice_{project.id}_{rank}",
-                icon=":material/view_column:",
-                disabled=not may_edit,
-                help="Adds a yes/no column of this slice to the version's predictions and "
-                "shows one waterfall per value",
+            if (
+                st.button(
+                    "Diagnose by this slice",
+                    key=f"make_slice_{project.id}_{rank}",
+                    icon=":material/view_column:",
+                    disabled=not may_edit,
+                    help="Adds a yes/no column of this slice to the version's predictions and "
+                    "shows one waterfall per value",
+                )
+                and version is not None
             ):
                 try:
                     column = add_slice_column(store, version, found, current_user())
@@ -422,7 +425,7 @@ def comparison_section(store: Store, project: Project, state: DiagnoseState) -> 
         f"Compare {current.name} with",
         list(names),
         index=list(names).index(earlier[0].id),
-        format_func=names.get,
+        format_func=lambda version_id: names[version_id],
         key=f"compare_with_{project.id}_{current.id}",
     )
     other = next(v for v in others if v.id == chosen)

@@ -23,6 +23,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar, overload
 
 import numpy as np
 import pandas as pd
@@ -65,17 +66,30 @@ READ_ONLY_COLUMNS = (*FIXED_COLUMNS, CARRIED, SUGGESTED)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 Thumbnailer = Callable[[str, str], str | None]
+T = TypeVar("T")
 
 
 # -- predictions, sample, images ---------------------------------------------------------------
 
 
+@overload
+def predictions_for(
+    store: Store, project_id: int, *, state: DiagnoseState | None = None
+) -> Predictions | None: ...
+
+
+@overload
+def predictions_for(
+    store: Store, project_id: int, reader: Callable[..., T], state: DiagnoseState | None = None
+) -> T | None: ...
+
+
 def predictions_for(
     store: Store,
     project_id: int,
-    reader: Callable[..., Predictions] = read_predictions,
+    reader: Callable[..., object] = read_predictions,
     state: DiagnoseState | None = None,
-) -> Predictions | None:
+) -> object:
     """The project's uploaded predictions (None when it has none, e.g. typed levels only).
 
     ``reader`` reads the file (its result is returned); ``state`` is the project's saved
@@ -98,7 +112,7 @@ def dev_error_summary_of(
     project's current version when None); None when it has none, e.g. typed levels only.
     Raises InputError when they cannot be read."""
 
-    def summarize(path, **options) -> dict:
+    def summarize(path: Path, **options: Any) -> dict:
         return dev_error_summary(read_predictions(path, **options))
 
     return predictions_for(store, project_id, reader=summarize, state=state)
@@ -446,8 +460,8 @@ def apply_editor_state(store: Store, view: View, state: dict | None, user: User)
             annotator=view.annotator,
             add=frozenset(by_name[c] for c in changed if c in by_name and wanted[c]),
             remove=frozenset(by_name[c] for c in changed if c in by_name and not wanted[c]),
-            reviewed=wanted[REVIEWED] if REVIEWED in changed else None,
-            notes=wanted[NOTES] if NOTES in changed else None,
+            reviewed=bool(wanted[REVIEWED]) if REVIEWED in changed else None,
+            notes=str(wanted[NOTES]) if NOTES in changed else None,
         )
         detail = edit_detail(edit, view.categories)
         audit = partial(
@@ -499,7 +513,7 @@ def edit_detail(edit: LabelEdit, categories: list[Category]) -> dict:
     return detail
 
 
-def _clean(value: object, column: str) -> object:
+def _clean(value: object, column: str) -> bool | str:
     if column == NOTES:
         return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
     return bool(value) if value is not None and not pd.isna(value) else False

@@ -123,7 +123,7 @@ def annotator_name(version: ModelVersion) -> str:
     the signed-in user's email, never typed.
     """
     user = current_user()
-    if user.signed_in:
+    if user.email is not None:  # signed in
         return user.email
     typed = st.session_state.get(ANNOTATOR_KEY.format(version.project_id))
     remembered = f"_{ANNOTATOR_KEY.format(version.project_id)}"
@@ -266,7 +266,12 @@ def category_controls(store: Store, version: ModelVersion, labels: LabelSnapshot
     if not categories:
         return
     with rename:
-        chosen = st.selectbox("Category", list(by_id), format_func=by_id.get, key=f"cat_rn_{pid}")
+        chosen = st.selectbox(
+            "Category",
+            list(by_id),
+            format_func=lambda category_id: by_id[category_id],
+            key=f"cat_rn_{pid}",
+        )
         new = st.text_input("New name", key=f"cat_rn_name_{pid}")
         if st.button("Rename", key=f"cat_rn_go_{pid}"):
             _run(
@@ -274,16 +279,29 @@ def category_controls(store: Store, version: ModelVersion, labels: LabelSnapshot
             )
     with merge:
         sources = st.multiselect(
-            "Merge these", list(by_id), format_func=by_id.get, key=f"cat_mg_src_{pid}"
+            "Merge these",
+            list(by_id),
+            format_func=lambda category_id: by_id[category_id],
+            key=f"cat_mg_src_{pid}",
         )
-        target = st.selectbox("into", list(by_id), format_func=by_id.get, key=f"cat_mg_dst_{pid}")
+        target = st.selectbox(
+            "into",
+            list(by_id),
+            format_func=lambda category_id: by_id[category_id],
+            key=f"cat_mg_dst_{pid}",
+        )
         if st.button("Merge", key=f"cat_mg_go_{pid}"):
             _run(
                 lambda: labeling.merge_categories(store, pid, sources, target, current_user()),
                 "Merged",
             )
     with remove:
-        gone = st.selectbox("Category", list(by_id), format_func=by_id.get, key=f"cat_rm_{pid}")
+        gone = st.selectbox(
+            "Category",
+            list(by_id),
+            format_func=lambda category_id: by_id[category_id],
+            key=f"cat_rm_{pid}",
+        )
         sure = st.checkbox(
             f"Delete '{by_id.get(gone)}' and every tag in it", key=f"cat_rm_ok_{pid}"
         )
@@ -349,10 +367,15 @@ def current_view(
     return view
 
 
+def _on_edit(store: Store, key: str, view_key: str) -> None:
+    """The tagging table's ``on_change``: :func:`_save_edits`."""
+    _save_edits(store, key, view_key)
+
+
 def _save_edits(store: Store, key: str, view_key: str) -> int:
-    """Save the editor's delta; returns the rows saved. The ``on_change`` callback: it shows
-    nothing (an element shown from a fragment's callback lands at the top of the page, and
-    Streamlit warns), it counts the saved rows for the run that follows to announce."""
+    """Save the editor's delta; returns the rows saved. Shows nothing (an element shown from
+    a fragment's callback lands at the top of the page, and Streamlit warns); counts the saved
+    rows for the run that follows to announce."""
     view = st.session_state.get(view_key)
     if view is None or view.key != key:
         return 0
@@ -428,7 +451,7 @@ def editor(store: Store, version: ModelVersion, view: View) -> bool:
         num_rows="fixed",
         row_height=row_px,
         height=(min(len(view.frame), GRID_ROWS) + 1) * row_px + 3,
-        on_change=_save_edits,
+        on_change=_on_edit,
         args=(store, view.key, VIEW_KEY.format(version.id)),
     )
     # The callback saved the edit before this run; saving again here is a no-op then, and
@@ -621,7 +644,7 @@ def page() -> None:
         "one shows, and see which category is worth fixing. Every edit is saved as you make it."
     )
     summary = _dev_error_summary_or_stop(store, project, context.state)
-    version = store.versions.get(context.state.version_id)
+    version = _version_or_stop(store, context.state)
     version_caption(version, summary)
     labels = load_labels(store, version)  # read once per run, shared below
     annotator = annotator_name(version)
@@ -701,7 +724,10 @@ def carry_controls(store: Store, version: ModelVersion) -> None:
     st.subheader("Carry tags over", anchor=False)
     names = {v.id: v.name for v in earlier}
     source = st.selectbox(
-        "From the tagged sample of", list(names), format_func=names.get, key=f"carry_{version.id}"
+        "From the tagged sample of",
+        list(names),
+        format_func=lambda version_id: names[version_id],
+        key=f"carry_{version.id}",
     )
     st.caption(
         "The examples of that sample this version still gets wrong keep their tags (marked "
@@ -752,6 +778,23 @@ def fixed_section(store: Store, version: ModelVersion) -> None:
         for line in category_lines({"categories": [fix.to_dict() for fix in fixes]}):
             st.markdown(f"- {line}")
         st.caption("Fixed: the example is right in this version; 95% Wilson intervals.")
+
+
+def _version_or_stop(store: Store, state: DiagnoseState | None) -> ModelVersion:
+    """The project's current version (``state``: its saved inputs), or stop the page saying
+    there is none (e.g. deleted in another session)."""
+    version = None
+    if state is not None and state.version_id is not None:
+        version = store.versions.get(state.version_id)
+    if version is None:
+        st.info(
+            "This project has no current model version: choose one in the sidebar, or upload "
+            "predictions on Diagnose.",
+            icon=":material/info:",
+        )
+        page_link("diagnose", label="Open Diagnose to upload predictions")
+        st.stop()
+    return version
 
 
 def _dev_error_summary_or_stop(store: Store, project: Project, state: DiagnoseState | None) -> dict:

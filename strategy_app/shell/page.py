@@ -248,14 +248,14 @@ def sidebar(
     with st.sidebar:
         if user is not None:
             account_box(user)
-        if projects:
+        if projects and project is not None:
             names = {p.id: p.name for p in projects}
             if st.session_state.get("sidebar_project") != project.id:
                 st.session_state["sidebar_project"] = project.id
             st.selectbox(
                 "Project",
                 options=list(names),
-                format_func=names.get,
+                format_func=lambda project_id: names[project_id],
                 key="sidebar_project",
                 on_change=lambda: switch_project(store, st.session_state["sidebar_project"]),
             )
@@ -283,6 +283,7 @@ def version_selector(
     versions = store.versions.list(project.id)
     if not versions:
         return
+    by_id = {v.id: v for v in versions}
     names = {v.id: v.name for v in versions}
     current = current if current in names else versions[0].id
     key = f"sidebar_version_{project.id}"
@@ -291,7 +292,7 @@ def version_selector(
     st.selectbox(
         "Model version",
         options=list(names),
-        format_func=names.get,
+        format_func=lambda version_id: names[version_id],
         key=key,
         help="Each upload or search result is a new version; pages show the one chosen here.",
         on_change=lambda: switch_version(store, project.id, st.session_state[key]),
@@ -304,7 +305,7 @@ def version_selector(
             )
             if st.button("Delete", key=f"delete_version_{current}", disabled=not sure):
                 try:
-                    delete_version(store, store.versions.get(current), user)
+                    delete_version(store, by_id[current], user)
                 except InputError as exc:
                     st.error(str(exc))
                 else:

@@ -37,7 +37,7 @@ def plan_inputs(store: Store, project: Project) -> SplitPlan | None:
     mode = st.segmented_control(
         "Where does the data come from?",
         options=list(MODES),
-        format_func=MODES.get,
+        format_func=lambda mode: MODES[mode],
         default=saved.mode,
         key=f"split_mode_{pid}",
     )
@@ -277,13 +277,16 @@ def dataset_section(store: Store, project: Project) -> None:
         on_click="ignore",
         key=f"split_download_{pid}",
     )
-    if st.button(
-        "Use it as this project's dataset",
-        key=f"split_to_project_{pid}",
-        disabled=state.label is None,
-        icon=":material/dataset:",
-        help="The Search page then trains on exactly these splits and ids (choose the label "
-        "column first), so its best model compares paired with the project's versions.",
+    if (
+        st.button(
+            "Use it as this project's dataset",
+            key=f"split_to_project_{pid}",
+            disabled=state.label is None,
+            icon=":material/dataset:",
+            help="The Search page then trains on exactly these splits and ids (choose the label "
+            "column first), so its best model compares paired with the project's versions.",
+        )
+        and state.label is not None
     ):
         try:
             frame = service.search_frame(_dataset(path, name), result, state.label)
