@@ -579,6 +579,19 @@ def ceiling_chart_spec(ceiling: Ceiling) -> dict:
     return ceiling_chart(ceiling).to_dict()
 
 
+# The ceiling table's headers on the page (the full names stay as their help): short enough
+# for its seven columns to fit the main column at 1024 px.
+CEILING_COLUMNS = {
+    "category": ("category", 120),
+    "count": ("n", 40),
+    "share of reviewed errors": ("share", 58),
+    "95% interval": ("95% interval", 98),
+    "most it removes": ("removes ≤", 72),
+    "best dev error after fix": ("after fix", 74),
+    "est. in all dev errors": ("in all dev", 84),
+}
+
+
 def ceiling_section(labels: LabelSnapshot, summary: dict) -> None:
     """The ceiling table and chart from the saved tags (``summary``: the dev error summary)."""
     ceiling, _ = labeling.ceiling_for(labels.tag_table(), summary)
@@ -586,7 +599,14 @@ def ceiling_section(labels: LabelSnapshot, summary: dict) -> None:
         st.info("Tag or mark reviewed at least one example to see the ceiling per category.")
         return
     st.subheader("Ceiling per category", anchor=False)
-    st.dataframe(labeling.ceiling_frame(ceiling), hide_index=True)
+    st.dataframe(
+        labeling.ceiling_frame(ceiling),
+        hide_index=True,
+        column_config={
+            name: st.column_config.Column(short, help=name, width=width)
+            for name, (short, width) in CEILING_COLUMNS.items()
+        },
+    )
     st.vega_lite_chart(ceiling_chart_spec(ceiling))
     for advice in ceiling.advice:
         st.markdown(f":material/lightbulb: {advice}")
