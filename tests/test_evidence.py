@@ -198,3 +198,26 @@ def test_typed_levels_have_no_evidence(data_dir):
     with pytest.raises(InputError, match="typed levels only"):
         diagnosing.add_slice_column(store, store.versions.current(project.id), object(), LOCAL_USER)
     store.close()
+
+
+def test_suggestions_of_a_file_without_ids_match_rows_by_their_number(data_dir, tmp_path):
+    frame = pd.read_csv(SAMPLE / "predictions.csv").drop(columns=["id"])
+    path = tmp_path / "no-ids.csv"
+    frame.to_csv(path, index=False)
+    store = open_store()
+    project = store.projects.create("no ids")
+    from strategy_app.diagnose.service import accept_upload
+
+    accept_upload(store, project.id, path.name, path.read_bytes(), LOCAL_USER)
+    version = store.versions.current(project.id)
+    predictions = labeling.predictions_for(store, project.id, state=version.state)
+    labeling.draw_sample(store, version.id, predictions, 101, seed=0, user=LOCAL_USER)
+    labels = store.labels.snapshot(version.id)
+    found = evidence.version_evidence(store, version, labels)
+    stored = evidence.offer_suggestions(store, version, labels, found)
+    top = found.slices.slices[0]
+    in_slice = {s.suggestion.id for s in stored if s.suggestion.kind == "slice"}
+    inside = top.mask(frame)  # data row numbers, 1-based, are the ids
+    dev_errors = (frame["split"] == "dev") & (frame["y_true"] != frame["y_pred"])
+    assert {str(i + 1) for i in frame.index[inside & dev_errors]} <= in_slice
+    store.close()

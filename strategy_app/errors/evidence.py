@@ -16,8 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+import numpy as np
 import pandas as pd
 
+from diagnostics.errors import example_ids
 from diagnostics.formats import file_columns
 from diagnostics.image_flags import ImageFlags, flag_images
 from diagnostics.ingest import read_predictions
@@ -86,21 +88,27 @@ def image_flags_of(root: str | None, sample: Sample) -> ImageFlags | None:
         return None
 
 
-def sample_frame(store: Store, state: DiagnoseState, sample: Sample, slices: Sequence[Slice]):
-    """The sample's examples with the columns ``slices`` use (for their masks), in order."""
-    columns = tuple(dict.fromkeys(p.column for s in slices for p in s.predicates))
+def sample_frame(
+    store: Store, state: DiagnoseState, sample: Sample, slices: Sequence[Slice]
+) -> pd.DataFrame:
+    """The sample's examples with the columns ``slices`` use (for their masks), in order.
+
+    Examples are matched to the version's dev rows by id (the ``id`` column, else the data
+    row number, as the sample was drawn)."""
+    columns = list(dict.fromkeys(p.column for s in slices for p in s.predicates))
     examples = sample.examples.copy()
     path = predictions_path(store, state)
     if not columns or path is None:
         return examples
     predictions = read_predictions(
-        path, metric=state.metric, extra_columns=columns, display_name=state.upload_name
+        path, metric=state.metric, extra_columns=tuple(columns), display_name=state.upload_name
     )
-    frame = predictions.frame
-    rows = frame[frame["split"] == "dev"].drop_duplicates("id").set_index(frame["id"].name)
-    rows.index = rows.index.astype(str)
+    dev = np.flatnonzero((predictions.frame["split"] == "dev").to_numpy())
+    rows = predictions.frame.iloc[dev][columns].set_axis(example_ids(predictions, dev))
+    rows = rows[~rows.index.duplicated()]
+    wanted = examples[ID].astype(str)
     for column in columns:
-        examples[column] = rows[column].reindex(examples[ID].astype(str)).to_numpy()
+        examples[column] = rows[column].reindex(wanted).to_numpy()
     return examples
 
 
@@ -109,18 +117,14 @@ def offer_suggestions(
     version: ModelVersion,
     labels: LabelSnapshot,
     evidence: Evidence,
-    examples: Callable[[], pd.DataFrame] | None = None,
 ) -> list[StoredSuggestion]:
     """Save what ``evidence`` suggests for the version's sampled examples (decisions kept) and
-    return every saved suggestion. ``examples`` gives the sample with the slices' columns
-    (:func:`sample_frame` when not given)."""
+    return every saved suggestion."""
     sample = labels.sample
     if sample is None:
         return []
     slices = evidence.slices.slices if evidence.slices else []
-    frame = (
-        examples() if examples is not None else sample_frame(store, version.state, sample, slices)
-    )
+    frame = sample_frame(store, version.state, sample, slices)
     found = example_suggestions(
         frame,
         label_issues=evidence.label_issues,
