@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +63,13 @@ NUMBER_TYPES = INTEGER_TYPES + FLOAT_TYPES
 
 
 class _File:
-    """One side of the comparison: its path, scan, DuckDB source and column types."""
+    """One side of the comparison: its path, scan, DuckDB connection, source and column types."""
 
     def __init__(
         self, path: Path, scan: ScanResult, parameter: str, connection: duckdb.DuckDBPyConnection
     ) -> None:
         self.path, self.scan, self.parameter = path.resolve(), scan, parameter
+        self.connection = connection
         source, self.types, _ = _source(self.path, connection)
         self.source = source.replace("$path", f"${parameter}")
 
@@ -188,12 +190,17 @@ def _fast(
 ) -> Comparison:
     metric = scans[0].metric
     sources = (scans[0].source, scans[1].source)
-    with _connect() as connection:
+    with ExitStack() as stack:
         files: list[_File] = []
 
         def sides() -> list[_File]:
-            """Both files' DuckDB sources and types, described once, when needed."""
+            """Both files' DuckDB sources and types, described once, when needed.
+
+            The connection opens then too: pairing by bitmaps without tags needs none, and a
+            DuckDB connection costs as much as a few million rows of the scans.
+            """
             if not files:
+                connection = stack.enter_context(_connect())
                 names = ("before", "after")
                 files.extend(map(_File, paths, scans, names, [connection] * 2))
             return files
@@ -206,7 +213,7 @@ def _fast(
             has_ids = ("id" in sides()[0].types, "id" in sides()[1].types)
             weighted = any("weight" in f.types for f in sides())
             note = pairing_note(has_ids, weighted, sources)
-            paired = None if note else paired_sums_sql(connection, sides(), metric)
+            paired = None if note else paired_sums_sql(sides()[0].connection, sides(), metric)
         comparison = compare_levels(
             scans[0].splits,
             scans[1].splits,
@@ -220,7 +227,7 @@ def _fast(
         if tags is not None:
             check_tags_usable(sources[1], metric, "id" in sides()[1].types)
             reviewed = tagged_ids(tags)
-            outcomes = [_dev_outcomes_sql(connection, file, reviewed) for file in sides()]
+            outcomes = [_dev_outcomes_sql(file.connection, file, reviewed) for file in sides()]
             comparison.categories = what_fixed(tags, outcomes[1])
             note = tags_note(reviewed, outcomes[0], sources[0])
             comparison.notes += [note] if note else []
