@@ -21,13 +21,15 @@ Speed and memory: ``bench/compare.py``.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from diagnostics.compare import (
     Comparison,
@@ -53,6 +55,7 @@ from diagnostics.fastscan import (
     _Unsure,
     scan_split_metrics,
 )
+from diagnostics.formats import is_parquet_file
 from diagnostics.ingest import read_predictions
 from diagnostics.paired import PairedSums
 from diagnostics.splitnames import SPLITS
@@ -60,6 +63,8 @@ from diagnostics.tags import TagTable
 from diagnostics.waterfall import HumanLevel
 
 NUMBER_TYPES = INTEGER_TYPES + FLOAT_TYPES
+# The Arrow types of Parquet columns DuckDB reads as one of INTEGER_TYPES
+ARROW_IDS = (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32())
 
 
 class _File:
@@ -118,27 +123,47 @@ def _shared_id_range(paths: Sequence[Path]) -> tuple[int, int] | None:
     """The integer id range covering both files (cheap: statistics or a file's two ends).
 
     None when the files cannot pair through bitmaps: no integer ids, weights, or a range wider
-    than :data:`MAX_ID_SPAN`.
+    than :data:`MAX_ID_SPAN`. A Parquet file's footer says it all; only a CSV file needs
+    DuckDB's column types (a connection costs as much as a few million rows of the scans).
     """
     bounds: list[tuple[int, int, int | None]] = []
     try:
-        with _connect() as connection:
+        with ExitStack() as stack:
+            connections: list[duckdb.DuckDBPyConnection] = []
+
+            def connection() -> duckdb.DuckDBPyConnection:
+                """One DuckDB connection, opened for the first CSV file."""
+                if not connections:
+                    connections.append(stack.enter_context(_connect()))
+                return connections[0]
+
             for path in paths:
-                _, types, metadata = _source(path.resolve(), connection)
-                if types.get("id") not in INTEGER_TYPES or "weight" in types:
-                    return None
-                ends: Sequence[tuple[int, int, int | None]] | None
-                if metadata is None:
-                    ends = _csv_id_ends(path, list(types).index("id"))
-                else:
-                    ends = _parquet_id_bounds(metadata)
+                ends = _id_ends(path.resolve(), connection)
                 if not ends:
                     return None
                 bounds += ends
-    except (_Unsure, duckdb.Error, OSError, UnicodeDecodeError, ValueError):
+    except (_Unsure, duckdb.Error, pa.ArrowException, OSError, UnicodeDecodeError, ValueError):
         return None  # the scans will say what is wrong with the file
     low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
     return (low, high) if high - low < MAX_ID_SPAN else None
+
+
+def _id_ends(
+    path: Path, connection: Callable[[], duckdb.DuckDBPyConnection]
+) -> Sequence[tuple[int, int, int | None]] | None:
+    """(min, max, rows or None) of a file's integer ids: per Parquet row group, or a CSV file's
+    first and last rows; None without integer ids or with weights."""
+    if is_parquet_file(path):
+        metadata = pq.read_metadata(path)
+        schema = metadata.schema.to_arrow_schema()
+        column = schema.get_field_index("id")  # -1: none, or repeated
+        if column < 0 or "weight" in schema.names or schema.field(column).type not in ARROW_IDS:
+            return None
+        return _parquet_id_bounds(metadata)
+    _, types, _ = _source(path, connection())
+    if types.get("id") not in INTEGER_TYPES or "weight" in types:
+        return None
+    return _csv_id_ends(path, list(types).index("id"))
 
 
 def compare_files(

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from diagnostics.compare import (
@@ -23,7 +25,7 @@ from diagnostics.compare import (
     what_fixed,
 )
 from diagnostics.errors import sample_errors
-from diagnostics.fastcompare import compare_files, scan_both
+from diagnostics.fastcompare import _shared_id_range, compare_files, scan_both
 from diagnostics.fastscan import scan_split_metrics
 from diagnostics.ingest import read_predictions
 from diagnostics.paired import (
@@ -355,6 +357,26 @@ def test_fast_path_bitmaps_with_ids_shared_in_part(tmp_path, suffix):
     if suffix == ".parquet":  # a CSV file's first and last ids (100, 10) miss ids 1…9: the join
         assert scans[0].id_range == scans[1].id_range == (1, 104)
     assert_same(compare_files(*paths, scans=scans).to_dict(), compared(paths).to_dict())
+
+
+@pytest.mark.parametrize(
+    ("ids", "extra", "expected"),
+    [
+        (pa.array([7, 3, 5], pa.int32()), {}, (3, 7)),
+        (pa.array([7, 3, 5], pa.uint32()), {}, (3, 7)),
+        (pa.array([7, 3, 5], pa.uint64()), {}, None),  # DuckDB's UBIGINT: no bitmaps
+        (pa.array(["7", "3", "5"]), {}, None),
+        (pa.array([7, 3, 5], pa.int64()), {"weight": [1.0, 2.0, 1.0]}, None),
+    ],
+)
+def test_shared_id_range_of_parquet_files_from_their_footers(tmp_path, ids, extra, expected):
+    """A Parquet file's range comes from its footer, by the rule of DuckDB's column types."""
+    columns = {"id": ids, "split": ["dev"] * 3, "y_true": [1, 0, 1], "y_pred": [1, 1, 1]}
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table(columns | extra), path)
+    assert _shared_id_range([path, path]) == expected
+    if expected is not None:
+        assert scan_split_metrics(path, id_bits=expected).id_range == expected
 
 
 def test_fast_path_regression_join_equals_exact(tmp_path):
