@@ -271,21 +271,25 @@ def paired_sums_from_bits(before: ScanResult, after: ScanResult) -> dict[str, Pa
         (present_b, wrong_b), (present_a, wrong_a) = before.id_bits[split], after.id_bits[split]
         shared = present_b & present_a
         shared[0] &= 0xFF >> (8 * shared.size - span)  # the leading bits are no ids
-
-        def count(bits: np.ndarray) -> int:
-            return int(np.bitwise_count(bits).sum(dtype=np.int64))
-
-        improved = count(wrong_b & ~wrong_a & shared)
-        worsened = count(wrong_a & ~wrong_b & shared)
+        wrong_before, wrong_after = wrong_b & shared, wrong_a & shared
+        errors_before, errors_after = _count(wrong_before), _count(wrong_after)
+        both = _count(np.bitwise_and(wrong_before, wrong_after, out=wrong_before))
         result[split] = PairedSums(
-            count(shared),
-            improved,
-            worsened,
-            float(count(wrong_b & shared)),
-            float(count(wrong_a & shared)),
-            float(improved + worsened),
+            _count(shared),
+            errors_before - both,  # improved: wrong before, right after
+            errors_after - both,  # worsened
+            float(errors_before),
+            float(errors_after),
+            float(errors_before + errors_after - 2 * both),
         )
     return result
+
+
+def _count(bits: np.ndarray) -> int:
+    """The number of set bits of a packed bitmap (popcounts of 64-bit words, then the tail)."""
+    whole = bits.size // 8 * 8
+    words = np.bitwise_count(bits[:whole].view(np.uint64)).sum(dtype=np.int64)
+    return int(words + np.bitwise_count(bits[whole:]).sum(dtype=np.int64))
 
 
 def paired_sums_sql(
