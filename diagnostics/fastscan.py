@@ -468,7 +468,11 @@ class _Query:
         return checks
 
     def _sums(self) -> dict[str, str]:
-        """SQL aggregates: Σw, Σw², then Σw·loss, Σw·loss², Σw·loss³ of each candidate metric."""
+        """SQL aggregates: Σw, Σw², then Σw·loss, Σw·loss², Σw·loss³ of each candidate metric.
+
+        Unweighted with id bitmaps, the error counts are left out: :meth:`result` counts the
+        bits of each group's bitmap of wrong ids instead (one filtered aggregate less a row).
+        """
         difference = "(CAST(y_pred AS DOUBLE) - CAST(y_true AS DOUBLE))"
         loss = {"mae": f"abs{difference}", "rmse": f"({difference} * {difference})"}
         if not self.weighted:
