@@ -473,6 +473,19 @@ def test_scan_id_bitmaps(tmp_path, ids):
         s: v & wrong for s, v in expected.items()
     }
     assert set().union(*(decoded(b[1], (5, 16)) for b in scan.id_bits.values())) == wrong
+    assert scan.splits == scan_split_metrics(path).splits  # error counts: the bitmaps' popcounts
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_scan_id_bitmaps_with_an_id_repeated_in_a_split_refuses_as_without(tmp_path, suffix):
+    """Counting the wrong ids' bits would count a repeated wrong id once: the exact path decides."""
+    rows = [(1, "dev", 0, 1), (2, "dev", 0, 1), (2, "dev", 0, 1), (3, "train", 0, 0)]
+    path = write(tmp_path / f"p{suffix}", rows)
+    with pytest.raises(InputError) as without:
+        scan_split_metrics(path)
+    with pytest.raises(InputError) as with_bits:
+        scan_split_metrics(path, id_bits=(1, 3))
+    assert str(with_bits.value) == str(without.value)
 
 
 def test_tags_of_another_version_are_noted(tmp_path):
