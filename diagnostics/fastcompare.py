@@ -21,12 +21,15 @@ Speed and memory: ``bench/compare.py``.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from diagnostics.compare import (
     Comparison,
@@ -52,6 +55,7 @@ from diagnostics.fastscan import (
     _Unsure,
     scan_split_metrics,
 )
+from diagnostics.formats import is_parquet_file
 from diagnostics.ingest import read_predictions
 from diagnostics.paired import PairedSums
 from diagnostics.splitnames import SPLITS
@@ -59,15 +63,18 @@ from diagnostics.tags import TagTable
 from diagnostics.waterfall import HumanLevel
 
 NUMBER_TYPES = INTEGER_TYPES + FLOAT_TYPES
+# The Arrow types of Parquet columns DuckDB reads as one of INTEGER_TYPES
+ARROW_IDS = (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32())
 
 
 class _File:
-    """One side of the comparison: its path, scan, DuckDB source and column types."""
+    """One side of the comparison: its path, scan, DuckDB connection, source and column types."""
 
     def __init__(
         self, path: Path, scan: ScanResult, parameter: str, connection: duckdb.DuckDBPyConnection
     ) -> None:
         self.path, self.scan, self.parameter = path.resolve(), scan, parameter
+        self.connection = connection
         source, self.types, _ = _source(self.path, connection)
         self.source = source.replace("$path", f"${parameter}")
 
@@ -116,27 +123,47 @@ def _shared_id_range(paths: Sequence[Path]) -> tuple[int, int] | None:
     """The integer id range covering both files (cheap: statistics or a file's two ends).
 
     None when the files cannot pair through bitmaps: no integer ids, weights, or a range wider
-    than :data:`MAX_ID_SPAN`.
+    than :data:`MAX_ID_SPAN`. A Parquet file's footer says it all; only a CSV file needs
+    DuckDB's column types (a connection costs as much as a few million rows of the scans).
     """
     bounds: list[tuple[int, int, int | None]] = []
     try:
-        with _connect() as connection:
+        with ExitStack() as stack:
+            connections: list[duckdb.DuckDBPyConnection] = []
+
+            def connection() -> duckdb.DuckDBPyConnection:
+                """One DuckDB connection, opened for the first CSV file."""
+                if not connections:
+                    connections.append(stack.enter_context(_connect()))
+                return connections[0]
+
             for path in paths:
-                _, types, metadata = _source(path.resolve(), connection)
-                if types.get("id") not in INTEGER_TYPES or "weight" in types:
-                    return None
-                ends: Sequence[tuple[int, int, int | None]] | None
-                if metadata is None:
-                    ends = _csv_id_ends(path, list(types).index("id"))
-                else:
-                    ends = _parquet_id_bounds(metadata)
+                ends = _id_ends(path.resolve(), connection)
                 if not ends:
                     return None
                 bounds += ends
-    except (_Unsure, duckdb.Error, OSError, UnicodeDecodeError, ValueError):
+    except (_Unsure, duckdb.Error, pa.ArrowException, OSError, UnicodeDecodeError, ValueError):
         return None  # the scans will say what is wrong with the file
     low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
     return (low, high) if high - low < MAX_ID_SPAN else None
+
+
+def _id_ends(
+    path: Path, connection: Callable[[], duckdb.DuckDBPyConnection]
+) -> Sequence[tuple[int, int, int | None]] | None:
+    """(min, max, rows or None) of a file's integer ids: per Parquet row group, or a CSV file's
+    first and last rows; None without integer ids or with weights."""
+    if is_parquet_file(path):
+        metadata = pq.read_metadata(path)
+        schema = metadata.schema.to_arrow_schema()
+        column = schema.get_field_index("id")  # -1: none, or repeated
+        if column < 0 or "weight" in schema.names or schema.field(column).type not in ARROW_IDS:
+            return None
+        return _parquet_id_bounds(metadata)
+    _, types, _ = _source(path, connection())
+    if types.get("id") not in INTEGER_TYPES or "weight" in types:
+        return None
+    return _csv_id_ends(path, list(types).index("id"))
 
 
 def compare_files(
@@ -188,12 +215,17 @@ def _fast(
 ) -> Comparison:
     metric = scans[0].metric
     sources = (scans[0].source, scans[1].source)
-    with _connect() as connection:
+    with ExitStack() as stack:
         files: list[_File] = []
 
         def sides() -> list[_File]:
-            """Both files' DuckDB sources and types, described once, when needed."""
+            """Both files' DuckDB sources and types, described once, when needed.
+
+            The connection opens then too: pairing by bitmaps without tags needs none, and a
+            DuckDB connection costs as much as a few million rows of the scans.
+            """
             if not files:
+                connection = stack.enter_context(_connect())
                 names = ("before", "after")
                 files.extend(map(_File, paths, scans, names, [connection] * 2))
             return files
@@ -206,7 +238,7 @@ def _fast(
             has_ids = ("id" in sides()[0].types, "id" in sides()[1].types)
             weighted = any("weight" in f.types for f in sides())
             note = pairing_note(has_ids, weighted, sources)
-            paired = None if note else paired_sums_sql(connection, sides(), metric)
+            paired = None if note else paired_sums_sql(sides()[0].connection, sides(), metric)
         comparison = compare_levels(
             scans[0].splits,
             scans[1].splits,
@@ -220,7 +252,7 @@ def _fast(
         if tags is not None:
             check_tags_usable(sources[1], metric, "id" in sides()[1].types)
             reviewed = tagged_ids(tags)
-            outcomes = [_dev_outcomes_sql(connection, file, reviewed) for file in sides()]
+            outcomes = [_dev_outcomes_sql(file.connection, file, reviewed) for file in sides()]
             comparison.categories = what_fixed(tags, outcomes[1])
             note = tags_note(reviewed, outcomes[0], sources[0])
             comparison.notes += [note] if note else []
@@ -239,21 +271,25 @@ def paired_sums_from_bits(before: ScanResult, after: ScanResult) -> dict[str, Pa
         (present_b, wrong_b), (present_a, wrong_a) = before.id_bits[split], after.id_bits[split]
         shared = present_b & present_a
         shared[0] &= 0xFF >> (8 * shared.size - span)  # the leading bits are no ids
-
-        def count(bits: np.ndarray) -> int:
-            return int(np.bitwise_count(bits).sum(dtype=np.int64))
-
-        improved = count(wrong_b & ~wrong_a & shared)
-        worsened = count(wrong_a & ~wrong_b & shared)
+        wrong_before, wrong_after = wrong_b & shared, wrong_a & shared
+        errors_before, errors_after = _count(wrong_before), _count(wrong_after)
+        both = _count(np.bitwise_and(wrong_before, wrong_after, out=wrong_before))
         result[split] = PairedSums(
-            count(shared),
-            improved,
-            worsened,
-            float(count(wrong_b & shared)),
-            float(count(wrong_a & shared)),
-            float(improved + worsened),
+            _count(shared),
+            errors_before - both,  # improved: wrong before, right after
+            errors_after - both,  # worsened
+            float(errors_before),
+            float(errors_after),
+            float(errors_before + errors_after - 2 * both),
         )
     return result
+
+
+def _count(bits: np.ndarray) -> int:
+    """The number of set bits of a packed bitmap (popcounts of 64-bit words, then the tail)."""
+    whole = bits.size // 8 * 8
+    words = np.bitwise_count(bits[:whole].view(np.uint64)).sum(dtype=np.int64)
+    return int(words + np.bitwise_count(bits[whole:]).sum(dtype=np.int64))
 
 
 def paired_sums_sql(

@@ -468,15 +468,21 @@ class _Query:
         return checks
 
     def _sums(self) -> dict[str, str]:
-        """SQL aggregates: Σw, Σw², then Σw·loss, Σw·loss², Σw·loss³ of each candidate metric."""
+        """SQL aggregates: Σw, Σw², then Σw·loss, Σw·loss², Σw·loss³ of each candidate metric.
+
+        Unweighted with id bitmaps, the error counts are left out: :meth:`result` counts the
+        bits of each group's bitmap of wrong ids instead (one filtered aggregate less a row).
+        """
         difference = "(CAST(y_pred AS DOUBLE) - CAST(y_true AS DOUBLE))"
         loss = {"mae": f"abs{difference}", "rmse": f"({difference} * {difference})"}
         if not self.weighted:
             sums = {"sw": "count(*)", "sw2": "count(*)"}
             for metric in self.candidates:
-                if metric == "error":
+                if metric == "error" and self.id_bits is None:
                     errors = "count(*) FILTER (WHERE y_true <> y_pred)"
                     sums |= {"s1_error": errors, "s2_error": errors, "s3_error": errors}
+                elif metric == "error":  # the popcount of the bitmap of wrong ids (:meth:`result`)
+                    continue
                 else:
                     value = loss[metric]
                     sums[f"s1_{metric}"] = f"sum({value})"
@@ -563,6 +569,11 @@ class _Query:
         total = sum(group["n"] for group in groups)
         if total == 0:
             raise _Unsure("no rows")
+        if self.id_bits is not None and not self.weighted and "error" in self.candidates:
+            for group in groups:  # ids repeated within a split send the file to the exact path
+                wrong = np.frombuffer(group["wrong_bits"] or b"", dtype=np.uint8)
+                errors = int(np.bitwise_count(wrong).sum(dtype=np.int64))
+                group |= {"s1_error": errors, "s2_error": errors, "s3_error": errors}
         if any(v for group in groups for k, v in group.items() if k.startswith("trouble_")):
             raise _Unsure("a check failed")
         metric = self.metric or (

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from diagnostics.compare import (
@@ -23,7 +25,7 @@ from diagnostics.compare import (
     what_fixed,
 )
 from diagnostics.errors import sample_errors
-from diagnostics.fastcompare import compare_files, scan_both
+from diagnostics.fastcompare import _shared_id_range, compare_files, scan_both
 from diagnostics.fastscan import scan_split_metrics
 from diagnostics.ingest import read_predictions
 from diagnostics.paired import (
@@ -357,6 +359,26 @@ def test_fast_path_bitmaps_with_ids_shared_in_part(tmp_path, suffix):
     assert_same(compare_files(*paths, scans=scans).to_dict(), compared(paths).to_dict())
 
 
+@pytest.mark.parametrize(
+    ("ids", "extra", "expected"),
+    [
+        (pa.array([7, 3, 5], pa.int32()), {}, (3, 7)),
+        (pa.array([7, 3, 5], pa.uint32()), {}, (3, 7)),
+        (pa.array([7, 3, 5], pa.uint64()), {}, None),  # DuckDB's UBIGINT: no bitmaps
+        (pa.array(["7", "3", "5"]), {}, None),
+        (pa.array([7, 3, 5], pa.int64()), {"weight": [1.0, 2.0, 1.0]}, None),
+    ],
+)
+def test_shared_id_range_of_parquet_files_from_their_footers(tmp_path, ids, extra, expected):
+    """A Parquet file's range comes from its footer, by the rule of DuckDB's column types."""
+    columns = {"id": ids, "split": ["dev"] * 3, "y_true": [1, 0, 1], "y_pred": [1, 1, 1]}
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table(columns | extra), path)
+    assert _shared_id_range([path, path]) == expected
+    if expected is not None:
+        assert scan_split_metrics(path, id_bits=expected).id_range == expected
+
+
 def test_fast_path_regression_join_equals_exact(tmp_path):
     columns = ("id", "split", "y_true", "y_pred")
     before = [(i, "dev" if i % 3 else "train", 10.0, 10.0 + (i % 5) / 2) for i in range(60)]
@@ -451,6 +473,19 @@ def test_scan_id_bitmaps(tmp_path, ids):
         s: v & wrong for s, v in expected.items()
     }
     assert set().union(*(decoded(b[1], (5, 16)) for b in scan.id_bits.values())) == wrong
+    assert scan.splits == scan_split_metrics(path).splits  # error counts: the bitmaps' popcounts
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_scan_id_bitmaps_with_an_id_repeated_in_a_split_refuses_as_without(tmp_path, suffix):
+    """Counting the wrong ids' bits would count a repeated wrong id once: the exact path decides."""
+    rows = [(1, "dev", 0, 1), (2, "dev", 0, 1), (2, "dev", 0, 1), (3, "train", 0, 0)]
+    path = write(tmp_path / f"p{suffix}", rows)
+    with pytest.raises(InputError) as without:
+        scan_split_metrics(path)
+    with pytest.raises(InputError) as with_bits:
+        scan_split_metrics(path, id_bits=(1, 3))
+    assert str(with_bits.value) == str(without.value)
 
 
 def test_tags_of_another_version_are_noted(tmp_path):
