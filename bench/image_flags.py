@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as `python bench/image_flags.py`
 
-import numpy as np
 from cleanvision import Imagelab
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from diagnostics.image_flags import flag_images
+from tests.test_image_flags import altered
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "images"
 KINDS = {  # our flag, cleanvision's issue column
@@ -36,18 +36,6 @@ KINDS = {  # our flag, cleanvision's issue column
     "blank": ("low_information", "is_low_information_issue"),
 }
 COPIES = 20
-
-
-def altered(image: Image.Image, how: str) -> Image.Image:
-    """A blurred, darkened, washed-out or blank copy of a digit."""
-    grey = np.asarray(image.convert("L"), dtype=np.float64)
-    if how == "blurred":
-        return image.filter(ImageFilter.GaussianBlur(1.5))
-    if how == "dark":
-        return Image.fromarray(np.uint8(grey * 0.3))
-    if how == "light":
-        return Image.fromarray(np.uint8(220 + grey * 35 / 255))
-    return Image.fromarray(np.full_like(grey, 200, dtype=np.uint8))
 
 
 def build(folder: Path) -> dict[str, list[str]]:

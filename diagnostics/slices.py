@@ -145,7 +145,7 @@ class Slice:
     @property
     def label(self) -> str:
         """``device=phone ∧ brightness<0.31``."""
-        return " ∧ ".join(p.label for p in self.predicates)
+        return predicates_label(self.predicates)
 
     def mask(self, frame: pd.DataFrame) -> np.ndarray:
         """Which rows of ``frame`` (all splits) are in the slice."""
@@ -221,6 +221,16 @@ def concentration_line(found: Slice, split: str = "dev") -> str:
         f"errors concentrate in {found.label}: {found.error_share:.0%} of {split} errors at "
         f"{found.lift:.1f}× the rest's rate ({found.error_rate:.1%} on {found.n:,} rows)"
     )
+
+
+def predicates_label(predicates: Iterable[Predicate]) -> str:
+    """Predicates as people read them together: ``device=phone ∧ brightness<0.31``."""
+    return " ∧ ".join(p.label for p in predicates)
+
+
+def predicate_columns(predicates: Iterable[Predicate]) -> tuple[str, ...]:
+    """The columns ``predicates`` test, each once, in order."""
+    return tuple(dict.fromkeys(p.column for p in predicates))
 
 
 def mask_of(frame: pd.DataFrame, predicates: Iterable[Predicate | dict[str, Any]]) -> np.ndarray:

@@ -3,12 +3,12 @@
 Each sampled example may get suggestions from the three searches (label issues, image flags,
 slices). A suggestion names the tag category it would become if a person accepts it; it is
 never a tag by itself, so ceilings count only what people confirmed. Per kind, the share of
-shown suggestions that people accepted is the suggestion's precision on this project.
+judged suggestions (accepted or dismissed) that people accepted is its precision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,12 @@ IMAGE_FLAG_TEXT = {
     "near_duplicate": ("near duplicate", "near-duplicate of another image"),
 }
 MISLABELED_CATEGORY = "mislabeled"
+# Each kind of suggestion in words (a filter's and a precision table's), in display order.
+KIND_LABELS = {
+    "mislabeled": "likely mislabeled",
+    **{flag: category for flag, (category, _) in IMAGE_FLAG_TEXT.items()},
+    "slice": "in a slice",
+}
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,17 @@ def confirmation_rates(
     return rates
 
 
-def suggestion_column(found: Mapping[str, list[Suggestion]], ids: Iterable[str]) -> list[str]:
-    """The text of each id's suggestions joined by ``; `` (empty when none): a table column."""
-    return ["; ".join(s.text for s in found.get(str(i), [])) for i in ids]
+def suggestion_column(
+    found: Mapping[str, list[Suggestion]],
+    ids: Iterable[str],
+    accepted: Collection[tuple[str, str]] = (),
+) -> list[str]:
+    """The text of each id's suggestions joined by ``; `` (empty when none): a table column.
+
+    ``accepted`` suggestions (``(id, kind)`` pairs) show as ``✓ …``."""
+    return [
+        "; ".join(
+            f"✓ {s.text}" if (s.id, s.kind) in accepted else s.text for s in found.get(str(i), [])
+        )
+        for i in ids
+    ]

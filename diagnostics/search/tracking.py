@@ -43,8 +43,15 @@ OPEN_STORE = (
 )
 
 
-def _missing() -> InputError:
-    return InputError(f"--mlflow needs MLflow, which is not installed: {EXTRA}")
+def _missing(what: str = "--mlflow") -> InputError:
+    return InputError(f"{what} needs MLflow, which is not installed: {EXTRA}")
+
+
+def require_mlflow(what: str = "--mlflow") -> None:
+    """Refuse (``what`` needs MLflow: the extra to install) when MLflow is not installed,
+    without importing it."""
+    if importlib.util.find_spec("mlflow") is None:
+        raise _missing(what)
 
 
 def _mlflow() -> Any:
@@ -123,8 +130,7 @@ def check_tracking(tracking_uri: str | None, workers: int = 1) -> None:
     ``workers``, open the store first (see :data:`OPEN_STORE`), refusing a URI it cannot open."""
     if not tracking_uri:
         return
-    if importlib.util.find_spec("mlflow") is None:
-        raise _missing()
+    require_mlflow()
     if workers > 1:
         done = subprocess.run(
             [sys.executable, "-c", OPEN_STORE, tracking_uri], capture_output=True, text=True

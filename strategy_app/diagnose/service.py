@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from diagnostics.compare import Comparison
 from diagnostics.fastcompare import compare_files
 from diagnostics.fastscan import ScanResult, scan_split_metrics
-from diagnostics.ingest import check_scores, read_predictions
+from diagnostics.ingest import Predictions, check_scores, read_predictions
 from diagnostics.slices import (
     SLICE_COLUMN_PREFIX,
     Slice,
@@ -27,6 +27,7 @@ from diagnostics.slices import (
     file_with_column,
     find_slices,
     metadata_columns,
+    predicate_columns,
     slice_column,
     slice_column_name,
 )
@@ -234,24 +235,56 @@ def predictions_path(store: Store, state: DiagnoseState) -> Path | None:
     return path
 
 
-def error_slices(store: Store, state: DiagnoseState, *, split: str = "dev") -> SliceSearch | None:
+PredictionsReader = Callable[..., Predictions]
+
+
+def read_version(
+    store: Store,
+    state: DiagnoseState,
+    extra_columns: Sequence[str] = (),
+    *,
+    reader: PredictionsReader = read_predictions,
+) -> Predictions | None:
+    """A version's predictions with ``extra_columns``, read by ``reader`` (the page passes its
+    cached reader); None for typed levels. Raises InputError when the file is refused."""
+    path = predictions_path(store, state)
+    if path is None:
+        return None
+    return reader(
+        path,
+        metric=state.metric,
+        extra_columns=tuple(extra_columns),
+        display_name=state.upload_name or path.name,
+    )
+
+
+def slice_columns(store: Store, state: DiagnoseState) -> list[str]:
+    """The metadata columns of a version's file that slices are searched over (the slice
+    columns made here excepted); empty for typed levels."""
+    path = predictions_path(store, state)
+    if path is None:
+        return []
+    return [c for c in metadata_columns(path) if not c.startswith(SLICE_COLUMN_PREFIX)]
+
+
+def error_slices(
+    store: Store,
+    state: DiagnoseState,
+    *,
+    split: str = "dev",
+    reader: PredictionsReader = read_predictions,
+) -> SliceSearch | None:
     """Where a version's ``split`` errors concentrate (:func:`diagnostics.slices.find_slices`
-    over its metadata columns, slice columns made here excepted).
+    over its :func:`slice_columns`).
 
     None when there is nothing to search: typed levels, no metadata column, a regression
     metric or no such split. Raises InputError when the file cannot be read.
     """
-    path = predictions_path(store, state)
-    if path is None:
+    columns = slice_columns(store, state)
+    predictions = read_version(store, state, columns, reader=reader) if columns else None
+    if predictions is None or predictions.metric != "error":
         return None
-    columns = [c for c in metadata_columns(path) if not c.startswith(SLICE_COLUMN_PREFIX)]
-    if not columns:
-        return None
-    name = state.upload_name or path.name
-    predictions = read_predictions(
-        path, metric=state.metric, extra_columns=tuple(columns), display_name=name
-    )
-    if predictions.metric != "error" or not (predictions.frame["split"] == split).any():
+    if not (predictions.frame["split"] == split).any():
         return None
     return find_slices(predictions, split=split, columns=columns)
 
@@ -267,13 +300,11 @@ def add_slice_column(store: Store, version: ModelVersion, found: Slice, user: Us
     require(user, "change the diagnosis inputs")
     state = version.state
     path = predictions_path(store, state)
-    if path is None:
+    columns = () if path is None else predicate_columns(found.predicates)
+    predictions = None if path is None else read_version(store, state, columns)
+    if path is None or predictions is None:
         raise InputError(f"{version.name} has typed levels only: a slice column needs predictions")
     name = state.upload_name or path.name
-    columns = tuple(dict.fromkeys(p.column for p in found.predicates))
-    predictions = read_predictions(
-        path, metric=state.metric, extra_columns=columns, display_name=name
-    )
     column = slice_column_name(found, metadata_columns(path))
     values = slice_column(predictions.frame, found.predicates).tolist()
     data = file_with_column(path, column, values)

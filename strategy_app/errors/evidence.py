@@ -12,7 +12,7 @@ precision on the project.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -24,11 +24,23 @@ from diagnostics.formats import file_columns
 from diagnostics.image_flags import ImageFlags, flag_images
 from diagnostics.ingest import read_predictions
 from diagnostics.label_issues import LabelIssues, find_label_issues, probability_columns
-from diagnostics.slices import Slice, SliceSearch
-from diagnostics.suggestions import Suggestion, confirmation_rates, example_suggestions
+from diagnostics.slices import SliceSearch
+from diagnostics.suggestions import (
+    KIND_LABELS,
+    Suggestion,
+    confirmation_rates,
+    example_suggestions,
+    suggestion_column,
+)
 from diagnostics.validation import InputError
 from strategy_app.auth import User
-from strategy_app.diagnose.service import error_slices, predictions_path
+from strategy_app.diagnose.service import (
+    PredictionsReader,
+    error_slices,
+    predictions_path,
+    read_version,
+    slice_columns,
+)
 from strategy_app.errors.service import ID, INPUT, check_tagger_as, is_image_path, project_of
 from strategy_app.store import ModelVersion, Store
 from strategy_app.store.audit import SUGGESTION_DECISION, TAG_EDIT, audit_row
@@ -36,15 +48,7 @@ from strategy_app.store.diagnose_state import DiagnoseState
 from strategy_app.store.labels import LabelEdit, LabelSnapshot, Review, Sample
 from strategy_app.store.suggestions import ACCEPTED, DISMISSED, StoredSuggestion
 
-KIND_NAMES = {
-    "mislabeled": "likely mislabeled",
-    "blurry": "blurry",
-    "dark": "too dark",
-    "light": "too light",
-    "low_information": "low information",
-    "near_duplicate": "near duplicate",
-    "slice": "in a slice",
-}
+ALL_EXAMPLES, ANY_SUGGESTION, CARRIED_OVER = "all examples", "with a suggestion", "carried over"
 
 
 @dataclass(frozen=True)
@@ -62,15 +66,10 @@ def label_issues_of(store: Store, state: DiagnoseState) -> LabelIssues | None:
     """Likely label errors among a version's dev rows; None without ``prob_`` columns (or for
     typed levels). Raises InputError when the probabilities are refused."""
     path = predictions_path(store, state)
-    if path is None:
+    columns = [] if path is None else probability_columns(file_columns(path))
+    predictions = read_version(store, state, columns) if columns else None
+    if predictions is None:
         return None
-    columns = probability_columns(file_columns(path))
-    if not columns:
-        return None
-    name = state.upload_name or path.name
-    predictions = read_predictions(
-        path, metric=state.metric, extra_columns=tuple(columns), display_name=name
-    )
     if predictions.metric != "error" or not (predictions.frame["split"] == "dev").any():
         return None
     return find_label_issues(predictions, split="dev")
@@ -89,20 +88,22 @@ def image_flags_of(root: str | None, sample: Sample) -> ImageFlags | None:
 
 
 def sample_frame(
-    store: Store, state: DiagnoseState, sample: Sample, slices: Sequence[Slice]
+    store: Store,
+    state: DiagnoseState,
+    sample: Sample,
+    *,
+    reader: PredictionsReader = read_predictions,
 ) -> pd.DataFrame:
-    """The sample's examples with the columns ``slices`` use (for their masks), in order.
+    """The sample's examples with the version's :func:`slice_columns` (for the slices' masks),
+    in order; read as :func:`error_slices` reads them, so a cached ``reader`` reads once.
 
     Examples are matched to the version's dev rows by id (the ``id`` column, else the data
     row number, as the sample was drawn)."""
-    columns = list(dict.fromkeys(p.column for s in slices for p in s.predicates))
     examples = sample.examples.copy()
-    path = predictions_path(store, state)
-    if not columns or path is None:
+    columns = slice_columns(store, state)
+    predictions = read_version(store, state, columns, reader=reader) if columns else None
+    if predictions is None:
         return examples
-    predictions = read_predictions(
-        path, metric=state.metric, extra_columns=tuple(columns), display_name=state.upload_name
-    )
     dev = np.flatnonzero((predictions.frame["split"] == "dev").to_numpy())
     rows = predictions.frame.iloc[dev][columns].set_axis(example_ids(predictions, dev))
     rows = rows[~rows.index.duplicated()]
@@ -117,14 +118,16 @@ def offer_suggestions(
     version: ModelVersion,
     labels: LabelSnapshot,
     evidence: Evidence,
+    *,
+    reader: PredictionsReader = read_predictions,
 ) -> list[StoredSuggestion]:
     """Save what ``evidence`` suggests for the version's sampled examples (decisions kept) and
-    return every saved suggestion."""
+    return every saved suggestion; ``reader`` reads the predictions (the page's is cached)."""
     sample = labels.sample
     if sample is None:
         return []
     slices = evidence.slices.slices if evidence.slices else []
-    frame = sample_frame(store, version.state, sample, slices)
+    frame = sample_frame(store, version.state, sample, reader=reader)
     found = example_suggestions(
         frame,
         label_issues=evidence.label_issues,
@@ -134,24 +137,36 @@ def offer_suggestions(
     return store.suggestions.offer(version.id, [s for group in found.values() for s in group])
 
 
-def by_example(stored: Sequence[StoredSuggestion]) -> dict[str, list[StoredSuggestion]]:
-    """Saved suggestions grouped by example id."""
-    grouped: dict[str, list[StoredSuggestion]] = {}
+def suggested_texts(stored: Sequence[StoredSuggestion]) -> dict[str, str]:
+    """The sheet's *suggested* cell per example id: its open and accepted suggestions
+    (accepted ones ``✓ …``; dismissed ones are gone)."""
+    found: dict[str, list[Suggestion]] = {}
     for entry in stored:
-        grouped.setdefault(entry.suggestion.id, []).append(entry)
-    return grouped
+        if entry.status != DISMISSED:
+            found.setdefault(entry.suggestion.id, []).append(entry.suggestion)
+    accepted = {(s.suggestion.id, s.suggestion.kind) for s in stored if s.status == ACCEPTED}
+    return dict(zip(found, suggestion_column(found, found, accepted), strict=True))
 
 
-def suggested_text(stored: Sequence[StoredSuggestion]) -> str:
-    """One table cell: an example's suggestions still open, joined by ``; `` (accepted ones
-    show as ``✓ …``, dismissed ones are left out)."""
-    parts = []
-    for entry in stored:
-        if entry.status == ACCEPTED:
-            parts.append(f"✓ {entry.suggestion.text}")
-        elif entry.pending:
-            parts.append(entry.suggestion.text)
-    return "; ".join(parts)
+def sheet_filters(sample: Sample, stored: Sequence[StoredSuggestion]) -> dict[str, list[str]]:
+    """The sheet's *Show* choices and the ids each keeps, in the sample's order: every
+    example, those with an open suggestion, each kind of open suggestion (in
+    :data:`~diagnostics.suggestions.KIND_LABELS` order), and the carried-over examples."""
+    open_ = [s.suggestion for s in stored if s.pending]
+
+    def kept(wanted: Collection[str]) -> list[str]:
+        return [i for i in sample.ids if i in wanted]
+
+    filters = {ALL_EXAMPLES: sample.ids}
+    if open_:
+        filters[ANY_SUGGESTION] = kept({s.id for s in open_})
+    for kind, label in KIND_LABELS.items():
+        ids = {s.id for s in open_ if s.kind == kind}
+        if ids:
+            filters[label] = kept(ids)
+    if sample.carried:
+        filters[CARRIED_OVER] = kept(sample.carried)
+    return filters
 
 
 def accept(
@@ -170,13 +185,7 @@ def accept(
     it was read, and InputError when the suggestion is gone.
     """
     check_tagger_as(user, annotator)
-    stored = {
-        (s.suggestion.id, s.suggestion.kind): s for s in store.suggestions.of_version(version.id)
-    }
-    entry = stored.get((example_id, kind))
-    if entry is None:
-        raise InputError(f"no {kind} suggestion for example '{example_id}' any more; reload")
-    name = entry.suggestion.category
+    name = store.suggestions.get(version.id, example_id, kind).suggestion.category
     categories = {c.name.lower(): c for c in store.labels.categories(version.id)}
     category = categories.get(name.lower()) or store.labels.add_category(version.id, name)
     review = store.labels.review(version.id, example_id, annotator)
@@ -219,7 +228,7 @@ def precision_rows(store: Store, project_id: int) -> list[dict]:
     )
     return [
         {
-            "suggestion": KIND_NAMES.get(kind, kind),
+            "suggestion": KIND_LABELS.get(kind, kind),
             "shown": entry["shown"],
             "accepted": entry["accepted"],
             "dismissed": entry["rejected"],

@@ -33,11 +33,11 @@ from diagnostics.compare import CategoryFix, carry_over, dev_outcomes, tagged_id
 from diagnostics.errors import dev_error_summary, sample_errors
 from diagnostics.images import data_url, extract_images_zip, read_image_file, thumbnail_png
 from diagnostics.ingest import Predictions, read_predictions
-from diagnostics.slices import Predicate, mask_of
+from diagnostics.slices import Predicate, mask_of, predicate_columns, predicates_label
 from diagnostics.tags import TagRow, TagTable, read_tags_csv, table_ceiling, write_tags_csv
 from diagnostics.validation import InputError
 from strategy_app.auth import PermissionDenied, User, require
-from strategy_app.diagnose.service import predictions_path
+from strategy_app.diagnose.service import predictions_path, read_version
 from strategy_app.store import ModelVersion, Store
 from strategy_app.store.audit import (
     CATEGORY_CHANGE,
@@ -161,12 +161,12 @@ def draw_sample(
     require(user, "draw a sample")
     mask = slice_mask(store, version_id, predictions, within) if within else None
     examples = sample_errors(predictions, n, seed=seed, stratify=stratify, within=mask)
-    if examples.empty:
-        raise InputError(f"no dev errors in the slice {' ∧ '.join(p.label for p in within)}")
+    if within and examples.empty:
+        raise InputError(f"no dev errors in the slice {predicates_label(within)}")
     sample = store.labels.save_sample(version_id, examples, seed=seed, stratified=stratify)
     detail: dict = {"size": sample.size, "seed": seed, "stratified": stratify}
     if within:
-        detail["slice"] = " ∧ ".join(p.label for p in within)
+        detail["slice"] = predicates_label(within)
     store.audit.record(user.identity, SAMPLE_DRAW, project_of(store, version_id), None, detail)
     return sample
 
@@ -177,13 +177,11 @@ def slice_mask(
     """Which rows of a version's ``predictions`` are in the slice of ``predicates`` (its
     columns are read from the version's file, in the same row order)."""
     version = store.versions.get(version_id)
-    path = None if version is None else predictions_path(store, version.state)
-    if version is None or path is None:
+    columns = predicate_columns(predicates)
+    read = None if version is None else read_version(store, version.state, columns)
+    if read is None:
         raise InputError("that version has no predictions file to slice")
-    columns = tuple(dict.fromkeys(p.column for p in predicates))
-    frame = read_predictions(
-        path, metric=version.state.metric, extra_columns=columns, display_name=path.name
-    ).frame
+    frame = read.frame
     if len(frame) != len(predictions.frame):
         raise InputError("the predictions changed while the slice was read; try again")
     return mask_of(frame, predicates)

@@ -17,7 +17,11 @@ from diagnostics.validation import InputError
 from strategy_app.errors import evidence
 from strategy_app.errors.service import ID, layout_of
 from strategy_app.shell.markdown import escape_markdown
-from strategy_app.shell.page import project_error_slices, version_evidence
+from strategy_app.shell.page import (
+    cached_read_predictions,
+    project_error_slices,
+    version_evidence,
+)
 from strategy_app.shell.signin import current_user
 from strategy_app.store import ModelVersion, Store
 from strategy_app.store.labels import Conflict, LabelSnapshot
@@ -28,7 +32,6 @@ OFFERED_KEY = "_label_offered_{}"
 PROBLEMS_KEY = "_label_evidence_problems_{}"
 DECISIONS_KEY = "label_decisions_{}_{}"
 DRAW_FROM_KEY = "sample_from_{}"
-ALL_EXAMPLES, ANY_SUGGESTION, CARRIED_OVER = "all examples", "with a suggestion", "carried over"
 ALL_ERRORS = "all dev errors"
 ACCEPT, DISMISS = "accept", "dismiss"
 
@@ -44,7 +47,9 @@ def sample_suggestions(
     if st.session_state.get(key) == layout_of(labels):
         return store.suggestions.of_version(version.id)
     found = version_evidence(store, version, labels)
-    stored = evidence.offer_suggestions(store, version, labels, found)
+    stored = evidence.offer_suggestions(
+        store, version, labels, found, reader=cached_read_predictions
+    )
     st.session_state[key] = layout_of(labels)
     st.session_state[PROBLEMS_KEY.format(version.id)] = list(found.problems)
     return stored
@@ -56,55 +61,27 @@ def evidence_problems(version: ModelVersion) -> None:
         st.caption(f":material/info: No suggestions from one search: {escape_markdown(problem)}")
 
 
-def suggested_texts(stored: Sequence[StoredSuggestion]) -> dict[str, str]:
-    """The *suggested* cell of each example (accepted ones ticked, dismissed ones gone)."""
-    return {i: evidence.suggested_text(group) for i, group in evidence.by_example(stored).items()}
-
-
 def filter_choice(
     version: ModelVersion, labels: LabelSnapshot, stored: Sequence[StoredSuggestion]
 ) -> tuple[str, list[str] | None]:
-    """The sheet's *Show* filter: every example, those with an open suggestion, one kind of
-    suggestion, or the carried-over ones. Returns its name and the ids it keeps (None: all)."""
-    sample = labels.sample
-    if sample is None:
-        return ALL_EXAMPLES, None
-    open_ = [s for s in stored if s.pending]
-    kinds = sorted({s.suggestion.kind for s in open_}, key=list(evidence.KIND_NAMES).index)
-    counts = {
-        kind: len({s.suggestion.id for s in open_ if s.suggestion.kind == kind}) for kind in kinds
-    }
-    options = [ALL_EXAMPLES]
-    if open_:
-        options.append(ANY_SUGGESTION)
-    options += [evidence.KIND_NAMES[kind] for kind in kinds]
-    if sample.carried:
-        options.append(CARRIED_OVER)
-    sizes = {
-        ALL_EXAMPLES: sample.size,
-        ANY_SUGGESTION: len({s.suggestion.id for s in open_}),
-        CARRIED_OVER: len(sample.carried),
-        **{evidence.KIND_NAMES[kind]: n for kind, n in counts.items()},
-    }
+    """The sheet's *Show* filter (:func:`~strategy_app.errors.evidence.sheet_filters`).
+    Returns the choice and the ids it keeps (None: all)."""
+    if labels.sample is None:
+        return evidence.ALL_EXAMPLES, None
+    filters = evidence.sheet_filters(labels.sample, stored)
     key = FILTER_KEY.format(version.id)
-    if st.session_state.get(key) not in options:
+    if st.session_state.get(key) not in filters:
         st.session_state.pop(key, None)
-    if len(options) == 1:
-        return ALL_EXAMPLES, None
+    if len(filters) == 1:
+        return evidence.ALL_EXAMPLES, None
     shown = st.selectbox(
         "Show",
-        options,
+        list(filters),
         key=key,
-        format_func=lambda name: f"{name} ({sizes[name]})",
+        format_func=lambda name: f"{name} ({len(filters[name])})",
         help="Filter the sheet by the evidence beside it; click a column header to sort.",
     )
-    if shown == ALL_EXAMPLES:
-        return shown, None
-    if shown == CARRIED_OVER:
-        return shown, [i for i in sample.ids if i in sample.carried]
-    wanted = {k for k, name in evidence.KIND_NAMES.items() if name == shown} or set(kinds)
-    ids = {s.suggestion.id for s in open_ if s.suggestion.kind in wanted}
-    return shown, [i for i in sample.ids if i in ids]
+    return shown, None if shown == evidence.ALL_EXAMPLES else filters[shown]
 
 
 def suggestions_panel(

@@ -27,6 +27,7 @@ from diagnostics.tags import PRESET_CATEGORIES
 from diagnostics.validation import InputError
 from strategy_app.errors import service as labeling
 from strategy_app.errors import suggestions_ui as evidence_ui
+from strategy_app.errors.evidence import suggested_texts
 from strategy_app.errors.service import (
     CARRIED,
     ID,
@@ -696,7 +697,7 @@ def page() -> None:
         }
         panels[panel]()
     evidence_ui.evidence_problems(version)
-    sheet = Sheet(evidence_ui.suggested_texts(stored), None if only is None else tuple(only), shown)
+    sheet = Sheet(suggested_texts(stored), None if only is None else tuple(only), shown)
     view = current_view(store, version, annotator, labels, sheet)
     if view is None:  # the sample was removed in another session
         st.rerun()

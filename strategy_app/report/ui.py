@@ -16,7 +16,12 @@ from diagnostics.report import (
 from diagnostics.validation import InputError
 from strategy_app.report.service import create_share, project_inputs, revoke_share
 from strategy_app.shell.markdown import escape_markdown
-from strategy_app.shell.page import page_link, project_dev_error_summary, project_result
+from strategy_app.shell.page import (
+    page_link,
+    project_dev_error_summary,
+    project_error_slices,
+    project_result,
+)
 from strategy_app.shell.share_view import share_url
 from strategy_app.shell.signin import current_user
 from strategy_app.store import Project, Store
@@ -38,6 +43,7 @@ def report_inputs(store: Store, project: Project) -> ReportInputs | None:
             project,
             result=project_result(store, project.id),
             dev_error_summary=project_dev_error_summary,
+            slices=project_error_slices,
         )
     except InputError as exc:
         st.error(escape_markdown(exc), icon=":material/error:")

@@ -10,7 +10,6 @@ continued from its checkpoint. Runs are recorded per project in the store.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -29,7 +28,7 @@ from diagnostics.search.panda import load_history, train_panda
 from diagnostics.search.settings import SearchSettings
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import resolve_storage
-from diagnostics.search.tracking import EXTRA
+from diagnostics.search.tracking import require_mlflow
 from diagnostics.search.training import TrainConfig
 from diagnostics.validation import InputError
 from strategy_app.auth import User, require
@@ -144,10 +143,7 @@ def tracking_uri(given: str | None) -> str | None:
         raise InputError(f"{TRACKING_FIELD}: '{shown}' names no database file")
     if scheme not in ("sqlite", "file") and not parts.hostname:
         raise InputError(f"{TRACKING_FIELD}: '{shown}' names no server (e.g. http://mlflow:5000)")
-    if importlib.util.find_spec("mlflow") is None:
-        raise InputError(
-            f"{TRACKING_FIELD}: logging trials needs MLflow, which is not installed: {EXTRA}"
-        )
+    require_mlflow(f"{TRACKING_FIELD}: logging trials")
     if found is None:
         return str((ROOT / Path(uri).expanduser()).resolve())
     if scheme == "sqlite" and not parts.path.startswith("//"):  # relative: where searches run

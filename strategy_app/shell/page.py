@@ -7,6 +7,7 @@ Each page starts with :func:`page_setup`, so it also runs on its own
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -58,7 +59,11 @@ def get_store() -> Store:
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading predictions…")
-def _read_cached(path, *, metric, extra_columns, display_name):
+def cached_read_predictions(
+    path: Path, *, metric: str | None, extra_columns: tuple[str, ...], display_name: str | None
+) -> Predictions:
+    """:func:`~diagnostics.ingest.read_predictions`, once per file (named by its hash) and
+    columns: what a page passes as a service's ``reader``."""
     return read_predictions(
         path, metric=metric, extra_columns=extra_columns, display_name=display_name
     )
@@ -90,12 +95,12 @@ def project_predictions(
 ) -> Predictions | None:
     """A version's uploaded predictions (``state``; else the current version's), read once
     and cached by the file's hash."""
-    return predictions_for(store, project_id, reader=_read_cached, state=state)
+    return predictions_for(store, project_id, reader=cached_read_predictions, state=state)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _dev_error_summary_cached(path, *, metric, extra_columns, display_name) -> dict:
-    predictions = _read_cached(
+    predictions = cached_read_predictions(
         path, metric=metric, extra_columns=extra_columns, display_name=display_name
     )
     return dev_error_summary(predictions)
@@ -115,7 +120,7 @@ def project_dev_error_summary(
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _confusion_pairs_cached(path, *, metric, extra_columns, display_name) -> pd.DataFrame:
-    predictions = _read_cached(
+    predictions = cached_read_predictions(
         path, metric=metric, extra_columns=extra_columns, display_name=display_name
     )
     return confusion_pairs(predictions)
@@ -143,7 +148,7 @@ def cached_thumbnail(root: str, relative: str) -> str | None:
 
 @st.cache_data(max_entries=8, show_spinner="Finding where the errors concentrate…")
 def _error_slices_cached(_store: Store, state: DiagnoseState, folder: str) -> SliceSearch | None:
-    return error_slices(_store, state)
+    return error_slices(_store, state, reader=cached_read_predictions)
 
 
 def project_error_slices(store: Store, state: DiagnoseState) -> SliceSearch | None:

@@ -99,6 +99,17 @@ class SuggestionRepository:
         versions = select(ModelVersionRow.id).where(ModelVersionRow.project_id == project_id)
         return read(self._engine, lambda s: _load(s, [LabelSuggestion.version_id.in_(versions)]))
 
+    def get(self, version_id: int, example_id: str, kind: str) -> StoredSuggestion:
+        """One saved suggestion; InputError when there is none (any more)."""
+
+        def load(session) -> StoredSuggestion:
+            row = session.get(LabelSuggestion, (version_id, example_id, kind))
+            if row is None:
+                raise _gone(example_id, kind)
+            return _stored(row)
+
+        return read(self._engine, load)
+
     def decide(
         self, version_id: int, example_id: str, kind: str, status: str, who: str
     ) -> StoredSuggestion:
@@ -109,14 +120,16 @@ class SuggestionRepository:
         def mark(session) -> StoredSuggestion:
             row = session.get(LabelSuggestion, (version_id, example_id, kind))
             if row is None:
-                raise InputError(
-                    f"no {kind} suggestion for example '{example_id}' any more; reload the page"
-                )
+                raise _gone(example_id, kind)
             row.status, row.decided_by, row.decided_at = status, who, utcnow()
             session.flush()
             return _stored(row)
 
         return write(self._engine, mark)
+
+
+def _gone(example_id: str, kind: str) -> InputError:
+    return InputError(f"no {kind} suggestion for example '{example_id}' any more; reload the page")
 
 
 def _stored(row: LabelSuggestion) -> StoredSuggestion:
