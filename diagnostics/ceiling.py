@@ -117,12 +117,6 @@ class Ceiling:
             "advice": list(self.advice),
         }
 
-    def _repr_html_(self) -> str:
-        """Jupyter's view: the report's ceiling chart and table."""
-        from diagnostics.report import ReportInputs, render_fragment
-
-        return render_fragment(ReportInputs(ceiling=self), ("ceiling",))
-
 
 def _clean(value: float) -> float:
     return round(float(value), 12)

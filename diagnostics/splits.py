@@ -140,12 +140,6 @@ class SplitPlan:
             "warnings": list(self.warnings),
         }
 
-    def _repr_html_(self) -> str:
-        """Jupyter's view: the report's split plan section."""
-        from diagnostics.report import ReportInputs, render_fragment
-
-        return render_fragment(ReportInputs(split_plan=self), ("splits",))
-
 
 def rule_dev_fraction(size: float) -> float:
     """The dev (and test) share of ``size`` examples under the table rule, before rounding."""

@@ -181,12 +181,6 @@ class Diagnosis:
             }
         return result
 
-    def _repr_html_(self) -> str:
-        """Jupyter's view: the report's waterfall chart, gap table, action plan and warnings."""
-        from diagnostics.report import DIAGNOSIS_SECTIONS, ReportInputs, render_fragment
-
-        return render_fragment(ReportInputs(diagnosis=self), DIAGNOSIS_SECTIONS)
-
 
 def gap_rows(diagnosis: Diagnosis) -> list[dict[str, str | bool]]:
     """The gap table, one row per gap in waterfall order, worded once for every surface.

@@ -26,6 +26,7 @@ from strategy_app.shell.sample import ensure_sample_project
 from strategy_app.store import open_store
 from strategy_app.store.labels import LabelEdit
 from strategy_app.store.split_plans import SplitPageState
+from strategy_app.versions.service import read_version
 from tests import test_browser
 
 pytestmark = pytest.mark.browser
@@ -110,7 +111,7 @@ def prepare_project(data_dir) -> int:
     """The sample project with a finished search, a partly tagged sample and a split design."""
     store = open_store(folder=data_dir)
     pid = ensure_sample_project(store)
-    predictions = labeling.predictions_for(store, pid)
+    predictions = read_version(store, store.diagnose_state.load(pid))
     sample = labeling.draw_sample(store, pid, predictions, 100, seed=0, user=LOCAL_USER)
     categories = store.labels.categories(pid)
     for number, example in enumerate(sample.ids[:TAGGED]):

@@ -22,6 +22,7 @@ from strategy_app.errors import service as labeling
 from strategy_app.shell.auth_secrets import to_toml
 from strategy_app.shell.sample import ensure_sample_project
 from strategy_app.store import open_store
+from strategy_app.versions.service import read_version
 from tests.conftest import write_predictions
 from tests.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, ROOT, free_port, wait_until_up
 
@@ -85,7 +86,7 @@ def team_app(provider, tmp_path, monkeypatch):
     store = open_store()
     ensure_sample_project(store)
     [project] = store.projects.list()
-    predictions = labeling.predictions_for(store, project.id)
+    predictions = read_version(store, store.diagnose_state.load(project.id))
     labeling.draw_sample(store, project.id, predictions, 5, seed=0, user=LOCAL_USER)
     env = dict(os.environ)
     env.update(HOME=str(tmp_path / "home"), STRATEGY_SECRETS_FILE=str(secrets))

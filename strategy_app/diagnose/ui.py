@@ -29,11 +29,12 @@ from strategy_app.diagnose.service import (
     accept_upload,
     add_slice_column,
     compare_versions,
+    error_slices,
     save_inputs,
 )
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP
-from strategy_app.shell.page import page_link, project_error_slices
+from strategy_app.shell.page import page_link
 from strategy_app.shell.signin import current_user
 from strategy_app.store import DiagnoseState, ModelVersion, Project, Store
 
@@ -84,9 +85,11 @@ def handle_upload(store: Store, project: Project, uploaded) -> str | None:
     return handled[uploaded.file_id]
 
 
-def inputs(store: Store, project: Project, result: DiagnosisResult) -> DiagnoseState:
-    """Render the input widgets; saves and returns the (possibly changed) state."""
-    state = store.diagnose_state.load(project.id)
+def inputs(
+    store: Store, project: Project, state: DiagnoseState, result: DiagnosisResult
+) -> DiagnoseState:
+    """Render the input widgets for the inputs of the version shown (``state``); saves and
+    returns the (possibly changed) state."""
     pid = project.id
     source = st.segmented_control(
         "Where do the levels come from?",
@@ -346,7 +349,7 @@ def concentration_section(store: Store, project: Project, state: DiagnoseState) 
     """Where the dev errors concentrate: the strongest significant slices of the metadata
     columns, each with what gap it drives and a button to diagnose by a column of it."""
     try:
-        search = project_error_slices(store, state)
+        search = error_slices(store, state)
     except InputError as exc:
         st.caption(f":material/grain: Slices could not be searched: {escape_markdown(exc)}")
         return

@@ -39,23 +39,23 @@ from strategy_app.errors.service import (
     Y_PRED,
     Y_TRUE,
     View,
+    confusion_pairs_of,
+    dev_error_summary_of,
+    full_image,
+    thumbnail_url,
 )
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.page import (
-    cached_full_image,
-    cached_thumbnail,
     open_page,
     page_link,
-    project_confusion_pairs,
-    project_dev_error_summary,
-    project_predictions,
     require_project,
 )
 from strategy_app.shell.signin import current_user
-from strategy_app.store import ModelVersion, Project, Store
+from strategy_app.store import ModelVersion, Store
 from strategy_app.store.diagnose_state import DiagnoseState
 from strategy_app.store.labels import LabelSnapshot
 from strategy_app.store.suggestions import StoredSuggestion
+from strategy_app.versions.service import read_version
 
 VIEW_KEY = "label_view_{}"
 NOTICES_KEY = "label_notices_{}"
@@ -181,7 +181,7 @@ def sample_controls(store: Store, version: ModelVersion, labels: LabelSnapshot) 
         )
     if st.button("Draw sample", key=f"draw_{pid}", disabled=not allowed, icon=":material/casino:"):
         try:
-            predictions = project_predictions(store, version.project_id, version.state)
+            predictions = read_version(store, version.state)
             if predictions is None:
                 raise InputError(f"{version.name} has no predictions file to draw from")
             drawn = labeling.draw_sample(
@@ -357,7 +357,7 @@ def current_view(
             store,
             version.id,
             annotator,
-            thumbnail=cached_thumbnail,
+            thumbnail=thumbnail_url,
             generation=generation,
             snapshot=labels,
             suggested=sheet.suggested,
@@ -532,7 +532,7 @@ def detail(
         f"**{escape_markdown(record[Y_TRUE])}** · predicted **{escape_markdown(record[Y_PRED])}**"
         + ("" if pd.isna(record[SCORE]) else f" · confidence {record[SCORE]:.2f}")
     )
-    image = cached_full_image(labels.images_root, record[INPUT])
+    image = full_image(labels.images_root, record[INPUT])
     if image is not None:
         st.image(image, width=320)
     elif isinstance(record[INPUT], str):
@@ -664,8 +664,8 @@ def page() -> None:
         "review about 100 misclassified dev examples, tag what each "
         "one shows, and see which category is worth fixing. Every edit is saved as you make it."
     )
-    summary = _dev_error_summary_or_stop(store, project, context.state)
-    version = _version_or_stop(store, context.state)
+    version = _version_or_stop(context.version)
+    summary = _dev_error_summary_or_stop(store, version.state)
     version_caption(version, summary)
     labels = load_labels(store, version)  # read once per run, shared below
     annotator = annotator_name(version)
@@ -689,9 +689,7 @@ def page() -> None:
             ANNOTATOR: lambda: annotator_input(version),
             CATEGORIES: lambda: category_controls(store, version, labels),
             SAMPLE: lambda: sample_controls(store, version, labels),
-            PAIRS: lambda: confusion_table(
-                project_confusion_pairs(store, project.id, version.state)
-            ),
+            PAIRS: lambda: confusion_table(confusion_pairs_of(store, version.state)),
             AGREEMENT: lambda: agreement_section(labels, summary),
             CSV: lambda: csv_section(store, version),
         }
@@ -759,7 +757,7 @@ def carry_controls(store: Store, version: ModelVersion) -> None:
     )
     if st.button("Start from the still-wrong examples", key=f"carry_go_{version.id}"):
         try:
-            predictions = project_predictions(store, version.project_id, version.state)
+            predictions = read_version(store, version.state)
             if predictions is None:
                 raise InputError(f"{version.name} has no predictions file to draw from")
             sample = labeling.carry_from(
@@ -782,7 +780,7 @@ def fixed_section(store: Store, version: ModelVersion) -> None:
     if not earlier:
         return
     try:
-        predictions = project_predictions(store, version.project_id, version.state)
+        predictions = read_version(store, version.state)
     except InputError:
         return
     if predictions is None:
@@ -801,12 +799,8 @@ def fixed_section(store: Store, version: ModelVersion) -> None:
         st.caption("Fixed: the example is right in this version; 95% Wilson intervals.")
 
 
-def _version_or_stop(store: Store, state: DiagnoseState | None) -> ModelVersion:
-    """The project's current version (``state``: its saved inputs), or stop the page saying
-    there is none (e.g. deleted in another session)."""
-    version = None
-    if state is not None and state.version_id is not None:
-        version = store.versions.get(state.version_id)
+def _version_or_stop(version: ModelVersion | None) -> ModelVersion:
+    """The version this session shows, or stop the page saying there is none."""
     if version is None:
         st.info(
             "This project has no current model version: choose one in the sidebar, or upload "
@@ -818,10 +812,10 @@ def _version_or_stop(store: Store, state: DiagnoseState | None) -> ModelVersion:
     return version
 
 
-def _dev_error_summary_or_stop(store: Store, project: Project, state: DiagnoseState | None) -> dict:
+def _dev_error_summary_or_stop(store: Store, state: DiagnoseState) -> dict:
     """The predictions' dev error summary, or stop the page saying what to fix."""
     try:
-        errors = project_dev_error_summary(store, project.id, state)
+        errors = dev_error_summary_of(store, state)
     except InputError as exc:
         st.error(
             f"{escape_markdown(exc)}\n\n"
