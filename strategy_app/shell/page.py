@@ -26,7 +26,7 @@ from strategy_app.store.diagnose_state import DiagnoseState
 from strategy_app.store.engine import read
 from strategy_app.store.projects import list_projects
 from strategy_app.store.versions import project_versions
-from strategy_app.versions.ui import session_version, version_selector
+from strategy_app.versions.selector import session_version, version_selector
 
 PROJECT_KEY = "project_id"
 NAV_PAGES_KEY = "_nav_pages"

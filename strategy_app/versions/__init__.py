@@ -2,6 +2,6 @@
 
 :mod:`.service` (no Streamlit) finds a version's predictions file, or refuses in one line
 (:func:`~.service.version_file`), reads it once per content (:func:`~.service.read_version`)
-and deletes versions; :mod:`.ui` is the sidebar's selector and the session's current version
-(:func:`~.ui.session_version`), which every page and service is handed.
+and deletes versions; :mod:`.selector` is the sidebar's selector and the session's current version
+(:func:`~.selector.session_version`), which every page and service is handed.
 """
