@@ -25,7 +25,7 @@ from diagnostics.waterfall import (
     Diagnosis,
     HumanLevel,
     diagnose_slices,
-    parse_human_level,
+    parse_human_levels,
     slices_to_dict,
 )
 from diagnostics.waterfall import diagnose as diagnose_levels
@@ -130,10 +130,7 @@ def human_levels(human: HumanInput, metric: str = "error") -> list[HumanLevel]:
         human = [f"{name}={value}" for name, value in human.items()]
     elif isinstance(human, (str, float, int, HumanLevel)):
         human = [human]
-    return [
-        level if isinstance(level, HumanLevel) else parse_human_level(str(level), metric, index=i)
-        for i, level in enumerate(human, start=1)
-    ]
+    return parse_human_levels(human, metric)
 
 
 def diagnose(

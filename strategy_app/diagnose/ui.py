@@ -19,11 +19,11 @@ from diagnostics.compare_rows import (
     method_note,
     pairing_line,
 )
-from diagnostics.rates import METRICS, is_rate_metric
+from diagnostics.rates import METRICS, from_percent, is_rate_metric
 from diagnostics.slices import concentration_line, representation_line
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.validation import InputError
-from diagnostics.waterfall import GAP_LABELS, Diagnosis, HumanLevel, gap_rows
+from diagnostics.waterfall import GAP_LABELS, Diagnosis, HumanLevel, check_human_levels, gap_rows
 from strategy_app.diagnose.service import (
     DiagnosisResult,
     accept_upload,
@@ -50,7 +50,7 @@ def _to_shown(value: float | None, metric: str) -> float | None:
 
 
 def _from_shown(value: float, metric: str) -> float:
-    return round(value / 100, 12) if is_rate_metric(metric) else value
+    return from_percent(value) if is_rate_metric(metric) else value
 
 
 def _unit_label(metric: str, unit: str) -> str:
@@ -255,15 +255,24 @@ def _add_human(pid: int, names: list[str]) -> None:
     name = (st.session_state.get(name_key) or "").strip() or f"human {len(names) + 1}"
     if value is None:
         outcome: object = "Give the human level's error, e.g. 2 for 2%."
-    elif name.casefold() in {n.casefold() for n in names}:
-        outcome = (
-            f"'{escape_markdown(name)}' is already a human level: remove it first to change "
-            "its error."
-        )
+    elif (refusal := _duplicate_name(names, name)) is not None:
+        outcome = refusal
     else:
         outcome = (name, value)
         st.session_state[name_key], st.session_state[value_key] = "", None
     st.session_state[ADDED_HUMAN_KEY.format(pid)] = outcome
+
+
+def _duplicate_name(names: list[str], name: str) -> str | None:
+    """Why ``name`` cannot join the human levels ``names`` (the library's rule), or None."""
+    try:
+        check_human_levels([HumanLevel(n, 0.0) for n in [*names, name]])
+    except InputError:
+        return (
+            f"'{escape_markdown(name)}' is already a human level: remove it first to change "
+            "its error."
+        )
+    return None
 
 
 def gap_table(diagnosis: Diagnosis) -> pd.DataFrame:
