@@ -36,6 +36,7 @@ from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP
 from strategy_app.shell.page import page_link
 from strategy_app.shell.signin import current_user
+from strategy_app.shell.uploads import handle_once
 from strategy_app.store import DiagnoseState, ModelVersion, Project, Store
 
 SOURCES = {"upload": "Upload predictions", "typed": "Type split errors"}
@@ -71,18 +72,12 @@ def handle_upload(store: Store, project: Project, uploaded) -> str | None:
 
     A bad file leaves the project's saved predictions untouched.
     """
-    handled = st.session_state.setdefault("_handled_uploads", {})
-    if uploaded.file_id not in handled:
-        try:
-            accept_upload(store, project.id, uploaded.name, uploaded.getvalue(), current_user())
-            handled[uploaded.file_id] = None
-            st.toast(
-                f"Saved {escape_markdown(uploaded.name)} to {escape_markdown(project.name)}",
-                icon=":material/check:",
-            )
-        except InputError as exc:
-            handled[uploaded.file_id] = str(exc)
-    return handled[uploaded.file_id]
+
+    def accept(name: str, data: bytes) -> str:
+        accept_upload(store, project.id, name, data, current_user())
+        return f"Saved {name} to {project.name}"
+
+    return handle_once(uploaded, "predictions", accept)
 
 
 def inputs(
@@ -128,10 +123,7 @@ def _upload_inputs(
     if uploaded is not None:
         error = handle_upload(store, project, uploaded)
         if error:
-            st.error(
-                f"{escape_markdown(error)}\n\n"
-                "Nothing was changed: the project keeps its saved data."
-            )
+            st.error(f"{error}\n\nNothing was changed: the project keeps its saved data.")
         state = replace(store.diagnose_state.load(pid), source="upload")
     if state.upload_sha256:
         upload = store.uploads.get(state.upload_sha256)

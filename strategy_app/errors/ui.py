@@ -51,6 +51,7 @@ from strategy_app.shell.page import (
     require_project,
 )
 from strategy_app.shell.signin import current_user
+from strategy_app.shell.uploads import handle_once
 from strategy_app.store import ModelVersion, Store
 from strategy_app.store.diagnose_state import DiagnoseState
 from strategy_app.store.labels import LabelSnapshot
@@ -232,19 +233,15 @@ def images_upload(store: Store, version: ModelVersion, view: View) -> None:
     )
     if uploaded is None:
         return
-    handled = st.session_state.setdefault("_handled_zips", {})
-    if uploaded.file_id not in handled:
-        try:
-            count = labeling.accept_images_zip(
-                store, version.project_id, uploaded.name, uploaded.getvalue(), current_user()
-            )
-            handled[uploaded.file_id] = None
-            invalidate(pid)
-            st.toast(f"Extracted {count} images", icon=":material/check:")
-        except InputError as exc:
-            handled[uploaded.file_id] = str(exc)
-    if handled[uploaded.file_id]:
-        st.error(escape_markdown(handled[uploaded.file_id]))
+
+    def accept(name: str, data: bytes) -> str:
+        count = labeling.accept_images_zip(store, version.project_id, name, data, current_user())
+        invalidate(pid)
+        return f"Extracted {count} images"
+
+    refusal = handle_once(uploaded, "image zips", accept)
+    if refusal:
+        st.error(refusal)
 
 
 def category_controls(store: Store, version: ModelVersion, labels: LabelSnapshot) -> None:
@@ -639,20 +636,15 @@ def csv_section(store: Store, version: ModelVersion) -> None:
     uploaded = st.file_uploader("Import a tags CSV", type=["csv"], key=f"import_{pid}")
     if uploaded is None:
         return
-    handled = st.session_state.setdefault("_handled_tag_imports", {})
-    if uploaded.file_id not in handled:
-        try:
-            count = labeling.import_csv(
-                store, pid, uploaded.getvalue(), uploaded.name, current_user()
-            )
-            handled[uploaded.file_id] = None
-            invalidate(pid)
-            st.toast(f"Imported {count} rows", icon=":material/check:")
-            st.rerun()
-        except InputError as exc:
-            handled[uploaded.file_id] = str(exc)
-    if handled[uploaded.file_id]:
-        st.error(escape_markdown(handled[uploaded.file_id]))
+
+    def accept(name: str, data: bytes) -> str:
+        count = labeling.import_csv(store, pid, data, name, current_user())
+        invalidate(pid)
+        return f"Imported {count} rows"
+
+    refusal = handle_once(uploaded, "tag imports", accept)
+    if refusal:
+        st.error(refusal)
 
 
 def page() -> None:
