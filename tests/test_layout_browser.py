@@ -9,10 +9,6 @@ column, and no exception is shown. Screenshots go to ``test-artifacts/layout/``.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 import time
 
 import pytest
@@ -27,7 +23,7 @@ from strategy_app.store import open_store
 from strategy_app.store.labels import LabelEdit
 from strategy_app.store.split_plans import SplitPageState
 from strategy_app.versions.service import read_version
-from tests import test_browser
+from tests import app_server
 
 pytestmark = pytest.mark.browser
 
@@ -148,33 +144,14 @@ def prepare_project(data_dir) -> int:
 
 @pytest.fixture
 def served_sample(tmp_path, monkeypatch):
-    if not shutil.which(test_browser.CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (run `make system-deps`)")
+    app_server.require_chromium()
     data_dir = tmp_path / "data"
     monkeypatch.setenv("STRATEGY_DATA_DIR", str(data_dir))
     monkeypatch.delenv("STRATEGY_DB_URL", raising=False)
     monkeypatch.delenv("STRATEGY_SAMPLE_PREDICTIONS", raising=False)
     prepare_project(data_dir)
-    port = test_browser.free_port()
-    env = {**os.environ}
-    with (tmp_path / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "strategy_app", "serve", "--port", str(port)],
-            cwd=test_browser.ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        test_browser.wait_until_up(url, process)
+    with app_server.running_app(tmp_path / "server.log") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def sheet_problems(page, row: int) -> list[str]:
@@ -212,12 +189,12 @@ def test_every_page_fits_at_1400_and_1024_px(served_sample, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=120_000)
-    folder = test_browser.ARTIFACTS / "layout"
+    folder = app_server.ARTIFACTS / "layout"
     folder.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=test_browser.CHROMIUM, headless=True, args=test_browser.LAUNCH_ARGS
+            executable_path=app_server.CHROMIUM, headless=True, args=app_server.LAUNCH_ARGS
         )
         for width in WIDTHS:
             # tall enough for the whole page in one screenshot (Streamlit scrolls inside)
