@@ -41,7 +41,7 @@ from strategy_app.versions.service import (
     VersionFile,
     file_of,
     read_file,
-    read_version,
+    read_required,
     require_file,
     version_file,
 )
@@ -280,11 +280,10 @@ def add_slice_column(store: Store, version: ModelVersion, found: Slice, user: Us
     """
     require(user, "change the diagnosis inputs")
     state = version.state
-    path = version_file(store, state)
-    columns = () if path is None else predicate_columns(found.predicates)
-    predictions = None if path is None else read_version(store, state, columns)
-    if path is None or predictions is None:
-        raise InputError(f"{version.name} has typed levels only: a slice column needs predictions")
+    path = require_file(store, version, "a slice column")
+    predictions = read_required(
+        store, version, "a slice column", predicate_columns(found.predicates)
+    )
     name = state.upload_name or path.name
     column = slice_column_name(found, metadata_columns(path))
     values = slice_column(predictions.frame, found.predicates).tolist()

@@ -55,7 +55,12 @@ from strategy_app.store.labels import (
     Review,
     Sample,
 )
-from strategy_app.versions.service import VersionFile, file_of, read_file, read_version
+from strategy_app.versions.service import (
+    VersionFile,
+    file_of,
+    read_file,
+    read_required,
+)
 
 ID, INPUT, Y_TRUE, Y_PRED, SCORE = "id", "input", "y_true", "y_pred", "score"
 NOTES, REVIEWED = "notes", "reviewed"
@@ -145,11 +150,9 @@ def slice_mask(
     """Which rows of a version's ``predictions`` are in the slice of ``predicates`` (its
     columns are read from the version's file, in the same row order)."""
     version = store.versions.get(version_id)
-    columns = predicate_columns(predicates)
-    read = None if version is None else read_version(store, version.state, columns)
-    if read is None:
-        raise InputError("that version has no predictions file to slice")
-    frame = read.frame
+    if version is None:
+        raise InputError("that version no longer exists; pick another one")
+    frame = read_required(store, version, "a slice", predicate_columns(predicates)).frame
     if len(frame) != len(predictions.frame):
         raise InputError("the predictions changed while the slice was read; try again")
     return mask_of(frame, predicates)

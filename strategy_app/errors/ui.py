@@ -56,7 +56,7 @@ from strategy_app.store import ModelVersion, Store
 from strategy_app.store.diagnose_state import DiagnoseState
 from strategy_app.store.labels import LabelSnapshot
 from strategy_app.store.suggestions import StoredSuggestion
-from strategy_app.versions.service import read_version
+from strategy_app.versions.service import read_required, read_version
 
 VIEW_KEY = "label_view_{}"
 NOTICES_KEY = "label_notices_{}"
@@ -182,9 +182,7 @@ def sample_controls(store: Store, version: ModelVersion, labels: LabelSnapshot) 
         )
     if st.button("Draw sample", key=f"draw_{pid}", disabled=not allowed, icon=":material/casino:"):
         try:
-            predictions = read_version(store, version.state)
-            if predictions is None:
-                raise InputError(f"{version.name} has no predictions file to draw from")
+            predictions = read_required(store, version, "drawing a sample")
             drawn = labeling.draw_sample(
                 store,
                 pid,
@@ -749,9 +747,7 @@ def carry_controls(store: Store, version: ModelVersion) -> None:
     )
     if st.button("Start from the still-wrong examples", key=f"carry_go_{version.id}"):
         try:
-            predictions = read_version(store, version.state)
-            if predictions is None:
-                raise InputError(f"{version.name} has no predictions file to draw from")
+            predictions = read_required(store, version, "carrying tags over")
             sample = labeling.carry_from(
                 store, version.id, source, predictions, int(size), seed=0, user=current_user()
             )

@@ -84,6 +84,17 @@ def read_version(
     return None if file is None else read_file(file, tuple(extra_columns))
 
 
+def read_required(
+    store: Store, version: ModelVersion, needed_for: str, extra_columns: Sequence[str] = ()
+) -> Predictions:
+    """:func:`read_version` of a version that must have predictions, refused as
+    :func:`require_file` refuses (``needed_for``: what needs them, e.g. "drawing a sample")."""
+    require_file(store, version, needed_for)
+    found = read_version(store, version.state, extra_columns)
+    assert found is not None  # require_file refused typed levels
+    return found
+
+
 def delete_version(store: Store, version: ModelVersion, user: User) -> None:
     """Delete a model version with its sample and tags (nothing of another version) and prune
     files no version keeps; ``user`` must be an editor; the deletion is audited."""
