@@ -71,17 +71,17 @@ def ask(
         for key, value in attrs.items():
             created.set_user_attr(key, value)
     loaded = optuna.load_study(study_name=study, storage=opened)
-    attrs = loaded.user_attrs
+    stored: dict[str, Any] = loaded.user_attrs
     stored_space = studies.space_of(loaded)
     existing = len(loaded.get_trials(deepcopy=False))
     loaded.sampler = make_sampler(
-        attrs.get("sampler", "tpe"),
+        str(stored.get("sampler", "tpe")),
         stored_space,
-        attrs.get("seed", 0) + 104729 * existing,
+        int(stored.get("seed", 0)) + 104729 * existing,
         20,
     )
     trial = loaded.ask(stored_space.distributions())
-    scratch = Path(attrs["out_dir"]) / "trials" / f"{study}-{trial.number}"
+    scratch = Path(str(stored["out_dir"])) / "trials" / f"{study}-{trial.number}"
     scratch.mkdir(parents=True, exist_ok=True)
     return {
         "study": study,
@@ -135,7 +135,7 @@ def tell(
     )
     for key, value in {**score, "predictions": str(Path(predictions).resolve())}.items():
         opened.set_trial_user_attr(trial_id, key, value)
-    if violation is not None:
+    if violation is not None and goal.constraint is not None:
         opened.set_trial_user_attr(trial_id, "violation", violation)
         opened.set_trial_system_attr(trial_id, f"constraints:{goal.constraint[0]}", violation)
     loaded.tell(trial, values if goal.multi else values[0])

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 import numpy as np
+import optuna
 import pandas as pd
 
 from diagnostics.ingest import REQUIRED_COLUMNS
@@ -134,9 +135,9 @@ class Goal:
         return cls(targets, bound)
 
     @property
-    def directions(self) -> list[str]:
+    def directions(self) -> list[optuna.study.StudyDirection]:
         """Optuna's study directions (every target is minimised)."""
-        return ["minimize"] * len(self.targets)
+        return [optuna.study.StudyDirection.MINIMIZE] * len(self.targets)
 
     @property
     def multi(self) -> bool:

@@ -241,9 +241,10 @@ class ScoredTrial:
             "seconds": round(time.monotonic() - start, 3),
             "device": self.device,
         }
-        if violation is not None:
+        bound = self.settings.goal.constraint
+        if violation is not None and bound is not None:
             attrs["violation"] = violation
-            trial.set_constraint(self.settings.goal.constraint[0], violation)
+            trial.set_constraint(bound[0], violation)
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
         return values if self.settings.goal.multi else values[0]

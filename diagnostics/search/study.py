@@ -72,7 +72,7 @@ def first_value(trial: FrozenTrial) -> float | None:
     """The trial's (first) objective value, None unless it completed with one."""
     if trial.state != TrialState.COMPLETE or not trial.values:
         return None
-    return trial.values[0]
+    return float(trial.values[0])
 
 
 def best_of(study: optuna.Study, values: Iterable[float | None]) -> float | None:
