@@ -25,7 +25,7 @@ from diagnostics.lr_finder import LRFinderResult, find_lr
 from diagnostics.search import study as studies
 from diagnostics.search.datasets import load_dataset
 from diagnostics.search.panda import load_history, train_panda
-from diagnostics.search.settings import SearchSettings
+from diagnostics.search.settings import SearchSettings, write_settings
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import resolve_storage
 from diagnostics.search.tracking import require_mlflow
@@ -40,7 +40,7 @@ from strategy_app.store.projects import DATASET_LABEL, PARQUET_SUFFIXES, PROJECT
 ROOT = Path(__file__).resolve().parents[2]
 RESULT_FILE = "result.json"
 LOG_FILE = "log.txt"
-SPACE_FILE = "space.json"
+SETTINGS_FILE = "settings.json"
 PANDA_FILE = "panda.json"
 STOP_FILE = "stop"
 CHILDREN: dict[int, subprocess.Popen] = {}  # processes this app started (polled, so reaped)
@@ -270,33 +270,40 @@ def start_search(
     return _launch_search(store, run)
 
 
+def run_settings(store: Store, run: SearchRun) -> SearchSettings:
+    """The run's whole description for its worker: the saved request, the dataset resolved to
+    this run's own project's file (never another project's), its study, storage and folder."""
+    saved = run.settings
+    dataset = resolve_dataset(store, run.project_id, saved["dataset"])
+    is_file = dataset.startswith(("csv:", "parquet:"))
+    return SearchSettings(
+        dataset=dataset,
+        label=DATASET_LABEL if is_file else None,
+        sampler=saved["sampler"],
+        pruner=saved["pruner"],
+        trials=saved["trials"],
+        epochs=saved["epochs"],
+        rounds=saved.get("rounds"),
+        workers=saved["workers"],
+        seed=saved.get("seed", 0),
+        space=SearchSpace.from_dict(saved["space"]),
+        device="cpu",
+        storage=run.storage,
+        study=run.name,
+        data_dir=str(store.folder),
+        out_dir=run.out_dir,
+        mlflow=saved.get("mlflow"),
+    )
+
+
 def _launch_search(store: Store, run: SearchRun) -> SearchRun:
-    """Start (or resume) the run's ``search`` process; a resumed study finishes its plan."""
-    settings, out_dir = run.settings, Path(run.out_dir)
+    """Start (or resume) the run's ``search`` process from one settings file
+    (``search --settings FILE``); a resumed study finishes its plan."""
+    out_dir = Path(run.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / SPACE_FILE).write_text(json.dumps(settings["space"], indent=2))
-    command = [
-        sys.executable, "-m", "strategy_app", "search", "--json",
-        "--dataset", settings["dataset"],
-        "--sampler", settings["sampler"],
-        "--pruner", settings["pruner"],
-        "--trials", str(settings["trials"]),
-        "--epochs", str(settings["epochs"]),
-        "--workers", str(settings["workers"]),
-        "--seed", str(settings.get("seed", 0)),
-        "--device", "cpu",
-        "--study", run.name,
-        "--storage", run.storage,
-        "--space", str(out_dir / SPACE_FILE),
-        "--out", str(out_dir),
-    ]  # fmt: skip
-    if settings.get("rounds"):
-        command += ["--rounds", str(settings["rounds"])]
-    if settings["dataset"].startswith(("csv:", "parquet:")):
-        command += ["--label", DATASET_LABEL]
-    if settings.get("mlflow"):
-        command += ["--mlflow", settings["mlflow"]]
-    pid = _launch(command, out_dir)
+    settings = write_settings(run_settings(store, run), out_dir / SETTINGS_FILE)
+    command = [sys.executable, "-m", "strategy_app", "search", "--settings", str(settings)]
+    pid = _launch([*command, "--json"], out_dir)
     store.search_runs.update(run.id, pid=pid)
     return replace(run, pid=pid)
 

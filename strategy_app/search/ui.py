@@ -228,6 +228,10 @@ def dataset_section(store: Store, project_id: int) -> None:
                 store, project_id, uploaded.name, uploaded.getvalue(), current_user()
             )
             handled[uploaded.file_id] = None
+            # the dataset selects (drawn below in this run) now point at the new dataset, so
+            # an immediate Start trains on it
+            for key in ("search_dataset_{}", "panda_{}_dataset", "lrf_{}_dataset"):
+                st.session_state[key.format(project_id)] = PROJECT_DATASET
             st.toast(f"Saved {summary}", icon=":material/check:")
         except InputError as exc:
             handled[uploaded.file_id] = str(exc)
