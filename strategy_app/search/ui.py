@@ -261,11 +261,10 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
     if model != BUILTIN_MODEL:
         entry = configured[model]
         space = entry.space
-        optimize = left.selectbox(
-            "Minimise",
-            list(GOALS),
-            format_func=GOALS.get,
-            key=f"search_optimize_{k}",
+        optimize = str(
+            left.selectbox(
+                "Minimise", list(GOALS), format_func=GOALS.__getitem__, key=f"search_optimize_{k}"
+            )
         )
         st.caption(
             f":material/code: {escape_markdown(model)} runs "
