@@ -517,16 +517,22 @@ def _scored_trials(store: Store, project_id: int, run: SearchRun, result: dict |
     kept = [r["number"] for r in rows if r["predictions"] and r["state"] == "complete"]
     if not result or not kept:
         return
-    choose, show, keep = st.columns([2, 1, 1], vertical_alignment="bottom")
-    trial = choose.selectbox("Trial", kept, key=f"search_pick_{run.id}")
-    if show.button("Beside the current version", key=f"search_beside_{run.id}"):
+    trial = st.selectbox(
+        "Trial to keep",
+        kept,
+        key=f"search_pick_{run.id}",
+        help="Trials whose predictions are kept: the best few. See one beside the current "
+        "version (paired on shared ids), then make it the current version if you choose.",
+    )
+    show_keep = st.container(horizontal=True)
+    if show_keep.button("Compare with the current version", key=f"search_beside_{run.id}"):
         try:
             beside = search_jobs.trial_beside_current(store, project_id, run, int(trial))
         except InputError as exc:
             st.error(escape_markdown(exc))
         else:
             (st.warning if beside["worse"] else st.info)(escape_markdown(beside["summary"]))
-    if keep.button("Make it the current version", key=f"search_keep_{run.id}"):
+    if show_keep.button("Make it the current version", key=f"search_keep_{run.id}"):
         try:
             name = search_jobs.trial_to_version(store, project_id, run, int(trial), current_user())
         except InputError as exc:
