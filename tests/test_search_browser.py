@@ -8,22 +8,30 @@ pytestmark = pytest.mark.browser
 served_app = test_browser.served_app
 
 
+def search_page(playwright, served_app: str, project: str):
+    """A browser at 1400 px on the Search page of a new project ``project``."""
+    from playwright.sync_api import expect
+
+    test_browser.ARTIFACTS.mkdir(exist_ok=True)
+    browser = playwright.chromium.launch(
+        executable_path=test_browser.CHROMIUM, headless=True, args=test_browser.LAUNCH_ARGS
+    )
+    page = browser.new_page(viewport={"width": 1400, "height": 1300})
+    page.set_default_timeout(60_000)
+    page.goto(served_app)
+    page.get_by_label("Name").fill(project)
+    page.get_by_role("button", name="Create project").click()
+    expect(page.get_by_text(project).first).to_be_visible()
+    page.goto(f"{served_app}/search")
+    return browser, page
+
+
 def test_search_survives_a_reload_and_finishes(served_app, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=180_000)  # a busy 2-core machine trains slowly
-    test_browser.ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=test_browser.CHROMIUM, headless=True, args=test_browser.LAUNCH_ARGS
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1300})
-        page.set_default_timeout(60_000)
-        page.goto(served_app)
-        page.get_by_label("Name").fill("search project")
-        page.get_by_role("button", name="Create project").click()
-        expect(page.get_by_text("search project").first).to_be_visible()
-        page.goto(f"{served_app}/search")
+        browser, page = search_page(playwright, served_app, "search project")
         expect(page.get_by_role("heading", name="Search space")).to_be_visible()
         for label, value in (
             ("Coarse-to-fine rounds", "1"),
@@ -63,18 +71,8 @@ def test_a_configured_model_is_searched_and_a_trial_kept_at_two_widths(served_ap
     (tmp_path / "data").mkdir(exist_ok=True)
     (tmp_path / "data" / "objectives.toml").write_text(OBJECTIVES)
     expect.set_options(timeout=180_000)
-    test_browser.ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=test_browser.CHROMIUM, headless=True, args=test_browser.LAUNCH_ARGS
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1300})
-        page.set_default_timeout(60_000)
-        page.goto(served_app)
-        page.get_by_label("Name").fill("my model")
-        page.get_by_role("button", name="Create project").click()
-        expect(page.get_by_text("my model").first).to_be_visible()
-        page.goto(f"{served_app}/search")
+        browser, page = search_page(playwright, served_app, "my model")
         expect(page.get_by_role("heading", name="Search space")).to_be_visible()
         page.get_by_label("Model", exact=True).click()
         page.get_by_role("option", name="linear").click()
