@@ -8,7 +8,7 @@ from diagnostics.rates import METRICS, parse_metric_value
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis, diagnose, parse_human_level
-from strategy_app.diagnose.service import diagnose_scan
+from strategy_app.diagnose.service import FloorReport, diagnose_scan, measure_floor
 
 LEVEL_FLAGS = {"train": "--train", "train_dev": "--train-dev", "dev": "--dev", "test": "--test"}
 
@@ -28,30 +28,45 @@ def add_level_arguments(parser) -> None:
     parser.add_argument("--metric", choices=METRICS, help="error (default), mae or rmse")
     parser.add_argument("--unit", default="", help="unit of a regression metric, e.g. ₹")
     parser.add_argument("--slice", metavar="COLUMN", help="one waterfall per value of COLUMN")
+    parser.add_argument(
+        "--annotations",
+        metavar="FILE",
+        help="labels several people gave (CSV/Parquet: id, annotator, label; optional "
+        "reference, soft_<class>): measured human levels and the floor",
+    )
 
 
-def diagnosis_from_args(args) -> tuple[Diagnosis, list, ScanResult | None]:
-    """The diagnosis, per-slice diagnoses and file scan (None for typed levels) of the flags."""
+def diagnosis_from_args(
+    args,
+) -> tuple[Diagnosis, list, ScanResult | None, FloorReport | None]:
+    """The diagnosis, per-slice diagnoses, file scan (None for typed levels) and what the
+    annotations measure (None without ``--annotations``) of the flags."""
     typed = {level: getattr(args, level) for level in SPLITS if getattr(args, level) is not None}
     slices = []
     scan = None
+    floor = None
     if args.predictions:
         if typed:
             flags = ", ".join(LEVEL_FLAGS[level] for level in typed)
             raise InputError(f"give either a predictions file or typed levels ({flags}), not both")
         scan = scan_split_metrics(args.predictions, metric=args.metric, slice_column=args.slice)
-        found = diagnose_scan(scan, _humans(args.human, scan.metric), unit=args.unit)
+        humans = _humans(args.human, scan.metric)
+        if args.annotations:
+            floor = measure_floor(args.predictions, args.annotations, metric=scan.metric)
+            humans += floor.panel.human_levels()
+        found = diagnose_scan(scan, humans, unit=args.unit)
         diagnosis, slices = found.diagnosis, found.slices
     else:
-        if args.slice:
-            raise InputError("--slice needs a predictions file")
+        if args.slice or args.annotations:
+            flag = "--slice" if args.slice else "--annotations"
+            raise InputError(f"{flag} needs a predictions file")
         metric = args.metric or "error"
         levels = {
             level: parse_metric_value(text, metric, what=LEVEL_FLAGS[level])
             for level, text in typed.items()
         }
         diagnosis = diagnose(levels, _humans(args.human, metric), metric=metric, unit=args.unit)
-    return diagnosis, slices, scan
+    return diagnosis, slices, scan, floor
 
 
 def _humans(texts: list[str], metric: str):

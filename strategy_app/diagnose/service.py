@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from diagnostics.annotators import HumanPanel, measure_annotators, read_annotations
 from diagnostics.compare import Comparison
 from diagnostics.fastcompare import compare_files
 from diagnostics.fastscan import ScanResult, scan_split_metrics
@@ -47,6 +48,32 @@ class DiagnosisResult:
     slice_columns: list[str] = field(default_factory=list)
     metric: str | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class FloorReport:
+    """What an annotations file measures: the annotators' levels, the team's and the floor."""
+
+    panel: HumanPanel
+
+    def to_dict(self) -> dict[str, object]:
+        """The parts ``diagnose --annotations --json`` adds."""
+        return self.panel.to_dict()
+
+
+def measure_floor(
+    predictions_path: str | os.PathLike,
+    annotations_path: str | os.PathLike,
+    *,
+    metric: str | None = None,
+    names: tuple[str | None, str | None] = (None, None),
+) -> FloorReport:
+    """Read the predictions and the annotations of their dev/test examples, and measure the
+    human levels and the floor; ``names`` are the two files' display names. Raises
+    InputError naming the file, column and row when the annotations are refused."""
+    predictions = read_predictions(predictions_path, metric=metric, display_name=names[0])
+    annotations = read_annotations(annotations_path, predictions, display_name=names[1])
+    return FloorReport(measure_annotators(annotations))
 
 
 @dataclass(frozen=True)

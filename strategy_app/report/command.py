@@ -75,7 +75,7 @@ def build_inputs(args) -> ReportInputs:
             raise InputError("give either --project or predictions/typed levels, not both")
         inputs = _project(args.project, args.title)
     elif has_levels:
-        diagnosis, slices, predictions = diagnosis_from_args(args)
+        diagnosis, slices, predictions, _floor = diagnosis_from_args(args)
         inputs = ReportInputs(
             title=args.title,
             source=Path(args.predictions).name if predictions else "typed levels",
