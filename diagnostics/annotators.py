@@ -334,7 +334,12 @@ class HumanPanel:
         if self.floor is not None:
             f = self.floor
             levels.append(
-                HumanLevel(FLOOR_NAME, f.estimate, LevelEstimate(f.estimate, f.low, f.high, f.n))
+                HumanLevel(
+                    FLOOR_NAME,
+                    f.estimate,
+                    LevelEstimate(f.estimate, f.low, f.high, f.n),
+                    floor=True,
+                )
             )
         return levels
 
