@@ -338,10 +338,16 @@ class HumanPanel:
                     FLOOR_NAME,
                     f.estimate,
                     LevelEstimate(f.estimate, f.low, f.high, f.n),
-                    floor=True,
+                    floor=self.floor_credible,
                 )
             )
         return levels
+
+    @property
+    def floor_credible(self) -> bool:
+        """False when the floor's interval lies above the best annotator's: the annotators' own
+        mistakes, not the task's ambiguity, fill the vote shares, so it bounds nothing."""
+        return self.floor is not None and self.floor.low <= self.best.interval[1]
 
     def to_dict(self) -> dict[str, object]:
         """The ``annotators``, ``typical``, ``best``, ``team`` and ``floor`` parts of
@@ -353,7 +359,9 @@ class HumanPanel:
             "typical": self.typical.to_dict(),
             "best": self.best.to_dict(),
             "team": self.team.to_dict(),
-            "floor": None if self.floor is None else self.floor.to_dict(),
+            "floor": None
+            if self.floor is None
+            else {**self.floor.to_dict(), "credible": self.floor_credible},
         }
 
 

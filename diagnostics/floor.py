@@ -75,8 +75,13 @@ def bootstrap_mean_interval(
         stop = min(draws, start + chunk)
         picks = rng.integers(0, len(data), size=(stop - start, len(data)))
         means[start:stop] = data[picks].mean(axis=1)
+    return percentile_interval(means)
+
+
+def percentile_interval(replicates: npt.ArrayLike) -> tuple[float, float]:
+    """The percentile bootstrap 95% interval: the 2.5th and 97.5th percentiles of replicates."""
     tail = (1 - CONFIDENCE) / 2
-    low, high = np.quantile(means, [tail, 1 - tail])
+    low, high = np.quantile(np.asarray(replicates, dtype=np.float64), [tail, 1 - tail])
     return float(low), float(high)
 
 

@@ -407,7 +407,7 @@ def _human_warnings(diagnosis: Diagnosis) -> list[str]:
             "from here, and manual error analysis gets harder because people can no longer tell "
             "the model what it got wrong"
         )
-    elif train is not None and train < human:
+    elif train is not None and train < human and not _within_noise(diagnosis, "avoidable_bias"):
         if held:
             split = max(held, key=lambda k: held[k])
             warnings.append(
@@ -425,6 +425,12 @@ def _human_warnings(diagnosis: Diagnosis) -> list[str]:
             )
     warnings.extend(_too_good(diagnosis))
     return warnings
+
+
+def _within_noise(diagnosis: Diagnosis, name: str) -> bool:
+    """True when the gap exists and its interval holds 0 (or it cannot be told from noise)."""
+    gap = diagnosis.gaps.get(name)
+    return gap is not None and (gap.within_noise or gap.unmeasurable)
 
 
 def _too_good(diagnosis: Diagnosis) -> list[str]:

@@ -147,12 +147,13 @@ def test_cli_too_good_to_be_true_on_files(tmp_path, capsys):
     rows = [(f"tr{i}", "train", "a", "a") for i in range(300)]
     rows += [(f"d{i}", "dev", "a" if i % 2 else "b", "a" if i % 2 else "b") for i in range(300)]
     path = _write(tmp_path / "p.csv", rows)
-    # three annotators split 2:1 on every dev example: the floor is about 1/3
+    # an ambiguous task: on every dev example one of three annotators (in turn) differs from
+    # the label, so each errs on a third and the vote shares put the floor at 1/3
     votes = ["id,annotator,label"]
     for i in range(300):
         truth = "a" if i % 2 else "b"
         other = "b" if truth == "a" else "a"
-        votes += [f"d{i},x,{truth}", f"d{i},y,{truth}", f"d{i},z,{other}"]
+        votes += [f"d{i},{who},{other if i % 3 == k else truth}" for k, who in enumerate("xyz")]
     annotations = tmp_path / "votes.csv"
     annotations.write_text("\n".join(votes) + "\n")
     assert main(["diagnose", str(path), "--annotations", str(annotations), "--json"]) == 0
@@ -165,4 +166,20 @@ def test_cli_too_good_to_be_true_on_files(tmp_path, capsys):
     worse = _write(tmp_path / "worse.csv", rows)
     assert main(["diagnose", str(worse), "--annotations", str(annotations), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
+    assert not any("Too good" in w for w in data["warnings"])
+
+
+def test_a_floor_above_the_best_annotator_is_not_a_floor(tmp_path, capsys):
+    rows = [(f"tr{i}", "train", "a", "a") for i in range(300)]
+    rows += [(f"d{i}", "dev", "a", "a" if i else "b") for i in range(300)]
+    path = _write(tmp_path / "p.csv", rows)
+    # x and y always give the label, z never does: the disagreement is z's mistakes
+    votes = ["id,annotator,label"]
+    votes += [f"d{i},{who},{'b' if who == 'z' else 'a'}" for i in range(300) for who in "xyz"]
+    annotations = tmp_path / "votes.csv"
+    annotations.write_text("\n".join(votes) + "\n")
+    assert main(["diagnose", str(path), "--annotations", str(annotations), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["floor"]["estimate"] == pytest.approx(1 / 3)
+    assert data["floor"]["credible"] is False
     assert not any("Too good" in w for w in data["warnings"])

@@ -34,6 +34,12 @@ def add_level_arguments(parser) -> None:
         help="labels several people gave (CSV/Parquet: id, annotator, label; optional "
         "reference, soft_<class>): measured human levels and the floor",
     )
+    parser.add_argument(
+        "--features",
+        metavar="DATASET",
+        help="with --annotations: the dataset's numeric features by id (CSV/Parquet), to "
+        "estimate label noise under a measured shift from a model cross-validated on each split",
+    )
 
 
 def diagnosis_from_args(
@@ -52,14 +58,22 @@ def diagnosis_from_args(
         scan = scan_split_metrics(args.predictions, metric=args.metric, slice_column=args.slice)
         humans = _humans(args.human, scan.metric)
         if args.annotations:
-            floor = measure_floor(args.predictions, args.annotations, metric=scan.metric)
+            floor = measure_floor(
+                args.predictions,
+                args.annotations,
+                metric=scan.metric,
+                features_path=args.features,
+            )
             humans += floor.panel.human_levels()
+        elif args.features:
+            raise InputError("--features is for the label noise of --annotations: give both")
         found = diagnose_scan(scan, humans, unit=args.unit)
         diagnosis, slices = found.diagnosis, found.slices
     else:
-        if args.slice or args.annotations:
-            flag = "--slice" if args.slice else "--annotations"
-            raise InputError(f"{flag} needs a predictions file")
+        given = [f for f, v in (("--slice", args.slice), ("--annotations", args.annotations),
+                                 ("--features", args.features)) if v]  # fmt: skip
+        if given:
+            raise InputError(f"{given[0]} needs a predictions file")
         metric = args.metric or "error"
         levels = {
             level: parse_metric_value(text, metric, what=LEVEL_FLAGS[level])

@@ -20,7 +20,10 @@ from diagnostics.annotators import HumanPanel, measure_annotators, read_annotati
 from diagnostics.compare import Comparison
 from diagnostics.fastcompare import compare_files
 from diagnostics.fastscan import ScanResult, scan_split_metrics
-from diagnostics.ingest import Predictions, check_scores, read_predictions
+from diagnostics.formats import file_columns
+from diagnostics.ingest import Predictions, check_scores, read_predictions, split_metrics
+from diagnostics.label_issues import label_noise_by_split, probability_columns, read_features
+from diagnostics.label_noise import LabelNoise
 from diagnostics.slices import (
     SLICE_COLUMN_PREFIX,
     Slice,
@@ -52,13 +55,27 @@ class DiagnosisResult:
 
 @dataclass(frozen=True)
 class FloorReport:
-    """What an annotations file measures: the annotators' levels, the team's and the floor."""
+    """What an annotations file measures: the annotators' levels, the team's and the floor,
+    and the label noise of dev and test (with the ids offered as likely mislabeled)."""
 
     panel: HumanPanel
+    noise: dict[str, tuple[LabelNoise, list[str]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         """The parts ``diagnose --annotations --json`` adds."""
-        return self.panel.to_dict()
+        return {
+            **self.panel.to_dict(),
+            "label_noise": {
+                split: noise.to_dict(ids) for split, (noise, ids) in self.noise.items()
+            },
+        }
+
+
+def measured_shift(predictions: Predictions) -> bool | None:
+    """True when the predictions show a data-mismatch gap beyond the noise, None when it cannot
+    be measured (no train-dev or no dev level)."""
+    gap = diagnose(split_metrics(predictions), metric=predictions.metric).gaps.get("data_mismatch")
+    return None if gap is None else gap.is_priority
 
 
 def measure_floor(
@@ -66,14 +83,24 @@ def measure_floor(
     annotations_path: str | os.PathLike,
     *,
     metric: str | None = None,
-    names: tuple[str | None, str | None] = (None, None),
+    features_path: str | os.PathLike | None = None,
+    names: tuple[str | None, str | None, str | None] = (None, None, None),
 ) -> FloorReport:
-    """Read the predictions and the annotations of their dev/test examples, and measure the
-    human levels and the floor; ``names`` are the two files' display names. Raises
-    InputError naming the file, column and row when the annotations are refused."""
-    predictions = read_predictions(predictions_path, metric=metric, display_name=names[0])
+    """Read the predictions (with their ``prob_`` columns) and the annotations of their
+    dev/test examples; measure the human levels, the floor and each held-out split's label
+    noise (cross-validated on ``features_path``'s features under a measured shift). ``names``
+    are the three files' display names. Raises InputError naming the file, column and row
+    when a file is refused."""
+    columns = probability_columns(file_columns(predictions_path))
+    predictions = read_predictions(
+        predictions_path, metric=metric, extra_columns=tuple(columns), display_name=names[0]
+    )
     annotations = read_annotations(annotations_path, predictions, display_name=names[1])
-    return FloorReport(measure_annotators(annotations))
+    features = (
+        None if features_path is None else read_features(features_path, display_name=names[2])
+    )
+    noise = label_noise_by_split(predictions, shift=measured_shift(predictions), features=features)
+    return FloorReport(measure_annotators(annotations), noise)
 
 
 @dataclass(frozen=True)
