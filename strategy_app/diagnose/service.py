@@ -248,7 +248,8 @@ def compute(store: Store, state: DiagnoseState) -> DiagnosisResult:
 def compare_versions(store: Store, before: ModelVersion, after: ModelVersion) -> Comparison:
     """Two versions side by side (:func:`diagnostics.fastcompare.compare_files`): levels with
     paired tests on the ids both share, gaps before/after with AFTER's human levels, the
-    verdict, and what AFTER fixed of BEFORE's tagged dev errors when BEFORE has tags.
+    verdict, what AFTER fixed of BEFORE's tagged dev errors when BEFORE has tags, and the
+    eyeball check when BEFORE has a tagging sample.
 
     Raises InputError for a version without a predictions file, or files that cannot be
     compared (different metrics, no split in common).
@@ -272,7 +273,14 @@ def compare_versions(store: Store, before: ModelVersion, after: ModelVersion) ->
         unit=after.state.unit,
         tags=table if table.consensus_tags() else None,
         display_names=(before.name, after.name),
+        examined=sample_ids(store, before),
     )
+
+
+def sample_ids(store: Store, version: ModelVersion) -> list[str] | None:
+    """The dev examples people were shown in the version's tagging sample (None: no sample)."""
+    sample = store.labels.sample(version.id)
+    return None if sample is None else sample.ids
 
 
 def predictions_path(store: Store, state: DiagnoseState) -> Path | None:

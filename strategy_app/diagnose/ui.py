@@ -14,6 +14,7 @@ import streamlit as st
 from diagnostics.charts import waterfall_chart
 from diagnostics.compare_rows import (
     category_lines,
+    eyeball_line,
     gap_change_rows,
     level_rows,
     method_note,
@@ -29,8 +30,11 @@ from strategy_app.diagnose.service import (
     accept_upload,
     add_slice_column,
     compare_versions,
+    read_version,
+    sample_ids,
     save_inputs,
 )
+from strategy_app.errors.service import draw_sample
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP
 from strategy_app.shell.page import page_link, project_error_slices
@@ -404,9 +408,12 @@ def concentration_section(store: Store, project: Project, state: DiagnoseState) 
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing versions…")
-def _comparison_cached(_store: Store, before: ModelVersion, after: ModelVersion, tags) -> dict:
-    """The comparison's JSON form; the key is both versions (their saved inputs) and the tags
-    of the earlier one, so a new tag or a changed human level compares again."""
+def _comparison_cached(
+    _store: Store, before: ModelVersion, after: ModelVersion, tags, examined
+) -> dict:
+    """The comparison's JSON form; the key is both versions (their saved inputs), the tags of
+    the earlier one and its sample's ids, so a new tag, a new sample or a changed human level
+    compares again."""
     return compare_versions(_store, before, after).to_dict()
 
 
@@ -431,7 +438,9 @@ def comparison_section(store: Store, project: Project, state: DiagnoseState) -> 
     other = next(v for v in others if v.id == chosen)
     before, after = (other, current) if other.number < current.number else (current, other)
     try:
-        data = _comparison_cached(store, before, after, store.labels.tag_table(before.id))
+        data = _comparison_cached(
+            store, before, after, store.labels.tag_table(before.id), sample_ids(store, before)
+        )
     except InputError as exc:
         st.error(f"{escape_markdown(exc)}\n\nThese two versions cannot be compared.")
         return
@@ -442,6 +451,56 @@ def comparison_section(store: Store, project: Project, state: DiagnoseState) -> 
     if fixed:
         st.markdown(f"**What the new model fixed** (of {before.name}'s tagged dev errors)")
         st.markdown("\n".join(f"- {line}" for line in fixed))
+    eyeball_section(store, data, before, after)
     for note in data["notes"]:
         st.caption(f":material/info: {note}")
     st.caption(method_note())
+
+
+def eyeball_section(store: Store, data: dict, before: ModelVersion, after: ModelVersion) -> None:
+    """Examined vs the rest of the earlier version's dev errors; when the examined ones improved
+    significantly more, the warning and a button drawing a fresh sample from the rest."""
+    line = eyeball_line(data)
+    if line is None:
+        return
+    st.markdown(f"**Eyeball vs blackbox** · {escape_markdown(line)}")
+    warning = data["eyeball"]["warning"]
+    if not warning:
+        return
+    st.warning(escape_markdown(warning), icon=":material/visibility:")
+    examined = sample_ids(store, before) or []
+    busy = store.labels.has_reviews(after.id)
+    may = current_user().can("draw a sample") and not busy
+    if st.button(
+        f"Draw a fresh sample of {after.name}'s dev errors from the rest",
+        key=f"fresh_sample_{after.id}",
+        icon=":material/shuffle:",
+        disabled=not may,
+        help=(
+            f"{after.name} already has tagged examples: drawing would replace them"
+            if busy
+            else f"Draws {after.name}'s sample from the dev errors no one examined in "
+            f"{before.name}'s sample, for tagging on Error analysis"
+        ),
+    ):
+        try:
+            predictions = read_version(store, after.state)
+            if predictions is None:
+                raise InputError(f"{after.name} has typed levels only")
+            drawn = draw_sample(
+                store,
+                after.id,
+                predictions,
+                max(len(examined), 1),
+                seed=0,
+                user=current_user(),
+                exclude=examined,
+            )
+        except InputError as exc:
+            st.error(escape_markdown(exc))
+            return
+        st.toast(
+            f"Drew {drawn.size} fresh dev errors of {escape_markdown(after.name)}",
+            icon=":material/check:",
+        )
+        page_link("error_analysis")
