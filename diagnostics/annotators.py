@@ -366,6 +366,10 @@ class HumanPanel:
 
 
 FLOOR_NAME = "measured floor"
+FLOOR_NOT_CREDIBLE = (
+    "the measured floor lies above the best annotator's error: the annotators' own mistakes, "
+    "not the task's ambiguity, fill the vote shares, so it is not used as a floor"
+)
 TEAM_NAME = "team (majority vote)"
 
 

@@ -145,6 +145,9 @@ class Diagnosis:
     priority: list[str]
     recommendations: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
+    noise_bands: dict[str, float] = field(default_factory=dict)
+    """Per held-out split, the most of its error that may be label error (the top of the
+    label-noise interval, :mod:`diagnostics.label_noise`); drawn as a band on its bar."""
 
     def fmt(self, value: float | None, *, signed: bool = False) -> str:
         """Format a level or gap in the diagnosis's metric and unit."""
@@ -210,8 +213,9 @@ def gap_rows(diagnosis: Diagnosis) -> list[dict[str, str | bool]]:
 
     Keys: ``name``, ``gap`` (its label), ``between`` (the two levels), ``size`` and ``interval``
     (its 95% interval, formatted in the diagnosis's unit), ``status`` ("fix this first",
-    "priority 2", "within noise", "one example: no interval" or "not a problem") and ``focus``
-    (True for the gap to fix first).
+    "priority 2", "within noise", "one example: no interval" or "not a problem"), ``focus``
+    (True for the gap to fix first) and ``note`` (a measured human level's name and n, or how
+    much of a held-out level may be label error; empty otherwise).
     """
     rows: list[dict[str, str | bool]] = []
     for name, gap in diagnosis.gaps.items():
@@ -233,9 +237,22 @@ def gap_rows(diagnosis: Diagnosis) -> list[dict[str, str | bool]]:
                 "interval": diagnosis.gap_interval_text(name),
                 "status": status,
                 "focus": bool(diagnosis.priority) and name == diagnosis.priority[0],
+                "note": _gap_note(diagnosis, gap),
             }
         )
     return rows
+
+
+def _gap_note(diagnosis: Diagnosis, gap: Gap) -> str:
+    """What the floor adds to a gap's row: the measured human level, the label noise."""
+    notes = []
+    proxy = diagnosis.human_levels[0] if diagnosis.human_levels else None
+    if gap.lower == "human" and proxy is not None and proxy.estimate is not None:
+        notes.append(f"human = {proxy.name}, measured on {proxy.estimate.n:,}")
+    band = diagnosis.noise_bands.get(gap.upper)
+    if band is not None:
+        notes.append(f"{LEVEL_LABELS[gap.upper]}: up to {diagnosis.fmt(band)} may be label error")
+    return "; ".join(notes)
 
 
 @overload

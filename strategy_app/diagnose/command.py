@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from diagnostics.annotators import FLOOR_NOT_CREDIBLE
 from diagnostics.splitnames import LEVEL_LABELS
 from diagnostics.waterfall import GAP_LABELS, Diagnosis, gap_rows, slices_to_dict
 from strategy_app.cli import add_json_flag
@@ -98,4 +99,15 @@ def render_floor(floor: FloorReport, diagnosis: Diagnosis) -> str:
         )
         if f.bias:
             lines.append(f"  ! {f.bias}")
+        if not panel.floor_credible:
+            lines.append(f"  ! {FLOOR_NOT_CREDIBLE}")
+    for split, (noise, _) in floor.noise.items():
+        lines.append(
+            f"  label noise in {split}: {fmt(noise.share)} ({fmt(noise.low)} – {fmt(noise.high)}"
+            f", {noise.probabilities})"
+            + ("" if noise.reliable else " — unreliable")
+            + (f"; {noise.note}" if noise.note else "")
+        )
+        if noise.offered:
+            lines.append(f"    {len(noise.flagged):,} offered as likely mislabeled")
     return "\n".join(lines)

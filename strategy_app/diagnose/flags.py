@@ -69,6 +69,8 @@ def diagnosis_from_args(
             raise InputError("--features is for the label noise of --annotations: give both")
         found = diagnose_scan(scan, humans, unit=args.unit)
         diagnosis, slices = found.diagnosis, found.slices
+        if floor is not None:
+            diagnosis.noise_bands = floor.bands()
     else:
         given = [f for f, v in (("--slice", args.slice), ("--annotations", args.annotations),
                                  ("--features", args.features)) if v]  # fmt: skip

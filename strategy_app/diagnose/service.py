@@ -51,6 +51,8 @@ class DiagnosisResult:
     slice_columns: list[str] = field(default_factory=list)
     metric: str | None = None
     error: str | None = None
+    floor: FloorReport | None = None
+    floor_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ class FloorReport:
 
     panel: HumanPanel
     noise: dict[str, tuple[LabelNoise, list[str]]] = field(default_factory=dict)
+
+    def bands(self) -> dict[str, float]:
+        """The label-noise band of each split whose estimate holds (for ``noise_bands``)."""
+        return {split: noise.high for split, (noise, _) in self.noise.items() if noise.reliable}
 
     def to_dict(self) -> dict[str, object]:
         """The parts ``diagnose --annotations --json`` adds."""
@@ -232,17 +238,84 @@ def compute(store: Store, state: DiagnoseState) -> DiagnosisResult:
             )
         columns = slice_candidates(path)
         column = state.slice_column if state.slice_column in columns else None
+        floor, floor_error = _saved_floor(store, state, path)
+        humans = [*state.human_levels, *(floor.panel.human_levels() if floor else ())]
         found = diagnose_file(
             path,
-            state.human_levels,
+            humans,
             metric=state.metric,
             unit=state.unit,
             slice_column=column,
             display_name=state.upload_name or path.name,
         )
-        return DiagnosisResult(found.diagnosis, found.slices, columns, found.scan.metric)
+        if floor is not None:
+            found.diagnosis.noise_bands = floor.bands()
+        result = DiagnosisResult(found.diagnosis, found.slices, columns, found.scan.metric)
+        return replace(result, floor=floor, floor_error=floor_error)
     except InputError as exc:
         return DiagnosisResult(error=str(exc))
+
+
+def _saved_floor(
+    store: Store, state: DiagnoseState, path: Path
+) -> tuple[FloorReport | None, str | None]:
+    """The measured human levels of the version's annotations (with the project's dataset as
+    features), or why they cannot be measured (the diagnosis goes on without them)."""
+    if not state.annotations_sha256:
+        return None, None
+    annotations = store.uploads.path(state.annotations_sha256)
+    if not annotations.is_file():
+        return (
+            None,
+            f"the annotations file {state.annotations_name or ''} is missing; upload it again",
+        )
+    features = _project_dataset(store, state)
+    try:
+        floor = measure_floor(
+            path,
+            annotations,
+            metric=state.metric,
+            features_path=features,
+            names=(state.upload_name, state.annotations_name, "the project's dataset"),
+        )
+    except InputError as exc:
+        return None, str(exc)
+    return floor, None
+
+
+def _project_dataset(store: Store, state: DiagnoseState) -> Path | None:
+    """The project's dataset file (features by id for label noise), or None."""
+    version = store.versions.get(state.version_id) if state.version_id else None
+    found = None if version is None else store.projects.dataset(version.project_id)
+    return None if found is None or not found[1].is_file() else found[1]
+
+
+def accept_annotations(
+    store: Store, project_id: int, name: str, data: bytes, user: User
+) -> DiagnoseState:
+    """Check an annotations file against the current version's predictions and, only if valid,
+    keep it with that version (its human levels are then measured). On bad input the InputError
+    names the file, column and row, and nothing saved changes. ``user`` must be an editor;
+    audited as an upload."""
+    require(user, "upload files")
+    state = store.diagnose_state.load(project_id)
+    predictions_file = predictions_path(store, state)
+    if predictions_file is None:
+        raise InputError(f"{name}: upload the predictions first; annotations label their examples")
+
+    def check(path: Path) -> None:
+        predictions = read_predictions(
+            predictions_file, metric=state.metric, display_name=state.upload_name
+        )
+        read_annotations(path, predictions, display_name=name)
+
+    upload = store.uploads.add(name, data, check=check)
+    state = replace(state, annotations_sha256=upload.sha256, annotations_name=name)
+    state = store.diagnose_state.save(project_id, state)
+    store.audit.record(
+        user.identity, UPLOAD, project_id, name, {"sha256": upload.sha256, "kind": "annotations"}
+    )
+    return state
 
 
 def compare_versions(store: Store, before: ModelVersion, after: ModelVersion) -> Comparison:

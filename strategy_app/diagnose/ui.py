@@ -11,6 +11,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from diagnostics.annotators import FLOOR_NOT_CREDIBLE
 from diagnostics.charts import waterfall_chart
 from diagnostics.compare_rows import (
     category_lines,
@@ -27,6 +28,8 @@ from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS, Diagnosis, HumanLevel, gap_rows
 from strategy_app.diagnose.service import (
     DiagnosisResult,
+    FloorReport,
+    accept_annotations,
     accept_upload,
     add_slice_column,
     compare_versions,
@@ -69,15 +72,16 @@ def input_summary(state: DiagnoseState) -> str:
     return f"Inputs · {source} · {humans} human level{'s' if humans != 1 else ''}"
 
 
-def handle_upload(store: Store, project: Project, uploaded) -> str | None:
-    """Validate and save a newly uploaded file once; returns the error message, if any.
+def handle_upload(store: Store, project: Project, uploaded, accept=accept_upload) -> str | None:
+    """Validate and save a newly uploaded file once (``accept``: predictions by default, or
+    :func:`accept_annotations`); returns the error message, if any.
 
-    A bad file leaves the project's saved predictions untouched.
+    A bad file leaves the project's saved data untouched.
     """
     handled = st.session_state.setdefault("_handled_uploads", {})
     if uploaded.file_id not in handled:
         try:
-            accept_upload(store, project.id, uploaded.name, uploaded.getvalue(), current_user())
+            accept(store, project.id, uploaded.name, uploaded.getvalue(), current_user())
             handled[uploaded.file_id] = None
             st.toast(
                 f"Saved {escape_markdown(uploaded.name)} to {escape_markdown(project.name)}",
@@ -105,6 +109,8 @@ def inputs(store: Store, project: Project, result: DiagnosisResult) -> DiagnoseS
     else:
         new = _typed_inputs(new, pid)
     new = _human_inputs(new, pid, result.metric or new.metric or "error")
+    if new.source == "upload" and new.upload_sha256:
+        new = _annotation_inputs(store, project, new, result)
     if new != state:
         try:
             save_inputs(store, pid, new, current_user())
@@ -248,6 +254,98 @@ def _human_inputs(state: DiagnoseState, pid: int, metric: str) -> DiagnoseState:
 ADDED_HUMAN_KEY = "_added_human_{}"
 
 
+def _annotation_inputs(
+    store: Store, project: Project, state: DiagnoseState, result: DiagnosisResult
+) -> DiagnoseState:
+    """Upload the labels several people gave some dev/test examples: measured human levels."""
+    pid = project.id
+    st.markdown("**Annotators' labels** · measure the human levels instead of typing them")
+    uploaded = st.file_uploader(
+        "Annotations (CSV or Parquet): id, annotator, label; optional reference, soft_<class>",
+        type=["csv", "parquet", "pq"],
+        key=f"annotations_{pid}",
+        help="One row per (example, person) for some dev or test examples of the predictions "
+        "file, matched by its id. Each annotator's error, the typical and best annotator, the "
+        "team's majority vote and the measured floor become human levels.",
+    )
+    if uploaded is not None:
+        error = handle_upload(store, project, uploaded, accept=accept_annotations)
+        if error:
+            st.error(
+                f"{escape_markdown(error)}\n\n"
+                "Nothing was changed: the project keeps its saved data."
+            )
+        saved = store.diagnose_state.load(pid)
+        state = replace(
+            state,
+            annotations_sha256=saved.annotations_sha256,
+            annotations_name=saved.annotations_name,
+        )
+    if state.annotations_sha256:
+        name_col, remove_col = st.columns([5, 1], vertical_alignment="center")
+        name_col.caption(
+            f":material/groups: Human levels measured from "
+            f"**{escape_markdown(state.annotations_name or '')}**"
+        )
+        if remove_col.button("Remove", key=f"remove_annotations_{pid}", icon=":material/delete:"):
+            return replace(state, annotations_sha256=None, annotations_name=None)
+    if result.floor_error:
+        st.error(f"{escape_markdown(result.floor_error)}\n\nThe waterfall goes on without them.")
+    return state
+
+
+def floor_section(floor: FloorReport, diagnosis: Diagnosis) -> None:
+    """The measured human levels (each annotator, the team, the floor) and the label noise."""
+    st.subheader(":material/groups: Human levels from annotators", anchor=False)
+    st.caption(
+        f"From {escape_markdown(floor.panel.source)}; errors against "
+        f"{escape_markdown(floor.panel.reference)}, with Wilson 95% intervals; kappa is each "
+        "annotator's agreement with the others (near 0: no better than chance)."
+    )
+    st.dataframe(pd.DataFrame(human_rows(floor, diagnosis)), hide_index=True, key="human_levels")
+    panel = floor.panel
+    if panel.floor is not None:
+        f = panel.floor
+        st.caption(
+            f"Measured floor {diagnosis.fmt(f.estimate)} ({diagnosis.fmt(f.low)} – "
+            f"{diagnosis.fmt(f.high)}): {escape_markdown(f.method)}."
+            + (f" {escape_markdown(f.bias[0].upper() + f.bias[1:])}." if f.bias else "")
+        )
+        if not panel.floor_credible:
+            st.warning(escape_markdown(FLOOR_NOT_CREDIBLE.capitalize()), icon=":material/info:")
+    for split, (noise, ids) in floor.noise.items():
+        line = (
+            f"**Label noise in {split}**: {diagnosis.fmt(noise.share)} of its labels "
+            f"({diagnosis.fmt(noise.low)} – {diagnosis.fmt(noise.high)}), "
+            f"{escape_markdown(noise.probabilities)}"
+        )
+        if noise.offered:
+            line += f"; {len(ids):,} examples offered as likely mislabeled"
+        st.markdown(line)
+        if noise.note:
+            (st.warning if not noise.reliable else st.caption)(escape_markdown(noise.note))
+
+
+def human_rows(floor: FloorReport, diagnosis: Diagnosis) -> list[dict[str, str]]:
+    """One row per annotator, then the team: who, role, error, 95% interval, n, kappa."""
+    panel, fmt = floor.panel, diagnosis.fmt
+    roles = {panel.best.name: "best", panel.typical.name: "typical"}
+    rows = []
+    for level in [*panel.annotators, panel.team]:
+        low, high = level.interval
+        rows.append(
+            {
+                "who": level.name,
+                "role": roles.get(level.name, "team" if level is panel.team else ""),
+                "error": fmt(level.error),
+                "95% interval": f"{fmt(low)} – {fmt(high)}",
+                "n": f"{level.n:,}",
+                "kappa": "" if level.kappa is None else f"{level.kappa:.2f}",
+            }
+        )
+    return rows
+
+
 def _add_human(pid: int, names: list[str]) -> None:
     """The Add button's callback: take the typed level and clear the form for the next one, or
     leave the form as typed with the reason it was refused (no error, a name already there)."""
@@ -271,9 +369,10 @@ def gap_table(diagnosis: Diagnosis) -> pd.DataFrame:
     """The gaps as a table: name, size, 95% interval, status (the chart shows the levels each
     lies between, so the table fits beside the action plan at 1024 px)."""
     columns = {"gap": "gap", "size": "size", "interval": "95% interval", "status": "status"}
-    return pd.DataFrame(
-        [{shown: row[key] for key, shown in columns.items()} for row in gap_rows(diagnosis)]
-    )
+    rows = gap_rows(diagnosis)
+    if any(row["note"] for row in rows):
+        columns["note"] = "note"
+    return pd.DataFrame([{shown: row[key] for key, shown in columns.items()} for row in rows])
 
 
 def action_plan(diagnosis: Diagnosis) -> None:
@@ -316,6 +415,8 @@ def results(result: DiagnosisResult, state: DiagnoseState) -> None:
     chart_col, plan_col = st.columns([3, 2], gap="large")
     with chart_col:
         show(diagnosis, key="main")
+        if result.floor is not None:
+            floor_section(result.floor, diagnosis)
     with plan_col:
         st.subheader(":material/checklist: Action plan", anchor=False)
         action_plan(diagnosis)
