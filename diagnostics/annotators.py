@@ -23,6 +23,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -459,3 +460,58 @@ def splits_annotated(annotations: Annotations) -> list[str]:
     """The held-out splits the annotated examples come from, in waterfall order."""
     present = set(annotations.frame["split"])
     return [s for s in SPLITS if s in present]
+
+
+def _rate(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def annotator_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The annotators' table from the JSON form (``diagnose --annotations --json``), worded
+    once for the page and the report: who, role, error, 95% interval, n, kappa."""
+    roles = {data["best"]["name"]: "best", data["typical"]["name"]: "typical"}
+    rows = []
+    for level in [*data["annotators"], data["team"]]:
+        low, high = level["interval"]
+        role = "team" if level is data["team"] else roles.get(level["name"], "")
+        rows.append(
+            {
+                "who": level["name"],
+                "role": role,
+                "error": _rate(level["error"]),
+                "95% interval": f"{_rate(low)} – {_rate(high)}",
+                "n": f"{level['n']:,}",
+                "kappa": "" if level["kappa"] is None else f"{level['kappa']:.2f}",
+            }
+        )
+    return rows
+
+
+def floor_lines(data: Mapping[str, Any]) -> list[str]:
+    """The floor and each split's label noise in sentences, from the JSON form."""
+    lines = []
+    floor = data.get("floor")
+    if floor:
+        low, high = floor["interval"]
+        lines.append(
+            f"Measured floor {_rate(floor['estimate'])} ({_rate(low)} – {_rate(high)}, "
+            f"{floor['n']:,} examples): {floor['method']}."
+        )
+        if floor.get("bias"):
+            lines.append(floor["bias"][0].upper() + floor["bias"][1:] + ".")
+        if floor.get("credible") is False:
+            lines.append(FLOOR_NOT_CREDIBLE[0].upper() + FLOOR_NOT_CREDIBLE[1:] + ".")
+    for split, noise in (data.get("label_noise") or {}).items():
+        low, high = noise["interval"]
+        line = (
+            f"Label noise in {split}: {_rate(noise['share'])} of its labels ({_rate(low)} – "
+            f"{_rate(high)}), {noise['probabilities']}"
+        )
+        if noise["offered"]:
+            line += f"; {noise['flagged']:,} examples offered as likely mislabeled"
+        lines.append(
+            line
+            + (f". {noise['note'][0].upper()}{noise['note'][1:]}" if noise["note"] else "")
+            + "."
+        )
+    return lines

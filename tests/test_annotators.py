@@ -252,3 +252,20 @@ def test_cli_text_lists_annotators(files, capsys):
     out = capsys.readouterr().out
     assert "Human levels measured from annotations.csv" in out
     assert "measured floor" in out
+
+
+def test_report_includes_the_floor_section(files, tmp_path, capsys):
+    predictions, annotations = files
+    out = tmp_path / "r.html"
+    argv = ["report", str(predictions), "--annotations", str(annotations), "--out", str(out)]
+    assert main([*argv, "--json"]) == 0
+    assert "floor" in json.loads(capsys.readouterr().out)["sections"]
+    html = out.read_text()
+    assert "Human levels, the floor and label noise" in html
+    assert "team (majority vote)" in html and "Measured floor" in html
+    assert "measured on" in html  # the proxy's n beside the human levels
+    data_out = tmp_path / "r.json"
+    argv = [*argv[:-1], str(data_out), "--format", "json"]
+    assert main(argv) == 0
+    data = json.loads(data_out.read_text())
+    assert {a["name"] for a in data["floor"]["annotators"]} == set(ERROR_SHARES)

@@ -141,3 +141,14 @@ def test_no_eyeball_warning_when_the_fix_is_spread_evenly(data_dir, tmp_path):
     assert not at.exception
     assert "Eyeball vs blackbox" in texts(at)
     assert not any("improved significantly more" in w.value for w in at.warning)
+
+
+def test_project_report_has_the_floor(project_with_annotations):
+    from diagnostics.report import render_html
+    from strategy_app.report.service import project_inputs
+
+    store, project = project_with_annotations
+    inputs = project_inputs(store, project)
+    assert "floor" in inputs.available_sections()
+    html = render_html(inputs)
+    assert "Human levels, the floor and label noise" in html and "alice" in html

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from diagnostics.annotators import FLOOR_NOT_CREDIBLE
+from diagnostics.annotators import annotator_rows, floor_lines
 from diagnostics.charts import waterfall_chart
 from diagnostics.compare_rows import (
     category_lines,
@@ -294,56 +294,21 @@ def _annotation_inputs(
     return state
 
 
-def floor_section(floor: FloorReport, diagnosis: Diagnosis) -> None:
+def floor_section(floor: FloorReport) -> None:
     """The measured human levels (each annotator, the team, the floor) and the label noise."""
+    data = floor.to_dict()
     st.subheader(":material/groups: Human levels from annotators", anchor=False)
     st.caption(
         f"From {escape_markdown(floor.panel.source)}; errors against "
         f"{escape_markdown(floor.panel.reference)}, with Wilson 95% intervals; kappa is each "
         "annotator's agreement with the others (near 0: no better than chance)."
     )
-    st.dataframe(pd.DataFrame(human_rows(floor, diagnosis)), hide_index=True, key="human_levels")
-    panel = floor.panel
-    if panel.floor is not None:
-        f = panel.floor
-        st.caption(
-            f"Measured floor {diagnosis.fmt(f.estimate)} ({diagnosis.fmt(f.low)} – "
-            f"{diagnosis.fmt(f.high)}): {escape_markdown(f.method)}."
-            + (f" {escape_markdown(f.bias[0].upper() + f.bias[1:])}." if f.bias else "")
-        )
-        if not panel.floor_credible:
-            st.warning(escape_markdown(FLOOR_NOT_CREDIBLE.capitalize()), icon=":material/info:")
-    for split, (noise, ids) in floor.noise.items():
-        line = (
-            f"**Label noise in {split}**: {diagnosis.fmt(noise.share)} of its labels "
-            f"({diagnosis.fmt(noise.low)} – {diagnosis.fmt(noise.high)}), "
-            f"{escape_markdown(noise.probabilities)}"
-        )
-        if noise.offered:
-            line += f"; {len(ids):,} examples offered as likely mislabeled"
-        st.markdown(line)
-        if noise.note:
-            (st.warning if not noise.reliable else st.caption)(escape_markdown(noise.note))
-
-
-def human_rows(floor: FloorReport, diagnosis: Diagnosis) -> list[dict[str, str]]:
-    """One row per annotator, then the team: who, role, error, 95% interval, n, kappa."""
-    panel, fmt = floor.panel, diagnosis.fmt
-    roles = {panel.best.name: "best", panel.typical.name: "typical"}
-    rows = []
-    for level in [*panel.annotators, panel.team]:
-        low, high = level.interval
-        rows.append(
-            {
-                "who": level.name,
-                "role": roles.get(level.name, "team" if level is panel.team else ""),
-                "error": fmt(level.error),
-                "95% interval": f"{fmt(low)} – {fmt(high)}",
-                "n": f"{level.n:,}",
-                "kappa": "" if level.kappa is None else f"{level.kappa:.2f}",
-            }
-        )
-    return rows
+    st.dataframe(pd.DataFrame(annotator_rows(data)), hide_index=True, key="human_levels")
+    for line in floor_lines(data):
+        st.caption(escape_markdown(line))
+    for noise, _ in floor.noise.values():
+        if not noise.reliable:
+            st.warning(escape_markdown(noise.note), icon=":material/warning:")
 
 
 def _add_human(pid: int, names: list[str]) -> None:
@@ -416,7 +381,7 @@ def results(result: DiagnosisResult, state: DiagnoseState) -> None:
     with chart_col:
         show(diagnosis, key="main")
         if result.floor is not None:
-            floor_section(result.floor, diagnosis)
+            floor_section(result.floor)
     with plan_col:
         st.subheader(":material/checklist: Action plan", anchor=False)
         action_plan(diagnosis)
