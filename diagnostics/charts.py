@@ -30,6 +30,8 @@ FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 WRAP_AT = 10
 WRAPPED_LABEL = f"length(datum.label) > {WRAP_AT} ? split(datum.label, ' ') : datum.label"
 NARROW_BAND_PX = 64
+HUMAN_TICK_COLOR = "#7c3aed"
+NOISE_BAND_COLOR = "#fbbf24"
 
 
 def waterfall_rows(diagnosis: Diagnosis) -> pd.DataFrame:
@@ -91,7 +93,9 @@ def waterfall_chart(diagnosis: Diagnosis, *, title: str = "Error waterfall") -> 
     """The waterfall: a bar per level, each gap floating between its levels, labelled.
 
     The largest gap (the one to fix first) is red; gaps within noise are grey; negative gaps
-    green. Levels measured from predictions carry 95% intervals as error bars.
+    green. Levels measured from predictions carry 95% intervals as error bars; measured human
+    levels (annotators, team, floor) are ticks on the human bar; a held-out bar's label-noise
+    band (``noise_bands``) is shaded from its top down.
     """
     frame = waterfall_rows(diagnosis)
     rate = is_rate_metric(diagnosis.metric)
@@ -149,6 +153,41 @@ def waterfall_chart(diagnosis: Diagnosis, *, title: str = "Error waterfall") -> 
             base.transform_filter("isValid(datum.low)")
             .mark_rule(color="#0f172a", strokeWidth=1.5)
             .encode(y="low:Q", y2="high:Q")
+        )
+    humans = [h for h in diagnosis.human_levels if h.estimate is not None]
+    if humans and diagnosis.levels["human"] is not None:
+        ticks = pd.DataFrame(
+            {
+                "label": frame["label"].iloc[0],
+                "value": [h.value for h in humans],
+                "name": [h.name for h in humans],
+                "text": [diagnosis.fmt(h.value) for h in humans],
+            }
+        )
+        layers.append(
+            alt.Chart(ticks)
+            .mark_tick(color=HUMAN_TICK_COLOR, thickness=2, size=28)
+            .encode(
+                x=x,
+                y="value:Q",
+                tooltip=[alt.Tooltip("name:N", title="human level"), "text:N"],
+            )
+        )
+    bands = [
+        {
+            "label": LEVEL_LABELS[split],
+            "start": max(0.0, value - share),
+            "end": value,
+            "text": f"up to {diagnosis.fmt(share)} may be label error",
+        }
+        for split, share in diagnosis.noise_bands.items()
+        if (value := diagnosis.levels.get(split)) is not None
+    ]
+    if bands:
+        layers.append(
+            alt.Chart(pd.DataFrame(bands))
+            .mark_bar(color=NOISE_BAND_COLOR, opacity=0.55, width=alt.RelativeBandSize(0.6))
+            .encode(x=x, y="start:Q", y2="end:Q", tooltip=[alt.Tooltip("text:N", title="labels")])
         )
     labels = base.mark_text(
         dy=-8, fontSize=alt.ExprRef(f"{narrow} ? 9 : 12"), fontWeight="bold"

@@ -31,7 +31,7 @@ import pandas as pd
 
 from diagnostics.errors import DEFAULT_SAMPLE_SIZE, sample_errors
 from diagnostics.ingest import Predictions, split_metrics
-from diagnostics.metrics import LevelEstimate, wilson_interval
+from diagnostics.metrics import LevelEstimate, mover_interval, wilson_interval
 from diagnostics.paired import (
     METHODS,
     ChangeTest,
@@ -183,6 +183,105 @@ class CategoryFix:
         }
 
 
+EYEBALL_WARNING = (
+    "The {examined:,} dev errors of {before} that people examined improved significantly more "
+    "than its {rest:,} other dev errors ({shown} fixed against {other}): the fix may be tuned "
+    "to the examples looked at; draw a fresh sample from the errors no one has examined and "
+    "check the fix on those"
+)
+
+
+@dataclass(frozen=True)
+class EyeballCheck:
+    """The "eyeball" vs "blackbox" dev set: how many of BEFORE's dev errors AFTER fixed among
+    those people examined (a tagging sample) and among the rest, and the difference.
+
+    Both groups are BEFORE's dev errors (the sample is drawn from them), paired within each on
+    the same ids: every one was wrong before, so the error change of a group is minus the share
+    AFTER fixed, with its Wilson interval. ``difference`` is the examined group's change minus
+    the rest's, with Newcombe's interval; the warning fires when it lies below 0.
+    """
+
+    examined_fixed: int
+    examined: int
+    rest_fixed: int
+    rest: int
+    before: str
+
+    @staticmethod
+    def _group(fixed: int, n: int) -> LevelEstimate:
+        share = fixed / n
+        low, high = wilson_interval(share, n)
+        return LevelEstimate(share, min(low, share), max(high, share), n)
+
+    @property
+    def difference(self) -> float:
+        """Examined change − rest change (negative: the examined improved more)."""
+        return self.rest_fixed / self.rest - self.examined_fixed / self.examined
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """Newcombe's 95% interval of :attr:`difference`."""
+        low, high = mover_interval(
+            self._group(self.rest_fixed, self.rest),
+            self._group(self.examined_fixed, self.examined),
+        )
+        return -high, -low
+
+    @property
+    def warning(self) -> str | None:
+        """The warning when the examined errors improved significantly more, else None."""
+        if self.interval[1] >= 0:
+            return None
+        return EYEBALL_WARNING.format(
+            examined=self.examined,
+            before=self.before,
+            rest=self.rest,
+            shown=f"{self.examined_fixed / self.examined:.0%}",
+            other=f"{self.rest_fixed / self.rest:.0%}",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``eyeball`` part of ``compare --json``."""
+
+        def group(fixed: int, n: int) -> dict[str, Any]:
+            est = self._group(fixed, n)
+            return {
+                "n": n,
+                "fixed": fixed,
+                "change": clean(-est.value),
+                "interval": [clean(-est.bounds()[1]), clean(-est.bounds()[0])],
+            }
+
+        return {
+            "examined": group(self.examined_fixed, self.examined),
+            "rest": group(self.rest_fixed, self.rest),
+            "difference": clean(self.difference),
+            "interval": [clean(v) for v in self.interval],
+            "warning": self.warning,
+        }
+
+
+def eyeball_check(
+    before_errors: Collection[str],
+    after_wrong: Mapping[str, bool],
+    examined: Collection[str],
+    before: str,
+) -> EyeballCheck | None:
+    """The eyeball check from BEFORE's dev error ids, AFTER's outcome on them (True: still
+    wrong; ids AFTER lacks are left out) and the examined ids; None when a group is empty."""
+    seen = set(examined)
+    groups: dict[bool, list[bool]] = {True: [], False: []}
+    for example in before_errors:
+        if example in after_wrong:
+            groups[example in seen].append(not after_wrong[example])
+    if not groups[True] or not groups[False]:
+        return None
+    return EyeballCheck(
+        sum(groups[True]), len(groups[True]), sum(groups[False]), len(groups[False]), before
+    )
+
+
 @dataclass
 class Comparison:
     """Two versions side by side: levels, gaps, the verdict, notes, and what the fix fixed."""
@@ -197,6 +296,7 @@ class Comparison:
     verdict: str
     notes: list[str] = field(default_factory=list)
     categories: list[CategoryFix] | None = None
+    eyeball: EyeballCheck | None = None
 
     def fmt(self, value: float | None, *, signed: bool = False) -> str:
         """Format a level, gap or change in the metric and unit."""
@@ -216,6 +316,8 @@ class Comparison:
         }
         if self.categories is not None:
             result["categories"] = [c.to_dict() for c in self.categories]
+        if self.eyeball is not None:
+            result["eyeball"] = self.eyeball.to_dict()
         return result
 
 
@@ -301,10 +403,12 @@ def compare(
     *,
     unit: str = "",
     tags: TagTable | None = None,
+    examined: Collection[str] | None = None,
 ) -> Comparison:
     """Compare two predictions of the same task (the exact path, on validated predictions).
 
-    ``tags`` (the tags of BEFORE's dev errors) adds what the fix fixed per category.
+    ``tags`` (the tags of BEFORE's dev errors) adds what the fix fixed per category;
+    ``examined`` (ids of BEFORE's dev errors people looked at) adds the eyeball check.
     """
     sources = (before.source, after.source)
     check_comparable(before.metric, after.metric, sources)
@@ -327,6 +431,11 @@ def compare(
         comparison.categories = what_fixed(tags, dev_outcomes(after, reviewed))
         note = tags_note(reviewed, dev_outcomes(before, reviewed), before.source)
         comparison.notes += [note] if note else []
+    if examined is not None:
+        errors = [i for i, wrong in dev_outcomes(before, None).items() if wrong]
+        comparison.eyeball = eyeball_check(
+            errors, dev_outcomes(after, errors), examined, before.source
+        )
     return comparison
 
 
@@ -499,6 +608,11 @@ def tagged_ids(table: TagTable) -> list[str]:
     return [i for i in dict.fromkeys(row.id for row in table.rows) if i in reviewed]
 
 
+def examined_ids(table: TagTable) -> list[str]:
+    """Every example id of a tags table (each was looked at, tagged or not), in table order."""
+    return list(dict.fromkeys(row.id for row in table.rows))
+
+
 def check_tags_usable(source: str, metric: str, has_ids: bool) -> None:
     """Refuse matching tagged examples to a file without ids or without class labels."""
     if metric != "error":
@@ -510,8 +624,9 @@ def check_tags_usable(source: str, metric: str, has_ids: bool) -> None:
         )
 
 
-def dev_outcomes(predictions: Predictions, ids: Collection[str]) -> dict[str, bool]:
-    """For each of ``ids`` found in the dev split: True when the prediction is wrong.
+def dev_outcomes(predictions: Predictions, ids: Collection[str] | None) -> dict[str, bool]:
+    """For each of ``ids`` found in the dev split (None: every dev id): True when the
+    prediction is wrong.
 
     Ids are matched as text (the tags CSV's ids); ids not in dev are left out. Needs an ``id``
     column: tags from another file cannot be matched by row number.
@@ -519,7 +634,7 @@ def dev_outcomes(predictions: Predictions, ids: Collection[str]) -> dict[str, bo
     check_tags_usable(predictions.source, predictions.metric, "id" in predictions.frame)
     dev = predictions.split_codes == SPLITS.index("dev")
     text = predictions.frame["id"][dev].astype(str)
-    wanted = text.isin(set(ids)).to_numpy()
+    wanted = np.ones(len(text), bool) if ids is None else text.isin(set(ids)).to_numpy()
     rows = np.flatnonzero(dev)[wanted]
     wrong = predictions.loss()[rows]
     return dict(zip(text[wanted].tolist(), wrong.tolist(), strict=True))

@@ -118,3 +118,19 @@ def _formatter(data: Mapping[str, Any]) -> _Format:
         return format_value(value, data["metric"], data.get("unit") or "", signed=signed)
 
     return fmt
+
+
+def eyeball_line(data: Mapping[str, Any]) -> str | None:
+    """The eyeball check in one sentence (None when the comparison has none)."""
+    eyeball = data.get("eyeball")
+    if not eyeball:
+        return None
+    examined, rest = eyeball["examined"], eyeball["rest"]
+    low, high = eyeball["interval"]
+    return (
+        f"Of the earlier version's dev errors, {examined['fixed']:,} of the {examined['n']:,} "
+        f"people examined are fixed ({examined['fixed'] / examined['n']:.0%}) and "
+        f"{rest['fixed']:,} of the {rest['n']:,} others ({rest['fixed'] / rest['n']:.0%}): "
+        f"the examined ones' error changed by {eyeball['difference'] * 100:+.1f} points more "
+        f"(95% interval {low * 100:+.1f} to {high * 100:+.1f})"
+    )

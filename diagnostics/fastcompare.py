@@ -37,6 +37,7 @@ from diagnostics.compare import (
     check_tags_usable,
     compare,
     compare_levels,
+    eyeball_check,
     pairing_note,
     tagged_ids,
     tags_note,
@@ -176,26 +177,28 @@ def compare_files(
     tags: TagTable | None = None,
     display_names: tuple[str | None, str | None] = (None, None),
     scans: tuple[ScanResult, ScanResult] | None = None,
+    examined: Collection[str] | None = None,
 ) -> Comparison:
     """Compare two predictions files (BEFORE, AFTER): the same result as the exact path.
 
     Same refusals as :func:`~diagnostics.ingest.read_predictions` for each file, and those of
     :func:`~diagnostics.compare.compare`. ``tags`` are the tags of BEFORE's dev errors;
-    ``scans`` are :func:`scan_both` of the same files and arguments, when already made.
+    ``scans`` are :func:`scan_both` of the same files and arguments, when already made;
+    ``examined`` (ids of BEFORE's dev errors people looked at) adds the eyeball check.
     """
     paths = (Path(before), Path(after))
     if scans is None:
         scans = scan_both(*paths, metric=metric, display_names=display_names)
     if all(scan.engine == "duckdb" for scan in scans):
         try:
-            return _fast(paths, scans, humans, unit, tags)
+            return _fast(paths, scans, humans, unit, tags, examined)
         except (duckdb.Error, OSError):
             pass
     sides = [
         read_predictions(path, metric=metric, display_name=name)
         for path, name in zip(paths, display_names, strict=True)
     ]
-    return compare(sides[0], sides[1], humans, unit=unit, tags=tags)
+    return compare(sides[0], sides[1], humans, unit=unit, tags=tags, examined=examined)
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
@@ -212,6 +215,7 @@ def _fast(
     humans: Sequence[HumanLevel],
     unit: str,
     tags: TagTable | None,
+    examined: Collection[str] | None = None,
 ) -> Comparison:
     metric = scans[0].metric
     sources = (scans[0].source, scans[1].source)
@@ -256,6 +260,13 @@ def _fast(
             comparison.categories = what_fixed(tags, outcomes[1])
             note = tags_note(reviewed, outcomes[0], sources[0])
             comparison.notes += [note] if note else []
+        if examined is not None:
+            for source, file in zip(sources, sides(), strict=True):
+                check_tags_usable(source, metric, "id" in file.types)
+            first, second = sides()
+            errors = [i for i, wrong in _dev_outcomes_sql(first.connection, first).items() if wrong]
+            after_wrong = _dev_outcomes_sql(second.connection, second, errors)
+            comparison.eyeball = eyeball_check(errors, after_wrong, examined, sources[0])
     return comparison
 
 
@@ -332,13 +343,17 @@ def _paired_sums(row: Mapping[str, Any]) -> PairedSums:
 
 
 def _dev_outcomes_sql(
-    connection: duckdb.DuckDBPyConnection, file: _File, ids: Collection[str]
+    connection: duckdb.DuckDBPyConnection, file: _File, ids: Collection[str] | None = None
 ) -> dict[str, bool]:
-    """AFTER's outcome (True: wrong) for each tagged id found in its dev split."""
+    """The file's outcome (True: wrong) for each of ``ids`` found in its dev split (None:
+    every dev id)."""
     sql = (
         f"SELECT CAST(id AS VARCHAR) AS id, y_true <> y_pred AS wrong FROM {file.source} "
-        f"WHERE {_split_code()} = {SPLITS.index('dev')} "
-        "AND CAST(id AS VARCHAR) IN (SELECT unnest($ids))"
+        f"WHERE {_split_code()} = {SPLITS.index('dev')}"
     )
-    rows = connection.execute(sql, {file.parameter: str(file.path), "ids": list(ids)}).fetchall()
+    parameters: dict[str, Any] = {file.parameter: str(file.path)}
+    if ids is not None:
+        sql += " AND CAST(id AS VARCHAR) IN (SELECT unnest($ids))"
+        parameters["ids"] = list(ids)
+    rows = connection.execute(sql, parameters).fetchall()
     return {str(i): bool(wrong) for i, wrong in rows}

@@ -24,8 +24,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from diagnostics.errors import example_ids
-from diagnostics.formats import file_columns
+from diagnostics.formats import file_columns, is_parquet_file
 from diagnostics.ingest import Predictions, read_predictions
+from diagnostics.label_noise import LabelNoise, estimate_label_noise, present_classes
 from diagnostics.slices import PROBABILITY_PREFIX
 from diagnostics.splitnames import SPLITS, normalize_split
 from diagnostics.validation import InputError, format_rows
@@ -181,10 +182,7 @@ def find_label_issues(predictions: Predictions, *, split: str = "dev") -> LabelI
     issues: list[LabelIssue] = []
     if len(present) >= 2:
         # cleanlab needs every class among the labels: estimate on the classes dev has
-        kept = np.isin(np.arange(len(classes)), present)
-        local = np.searchsorted(present, given)
-        sub = probabilities[:, kept]
-        sub = sub / np.clip(sub.sum(axis=1, keepdims=True), 1e-12, None)
+        local, sub = present_classes(given, probabilities)
         flagged = confident_learning(
             local, sub, return_indices_ranked_by="self_confidence", n_jobs=1
         )
@@ -217,3 +215,86 @@ def find_label_issues_in_file(
         )
     predictions = read_predictions(path, extra_columns=tuple(columns), display_name=display_name)
     return find_label_issues(predictions, split=split)
+
+
+HELD_OUT = ("dev", "test")
+NON_FEATURES = ("id", "split", "label", "y_true", "y_pred", "weight", "score")
+
+
+def read_features(path: str | os.PathLike[str], *, display_name: str | None = None) -> pd.DataFrame:
+    """A dataset's numeric feature columns by id (text), for cross-validated probabilities.
+
+    The file (CSV or Parquet) needs an ``id`` column; ``split``, ``label``, ``y_true`` and
+    text columns are not features. Refused in one line naming the file when it has no id, no
+    numeric column, or an empty feature cell.
+    """
+    name = display_name or os.path.basename(path)
+    if not os.path.isfile(path):
+        raise InputError(f"features file not found: {path}")
+    try:
+        frame = (
+            pd.read_parquet(path) if is_parquet_file(path) else pd.read_csv(path, low_memory=False)
+        )
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise InputError(f"{name} could not be read as CSV or Parquet ({exc})") from None
+    if "id" not in frame:
+        raise InputError(f"{name} has no id column; features are matched to examples by id")
+    numeric = [
+        c
+        for c in frame.columns
+        if c not in NON_FEATURES and pd.api.types.is_numeric_dtype(frame[c])
+    ]
+    if not numeric:
+        raise InputError(f"{name} has no numeric feature column besides id, split and label")
+    empty = frame[numeric].isna().to_numpy()
+    if empty.any():
+        row, col = np.argwhere(empty)[0]
+        raise InputError(
+            f"{name}, column '{numeric[col]}', row {row + 1}: empty; fill every feature cell"
+        )
+    features = frame[numeric].astype(np.float64)
+    features.index = frame["id"].astype(str)
+    return features
+
+
+def label_noise_by_split(
+    predictions: Predictions,
+    *,
+    shift: bool | None,
+    features: pd.DataFrame | None = None,
+    seed: int = 0,
+) -> dict[str, tuple[LabelNoise, list[str]]]:
+    """The label noise of dev and test, each with the ids offered as likely mislabeled.
+
+    Probabilities come from the file's ``prob_<class>`` columns, or, under ``shift`` (a measured
+    data mismatch; None: not measured) and where ``features`` (by id) cover the split, from a
+    model cross-validated on the split itself (:mod:`diagnostics.label_noise`). Splits with
+    neither are left out.
+    """
+    if predictions.metric != "error":
+        return {}
+    columns = probability_columns(list(predictions.frame.columns))
+    frame = predictions.frame
+    labels = pd.unique(np.concatenate([frame["y_true"].to_numpy(), frame["y_pred"].to_numpy()]))
+    classes = _class_order(predictions, columns) if columns else sorted(labels, key=str)
+    index = {str(_python(c)): k for k, c in enumerate(classes)}
+    result = {}
+    for split in HELD_OUT:
+        rows = np.flatnonzero(predictions.split_codes == SPLITS.index(split))
+        if len(rows) == 0:
+            continue
+        given = np.array(
+            [index[str(_python(v))] for v in frame["y_true"].iloc[rows]], dtype=np.int64
+        )
+        probabilities = _checked_probabilities(predictions, columns, rows) if columns else None
+        ids = example_ids(predictions, rows)
+        x = None
+        if features is not None:
+            found = features.reindex(ids.to_numpy())
+            x = None if found.isna().to_numpy().any() else found.to_numpy()
+        noise = estimate_label_noise(
+            split, given, probabilities, features=x, shift=shift, n_classes=len(classes), seed=seed
+        )
+        if noise is not None:
+            result[split] = (noise, ids.iloc[noise.flagged].tolist())
+    return result

@@ -23,9 +23,10 @@ from markupsafe import Markup
 
 from diagnostics import charts as chart_specs
 from diagnostics import compare_rows
+from diagnostics.annotators import annotator_rows, floor_lines
 from diagnostics.ceiling import Ceiling, ceiling_table
 from diagnostics.rates import format_value
-from diagnostics.splitnames import LEVEL_LABELS
+from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.tags import neutralize
 from diagnostics.waterfall import GAP_LABELS, Diagnosis, gap_rows
 
@@ -35,6 +36,7 @@ SECTIONS = (
     "plan",
     "warnings",
     "slices",
+    "floor",
     "concentration",
     "changed",
     "splits",
@@ -47,6 +49,7 @@ SECTION_TITLES = {
     "plan": "Action plan",
     "warnings": "Warnings",
     "slices": "Per-slice waterfalls",
+    "floor": "Human levels, the floor and label noise",
     "concentration": "Where errors concentrate",
     "changed": "What changed",
     "splits": "Split plan",
@@ -87,6 +90,7 @@ class ReportInputs:
     search: object | None = None
     error_slices: object | None = None  # a slice search (diagnostics.slices) or its dict
     comparison: object | None = None
+    floor: object | None = None  # what annotators' labels measure, or its dict (--annotations)
 
     def available_sections(self) -> list[str]:
         """The sections this report has content for, in report order."""
@@ -97,6 +101,7 @@ class ReportInputs:
             "ceiling": self.ceiling is not None,
             "search": self.search is not None,
             "concentration": self.error_slices is not None,
+            "floor": self.floor is not None,
         }
         present |= dict.fromkeys(DIAGNOSIS_SECTIONS, self.diagnosis is not None)
         return [s for s in SECTIONS if present[s]]
@@ -132,6 +137,7 @@ def report_data(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dic
         "search": as_dict(inputs.search) if "search" in chosen else None,
         "error_slices": as_dict(inputs.error_slices) if "concentration" in chosen else None,
         "comparison": as_dict(inputs.comparison) if "changed" in chosen else None,
+        "floor": as_dict(inputs.floor) if "floor" in chosen else None,
     }
 
 
@@ -228,8 +234,8 @@ def report_tables(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> d
         tables["levels"] = [["level", "value", "interval", "n"]] + [
             [r["label"], r["value"], r["interval"], r["n"]] for r in view["waterfall"]["levels"]
         ]
-        tables["gaps"] = [["gap", "size", "between", "95% interval", "status"]] + [
-            [r["gap"], r["size"], r["between"], r["interval"], r["status"]]
+        tables["gaps"] = [["gap", "size", "between", "95% interval", "status", "note"]] + [
+            [r["gap"], r["size"], r["between"], r["interval"], r["status"], r["note"]]
             for r in view["waterfall"]["gaps"]
         ]
     if view["waterfall"] and "plan" in sections:
@@ -319,7 +325,7 @@ def _summary(inputs: ReportInputs, d: Diagnosis) -> dict[str, Any]:
     return {
         "source": inputs.source,
         "metric_label": metric_label,
-        "rows": {LEVEL_LABELS[k]: est.n for k, est in d.intervals.items()},
+        "rows": {LEVEL_LABELS[k]: est.n for k, est in d.intervals.items() if k in SPLITS},
     }
 
 
@@ -348,7 +354,14 @@ def _waterfall(d: Diagnosis) -> dict[str, Any]:
         }
         for rec in d.recommendations
     ]
-    humans = [{"name": h.name, "value": fmt(h.value)} for h in d.human_levels]
+    humans = [
+        {
+            "name": h.name,
+            "value": fmt(h.value)
+            + (f" (measured on {h.estimate.n:,})" if h.estimate is not None else ""),
+        }
+        for h in d.human_levels
+    ]
     return {"levels": levels, "gaps": gaps, "plan": plan, "humans": humans}
 
 
@@ -373,6 +386,7 @@ def _extra_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
     builders: dict[
         str, tuple[Mapping[str, Any] | None, Callable[[Mapping[str, Any]], dict[str, Any]]]
     ] = {
+        "floor": (as_dict(inputs.floor), _floor_section),
         "concentration": (as_dict(inputs.error_slices), _concentration_section),
         "changed": (as_dict(inputs.comparison), _changed_section),
         "splits": (as_dict(inputs.split_plan), _split_section),
@@ -426,6 +440,23 @@ def _concentration_section(search: Mapping[str, Any]) -> dict[str, Any]:
         "intro": intro,
         "tables": [table] if rows else [],
         "notes": [f"Method: {search['method']}.", *search.get("warnings", [])],
+    }
+
+
+def _floor_section(floor: Mapping[str, Any]) -> dict[str, Any]:
+    rows = annotator_rows(floor)
+    return {
+        "intro": f"Human levels measured from {floor['source']}; errors against "
+        f"{floor['reference']}, with Wilson 95% intervals (kappa: each annotator's agreement "
+        "with the others).",
+        "tables": [
+            {
+                "caption": "Annotators",
+                "columns": list(rows[0]),
+                "rows": [list(r.values()) for r in rows],
+            }
+        ],
+        "notes": floor_lines(floor),
     }
 
 

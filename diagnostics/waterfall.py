@@ -79,10 +79,27 @@ NEGATIVE_GAP_REASONS = {
 
 @dataclass(frozen=True)
 class HumanLevel:
-    """A named human-level error, e.g. ("team of experts", 0.007)."""
+    """A named human-level error, e.g. ("team of experts", 0.007).
+
+    ``estimate`` carries the interval of a level measured from annotators' labels (None for a
+    typed one); ``floor`` marks an estimate of the Bayes error itself (the measured floor from
+    soft labels), which held-out errors cannot beat except by noisy labels or overfitting.
+    """
 
     name: str
     value: float
+    estimate: LevelEstimate | None = None
+    floor: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """{name, value}, with interval, n and floor for a measured level."""
+        result: dict[str, Any] = {"name": self.name, "value": self.value}
+        if self.estimate is not None:
+            est = self.estimate
+            result["interval"] = [est.low, est.high] if est.has_interval else None
+            result["n"] = est.n
+            result["floor"] = self.floor
+        return result
 
 
 @dataclass(frozen=True)
@@ -128,6 +145,9 @@ class Diagnosis:
     priority: list[str]
     recommendations: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
+    noise_bands: dict[str, float] = field(default_factory=dict)
+    """Per held-out split, the most of its error that may be label error (the top of the
+    label-noise interval, :mod:`diagnostics.label_noise`); drawn as a band on its bar."""
 
     def fmt(self, value: float | None, *, signed: bool = False) -> str:
         """Format a level or gap in the diagnosis's metric and unit."""
@@ -160,7 +180,7 @@ class Diagnosis:
             "metric": self.metric,
             "unit": self.unit or None,
             "levels": {name: self.levels.get(name) for name in LEVELS},
-            "human_levels": [{"name": h.name, "value": h.value} for h in self.human_levels],
+            "human_levels": [h.to_dict() for h in self.human_levels],
             "gaps": {
                 name: (clean(self.gaps[name].value) if name in self.gaps else None) for name in GAPS
             },
@@ -186,8 +206,9 @@ def gap_rows(diagnosis: Diagnosis) -> list[dict[str, str | bool]]:
 
     Keys: ``name``, ``gap`` (its label), ``between`` (the two levels), ``size`` and ``interval``
     (its 95% interval, formatted in the diagnosis's unit), ``status`` ("fix this first",
-    "priority 2", "within noise", "one example: no interval" or "not a problem") and ``focus``
-    (True for the gap to fix first).
+    "priority 2", "within noise", "one example: no interval" or "not a problem"), ``focus``
+    (True for the gap to fix first) and ``note`` (a measured human level's name and n, or how
+    much of a held-out level may be label error; empty otherwise).
     """
     rows: list[dict[str, str | bool]] = []
     for name, gap in diagnosis.gaps.items():
@@ -209,9 +230,22 @@ def gap_rows(diagnosis: Diagnosis) -> list[dict[str, str | bool]]:
                 "interval": diagnosis.gap_interval_text(name),
                 "status": status,
                 "focus": bool(diagnosis.priority) and name == diagnosis.priority[0],
+                "note": _gap_note(diagnosis, gap),
             }
         )
     return rows
+
+
+def _gap_note(diagnosis: Diagnosis, gap: Gap) -> str:
+    """What the floor adds to a gap's row: the measured human level, the label noise."""
+    notes = []
+    proxy = diagnosis.human_levels[0] if diagnosis.human_levels else None
+    if gap.lower == "human" and proxy is not None and proxy.estimate is not None:
+        notes.append(f"human = {proxy.name}, measured on {proxy.estimate.n:,}")
+    band = diagnosis.noise_bands.get(gap.upper)
+    if band is not None:
+        notes.append(f"{LEVEL_LABELS[gap.upper]}: up to {diagnosis.fmt(band)} may be label error")
+    return "; ".join(notes)
 
 
 def _clean_interval(gap: Gap | None) -> list[float] | None:
@@ -250,6 +284,8 @@ def diagnose(
     humans = sorted(humans, key=lambda h: h.value)
     if humans:
         levels["human"] = humans[0].value
+        if humans[0].estimate is not None:
+            estimates["human"] = humans[0].estimate
 
     diagnosis = Diagnosis(
         metric=metric,
@@ -308,20 +344,7 @@ def _sampled(diagnosis: Diagnosis, gap: Gap) -> str:
 
 def _warnings(diagnosis: Diagnosis) -> list[str]:
     levels, gaps, fmt = diagnosis.levels, diagnosis.gaps, diagnosis.fmt
-    warnings = []
-    if levels["human"] is None:
-        warnings.append(
-            "No human level given: avoidable bias cannot be measured; add the best human "
-            "error you know as a proxy for the Bayes error"
-        )
-    elif levels["train"] is not None and levels["train"] < levels["human"]:
-        warnings.append(
-            f"The model beats the best human level (train {fmt(levels['train'])} < human "
-            f"{fmt(levels['human'])}): human level is no longer a usable proxy for the Bayes "
-            "error, so the avoidable bias is unknown. Progress usually slows from here, and "
-            "manual error analysis gets harder because people can no longer tell the model "
-            "what it got wrong"
-        )
+    warnings = _human_warnings(diagnosis)
     if levels["train_dev"] is None and levels["train"] is not None and levels["dev"] is not None:
         warnings.append(
             "No train-dev level: variance is measured as dev − train and includes any data "
@@ -354,6 +377,86 @@ def _warnings(diagnosis: Diagnosis) -> list[str]:
             warnings.append(
                 f"Negative {label} gap ({fmt(gap.value, signed=True)}): "
                 f"{NEGATIVE_GAP_REASONS[gap.name]}"
+            )
+    return warnings
+
+
+HELD_OUT = ("dev", "test")
+
+
+def _human_warnings(diagnosis: Diagnosis) -> list[str]:
+    """What the human levels say about the model: no human level; beating people on held-out
+    data; a train error below human that is a variance story; a held-out error below the
+    measured floor (too good to be true)."""
+    levels, fmt = diagnosis.levels, diagnosis.fmt
+    human = levels["human"]
+    if human is None:
+        return [
+            "No human level given: avoidable bias cannot be measured; add the best human "
+            "error you know as a proxy for the Bayes error"
+        ]
+    warnings = []
+    held = {k: v for k in HELD_OUT if (v := levels[k]) is not None}
+    beaten = {k: v for k, v in held.items() if v < human}
+    train = levels["train"]
+    if beaten:
+        split = min(beaten, key=lambda k: beaten[k])
+        warnings.append(
+            f"The model beats the best human level on held-out data ({LEVEL_LABELS[split]} "
+            f"{fmt(beaten[split])} < human {fmt(human)}): human level is no longer a usable "
+            "proxy for the Bayes error, so the avoidable bias is unknown. Progress usually slows "
+            "from here, and manual error analysis gets harder because people can no longer tell "
+            "the model what it got wrong"
+        )
+    elif train is not None and train < human and not _within_noise(diagnosis, "avoidable_bias"):
+        if held:
+            split = max(held, key=lambda k: held[k])
+            warnings.append(
+                f"Train error {fmt(train)} is below the best human level {fmt(human)}, but "
+                f"{LEVEL_LABELS[split]} error is {fmt(held[split])}: the model memorises its "
+                "training set, it does not beat people. This is a variance story: the "
+                "avoidable bias reads as none only because the training error flatters the "
+                "model; close the gap to held-out data first"
+            )
+        else:
+            warnings.append(
+                f"Train error {fmt(train)} is below the best human level {fmt(human)} and there "
+                "is no dev or test level: whether the model beats people or memorises its "
+                "training set cannot be told; measure a held-out level"
+            )
+    warnings.extend(_too_good(diagnosis))
+    return warnings
+
+
+def _within_noise(diagnosis: Diagnosis, name: str) -> bool:
+    """True when the gap exists and its interval holds 0 (or it cannot be told from noise)."""
+    gap = diagnosis.gaps.get(name)
+    return gap is not None and (gap.within_noise or gap.unmeasurable)
+
+
+def _too_good(diagnosis: Diagnosis) -> list[str]:
+    """A held-out error whose interval lies below the measured floor's interval."""
+    floor = next((h for h in diagnosis.human_levels if h.floor and h.estimate), None)
+    if floor is None or floor.estimate is None or floor.estimate.low is None:
+        return []
+    fmt, warnings = diagnosis.fmt, []
+    for split in HELD_OUT:
+        value = diagnosis.levels[split]
+        if value is None:
+            continue
+        est = diagnosis.intervals.get(split)
+        top = est.high if est is not None and est.high is not None else value
+        if top < floor.estimate.low:
+            label = LEVEL_LABELS[split]
+            warnings.append(
+                f"Too good to be true: {label} error {fmt(value)}"
+                + (f" (95% interval up to {fmt(top)})" if top != value else "")
+                + f" lies below the {floor.name} {fmt(floor.value)} (95% interval "
+                f"{fmt(floor.estimate.low)} – {fmt(floor.estimate.high)}), an estimate of the "
+                f"Bayes error that no model can beat on correct labels. The {label} labels are "
+                "probably noisy in the way the model learned (e.g. made by a similar model), or "
+                f"the {label} set was overfit (tuned on, or leaked into training): check its "
+                "labels and how it was made before trusting this level"
             )
     return warnings
 

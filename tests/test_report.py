@@ -111,7 +111,36 @@ def full_inputs(text: str | None = None) -> ReportInputs:
         search=search_dict(text or "lr", text or "digits-search"),
         error_slices=slice_search_dict(text),
         comparison=comparison_dict(text or "v1 · logistic regression"),
+        floor=floor_dict(text),
     )
+
+
+def floor_dict(text: str | None = None) -> dict:
+    """What annotations measure, in the ``diagnose --annotations --json`` shape."""
+
+    def level(name, errors, n, kappa=None):
+        return {"name": name, "error": errors / n, "interval": [0.01, 0.09], "n": n,
+                "errors": errors, "kappa": kappa, "pairs": n}  # fmt: skip
+
+    best, typical = level(text or "ana", 6, 300, 0.8), level("ben", 15, 300, 0.7)
+    return {
+        "source": text or "annotations.csv",
+        "reference": "the predictions' y_true",
+        "annotators": [best, typical, level("cleo", 75, 300, 0.3)],
+        "typical": typical,
+        "best": best,
+        "team": level("team (majority vote)", 20, 745),
+        "floor": {
+            "estimate": 0.05,
+            "interval": [0.03, 0.07],
+            "n": 146,
+            "method": "soft labels",
+            "votes_per_example": 2.1,
+            "bias": "biased low",
+            "credible": True,
+        },
+        "label_noise": {},
+    }
 
 
 def slice_search_dict(text: str | None = None) -> dict:

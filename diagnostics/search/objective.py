@@ -8,11 +8,11 @@ the path of a CSV/Parquet file with ``id, split, y_true, y_pred``, optionally ``
 ``prob_<class>``; a numeric ``y_pred`` for regression with the metric ``mae`` or ``rmse``).
 
 Every trial's predictions are scored by the waterfall with the code Diagnose runs
-(:func:`diagnostics.waterfall.diagnose` of the same scan): :func:`score_predictions`. Its levels, gaps and intervals
-are kept with the trial (user attributes ``levels``, ``gaps``, ``gap_intervals``,
-``intervals``); :class:`Goal` says what the study minimises (dev error by default; a named gap;
-dev error under a constraint on a gap; or two objectives at once). A trial whose code fails
-is failed with one line (user attribute ``error``); the study goes on.
+(:func:`diagnostics.waterfall.diagnose` of the same scan): :func:`score_predictions`. Its
+levels, gaps and intervals are kept with the trial (user attributes ``levels``, ``gaps``,
+``gap_intervals``, ``intervals``); :class:`Goal` says what the study minimises (dev error by
+default; a named gap; dev error under a constraint on a gap; or two objectives at once). A
+trial whose code fails is failed with one line (user attribute ``error``); the study goes on.
 """
 
 from __future__ import annotations

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from diagnostics.annotators import FLOOR_NOT_CREDIBLE
 from diagnostics.splitnames import LEVEL_LABELS
 from diagnostics.waterfall import GAP_LABELS, Diagnosis, gap_rows, slices_to_dict
 from strategy_app.cli import add_json_flag
 from strategy_app.diagnose.flags import add_level_arguments, diagnosis_from_args
+from strategy_app.diagnose.service import FloorReport
 
 
 def register(subparsers) -> None:
@@ -23,11 +25,15 @@ def register(subparsers) -> None:
 
 def run(args) -> tuple[dict, str]:
     """Diagnose from the file or the typed levels; returns (JSON data, text)."""
-    diagnosis, slices, _ = diagnosis_from_args(args)
+    diagnosis, slices, _, floor = diagnosis_from_args(args)
     data = diagnosis.to_dict()
     if args.slice:
         data["slices"] = slices_to_dict(args.slice, slices)
-    return data, render_text(diagnosis, slices, args.slice)
+    text = render_text(diagnosis, slices, args.slice)
+    if floor is not None:
+        data.update(floor.to_dict())
+        text += "\n\n" + render_floor(floor, diagnosis)
+    return data, text
 
 
 def render_text(diagnosis: Diagnosis, slices=(), slice_column: str | None = None) -> str:
@@ -68,4 +74,40 @@ def render_text(diagnosis: Diagnosis, slices=(), slice_column: str | None = None
                 f"{LEVEL_LABELS[k]} {d.fmt(v)}" for k, v in d.levels.items() if v is not None
             )
             lines.append(f"  {value}: {top}  ({shown})")
+    return "\n".join(lines)
+
+
+def render_floor(floor: FloorReport, diagnosis: Diagnosis) -> str:
+    """The annotators' levels, the team's and the floor, printed without ``--json``."""
+    panel, fmt = floor.panel, diagnosis.fmt
+    lines = [f"Human levels measured from {panel.source} (reference: {panel.reference})"]
+    lines.append(f"  {'who':<28}{'error':>8}   {'95% interval':<18}{'n':>7}{'kappa':>8}")
+    rows = [*panel.annotators, panel.team]
+    for level in rows:
+        low, high = level.interval
+        kappa = "" if level.kappa is None else f"{level.kappa:.2f}"
+        lines.append(
+            f"  {level.name:<28}{fmt(level.error):>8}   {fmt(low) + ' – ' + fmt(high):<18}"
+            f"{level.n:>7,}{kappa:>8}"
+        )
+    lines.append(f"  typical annotator: {panel.typical.name}; best: {panel.best.name}")
+    if panel.floor is not None:
+        f = panel.floor
+        lines.append(
+            f"  measured floor {fmt(f.estimate)} ({fmt(f.low)} – {fmt(f.high)}, n {f.n:,}): "
+            f"{f.method}"
+        )
+        if f.bias:
+            lines.append(f"  ! {f.bias}")
+        if not panel.floor_credible:
+            lines.append(f"  ! {FLOOR_NOT_CREDIBLE}")
+    for split, (noise, _) in floor.noise.items():
+        lines.append(
+            f"  label noise in {split}: {fmt(noise.share)} ({fmt(noise.low)} – {fmt(noise.high)}"
+            f", {noise.probabilities})"
+            + ("" if noise.reliable else " — unreliable")
+            + (f"; {noise.note}" if noise.note else "")
+        )
+        if noise.offered:
+            lines.append(f"    {len(noise.flagged):,} offered as likely mislabeled")
     return "\n".join(lines)

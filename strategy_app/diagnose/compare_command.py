@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnostics.compare import Comparison
+from diagnostics.compare import Comparison, examined_ids
 from diagnostics.fastcompare import compare_files, scan_both
 from diagnostics.splitnames import LEVEL_LABELS
 from diagnostics.tags import read_tags_csv
@@ -47,6 +47,7 @@ def run(args) -> tuple[dict, str]:
         tags=tags,
         display_names=names,
         scans=scans,
+        examined=None if tags is None else examined_ids(tags),
     )
     return comparison.to_dict(), render_text(comparison)
 
@@ -102,6 +103,19 @@ def render_text(comparison: Comparison) -> str:
                 f"({low:.0%} – {high:.0%}){missing}; the ceiling promised up to "
                 f"{c.ceiling_share:.0%} of errors"
             )
+    eyeball = comparison.eyeball
+    if eyeball is not None:
+        low, high = eyeball.interval
+        lines += [
+            "",
+            "Eyeball vs blackbox (BEFORE's dev errors: examined vs the rest, share AFTER fixed)",
+            f"  examined: {eyeball.examined_fixed} of {eyeball.examined} fixed; rest: "
+            f"{eyeball.rest_fixed} of {eyeball.rest}; difference in error change "
+            f"{fmt(eyeball.difference, signed=True)} ({fmt(low, signed=True)} to "
+            f"{fmt(high, signed=True)})",
+        ]
+        if eyeball.warning:
+            lines.append(f"  ! {eyeball.warning}")
     if comparison.notes:
         lines += ["", "Notes"]
         lines.extend(f"  - {note}" for note in comparison.notes)

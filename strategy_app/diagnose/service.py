@@ -17,10 +17,14 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
+from diagnostics.annotators import HumanPanel, measure_annotators, read_annotations
 from diagnostics.compare import Comparison
 from diagnostics.fastcompare import compare_files
 from diagnostics.fastscan import ScanResult, scan_split_metrics
-from diagnostics.ingest import check_scores
+from diagnostics.formats import file_columns
+from diagnostics.ingest import Predictions, check_scores, read_predictions, split_metrics
+from diagnostics.label_issues import label_noise_by_split, probability_columns, read_features
+from diagnostics.label_noise import LabelNoise
 from diagnostics.slices import (
     SLICE_COLUMN_PREFIX,
     Slice,
@@ -42,6 +46,7 @@ from strategy_app.versions.service import (
     file_of,
     read_file,
     read_required,
+    read_version,
     require_file,
     version_file,
 )
@@ -56,6 +61,62 @@ class DiagnosisResult:
     slice_columns: list[str] = field(default_factory=list)
     metric: str | None = None
     error: str | None = None
+    floor: FloorReport | None = None
+    floor_error: str | None = None
+
+
+@dataclass(frozen=True)
+class FloorReport:
+    """What an annotations file measures: the annotators' levels, the team's and the floor,
+    and the label noise of dev and test (with the ids offered as likely mislabeled)."""
+
+    panel: HumanPanel
+    noise: dict[str, tuple[LabelNoise, list[str]]] = field(default_factory=dict)
+
+    def bands(self) -> dict[str, float]:
+        """The label-noise band of each split whose estimate holds (for ``noise_bands``)."""
+        return {split: noise.high for split, (noise, _) in self.noise.items() if noise.reliable}
+
+    def to_dict(self) -> dict[str, object]:
+        """The parts ``diagnose --annotations --json`` adds."""
+        return {
+            **self.panel.to_dict(),
+            "label_noise": {
+                split: noise.to_dict(ids) for split, (noise, ids) in self.noise.items()
+            },
+        }
+
+
+def measured_shift(predictions: Predictions) -> bool | None:
+    """True when the predictions show a data-mismatch gap beyond the noise, None when it cannot
+    be measured (no train-dev or no dev level)."""
+    gap = diagnose(split_metrics(predictions), metric=predictions.metric).gaps.get("data_mismatch")
+    return None if gap is None else gap.is_priority
+
+
+def measure_floor(
+    predictions_path: str | os.PathLike,
+    annotations_path: str | os.PathLike,
+    *,
+    metric: str | None = None,
+    features_path: str | os.PathLike | None = None,
+    names: tuple[str | None, str | None, str | None] = (None, None, None),
+) -> FloorReport:
+    """Read the predictions (with their ``prob_`` columns) and the annotations of their
+    dev/test examples; measure the human levels, the floor and each held-out split's label
+    noise (cross-validated on ``features_path``'s features under a measured shift). ``names``
+    are the three files' display names. Raises InputError naming the file, column and row
+    when a file is refused."""
+    columns = probability_columns(file_columns(predictions_path))
+    predictions = read_predictions(
+        predictions_path, metric=metric, extra_columns=tuple(columns), display_name=names[0]
+    )
+    annotations = read_annotations(annotations_path, predictions, display_name=names[1])
+    features = (
+        None if features_path is None else read_features(features_path, display_name=names[2])
+    )
+    noise = label_noise_by_split(predictions, shift=measured_shift(predictions), features=features)
+    return FloorReport(measure_annotators(annotations), noise)
 
 
 @dataclass(frozen=True)
@@ -170,7 +231,11 @@ def compute(store: Store, state: DiagnoseState) -> DiagnosisResult:
         return DiagnosisResult(error=str(exc))
     if file is None:
         return DiagnosisResult()
-    return _file_diagnosis(file, tuple(state.human_levels), state.unit, state.slice_column)
+    floor, floor_error = _saved_floor(store, state, file)
+    humans = (*state.human_levels, *(floor.panel.human_levels() if floor else ()))
+    bands = tuple(sorted(floor.bands().items())) if floor else ()
+    result = _file_diagnosis(file, humans, state.unit, state.slice_column, bands)
+    return replace(result, floor=floor, floor_error=floor_error)
 
 
 @lru_cache(maxsize=32)
@@ -192,7 +257,11 @@ def _typed_diagnosis(
 
 @lru_cache(maxsize=32)
 def _file_diagnosis(
-    file: VersionFile, humans: tuple[HumanLevel, ...], unit: str, slice_column: str | None
+    file: VersionFile,
+    humans: tuple[HumanLevel, ...],
+    unit: str,
+    slice_column: str | None,
+    noise_bands: tuple[tuple[str, float], ...] = (),
 ) -> DiagnosisResult:
     try:
         columns = slice_candidates(file.path)
@@ -206,13 +275,90 @@ def _file_diagnosis(
         )
     except InputError as exc:
         return DiagnosisResult(error=str(exc))
+    found.diagnosis.noise_bands = dict(noise_bands)
     return DiagnosisResult(found.diagnosis, found.slices, columns, found.scan.metric)
+
+
+def _saved_floor(
+    store: Store, state: DiagnoseState, file: VersionFile
+) -> tuple[FloorReport | None, str | None]:
+    """The measured human levels of the version's annotations (with the project's dataset as
+    features), or why they cannot be measured (the diagnosis goes on without them)."""
+    if not state.annotations_sha256:
+        return None, None
+    annotations = store.uploads.path(state.annotations_sha256)
+    if not annotations.is_file():
+        return (
+            None,
+            f"the annotations file {state.annotations_name or ''} is missing; upload it again",
+        )
+    names = (state.upload_name, state.annotations_name, "the project's dataset")
+    try:
+        floor = _measured_floor(file, annotations, _project_dataset(store, state), names)
+    except InputError as exc:
+        return None, str(exc)
+    return floor, None
+
+
+@lru_cache(maxsize=8)
+def _measured_floor(
+    file: VersionFile,
+    annotations: Path,
+    features: Path | None,
+    names: tuple[str | None, str | None, str],
+) -> FloorReport:
+    """:func:`measure_floor` once per predictions, annotations and features files (each named
+    by its content)."""
+    return measure_floor(
+        file.path, annotations, metric=file.metric, features_path=features, names=names
+    )
+
+
+def _project_dataset(store: Store, state: DiagnoseState) -> Path | None:
+    """The project's dataset file (features by id for label noise), or None."""
+    version = store.versions.get(state.version_id) if state.version_id else None
+    found = None if version is None else store.projects.dataset(version.project_id)
+    return None if found is None or not found[1].is_file() else found[1]
+
+
+def accept_annotations(
+    store: Store,
+    project_id: int,
+    name: str,
+    data: bytes,
+    user: User,
+    state: DiagnoseState | None = None,
+) -> DiagnoseState:
+    """Check an annotations file against a version's predictions (``state``: its inputs; the
+    project's current version when None) and, only if valid, keep it with that version (its
+    human levels are then measured). On bad input the InputError names the file, column and
+    row, and nothing saved changes. ``user`` must be an editor; audited as an upload."""
+    require(user, "upload files")
+    if state is None:
+        state = store.diagnose_state.load(project_id)
+    shown = state
+    if version_file(store, shown) is None:
+        raise InputError(f"{name}: upload the predictions first; annotations label their examples")
+
+    def check(path: Path) -> None:
+        predictions = read_version(store, shown)
+        assert predictions is not None  # version_file found the file
+        read_annotations(path, predictions, display_name=name)
+
+    upload = store.uploads.add(name, data, check=check)
+    state = replace(state, annotations_sha256=upload.sha256, annotations_name=name)
+    state = store.diagnose_state.save(project_id, state)
+    store.audit.record(
+        user.identity, UPLOAD, project_id, name, {"sha256": upload.sha256, "kind": "annotations"}
+    )
+    return state
 
 
 def compare_versions(store: Store, before: ModelVersion, after: ModelVersion) -> Comparison:
     """Two versions side by side (:func:`diagnostics.fastcompare.compare_files`): levels with
     paired tests on the ids both share, gaps before/after with AFTER's human levels, the
-    verdict, and what AFTER fixed of BEFORE's tagged dev errors when BEFORE has tags.
+    verdict, what AFTER fixed of BEFORE's tagged dev errors when BEFORE has tags, and the
+    eyeball check when BEFORE has a tagging sample.
 
     Raises InputError for a version without a predictions file, or files that cannot be
     compared (different metrics, no split in common).
@@ -227,7 +373,14 @@ def compare_versions(store: Store, before: ModelVersion, after: ModelVersion) ->
         unit=after.state.unit,
         tags=table if table.consensus_tags() else None,
         display_names=(before.name, after.name),
+        examined=sample_ids(store, before),
     )
+
+
+def sample_ids(store: Store, version: ModelVersion) -> list[str] | None:
+    """The dev examples people were shown in the version's tagging sample (None: no sample)."""
+    sample = store.labels.sample(version.id)
+    return None if sample is None else sample.ids
 
 
 def slice_columns(store: Store, state: DiagnoseState) -> list[str]:

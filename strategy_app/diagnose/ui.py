@@ -11,9 +11,11 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from diagnostics.annotators import annotator_rows, floor_lines
 from diagnostics.charts import waterfall_chart
 from diagnostics.compare_rows import (
     category_lines,
+    eyeball_line,
     gap_change_rows,
     level_rows,
     method_note,
@@ -26,18 +28,23 @@ from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS, Diagnosis, HumanLevel, check_human_levels, gap_rows
 from strategy_app.diagnose.service import (
     DiagnosisResult,
+    FloorReport,
+    accept_annotations,
     accept_upload,
     add_slice_column,
     compare_versions,
     error_slices,
+    sample_ids,
     save_inputs,
 )
+from strategy_app.errors.service import draw_sample
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP
 from strategy_app.shell.page import page_link
 from strategy_app.shell.signin import current_user
 from strategy_app.shell.uploads import handle_once
 from strategy_app.store import DiagnoseState, ModelVersion, Project, Store
+from strategy_app.versions.service import read_required
 
 SOURCES = {"upload": "Upload predictions", "typed": "Type split errors"}
 METRIC_NAMES = {"error": "error rate (%)", "mae": "MAE", "rmse": "RMSE"}
@@ -67,17 +74,23 @@ def input_summary(state: DiagnoseState) -> str:
     return f"Inputs · {source} · {humans} human level{'s' if humans != 1 else ''}"
 
 
-def handle_upload(store: Store, project: Project, uploaded) -> str | None:
-    """Validate and save a newly uploaded file once; returns the error message, if any.
+def handle_upload(
+    store: Store, project: Project, uploaded, state: DiagnoseState | None = None
+) -> str | None:
+    """Validate and save a newly uploaded file once: predictions (a new version), or with
+    ``state`` an annotations file of that version; returns the refusal (escaped), if any.
 
-    A bad file leaves the project's saved predictions untouched.
+    A bad file leaves the project's saved data untouched.
     """
 
     def accept(name: str, data: bytes) -> str:
-        accept_upload(store, project.id, name, data, current_user())
+        if state is None:
+            accept_upload(store, project.id, name, data, current_user())
+        else:
+            accept_annotations(store, project.id, name, data, current_user(), state)
         return f"Saved {name} to {project.name}"
 
-    return handle_once(uploaded, "predictions", accept)
+    return handle_once(uploaded, "predictions" if state is None else "annotations", accept)
 
 
 def inputs(
@@ -99,6 +112,8 @@ def inputs(
     else:
         new = _typed_inputs(new, pid)
     new = _human_inputs(new, pid, result.metric or new.metric or "error")
+    if new.source == "upload" and new.upload_sha256:
+        new = _annotation_inputs(store, project, new, result)
     if new != state:
         try:
             save_inputs(store, pid, new, current_user())
@@ -239,6 +254,61 @@ def _human_inputs(state: DiagnoseState, pid: int, metric: str) -> DiagnoseState:
 ADDED_HUMAN_KEY = "_added_human_{}"
 
 
+def _annotation_inputs(
+    store: Store, project: Project, state: DiagnoseState, result: DiagnosisResult
+) -> DiagnoseState:
+    """Upload the labels several people gave some dev/test examples: measured human levels."""
+    pid = project.id
+    st.markdown("**Annotators' labels** · measure the human levels instead of typing them")
+    uploaded = st.file_uploader(
+        "Annotations (CSV or Parquet): id, annotator, label; optional reference, soft_<class>",
+        type=["csv", "parquet", "pq"],
+        key=f"annotations_{pid}",
+        help="One row per (example, person) for some dev or test examples of the predictions "
+        "file, matched by its id. Each annotator's error, the typical and best annotator, the "
+        "team's majority vote and the measured floor become human levels.",
+    )
+    if uploaded is not None:
+        error = handle_upload(store, project, uploaded, state)
+        if error:
+            st.error(f"{error}\n\nNothing was changed: the project keeps its saved data.")
+        version = store.versions.get(state.version_id) if state.version_id else None
+        if version is not None:  # the file as saved with the version shown
+            state = replace(
+                state,
+                annotations_sha256=version.state.annotations_sha256,
+                annotations_name=version.state.annotations_name,
+            )
+    if state.annotations_sha256:
+        name_col, remove_col = st.columns([5, 1], vertical_alignment="center")
+        name_col.caption(
+            f":material/groups: Human levels measured from "
+            f"**{escape_markdown(state.annotations_name or '')}**"
+        )
+        if remove_col.button("Remove", key=f"remove_annotations_{pid}", icon=":material/delete:"):
+            return replace(state, annotations_sha256=None, annotations_name=None)
+    if result.floor_error:
+        st.error(f"{escape_markdown(result.floor_error)}\n\nThe waterfall goes on without them.")
+    return state
+
+
+def floor_section(floor: FloorReport) -> None:
+    """The measured human levels (each annotator, the team, the floor) and the label noise."""
+    data = floor.to_dict()
+    st.subheader(":material/groups: Human levels from annotators", anchor=False)
+    st.caption(
+        f"From {escape_markdown(floor.panel.source)}; errors against "
+        f"{escape_markdown(floor.panel.reference)}, with Wilson 95% intervals; kappa is each "
+        "annotator's agreement with the others (near 0: no better than chance)."
+    )
+    st.dataframe(pd.DataFrame(annotator_rows(data)), hide_index=True, key="human_levels")
+    for line in floor_lines(data):
+        st.caption(escape_markdown(line))
+    for noise, _ in floor.noise.values():
+        if not noise.reliable:
+            st.warning(escape_markdown(noise.note), icon=":material/warning:")
+
+
 def _add_human(pid: int, names: list[str]) -> None:
     """The Add button's callback: take the typed level and clear the form for the next one, or
     leave the form as typed with the reason it was refused (no error, a name already there)."""
@@ -271,9 +341,10 @@ def gap_table(diagnosis: Diagnosis) -> pd.DataFrame:
     """The gaps as a table: name, size, 95% interval, status (the chart shows the levels each
     lies between, so the table fits beside the action plan at 1024 px)."""
     columns = {"gap": "gap", "size": "size", "interval": "95% interval", "status": "status"}
-    return pd.DataFrame(
-        [{shown: row[key] for key, shown in columns.items()} for row in gap_rows(diagnosis)]
-    )
+    rows = gap_rows(diagnosis)
+    if any(row["note"] for row in rows):
+        columns["note"] = "note"
+    return pd.DataFrame([{shown: row[key] for key, shown in columns.items()} for row in rows])
 
 
 def action_plan(diagnosis: Diagnosis) -> None:
@@ -316,6 +387,8 @@ def results(result: DiagnosisResult, state: DiagnoseState) -> None:
     chart_col, plan_col = st.columns([3, 2], gap="large")
     with chart_col:
         show(diagnosis, key="main")
+        if result.floor is not None:
+            floor_section(result.floor)
     with plan_col:
         st.subheader(":material/checklist: Action plan", anchor=False)
         action_plan(diagnosis)
@@ -408,9 +481,12 @@ def concentration_section(store: Store, project: Project, state: DiagnoseState) 
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing versions…")
-def _comparison_cached(_store: Store, before: ModelVersion, after: ModelVersion, tags) -> dict:
-    """The comparison's JSON form; the key is both versions (their saved inputs) and the tags
-    of the earlier one, so a new tag or a changed human level compares again."""
+def _comparison_cached(
+    _store: Store, before: ModelVersion, after: ModelVersion, tags, examined
+) -> dict:
+    """The comparison's JSON form; the key is both versions (their saved inputs), the tags of
+    the earlier one and its sample's ids, so a new tag, a new sample or a changed human level
+    compares again."""
     return compare_versions(_store, before, after).to_dict()
 
 
@@ -435,7 +511,9 @@ def comparison_section(store: Store, project: Project, state: DiagnoseState) -> 
     other = next(v for v in others if v.id == chosen)
     before, after = (other, current) if other.number < current.number else (current, other)
     try:
-        data = _comparison_cached(store, before, after, store.labels.tag_table(before.id))
+        data = _comparison_cached(
+            store, before, after, store.labels.tag_table(before.id), sample_ids(store, before)
+        )
     except InputError as exc:
         st.error(f"{escape_markdown(exc)}\n\nThese two versions cannot be compared.")
         return
@@ -446,6 +524,54 @@ def comparison_section(store: Store, project: Project, state: DiagnoseState) -> 
     if fixed:
         st.markdown(f"**What the new model fixed** (of {before.name}'s tagged dev errors)")
         st.markdown("\n".join(f"- {line}" for line in fixed))
+    eyeball_section(store, data, before, after)
     for note in data["notes"]:
         st.caption(f":material/info: {note}")
     st.caption(method_note())
+
+
+def eyeball_section(store: Store, data: dict, before: ModelVersion, after: ModelVersion) -> None:
+    """Examined vs the rest of the earlier version's dev errors; when the examined ones improved
+    significantly more, the warning and a button drawing a fresh sample from the rest."""
+    line = eyeball_line(data)
+    if line is None:
+        return
+    st.markdown(f"**Eyeball vs blackbox** · {escape_markdown(line)}")
+    warning = data["eyeball"]["warning"]
+    if not warning:
+        return
+    st.warning(escape_markdown(warning), icon=":material/visibility:")
+    examined = sample_ids(store, before) or []
+    busy = store.labels.has_reviews(after.id)
+    may = current_user().can("draw a sample") and not busy
+    if st.button(
+        f"Draw a fresh sample of {after.name}'s dev errors from the rest",
+        key=f"fresh_sample_{after.id}",
+        icon=":material/shuffle:",
+        disabled=not may,
+        help=(
+            f"{after.name} already has tagged examples: drawing would replace them"
+            if busy
+            else f"Draws {after.name}'s sample from the dev errors no one examined in "
+            f"{before.name}'s sample, for tagging on Error analysis"
+        ),
+    ):
+        try:
+            predictions = read_required(store, after, "drawing a sample")
+            drawn = draw_sample(
+                store,
+                after.id,
+                predictions,
+                max(len(examined), 1),
+                seed=0,
+                user=current_user(),
+                exclude=examined,
+            )
+        except InputError as exc:
+            st.error(escape_markdown(exc))
+            return
+        st.toast(
+            f"Drew {drawn.size} fresh dev errors of {escape_markdown(after.name)}",
+            icon=":material/check:",
+        )
+        page_link("error_analysis")

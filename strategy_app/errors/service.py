@@ -29,7 +29,7 @@ import pandas as pd
 
 from diagnostics.ceiling import Agreement, Ceiling, ceiling_table
 from diagnostics.compare import CategoryFix, carry_over, dev_outcomes, tagged_ids, what_fixed
-from diagnostics.errors import confusion_pairs, dev_error_summary, sample_errors
+from diagnostics.errors import confusion_pairs, dev_error_summary, example_ids, sample_errors
 from diagnostics.images import data_url, extract_images_zip, read_image_file, thumbnail_png
 from diagnostics.ingest import Predictions
 from diagnostics.slices import Predicate, mask_of, predicate_columns, predicates_label
@@ -124,22 +124,31 @@ def draw_sample(
     stratify: bool = False,
     user: User,
     within: Sequence[Predicate] = (),
+    exclude: Collection[str] = (),
 ) -> Sample:
     """Draw a seeded sample of a version's misclassified dev examples (``predictions``: that
     version's) and save it in the version, replacing any old one; ``within`` (a slice's
-    predicates) draws only from the errors in that slice.
+    predicates) draws only from the errors in that slice; ``exclude`` (ids, e.g. those people
+    already examined) never draws those.
 
     ``user`` must be an editor; the draw is audited.
     """
     require(user, "draw a sample")
     mask = slice_mask(store, version_id, predictions, within) if within else None
+    if exclude:
+        fresh = ~example_ids(predictions, np.arange(len(predictions.frame))).isin(set(exclude))
+        mask = fresh.to_numpy() if mask is None else mask & fresh.to_numpy()
     examples = sample_errors(predictions, n, seed=seed, stratify=stratify, within=mask)
     if within and examples.empty:
         raise InputError(f"no dev errors in the slice {predicates_label(within)}")
+    if exclude and examples.empty:
+        raise InputError("every dev error has been examined: there is no fresh one to draw")
     sample = store.labels.save_sample(version_id, examples, seed=seed, stratified=stratify)
     detail: dict = {"size": sample.size, "seed": seed, "stratified": stratify}
     if within:
         detail["slice"] = predicates_label(within)
+    if exclude:
+        detail["excluded"] = len(set(exclude))
     store.audit.record(user.identity, SAMPLE_DRAW, project_of(store, version_id), None, detail)
     return sample
 

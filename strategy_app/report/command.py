@@ -75,13 +75,14 @@ def build_inputs(args) -> ReportInputs:
             raise InputError("give either --project or predictions/typed levels, not both")
         inputs = _project(args.project, args.title)
     elif has_levels:
-        diagnosis, slices, predictions = diagnosis_from_args(args)
+        diagnosis, slices, predictions, floor = diagnosis_from_args(args)
         inputs = ReportInputs(
             title=args.title,
             source=Path(args.predictions).name if predictions else "typed levels",
             diagnosis=diagnosis,
             slice_column=args.slice,
             slices=slices,
+            floor=floor,
         )
     else:
         inputs = ReportInputs(title=args.title)

@@ -81,6 +81,7 @@ def inputs_from_result(
         diagnosis=result.diagnosis,
         slice_column=state.slice_column if result.slices else None,
         slices=result.slices,
+        floor=result.floor,
     )
 
 

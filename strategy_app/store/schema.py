@@ -81,6 +81,7 @@ class ModelVersionRow(Base):
     upload_sha256: Mapped[str | None] = mapped_column(ForeignKey("uploads.sha256"))
     typed_levels: Mapped[dict] = mapped_column(JSON)
     human_levels: Mapped[list] = mapped_column(JSON)
+    annotations_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     metric: Mapped[str | None] = mapped_column(String(16))
     unit: Mapped[str] = mapped_column(String(32))
     slice_column: Mapped[str | None] = mapped_column(String(255))

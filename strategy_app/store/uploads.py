@@ -88,6 +88,7 @@ class UploadRepository:
                 select(column).where(column.is_not(None))
                 for column in (
                     ModelVersionRow.upload_sha256,
+                    ModelVersionRow.annotations_sha256,
                     SplitPlanRow.upload_sha256,
                     Project.dataset_sha256,
                 )

@@ -30,7 +30,9 @@ class DiagnoseState:
 
     ``typed_levels`` maps split names to values (fractions for the error rate); ``metric`` is
     None to detect it from an upload; ``upload_sha256`` names a file kept by the upload store;
-    ``version_id`` is the version these inputs are saved in (None: not saved yet).
+    ``annotations_sha256`` names a kept annotations file (several people's labels of dev/test
+    examples: measured human levels); ``version_id`` is the version these inputs are saved in
+    (None: not saved yet).
     """
 
     source: str = "upload"
@@ -41,6 +43,8 @@ class DiagnoseState:
     metric: str | None = None
     unit: str = ""
     slice_column: str | None = None
+    annotations_sha256: str | None = None
+    annotations_name: str | None = None
     version_id: int | None = field(default=None, compare=False)
 
     @property
@@ -167,6 +171,7 @@ def _fill(row: ModelVersionRow, state: DiagnoseState, keep_upload: bool = False)
     row.typed_levels = {k: v for k, v in state.typed_levels.items() if v is not None}
     row.human_levels = [{"name": h.name, "value": h.value} for h in state.human_levels]
     row.metric, row.unit, row.slice_column = state.metric, state.unit or "", state.slice_column
+    row.annotations_sha256 = state.annotations_sha256
     row.updated_at = utcnow()
 
 
@@ -194,6 +199,7 @@ def _add(
 
 def _version(session, row: ModelVersionRow) -> ModelVersion:
     upload = session.get(Upload, row.upload_sha256) if row.upload_sha256 else None
+    annotations = session.get(Upload, row.annotations_sha256) if row.annotations_sha256 else None
     state = DiagnoseState(
         source=row.source,
         upload_sha256=row.upload_sha256,
@@ -203,6 +209,8 @@ def _version(session, row: ModelVersionRow) -> ModelVersion:
         metric=row.metric,
         unit=row.unit or "",
         slice_column=row.slice_column,
+        annotations_sha256=row.annotations_sha256,
+        annotations_name=annotations.name if annotations else None,
         version_id=row.id,
     )
     return ModelVersion(
