@@ -47,6 +47,11 @@ from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS, GAPS, Diagnosis, HumanLevel, diagnose
 
 SIGNIFICANCE = 0.05
+DECISION_RULE = (
+    "a level's change is real when its test's p < 0.05 and its 95% interval excludes 0; where "
+    "the two disagree it is within noise (borderline); a gap's change is real when its "
+    "interval excludes 0"
+)
 WEIGHTS_NOTE = (
     "the files carry weights: the paired tests count examples, so the comparison is unpaired "
     "(on the weighted levels)"
@@ -80,8 +85,18 @@ class LevelChange:
 
     @property
     def real(self) -> bool:
-        """True when the change is significant at 5%."""
-        return self.test is not None and self.test.p_value < SIGNIFICANCE
+        """The one decision rule (:data:`DECISION_RULE`): the test's p < 0.05 *and* the 95%
+        interval excludes 0; where the two disagree the change is within noise (borderline)."""
+        test = self.test
+        return test is not None and test.p_value < SIGNIFICANCE and not self.borderline
+
+    @property
+    def borderline(self) -> bool:
+        """True when the test and the interval disagree about 0 (one says real, one not)."""
+        test = self.test
+        if test is None:
+            return False
+        return (test.p_value < SIGNIFICANCE) != (test.low > 0 or test.high < 0)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``levels`` entry of ``compare --json``."""
@@ -98,6 +113,7 @@ class LevelChange:
             "interval": None if test is None else [_clean(test.low), _clean(test.high)],
             "paired_change": _clean(test.change) if test is not None and self.paired else None,
             "real": self.real,
+            "borderline": self.borderline,
             "method": None if test is None else METHODS[test.method],
         }
 
@@ -409,7 +425,23 @@ def _level_change(
                     f"{b.n:,} before, {a.n:,} after); the levels count every row"
                 )
             return LevelChange(split, b, a, True, sums.n, sums.improved, sums.worsened, test)
+        if sums.n >= 2:
+            notes.append(
+                f"{label}: the {sums.n:,} shared examples' loss changes are all equal, so its "
+                "change is not tested (no spread to measure it by)"
+            )
+            return LevelChange(split, b, a, True, sums.n, sums.improved, sums.worsened)
     shared = 0 if sums is None else sums.n
+    untestable = [
+        f"{source} ({level.no_interval_text.split(':')[0]})"
+        for source, level in zip(sources, (b, a), strict=True)
+        if not level.has_interval
+    ]
+    if untestable:
+        notes.append(
+            f"{label}: no interval in {' and '.join(untestable)}, so its change is not tested"
+        )
+        return LevelChange(split, b, a, False, shared)
     if paired is not None:
         notes.append(
             f"{label}: {shared} shared example id{'s' * (shared != 1)}, so the comparison is "
@@ -483,14 +515,18 @@ def verdict(comparison: Comparison) -> str:
         return "no level to compare"
     level = comparison.levels[split]
     change, before, after, test = level.change, level.before, level.after, level.test
-    if change is None or before is None or after is None or test is None:
-        raise ValueError(f"the {split} level change has no test")
+    if change is None or before is None or after is None:
+        raise ValueError(f"the {split} level has no change")
     direction = "down" if change < 0 else "up" if change > 0 else "unchanged"
     amount = "" if change == 0 else f" {_amount(comparison, change)}"
-    real = "real" if level.real else "within noise"
+    if test is None:
+        real = "not tested"
+    else:
+        noise = "within noise, borderline" if level.borderline else "within noise"
+        real = f"{'real' if level.real else noise} (p = {test.p_value:.2g})"
     return (
         f"no gap stands out; {LEVEL_LABELS[split]} {fmt(before.value)} → "
-        f"{fmt(after.value)}: {direction}{amount}, {real} (p = {test.p_value:.2g})"
+        f"{fmt(after.value)}: {direction}{amount}, {real}"
     )
 
 

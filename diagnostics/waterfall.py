@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from diagnostics.ingest import Predictions, split_metrics
-from diagnostics.metrics import INTERVAL_METHODS, NO_INTERVAL, LevelEstimate, gap_interval
+from diagnostics.metrics import (
+    INTERVAL_METHODS,
+    NO_INTERVAL,
+    NO_SPREAD,
+    LevelEstimate,
+    gap_interval,
+)
 from diagnostics.rates import format_value, parse_metric_value
 from diagnostics.splitnames import LEVEL_LABELS, LEVELS, SPLITS
 from diagnostics.validation import InputError
@@ -142,7 +148,9 @@ class Diagnosis:
         est = self.intervals.get(level)
         if est is None:
             return ""
-        return f"{self.fmt(est.low)} – {self.fmt(est.high)}" if est.has_interval else NO_INTERVAL
+        if not est.has_interval:
+            return est.no_interval_text
+        return f"{self.fmt(est.low)} – {self.fmt(est.high)}"
 
     def gap_interval_text(self, name: str) -> str:
         """A gap's 95% interval as shown (``+0.1% to +3.2%``), or why it has none."""
@@ -150,9 +158,15 @@ class Diagnosis:
         if gap is None or (gap.interval is None and not gap.unmeasurable):
             return "—"
         if gap.interval is None:
-            return NO_INTERVAL
+            return self.no_interval_text(gap)
         low, high = gap.interval
         return f"{self.fmt(low, signed=True)} to {self.fmt(high, signed=True)}"
+
+    def no_interval_text(self, gap: Gap) -> str:
+        """Why a gap has no interval: a level of one example, or one whose losses are equal."""
+        levels = [self.intervals[k] for k in (gap.lower, gap.upper) if k in self.intervals]
+        texts = {est.no_interval_text for est in levels if not est.has_interval}
+        return NO_INTERVAL if NO_INTERVAL in texts or not texts else NO_SPREAD
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the CLI contract (DESIGN.md: ``diagnose --json``)."""
@@ -204,7 +218,7 @@ def gap_rows(diagnosis: Diagnosis) -> list[dict[str, str | bool]]:
         elif gap.within_noise:
             status = "within noise"
         elif gap.unmeasurable:
-            status = NO_INTERVAL
+            status = diagnosis.no_interval_text(gap)
         else:
             status = "not a problem"
         rows.append(
@@ -356,15 +370,21 @@ def _warnings(diagnosis: Diagnosis) -> list[str]:
             )
         elif gap.unmeasurable:
             few = [
-                LEVEL_LABELS[k]
+                k
                 for k in (gap.lower, gap.upper)
                 if k in diagnosis.intervals and not diagnosis.intervals[k].has_interval
             ]
+            names = " and ".join(LEVEL_LABELS[k] for k in few)
+            equal = all(diagnosis.intervals[k].equal_losses for k in few)
+            why = (
+                f"{'has' if len(few) == 1 else 'have'} one example"
+                if not equal
+                else f"{'has' if len(few) == 1 else 'have'} no spread (all losses equal)"
+            )
             warnings.append(
                 f"The {label} gap ({fmt(gap.value, signed=True)}) cannot be told from noise: "
-                f"{' and '.join(few)} {'has' if len(few) == 1 else 'have'} one example, so no "
-                f"interval, and it is not a priority; more examples in {' and '.join(few)} "
-                "would tell"
+                f"{names} {why}, so no interval, and it is not a priority; more examples in "
+                f"{names} would tell"
             )
         elif _clean(gap.value) < 0 and gap.name != "avoidable_bias":
             warnings.append(
