@@ -22,8 +22,10 @@ files with DuckDB.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -298,11 +300,21 @@ def paired_sums(before: Predictions, after: Predictions) -> dict[str, PairedSums
 
 
 def _comparable_ids(before: pd.Series, after: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Both id columns in one comparable form: numbers when both are numbers, or when one is
+    and every id of the other (text, e.g. Parquet's ``00001``) reads as a number; else text."""
+
     def numeric(ids: pd.Series) -> bool:
         return pd.api.types.is_numeric_dtype(ids) and not pd.api.types.is_bool_dtype(ids)
 
     if numeric(before) and numeric(after):
         return before.to_numpy(), after.to_numpy()
+    if numeric(before) != numeric(after):
+        text = after if numeric(before) else before
+        as_numbers = pd.to_numeric(text.astype(str), errors="coerce")
+        if not as_numbers.isna().any():
+            if numeric(before):
+                return before.to_numpy(), as_numbers.to_numpy()
+            return as_numbers.to_numpy(), after.to_numpy()
     return before.astype(str).to_numpy(), after.astype(str).to_numpy()
 
 
@@ -550,19 +562,39 @@ def check_tags_usable(source: str, metric: str, has_ids: bool) -> None:
         )
 
 
+def canonical_id(text: str) -> str:
+    """An id as tags and predictions are matched: a whole number however written (``12``,
+    ``12.0``, ``0012``) as its digits, ``12``; any other id as written."""
+    stripped = text.strip()
+    if WHOLE_NUMBER.fullmatch(stripped):
+        return str(int(Decimal(stripped)))
+    return text
+
+
+WHOLE_NUMBER_SQL = r"[+-]?\d+(\.0*)?"  # also DuckDB's regexp_full_match
+WHOLE_NUMBER = re.compile(WHOLE_NUMBER_SQL)
+
+
+def outcomes_by_tag(found: Mapping[str, bool], ids: Iterable[str]) -> dict[str, bool]:
+    """``found`` (canonical predictions id → wrong) keyed by the tagged ids (a whole number
+    matches however either side writes it: :func:`canonical_id`)."""
+    return {i: found[canonical_id(i)] for i in ids if canonical_id(i) in found}
+
+
 def dev_outcomes(predictions: Predictions, ids: Collection[str]) -> dict[str, bool]:
     """For each of ``ids`` found in the dev split: True when the prediction is wrong.
 
-    Ids are matched as text (the tags CSV's ids); ids not in dev are left out. Needs an ``id``
-    column: tags from another file cannot be matched by row number.
+    Ids are matched as text (the tags CSV's ids; a whole number however written, see
+    :func:`canonical_id`); ids not in dev are left out. Needs an ``id`` column: tags from another
+    file cannot be matched by row number.
     """
     check_tags_usable(predictions.source, predictions.metric, "id" in predictions.frame)
     dev = predictions.split_codes == SPLITS.index("dev")
-    text = predictions.frame["id"][dev].astype(str)
-    wanted = text.isin(set(ids)).to_numpy()
+    text = predictions.frame["id"][dev].astype(str).map(canonical_id)
+    wanted = text.isin({canonical_id(i) for i in ids}).to_numpy()
     rows = np.flatnonzero(dev)[wanted]
     wrong = predictions.loss()[rows]
-    return dict(zip(text[wanted].tolist(), wrong.tolist(), strict=True))
+    return outcomes_by_tag(dict(zip(text[wanted].tolist(), wrong.tolist(), strict=True)), ids)
 
 
 def tags_note(ids: Collection[str], before_outcomes: Mapping[str, bool], source: str) -> str | None:

@@ -175,3 +175,249 @@ def test_compare_text_states_the_decision_rule(tmp_path, capsys):
     after = write(tmp_path / "a.csv", REGRESSION_AFTER)
     code, out, _ = run_cli(["compare", str(before), str(after)], capsys)
     assert code == 0 and f"Decision rule: {DECISION_RULE}." in out
+
+
+# -- 15: ids, dates, columns, prob_, 16-bit PNG, search dataset values ------------------------
+
+
+def _pairing_files(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """BEFORE as Parquet with text ids '00001'…, AFTER as CSV with numbers, tags with '1.0'."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 40
+    truth = [i % 2 for i in range(n)]
+    before = tmp_path / "before.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id": [f"{i:05d}" for i in range(1, n + 1)],
+                "split": ["dev"] * n,
+                "y_true": truth,
+                "y_pred": [v if i % 5 else 1 - v for i, v in enumerate(truth)],
+            }
+        ),
+        before,
+    )
+    after = write(
+        tmp_path / "after.csv",
+        "id,split,y_true,y_pred\n"
+        + "".join(f"{i + 1},dev,{v},{v if i % 10 else 1 - v}\n" for i, v in enumerate(truth)),
+    )
+    tags = write(
+        tmp_path / "tags.csv", "id,blurry\n" + "".join(f"{i + 1}.0,1\n" for i in range(0, n, 5))
+    )
+    return before, after, tags
+
+
+def test_text_ids_that_are_numbers_pair_with_numeric_ids(tmp_path, capsys):
+    """15: Parquet '00001' against CSV 1 pairs on all 40 ids (it was 'unpaired' with a note
+    that the ids differ); tags written '1.0' match ids 1 and '00001' (all were 'missing')."""
+    before, after, tags = _pairing_files(tmp_path)
+    code, out, err = run_cli(
+        ["compare", str(before), str(after), "--labels", str(tags), "--json"], capsys
+    )
+    assert code == 0 and err == "", err
+    data = json.loads(out)
+    dev = data["levels"]["dev"]
+    assert dev["paired"] and dev["n_shared"] == 40 and (dev["improved"], dev["worsened"]) == (4, 0)
+    (blurry,) = data["categories"]
+    assert (blurry["tagged"], blurry["fixed"], blurry["missing"]) == (8, 4, 0)
+    assert data["notes"] == []  # every tagged id is a dev error of BEFORE
+    from diagnostics.tags import read_tags_csv
+
+    exact = compare(
+        read_predictions(before, display_name=str(before)),
+        read_predictions(after, display_name=str(after)),
+        tags=read_tags_csv(tags),
+    ).to_dict()
+    assert exact["levels"]["dev"] == dev and exact["categories"] == data["categories"]
+
+
+def _dated(tmp_path: Path) -> Path:
+    """A Parquet file whose day column holds dates, and a narrow timestamp column."""
+    import datetime
+    import random
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = random.Random(1)
+    n = 600
+    day = [datetime.date(2024, 1, 1 + i % 5) for i in range(n)]
+    truth = [rng.randint(0, 2) for _ in range(n)]
+    wrong = [(d.day == 3 and rng.random() < 0.6) or rng.random() < 0.1 for d in day]
+    path = tmp_path / "dated.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id": list(range(n)),
+                "split": ["train"] * 200 + ["dev"] * 400,
+                "y_true": truth,
+                "y_pred": [(v + 1) % 3 if w else v for v, w in zip(truth, wrong, strict=True)],
+                "day": day,
+                "ts": [1.7e9 + i * 0.5 for i in range(n)],
+            }
+        ),
+        path,
+    )
+    return path
+
+
+def test_slices_of_a_date_column_are_json(tmp_path, capsys):
+    """15: a date column gives predicates whose values are text, so --json (and every JSON
+    report and share link built from ``to_dict``) works; the predicate selects its rows."""
+    from diagnostics.slices import find_slices_in_file
+
+    path = _dated(tmp_path)
+    code, out, err = run_cli(["slices", str(path), "--columns", "day", "--json"], capsys)
+    assert code == 0 and err == "", err
+    top = json.loads(out)["slices"][0]
+    assert top["predicates"] == [{"column": "day", "op": "==", "value": "2024-01-03"}]
+    assert top["n"] == 80
+    found = find_slices_in_file(path, columns=["day"])
+    frame = read_predictions(path, extra_columns=("day",)).frame
+    assert int(found.slices[0].mask(frame[frame["split"] == "dev"]).sum()) == 80
+
+
+def test_slices_repeated_column_is_one_column(tmp_path, capsys):
+    """15: --columns day,day is day (it raised AttributeError)."""
+    path = _dated(tmp_path)
+    code, out, err = run_cli(["slices", str(path), "--columns", "day,day", "--json"], capsys)
+    assert code == 0 and err == "", err
+    assert json.loads(out)["columns"] == ["day"]
+
+
+def test_slices_narrow_numeric_range_keeps_its_cuts(tmp_path, capsys):
+    """15: timestamps 1700000100 … 1700000300 keep their quantile cuts (3 significant digits
+    rounded them all to 1.7e9, outside the range: no predicate, silently)."""
+    path = _dated(tmp_path)
+    code, out, err = run_cli(
+        ["slices", str(path), "--columns", "ts", "--json", "--max-predicates", "1"], capsys
+    )
+    assert code == 0 and err == "", err
+    data = json.loads(out)
+    assert data["tried"] == 8
+    code, out, _ = run_cli(["slices", str(path), "--columns", "day,ts"], capsys)
+    assert "ts<1700000180" in out or "ts>=1700000180" in out
+
+
+def test_slices_column_without_predicates_is_said(tmp_path, capsys):
+    """15: a column that yields no predicate is named in a warning, not dropped silently."""
+    rows = "".join(f"{i},dev,{i % 2},{(i % 3 == 0) * 1},site{i}\n" for i in range(100))
+    path = write(tmp_path / "p.csv", "id,split,y_true,y_pred,site\n" + rows)
+    code, out, err = run_cli(["slices", str(path), "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["warnings"] == [
+        "no slice of site: one value, or every value on fewer than 20 rows of dev (--min-support)"
+    ]
+
+
+def test_label_issues_accepts_a_class_no_row_has(tmp_path, capsys):
+    """15: prob_2 for a class the model knows but no row is labelled with is accepted."""
+    rows = []
+    for i in range(200):
+        y = i % 2
+        p = [0.05, 0.05, 0.05]
+        p[y], p[1 - y] = 0.8, 0.15
+        if i == 3:
+            p = [0.9, 0.05, 0.05]  # labelled 1, surely 0
+        rows.append(f"{i},dev,{y},{p.index(max(p))},{p[0]},{p[1]},{p[2]}")
+    path = write(
+        tmp_path / "p.csv", "id,split,y_true,y_pred,prob_0,prob_1,prob_2\n" + "\n".join(rows)
+    )
+    code, out, err = run_cli(["label-issues", str(path), "--json"], capsys)
+    assert code == 0 and err == "", err
+    data = json.loads(out)
+    assert data["classes"] == [0, 1, 2] and data["issues"][0]["id"] == "3"
+
+
+def test_label_issues_cleanlab_warning_is_in_the_result_not_stderr(tmp_path, capsys):
+    """15: cleanlab's 'too few examples' warning is a warning of the result, with the label."""
+    rows = "".join(f"{i},dev,{int(i < 1)},0,0.9,0.1\n" for i in range(200))
+    path = write(tmp_path / "p.csv", "id,split,y_true,y_pred,prob_0,prob_1\n" + rows)
+    code, out, err = run_cli(["label-issues", str(path), "--json"], capsys)
+    assert code == 0 and err == "", err
+    assert json.loads(out)["warnings"] == [
+        "cleanlab: May not flag all label issues in class 1, it has too few examples"
+    ]
+
+
+def _png16(values) -> bytes:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(np.asarray(values, dtype=np.uint16)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_16_bit_png_is_not_dark(tmp_path):
+    """15: a 16-bit greyscale PNG spanning 0…65535 is neither dark nor low-information (clipped
+    at 255 it was both)."""
+    import numpy as np
+
+    from diagnostics.image_flags import flag_images
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "wide.png").write_bytes(_png16(rng.random((64, 64)) * 65535))
+    (tmp_path / "dark.png").write_bytes(_png16(rng.random((64, 64)) * 2000))
+    flags = {r.path: r.flags for r in flag_images(tmp_path).images}
+    assert flags["wide.png"] == [] and "dark" in flags["dark.png"]
+
+
+def test_one_unreadable_image_leaves_the_others_flagged(tmp_path):
+    """15: in the app, one damaged image is left out by name; the others are still flagged."""
+    import numpy as np
+
+    from diagnostics.image_flags import flag_images
+
+    (tmp_path / "ok.png").write_bytes(_png16(np.full((32, 32), 100)))
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    flags = flag_images(tmp_path, ["ok.png", "bad.png"], skip_unreadable=True)
+    assert [r.path for r in flags.images] == ["ok.png"] and "dark" in flags.images[0].flags
+    assert list(flags.unreadable) == ["bad.png"] and "bad.png" in flags.unreadable["bad.png"]
+    assert flags.to_dict()["unreadable"] == flags.unreadable
+
+
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [("inf", "inf"), ("1e300", "1e+300"), ("-5e38", "-5e+38")],
+)
+def test_search_dataset_refuses_values_beyond_float32(tmp_path, capsys, cell, shown):
+    """15: inf, 1e300 and values beyond float32 are refused by name (they trained to NaN)."""
+    rows = "".join(f"{i / 10},{cell if i == 7 else i},{i % 2}\n" for i in range(300))
+    path = write(tmp_path / "d.csv", "a,b,label\n" + rows)
+    code, _, err = run_cli(
+        ["search", "--dataset", f"csv:{path}", "--label", "label", "--trials", "1"], capsys
+    )
+    assert code == 2 and err.count("\n") == 1, err
+    assert (
+        f"{path}, column 'b': 1 values infinite or beyond ±3.4e+38 (rows [8], e.g. {shown})" in err
+    )
+
+
+def test_search_dataset_large_values_and_na_labels_train(tmp_path):
+    """15: features near 1e30 standardize to finite numbers (float64), labels NA/None/null are
+    classes; the trained model's predictions are accepted by the upload."""
+    import numpy as np
+
+    from diagnostics.search.datasets import load_dataset
+    from diagnostics.search.outputs import predictions_frame
+    from diagnostics.search.training import TrainConfig, model_for
+    from strategy_app.diagnose.service import validate_upload
+
+    rng = np.random.default_rng(0)
+    labels = ["NA", "None", "null"]
+    rows = "".join(f"{rng.random()},{rng.random() * 1e30},{labels[i % 3]}\n" for i in range(300))
+    data = load_dataset(
+        f"csv:{write(tmp_path / 'd.csv', 'a,b,label' + chr(10) + rows)}", label="label"
+    )
+    assert data.classes == ["NA", "None", "null"]
+    assert all(np.isfinite(x).all() for x in data.x.values())
+    model = model_for(TrainConfig(), data.n_features, data.n_classes)
+    frame = predictions_frame(model, data)
+    assert frame["score"].notna().all()
+    validate_upload("predictions.csv", frame.to_csv(index=False).encode())

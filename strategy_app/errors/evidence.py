@@ -77,14 +77,12 @@ def label_issues_of(store: Store, state: DiagnoseState) -> LabelIssues | None:
 
 def image_flags_of(root: str | None, sample: Sample) -> ImageFlags | None:
     """Image flags of the sample's images under ``root`` (None when the inputs are no images or
-    there is no images folder); images that cannot be read are left out."""
+    there is no images folder); images that cannot be read are left out, one by one (listed in
+    the result's ``unreadable``), and the others still flagged."""
     paths = [p for p in sample.examples[INPUT].tolist() if is_image_path(p)]
     if root is None or not paths:
         return None
-    try:
-        return flag_images(root, paths)
-    except InputError:
-        return None
+    return flag_images(root, paths, skip_unreadable=True)
 
 
 def sample_frame(
