@@ -421,3 +421,63 @@ def test_search_dataset_large_values_and_na_labels_train(tmp_path):
     frame = predictions_frame(model, data)
     assert frame["score"].notna().all()
     validate_upload("predictions.csv", frame.to_csv(index=False).encode())
+
+
+# -- 11: split --disagreement sized for the exact McNemar test --------------------------------
+
+
+def test_exact_mcnemar_power_equals_enumeration():
+    """11: the power formula equals the enumeration of every (b, c) of 60 paired examples
+    scored by the p-value compare computes (an independent oracle)."""
+    from scipy import stats
+
+    from diagnostics.paired import mcnemar_p
+    from diagnostics.splits import exact_mcnemar_power
+
+    n, delta, psi = 60, 0.1, 0.2
+    worse, better = (psi - delta) / 2, (psi + delta) / 2
+    total = 0.0
+    for b in range(n + 1):
+        for c in range(n + 1 - b):
+            if mcnemar_p(b, c) < 0.05:
+                total += stats.multinomial.pmf([b, c, n - b - c], n, [worse, better, 1 - psi])
+    assert exact_mcnemar_power(n, delta, psi) == pytest.approx(total, abs=1e-9)
+
+
+def test_split_disagreement_is_sized_for_the_exact_test(capsys):
+    """11: the issue's plan: dev 191 (Connor's 186 gives the exact test 78.6%), the detectable
+    difference and its warning are the exact paired test's (it said 7.07%, independent)."""
+    from diagnostics.splits import exact_mcnemar_power
+
+    code, out, err = run_cli(
+        [
+            "split", "--size", "100000", "--min-difference", "5%", "--baseline-error", "10%",
+            "--disagreement", "6%", "--json",
+        ],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["counts"]["dev"] == 191
+    assert exact_mcnemar_power(191, 0.05, 0.06) >= 0.8 > exact_mcnemar_power(190, 0.05, 0.06)
+    assert exact_mcnemar_power(186, 0.05, 0.06) == pytest.approx(0.786, abs=0.001)
+    assert data["power"]["detectable_difference"] <= 0.05
+    assert data["warnings"] == [
+        "A dev set of 191 can only tell apart models about 5% apart (95% confidence, 80% power, "
+        "exact McNemar test at 6% disagreement); a dev set of 1,000–10,000 examples is the "
+        "usual rule."
+    ]
+    assert "exact McNemar" in data["power"]["paired_test"]
+
+
+def test_split_paired_dev_lists_each_share_once(capsys):
+    """11: a given disagreement equal to a plausible share (2 × 1%) is listed once."""
+    code, out, _ = run_cli(
+        [
+            "split", "--size", "1000000", "--min-difference", "1%", "--baseline-error", "10%",
+            "--disagreement", "2%", "--json",
+        ],
+        capsys,
+    )  # fmt: skip
+    shares = [row["disagreement"] for row in json.loads(out)["power"]["paired_dev"]]
+    assert code == 0 and shares == [0.02, 0.015, 0.03, 0.05]
