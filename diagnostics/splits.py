@@ -47,9 +47,10 @@ approximation gives the *exact* McNemar test ``compare`` runs only 75–79% powe
 ``disagreement`` (ψ) given, dev gets the smallest size at which the exact test (two-sided, 5%)
 has 80% power (:func:`exact_mcnemar_power`, found by bisection from Connor's size), and the
 smallest detectable difference is the exact test's too; without it dev keeps the
-independent-samples size, which is the conservative bound (ψ at its largest, independent errors), and the paired sizes at a few
-plausible ψ (:data:`PLAUSIBLE_DISAGREEMENT`, as multiples of δ) are reported beside it. The
-rule-of-thumb size is reported too.
+independent-samples size, which is the conservative bound (ψ at its largest, independent
+errors), and the paired sizes at a few plausible ψ (:data:`PLAUSIBLE_DISAGREEMENT`, as
+multiples of δ; Connor's approximation) are reported beside it. The rule-of-thumb size is
+reported too.
 """
 
 from __future__ import annotations
