@@ -19,8 +19,8 @@ from diagnostics.split_assign import (
 from diagnostics.splitnames import SPLITS
 from diagnostics.splits import (
     detectable_difference,
-    independent_disagreement,
     exact_paired_dev_size,
+    independent_disagreement,
     paired_dev_size,
     plan_mismatched,
     plan_split,
