@@ -481,3 +481,48 @@ def test_split_paired_dev_lists_each_share_once(capsys):
     )  # fmt: skip
     shares = [row["disagreement"] for row in json.loads(out)["power"]["paired_dev"]]
     assert code == 0 and shares == [0.02, 0.015, 0.03, 0.05]
+
+
+# -- 8: carried tags are not random draws -----------------------------------------------------
+
+
+def test_ceiling_counts_carried_tags_as_themselves_and_extrapolates_the_draws():
+    """8: 10 carried examples (all blurry) and 20 random draws (4 blurry) of 100 dev errors: the
+    share is (10 + 0.2 · 90) / 100 = 28%, not 14 / 30 = 47%; the interval is the draws' Wilson
+    interval on the 90 other errors; a note says which rows are extrapolated."""
+    from diagnostics.metrics import wilson_interval
+    from diagnostics.tags import TagRow, TagTable
+    from strategy_app.errors.service import ceiling_for
+
+    carried = [f"c{i}" for i in range(10)]
+    drawn = [f"d{i}" for i in range(20)]
+    rows = [TagRow(i, frozenset({"blurry"}), True) for i in carried]
+    rows += [
+        TagRow(i, frozenset({"blurry"} if k < 4 else set()), True) for k, i in enumerate(drawn)
+    ]
+    table = TagTable(("blurry",), tuple(rows))
+    summary = {"dev_error": 0.2, "dev_errors": 100}
+    ceiling, _ = ceiling_for(table, summary, carried)
+    (blurry,) = ceiling.categories
+    low, high = wilson_interval(0.2, 20)
+    assert blurry.count == 14 and blurry.share == pytest.approx(0.28)
+    assert blurry.interval == pytest.approx(((10 + low * 90) / 100, (10 + high * 90) / 100))
+    assert blurry.estimated_dev_errors == pytest.approx((28, 10 + low * 90, 10 + high * 90))
+    assert ceiling.notes[0] == (
+        "10 of the 30 reviewed errors were carried over from an earlier version (the ones it "
+        "still gets wrong), not drawn at random from this version's errors: they count as "
+        "themselves, and only the 20 random draws are extrapolated to the other dev errors"
+    )
+    naive, _ = ceiling_for(table, summary)
+    assert naive.categories[0].share == pytest.approx(14 / 30)  # what the page said before
+
+
+def test_ceiling_of_carried_tags_only_is_not_extrapolated():
+    """8: before any new draw is reviewed, the carried rows are not extrapolated at all."""
+    from diagnostics.tags import TagRow, TagTable
+    from strategy_app.errors.service import ceiling_for
+
+    table = TagTable(("blurry",), (TagRow("c0", frozenset({"blurry"}), True), TagRow("c1")))
+    ceiling, _ = ceiling_for(table, {"dev_error": 0.2, "dev_errors": 100}, ["c0", "c1"])
+    assert ceiling.categories[0].estimated_dev_errors is None
+    assert "not extrapolated to all dev errors" in ceiling.notes[0]
