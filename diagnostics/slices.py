@@ -30,7 +30,7 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,13 +44,19 @@ from diagnostics.ingest import (
     REQUIRED_COLUMNS,
     SCORE_COLUMNS,
     Predictions,
+    TooManySliceValues,
     read_predictions,
+    slice_metrics,
     split_estimates,
+    split_metrics,
 )
 from diagnostics.metrics import GroupSums, wilson_interval
 from diagnostics.splitnames import SPLITS, normalize_split
 from diagnostics.validation import InputError
 from diagnostics.waterfall import GAPS, diagnose
+
+if TYPE_CHECKING:
+    from diagnostics.fastscan import ScanResult
 
 PROBABILITY_PREFIX = "prob_"
 DEFAULT_FDR = 0.05
@@ -703,3 +709,77 @@ def find_slices_in_file(
     columns = list(dict.fromkeys(columns))
     predictions = read_predictions(path, extra_columns=tuple(columns), display_name=display_name)
     return find_slices(predictions, columns=columns, **options)
+
+
+# -- a numeric slice column on the waterfall: binned as the slice finder cuts it ---------------
+
+
+def binned_values(values: pd.Series, bins: int = DEFAULT_BINS) -> pd.Series | None:
+    """A numeric column of more than :data:`DISCRETE_LIMIT` values as the slice finder's
+    quantile bins (``< 0.31``, ``0.31 – 0.52``, ``≥ 0.88``, ``missing``); None for any other
+    column (few values, or text), which slices by value."""
+    boolean = pd.api.types.is_bool_dtype(values)
+    if boolean or not pd.api.types.is_numeric_dtype(values):
+        return None
+    if values.nunique(dropna=True) <= DISCRETE_LIMIT:
+        return None
+    numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    edges = _edges(numbers, bins)
+    texts = [Predicate("", "<", float(edge)).label[1:] for edge in edges]  # "<0.31" → "0.31"
+    names = [f"< {texts[0]}"] if texts else ["all values"]
+    names += [f"{low} – {high}" for low, high in itertools.pairwise(texts)]
+    names += [f"≥ {texts[-1]}"] if texts else []
+    codes = np.searchsorted(edges, numbers, side="right")
+    labels = np.array(names, dtype=object)[np.minimum(codes, len(names) - 1)]
+    labels[np.isnan(numbers)] = "missing"
+    return pd.Series(labels, index=values.index)
+
+
+def scan_sliced(
+    path: str | os.PathLike[str],
+    *,
+    metric: str | None = None,
+    slice_column: str | None = None,
+    display_name: str | None = None,
+) -> ScanResult:
+    """:func:`~diagnostics.fastscan.scan_split_metrics`, with a numeric slice column of many
+    values (a brightness, a timestamp) cut into the slice finder's quantile bins instead of one
+    waterfall per value (:func:`binned_values`); other columns slice by value."""
+    # imported here: DuckDB is a heavy import that slice finding alone does not need
+    from diagnostics.fastscan import ScanResult, scan_split_metrics
+
+    try:
+        scan = scan_split_metrics(
+            path, metric=metric, slice_column=slice_column, display_name=display_name
+        )
+        if slice_column is None or len(scan.slices) <= DISCRETE_LIMIT:
+            return scan
+        refusal = None
+    except TooManySliceValues as exc:
+        refusal = exc
+    assert slice_column is not None
+    predictions = read_predictions(
+        path,
+        metric=metric,
+        extra_columns=(slice_column,),
+        display_name=display_name,
+        metrics_only=True,
+    )
+    binned = binned_values(predictions.frame[slice_column])
+    if binned is None:
+        if refusal is not None:
+            raise refusal
+        return scan
+    cut = Predictions(
+        predictions.frame.assign(**{slice_column: binned}),
+        predictions.metric,
+        predictions.source,
+    )
+    return ScanResult(
+        splits=split_metrics(predictions),
+        slices=slice_metrics(cut, slice_column),
+        metric=predictions.metric,
+        source=predictions.source,
+        rows=len(predictions.frame),
+        engine="pyarrow",
+    )

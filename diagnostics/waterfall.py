@@ -427,25 +427,63 @@ def _recommendation(diagnosis: Diagnosis, name: str) -> dict[str, Any]:
     }
 
 
+MIN_SLICE_ROWS = 20  # a slice's level on fewer rows makes no priority (the slice finder's floor)
+
+
 def diagnose_slices(
     per_slice: Mapping[str, Mapping[str, LevelEstimate]],
     humans: Sequence[HumanLevel] = (),
     *,
     metric: str = "error",
     unit: str = "",
+    min_rows: int = MIN_SLICE_ROWS,
 ) -> list[tuple[str, Diagnosis]]:
-    """One diagnosis per slice value, the slice with the largest significant gap first."""
+    """One diagnosis per slice value, the slice with the largest significant gap first.
+
+    A gap between levels of which one holds fewer than ``min_rows`` rows of the slice is no
+    priority of it (4 rows made "fix first: dev overfitting 100%"); a warning says so.
+    """
 
     def largest(diagnosis: Diagnosis) -> float:
         gap = diagnosis.largest_gap()
         return gap.value if gap else -math.inf
 
     results = [
-        (value, diagnose(levels, humans, metric=metric, unit=unit))
+        (
+            value,
+            _without_small_priorities(diagnose(levels, humans, metric=metric, unit=unit), min_rows),
+        )
         for value, levels in per_slice.items()
         if levels
     ]
     return sorted(results, key=lambda item: -largest(item[1]))
+
+
+def _without_small_priorities(diagnosis: Diagnosis, min_rows: int) -> Diagnosis:
+    """The diagnosis with no priority on a gap whose levels hold fewer than ``min_rows`` rows."""
+
+    def small(name: str) -> list[str]:
+        gap = diagnosis.gaps[name]
+        return [
+            k
+            for k in (gap.lower, gap.upper)
+            if k in diagnosis.intervals and diagnosis.intervals[k].n < min_rows
+        ]
+
+    dropped = [name for name in diagnosis.priority if small(name)]
+    if not dropped:
+        return diagnosis
+    for name in dropped:
+        levels = " and ".join(
+            f"{LEVEL_LABELS[k]} ({diagnosis.intervals[k].n})" for k in small(name)
+        )
+        diagnosis.warnings.append(
+            f"The {GAP_LABELS[name]} gap is not a priority of this slice: {levels} "
+            f"{'has' if len(small(name)) == 1 else 'have'} fewer than {min_rows} rows"
+        )
+    diagnosis.priority = [name for name in diagnosis.priority if name not in dropped]
+    diagnosis.recommendations = [_recommendation(diagnosis, name) for name in diagnosis.priority]
+    return diagnosis
 
 
 def slices_to_dict(column: str, slices: Sequence[tuple[str, Diagnosis]]) -> dict[str, Any]:

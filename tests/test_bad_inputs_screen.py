@@ -526,3 +526,125 @@ def test_ceiling_of_carried_tags_only_is_not_extrapolated():
     ceiling, _ = ceiling_for(table, {"dev_error": 0.2, "dev_errors": 100}, ["c0", "c1"])
     assert ceiling.categories[0].estimated_dev_errors is None
     assert "not extrapolated to all dev errors" in ceiling.notes[0]
+
+
+# -- 7: a filtered review queue stays filtered after a decision -------------------------------
+
+
+def test_filtered_queue_stays_filtered_after_dismiss_and_accept(data_dir, monkeypatch):
+    """7: Show 'likely mislabeled', dismiss the first, accept the next after Next: the box keeps
+    the filter with its new count, and each action acts on the filter's example shown (the
+    filter used to drop to every example, and the next click acted on another example)."""
+    from tests.test_app_pages import run_page
+    from tests.test_evidence_pages import SAMPLE, _panel, _sampled, _sheet
+
+    monkeypatch.setenv("STRATEGY_SAMPLE_PREDICTIONS", str(SAMPLE))
+    store, version = _sampled(data_dir)
+    at = run_page("error_analysis.py")
+    _panel(at, version, "Detail view")
+    next(s for s in at.selectbox if s.label == "Show").select("likely mislabeled").run()
+    queue = list(_sheet(at, version)["id"])
+    assert len(queue) >= 4
+
+    def show_box():
+        return next(s for s in at.selectbox if s.label == "Show")
+
+    next(b for b in at.button if b.label == "Dismiss").click().run()
+    assert not at.exception
+    assert show_box().value == "likely mislabeled"
+    assert show_box().options == [show_box().format_func(o) for o in show_box().options]
+    assert f"{len(queue) - 1} examples in the sample" in [c.value for c in at.caption]
+    assert list(_sheet(at, version)["id"]) == queue[1:]  # the next one of the filter
+    next(b for b in at.button if b.label == "Next").click().run()
+    assert _sheet(at, version)["id"].iloc[0] == queue[2]
+    next(b for b in at.button if b.label == "Accept").click().run()
+    assert show_box().value == "likely mislabeled"
+    assert _sheet(at, version)["id"].iloc[0] == queue[3]  # position kept: the next one
+    decided = {
+        (s.suggestion.id, s.status)
+        for s in store.suggestions.of_version(version.id)
+        if s.suggestion.kind == "mislabeled" and not s.pending
+    }
+    assert decided == {(queue[0], "dismissed"), (queue[2], "accepted")}
+    store.close()
+
+
+# -- 9: a numeric slice column on Diagnose ------------------------------------------------------
+
+
+def _bright(tmp_path: Path, rows_per_split: int = 300, digits: int = 3) -> Path:
+    """Predictions whose brightness (many distinct values) darkens dev and test below 0.2."""
+    import random
+
+    rng = random.Random(3)
+    lines, row = ["id,split,y_true,y_pred,brightness,site"], 0
+    for split, n in [("train", 2 * rows_per_split), ("train_dev", rows_per_split),
+                     ("dev", rows_per_split), ("test", rows_per_split)]:  # fmt: skip
+        for _ in range(n):
+            b = round(rng.random(), digits)
+            y = rng.randint(0, 1)
+            wrong = rng.random() < (0.5 if b < 0.2 and split in ("dev", "test") else 0.1)
+            lines.append(f"{row},{split},{y},{1 - y if wrong else y},{b},site{row}")
+            row += 1
+    return write(tmp_path / "bright.csv", "\n".join(lines) + "\n")
+
+
+def test_numeric_slice_column_is_binned_on_the_cli(tmp_path, capsys):
+    """9: 1,000 distinct brightness values make 5 quantile bins, not a waterfall per value."""
+    path = _bright(tmp_path)
+    code, out, err = run_cli(["diagnose", str(path), "--slice", "brightness", "--json"], capsys)
+    assert code == 0 and err == "", err
+    values = [v["value"] for v in json.loads(out)["slices"]["values"]]
+    assert len(values) == 5 and values[0].startswith("< 0.") and "missing" not in values
+    assert {v.split(" ")[0] for v in values} >= {"<", "≥"}
+
+
+def test_numeric_slice_column_beyond_the_value_cap_is_binned(tmp_path, capsys):
+    """9: 1,500 distinct timestamps (above the 1,000-value cap) are binned, not refused; a
+    text column of as many values is still refused in one line."""
+    path = _bright(tmp_path, rows_per_split=300, digits=6)
+    code, out, err = run_cli(["diagnose", str(path), "--slice", "brightness", "--json"], capsys)
+    assert code == 0, err
+    assert len(json.loads(out)["slices"]["values"]) == 5
+    code, _, err = run_cli(["diagnose", str(path), "--slice", "site"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "slice column 'site': 1,500 distinct values, more than the 1,000" in err
+
+
+def test_a_slice_level_of_few_rows_makes_no_priority():
+    """9: test 100% wrong on 4 rows against a clean dev: no 'fix first: dev overfitting 100%'
+    in that slice, and a warning says why (the interval excludes 0; 4 rows are no slice)."""
+    from diagnostics.metrics import LevelEstimate, wilson_interval
+    from diagnostics.waterfall import diagnose_slices
+
+    def level(p: float, n: int) -> LevelEstimate:
+        return LevelEstimate(p, *wilson_interval(p, n), n)
+
+    per_slice = {
+        "tiny": {"train": level(0.0, 400), "dev": level(0.0, 40), "test": level(1.0, 4)},
+        "big": {"train": level(0.05, 400), "dev": level(0.3, 200), "test": level(0.05, 200)},
+    }
+    (first, big), (second, tiny) = diagnose_slices(per_slice)
+    assert (first, second) == ("big", "tiny")
+    assert big.priority and tiny.priority == [] and tiny.recommendations == []
+    assert any(
+        "dev overfitting gap is not a priority of this slice: test (4) has fewer than 20 rows" in w
+        for w in tiny.warnings
+    )
+
+
+def test_diagnose_page_bins_a_numeric_slice_column(data_dir, tmp_path):
+    """9: on the page, the brightness column gives 5 tabs (it gave one per value)."""
+    from strategy_app.store import open_store
+    from tests.test_app_pages import run_page
+
+    store = open_store()
+    project = store.projects.create("bright")
+    at = run_page("diagnose.py")
+    at.file_uploader(key=f"upload_{project.id}").set_value(
+        ("bright.csv", _bright(tmp_path).read_bytes(), "text/csv")
+    ).run()
+    at.selectbox(key=f"slice_{project.id}").set_value("brightness").run()
+    assert not at.exception
+    assert len(at.tabs) == 5 and at.tabs[0].label.startswith("brightness = \\< 0.")  # escaped
+    store.close()

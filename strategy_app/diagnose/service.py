@@ -28,6 +28,7 @@ from diagnostics.slices import (
     find_slices,
     metadata_columns,
     predicate_columns,
+    scan_sliced,
     slice_column,
     slice_column_name,
 )
@@ -71,9 +72,7 @@ def diagnose_file(
 
     Raises InputError naming the file, the column or the rows when the file is refused.
     """
-    scan = scan_split_metrics(
-        path, metric=metric, slice_column=slice_column, display_name=display_name
-    )
+    scan = scan_sliced(path, metric=metric, slice_column=slice_column, display_name=display_name)
     return diagnose_scan(scan, humans, unit=unit)
 
 

@@ -23,7 +23,7 @@ from diagnostics.rates import METRICS, is_rate_metric
 from diagnostics.slices import concentration_line, representation_line
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.validation import InputError
-from diagnostics.waterfall import GAP_LABELS, Diagnosis, HumanLevel, gap_rows
+from diagnostics.waterfall import GAP_LABELS, MIN_SLICE_ROWS, Diagnosis, HumanLevel, gap_rows
 from strategy_app.diagnose.service import (
     DiagnosisResult,
     accept_upload,
@@ -41,6 +41,7 @@ SOURCES = {"upload": "Upload predictions", "typed": "Type split errors"}
 METRIC_NAMES = {"error": "error rate (%)", "mae": "MAE", "rmse": "RMSE"}
 AUTO_METRIC = "auto"
 NO_SLICE = "(no slices)"
+MAX_SLICE_TABS = 12  # waterfalls shown per slice column (the largest gaps first)
 SUGGESTED_HUMANS = "student 5% · expert 2% · team of experts 0.7%"
 
 
@@ -322,14 +323,26 @@ def results(result: DiagnosisResult, state: DiagnoseState) -> None:
         st.subheader(
             f":material/view_column: By {escape_markdown(state.slice_column)}", anchor=False
         )
-        st.caption("One waterfall per value; the slice with the largest significant gap first.")
+        shown = result.slices[:MAX_SLICE_TABS]
+        more = len(result.slices) - len(shown)
+        st.caption(
+            "One waterfall per value (a numeric column in the slice finder's quantile bins); "
+            "the slice with the largest significant gap first; a gap on fewer than "
+            f"{MIN_SLICE_ROWS} rows of a slice is no priority."
+            + (
+                f" The first {len(shown)} of {len(result.slices)} values are shown: "
+                "`diagnose --slice` lists them all."
+                if more
+                else ""
+            )
+        )
         tabs = st.tabs(
             [
                 f"{escape_markdown(state.slice_column)} = {escape_markdown(value)}"
-                for value, _ in result.slices
+                for value, _ in shown
             ]
         )
-        for tab, (value, sliced) in zip(tabs, result.slices, strict=True):
+        for tab, (value, sliced) in zip(tabs, shown, strict=True):
             with tab:
                 show(sliced, key=f"slice_{value}", title=f"{state.slice_column} = {value}")
                 gap = sliced.largest_gap()

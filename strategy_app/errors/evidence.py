@@ -146,10 +146,15 @@ def suggested_texts(stored: Sequence[StoredSuggestion]) -> dict[str, str]:
     return dict(zip(found, suggestion_column(found, found, accepted), strict=True))
 
 
-def sheet_filters(sample: Sample, stored: Sequence[StoredSuggestion]) -> dict[str, list[str]]:
+def sheet_filters(
+    sample: Sample, stored: Sequence[StoredSuggestion], keep: str | None = None
+) -> dict[str, list[str]]:
     """The sheet's *Show* choices and the ids each keeps, in the sample's order: every
     example, those with an open suggestion, each kind of open suggestion (in
-    :data:`~diagnostics.suggestions.KIND_LABELS` order), and the carried-over examples."""
+    :data:`~diagnostics.suggestions.KIND_LABELS` order), and the carried-over examples.
+
+    ``keep`` (the chosen filter) stays a choice when its last suggestion was decided, empty,
+    so the queue stays filtered instead of falling back to every example."""
     open_ = [s.suggestion for s in stored if s.pending]
 
     def kept(wanted: Collection[str]) -> list[str]:
@@ -164,6 +169,8 @@ def sheet_filters(sample: Sample, stored: Sequence[StoredSuggestion]) -> dict[st
             filters[label] = kept(ids)
     if sample.carried:
         filters[CARRIED_OVER] = kept(sample.carried)
+    if keep is not None and keep not in filters and keep in (ANY_SUGGESTION, *KIND_LABELS.values()):
+        filters[keep] = []
     return filters
 
 

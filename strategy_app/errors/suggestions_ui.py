@@ -28,6 +28,7 @@ from strategy_app.store.labels import Conflict, LabelSnapshot
 from strategy_app.store.suggestions import StoredSuggestion
 
 FILTER_KEY = "label_filter_{}"
+CHOICE_KEY = "label_filter_choice_{}"  # the chosen filter, kept across decisions
 OFFERED_KEY = "_label_offered_{}"
 PROBLEMS_KEY = "_label_evidence_problems_{}"
 DECISIONS_KEY = "label_decisions_{}_{}"
@@ -68,19 +69,27 @@ def filter_choice(
     Returns the choice and the ids it keeps (None: all)."""
     if labels.sample is None:
         return evidence.ALL_EXAMPLES, None
-    filters = evidence.sheet_filters(labels.sample, stored)
-    key = FILTER_KEY.format(version.id)
-    if st.session_state.get(key) not in filters:
-        st.session_state.pop(key, None)
+    key, choice_key = FILTER_KEY.format(version.id), CHOICE_KEY.format(version.id)
+    chosen = st.session_state.get(choice_key, evidence.ALL_EXAMPLES)
+    filters = evidence.sheet_filters(labels.sample, stored, keep=chosen)
+    if chosen not in filters:
+        chosen = evidence.ALL_EXAMPLES
     if len(filters) == 1:
         return evidence.ALL_EXAMPLES, None
+    names = list(filters)
+    # The options' texts never change (no counts in them): the browser keeps the chosen text,
+    # and a text that a decision changed ("likely mislabeled (5)" → "(4)") matched no option,
+    # so the queue fell back to every example while the box still showed the old count.
     shown = st.selectbox(
         "Show",
-        list(filters),
+        names,
+        index=names.index(chosen),
         key=key,
-        format_func=lambda name: f"{name} ({len(filters[name])})",
         help="Filter the sheet by the evidence beside it; click a column header to sort.",
     )
+    st.session_state[choice_key] = shown
+    count = len(filters[shown])
+    st.caption(f"{count} example{'s' * (count != 1)} {'in the sample' if count else 'left'}")
     return shown, None if shown == evidence.ALL_EXAMPLES else filters[shown]
 
 
