@@ -648,3 +648,59 @@ def test_diagnose_page_bins_a_numeric_slice_column(data_dir, tmp_path):
     assert not at.exception
     assert len(at.tabs) == 5 and at.tabs[0].label.startswith("brightness = \\< 0.")  # escaped
     store.close()
+
+
+# -- 10: the report: what is ticked is what is in the file; charts fit --------------------------
+
+
+def test_report_section_that_gains_content_is_ticked_and_in_the_file(data_dir, tmp_path):
+    """10: the ceiling section, disabled (no tags) on the first run, gains content in the same
+    session: its box is then ticked and enabled and the file holds it (it stayed unticked, and
+    a section that lost its content stayed ticked and disabled, left out of the file)."""
+    from streamlit.testing.v1 import AppTest
+
+    from strategy_app.auth import LOCAL_USER
+    from strategy_app.diagnose.service import accept_upload
+    from strategy_app.errors.service import draw_sample, predictions_for
+    from strategy_app.shell.navigation import PAGES_DIR
+    from strategy_app.store import open_store
+    from strategy_app.store.labels import LabelEdit
+    from tests.conftest import write_predictions
+
+    store = open_store()
+    project = store.projects.create("model")
+    data = write_predictions(tmp_path / "p.csv").read_bytes()
+    accept_upload(store, project.id, "p.csv", data, LOCAL_USER)
+    at = AppTest.from_file(str(PAGES_DIR / "report.py"), default_timeout=120).run()
+    box = at.checkbox(key=f"report_section_{project.id}_ceiling")
+    assert box.disabled and not box.value
+    sample = draw_sample(
+        store, project.id, predictions_for(store, project.id), 10, seed=0, user=LOCAL_USER
+    )
+    blurry = store.labels.categories(project.id)[0]
+    store.labels.save_edit(project.id, LabelEdit(sample.ids[0], "", add={blurry.id}), 0)
+    at.run()
+    box = at.checkbox(key=f"report_section_{project.id}_ceiling")
+    assert not box.disabled and box.value
+    html = next(e.proto.srcdoc for e in at.get("iframe"))
+    assert "Error analysis: ceilings" in html
+    store.close()
+
+
+def test_ceiling_chart_keeps_its_figures_inside_the_chart():
+    """10: the count and best error after the fix are axis text (laid out inside the chart's
+    width), not marks past the bars' ends; the x axis has at most 5 ticks."""
+    import vl_convert
+
+    from diagnostics.ceiling import ceiling_from_counts
+    from diagnostics.charts import ceiling_chart
+
+    ceiling = ceiling_from_counts(
+        {"blurry/low quality": 38, "mislabeled": 20, "partially occluded by a hand": 5}, 100, 0.085
+    )
+    spec = ceiling_chart(ceiling).to_dict()
+    assert all(layer["mark"]["type"] != "text" for layer in spec["layer"])
+    assert spec["layer"][0]["encoding"]["y"]["axis"]["labelLimit"] == 0
+    svg = vl_convert.vegalite_to_svg(spec)
+    for text in ("blurry/low quality", "38 → best 5.3%", "partially occluded by a hand"):
+        assert f">{text}<" in svg
