@@ -704,3 +704,33 @@ def test_ceiling_chart_keeps_its_figures_inside_the_chart():
     svg = vl_convert.vegalite_to_svg(spec)
     for text in ("blurry/low quality", "38 → best 5.3%", "partially occluded by a hand"):
         assert f">{text}<" in svg
+
+
+# -- 16: newcomer stumbles ---------------------------------------------------------------------
+
+
+def test_the_app_opens_on_the_diagnosis_of_the_sample(data_dir, tmp_path, monkeypatch):
+    """16: with the sample project the app opens on Diagnose, its waterfall shown (the README
+    promises the sample 'already diagnosed'); on an empty database it still opens on Home."""
+    from streamlit.testing.v1 import AppTest
+
+    from strategy_app.shell.navigation import PAGES_DIR
+    from tests.conftest import write_predictions
+
+    app = str(PAGES_DIR.parent / "strategy_app" / "app.py")
+    empty = AppTest.from_file(app, default_timeout=120).run()
+    assert empty.title[0].value == "Home"
+    monkeypatch.setenv("STRATEGY_DATA_DIR", str(tmp_path / "with-sample"))
+    monkeypatch.setenv("STRATEGY_SAMPLE_PREDICTIONS", str(write_predictions(tmp_path / "s.csv")))
+    at = AppTest.from_file(app, default_timeout=120).run()
+    assert not at.exception
+    assert at.title[0].value == "Diagnose"
+    assert any("Action plan" in h.value for h in at.subheader)
+
+
+@pytest.mark.parametrize("human", ["1", "1.0"])
+def test_cli_human_level_of_a_bare_one_is_refused(capsys, human):
+    """16: --human 1 was read as 100%; a bare 1 is as ambiguous as 8: exit 2, one line."""
+    code, _, err = run_cli(["diagnose", "--train", "5%", "--dev", "8%", "--human", human], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert f"a bare {human} is ambiguous (1% or 100%?); write 1% or 100%" in err

@@ -139,7 +139,7 @@ def test_queue_slices_and_report_at_1400_and_1024_px(served, tmp_path):
             page.get_by_role("button", name="Dismiss").first.click()
             settle(page)
             expect(page.get_by_role("combobox", name="Show")).to_have_value("likely mislabeled")
-            expect(page.get_by_text(f"1 of {len(queue) - 1}")).to_be_visible()
+            expect(page.get_by_text(f"1 of {len(queue) - 1}", exact=True)).to_be_visible()
             expect(page.get_by_text(f"id {queue[1]} ·")).to_be_visible()
             page.screenshot(path=str(folder / f"errors-queue-{width}.png"))
             # 10: the report's charts keep their texts; the ceiling section is ticked
