@@ -734,3 +734,29 @@ def test_cli_human_level_of_a_bare_one_is_refused(capsys, human):
     code, _, err = run_cli(["diagnose", "--train", "5%", "--dev", "8%", "--human", human], capsys)
     assert code == 2 and err.count("\n") == 1
     assert f"a bare {human} is ambiguous (1% or 100%?); write 1% or 100%" in err
+
+
+# -- 17: smaller UI items -----------------------------------------------------------------------
+
+
+def test_diagnose_by_this_slice_twice_makes_one_column_and_the_box_shows_it(data_dir, monkeypatch):
+    """17: the Slice column box shows the made column, and a second press adds no copy."""
+    from strategy_app.diagnose.service import predictions_path
+    from strategy_app.store import open_store
+    from tests.test_app_pages import run_page
+    from tests.test_evidence_pages import SAMPLE
+
+    monkeypatch.setenv("STRATEGY_SAMPLE_PREDICTIONS", str(SAMPLE))
+    at = run_page("diagnose.py")
+    for _ in range(2):
+        next(b for b in at.button if b.label == "Diagnose by this slice").click().run()
+        assert not at.exception
+    store = open_store()
+    (project,) = store.projects.list()
+    state = store.diagnose_state.load(project.id)
+    header = predictions_path(store, state).read_text().splitlines()[0]
+    made = [c for c in header.split(",") if "in slice:" in c]
+    assert len(made) == 1, made
+    box = next(s for s in at.selectbox if s.label.startswith("Slice column"))
+    assert box.value == state.slice_column == made[0].strip('"')
+    store.close()

@@ -304,7 +304,13 @@ def add_slice_column(store: Store, version: ModelVersion, found: Slice, user: Us
     if path is None or predictions is None:
         raise InputError(f"{version.name} has typed levels only: a slice column needs predictions")
     name = state.upload_name or path.name
-    column = slice_column_name(found, metadata_columns(path))
+    existing = metadata_columns(path)
+    made = slice_column_name(found)
+    if made in existing:  # made by an earlier press for this file: choose it, add no copy
+        store.diagnose_state.save(version.project_id, replace(state, slice_column=made))
+        store.audit.record(user.identity, SLICE_COLUMN, version.project_id, made, {"of": name})
+        return made
+    column = slice_column_name(found, existing)
     values = slice_column(predictions.frame, found.predicates).tolist()
     data = file_with_column(path, column, values)
     upload = store.uploads.add(name, data, check=lambda kept: check_upload(kept, name))

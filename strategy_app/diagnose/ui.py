@@ -41,6 +41,7 @@ SOURCES = {"upload": "Upload predictions", "typed": "Type split errors"}
 METRIC_NAMES = {"error": "error rate (%)", "mae": "MAE", "rmse": "RMSE"}
 AUTO_METRIC = "auto"
 NO_SLICE = "(no slices)"
+MADE_SLICE_KEY = "_made_slice_{}"  # the column "Diagnose by this slice" chose, for its box
 MAX_SLICE_TABS = 12  # waterfalls shown per slice column (the largest gaps first)
 SUGGESTED_HUMANS = "student 5% · expert 2% · team of experts 0.7%"
 
@@ -149,11 +150,17 @@ def _upload_inputs(
     )
     slice_options = [NO_SLICE, *result.slice_columns]
     current = state.slice_column if state.slice_column in result.slice_columns else NO_SLICE
+    key = f"slice_{pid}"
+    made = st.session_state.pop(MADE_SLICE_KEY.format(pid), None)
+    if made in slice_options:  # "Diagnose by this slice" chose it: the box shows it
+        st.session_state[key] = made
+    elif st.session_state.get(key, NO_SLICE) not in slice_options:  # a column now gone
+        st.session_state.pop(key, None)
     column = col_slice.selectbox(
         "Slice column (one waterfall per value)",
         slice_options,
-        index=slice_options.index(current),
-        key=f"slice_{pid}",
+        index=None if key in st.session_state else slice_options.index(current),
+        key=key,
         disabled=not result.slice_columns,
     )
     unit = state.unit
@@ -411,7 +418,7 @@ def concentration_section(store: Store, project: Project, state: DiagnoseState) 
                 except InputError as exc:
                     st.error(escape_markdown(exc))
                     continue
-                st.session_state.pop(f"slice_{project.id}", None)  # the new column is chosen
+                st.session_state[MADE_SLICE_KEY.format(project.id)] = column  # box shows it
                 st.toast(f"Diagnosing by {escape_markdown(column)}", icon=":material/check:")
                 st.rerun()
 
