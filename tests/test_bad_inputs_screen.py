@@ -551,6 +551,7 @@ def test_filtered_queue_stays_filtered_after_dismiss_and_accept(data_dir, monkey
 
     next(b for b in at.button if b.label == "Dismiss").click().run()
     assert not at.exception
+    assert [t.value for t in at.toast] == [f"Dismissed the suggestion for {queue[0]}"]  # 17
     assert show_box().value == "likely mislabeled"
     assert show_box().options == [show_box().format_func(o) for o in show_box().options]
     assert f"{len(queue) - 1} examples in the sample" in [c.value for c in at.caption]

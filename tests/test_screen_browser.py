@@ -4,7 +4,8 @@
   one of the filter (a changed count in the option's text used to drop the filter);
 - 9: the sample's ``contrast`` column (301 values) makes a few quantile-bin tabs on Diagnose;
 - 10: the report's ceiling chart keeps every text inside its drawing, and a section box that
-  gained content is ticked.
+  gained content is ticked;
+- 16: the app opens on the sample's diagnosis.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tests.test_layout_browser import settle
 pytestmark = pytest.mark.browser
 
 WIDTHS = (1400, 1024)
+LANDING_HEIGHT = 1000  # the README picture: the top of the page
 
 # Every text of every SVG chart lies inside its SVG's box (a clipped label does not).
 TEXTS_OUTSIDE = """
@@ -118,6 +120,14 @@ def test_queue_slices_and_report_at_1400_and_1024_px(served, tmp_path):
             page = browser.new_page(viewport={"width": width, "height": 2200})
             page.set_default_timeout(120_000)
             # 9: the contrast column in quantile bins
+            # 16: the app opens on the sample's diagnosis (the README's picture, at 1400 px)
+            page.goto(url)
+            settle(page)
+            expect(page.get_by_role("heading", name="Action plan")).to_be_visible()
+            page.screenshot(
+                path=str(folder / f"landing-{width}.png"),
+                clip={"x": 0, "y": 0, "width": width, "height": LANDING_HEIGHT},
+            )
             page.goto(f"{url}/diagnose")
             settle(page)
             heading = page.get_by_role("heading", name="By contrast")

@@ -29,6 +29,7 @@ from strategy_app.store.suggestions import StoredSuggestion
 
 FILTER_KEY = "label_filter_{}"
 CHOICE_KEY = "label_filter_choice_{}"  # the chosen filter, kept across decisions
+DECIDED_KEY = "_suggestion_decided_{}"  # the last decision, toasted by the next run
 OFFERED_KEY = "_label_offered_{}"
 PROBLEMS_KEY = "_label_evidence_problems_{}"
 DECISIONS_KEY = "label_decisions_{}_{}"
@@ -57,7 +58,11 @@ def sample_suggestions(
 
 
 def evidence_problems(version: ModelVersion) -> None:
-    """Why a search found nothing to suggest (a refused ``prob_`` column, say), as captions."""
+    """Why a search found nothing to suggest (a refused ``prob_`` column, say), as captions;
+    and the toast of the last *Accept* / *Dismiss* (its callback cannot show one)."""
+    decided = st.session_state.pop(DECIDED_KEY.format(version.id), None)
+    if decided:
+        st.toast(escape_markdown(decided), icon=":material/check:")
     for problem in st.session_state.get(PROBLEMS_KEY.format(version.id), []):
         st.caption(f":material/info: No suggestions from one search: {escape_markdown(problem)}")
 
@@ -225,8 +230,11 @@ def _decide(
     try:
         if accepted:
             evidence.accept(store, version, suggestion.id, suggestion.kind, annotator, user)
+            done = f"Accepted: {suggestion.id} tagged '{suggestion.category}'"
         else:
             evidence.dismiss(store, version, suggestion.id, suggestion.kind, annotator, user)
+            done = f"Dismissed the suggestion for {suggestion.id}"
+        st.session_state[DECIDED_KEY.format(version.id)] = done
     except (InputError, Conflict) as exc:
         if view is not None:
             view.conflicts.append(str(exc))
