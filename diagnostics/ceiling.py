@@ -309,12 +309,7 @@ def _ceiling_with_census(
             "at random: the shares describe them only and are not extrapolated to all dev "
             "errors; review newly drawn errors for an estimate"
         )
-    notes = [note]
-    if untagged:
-        notes.append(
-            f"{untagged} of {total} reviewed errors carry no category: consider a new "
-            "category for what they share"
-        )
+    notes = [note, *_notes(rows, [], total, untagged, dev_errors)]
     return Ceiling(
         dev_error=dev_error,
         reviewed=total,

@@ -10,10 +10,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from dataclasses import replace
 
 import pytest
@@ -21,7 +17,7 @@ import pytest
 from strategy_app.auth import LOCAL_USER
 from strategy_app.errors import evidence
 from strategy_app.errors import service as labeling
-from strategy_app.shell.sample import ensure_sample_project
+from strategy_app.shell.sample import ensure_sample_project, sample_predictions_path
 from strategy_app.store import open_store
 from strategy_app.store.labels import LabelEdit
 from tests import test_browser
@@ -66,32 +62,14 @@ def prepare(data_dir) -> int:
 
 @pytest.fixture
 def served(tmp_path, monkeypatch):
-    if not shutil.which(test_browser.CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (run `make system-deps`)")
+    """The app on the prepared sample project (its data in ``tmp_path/data``)."""
     data_dir = tmp_path / "data"
     monkeypatch.setenv("STRATEGY_DATA_DIR", str(data_dir))
     monkeypatch.delenv("STRATEGY_DB_URL", raising=False)
     monkeypatch.delenv("STRATEGY_SAMPLE_PREDICTIONS", raising=False)
     prepare(data_dir)
-    port = test_browser.free_port()
-    with (tmp_path / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "strategy_app", "serve", "--port", str(port)],
-            cwd=test_browser.ROOT,
-            env={**os.environ},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        test_browser.wait_until_up(url, process)
+    for url in test_browser.serve(tmp_path, sample_predictions_path()):
         yield url, data_dir
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def mislabeled_queue(data_dir) -> list[str]:
