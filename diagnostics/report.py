@@ -150,8 +150,9 @@ def report_charts(inputs: ReportInputs) -> dict[str, object]:
 
 # vl-convert lays text out with Liberation Sans (Arial's metrics); a browser without Arial draws
 # it in a wider font (DejaVu Sans is ~15% wider), so labels laid out to the edge ran past it
-# ("lurry/low quality"). The report asks for Arial's metrics (CSS) and keeps this margin.
-CHART_PADDING = {"left": 36, "right": 24, "top": 5, "bottom": 5}
+# ("lurry/low quality", slanted axis labels cut at the bottom). The report asks for Arial's
+# metrics (CSS) and keeps this margin.
+CHART_PADDING = {"left": 40, "right": 24, "top": 8, "bottom": 40}
 
 
 def chart_svg(chart: Any) -> Markup:

@@ -37,7 +37,8 @@ TEXTS_OUTSIDE = """
     for (const text of svg.querySelectorAll('text')) {
       const r = text.getBoundingClientRect();
       if (!text.textContent.trim() || r.width === 0) continue;
-      if (r.left < box.left - 1 || r.right > box.right + 1) out.push(text.textContent);
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 ||
+          r.bottom > box.bottom + 1) out.push(text.textContent);
     }
   }
   return out;
@@ -137,6 +138,7 @@ def test_queue_slices_and_report_at_1400_and_1024_px(served, tmp_path):
             expect(ceiling_box).to_be_checked()
             frame = page.frame_locator("iframe").first
             expect(frame.locator("section#ceiling svg")).to_be_visible()
+            frame.locator("section#ceiling svg").scroll_into_view_if_needed()
             outside = frame.locator("body").evaluate(f"(body) => ({TEXTS_OUTSIDE})()")
             assert outside == [], outside
             page.screenshot(path=str(folder / f"report-{width}.png"))
