@@ -2,7 +2,7 @@
 
 Rates are fractions inside the code and JSON (0.08) and percent in the UI and reports (8.0%).
 A typed rate may be ``8%`` or ``0.08``; a bare number above 1 is refused, since ``8`` is
-ambiguous (8% or 800%?).
+ambiguous (8% or 800%?), and so is a bare ``1`` (1% or 100%?).
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def is_rate_metric(metric: str) -> bool:
 def parse_rate(text: str | float, *, what: str = "rate") -> float:
     """Parse ``"8%"``, ``"8.5 %"`` or ``"0.08"`` into the fraction 0.08.
 
-    Refuses a bare number above 1, negatives, and anything not a number, naming ``what``.
+    Refuses a bare number above 1, a bare ``1`` typed as text (1% or 100%?; the number 1.0
+    from code is 100%), negatives, and anything not a number, naming ``what``.
     """
     raw = str(text).strip()
     percent = raw.endswith("%")
@@ -59,6 +60,8 @@ def parse_rate(text: str | float, *, what: str = "rate") -> float:
         raise InputError(f"{what}: '{raw}' is not a finite number; write it as 8% or 0.08")
     if percent:
         value = from_percent(value)  # 0.7% is exactly 0.007, not 0.00699…
+    elif value == 1 and isinstance(text, str):
+        raise InputError(f"{what}: a bare {raw} is ambiguous (1% or 100%?); write 1% or 100%")
     elif value > 1:
         raise InputError(
             f"{what}: {raw} is above 1, so it is not a fraction; write {raw}% for percent "

@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from diagnostics.ingest import Predictions, split_metrics
-from diagnostics.metrics import INTERVAL_METHODS, NO_INTERVAL, LevelEstimate, gap_interval
+from diagnostics.metrics import (
+    INTERVAL_METHODS,
+    NO_INTERVAL,
+    NO_SPREAD,
+    LevelEstimate,
+    gap_interval,
+)
 from diagnostics.rates import clean, format_value, parse_metric_value
 from diagnostics.splitnames import LEVEL_LABELS, LEVELS, SPLITS
 from diagnostics.validation import InputError
@@ -162,7 +168,9 @@ class Diagnosis:
         est = self.intervals.get(level)
         if est is None:
             return ""
-        return f"{self.fmt(est.low)} – {self.fmt(est.high)}" if est.has_interval else NO_INTERVAL
+        if not est.has_interval:
+            return est.no_interval_text
+        return f"{self.fmt(est.low)} – {self.fmt(est.high)}"
 
     def gap_interval_text(self, name: str) -> str:
         """A gap's 95% interval as shown (``+0.1% to +3.2%``), or why it has none."""
@@ -170,9 +178,15 @@ class Diagnosis:
         if gap is None or (gap.interval is None and not gap.unmeasurable):
             return "—"
         if gap.interval is None:
-            return NO_INTERVAL
+            return self.no_interval_text(gap)
         low, high = gap.interval
         return f"{self.fmt(low, signed=True)} to {self.fmt(high, signed=True)}"
+
+    def no_interval_text(self, gap: Gap) -> str:
+        """Why a gap has no interval: a level of one example, or one whose losses are equal."""
+        levels = [self.intervals[k] for k in (gap.lower, gap.upper) if k in self.intervals]
+        texts = {est.no_interval_text for est in levels if not est.has_interval}
+        return NO_INTERVAL if NO_INTERVAL in texts or not texts else NO_SPREAD
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the CLI contract (DESIGN.md: ``diagnose --json``)."""
@@ -218,7 +232,7 @@ def gap_rows(diagnosis: Diagnosis) -> list[dict[str, str | bool]]:
         elif gap.within_noise:
             status = "within noise"
         elif gap.unmeasurable:
-            status = NO_INTERVAL
+            status = diagnosis.no_interval_text(gap)
         else:
             status = "not a problem"
         rows.append(
@@ -363,15 +377,21 @@ def _warnings(diagnosis: Diagnosis) -> list[str]:
             )
         elif gap.unmeasurable:
             few = [
-                LEVEL_LABELS[k]
+                k
                 for k in (gap.lower, gap.upper)
                 if k in diagnosis.intervals and not diagnosis.intervals[k].has_interval
             ]
+            names = " and ".join(LEVEL_LABELS[k] for k in few)
+            equal = all(diagnosis.intervals[k].equal_losses for k in few)
+            why = (
+                f"{'has' if len(few) == 1 else 'have'} one example"
+                if not equal
+                else f"{'has' if len(few) == 1 else 'have'} no spread (all losses equal)"
+            )
             warnings.append(
                 f"The {label} gap ({fmt(gap.value, signed=True)}) cannot be told from noise: "
-                f"{' and '.join(few)} {'has' if len(few) == 1 else 'have'} one example, so no "
-                f"interval, and it is not a priority; more examples in {' and '.join(few)} "
-                "would tell"
+                f"{names} {why}, so no interval, and it is not a priority; more examples in "
+                f"{names} would tell"
             )
         elif clean(gap.value) < 0 and gap.name != "avoidable_bias":
             warnings.append(
@@ -494,25 +514,63 @@ def _recommendation(diagnosis: Diagnosis, name: str) -> dict[str, Any]:
     }
 
 
+MIN_SLICE_ROWS = 20  # a slice's level on fewer rows makes no priority (the slice finder's floor)
+
+
 def diagnose_slices(
     per_slice: Mapping[str, Mapping[str, LevelEstimate]],
     humans: Sequence[HumanLevel] = (),
     *,
     metric: str = "error",
     unit: str = "",
+    min_rows: int = MIN_SLICE_ROWS,
 ) -> list[tuple[str, Diagnosis]]:
-    """One diagnosis per slice value, the slice with the largest significant gap first."""
+    """One diagnosis per slice value, the slice with the largest significant gap first.
+
+    A gap between levels of which one holds fewer than ``min_rows`` rows of the slice is no
+    priority of it (4 rows made "fix first: dev overfitting 100%"); a warning says so.
+    """
 
     def largest(diagnosis: Diagnosis) -> float:
         gap = diagnosis.largest_gap()
         return gap.value if gap else -math.inf
 
     results = [
-        (value, diagnose(levels, humans, metric=metric, unit=unit))
+        (
+            value,
+            _without_small_priorities(diagnose(levels, humans, metric=metric, unit=unit), min_rows),
+        )
         for value, levels in per_slice.items()
         if levels
     ]
     return sorted(results, key=lambda item: -largest(item[1]))
+
+
+def _without_small_priorities(diagnosis: Diagnosis, min_rows: int) -> Diagnosis:
+    """The diagnosis with no priority on a gap whose levels hold fewer than ``min_rows`` rows."""
+
+    def small(name: str) -> list[str]:
+        gap = diagnosis.gaps[name]
+        return [
+            k
+            for k in (gap.lower, gap.upper)
+            if k in diagnosis.intervals and diagnosis.intervals[k].n < min_rows
+        ]
+
+    dropped = [name for name in diagnosis.priority if small(name)]
+    if not dropped:
+        return diagnosis
+    for name in dropped:
+        levels = " and ".join(
+            f"{LEVEL_LABELS[k]} ({diagnosis.intervals[k].n})" for k in small(name)
+        )
+        diagnosis.warnings.append(
+            f"The {GAP_LABELS[name]} gap is not a priority of this slice: {levels} "
+            f"{'has' if len(small(name)) == 1 else 'have'} fewer than {min_rows} rows"
+        )
+    diagnosis.priority = [name for name in diagnosis.priority if name not in dropped]
+    diagnosis.recommendations = [_recommendation(diagnosis, name) for name in diagnosis.priority]
+    return diagnosis
 
 
 def slices_to_dict(column: str, slices: Sequence[tuple[str, Diagnosis]]) -> dict[str, Any]:

@@ -173,7 +173,10 @@ def test_make_a_slice_column_keeps_the_version_and_its_tags(sampled):
     # the new column is not searched again, and a second one gets another name
     again = diagnosing.error_slices(store, after.state)
     assert column not in again.columns
-    assert diagnosing.add_slice_column(store, after, top, LOCAL_USER) == f"{column} (2)"
+    # a second press for the same slice chooses the column it made, and adds no copy
+    assert diagnosing.add_slice_column(store, after, top, LOCAL_USER) == column
+    again_path = store.uploads.path(store.versions.get(version.id).state.upload_sha256)
+    assert list(pd.read_csv(again_path, nrows=0).columns).count(column) == 1
     with pytest.raises(PermissionDenied):
         diagnosing.add_slice_column(store, store.versions.get(version.id), top, VIEWER)
 

@@ -70,16 +70,20 @@ def test_the_wheel_holds_what_the_app_reads_at_run_time(installed):
         "strategy_app/streamlit_config.toml",
         "strategy_app/store/migrations/script.py.mako",
         "strategy_app/store/migrations/versions/0001_projects.py",
-        "pages/diagnose.py",
+        "strategy_app/pages/diagnose.py",
         "diagnostics/templates/report.html.j2",
         "diagnostics/py.typed",
-        "sample_data/predictions.csv",
-        "sample_data/regression.csv",
-        "sample_data/make_samples.py",
-        "sample_data/images/dev_00000.png",
+        "strategy_app/sample_data/predictions.csv",
+        "strategy_app/sample_data/regression.csv",
+        "strategy_app/sample_data/make_samples.py",
+        "strategy_app/sample_data/images/dev_00000.png",
     ):
         assert needed in names, needed
     assert not [n for n in names if n.startswith(("tests/", "bench/")) or "__pycache__" in n]
+    # everything inside the project's namespaces: no top-level pages or sample_data (issue 31)
+    assert {n.split("/")[0] for n in names if "/" in n} - {"diagnostics", "strategy_app"} == {
+        f"{wheel.name.split('-py3')[0]}.dist-info"
+    }
     metadata = zipfile.ZipFile(wheel).read(f"{wheel.name.split('-py3')[0]}.dist-info/METADATA")
     requires = [line for line in metadata.decode().splitlines() if line.startswith("Requires-Dist")]
     runtime = [line for line in requires if "extra ==" not in line]

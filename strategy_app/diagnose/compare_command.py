@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnostics.compare import Comparison, examined_ids
+from diagnostics.compare import DECISION_RULE, Comparison, examined_ids
 from diagnostics.fastcompare import compare_files, scan_both
 from diagnostics.splitnames import LEVEL_LABELS
 from diagnostics.tags import read_tags_csv
@@ -65,13 +65,16 @@ def render_text(comparison: Comparison) -> str:
         test = level.test
         interval = f"{fmt(test.low, signed=True)} – {fmt(test.high, signed=True)}" if test else ""
         p = f"{test.p_value:.2g}" if test else ""
-        kind = ""
+        kind = "not tested (see the notes)" if level.before and level.after else ""
         if test is not None:
             kind = (
                 f"paired on {level.n_shared:,} ({level.improved:,} fixed, "
                 f"{level.worsened:,} broken)"
                 if level.paired
                 else "unpaired"
+            ) + (
+                "; borderline: the test and the interval disagree, so within noise"
+                * level.borderline
             )
         lines.append(
             f"  {LEVEL_LABELS[split]:<10}"
@@ -123,5 +126,6 @@ def render_text(comparison: Comparison) -> str:
         "",
         "Changes are after − before (negative is better); paired: exact McNemar with "
         "Newcombe's paired interval (t test for MAE/RMSE); unpaired: Newcombe's interval.",
+        f"Decision rule: {DECISION_RULE}.",
     ]
     return "\n".join(lines)

@@ -3,8 +3,9 @@ the diagnosis comes from :mod:`strategy_app.diagnose.service`)."""
 
 from __future__ import annotations
 
-from diagnostics.fastscan import ScanResult, scan_split_metrics
+from diagnostics.fastscan import ScanResult
 from diagnostics.rates import METRICS, parse_metric_value
+from diagnostics.slices import scan_sliced
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis, diagnose, parse_human_levels
@@ -61,7 +62,7 @@ def diagnosis_from_args(
         if typed:
             flags = ", ".join(LEVEL_FLAGS[level] for level in typed)
             raise InputError(f"give either a predictions file or typed levels ({flags}), not both")
-        scan = scan_split_metrics(args.predictions, metric=args.metric, slice_column=args.slice)
+        scan = scan_sliced(args.predictions, metric=args.metric, slice_column=args.slice)
         humans = parse_human_levels(args.human, scan.metric)
         if args.annotations:
             floor = measure_floor(

@@ -33,6 +33,7 @@ from diagnostics.slices import (
     find_slices,
     metadata_columns,
     predicate_columns,
+    scan_sliced,
     slice_column,
     slice_column_name,
 )
@@ -141,9 +142,7 @@ def diagnose_file(
 
     Raises InputError naming the file, the column or the rows when the file is refused.
     """
-    scan = scan_split_metrics(
-        path, metric=metric, slice_column=slice_column, display_name=display_name
-    )
+    scan = scan_sliced(path, metric=metric, slice_column=slice_column, display_name=display_name)
     return diagnose_scan(scan, humans, unit=unit)
 
 
@@ -438,7 +437,13 @@ def add_slice_column(store: Store, version: ModelVersion, found: Slice, user: Us
         store, version, "a slice column", predicate_columns(found.predicates)
     )
     name = state.upload_name or path.name
-    column = slice_column_name(found, metadata_columns(path))
+    existing = metadata_columns(path)
+    made = slice_column_name(found)
+    if made in existing:  # made by an earlier press for this file: choose it, add no copy
+        store.diagnose_state.save(version.project_id, replace(state, slice_column=made))
+        store.audit.record(user.identity, SLICE_COLUMN, version.project_id, made, {"of": name})
+        return made
+    column = slice_column_name(found, existing)
     values = slice_column(predictions.frame, found.predicates).tolist()
     data = file_with_column(path, column, values)
     upload = store.uploads.add(name, data, check=lambda kept: check_upload(kept, name))

@@ -25,7 +25,14 @@ from diagnostics.rates import METRICS, from_percent, is_rate_metric
 from diagnostics.slices import concentration_line, representation_line
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.validation import InputError
-from diagnostics.waterfall import GAP_LABELS, Diagnosis, HumanLevel, check_human_levels, gap_rows
+from diagnostics.waterfall import (
+    GAP_LABELS,
+    MIN_SLICE_ROWS,
+    Diagnosis,
+    HumanLevel,
+    check_human_levels,
+    gap_rows,
+)
 from strategy_app.diagnose.service import (
     DiagnosisResult,
     FloorReport,
@@ -50,6 +57,8 @@ SOURCES = {"upload": "Upload predictions", "typed": "Type split errors"}
 METRIC_NAMES = {"error": "error rate (%)", "mae": "MAE", "rmse": "RMSE"}
 AUTO_METRIC = "auto"
 NO_SLICE = "(no slices)"
+MADE_SLICE_KEY = "_made_slice_{}"  # the column "Diagnose by this slice" chose, for its box
+MAX_SLICE_TABS = 12  # waterfalls shown per slice column (the largest gaps first)
 SUGGESTED_HUMANS = "student 5% · expert 2% · team of experts 0.7%"
 
 
@@ -158,11 +167,17 @@ def _upload_inputs(
     )
     slice_options = [NO_SLICE, *result.slice_columns]
     current = state.slice_column if state.slice_column in result.slice_columns else NO_SLICE
+    key = f"slice_{pid}"
+    made = st.session_state.pop(MADE_SLICE_KEY.format(pid), None)
+    if made in slice_options:  # "Diagnose by this slice" chose it: the box shows it
+        st.session_state[key] = made
+    elif st.session_state.get(key, NO_SLICE) not in slice_options:  # a column now gone
+        st.session_state.pop(key, None)
     column = col_slice.selectbox(
         "Slice column (one waterfall per value)",
         slice_options,
-        index=slice_options.index(current),
-        key=f"slice_{pid}",
+        index=None if key in st.session_state else slice_options.index(current),
+        key=key,
         disabled=not result.slice_columns,
     )
     unit = state.unit
@@ -399,14 +414,26 @@ def results(result: DiagnosisResult, state: DiagnoseState) -> None:
         st.subheader(
             f":material/view_column: By {escape_markdown(state.slice_column)}", anchor=False
         )
-        st.caption("One waterfall per value; the slice with the largest significant gap first.")
+        shown = result.slices[:MAX_SLICE_TABS]
+        more = len(result.slices) - len(shown)
+        st.caption(
+            "One waterfall per value (a numeric column in the slice finder's quantile bins); "
+            "the slice with the largest significant gap first; a gap on fewer than "
+            f"{MIN_SLICE_ROWS} rows of a slice is no priority."
+            + (
+                f" The first {len(shown)} of {len(result.slices)} values are shown: "
+                "`diagnose --slice` lists them all."
+                if more
+                else ""
+            )
+        )
         tabs = st.tabs(
             [
                 f"{escape_markdown(state.slice_column)} = {escape_markdown(value)}"
-                for value, _ in result.slices
+                for value, _ in shown
             ]
         )
-        for tab, (value, sliced) in zip(tabs, result.slices, strict=True):
+        for tab, (value, sliced) in zip(tabs, shown, strict=True):
             with tab:
                 show(sliced, key=f"slice_{value}", title=f"{state.slice_column} = {value}")
                 gap = sliced.largest_gap()
@@ -475,7 +502,7 @@ def concentration_section(store: Store, project: Project, state: DiagnoseState) 
                 except InputError as exc:
                     st.error(escape_markdown(exc))
                     continue
-                st.session_state.pop(f"slice_{project.id}", None)  # the new column is chosen
+                st.session_state[MADE_SLICE_KEY.format(project.id)] = column  # box shows it
                 st.toast(f"Diagnosing by {escape_markdown(column)}", icon=":material/check:")
                 st.rerun()
 

@@ -76,18 +76,16 @@ def _label_issues(file: VersionFile) -> LabelIssues | None:
 
 def image_flags_of(root: str | None, sample: Sample) -> ImageFlags | None:
     """Image flags of the sample's images under ``root`` (None when the inputs are no images or
-    there is no images folder); images that cannot be read are left out."""
+    there is no images folder); images that cannot be read are left out, one by one (listed in
+    the result's ``unreadable``), and the others still flagged."""
     paths = tuple(p for p in sample.examples[INPUT].tolist() if is_image_path(p))
     return None if root is None or not paths else _image_flags(root, paths)
 
 
 @lru_cache(maxsize=16)
-def _image_flags(root: str, paths: tuple[str, ...]) -> ImageFlags | None:
+def _image_flags(root: str, paths: tuple[str, ...]) -> ImageFlags:
     """Flags of images under ``root`` (once per folder and paths: image folders never change)."""
-    try:
-        return flag_images(root, list(paths))
-    except InputError:
-        return None
+    return flag_images(root, list(paths), skip_unreadable=True)
 
 
 def sample_frame(
@@ -147,10 +145,15 @@ def suggested_texts(stored: Sequence[StoredSuggestion]) -> dict[str, str]:
     return dict(zip(found, suggestion_column(found, found, accepted), strict=True))
 
 
-def sheet_filters(sample: Sample, stored: Sequence[StoredSuggestion]) -> dict[str, list[str]]:
+def sheet_filters(
+    sample: Sample, stored: Sequence[StoredSuggestion], keep: str | None = None
+) -> dict[str, list[str]]:
     """The sheet's *Show* choices and the ids each keeps, in the sample's order: every
     example, those with an open suggestion, each kind of open suggestion (in
-    :data:`~diagnostics.suggestions.KIND_LABELS` order), and the carried-over examples."""
+    :data:`~diagnostics.suggestions.KIND_LABELS` order), and the carried-over examples.
+
+    ``keep`` (the chosen filter) stays a choice when its last suggestion was decided, empty,
+    so the queue stays filtered instead of falling back to every example."""
     open_ = [s.suggestion for s in stored if s.pending]
 
     def kept(wanted: Collection[str]) -> list[str]:
@@ -165,6 +168,8 @@ def sheet_filters(sample: Sample, stored: Sequence[StoredSuggestion]) -> dict[st
             filters[label] = kept(ids)
     if sample.carried:
         filters[CARRIED_OVER] = kept(sample.carried)
+    if keep is not None and keep not in filters and keep in (ANY_SUGGESTION, *KIND_LABELS.values()):
+        filters[keep] = []
     return filters
 
 

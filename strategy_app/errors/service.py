@@ -110,7 +110,7 @@ def version_ceiling(store: Store, version: ModelVersion) -> Ceiling | None:
         return None
     if summary is None:
         return None
-    ceiling, _ = ceiling_for(snapshot.tag_table(), summary)
+    ceiling, _ = ceiling_for(snapshot.tag_table(), summary, snapshot.sample.carried)
     return ceiling
 
 
@@ -547,15 +547,20 @@ def progress_of(snapshot: LabelSnapshot, annotator: str) -> tuple[int, int]:
     return done, len(ids)
 
 
-def ceiling_for(table: TagTable, summary: dict) -> tuple[Ceiling | None, list[Agreement]]:
+def ceiling_for(
+    table: TagTable, summary: dict, carried: Collection[str] = ()
+) -> tuple[Ceiling | None, list[Agreement]]:
     """The ceiling table of every annotator's tags (their consensus) and their agreement per
     category (empty with fewer than two annotators); no ceiling before any review.
 
-    ``summary`` is the predictions' :func:`~diagnostics.errors.dev_error_summary`.
+    ``summary`` is the predictions' :func:`~diagnostics.errors.dev_error_summary`; ``carried``
+    the sample's ids whose tags were carried over (not random draws: never extrapolated).
     """
     if not table.consensus_tags():
         return None, []
-    return table_ceiling(table, summary["dev_error"], dev_errors=summary["dev_errors"])
+    return table_ceiling(
+        table, summary["dev_error"], dev_errors=summary["dev_errors"], carried=carried
+    )
 
 
 def ceiling_frame(ceiling: Ceiling) -> pd.DataFrame:

@@ -590,7 +590,8 @@ CEILING_COLUMNS = {
 
 def ceiling_section(labels: LabelSnapshot, summary: dict) -> None:
     """The ceiling table and chart from the saved tags (``summary``: the dev error summary)."""
-    ceiling, _ = labeling.ceiling_for(labels.tag_table(), summary)
+    carried = labels.sample.carried if labels.sample is not None else ()
+    ceiling, _ = labeling.ceiling_for(labels.tag_table(), summary, carried)
     if ceiling is None:
         st.info("Tag or mark reviewed at least one example to see the ceiling per category.")
         return

@@ -56,18 +56,27 @@ def report_inputs(
 
 
 def choose_sections(inputs: ReportInputs, pid: int) -> list[str]:
-    """One checkbox per section; sections without content are shown disabled."""
+    """One checkbox per section; sections without content are shown disabled and unticked.
+
+    What is ticked is what is in the file: a box whose section gained content (a version
+    switch brings "What changed") starts ticked, and one that lost it starts unticked, instead
+    of keeping the old box's value (ticked and disabled, or silently unticked).
+    """
     available = inputs.available_sections()
     chosen = []
     columns = st.columns(4)
     for i, section in enumerate(SECTIONS):
         has = section in available
+        key = f"report_section_{pid}_{section}"
+        if st.session_state.get(f"{key}_had") != has:  # content came or went: a fresh box
+            st.session_state.pop(key, None)
+            st.session_state[f"{key}_had"] = has
         with columns[i % 4]:
             ticked = st.checkbox(
                 SECTION_TITLES[section],
                 value=has,
                 disabled=not has,
-                key=f"report_section_{pid}_{section}",
+                key=key,
                 help=None if has else "No results for this section in this project yet.",
                 wrap=True,
             )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
+_PACKAGE = Path(__file__).resolve().parents[1]
+# installed from the wheel, the pages live in strategy_app/pages; in a checkout, at its root
+PAGES_DIR = _PACKAGE / "pages" if (_PACKAGE / "pages").is_dir() else _PACKAGE.parent / "pages"
 # The browser tab's icon, shipped: a ``:material/…:`` page icon would make the browser fetch the
 # favicon from Google's font servers (the sidebar's Material icons come with Streamlit).
 APP_ICON = Path(__file__).resolve().parents[1] / "assets" / "icon.png"
