@@ -25,22 +25,12 @@ from diagnostics import charts as chart_specs
 from diagnostics import compare_rows
 from diagnostics.ceiling import Ceiling, ceiling_table
 from diagnostics.rates import format_value
+from diagnostics.reportnames import DEFAULT_TITLE, FORMATS
+from diagnostics.reportnames import SECTIONS as SECTIONS  # re-exported: the page lists them
 from diagnostics.splitnames import LEVEL_LABELS
 from diagnostics.tags import neutralize
 from diagnostics.waterfall import GAP_LABELS, Diagnosis, gap_rows
 
-SECTIONS = (
-    "summary",
-    "waterfall",
-    "plan",
-    "warnings",
-    "slices",
-    "concentration",
-    "changed",
-    "splits",
-    "ceiling",
-    "search",
-)
 SECTION_TITLES = {
     "summary": "Data summary",
     "waterfall": "Error waterfall and gap table",
@@ -54,7 +44,6 @@ SECTION_TITLES = {
     "search": "Hyperparameter search",
 }
 DIAGNOSIS_SECTIONS = ("summary", "waterfall", "plan", "warnings")
-FORMATS = ("html", "json", "csv")
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("diagnostics", "templates"),
@@ -75,7 +64,7 @@ class ReportInputs:
     needs the object); ``source`` is the predictions file's name as the user knows it.
     """
 
-    title: str = "What to fix next"
+    title: str = DEFAULT_TITLE
     project: str | None = None
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
     source: str | None = None

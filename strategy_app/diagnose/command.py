@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from diagnostics.splitnames import LEVEL_LABELS
-from diagnostics.waterfall import GAP_LABELS, Diagnosis, gap_rows, slices_to_dict
 from strategy_app.cli import add_json_flag
 from strategy_app.diagnose.flags import add_level_arguments, diagnosis_from_args
+
+if TYPE_CHECKING:
+    from diagnostics.waterfall import Diagnosis
 
 
 def register(subparsers) -> None:
@@ -23,6 +27,8 @@ def register(subparsers) -> None:
 
 def run(args) -> tuple[dict, str]:
     """Diagnose from the file or the typed levels; returns (JSON data, text)."""
+    from diagnostics.waterfall import slices_to_dict  # loaded when run, not when registered
+
     diagnosis, slices, _ = diagnosis_from_args(args)
     data = diagnosis.to_dict()
     if args.slice:
@@ -32,6 +38,8 @@ def run(args) -> tuple[dict, str]:
 
 def render_text(diagnosis: Diagnosis, slices=(), slice_column: str | None = None) -> str:
     """The readable table, action plan and warnings printed without ``--json``."""
+    from diagnostics.waterfall import GAP_LABELS, gap_rows
+
     fmt = diagnosis.fmt
     lines = [f"Waterfall ({diagnosis.metric}{', ' + diagnosis.unit if diagnosis.unit else ''})"]
     lines.append(f"  {'level':<10}{'value':>10}   {'95% interval':<26}{'n':>10}")

@@ -1,14 +1,20 @@
 """The predictions-or-typed-levels flags shared by ``diagnose`` and ``report`` (parsing only:
-the diagnosis comes from :mod:`strategy_app.diagnose.service`)."""
+the diagnosis comes from :mod:`strategy_app.diagnose.service`).
+
+Registering the flags imports nothing heavier than the names of metrics and splits: the scan,
+the waterfall and the service load when a command runs (``tests/test_cli_imports.py``)."""
 
 from __future__ import annotations
 
-from diagnostics.fastscan import ScanResult, scan_split_metrics
+from typing import TYPE_CHECKING
+
 from diagnostics.rates import METRICS, parse_metric_value
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
-from diagnostics.waterfall import Diagnosis, diagnose, parse_human_level
-from strategy_app.diagnose.service import diagnose_scan
+
+if TYPE_CHECKING:
+    from diagnostics.fastscan import ScanResult
+    from diagnostics.waterfall import Diagnosis
 
 LEVEL_FLAGS = {"train": "--train", "train_dev": "--train-dev", "dev": "--dev", "test": "--test"}
 
@@ -32,6 +38,10 @@ def add_level_arguments(parser) -> None:
 
 def diagnosis_from_args(args) -> tuple[Diagnosis, list, ScanResult | None]:
     """The diagnosis, per-slice diagnoses and file scan (None for typed levels) of the flags."""
+    from diagnostics.fastscan import scan_split_metrics  # the scan's modules load only when used
+    from diagnostics.waterfall import diagnose
+    from strategy_app.diagnose.service import diagnose_scan
+
     typed = {level: getattr(args, level) for level in SPLITS if getattr(args, level) is not None}
     slices = []
     scan = None
@@ -55,4 +65,6 @@ def diagnosis_from_args(args) -> tuple[Diagnosis, list, ScanResult | None]:
 
 
 def _humans(texts: list[str], metric: str):
+    from diagnostics.waterfall import parse_human_level
+
     return [parse_human_level(t, metric, index=i) for i, t in enumerate(texts, start=1)]

@@ -13,7 +13,6 @@ from strategy_app.search.dataset_flags import (
     classification_options,
     resolve_project_dataset,
 )
-from strategy_app.store import data_dir, database_url
 
 
 def register(subparsers) -> None:
@@ -82,6 +81,7 @@ def run(args) -> tuple[dict, str]:
     from diagnostics.search.settings import SearchSettings
     from diagnostics.search.space import SearchSpace
     from diagnostics.search.training import PARAM_NAMES, pick_device
+    from strategy_app.store import data_dir, database_url
 
     pick_device(args.device)  # refuse --device cuda without CUDA before any trial starts
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress line says it all
