@@ -428,6 +428,20 @@ def diagnose_slices(
     return sorted(results, key=lambda item: -largest(item[1]))
 
 
+def diagnose_splits_and_slices(
+    splits: Mapping[str, LevelEstimate],
+    per_slice: Mapping[str, Mapping[str, LevelEstimate]],
+    humans: Sequence[HumanLevel] = (),
+    *,
+    metric: str = "error",
+    unit: str = "",
+) -> tuple[Diagnosis, list[tuple[str, Diagnosis]]]:
+    """The waterfall of a file's per-split estimates and one per slice value (as
+    :func:`diagnose_slices`): what ``diagnose FILE`` and the Diagnose page show of a scan."""
+    diagnosis = diagnose(splits, humans, metric=metric, unit=unit)
+    return diagnosis, diagnose_slices(per_slice, humans, metric=metric, unit=unit)
+
+
 def slices_to_dict(column: str, slices: Sequence[tuple[str, Diagnosis]]) -> dict[str, Any]:
     """The ``slices`` part of ``diagnose --slice COLUMN --json``: one waterfall per value."""
     return {"column": column, "values": [{"value": v, **d.to_dict()} for v, d in slices]}

@@ -38,9 +38,10 @@ def add_level_arguments(parser) -> None:
 
 def diagnosis_from_args(args) -> tuple[Diagnosis, list, ScanResult | None]:
     """The diagnosis, per-slice diagnoses and file scan (None for typed levels) of the flags."""
-    from diagnostics.fastscan import scan_split_metrics  # the scan's modules load only when used
-    from diagnostics.waterfall import diagnose
-    from strategy_app.diagnose.service import diagnose_scan
+    # the scan and the waterfall load only when used; not the page's service (its database,
+    # slices and comparisons): a file's waterfall is the scan's, as the service computes it
+    from diagnostics.fastscan import scan_split_metrics
+    from diagnostics.waterfall import diagnose, diagnose_splits_and_slices
 
     typed = {level: getattr(args, level) for level in SPLITS if getattr(args, level) is not None}
     slices = []
@@ -50,8 +51,13 @@ def diagnosis_from_args(args) -> tuple[Diagnosis, list, ScanResult | None]:
             flags = ", ".join(LEVEL_FLAGS[level] for level in typed)
             raise InputError(f"give either a predictions file or typed levels ({flags}), not both")
         scan = scan_split_metrics(args.predictions, metric=args.metric, slice_column=args.slice)
-        found = diagnose_scan(scan, _humans(args.human, scan.metric), unit=args.unit)
-        diagnosis, slices = found.diagnosis, found.slices
+        diagnosis, slices = diagnose_splits_and_slices(
+            scan.splits,
+            scan.slices,
+            _humans(args.human, scan.metric),
+            metric=scan.metric,
+            unit=args.unit,
+        )
     else:
         if args.slice:
             raise InputError("--slice needs a predictions file")

@@ -32,7 +32,7 @@ from diagnostics.slices import (
     slice_column_name,
 )
 from diagnostics.validation import InputError
-from diagnostics.waterfall import Diagnosis, HumanLevel, diagnose, diagnose_slices
+from diagnostics.waterfall import Diagnosis, HumanLevel, diagnose, diagnose_splits_and_slices
 from strategy_app.auth import User, require
 from strategy_app.store import DiagnoseState, ModelVersion, Store
 from strategy_app.store.audit import SLICE_COLUMN, UPLOAD, VERSION_DELETE
@@ -81,8 +81,9 @@ def diagnose_scan(
     scan: ScanResult, humans: Sequence[HumanLevel] = (), *, unit: str = ""
 ) -> FileDiagnosis:
     """The waterfall of a scanned file, and one per slice value when the scan was sliced."""
-    diagnosis = diagnose(scan.splits, humans, metric=scan.metric, unit=unit)
-    slices = diagnose_slices(scan.slices, humans, metric=scan.metric, unit=unit)
+    diagnosis, slices = diagnose_splits_and_slices(
+        scan.splits, scan.slices, humans, metric=scan.metric, unit=unit
+    )
     return FileDiagnosis(diagnosis, slices, scan)
 
 
