@@ -44,7 +44,7 @@ def diagnosis_from_args(args) -> tuple[Diagnosis, list, ScanResult | None]:
     from diagnostics.waterfall import diagnose, diagnose_splits_and_slices
 
     typed = {level: getattr(args, level) for level in SPLITS if getattr(args, level) is not None}
-    slices = []
+    slices: list[tuple[str, Diagnosis]] = []
     scan = None
     if args.predictions:
         if typed:
