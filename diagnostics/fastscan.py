@@ -27,7 +27,9 @@ one the query handles exactly, or DuckDB cannot read the file, the exact pyarrow
 :class:`~diagnostics.validation.InputError`, so messages are the same on both paths, and the
 numbers are equal (to float summation order). User text never becomes SQL: the file path is a
 bound parameter and column names are quoted identifiers.
-Speed and memory: ``bench/ingest.py``.
+The scan's own path loads no pandas (its columns and limits come from :mod:`diagnostics.schema`);
+the exact reader loads when it is needed. Speed and memory: ``bench/ingest.py``; whole
+processes: ``bench/process.py``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -46,23 +48,22 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from diagnostics.formats import is_parquet, read_head
-from diagnostics.ingest import (
+from diagnostics.metrics import GroupSums, LevelEstimate, lost_spread
+from diagnostics.rates import METRICS
+from diagnostics.schema import (
     CSV_NULL_VALUES,
     EXTREME_WEIGHT,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     SCORE_COLUMNS,
-    InMemoryTable,
     check_slice_count,
-    read_predictions,
-    slice_metrics,
     split_estimates,
-    split_metrics,
 )
-from diagnostics.metrics import GroupSums, LevelEstimate, lost_spread
-from diagnostics.rates import METRICS
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS
 from diagnostics.validation import InputError, refuse_cr_only_lines, refuse_non_csv_text
+
+if TYPE_CHECKING:
+    from diagnostics.ingest import InMemoryTable
 
 MAX_ID_SPAN = 1 << 26  # a 8 MiB bitmap per split
 EDGE_BYTES = 65536  # read at each end of a CSV file for the ids of its first and last rows
@@ -140,6 +141,9 @@ def scan_split_metrics(
             return _scan(path, metric, slice_column, display_name or path.name, id_bits)
         except (_Unsure, duckdb.Error, pa.ArrowException, OSError, UnicodeDecodeError, csv.Error):
             pass
+    # the exact reader (pandas) loads only when the scan cannot vouch for the file
+    from diagnostics.ingest import read_predictions, slice_metrics, split_metrics
+
     predictions = read_predictions(
         path,
         metric=metric,

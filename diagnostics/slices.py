@@ -38,15 +38,9 @@ import pyarrow.parquet as pq
 from scipy.stats import false_discovery_control, hypergeom
 
 from diagnostics.formats import file_columns, is_parquet_file
-from diagnostics.ingest import (
-    OPTIONAL_COLUMNS,
-    REQUIRED_COLUMNS,
-    SCORE_COLUMNS,
-    Predictions,
-    read_predictions,
-    split_estimates,
-)
+from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.metrics import GroupSums, wilson_interval
+from diagnostics.schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SCORE_COLUMNS, split_estimates
 from diagnostics.splitnames import SPLITS, normalize_split
 from diagnostics.validation import InputError
 from diagnostics.waterfall import GAPS, diagnose

@@ -14,13 +14,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
-from diagnostics.ingest import Predictions, split_metrics
 from diagnostics.metrics import INTERVAL_METHODS, NO_INTERVAL, LevelEstimate, gap_interval
 from diagnostics.rates import format_value, parse_metric_value
 from diagnostics.splitnames import LEVEL_LABELS, LEVELS, SPLITS
 from diagnostics.validation import InputError
+
+if TYPE_CHECKING:
+    from diagnostics.ingest import Predictions
 
 GAPS = ("avoidable_bias", "variance", "data_mismatch", "dev_overfitting")
 GAP_LABELS = {
@@ -462,4 +464,6 @@ def diagnose_predictions(
     predictions: Predictions, humans: Sequence[HumanLevel] = (), *, unit: str = ""
 ) -> Diagnosis:
     """The waterfall of a predictions file, with measured intervals on every split."""
+    from diagnostics.ingest import split_metrics  # pandas: only for read predictions
+
     return diagnose(split_metrics(predictions), humans, metric=predictions.metric, unit=unit)
