@@ -35,20 +35,12 @@ import duckdb
 
 from bench.process import files
 from diagnostics import fastscan
+from diagnostics.fastcompare import _connect as connection  # the scan's DuckDB settings
 
 BARE = (
     "SELECT split, avg(CAST(y_true <> y_pred AS DOUBLE)), count(*) FROM read_parquet($path) "
     "GROUP BY split"
 )
-
-
-def connection() -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the scan's settings."""
-    con = duckdb.connect(":memory:")
-    con.execute(f"SET threads = {os.cpu_count() or 1}")
-    con.execute(f"SET memory_limit = '{fastscan.MEMORY_LIMIT}'")
-    con.execute("SET enable_progress_bar = false")
-    return con
 
 
 def scan_sql(path: Path, with_ids: bool) -> list[str]:
