@@ -2,20 +2,19 @@
 
 import pytest
 
-from tests import test_browser
+from tests import app_server
 
 pytestmark = pytest.mark.browser
-served_app = test_browser.served_app
 
 
 def test_search_survives_a_reload_and_finishes(served_app, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=180_000)  # a busy 2-core machine trains slowly
-    test_browser.ARTIFACTS.mkdir(exist_ok=True)
+    app_server.ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=test_browser.CHROMIUM, headless=True, args=test_browser.LAUNCH_ARGS
+            executable_path=app_server.CHROMIUM, headless=True, args=app_server.LAUNCH_ARGS
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1300})
         page.set_default_timeout(60_000)
@@ -40,8 +39,8 @@ def test_search_survives_a_reload_and_finishes(served_app, tmp_path):
         try:
             expect(page.get_by_text("Best: trial")).to_be_visible()
         except AssertionError as exc:
-            raise AssertionError(test_browser.what_the_app_showed(page, tmp_path)) from exc
+            raise AssertionError(app_server.what_the_app_showed(page, tmp_path)) from exc
         expect(page.get_by_text("finished", exact=False).first).to_be_visible()
         page.get_by_text("Best: trial").scroll_into_view_if_needed()  # the app scrolls inside
-        page.screenshot(path=str(test_browser.ARTIFACTS / "search.png"))
+        page.screenshot(path=str(app_server.ARTIFACTS / "search.png"))
         browser.close()

@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 LEVEL_FLAGS = {"train": "--train", "train_dev": "--train-dev", "dev": "--dev", "test": "--test"}
 
 
-def add_level_arguments(parser) -> None:
-    """The predictions file and the level flags shared by ``diagnose`` and ``report``."""
-    parser.add_argument("predictions", nargs="?", help="predictions file (CSV or Parquet)")
+def add_human_arguments(parser) -> None:
+    """``--human`` (repeatable), ``--metric`` and ``--unit``: how every command that makes a
+    waterfall (``diagnose``, ``report``, ``compare``) is told the human levels and metric."""
     parser.add_argument(
         "--human",
         action="append",
@@ -29,10 +29,16 @@ def add_level_arguments(parser) -> None:
         metavar="[NAME=]R",
         help="human-level error, e.g. 1%% or 'expert=0.7%%'; repeat for several (best is used)",
     )
-    for level, flag in LEVEL_FLAGS.items():
-        parser.add_argument(flag, dest=level, metavar="R", help=f"{level} level, e.g. 8%% or 0.08")
     parser.add_argument("--metric", choices=METRICS, help="error (default), mae or rmse")
     parser.add_argument("--unit", default="", help="unit of a regression metric, e.g. ₹")
+
+
+def add_level_arguments(parser) -> None:
+    """The predictions file and the level flags shared by ``diagnose`` and ``report``."""
+    parser.add_argument("predictions", nargs="?", help="predictions file (CSV or Parquet)")
+    add_human_arguments(parser)
+    for level, flag in LEVEL_FLAGS.items():
+        parser.add_argument(flag, dest=level, metavar="R", help=f"{level} level, e.g. 8%% or 0.08")
     parser.add_argument("--slice", metavar="COLUMN", help="one waterfall per value of COLUMN")
 
 
@@ -41,7 +47,7 @@ def diagnosis_from_args(args) -> tuple[Diagnosis, list, ScanResult | None]:
     # the scan and the waterfall load only when used; not the page's service (its database,
     # slices and comparisons): a file's waterfall is the scan's, as the service computes it
     from diagnostics.fastscan import scan_split_metrics
-    from diagnostics.waterfall import diagnose, diagnose_splits_and_slices
+    from diagnostics.waterfall import diagnose, diagnose_splits_and_slices, parse_human_levels
 
     typed = {level: getattr(args, level) for level in SPLITS if getattr(args, level) is not None}
     slices: list[tuple[str, Diagnosis]] = []
@@ -54,7 +60,7 @@ def diagnosis_from_args(args) -> tuple[Diagnosis, list, ScanResult | None]:
         diagnosis, slices = diagnose_splits_and_slices(
             scan.splits,
             scan.slices,
-            _humans(args.human, scan.metric),
+            parse_human_levels(args.human, scan.metric),
             metric=scan.metric,
             unit=args.unit,
         )
@@ -66,11 +72,6 @@ def diagnosis_from_args(args) -> tuple[Diagnosis, list, ScanResult | None]:
             level: parse_metric_value(text, metric, what=LEVEL_FLAGS[level])
             for level, text in typed.items()
         }
-        diagnosis = diagnose(levels, _humans(args.human, metric), metric=metric, unit=args.unit)
+        humans = parse_human_levels(args.human, metric)
+        diagnosis = diagnose(levels, humans, metric=metric, unit=args.unit)
     return diagnosis, slices, scan
-
-
-def _humans(texts: list[str], metric: str):
-    from diagnostics.waterfall import parse_human_level
-
-    return [parse_human_level(t, metric, index=i) for i, t in enumerate(texts, start=1)]
