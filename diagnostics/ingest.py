@@ -40,15 +40,16 @@ import pyarrow.parquet as pq
 from diagnostics.formats import HEAD_BYTES, file_columns, is_parquet, read_head
 from diagnostics.metrics import GroupSums, LevelEstimate, per_row_loss
 from diagnostics.rates import METRICS
-from diagnostics.schema import (
-    CSV_NULL_VALUES,
-    EXTREME_WEIGHT,
-    OPTIONAL_COLUMNS,
-    REQUIRED_COLUMNS,
-    SCORE_COLUMNS,
-    check_slice_count,
-    split_estimates,
-)
+
+# re-exported: the reader's columns and limits, where callers have always found them
+from diagnostics.schema import CSV_NULL_VALUES as CSV_NULL_VALUES
+from diagnostics.schema import EXTREME_WEIGHT as EXTREME_WEIGHT
+from diagnostics.schema import MAX_SLICE_VALUES as MAX_SLICE_VALUES
+from diagnostics.schema import OPTIONAL_COLUMNS as OPTIONAL_COLUMNS
+from diagnostics.schema import REQUIRED_COLUMNS as REQUIRED_COLUMNS
+from diagnostics.schema import SCORE_COLUMNS as SCORE_COLUMNS
+from diagnostics.schema import check_slice_count as check_slice_count
+from diagnostics.schema import split_estimates as split_estimates
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS, accepted_split_names
 from diagnostics.validation import (
     InputError,
