@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import math
 import os
 import statistics
 import sys
@@ -42,28 +43,41 @@ from diagnostics.search.workers import run_round
 
 
 def bare_objective(data, epochs: int):
-    """The anchor: a hand-written torch loop inside a bare Optuna objective (no storage)."""
+    """The anchor: a bare Optuna objective whose hand-written torch loop trains what our runner
+    trains for the same parameters (:data:`SAME_TRIAL`): the same MLP, SGD with momentum, batch
+    size and steps per epoch (whole passes, at least the config's minimum), dev accuracy after
+    every epoch."""
     space = SearchSpace.default()
     x, y = torch.as_tensor(data.x["train"]), torch.as_tensor(data.y["train"])
     x_dev, y_dev = torch.as_tensor(data.x["dev"]), torch.as_tensor(data.y["dev"])
 
     def objective(trial):
-        p = space.suggest(trial)
-        torch.manual_seed(0)
+        c = TrainConfig.from_params(space.suggest(trial), epochs=epochs, seed=0)
+        assert c.optimizer == "sgd" and c.lr_decay == "none" and c.warmup_epochs == 0
+        torch.manual_seed(c.seed)
         model = build_mlp(
-            data.n_features, data.n_classes, layers=p["layers"], hidden_units=p["hidden_units"]
+            data.n_features,
+            data.n_classes,
+            layers=c.layers,
+            hidden_units=c.hidden_units,
+            dropout=c.dropout,
+            batch_norm=c.batch_norm,
         )
-        opt = torch.optim.SGD(model.parameters(), lr=p["lr"], momentum=p["momentum"])
-        gen = torch.Generator().manual_seed(0)
-        for _ in range(epochs):
+        opt = torch.optim.SGD(
+            model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay
+        )
+        gen = torch.Generator().manual_seed(c.seed)
+        passes = math.ceil(c.min_steps_per_epoch / math.ceil(len(y) / c.batch_size))
+        for _ in range(c.epochs):
             model.train()
-            order = torch.randperm(len(y), generator=gen)
-            for start in range(0, len(y), p["batch_size"]):
-                batch = order[start : start + p["batch_size"]]
-                loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
+            for _ in range(passes):
+                order = torch.randperm(len(y), generator=gen)
+                for start in range(0, len(y), c.batch_size):
+                    batch = order[start : start + c.batch_size]
+                    loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
             model.eval()
             with torch.no_grad():
                 accuracy = (model(x_dev).argmax(1) == y_dev).float().mean().item()
@@ -72,37 +86,52 @@ def bare_objective(data, epochs: int):
     return objective
 
 
+def same_trials(study: optuna.Study, trials: int) -> optuna.Study:
+    """``study`` with :data:`SAME_TRIAL` enqueued ``trials`` times: both sides of a comparison
+    then train the same model with the same parameters."""
+    encoded = SearchSpace.default().encode(SAME_TRIAL)
+    for _ in range(trials):
+        study.enqueue_trial(encoded)
+    return study
+
+
 def overhead(folder: Path, trials: int, epochs: int) -> None:
+    """Our runner against bare Optuna + torch, both training :data:`SAME_TRIAL` ``trials``
+    times, so the ratio is the runner's own cost (storage, heartbeats, history, the dataset's
+    load in the worker), not a difference in the models trained."""
     data = load_dataset("digits")
     space = SearchSpace.default()
     settings = SearchSettings(
         dataset="digits", sampler="random", pruner="none", trials=trials, data_dir=str(folder)
     )
     torch.set_num_threads(1)
-    optuna.create_study(sampler=optuna.samplers.RandomSampler(0)).optimize(
+    same_trials(optuna.create_study(direction="maximize"), 2).optimize(
         bare_objective(data, 1), n_trials=2
     )  # warm-up: first-optimizer imports
     start = time.perf_counter()
-    optuna.create_study(
-        direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0)
-    ).optimize(bare_objective(data, epochs), n_trials=trials)
+    study = same_trials(optuna.create_study(direction="maximize"), trials)
+    study.optimize(bare_objective(data, epochs), n_trials=trials)
     bare = time.perf_counter() - start
+    bare_best = study.best_value
     start = time.perf_counter()
-    optuna.create_study(
-        direction="maximize",
-        sampler=optuna.samplers.RandomSampler(seed=0),
-        storage=open_storage(str(folder / "bare.log")),
-    ).optimize(bare_objective(data, epochs), n_trials=trials)
+    storage = open_storage(str(folder / "bare.log"))
+    study = same_trials(optuna.create_study(direction="maximize", storage=storage), trials)
+    study.optimize(bare_objective(data, epochs), n_trials=trials)
     bare_journal = time.perf_counter() - start
     spec = str(folder / "overhead.log")
-    optuna.create_study(study_name="overhead", storage=open_storage(spec), direction="maximize")
+    study = optuna.create_study(
+        study_name="overhead", storage=open_storage(spec), direction="maximize"
+    )
+    same_trials(study, trials)
     start = time.perf_counter()
-    run_round(RoundJob(settings, spec, "overhead", space, epochs, trials))
+    ours_study = run_round(RoundJob(settings, spec, "overhead", space, epochs, trials))
     ours = time.perf_counter() - start
     print(
-        f"overhead: {trials} random trials × {epochs} epochs on digits: bare optuna+torch "
-        f"in memory {bare:.2f} s (anchor), the same on a journal file {bare_journal:.2f} s, "
-        f"our runner (journal file, heartbeats, history) {ours:.2f} s"
+        f"overhead: {trials} × the same trial ({SAME_TRIAL}) × {epochs} epochs on digits, "
+        f"Optuna {optuna.__version__}, torch {torch.__version__}: bare optuna+torch in memory "
+        f"{bare:.2f} s (anchor), the same on a journal file {bare_journal:.2f} s, our runner "
+        f"(journal file, heartbeats, history) {ours:.2f} s; best dev accuracy bare "
+        f"{bare_best:.4f}, ours {ours_study.best_value:.4f}"
     )
     print(
         f"  throughput ratio vs bare in memory {bare / ours:.2f}, vs bare on the same journal "
@@ -135,10 +164,8 @@ def parallel(folder: Path, trials: int, epochs: int) -> None:
         study = optuna.create_study(
             study_name=name, storage=open_storage(spec), direction="maximize"
         )
-        space = SearchSpace.default()
-        for _ in range(trials):  # the same trial, so both runs do exactly the same work
-            study.enqueue_trial(space.encode(SAME_TRIAL))
-        job = RoundJob(settings, spec, name, space, epochs, trials)
+        same_trials(study, trials)  # the same trial, so both runs do exactly the same work
+        job = RoundJob(settings, spec, name, SearchSpace.default(), epochs, trials)
         start = time.perf_counter()
         study = run_round(job)
         times[workers] = time.perf_counter() - start

@@ -27,7 +27,9 @@ one the query handles exactly, or DuckDB cannot read the file, the exact pyarrow
 :class:`~diagnostics.validation.InputError`, so messages are the same on both paths, and the
 numbers are equal (to float summation order). User text never becomes SQL: the file path is a
 bound parameter and column names are quoted identifiers.
-Speed and memory: ``bench/ingest.py``.
+The scan's own path loads no pandas (its columns and limits come from :mod:`diagnostics.schema`);
+the exact reader loads when it is needed. Speed and memory: ``bench/ingest.py``; whole
+processes: ``bench/process.py``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -46,23 +48,24 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from diagnostics.formats import is_parquet, read_head
-from diagnostics.ingest import (
+from diagnostics.metrics import GroupSums, LevelEstimate, lost_spread
+from diagnostics.rates import METRICS
+from diagnostics.schema import (
     CSV_NULL_VALUES,
+    DISCRETE_LIMIT,
     EXTREME_WEIGHT,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     SCORE_COLUMNS,
-    InMemoryTable,
+    TooManySliceValues,
     check_slice_count,
-    read_predictions,
-    slice_metrics,
     split_estimates,
-    split_metrics,
 )
-from diagnostics.metrics import GroupSums, LevelEstimate, lost_spread
-from diagnostics.rates import METRICS
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS
 from diagnostics.validation import InputError, refuse_cr_only_lines, refuse_non_csv_text
+
+if TYPE_CHECKING:
+    from diagnostics.ingest import InMemoryTable
 
 MAX_ID_SPAN = 1 << 26  # a 8 MiB bitmap per split
 EDGE_BYTES = 65536  # read at each end of a CSV file for the ids of its first and last rows
@@ -140,6 +143,9 @@ def scan_split_metrics(
             return _scan(path, metric, slice_column, display_name or path.name, id_bits)
         except (_Unsure, duckdb.Error, pa.ArrowException, OSError, UnicodeDecodeError, csv.Error):
             pass
+    # the exact reader (pandas) loads only when the scan cannot vouch for the file
+    from diagnostics.ingest import read_predictions, slice_metrics, split_metrics
+
     predictions = read_predictions(
         path,
         metric=metric,
@@ -372,11 +378,11 @@ def _scan(
         id_check = None
         if "id" in types:
             id_check = _id_check(path, types, metadata, sliced=slice_column is not None)
-            if id_check.kind == "row_offset":
-                source = PARQUET_SOURCE_WITH_ROW_NUMBERS
         if types.get("id") not in INTEGER_TYPES:
             id_bits = None
         query = _Query(types, metric, slice_column, is_csv, id_check, id_bits)
+        if query._row_offset_ids and not query.ids_apart:
+            source = PARQUET_SOURCE_WITH_ROW_NUMBERS
         try:
             cursor = connection.execute(query.sql(source), {"path": str(path)})
         except duckdb.OutOfRangeException:
@@ -388,8 +394,14 @@ def _scan(
             cursor = connection.execute(query.sql(source), {"path": str(path)})
         names = [column[0] for column in cursor.description]
         groups = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        suspects = any(group.get("suspect_ids") for group in groups)
+        if query.ids_apart:
+            ids = connection.execute(query.ids_sql(), {"path": str(path)}).fetchone()
+            if ids is None or ids[0]:
+                raise _Unsure("empty ids")
+            suspects = ids[1:] != (query.ids_apart.low, query.ids_apart.low)
         result = query.result(groups, name)
-        if any(group.get("suspect_ids") for group in groups):
+        if suspects:
             duplicates = connection.execute(query.duplicates_sql(source), {"path": str(path)})
             row = duplicates.fetchone()  # one row: the count
             if row is None or row[0]:
@@ -425,6 +437,10 @@ class _Query:
             raise _Unsure("text labels for a regression metric")
         self.types, self.is_csv, self.slice_column = types, is_csv, slice_column
         self.id_check, self.id_bits = id_check, id_bits
+        # ids that are their row numbers plus an offset, without bitmaps, are checked by a
+        # query of their own (:meth:`ids_sql`): without grouping, a pass over the id column
+        # costs a fraction of the same checks as aggregates per split
+        self.ids_apart = id_check if self._row_offset_ids and id_bits is None else None
         self.float_labels = [c for c in ("y_true", "y_pred") if types[c] in FLOAT_TYPES]
         self.metric = metric
         if metric is None:
@@ -453,7 +469,7 @@ class _Query:
             tiny = f"({weight} > 0 AND {weight} < {1 / EXTREME_WEIGHT})"
             bad += f" OR {weight} > {EXTREME_WEIGHT} OR {tiny}"
             checks["weight"] = f"count(*) FILTER (WHERE {bad})"
-        if "id" in types:
+        if "id" in types and not self.ids_apart:
             checks["id"] = (
                 _text_trouble("id", is_csv, stripped=False)
                 if types["id"] == TEXT_TYPE
@@ -532,7 +548,7 @@ class _Query:
         aggregates |= {f"trouble_{name}": count for name, count in self._trouble().items()}
         if self.weighted:
             columns.append("weight")
-        if self.id_check is not None:
+        if self.id_check is not None and not self.ids_apart:
             id_columns, aggregates["suspect_ids"] = self._id_suspects(self.id_check)
             columns += id_columns
         if self.metric is None and self.float_labels:
@@ -548,13 +564,24 @@ class _Query:
             aggregates["present_bits"] = f"CAST({bitmap}{only} AS BLOB)"
         selected = ", ".join([*keys, *(f"{sql} AS {name}" for name, sql in aggregates.items())])
         used = [*REQUIRED_COLUMNS, *(c for c in ("weight", "id") if c in self.types)]
-        if self._row_offset_ids:
+        if self.ids_apart:
+            used.remove("id")
+        elif self._row_offset_ids:
             used.append(ROW_NUMBER)
         if self.slice_column is not None:
             used.append(self.slice_column)
         return (
             f"SELECT {selected} FROM (SELECT {', '.join(columns)} FROM "
             f"(SELECT {', '.join(map(_quote, used))} FROM {source})) GROUP BY {', '.join(keys)}"
+        )
+
+    def ids_sql(self) -> str:
+        """The check of :attr:`ids_apart`, one row: the empty ids, and the least and the most
+        of id − row number (both the offset when every id is its row number plus it)."""
+        difference = f"CAST(id AS BIGINT) - {ROW_NUMBER}"
+        return (
+            f"SELECT count(*) - count(id), min({difference}), max({difference}) FROM "
+            f"(SELECT id, {ROW_NUMBER} FROM {PARQUET_SOURCE_WITH_ROW_NUMBERS})"
         )
 
     def duplicates_sql(self, source: str) -> str:
@@ -657,3 +684,54 @@ def _range_bits(size: int, first: int, last: int) -> np.ndarray:
     bits[first // 8] &= 0xFF >> (first % 8)
     bits[last // 8] &= (0xFF << (7 - last % 8)) & 0xFF
     return bits
+
+
+def scan_sliced(
+    path: str | os.PathLike[str],
+    *,
+    metric: str | None = None,
+    slice_column: str | None = None,
+    display_name: str | None = None,
+) -> ScanResult:
+    """:func:`scan_split_metrics`, with a numeric slice column of many
+    values (a brightness, a timestamp) cut into the slice finder's quantile bins instead of one
+    waterfall per value (:func:`diagnostics.slices.binned_values`); other columns slice by value."""
+    try:
+        scan = scan_split_metrics(
+            path, metric=metric, slice_column=slice_column, display_name=display_name
+        )
+        if slice_column is None or len(scan.slices) <= DISCRETE_LIMIT:
+            return scan
+        refusal = None
+    except TooManySliceValues as exc:
+        refusal = exc
+    assert slice_column is not None
+    # pandas and the slice finder's bins load only for a column that needs them
+    from diagnostics.ingest import Predictions, read_predictions, slice_metrics, split_metrics
+    from diagnostics.slices import binned_values
+
+    predictions = read_predictions(
+        path,
+        metric=metric,
+        extra_columns=(slice_column,),
+        display_name=display_name,
+        metrics_only=True,
+    )
+    binned = binned_values(predictions.frame[slice_column])
+    if binned is None:
+        if refusal is not None:
+            raise refusal
+        return scan
+    cut = Predictions(
+        predictions.frame.assign(**{slice_column: binned}),
+        predictions.metric,
+        predictions.source,
+    )
+    return ScanResult(
+        splits=split_metrics(predictions),
+        slices=slice_metrics(cut, slice_column),
+        metric=predictions.metric,
+        source=predictions.source,
+        rows=len(predictions.frame),
+        engine="pyarrow",
+    )

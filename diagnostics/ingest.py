@@ -40,6 +40,17 @@ import pyarrow.parquet as pq
 from diagnostics.formats import HEAD_BYTES, file_columns, is_parquet, read_head
 from diagnostics.metrics import GroupSums, LevelEstimate, per_row_loss
 from diagnostics.rates import METRICS
+
+# re-exported: the reader's columns and limits, where callers have always found them
+from diagnostics.schema import CSV_NULL_VALUES as CSV_NULL_VALUES
+from diagnostics.schema import EXTREME_WEIGHT as EXTREME_WEIGHT
+from diagnostics.schema import MAX_SLICE_VALUES as MAX_SLICE_VALUES
+from diagnostics.schema import OPTIONAL_COLUMNS as OPTIONAL_COLUMNS
+from diagnostics.schema import REQUIRED_COLUMNS as REQUIRED_COLUMNS
+from diagnostics.schema import SCORE_COLUMNS as SCORE_COLUMNS
+from diagnostics.schema import TooManySliceValues as TooManySliceValues
+from diagnostics.schema import check_slice_count as check_slice_count
+from diagnostics.schema import split_estimates as split_estimates
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS, accepted_split_names
 from diagnostics.validation import (
     InputError,
@@ -52,18 +63,10 @@ from diagnostics.validation import (
     shown_columns,
 )
 
-REQUIRED_COLUMNS = ("split", "y_true", "y_pred")
 SPLIT_DTYPE = pd.CategoricalDtype(list(SPLITS))
-SCORE_COLUMNS = ("score", "prob", "probability", "confidence")
-OPTIONAL_COLUMNS = ("id", "weight", "input")
 DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 BATCH_ROWS = 1 << 18
 INT8 = np.dtype(np.int8)
-# Only an empty cell is missing: a class called NA or null is a class. Both readers (this one and
-# the DuckDB scan) take their null markers from here.
-CSV_NULL_VALUES = ("",)
-MAX_SLICE_VALUES = 1_000  # one waterfall per value: more is no longer a slice, but an id
-EXTREME_WEIGHT = 1e150  # weights beyond (or below 1/…) are rescaled before their squares are summed
 MAX_REGRESSION_VALUE = 1e150  # beyond, squared errors overflow to infinity
 
 
@@ -105,17 +108,6 @@ def split_metrics(predictions: Predictions) -> dict[str, LevelEstimate]:
     return split_estimates(sums, predictions.metric)
 
 
-def split_estimates(sums: GroupSums, metric: str, first: int = 0) -> dict[str, LevelEstimate]:
-    """The estimates of the non-empty splits whose groups are ``first`` … ``first + 3``.
-
-    Groups are numbered split by split in :data:`SPLITS` order (slice ``v`` of a sliced
-    diagnosis starts at ``first = v * len(SPLITS)``).
-    """
-    every = sums.estimates(metric)
-    estimates = {name: every[first + i] for i, name in enumerate(SPLITS)}
-    return {name: est for name, est in estimates.items() if est is not None}
-
-
 def slice_metrics(predictions: Predictions, column: str) -> dict[str, dict[str, LevelEstimate]]:
     """Per value of ``column``, the metric of each split (as :func:`split_metrics`)."""
     if column not in predictions.frame:
@@ -137,21 +129,6 @@ def slice_metrics(predictions: Predictions, column: str) -> dict[str, dict[str, 
 
 InMemoryTable: TypeAlias = pd.DataFrame | pa.Table | Mapping[str, Any]
 TABLE_NAMES = {pd.DataFrame: "the DataFrame", pa.Table: "the Arrow table"}
-
-
-class TooManySliceValues(InputError):
-    """A slice column with more distinct values than a slice may have (a numeric one is binned
-    instead: :func:`diagnostics.slices.scan_sliced`)."""
-
-
-def check_slice_count(count: int, name: str, column: str) -> None:
-    """Refuse a slice column with more than :data:`MAX_SLICE_VALUES` distinct values."""
-    if count > MAX_SLICE_VALUES:
-        raise TooManySliceValues(
-            f"{name}, slice column '{shown(column, 40)}': {count:,} distinct values, more than the "
-            f"{MAX_SLICE_VALUES:,} a slice may have (one waterfall each); slice by a column with "
-            "few values (device, country) or bin this one"
-        )
 
 
 def read_predictions(

@@ -23,7 +23,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import stdtrit
 
 Z_95 = 1.959963984540054
 CONFIDENCE = 0.95
@@ -83,6 +82,8 @@ class LevelEstimate:
 
 def t_quantile(df: float | np.ndarray, level: float = CONFIDENCE) -> np.float64 | np.ndarray:
     """The two-sided Student t critical value for ``df`` degrees of freedom (arrays allowed)."""
+    from scipy.special import stdtrit  # loaded by regression metrics only (0/1 errors need none)
+
     quantile: np.float64 | np.ndarray = stdtrit(df, 0.5 + level / 2)
     return quantile
 

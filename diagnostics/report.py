@@ -26,23 +26,12 @@ from diagnostics import compare_rows
 from diagnostics.annotators import annotator_rows, floor_lines
 from diagnostics.ceiling import Ceiling, ceiling_table
 from diagnostics.rates import format_value
+from diagnostics.reportnames import DEFAULT_TITLE, FORMATS
+from diagnostics.reportnames import SECTIONS as SECTIONS  # re-exported: the page lists them
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.tags import neutralize
 from diagnostics.waterfall import GAP_LABELS, Diagnosis, gap_rows
 
-SECTIONS = (
-    "summary",
-    "waterfall",
-    "plan",
-    "warnings",
-    "slices",
-    "floor",
-    "concentration",
-    "changed",
-    "splits",
-    "ceiling",
-    "search",
-)
 SECTION_TITLES = {
     "summary": "Data summary",
     "waterfall": "Error waterfall and gap table",
@@ -57,7 +46,6 @@ SECTION_TITLES = {
     "search": "Hyperparameter search",
 }
 DIAGNOSIS_SECTIONS = ("summary", "waterfall", "plan", "warnings")
-FORMATS = ("html", "json", "csv")
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("diagnostics", "templates"),
@@ -78,7 +66,7 @@ class ReportInputs:
     needs the object); ``source`` is the predictions file's name as the user knows it.
     """
 
-    title: str = "What to fix next"
+    title: str = DEFAULT_TITLE
     project: str | None = None
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
     source: str | None = None

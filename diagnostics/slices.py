@@ -39,30 +39,26 @@ import pyarrow.parquet as pq
 from scipy.stats import false_discovery_control, hypergeom
 
 from diagnostics.formats import file_columns, is_parquet_file
-from diagnostics.ingest import (
+from diagnostics.ingest import Predictions, read_predictions
+from diagnostics.metrics import GroupSums, wilson_interval
+from diagnostics.schema import (
+    DISCRETE_LIMIT,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     SCORE_COLUMNS,
-    Predictions,
-    TooManySliceValues,
-    read_predictions,
-    slice_metrics,
     split_estimates,
-    split_metrics,
 )
-from diagnostics.metrics import GroupSums, wilson_interval
 from diagnostics.splitnames import SPLITS, normalize_split
 from diagnostics.validation import InputError
 from diagnostics.waterfall import GAPS, diagnose
 
 if TYPE_CHECKING:
-    from diagnostics.fastscan import ScanResult
+    pass
 
 PROBABILITY_PREFIX = "prob_"
 DEFAULT_FDR = 0.05
 DEFAULT_BINS = 5  # quantile bins of a numeric column: 4 edges, 8 threshold predicates
 MAX_VALUES = 30  # categorical values kept per column (the most frequent); the rest are "other"
-DISCRETE_LIMIT = 10  # a numeric column with at most this many values is treated as categorical
 OVERLAP = 0.5
 DEFAULT_TOP = 20
 
@@ -733,53 +729,3 @@ def binned_values(values: pd.Series, bins: int = DEFAULT_BINS) -> pd.Series | No
     labels = np.array(names, dtype=object)[np.minimum(codes, len(names) - 1)]
     labels[np.isnan(numbers)] = "missing"
     return pd.Series(labels, index=values.index)
-
-
-def scan_sliced(
-    path: str | os.PathLike[str],
-    *,
-    metric: str | None = None,
-    slice_column: str | None = None,
-    display_name: str | None = None,
-) -> ScanResult:
-    """:func:`~diagnostics.fastscan.scan_split_metrics`, with a numeric slice column of many
-    values (a brightness, a timestamp) cut into the slice finder's quantile bins instead of one
-    waterfall per value (:func:`binned_values`); other columns slice by value."""
-    # imported here: DuckDB is a heavy import that slice finding alone does not need
-    from diagnostics.fastscan import ScanResult, scan_split_metrics
-
-    try:
-        scan = scan_split_metrics(
-            path, metric=metric, slice_column=slice_column, display_name=display_name
-        )
-        if slice_column is None or len(scan.slices) <= DISCRETE_LIMIT:
-            return scan
-        refusal = None
-    except TooManySliceValues as exc:
-        refusal = exc
-    assert slice_column is not None
-    predictions = read_predictions(
-        path,
-        metric=metric,
-        extra_columns=(slice_column,),
-        display_name=display_name,
-        metrics_only=True,
-    )
-    binned = binned_values(predictions.frame[slice_column])
-    if binned is None:
-        if refusal is not None:
-            raise refusal
-        return scan
-    cut = Predictions(
-        predictions.frame.assign(**{slice_column: binned}),
-        predictions.metric,
-        predictions.source,
-    )
-    return ScanResult(
-        splits=split_metrics(predictions),
-        slices=slice_metrics(cut, slice_column),
-        metric=predictions.metric,
-        source=predictions.source,
-        rows=len(predictions.frame),
-        engine="pyarrow",
-    )

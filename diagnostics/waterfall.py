@@ -14,9 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from diagnostics.ingest import Predictions, split_metrics
 from diagnostics.metrics import (
     INTERVAL_METHODS,
     NO_INTERVAL,
@@ -27,6 +26,9 @@ from diagnostics.metrics import (
 from diagnostics.rates import clean, format_value, parse_metric_value
 from diagnostics.splitnames import LEVEL_LABELS, LEVELS, SPLITS
 from diagnostics.validation import InputError
+
+if TYPE_CHECKING:
+    from diagnostics.ingest import Predictions
 
 GAPS = ("avoidable_bias", "variance", "data_mismatch", "dev_overfitting")
 GAP_LABELS = {
@@ -573,6 +575,20 @@ def _without_small_priorities(diagnosis: Diagnosis, min_rows: int) -> Diagnosis:
     return diagnosis
 
 
+def diagnose_splits_and_slices(
+    splits: Mapping[str, LevelEstimate],
+    per_slice: Mapping[str, Mapping[str, LevelEstimate]],
+    humans: Sequence[HumanLevel] = (),
+    *,
+    metric: str = "error",
+    unit: str = "",
+) -> tuple[Diagnosis, list[tuple[str, Diagnosis]]]:
+    """The waterfall of a file's per-split estimates and one per slice value (as
+    :func:`diagnose_slices`): what ``diagnose FILE`` and the Diagnose page show of a scan."""
+    diagnosis = diagnose(splits, humans, metric=metric, unit=unit)
+    return diagnosis, diagnose_slices(per_slice, humans, metric=metric, unit=unit)
+
+
 def slices_to_dict(column: str, slices: Sequence[tuple[str, Diagnosis]]) -> dict[str, Any]:
     """The ``slices`` part of ``diagnose --slice COLUMN --json``: one waterfall per value."""
     return {"column": column, "values": [{"value": v, **d.to_dict()} for v, d in slices]}
@@ -620,4 +636,6 @@ def diagnose_predictions(
     predictions: Predictions, humans: Sequence[HumanLevel] = (), *, unit: str = ""
 ) -> Diagnosis:
     """The waterfall of a predictions file, with measured intervals on every split."""
+    from diagnostics.ingest import split_metrics  # pandas: only for read predictions
+
     return diagnose(split_metrics(predictions), humans, metric=predictions.metric, unit=unit)

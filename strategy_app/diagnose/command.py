@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from diagnostics.annotators import FLOOR_NOT_CREDIBLE
+from typing import TYPE_CHECKING
+
 from diagnostics.splitnames import LEVEL_LABELS
-from diagnostics.waterfall import GAP_LABELS, Diagnosis, gap_rows, slices_to_dict
 from strategy_app.cli import add_json_flag
 from strategy_app.diagnose.flags import add_level_arguments, diagnosis_from_args
-from strategy_app.diagnose.service import FloorReport
+
+if TYPE_CHECKING:
+    from diagnostics.waterfall import Diagnosis
+    from strategy_app.diagnose.service import FloorReport
 
 
 def register(subparsers) -> None:
@@ -25,6 +28,8 @@ def register(subparsers) -> None:
 
 def run(args) -> tuple[dict, str]:
     """Diagnose from the file or the typed levels; returns (JSON data, text)."""
+    from diagnostics.waterfall import slices_to_dict  # loaded when run, not when registered
+
     diagnosis, slices, _, floor = diagnosis_from_args(args)
     data = diagnosis.to_dict()
     if args.slice:
@@ -38,6 +43,8 @@ def run(args) -> tuple[dict, str]:
 
 def render_text(diagnosis: Diagnosis, slices=(), slice_column: str | None = None) -> str:
     """The readable table, action plan and warnings printed without ``--json``."""
+    from diagnostics.waterfall import GAP_LABELS, gap_rows
+
     fmt = diagnosis.fmt
     lines = [f"Waterfall ({diagnosis.metric}{', ' + diagnosis.unit if diagnosis.unit else ''})"]
     lines.append(f"  {'level':<10}{'value':>10}   {'95% interval':<26}{'n':>10}")
@@ -79,6 +86,8 @@ def render_text(diagnosis: Diagnosis, slices=(), slice_column: str | None = None
 
 def render_floor(floor: FloorReport, diagnosis: Diagnosis) -> str:
     """The annotators' levels, the team's and the floor, printed without ``--json``."""
+    from diagnostics.annotators import FLOOR_NOT_CREDIBLE
+
     panel, fmt = floor.panel, diagnosis.fmt
     lines = [f"Human levels measured from {panel.source} (reference: {panel.reference})"]
     lines.append(f"  {'who':<28}{'error':>8}   {'95% interval':<18}{'n':>7}{'kappa':>8}")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from diagnostics.compare import DECISION_RULE, Comparison, examined_ids
-from diagnostics.fastcompare import compare_files, scan_both
+from typing import TYPE_CHECKING
+
 from diagnostics.splitnames import LEVEL_LABELS
-from diagnostics.tags import read_tags_csv
-from diagnostics.waterfall import GAP_LABELS, parse_human_levels
 from strategy_app.cli import add_json_flag
 from strategy_app.diagnose.flags import add_human_arguments
+
+if TYPE_CHECKING:
+    from diagnostics.compare import Comparison
 
 
 def register(subparsers) -> None:
@@ -33,6 +34,11 @@ def register(subparsers) -> None:
 
 def run(args) -> tuple[dict, str]:
     """Compare the two files; returns (JSON data, text)."""
+    from diagnostics.compare import examined_ids  # loaded when run
+    from diagnostics.fastcompare import compare_files, scan_both
+    from diagnostics.tags import read_tags_csv
+    from diagnostics.waterfall import parse_human_levels
+
     tags = read_tags_csv(args.labels) if args.labels else None
     names = (args.before, args.after)  # as typed: two files are often both predictions.csv
     scans = scan_both(args.before, args.after, metric=args.metric, display_names=names)
@@ -54,6 +60,9 @@ def run(args) -> tuple[dict, str]:
 
 def render_text(comparison: Comparison) -> str:
     """The readable comparison printed without ``--json``."""
+    from diagnostics.compare import DECISION_RULE
+    from diagnostics.waterfall import GAP_LABELS
+
     fmt = comparison.fmt
     before, after = comparison.sources
     lines = [f"Compare {before} → {after} ({comparison.metric})", ""]

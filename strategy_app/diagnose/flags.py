@@ -1,15 +1,21 @@
 """The predictions-or-typed-levels flags shared by ``diagnose`` and ``report`` (parsing only:
-the diagnosis comes from :mod:`strategy_app.diagnose.service`)."""
+the diagnosis comes from :mod:`strategy_app.diagnose.service`).
+
+Registering the flags imports nothing heavier than the names of metrics and splits: the scan,
+the waterfall and the service load when a command runs (``tests/test_cli_imports.py``)."""
 
 from __future__ import annotations
 
-from diagnostics.fastscan import ScanResult
+from typing import TYPE_CHECKING
+
 from diagnostics.rates import METRICS, parse_metric_value
-from diagnostics.slices import scan_sliced
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
-from diagnostics.waterfall import Diagnosis, diagnose, parse_human_levels
-from strategy_app.diagnose.service import FloorReport, diagnose_scan, measure_floor
+
+if TYPE_CHECKING:
+    from diagnostics.fastscan import ScanResult
+    from diagnostics.waterfall import Diagnosis
+    from strategy_app.diagnose.service import FloorReport
 
 LEVEL_FLAGS = {"train": "--train", "train_dev": "--train-dev", "dev": "--dev", "test": "--test"}
 
@@ -54,8 +60,14 @@ def diagnosis_from_args(
 ) -> tuple[Diagnosis, list, ScanResult | None, FloorReport | None]:
     """The diagnosis, per-slice diagnoses, file scan (None for typed levels) and what the
     annotations measure (None without ``--annotations``) of the flags."""
+    # the scan and the waterfall load only when used; not the page's service (its database,
+    # slices and comparisons) unless annotations are measured: a file's waterfall is the
+    # scan's, as the service computes it
+    from diagnostics.fastscan import scan_sliced
+    from diagnostics.waterfall import diagnose, diagnose_splits_and_slices, parse_human_levels
+
     typed = {level: getattr(args, level) for level in SPLITS if getattr(args, level) is not None}
-    slices = []
+    slices: list[tuple[str, Diagnosis]] = []
     scan = None
     floor = None
     if args.predictions:
@@ -65,6 +77,8 @@ def diagnosis_from_args(
         scan = scan_sliced(args.predictions, metric=args.metric, slice_column=args.slice)
         humans = parse_human_levels(args.human, scan.metric)
         if args.annotations:
+            from strategy_app.diagnose.service import measure_floor
+
             floor = measure_floor(
                 args.predictions,
                 args.annotations,
@@ -74,8 +88,9 @@ def diagnosis_from_args(
             humans = parse_human_levels([*humans, *floor.panel.human_levels()])
         elif args.features:
             raise InputError("--features is for the label noise of --annotations: give both")
-        found = diagnose_scan(scan, humans, unit=args.unit)
-        diagnosis, slices = found.diagnosis, found.slices
+        diagnosis, slices = diagnose_splits_and_slices(
+            scan.splits, scan.slices, humans, metric=scan.metric, unit=args.unit
+        )
         if floor is not None:
             diagnosis.noise_bands = floor.bands()
     else:

@@ -20,7 +20,7 @@ from pathlib import Path
 from diagnostics.annotators import HumanPanel, measure_annotators, read_annotations
 from diagnostics.compare import Comparison
 from diagnostics.fastcompare import compare_files
-from diagnostics.fastscan import ScanResult, scan_split_metrics
+from diagnostics.fastscan import ScanResult, scan_sliced, scan_split_metrics
 from diagnostics.formats import file_columns
 from diagnostics.ingest import Predictions, check_scores, read_predictions, split_metrics
 from diagnostics.label_issues import label_noise_by_split, probability_columns, read_features
@@ -33,12 +33,11 @@ from diagnostics.slices import (
     find_slices,
     metadata_columns,
     predicate_columns,
-    scan_sliced,
     slice_column,
     slice_column_name,
 )
 from diagnostics.validation import InputError
-from diagnostics.waterfall import Diagnosis, HumanLevel, diagnose, diagnose_slices
+from diagnostics.waterfall import Diagnosis, HumanLevel, diagnose, diagnose_splits_and_slices
 from strategy_app.auth import User, require
 from strategy_app.store import DiagnoseState, ModelVersion, Store
 from strategy_app.store.audit import SLICE_COLUMN, UPLOAD
@@ -150,8 +149,9 @@ def diagnose_scan(
     scan: ScanResult, humans: Sequence[HumanLevel] = (), *, unit: str = ""
 ) -> FileDiagnosis:
     """The waterfall of a scanned file, and one per slice value when the scan was sliced."""
-    diagnosis = diagnose(scan.splits, humans, metric=scan.metric, unit=unit)
-    slices = diagnose_slices(scan.slices, humans, metric=scan.metric, unit=unit)
+    diagnosis, slices = diagnose_splits_and_slices(
+        scan.splits, scan.slices, humans, metric=scan.metric, unit=unit
+    )
     return FileDiagnosis(diagnosis, slices, scan)
 
 

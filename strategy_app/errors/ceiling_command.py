@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from diagnostics.ceiling import Agreement, Ceiling, ceiling_from_counts
+from typing import TYPE_CHECKING
+
 from diagnostics.rates import parse_rate
-from diagnostics.tags import read_tags_csv, table_ceiling
 from diagnostics.validation import InputError
 from strategy_app.cli import add_json_flag
+
+if TYPE_CHECKING:
+    from diagnostics.ceiling import Agreement, Ceiling
 
 
 def register(subparsers) -> None:
@@ -46,6 +49,9 @@ def register(subparsers) -> None:
 
 def run(args) -> tuple[dict, str]:
     """Build the ceiling table; returns (JSON data, text)."""
+    from diagnostics.ceiling import ceiling_from_counts  # loaded when run, not when registered
+    from diagnostics.tags import read_tags_csv, table_ceiling
+
     dev_error = parse_rate(args.dev_error, what="--dev-error")
     if args.labels and args.count:
         raise InputError("give either a tags CSV or --count values, not both")

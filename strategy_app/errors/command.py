@@ -4,14 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from diagnostics.errors import (
-    DEFAULT_SAMPLE_SIZE,
-    confusion_pairs,
-    dev_error_summary,
-    sample_errors,
-)
-from diagnostics.ingest import read_predictions
-from diagnostics.tags import PRESET_CATEGORIES, TagTable, check_category_name, write_tags_csv
 from diagnostics.validation import InputError, check_output_file, check_seed
 from strategy_app.cli import add_json_flag
 
@@ -28,7 +20,7 @@ def register(subparsers) -> None:
         "confusion pairs; --out writes the sample as a tags CSV to fill in.",
     )
     parser.add_argument("predictions", help="predictions file (CSV or Parquet)")
-    parser.add_argument("--n", type=int, default=DEFAULT_SAMPLE_SIZE, help="sample size")
+    parser.add_argument("--n", type=int, help="sample size")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same sample)")
     parser.add_argument(
         "--stratify", action="store_true", help="spread the sample across confusion pairs"
@@ -47,12 +39,22 @@ def register(subparsers) -> None:
 
 def run(args) -> tuple[dict, str]:
     """Sample the errors and (optionally) write the tags CSV; returns (JSON data, text)."""
+    from diagnostics.errors import (  # loaded when run, not when registered
+        DEFAULT_SAMPLE_SIZE,
+        confusion_pairs,
+        dev_error_summary,
+        sample_errors,
+    )
+    from diagnostics.ingest import read_predictions
+    from diagnostics.tags import TagTable, write_tags_csv
+
     check_seed(args.seed)
     if args.out:
         check_output_file(args.out)
     predictions = read_predictions(args.predictions, metric="error")
     summary = dev_error_summary(predictions)
-    sample = sample_errors(predictions, args.n, seed=args.seed, stratify=args.stratify)
+    size = DEFAULT_SAMPLE_SIZE if args.n is None else args.n
+    sample = sample_errors(predictions, size, seed=args.seed, stratify=args.stratify)
     pairs = confusion_pairs(predictions)
     categories = _categories(args.category)
     if args.out:
@@ -84,6 +86,8 @@ def run(args) -> tuple[dict, str]:
 
 
 def _categories(names: list[str]) -> tuple[str, ...]:
+    from diagnostics.tags import PRESET_CATEGORIES, check_category_name
+
     chosen: list[str] = []
     for name in names:
         chosen.append(check_category_name(name, chosen))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from diagnostics.image_flags import FLAGS, ImageFlags, flag_image_folder
-from diagnostics.images import extract_images_zip
 from diagnostics.validation import InputError
 from strategy_app.cli import add_json_flag
+
+if TYPE_CHECKING:
+    from diagnostics.image_flags import ImageFlags
 
 SHOWN = 20
 
@@ -34,6 +36,9 @@ def register(subparsers) -> None:
 
 def run(args) -> tuple[dict, str]:
     """Flag the folder's (or archive's) images; returns (JSON data, text)."""
+    from diagnostics.image_flags import flag_image_folder  # loaded when run, not when registered
+    from diagnostics.images import extract_images_zip
+
     source = Path(args.images)
     if source.is_dir():
         flags = flag_image_folder(source, training_prefix=args.training)
@@ -49,6 +54,8 @@ def run(args) -> tuple[dict, str]:
 
 def render_text(flags: ImageFlags) -> str:
     """The counts per flag and the first flagged images, printed without ``--json``."""
+    from diagnostics.image_flags import FLAGS
+
     counts = flags.counts()
     lines = [
         f"{len(flags.images):,} images: "

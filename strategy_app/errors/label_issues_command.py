@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from diagnostics.label_issues import LabelIssues, find_label_issues_in_file
+from typing import TYPE_CHECKING
+
 from strategy_app.cli import add_json_flag
+
+if TYPE_CHECKING:
+    from diagnostics.label_issues import LabelIssues
 
 SHOWN = 20
 
@@ -25,6 +29,8 @@ def register(subparsers) -> None:
 
 def run(args) -> tuple[dict, str]:
     """Find the split's likely label errors; returns (JSON data, text)."""
+    from diagnostics.label_issues import find_label_issues_in_file  # loaded when run
+
     found = find_label_issues_in_file(args.predictions, split=args.split)
     return found.to_dict(), render_text(found)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from diagnostics.slices import DEFAULT_TOP, SliceSearch, find_slices_in_file, representation_line
+from typing import TYPE_CHECKING
+
 from diagnostics.validation import InputError
-from diagnostics.waterfall import GAP_LABELS
 from strategy_app.cli import add_json_flag
+
+if TYPE_CHECKING:
+    from diagnostics.slices import SliceSearch
 
 
 def register(subparsers) -> None:
@@ -32,9 +35,7 @@ def register(subparsers) -> None:
         metavar="N",
         help="smallest slice tried, in rows (default 1%% of the split, at least 20)",
     )
-    parser.add_argument(
-        "--top", type=int, default=DEFAULT_TOP, metavar="N", help="slices reported at most"
-    )
+    parser.add_argument("--top", type=int, metavar="N", help="slices reported at most")
     add_json_flag(parser)
     parser.set_defaults(handler=run)
 
@@ -51,21 +52,27 @@ def parse_columns(text: str | None) -> list[str] | None:
 
 def run(args) -> tuple[dict, str]:
     """Search the file's slices; returns (JSON data, text)."""
-    if args.top < 1:
-        raise InputError(f"--top must be at least 1 (got {args.top})")
+    from diagnostics.slices import DEFAULT_TOP, find_slices_in_file  # loaded when run
+
+    top = DEFAULT_TOP if args.top is None else args.top
+    if top < 1:
+        raise InputError(f"--top must be at least 1 (got {top})")
     search = find_slices_in_file(
         args.predictions,
         columns=parse_columns(args.columns),
         split=args.split,
         max_predicates=args.max_predicates,
         min_support=args.min_support,
-        top=args.top,
+        top=top,
     )
     return search.to_dict(), render_text(search)
 
 
 def render_text(search: SliceSearch) -> str:
     """The readable table of significant slices printed without ``--json``."""
+    from diagnostics.slices import representation_line
+    from diagnostics.waterfall import GAP_LABELS
+
     lines = [
         f"Slices of {search.split}: {search.errors:,} errors in {search.rows:,} rows "
         f"({search.base_rate:.1%}); {search.tried:,} slices tried, {search.significant:,} "

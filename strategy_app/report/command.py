@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from diagnostics.rates import parse_rate
-from diagnostics.report import FORMATS, SECTIONS, ReportInputs, export
+from diagnostics.reportnames import DEFAULT_TITLE, FORMATS, SECTIONS
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError, check_output_file
 from strategy_app.cli import add_json_flag
 from strategy_app.diagnose.flags import add_level_arguments, diagnosis_from_args
-from strategy_app.report.service import ceiling_from_labels, dev_error_of, project_inputs
-from strategy_app.splits.service import REPORT_FIELDS, plan_from_sizes
+
+if TYPE_CHECKING:
+    from diagnostics.report import ReportInputs
 
 
 def register(subparsers) -> None:
@@ -37,7 +39,7 @@ def register(subparsers) -> None:
     parser.add_argument("--target", type=int, metavar="M", help="target examples (split plan)")
     parser.add_argument("--study", metavar="NAME", help="search study to summarize")
     parser.add_argument("--storage", metavar="URL", help="the study's storage (URL or journal)")
-    parser.add_argument("--title", default=ReportInputs.title, help="the report's title")
+    parser.add_argument("--title", default=DEFAULT_TITLE, help="the report's title")
     parser.add_argument("--format", choices=FORMATS, default="html", help="html (default)")
     parser.add_argument(
         "--section",
@@ -53,6 +55,8 @@ def register(subparsers) -> None:
 
 def run(args) -> tuple[dict, str]:
     """Build the report inputs from the flags, write the file; returns (JSON data, text)."""
+    from diagnostics.report import export  # the report's charts load when run
+
     inputs = build_inputs(args)
     sections = [s for s in (args.section or SECTIONS) if s in inputs.available_sections()]
     if not sections:
@@ -69,6 +73,10 @@ def run(args) -> tuple[dict, str]:
 
 def build_inputs(args) -> ReportInputs:
     """The report inputs the flags describe (a project, files, a split plan, a study)."""
+    from diagnostics.report import ReportInputs
+    from strategy_app.report.service import ceiling_from_labels
+    from strategy_app.splits.service import REPORT_FIELDS, plan_from_sizes
+
     has_levels = args.predictions or any(getattr(args, s) is not None for s in SPLITS)
     if args.project:
         if has_levels:
@@ -103,6 +111,7 @@ def build_inputs(args) -> ReportInputs:
 
 
 def _project(name: str, title: str) -> ReportInputs:
+    from strategy_app.report.service import project_inputs
     from strategy_app.store import open_store
 
     store = open_store()
@@ -117,6 +126,8 @@ def _project(name: str, title: str) -> ReportInputs:
 
 
 def _dev_error(args, inputs: ReportInputs) -> float:
+    from strategy_app.report.service import dev_error_of
+
     from_predictions = args.predictions or args.project
     if args.dev_error:
         if from_predictions:

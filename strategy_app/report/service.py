@@ -20,7 +20,6 @@ from diagnostics.waterfall import Diagnosis
 from strategy_app.auth import User, require
 from strategy_app.diagnose.service import DiagnosisResult, compare_versions, compute, error_slices
 from strategy_app.errors import service as errors
-from strategy_app.search import service as search
 from strategy_app.splits.service import project_plan
 from strategy_app.store import DiagnoseState, ModelVersion, Project, Store
 from strategy_app.store.audit import SHARE_CREATE, SHARE_REVOKE
@@ -39,6 +38,8 @@ def project_inputs(
 
     Raises InputError when the saved predictions cannot be read.
     """
+    from strategy_app.search import service as search  # torch and Optuna: only for a project
+
     if version is None:
         version = store.versions.current(project.id)
     state = version.state if version is not None else DiagnoseState()

@@ -13,7 +13,6 @@ from strategy_app.search.dataset_flags import (
     classification_options,
     resolve_project_dataset,
 )
-from strategy_app.store import data_dir, database_url
 
 
 def register(subparsers) -> None:
@@ -137,6 +136,7 @@ def run(args) -> tuple[dict, str]:
     from diagnostics.search.settings import SearchSettings
     from diagnostics.search.space import SearchSpace
     from diagnostics.search.training import PARAM_NAMES, pick_device
+    from strategy_app.store import data_dir, database_url
 
     if args.action != "run":
         return ask_or_tell(args)
@@ -269,6 +269,7 @@ def ask_or_tell(args) -> tuple[dict, str]:
     from diagnostics.search.asktell import ask, tell
     from diagnostics.search.objective import Goal
     from diagnostics.search.space import SearchSpace
+    from strategy_app.store import data_dir, database_url
 
     if not args.study:
         raise InputError(f"search {args.action} needs --study NAME")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from diagnostics.search.choices import DEVICES, DIFFICULTIES
-from diagnostics.search.datasets import ClassificationOptions, Dataset, load_dataset
 from diagnostics.validation import InputError
-from strategy_app.store import open_store
-from strategy_app.store.projects import DATASET_LABEL, PROJECT_DATASET
+
+if TYPE_CHECKING:
+    from diagnostics.search.datasets import ClassificationOptions, Dataset
 
 
 def add_dataset_arguments(parser) -> None:
@@ -40,6 +42,8 @@ def add_dataset_arguments(parser) -> None:
 
 def classification_options(args) -> ClassificationOptions:
     """The synthetic dataset's options from the flags."""
+    from diagnostics.search.datasets import ClassificationOptions  # loaded when run
+
     return ClassificationOptions(
         n_samples=args.n_samples,
         n_features=args.n_features,
@@ -51,6 +55,9 @@ def classification_options(args) -> ClassificationOptions:
 def resolve_project_dataset(args) -> None:
     """``--dataset project``: point the flags at the saved project's features file (its split
     column and ids kept; label column ``label`` unless ``--label`` names another)."""
+    from strategy_app.store import open_store  # the database loads when run, not when registered
+    from strategy_app.store.projects import DATASET_LABEL, PROJECT_DATASET
+
     if args.dataset != PROJECT_DATASET:
         if args.project:
             raise InputError("--project goes with --dataset project")
@@ -71,6 +78,8 @@ def resolve_project_dataset(args) -> None:
 
 def dataset_from_args(args) -> Dataset:
     """Load the dataset the flags name (digits by default)."""
+    from diagnostics.search.datasets import load_dataset
+
     resolve_project_dataset(args)
     return load_dataset(
         args.dataset or "digits",

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from diagnostics.validation import InputError, check_ip_address, check_port, redact_url
 from strategy_app.shell.auth_secrets import prepare_secrets
-from strategy_app.store import data_dir, database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "strategy_app" / "app.py"
@@ -89,6 +88,8 @@ def run(args) -> tuple[dict, str]:
     Refuses (InputError, exit 2) a non-loopback address without sign-in configured, unless
     ``--no-auth``; then it warns, as before sign-in existed.
     """
+    from strategy_app.store import data_dir, database_url  # the database loads when run
+
     check_port(args.port)
     check_ip_address(args.address)
     secrets = prepare_secrets(Path.cwd(), data_dir())

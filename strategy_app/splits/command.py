@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from diagnostics.split_assign import SPLIT_COLUMN, read_dataset, write_dataset
 from diagnostics.splitnames import SPLIT_LABELS, SPLITS
-from diagnostics.splits import SplitPlan
 from diagnostics.validation import InputError, check_output_file, check_seed
 from strategy_app.cli import add_json_flag
-from strategy_app.splits.service import (
-    AssignRequest,
-    assign,
-    plan_from_sizes,
-    plan_options,
-    with_split_column,
-)
+
+if TYPE_CHECKING:
+    from diagnostics.splits import SplitPlan
 
 USAGE_HINT = "use 'split --size N', 'split --source N --target M' or 'split assign DATA --out FILE'"
 
@@ -76,6 +71,8 @@ def run(args) -> tuple[dict, str]:
 
 
 def _options(args) -> dict:
+    from strategy_app.splits.service import plan_options  # loaded when run, not when registered
+
     return plan_options(
         test=not args.no_test,
         train_dev=not args.no_train_dev,
@@ -86,6 +83,8 @@ def _options(args) -> dict:
 
 
 def _plan_command(args) -> tuple[dict, str]:
+    from strategy_app.splits.service import plan_from_sizes
+
     assign_only = [
         f for f in ("out", "label", "group", "source_column", "fractions") if getattr(args, f)
     ]
@@ -106,6 +105,10 @@ def _plan_command(args) -> tuple[dict, str]:
 
 
 def _assign_command(args) -> tuple[dict, str]:
+    from diagnostics.split_assign import SPLIT_COLUMN, read_dataset, write_dataset
+    from diagnostics.splits import SplitPlan
+    from strategy_app.splits.service import AssignRequest, assign, with_split_column
+
     if not args.data:
         raise InputError("split assign needs a DATA file (CSV or Parquet) and --out FILE")
     if not args.out:
