@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +37,23 @@ def small_csv(tmp_path, sample) -> Path:
     return path
 
 
-def context(dataset: Path, tmp_path: Path, **changes) -> TrialContext:
+def context(
+    dataset: Path,
+    tmp_path: Path,
+    *,
+    train_fraction: float = 1.0,
+    prune_check: Callable[[], bool] | None = None,
+) -> TrialContext:
     """The desk's trial context for one trial on ``dataset``."""
-    values = {"number": 0, "params": {}, "seed": 3, "scratch": tmp_path, "dataset": str(dataset)}
-    return TrialContext(**(values | changes))
+    return TrialContext(
+        0,
+        {},
+        seed=3,
+        scratch=tmp_path,
+        train_fraction=train_fraction,
+        dataset=str(dataset),
+        prune_check=prune_check,
+    )
 
 
 def test_objective_returns_scorable_predictions_on_every_split(small_csv, tmp_path):
