@@ -19,6 +19,7 @@ import pandas as pd
 from diagnostics import errors
 from diagnostics.fastscan import scan_split_metrics
 from diagnostics.ingest import InMemoryTable, Predictions, read_predictions
+from diagnostics.validation import InputError
 from diagnostics.waterfall import (
     Diagnosis,
     HumanLevel,
@@ -131,23 +132,62 @@ def sample_errors(
 
 
 def run_search(
-    dataset: str = "digits", *, data_dir: str | os.PathLike[str] = "data", **settings: Any
+    objective: Any = None,
+    *,
+    space: Mapping[str, Any] | Any = None,
+    dataset: str | None = None,
+    optimize: str = "dev_error",
+    constraint: str | None = None,
+    human: Sequence[str] = (),
+    data_dir: str | os.PathLike[str] = "data",
+    **settings: Any,
 ) -> dict[str, Any]:
-    """A hyperparameter search (PyTorch + Optuna), as ``search --json`` returns it.
+    """A hyperparameter search over your model (Optuna), as ``search --json`` returns it.
 
-    ``dataset`` is ``digits`` or ``csv:PATH``; ``settings`` are the fields of
-    :class:`~diagnostics.search.settings.SearchSettings` (``trials``, ``epochs``, ``sampler``,
-    ``rounds``, ``storage``, ``study``, ``space``, …). The study, the best model and its
-    predictions go under ``data_dir`` (``search/STUDY/predictions.csv``, which :func:`diagnose`
-    reads). Imports torch only when called.
+    ``objective(params, context)`` trains one configuration and returns its predictions on
+    every split (a DataFrame or CSV/Parquet path with ``id, split, y_true, y_pred``; see
+    :mod:`diagnostics.search.objective`); ``space`` is ``{name: {"type": ..., ...}}`` in your
+    own names. Every trial is scored by the waterfall Diagnose computes; ``optimize`` is
+    ``dev_error`` (default), a gap name, or two targets (``dev_error,data_mismatch``,
+    ``dev_error,time``); ``constraint`` bounds a gap (``"data_mismatch<=0.02"``). Without an
+    objective the built-in MLP searches ``dataset`` (``digits``, ``csv:PATH``, …). ``settings``
+    are the fields of :class:`~diagnostics.search.settings.SearchSettings` (``trials``,
+    ``sampler``, ``pruner``, ``rounds``, ``storage``, ``study``, ``workers``, ``metric``, …).
+    Outputs go under ``data_dir`` (``search/STUDY/predictions.csv``, which :func:`diagnose`
+    reads). Imports Optuna (and torch) only when called.
 
     >>> import tempfile
+    >>> def objective(params, context):
+    ...     dev = [1, 0] if params["k"] < 2 else [0, 1]  # k ≥ 2 gets dev right
+    ...     return pd.DataFrame({"split": ["train", "train", "dev", "dev"],
+    ...                          "y_true": [0, 1, 0, 1], "y_pred": [0, 1, *dev]})
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     result = run_search(trials=2, epochs=1, sampler="random", data_dir=folder)
-    >>> result["n_complete"], 0 < result["best"]["dev_accuracy"] <= 1
-    (2, True)
+    ...     result = run_search(objective, space={"k": {"type": "int", "low": 1, "high": 3}},
+    ...                         trials=4, sampler="random", pruner="none", data_dir=folder)
+    >>> result["n_complete"], result["best"]["dev_error"], sorted(result["trials"][0]["levels"])
+    (4, 0.0, ['dev', 'human', 'test', 'train', 'train_dev'])
     """
+    from diagnostics.search.objective import Goal
     from diagnostics.search.rounds import run_search as run
     from diagnostics.search.settings import SearchSettings
+    from diagnostics.search.space import SearchSpace
 
-    return run(SearchSettings(dataset=dataset, data_dir=str(data_dir), **settings))
+    if objective is None:
+        if space is not None:
+            settings["space"] = (
+                space if isinstance(space, SearchSpace) else (SearchSpace.from_dict(space))
+            )
+        return run(SearchSettings(dataset=dataset or "digits", data_dir=str(data_dir), **settings))
+    if space is None:
+        raise InputError("run_search(objective, space=...): give the space of your parameters")
+    return run(
+        SearchSettings(
+            objective=objective,
+            space=space if isinstance(space, SearchSpace) else SearchSpace.from_dict(space),
+            dataset=dataset,
+            goal=Goal.parse(optimize, constraint),
+            human=tuple(human),
+            data_dir=str(data_dir),
+            **settings,
+        )
+    )

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 import numpy as np
+import optuna
 import pandas as pd
 
 from diagnostics.ingest import REQUIRED_COLUMNS
-from diagnostics.splitnames import SPLITS
+from diagnostics.splitnames import SPLIT_ALIASES, SPLITS
 from diagnostics.validation import InputError
 from diagnostics.waterfall import GAPS
 
@@ -96,7 +97,7 @@ class Goal:
     A target is ``dev_error`` (the dev level: error, MAE or RMSE), a gap name as
     ``diagnose --json`` names it (``avoidable_bias``, ``variance``, ``data_mismatch``,
     ``dev_overfitting``) or ``time`` (the trial's seconds). ``constraint`` is (gap, most): a
-    trial whose gap exceeds ``most`` is infeasible (Optuna's ``constraints_func``).
+    trial whose gap exceeds ``most`` is infeasible (Optuna's ``Trial.set_constraint``).
     """
 
     targets: tuple[str, ...] = (DEV_ERROR,)
@@ -134,9 +135,9 @@ class Goal:
         return cls(targets, bound)
 
     @property
-    def directions(self) -> list[str]:
+    def directions(self) -> list[optuna.study.StudyDirection]:
         """Optuna's study directions (every target is minimised)."""
-        return ["minimize"] * len(self.targets)
+        return [optuna.study.StudyDirection.MINIMIZE] * len(self.targets)
 
     @property
     def multi(self) -> bool:
@@ -171,7 +172,8 @@ class Goal:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form kept on the study."""
-        return {"targets": list(self.targets), "constraint": self.constraint}
+        bound = list(self.constraint) if self.constraint else None
+        return {"targets": list(self.targets), "constraint": bound}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Goal:
@@ -191,11 +193,6 @@ def _gap(score: Mapping[str, Any], name: str) -> float:
             "dev overfitting: test)"
         )
     return float(value)
-
-
-def constraint_values(trial: Any) -> list[float]:
-    """Optuna's ``constraints_func``: the stored violation (infeasible when it is missing)."""
-    return [float(trial.user_attrs.get("violation", 1.0))]
 
 
 # ---------------------------------------------------------------- scoring a trial
@@ -243,11 +240,13 @@ def check_predictions(
             raise TrialFailure(
                 f"{int(empty.sum())} {column} value(s) are NaN or empty (first at row {row})"
             )
-    splits = frame["split"].astype(str)
-    unknown = sorted(set(splits) - set(SPLITS))
-    if unknown:
+    written = frame["split"].astype(str)
+    splits = written.str.strip().str.lower().map(SPLIT_ALIASES)
+    unknown = splits.isna().to_numpy()
+    if unknown.any():
         raise TrialFailure(
-            f"unknown split '{unknown[0]}' in the predictions; splits are {', '.join(SPLITS)}"
+            f"unknown split '{written.iloc[int(np.flatnonzero(unknown)[0])]}' in the "
+            f"predictions; splits are {', '.join(SPLITS)}"
         )
     if not (splits == "dev").any():
         raise TrialFailure("no dev predictions: the waterfall needs the dev split")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from diagnostics.search.choices import PRUNERS, SAMPLERS
 from diagnostics.search.datasets import ClassificationOptions
+from diagnostics.search.objective import Goal
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.tracking import check_tracking
 from diagnostics.validation import InputError
@@ -30,6 +32,7 @@ CLI_WORDS = {
     "promote": "--promote",
     "finalists": "finalists",
     "study": "--study",
+    "keep": "--keep",
 }
 
 
@@ -74,6 +77,15 @@ class SearchSettings:
     grace_s: int = 120
     max_retry: int = 3
     mlflow: str | None = None  # tracking URI: every trial logged (diagnostics.search.tracking)
+    # the user's objective (issue 26): None is the built-in MLP; else a callable
+    # ``(params, context) -> predictions``, a ``package.module:function`` string or a
+    # :class:`~diagnostics.search.script.CommandObjective`
+    objective: Any = None
+    goal: Goal = field(default_factory=Goal)
+    metric: str | None = None  # error, mae or rmse (None: detected from the predictions)
+    human: tuple[str, ...] = ()  # human levels, as ``diagnose --human`` reads them
+    gpus: tuple[int, ...] = ()  # with device cuda: worker i trains on cuda:gpus[i % len]
+    keep: int = 5  # trials whose predictions stay on disk (besides the Pareto front)
 
     def check(self, words: Mapping[str, str] = CLI_WORDS) -> None:
         """Refuse settings no search can run with; messages name each setting by ``words``."""
@@ -103,6 +115,15 @@ class SearchSettings:
             raise InputError(f"{say('study')} must not be empty")
         if self.sampler == "grid":
             self.space.grid()
+        if self.objective is None and (self.goal != Goal() or self.sampler == "nsga2"):
+            raise InputError(
+                "the built-in MLP maximises dev accuracy; --optimize, --constraint and the "
+                "nsga2 sampler go with --objective or --command"
+            )
+        if self.gpus and self.device != "cuda":
+            raise InputError("--gpus places workers on CUDA devices: add --device cuda")
+        if self.keep < 1:
+            raise InputError(f"{say('keep')} must be at least 1")
         check_tracking(self.mlflow, self.workers)
 
 

@@ -20,7 +20,7 @@ from diagnostics.charts import (
     training_curves_chart,
 )
 from diagnostics.search.budget import compare_grid_random
-from diagnostics.search.choices import OPTIMIZERS, SAMPLERS
+from diagnostics.search.choices import BUILTIN_SAMPLERS, OPTIMIZERS
 from diagnostics.search.space import (
     ROW_COLUMNS,
     TYPES,
@@ -247,7 +247,7 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
         help="This project's dataset: the search trains on exactly its splits and ids, so the "
         "best model compares paired with the project's versions.",
     )
-    sampler = left.selectbox("Sampler", SAMPLERS, key=f"search_sampler_{k}")
+    sampler = left.selectbox("Sampler", BUILTIN_SAMPLERS, key=f"search_sampler_{k}")
     pruning = left.toggle(
         "Prune bad trials early (median)", value=True, key=f"search_prune_{k}", wrap=True
     )
