@@ -97,8 +97,16 @@ def parse_flag(value: object) -> bool:
 
 
 def load_dataset(path: str | Path = DATASET) -> pd.DataFrame:
-    """The digits: ``id``, ``split``, ``label`` and the 64 pixels (0..1, ink bright)."""
-    frame = pd.read_csv(path)
+    """The digits: ``id``, ``split``, ``label`` and the 64 pixels (0..1, ink bright).
+
+    ``path`` is a CSV or Parquet file, or the search's ``--dataset`` (``csv:PATH``,
+    ``parquet:PATH``).
+    """
+    kind, sep, rest = str(path).partition(":")
+    if sep and kind in ("csv", "parquet"):
+        path = rest
+    path = Path(path)
+    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     missing = [c for c in ("id", "split", "label", *PIXELS) if c not in frame]
     if missing:
         raise ValueError(f"{path}: missing columns {', '.join(missing[:5])}")

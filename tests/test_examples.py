@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 import torch
 
+from diagnostics import run_search
 from diagnostics.ingest import read_predictions
 from diagnostics.search.objective import TrialContext, score_predictions
 from examples.sample_cnn import DATASET, PIXELS, images_of, objective, phone_like
@@ -51,7 +53,7 @@ def context(
         seed=3,
         scratch=tmp_path,
         train_fraction=train_fraction,
-        dataset=str(dataset),
+        dataset=f"csv:{dataset}",  # as the search names it
         prune_check=prune_check,
     )
 
@@ -145,3 +147,52 @@ def test_script_refuses_a_bad_flag_with_exit_2(tmp_path):
 
     assert done.returncode == 2
     assert "--synthesize" in done.stderr and not (tmp_path / "p.csv").exists()
+
+
+@pytest.mark.slow
+def test_run_search_searches_the_objective_and_scores_every_trial(small_csv, tmp_path):
+    space = json.loads((ROOT / "examples" / "sample_space.json").read_text())
+
+    result = run_search(
+        objective,
+        space=space | {"epochs": {"type": "choice", "choices": [2]}},
+        dataset=f"csv:{small_csv}",
+        trials=3,
+        sampler="random",
+        pruner="none",
+        seed=0,
+        data_dir=tmp_path,
+    )
+
+    assert result["n_complete"] == 3
+    for trial in result["trials"]:
+        assert set(trial["params"]) == {"lr", "dropout", "channels", "synthesize", "epochs"}
+        assert set(trial["levels"]) >= {"train", "train_dev", "dev", "test"}
+        assert trial["gaps"]["data_mismatch"] == pytest.approx(
+            trial["levels"]["dev"] - trial["levels"]["train_dev"]
+        )
+    assert result["best"]["dev_error"] == min(t["levels"]["dev"] for t in result["trials"])
+
+
+@pytest.mark.slow
+def test_the_script_runs_through_the_command_door(small_csv, tmp_path):
+    script = f"{sys.executable} examples/train_cnn.py --lr {{lr}} --synthesize {{synthesize}}"
+    script += (
+        f" --epochs 2 --channels 8 --seed {{seed}} --dataset {small_csv} --out {{predictions}}"
+    )
+    command = [sys.executable, "-m", "strategy_app", "search", "--json"]
+    command += ["--dataset", f"csv:{small_csv}", "--label", "label", "--command", script]
+    command += ["--space", "examples/sample_space.json", "--trials", "2", "--sampler", "random"]
+    command += ["--pruner", "none", "--out", str(tmp_path / "out")]
+    command += ["--storage", str(tmp_path / "journal.log")]
+
+    environment = os.environ | {"STRATEGY_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=environment
+    )
+
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["n_complete"] == 2
+    assert all(trial["epochs_run"] == 2 for trial in result["trials"])
+    assert read_predictions(Path(result["predictions"])).frame["split"].nunique() == 4
