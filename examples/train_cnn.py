@@ -48,15 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Train, print progress as JSON lines, write the predictions file."""
     args = parse_args(argv)
-    settings = Settings(
-        lr=args.lr,
-        epochs=args.epochs,
-        channels=args.channels,
-        dropout=args.dropout,
-        weight_decay=args.weight_decay,
-        batch_size=args.batch_size,
-        synthesize=args.synthesize,
-    )
+    settings = Settings.from_params(vars(args))  # the options named like its fields
 
     def on_epoch(epoch: int, dev_error: float) -> None:
         print(json.dumps({"step": epoch, "dev_error": round(dev_error, 6)}), flush=True)
