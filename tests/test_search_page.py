@@ -3,6 +3,7 @@
 import json
 import sys
 import time
+from pathlib import Path
 
 import optuna
 import pandas as pd
@@ -273,7 +274,7 @@ def test_the_mlflow_field_reaches_the_search_command_and_the_run_says_where(
     try:
         assert not at.exception and not at.error
         [command] = launched
-        assert command[command.index("--mlflow") + 1] == uri
+        assert settings_file(command)["mlflow"] == uri
         store = open_store()
         [run] = store.search_runs.list(pid)
         store.close()
@@ -285,9 +286,14 @@ def test_the_mlflow_field_reaches_the_search_command_and_the_run_says_where(
         store = open_store()
         search_jobs.resume_search(store, run, LOCAL_USER)  # a resumed run logs there too
         store.close()
-        assert launched[1][launched[1].index("--mlflow") + 1] == uri
+        assert settings_file(launched[1])["mlflow"] == uri
     finally:
         stop(search_jobs, stand_ins)
+
+
+def settings_file(command: list[str]) -> dict:
+    """The settings file a launched ``search --settings FILE`` command reads."""
+    return json.loads(Path(command[command.index("--settings") + 1]).read_text())
 
 
 def stop(search_jobs, pids: list[int]) -> None:

@@ -49,9 +49,8 @@ def ask(
     team_storage: str | None = None,
 ) -> dict[str, Any]:
     """Start one trial of ``study`` and return its number, parameters and scratch folder."""
-    spec = resolve_storage(storage, data_dir, team_storage)
-    opened = open_storage(spec)
-    if study not in studies.stored_names(opened):
+    spec, opened, exists = _storage(storage, study, data_dir, team_storage)
+    if not exists:
         if space is None:
             raise InputError(f"no study '{study}' in {redact(spec)}: give --space FILE to start it")
         goal = goal or Goal()
@@ -92,6 +91,15 @@ def ask(
     }
 
 
+def _storage(
+    storage: str | None, study: str, data_dir: str, team_storage: str | None
+) -> tuple[str, optuna.storages.BaseStorage, bool]:
+    """The storage's spec, the opened storage, and whether it holds ``study``."""
+    spec = resolve_storage(storage, data_dir, team_storage)
+    opened = open_storage(spec)
+    return spec, opened, study in studies.stored_names(opened)
+
+
 def tell(
     storage: str | None,
     study: str,
@@ -102,9 +110,8 @@ def tell(
     team_storage: str | None = None,
 ) -> dict[str, Any]:
     """Score trial ``trial``'s predictions by the waterfall and complete it."""
-    spec = resolve_storage(storage, data_dir, team_storage)
-    opened = open_storage(spec)
-    if study not in studies.stored_names(opened):
+    spec, opened, exists = _storage(storage, study, data_dir, team_storage)
+    if not exists:
         raise InputError(f"no study '{study}' in {redact(spec)}; start it with search ask")
     loaded = optuna.load_study(study_name=study, storage=opened)
     attrs = loaded.user_attrs

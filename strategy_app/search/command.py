@@ -34,6 +34,12 @@ def register(subparsers) -> None:
     )
     add_dataset_arguments(parser)
     parser.add_argument(
+        "--settings",
+        metavar="FILE.json",
+        help="run the search a settings file describes (what the app writes for its worker "
+        "processes); the other search flags are then not read",
+    )
+    parser.add_argument(
         "--objective",
         metavar="PKG.MODULE:FUNCTION",
         help="your objective(params, context) returning predictions (id, split, y_true, "
@@ -134,8 +140,16 @@ def run(args) -> tuple[dict, str]:
 
     if args.action != "run":
         return ask_or_tell(args)
-    pick_device(args.device)  # refuse --device cuda without CUDA before any trial starts
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress line says it all
+    if args.settings:
+        from diagnostics.search.settings import read_settings
+
+        settings = read_settings(args.settings)
+        pick_device(settings.device)
+        label = "dev accuracy" if settings.objective is None else settings.goal.targets[0]
+        result = run_search(settings, progress=ProgressLine(label))
+        return result, render_text(result)
+    pick_device(args.device)  # refuse --device cuda without CUDA before any trial starts
     user = objective_settings(args)
     if args.join and args.mlflow:
         raise InputError(
