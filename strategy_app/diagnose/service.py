@@ -20,11 +20,11 @@ from diagnostics.compare import Comparison
 from diagnostics.fastcompare import compare_files
 from diagnostics.fastscan import ScanResult, scan_split_metrics
 from diagnostics.ingest import Predictions, check_scores, read_predictions
+from diagnostics.output_files import file_with_column
 from diagnostics.slices import (
     SLICE_COLUMN_PREFIX,
     Slice,
     SliceSearch,
-    file_with_column,
     find_slices,
     metadata_columns,
     predicate_columns,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from diagnostics.errors import (
     DEFAULT_SAMPLE_SIZE,
     confusion_pairs,
@@ -11,8 +9,9 @@ from diagnostics.errors import (
     sample_errors,
 )
 from diagnostics.ingest import read_predictions
+from diagnostics.output_files import check_output, write_output
 from diagnostics.tags import PRESET_CATEGORIES, TagTable, check_category_name, write_tags_csv
-from diagnostics.validation import InputError, check_output_file, check_seed
+from diagnostics.validation import check_seed
 from strategy_app.cli import add_json_flag
 
 PAIRS_SHOWN = 10
@@ -49,7 +48,7 @@ def run(args) -> tuple[dict, str]:
     """Sample the errors and (optionally) write the tags CSV; returns (JSON data, text)."""
     check_seed(args.seed)
     if args.out:
-        check_output_file(args.out)
+        check_output(args.out, [args.predictions])
     predictions = read_predictions(args.predictions, metric="error")
     summary = dev_error_summary(predictions)
     sample = sample_errors(predictions, args.n, seed=args.seed, stratify=args.stratify)
@@ -58,10 +57,8 @@ def run(args) -> tuple[dict, str]:
     if args.out:
         table = TagTable.blank(sample["id"], categories)
         context = sample.set_index("id").to_dict(orient="index")
-        try:
-            Path(args.out).write_text(write_tags_csv(table, context), encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"--out {args.out}: cannot write ({exc.strerror})") from None
+        content = write_tags_csv(table, context).encode("utf-8")
+        write_output(args.out, content, inputs=[args.predictions])
     data = {
         **summary,
         "n": len(sample),

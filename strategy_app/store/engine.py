@@ -57,16 +57,23 @@ def damaged(path: Path, what: str) -> StoreDamaged:
     )
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite database URL; None for another database or an in-memory one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    name = parsed.database.removeprefix("file:")
+    if name == ":memory:" or parsed.query.get("mode") == "memory":
+        return None
+    return Path(name)
+
+
 def check_sqlite_file(url: str) -> None:
     """Refuse a SQLite database path that holds a folder, an empty file, a file that is not
     SQLite, or one cut shorter than its header says, so no fresh database is made over it."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+    path = sqlite_path(url)
+    if path is None:
         return
-    name = parsed.database.removeprefix("file:")
-    if name == ":memory:" or parsed.query.get("mode") == "memory":
-        return
-    path = Path(name)
     if path.is_dir():
         raise damaged(path, "is a folder, not a database")
     if not path.exists():
