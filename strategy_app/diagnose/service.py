@@ -34,7 +34,7 @@ from diagnostics.slices import (
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis, HumanLevel, diagnose, diagnose_slices
 from strategy_app.auth import User, require
-from strategy_app.store import DiagnoseState, ModelVersion, Store
+from strategy_app.store import DiagnoseState, ModelVersion, Store, one_transaction
 from strategy_app.store.audit import SLICE_COLUMN, UPLOAD, VERSION_DELETE
 
 
@@ -103,6 +103,7 @@ def validate_upload(name: str, data: bytes) -> ScanResult:
         return check_upload(path, name)
 
 
+@one_transaction
 def accept_upload(
     store: Store,
     project_id: int,
@@ -138,6 +139,7 @@ def accept_upload(
     return state
 
 
+@one_transaction
 def delete_version(store: Store, version: ModelVersion, user: User) -> None:
     """Delete a model version with its sample and tags (nothing of another version) and prune
     files no version keeps; ``user`` must be an editor; the deletion is audited."""
@@ -289,6 +291,7 @@ def error_slices(
     return find_slices(predictions, split=split, columns=columns)
 
 
+@one_transaction
 def add_slice_column(store: Store, version: ModelVersion, found: Slice, user: User) -> str:
     """Add a ``yes``/``no`` column of ``found`` to the version's predictions file and diagnose
     by it; returns the column's name.

@@ -38,7 +38,7 @@ from diagnostics.tags import TagRow, TagTable, read_tags_csv, table_ceiling, wri
 from diagnostics.validation import InputError
 from strategy_app.auth import PermissionDenied, User, require
 from strategy_app.diagnose.service import predictions_path, read_version
-from strategy_app.store import ModelVersion, Store
+from strategy_app.store import ModelVersion, Store, one_transaction
 from strategy_app.store.audit import (
     CATEGORY_CHANGE,
     IMAGES_UPLOAD,
@@ -48,6 +48,7 @@ from strategy_app.store.audit import (
     audit_row,
 )
 from strategy_app.store.diagnose_state import DiagnoseState
+from strategy_app.store.engine import after_commit
 from strategy_app.store.labels import (
     IMAGES_SETTING,
     Category,
@@ -141,6 +142,7 @@ def version_ceiling(
     return ceiling
 
 
+@one_transaction
 def draw_sample(
     store: Store,
     version_id: int,
@@ -187,6 +189,7 @@ def slice_mask(
     return mask_of(frame, predicates)
 
 
+@one_transaction
 def carry_from(
     store: Store,
     version_id: int,
@@ -252,6 +255,7 @@ def set_images_root(store: Store, project_id: int, folder: Path) -> None:
     store.settings.set(IMAGES_SETTING.format(project_id), str(Path(folder).resolve()))
 
 
+@one_transaction
 def accept_images_zip(store: Store, project_id: int, name: str, data: bytes, user: User) -> int:
     """Extract an uploaded zip of images (safely) and use it for the project; returns the count.
 
@@ -266,9 +270,13 @@ def accept_images_zip(store: Store, project_id: int, name: str, data: bytes, use
     if not folder.is_dir():
         extract_images_zip(data, folder, name=name)
     set_images_root(store, project_id, folder)
-    for replaced in folder.parent.iterdir():
-        if replaced != folder and replaced.is_dir() and not replaced.name.startswith("."):
-            shutil.rmtree(replaced, ignore_errors=True)
+
+    def remove_replaced() -> None:
+        for replaced in folder.parent.iterdir():
+            if replaced != folder and replaced.is_dir() and not replaced.name.startswith("."):
+                shutil.rmtree(replaced, ignore_errors=True)
+
+    after_commit(store.engine, remove_replaced)
     store.audit.record(user.identity, IMAGES_UPLOAD, project_id, name, {"sha256": digest})
     return sum(1 for path in folder.rglob("*") if path.is_file())
 
@@ -617,6 +625,7 @@ def export_csv(store: Store, version_id: int) -> str:
     return write_tags_csv(TagTable(table.categories, tuple(rows)), context)
 
 
+@one_transaction
 def import_csv(store: Store, version_id: int, data: bytes, name: str, user: User) -> int:
     """Validate and save an uploaded tags CSV, all or nothing; returns the rows imported.
 
@@ -637,6 +646,7 @@ def import_csv(store: Store, version_id: int, data: bytes, name: str, user: User
 # -- categories --------------------------------------------------------------------------------
 
 
+@one_transaction
 def add_category(store: Store, version_id: int, name: str, user: User) -> Category:
     """Add a category (an annotator may); audited."""
     require(user, "add a category")
@@ -651,6 +661,7 @@ def add_category(store: Store, version_id: int, name: str, user: User) -> Catego
     return category
 
 
+@one_transaction
 def rename_category(
     store: Store, version_id: int, category_id: int, name: str, user: User
 ) -> Category:
@@ -663,6 +674,7 @@ def rename_category(
     return category
 
 
+@one_transaction
 def merge_categories(
     store: Store, version_id: int, sources: list[int], target: int, user: User
 ) -> int:
@@ -675,6 +687,7 @@ def merge_categories(
     return touched
 
 
+@one_transaction
 def remove_category(store: Store, version_id: int, category_id: int, user: User) -> int:
     """Delete a category and its tags (an editor may); audited; returns the reviews touched."""
     require(user, "edit categories")

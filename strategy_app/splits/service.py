@@ -28,7 +28,7 @@ from diagnostics.split_assign import (
 from diagnostics.splits import SplitPlan, check_size, plan_mismatched, plan_split
 from diagnostics.validation import InputError
 from strategy_app.auth import User, require
-from strategy_app.store import SplitPageState, Store
+from strategy_app.store import SplitPageState, Store, one_transaction
 from strategy_app.store.audit import UPLOAD
 from strategy_app.store.projects import DATASET_LABEL
 
@@ -244,6 +244,7 @@ def search_file(
     )
 
 
+@one_transaction
 def accept_dataset(
     store: Store, project_id: int, name: str, data: bytes, user: User
 ) -> SplitPageState:
