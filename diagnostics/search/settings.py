@@ -103,7 +103,7 @@ class SearchSettings:
             raise InputError(f"{say('study')} must not be empty")
         if self.sampler == "grid":
             self.space.grid()
-        check_tracking(self.mlflow, self.workers)
+        check_tracking(self.mlflow)
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,11 @@ from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import resolve_storage
 from diagnostics.search.tracking import require_mlflow
 from diagnostics.search.training import TrainConfig
-from diagnostics.validation import InputError
+from diagnostics.validation import InputError, redact_url
+from diagnostics.validation import shown as safe_text
 from strategy_app.auth import User, require
 from strategy_app.diagnose.service import accept_upload
-from strategy_app.store import SearchRun, Store, database_url
+from strategy_app.store import SearchRun, Store, database_url, one_transaction
 from strategy_app.store.audit import SEARCH_START, UPLOAD
 from strategy_app.store.projects import DATASET_LABEL, PARQUET_SUFFIXES, PROJECT_DATASET
 
@@ -88,11 +89,12 @@ def is_running(run: SearchRun) -> bool:
 
 
 def log_tail(run: SearchRun, lines: int = 8) -> str:
-    """The last lines the run's process wrote to stderr."""
+    """The last lines the run's process wrote to stderr, every URL's password masked (viewers
+    read them)."""
     path = Path(run.out_dir) / LOG_FILE
-    return (
-        "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.is_file() else ""
-    )
+    if not path.is_file():
+        return ""
+    return redact_url("\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
 
 
 def _run_name(given: str | None, kind: str) -> str:
@@ -125,6 +127,11 @@ def tracking_uri(given: str | None) -> str | None:
     uri = (given or "").strip()
     if not uri:
         return None
+    if not uri.isprintable():
+        raise InputError(
+            f"{TRACKING_FIELD}: '{safe_text(redact_url(uri), 80)}' holds control characters (a "
+            "NUL, a line break); type the URI again"
+        )
     shown = shown_uri(uri)
     found = URI_SCHEME.match(uri)
     scheme = found.group(1).lower() if found else "file"
@@ -228,6 +235,7 @@ def load_search_dataset(spec: str, seed: int = 0):
     return load_dataset(spec, label=DATASET_LABEL if is_file else None, seed=seed)
 
 
+@one_transaction
 def accept_dataset(store: Store, project_id: int, name: str, data: bytes, user: User) -> str:
     """Check an uploaded features file (as the search will read it) and keep it as the
     project's dataset; returns a one-line summary. Bad input raises InputError naming it.
