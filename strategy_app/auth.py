@@ -75,6 +75,7 @@ ACTIONS = {
     "upload files": Role.EDITOR,
     "delete model versions": Role.EDITOR,
     "change the diagnosis inputs": Role.EDITOR,
+    "switch the current version": Role.EDITOR,
     "draw a sample": Role.EDITOR,
     "edit categories": Role.EDITOR,
     "import tags": Role.EDITOR,

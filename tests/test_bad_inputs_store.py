@@ -14,6 +14,7 @@ import re
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -29,8 +30,8 @@ from diagnostics.search.storage import open_storage
 from diagnostics.suggestions import Suggestion
 from diagnostics.validation import InputError
 from strategy_app import cli
-from strategy_app.auth import LOCAL_USER, Role, parse_roles, role_for, user_from_claims
-from strategy_app.diagnose.service import accept_upload
+from strategy_app.auth import LOCAL_USER, Role, User, parse_roles, role_for, user_from_claims
+from strategy_app.diagnose.service import accept_upload, save_inputs, switch_version
 from strategy_app.errors import evidence
 from strategy_app.errors import service as labeling
 from strategy_app.search.service import LOG_FILE, log_tail, tracking_uri
@@ -633,3 +634,84 @@ def test_cli_text_output_escapes_control_characters(tmp_path, capsys):
     code, out, err = run_cli(["errors", str(data), "--n", "3"], capsys)
     assert code == 0, err
     assert "\x1b" not in out and "\\x1b[31m" in out
+
+
+# -- 18: every change a person makes is audited with who and what; version switches: editors -
+
+
+EDITOR_USER = User("eve@example.com", "Eve", Role.EDITOR)
+ANNOTATOR_USER = User("ann@example.com", "Ann", Role.ANNOTATOR)
+
+
+def actions(store, project_id: int) -> list[tuple[str, str, str | None]]:
+    """The project's audit entries as (user, action, target), oldest first."""
+    return [(c.user, c.action, c.target) for c in store.audit.history(project_id)]
+
+
+def test_switching_the_current_version_is_an_editors_audited_change(any_db, data_dir, tmp_path):
+    store = open_store()
+    project = store.projects.create("p")
+    for seed in (1, 2):
+        data = write_predictions(tmp_path / f"{seed}.csv", rows_per_split=20, seed=seed)
+        accept_upload(store, project.id, f"{seed}.csv", data.read_bytes(), LOCAL_USER)
+    first, second = sorted(store.versions.list(project.id), key=lambda v: v.number)
+    with pytest.raises(InputError, match="may not switch the current version"):
+        switch_version(store, project.id, first.id, ANNOTATOR_USER)
+    assert store.versions.current(project.id).id == second.id
+    switch_version(store, project.id, first.id, EDITOR_USER)
+    switch_version(store, project.id, first.id, EDITOR_USER)  # no change, no entry
+    assert store.versions.current(project.id).id == first.id
+    (entry,) = [c for c in store.audit.history(project.id) if c.action == "version switch"]
+    assert (entry.user, entry.target, entry.detail) == (
+        "eve@example.com",
+        first.name,
+        {"from": second.name},
+    )
+    store.close()
+
+
+def test_inputs_split_choices_space_and_stops_are_audited(any_db, data_dir):
+    from diagnostics.search.space import SearchSpace
+    from strategy_app.search import service as search_jobs
+    from strategy_app.splits.service import save_choices
+    from strategy_app.store import DiagnoseState
+
+    store = open_store()
+    project = store.projects.create("p")
+    typed = DiagnoseState(source="typed", typed_levels={"train": 0.1, "dev": 0.2})
+    save_inputs(store, project.id, typed, EDITOR_USER)
+    save_inputs(store, project.id, typed, EDITOR_USER)  # unchanged: no second entry
+    state = replace(store.split_plans.load(project.id), size="10000")
+    assert save_choices(store, project.id, state, EDITOR_USER)
+    space = SearchSpace.default()
+    assert search_jobs.save_space(store, project.id, space, EDITOR_USER)
+    run = store.search_runs.add(project.id, "panda", "r", "", {}, str(data_dir / "r"))
+    (data_dir / "r").mkdir(parents=True)
+    search_jobs.stop_panda(store, run, EDITOR_USER)
+    entries = store.audit.history(project.id)
+    assert [(c.user, c.action) for c in entries] == [
+        ("eve@example.com", "diagnose inputs"),
+        ("eve@example.com", "split choices"),
+        ("eve@example.com", "search space"),
+        ("eve@example.com", "search stop"),
+    ]
+    assert entries[0].detail["typed_levels"][1] == str({"train": 0.1, "dev": 0.2})
+    assert entries[1].detail["size"] == ["", "10000"]
+    assert entries[3].target == "r"
+    store.close()
+
+
+def test_a_tags_import_leaves_a_trace_on_each_example_under_the_annotators_name(tagged):
+    store, version, _, _ = tagged
+    ids = store.labels.sample(version.id).ids
+    csv_text = (
+        "id,annotator,mislabeled,notes\n"
+        f"{ids[1]},zoe@example.com,1,\n"
+        f"{ids[2]},max@example.com,0,looked\n"
+    )
+    labeling.import_csv(store, version.id, csv_text.encode(), "team.csv", EDITOR_USER)
+    for example, annotator in ((ids[1], "zoe@example.com"), (ids[2], "max@example.com")):
+        (entry,) = store.audit.history(version.project_id, example)
+        assert (entry.user, entry.action) == ("eve@example.com", "tag import")
+        assert entry.detail["annotator"] == annotator
+        assert entry.detail["imported from"] == "team.csv"

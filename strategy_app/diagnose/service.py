@@ -35,7 +35,14 @@ from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis, HumanLevel, diagnose, diagnose_slices
 from strategy_app.auth import User, require
 from strategy_app.store import DiagnoseState, ModelVersion, Store, one_transaction
-from strategy_app.store.audit import SLICE_COLUMN, UPLOAD, VERSION_DELETE
+from strategy_app.store.audit import (
+    INPUTS_CHANGE,
+    SLICE_COLUMN,
+    UPLOAD,
+    VERSION_DELETE,
+    VERSION_SWITCH,
+    changed_fields,
+)
 
 
 @dataclass
@@ -149,10 +156,37 @@ def delete_version(store: Store, version: ModelVersion, user: User) -> None:
     store.audit.record(user.identity, VERSION_DELETE, version.project_id, version.name)
 
 
+@one_transaction
 def save_inputs(store: Store, project_id: int, state: DiagnoseState, user: User) -> None:
-    """Save the Diagnose page's inputs (typed levels, human levels, slice column); an editor may."""
+    """Save the Diagnose page's inputs (typed levels, human levels, slice column); an editor
+    may; a change is audited with the fields it changed."""
     require(user, "change the diagnosis inputs")
+    before = store.diagnose_state.load(project_id)
+    if before == state:
+        return
     store.diagnose_state.save(project_id, state)
+    detail = changed_fields(before, state)
+    store.audit.record(user.identity, INPUTS_CHANGE, project_id, None, detail)
+
+
+@one_transaction
+def switch_version(store: Store, project_id: int, version_id: int, user: User) -> None:
+    """Make ``version_id`` the project's current version, what every page shows to everyone
+    (an editor may; audited)."""
+    require(user, "switch the current version")
+    before = store.versions.current(project_id)
+    if before is not None and before.id == version_id:
+        return
+    store.versions.set_current(project_id, version_id)
+    switched = store.versions.get(version_id)
+    detail = {"from": None if before is None else before.name}
+    store.audit.record(
+        user.identity,
+        VERSION_SWITCH,
+        project_id,
+        None if switched is None else switched.name,
+        detail,
+    )
 
 
 def slice_candidates(path: str | os.PathLike) -> list[str]:

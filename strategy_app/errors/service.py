@@ -629,7 +629,8 @@ def export_csv(store: Store, version_id: int) -> str:
 def import_csv(store: Store, version_id: int, data: bytes, name: str, user: User) -> int:
     """Validate and save an uploaded tags CSV, all or nothing; returns the rows imported.
 
-    ``user`` must be an editor (a CSV may hold other annotators' rows); the import is audited.
+    ``user`` must be an editor (a CSV may hold other annotators' rows); the import is audited,
+    once for the file and once per row on its example (who imported it, under which name).
     """
     require(user, "import tags")
     sample = store.labels.sample(version_id)
@@ -637,9 +638,11 @@ def import_csv(store: Store, version_id: int, data: bytes, name: str, user: User
         raise InputError("draw a sample before importing tags: ids are checked against it")
     table = read_tags_csv(data, sample_ids=sample.ids, name=name)
     count = store.labels.import_table(version_id, table)
-    store.audit.record(
-        user.identity, TAG_IMPORT, project_of(store, version_id), name, {"rows": count}
-    )
+    project = project_of(store, version_id)
+    store.audit.record(user.identity, TAG_IMPORT, project, name, {"rows": count})
+    for row in table.rows:  # each example's history shows the import, under whose name
+        detail = {"annotator": row.annotator, "tags": sorted(row.tags), "imported from": name}
+        store.audit.record(user.identity, TAG_IMPORT, project, row.id, detail)
     return count
 
 

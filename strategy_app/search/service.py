@@ -35,7 +35,13 @@ from diagnostics.validation import shown as safe_text
 from strategy_app.auth import User, require
 from strategy_app.diagnose.service import accept_upload
 from strategy_app.store import SearchRun, Store, database_url, one_transaction
-from strategy_app.store.audit import SEARCH_START, UPLOAD
+from strategy_app.store.audit import (
+    SEARCH_SPACE,
+    SEARCH_START,
+    SEARCH_STOP,
+    UPLOAD,
+    changed_fields,
+)
 from strategy_app.store.projects import DATASET_LABEL, PARQUET_SUFFIXES, PROJECT_DATASET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -369,11 +375,12 @@ def run_importances(run: SearchRun) -> dict:
     return studies.importances(found[-1]) if found else {}
 
 
-def stop_search(run: SearchRun, user: User) -> None:
+def stop_search(store: Store, run: SearchRun, user: User) -> None:
     """Ask the run's workers to stop after their current epoch (the running trial is queued
-    again, so a resume retries it). ``user`` must be an editor."""
+    again, so a resume retries it). ``user`` must be an editor; audited."""
     require(user, "run searches")
     studies.request_stop(run.storage, _study_names(run))
+    store.audit.record(user.identity, SEARCH_STOP, run.project_id, run.name)
 
 
 def resume_search(store: Store, run: SearchRun, user: User) -> SearchRun:
@@ -483,10 +490,12 @@ def _launch_panda(store: Store, run: SearchRun) -> SearchRun:
     return replace(run, pid=pid)
 
 
-def stop_panda(run: SearchRun, user: User) -> None:
-    """Ask the panda run to stop after its current epoch (``user`` must be an editor)."""
+def stop_panda(store: Store, run: SearchRun, user: User) -> None:
+    """Ask the panda run to stop after its current epoch (``user`` must be an editor;
+    audited)."""
     require(user, "run searches")
     (Path(run.out_dir) / STOP_FILE).touch()
+    store.audit.record(user.identity, SEARCH_STOP, run.project_id, run.name)
 
 
 def panda_status(run: SearchRun) -> dict:
@@ -547,12 +556,18 @@ def run_lr_finder(store: Store, project_id: int, dataset: str, params: dict, use
     return found
 
 
+@one_transaction
 def save_space(store: Store, project_id: int, space: SearchSpace, user: User) -> bool:
     """Save the Search page's space when ``user`` may run searches (an editor); other roles
     try spaces without saving them. Returns whether it saved."""
     if not user.can("run searches"):
         return False
-    store.search_state.save_space(project_id, space.to_dict())
+    before = store.search_state.load(project_id).space or {}
+    after = space.to_dict()
+    if before != after:
+        store.search_state.save_space(project_id, after)
+        detail = changed_fields(before, after)
+        store.audit.record(user.identity, SEARCH_SPACE, project_id, None, detail)
     return True
 
 

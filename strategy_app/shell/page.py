@@ -21,6 +21,7 @@ from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS
 from strategy_app.auth import User
 from strategy_app.diagnose.service import DiagnosisResult, compute, delete_version, error_slices
+from strategy_app.diagnose.service import switch_version as change_version
 from strategy_app.errors import evidence
 from strategy_app.errors.evidence import Evidence, image_flags_of, label_issues_of
 from strategy_app.errors.service import full_image, predictions_for, thumbnail_url
@@ -274,9 +275,15 @@ def sidebar(
                 page_link(page, label=f"Open {PAGES_BY_KEY[page].title}")
 
 
-def switch_version(store: Store, project_id: int, version_id: int) -> None:
-    """Make ``version_id`` the project's current version (what every page shows)."""
-    store.versions.set_current(project_id, version_id)
+def switch_version(store: Store, project_id: int, version_id: int, user: User | None) -> None:
+    """Make ``version_id`` the project's current version (what every page shows); a refusal is
+    shown on the next run."""
+    try:
+        if user is None:
+            raise InputError("sign in as an editor to choose the current version")
+        change_version(store, project_id, version_id, user)
+    except InputError as exc:
+        st.session_state["version_switch_refused"] = str(exc)
 
 
 def version_selector(
@@ -299,9 +306,14 @@ def version_selector(
         options=list(names),
         format_func=lambda version_id: names[version_id],
         key=key,
-        help="Each upload or search result is a new version; pages show the one chosen here.",
-        on_change=lambda: switch_version(store, project.id, st.session_state[key]),
+        help="Each upload or search result is a new version; pages show the one chosen here, "
+        "to everyone (an editor chooses it).",
+        on_change=lambda: switch_version(store, project.id, st.session_state[key], user),
+        disabled=user is None or not user.can("switch the current version"),
     )
+    refused = st.session_state.pop("version_switch_refused", None)
+    if refused:
+        st.error(escape_markdown(refused))
     if len(versions) > 1 and user is not None and user.can("delete model versions"):
         with st.popover("Delete this version", icon=":material/delete:"):
             sure = st.checkbox(

@@ -29,7 +29,7 @@ from diagnostics.splits import SplitPlan, check_size, plan_mismatched, plan_spli
 from diagnostics.validation import InputError
 from strategy_app.auth import User, require
 from strategy_app.store import SplitPageState, Store, one_transaction
-from strategy_app.store.audit import UPLOAD
+from strategy_app.store.audit import SPLIT_CHOICES, UPLOAD, changed_fields
 from strategy_app.store.projects import DATASET_LABEL
 
 
@@ -279,10 +279,15 @@ def accept_dataset(
     return state
 
 
+@one_transaction
 def save_choices(store: Store, project_id: int, state: SplitPageState, user: User) -> bool:
     """Save the Splits page's sizes and column choices when ``user`` may design splits (an
     editor); other roles try plans without saving them. Returns whether it saved."""
     if not user.can("design splits"):
         return False
-    store.split_plans.save(project_id, state)
+    before = store.split_plans.load(project_id)
+    if before != state:
+        store.split_plans.save(project_id, state)
+        detail = changed_fields(before, state)
+        store.audit.record(user.identity, SPLIT_CHOICES, project_id, None, detail)
     return True
