@@ -351,7 +351,7 @@ def test_an_upload_import_and_dismissal_whose_audit_fails_leave_nothing(tagged, 
     assert store.suggestions.get(version.id, sample.ids[0], "label_issue").pending
 
 
-def test_files_left_by_a_killed_upload_are_removed_by_the_next_prune(data_dir):
+def test_files_left_by_a_killed_upload_are_removed_by_the_next_prune_or_open(data_dir):
     store = open_store()
     store.uploads.folder.mkdir(parents=True, exist_ok=True)
     temporary = store.uploads.folder / f"{TEMPORARY_PREFIX}abc"
@@ -367,6 +367,9 @@ def test_files_left_by_a_killed_upload_are_removed_by_the_next_prune(data_dir):
     store.uploads.prune()  # the upload is unreferenced too, so it goes with its row
     assert sorted(p.name for p in store.uploads.folder.iterdir()) == [fresh.name]
     store.close()
+    os.utime(fresh, (old, old))
+    open_store().close()  # opening the store removes what a killed upload left
+    assert list(store.uploads.folder.iterdir()) == []
 
 
 def test_the_database_header_is_not_reread_while_the_process_holds_the_file(data_dir):

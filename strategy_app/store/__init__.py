@@ -141,6 +141,7 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
             f"({reason}); check STRATEGY_DB_URL and that the server is running"
         ) from None
     uploads = UploadRepository(engine, folder / "uploads")
+    uploads.remove_leftovers()
     return Store(
         engine=engine,
         folder=folder,

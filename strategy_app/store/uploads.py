@@ -118,13 +118,14 @@ class UploadRepository:
             for digest in removed:
                 if digest not in again:  # not uploaded anew since the rows went
                     self.path(digest).unlink(missing_ok=True)
-            self._remove_leftovers()
+            self.remove_leftovers()
 
         after_commit(self._engine, delete_files)
         return len(removed)
 
-    def _remove_leftovers(self) -> None:
-        """Remove stale temporary files and stale files no upload row records."""
+    def remove_leftovers(self) -> None:
+        """Remove what uploads killed midway left: stale temporary files and stale files no
+        upload row records (see :data:`STALE_AFTER_S`)."""
         if not self.folder.is_dir():
             return
         cutoff = time.time() - STALE_AFTER_S
