@@ -243,7 +243,10 @@ def _refuse_nul_parameters(_conn, _cursor, _statement, parameters, _context, _ma
     PostgreSQL cannot take one even in a lookup, and no saved text holds one."""
     rows = parameters if isinstance(parameters, list) else [parameters]
     for row in rows:
-        values = row.values() if isinstance(row, dict) else (row or ())
+        if isinstance(row, dict):
+            values = list(row.values())
+        else:
+            values = list(row) if isinstance(row, list | tuple) else [row]
         if any(isinstance(value, str) and "\x00" in value for value in values):
             raise InputError(
                 "a text holding a NUL character (\\x00) cannot be saved or looked up; remove "
