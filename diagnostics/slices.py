@@ -23,8 +23,6 @@ that is 40% of dev but 5% of train reads as a data-mismatch story.
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import math
 import os
@@ -34,11 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from scipy.stats import false_discovery_control, hypergeom
 
-from diagnostics.formats import file_columns, is_parquet_file
+from diagnostics.formats import file_columns
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.metrics import GroupSums, wilson_interval
 from diagnostics.schema import (
@@ -269,34 +265,6 @@ def slice_column_name(found: Slice, existing: Sequence[str] = ()) -> str:
     while candidate in existing:
         candidate, number = f"{name} ({number})", number + 1
     return candidate
-
-
-def file_with_column(path: str | os.PathLike[str], name: str, values: Sequence[str]) -> bytes:
-    """The bytes of a CSV or Parquet file with one more column, ``values`` in row order.
-
-    Every other value stays exactly as written: a CSV is copied field by field (only the new
-    column is added, quoting where needed), a Parquet file keeps its schema.
-    """
-    if is_parquet_file(path):
-        table = pq.read_table(path)
-        if table.num_rows != len(values):
-            raise InputError(f"{name}: {len(values)} values for {table.num_rows} rows")
-        out = io.BytesIO()
-        pq.write_table(table.append_column(name, pa.array(list(values), pa.string())), out)
-        return out.getvalue()
-    text = io.StringIO(newline="")
-    writer = csv.writer(text, lineterminator="\n")
-    with open(path, newline="", encoding="utf-8-sig") as source:
-        rows = (row for row in csv.reader(source) if row)
-        writer.writerow([*next(rows), name])
-        try:
-            for row, value in zip(rows, values, strict=True):
-                writer.writerow([*row, value])
-        except ValueError:
-            raise InputError(
-                f"{os.fspath(path)}: its rows do not match the {len(values)} values of '{name}'"
-            ) from None
-    return text.getvalue().encode("utf-8")
 
 
 def representation_line(found: Slice, target: str = "dev", source: str = "train") -> str | None:

@@ -29,6 +29,7 @@ different splits, and for groups in several splits.
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -459,6 +460,17 @@ class LeakageReport:
         }
 
 
+def _row_hashes(values: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash per row; nested values (a Parquet struct or list column) by their text."""
+    try:
+        hashes: np.ndarray = pd.util.hash_pandas_object(values, index=False).to_numpy()
+    except TypeError:  # dicts, lists and arrays are unhashable
+        nested = [c for c in values.columns if values[c].dtype == object]
+        text = values.assign(**{c: values[c].map(repr) for c in nested})
+        hashes = pd.util.hash_pandas_object(text, index=False).to_numpy()
+    return hashes
+
+
 def check_leakage(
     frame: pd.DataFrame,
     split: pd.Series,
@@ -475,7 +487,7 @@ def check_leakage(
     check_columns(frame, [hash_column, group], name)
     split_codes = np.asarray(split.cat.codes, dtype=np.int8)
     values = frame[[hash_column]] if hash_column else frame
-    hashes = pd.util.hash_pandas_object(values, index=False).to_numpy()
+    hashes = _row_hashes(values)
     ordered = np.sort(hashes)
     repeated_values = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     repeated = np.flatnonzero(np.isin(hashes, repeated_values))
@@ -625,8 +637,21 @@ def _shortfalls(
 # -- files ------------------------------------------------------------------------------------
 
 
+def _read_csv_as_text(path: Path) -> pa.Table:
+    """A CSV with every column as its text (``00042`` stays ``00042``, not the number 42, and
+    ids above 2⁶³ stay distinct); empty fields are missing values."""
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as source:
+        names = next(csv.reader(source), [])
+    convert = pacsv.ConvertOptions(
+        column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True
+    )
+    read = pacsv.ReadOptions(block_size=64 << 20)
+    return pacsv.read_csv(path, read_options=read, convert_options=convert)
+
+
 def read_dataset(path: str | os.PathLike[str], *, display_name: str | None = None) -> pd.DataFrame:
-    """Read a whole CSV or Parquet dataset (any columns) into a DataFrame."""
+    """Read a whole CSV or Parquet dataset (any columns) into a DataFrame; a CSV's values as
+    their text, so groups, ids and hashes compare exactly as written."""
     path = Path(path)
     name = display_name or path.name
     if not path.is_file():
@@ -634,10 +659,7 @@ def read_dataset(path: str | os.PathLike[str], *, display_name: str | None = Non
     if path.stat().st_size == 0:
         raise InputError(f"{name} is empty (0 bytes)")
     try:
-        if is_parquet_file(path):
-            table = pq.read_table(path)
-        else:
-            table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=64 << 20))
+        table = pq.read_table(path) if is_parquet_file(path) else _read_csv_as_text(path)
     except (pa.ArrowException, OSError) as exc:
         kind = "Parquet" if is_parquet_file(path) else "CSV"
         first = str(exc).splitlines()[0]
@@ -649,25 +671,11 @@ def read_dataset(path: str | os.PathLike[str], *, display_name: str | None = Non
     return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
-def write_dataset(
-    frame: pd.DataFrame, path: str | os.PathLike[str], *, like: str | os.PathLike[str]
-) -> None:
-    """Write ``frame`` in the format of the input file ``like`` (CSV or Parquet)."""
-    path = Path(path)
+def check_same_format(out: str | os.PathLike[str], like: str | os.PathLike[str]) -> None:
+    """Refuse an output named for another format than its input (CSV in, CSV out)."""
+    path = Path(out)
     parquet = is_parquet_file(Path(like))
     suffix = path.suffix.lower()
     if (parquet and suffix == ".csv") or (not parquet and suffix in (".parquet", ".pq")):
         wanted = "Parquet" if parquet else "CSV"
         raise InputError(f"--out {path.name}: the input is {wanted}, so the output is {wanted} too")
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    try:
-        if parquet:
-            pq.write_table(table, path)
-        else:
-            split_index = table.column_names.index(SPLIT_COLUMN)
-            table = table.set_column(
-                split_index, SPLIT_COLUMN, table.column(SPLIT_COLUMN).cast(pa.string())
-            )
-            pacsv.write_csv(table, path)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc}") from None

@@ -41,11 +41,17 @@ def shown(text: object, limit: int = 80) -> str:
     repaint the terminal nor flood the message.
     """
     text = str(text)
-    cut = text[:limit]
-    safe = "".join(
-        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode() for c in cut
+    return terminal_safe(text[:limit], keep="") + ("…" if len(text) > limit else "")
+
+
+def terminal_safe(text: str, keep: str = "\n\t") -> str:
+    """``text`` with every control character but those in ``keep`` (line breaks and tabs by default)
+    written as a ``\\x1b``-style escape: what a name, a label or a file's value holds cannot
+    repaint the terminal or fake another line of output."""
+    return "".join(
+        c if c.isprintable() or c == " " or c in keep else c.encode("unicode_escape").decode()
+        for c in text
     )
-    return safe + ("…" if len(text) > limit else "")
 
 
 def shown_columns(columns: Iterable[object], *, limit: int = 12) -> str:

@@ -145,11 +145,10 @@ class RoleRule:
     groups: frozenset[str] = frozenset()
 
     def matches(self, email: str | None, verified: bool, groups: frozenset[str]) -> bool:
-        """True when the user's address, its domain (verified addresses only) or a group fits."""
-        if email and email in self.emails:
-            return True
+        """True when the user's address or its domain fits (verified addresses only), or a
+        group does."""
         domain = email.rpartition("@")[2] if email and "@" in email else None
-        if verified and domain in self.domains:
+        if verified and email and (email in self.emails or domain in self.domains):
             return True
         return bool(groups & self.groups)
 
@@ -224,15 +223,27 @@ def load_roles(path: Path) -> RolesConfig:
     return roles_from_text(text, str(path))
 
 
+def email_verified(claims: dict) -> bool:
+    """Whether the provider vouches for the address: ``email_verified`` true (the boolean, or
+    the text "true" some providers send), or absent (providers that verify every address and
+    omit the claim). ``false``, ``"false"``, ``0`` or anything else is unverified."""
+    if "email_verified" not in claims:
+        return True
+    value = claims["email_verified"]
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return value is True
+
+
 def role_for(claims: dict, config: RolesConfig) -> Role | None:
     """The role of a signed-in user with these OIDC ``claims`` (None: no access).
 
-    A domain rule needs ``email_verified`` not to be false; the groups come from the claim
-    ``config.group_claim`` (a list, or one string).
+    An email or domain rule needs a verified address (:func:`email_verified`); the groups come
+    from the claim ``config.group_claim`` (a list, or one string).
     """
     email = claims.get("email")
     email = email.strip().lower() if isinstance(email, str) and email.strip() else None
-    verified = claims.get("email_verified") is not False
+    verified = email_verified(claims)
     groups: frozenset[str] = frozenset()
     if config.group_claim:
         raw = claims.get(config.group_claim) or []

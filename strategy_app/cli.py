@@ -17,7 +17,7 @@ import os
 import sys
 from typing import NoReturn
 
-from diagnostics.validation import InputError, one_line
+from diagnostics.validation import InputError, one_line, terminal_safe
 
 EXIT_BAD_INPUT = 2
 COMMAND_MODULES = (
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         data, text = args.handler(args)
     except InputError as exc:
-        print(f"error: {one_line(exc, limit=2000)}", file=sys.stderr)
+        print(f"error: {terminal_safe(one_line(exc, limit=2000), keep='')}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:
         if exc.errno not in USER_FIXABLE_ERRNOS:
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "json", False):
             print(json.dumps(data, ensure_ascii=False), flush=True)
         elif text:
-            print(text, flush=True)
+            print(terminal_safe(text), flush=True)
     except BrokenPipeError:  # the reader closed the pipe (e.g. `| head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

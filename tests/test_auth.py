@@ -264,7 +264,7 @@ def test_searches_need_an_editor_before_anything_starts(store):
     run = store.search_runs.add(pid, "panda", "r", "", {"params": {}}, str(store.folder / "r"))
     for stop in (search_jobs.stop_search, search_jobs.stop_panda):
         with pytest.raises(PermissionDenied):
-            stop(run, ANNOTATOR)
+            stop(store, run, ANNOTATOR)
     with pytest.raises(PermissionDenied):
         search_jobs.resume_search(store, run, VIEWER)
     with pytest.raises(PermissionDenied):

@@ -16,7 +16,7 @@ from strategy_app.auth import LOCAL_USER
 from strategy_app.cli import main
 from strategy_app.diagnose.service import accept_upload
 from strategy_app.errors import service as labeling
-from strategy_app.shell.sample import ensure_sample_project
+from strategy_app.shell.sample import SAMPLE_NAME, ensure_sample_project
 from strategy_app.store import DiagnoseState, database_url, open_store
 from strategy_app.store.engine import make_engine
 from strategy_app.store.labels import LabelEdit
@@ -210,7 +210,11 @@ def test_search_on_the_project_dataset_keeps_its_splits_and_ids(data_dir, capsys
     assert store.versions.current(sample).name == "v1 · logistic regression"
     code = main(["search", "--dataset", "project", "--project", "nope", "--json"])
     assert code == 2 and "no project named 'nope'" in capsys.readouterr().err
-    argv = ["search", "--dataset", "project", "--trials", "1", "--epochs", "1", "--json"]
+    # the project is named: no command falls back on whichever project was opened last
+    assert main(["search", "--dataset", "project", "--json"]) == 2
+    assert "--dataset project needs --project NAME" in capsys.readouterr().err
+    named = ["--dataset", "project", "--project", SAMPLE_NAME]
+    argv = ["search", *named, "--trials", "1", "--epochs", "1", "--json"]
     code = main([*argv, "--sampler", "random", "--study", "on-project"])
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -219,14 +223,14 @@ def test_search_on_the_project_dataset_keeps_its_splits_and_ids(data_dir, capsys
     assert sorted(zip(predictions["id"], predictions["split"], strict=True)) == sorted(
         zip(dataset["id"], dataset["split"], strict=True)
     )
-    code = main(["lr-find", "--dataset", "project", "--json"])
+    code = main(["lr-find", *named, "--json"])
     assert code == 0 and json.loads(capsys.readouterr().out)["suggested_lr"] > 0
 
 
 def test_search_on_a_project_without_dataset_is_refused(data_dir, capsys):
     store = open_store()
     store.projects.create("no data")
-    assert main(["search", "--dataset", "project", "--json"]) == 2
+    assert main(["search", "--dataset", "project", "--project", "no data", "--json"]) == 2
     assert "this project holds no dataset" in capsys.readouterr().err
     assert main(["search", "--project", "no data", "--json"]) == 2
     assert "--project goes with --dataset project" in capsys.readouterr().err

@@ -127,7 +127,7 @@ class SearchSettings:
             raise InputError("--gpus places workers on CUDA devices: add --device cuda")
         if self.keep < 1:
             raise InputError(f"{say('keep')} must be at least 1")
-        check_tracking(self.mlflow, self.workers)
+        check_tracking(self.mlflow)
 
 
 def settings_to_dict(settings: SearchSettings) -> dict[str, Any]:

@@ -29,7 +29,7 @@ import optuna
 
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.study import minimizes
-from diagnostics.validation import InputError
+from diagnostics.validation import InputError, redact_url, shown
 
 FINAL_METRIC = "final_dev_accuracy"
 FINAL_VALUES = ("final_value", "final_value_2")  # a user objective's goal values (minimised)
@@ -37,12 +37,16 @@ EXTRA = "pip install 'strategy-desk[tracking]'"
 RUN_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
 
 
-# Opens the tracking store once, in a fresh interpreter: that creates (or upgrades) an SQLite
-# tracking database before parallel workers race to migrate it, and leaves no connection for
-# forked workers to share.
+# Opens the tracking store once, in a fresh interpreter, before any trial runs: that refuses a
+# URI MLflow cannot use (an unknown scheme, a folder MLflow refuses, a server that does not
+# answer: one HTTP try, a short timeout) and creates (or upgrades) an SQLite tracking database
+# before parallel workers race to migrate it, leaving no connection for forked workers to share.
 OPEN_STORE = (
-    "import sys, mlflow; mlflow.MlflowClient(sys.argv[1]).search_experiments(max_results=1)"
+    "import os, sys; os.environ.update(MLFLOW_HTTP_REQUEST_MAX_RETRIES='0', "
+    "MLFLOW_HTTP_REQUEST_TIMEOUT='5'); import mlflow; "
+    "mlflow.MlflowClient(sys.argv[1]).search_experiments(max_results=1)"
 )
+OPEN_TIMEOUT_S = 120  # a backstop: importing MLflow and creating a SQLite store take seconds
 
 
 def _missing(what: str = "--mlflow") -> InputError:
@@ -136,16 +140,30 @@ def trial_loggers(tracking_uri: str | None, space: SearchSpace) -> list[MLflowTr
     return [MLflowTrials(tracking_uri, space)] if tracking_uri else []
 
 
-def check_tracking(tracking_uri: str | None, workers: int = 1) -> None:
-    """Refuse ``--mlflow`` before a search starts when MLflow is not installed; with several
-    ``workers``, open the store first (see :data:`OPEN_STORE`), refusing a URI it cannot open."""
+def check_tracking(tracking_uri: str | None) -> None:
+    """Refuse ``--mlflow`` before a search starts, in one line with any password masked: MLflow
+    not installed, a URI with control characters, or one MLflow cannot open (see
+    :data:`OPEN_STORE`)."""
     if not tracking_uri:
         return
     require_mlflow()
-    if workers > 1:
+    masked = shown(redact_url(tracking_uri), 120)
+    if not tracking_uri.isprintable():
+        raise InputError(f"--mlflow '{masked}' holds control characters; type the URI again")
+    try:
         done = subprocess.run(
-            [sys.executable, "-c", OPEN_STORE, tracking_uri], capture_output=True, text=True
+            [sys.executable, "-c", OPEN_STORE, tracking_uri],
+            capture_output=True,
+            text=True,
+            timeout=OPEN_TIMEOUT_S,
         )
-        if done.returncode:
-            reason = (done.stderr.strip().splitlines() or ["no reason given"])[-1]
-            raise InputError(f"--mlflow {tracking_uri}: MLflow cannot open it ({reason[:300]})")
+    except subprocess.TimeoutExpired:
+        raise InputError(
+            f"--mlflow {masked}: no answer within {OPEN_TIMEOUT_S} s; check that the tracking "
+            "server runs and the URI is right"
+        ) from None
+    if done.returncode:
+        reason = (done.stderr.strip().splitlines() or ["no reason given"])[-1]
+        raise InputError(
+            f"--mlflow {masked}: MLflow cannot open it ({shown(redact_url(reason), 300)})"
+        )

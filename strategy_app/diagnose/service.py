@@ -25,11 +25,11 @@ from diagnostics.formats import file_columns
 from diagnostics.ingest import Predictions, check_scores, read_predictions, split_metrics
 from diagnostics.label_issues import label_noise_by_split, probability_columns, read_features
 from diagnostics.label_noise import LabelNoise
+from diagnostics.output_files import file_with_column
 from diagnostics.slices import (
     SLICE_COLUMN_PREFIX,
     Slice,
     SliceSearch,
-    file_with_column,
     find_slices,
     metadata_columns,
     predicate_columns,
@@ -39,8 +39,8 @@ from diagnostics.slices import (
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis, HumanLevel, diagnose, diagnose_splits_and_slices
 from strategy_app.auth import User, require
-from strategy_app.store import DiagnoseState, ModelVersion, Store
-from strategy_app.store.audit import SLICE_COLUMN, UPLOAD
+from strategy_app.store import DiagnoseState, ModelVersion, Store, one_transaction
+from strategy_app.store.audit import INPUTS_CHANGE, SLICE_COLUMN, UPLOAD, changed_fields
 from strategy_app.versions.service import (
     VersionFile,
     file_of,
@@ -172,6 +172,7 @@ def validate_upload(name: str, data: bytes) -> ScanResult:
         return check_upload(path, name)
 
 
+@one_transaction
 def accept_upload(
     store: Store,
     project_id: int,
@@ -207,10 +208,17 @@ def accept_upload(
     return state
 
 
+@one_transaction
 def save_inputs(store: Store, project_id: int, state: DiagnoseState, user: User) -> None:
-    """Save the Diagnose page's inputs (typed levels, human levels, slice column); an editor may."""
+    """Save the Diagnose page's inputs (typed levels, human levels, slice column); an editor
+    may; a change is audited with the fields it changed."""
     require(user, "change the diagnosis inputs")
+    before = store.diagnose_state.load(project_id)
+    if before == state:
+        return
     store.diagnose_state.save(project_id, state)
+    detail = changed_fields(before, state)
+    store.audit.record(user.identity, INPUTS_CHANGE, project_id, None, detail)
 
 
 def slice_candidates(path: str | os.PathLike) -> list[str]:
@@ -422,6 +430,7 @@ def _slices(file: VersionFile, split: str) -> SliceSearch | None:
     return find_slices(predictions, split=split, columns=columns)
 
 
+@one_transaction
 def add_slice_column(store: Store, version: ModelVersion, found: Slice, user: User) -> str:
     """Add a ``yes``/``no`` column of ``found`` to the version's predictions file and diagnose
     by it; returns the column's name.

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from diagnostics.validation import InputError, check_output_file, check_seed
+from diagnostics.validation import check_seed
 from strategy_app.cli import add_json_flag
 
 PAIRS_SHOWN = 10
@@ -46,11 +44,12 @@ def run(args) -> tuple[dict, str]:
         sample_errors,
     )
     from diagnostics.ingest import read_predictions
+    from diagnostics.output_files import check_output, write_output
     from diagnostics.tags import TagTable, write_tags_csv
 
     check_seed(args.seed)
     if args.out:
-        check_output_file(args.out)
+        check_output(args.out, [args.predictions])
     predictions = read_predictions(args.predictions, metric="error")
     summary = dev_error_summary(predictions)
     size = DEFAULT_SAMPLE_SIZE if args.n is None else args.n
@@ -60,10 +59,8 @@ def run(args) -> tuple[dict, str]:
     if args.out:
         table = TagTable.blank(sample["id"], categories)
         context = sample.set_index("id").to_dict(orient="index")
-        try:
-            Path(args.out).write_text(write_tags_csv(table, context), encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"--out {args.out}: cannot write ({exc.strerror})") from None
+        content = write_tags_csv(table, context).encode("utf-8")
+        write_output(args.out, content, inputs=[args.predictions])
     data = {
         **summary,
         "n": len(sample),

@@ -35,7 +35,7 @@ from diagnostics.validation import InputError
 from strategy_app.auth import User
 from strategy_app.diagnose.service import error_slices, slice_columns
 from strategy_app.errors.service import ID, INPUT, check_tagger_as, is_image_path, project_of
-from strategy_app.store import ModelVersion, Store
+from strategy_app.store import ModelVersion, Store, one_transaction
 from strategy_app.store.audit import SUGGESTION_DECISION, TAG_EDIT, audit_row
 from strategy_app.store.diagnose_state import DiagnoseState
 from strategy_app.store.labels import LabelEdit, LabelSnapshot, Review, Sample
@@ -173,6 +173,7 @@ def sheet_filters(
     return filters
 
 
+@one_transaction
 def accept(
     store: Store,
     version: ModelVersion,
@@ -202,6 +203,7 @@ def accept(
     return saved
 
 
+@one_transaction
 def dismiss(
     store: Store, version: ModelVersion, example_id: str, kind: str, annotator: str, user: User
 ) -> None:

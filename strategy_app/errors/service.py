@@ -36,7 +36,7 @@ from diagnostics.slices import Predicate, mask_of, predicate_columns, predicates
 from diagnostics.tags import TagRow, TagTable, read_tags_csv, table_ceiling, write_tags_csv
 from diagnostics.validation import InputError
 from strategy_app.auth import PermissionDenied, User, require
-from strategy_app.store import ModelVersion, Store
+from strategy_app.store import ModelVersion, Store, one_transaction
 from strategy_app.store.audit import (
     CATEGORY_CHANGE,
     IMAGES_UPLOAD,
@@ -46,6 +46,7 @@ from strategy_app.store.audit import (
     audit_row,
 )
 from strategy_app.store.diagnose_state import DiagnoseState
+from strategy_app.store.engine import after_commit
 from strategy_app.store.labels import (
     IMAGES_SETTING,
     Category,
@@ -114,6 +115,7 @@ def version_ceiling(store: Store, version: ModelVersion) -> Ceiling | None:
     return ceiling
 
 
+@one_transaction
 def draw_sample(
     store: Store,
     version_id: int,
@@ -167,6 +169,7 @@ def slice_mask(
     return mask_of(frame, predicates)
 
 
+@one_transaction
 def carry_from(
     store: Store,
     version_id: int,
@@ -232,6 +235,7 @@ def set_images_root(store: Store, project_id: int, folder: Path) -> None:
     store.settings.set(IMAGES_SETTING.format(project_id), str(Path(folder).resolve()))
 
 
+@one_transaction
 def accept_images_zip(store: Store, project_id: int, name: str, data: bytes, user: User) -> int:
     """Extract an uploaded zip of images (safely) and use it for the project; returns the count.
 
@@ -246,9 +250,13 @@ def accept_images_zip(store: Store, project_id: int, name: str, data: bytes, use
     if not folder.is_dir():
         extract_images_zip(data, folder, name=name)
     set_images_root(store, project_id, folder)
-    for replaced in folder.parent.iterdir():
-        if replaced != folder and replaced.is_dir() and not replaced.name.startswith("."):
-            shutil.rmtree(replaced, ignore_errors=True)
+
+    def remove_replaced() -> None:
+        for replaced in folder.parent.iterdir():
+            if replaced != folder and replaced.is_dir() and not replaced.name.startswith("."):
+                shutil.rmtree(replaced, ignore_errors=True)
+
+    after_commit(store.engine, remove_replaced)
     store.audit.record(user.identity, IMAGES_UPLOAD, project_id, name, {"sha256": digest})
     return sum(1 for path in folder.rglob("*") if path.is_file())
 
@@ -605,10 +613,12 @@ def export_csv(store: Store, version_id: int) -> str:
     return write_tags_csv(TagTable(table.categories, tuple(rows)), context)
 
 
+@one_transaction
 def import_csv(store: Store, version_id: int, data: bytes, name: str, user: User) -> int:
     """Validate and save an uploaded tags CSV, all or nothing; returns the rows imported.
 
-    ``user`` must be an editor (a CSV may hold other annotators' rows); the import is audited.
+    ``user`` must be an editor (a CSV may hold other annotators' rows); the import is audited,
+    once for the file and once per row on its example (who imported it, under which name).
     """
     require(user, "import tags")
     sample = store.labels.sample(version_id)
@@ -616,15 +626,18 @@ def import_csv(store: Store, version_id: int, data: bytes, name: str, user: User
         raise InputError("draw a sample before importing tags: ids are checked against it")
     table = read_tags_csv(data, sample_ids=sample.ids, name=name)
     count = store.labels.import_table(version_id, table)
-    store.audit.record(
-        user.identity, TAG_IMPORT, project_of(store, version_id), name, {"rows": count}
-    )
+    project = project_of(store, version_id)
+    store.audit.record(user.identity, TAG_IMPORT, project, name, {"rows": count})
+    for row in table.rows:  # each example's history shows the import, under whose name
+        detail = {"annotator": row.annotator, "tags": sorted(row.tags), "imported from": name}
+        store.audit.record(user.identity, TAG_IMPORT, project, row.id, detail)
     return count
 
 
 # -- categories --------------------------------------------------------------------------------
 
 
+@one_transaction
 def add_category(store: Store, version_id: int, name: str, user: User) -> Category:
     """Add a category (an annotator may); audited."""
     require(user, "add a category")
@@ -639,6 +652,7 @@ def add_category(store: Store, version_id: int, name: str, user: User) -> Catego
     return category
 
 
+@one_transaction
 def rename_category(
     store: Store, version_id: int, category_id: int, name: str, user: User
 ) -> Category:
@@ -651,6 +665,7 @@ def rename_category(
     return category
 
 
+@one_transaction
 def merge_categories(
     store: Store, version_id: int, sources: list[int], target: int, user: User
 ) -> int:
@@ -663,6 +678,7 @@ def merge_categories(
     return touched
 
 
+@one_transaction
 def remove_category(store: Store, version_id: int, category_id: int, user: User) -> int:
     """Delete a category and its tags (an editor may); audited; returns the reviews touched."""
     require(user, "edit categories")

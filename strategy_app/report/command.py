@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from diagnostics.rates import parse_rate
 from diagnostics.reportnames import DEFAULT_TITLE, FORMATS, SECTIONS
 from diagnostics.splitnames import SPLITS
-from diagnostics.validation import InputError, check_output_file
+from diagnostics.validation import InputError
 from strategy_app.cli import add_json_flag
 from strategy_app.diagnose.flags import add_level_arguments, diagnosis_from_args
 
@@ -55,8 +55,10 @@ def register(subparsers) -> None:
 
 def run(args) -> tuple[dict, str]:
     """Build the report inputs from the flags, write the file; returns (JSON data, text)."""
+    from diagnostics.output_files import check_output, write_output
     from diagnostics.report import export  # the report's charts load when run
 
+    check_output(args.out, _input_files(args))
     inputs = build_inputs(args)
     sections = [s for s in (args.section or SECTIONS) if s in inputs.available_sections()]
     if not sections:
@@ -64,11 +66,21 @@ def run(args) -> tuple[dict, str]:
             "nothing to report: give predictions, typed levels, --project, --labels, "
             "--split-size/--source/--target or --study"
         )
-    out = check_output_file(args.out)
     content = export(inputs, args.format, sections)
-    out.write_bytes(content)
+    out = write_output(args.out, content, inputs=_input_files(args))
     data = {"out": str(out), "format": args.format, "sections": sections, "bytes": len(content)}
     return data, f"Wrote {out} ({args.format}, {len(content):,} bytes): {', '.join(sections)}"
+
+
+def _input_files(args) -> list[str | None]:
+    """The files the report reads, none of which ``--out`` may name."""
+    files = [args.predictions, args.labels, args.storage]
+    if args.project:
+        from strategy_app.store import database_url
+        from strategy_app.store.engine import sqlite_path
+
+        files.append(sqlite_path(database_url()))
+    return files
 
 
 def build_inputs(args) -> ReportInputs:

@@ -21,7 +21,7 @@ from strategy_app.auth import User, require
 from strategy_app.diagnose.service import DiagnosisResult, compare_versions, compute, error_slices
 from strategy_app.errors import service as errors
 from strategy_app.splits.service import project_plan
-from strategy_app.store import DiagnoseState, ModelVersion, Project, Store
+from strategy_app.store import DiagnoseState, ModelVersion, Project, Store, one_transaction
 from strategy_app.store.audit import SHARE_CREATE, SHARE_REVOKE
 from strategy_app.store.schema import ReportShare
 
@@ -107,6 +107,7 @@ def ceiling_from_labels(path: str | Path, dev_error: float) -> Ceiling:
 TOKEN_SHOWN = 6
 
 
+@one_transaction
 def create_share(
     store: Store,
     project_id: int,
@@ -123,6 +124,7 @@ def create_share(
     return share
 
 
+@one_transaction
 def revoke_share(store: Store, project_id: int, token: str, user: User) -> bool:
     """Revoke one of the project's share links for good (an editor may); audited.
 

@@ -36,11 +36,18 @@ from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import resolve_storage
 from diagnostics.search.tracking import require_mlflow
 from diagnostics.search.training import TrainConfig
-from diagnostics.validation import InputError
+from diagnostics.validation import InputError, redact_url
+from diagnostics.validation import shown as safe_text
 from strategy_app.auth import User, require
 from strategy_app.diagnose.service import accept_upload
-from strategy_app.store import SearchRun, Store, data_dir, database_url
-from strategy_app.store.audit import SEARCH_START, UPLOAD
+from strategy_app.store import SearchRun, Store, data_dir, database_url, one_transaction
+from strategy_app.store.audit import (
+    SEARCH_SPACE,
+    SEARCH_START,
+    SEARCH_STOP,
+    UPLOAD,
+    changed_fields,
+)
 from strategy_app.store.projects import DATASET_LABEL, PARQUET_SUFFIXES, PROJECT_DATASET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,11 +101,12 @@ def is_running(run: SearchRun) -> bool:
 
 
 def log_tail(run: SearchRun, lines: int = 8) -> str:
-    """The last lines the run's process wrote to stderr."""
+    """The last lines the run's process wrote to stderr, every URL's password masked (viewers
+    read them)."""
     path = Path(run.out_dir) / LOG_FILE
-    return (
-        "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.is_file() else ""
-    )
+    if not path.is_file():
+        return ""
+    return redact_url("\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
 
 
 def _run_name(given: str | None, kind: str) -> str:
@@ -131,6 +139,11 @@ def tracking_uri(given: str | None) -> str | None:
     uri = (given or "").strip()
     if not uri:
         return None
+    if not uri.isprintable():
+        raise InputError(
+            f"{TRACKING_FIELD}: '{safe_text(redact_url(uri), 80)}' holds control characters (a "
+            "NUL, a line break); type the URI again"
+        )
     shown = shown_uri(uri)
     found = URI_SCHEME.match(uri)
     scheme = found.group(1).lower() if found else "file"
@@ -244,6 +257,7 @@ def load_search_dataset(spec: str, seed: int = 0):
     return load_dataset(spec, label=DATASET_LABEL if is_file else None, seed=seed)
 
 
+@one_transaction
 def accept_dataset(store: Store, project_id: int, name: str, data: bytes, user: User) -> str:
     """Check an uploaded features file (as the search will read it) and keep it as the
     project's dataset; returns a one-line summary. Bad input raises InputError naming it.
@@ -395,11 +409,12 @@ def run_importances(run: SearchRun) -> dict:
     return studies.importances(found[-1]) if found else {}
 
 
-def stop_search(run: SearchRun, user: User) -> None:
+def stop_search(store: Store, run: SearchRun, user: User) -> None:
     """Ask the run's workers to stop after their current epoch (the running trial is queued
-    again, so a resume retries it). ``user`` must be an editor."""
+    again, so a resume retries it). ``user`` must be an editor; audited."""
     require(user, "run searches")
     studies.request_stop(run.storage, _study_names(run))
+    store.audit.record(user.identity, SEARCH_STOP, run.project_id, run.name)
 
 
 def resume_search(store: Store, run: SearchRun, user: User) -> SearchRun:
@@ -656,10 +671,12 @@ def _launch_panda(store: Store, run: SearchRun) -> SearchRun:
     return replace(run, pid=pid)
 
 
-def stop_panda(run: SearchRun, user: User) -> None:
-    """Ask the panda run to stop after its current epoch (``user`` must be an editor)."""
+def stop_panda(store: Store, run: SearchRun, user: User) -> None:
+    """Ask the panda run to stop after its current epoch (``user`` must be an editor;
+    audited)."""
     require(user, "run searches")
     (Path(run.out_dir) / STOP_FILE).touch()
+    store.audit.record(user.identity, SEARCH_STOP, run.project_id, run.name)
 
 
 def panda_status(run: SearchRun) -> dict:
@@ -720,12 +737,18 @@ def run_lr_finder(store: Store, project_id: int, dataset: str, params: dict, use
     return found
 
 
+@one_transaction
 def save_space(store: Store, project_id: int, space: SearchSpace, user: User) -> bool:
     """Save the Search page's space when ``user`` may run searches (an editor); other roles
     try spaces without saving them. Returns whether it saved."""
     if not user.can("run searches"):
         return False
-    store.search_state.save_space(project_id, space.to_dict())
+    before = store.search_state.load(project_id).space or {}
+    after = space.to_dict()
+    if before != after:
+        store.search_state.save_space(project_id, after)
+        detail = changed_fields(before, after)
+        store.audit.record(user.identity, SEARCH_SPACE, project_id, None, detail)
     return True
 
 

@@ -408,7 +408,7 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
     buttons = st.container(horizontal=True)  # side by side, each as wide as its label
     if live and buttons.button("Stop", key=f"search_stop_{run_id}", icon=":material/stop:"):
         try:
-            search_jobs.stop_search(run, current_user())
+            search_jobs.stop_search(store, run, current_user())
             st.toast("Stop requested: workers finish their current epoch")
         except InputError as exc:
             st.error(escape_markdown(exc))
@@ -617,7 +617,7 @@ def _panda_body(store: Store, run_id: int, was_live: bool) -> None:
     if live:
         if st.button("Stop after this epoch", key=f"panda_stop_{run_id}", icon=":material/stop:"):
             try:
-                search_jobs.stop_panda(run, current_user())
+                search_jobs.stop_panda(store, run, current_user())
             except InputError as exc:
                 st.error(escape_markdown(exc))
         return

@@ -7,10 +7,11 @@ the audit log after it succeeds.
 from __future__ import annotations
 
 from strategy_app.auth import User, require
-from strategy_app.store import Project, Store
+from strategy_app.store import Project, Store, one_transaction
 from strategy_app.store.audit import PROJECT_CREATE, PROJECT_DELETE, PROJECT_RENAME
 
 
+@one_transaction
 def create_project(store: Store, name: str, user: User) -> Project:
     """A new project named ``name`` (an editor may)."""
     require(user, "create projects")
@@ -19,6 +20,7 @@ def create_project(store: Store, name: str, user: User) -> Project:
     return project
 
 
+@one_transaction
 def rename_project(store: Store, project_id: int, name: str, user: User) -> Project:
     """Give the project a new name (an editor may)."""
     require(user, "rename projects")
@@ -29,6 +31,7 @@ def rename_project(store: Store, project_id: int, name: str, user: User) -> Proj
     return project
 
 
+@one_transaction
 def delete_project(store: Store, project_id: int, user: User) -> None:
     """Delete the project and everything saved in it (an admin may); its audit history stays."""
     require(user, "delete projects")

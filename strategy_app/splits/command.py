@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from diagnostics.splitnames import SPLIT_LABELS, SPLITS
-from diagnostics.validation import InputError, check_output_file, check_seed
+from diagnostics.validation import InputError, check_seed
 from strategy_app.cli import add_json_flag
 
 if TYPE_CHECKING:
@@ -105,9 +105,10 @@ def _plan_command(args) -> tuple[dict, str]:
 
 
 def _assign_command(args) -> tuple[dict, str]:
-    from diagnostics.split_assign import SPLIT_COLUMN, read_dataset, write_dataset
+    from diagnostics.output_files import check_output, write_output, write_with_column
+    from diagnostics.split_assign import SPLIT_COLUMN, check_same_format, read_dataset
     from diagnostics.splits import SplitPlan
-    from strategy_app.splits.service import AssignRequest, assign, with_split_column
+    from strategy_app.splits.service import AssignRequest, assign, split_values
 
     if not args.data:
         raise InputError("split assign needs a DATA file (CSV or Parquet) and --out FILE")
@@ -124,9 +125,8 @@ def _assign_command(args) -> tuple[dict, str]:
             "plan comes from the source and target counts"
         )
     check_seed(args.seed)
-    check_output_file(args.out)
-    if Path(args.out).resolve() == Path(args.data).resolve():
-        raise InputError("--out must differ from DATA; the input is never overwritten")
+    check_output(args.out, [args.data])
+    check_same_format(args.out, args.data)
     name = Path(args.data).name
     frame = read_dataset(args.data)
     request = AssignRequest(
@@ -140,7 +140,12 @@ def _assign_command(args) -> tuple[dict, str]:
         seed=args.seed,
     )
     result = assign(frame, request, _options(args), name=name)
-    write_dataset(with_split_column(frame, result), args.out, like=args.data)
+    values = split_values(result)
+    write_output(
+        args.out,
+        lambda stream: write_with_column(args.data, SPLIT_COLUMN, values, stream),
+        inputs=[args.data],
+    )
     plan = result.plan
     data = {
         **(plan.to_dict() if isinstance(plan, SplitPlan) else {"fractions_requested": plan}),

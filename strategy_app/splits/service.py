@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from diagnostics.output_files import file_with_column
 from diagnostics.rates import parse_rate
 from diagnostics.split_assign import (
     SPLIT_COLUMN,
@@ -23,13 +24,12 @@ from diagnostics.split_assign import (
     check_columns,
     plan_for_dataset,
     read_dataset,
-    write_dataset,
 )
 from diagnostics.splits import SplitPlan, check_size, plan_mismatched, plan_split
 from diagnostics.validation import InputError
 from strategy_app.auth import User, require
-from strategy_app.store import SplitPageState, Store
-from strategy_app.store.audit import UPLOAD
+from strategy_app.store import SplitPageState, Store, one_transaction
+from strategy_app.store.audit import SPLIT_CHOICES, UPLOAD, changed_fields
 from strategy_app.store.projects import DATASET_LABEL
 
 
@@ -219,32 +219,32 @@ def page_assignment(frame: pd.DataFrame, state: SplitPageState, name: str) -> Sp
     return assign(frame, page_request(state), options, name=name)
 
 
-def with_split_column(frame: pd.DataFrame, assignment: SplitAssignment) -> pd.DataFrame:
-    """A copy of ``frame`` with the assignment as its ``split`` column."""
-    frame = frame.copy()
-    frame[SPLIT_COLUMN] = assignment.split
-    return frame
+def split_values(assignment: SplitAssignment) -> list[str]:
+    """The assignment's split names, row by row, as the ``split`` column's values."""
+    return assignment.split.astype(str).tolist()
 
 
-def search_frame(frame: pd.DataFrame, assignment: SplitAssignment, label: str) -> pd.DataFrame:
+def assigned_file(path: str | Path, assignment: SplitAssignment) -> bytes:
+    """The dataset file with the assignment as its ``split`` column, every value as written."""
+    return file_with_column(path, SPLIT_COLUMN, split_values(assignment))
+
+
+def search_file(
+    path: str | Path, columns: list[str], assignment: SplitAssignment, label: str
+) -> bytes:
     """The dataset as a search trains on it: its ``split`` column, the label column named
-    ``label`` (the name a project's dataset uses)."""
-    if label != DATASET_LABEL and DATASET_LABEL in frame:
+    ``label`` (the name a project's dataset uses), every other value as written."""
+    if label != DATASET_LABEL and DATASET_LABEL in columns:
         raise InputError(
             f"the dataset has a column '{DATASET_LABEL}' that is not its label ('{label}'); "
             "rename one of them and upload it again"
         )
-    return with_split_column(frame, assignment).rename(columns={label: DATASET_LABEL})
+    return file_with_column(
+        path, SPLIT_COLUMN, split_values(assignment), rename={label: DATASET_LABEL}
+    )
 
 
-def file_bytes(frame: pd.DataFrame, like: str | Path, name: str) -> bytes:
-    """``frame`` written in the format of the file ``like`` (CSV or Parquet), as bytes."""
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / Path(name).name
-        write_dataset(frame, out, like=like)
-        return out.read_bytes()
-
-
+@one_transaction
 def accept_dataset(
     store: Store, project_id: int, name: str, data: bytes, user: User
 ) -> SplitPageState:
@@ -279,10 +279,15 @@ def accept_dataset(
     return state
 
 
+@one_transaction
 def save_choices(store: Store, project_id: int, state: SplitPageState, user: User) -> bool:
     """Save the Splits page's sizes and column choices when ``user`` may design splits (an
     editor); other roles try plans without saving them. Returns whether it saved."""
     if not user.can("design splits"):
         return False
-    store.split_plans.save(project_id, state)
+    before = store.split_plans.load(project_id)
+    if before != state:
+        store.split_plans.save(project_id, state)
+        detail = changed_fields(before, state)
+        store.audit.record(user.identity, SPLIT_CHOICES, project_id, None, detail)
     return True

@@ -170,8 +170,7 @@ def _assignment(path: str, name: str, state: SplitPageState) -> SplitAssignment:
 @st.cache_data(max_entries=2, show_spinner=False)
 def assigned_file(path: str, name: str, state: SplitPageState) -> bytes:
     """The dataset with its ``split`` column, in the uploaded file's format (CSV or Parquet)."""
-    frame = service.with_split_column(_dataset(path, name), _assignment(path, name, state))
-    return service.file_bytes(frame, like=path, name=name)
+    return service.assigned_file(path, _assignment(path, name, state))
 
 
 def _choice(container, label: str, options: list, current, key: str, **kwargs):
@@ -282,8 +281,8 @@ def dataset_section(store: Store, project: Project) -> None:
         and state.label is not None
     ):
         try:
-            frame = service.search_frame(_dataset(path, name), result, state.label)
-            data = service.file_bytes(frame, like=path, name=name)
+            columns = list(_dataset(path, name).columns)
+            data = service.search_file(path, columns, result, state.label)
             summary = search_service.accept_dataset(store, pid, name, data, current_user())
         except InputError as exc:
             st.error(f"{exc}\n\nThe project keeps its dataset as it was.")

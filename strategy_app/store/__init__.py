@@ -22,8 +22,11 @@ small repository module beside :mod:`~strategy_app.store.projects`, attached to 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
@@ -32,6 +35,7 @@ from diagnostics.validation import InputError
 from strategy_app.store.audit import AuditRepository
 from strategy_app.store.diagnose_state import DiagnoseState, DiagnoseStateRepository
 from strategy_app.store.engine import (
+    atomic,
     check_sqlite_file,
     damaged,
     data_dir,
@@ -60,8 +64,12 @@ __all__ = [
     "Store",
     "data_dir",
     "database_url",
+    "one_transaction",
     "open_store",
 ]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass
@@ -91,9 +99,26 @@ class Store:
             return str(Path(url.database).resolve())
         return url.render_as_string(hide_password=True)
 
+    def atomic(self, work: Callable[[], T]) -> T:
+        """Run ``work`` so that all its writes are one transaction (see :func:`engine.atomic`)."""
+        return atomic(self.engine, work)
+
     def close(self) -> None:
         """Release the database connections."""
         self.engine.dispose()
+
+
+def one_transaction(
+    service: Callable[Concatenate[Store, P], T],
+) -> Callable[Concatenate[Store, P], T]:
+    """Make a service (its first argument the :class:`Store`) save its change and its audit
+    entry in one transaction: both are saved, or neither is and the message says so."""
+
+    @functools.wraps(service)
+    def run(store: Store, *args: P.args, **kwargs: P.kwargs) -> T:
+        return store.atomic(lambda: service(store, *args, **kwargs))
+
+    return run
 
 
 def open_store(url: str | None = None, folder: Path | None = None) -> Store:
@@ -116,6 +141,7 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
             f"({reason}); check STRATEGY_DB_URL and that the server is running"
         ) from None
     uploads = UploadRepository(engine, folder / "uploads")
+    uploads.remove_leftovers()
     return Store(
         engine=engine,
         folder=folder,

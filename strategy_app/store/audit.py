@@ -9,7 +9,7 @@ updated or deleted, and outlive the project they name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, select
@@ -37,6 +37,10 @@ SEARCH_START = "search start"
 ROLES_CHANGE = "roles change"
 SLICE_COLUMN = "slice column"
 SUGGESTION_DECISION = "suggestion decision"
+INPUTS_CHANGE = "diagnose inputs"
+SPLIT_CHOICES = "split choices"
+SEARCH_SPACE = "search space"
+SEARCH_STOP = "search stop"
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,18 @@ def audit_row(
         target=None if target is None else str(target)[:MAX_TARGET],
         detail=detail or {},
     )
+
+
+def changed_fields(before: object, after: object) -> dict:
+    """What a save changed, for an entry's detail: ``{field: [before, after]}`` for each field
+    of two dataclass states (or each key of two dicts) that differs, values as text."""
+    old = before if isinstance(before, dict) else asdict(before)  # type: ignore[call-overload]
+    new = after if isinstance(after, dict) else asdict(after)  # type: ignore[call-overload]
+    return {
+        key: [None if old.get(key) is None else str(old.get(key)), str(new.get(key))]
+        for key in sorted({*old, *new}, key=str)
+        if old.get(key) != new.get(key)
+    }
 
 
 def _change(row: AuditEntry) -> Change:

@@ -10,15 +10,18 @@ import importlib.util
 import os
 import random
 import time
+import weakref
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from diagnostics.validation import InputError
+from diagnostics.validation import InputError, one_line, shown
 
 DB_FILE = "strategy.db"
 BUSY_TIMEOUT_MS = 5000
@@ -33,9 +36,94 @@ UNWRITABLE = {
     "no space left": "the disk holding the database is full",
     "unable to open database file": "the data folder cannot be written",
     "disk i/o error": "the disk holding the database failed to write",
+    "database is locked": "another program kept the database locked for too long",
+    "database is busy": "another program kept the database locked for too long",
 }
+INTEGRITY_RETRIES = 2
 
 T = TypeVar("T")
+_ENGINES: dict[Path, weakref.WeakSet[Engine]] = {}  # this process's engines per SQLite file
+
+
+class StoreSession(Session):
+    """The store's sessions: every text is checked before it is written (:func:`check_texts`)."""
+
+
+COLUMN_LABELS = {
+    "uploads.name": "the file name",
+    "projects.name": "the project name",
+    "projects.dataset_name": "the dataset's file name",
+    "model_versions.name": "the version name",
+    "model_versions.slice_column": "the slice column",
+    "model_versions.unit": "the unit",
+    "label_examples.example_id": "the example id",
+    "label_rows.example_id": "the example id",
+    "label_tags.example_id": "the example id",
+    "label_suggestions.example_id": "the example id",
+    "label_rows.annotator": "the annotator",
+    "label_tags.annotator": "the annotator",
+    "label_categories.name": "the category name",
+    "label_rows.notes": "the notes",
+    "report_shares.title": "the report title",
+    "search_runs.name": "the search name",
+}
+
+
+def _texts(value: object) -> list[str]:
+    """Every text in a column value (a JSON column's nested strings and keys too)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in (*_texts(k), *_texts(v))]
+    if isinstance(value, list | tuple):
+        return [t for item in value for t in _texts(item)]
+    return []
+
+
+def check_text(label: str, value: object, limit: int | None = None) -> None:
+    """Refuse a value with a NUL character in any of its texts, or a text over ``limit``."""
+    for text in _texts(value):
+        if "\x00" in text:
+            raise InputError(
+                f"{label} '{shown(text, 40)}' holds a NUL character (\\x00); remove it "
+                "and try again — nothing was saved"
+            )
+    if isinstance(value, str) and limit is not None and len(value) > limit:
+        raise InputError(
+            f"{label} '{shown(value, 40)}' is {len(value):,} characters long; at most "
+            f"{limit:,} fit — shorten it and try again (nothing was saved)"
+        )
+
+
+def check_texts(row: object) -> None:
+    """Refuse, before any database sees it, a row's text holding NUL or longer than its column.
+
+    PostgreSQL refuses both (SQLite would keep them), so both stores refuse them the same
+    way, with :func:`check_text`'s one-line message naming the field and the fix.
+    """
+    table = getattr(row, "__table__", None)
+    if table is None:
+        return
+    for column in table.columns:
+        label = COLUMN_LABELS.get(f"{table.name}.{column.name}", column.name.replace("_", " "))
+        check_text(label, getattr(row, column.key, None), getattr(column.type, "length", None))
+
+
+@event.listens_for(StoreSession, "before_flush")
+def _check_flushed_texts(session: Session, _context: object, _instances: object) -> None:
+    for row in [*session.new, *session.dirty]:
+        check_texts(row)
+
+
+@dataclass
+class _Unit:
+    """The transaction of one :func:`atomic` call: its session and what waits for its commit."""
+
+    session: StoreSession
+    after_commit: list[Callable[[], object]] = field(default_factory=list)
+
+
+_UNITS: ContextVar[dict[int, _Unit] | None] = ContextVar("store_units", default=None)
 
 
 class StoreUnwritable(InputError):
@@ -57,16 +145,35 @@ def damaged(path: Path, what: str) -> StoreDamaged:
     )
 
 
-def check_sqlite_file(url: str) -> None:
-    """Refuse a SQLite database path that holds a folder, an empty file, a file that is not
-    SQLite, or one cut shorter than its header says, so no fresh database is made over it."""
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite database URL; None for another database or an in-memory one."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
-        return
+        return None
     name = parsed.database.removeprefix("file:")
     if name == ":memory:" or parsed.query.get("mode") == "memory":
+        return None
+    return Path(name)
+
+
+def _holds_connections(path: Path) -> bool:
+    """True while an engine of this process keeps a connection to the SQLite file open."""
+    pools = [engine.pool for engine in _ENGINES.get(path.resolve(), ())]
+    return any(pool.checkedin() + pool.checkedout() for pool in pools)  # type: ignore[attr-defined]
+
+
+def check_sqlite_file(url: str) -> None:
+    """Refuse a SQLite database path that holds a folder, an empty file, a file that is not
+    SQLite, or one cut shorter than its header says, so no fresh database is made over it.
+
+    The header is read only before this process connects to the file: closing any descriptor
+    of a file drops every POSIX lock the process holds on it, which would let another process
+    write inside this one's transaction (SQLite's documented way to corrupt a database). Once
+    connected, SQLite itself reports a damaged file.
+    """
+    path = sqlite_path(url)
+    if path is None or _holds_connections(path):
         return
-    path = Path(name)
     if path.is_dir():
         raise damaged(path, "is a folder, not a database")
     if not path.exists():
@@ -109,8 +216,15 @@ def make_engine(url: str) -> Engine:
             "a PostgreSQL database URL needs psycopg: pip install 'strategy-desk[postgres]'"
         )
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "before_cursor_execute", _refuse_nul_parameters)
+        return engine
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    path = sqlite_path(url)
+    if path is not None:
+        _ENGINES.setdefault(path.resolve(), weakref.WeakSet()).add(engine)
+
+    event.listen(engine, "before_cursor_execute", _refuse_nul_parameters)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record) -> None:
@@ -124,6 +238,22 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def _refuse_nul_parameters(_conn, _cursor, _statement, parameters, _context, _many) -> None:
+    """Refuse a statement with a NUL character in a text parameter, on every database alike:
+    PostgreSQL cannot take one even in a lookup, and no saved text holds one."""
+    rows = parameters if isinstance(parameters, list) else [parameters]
+    for row in rows:
+        if isinstance(row, dict):
+            values = list(row.values())
+        else:
+            values = list(row) if isinstance(row, list | tuple) else [row]
+        if any(isinstance(value, str) and "\x00" in value for value in values):
+            raise InputError(
+                "a text holding a NUL character (\\x00) cannot be saved or looked up; remove "
+                "it and try again — nothing was saved"
+            )
+
+
 def is_locked(error: OperationalError) -> bool:
     """True when SQLite reports another writer holding the file."""
     text = str(error.orig).lower()
@@ -134,38 +264,110 @@ def unwritable(engine: Engine, error: DBAPIError) -> StoreUnwritable | None:
     """A clear :class:`StoreUnwritable` for a write the database refused, else None."""
     text = str(error.orig).lower()
     reason = next((why for cause, why in UNWRITABLE.items() if cause in text), None)
+    advice = "make the data folder writable (or free space) and try again"
+    if reason is None and error.connection_invalidated:
+        reason = f"the connection to the database was lost ({one_line(error.orig, 120)})"
     if reason is None:
         return None
+    if reason.startswith(("another program", "the connection")):
+        advice = "try again in a moment"
     where = engine.url.render_as_string(hide_password=True)
     return StoreUnwritable(
-        f"not saved: {reason} ({where}); make the data folder writable (or free space) and "
-        "try again — everything saved before is intact"
+        f"not saved: {reason} ({where}); {advice} — everything saved before is intact"
     )
 
 
 def write(engine: Engine, work: Callable[[Session], T]) -> T:
     """Run ``work`` in one short write transaction, retried with backoff while locked.
 
-    A write the database refuses for good (read-only file, full disk) raises
-    :class:`StoreUnwritable`; the transaction is rolled back, so nothing is half-saved.
+    Inside :func:`atomic` the work joins that call's transaction instead (flushed at once, so a
+    constraint it breaks is raised here), and commits with it or not at all. A write the
+    database refuses for good (read-only file, full disk) raises :class:`StoreUnwritable`; the
+    transaction is rolled back, so nothing is half-saved.
     """
-    for attempt in range(WRITE_ATTEMPTS):
+    unit = (_UNITS.get() or {}).get(id(engine))
+    if unit is not None:
+        result = work(unit.session)
+        unit.session.flush()
+        return result
+    return _retried(engine, lambda: _in_session(engine, work))
+
+
+def atomic(engine: Engine, work: Callable[[], T]) -> T:
+    """Run ``work`` (repository calls) so that every write in it is one transaction: a change
+    and its audit entry commit together or not at all. Retried whole while SQLite is locked;
+    callbacks registered with :func:`after_commit` (file deletions) run once it committed."""
+    units = _UNITS.get() or {}
+    if id(engine) in units:
+        return work()
+
+    def attempt() -> T:
+        with StoreSession(engine, expire_on_commit=False) as session, session.begin():
+            unit = _Unit(session)
+            token = _UNITS.set({**units, id(engine): unit})
+            try:
+                result = work()
+            finally:
+                _UNITS.reset(token)
+        for callback in unit.after_commit:
+            callback()
+        return result
+
+    return _retried(engine, attempt)
+
+
+def after_commit(engine: Engine, callback: Callable[[], object]) -> None:
+    """Run ``callback`` once the current :func:`atomic` transaction committed (now outside one):
+    files are deleted only after the rows naming them are gone for good."""
+    unit = (_UNITS.get() or {}).get(id(engine))
+    if unit is None:
+        callback()
+    else:
+        unit.after_commit.append(callback)
+
+
+def _in_session(engine: Engine, work: Callable[[Session], T]) -> T:
+    with StoreSession(engine, expire_on_commit=False) as session, session.begin():
+        return work(session)
+
+
+def _retried(engine: Engine, attempt: Callable[[], T]) -> T:
+    """``attempt()`` retried with backoff while SQLite reports the file locked or a dropped
+    database connection rolled the transaction back (the whole attempt runs again, so nothing
+    is written twice); a key another writer took first is retried twice (a version number, a
+    suggestion offered by two sessions at once), then reported as it is."""
+    clashes = 0
+    for number in range(WRITE_ATTEMPTS):
         try:
-            with Session(engine, expire_on_commit=False) as session, session.begin():
-                return work(session)
+            return attempt()
+        except IntegrityError as exc:
+            clashes += 1
+            if clashes > INTEGRITY_RETRIES:
+                refused = unwritable(engine, exc)
+                if refused is None:
+                    raise
+                raise refused from exc
+            time.sleep(0.01 * (1 + random.random()))
         except DBAPIError as exc:
-            retry = isinstance(exc, OperationalError) and is_locked(exc)
-            if retry and attempt < WRITE_ATTEMPTS - 1:
-                time.sleep(0.05 * 2**attempt * (1 + random.random()))
+            locked = isinstance(exc, OperationalError) and is_locked(exc)
+            if (locked or exc.connection_invalidated) and number < WRITE_ATTEMPTS - 1:
+                time.sleep(0.05 * 2**number * (1 + random.random()))
                 continue
             refused = unwritable(engine, exc)
             if refused is None:
                 raise
             raise refused from exc
-    raise AssertionError("unreachable")
+    raise StoreUnwritable(
+        "not saved: other sessions kept changing the same records; try again — everything "
+        "saved before is intact"
+    )
 
 
 def read(engine: Engine, work: Callable[[Session], T]) -> T:
-    """Run ``work`` in a read-only session (objects stay usable after it closes)."""
-    with Session(engine, expire_on_commit=False) as session:
+    """Run ``work`` in a read-only session (objects stay usable after it closes); inside
+    :func:`atomic`, in that call's transaction, so it sees what the call wrote so far."""
+    unit = (_UNITS.get() or {}).get(id(engine))
+    if unit is not None:
+        return work(unit.session)
+    with StoreSession(engine, expire_on_commit=False) as session:
         return work(session)

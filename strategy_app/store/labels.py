@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from diagnostics.tags import PRESET_CATEGORIES, TagRow, TagTable, check_category_name
 from diagnostics.validation import InputError
-from strategy_app.store.engine import read, write
+from strategy_app.store.engine import COLUMN_LABELS, check_text, read, write
 from strategy_app.store.schema import (
     AuditEntry,
     LabelCategory,
@@ -321,6 +321,11 @@ class LabelRepository:
         category that no longer exists. Returns the saved review with its new version.
         ``audit`` makes the edit's audit entry, saved in the same transaction.
         """
+        check_text(COLUMN_LABELS["label_rows.notes"], edit.notes)
+        check_text(
+            COLUMN_LABELS["label_rows.annotator"], edit.annotator, LabelRow.annotator.type.length
+        )
+        check_text(COLUMN_LABELS["label_rows.example_id"], edit.example_id)
 
         def save(session) -> Review:
             key = (version_id, edit.example_id, edit.annotator)

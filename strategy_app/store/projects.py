@@ -8,7 +8,7 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from diagnostics.validation import InputError
-from strategy_app.store.engine import read, write
+from strategy_app.store.engine import check_text, read, write
 from strategy_app.store.labels import delete_version_labels
 from strategy_app.store.schema import ModelVersionRow, Project, SplitPlanRow, utcnow
 from strategy_app.store.uploads import UploadRepository
@@ -39,6 +39,7 @@ def clean_name(name: str) -> str:
         raise InputError("a project needs a name")
     if len(name) > MAX_NAME:
         raise InputError(f"a project name has at most {MAX_NAME} characters")
+    check_text("the project name", name)
     return name
 
 

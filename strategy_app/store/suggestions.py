@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import Engine, and_, select
 
 from diagnostics.suggestions import Suggestion
-from diagnostics.validation import InputError
+from diagnostics.validation import InputError, shown
 from strategy_app.store.engine import read, write
 from strategy_app.store.schema import LabelExample, LabelSuggestion, ModelVersionRow, utcnow
 
@@ -121,6 +121,12 @@ class SuggestionRepository:
             row = session.get(LabelSuggestion, (version_id, example_id, kind))
             if row is None:
                 raise _gone(example_id, kind)
+            if row.status == ACCEPTED and status == DISMISSED:
+                raise InputError(
+                    f"the {kind} suggestion for example '{shown(example_id, 60)}' was already "
+                    f"accepted by {shown(row.decided_by, 60)} and its tag saved; to undo it, "
+                    "remove the tag in the sheet"
+                )
             row.status, row.decided_by, row.decided_at = status, who, utcnow()
             session.flush()
             return _stored(row)

@@ -10,13 +10,17 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from strategy_app.store.engine import StoreUnwritable, read, write
+from strategy_app.store.engine import StoreUnwritable, after_commit, read, write
 from strategy_app.store.schema import ModelVersionRow, Project, SplitPlanRow, Upload
+
+TEMPORARY_PREFIX = ".upload-"
+STALE_AFTER_S = 3600  # an unrecorded file this old is left over from an upload that died
 
 
 class UploadRepository:
@@ -48,6 +52,8 @@ class UploadRepository:
 
         def record(session) -> Upload:
             row = session.get(Upload, digest)
+            if not target.is_file():  # pruned since it was written: an unused copy went
+                self._write_bytes(data, target)
             if row is None:
                 row = Upload(sha256=digest, name=name, size=len(data))
                 session.add(row)
@@ -59,7 +65,7 @@ class UploadRepository:
         temporary = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".upload-")
+            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=TEMPORARY_PREFIX)
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
             os.replace(temporary, target)
@@ -81,7 +87,13 @@ class UploadRepository:
         return self.folder / sha256
 
     def prune(self) -> int:
-        """Delete uploads no saved state refers to; returns how many were removed."""
+        """Delete uploads no saved state refers to; returns how many were removed.
+
+        The files go once the rows are deleted for good (after the surrounding transaction
+        commits), and so do files left by uploads killed midway: temporary files and files no
+        row records, older than :data:`STALE_AFTER_S` (a younger one may be an upload that is
+        about to record its row).
+        """
 
         def unreferenced(session) -> list[str]:
             used = [
@@ -101,6 +113,43 @@ class UploadRepository:
             return [row.sha256 for row in rows]
 
         removed = write(self._engine, unreferenced)
-        for digest in removed:
-            self.path(digest).unlink(missing_ok=True)
+
+        def delete_files() -> None:
+            again = set(read(self._engine, lambda s: s.scalars(select(Upload.sha256)).all()))
+            for digest in removed:
+                if digest not in again:  # not uploaded anew since the rows went
+                    self.path(digest).unlink(missing_ok=True)
+            self.remove_leftovers()
+
+        after_commit(self._engine, delete_files)
         return len(removed)
+
+    def remove_leftovers(self) -> None:
+        """Remove what uploads killed midway left: stale temporary files and stale files no
+        upload row records (see :data:`STALE_AFTER_S`)."""
+        if not self.folder.is_dir():
+            return
+        cutoff = time.time() - STALE_AFTER_S
+        stale = {}
+        for path in self.folder.iterdir():
+            try:
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    stale[path.name] = path
+            except OSError:
+                continue
+        if not stale:
+            return
+        recorded = set(
+            read(
+                self._engine,
+                lambda s: s.scalars(select(Upload.sha256).where(Upload.sha256.in_(stale))).all(),
+            )
+        )
+        for name, path in stale.items():
+            if name not in recorded and (name.startswith(TEMPORARY_PREFIX) or _is_digest(name)):
+                path.unlink(missing_ok=True)
+
+
+def _is_digest(name: str) -> bool:
+    """True for a file name that is a SHA-256 in hex, as the stored uploads are named."""
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)

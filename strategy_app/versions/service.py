@@ -15,7 +15,7 @@ from pathlib import Path
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.validation import InputError
 from strategy_app.auth import User, require
-from strategy_app.store import DiagnoseState, ModelVersion, Store
+from strategy_app.store import DiagnoseState, ModelVersion, Store, one_transaction
 from strategy_app.store.audit import VERSION_DELETE
 
 READ_CACHE_SIZE = 4  # a 10M-row file's frame is large
@@ -95,6 +95,7 @@ def read_required(
     return found
 
 
+@one_transaction
 def delete_version(store: Store, version: ModelVersion, user: User) -> None:
     """Delete a model version with its sample and tags (nothing of another version) and prune
     files no version keeps; ``user`` must be an editor; the deletion is audited."""

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+from strategy_app.store.migrate import VERSION_TABLE
 from strategy_app.store.schema import Base
 
 config = context.config
@@ -14,6 +15,7 @@ with engine.begin() as connection:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
+        version_table=VERSION_TABLE,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
