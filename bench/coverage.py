@@ -105,6 +105,29 @@ def _row(label: str, cells: list[float], anchors: list[float] | None = None) -> 
     return text
 
 
+def _regression_gaps(
+    rng: np.random.Generator, replicates: int, sizes: list[tuple[int, int]]
+) -> None:
+    """One row per metric and distribution: the gap's coverage at each (lower, upper) size."""
+    for metric, method in (("mae", "Welch"), ("rmse", "MOVER")):
+        for name, (draw, mae, mse) in DISTRIBUTIONS.items():
+            one = mae if metric == "mae" else math.sqrt(mse)
+            truth = one * (GAP_SCALES[1] - GAP_SCALES[0])
+            cells = []
+            for pair in sizes:
+                lower, upper = (
+                    _levels(
+                        per_row_loss(
+                            np.zeros((replicates, n)), scale * draw(rng, (replicates, n)), metric
+                        ),
+                        metric,
+                    )
+                    for scale, n in zip(GAP_SCALES, pair, strict=True)
+                )
+                cells.append(_gap_covered(lower, upper, metric, truth))
+            print(_row(f"{metric.upper()} ×1 → ×1.3, {name} ({method})", cells))
+
+
 def main() -> None:
     replicates = int(sys.argv[1]) if len(sys.argv) > 1 else 2_000
     rng = np.random.default_rng(2026)
@@ -136,41 +159,13 @@ def main() -> None:
             upper = _levels(rng.random((replicates, n)) < p2, "error")
             cells.append(_gap_covered(lower, upper, "error", p2 - p1))
         print(_row(f"error {p1:.0%} → {p2:.0%} (Newcombe)", cells))
-    for metric, method in (("mae", "Welch"), ("rmse", "MOVER")):
-        for name, (draw, mae, mse) in DISTRIBUTIONS.items():
-            one = mae if metric == "mae" else math.sqrt(mse)
-            truth = one * (GAP_SCALES[1] - GAP_SCALES[0])
-            cells = []
-            for n in SIZES:
-                shape = (replicates, n)
-                lower, upper = (
-                    _levels(per_row_loss(np.zeros(shape), scale * draw(rng, shape), metric), metric)
-                    for scale in GAP_SCALES
-                )
-                cells.append(_gap_covered(lower, upper, metric, truth))
-            print(_row(f"{metric.upper()} ×1 → ×1.3, {name} ({method})", cells))
+    _regression_gaps(rng, replicates, [(n, n) for n in SIZES])
     print(
         "\nRegression gaps between levels of unequal size\n"
         + f"  {'interval':<44}"
         + "".join(f"{f'{a} vs {b}':>9}" for a, b in UNEQUAL)
     )
-    for metric, method in (("mae", "Welch"), ("rmse", "MOVER")):
-        for name, (draw, mae, mse) in DISTRIBUTIONS.items():
-            one = mae if metric == "mae" else math.sqrt(mse)
-            truth = one * (GAP_SCALES[1] - GAP_SCALES[0])
-            cells = []
-            for sizes in UNEQUAL:
-                lower, upper = (
-                    _levels(
-                        per_row_loss(
-                            np.zeros((replicates, n)), scale * draw(rng, (replicates, n)), metric
-                        ),
-                        metric,
-                    )
-                    for scale, n in zip(GAP_SCALES, sizes, strict=True)
-                )
-                cells.append(_gap_covered(lower, upper, metric, truth))
-            print(_row(f"{metric.upper()} ×1 → ×1.3, {name} ({method})", cells))
+    _regression_gaps(rng, replicates, list(UNEQUAL))
     print(f"\nran in {time.perf_counter() - started:.0f} s")
 
 
