@@ -1,15 +1,18 @@
 """Benchmark: simulated coverage of every 95% interval the desk reports.
 
 Levels (error rate: Wilson; MAE, RMSE: skewness-corrected Student t) and gaps between two
-independent levels (rates: Newcombe; MAE: Welch–Satterthwaite; RMSE: MOVER), each at n = 5, 20,
-100 and 1,000 examples per level, 2,000 replicates per cell, with per-example errors drawn from a
-normal, a skewed and a heavy-tailed distribution. Each cell is the share of replicates whose
-interval holds the true value (the Monte Carlo standard error is about 0.5 points at 95%); the
-goal is 93–97% everywhere. The anchor, run in the same process, is the method before (normal
-approximation, 1.96 × the population sd, no skewness correction) for the regression levels.
+independent levels (rates: Newcombe; MAE: Welch–Satterthwaite; RMSE: MOVER), each at n = 2, 5,
+20, 100, 1,000 and 10,000 examples per level, 2,000 replicates per cell, with per-example errors
+drawn from a normal, a skewed, a heavy-tailed and a lognormal distribution; and regression gaps
+between levels of unequal size (5 rows against 50, both ways). Each cell is the share of
+replicates whose interval holds the true value (the Monte Carlo standard error is about 0.5
+points at 95%); the goal is 93–97% everywhere. The anchor, run in the same process, is the
+method before (normal approximation, 1.96 × the population sd, no skewness correction) for the
+regression levels.
 All intervals come from the library itself (``GroupSums`` with one group per replicate).
 
-Run: ``python bench/coverage.py [REPLICATES]`` (default 2,000; well under a minute on 2 cores).
+Run: ``python bench/coverage.py [REPLICATES]`` (default 2,000; a few minutes on 2 cores, most
+of them at n = 10,000).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from diagnostics.metrics import (
     per_row_loss,
 )
 
-SIZES = (5, 20, 100, 1_000)
+SIZES = (2, 5, 20, 100, 1_000, 10_000)
+UNEQUAL = ((5, 50), (50, 5))  # (lower level's rows, upper level's rows) of a regression gap
 RATES = (0.02, 0.10, 0.30)
 RATE_GAPS = ((0.01, 0.03), (0.05, 0.10), (0.20, 0.30))
 
@@ -51,6 +55,11 @@ DISTRIBUTIONS = {
         1.25,
     ),
     "heavy-tailed t₃": (lambda rng, shape: rng.standard_t(3, shape), 2 * math.sqrt(3) / math.pi, 3),
+    "lognormal LN(0, 1)": (
+        lambda rng, shape: rng.lognormal(0, 1, shape),
+        math.exp(0.5),
+        math.exp(2),
+    ),
 }
 GAP_SCALES = (1.0, 1.3)  # the two levels' errors: the same distribution, scaled
 
@@ -96,6 +105,29 @@ def _row(label: str, cells: list[float], anchors: list[float] | None = None) -> 
     return text
 
 
+def _regression_gaps(
+    rng: np.random.Generator, replicates: int, sizes: list[tuple[int, int]]
+) -> None:
+    """One row per metric and distribution: the gap's coverage at each (lower, upper) size."""
+    for metric, method in (("mae", "Welch"), ("rmse", "MOVER")):
+        for name, (draw, mae, mse) in DISTRIBUTIONS.items():
+            one = mae if metric == "mae" else math.sqrt(mse)
+            truth = one * (GAP_SCALES[1] - GAP_SCALES[0])
+            cells = []
+            for pair in sizes:
+                lower, upper = (
+                    _levels(
+                        per_row_loss(
+                            np.zeros((replicates, n)), scale * draw(rng, (replicates, n)), metric
+                        ),
+                        metric,
+                    )
+                    for scale, n in zip(GAP_SCALES, pair, strict=True)
+                )
+                cells.append(_gap_covered(lower, upper, metric, truth))
+            print(_row(f"{metric.upper()} ×1 → ×1.3, {name} ({method})", cells))
+
+
 def main() -> None:
     replicates = int(sys.argv[1]) if len(sys.argv) > 1 else 2_000
     rng = np.random.default_rng(2026)
@@ -127,19 +159,13 @@ def main() -> None:
             upper = _levels(rng.random((replicates, n)) < p2, "error")
             cells.append(_gap_covered(lower, upper, "error", p2 - p1))
         print(_row(f"error {p1:.0%} → {p2:.0%} (Newcombe)", cells))
-    for metric, method in (("mae", "Welch"), ("rmse", "MOVER")):
-        for name, (draw, mae, mse) in DISTRIBUTIONS.items():
-            one = mae if metric == "mae" else math.sqrt(mse)
-            truth = one * (GAP_SCALES[1] - GAP_SCALES[0])
-            cells = []
-            for n in SIZES:
-                shape = (replicates, n)
-                lower, upper = (
-                    _levels(per_row_loss(np.zeros(shape), scale * draw(rng, shape), metric), metric)
-                    for scale in GAP_SCALES
-                )
-                cells.append(_gap_covered(lower, upper, metric, truth))
-            print(_row(f"{metric.upper()} ×1 → ×1.3, {name} ({method})", cells))
+    _regression_gaps(rng, replicates, [(n, n) for n in SIZES])
+    print(
+        "\nRegression gaps between levels of unequal size\n"
+        + f"  {'interval':<44}"
+        + "".join(f"{f'{a} vs {b}':>9}" for a, b in UNEQUAL)
+    )
+    _regression_gaps(rng, replicates, list(UNEQUAL))
     print(f"\nran in {time.perf_counter() - started:.0f} s")
 
 

@@ -146,7 +146,7 @@ def report_charts(inputs: ReportInputs) -> dict[str, object]:
 # it in a wider font (DejaVu Sans is ~15% wider), so labels laid out to the edge ran past it
 # ("lurry/low quality", slanted axis labels cut at the bottom). The report asks for Arial's
 # metrics (CSS) and keeps this margin.
-CHART_PADDING = {"left": 40, "right": 24, "top": 8, "bottom": 40}
+CHART_PADDING = {"left": 48, "right": 24, "top": 8, "bottom": 72}
 
 
 def chart_svg(chart: Any) -> Markup:

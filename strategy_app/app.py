@@ -27,18 +27,20 @@ if token is not None:  # a share link shows its snapshot only: no navigation, no
     st.stop()
 require_sign_in()  # with sign-in on, nothing below shows before it
 
-# the app opens on the diagnosis (the sample project's, already diagnosed) once a project
-# exists; on an empty database it opens on Home, where projects are made
-landing = "diagnose" if get_store().projects.list() else "home"
+LANDED_KEY = "_landed"  # the session's first page was chosen
+
 pages = {
     info.key: st.Page(
-        info.path,
-        title=info.title,
-        icon=info.icon,
-        url_path=info.url_path,
-        default=info.key == landing,
+        info.path, title=info.title, icon=info.icon, url_path=info.url_path, default=i == 0
     )
-    for info in PAGES
+    for i, info in enumerate(PAGES)
 }
 st.session_state[NAV_PAGES_KEY] = pages
-st.navigation(list(pages.values())).run()
+page = st.navigation(list(pages.values()))
+# A session's first page at the root URL is the diagnosis once a project exists (the sample,
+# already diagnosed); Home stays the root page (every page keeps its URL) and one click away.
+if not st.session_state.get(LANDED_KEY):
+    st.session_state[LANDED_KEY] = True
+    if page is pages["home"] and get_store().projects.list():
+        st.switch_page(pages["diagnose"])
+page.run()

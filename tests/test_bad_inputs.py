@@ -589,8 +589,9 @@ CASES = [
     ),
     P(
         Cli(
+            # prob_7 is a class no row has (accepted, issue 31); label 2 has no column
             lambda t: ["label-issues", str(probabilities_csv(t, "0.5,0.5", "prob_7"))],
-            "class '7' is not a label",
+            "no probability column for label(s) 2",
         ),
         id="cli-label-issues-probability-of-an-unknown-class",
     ),

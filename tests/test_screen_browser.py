@@ -104,6 +104,8 @@ def test_queue_slices_and_report_at_1400_and_1024_px(served, tmp_path):
             page.goto(url)
             settle(page)
             expect(page.get_by_role("heading", name="Action plan")).to_be_visible()
+            expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()
+            settle(page)  # the switch to Diagnose is a second run: let it finish drawing
             page.screenshot(
                 path=str(folder / f"landing-{width}.png"),
                 clip={"x": 0, "y": 0, "width": width, "height": LANDING_HEIGHT},
