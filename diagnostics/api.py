@@ -12,19 +12,21 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import pandas as pd
 
-from diagnostics import errors
+from diagnostics import ceiling, errors, splits
+from diagnostics.ceiling import Ceiling
 from diagnostics.fastscan import scan_split_metrics
 from diagnostics.ingest import InMemoryTable, Predictions, read_predictions
+from diagnostics.splits import SplitPlan
 from diagnostics.validation import InputError
 from diagnostics.waterfall import (
     Diagnosis,
     HumanLevel,
     diagnose_slices,
-    parse_human_level,
+    parse_human_levels,
     slices_to_dict,
 )
 from diagnostics.waterfall import diagnose as diagnose_levels
@@ -35,8 +37,28 @@ HumanInput: TypeAlias = (
 )
 
 
+R = TypeVar("R")
+
+
+def _as(result: Any, view: type[R]) -> R:
+    """``result`` (a dataclass) as its notebook subclass ``view``, field for field."""
+    return view(**{f.name: getattr(result, f.name) for f in fields(result) if f.init})
+
+
 @dataclass
-class SlicedDiagnosis(Diagnosis):
+class NotebookDiagnosis(Diagnosis):
+    """A diagnosis that Jupyter shows as the report's waterfall, gap table, plan and warnings
+    (the view lives here, so the result types never import their renderer)."""
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view of the diagnosis."""
+        from diagnostics.report import DIAGNOSIS_SECTIONS, ReportInputs, render_fragment
+
+        return render_fragment(ReportInputs(diagnosis=self), DIAGNOSIS_SECTIONS)
+
+
+@dataclass
+class SlicedDiagnosis(NotebookDiagnosis):
     """A diagnosis with one more waterfall per value of a slice column (``diagnose --slice``)."""
 
     slice_column: str = ""
@@ -54,6 +76,50 @@ class SlicedDiagnosis(Diagnosis):
         return render_fragment(inputs, (*DIAGNOSIS_SECTIONS, "slices"))
 
 
+@dataclass(frozen=True)
+class NotebookSplitPlan(SplitPlan):
+    """A split plan that Jupyter shows as the report's split plan section."""
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view of the plan."""
+        from diagnostics.report import ReportInputs, render_fragment
+
+        return render_fragment(ReportInputs(split_plan=self), ("splits",))
+
+
+@dataclass(frozen=True)
+class NotebookCeiling(Ceiling):
+    """A ceiling table that Jupyter shows as the report's ceiling chart and table."""
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view of the ceiling table."""
+        from diagnostics.report import ReportInputs, render_fragment
+
+        return render_fragment(ReportInputs(ceiling=self), ("ceiling",))
+
+
+def plan_split(*args: Any, **options: Any) -> NotebookSplitPlan:
+    """:func:`diagnostics.splits.plan_split`, shown in Jupyter as the report's section."""
+    return _as(splits.plan_split(*args, **options), NotebookSplitPlan)
+
+
+def plan_mismatched(*args: Any, **options: Any) -> NotebookSplitPlan:
+    """:func:`diagnostics.splits.plan_mismatched`, shown in Jupyter as the report's section."""
+    return _as(splits.plan_mismatched(*args, **options), NotebookSplitPlan)
+
+
+def ceiling_from_counts(*args: Any, **options: Any) -> NotebookCeiling:
+    """:func:`diagnostics.ceiling.ceiling_from_counts`, shown in Jupyter as the report's
+    ceiling."""
+    return _as(ceiling.ceiling_from_counts(*args, **options), NotebookCeiling)
+
+
+def ceiling_from_tags(*args: Any, **options: Any) -> NotebookCeiling:
+    """:func:`diagnostics.ceiling.ceiling_from_tags`, shown in Jupyter as the report's
+    ceiling."""
+    return _as(ceiling.ceiling_from_tags(*args, **options), NotebookCeiling)
+
+
 def human_levels(human: HumanInput, metric: str = "error") -> list[HumanLevel]:
     """Human levels as the CLI's ``--human`` reads them: ``0.005``, ``"0.5%"``, ``"expert=0.5%"``,
     a ``{name: value}`` mapping, or a list of these (the best is the Bayes proxy).
@@ -65,10 +131,7 @@ def human_levels(human: HumanInput, metric: str = "error") -> list[HumanLevel]:
         human = [f"{name}={value}" for name, value in human.items()]
     elif isinstance(human, (str, float, int, HumanLevel)):
         human = [human]
-    return [
-        level if isinstance(level, HumanLevel) else parse_human_level(str(level), metric, index=i)
-        for i, level in enumerate(human, start=1)
-    ]
+    return parse_human_levels(human, metric)
 
 
 def diagnose(
@@ -102,7 +165,7 @@ def diagnose(
     humans = human_levels(human, scan.metric)
     diagnosis = diagnose_levels(scan.splits, humans, metric=scan.metric, unit=unit)
     if not slice_column:
-        return diagnosis
+        return _as(diagnosis, NotebookDiagnosis)
     slices = diagnose_slices(scan.slices, humans, metric=scan.metric, unit=unit)
     parts = {f.name: getattr(diagnosis, f.name) for f in fields(Diagnosis)}
     return SlicedDiagnosis(**parts, slice_column=slice_column, slices=slices)

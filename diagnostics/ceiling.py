@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from diagnostics.metrics import wilson_interval
-from diagnostics.rates import format_value
+from diagnostics.rates import clean, format_value
 from diagnostics.validation import InputError
 
 _ExampleId = TypeVar("_ExampleId", bound=Hashable)  # how a caller keys its examples (text ids)
@@ -55,11 +55,11 @@ class CategoryCeiling:
         return {
             "name": self.name,
             "count": self.count,
-            "share": _clean(self.share),
-            "reduction": _clean(self.reduction),
-            "error_after_fix": _clean(self.error_after_fix),
-            "interval": [_clean(v) for v in self.interval],
-            "error_after_fix_interval": [_clean(v) for v in self.error_after_fix_interval],
+            "share": clean(self.share),
+            "reduction": clean(self.reduction),
+            "error_after_fix": clean(self.error_after_fix),
+            "interval": [clean(v) for v in self.interval],
+            "error_after_fix_interval": [clean(v) for v in self.error_after_fix_interval],
             "estimated_dev_errors": (
                 None
                 if estimate is None
@@ -107,7 +107,7 @@ class Ceiling:
     def to_dict(self) -> dict[str, Any]:
         """The ``ceiling --json`` contract (DESIGN.md) plus untagged, rankings, notes, advice."""
         return {
-            "dev_error": _clean(self.dev_error),
+            "dev_error": clean(self.dev_error),
             "reviewed": self.reviewed,
             "categories": [c.to_dict() for c in self.categories],
             "untagged": self.untagged,
@@ -116,16 +116,6 @@ class Ceiling:
             "notes": list(self.notes),
             "advice": list(self.advice),
         }
-
-    def _repr_html_(self) -> str:
-        """Jupyter's view: the report's ceiling chart and table."""
-        from diagnostics.report import ReportInputs, render_fragment
-
-        return render_fragment(ReportInputs(ceiling=self), ("ceiling",))
-
-
-def _clean(value: float) -> float:
-    return round(float(value), 12)
 
 
 def ceiling_table(ceiling: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -396,9 +386,9 @@ class Agreement:
         return {
             "category": self.category,
             "method": self.method,
-            "kappa": None if self.kappa is None else _clean(self.kappa),
+            "kappa": None if self.kappa is None else clean(self.kappa),
             "strength": self.strength,
-            "observed": _clean(self.observed),
+            "observed": clean(self.observed),
             "items": self.items,
             "annotators": self.annotators,
         }

@@ -40,7 +40,7 @@ from diagnostics.paired import (
     paired_loss_change,
     unpaired_change,
 )
-from diagnostics.rates import format_value, is_rate_metric
+from diagnostics.rates import clean, format_value, is_rate_metric
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.tags import TagRow, TagTable
 from diagnostics.validation import InputError
@@ -89,14 +89,14 @@ class LevelChange:
         return {
             "before": _value(self.before),
             "after": _value(self.after),
-            "change": _clean(self.change),
+            "change": clean(self.change),
             "paired": self.paired,
             "n_shared": self.n_shared,
             "improved": self.improved,
             "worsened": self.worsened,
             "p_value": None if test is None else test.p_value,
-            "interval": None if test is None else [_clean(test.low), _clean(test.high)],
-            "paired_change": _clean(test.change) if test is not None and self.paired else None,
+            "interval": None if test is None else [clean(test.low), clean(test.high)],
+            "paired_change": clean(test.change) if test is not None and self.paired else None,
             "real": self.real,
             "method": None if test is None else METHODS[test.method],
         }
@@ -128,10 +128,10 @@ class GapChange:
     def to_dict(self) -> dict[str, Any]:
         """The ``gaps`` entry of ``compare --json``."""
         return {
-            "before": _clean(self.before),
-            "after": _clean(self.after),
-            "change": _clean(self.change),
-            "interval": None if self.interval is None else [_clean(v) for v in self.interval],
+            "before": clean(self.before),
+            "after": clean(self.after),
+            "change": clean(self.change),
+            "interval": None if self.interval is None else [clean(v) for v in self.interval],
             "real": self.real,
         }
 
@@ -177,9 +177,9 @@ class CategoryFix:
             "fixed": self.fixed,
             "still_wrong": self.still_wrong,
             "missing": self.missing,
-            "fixed_share": _clean(self.fixed_share),
-            "interval": None if interval is None else [_clean(v) for v in interval],
-            "ceiling_share": _clean(self.ceiling_share),
+            "fixed_share": clean(self.fixed_share),
+            "interval": None if interval is None else [clean(v) for v in interval],
+            "ceiling_share": clean(self.ceiling_share),
         }
 
 
@@ -219,12 +219,8 @@ class Comparison:
         return result
 
 
-def _clean(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 12)
-
-
 def _value(estimate: LevelEstimate | None) -> float | None:
-    return None if estimate is None else _clean(estimate.value)
+    return None if estimate is None else clean(estimate.value)
 
 
 # -- the exact path ---------------------------------------------------------------------------

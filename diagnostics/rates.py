@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import overload
 
 from diagnostics.validation import InputError
 
@@ -18,8 +19,24 @@ NUMBER = re.compile(
 )
 
 RATE_METRICS = ("error",)
+DIGITS_KEPT = 12  # past binary noise (0.08 − 0.01 = 0.06999…), before any meaningful digit
 REGRESSION_METRICS = ("mae", "rmse")
 METRICS = RATE_METRICS + REGRESSION_METRICS
+
+
+@overload
+def clean(value: float) -> float: ...
+@overload
+def clean(value: None) -> None: ...
+def clean(value: float | None) -> float | None:
+    """``value`` with binary noise rounded away (0.08 − 0.01 → 0.07, 0.7% → 0.007) and every
+    meaningful digit kept: how numbers leave the library (JSON, fractions typed as percent)."""
+    return None if value is None else round(float(value), DIGITS_KEPT)
+
+
+def from_percent(value: float) -> float:
+    """A percent typed by a person (0.7) as the fraction it means (exactly 0.007)."""
+    return clean(value / 100.0)
 
 
 def is_rate_metric(metric: str) -> bool:
@@ -41,7 +58,7 @@ def parse_rate(text: str | float, *, what: str = "rate") -> float:
     if not math.isfinite(value):
         raise InputError(f"{what}: '{raw}' is not a finite number; write it as 8% or 0.08")
     if percent:
-        value = round(value / 100.0, 12)  # 0.7% is exactly 0.007, not 0.00699…
+        value = from_percent(value)  # 0.7% is exactly 0.007, not 0.00699…
     elif value > 1:
         raise InputError(
             f"{what}: {raw} is above 1, so it is not a fraction; write {raw}% for percent "

@@ -59,6 +59,7 @@ from statistics import NormalDist
 from typing import Any
 
 from diagnostics.metrics import Z_95
+from diagnostics.rates import clean
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
 
@@ -140,12 +141,6 @@ class SplitPlan:
             "warnings": list(self.warnings),
         }
 
-    def _repr_html_(self) -> str:
-        """Jupyter's view: the report's split plan section."""
-        from diagnostics.report import ReportInputs, render_fragment
-
-        return render_fragment(ReportInputs(split_plan=self), ("splits",))
-
 
 def rule_dev_fraction(size: float) -> float:
     """The dev (and test) share of ``size`` examples under the table rule, before rounding."""
@@ -196,7 +191,7 @@ def independent_disagreement(min_difference: float, baseline_error: float | None
 def paired_sizes(min_difference: float, baseline_error: float | None) -> list[dict[str, float]]:
     """The paired dev sizes at plausible disagreement shares (below the independent ψ)."""
     largest = independent_disagreement(min_difference, baseline_error)
-    shares = [round(k * min_difference, 12) for k in PLAUSIBLE_DISAGREEMENT]
+    shares = [clean(k * min_difference) for k in PLAUSIBLE_DISAGREEMENT]
     return [
         {"disagreement": psi, "dev": paired_dev_size(min_difference, psi)}
         for psi in shares

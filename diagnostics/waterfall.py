@@ -14,11 +14,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any
 
 from diagnostics.ingest import Predictions, split_metrics
 from diagnostics.metrics import INTERVAL_METHODS, NO_INTERVAL, LevelEstimate, gap_interval
-from diagnostics.rates import format_value, parse_metric_value
+from diagnostics.rates import clean, format_value, parse_metric_value
 from diagnostics.splitnames import LEVEL_LABELS, LEVELS, SPLITS
 from diagnostics.validation import InputError
 
@@ -111,8 +111,8 @@ class Gap:
         """Above zero beyond the noise: the interval lies above 0 (without one, the gap > 0,
         unless a level was measured on too few examples to tell)."""
         if self.interval is not None:
-            return _clean(self.interval[0]) > 0
-        return not self.unmeasurable and _clean(self.value) > 0
+            return clean(self.interval[0]) > 0
+        return not self.unmeasurable and clean(self.value) > 0
 
 
 @dataclass
@@ -162,8 +162,7 @@ class Diagnosis:
             "levels": {name: self.levels.get(name) for name in LEVELS},
             "human_levels": [{"name": h.name, "value": h.value} for h in self.human_levels],
             "gaps": {
-                name: (_clean(self.gaps[name].value) if name in self.gaps else None)
-                for name in GAPS
+                name: (clean(self.gaps[name].value) if name in self.gaps else None) for name in GAPS
             },
             "gap_intervals": {name: _clean_interval(self.gaps.get(name)) for name in GAPS},
             "priority": list(self.priority),
@@ -180,12 +179,6 @@ class Diagnosis:
                 "gaps": {name: gap.method for name, gap in self.gaps.items() if gap.method},
             }
         return result
-
-    def _repr_html_(self) -> str:
-        """Jupyter's view: the report's waterfall chart, gap table, action plan and warnings."""
-        from diagnostics.report import DIAGNOSIS_SECTIONS, ReportInputs, render_fragment
-
-        return render_fragment(ReportInputs(diagnosis=self), DIAGNOSIS_SECTIONS)
 
 
 def gap_rows(diagnosis: Diagnosis) -> list[dict[str, str | bool]]:
@@ -221,20 +214,11 @@ def gap_rows(diagnosis: Diagnosis) -> list[dict[str, str | bool]]:
     return rows
 
 
-@overload
-def _clean(value: float) -> float: ...
-@overload
-def _clean(value: None) -> None: ...
-def _clean(value: float | None) -> float | None:
-    """Round away binary noise (0.08 − 0.01 → 0.07) while keeping every meaningful digit."""
-    return None if value is None else round(value, 12)
-
-
 def _clean_interval(gap: Gap | None) -> list[float] | None:
     """A gap's 95% interval as JSON (None without the gap or without an interval)."""
     if gap is None or gap.interval is None:
         return None
-    return [_clean(v) for v in gap.interval]
+    return [clean(v) for v in gap.interval]
 
 
 def diagnose(
@@ -299,7 +283,7 @@ def _gaps(
         low, high = levels[lower], levels[upper]
         if low is None or high is None:
             continue
-        value = _clean(high - low)
+        value = clean(high - low)
         measured = [estimates[k] for k in (lower, upper) if k in estimates]
         unmeasurable = any(not est.has_interval for est in measured)
         found = None
@@ -312,7 +296,7 @@ def _gaps(
 
 def _priority(diagnosis: Diagnosis) -> list[str]:
     candidates = [gap for gap in diagnosis.gaps.values() if gap.is_priority]
-    candidates.sort(key=lambda gap: (-_clean(gap.value), GAPS.index(gap.name)))
+    candidates.sort(key=lambda gap: (-clean(gap.value), GAPS.index(gap.name)))
     return [gap.name for gap in candidates]
 
 
@@ -366,7 +350,7 @@ def _warnings(diagnosis: Diagnosis) -> list[str]:
                 f"interval, and it is not a priority; more examples in {' and '.join(few)} "
                 "would tell"
             )
-        elif _clean(gap.value) < 0 and gap.name != "avoidable_bias":
+        elif clean(gap.value) < 0 and gap.name != "avoidable_bias":
             warnings.append(
                 f"Negative {label} gap ({fmt(gap.value, signed=True)}): "
                 f"{NEGATIVE_GAP_REASONS[gap.name]}"
@@ -401,7 +385,7 @@ def _recommendation(diagnosis: Diagnosis, name: str) -> dict[str, Any]:
     }
     return {
         "gap": name,
-        "size": _clean(gap.value),
+        "size": clean(gap.value),
         "reason": reasons[name],
         "actions": list(KNOBS[name]),
     }
@@ -442,6 +426,33 @@ def parse_human_level(text: str, metric: str = "error", *, index: int = 1) -> Hu
             f"--human: '{text}' has '=' but no name; write NAME=RATE (expert=1%) or RATE"
         )
     return HumanLevel(name or f"human {index}", parse_metric_value(value, metric, what="--human"))
+
+
+def parse_human_levels(
+    texts: Sequence[str | float | HumanLevel], metric: str = "error"
+) -> list[HumanLevel]:
+    """Human levels as ``--human`` takes them (each as :func:`parse_human_level`, unnamed ones
+    numbered by position), checked by :func:`check_human_levels`."""
+    levels = [
+        text if isinstance(text, HumanLevel) else parse_human_level(str(text), metric, index=i)
+        for i, text in enumerate(texts, start=1)
+    ]
+    check_human_levels(levels)
+    return levels
+
+
+def check_human_levels(levels: Sequence[HumanLevel]) -> None:
+    """Refuse two human levels of the same name (case-insensitive: 'Expert' is 'expert'), which
+    would make the waterfall's human bar ambiguous."""
+    seen: dict[str, str] = {}
+    for level in levels:
+        key = level.name.strip().casefold()
+        if key in seen:
+            raise InputError(
+                f"--human: '{level.name}' is named twice (as '{seen[key]}' too); give each "
+                "human level its own name"
+            )
+        seen[key] = level.name
 
 
 def diagnose_predictions(

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from strategy_app.cli import main
-from tests.test_browser import CHROMIUM, LAUNCH_ARGS, free_port, wait_until_up
+from tests.app_server import CHROMIUM, LAUNCH_ARGS, running_app
 
 pytestmark = pytest.mark.slow
 
@@ -127,37 +127,22 @@ def test_strategy_desk_diagnose_from_an_empty_folder_matches_the_checkout(instal
 
 @pytest.mark.browser
 def test_strategy_desk_serve_from_an_empty_folder_opens_the_sample_project(installed):
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (run `make system-deps`)")
     from playwright.sync_api import expect, sync_playwright
 
     venv, env, empty, _ = installed
-    port = free_port()
-    with (empty.parent / "serve.log").open("wb") as log:
-        server = subprocess.Popen(
-            [str(venv / "bin" / "strategy-desk"), "serve", "--port", str(port)],
-            cwd=empty,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    serve = running_app(
+        empty.parent / "serve.log", env, command=[str(venv / "bin" / "strategy-desk")], cwd=empty
+    )
+    with serve as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
         )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, server)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
-            )
-            page = browser.new_page()
-            page.set_default_timeout(60_000)
-            page.goto(url)
-            expect(page.get_by_text("Sample: handwritten digits").first).to_be_visible(
-                timeout=60_000
-            )
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
+        page = browser.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        expect(page.get_by_text("Sample: handwritten digits").first).to_be_visible(timeout=60_000)
+        browser.close()
+
     assert (empty / "data" / "strategy.db").is_file()  # the caller's data folder
     shown = _run(
         [

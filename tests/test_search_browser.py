@@ -2,19 +2,18 @@
 
 import pytest
 
-from tests import test_browser
+from tests import app_server
 
 pytestmark = pytest.mark.browser
-served_app = test_browser.served_app
 
 
 def search_page(playwright, served_app: str, project: str):
     """A browser at 1400 px on the Search page of a new project ``project``."""
     from playwright.sync_api import expect
 
-    test_browser.ARTIFACTS.mkdir(exist_ok=True)
+    app_server.ARTIFACTS.mkdir(exist_ok=True)
     browser = playwright.chromium.launch(
-        executable_path=test_browser.CHROMIUM, headless=True, args=test_browser.LAUNCH_ARGS
+        executable_path=app_server.CHROMIUM, headless=True, args=app_server.LAUNCH_ARGS
     )
     page = browser.new_page(viewport={"width": 1400, "height": 1300})
     page.set_default_timeout(60_000)
@@ -48,10 +47,10 @@ def test_search_survives_a_reload_and_finishes(served_app, tmp_path):
         try:
             expect(page.get_by_text("Best: trial")).to_be_visible()
         except AssertionError as exc:
-            raise AssertionError(test_browser.what_the_app_showed(page, tmp_path)) from exc
+            raise AssertionError(app_server.what_the_app_showed(page, tmp_path)) from exc
         expect(page.get_by_text("finished", exact=False).first).to_be_visible()
         page.get_by_text("Best: trial").scroll_into_view_if_needed()  # the app scrolls inside
-        page.screenshot(path=str(test_browser.ARTIFACTS / "search.png"))
+        page.screenshot(path=str(app_server.ARTIFACTS / "search.png"))
         browser.close()
 
 
@@ -86,14 +85,14 @@ def test_a_configured_model_is_searched_and_a_trial_kept_at_two_widths(served_ap
         try:
             expect(page.get_by_text("Best: trial")).to_be_visible()
         except AssertionError as exc:
-            raise AssertionError(test_browser.what_the_app_showed(page, tmp_path)) from exc
+            raise AssertionError(app_server.what_the_app_showed(page, tmp_path)) from exc
         page.get_by_text("Best: trial").scroll_into_view_if_needed()
-        page.screenshot(path=str(test_browser.ARTIFACTS / "search-objective-1400.png"))
+        page.screenshot(path=str(app_server.ARTIFACTS / "search-objective-1400.png"))
         page.get_by_role("button", name="Compare with the current version").click()
         expect(page.get_by_text("The project has no version yet.")).to_be_visible()
         page.get_by_role("button", name="Make it the current version").click()
         expect(page.get_by_text("as the project's new version")).to_be_visible()
         page.set_viewport_size({"width": 1024, "height": 1300})
         page.get_by_text("as the project's new version").scroll_into_view_if_needed()
-        page.screenshot(path=str(test_browser.ARTIFACTS / "search-objective-1024.png"))
+        page.screenshot(path=str(app_server.ARTIFACTS / "search-objective-1024.png"))
         browser.close()

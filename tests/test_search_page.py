@@ -17,6 +17,7 @@ from strategy_app.search import ui as search_ui
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import open_store
+from tests.conftest import project_id
 
 TIMEOUT = 60
 DEADLINE_S = 120
@@ -25,14 +26,6 @@ DEADLINE_S = 120
 def run_search_page() -> AppTest:
     """The Search page in a fresh session."""
     return AppTest.from_file(str(PAGES_DIR / "search.py"), default_timeout=TIMEOUT).run()
-
-
-def project_id(data_dir) -> int:
-    """The id of the project the page works on (created here)."""
-    store = open_store()
-    projects = store.projects.list() or [store.projects.create("model")]
-    store.close()
-    return projects[0].id
 
 
 def poll(at: AppTest, done, what: str) -> AppTest:

@@ -7,9 +7,9 @@ the model's predictions on every split it has, in the format ``diagnose`` reads 
 the path of a CSV/Parquet file with ``id, split, y_true, y_pred``, optionally ``score`` and
 ``prob_<class>``; a numeric ``y_pred`` for regression with the metric ``mae`` or ``rmse``).
 
-Every trial's predictions are scored by the waterfall with the code Diagnose runs
-(:func:`diagnostics.api.diagnose`): :func:`score_predictions`. Its levels, gaps and intervals
-are kept with the trial (user attributes ``levels``, ``gaps``, ``gap_intervals``,
+Every trial's predictions are scored by the waterfall with the code Diagnose runs (the
+steps of :func:`diagnostics.api.diagnose`): :func:`score_predictions`. Its levels, gaps and
+intervals are kept with the trial (user attributes ``levels``, ``gaps``, ``gap_intervals``,
 ``intervals``); :class:`Goal` says what the study minimises (dev error by default; a named gap;
 dev error under a constraint on a gap; or two objectives at once). A trial whose code fails
 is failed with one line (user attribute ``error``); the study goes on.
@@ -32,7 +32,7 @@ import pandas as pd
 from diagnostics.ingest import REQUIRED_COLUMNS
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS
 from diagnostics.validation import InputError
-from diagnostics.waterfall import GAPS
+from diagnostics.waterfall import GAPS, diagnose, parse_human_levels
 
 PredictionsLike: TypeAlias = pd.DataFrame | str | os.PathLike[str]
 ObjectiveFn: TypeAlias = Callable[[dict[str, Any], "TrialContext"], PredictionsLike]
@@ -285,11 +285,13 @@ def score_predictions(
     Returns ``metric``, ``levels``, ``gaps``, ``gap_intervals``, ``intervals`` and ``counts``;
     bad predictions raise :class:`TrialFailure` with one line.
     """
-    from diagnostics.api import diagnose
+    from diagnostics.fastscan import scan_split_metrics  # duckdb: loaded when a trial ends
 
     check_predictions(frame, reference)
-    try:
-        full = diagnose(frame, human=list(human), metric=metric).to_dict()
+    try:  # the steps of diagnostics.api.diagnose, the Diagnose page's and CLI's own
+        scan = scan_split_metrics(frame, metric=metric)
+        humans = parse_human_levels(list(human), scan.metric)
+        full = diagnose(scan.splits, humans, metric=scan.metric).to_dict()
     except InputError as exc:
         raise TrialFailure(str(exc).splitlines()[0]) from exc
     if full["levels"].get("dev") is None:

@@ -7,15 +7,15 @@ from diagnostics.fastscan import ScanResult, scan_split_metrics
 from diagnostics.rates import METRICS, parse_metric_value
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
-from diagnostics.waterfall import Diagnosis, diagnose, parse_human_level
+from diagnostics.waterfall import Diagnosis, diagnose, parse_human_levels
 from strategy_app.diagnose.service import diagnose_scan
 
 LEVEL_FLAGS = {"train": "--train", "train_dev": "--train-dev", "dev": "--dev", "test": "--test"}
 
 
-def add_level_arguments(parser) -> None:
-    """The predictions file and the level flags shared by ``diagnose`` and ``report``."""
-    parser.add_argument("predictions", nargs="?", help="predictions file (CSV or Parquet)")
+def add_human_arguments(parser) -> None:
+    """``--human`` (repeatable), ``--metric`` and ``--unit``: how every command that makes a
+    waterfall (``diagnose``, ``report``, ``compare``) is told the human levels and metric."""
     parser.add_argument(
         "--human",
         action="append",
@@ -23,10 +23,16 @@ def add_level_arguments(parser) -> None:
         metavar="[NAME=]R",
         help="human-level error, e.g. 1%% or 'expert=0.7%%'; repeat for several (best is used)",
     )
-    for level, flag in LEVEL_FLAGS.items():
-        parser.add_argument(flag, dest=level, metavar="R", help=f"{level} level, e.g. 8%% or 0.08")
     parser.add_argument("--metric", choices=METRICS, help="error (default), mae or rmse")
     parser.add_argument("--unit", default="", help="unit of a regression metric, e.g. ₹")
+
+
+def add_level_arguments(parser) -> None:
+    """The predictions file and the level flags shared by ``diagnose`` and ``report``."""
+    parser.add_argument("predictions", nargs="?", help="predictions file (CSV or Parquet)")
+    add_human_arguments(parser)
+    for level, flag in LEVEL_FLAGS.items():
+        parser.add_argument(flag, dest=level, metavar="R", help=f"{level} level, e.g. 8%% or 0.08")
     parser.add_argument("--slice", metavar="COLUMN", help="one waterfall per value of COLUMN")
 
 
@@ -40,7 +46,7 @@ def diagnosis_from_args(args) -> tuple[Diagnosis, list, ScanResult | None]:
             flags = ", ".join(LEVEL_FLAGS[level] for level in typed)
             raise InputError(f"give either a predictions file or typed levels ({flags}), not both")
         scan = scan_split_metrics(args.predictions, metric=args.metric, slice_column=args.slice)
-        found = diagnose_scan(scan, _humans(args.human, scan.metric), unit=args.unit)
+        found = diagnose_scan(scan, parse_human_levels(args.human, scan.metric), unit=args.unit)
         diagnosis, slices = found.diagnosis, found.slices
     else:
         if args.slice:
@@ -50,9 +56,6 @@ def diagnosis_from_args(args) -> tuple[Diagnosis, list, ScanResult | None]:
             level: parse_metric_value(text, metric, what=LEVEL_FLAGS[level])
             for level, text in typed.items()
         }
-        diagnosis = diagnose(levels, _humans(args.human, metric), metric=metric, unit=args.unit)
+        humans = parse_human_levels(args.human, metric)
+        diagnosis = diagnose(levels, humans, metric=metric, unit=args.unit)
     return diagnosis, slices, scan
-
-
-def _humans(texts: list[str], metric: str):
-    return [parse_human_level(t, metric, index=i) for i, t in enumerate(texts, start=1)]

@@ -19,22 +19,24 @@ from diagnostics.compare_rows import (
     method_note,
     pairing_line,
 )
-from diagnostics.rates import METRICS, is_rate_metric
+from diagnostics.rates import METRICS, from_percent, is_rate_metric
 from diagnostics.slices import concentration_line, representation_line
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.validation import InputError
-from diagnostics.waterfall import GAP_LABELS, Diagnosis, HumanLevel, gap_rows
+from diagnostics.waterfall import GAP_LABELS, Diagnosis, HumanLevel, check_human_levels, gap_rows
 from strategy_app.diagnose.service import (
     DiagnosisResult,
     accept_upload,
     add_slice_column,
     compare_versions,
+    error_slices,
     save_inputs,
 )
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP
-from strategy_app.shell.page import page_link, project_error_slices
+from strategy_app.shell.page import page_link
 from strategy_app.shell.signin import current_user
+from strategy_app.shell.uploads import handle_once
 from strategy_app.store import DiagnoseState, ModelVersion, Project, Store
 
 SOURCES = {"upload": "Upload predictions", "typed": "Type split errors"}
@@ -49,7 +51,7 @@ def _to_shown(value: float | None, metric: str) -> float | None:
 
 
 def _from_shown(value: float, metric: str) -> float:
-    return round(value / 100, 12) if is_rate_metric(metric) else value
+    return from_percent(value) if is_rate_metric(metric) else value
 
 
 def _unit_label(metric: str, unit: str) -> str:
@@ -70,23 +72,19 @@ def handle_upload(store: Store, project: Project, uploaded) -> str | None:
 
     A bad file leaves the project's saved predictions untouched.
     """
-    handled = st.session_state.setdefault("_handled_uploads", {})
-    if uploaded.file_id not in handled:
-        try:
-            accept_upload(store, project.id, uploaded.name, uploaded.getvalue(), current_user())
-            handled[uploaded.file_id] = None
-            st.toast(
-                f"Saved {escape_markdown(uploaded.name)} to {escape_markdown(project.name)}",
-                icon=":material/check:",
-            )
-        except InputError as exc:
-            handled[uploaded.file_id] = str(exc)
-    return handled[uploaded.file_id]
+
+    def accept(name: str, data: bytes) -> str:
+        accept_upload(store, project.id, name, data, current_user())
+        return f"Saved {name} to {project.name}"
+
+    return handle_once(uploaded, "predictions", accept)
 
 
-def inputs(store: Store, project: Project, result: DiagnosisResult) -> DiagnoseState:
-    """Render the input widgets; saves and returns the (possibly changed) state."""
-    state = store.diagnose_state.load(project.id)
+def inputs(
+    store: Store, project: Project, state: DiagnoseState, result: DiagnosisResult
+) -> DiagnoseState:
+    """Render the input widgets for the inputs of the version shown (``state``); saves and
+    returns the (possibly changed) state."""
     pid = project.id
     source = st.segmented_control(
         "Where do the levels come from?",
@@ -125,10 +123,7 @@ def _upload_inputs(
     if uploaded is not None:
         error = handle_upload(store, project, uploaded)
         if error:
-            st.error(
-                f"{escape_markdown(error)}\n\n"
-                "Nothing was changed: the project keeps its saved data."
-            )
+            st.error(f"{error}\n\nNothing was changed: the project keeps its saved data.")
         state = replace(store.diagnose_state.load(pid), source="upload")
     if state.upload_sha256:
         upload = store.uploads.get(state.upload_sha256)
@@ -252,15 +247,24 @@ def _add_human(pid: int, names: list[str]) -> None:
     name = (st.session_state.get(name_key) or "").strip() or f"human {len(names) + 1}"
     if value is None:
         outcome: object = "Give the human level's error, e.g. 2 for 2%."
-    elif name.casefold() in {n.casefold() for n in names}:
-        outcome = (
-            f"'{escape_markdown(name)}' is already a human level: remove it first to change "
-            "its error."
-        )
+    elif (refusal := _duplicate_name(names, name)) is not None:
+        outcome = refusal
     else:
         outcome = (name, value)
         st.session_state[name_key], st.session_state[value_key] = "", None
     st.session_state[ADDED_HUMAN_KEY.format(pid)] = outcome
+
+
+def _duplicate_name(names: list[str], name: str) -> str | None:
+    """Why ``name`` cannot join the human levels ``names`` (the library's rule), or None."""
+    try:
+        check_human_levels([HumanLevel(n, 0.0) for n in [*names, name]])
+    except InputError:
+        return (
+            f"'{escape_markdown(name)}' is already a human level: remove it first to change "
+            "its error."
+        )
+    return None
 
 
 def gap_table(diagnosis: Diagnosis) -> pd.DataFrame:
@@ -346,7 +350,7 @@ def concentration_section(store: Store, project: Project, state: DiagnoseState) 
     """Where the dev errors concentrate: the strongest significant slices of the metadata
     columns, each with what gap it drives and a button to diagnose by a column of it."""
     try:
-        search = project_error_slices(store, state)
+        search = error_slices(store, state)
     except InputError as exc:
         st.caption(f":material/grain: Slices could not be searched: {escape_markdown(exc)}")
         return

@@ -14,14 +14,10 @@ import streamlit as st
 
 from diagnostics.slices import Predicate, Slice
 from diagnostics.validation import InputError
+from strategy_app.diagnose.service import error_slices
 from strategy_app.errors import evidence
 from strategy_app.errors.service import ID, layout_of
 from strategy_app.shell.markdown import escape_markdown
-from strategy_app.shell.page import (
-    cached_read_predictions,
-    project_error_slices,
-    version_evidence,
-)
 from strategy_app.shell.signin import current_user
 from strategy_app.store import ModelVersion, Store
 from strategy_app.store.labels import Conflict, LabelSnapshot
@@ -46,10 +42,8 @@ def sample_suggestions(
     key = OFFERED_KEY.format(version.id)
     if st.session_state.get(key) == layout_of(labels):
         return store.suggestions.of_version(version.id)
-    found = version_evidence(store, version, labels)
-    stored = evidence.offer_suggestions(
-        store, version, labels, found, reader=cached_read_predictions
-    )
+    found = evidence.version_evidence(store, version, labels)
+    stored = evidence.offer_suggestions(store, version, labels, found)
     st.session_state[key] = layout_of(labels)
     st.session_state[PROBLEMS_KEY.format(version.id)] = list(found.problems)
     return stored
@@ -229,7 +223,7 @@ def draw_from(store: Store, version: ModelVersion) -> tuple[Predicate, ...]:
     """The *Draw from* choice of the sample controls: every dev error, or one significant
     slice's (its predicates; empty for all)."""
     try:
-        search = project_error_slices(store, version.state)
+        search = error_slices(store, version.state)
     except InputError:
         return ()
     found: list[Slice] = search.slices[:10] if search else []

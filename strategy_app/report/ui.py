@@ -16,15 +16,10 @@ from diagnostics.report import (
 from diagnostics.validation import InputError
 from strategy_app.report.service import create_share, project_inputs, revoke_share
 from strategy_app.shell.markdown import escape_markdown
-from strategy_app.shell.page import (
-    page_link,
-    project_dev_error_summary,
-    project_error_slices,
-    project_result,
-)
+from strategy_app.shell.page import page_link
 from strategy_app.shell.share_view import share_url
 from strategy_app.shell.signin import current_user
-from strategy_app.store import Project, Store
+from strategy_app.store import ModelVersion, Project, Store
 
 DOWNLOADS = (
     ("html", "HTML report", "text/html", "html"),
@@ -34,16 +29,16 @@ DOWNLOADS = (
 PREVIEW_HEIGHT = 900
 
 
-def report_inputs(store: Store, project: Project) -> ReportInputs | None:
-    """The project's report inputs (every section it has content for), or None with an
-    explanation shown when there is nothing to report."""
+def report_inputs(
+    store: Store, project: Project, version: ModelVersion | None
+) -> ReportInputs | None:
+    """The report inputs of the project at the version this session shows (every section it
+    has content for), or None with an explanation shown when there is nothing to report."""
     try:
         inputs = project_inputs(
             store,
             project,
-            result=project_result(store, project.id),
-            dev_error_summary=project_dev_error_summary,
-            slices=project_error_slices,
+            version,
         )
     except InputError as exc:
         st.error(escape_markdown(exc), icon=":material/error:")
@@ -139,9 +134,9 @@ def share_links(store: Store, project: Project, inputs: ReportInputs, sections, 
                         st.error(escape_markdown(exc))
 
 
-def report_page(store: Store, project: Project) -> None:
-    """The whole Report page below its title."""
-    inputs = report_inputs(store, project)
+def report_page(store: Store, project: Project, version: ModelVersion | None) -> None:
+    """The whole Report page below its title (``version``: the one this session shows)."""
+    inputs = report_inputs(store, project, version)
     if inputs is None:
         return
     inputs.title = st.text_input("Title", value=inputs.title, key=f"report_title_{project.id}")

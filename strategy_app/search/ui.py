@@ -35,6 +35,7 @@ from strategy_app.search import service as search_jobs
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.page import switch_to
 from strategy_app.shell.signin import current_user
+from strategy_app.shell.uploads import handle_once
 from strategy_app.store import SearchRun, Store
 from strategy_app.store.projects import PROJECT_DATASET
 
@@ -222,22 +223,18 @@ def dataset_section(store: Store, project_id: int) -> None:
     )
     if uploaded is None:
         return
-    handled = st.session_state.setdefault("_handled_datasets", {})
-    if uploaded.file_id not in handled:
-        try:
-            summary = search_jobs.accept_dataset(
-                store, project_id, uploaded.name, uploaded.getvalue(), current_user()
-            )
-            handled[uploaded.file_id] = None
-            # the dataset selects (drawn below in this run) now point at the new dataset, so
-            # an immediate Start trains on it
-            for key in ("search_dataset_{}", "panda_{}_dataset", "lrf_{}_dataset"):
-                st.session_state[key.format(project_id)] = PROJECT_DATASET
-            st.toast(f"Saved {summary}", icon=":material/check:")
-        except InputError as exc:
-            handled[uploaded.file_id] = str(exc)
-    if handled[uploaded.file_id]:
-        st.error(f"{handled[uploaded.file_id]}\n\nThe project keeps its dataset as it was.")
+
+    def accept(name: str, data: bytes) -> str:
+        summary = search_jobs.accept_dataset(store, project_id, name, data, current_user())
+        # the dataset selects (drawn below in this run) now point at the new dataset, so an
+        # immediate Start trains on it
+        for key in ("search_dataset_{}", "panda_{}_dataset", "lrf_{}_dataset"):
+            st.session_state[key.format(project_id)] = PROJECT_DATASET
+        return f"Saved {summary}"
+
+    refusal = handle_once(uploaded, "search datasets", accept)
+    if refusal:
+        st.error(f"{refusal}\n\nThe project keeps its dataset as it was.")
 
 
 def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> None:
