@@ -378,3 +378,15 @@ def test_a_second_machine_joins_a_postgresql_study_of_a_user_objective(tmp_path,
     done = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.COMPLETE]
     assert all(t.user_attrs["levels"]["dev"] == t.values[0] for t in done)
     assert studies.minimizes(study)
+
+
+def test_the_built_in_mlps_trials_are_scored_by_the_same_waterfall(tmp_path):
+    result = run_search(trials=2, epochs=1, sampler="random", pruner="none", data_dir=tmp_path)
+    for trial in result["trials"]:
+        assert trial["levels"]["dev"] == pytest.approx(1 - trial["value"])  # dev accuracy
+        assert set(trial["gaps"]) == {
+            "avoidable_bias",
+            "variance",
+            "data_mismatch",
+            "dev_overfitting",
+        }

@@ -32,7 +32,7 @@ import pandas as pd
 from diagnostics.ingest import REQUIRED_COLUMNS
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS
 from diagnostics.validation import InputError
-from diagnostics.waterfall import GAPS
+from diagnostics.waterfall import GAPS, diagnose, parse_human_levels
 
 PredictionsLike: TypeAlias = pd.DataFrame | str | os.PathLike[str]
 ObjectiveFn: TypeAlias = Callable[[dict[str, Any], "TrialContext"], PredictionsLike]
@@ -285,11 +285,10 @@ def score_predictions(
     Returns ``metric``, ``levels``, ``gaps``, ``gap_intervals``, ``intervals`` and ``counts``;
     bad predictions raise :class:`TrialFailure` with one line.
     """
-    from diagnostics.fastscan import scan_split_metrics
-    from diagnostics.waterfall import diagnose, parse_human_levels
+    from diagnostics.fastscan import scan_split_metrics  # duckdb: loaded when a trial ends
 
     check_predictions(frame, reference)
-    try:
+    try:  # the steps of diagnostics.api.diagnose, the Diagnose page's and CLI's own
         scan = scan_split_metrics(frame, metric=metric)
         humans = parse_human_levels(list(human), scan.metric)
         full = diagnose(scan.splits, humans, metric=scan.metric).to_dict()

@@ -202,4 +202,6 @@ def _trial_row(trial: FrozenTrial, space: SearchSpace, study_name: str) -> dict[
         "study": study_name,
         "duration_s": duration,
         "history": trial.user_attrs.get("history", []),
+        "levels": trial.user_attrs.get("levels"),
+        "gaps": trial.user_attrs.get("gaps"),
     }

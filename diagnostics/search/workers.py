@@ -26,6 +26,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from diagnostics.search import study as studies
 from diagnostics.search.datasets import Dataset, load_dataset
+from diagnostics.search.objective import score_predictions
+from diagnostics.search.outputs import predictions_frame
 from diagnostics.search.scored import (
     STOP_CHECK_S,
     ScoredTrial,
@@ -36,7 +38,7 @@ from diagnostics.search.settings import RoundJob, SearchSettings, SearchStopped
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import HEARTBEAT_INTERVAL_S, open_storage
 from diagnostics.search.tracking import trial_loggers
-from diagnostics.search.training import EpochRecord, TrainConfig, train_model
+from diagnostics.search.training import EpochRecord, TrainConfig, TrainResult, train_model
 from diagnostics.validation import InputError
 
 PRELOAD = ["diagnostics.search.workers", "torch._dynamo", "sklearn.datasets"]
@@ -161,7 +163,16 @@ class Objective:
 
         result = train_model(config, self.data, on_epoch=on_epoch, device=self.device)
         trial.set_user_attr("history", history)
+        # the trial's predictions scored by the waterfall, as every user objective's are
+        score = score_predictions(predictions_frame(result.model, self.data, result_device(result)))
+        for key in ("levels", "gaps", "gap_intervals"):
+            trial.set_user_attr(key, score[key])
         return result.dev_accuracy
+
+
+def result_device(result: TrainResult) -> torch.device:
+    """The device a trained model's weights are on."""
+    return next(result.model.parameters()).device
 
 
 def make_sampler(
