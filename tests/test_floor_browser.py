@@ -4,11 +4,6 @@ overflowing. Screenshots go to ``test-artifacts/floor/``."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -39,36 +34,12 @@ def sample_annotations() -> bytes:
 
 
 @pytest.fixture
-def served(tmp_path, monkeypatch):
-    if not shutil.which(test_browser.CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (run `make system-deps`)")
-    data_dir = tmp_path / "data"
-    monkeypatch.setenv("STRATEGY_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("STRATEGY_DB_URL", raising=False)
-    monkeypatch.delenv("STRATEGY_SAMPLE_PREDICTIONS", raising=False)
-    store = open_store(folder=data_dir)
-    pid = ensure_sample_project(store)
+def served(tmp_path):
+    store = open_store(folder=tmp_path / "data")
+    pid = ensure_sample_project(store, sample_predictions_path())
     accept_annotations(store, pid, "annotations.csv", sample_annotations(), LOCAL_USER)
     store.close()
-    port = test_browser.free_port()
-    with (tmp_path / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "strategy_app", "serve", "--port", str(port)],
-            cwd=test_browser.ROOT,
-            env={**os.environ},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        test_browser.wait_until_up(url, process)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    yield from test_browser.serve(tmp_path, sample_predictions_path())
 
 
 def test_diagnose_with_annotations_fits_at_1400_and_1024_px(served, tmp_path):
