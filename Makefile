@@ -32,6 +32,7 @@ system-deps:
 	bash .ci/system-deps
 
 lint: setup-dev
+	@echo "== lint: ruff, ruff format, import contracts, mypy"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -41,7 +42,10 @@ test-fast: setup-dev
 	$(BIN)/python -m pytest -q
 
 test: setup-dev system-deps lint
-	$(BIN)/python -m pytest -q -m ''
+	@echo "== every test: unit, app pages (AppTest), slow (real training, faults, the wheel) and"
+	@echo "   browser (Chromium at 1400 and 1024 px); the slowest lines print at the end"
+	$(BIN)/python -m pytest -q -m '' --durations=15
+	@echo "== the doctests of diagnostics/"
 	$(BIN)/python -m pytest -q --doctest-modules diagnostics
 
 bench: setup

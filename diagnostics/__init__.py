@@ -29,10 +29,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from diagnostics.api import SlicedDiagnosis, diagnose, human_levels, run_search, sample_errors
-    from diagnostics.ceiling import Ceiling, ceiling_from_counts, ceiling_from_tags
+    from diagnostics.api import (
+        SlicedDiagnosis,
+        ceiling_from_counts,
+        ceiling_from_tags,
+        diagnose,
+        human_levels,
+        plan_mismatched,
+        plan_split,
+        run_search,
+        sample_errors,
+    )
+    from diagnostics.ceiling import Ceiling
     from diagnostics.ingest import Predictions, read_predictions
-    from diagnostics.splits import SplitPlan, plan_mismatched, plan_split
+    from diagnostics.splits import SplitPlan
     from diagnostics.validation import InputError
     from diagnostics.waterfall import Diagnosis, HumanLevel
 
@@ -42,13 +52,13 @@ _EXPORTS = {
     "run_search": "diagnostics.api",
     "sample_errors": "diagnostics.api",
     "SlicedDiagnosis": "diagnostics.api",
-    "ceiling_from_counts": "diagnostics.ceiling",
-    "ceiling_from_tags": "diagnostics.ceiling",
+    "ceiling_from_counts": "diagnostics.api",
+    "ceiling_from_tags": "diagnostics.api",
     "Ceiling": "diagnostics.ceiling",
     "read_predictions": "diagnostics.ingest",
     "Predictions": "diagnostics.ingest",
-    "plan_split": "diagnostics.splits",
-    "plan_mismatched": "diagnostics.splits",
+    "plan_split": "diagnostics.api",
+    "plan_mismatched": "diagnostics.api",
     "SplitPlan": "diagnostics.splits",
     "InputError": "diagnostics.validation",
     "Diagnosis": "diagnostics.waterfall",

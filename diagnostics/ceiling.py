@@ -6,6 +6,12 @@ completely removes at most ``dev_error × share`` and leaves at best
 shares need not add up to 100%. Every share carries a 95% Wilson interval, and with the number of
 dev errors known it is extrapolated to the whole dev set.
 
+Examples whose tags were *carried over* from an earlier version (the ones it still gets wrong)
+are not a random sample of this version's errors. They are counted as what they are, a census
+of a known part of the errors, and only the random draws are extrapolated, to the rest:
+``share = (carried count + p̂·(E − C)) / E`` with ``p̂`` the share among the R random draws (its
+Wilson interval on R carries the interval), ``C`` the carried examples and ``E`` the dev errors.
+
 Annotator agreement per category: Cohen's kappa for two annotators, Fleiss' kappa for more.
 """
 
@@ -19,7 +25,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from diagnostics.metrics import wilson_interval
-from diagnostics.rates import format_value
+from diagnostics.rates import clean, format_value
 from diagnostics.validation import InputError
 
 _ExampleId = TypeVar("_ExampleId", bound=Hashable)  # how a caller keys its examples (text ids)
@@ -55,11 +61,11 @@ class CategoryCeiling:
         return {
             "name": self.name,
             "count": self.count,
-            "share": _clean(self.share),
-            "reduction": _clean(self.reduction),
-            "error_after_fix": _clean(self.error_after_fix),
-            "interval": [_clean(v) for v in self.interval],
-            "error_after_fix_interval": [_clean(v) for v in self.error_after_fix_interval],
+            "share": clean(self.share),
+            "reduction": clean(self.reduction),
+            "error_after_fix": clean(self.error_after_fix),
+            "interval": [clean(v) for v in self.interval],
+            "error_after_fix_interval": [clean(v) for v in self.error_after_fix_interval],
             "estimated_dev_errors": (
                 None
                 if estimate is None
@@ -107,7 +113,7 @@ class Ceiling:
     def to_dict(self) -> dict[str, Any]:
         """The ``ceiling --json`` contract (DESIGN.md) plus untagged, rankings, notes, advice."""
         return {
-            "dev_error": _clean(self.dev_error),
+            "dev_error": clean(self.dev_error),
             "reviewed": self.reviewed,
             "categories": [c.to_dict() for c in self.categories],
             "untagged": self.untagged,
@@ -116,16 +122,6 @@ class Ceiling:
             "notes": list(self.notes),
             "advice": list(self.advice),
         }
-
-    def _repr_html_(self) -> str:
-        """Jupyter's view: the report's ceiling chart and table."""
-        from diagnostics.report import ReportInputs, render_fragment
-
-        return render_fragment(ReportInputs(ceiling=self), ("ceiling",))
-
-
-def _clean(value: float) -> float:
-    return round(float(value), 12)
 
 
 def ceiling_table(ceiling: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -202,8 +198,12 @@ def ceiling_from_tags(
     reviewed_ids: Iterable[Hashable] | None = None,
     reviewed: int | None = None,
     dev_errors: int | None = None,
+    carried: Collection[Hashable] = (),
 ) -> Ceiling:
     """The ceiling table from tags: example id → the categories it carries.
+
+    ``carried`` ids (tags carried over from an earlier version) are not random draws: they
+    count as themselves and only the other reviewed examples are extrapolated (module doc).
 
     Reviewed examples are ``reviewed_ids`` (every id in ``tags`` when None) plus every example
     that carries a tag, since tagging is reviewing. ``reviewed`` overrides their number (e.g.
@@ -216,13 +216,13 @@ def ceiling_from_tags(
     ([('blurry', 2), ('dark', 1)], 1)
     """
     seen = set(tags) if reviewed_ids is None else set(reviewed_ids)
-    seen |= {item for item, carried in tags.items() if carried}
+    seen |= {item for item, names in tags.items() if names}
     counts = dict.fromkeys(categories, 0)
     tagged = 0
     for item in seen:
-        carried = tags.get(item, ())
-        tagged += bool(carried)
-        for name in carried:
+        names = tags.get(item, ())
+        tagged += bool(names)
+        for name in names:
             counts[name] = counts.get(name, 0) + 1
     if reviewed is None:
         reviewed = len(seen)
@@ -230,8 +230,84 @@ def ceiling_from_tags(
         raise InputError(f"reviewed ({reviewed}) is smaller than the {tagged} tagged examples")
     if not reviewed:
         raise InputError("no reviewed examples yet: tag or mark at least one error as reviewed")
-    return ceiling_from_counts(
-        counts, reviewed, dev_error, untagged=reviewed - tagged, dev_errors=dev_errors
+    census = seen & set(carried)
+    if not census:
+        return ceiling_from_counts(
+            counts, reviewed, dev_error, untagged=reviewed - tagged, dev_errors=dev_errors
+        )
+    return _ceiling_with_census(
+        {item: tags.get(item, ()) for item in seen}, census, counts, dev_error, dev_errors
+    )
+
+
+def _ceiling_with_census(
+    tags: Mapping[Hashable, Collection[str]],
+    census: set[Hashable],
+    names: Mapping[str, int],
+    dev_error: float,
+    dev_errors: int | None,
+) -> Ceiling:
+    """The ceiling when ``census`` (carried examples) are not random draws: each share is
+    their exact count plus the random draws' share extrapolated to the other errors only."""
+    drawn = [item for item in tags if item not in census]
+    carried, total = len(census), len(tags)
+    rows = []
+    for name in names:
+        fixed = sum(name in tags[item] for item in census)
+        random_count = sum(name in tags[item] for item in drawn)
+        if drawn and dev_errors is not None:
+            rest = max(dev_errors - carried, 0)
+            p = random_count / len(drawn)
+            low, high = wilson_interval(p, len(drawn))
+            low, high = min(low, p), max(high, p)
+            share = (fixed + p * rest) / dev_errors
+            interval = ((fixed + low * rest) / dev_errors, (fixed + high * rest) / dev_errors)
+            estimate = (share * dev_errors, interval[0] * dev_errors, interval[1] * dev_errors)
+        elif drawn:  # no dev error count: the random draws alone estimate the share
+            share = random_count / len(drawn)
+            low, high = wilson_interval(share, len(drawn))
+            interval, estimate = (min(low, share), max(high, share)), None
+        else:  # carried examples only: what they show, no estimate for the other errors
+            share = fixed / carried
+            interval, estimate = (share, share), None
+        rows.append(
+            CategoryCeiling(
+                name=str(name),
+                count=fixed + random_count,
+                share=share,
+                interval=interval,
+                reduction=dev_error * share,
+                error_after_fix=dev_error * (1 - share),
+                error_after_fix_interval=(
+                    dev_error * (1 - interval[1]),
+                    dev_error * (1 - interval[0]),
+                ),
+                estimated_dev_errors=estimate,
+            )
+        )
+    rows.sort(key=lambda row: (-row.count, row.name.lower()))
+    untagged = sum(not tags[item] for item in tags)
+    note = (
+        f"{carried} of the {total} reviewed errors were carried over from an earlier version "
+        "(the ones it still gets wrong), not drawn at random from this version's errors: they "
+        "count as themselves, and only the "
+        f"{len(drawn)} random draws are extrapolated to the other dev errors"
+    )
+    if not drawn:
+        note = (
+            f"all {total} reviewed errors were carried over from an earlier version, not drawn "
+            "at random: the shares describe them only and are not extrapolated to all dev "
+            "errors; review newly drawn errors for an estimate"
+        )
+    notes = [note, *_notes(rows, [], total, untagged, dev_errors)]
+    return Ceiling(
+        dev_error=dev_error,
+        reviewed=total,
+        categories=rows,
+        untagged=untagged,
+        dev_errors=dev_errors,
+        notes=notes,
+        advice=_advice(rows, dev_error),
     )
 
 
@@ -396,9 +472,9 @@ class Agreement:
         return {
             "category": self.category,
             "method": self.method,
-            "kappa": None if self.kappa is None else _clean(self.kappa),
+            "kappa": None if self.kappa is None else clean(self.kappa),
             "strength": self.strength,
-            "observed": _clean(self.observed),
+            "observed": clean(self.observed),
             "items": self.items,
             "annotators": self.annotators,
         }

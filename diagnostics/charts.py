@@ -32,6 +32,7 @@ WRAPPED_LABEL = f"length(datum.label) > {WRAP_AT} ? split(datum.label, ' ') : da
 NARROW_BAND_PX = 64
 HUMAN_TICK_COLOR = "#7c3aed"
 NOISE_BAND_COLOR = "#fbbf24"
+LABEL_BREAK = " · "  # splits an axis label into lines (category, then its figures)
 
 
 def waterfall_rows(diagnosis: Diagnosis) -> pd.DataFrame:
@@ -233,15 +234,24 @@ def ceiling_chart(ceiling: Ceiling, *, title: str = "Ceiling per error category"
                 "low": ceiling.dev_error * row.interval[0],
                 "high": ceiling.dev_error * row.interval[1],
                 "count": row.count,
-                "text": f"{row.count} → best {row.error_after_fix:.1%}",
+                "label": f"{row.name}{LABEL_BREAK}{row.count} → best {row.error_after_fix:.1%}",
             }
             for row in ceiling.categories
         ],
-        columns=["category", "reduction", "low", "high", "count", "text"],
+        columns=["category", "reduction", "low", "high", "count", "label"],
     )
-    order = frame["category"].tolist()
-    y = alt.Y("category:N", sort=order, title=None, axis=alt.Axis(labelLimit=200))
-    x_axis = alt.Axis(format=".1%", title="most it can remove from dev error", grid=True)
+    order = frame["label"].tolist()
+    # the count and the best error after the fix are the axis label's second line: axis labels
+    # are laid out inside the chart's width (text at the bars' ends ran past the right edge)
+    y = alt.Y(
+        "label:N",
+        sort=order,
+        title=None,
+        axis=alt.Axis(labelLimit=0, labelExpr=f"split(datum.label, '{LABEL_BREAK}')"),
+    )
+    x_axis = alt.Axis(
+        format=".1%", title="most it can remove from dev error", grid=True, tickCount=4
+    )
     base = alt.Chart(frame).encode(y=y)
     bars = base.mark_bar(color=GAP_COLOR, cornerRadius=2).encode(
         x=alt.X("reduction:Q", axis=x_axis),
@@ -252,13 +262,12 @@ def ceiling_chart(ceiling: Ceiling, *, title: str = "Ceiling per error category"
         ],
     )
     interval = base.mark_rule(color="#0f172a", strokeWidth=1.5).encode(x="low:Q", x2="high:Q")
-    labels = base.mark_text(align="left", dx=4, fontSize=11).encode(x="high:Q", text="text:N")
     subtitle = f"dev error {ceiling.dev_error:.1%}, {ceiling.reviewed} reviewed errors"
     chart: alt.LayerChart = (
-        _layer(bars, interval, labels)
+        _layer(bars, interval)
         .properties(
             width=420,
-            height=alt.Step(26),
+            height=alt.Step(34),
             autosize=FIT_WIDTH,
             title=alt.Title(title, subtitle=subtitle, anchor="start"),
         )

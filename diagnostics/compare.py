@@ -22,8 +22,10 @@ files with DuckDB.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -40,13 +42,18 @@ from diagnostics.paired import (
     paired_loss_change,
     unpaired_change,
 )
-from diagnostics.rates import format_value, is_rate_metric
+from diagnostics.rates import clean, format_value, is_rate_metric
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.tags import TagRow, TagTable
 from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS, GAPS, Diagnosis, HumanLevel, diagnose
 
 SIGNIFICANCE = 0.05
+DECISION_RULE = (
+    "a level's change is real when its test's p < 0.05 and its 95% interval excludes 0; where "
+    "the two disagree it is within noise (borderline); a gap's change is real when its "
+    "interval excludes 0"
+)
 WEIGHTS_NOTE = (
     "the files carry weights: the paired tests count examples, so the comparison is unpaired "
     "(on the weighted levels)"
@@ -80,8 +87,18 @@ class LevelChange:
 
     @property
     def real(self) -> bool:
-        """True when the change is significant at 5%."""
-        return self.test is not None and self.test.p_value < SIGNIFICANCE
+        """The one decision rule (:data:`DECISION_RULE`): the test's p < 0.05 *and* the 95%
+        interval excludes 0; where the two disagree the change is within noise (borderline)."""
+        test = self.test
+        return test is not None and test.p_value < SIGNIFICANCE and not self.borderline
+
+    @property
+    def borderline(self) -> bool:
+        """True when the test and the interval disagree about 0 (one says real, one not)."""
+        test = self.test
+        if test is None:
+            return False
+        return (test.p_value < SIGNIFICANCE) != (test.low > 0 or test.high < 0)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``levels`` entry of ``compare --json``."""
@@ -89,15 +106,16 @@ class LevelChange:
         return {
             "before": _value(self.before),
             "after": _value(self.after),
-            "change": _clean(self.change),
+            "change": clean(self.change),
             "paired": self.paired,
             "n_shared": self.n_shared,
             "improved": self.improved,
             "worsened": self.worsened,
             "p_value": None if test is None else test.p_value,
-            "interval": None if test is None else [_clean(test.low), _clean(test.high)],
-            "paired_change": _clean(test.change) if test is not None and self.paired else None,
+            "interval": None if test is None else [clean(test.low), clean(test.high)],
+            "paired_change": clean(test.change) if test is not None and self.paired else None,
             "real": self.real,
+            "borderline": self.borderline,
             "method": None if test is None else METHODS[test.method],
         }
 
@@ -128,10 +146,10 @@ class GapChange:
     def to_dict(self) -> dict[str, Any]:
         """The ``gaps`` entry of ``compare --json``."""
         return {
-            "before": _clean(self.before),
-            "after": _clean(self.after),
-            "change": _clean(self.change),
-            "interval": None if self.interval is None else [_clean(v) for v in self.interval],
+            "before": clean(self.before),
+            "after": clean(self.after),
+            "change": clean(self.change),
+            "interval": None if self.interval is None else [clean(v) for v in self.interval],
             "real": self.real,
         }
 
@@ -177,9 +195,9 @@ class CategoryFix:
             "fixed": self.fixed,
             "still_wrong": self.still_wrong,
             "missing": self.missing,
-            "fixed_share": _clean(self.fixed_share),
-            "interval": None if interval is None else [_clean(v) for v in interval],
-            "ceiling_share": _clean(self.ceiling_share),
+            "fixed_share": clean(self.fixed_share),
+            "interval": None if interval is None else [clean(v) for v in interval],
+            "ceiling_share": clean(self.ceiling_share),
         }
 
 
@@ -249,15 +267,15 @@ class EyeballCheck:
             return {
                 "n": n,
                 "fixed": fixed,
-                "change": _clean(-est.value),
-                "interval": [_clean(-est.bounds()[1]), _clean(-est.bounds()[0])],
+                "change": clean(-est.value),
+                "interval": [clean(-est.bounds()[1]), clean(-est.bounds()[0])],
             }
 
         return {
             "examined": group(self.examined_fixed, self.examined),
             "rest": group(self.rest_fixed, self.rest),
-            "difference": _clean(self.difference),
-            "interval": [_clean(v) for v in self.interval],
+            "difference": clean(self.difference),
+            "interval": [clean(v) for v in self.interval],
             "warning": self.warning,
         }
 
@@ -321,12 +339,8 @@ class Comparison:
         return result
 
 
-def _clean(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 12)
-
-
 def _value(estimate: LevelEstimate | None) -> float | None:
-    return None if estimate is None else _clean(estimate.value)
+    return None if estimate is None else clean(estimate.value)
 
 
 # -- the exact path ---------------------------------------------------------------------------
@@ -384,11 +398,21 @@ def paired_sums(before: Predictions, after: Predictions) -> dict[str, PairedSums
 
 
 def _comparable_ids(before: pd.Series, after: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Both id columns in one comparable form: numbers when both are numbers, or when one is
+    and every id of the other (text, e.g. Parquet's ``00001``) reads as a number; else text."""
+
     def numeric(ids: pd.Series) -> bool:
         return pd.api.types.is_numeric_dtype(ids) and not pd.api.types.is_bool_dtype(ids)
 
     if numeric(before) and numeric(after):
         return before.to_numpy(), after.to_numpy()
+    if numeric(before) != numeric(after):
+        text = after if numeric(before) else before
+        as_numbers = pd.to_numeric(text.astype(str), errors="coerce")
+        if not as_numbers.isna().any():
+            if numeric(before):
+                return before.to_numpy(), as_numbers.to_numpy()
+            return as_numbers.to_numpy(), after.to_numpy()
     return before.astype(str).to_numpy(), after.astype(str).to_numpy()
 
 
@@ -518,7 +542,23 @@ def _level_change(
                     f"{b.n:,} before, {a.n:,} after); the levels count every row"
                 )
             return LevelChange(split, b, a, True, sums.n, sums.improved, sums.worsened, test)
+        if sums.n >= 2:
+            notes.append(
+                f"{label}: the {sums.n:,} shared examples' loss changes are all equal, so its "
+                "change is not tested (no spread to measure it by)"
+            )
+            return LevelChange(split, b, a, True, sums.n, sums.improved, sums.worsened)
     shared = 0 if sums is None else sums.n
+    untestable = [
+        f"{source} ({level.no_interval_text.split(':')[0]})"
+        for source, level in zip(sources, (b, a), strict=True)
+        if not level.has_interval
+    ]
+    if untestable:
+        notes.append(
+            f"{label}: no interval in {' and '.join(untestable)}, so its change is not tested"
+        )
+        return LevelChange(split, b, a, False, shared)
     if paired is not None:
         notes.append(
             f"{label}: {shared} shared example id{'s' * (shared != 1)}, so the comparison is "
@@ -592,14 +632,18 @@ def verdict(comparison: Comparison) -> str:
         return "no level to compare"
     level = comparison.levels[split]
     change, before, after, test = level.change, level.before, level.after, level.test
-    if change is None or before is None or after is None or test is None:
-        raise ValueError(f"the {split} level change has no test")
+    if change is None or before is None or after is None:
+        raise ValueError(f"the {split} level has no change")
     direction = "down" if change < 0 else "up" if change > 0 else "unchanged"
     amount = "" if change == 0 else f" {_amount(comparison, change)}"
-    real = "real" if level.real else "within noise"
+    if test is None:
+        real = "not tested"
+    else:
+        noise = "within noise, borderline" if level.borderline else "within noise"
+        real = f"{'real' if level.real else noise} (p = {test.p_value:.2g})"
     return (
         f"no gap stands out; {LEVEL_LABELS[split]} {fmt(before.value)} → "
-        f"{fmt(after.value)}: {direction}{amount}, {real} (p = {test.p_value:.2g})"
+        f"{fmt(after.value)}: {direction}{amount}, {real}"
     )
 
 
@@ -628,20 +672,45 @@ def check_tags_usable(source: str, metric: str, has_ids: bool) -> None:
         )
 
 
-def dev_outcomes(predictions: Predictions, ids: Collection[str] | None) -> dict[str, bool]:
-    """For each of ``ids`` found in the dev split (None: every dev id): True when the
-    prediction is wrong.
+def canonical_id(text: str) -> str:
+    """An id as tags and predictions are matched: a whole number however written (``12``,
+    ``12.0``, ``0012``) as its digits, ``12``; any other id as written."""
+    stripped = text.strip()
+    if WHOLE_NUMBER.fullmatch(stripped):
+        return str(int(Decimal(stripped)))
+    return text
 
-    Ids are matched as text (the tags CSV's ids); ids not in dev are left out. Needs an ``id``
-    column: tags from another file cannot be matched by row number.
+
+WHOLE_NUMBER_SQL = r"[+-]?\d+(\.0*)?"  # also DuckDB's regexp_full_match
+WHOLE_NUMBER = re.compile(WHOLE_NUMBER_SQL)
+
+
+def outcomes_by_tag(found: Mapping[str, bool], ids: Iterable[str]) -> dict[str, bool]:
+    """``found`` (canonical predictions id → wrong) keyed by the tagged ids (a whole number
+    matches however either side writes it: :func:`canonical_id`)."""
+    return {i: found[canonical_id(i)] for i in ids if canonical_id(i) in found}
+
+
+def dev_outcomes(predictions: Predictions, ids: Collection[str] | None) -> dict[str, bool]:
+    """For each of ``ids`` found in the dev split (None: every dev id, keyed as written): True
+    when the prediction is wrong.
+
+    Ids are matched as text (the tags CSV's ids; a whole number however written, see
+    :func:`canonical_id`); ids not in dev are left out. Needs an ``id`` column: tags from another
+    file cannot be matched by row number.
     """
     check_tags_usable(predictions.source, predictions.metric, "id" in predictions.frame)
     dev = predictions.split_codes == SPLITS.index("dev")
     text = predictions.frame["id"][dev].astype(str)
-    wanted = np.ones(len(text), bool) if ids is None else text.isin(set(ids)).to_numpy()
+    if ids is None:
+        return dict(
+            zip(text.tolist(), predictions.loss()[np.flatnonzero(dev)].tolist(), strict=True)
+        )
+    text = text.map(canonical_id)
+    wanted = text.isin({canonical_id(i) for i in ids}).to_numpy()
     rows = np.flatnonzero(dev)[wanted]
     wrong = predictions.loss()[rows]
-    return dict(zip(text[wanted].tolist(), wrong.tolist(), strict=True))
+    return outcomes_by_tag(dict(zip(text[wanted].tolist(), wrong.tolist(), strict=True)), ids)
 
 
 def tags_note(ids: Collection[str], before_outcomes: Mapping[str, bool], source: str) -> str | None:

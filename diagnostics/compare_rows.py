@@ -25,7 +25,8 @@ def level_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
     for split, level in data["levels"].items():
         interval = level.get("interval")
         if level.get("p_value") is None:
-            test = "one side has no such split"
+            one_side = level["before"] is None or level["after"] is None
+            test = "one side has no such split" if one_side else "not tested: one example"
         elif level["paired"]:
             test = (
                 f"paired on {level['n_shared']:,} examples ({level['improved']:,} fixed, "
@@ -43,11 +44,20 @@ def level_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
                 if not interval
                 else f"{fmt(interval[0], signed=True)} – {fmt(interval[1], signed=True)}",
                 "p": "" if level.get("p_value") is None else f"{level['p_value']:.2g}",
-                "real?": "" if level.get("p_value") is None else REAL_WORDS[level["real"]],
+                "real?": _real_word(level),
                 "test": test,
             }
         )
     return rows
+
+
+def _real_word(level: Mapping[str, Any]) -> str:
+    """ "real", "within noise", "within noise (borderline)" or "" for an untested level."""
+    if level.get("p_value") is None:
+        return ""
+    if level.get("borderline"):
+        return "within noise (borderline: the test and the interval disagree)"
+    return REAL_WORDS[level["real"]]
 
 
 def gap_change_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -105,7 +115,9 @@ def method_note() -> str:
     return (
         "Changes are after − before (negative is better). Paired on shared example ids: exact "
         "McNemar with Newcombe's paired interval (a paired t interval for MAE/RMSE); without "
-        "shared ids: Newcombe's unpaired interval. Fixed shares carry 95% Wilson intervals."
+        "shared ids: Newcombe's unpaired interval. Real: the test's p < 0.05 and the interval "
+        "excludes 0 (where they disagree: within noise, borderline). Fixed shares carry 95% "
+        "Wilson intervals."
     )
 
 

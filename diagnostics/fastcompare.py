@@ -32,12 +32,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from diagnostics.compare import (
+    WHOLE_NUMBER_SQL,
     Comparison,
+    canonical_id,
     check_comparable,
     check_tags_usable,
     compare,
     compare_levels,
     eyeball_check,
+    outcomes_by_tag,
     pairing_note,
     tagged_ids,
     tags_note,
@@ -79,15 +82,14 @@ class _File:
         source, self.types, _ = _source(self.path, connection)
         self.source = source.replace("$path", f"${parameter}")
 
-    def rows(self, metric: str, id_as_text: bool) -> str:
-        """SQL: split code, id and per-row loss of every row."""
+    def rows(self, metric: str, key: str) -> str:
+        """SQL: split code, id (as the expression ``key``) and per-row loss of every row."""
         difference = "(CAST(y_pred AS DOUBLE) - CAST(y_true AS DOUBLE))"
         loss = {
             "error": "CAST(y_true <> y_pred AS TINYINT)",
             "mae": f"abs{difference}",
             "rmse": f"({difference} * {difference})",
         }[metric]
-        key = "CAST(id AS VARCHAR)" if id_as_text else "id"
         return (
             f"SELECT CAST({_split_code()} AS TINYINT) AS s, {key} AS id, {loss} AS loss "
             f"FROM {self.source}"
@@ -307,8 +309,14 @@ def paired_sums_sql(
     connection: duckdb.DuckDBPyConnection, files: Sequence[_File], metric: str
 ) -> dict[str, PairedSums]:
     """Per split both files have, the sums over the shared (split, id) pairs (a DuckDB join)."""
-    id_as_text = not all(f.types["id"] in NUMBER_TYPES for f in files)
-    before, after = (f.rows(metric, id_as_text) for f in files)
+    numbers = [f.types["id"] in NUMBER_TYPES for f in files]
+    keys = ["id", "id"]
+    if not all(numbers):
+        keys = ["CAST(id AS VARCHAR)"] * 2
+        if any(numbers) and _all_numbers(connection, files[numbers.index(False)]):
+            # text ids that all read as numbers (Parquet's '00001') pair with numeric ids
+            keys = ["id" if number else "CAST(id AS DOUBLE)" for number in numbers]
+    before, after = (f.rows(metric, key) for f, key in zip(files, keys, strict=True))
     parameters = {f.parameter: str(f.path) for f in files}
     joined = (
         "SELECT b.s, count(*) AS n, count(*) FILTER (WHERE a.loss < b.loss) AS improved, "
@@ -330,6 +338,13 @@ def paired_sums_sql(
     return result
 
 
+def _all_numbers(connection: duckdb.DuckDBPyConnection, file: _File) -> bool:
+    """True when every id of ``file`` (a text column) reads as a number."""
+    sql = f"SELECT count(*) FROM {file.source} WHERE TRY_CAST(id AS DOUBLE) IS NULL"
+    row = connection.execute(sql, {file.parameter: str(file.path)}).fetchone()
+    return row is not None and row[0] == 0
+
+
 def _paired_sums(row: Mapping[str, Any]) -> PairedSums:
     """The sums of one joined split (a NULL sum, from no shared rows, is 0)."""
     return PairedSums(
@@ -345,15 +360,23 @@ def _paired_sums(row: Mapping[str, Any]) -> PairedSums:
 def _dev_outcomes_sql(
     connection: duckdb.DuckDBPyConnection, file: _File, ids: Collection[str] | None = None
 ) -> dict[str, bool]:
-    """The file's outcome (True: wrong) for each of ``ids`` found in its dev split (None:
-    every dev id)."""
-    sql = (
-        f"SELECT CAST(id AS VARCHAR) AS id, y_true <> y_pred AS wrong FROM {file.source} "
-        f"WHERE {_split_code()} = {SPLITS.index('dev')}"
+    """The file's outcome (True: wrong) for each of ``ids`` found in its dev split (None: every
+    dev id, keyed as written; a tagged whole number matches however it is written:
+    :func:`~diagnostics.compare.canonical_id`)."""
+    dev = f"FROM {file.source} WHERE {_split_code()} = {SPLITS.index('dev')}"
+    if ids is None:
+        sql = f"SELECT CAST(id AS VARCHAR) AS id, y_true <> y_pred AS wrong {dev}"
+        rows = connection.execute(sql, {file.parameter: str(file.path)}).fetchall()
+        return {str(i): bool(wrong) for i, wrong in rows}
+    text = "CAST(id AS VARCHAR)"
+    canonical = (
+        f"CASE WHEN regexp_full_match(trim({text}), '{WHOLE_NUMBER_SQL}') "
+        f"THEN CAST(CAST(trim({text}) AS DECIMAL(38, 0)) AS VARCHAR) ELSE {text} END"
     )
-    parameters: dict[str, Any] = {file.parameter: str(file.path)}
-    if ids is not None:
-        sql += " AND CAST(id AS VARCHAR) IN (SELECT unnest($ids))"
-        parameters["ids"] = list(ids)
-    rows = connection.execute(sql, parameters).fetchall()
-    return {str(i): bool(wrong) for i, wrong in rows}
+    sql = (
+        f"SELECT * FROM (SELECT {canonical} AS id, y_true <> y_pred AS wrong {dev}) "
+        "WHERE id IN (SELECT unnest($ids))"
+    )
+    wanted = list({canonical_id(i) for i in ids})
+    rows = connection.execute(sql, {file.parameter: str(file.path), "ids": wanted}).fetchall()
+    return outcomes_by_tag({str(i): bool(wrong) for i, wrong in rows}, ids)

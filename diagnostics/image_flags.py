@@ -90,6 +90,7 @@ class ImageFlags:
     images: list[ImageReport]
     thresholds: Thresholds
     training: int = 0
+    unreadable: dict[str, str] = field(default_factory=dict)  # path → why (skip_unreadable)
 
     @property
     def method(self) -> str:
@@ -112,12 +113,22 @@ class ImageFlags:
             "counts": self.counts(),
             "method": self.method,
             "flagged": [r.to_dict() for r in self.flagged()],
+            "unreadable": dict(self.unreadable),
         }
+
+
+def luminance(image: Image.Image) -> Image.Image:
+    """The image as 8-bit greyscale ("L"); 16-bit greyscale (PNG's ``I;16``/``I``) is scaled
+    from 0..65535, not clipped at 255 (which made every 16-bit image dark and flat)."""
+    if image.mode.startswith("I"):
+        wide = np.asarray(image, dtype=np.float64)
+        return Image.fromarray(np.round(np.clip(wide, 0, 65535) / 257).astype(np.uint8), "L")
+    return image.convert("L")
 
 
 def greyscale(image: Image.Image, size: int = WORKING_SIZE) -> np.ndarray:
     """The image as greyscale values 0..1, shrunk to at most ``size`` pixels a side."""
-    image = ImageOps.exif_transpose(image).convert("L")
+    image = luminance(ImageOps.exif_transpose(image))
     if max(image.size) > size:
         image.thumbnail((size, size), Image.Resampling.LANCZOS)
     return np.asarray(image, dtype=np.float64) / 255.0
@@ -146,14 +157,14 @@ def histogram_scores(grey: np.ndarray) -> tuple[float, float, float]:
 
 def difference_hash(image: Image.Image) -> int:
     """64-bit dHash: greyscale at 9×8, one bit per pixel brighter than its right neighbour."""
-    small = np.asarray(image.convert("L").resize((9, 8), Image.Resampling.BOX), dtype=np.int16)
+    small = np.asarray(luminance(image).resize((9, 8), Image.Resampling.BOX), dtype=np.int16)
     bits = (small[:, 1:] > small[:, :-1]).ravel()
     return int(np.packbits(bits).view(">u8")[0])
 
 
 def thumbnail_vector(image: Image.Image) -> npt.NDArray[np.float32]:
     """The 16×16 greyscale, centred and scaled to unit length (zero for a flat image)."""
-    small = np.asarray(image.convert("L").resize((16, 16), Image.Resampling.BOX), np.float64)
+    small = np.asarray(luminance(image).resize((16, 16), Image.Resampling.BOX), np.float64)
     centred = (small - small.mean()).ravel()
     norm = np.linalg.norm(centred)
     vector: npt.NDArray[np.float64] = centred / norm if norm > 0 else centred
@@ -216,19 +227,37 @@ def flag_images(
     *,
     training: Sequence[str] = (),
     thresholds: Thresholds = Thresholds(),
+    skip_unreadable: bool = False,
 ) -> ImageFlags:
     """Score and flag the images ``paths`` under ``root`` (default: every image there).
 
     ``training`` images (paths under ``root`` too) are only compared against: an image close
-    to one of them is a near-duplicate of training data.
+    to one of them is a near-duplicate of training data. An image that cannot be read refuses
+    the whole call, or with ``skip_unreadable`` is left out and listed in ``unreadable``
+    (the others are still flagged).
     """
     paths = list_images(root) if paths is None else list(paths)
     flagged_paths = set(paths)
     training = [p for p in training if p not in flagged_paths]
     if not paths:
         raise InputError(f"no PNG or JPEG images under {root}")
-    reports = [score_image(read_image_file(root, p), p) for p in paths]
-    references = [score_image(read_image_file(root, p), p) for p in training]
+    unreadable: dict[str, str] = {}
+
+    def scored(selected: list[str]) -> tuple[list[ImageReport], list[str]]:
+        reports, kept = [], []
+        for path in selected:
+            try:
+                reports.append(score_image(read_image_file(root, path), path))
+            except InputError as exc:
+                if not skip_unreadable:
+                    raise
+                unreadable[path] = str(exc)
+                continue
+            kept.append(path)
+        return reports, kept
+
+    reports, _ = scored(paths)
+    references, training = scored(training)
 
     def close(first: ImageReport, second: ImageReport) -> bool:
         return float(first.thumbnail @ second.thumbnail) >= thresholds.duplicate_correlation
@@ -255,7 +284,7 @@ def flag_images(
             )
             if on
         ]
-    return ImageFlags(reports, thresholds, training=len(training))
+    return ImageFlags(reports, thresholds, training=len(training), unreadable=unreadable)
 
 
 def flag_image_folder(

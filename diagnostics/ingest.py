@@ -139,10 +139,15 @@ InMemoryTable: TypeAlias = pd.DataFrame | pa.Table | Mapping[str, Any]
 TABLE_NAMES = {pd.DataFrame: "the DataFrame", pa.Table: "the Arrow table"}
 
 
+class TooManySliceValues(InputError):
+    """A slice column with more distinct values than a slice may have (a numeric one is binned
+    instead: :func:`diagnostics.slices.scan_sliced`)."""
+
+
 def check_slice_count(count: int, name: str, column: str) -> None:
     """Refuse a slice column with more than :data:`MAX_SLICE_VALUES` distinct values."""
     if count > MAX_SLICE_VALUES:
-        raise InputError(
+        raise TooManySliceValues(
             f"{name}, slice column '{shown(column, 40)}': {count:,} distinct values, more than the "
             f"{MAX_SLICE_VALUES:,} a slice may have (one waterfall each); slice by a column with "
             "few values (device, country) or bin this one"

@@ -15,8 +15,10 @@ tags.
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 
 import numpy as np
@@ -74,6 +76,7 @@ class LabelIssues:
     rows: int
     classes: list[object]
     issues: list[LabelIssue]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def method(self) -> str:
@@ -89,6 +92,7 @@ class LabelIssues:
             "flagged": len(self.issues),
             "method": self.method,
             "issues": [issue.to_dict() for issue in self.issues],
+            "warnings": list(self.warnings),
         }
 
 
@@ -109,12 +113,9 @@ def _class_order(predictions: Predictions, columns: list[str]) -> list[object]:
     classes: list[object] = []
     for column in columns:
         suffix = column[len(PROBABILITY_PREFIX) :]
-        if suffix not in by_text:
-            raise InputError(
-                f"{predictions.source}, column '{column}': class '{suffix}' is not a label of the "
-                f"file (labels: {', '.join(sorted(by_text)[:12])}); name each probability column "
-                "prob_<label> after a y_true/y_pred label"
-            )
+        if suffix not in by_text:  # a class the model knows that no row is labelled with
+            classes.append(_absent_class(suffix, labels))
+            continue
         classes.append(by_text[suffix])
     missing = sorted(set(by_text) - {str(c) for c in classes})
     if missing:
@@ -123,6 +124,14 @@ def _class_order(predictions: Predictions, columns: list[str]) -> list[object]:
             f"add prob_{missing[0]} (one prob_<label> column per class)"
         )
     return classes
+
+
+def _absent_class(suffix: str, labels: np.ndarray) -> object:
+    """A prob_ column's class that no row has: a whole number when the labels are numbers."""
+    numeric = len(labels) and all(isinstance(_python(v), int | float) for v in labels)
+    if numeric and re.fullmatch(r"[+-]?\d+", suffix):
+        return int(suffix)
+    return suffix
 
 
 def _checked_probabilities(
@@ -184,9 +193,12 @@ def find_label_issues(predictions: Predictions, *, split: str = "dev") -> LabelI
     if len(present) >= 2:
         # cleanlab needs every class among the labels: estimate on the classes dev has
         local, sub = present_classes(given, probabilities)
-        flagged = confident_learning(
-            local, sub, return_indices_ranked_by="self_confidence", n_jobs=1
-        )
+        with warnings.catch_warnings(record=True) as caught:  # said in the result, not on stderr
+            warnings.simplefilter("always")
+            flagged = confident_learning(
+                local, sub, return_indices_ranked_by="self_confidence", n_jobs=1
+            )
+        notes = [_cleanlab_note(str(w.message), [classes[k] for k in present]) for w in caught]
         ids = example_ids(predictions, rows[flagged])
         for i, example in zip(flagged, ids, strict=True):
             issues.append(
@@ -198,7 +210,20 @@ def find_label_issues(predictions: Predictions, *, split: str = "dev") -> LabelI
                     quality=float(probabilities[i, given[i]]),
                 )
             )
-    return LabelIssues(split=split, rows=len(rows), classes=classes, issues=issues)
+    else:
+        notes = []
+    return LabelIssues(split, len(rows), classes, issues, list(dict.fromkeys(notes)))
+
+
+def _cleanlab_note(message: str, present: list[object]) -> str:
+    """cleanlab's warning with its class index replaced by the label it stands for."""
+
+    def label(match: re.Match[str]) -> str:
+        k = int(match.group(1))
+        return f"class {present[k]}" if k < len(present) else match.group(0)
+
+    text = re.sub(r"class: (\d+)", label, message.split(" (see `")[0])
+    return f"cleanlab: {text}"
 
 
 def find_label_issues_in_file(

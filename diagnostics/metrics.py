@@ -13,7 +13,8 @@ Interval methods (:data:`INTERVAL_METHODS`; simulated coverage: ``bench/coverage
   corrected for the losses' skewness by Hall's (1992) monotone transformation of Johnson's t.
 - ``rmse``: the same on the mean squared error, both bounds square-rooted.
 A level measured on one example (n_eff − 1 < MIN_DEGREES) has no interval: nothing says how much
-it varies.
+it varies. Nor has an MAE/RMSE level whose losses are all equal (no spread to scale a t interval
+by: a zero-width interval would claim certainty that three equal losses do not give).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ INTERVAL_METHODS = {
     "square-rooted, 95%",
 }
 NO_INTERVAL = "one example: no interval"
+NO_SPREAD = "all losses equal: no interval"
 MIN_DEGREES = 0.1  # n_eff − 1 below this is one example (t has no usable quantile there)
 
 
@@ -41,7 +43,8 @@ MIN_DEGREES = 0.1  # n_eff − 1 below this is one example (t has no usable quan
 class LevelEstimate:
     """A measured level: the metric's value on one set, its 95% interval and sample size.
 
-    ``low``/``high`` are None when the set is too small for an interval (one example).
+    ``low``/``high`` are None when the set is too small for an interval (one example) or, for
+    MAE/RMSE, its losses are all equal (``equal_losses``).
     ``se`` and ``df`` are the standard error of the value and its degrees of freedom where the
     value is a mean of continuous losses (MAE), for a Welch–Satterthwaite gap; otherwise None.
     """
@@ -52,6 +55,12 @@ class LevelEstimate:
     n: int
     se: float | None = None
     df: float | None = None
+    equal_losses: bool = False
+
+    @property
+    def no_interval_text(self) -> str:
+        """Why the level has no interval, as shown: one example, or all losses equal."""
+        return NO_SPREAD if self.equal_losses else NO_INTERVAL
 
     @property
     def has_interval(self) -> bool:
@@ -243,12 +252,14 @@ class GroupSums:
     def estimates(self, metric: str) -> list[LevelEstimate | None]:
         """The metric with its 95% interval for every group (None for empty groups)."""
         value, low, high, se, df = _interval_arrays(self, metric)
+        flat = _equal_losses(self, _ratio(self.s1, self.sw))
         result: list[LevelEstimate | None] = []
         for g in range(len(self.n)):
             if self.n[g] == 0 or self.sw[g] <= 0:
                 result.append(None)
                 continue
             bounded = bool(np.isfinite(low[g]))
+            equal = metric != "error" and not bounded and self.n[g] >= 2 and bool(flat[g])
             result.append(
                 LevelEstimate(
                     float(value[g]),
@@ -257,6 +268,7 @@ class GroupSums:
                     int(self.n[g]),
                     float(se[g]) if se is not None and metric == "mae" and bounded else None,
                     float(df[g]) if df is not None and metric == "mae" and bounded else None,
+                    equal,
                 )
             )
         return result
@@ -277,6 +289,12 @@ def lost_spread(sums: GroupSums, p2: np.ndarray, tolerance: float = 1e-4) -> np.
     return lost
 
 
+def _equal_losses(sums: GroupSums, mean: np.ndarray) -> np.ndarray:
+    """Groups whose losses are all equal (their spread is rounding next to the mean)."""
+    flat: np.ndarray = sums.m2 <= (1e-12 * mean) ** 2 * sums.sw
+    return flat
+
+
 def _interval_arrays(
     sums: GroupSums, metric: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -291,7 +309,7 @@ def _interval_arrays(
             high = np.maximum(bounds[:, 1], mean) if len(mean) else mean
             return mean, low, high, None, None
         df = n_eff - 1
-        measurable = (sums.n >= 2) & (df >= MIN_DEGREES)
+        measurable = (sums.n >= 2) & (df >= MIN_DEGREES) & ~_equal_losses(sums, mean)
         # unbiased for reliability weights: Σw·d² / (Σw − Σw²/Σw) = m2/Σw · n_eff/(n_eff − 1)
         variance = np.where(measurable, sums.m2 / sw * n_eff / df, np.nan)
         se = np.sqrt(variance / n_eff)

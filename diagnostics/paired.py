@@ -114,7 +114,9 @@ def paired_loss_change(sums: PairedSums, metric: str) -> ChangeTest | None:
     """MAE / RMSE change on paired examples: Student's t on the per-example loss differences.
 
     For RMSE the t interval of the mean squared error's change is scaled by
-    ``1 / (RMSE_before + RMSE_after)`` (the change of a square root). None below 2 examples.
+    ``1 / (RMSE_before + RMSE_after)`` (the change of a square root). None below 2 examples
+    and when every example's loss changed by the same amount (no spread: a zero-width interval
+    would claim a certainty the examples do not give).
     """
     n = sums.n
     if n < 2:
@@ -122,17 +124,15 @@ def paired_loss_change(sums: PairedSums, metric: str) -> ChangeTest | None:
     mean = (sums.after - sums.before) / n
     variance = max((sums.diff2 - n * mean * mean) / (n - 1), 0.0)
     se = math.sqrt(variance / n)
+    if se <= 1e-12 * abs(mean):
+        return None
     spread = float(stats.t.ppf(0.975, n - 1)) * se
-    p = 1.0 if se == 0 else float(2 * stats.t.sf(abs(mean) / se, n - 1))
-    if se == 0 and mean != 0:
-        p = 0.0
+    p = float(2 * stats.t.sf(abs(mean) / se, n - 1))
     if metric == "mae":
         return ChangeTest(mean, mean - spread, mean + spread, p, "paired_t")
     root_before, root_after = math.sqrt(sums.before / n), math.sqrt(sums.after / n)
     scale = root_before + root_after
     change = root_after - root_before
-    if scale == 0:
-        return ChangeTest(0.0, 0.0, 0.0, 1.0, "paired_t")
     return ChangeTest(change, change - spread / scale, change + spread / scale, p, "paired_t")
 
 

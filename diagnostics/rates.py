@@ -2,13 +2,14 @@
 
 Rates are fractions inside the code and JSON (0.08) and percent in the UI and reports (8.0%).
 A typed rate may be ``8%`` or ``0.08``; a bare number above 1 is refused, since ``8`` is
-ambiguous (8% or 800%?).
+ambiguous (8% or 800%?), and so is a bare ``1`` (1% or 100%?).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from typing import overload
 
 from diagnostics.validation import InputError
 
@@ -18,8 +19,24 @@ NUMBER = re.compile(
 )
 
 RATE_METRICS = ("error",)
+DIGITS_KEPT = 12  # past binary noise (0.08 − 0.01 = 0.06999…), before any meaningful digit
 REGRESSION_METRICS = ("mae", "rmse")
 METRICS = RATE_METRICS + REGRESSION_METRICS
+
+
+@overload
+def clean(value: float) -> float: ...
+@overload
+def clean(value: None) -> None: ...
+def clean(value: float | None) -> float | None:
+    """``value`` with binary noise rounded away (0.08 − 0.01 → 0.07, 0.7% → 0.007) and every
+    meaningful digit kept: how numbers leave the library (JSON, fractions typed as percent)."""
+    return None if value is None else round(float(value), DIGITS_KEPT)
+
+
+def from_percent(value: float) -> float:
+    """A percent typed by a person (0.7) as the fraction it means (exactly 0.007)."""
+    return clean(value / 100.0)
 
 
 def is_rate_metric(metric: str) -> bool:
@@ -30,7 +47,8 @@ def is_rate_metric(metric: str) -> bool:
 def parse_rate(text: str | float, *, what: str = "rate") -> float:
     """Parse ``"8%"``, ``"8.5 %"`` or ``"0.08"`` into the fraction 0.08.
 
-    Refuses a bare number above 1, negatives, and anything not a number, naming ``what``.
+    Refuses a bare number above 1, a bare ``1`` typed as text (1% or 100%?; the number 1.0
+    from code is 100%), negatives, and anything not a number, naming ``what``.
     """
     raw = str(text).strip()
     percent = raw.endswith("%")
@@ -41,7 +59,9 @@ def parse_rate(text: str | float, *, what: str = "rate") -> float:
     if not math.isfinite(value):
         raise InputError(f"{what}: '{raw}' is not a finite number; write it as 8% or 0.08")
     if percent:
-        value = round(value / 100.0, 12)  # 0.7% is exactly 0.007, not 0.00699…
+        value = from_percent(value)  # 0.7% is exactly 0.007, not 0.00699…
+    elif value == 1 and isinstance(text, str):
+        raise InputError(f"{what}: a bare {raw} is ambiguous (1% or 100%?); write 1% or 100%")
     elif value > 1:
         raise InputError(
             f"{what}: {raw} is above 1, so it is not a fraction; write {raw}% for percent "

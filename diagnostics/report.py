@@ -154,11 +154,20 @@ def report_charts(inputs: ReportInputs) -> dict[str, object]:
     return charts
 
 
+# vl-convert lays text out with Liberation Sans (Arial's metrics); a browser without Arial draws
+# it in a wider font (DejaVu Sans is ~15% wider), so labels laid out to the edge ran past it
+# ("lurry/low quality", slanted axis labels cut at the bottom). The report asks for Arial's
+# metrics (CSS) and keeps this margin.
+CHART_PADDING = {"left": 40, "right": 24, "top": 8, "bottom": 40}
+
+
 def chart_svg(chart: Any) -> Markup:
-    """Render an Altair chart to inline SVG markup (vl-convert; no network, no script)."""
+    """Render an Altair chart to inline SVG markup (vl-convert; no network, no script), with
+    :data:`CHART_PADDING` around it for a browser font wider than vl-convert's."""
     import vl_convert
 
-    return Markup(vl_convert.vegalite_to_svg(chart.to_dict()))
+    spec = {**chart.to_dict(), "padding": CHART_PADDING}
+    return Markup(vl_convert.vegalite_to_svg(spec))
 
 
 def render_html(

@@ -3,7 +3,8 @@
 A slice is a conjunction of up to three predicates on a predictions file's extra columns:
 ``column == value`` for a categorical column (or a numeric one with few values), ``column <
 edge`` / ``column >= edge`` for a numeric column, at the split's quantiles (edges rounded to
-three significant digits, so a predicate means exactly what it says), ``column missing`` for
+three significant digits, more where the column's range is narrow (timestamps), so a predicate
+means exactly what it says and no cut is lost to rounding), ``column missing`` for
 empty cells. Every slice with at least ``min_support`` rows of the split is tried against the
 rest of that split with a one-sided Fisher exact test (the hypergeometric tail: how likely this
 many errors or more fall in the slice if errors were spread at random over the split), and the
@@ -29,7 +30,7 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -43,13 +44,19 @@ from diagnostics.ingest import (
     REQUIRED_COLUMNS,
     SCORE_COLUMNS,
     Predictions,
+    TooManySliceValues,
     read_predictions,
+    slice_metrics,
     split_estimates,
+    split_metrics,
 )
 from diagnostics.metrics import GroupSums, wilson_interval
 from diagnostics.splitnames import SPLITS, normalize_split
 from diagnostics.validation import InputError
 from diagnostics.waterfall import GAPS, diagnose
+
+if TYPE_CHECKING:
+    from diagnostics.fastscan import ScanResult
 
 PROBABILITY_PREFIX = "prob_"
 DEFAULT_FDR = 0.05
@@ -117,7 +124,9 @@ class Predicate:
         if self.op == "missing":
             return f"{self.column} missing"
         op = "=" if self.op == "==" else self.op
-        value = f"{self.value:g}" if isinstance(self.value, float) else self.value
+        value = self.value
+        if isinstance(value, float):  # shortest exact form: 0.31, 1700000180 (not 1.7e+09)
+            value = f"{value:g}" if float(f"{value:g}") == value else repr(value).removesuffix(".0")
         return f"{self.column}{op}{value}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -326,14 +335,20 @@ def _python_value(value: object) -> object:
 
 
 def _edges(values: np.ndarray, bins: int) -> np.ndarray:
-    """Quantile edges, rounded to three significant digits, strictly inside the value range."""
+    """Quantile edges strictly inside the value range, rounded to three significant digits, or
+    to as few more as keep every distinct cut (a narrow range far from 0: timestamps)."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return np.empty(0)
     raw = np.quantile(finite, np.arange(1, bins) / bins)
-    rounded = np.array([float(f"{edge:.3g}") for edge in raw])
     low, high = finite.min(), finite.max()
-    return np.unique(rounded[(rounded > low) & (rounded <= high)])
+    wanted = len(np.unique(raw[(raw > low) & (raw <= high)]))
+    for digits in range(3, 18):
+        rounded = np.array([float(f"{edge:.{digits}g}") for edge in raw])
+        edges = np.unique(rounded[(rounded > low) & (rounded <= high)])
+        if len(edges) >= wanted:
+            break
+    return edges
 
 
 def _encode_numeric(name: str, values: np.ndarray, bins: int, min_support: int) -> _Encoded:
@@ -382,7 +397,10 @@ def _membership(rows: list[np.ndarray], n_codes: int) -> np.ndarray:
 
 
 def _is_text(values: pd.Series) -> bool:
-    text: bool = pd.api.types.is_string_dtype(values) or values.dtype == object
+    """True for a column of strings (an object column of dates or mixed values is not)."""
+    if values.dtype == object:
+        return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+    text: bool = pd.api.types.is_string_dtype(values)
     return text
 
 
@@ -477,11 +495,14 @@ def search_slices(
     fdr: float = DEFAULT_FDR,
     bins: int = DEFAULT_BINS,
     top: int = DEFAULT_TOP,
+    idle: list[str] | None = None,
 ) -> tuple[list[Slice], int, int]:
     """The significant slices of one split's rows: (ranked slices, slices tried, significant).
 
     ``frame`` holds the split's metadata columns and ``errors`` whether each row is wrong.
-    Slices come without waterfall or representation (see :func:`find_slices`).
+    Slices come without waterfall or representation (see :func:`find_slices`). The columns
+    that gave no predicate at all (one value, or every value rarer than ``min_support``) are
+    appended to ``idle`` when given.
     """
     if not 1 <= max_predicates <= 3:
         raise InputError(f"--max-predicates must be 1, 2 or 3 (got {max_predicates})")
@@ -491,6 +512,8 @@ def search_slices(
     if min_support < 1:
         raise InputError(f"--min-support must be at least 1 row (got {min_support})")
     encoded = [_encode(c, frame[c], bins, min_support) for c in columns]
+    if idle is not None:
+        idle.extend(e.name for e in encoded if not e.predicates)
     found = _count_slices(encoded, errors, max_predicates, min_support)
     n = np.concatenate(found.n) if found.n else np.empty(0)
     wrong = np.concatenate(found.errors) if found.errors else np.empty(0)
@@ -604,7 +627,11 @@ def find_slices(
         )
     split = normalize_split(split)
     frame = predictions.frame
-    columns = list(columns) if columns else [c for c in frame.columns if not standard_column(c)]
+    columns = (
+        list(dict.fromkeys(columns))  # --columns device,device is device
+        if columns
+        else [c for c in frame.columns if not standard_column(c)]
+    )
     if not columns:
         raise InputError(
             f"{predictions.source} has no extra columns to slice by; add metadata columns "
@@ -623,6 +650,7 @@ def find_slices(
     errors = loss[in_split]
     rows = int(in_split.sum())
     support = default_min_support(rows) if min_support is None else min_support
+    idle: list[str] = []
     slices, tried, significant = search_slices(
         frame.loc[in_split, columns].reset_index(drop=True),
         errors,
@@ -631,6 +659,7 @@ def find_slices(
         min_support=support,
         fdr=fdr,
         top=top,
+        idle=idle,
     )
     for found in slices:
         describe_gaps(predictions, found, loss)
@@ -639,6 +668,11 @@ def find_slices(
         warnings.append("row weights are ignored: slices count rows")
     if not errors.any():
         warnings.append(f"split '{split}' has no errors: no slice can stand out")
+    if idle:
+        warnings.append(
+            f"no slice of {', '.join(idle)}: one value, or every value on fewer than {support:,} "
+            f"rows of {split} (--min-support)"
+        )
     return SliceSearch(
         split=split,
         rows=rows,
@@ -672,5 +706,80 @@ def find_slices_in_file(
                 f"{name} has no extra columns to slice by; add metadata columns (e.g. device, "
                 "brightness) beside split, y_true and y_pred"
             )
+    columns = list(dict.fromkeys(columns))
     predictions = read_predictions(path, extra_columns=tuple(columns), display_name=display_name)
     return find_slices(predictions, columns=columns, **options)
+
+
+# -- a numeric slice column on the waterfall: binned as the slice finder cuts it ---------------
+
+
+def binned_values(values: pd.Series, bins: int = DEFAULT_BINS) -> pd.Series | None:
+    """A numeric column of more than :data:`DISCRETE_LIMIT` values as the slice finder's
+    quantile bins (``< 0.31``, ``0.31 – 0.52``, ``≥ 0.88``, ``missing``); None for any other
+    column (few values, or text), which slices by value."""
+    boolean = pd.api.types.is_bool_dtype(values)
+    if boolean or not pd.api.types.is_numeric_dtype(values):
+        return None
+    if values.nunique(dropna=True) <= DISCRETE_LIMIT:
+        return None
+    numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    edges = _edges(numbers, bins)
+    texts = [Predicate("", "<", float(edge)).label[1:] for edge in edges]  # "<0.31" → "0.31"
+    names = [f"< {texts[0]}"] if texts else ["all values"]
+    names += [f"{low} – {high}" for low, high in itertools.pairwise(texts)]
+    names += [f"≥ {texts[-1]}"] if texts else []
+    codes = np.searchsorted(edges, numbers, side="right")
+    labels = np.array(names, dtype=object)[np.minimum(codes, len(names) - 1)]
+    labels[np.isnan(numbers)] = "missing"
+    return pd.Series(labels, index=values.index)
+
+
+def scan_sliced(
+    path: str | os.PathLike[str],
+    *,
+    metric: str | None = None,
+    slice_column: str | None = None,
+    display_name: str | None = None,
+) -> ScanResult:
+    """:func:`~diagnostics.fastscan.scan_split_metrics`, with a numeric slice column of many
+    values (a brightness, a timestamp) cut into the slice finder's quantile bins instead of one
+    waterfall per value (:func:`binned_values`); other columns slice by value."""
+    # imported here: DuckDB is a heavy import that slice finding alone does not need
+    from diagnostics.fastscan import ScanResult, scan_split_metrics
+
+    try:
+        scan = scan_split_metrics(
+            path, metric=metric, slice_column=slice_column, display_name=display_name
+        )
+        if slice_column is None or len(scan.slices) <= DISCRETE_LIMIT:
+            return scan
+        refusal = None
+    except TooManySliceValues as exc:
+        refusal = exc
+    assert slice_column is not None
+    predictions = read_predictions(
+        path,
+        metric=metric,
+        extra_columns=(slice_column,),
+        display_name=display_name,
+        metrics_only=True,
+    )
+    binned = binned_values(predictions.frame[slice_column])
+    if binned is None:
+        if refusal is not None:
+            raise refusal
+        return scan
+    cut = Predictions(
+        predictions.frame.assign(**{slice_column: binned}),
+        predictions.metric,
+        predictions.source,
+    )
+    return ScanResult(
+        splits=split_metrics(predictions),
+        slices=slice_metrics(cut, slice_column),
+        metric=predictions.metric,
+        source=predictions.source,
+        rows=len(predictions.frame),
+        engine="pyarrow",
+    )

@@ -42,11 +42,15 @@ paired test needs (Connor 1987)::
 
     n = (z₀.₉₇₅·√ψ + z₀.₈·√(ψ − δ²))² / δ²
 
-with ψ the share of dev examples on which the two models disagree (ψ ≥ δ). With ``disagreement``
-(ψ) given, dev gets the paired size; without it dev keeps the independent-samples size, which is
-the conservative bound (ψ at its largest, independent errors), and the paired sizes at a few
-plausible ψ (:data:`PLAUSIBLE_DISAGREEMENT`, as multiples of δ) are reported beside it. The
-rule-of-thumb size is reported too.
+with ψ the share of dev examples on which the two models disagree (ψ ≥ δ). That normal
+approximation gives the *exact* McNemar test ``compare`` runs only 75–79% power, so with
+``disagreement`` (ψ) given, dev gets the smallest size at which the exact test (two-sided, 5%)
+has 80% power (:func:`exact_mcnemar_power`, found by bisection from Connor's size), and the
+smallest detectable difference is the exact test's too; without it dev keeps the
+independent-samples size, which is the conservative bound (ψ at its largest, independent
+errors), and the paired sizes at a few plausible ψ (:data:`PLAUSIBLE_DISAGREEMENT`, as
+multiples of δ; Connor's approximation) are reported beside it. The rule-of-thumb size is
+reported too.
 """
 
 from __future__ import annotations
@@ -58,7 +62,11 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
 
+import numpy as np
+from scipy import stats
+
 from diagnostics.metrics import Z_95
+from diagnostics.rates import clean
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
 
@@ -67,6 +75,7 @@ SMALL_DATA_LIMIT = TABLE[0][0]
 TRAIN_DEV_SHARE = 0.10
 TARGET_DEV_SHARE = 0.25
 Z_80 = NormalDist().inv_cdf(0.80)
+POWER = 0.80
 PLAUSIBLE_DISAGREEMENT = (1.5, 2.0, 3.0, 5.0)  # ψ as multiples of δ, up to the independent ψ
 RULE_OF_THUMB = "a dev set of 1,000–10,000 examples is the usual rule"
 NO_TEST_WARNING = (
@@ -140,12 +149,6 @@ class SplitPlan:
             "warnings": list(self.warnings),
         }
 
-    def _repr_html_(self) -> str:
-        """Jupyter's view: the report's split plan section."""
-        from diagnostics.report import ReportInputs, render_fragment
-
-        return render_fragment(ReportInputs(split_plan=self), ("splits",))
-
 
 def rule_dev_fraction(size: float) -> float:
     """The dev (and test) share of ``size`` examples under the table rule, before rounding."""
@@ -187,6 +190,60 @@ def paired_dev_size(min_difference: float, disagreement: float) -> int:
     return math.ceil(root * root / (delta * delta) - 1e-9)
 
 
+def exact_mcnemar_power(n: int, min_difference: float, disagreement: float) -> float:
+    """Power of the exact two-sided McNemar test at 5% (as ``compare`` runs it) on ``n`` paired
+    examples, when the models disagree on a share ψ and their error rates differ by δ.
+
+    The discordant count m is Bin(n, ψ); given m, the better model's wins are Bin(m, (ψ + δ)/2ψ)
+    and the test rejects when the smaller side k has 2·P[Bin(m, ½) ≤ k] < 0.05. The power sums
+    the conditional powers over m (within 12 standard deviations of nψ).
+    """
+    psi, delta = disagreement, min_difference
+    if n <= 0 or psi <= 0:
+        return 0.0
+    mean, sd = n * psi, math.sqrt(n * psi * (1 - psi))
+    counts = np.arange(max(0, int(mean - 12 * sd) - 1), min(n, int(mean + 12 * sd) + 2) + 1)
+    weights = stats.binom.pmf(counts, n, psi)
+    largest = stats.binom.ppf(0.025, counts, 0.5) - 1  # reject when min(b, c) ≤ this
+    share = min((psi + delta) / (2 * psi), 1.0)
+    conditional = stats.binom.cdf(largest, counts, share) + stats.binom.sf(
+        counts - largest - 1, counts, share
+    )
+    conditional = np.where(largest < 0, 0.0, np.where(largest < counts - largest, conditional, 1.0))
+    return float(min((weights * conditional).sum(), 1.0))
+
+
+def exact_paired_dev_size(min_difference: float, disagreement: float) -> int:
+    """The smallest dev (by bisection from Connor's size) at which the exact McNemar test has
+    80% power to detect ``min_difference`` at a disagreement share ``disagreement``."""
+    low = paired_dev_size(min_difference, disagreement) - 1  # Connor: under 80% (75–79%)
+    high = low + 1
+    while exact_mcnemar_power(high, min_difference, disagreement) < POWER:
+        low, high = high, 2 * high
+    while high - low > 1:
+        middle = (low + high) // 2
+        if exact_mcnemar_power(middle, min_difference, disagreement) >= POWER:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def detectable_paired_difference(dev_size: int, disagreement: float) -> float:
+    """The smallest error difference the exact McNemar test detects (95%/80%) on ``dev_size``
+    paired examples disagreeing on a share ``disagreement`` (at most that share)."""
+    low, high = 0.0, disagreement
+    if exact_mcnemar_power(dev_size, high, disagreement) < POWER:
+        return high
+    for _ in range(40):
+        middle = (low + high) / 2
+        if exact_mcnemar_power(dev_size, middle, disagreement) >= POWER:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
 def independent_disagreement(min_difference: float, baseline_error: float | None) -> float:
     """ψ when the two models' errors are independent: p₁(1 − p₂) + p₂(1 − p₁) (the largest)."""
     p1, p2 = _proportions(min_difference, baseline_error)
@@ -196,7 +253,7 @@ def independent_disagreement(min_difference: float, baseline_error: float | None
 def paired_sizes(min_difference: float, baseline_error: float | None) -> list[dict[str, float]]:
     """The paired dev sizes at plausible disagreement shares (below the independent ψ)."""
     largest = independent_disagreement(min_difference, baseline_error)
-    shares = [round(k * min_difference, 12) for k in PLAUSIBLE_DISAGREEMENT]
+    shares = [clean(k * min_difference) for k in PLAUSIBLE_DISAGREEMENT]
     return [
         {"disagreement": psi, "dev": paired_dev_size(min_difference, psi)}
         for psi in shares
@@ -209,7 +266,7 @@ def _sized_dev(
 ) -> int:
     """Dev for ``min_difference``: paired when the disagreement is known, else independent."""
     if disagreement is not None:
-        return paired_dev_size(min_difference, disagreement)
+        return exact_paired_dev_size(min_difference, disagreement)
     return required_dev_size(min_difference, baseline_error)
 
 
@@ -487,7 +544,20 @@ def _finish(
     notes: list[str],
 ) -> SplitPlan:
     dev = counts["dev"]
-    detectable = detectable_difference(dev, baseline_error)
+    if disagreement is None:
+        detectable = detectable_difference(dev, baseline_error)
+    else:  # the exact McNemar test compare runs, at the given disagreement
+        detectable = detectable_paired_difference(dev, disagreement)
+    paired_dev = (
+        ([{"disagreement": disagreement, "dev": dev}] if disagreement is not None else [])
+        + [
+            row
+            for row in paired_sizes(min_difference, baseline_error)
+            if row["disagreement"] != disagreement  # the given share is listed once
+        ]
+        if min_difference
+        else []
+    )
     power: dict[str, Any] = {
         "confidence": 0.95,
         "power": 0.80,
@@ -502,12 +572,11 @@ def _finish(
         ),
         "disagreement": disagreement,
         "paired_formula": "n = (z0.975 * sqrt(psi) + z0.8 * sqrt(psi - d^2))^2 / d^2",
-        "paired_dev": (
-            ([{"disagreement": disagreement, "dev": dev}] if disagreement is not None else [])
-            + paired_sizes(min_difference, baseline_error)
-            if min_difference
-            else []
+        "paired_test": (
+            "exact McNemar (two-sided, 5%), 80% power: the given share's dev; the other shares "
+            "by Connor's normal approximation (about 75-79% power for the exact test)"
         ),
+        "paired_dev": paired_dev,
         "rule_of_thumb_dev": rule_dev,
         "dev": dev,
         "detectable_difference": detectable,
@@ -525,9 +594,14 @@ def _finish(
     if not test:
         warnings.append(NO_TEST_WARNING)
     if dev < SMALL_DEV_EXAMPLES:
+        test_words = (
+            ""
+            if disagreement is None
+            else f", exact McNemar test at {_pct(disagreement)} disagreement"
+        )
         warnings.append(
             f"A dev set of {dev:,} can only tell apart models about {_pct(detectable)} apart "
-            f"(95% confidence, 80% power); {RULE_OF_THUMB}."
+            f"(95% confidence, 80% power{test_words}); {RULE_OF_THUMB}."
         )
     assert sum(counts.values()) == size
     return SplitPlan(
@@ -551,8 +625,8 @@ def _paired_note(power: dict[str, Any]) -> str:
         return (
             f"Two models are compared on the same dev examples, so only the "
             f"{_pct(power['disagreement'])} where they disagree carry the {delta} difference: "
-            f"McNemar's paired test needs {power['required_dev']:,} (independent samples would "
-            f"need {independent:,})."
+            f"the exact McNemar test that compare runs needs {power['required_dev']:,} for 80% "
+            f"power (independent samples would need {independent:,})."
         )
     shown = ", ".join(
         f"{row['dev']:,} at {_pct(row['disagreement'])}" for row in power["paired_dev"]

@@ -111,12 +111,15 @@ def table_ceiling(
     reviewed: int | None = None,
     dev_errors: int | None = None,
     source: str = "the tags",
+    carried: Collection[str] = (),
 ) -> tuple[Ceiling, list[Agreement]]:
     """The ceiling table of a tags table, and the annotators' agreement per category.
 
     With ``annotator`` only that annotator's tags count (no agreement); otherwise the consensus
     of all annotators, with Cohen's or Fleiss' kappa when two or more reviewed. ``source`` names
-    the tags in messages (a file name). Raises InputError before any example was reviewed.
+    the tags in messages (a file name). ``carried`` ids (tags carried over from an earlier
+    version) are not random draws: see :func:`~diagnostics.ceiling.ceiling_from_tags`. Raises
+    InputError before any example was reviewed.
     """
     annotations = table.annotations()
     agreement: list[Agreement] = []
@@ -131,11 +134,12 @@ def table_ceiling(
         if len(reviewers) > 1:
             agreement = category_agreement({a: annotations[a] for a in reviewers}, table.categories)
     ceiling = ceiling_from_tags(
-        {item: set(carried) for item, carried in tags.items()},
+        {item: set(names) for item, names in tags.items()},
         dev_error,
         categories=table.categories,
         reviewed=reviewed,
         dev_errors=dev_errors,
+        carried=carried,
     )
     return ceiling, agreement
 

@@ -14,11 +14,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any
 
 from diagnostics.ingest import Predictions, split_metrics
-from diagnostics.metrics import INTERVAL_METHODS, NO_INTERVAL, LevelEstimate, gap_interval
-from diagnostics.rates import format_value, parse_metric_value
+from diagnostics.metrics import (
+    INTERVAL_METHODS,
+    NO_INTERVAL,
+    NO_SPREAD,
+    LevelEstimate,
+    gap_interval,
+)
+from diagnostics.rates import clean, format_value, parse_metric_value
 from diagnostics.splitnames import LEVEL_LABELS, LEVELS, SPLITS
 from diagnostics.validation import InputError
 
@@ -128,8 +134,8 @@ class Gap:
         """Above zero beyond the noise: the interval lies above 0 (without one, the gap > 0,
         unless a level was measured on too few examples to tell)."""
         if self.interval is not None:
-            return _clean(self.interval[0]) > 0
-        return not self.unmeasurable and _clean(self.value) > 0
+            return clean(self.interval[0]) > 0
+        return not self.unmeasurable and clean(self.value) > 0
 
 
 @dataclass
@@ -162,7 +168,9 @@ class Diagnosis:
         est = self.intervals.get(level)
         if est is None:
             return ""
-        return f"{self.fmt(est.low)} – {self.fmt(est.high)}" if est.has_interval else NO_INTERVAL
+        if not est.has_interval:
+            return est.no_interval_text
+        return f"{self.fmt(est.low)} – {self.fmt(est.high)}"
 
     def gap_interval_text(self, name: str) -> str:
         """A gap's 95% interval as shown (``+0.1% to +3.2%``), or why it has none."""
@@ -170,9 +178,15 @@ class Diagnosis:
         if gap is None or (gap.interval is None and not gap.unmeasurable):
             return "—"
         if gap.interval is None:
-            return NO_INTERVAL
+            return self.no_interval_text(gap)
         low, high = gap.interval
         return f"{self.fmt(low, signed=True)} to {self.fmt(high, signed=True)}"
+
+    def no_interval_text(self, gap: Gap) -> str:
+        """Why a gap has no interval: a level of one example, or one whose losses are equal."""
+        levels = [self.intervals[k] for k in (gap.lower, gap.upper) if k in self.intervals]
+        texts = {est.no_interval_text for est in levels if not est.has_interval}
+        return NO_INTERVAL if NO_INTERVAL in texts or not texts else NO_SPREAD
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the CLI contract (DESIGN.md: ``diagnose --json``)."""
@@ -182,8 +196,7 @@ class Diagnosis:
             "levels": {name: self.levels.get(name) for name in LEVELS},
             "human_levels": [h.to_dict() for h in self.human_levels],
             "gaps": {
-                name: (_clean(self.gaps[name].value) if name in self.gaps else None)
-                for name in GAPS
+                name: (clean(self.gaps[name].value) if name in self.gaps else None) for name in GAPS
             },
             "gap_intervals": {name: _clean_interval(self.gaps.get(name)) for name in GAPS},
             "priority": list(self.priority),
@@ -200,12 +213,6 @@ class Diagnosis:
                 "gaps": {name: gap.method for name, gap in self.gaps.items() if gap.method},
             }
         return result
-
-    def _repr_html_(self) -> str:
-        """Jupyter's view: the report's waterfall chart, gap table, action plan and warnings."""
-        from diagnostics.report import DIAGNOSIS_SECTIONS, ReportInputs, render_fragment
-
-        return render_fragment(ReportInputs(diagnosis=self), DIAGNOSIS_SECTIONS)
 
 
 def gap_rows(diagnosis: Diagnosis) -> list[dict[str, str | bool]]:
@@ -225,7 +232,7 @@ def gap_rows(diagnosis: Diagnosis) -> list[dict[str, str | bool]]:
         elif gap.within_noise:
             status = "within noise"
         elif gap.unmeasurable:
-            status = NO_INTERVAL
+            status = diagnosis.no_interval_text(gap)
         else:
             status = "not a problem"
         rows.append(
@@ -256,20 +263,11 @@ def _gap_note(diagnosis: Diagnosis, gap: Gap) -> str:
     return "; ".join(notes)
 
 
-@overload
-def _clean(value: float) -> float: ...
-@overload
-def _clean(value: None) -> None: ...
-def _clean(value: float | None) -> float | None:
-    """Round away binary noise (0.08 − 0.01 → 0.07) while keeping every meaningful digit."""
-    return None if value is None else round(value, 12)
-
-
 def _clean_interval(gap: Gap | None) -> list[float] | None:
     """A gap's 95% interval as JSON (None without the gap or without an interval)."""
     if gap is None or gap.interval is None:
         return None
-    return [_clean(v) for v in gap.interval]
+    return [clean(v) for v in gap.interval]
 
 
 def diagnose(
@@ -336,7 +334,7 @@ def _gaps(
         low, high = levels[lower], levels[upper]
         if low is None or high is None:
             continue
-        value = _clean(high - low)
+        value = clean(high - low)
         measured = [estimates[k] for k in (lower, upper) if k in estimates]
         unmeasurable = any(not est.has_interval for est in measured)
         found = None
@@ -349,7 +347,7 @@ def _gaps(
 
 def _priority(diagnosis: Diagnosis) -> list[str]:
     candidates = [gap for gap in diagnosis.gaps.values() if gap.is_priority]
-    candidates.sort(key=lambda gap: (-_clean(gap.value), GAPS.index(gap.name)))
+    candidates.sort(key=lambda gap: (-clean(gap.value), GAPS.index(gap.name)))
     return [gap.name for gap in candidates]
 
 
@@ -380,17 +378,23 @@ def _warnings(diagnosis: Diagnosis) -> list[str]:
             )
         elif gap.unmeasurable:
             few = [
-                LEVEL_LABELS[k]
+                k
                 for k in (gap.lower, gap.upper)
                 if k in diagnosis.intervals and not diagnosis.intervals[k].has_interval
             ]
+            names = " and ".join(LEVEL_LABELS[k] for k in few)
+            equal = all(diagnosis.intervals[k].equal_losses for k in few)
+            why = (
+                f"{'has' if len(few) == 1 else 'have'} one example"
+                if not equal
+                else f"{'has' if len(few) == 1 else 'have'} no spread (all losses equal)"
+            )
             warnings.append(
                 f"The {label} gap ({fmt(gap.value, signed=True)}) cannot be told from noise: "
-                f"{' and '.join(few)} {'has' if len(few) == 1 else 'have'} one example, so no "
-                f"interval, and it is not a priority; more examples in {' and '.join(few)} "
-                "would tell"
+                f"{names} {why}, so no interval, and it is not a priority; more examples in "
+                f"{names} would tell"
             )
-        elif _clean(gap.value) < 0 and gap.name != "avoidable_bias":
+        elif clean(gap.value) < 0 and gap.name != "avoidable_bias":
             warnings.append(
                 f"Negative {label} gap ({fmt(gap.value, signed=True)}): "
                 f"{NEGATIVE_GAP_REASONS[gap.name]}"
@@ -505,10 +509,13 @@ def _recommendation(diagnosis: Diagnosis, name: str) -> dict[str, Any]:
     }
     return {
         "gap": name,
-        "size": _clean(gap.value),
+        "size": clean(gap.value),
         "reason": reasons[name],
         "actions": list(KNOBS[name]),
     }
+
+
+MIN_SLICE_ROWS = 20  # a slice's level on fewer rows makes no priority (the slice finder's floor)
 
 
 def diagnose_slices(
@@ -517,19 +524,54 @@ def diagnose_slices(
     *,
     metric: str = "error",
     unit: str = "",
+    min_rows: int = MIN_SLICE_ROWS,
 ) -> list[tuple[str, Diagnosis]]:
-    """One diagnosis per slice value, the slice with the largest significant gap first."""
+    """One diagnosis per slice value, the slice with the largest significant gap first.
+
+    A gap between levels of which one holds fewer than ``min_rows`` rows of the slice is no
+    priority of it (4 rows made "fix first: dev overfitting 100%"); a warning says so.
+    """
 
     def largest(diagnosis: Diagnosis) -> float:
         gap = diagnosis.largest_gap()
         return gap.value if gap else -math.inf
 
     results = [
-        (value, diagnose(levels, humans, metric=metric, unit=unit))
+        (
+            value,
+            _without_small_priorities(diagnose(levels, humans, metric=metric, unit=unit), min_rows),
+        )
         for value, levels in per_slice.items()
         if levels
     ]
     return sorted(results, key=lambda item: -largest(item[1]))
+
+
+def _without_small_priorities(diagnosis: Diagnosis, min_rows: int) -> Diagnosis:
+    """The diagnosis with no priority on a gap whose levels hold fewer than ``min_rows`` rows."""
+
+    def small(name: str) -> list[str]:
+        gap = diagnosis.gaps[name]
+        return [
+            k
+            for k in (gap.lower, gap.upper)
+            if k in diagnosis.intervals and diagnosis.intervals[k].n < min_rows
+        ]
+
+    dropped = [name for name in diagnosis.priority if small(name)]
+    if not dropped:
+        return diagnosis
+    for name in dropped:
+        levels = " and ".join(
+            f"{LEVEL_LABELS[k]} ({diagnosis.intervals[k].n})" for k in small(name)
+        )
+        diagnosis.warnings.append(
+            f"The {GAP_LABELS[name]} gap is not a priority of this slice: {levels} "
+            f"{'has' if len(small(name)) == 1 else 'have'} fewer than {min_rows} rows"
+        )
+    diagnosis.priority = [name for name in diagnosis.priority if name not in dropped]
+    diagnosis.recommendations = [_recommendation(diagnosis, name) for name in diagnosis.priority]
+    return diagnosis
 
 
 def slices_to_dict(column: str, slices: Sequence[tuple[str, Diagnosis]]) -> dict[str, Any]:
@@ -546,6 +588,33 @@ def parse_human_level(text: str, metric: str = "error", *, index: int = 1) -> Hu
             f"--human: '{text}' has '=' but no name; write NAME=RATE (expert=1%) or RATE"
         )
     return HumanLevel(name or f"human {index}", parse_metric_value(value, metric, what="--human"))
+
+
+def parse_human_levels(
+    texts: Sequence[str | float | HumanLevel], metric: str = "error"
+) -> list[HumanLevel]:
+    """Human levels as ``--human`` takes them (each as :func:`parse_human_level`, unnamed ones
+    numbered by position), checked by :func:`check_human_levels`."""
+    levels = [
+        text if isinstance(text, HumanLevel) else parse_human_level(str(text), metric, index=i)
+        for i, text in enumerate(texts, start=1)
+    ]
+    check_human_levels(levels)
+    return levels
+
+
+def check_human_levels(levels: Sequence[HumanLevel]) -> None:
+    """Refuse two human levels of the same name (case-insensitive: 'Expert' is 'expert'), which
+    would make the waterfall's human bar ambiguous."""
+    seen: dict[str, str] = {}
+    for level in levels:
+        key = level.name.strip().casefold()
+        if key in seen:
+            raise InputError(
+                f"--human: '{level.name}' is named twice (as '{seen[key]}' too); give each "
+                "human level its own name"
+            )
+        seen[key] = level.name
 
 
 def diagnose_predictions(

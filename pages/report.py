@@ -1,7 +1,7 @@
 """Report: preview the project's report, download it, and manage read-only share links."""
 
 from strategy_app.report.ui import report_page
-from strategy_app.shell.page import get_store, page_setup, require_project
+from strategy_app.shell.page import open_page, require_project
 
-project = require_project(page_setup("report"))
-report_page(get_store(), project)
+context = open_page("report")
+report_page(context.store, require_project(context.project), context.version)

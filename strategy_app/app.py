@@ -27,11 +27,18 @@ if token is not None:  # a share link shows its snapshot only: no navigation, no
     st.stop()
 require_sign_in()  # with sign-in on, nothing below shows before it
 
+# the app opens on the diagnosis (the sample project's, already diagnosed) once a project
+# exists; on an empty database it opens on Home, where projects are made
+landing = "diagnose" if get_store().projects.list() else "home"
 pages = {
     info.key: st.Page(
-        info.path, title=info.title, icon=info.icon, url_path=info.url_path, default=i == 0
+        info.path,
+        title=info.title,
+        icon=info.icon,
+        url_path=info.url_path,
+        default=info.key == landing,
     )
-    for i, info in enumerate(PAGES)
+    for info in PAGES
 }
 st.session_state[NAV_PAGES_KEY] = pages
 st.navigation(list(pages.values())).run()

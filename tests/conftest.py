@@ -98,3 +98,23 @@ def any_db(request, data_dir, monkeypatch) -> str:
         return "sqlite"
     monkeypatch.setenv("STRATEGY_DB_URL", request.getfixturevalue("postgres_url"))
     return "postgresql"
+
+
+def project_id(data_dir: Path) -> int:
+    """The id of the project a page works on in ``data_dir`` (set as STRATEGY_DATA_DIR): the
+    first one, created if none exists."""
+    from strategy_app.store import open_store
+
+    store = open_store()
+    projects = store.projects.list() or [store.projects.create("model")]
+    store.close()
+    return projects[0].id
+
+
+@pytest.fixture
+def served_app(tmp_path) -> Iterator[str]:
+    """The app served on a free port of 127.0.0.1 with a fresh data folder and no sample
+    project (see :mod:`tests.app_server`); its URL."""
+    from tests import app_server
+
+    yield from app_server.serve(tmp_path, tmp_path / "no-sample.csv")

@@ -19,7 +19,7 @@ from strategy_app.auth import (
     role_for,
     user_from_claims,
 )
-from strategy_app.diagnose.service import accept_upload, delete_version, save_inputs
+from strategy_app.diagnose.service import accept_upload, save_inputs
 from strategy_app.errors import service as labeling
 from strategy_app.report.service import create_share, revoke_share
 from strategy_app.search import service as search_jobs
@@ -34,6 +34,7 @@ from strategy_app.store.audit import (
     VERSION_DELETE,
 )
 from strategy_app.store.migrate import current_revision, head_revision, upgrade
+from strategy_app.versions.service import delete_version
 
 VIEWER = User("vera@example.com", "Vera", Role.VIEWER)
 ANNOTATOR = User("bob@example.com", "Bob", Role.ANNOTATOR)

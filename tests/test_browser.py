@@ -1,96 +1,11 @@
 """A real browser (Debian's Chromium, headless, via Playwright) against ``serve``."""
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
+from tests.app_server import ARTIFACTS, CHROMIUM, LAUNCH_ARGS
 from tests.conftest import write_predictions
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, limit: float = 90) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"serve exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("the app did not answer its health check")
-
-
-def what_the_app_showed(page, tmp_path: Path) -> str:
-    """For a failed wait: the page's text, the server's log and each search run's log (tails)."""
-    parts = [f"page text: {page.inner_text('body')[-1500:]!r}"]
-    for log in [tmp_path / "server.log", *sorted(tmp_path.glob("data/search/*/*/log.txt"))]:
-        if log.is_file():
-            parts.append(f"{log.name}: {log.read_text(errors='replace')[-1500:]}")
-    return "\n".join(parts)
-
-
-@pytest.fixture
-def served_app(tmp_path):
-    yield from serve(tmp_path, tmp_path / "no-sample.csv")
-
-
-def serve(tmp_path: Path, sample: Path):
-    """Serve the app on a free port with a fresh data folder and ``sample`` as the sample
-    project's predictions; yields its URL and stops it afterwards."""
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (run `make system-deps`)")
-    port = free_port()
-    env = dict(os.environ)
-    env["STRATEGY_DATA_DIR"] = str(tmp_path / "data")
-    env["STRATEGY_SAMPLE_PREDICTIONS"] = str(sample)
-    env.pop("STRATEGY_DB_URL", None)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a user's machine: imports write __pycache__
-    with (tmp_path / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "strategy_app", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def test_upload_predictions_shows_waterfall_and_plan(served_app, tmp_path):

@@ -223,3 +223,20 @@ def test_gap_intervals_in_json(capsys):
     assert set(data["interval_methods"]["gaps"]) == set(data["priority"]) | {
         n for n, v in data["gaps"].items() if v is not None
     }
+
+
+@pytest.mark.parametrize("command", ["diagnose", "compare"])
+def test_human_levels_of_one_name_refused_alike_everywhere(capsys, command):
+    """One rule (diagnostics.waterfall.check_human_levels) for the CLI, the API and the page:
+    names are compared case-insensitively."""
+    import diagnostics
+
+    sample = str(Path(__file__).resolve().parents[1] / "sample_data" / "predictions.csv")
+    files = [sample] if command == "diagnose" else [sample, sample]
+    argv = [command, *files, "--human", "expert=1%", "--human", "Expert=2%"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'Expert' is named twice (as 'expert' too)" in err
+    with pytest.raises(diagnostics.InputError, match="named twice"):
+        diagnostics.human_levels({"expert": 0.01, "EXPERT": 0.02})
+    assert [h.name for h in diagnostics.human_levels(["1%", "2%"])] == ["human 1", "human 2"]

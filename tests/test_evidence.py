@@ -18,6 +18,7 @@ from strategy_app.shell.sample import ensure_sample_project
 from strategy_app.store import open_store
 from strategy_app.store.labels import LabelEdit
 from strategy_app.store.suggestions import ACCEPTED, DISMISSED, PENDING
+from strategy_app.versions.service import read_version
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 VIEWER = User(email="v@example.org", name="V", role=Role.VIEWER)
@@ -29,7 +30,7 @@ def sampled(data_dir):
     store = open_store()
     pid = ensure_sample_project(store, SAMPLE / "predictions.csv")
     version = store.versions.current(pid)
-    predictions = labeling.predictions_for(store, pid, state=version.state)
+    predictions = read_version(store, version.state)
     labeling.draw_sample(store, version.id, predictions, 100, seed=0, user=LOCAL_USER)
     labels = store.labels.snapshot(version.id)
     found = evidence.version_evidence(store, version, labels)
@@ -57,7 +58,7 @@ def test_suggestions_never_change_tags_or_the_ceiling_until_accepted(sampled):
     assert all(s.status == PENDING for s in stored)
     labels = store.labels.snapshot(version.id)
     assert not labels.reviews  # nothing tagged by offering suggestions
-    summary = labeling.dev_error_summary_of(store, version.project_id, version.state)
+    summary = labeling.dev_error_summary_of(store, version.state)
     assert labeling.ceiling_for(labels.tag_table(), summary) == (None, [])
     # offering again keeps them (and their decisions) and adds no tags
     again = evidence.offer_suggestions(store, version, labels, found)
@@ -125,7 +126,7 @@ def test_a_viewer_can_neither_accept_nor_dismiss(sampled):
 
 def test_a_redraw_drops_the_samples_suggestions(sampled):
     store, version, _, _ = sampled
-    predictions = labeling.predictions_for(store, version.project_id, state=version.state)
+    predictions = read_version(store, version.state)
     labeling.draw_sample(store, version.id, predictions, 10, seed=3, user=LOCAL_USER)
     assert store.suggestions.of_version(version.id) == []
 
@@ -136,7 +137,7 @@ def test_draw_the_sample_from_one_slice(sampled):
     sample = labeling.draw_sample(
         store,
         version.id,
-        labeling.predictions_for(store, version.project_id, state=version.state),
+        read_version(store, version.state),
         20,
         seed=1,
         user=LOCAL_USER,
@@ -172,7 +173,10 @@ def test_make_a_slice_column_keeps_the_version_and_its_tags(sampled):
     # the new column is not searched again, and a second one gets another name
     again = diagnosing.error_slices(store, after.state)
     assert column not in again.columns
-    assert diagnosing.add_slice_column(store, after, top, LOCAL_USER) == f"{column} (2)"
+    # a second press for the same slice chooses the column it made, and adds no copy
+    assert diagnosing.add_slice_column(store, after, top, LOCAL_USER) == column
+    again_path = store.uploads.path(store.versions.get(version.id).state.upload_sha256)
+    assert list(pd.read_csv(again_path, nrows=0).columns).count(column) == 1
     with pytest.raises(PermissionDenied):
         diagnosing.add_slice_column(store, store.versions.get(version.id), top, VIEWER)
 
@@ -210,7 +214,7 @@ def test_suggestions_of_a_file_without_ids_match_rows_by_their_number(data_dir, 
 
     accept_upload(store, project.id, path.name, path.read_bytes(), LOCAL_USER)
     version = store.versions.current(project.id)
-    predictions = labeling.predictions_for(store, project.id, state=version.state)
+    predictions = read_version(store, version.state)
     labeling.draw_sample(store, version.id, predictions, 101, seed=0, user=LOCAL_USER)
     labels = store.labels.snapshot(version.id)
     found = evidence.version_evidence(store, version, labels)

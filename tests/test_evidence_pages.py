@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from strategy_app.auth import LOCAL_USER
 from strategy_app.errors import service as labeling
 from strategy_app.store import open_store
+from strategy_app.versions.service import read_version
 from tests.test_app_pages import run_page, texts
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "predictions.csv"
@@ -50,7 +51,7 @@ def _sampled(data_dir, size: int = 100):
     run_page("error_analysis.py")  # creates the sample project
     (project,) = store.projects.list()
     version = store.versions.current(project.id)
-    predictions = labeling.predictions_for(store, project.id, state=version.state)
+    predictions = read_version(store, version.state)
     labeling.draw_sample(store, version.id, predictions, size, seed=0, user=LOCAL_USER)
     return store, version
 

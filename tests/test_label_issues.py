@@ -130,7 +130,6 @@ def refused(capsys, *argv) -> str:
     [
         (lambda f: f.drop(columns=[f"prob_{k}" for k in range(10)]), "no prob_<class> columns"),
         (lambda f: f.assign(prob_3=f["prob_3"] * 0.5), "do not sum to 1"),
-        (lambda f: f.assign(prob_11=0.0), "class '11' is not a label"),
         (lambda f: f.drop(columns=["prob_9"]), "no probability column for label(s) 9"),
         (lambda f: f.assign(prob_0=f["prob_0"].where(f["split"] != "dev")), "not probabilities"),
     ],
@@ -139,6 +138,18 @@ def test_bad_probabilities_are_refused(tmp_path, capsys, change, message):
     path, _ = flipped_digits(tmp_path / "p.csv")
     change(pd.read_csv(path)).to_csv(path, index=False)
     assert message in refused(capsys, "label-issues", str(path))
+
+
+def test_a_class_no_row_has_is_accepted(tmp_path, capsys):
+    """A prob_ column for a class the model knows but no row is labelled with is a class (it
+    was refused; issue 31): the flags are those without it, since it carries no mass."""
+    path, _ = flipped_digits(tmp_path / "p.csv")
+    assert main(["label-issues", str(path), "--json"]) == 0
+    without = json.loads(capsys.readouterr().out)
+    pd.read_csv(path).assign(prob_11=0.0).to_csv(path, index=False)
+    assert main(["label-issues", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["classes"] == [*range(10), 11] and data["issues"] == without["issues"]
 
 
 def test_regression_and_missing_split_are_refused(tmp_path, capsys):

@@ -9,10 +9,6 @@ column, and no exception is shown. Screenshots go to ``test-artifacts/layout/``.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 import time
 
 import pytest
@@ -26,7 +22,8 @@ from strategy_app.shell.sample import ensure_sample_project
 from strategy_app.store import open_store
 from strategy_app.store.labels import LabelEdit
 from strategy_app.store.split_plans import SplitPageState
-from tests import test_browser
+from strategy_app.versions.service import read_version
+from tests import app_server
 
 pytestmark = pytest.mark.browser
 
@@ -110,7 +107,7 @@ def prepare_project(data_dir) -> int:
     """The sample project with a finished search, a partly tagged sample and a split design."""
     store = open_store(folder=data_dir)
     pid = ensure_sample_project(store)
-    predictions = labeling.predictions_for(store, pid)
+    predictions = read_version(store, store.diagnose_state.load(pid))
     sample = labeling.draw_sample(store, pid, predictions, 100, seed=0, user=LOCAL_USER)
     categories = store.labels.categories(pid)
     for number, example in enumerate(sample.ids[:TAGGED]):
@@ -147,33 +144,14 @@ def prepare_project(data_dir) -> int:
 
 @pytest.fixture
 def served_sample(tmp_path, monkeypatch):
-    if not shutil.which(test_browser.CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (run `make system-deps`)")
+    app_server.require_chromium()
     data_dir = tmp_path / "data"
     monkeypatch.setenv("STRATEGY_DATA_DIR", str(data_dir))
     monkeypatch.delenv("STRATEGY_DB_URL", raising=False)
     monkeypatch.delenv("STRATEGY_SAMPLE_PREDICTIONS", raising=False)
     prepare_project(data_dir)
-    port = test_browser.free_port()
-    env = {**os.environ}
-    with (tmp_path / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "strategy_app", "serve", "--port", str(port)],
-            cwd=test_browser.ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        test_browser.wait_until_up(url, process)
+    with app_server.running_app(tmp_path / "server.log") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def sheet_problems(page, row: int) -> list[str]:
@@ -211,12 +189,12 @@ def test_every_page_fits_at_1400_and_1024_px(served_sample, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=120_000)
-    folder = test_browser.ARTIFACTS / "layout"
+    folder = app_server.ARTIFACTS / "layout"
     folder.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=test_browser.CHROMIUM, headless=True, args=test_browser.LAUNCH_ARGS
+            executable_path=app_server.CHROMIUM, headless=True, args=app_server.LAUNCH_ARGS
         )
         for width in WIDTHS:
             # tall enough for the whole page in one screenshot (Streamlit scrolls inside)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from strategy_app.cli import main
-from tests.test_browser import CHROMIUM, LAUNCH_ARGS, free_port, wait_until_up
+from tests.app_server import CHROMIUM, LAUNCH_ARGS, running_app
 
 pytestmark = pytest.mark.slow
 
@@ -70,16 +70,20 @@ def test_the_wheel_holds_what_the_app_reads_at_run_time(installed):
         "strategy_app/streamlit_config.toml",
         "strategy_app/store/migrations/script.py.mako",
         "strategy_app/store/migrations/versions/0001_projects.py",
-        "pages/diagnose.py",
+        "strategy_app/pages/diagnose.py",
         "diagnostics/templates/report.html.j2",
         "diagnostics/py.typed",
-        "sample_data/predictions.csv",
-        "sample_data/regression.csv",
-        "sample_data/make_samples.py",
-        "sample_data/images/dev_00000.png",
+        "strategy_app/sample_data/predictions.csv",
+        "strategy_app/sample_data/regression.csv",
+        "strategy_app/sample_data/make_samples.py",
+        "strategy_app/sample_data/images/dev_00000.png",
     ):
         assert needed in names, needed
     assert not [n for n in names if n.startswith(("tests/", "bench/")) or "__pycache__" in n]
+    # everything inside the project's namespaces: no top-level pages or sample_data (issue 31)
+    assert {n.split("/")[0] for n in names if "/" in n} - {"diagnostics", "strategy_app"} == {
+        f"{wheel.name.split('-py3')[0]}.dist-info"
+    }
     metadata = zipfile.ZipFile(wheel).read(f"{wheel.name.split('-py3')[0]}.dist-info/METADATA")
     requires = [line for line in metadata.decode().splitlines() if line.startswith("Requires-Dist")]
     runtime = [line for line in requires if "extra ==" not in line]
@@ -127,37 +131,22 @@ def test_strategy_desk_diagnose_from_an_empty_folder_matches_the_checkout(instal
 
 @pytest.mark.browser
 def test_strategy_desk_serve_from_an_empty_folder_opens_the_sample_project(installed):
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (run `make system-deps`)")
     from playwright.sync_api import expect, sync_playwright
 
     venv, env, empty, _ = installed
-    port = free_port()
-    with (empty.parent / "serve.log").open("wb") as log:
-        server = subprocess.Popen(
-            [str(venv / "bin" / "strategy-desk"), "serve", "--port", str(port)],
-            cwd=empty,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    serve = running_app(
+        empty.parent / "serve.log", env, command=[str(venv / "bin" / "strategy-desk")], cwd=empty
+    )
+    with serve as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
         )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, server)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
-            )
-            page = browser.new_page()
-            page.set_default_timeout(60_000)
-            page.goto(url)
-            expect(page.get_by_text("Sample: handwritten digits").first).to_be_visible(
-                timeout=60_000
-            )
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
+        page = browser.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        expect(page.get_by_text("Sample: handwritten digits").first).to_be_visible(timeout=60_000)
+        browser.close()
+
     assert (empty / "data" / "strategy.db").is_file()  # the caller's data folder
     shown = _run(
         [

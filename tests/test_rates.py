@@ -16,7 +16,7 @@ from diagnostics.validation import InputError, format_rows
         ("0.7%", 0.007),
         ("0.08", 0.08),
         (0.08, 0.08),
-        ("1", 1.0),
+        (1.0, 1.0),  # a number from code is a fraction; the text "1" is refused (below)
         ("0", 0.0),
         ("100%", 1.0),
         ("0%", 0.0),
@@ -34,6 +34,12 @@ def test_percent_equals_fraction():
 def test_bare_number_above_one_is_refused(text):
     with pytest.raises(InputError, match=rf"--dev: {text} is above 1.*{text}%"):
         parse_rate(text, what="--dev")
+
+
+@pytest.mark.parametrize("text", ["1", "1.0", " 1 "])
+def test_a_bare_one_is_ambiguous_and_refused(text):
+    with pytest.raises(InputError, match=r"--human: a bare 1(\.0)? is ambiguous \(1% or 100%\?\)"):
+        parse_rate(text, what="--human")
 
 
 @pytest.mark.parametrize("text", ["-1%", "-0.1", "101%", "abc", "", "%", "nan", "inf%"])

@@ -6,7 +6,7 @@ import pytest
 
 from diagnostics.report import render_html
 from strategy_app.store import open_store
-from tests.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, served_app  # noqa: F401 (fixture)
+from tests.app_server import ARTIFACTS, CHROMIUM, LAUNCH_ARGS
 from tests.test_report import full_inputs
 
 pytestmark = pytest.mark.browser
@@ -54,7 +54,7 @@ def test_report_opens_offline_and_prints_to_pdf(tmp_path):
     assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 1
 
 
-def test_share_link_in_the_served_app(served_app, tmp_path):  # noqa: F811 (fixture)
+def test_share_link_in_the_served_app(served_app, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     store = open_store(folder=tmp_path / "data")

@@ -9,10 +9,11 @@ from streamlit.testing.v1 import AppTest
 
 from strategy_app.auth import LOCAL_USER
 from strategy_app.diagnose.service import accept_upload
-from strategy_app.errors.service import draw_sample, predictions_for
+from strategy_app.errors.service import draw_sample
 from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import open_store
 from strategy_app.store.labels import LabelEdit
+from strategy_app.versions.service import read_version
 from tests.conftest import write_predictions
 
 TIMEOUT = 120
@@ -48,7 +49,12 @@ def test_split_plan_ceiling_and_search_are_offered_and_rendered(data_dir, tmp_pa
     accept_upload(store, project.id, "p.csv", predictions.read_bytes(), LOCAL_USER)
     store.split_plans.save(project.id, replace(store.split_plans.load(project.id), size="10000"))
     sample = draw_sample(
-        store, project.id, predictions_for(store, project.id), 10, seed=0, user=LOCAL_USER
+        store,
+        project.id,
+        read_version(store, store.diagnose_state.load(project.id)),
+        10,
+        seed=0,
+        user=LOCAL_USER,
     )
     blurry = store.labels.categories(project.id)[0]
     store.labels.save_edit(project.id, LabelEdit(sample.ids[0], "", add={blurry.id}), 0)

@@ -2,28 +2,35 @@
 
 import pytest
 
-from tests import test_browser
+from tests import app_server
 
 pytestmark = pytest.mark.browser
-served_app = test_browser.served_app
+
+
+def search_page(playwright, served_app: str, project: str):
+    """A browser at 1400 px on the Search page of a new project ``project``."""
+    from playwright.sync_api import expect
+
+    app_server.ARTIFACTS.mkdir(exist_ok=True)
+    browser = playwright.chromium.launch(
+        executable_path=app_server.CHROMIUM, headless=True, args=app_server.LAUNCH_ARGS
+    )
+    page = browser.new_page(viewport={"width": 1400, "height": 1300})
+    page.set_default_timeout(60_000)
+    page.goto(served_app)
+    page.get_by_label("Name").fill(project)
+    page.get_by_role("button", name="Create project").click()
+    expect(page.get_by_text(project).first).to_be_visible()
+    page.goto(f"{served_app}/search")
+    return browser, page
 
 
 def test_search_survives_a_reload_and_finishes(served_app, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=180_000)  # a busy 2-core machine trains slowly
-    test_browser.ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=test_browser.CHROMIUM, headless=True, args=test_browser.LAUNCH_ARGS
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1300})
-        page.set_default_timeout(60_000)
-        page.goto(served_app)
-        page.get_by_label("Name").fill("search project")
-        page.get_by_role("button", name="Create project").click()
-        expect(page.get_by_text("search project").first).to_be_visible()
-        page.goto(f"{served_app}/search")
+        browser, page = search_page(playwright, served_app, "search project")
         expect(page.get_by_role("heading", name="Search space")).to_be_visible()
         for label, value in (
             ("Coarse-to-fine rounds", "1"),
@@ -40,8 +47,52 @@ def test_search_survives_a_reload_and_finishes(served_app, tmp_path):
         try:
             expect(page.get_by_text("Best: trial")).to_be_visible()
         except AssertionError as exc:
-            raise AssertionError(test_browser.what_the_app_showed(page, tmp_path)) from exc
+            raise AssertionError(app_server.what_the_app_showed(page, tmp_path)) from exc
         expect(page.get_by_text("finished", exact=False).first).to_be_visible()
         page.get_by_text("Best: trial").scroll_into_view_if_needed()  # the app scrolls inside
-        page.screenshot(path=str(test_browser.ARTIFACTS / "search.png"))
+        page.screenshot(path=str(app_server.ARTIFACTS / "search.png"))
+        browser.close()
+
+
+OBJECTIVES = """
+[objectives.linear]
+objective = "tests.objectives.models:logistic"
+[objectives.linear.space]
+C = {type = "log_uniform", low = 0.01, high = 10.0}
+"""
+
+
+def test_a_configured_model_is_searched_and_a_trial_kept_at_two_widths(served_app, tmp_path):
+    """An admin's model searched from the page: each trial's waterfall in the table, a trial
+    beside the current version, then made a version (screenshots at 1400 and 1024 px)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "objectives.toml").write_text(OBJECTIVES)
+    expect.set_options(timeout=180_000)
+    with sync_playwright() as playwright:
+        browser, page = search_page(playwright, served_app, "my model")
+        expect(page.get_by_role("heading", name="Search space")).to_be_visible()
+        page.get_by_label("Model", exact=True).click()
+        page.get_by_role("option", name="linear").click()
+        expect(page.get_by_text("tests.objectives.models:logistic").first).to_be_visible()
+        for label, value in (("Coarse-to-fine rounds", "1"), ("Trials per round", "3")):
+            field = page.get_by_role("spinbutton", name=label)
+            field.fill(value)
+            field.press("Enter")
+            expect(field).to_have_value(value)
+        page.get_by_role("button", name="Start search").click()
+        try:
+            expect(page.get_by_text("Best: trial")).to_be_visible()
+        except AssertionError as exc:
+            raise AssertionError(app_server.what_the_app_showed(page, tmp_path)) from exc
+        page.get_by_text("Best: trial").scroll_into_view_if_needed()
+        page.screenshot(path=str(app_server.ARTIFACTS / "search-objective-1400.png"))
+        page.get_by_role("button", name="Compare with the current version").click()
+        expect(page.get_by_text("The project has no version yet.")).to_be_visible()
+        page.get_by_role("button", name="Make it the current version").click()
+        expect(page.get_by_text("as the project's new version")).to_be_visible()
+        page.set_viewport_size({"width": 1024, "height": 1300})
+        page.get_by_text("as the project's new version").scroll_into_view_if_needed()
+        page.screenshot(path=str(app_server.ARTIFACTS / "search-objective-1024.png"))
         browser.close()

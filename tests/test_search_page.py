@@ -3,6 +3,7 @@
 import json
 import sys
 import time
+from pathlib import Path
 
 import optuna
 import pandas as pd
@@ -16,6 +17,7 @@ from strategy_app.search import ui as search_ui
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import open_store
+from tests.conftest import project_id
 
 TIMEOUT = 60
 DEADLINE_S = 120
@@ -24,14 +26,6 @@ DEADLINE_S = 120
 def run_search_page() -> AppTest:
     """The Search page in a fresh session."""
     return AppTest.from_file(str(PAGES_DIR / "search.py"), default_timeout=TIMEOUT).run()
-
-
-def project_id(data_dir) -> int:
-    """The id of the project the page works on (created here)."""
-    store = open_store()
-    projects = store.projects.list() or [store.projects.create("model")]
-    store.close()
-    return projects[0].id
 
 
 def poll(at: AppTest, done, what: str) -> AppTest:
@@ -273,7 +267,7 @@ def test_the_mlflow_field_reaches_the_search_command_and_the_run_says_where(
     try:
         assert not at.exception and not at.error
         [command] = launched
-        assert command[command.index("--mlflow") + 1] == uri
+        assert settings_file(command)["mlflow"] == uri
         store = open_store()
         [run] = store.search_runs.list(pid)
         store.close()
@@ -285,9 +279,14 @@ def test_the_mlflow_field_reaches_the_search_command_and_the_run_says_where(
         store = open_store()
         search_jobs.resume_search(store, run, LOCAL_USER)  # a resumed run logs there too
         store.close()
-        assert launched[1][launched[1].index("--mlflow") + 1] == uri
+        assert settings_file(launched[1])["mlflow"] == uri
     finally:
         stop(search_jobs, stand_ins)
+
+
+def settings_file(command: list[str]) -> dict:
+    """The settings file a launched ``search --settings FILE`` command reads."""
+    return json.loads(Path(command[command.index("--settings") + 1]).read_text())
 
 
 def stop(search_jobs, pids: list[int]) -> None:

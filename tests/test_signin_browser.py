@@ -7,9 +7,6 @@ mocked: the browser follows the provider's redirects and Streamlit sets its own 
 """
 
 import os
-import shutil
-import subprocess
-import sys
 import threading
 import time
 
@@ -22,8 +19,16 @@ from strategy_app.errors import service as labeling
 from strategy_app.shell.auth_secrets import to_toml
 from strategy_app.shell.sample import ensure_sample_project
 from strategy_app.store import open_store
+from strategy_app.versions.service import read_version
+from tests.app_server import (
+    ARTIFACTS,
+    CHROMIUM,
+    LAUNCH_ARGS,
+    free_port,
+    require_chromium,
+    running_app,
+)
 from tests.conftest import write_predictions
-from tests.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, ROOT, free_port, wait_until_up
 
 pytestmark = pytest.mark.browser
 
@@ -63,8 +68,7 @@ def provider():
 @pytest.fixture
 def team_app(provider, tmp_path, monkeypatch):
     """``serve`` on 127.0.0.1 with sign-in through ``provider``, roles, and a drawn sample."""
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (run `make system-deps`)")
+    require_chromium()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     secrets = tmp_path / "team-secrets.toml"
@@ -85,27 +89,13 @@ def team_app(provider, tmp_path, monkeypatch):
     store = open_store()
     ensure_sample_project(store)
     [project] = store.projects.list()
-    predictions = labeling.predictions_for(store, project.id)
+    predictions = read_version(store, store.diagnose_state.load(project.id))
     labeling.draw_sample(store, project.id, predictions, 5, seed=0, user=LOCAL_USER)
     env = dict(os.environ)
     env.update(HOME=str(tmp_path / "home"), STRATEGY_SECRETS_FILE=str(secrets))
-    with (tmp_path / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "strategy_app", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_up(url, process)
+    with running_app(tmp_path / "server.log", env, port=port) as served:
+        assert served == url
         yield url, store, project
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def sign_in(page, url: str, email: str) -> None:

@@ -11,6 +11,7 @@ from strategy_app.errors import service as labeling
 from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import open_store
 from strategy_app.store.schema import AuditEntry
+from strategy_app.versions.service import read_version
 from tests.conftest import write_predictions
 
 TIMEOUT = 60
@@ -106,7 +107,7 @@ def test_the_annotator_is_the_signed_in_account(team, tmp_path, monkeypatch):
     assert "may not draw a sample" in first.error[0].value  # an annotator does not redraw
     store = open_store()
     [project] = store.projects.list()
-    predictions = labeling.predictions_for(store, project.id)
+    predictions = read_version(store, store.diagnose_state.load(project.id))
     labeling.draw_sample(store, project.id, predictions, 5, seed=0, user=LOCAL_USER)
     at = signed(PAGES_DIR / "error_analysis.py", "bob@example.com")
     at.segmented_control(key=f"label_panel_{project.id}").set_value("Annotator").run()

@@ -5,6 +5,7 @@ from streamlit.testing.v1 import AppTest
 
 from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import SplitPageState, open_store
+from tests.conftest import project_id
 
 TIMEOUT = 60
 
@@ -12,14 +13,6 @@ TIMEOUT = 60
 def run_splits() -> AppTest:
     """The Splits page in a fresh session."""
     return AppTest.from_file(str(PAGES_DIR / "splits.py"), default_timeout=TIMEOUT).run()
-
-
-def project_id(data_dir) -> int:
-    """The id of the project the page works on (created here if none exists)."""
-    store = open_store()
-    projects = store.projects.list() or [store.projects.create("model")]
-    store.close()
-    return projects[0].id
 
 
 def plan_rows(at: AppTest) -> dict[str, tuple[int, str, str]]:

@@ -5,15 +5,15 @@ import pytest
 
 from strategy_app.store import open_store
 from strategy_app.store.labels import LabelEdit
-from tests import test_browser
+from tests import app_server
 
 pytestmark = pytest.mark.browser
-SAMPLE = test_browser.ROOT / "sample_data" / "predictions.csv"
+SAMPLE = app_server.ROOT / "sample_data" / "predictions.csv"
 
 
 @pytest.fixture
 def served_sample(tmp_path):
-    yield from test_browser.serve(tmp_path, SAMPLE)
+    yield from app_server.serve(tmp_path, SAMPLE)
 
 
 def tag_v1(data_dir, wanted: int = 12) -> None:
@@ -35,10 +35,10 @@ def test_sample_loop_search_new_version_comparison_and_carried_tags(
 
     monkeypatch.setenv("STRATEGY_DATA_DIR", str(tmp_path / "data"))
     expect.set_options(timeout=90_000)  # a busy 2-core machine renders slowly
-    test_browser.ARTIFACTS.mkdir(exist_ok=True)
+    app_server.ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=test_browser.CHROMIUM, headless=True, args=test_browser.LAUNCH_ARGS
+            executable_path=app_server.CHROMIUM, headless=True, args=app_server.LAUNCH_ARGS
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1300})
         page.set_default_timeout(90_000)
@@ -72,7 +72,7 @@ def test_sample_loop_search_new_version_comparison_and_carried_tags(
             expect(page.get_by_text("data mismatch", exact=False).first).to_be_visible()
             expect(page.get_by_text("the ceiling promised", exact=False).first).to_be_visible()
             page.get_by_role("heading", name="Compare versions").scroll_into_view_if_needed()
-            page.screenshot(path=str(test_browser.ARTIFACTS / "versions-compare.png"))
+            page.screenshot(path=str(app_server.ARTIFACTS / "versions-compare.png"))
 
             page.goto(f"{served_sample}/errors")
             expect(page.get_by_text("v2 · search", exact=False).first).to_be_visible()
@@ -80,8 +80,105 @@ def test_sample_loop_search_new_version_comparison_and_carried_tags(
             expect(
                 page.get_by_role("heading", name="What the new model fixed", exact=False)
             ).to_be_visible()
-            page.screenshot(path=str(test_browser.ARTIFACTS / "versions-fixed.png"))
+            page.screenshot(path=str(app_server.ARTIFACTS / "versions-fixed.png"))
         except AssertionError as exc:
-            raise AssertionError(test_browser.what_the_app_showed(page, tmp_path)) from exc
+            raise AssertionError(app_server.what_the_app_showed(page, tmp_path)) from exc
         finally:
             browser.close()
+
+
+NAV = ("Diagnose", "Splits", "Error analysis", "Search", "Report", "Home", "Diagnose")
+
+
+@pytest.fixture
+def two_versions_served(tmp_path, monkeypatch):
+    """The sample project (v1) and a v2 that gets 40 more dev examples right, served."""
+    import pandas as pd
+
+    from strategy_app.auth import LOCAL_USER
+    from strategy_app.diagnose.service import accept_upload
+    from strategy_app.shell.sample import ensure_sample_project
+
+    monkeypatch.setenv("STRATEGY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("STRATEGY_DB_URL", raising=False)
+    monkeypatch.setenv("STRATEGY_SAMPLE_PREDICTIONS", str(SAMPLE))
+    store = open_store()
+    ensure_sample_project(store)
+    (project,) = store.projects.list()
+    frame = pd.read_csv(SAMPLE)
+    wrong = frame.index[(frame["split"] == "dev") & (frame["y_true"] != frame["y_pred"])][:40]
+    frame.loc[wrong, "y_pred"] = frame.loc[wrong, "y_true"]
+    v2 = frame.to_csv(index=False).encode()
+    accept_upload(store, project.id, "v2.csv", v2, LOCAL_USER, label="augmented")
+    names = [v.name for v in store.versions.list(project.id)]
+    with app_server.running_app(tmp_path / "server.log") as url:
+        yield url, store, project, names
+
+
+def version_box(page):
+    """The sidebar's "Model version" box."""
+    return page.get_by_test_id("stSidebar").get_by_role("combobox", name="Model version")
+
+
+def test_a_chosen_version_is_the_one_every_page_and_the_delete_popover_name(
+    two_versions_served, tmp_path
+):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, store, project, (v2_name, v1_name) = two_versions_served
+    expect.set_options(timeout=90_000)
+    app_server.ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=app_server.CHROMIUM, headless=True, args=app_server.LAUNCH_ARGS
+        )
+        for width in (1400, 1024):
+            page = browser.new_page(viewport={"width": width, "height": 1000})
+            page.set_default_timeout(90_000)
+            try:
+                page.goto(f"{url}/diagnose")
+                expect(page.get_by_text(f"Model version {v2_name}")).to_be_visible()
+                sidebar = page.get_by_test_id("stSidebar")
+                version_box(page).click()
+                page.get_by_role("option", name=v1_name).click()
+                expect(page.get_by_text(f"Model version {v1_name}")).to_be_visible()
+                for title in NAV:  # within the session: the sidebar's links, not new sessions
+                    sidebar.get_by_test_id("stSidebarNavItems").get_by_role(
+                        "link", name=title
+                    ).click()
+                    expect(page.get_by_role("heading", name=title).first).to_be_visible()
+                    expect(version_box(page)).to_have_value(v1_name)
+                    if title in ("Diagnose", "Report"):
+                        expect(page.get_by_text(f"Model version {v1_name}")).to_be_visible()
+                    if title == "Error analysis":
+                        expect(page.get_by_text(v1_name).first).to_be_visible()
+                    sidebar.get_by_role("button", name="Delete this version").click()
+                    expect(
+                        page.get_by_text(f"Delete {v1_name}, its error-analysis")
+                    ).to_be_visible()
+                    page.keyboard.press("Escape")
+                page.screenshot(path=str(app_server.ARTIFACTS / f"versions-chosen-{width}.png"))
+            except AssertionError as exc:
+                raise AssertionError(app_server.what_the_app_showed(page, tmp_path)) from exc
+            finally:
+                page.close()
+
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(90_000)
+        try:  # delete v1 from a session showing it: v2 and its file stay
+            page.goto(f"{url}/diagnose")
+            sidebar = page.get_by_test_id("stSidebar")
+            version_box(page).click()
+            page.get_by_role("option", name=v1_name).click()
+            expect(page.get_by_text(f"Model version {v1_name}")).to_be_visible()
+            sidebar.get_by_role("button", name="Delete this version").click()
+            page.get_by_text(f"Delete {v1_name}, its error-analysis").click()
+            page.get_by_role("button", name="Delete", exact=True).click()
+            expect(page.get_by_text(f"Model version {v2_name}")).to_be_visible()
+            expect(version_box(page)).to_have_value(v2_name)
+        except AssertionError as exc:
+            raise AssertionError(app_server.what_the_app_showed(page, tmp_path)) from exc
+        finally:
+            browser.close()
+    assert [v.name for v in store.versions.list(project.id)] == [v2_name]
+    assert store.versions.current(project.id).name == v2_name

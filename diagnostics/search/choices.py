@@ -1,6 +1,7 @@
 """The names users pick from (flags, page widgets), importable without torch or Optuna."""
 
-SAMPLERS = ("tpe", "random", "grid")
+SAMPLERS = ("tpe", "random", "grid", "nsga2")  # nsga2: multi-objective user searches
+BUILTIN_SAMPLERS = SAMPLERS[:3]
 PRUNERS = ("median", "halving", "none")
 OPTIMIZERS = ("sgd", "adam")
 LR_DECAYS = ("none", "step", "cosine")

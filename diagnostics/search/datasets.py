@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas._libs.parsers import STR_NA_VALUES
 
 from diagnostics.search.choices import DIFFICULTIES
 from diagnostics.split_assign import assign_splits
@@ -103,9 +104,10 @@ def load_dataset(
             pd.DataFrame({"label": codes}), SPLIT_FRACTIONS, label="label", seed=seed
         ).to_numpy()
     x = {s: features[split == s] for s in SPLITS}
-    mean = x["train"].mean(axis=0)
-    std = x["train"].std(axis=0)
-    std[std == 0] = 1.0
+    # standardized in float64: float32's squares overflow from ~1.8e19 (1e30 trained to NaN)
+    mean = x["train"].mean(axis=0, dtype=np.float64)
+    std = x["train"].std(axis=0, dtype=np.float64)
+    std[(std == 0) | ~np.isfinite(std)] = 1.0
     return Dataset(
         name=spec,
         x={s: ((v - mean) / std).astype(np.float32) for s, v in x.items()},
@@ -146,7 +148,7 @@ def _read_table(path: Path, kind: str, label: str | None) -> pd.DataFrame:
     if not label:
         raise InputError(f"{kind}:{path}: name the label column with --label")
     try:
-        frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+        frame = _read_csv(path, label) if kind == "csv" else pd.read_parquet(path)
     except (ValueError, OSError) as exc:
         raise InputError(f"{path}: cannot read as {kind}: {exc}") from exc
     if label not in frame:
@@ -170,6 +172,7 @@ def _read_table(path: Path, kind: str, label: str | None) -> pd.DataFrame:
         raise InputError(f"{path}: no feature columns besides the label '{label}'")
     if features.isna().to_numpy().any():
         raise InputError(f"{path}: missing feature values; fill or drop them first")
+    _refuse_out_of_range(features, path)
     return (
         features.to_numpy(np.float32),
         labels.to_numpy(),
@@ -177,6 +180,33 @@ def _read_table(path: Path, kind: str, label: str | None) -> pd.DataFrame:
         [str(c) for c in features.columns],
         split,
     )
+
+
+def _read_csv(path: Path, label: str) -> pd.DataFrame:
+    """The CSV with only an empty label cell missing: a class called NA, None or null is a
+    class (as in a predictions file); feature cells keep pandas' missing markers."""
+    columns = pd.read_csv(path, nrows=0).columns
+    markers = sorted(STR_NA_VALUES)
+    na_values = {c: ([""] if c == label else markers) for c in columns}
+    return pd.read_csv(path, keep_default_na=False, na_values=na_values)
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _refuse_out_of_range(features: pd.DataFrame, path: Path) -> None:
+    """Refuse infinite feature values and values beyond float32 (the network's numbers), which
+    train to NaN; names the first column and rows."""
+    for column in features:
+        values = features[column].to_numpy(np.float64)
+        bad = ~np.isfinite(values) | (np.abs(values) > FLOAT32_MAX)
+        if bad.any():
+            rows = (np.flatnonzero(bad)[:5] + 1).tolist()
+            raise InputError(
+                f"{path}, column '{column}': {int(bad.sum())} values infinite or beyond "
+                f"±{FLOAT32_MAX:.3g} (rows {rows}, e.g. {values[bad][0]:g}); the network "
+                "computes in float32: rescale (e.g. log) or drop them"
+            )
 
 
 def _split_column(frame: pd.DataFrame, path: Path, ids: np.ndarray) -> np.ndarray:

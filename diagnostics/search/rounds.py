@@ -23,6 +23,14 @@ from optuna.trial import TrialState
 from diagnostics.search import study as studies
 from diagnostics.search.datasets import ClassificationOptions
 from diagnostics.search.outputs import finish_search, slug
+from diagnostics.search.scored import (
+    failing_start,
+    finish_scored,
+    objective_name,
+    read_stored,
+    resolve_objective,
+    stored_objective,
+)
 from diagnostics.search.settings import RoundJob, SearchSettings
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import open_storage, redact, resolve_storage
@@ -47,10 +55,14 @@ def run_search(
     base = settings.study or time.strftime("search-%Y%m%d-%H%M%S")
     names = studies.round_names(base, settings.rounds)
     settings = _resume_settings(storage, names[0], replace(settings, study=base))
-    data = load_search_data(settings)
+    builtin = settings.objective is None
+    data = load_search_data(settings) if builtin else None
     space = settings.space
     out_dir = Path(settings.out_dir or Path(settings.data_dir) / "search" / slug(base))
     out_dir.mkdir(parents=True, exist_ok=True)
+    settings = replace(settings, out_dir=str(out_dir))
+    if not builtin:
+        resolve_objective(settings.objective)  # an objective that cannot be imported: refused now
     rounds: list[dict[str, Any]] = []
     previous: tuple[optuna.Study, SearchSpace] | None = None
     for number, name in enumerate(names, start=1):
@@ -72,6 +84,9 @@ def run_search(
             else None
         )
         study = run_round(job, report)
+        stop_reason = failing_start(study)
+        if stop_reason:
+            raise InputError(stop_reason)
         space_file = out_dir / f"space-round-{number}.json"
         space_file.write_text(json.dumps(space.to_dict(), indent=2))
         own = studies.own_trials(study)
@@ -84,14 +99,7 @@ def run_search(
                 "carried_over": carried,
                 "n_complete": sum(t.state == TrialState.COMPLETE for t in own),
                 "n_pruned": sum(t.state == TrialState.PRUNED for t in own),
-                "best_value": max(
-                    (
-                        t.value
-                        for t in own
-                        if t.state == TrialState.COMPLETE and t.value is not None
-                    ),
-                    default=None,
-                ),
+                "best_value": studies.best_of(study, map(studies.first_value, own)),
             }
         )
         previous = (study, space)
@@ -102,7 +110,10 @@ def run_search(
             top = studies.top_trials(study, settings.top_k)
             space = space.narrow([space.decode(t.params) for t in top], settings.margin)
     assert previous is not None  # a search has at least one round
-    result = finish_search(settings, spec, storage, names, rounds, data, out_dir, previous)
+    if data is None:
+        result = finish_scored(settings, spec, storage, names, rounds, out_dir, previous)
+    else:
+        result = finish_search(settings, spec, storage, names, rounds, data, out_dir, previous)
     result["stopped"] = studies.stop_requested(previous[0])
     return result
 
@@ -141,7 +152,8 @@ def join_study(
     loaded = optuna.load_study(study_name=study, storage=opened)
     attrs = loaded.user_attrs
     settings = SearchSettings(
-        dataset=attrs.get("dataset") or "digits",
+        **read_stored(attrs),
+        dataset=attrs.get("dataset") or (None if "objective_name" in attrs else "digits"),
         label=attrs.get("label"),
         classification=ClassificationOptions(**attrs.get("classification", {})),
         sampler=attrs.get("sampler", "tpe"),
@@ -167,6 +179,9 @@ def join_study(
         else None
     )
     done = run_round(job, report)
+    stop_reason = failing_start(done)
+    if stop_reason:
+        raise InputError(stop_reason)
     return {"study": study, "storage": redact(spec), "joined": True, **studies.progress(done)}
 
 
@@ -174,11 +189,12 @@ def _resume_settings(
     storage: optuna.storages.BaseStorage, first: str, settings: SearchSettings
 ) -> SearchSettings:
     """On resume, the stored dataset and space win; a conflicting explicit dataset is refused."""
+    default = "digits" if settings.objective is None else None
     if first not in studies.stored_names(storage):
-        return replace(settings, dataset=settings.dataset or "digits")
+        return replace(settings, dataset=settings.dataset or default)
     stored = optuna.load_study(study_name=first, storage=storage)
     attrs = stored.user_attrs
-    dataset = attrs.get("dataset") or "digits"
+    dataset = attrs.get("dataset") or default
     if settings.dataset and settings.dataset != dataset:
         raise InputError(
             f"study '{first}' searched dataset '{dataset}', not '{settings.dataset}'; "
@@ -213,8 +229,20 @@ def _open_round(
             studies.CARRIED_ATTR in t.user_attrs for t in study.get_trials(deepcopy=False)
         )
         return study, stored, attrs.get("epochs", epochs), carried
-    study = optuna.create_study(study_name=name, storage=storage, direction="maximize")
+    if settings.objective is None:
+        study = optuna.create_study(study_name=name, storage=storage, direction="maximize")
+    else:
+        study = optuna.create_study(
+            study_name=name, storage=storage, directions=settings.goal.directions
+        )
     attrs = {
+        "objective": stored_objective(settings.objective),
+        "objective_name": objective_name(settings.objective),
+        "goal": settings.goal.to_dict(),
+        "metric_name": settings.metric,
+        "human": list(settings.human),
+        "out_dir": settings.out_dir,
+        "keep": settings.keep,
         "dataset": settings.dataset,
         "label": settings.label,
         "classification": asdict(settings.classification),
@@ -261,6 +289,6 @@ def _carried_trial(
     return optuna.trial.create_trial(
         params=_params_within(trial, space),
         distributions=space.distributions(),
-        value=trial.value,
+        values=trial.values,
         user_attrs={**trial.user_attrs, studies.CARRIED_ATTR: f"{source}#{trial.number}"},
     )

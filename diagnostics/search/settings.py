@@ -7,11 +7,16 @@ Optuna. :class:`RoundJob` is what every worker of one round needs (picklable).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
 
 from diagnostics.search.choices import PRUNERS, SAMPLERS
 from diagnostics.search.datasets import ClassificationOptions
+from diagnostics.search.objective import Goal
+from diagnostics.search.script import CommandObjective
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.tracking import check_tracking
 from diagnostics.validation import InputError
@@ -30,6 +35,7 @@ CLI_WORDS = {
     "promote": "--promote",
     "finalists": "finalists",
     "study": "--study",
+    "keep": "--keep",
 }
 
 
@@ -74,6 +80,15 @@ class SearchSettings:
     grace_s: int = 120
     max_retry: int = 3
     mlflow: str | None = None  # tracking URI: every trial logged (diagnostics.search.tracking)
+    # the user's objective (issue 26): None is the built-in MLP; else a callable
+    # ``(params, context) -> predictions``, a ``package.module:function`` string or a
+    # :class:`~diagnostics.search.script.CommandObjective`
+    objective: Any = None
+    goal: Goal = field(default_factory=Goal)
+    metric: str | None = None  # error, mae or rmse (None: detected from the predictions)
+    human: tuple[str, ...] = ()  # human levels, as ``diagnose --human`` reads them
+    gpus: tuple[int, ...] = ()  # with device cuda: worker i trains on cuda:gpus[i % len]
+    keep: int = 5  # trials whose predictions stay on disk (besides the Pareto front)
 
     def check(self, words: Mapping[str, str] = CLI_WORDS) -> None:
         """Refuse settings no search can run with; messages name each setting by ``words``."""
@@ -103,7 +118,95 @@ class SearchSettings:
             raise InputError(f"{say('study')} must not be empty")
         if self.sampler == "grid":
             self.space.grid()
+        if self.objective is None and (self.goal != Goal() or self.sampler == "nsga2"):
+            raise InputError(
+                "the built-in MLP maximises dev accuracy; --optimize, --constraint and the "
+                "nsga2 sampler go with --objective or --command"
+            )
+        if self.gpus and self.device != "cuda":
+            raise InputError("--gpus places workers on CUDA devices: add --device cuda")
+        if self.keep < 1:
+            raise InputError(f"{say('keep')} must be at least 1")
         check_tracking(self.mlflow, self.workers)
+
+
+def settings_to_dict(settings: SearchSettings) -> dict[str, Any]:
+    """The settings as one JSON object: what the service writes for a worker process to read
+    (``search --settings FILE``). A Python function as the objective cannot cross as a file:
+    give it as ``package.module:function``."""
+    objective = settings.objective
+    if isinstance(objective, CommandObjective):
+        objective = {"command": list(objective.argv), "timeout_s": objective.timeout_s}
+    elif objective is not None and not isinstance(objective, str):
+        raise InputError(
+            "a settings file names its objective as package.module:function or a command, "
+            "not a Python function"
+        )
+    plain = {f.name: getattr(settings, f.name) for f in fields(settings)}
+    return {
+        **plain,
+        "classification": asdict(settings.classification),
+        "space": settings.space.to_dict(),
+        "goal": settings.goal.to_dict(),
+        "objective": objective,
+        "human": list(settings.human),
+        "gpus": list(settings.gpus),
+    }
+
+
+def settings_from_dict(data: dict[str, Any], source: str = "settings") -> SearchSettings:
+    """Read :func:`settings_to_dict`'s object back; unknown keys are refused."""
+    names = {f.name for f in fields(SearchSettings)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise InputError(f"{source}: unknown setting '{unknown[0]}'")
+    objective = data.get("objective")
+    if isinstance(objective, dict):
+        objective = CommandObjective(tuple(objective["command"]), objective.get("timeout_s"))
+    builtin = objective is None
+    space = data.get("space")
+    return replace(
+        SearchSettings(),
+        **{
+            **data,
+            "classification": ClassificationOptions(**data.get("classification", {})),
+            "space": SearchSpace.from_dict(space, None if not builtin else _mlp_names(), source)
+            if space
+            else SearchSpace.default(),
+            "goal": Goal.from_dict(data.get("goal")),
+            "objective": objective,
+            "human": tuple(data.get("human", ())),
+            "gpus": tuple(data.get("gpus", ())),
+        },
+    )
+
+
+def write_settings(settings: SearchSettings, path: str | Path) -> Path:
+    """Write the settings file a worker process reads; returns its path."""
+    path = Path(path)
+    path.write_text(json.dumps(settings_to_dict(settings), indent=2))
+    return path
+
+
+def read_settings(path: str | Path) -> SearchSettings:
+    """Read a settings file (``search --settings FILE``)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError as exc:
+        raise InputError(f"--settings {path}: no such file") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"--settings {path}: not valid JSON ({exc.msg}, line {exc.lineno})"
+        ) from exc
+    if not isinstance(data, dict):
+        raise InputError(f"--settings {path}: expected a JSON object of settings")
+    return settings_from_dict(data, source=str(path))
+
+
+def _mlp_names() -> frozenset[str]:
+    from diagnostics.search.training import PARAM_NAMES  # torch: only for the built-in MLP
+
+    return PARAM_NAMES
 
 
 @dataclass(frozen=True)

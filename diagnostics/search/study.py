@@ -23,6 +23,7 @@ from diagnostics.search.training import PARAM_NAMES
 from diagnostics.validation import InputError
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+BUILTIN = "builtin:mlp"
 STOP_ATTR = "stop_requested"
 CARRIED_ATTR = "carried_from"
 
@@ -56,8 +57,30 @@ def load_studies(spec: str, names: Iterable[str]) -> list[optuna.Study]:
 
 
 def space_of(study: optuna.Study) -> SearchSpace:
-    """The search space of the study's round (as stored when the round began)."""
-    return SearchSpace.from_dict(study.user_attrs["space"], PARAM_NAMES)
+    """The search space of the study's round (as stored when the round began); a user
+    objective's space keeps the user's own parameter names."""
+    builtin = study.user_attrs.get("objective_name", BUILTIN) == BUILTIN
+    return SearchSpace.from_dict(study.user_attrs["space"], PARAM_NAMES if builtin else None)
+
+
+def minimizes(study: optuna.Study) -> bool:
+    """Whether the study's (first) objective is minimised."""
+    return study.directions[0] == optuna.study.StudyDirection.MINIMIZE
+
+
+def first_value(trial: FrozenTrial) -> float | None:
+    """The trial's (first) objective value, None unless it completed with one."""
+    if trial.state != TrialState.COMPLETE or not trial.values:
+        return None
+    return float(trial.values[0])
+
+
+def best_of(study: optuna.Study, values: Iterable[float | None]) -> float | None:
+    """The best of ``values`` in the study's direction (None when there is none)."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    return min(present) if minimizes(study) else max(present)
 
 
 def own_trials(study: optuna.Study) -> list[FrozenTrial]:
@@ -76,20 +99,24 @@ def progress(study: optuna.Study) -> dict[str, Any]:
     counts = {state.name.lower(): 0 for state in TrialState}
     for trial in trials:
         counts[trial.state.name.lower()] += 1
-    values = [t.value for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    return {**counts, "best_value": max(values) if values else None}
+    return {**counts, "best_value": best_of(study, map(first_value, trials))}
 
 
 def top_trials(study: optuna.Study, k: int, *, carried: bool = False) -> list[FrozenTrial]:
     """The k best completed trials (those carried over from an earlier round only if asked)."""
     trials = study.get_trials(deepcopy=False) if carried else own_trials(study)
-    done = [(t.value, t) for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    sign = 1.0 if minimizes(study) else -1.0
+    done = [
+        (sign * value, t)
+        for t in trials
+        if (value := first_value(t)) is not None and t.user_attrs.get("violation", 0) <= 0
+    ]
     if not done:
         raise InputError(
             f"study {study.study_name} has no completed trial (all pruned or failed); "
             "run more trials or search without pruning"
         )
-    return [t for _, t in sorted(done, key=lambda pair: (-pair[0], pair[1].number))[:k]]
+    return [t for _, t in sorted(done, key=lambda pair: (pair[0], pair[1].number))[:k]]
 
 
 def request_stop(spec: str, names: Iterable[str]) -> None:
@@ -113,17 +140,12 @@ def plan_progress(studies: Sequence[optuna.Study], planned: int) -> dict[str, An
     carried = sum(sum(CARRIED_ATTR in t.user_attrs for t in s.get_trials()) for s in studies)
     if studies and all(targets):
         planned = max(planned, sum(targets) - carried)
-    values = [
-        t.value
-        for s in studies
-        for t in s.get_trials(deepcopy=False)
-        if t.state == TrialState.COMPLETE and t.value is not None
-    ]
+    values = [first_value(t) for s in studies for t in s.get_trials(deepcopy=False)]
     return {
         "round": len(studies) or 1,
         "done": done,
         "planned": max(planned, done),
-        "best_value": max(values) if values else None,
+        "best_value": best_of(studies[-1], values) if studies else None,
         "stop": bool(studies) and stop_requested(studies[-1]),
     }
 
@@ -140,7 +162,7 @@ def trial_rows(studies: Sequence[optuna.Study]) -> list[dict[str, Any]]:
                     "round": number,
                     "trial": trial.number,
                     "state": trial.state.name.lower(),
-                    "value": trial.value,
+                    "value": first_value(trial),
                     "epochs_run": len(trial.user_attrs.get("history", [])),
                     "duration_s": trial.duration.total_seconds() if trial.duration else None,
                     "started": trial.datetime_start,
@@ -198,14 +220,14 @@ def summary(spec: str, base: str) -> dict[str, Any]:
             {
                 "number": t.number,
                 "study": study.study_name,
-                "value": t.value,
+                "value": first_value(t),
                 "state": t.state.name.lower(),
                 "params": decode(t.params),
             }
             for t in own_trials(study)
         ]
     done = [t for t in trials if t["state"] == "complete" and t["value"] is not None]
-    maximize = studies[-1].direction == optuna.study.StudyDirection.MAXIMIZE
+    maximize = not minimizes(studies[-1])
     best = (max if maximize else min)(done, key=lambda t: t["value"]) if done else None
     return {
         "study": base,

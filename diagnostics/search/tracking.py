@@ -28,9 +28,11 @@ from typing import Any
 import optuna
 
 from diagnostics.search.space import SearchSpace
+from diagnostics.search.study import minimizes
 from diagnostics.validation import InputError
 
 FINAL_METRIC = "final_dev_accuracy"
+FINAL_VALUES = ("final_value", "final_value_2")  # a user objective's goal values (minimised)
 EXTRA = "pip install 'strategy-desk[tracking]'"
 RUN_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
 
@@ -104,13 +106,22 @@ class MLflowTrials:
             },
         )
         metrics = [
-            entities.Metric(key, float(value), done, int(record["epoch"]))
+            entities.Metric(key, float(value), done, int(record.get("epoch", record.get("step"))))
             for record in trial.user_attrs.get("history", [])
             for key, value in record.items()
-            if key != "epoch"
+            if key not in ("epoch", "step")
         ]
-        if trial.value is not None:
-            metrics.append(entities.Metric(FINAL_METRIC, float(trial.value), done, 0))
+        if trial.state.name == "COMPLETE" and trial.values:
+            final = FINAL_METRIC if len(study.directions) == 1 and not minimizes(study) else None
+            for name, value in zip(
+                [final] if final else FINAL_VALUES[: len(trial.values)], trial.values, strict=False
+            ):
+                metrics.append(entities.Metric(name, float(value), done, 0))
+        metrics += [
+            entities.Metric(f"{level}_level", float(value), done, 0)
+            for level, value in (trial.user_attrs.get("levels") or {}).items()
+            if value is not None
+        ]
         params = [
             entities.Param(name, str(value))
             for name, value in self._space.decode(trial.params).items()

@@ -26,6 +26,12 @@ from optuna.trial import FrozenTrial, TrialState
 
 from diagnostics.search import study as studies
 from diagnostics.search.datasets import Dataset, load_dataset
+from diagnostics.search.scored import (
+    STOP_CHECK_S,
+    ScoredTrial,
+    place_device,
+    stop_on_failing_start,
+)
 from diagnostics.search.settings import RoundJob, SearchSettings, SearchStopped
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import HEARTBEAT_INTERVAL_S, open_storage
@@ -33,7 +39,6 @@ from diagnostics.search.tracking import trial_loggers
 from diagnostics.search.training import EpochRecord, TrainConfig, train_model
 from diagnostics.validation import InputError
 
-STOP_CHECK_S = 2.0
 PRELOAD = ["diagnostics.search.workers", "torch._dynamo", "sklearn.datasets"]
 
 
@@ -115,10 +120,15 @@ class Objective:
     """
 
     def __init__(
-        self, data: Dataset, space: SearchSpace, epochs: int, settings: SearchSettings
+        self,
+        data: Dataset,
+        space: SearchSpace,
+        epochs: int,
+        settings: SearchSettings,
+        device: str | None = None,
     ) -> None:
         self.data, self.space, self.epochs = data, space, epochs
-        self.seed, self.device = settings.seed, settings.device
+        self.seed, self.device = settings.seed, device or settings.device
         self.pruning = settings.pruner != "none"
 
     def __call__(self, trial: optuna.Trial) -> float:
@@ -157,11 +167,14 @@ class Objective:
 def make_sampler(
     kind: str, space: SearchSpace, seed: int, trials: int
 ) -> optuna.samplers.BaseSampler:
-    """Grid (over the space's points/choices), random or TPE, seeded."""
+    """Grid (over the space's points/choices), random, TPE or NSGA-II, seeded; TPE and
+    NSGA-II read a constraint on a gap from the trials (``Trial.set_constraint``)."""
     if kind == "grid":
         return optuna.samplers.GridSampler(space.grid(), seed=seed)
     if kind == "random":
         return optuna.samplers.RandomSampler(seed=seed)
+    if kind == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(3, trials // 3)))
 
 
@@ -184,7 +197,7 @@ def run_worker(job: RoundJob, index: int = 0, callbacks: Sequence[TrialCallback]
     """One worker: run trials of the job's study until it holds ``job.target`` finished ones."""
     settings = job.settings
     torch.set_num_threads(settings.threads)
-    data = load_search_data(settings)
+    objective = make_objective(job, index)
     storage = open_storage(job.storage, settings.max_retry)
     # a resumed or joined study must not replay the same random draws: the seed also depends on
     # how many trials the study already holds
@@ -205,10 +218,10 @@ def run_worker(job: RoundJob, index: int = 0, callbacks: Sequence[TrialCallback]
     left = job.target - studies.count(study, studies.FINISHED)
     if left <= 0:
         return
-    callbacks = [*callbacks, *trial_loggers(settings.mlflow, job.space)]
+    callbacks = [*callbacks, *trial_loggers(settings.mlflow, job.space), stop_on_failing_start]
     try:
         study.optimize(
-            Objective(data, job.space, job.epochs, settings),
+            objective,
             n_trials=left,
             callbacks=[
                 optuna.study.MaxTrialsCallback(job.target, states=studies.FINISHED),
@@ -217,6 +230,16 @@ def run_worker(job: RoundJob, index: int = 0, callbacks: Sequence[TrialCallback]
         )
     except SearchStopped:
         return
+
+
+def make_objective(job: RoundJob, index: int) -> Callable[[optuna.Trial], Any]:
+    """Worker ``index``'s Optuna objective: the built-in MLP, or the user's code scored by the
+    waterfall (:class:`~diagnostics.search.scored.ScoredTrial`), on the worker's device."""
+    settings = job.settings
+    device = place_device(settings.device, settings.gpus, index) if settings.gpus else None
+    if settings.objective is None:
+        return Objective(load_search_data(settings), job.space, job.epochs, settings, device)
+    return ScoredTrial(settings, job.space, index)
 
 
 def _worker_process(job: RoundJob, index: int) -> None:

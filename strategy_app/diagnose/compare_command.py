@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from diagnostics.compare import Comparison, examined_ids
+from diagnostics.compare import DECISION_RULE, Comparison, examined_ids
 from diagnostics.fastcompare import compare_files, scan_both
-from diagnostics.rates import METRICS
 from diagnostics.splitnames import LEVEL_LABELS
 from diagnostics.tags import read_tags_csv
-from diagnostics.waterfall import GAP_LABELS, parse_human_level
+from diagnostics.waterfall import GAP_LABELS, parse_human_levels
 from strategy_app.cli import add_json_flag
+from strategy_app.diagnose.flags import add_human_arguments
 
 
 def register(subparsers) -> None:
@@ -23,18 +23,10 @@ def register(subparsers) -> None:
     )
     parser.add_argument("before", metavar="BEFORE", help="earlier version's predictions")
     parser.add_argument("after", metavar="AFTER", help="new version's predictions")
-    parser.add_argument(
-        "--human",
-        action="append",
-        default=[],
-        metavar="[NAME=]R",
-        help="human-level error, e.g. 1%% or 'expert=0.7%%'; repeat for several (best is used)",
-    )
+    add_human_arguments(parser)
     parser.add_argument(
         "--labels", metavar="TAGS.csv", help="tags CSV of BEFORE's dev errors (id, 0/1 columns)"
     )
-    parser.add_argument("--metric", choices=METRICS, help="error (default), mae or rmse")
-    parser.add_argument("--unit", default="", help="unit of a regression metric, e.g. ₹")
     add_json_flag(parser)
     parser.set_defaults(handler=run)
 
@@ -45,7 +37,7 @@ def run(args) -> tuple[dict, str]:
     names = (args.before, args.after)  # as typed: two files are often both predictions.csv
     scans = scan_both(args.before, args.after, metric=args.metric, display_names=names)
     metric = scans[0].metric
-    humans = [parse_human_level(t, metric, index=i) for i, t in enumerate(args.human, start=1)]
+    humans = parse_human_levels(args.human, metric)
     comparison = compare_files(
         args.before,
         args.after,
@@ -73,13 +65,16 @@ def render_text(comparison: Comparison) -> str:
         test = level.test
         interval = f"{fmt(test.low, signed=True)} – {fmt(test.high, signed=True)}" if test else ""
         p = f"{test.p_value:.2g}" if test else ""
-        kind = ""
+        kind = "not tested (see the notes)" if level.before and level.after else ""
         if test is not None:
             kind = (
                 f"paired on {level.n_shared:,} ({level.improved:,} fixed, "
                 f"{level.worsened:,} broken)"
                 if level.paired
                 else "unpaired"
+            ) + (
+                "; borderline: the test and the interval disagree, so within noise"
+                * level.borderline
             )
         lines.append(
             f"  {LEVEL_LABELS[split]:<10}"
@@ -131,5 +126,6 @@ def render_text(comparison: Comparison) -> str:
         "",
         "Changes are after − before (negative is better); paired: exact McNemar with "
         "Newcombe's paired interval (t test for MAE/RMSE); unpaired: Newcombe's interval.",
+        f"Decision rule: {DECISION_RULE}.",
     ]
     return "\n".join(lines)

@@ -3,19 +3,20 @@ the diagnosis comes from :mod:`strategy_app.diagnose.service`)."""
 
 from __future__ import annotations
 
-from diagnostics.fastscan import ScanResult, scan_split_metrics
+from diagnostics.fastscan import ScanResult
 from diagnostics.rates import METRICS, parse_metric_value
+from diagnostics.slices import scan_sliced
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
-from diagnostics.waterfall import Diagnosis, diagnose, parse_human_level
+from diagnostics.waterfall import Diagnosis, diagnose, parse_human_levels
 from strategy_app.diagnose.service import FloorReport, diagnose_scan, measure_floor
 
 LEVEL_FLAGS = {"train": "--train", "train_dev": "--train-dev", "dev": "--dev", "test": "--test"}
 
 
-def add_level_arguments(parser) -> None:
-    """The predictions file and the level flags shared by ``diagnose`` and ``report``."""
-    parser.add_argument("predictions", nargs="?", help="predictions file (CSV or Parquet)")
+def add_human_arguments(parser) -> None:
+    """``--human`` (repeatable), ``--metric`` and ``--unit``: how every command that makes a
+    waterfall (``diagnose``, ``report``, ``compare``) is told the human levels and metric."""
     parser.add_argument(
         "--human",
         action="append",
@@ -23,10 +24,16 @@ def add_level_arguments(parser) -> None:
         metavar="[NAME=]R",
         help="human-level error, e.g. 1%% or 'expert=0.7%%'; repeat for several (best is used)",
     )
-    for level, flag in LEVEL_FLAGS.items():
-        parser.add_argument(flag, dest=level, metavar="R", help=f"{level} level, e.g. 8%% or 0.08")
     parser.add_argument("--metric", choices=METRICS, help="error (default), mae or rmse")
     parser.add_argument("--unit", default="", help="unit of a regression metric, e.g. ₹")
+
+
+def add_level_arguments(parser) -> None:
+    """The predictions file and the level flags shared by ``diagnose`` and ``report``."""
+    parser.add_argument("predictions", nargs="?", help="predictions file (CSV or Parquet)")
+    add_human_arguments(parser)
+    for level, flag in LEVEL_FLAGS.items():
+        parser.add_argument(flag, dest=level, metavar="R", help=f"{level} level, e.g. 8%% or 0.08")
     parser.add_argument("--slice", metavar="COLUMN", help="one waterfall per value of COLUMN")
     parser.add_argument(
         "--annotations",
@@ -55,8 +62,8 @@ def diagnosis_from_args(
         if typed:
             flags = ", ".join(LEVEL_FLAGS[level] for level in typed)
             raise InputError(f"give either a predictions file or typed levels ({flags}), not both")
-        scan = scan_split_metrics(args.predictions, metric=args.metric, slice_column=args.slice)
-        humans = _humans(args.human, scan.metric)
+        scan = scan_sliced(args.predictions, metric=args.metric, slice_column=args.slice)
+        humans = parse_human_levels(args.human, scan.metric)
         if args.annotations:
             floor = measure_floor(
                 args.predictions,
@@ -64,7 +71,7 @@ def diagnosis_from_args(
                 metric=scan.metric,
                 features_path=args.features,
             )
-            humans += floor.panel.human_levels()
+            humans = parse_human_levels([*humans, *floor.panel.human_levels()])
         elif args.features:
             raise InputError("--features is for the label noise of --annotations: give both")
         found = diagnose_scan(scan, humans, unit=args.unit)
@@ -81,9 +88,6 @@ def diagnosis_from_args(
             level: parse_metric_value(text, metric, what=LEVEL_FLAGS[level])
             for level, text in typed.items()
         }
-        diagnosis = diagnose(levels, _humans(args.human, metric), metric=metric, unit=args.unit)
+        humans = parse_human_levels(args.human, metric)
+        diagnosis = diagnose(levels, humans, metric=metric, unit=args.unit)
     return diagnosis, slices, scan, floor
-
-
-def _humans(texts: list[str], metric: str):
-    return [parse_human_level(t, metric, index=i) for i, t in enumerate(texts, start=1)]

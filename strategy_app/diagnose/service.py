@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from diagnostics.annotators import HumanPanel, measure_annotators, read_annotations
@@ -32,6 +33,7 @@ from diagnostics.slices import (
     find_slices,
     metadata_columns,
     predicate_columns,
+    scan_sliced,
     slice_column,
     slice_column_name,
 )
@@ -39,7 +41,16 @@ from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis, HumanLevel, diagnose, diagnose_slices
 from strategy_app.auth import User, require
 from strategy_app.store import DiagnoseState, ModelVersion, Store
-from strategy_app.store.audit import SLICE_COLUMN, UPLOAD, VERSION_DELETE
+from strategy_app.store.audit import SLICE_COLUMN, UPLOAD
+from strategy_app.versions.service import (
+    VersionFile,
+    file_of,
+    read_file,
+    read_required,
+    read_version,
+    require_file,
+    version_file,
+)
 
 
 @dataclass
@@ -131,9 +142,7 @@ def diagnose_file(
 
     Raises InputError naming the file, the column or the rows when the file is refused.
     """
-    scan = scan_split_metrics(
-        path, metric=metric, slice_column=slice_column, display_name=display_name
-    )
+    scan = scan_sliced(path, metric=metric, slice_column=slice_column, display_name=display_name)
     return diagnose_scan(scan, humans, unit=unit)
 
 
@@ -198,15 +207,6 @@ def accept_upload(
     return state
 
 
-def delete_version(store: Store, version: ModelVersion, user: User) -> None:
-    """Delete a model version with its sample and tags (nothing of another version) and prune
-    files no version keeps; ``user`` must be an editor; the deletion is audited."""
-    require(user, "delete model versions")
-    store.versions.delete(version.id)
-    store.uploads.prune()
-    store.audit.record(user.identity, VERSION_DELETE, version.project_id, version.name)
-
-
 def save_inputs(store: Store, project_id: int, state: DiagnoseState, user: User) -> None:
     """Save the Diagnose page's inputs (typed levels, human levels, slice column); an editor may."""
     require(user, "change the diagnosis inputs")
@@ -219,45 +219,67 @@ def slice_candidates(path: str | os.PathLike) -> list[str]:
 
 
 def compute(store: Store, state: DiagnoseState) -> DiagnosisResult:
-    """The diagnosis of the saved inputs (typed levels, or the saved predictions file)."""
+    """The diagnosis of the saved inputs (typed levels, or the saved predictions file), once
+    per inputs: a saved file is named by its content, so the inputs are the key."""
+    if state.source == "typed":
+        levels = tuple(sorted((k, v) for k, v in state.typed_levels.items() if v is not None))
+        return _typed_diagnosis(levels, tuple(state.human_levels), state.metric, state.unit)
     try:
-        if state.source == "typed":
-            levels = {k: v for k, v in state.typed_levels.items() if v is not None}
-            if not levels:
-                return DiagnosisResult()
-            metric = state.metric or "error"
-            diagnosis = diagnose(levels, state.human_levels, metric=metric, unit=state.unit)
-            return DiagnosisResult(diagnosis=diagnosis, metric=metric)
-        if state.upload_sha256 is None:
-            return DiagnosisResult()
-        path = store.uploads.path(state.upload_sha256)
-        if not path.is_file():
-            return DiagnosisResult(
-                error=f"the saved file {state.upload_name or ''} is missing from the data "
-                f"folder ({path.parent}); upload it again"
-            )
-        columns = slice_candidates(path)
-        column = state.slice_column if state.slice_column in columns else None
-        floor, floor_error = _saved_floor(store, state, path)
-        humans = [*state.human_levels, *(floor.panel.human_levels() if floor else ())]
-        found = diagnose_file(
-            path,
-            humans,
-            metric=state.metric,
-            unit=state.unit,
-            slice_column=column,
-            display_name=state.upload_name or path.name,
-        )
-        if floor is not None:
-            found.diagnosis.noise_bands = floor.bands()
-        result = DiagnosisResult(found.diagnosis, found.slices, columns, found.scan.metric)
-        return replace(result, floor=floor, floor_error=floor_error)
+        file = file_of(store, state)
     except InputError as exc:
         return DiagnosisResult(error=str(exc))
+    if file is None:
+        return DiagnosisResult()
+    floor, floor_error = _saved_floor(store, state, file)
+    humans = (*state.human_levels, *(floor.panel.human_levels() if floor else ()))
+    bands = tuple(sorted(floor.bands().items())) if floor else ()
+    result = _file_diagnosis(file, humans, state.unit, state.slice_column, bands)
+    return replace(result, floor=floor, floor_error=floor_error)
+
+
+@lru_cache(maxsize=32)
+def _typed_diagnosis(
+    levels: tuple[tuple[str, float], ...],
+    humans: tuple[HumanLevel, ...],
+    metric: str | None,
+    unit: str,
+) -> DiagnosisResult:
+    if not levels:
+        return DiagnosisResult()
+    metric = metric or "error"
+    try:
+        diagnosis = diagnose(dict(levels), humans, metric=metric, unit=unit)
+    except InputError as exc:
+        return DiagnosisResult(error=str(exc))
+    return DiagnosisResult(diagnosis=diagnosis, metric=metric)
+
+
+@lru_cache(maxsize=32)
+def _file_diagnosis(
+    file: VersionFile,
+    humans: tuple[HumanLevel, ...],
+    unit: str,
+    slice_column: str | None,
+    noise_bands: tuple[tuple[str, float], ...] = (),
+) -> DiagnosisResult:
+    try:
+        columns = slice_candidates(file.path)
+        found = diagnose_file(
+            file.path,
+            humans,
+            metric=file.metric,
+            unit=unit,
+            slice_column=slice_column if slice_column in columns else None,
+            display_name=file.display_name,
+        )
+    except InputError as exc:
+        return DiagnosisResult(error=str(exc))
+    found.diagnosis.noise_bands = dict(noise_bands)
+    return DiagnosisResult(found.diagnosis, found.slices, columns, found.scan.metric)
 
 
 def _saved_floor(
-    store: Store, state: DiagnoseState, path: Path
+    store: Store, state: DiagnoseState, file: VersionFile
 ) -> tuple[FloorReport | None, str | None]:
     """The measured human levels of the version's annotations (with the project's dataset as
     features), or why they cannot be measured (the diagnosis goes on without them)."""
@@ -269,18 +291,26 @@ def _saved_floor(
             None,
             f"the annotations file {state.annotations_name or ''} is missing; upload it again",
         )
-    features = _project_dataset(store, state)
+    names = (state.upload_name, state.annotations_name, "the project's dataset")
     try:
-        floor = measure_floor(
-            path,
-            annotations,
-            metric=state.metric,
-            features_path=features,
-            names=(state.upload_name, state.annotations_name, "the project's dataset"),
-        )
+        floor = _measured_floor(file, annotations, _project_dataset(store, state), names)
     except InputError as exc:
         return None, str(exc)
     return floor, None
+
+
+@lru_cache(maxsize=8)
+def _measured_floor(
+    file: VersionFile,
+    annotations: Path,
+    features: Path | None,
+    names: tuple[str | None, str | None, str],
+) -> FloorReport:
+    """:func:`measure_floor` once per predictions, annotations and features files (each named
+    by its content)."""
+    return measure_floor(
+        file.path, annotations, metric=file.metric, features_path=features, names=names
+    )
 
 
 def _project_dataset(store: Store, state: DiagnoseState) -> Path | None:
@@ -291,22 +321,27 @@ def _project_dataset(store: Store, state: DiagnoseState) -> Path | None:
 
 
 def accept_annotations(
-    store: Store, project_id: int, name: str, data: bytes, user: User
+    store: Store,
+    project_id: int,
+    name: str,
+    data: bytes,
+    user: User,
+    state: DiagnoseState | None = None,
 ) -> DiagnoseState:
-    """Check an annotations file against the current version's predictions and, only if valid,
-    keep it with that version (its human levels are then measured). On bad input the InputError
-    names the file, column and row, and nothing saved changes. ``user`` must be an editor;
-    audited as an upload."""
+    """Check an annotations file against a version's predictions (``state``: its inputs; the
+    project's current version when None) and, only if valid, keep it with that version (its
+    human levels are then measured). On bad input the InputError names the file, column and
+    row, and nothing saved changes. ``user`` must be an editor; audited as an upload."""
     require(user, "upload files")
-    state = store.diagnose_state.load(project_id)
-    predictions_file = predictions_path(store, state)
-    if predictions_file is None:
+    if state is None:
+        state = store.diagnose_state.load(project_id)
+    shown = state
+    if version_file(store, shown) is None:
         raise InputError(f"{name}: upload the predictions first; annotations label their examples")
 
     def check(path: Path) -> None:
-        predictions = read_predictions(
-            predictions_file, metric=state.metric, display_name=state.upload_name
-        )
+        predictions = read_version(store, shown)
+        assert predictions is not None  # version_file found the file
         read_annotations(path, predictions, display_name=name)
 
     upload = store.uploads.add(name, data, check=check)
@@ -327,17 +362,8 @@ def compare_versions(store: Store, before: ModelVersion, after: ModelVersion) ->
     Raises InputError for a version without a predictions file, or files that cannot be
     compared (different metrics, no split in common).
     """
-    paths: list[Path] = []
-    for version in (before, after):
-        state = version.state
-        if state.source != "upload" or not state.upload_sha256:
-            raise InputError(f"{version.name} has typed levels only: comparing needs predictions")
-        path = store.uploads.path(state.upload_sha256)
-        if not path.is_file():
-            raise InputError(f"the predictions file of {version.name} is missing; upload it again")
-        paths.append(path)
+    before_path, after_path = (require_file(store, v, "comparing") for v in (before, after))
     table = store.labels.tag_table(before.id)
-    before_path, after_path = paths
     return compare_files(
         before_path,
         after_path,
@@ -356,49 +382,15 @@ def sample_ids(store: Store, version: ModelVersion) -> list[str] | None:
     return None if sample is None else sample.ids
 
 
-def predictions_path(store: Store, state: DiagnoseState) -> Path | None:
-    """The saved predictions file of a version's inputs (None for typed levels); raises
-    InputError when the file is missing from the data folder."""
-    if state.source != "upload" or not state.upload_sha256:
-        return None
-    path = store.uploads.path(state.upload_sha256)
-    if not path.is_file():
-        raise InputError(
-            f"the saved file {state.upload_name or ''} is missing from the data folder; "
-            "upload it again on Diagnose"
-        )
-    return path
-
-
-PredictionsReader = Callable[..., Predictions]
-
-
-def read_version(
-    store: Store,
-    state: DiagnoseState,
-    extra_columns: Sequence[str] = (),
-    *,
-    reader: PredictionsReader = read_predictions,
-) -> Predictions | None:
-    """A version's predictions with ``extra_columns``, read by ``reader`` (the page passes its
-    cached reader); None for typed levels. Raises InputError when the file is refused."""
-    path = predictions_path(store, state)
-    if path is None:
-        return None
-    return reader(
-        path,
-        metric=state.metric,
-        extra_columns=tuple(extra_columns),
-        display_name=state.upload_name or path.name,
-    )
-
-
 def slice_columns(store: Store, state: DiagnoseState) -> list[str]:
     """The metadata columns of a version's file that slices are searched over (the slice
     columns made here excepted); empty for typed levels."""
-    path = predictions_path(store, state)
-    if path is None:
-        return []
+    path = version_file(store, state)
+    return [] if path is None else searched_columns(path)
+
+
+def searched_columns(path: Path) -> list[str]:
+    """The metadata columns of a predictions file that slices are searched over."""
     return [c for c in metadata_columns(path) if not c.startswith(SLICE_COLUMN_PREFIX)]
 
 
@@ -407,7 +399,6 @@ def error_slices(
     state: DiagnoseState,
     *,
     split: str = "dev",
-    reader: PredictionsReader = read_predictions,
 ) -> SliceSearch | None:
     """Where a version's ``split`` errors concentrate (:func:`diagnostics.slices.find_slices`
     over its :func:`slice_columns`).
@@ -415,11 +406,18 @@ def error_slices(
     None when there is nothing to search: typed levels, no metadata column, a regression
     metric or no such split. Raises InputError when the file cannot be read.
     """
-    columns = slice_columns(store, state)
-    predictions = read_version(store, state, columns, reader=reader) if columns else None
-    if predictions is None or predictions.metric != "error":
+    file = file_of(store, state)
+    return None if file is None else _slices(file, split)
+
+
+@lru_cache(maxsize=8)
+def _slices(file: VersionFile, split: str) -> SliceSearch | None:
+    """:func:`error_slices` of a version's file, once per file (its columns never change)."""
+    columns = searched_columns(file.path)
+    if not columns:
         return None
-    if not (predictions.frame["split"] == split).any():
+    predictions = read_file(file, tuple(columns))
+    if predictions.metric != "error" or not (predictions.frame["split"] == split).any():
         return None
     return find_slices(predictions, split=split, columns=columns)
 
@@ -434,13 +432,18 @@ def add_slice_column(store: Store, version: ModelVersion, found: Slice, user: Us
     """
     require(user, "change the diagnosis inputs")
     state = version.state
-    path = predictions_path(store, state)
-    columns = () if path is None else predicate_columns(found.predicates)
-    predictions = None if path is None else read_version(store, state, columns)
-    if path is None or predictions is None:
-        raise InputError(f"{version.name} has typed levels only: a slice column needs predictions")
+    path = require_file(store, version, "a slice column")
+    predictions = read_required(
+        store, version, "a slice column", predicate_columns(found.predicates)
+    )
     name = state.upload_name or path.name
-    column = slice_column_name(found, metadata_columns(path))
+    existing = metadata_columns(path)
+    made = slice_column_name(found)
+    if made in existing:  # made by an earlier press for this file: choose it, add no copy
+        store.diagnose_state.save(version.project_id, replace(state, slice_column=made))
+        store.audit.record(user.identity, SLICE_COLUMN, version.project_id, made, {"of": name})
+        return made
+    column = slice_column_name(found, existing)
     values = slice_column(predictions.frame, found.predicates).tolist()
     data = file_with_column(path, column, values)
     upload = store.uploads.add(name, data, check=lambda kept: check_upload(kept, name))

@@ -21,11 +21,18 @@ from diagnostics.compare_rows import (
     method_note,
     pairing_line,
 )
-from diagnostics.rates import METRICS, is_rate_metric
+from diagnostics.rates import METRICS, from_percent, is_rate_metric
 from diagnostics.slices import concentration_line, representation_line
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.validation import InputError
-from diagnostics.waterfall import GAP_LABELS, Diagnosis, HumanLevel, gap_rows
+from diagnostics.waterfall import (
+    GAP_LABELS,
+    MIN_SLICE_ROWS,
+    Diagnosis,
+    HumanLevel,
+    check_human_levels,
+    gap_rows,
+)
 from strategy_app.diagnose.service import (
     DiagnosisResult,
     FloorReport,
@@ -33,21 +40,25 @@ from strategy_app.diagnose.service import (
     accept_upload,
     add_slice_column,
     compare_versions,
-    read_version,
+    error_slices,
     sample_ids,
     save_inputs,
 )
 from strategy_app.errors.service import draw_sample
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.navigation import NEXT_PAGE_FOR_GAP
-from strategy_app.shell.page import page_link, project_error_slices
+from strategy_app.shell.page import page_link
 from strategy_app.shell.signin import current_user
+from strategy_app.shell.uploads import handle_once
 from strategy_app.store import DiagnoseState, ModelVersion, Project, Store
+from strategy_app.versions.service import read_required
 
 SOURCES = {"upload": "Upload predictions", "typed": "Type split errors"}
 METRIC_NAMES = {"error": "error rate (%)", "mae": "MAE", "rmse": "RMSE"}
 AUTO_METRIC = "auto"
 NO_SLICE = "(no slices)"
+MADE_SLICE_KEY = "_made_slice_{}"  # the column "Diagnose by this slice" chose, for its box
+MAX_SLICE_TABS = 12  # waterfalls shown per slice column (the largest gaps first)
 SUGGESTED_HUMANS = "student 5% · expert 2% · team of experts 0.7%"
 
 
@@ -56,7 +67,7 @@ def _to_shown(value: float | None, metric: str) -> float | None:
 
 
 def _from_shown(value: float, metric: str) -> float:
-    return round(value / 100, 12) if is_rate_metric(metric) else value
+    return from_percent(value) if is_rate_metric(metric) else value
 
 
 def _unit_label(metric: str, unit: str) -> str:
@@ -72,29 +83,30 @@ def input_summary(state: DiagnoseState) -> str:
     return f"Inputs · {source} · {humans} human level{'s' if humans != 1 else ''}"
 
 
-def handle_upload(store: Store, project: Project, uploaded, accept=accept_upload) -> str | None:
-    """Validate and save a newly uploaded file once (``accept``: predictions by default, or
-    :func:`accept_annotations`); returns the error message, if any.
+def handle_upload(
+    store: Store, project: Project, uploaded, state: DiagnoseState | None = None
+) -> str | None:
+    """Validate and save a newly uploaded file once: predictions (a new version), or with
+    ``state`` an annotations file of that version; returns the refusal (escaped), if any.
 
     A bad file leaves the project's saved data untouched.
     """
-    handled = st.session_state.setdefault("_handled_uploads", {})
-    if uploaded.file_id not in handled:
-        try:
-            accept(store, project.id, uploaded.name, uploaded.getvalue(), current_user())
-            handled[uploaded.file_id] = None
-            st.toast(
-                f"Saved {escape_markdown(uploaded.name)} to {escape_markdown(project.name)}",
-                icon=":material/check:",
-            )
-        except InputError as exc:
-            handled[uploaded.file_id] = str(exc)
-    return handled[uploaded.file_id]
+
+    def accept(name: str, data: bytes) -> str:
+        if state is None:
+            accept_upload(store, project.id, name, data, current_user())
+        else:
+            accept_annotations(store, project.id, name, data, current_user(), state)
+        return f"Saved {name} to {project.name}"
+
+    return handle_once(uploaded, "predictions" if state is None else "annotations", accept)
 
 
-def inputs(store: Store, project: Project, result: DiagnosisResult) -> DiagnoseState:
-    """Render the input widgets; saves and returns the (possibly changed) state."""
-    state = store.diagnose_state.load(project.id)
+def inputs(
+    store: Store, project: Project, state: DiagnoseState, result: DiagnosisResult
+) -> DiagnoseState:
+    """Render the input widgets for the inputs of the version shown (``state``); saves and
+    returns the (possibly changed) state."""
     pid = project.id
     source = st.segmented_control(
         "Where do the levels come from?",
@@ -135,10 +147,7 @@ def _upload_inputs(
     if uploaded is not None:
         error = handle_upload(store, project, uploaded)
         if error:
-            st.error(
-                f"{escape_markdown(error)}\n\n"
-                "Nothing was changed: the project keeps its saved data."
-            )
+            st.error(f"{error}\n\nNothing was changed: the project keeps its saved data.")
         state = replace(store.diagnose_state.load(pid), source="upload")
     if state.upload_sha256:
         upload = store.uploads.get(state.upload_sha256)
@@ -158,11 +167,17 @@ def _upload_inputs(
     )
     slice_options = [NO_SLICE, *result.slice_columns]
     current = state.slice_column if state.slice_column in result.slice_columns else NO_SLICE
+    key = f"slice_{pid}"
+    made = st.session_state.pop(MADE_SLICE_KEY.format(pid), None)
+    if made in slice_options:  # "Diagnose by this slice" chose it: the box shows it
+        st.session_state[key] = made
+    elif st.session_state.get(key, NO_SLICE) not in slice_options:  # a column now gone
+        st.session_state.pop(key, None)
     column = col_slice.selectbox(
         "Slice column (one waterfall per value)",
         slice_options,
-        index=slice_options.index(current),
-        key=f"slice_{pid}",
+        index=None if key in st.session_state else slice_options.index(current),
+        key=key,
         disabled=not result.slice_columns,
     )
     unit = state.unit
@@ -269,18 +284,16 @@ def _annotation_inputs(
         "team's majority vote and the measured floor become human levels.",
     )
     if uploaded is not None:
-        error = handle_upload(store, project, uploaded, accept=accept_annotations)
+        error = handle_upload(store, project, uploaded, state)
         if error:
-            st.error(
-                f"{escape_markdown(error)}\n\n"
-                "Nothing was changed: the project keeps its saved data."
+            st.error(f"{error}\n\nNothing was changed: the project keeps its saved data.")
+        version = store.versions.get(state.version_id) if state.version_id else None
+        if version is not None:  # the file as saved with the version shown
+            state = replace(
+                state,
+                annotations_sha256=version.state.annotations_sha256,
+                annotations_name=version.state.annotations_name,
             )
-        saved = store.diagnose_state.load(pid)
-        state = replace(
-            state,
-            annotations_sha256=saved.annotations_sha256,
-            annotations_name=saved.annotations_name,
-        )
     if state.annotations_sha256:
         name_col, remove_col = st.columns([5, 1], vertical_alignment="center")
         name_col.caption(
@@ -319,15 +332,24 @@ def _add_human(pid: int, names: list[str]) -> None:
     name = (st.session_state.get(name_key) or "").strip() or f"human {len(names) + 1}"
     if value is None:
         outcome: object = "Give the human level's error, e.g. 2 for 2%."
-    elif name.casefold() in {n.casefold() for n in names}:
-        outcome = (
-            f"'{escape_markdown(name)}' is already a human level: remove it first to change "
-            "its error."
-        )
+    elif (refusal := _duplicate_name(names, name)) is not None:
+        outcome = refusal
     else:
         outcome = (name, value)
         st.session_state[name_key], st.session_state[value_key] = "", None
     st.session_state[ADDED_HUMAN_KEY.format(pid)] = outcome
+
+
+def _duplicate_name(names: list[str], name: str) -> str | None:
+    """Why ``name`` cannot join the human levels ``names`` (the library's rule), or None."""
+    try:
+        check_human_levels([HumanLevel(n, 0.0) for n in [*names, name]])
+    except InputError:
+        return (
+            f"'{escape_markdown(name)}' is already a human level: remove it first to change "
+            "its error."
+        )
+    return None
 
 
 def gap_table(diagnosis: Diagnosis) -> pd.DataFrame:
@@ -400,14 +422,26 @@ def results(result: DiagnosisResult, state: DiagnoseState) -> None:
         st.subheader(
             f":material/view_column: By {escape_markdown(state.slice_column)}", anchor=False
         )
-        st.caption("One waterfall per value; the slice with the largest significant gap first.")
+        shown = result.slices[:MAX_SLICE_TABS]
+        more = len(result.slices) - len(shown)
+        st.caption(
+            "One waterfall per value (a numeric column in the slice finder's quantile bins); "
+            "the slice with the largest significant gap first; a gap on fewer than "
+            f"{MIN_SLICE_ROWS} rows of a slice is no priority."
+            + (
+                f" The first {len(shown)} of {len(result.slices)} values are shown: "
+                "`diagnose --slice` lists them all."
+                if more
+                else ""
+            )
+        )
         tabs = st.tabs(
             [
                 f"{escape_markdown(state.slice_column)} = {escape_markdown(value)}"
-                for value, _ in result.slices
+                for value, _ in shown
             ]
         )
-        for tab, (value, sliced) in zip(tabs, result.slices, strict=True):
+        for tab, (value, sliced) in zip(tabs, shown, strict=True):
             with tab:
                 show(sliced, key=f"slice_{value}", title=f"{state.slice_column} = {value}")
                 gap = sliced.largest_gap()
@@ -424,7 +458,7 @@ def concentration_section(store: Store, project: Project, state: DiagnoseState) 
     """Where the dev errors concentrate: the strongest significant slices of the metadata
     columns, each with what gap it drives and a button to diagnose by a column of it."""
     try:
-        search = project_error_slices(store, state)
+        search = error_slices(store, state)
     except InputError as exc:
         st.caption(f":material/grain: Slices could not be searched: {escape_markdown(exc)}")
         return
@@ -476,7 +510,7 @@ def concentration_section(store: Store, project: Project, state: DiagnoseState) 
                 except InputError as exc:
                     st.error(escape_markdown(exc))
                     continue
-                st.session_state.pop(f"slice_{project.id}", None)  # the new column is chosen
+                st.session_state[MADE_SLICE_KEY.format(project.id)] = column  # box shows it
                 st.toast(f"Diagnosing by {escape_markdown(column)}", icon=":material/check:")
                 st.rerun()
 
@@ -558,9 +592,7 @@ def eyeball_section(store: Store, data: dict, before: ModelVersion, after: Model
         ),
     ):
         try:
-            predictions = read_version(store, after.state)
-            if predictions is None:
-                raise InputError(f"{after.name} has typed levels only")
+            predictions = read_required(store, after, "drawing a sample")
             drawn = draw_sample(
                 store,
                 after.id,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,6 @@ import pandas as pd
 from diagnostics.errors import example_ids
 from diagnostics.formats import file_columns
 from diagnostics.image_flags import ImageFlags, flag_images
-from diagnostics.ingest import read_predictions
 from diagnostics.label_issues import LabelIssues, find_label_issues, probability_columns
 from diagnostics.slices import SliceSearch
 from diagnostics.suggestions import (
@@ -34,19 +33,14 @@ from diagnostics.suggestions import (
 )
 from diagnostics.validation import InputError
 from strategy_app.auth import User
-from strategy_app.diagnose.service import (
-    PredictionsReader,
-    error_slices,
-    predictions_path,
-    read_version,
-    slice_columns,
-)
+from strategy_app.diagnose.service import error_slices, slice_columns
 from strategy_app.errors.service import ID, INPUT, check_tagger_as, is_image_path, project_of
 from strategy_app.store import ModelVersion, Store
 from strategy_app.store.audit import SUGGESTION_DECISION, TAG_EDIT, audit_row
 from strategy_app.store.diagnose_state import DiagnoseState
 from strategy_app.store.labels import LabelEdit, LabelSnapshot, Review, Sample
 from strategy_app.store.suggestions import ACCEPTED, DISMISSED, StoredSuggestion
+from strategy_app.versions.service import VersionFile, file_of, read_file, read_version
 
 ALL_EXAMPLES, ANY_SUGGESTION, CARRIED_OVER = "all examples", "with a suggestion", "carried over"
 
@@ -65,11 +59,16 @@ class Evidence:
 def label_issues_of(store: Store, state: DiagnoseState) -> LabelIssues | None:
     """Likely label errors among a version's dev rows; None without ``prob_`` columns (or for
     typed levels). Raises InputError when the probabilities are refused."""
-    path = predictions_path(store, state)
-    columns = [] if path is None else probability_columns(file_columns(path))
-    predictions = read_version(store, state, columns) if columns else None
-    if predictions is None:
+    file = file_of(store, state)
+    return None if file is None else _label_issues(file)
+
+
+@lru_cache(maxsize=8)
+def _label_issues(file: VersionFile) -> LabelIssues | None:
+    columns = probability_columns(file_columns(file.path))
+    if not columns:
         return None
+    predictions = read_file(file, tuple(columns))
     if predictions.metric != "error" or not (predictions.frame["split"] == "dev").any():
         return None
     return find_label_issues(predictions, split="dev")
@@ -77,31 +76,31 @@ def label_issues_of(store: Store, state: DiagnoseState) -> LabelIssues | None:
 
 def image_flags_of(root: str | None, sample: Sample) -> ImageFlags | None:
     """Image flags of the sample's images under ``root`` (None when the inputs are no images or
-    there is no images folder); images that cannot be read are left out."""
-    paths = [p for p in sample.examples[INPUT].tolist() if is_image_path(p)]
-    if root is None or not paths:
-        return None
-    try:
-        return flag_images(root, paths)
-    except InputError:
-        return None
+    there is no images folder); images that cannot be read are left out, one by one (listed in
+    the result's ``unreadable``), and the others still flagged."""
+    paths = tuple(p for p in sample.examples[INPUT].tolist() if is_image_path(p))
+    return None if root is None or not paths else _image_flags(root, paths)
+
+
+@lru_cache(maxsize=16)
+def _image_flags(root: str, paths: tuple[str, ...]) -> ImageFlags:
+    """Flags of images under ``root`` (once per folder and paths: image folders never change)."""
+    return flag_images(root, list(paths), skip_unreadable=True)
 
 
 def sample_frame(
     store: Store,
     state: DiagnoseState,
     sample: Sample,
-    *,
-    reader: PredictionsReader = read_predictions,
 ) -> pd.DataFrame:
     """The sample's examples with the version's :func:`slice_columns` (for the slices' masks),
-    in order; read as :func:`error_slices` reads them, so a cached ``reader`` reads once.
+    in order; read as :func:`error_slices` reads them (once per file and columns).
 
     Examples are matched to the version's dev rows by id (the ``id`` column, else the data
     row number, as the sample was drawn)."""
     examples = sample.examples.copy()
     columns = slice_columns(store, state)
-    predictions = read_version(store, state, columns, reader=reader) if columns else None
+    predictions = read_version(store, state, columns) if columns else None
     if predictions is None:
         return examples
     dev = np.flatnonzero((predictions.frame["split"] == "dev").to_numpy())
@@ -118,16 +117,14 @@ def offer_suggestions(
     version: ModelVersion,
     labels: LabelSnapshot,
     evidence: Evidence,
-    *,
-    reader: PredictionsReader = read_predictions,
 ) -> list[StoredSuggestion]:
     """Save what ``evidence`` suggests for the version's sampled examples (decisions kept) and
-    return every saved suggestion; ``reader`` reads the predictions (the page's is cached)."""
+    return every saved suggestion."""
     sample = labels.sample
     if sample is None:
         return []
     slices = evidence.slices.slices if evidence.slices else []
-    frame = sample_frame(store, version.state, sample, reader=reader)
+    frame = sample_frame(store, version.state, sample)
     found = example_suggestions(
         frame,
         label_issues=evidence.label_issues,
@@ -148,10 +145,15 @@ def suggested_texts(stored: Sequence[StoredSuggestion]) -> dict[str, str]:
     return dict(zip(found, suggestion_column(found, found, accepted), strict=True))
 
 
-def sheet_filters(sample: Sample, stored: Sequence[StoredSuggestion]) -> dict[str, list[str]]:
+def sheet_filters(
+    sample: Sample, stored: Sequence[StoredSuggestion], keep: str | None = None
+) -> dict[str, list[str]]:
     """The sheet's *Show* choices and the ids each keeps, in the sample's order: every
     example, those with an open suggestion, each kind of open suggestion (in
-    :data:`~diagnostics.suggestions.KIND_LABELS` order), and the carried-over examples."""
+    :data:`~diagnostics.suggestions.KIND_LABELS` order), and the carried-over examples.
+
+    ``keep`` (the chosen filter) stays a choice when its last suggestion was decided, empty,
+    so the queue stays filtered instead of falling back to every example."""
     open_ = [s.suggestion for s in stored if s.pending]
 
     def kept(wanted: Collection[str]) -> list[str]:
@@ -166,6 +168,8 @@ def sheet_filters(sample: Sample, stored: Sequence[StoredSuggestion]) -> dict[st
             filters[label] = kept(ids)
     if sample.carried:
         filters[CARRIED_OVER] = kept(sample.carried)
+    if keep is not None and keep not in filters and keep in (ANY_SUGGESTION, *KIND_LABELS.values()):
+        filters[keep] = []
     return filters
 
 
@@ -242,18 +246,16 @@ def version_evidence(
     store: Store,
     version: ModelVersion,
     labels: LabelSnapshot,
-    *,
-    slices: Callable[[Store, DiagnoseState], SliceSearch | None] = error_slices,
-    label_issues: Callable[[Store, DiagnoseState], LabelIssues | None] = label_issues_of,
-    image_flags: Callable[[str | None, Sample], ImageFlags | None] = image_flags_of,
 ) -> Evidence:
-    """Run the three searches on a version (the page passes cached readers); a search that
-    cannot run gives its reason in ``problems`` and nothing else."""
+    """Run the three searches on a version (each once per file, or per images folder); a
+    search that cannot run gives its reason in ``problems`` and nothing else."""
     sample = labels.sample
     searches: dict[str, Callable[[], object]] = {
-        "slices": lambda: slices(store, version.state),
-        "label_issues": lambda: label_issues(store, version.state),
-        "image_flags": lambda: None if sample is None else image_flags(labels.images_root, sample),
+        "slices": lambda: error_slices(store, version.state),
+        "label_issues": lambda: label_issues_of(store, version.state),
+        "image_flags": lambda: (
+            None if sample is None else image_flags_of(labels.images_root, sample)
+        ),
     }
     problems = []
     found: dict = {}

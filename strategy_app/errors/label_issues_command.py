@@ -42,5 +42,6 @@ def render_text(found: LabelIssues) -> str:
         )
     if len(found.issues) > SHOWN:
         lines.append(f"  … and {len(found.issues) - SHOWN:,} more (--json lists them all)")
+    lines.extend(f"Warning: {w}" for w in found.warnings)
     lines.append(f"Method: {found.method}")
     return "\n".join(lines)

@@ -21,23 +21,21 @@ import hashlib
 import shutil
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any, TypeVar, overload
 
 import numpy as np
 import pandas as pd
 
 from diagnostics.ceiling import Agreement, Ceiling, ceiling_table
 from diagnostics.compare import CategoryFix, carry_over, dev_outcomes, tagged_ids, what_fixed
-from diagnostics.errors import dev_error_summary, example_ids, sample_errors
+from diagnostics.errors import confusion_pairs, dev_error_summary, example_ids, sample_errors
 from diagnostics.images import data_url, extract_images_zip, read_image_file, thumbnail_png
-from diagnostics.ingest import Predictions, read_predictions
+from diagnostics.ingest import Predictions
 from diagnostics.slices import Predicate, mask_of, predicate_columns, predicates_label
 from diagnostics.tags import TagRow, TagTable, read_tags_csv, table_ceiling, write_tags_csv
 from diagnostics.validation import InputError
 from strategy_app.auth import PermissionDenied, User, require
-from strategy_app.diagnose.service import predictions_path, read_version
 from strategy_app.store import ModelVersion, Store
 from strategy_app.store.audit import (
     CATEGORY_CHANGE,
@@ -57,6 +55,12 @@ from strategy_app.store.labels import (
     Review,
     Sample,
 )
+from strategy_app.versions.service import (
+    VersionFile,
+    file_of,
+    read_file,
+    read_required,
+)
 
 ID, INPUT, Y_TRUE, Y_PRED, SCORE = "id", "input", "y_true", "y_pred", "score"
 NOTES, REVIEWED = "notes", "reviewed"
@@ -66,78 +70,47 @@ READ_ONLY_COLUMNS = (*FIXED_COLUMNS, CARRIED, SUGGESTED)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 Thumbnailer = Callable[[str, str], str | None]
-T = TypeVar("T")
 
 
 # -- predictions, sample, images ---------------------------------------------------------------
 
 
-@overload
-def predictions_for(
-    store: Store, project_id: int, *, state: DiagnoseState | None = None
-) -> Predictions | None: ...
+def dev_error_summary_of(store: Store, state: DiagnoseState) -> dict | None:
+    """:func:`~diagnostics.errors.dev_error_summary` of a version's predictions, once per file;
+    None when it has none, e.g. typed levels only. Raises InputError when they cannot be read."""
+    file = file_of(store, state)
+    return None if file is None else _summary_of(file)
 
 
-@overload
-def predictions_for(
-    store: Store, project_id: int, reader: Callable[..., T], state: DiagnoseState | None = None
-) -> T | None: ...
+def confusion_pairs_of(store: Store, state: DiagnoseState) -> pd.DataFrame | None:
+    """The confusion pairs of a version's dev errors, once per file (None without a file)."""
+    file = file_of(store, state)
+    return None if file is None else _pairs_of(file)
 
 
-def predictions_for(
-    store: Store,
-    project_id: int,
-    reader: Callable[..., object] = read_predictions,
-    state: DiagnoseState | None = None,
-) -> object:
-    """The project's uploaded predictions (None when it has none, e.g. typed levels only).
-
-    ``reader`` reads the file (its result is returned); ``state`` is the project's saved
-    Diagnose inputs when the caller has read them already.
-    """
-    if state is None:
-        state = store.diagnose_state.load(project_id)
-    path = predictions_path(store, state)
-    if path is None:
-        return None
-    return reader(
-        path, metric=state.metric, extra_columns=(), display_name=state.upload_name or path.name
-    )
+@lru_cache(maxsize=8)
+def _summary_of(file: VersionFile) -> dict:
+    return dev_error_summary(read_file(file))
 
 
-def dev_error_summary_of(
-    store: Store, project_id: int, state: DiagnoseState | None = None
-) -> dict | None:
-    """:func:`~diagnostics.errors.dev_error_summary` of a version's predictions (``state``; the
-    project's current version when None); None when it has none, e.g. typed levels only.
-    Raises InputError when they cannot be read."""
-
-    def summarize(path: Path, **options: Any) -> dict:
-        return dev_error_summary(read_predictions(path, **options))
-
-    return predictions_for(store, project_id, reader=summarize, state=state)
+@lru_cache(maxsize=8)
+def _pairs_of(file: VersionFile) -> pd.DataFrame:
+    return confusion_pairs(read_file(file))
 
 
-SummaryReader = Callable[[Store, int, DiagnoseState | None], dict | None]
-
-
-def version_ceiling(
-    store: Store,
-    version: ModelVersion,
-    dev_error_summary_reader: SummaryReader = dev_error_summary_of,
-) -> Ceiling | None:
+def version_ceiling(store: Store, version: ModelVersion) -> Ceiling | None:
     """The ceiling table of a version's tagged sample, at that version's dev error and counts
     (None before any review, or without readable classification predictions)."""
     snapshot = store.labels.snapshot(version.id)
     if snapshot.sample is None:
         return None
     try:
-        summary = dev_error_summary_reader(store, version.project_id, version.state)
+        summary = dev_error_summary_of(store, version.state)
     except InputError:
         return None
     if summary is None:
         return None
-    ceiling, _ = ceiling_for(snapshot.tag_table(), summary)
+    ceiling, _ = ceiling_for(snapshot.tag_table(), summary, snapshot.sample.carried)
     return ceiling
 
 
@@ -186,11 +159,9 @@ def slice_mask(
     """Which rows of a version's ``predictions`` are in the slice of ``predicates`` (its
     columns are read from the version's file, in the same row order)."""
     version = store.versions.get(version_id)
-    columns = predicate_columns(predicates)
-    read = None if version is None else read_version(store, version.state, columns)
-    if read is None:
-        raise InputError("that version has no predictions file to slice")
-    frame = read.frame
+    if version is None:
+        raise InputError("that version no longer exists; pick another one")
+    frame = read_required(store, version, "a slice", predicate_columns(predicates)).frame
     if len(frame) != len(predictions.frame):
         raise InputError("the predictions changed while the slice was read; try again")
     return mask_of(frame, predicates)
@@ -287,16 +258,19 @@ def is_image_path(value: object) -> bool:
     return isinstance(value, str) and value.strip().lower().endswith(IMAGE_SUFFIXES)
 
 
+@lru_cache(maxsize=20_000)
 def thumbnail_url(root: str, relative: str) -> str | None:
-    """A data URL of the image's thumbnail, or None when it is missing or refused."""
+    """A data URL of the image's thumbnail, or None when it is missing or refused (once per
+    image: image folders never change)."""
     try:
         return data_url(thumbnail_png(read_image_file(root, relative), relative))
     except InputError:
         return None
 
 
+@lru_cache(maxsize=64)
 def full_image(root: str | None, relative: str) -> bytes | None:
-    """The checked bytes of one example's image for the detail view, or None."""
+    """The checked bytes of one example's image for the detail view, or None (once per image)."""
     if not root or not is_image_path(relative):
         return None
     try:
@@ -573,15 +547,20 @@ def progress_of(snapshot: LabelSnapshot, annotator: str) -> tuple[int, int]:
     return done, len(ids)
 
 
-def ceiling_for(table: TagTable, summary: dict) -> tuple[Ceiling | None, list[Agreement]]:
+def ceiling_for(
+    table: TagTable, summary: dict, carried: Collection[str] = ()
+) -> tuple[Ceiling | None, list[Agreement]]:
     """The ceiling table of every annotator's tags (their consensus) and their agreement per
     category (empty with fewer than two annotators); no ceiling before any review.
 
-    ``summary`` is the predictions' :func:`~diagnostics.errors.dev_error_summary`.
+    ``summary`` is the predictions' :func:`~diagnostics.errors.dev_error_summary`; ``carried``
+    the sample's ids whose tags were carried over (not random draws: never extrapolated).
     """
     if not table.consensus_tags():
         return None, []
-    return table_ceiling(table, summary["dev_error"], dev_errors=summary["dev_errors"])
+    return table_ceiling(
+        table, summary["dev_error"], dev_errors=summary["dev_errors"], carried=carried
+    )
 
 
 def ceiling_frame(ceiling: Ceiling) -> pd.DataFrame:

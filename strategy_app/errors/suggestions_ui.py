@@ -14,20 +14,18 @@ import streamlit as st
 
 from diagnostics.slices import Predicate, Slice
 from diagnostics.validation import InputError
+from strategy_app.diagnose.service import error_slices
 from strategy_app.errors import evidence
 from strategy_app.errors.service import ID, layout_of
 from strategy_app.shell.markdown import escape_markdown
-from strategy_app.shell.page import (
-    cached_read_predictions,
-    project_error_slices,
-    version_evidence,
-)
 from strategy_app.shell.signin import current_user
 from strategy_app.store import ModelVersion, Store
 from strategy_app.store.labels import Conflict, LabelSnapshot
 from strategy_app.store.suggestions import StoredSuggestion
 
 FILTER_KEY = "label_filter_{}"
+CHOICE_KEY = "label_filter_choice_{}"  # the chosen filter, kept across decisions
+DECIDED_KEY = "_suggestion_decided_{}"  # the last decision, toasted by the next run
 OFFERED_KEY = "_label_offered_{}"
 PROBLEMS_KEY = "_label_evidence_problems_{}"
 DECISIONS_KEY = "label_decisions_{}_{}"
@@ -46,17 +44,19 @@ def sample_suggestions(
     key = OFFERED_KEY.format(version.id)
     if st.session_state.get(key) == layout_of(labels):
         return store.suggestions.of_version(version.id)
-    found = version_evidence(store, version, labels)
-    stored = evidence.offer_suggestions(
-        store, version, labels, found, reader=cached_read_predictions
-    )
+    found = evidence.version_evidence(store, version, labels)
+    stored = evidence.offer_suggestions(store, version, labels, found)
     st.session_state[key] = layout_of(labels)
     st.session_state[PROBLEMS_KEY.format(version.id)] = list(found.problems)
     return stored
 
 
 def evidence_problems(version: ModelVersion) -> None:
-    """Why a search found nothing to suggest (a refused ``prob_`` column, say), as captions."""
+    """Why a search found nothing to suggest (a refused ``prob_`` column, say), as captions;
+    and the toast of the last *Accept* / *Dismiss* (its callback cannot show one)."""
+    decided = st.session_state.pop(DECIDED_KEY.format(version.id), None)
+    if decided:
+        st.toast(escape_markdown(decided), icon=":material/check:")
     for problem in st.session_state.get(PROBLEMS_KEY.format(version.id), []):
         st.caption(f":material/info: No suggestions from one search: {escape_markdown(problem)}")
 
@@ -68,19 +68,27 @@ def filter_choice(
     Returns the choice and the ids it keeps (None: all)."""
     if labels.sample is None:
         return evidence.ALL_EXAMPLES, None
-    filters = evidence.sheet_filters(labels.sample, stored)
-    key = FILTER_KEY.format(version.id)
-    if st.session_state.get(key) not in filters:
-        st.session_state.pop(key, None)
+    key, choice_key = FILTER_KEY.format(version.id), CHOICE_KEY.format(version.id)
+    chosen = st.session_state.get(choice_key, evidence.ALL_EXAMPLES)
+    filters = evidence.sheet_filters(labels.sample, stored, keep=chosen)
+    if chosen not in filters:
+        chosen = evidence.ALL_EXAMPLES
     if len(filters) == 1:
         return evidence.ALL_EXAMPLES, None
+    names = list(filters)
+    # The options' texts never change (no counts in them): the browser keeps the chosen text,
+    # and a text that a decision changed ("likely mislabeled (5)" → "(4)") matched no option,
+    # so the queue fell back to every example while the box still showed the old count.
     shown = st.selectbox(
         "Show",
-        list(filters),
+        names,
+        index=names.index(chosen),
         key=key,
-        format_func=lambda name: f"{name} ({len(filters[name])})",
         help="Filter the sheet by the evidence beside it; click a column header to sort.",
     )
+    st.session_state[choice_key] = shown
+    count = len(filters[shown])
+    st.caption(f"{count} example{'s' * (count != 1)} {'in the sample' if count else 'left'}")
     return shown, None if shown == evidence.ALL_EXAMPLES else filters[shown]
 
 
@@ -216,8 +224,11 @@ def _decide(
     try:
         if accepted:
             evidence.accept(store, version, suggestion.id, suggestion.kind, annotator, user)
+            done = f"Accepted: {suggestion.id} tagged '{suggestion.category}'"
         else:
             evidence.dismiss(store, version, suggestion.id, suggestion.kind, annotator, user)
+            done = f"Dismissed the suggestion for {suggestion.id}"
+        st.session_state[DECIDED_KEY.format(version.id)] = done
     except (InputError, Conflict) as exc:
         if view is not None:
             view.conflicts.append(str(exc))
@@ -229,7 +240,7 @@ def draw_from(store: Store, version: ModelVersion) -> tuple[Predicate, ...]:
     """The *Draw from* choice of the sample controls: every dev error, or one significant
     slice's (its predicates; empty for all)."""
     try:
-        search = project_error_slices(store, version.state)
+        search = error_slices(store, version.state)
     except InputError:
         return ()
     found: list[Slice] = search.slices[:10] if search else []

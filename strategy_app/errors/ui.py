@@ -39,23 +39,24 @@ from strategy_app.errors.service import (
     Y_PRED,
     Y_TRUE,
     View,
+    confusion_pairs_of,
+    dev_error_summary_of,
+    full_image,
+    thumbnail_url,
 )
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.page import (
-    cached_full_image,
-    cached_thumbnail,
     open_page,
     page_link,
-    project_confusion_pairs,
-    project_dev_error_summary,
-    project_predictions,
     require_project,
 )
 from strategy_app.shell.signin import current_user
-from strategy_app.store import ModelVersion, Project, Store
+from strategy_app.shell.uploads import handle_once
+from strategy_app.store import ModelVersion, Store
 from strategy_app.store.diagnose_state import DiagnoseState
 from strategy_app.store.labels import LabelSnapshot
 from strategy_app.store.suggestions import StoredSuggestion
+from strategy_app.versions.service import read_required, read_version
 
 VIEW_KEY = "label_view_{}"
 NOTICES_KEY = "label_notices_{}"
@@ -181,9 +182,7 @@ def sample_controls(store: Store, version: ModelVersion, labels: LabelSnapshot) 
         )
     if st.button("Draw sample", key=f"draw_{pid}", disabled=not allowed, icon=":material/casino:"):
         try:
-            predictions = project_predictions(store, version.project_id, version.state)
-            if predictions is None:
-                raise InputError(f"{version.name} has no predictions file to draw from")
+            predictions = read_required(store, version, "drawing a sample")
             drawn = labeling.draw_sample(
                 store,
                 pid,
@@ -232,19 +231,15 @@ def images_upload(store: Store, version: ModelVersion, view: View) -> None:
     )
     if uploaded is None:
         return
-    handled = st.session_state.setdefault("_handled_zips", {})
-    if uploaded.file_id not in handled:
-        try:
-            count = labeling.accept_images_zip(
-                store, version.project_id, uploaded.name, uploaded.getvalue(), current_user()
-            )
-            handled[uploaded.file_id] = None
-            invalidate(pid)
-            st.toast(f"Extracted {count} images", icon=":material/check:")
-        except InputError as exc:
-            handled[uploaded.file_id] = str(exc)
-    if handled[uploaded.file_id]:
-        st.error(escape_markdown(handled[uploaded.file_id]))
+
+    def accept(name: str, data: bytes) -> str:
+        count = labeling.accept_images_zip(store, version.project_id, name, data, current_user())
+        invalidate(pid)
+        return f"Extracted {count} images"
+
+    refusal = handle_once(uploaded, "image zips", accept)
+    if refusal:
+        st.error(refusal)
 
 
 def category_controls(store: Store, version: ModelVersion, labels: LabelSnapshot) -> None:
@@ -357,7 +352,7 @@ def current_view(
             store,
             version.id,
             annotator,
-            thumbnail=cached_thumbnail,
+            thumbnail=thumbnail_url,
             generation=generation,
             snapshot=labels,
             suggested=sheet.suggested,
@@ -532,7 +527,7 @@ def detail(
         f"**{escape_markdown(record[Y_TRUE])}** · predicted **{escape_markdown(record[Y_PRED])}**"
         + ("" if pd.isna(record[SCORE]) else f" · confidence {record[SCORE]:.2f}")
     )
-    image = cached_full_image(labels.images_root, record[INPUT])
+    image = full_image(labels.images_root, record[INPUT])
     if image is not None:
         st.image(image, width=320)
     elif isinstance(record[INPUT], str):
@@ -595,7 +590,8 @@ CEILING_COLUMNS = {
 
 def ceiling_section(labels: LabelSnapshot, summary: dict) -> None:
     """The ceiling table and chart from the saved tags (``summary``: the dev error summary)."""
-    ceiling, _ = labeling.ceiling_for(labels.tag_table(), summary)
+    carried = labels.sample.carried if labels.sample is not None else ()
+    ceiling, _ = labeling.ceiling_for(labels.tag_table(), summary, carried)
     if ceiling is None:
         st.info("Tag or mark reviewed at least one example to see the ceiling per category.")
         return
@@ -639,20 +635,15 @@ def csv_section(store: Store, version: ModelVersion) -> None:
     uploaded = st.file_uploader("Import a tags CSV", type=["csv"], key=f"import_{pid}")
     if uploaded is None:
         return
-    handled = st.session_state.setdefault("_handled_tag_imports", {})
-    if uploaded.file_id not in handled:
-        try:
-            count = labeling.import_csv(
-                store, pid, uploaded.getvalue(), uploaded.name, current_user()
-            )
-            handled[uploaded.file_id] = None
-            invalidate(pid)
-            st.toast(f"Imported {count} rows", icon=":material/check:")
-            st.rerun()
-        except InputError as exc:
-            handled[uploaded.file_id] = str(exc)
-    if handled[uploaded.file_id]:
-        st.error(escape_markdown(handled[uploaded.file_id]))
+
+    def accept(name: str, data: bytes) -> str:
+        count = labeling.import_csv(store, pid, data, name, current_user())
+        invalidate(pid)
+        return f"Imported {count} rows"
+
+    refusal = handle_once(uploaded, "tag imports", accept)
+    if refusal:
+        st.error(refusal)
 
 
 def page() -> None:
@@ -664,8 +655,8 @@ def page() -> None:
         "review about 100 misclassified dev examples, tag what each "
         "one shows, and see which category is worth fixing. Every edit is saved as you make it."
     )
-    summary = _dev_error_summary_or_stop(store, project, context.state)
-    version = _version_or_stop(store, context.state)
+    version = _version_or_stop(context.version)
+    summary = _dev_error_summary_or_stop(store, version.state)
     version_caption(version, summary)
     labels = load_labels(store, version)  # read once per run, shared below
     annotator = annotator_name(version)
@@ -689,9 +680,7 @@ def page() -> None:
             ANNOTATOR: lambda: annotator_input(version),
             CATEGORIES: lambda: category_controls(store, version, labels),
             SAMPLE: lambda: sample_controls(store, version, labels),
-            PAIRS: lambda: confusion_table(
-                project_confusion_pairs(store, project.id, version.state)
-            ),
+            PAIRS: lambda: confusion_table(confusion_pairs_of(store, version.state)),
             AGREEMENT: lambda: agreement_section(labels, summary),
             CSV: lambda: csv_section(store, version),
         }
@@ -759,9 +748,7 @@ def carry_controls(store: Store, version: ModelVersion) -> None:
     )
     if st.button("Start from the still-wrong examples", key=f"carry_go_{version.id}"):
         try:
-            predictions = project_predictions(store, version.project_id, version.state)
-            if predictions is None:
-                raise InputError(f"{version.name} has no predictions file to draw from")
+            predictions = read_required(store, version, "carrying tags over")
             sample = labeling.carry_from(
                 store, version.id, source, predictions, int(size), seed=0, user=current_user()
             )
@@ -782,7 +769,7 @@ def fixed_section(store: Store, version: ModelVersion) -> None:
     if not earlier:
         return
     try:
-        predictions = project_predictions(store, version.project_id, version.state)
+        predictions = read_version(store, version.state)
     except InputError:
         return
     if predictions is None:
@@ -801,12 +788,8 @@ def fixed_section(store: Store, version: ModelVersion) -> None:
         st.caption("Fixed: the example is right in this version; 95% Wilson intervals.")
 
 
-def _version_or_stop(store: Store, state: DiagnoseState | None) -> ModelVersion:
-    """The project's current version (``state``: its saved inputs), or stop the page saying
-    there is none (e.g. deleted in another session)."""
-    version = None
-    if state is not None and state.version_id is not None:
-        version = store.versions.get(state.version_id)
+def _version_or_stop(version: ModelVersion | None) -> ModelVersion:
+    """The version this session shows, or stop the page saying there is none."""
     if version is None:
         st.info(
             "This project has no current model version: choose one in the sidebar, or upload "
@@ -818,10 +801,10 @@ def _version_or_stop(store: Store, state: DiagnoseState | None) -> ModelVersion:
     return version
 
 
-def _dev_error_summary_or_stop(store: Store, project: Project, state: DiagnoseState | None) -> dict:
+def _dev_error_summary_or_stop(store: Store, state: DiagnoseState) -> dict:
     """The predictions' dev error summary, or stop the page saying what to fix."""
     try:
-        errors = project_dev_error_summary(store, project.id, state)
+        errors = dev_error_summary_of(store, state)
     except InputError as exc:
         st.error(
             f"{escape_markdown(exc)}\n\n"

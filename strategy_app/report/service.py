@@ -10,12 +10,10 @@ search (:mod:`strategy_app.search.service`). The page and ``report --project`` c
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from diagnostics.ceiling import Ceiling
 from diagnostics.report import ReportInputs, report_data
-from diagnostics.slices import SliceSearch
 from diagnostics.tags import read_tags_csv, table_ceiling
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis
@@ -28,35 +26,27 @@ from strategy_app.store import DiagnoseState, ModelVersion, Project, Store
 from strategy_app.store.audit import SHARE_CREATE, SHARE_REVOKE
 from strategy_app.store.schema import ReportShare
 
-SummaryReader = errors.SummaryReader
-SlicesReader = Callable[[Store, DiagnoseState], SliceSearch | None]
-
 
 def project_inputs(
     store: Store,
     project: Project,
+    version: ModelVersion | None = None,
     *,
     title: str | None = None,
-    result: DiagnosisResult | None = None,
-    dev_error_summary: SummaryReader = errors.dev_error_summary_of,
-    slices: SlicesReader = error_slices,
 ) -> ReportInputs:
-    """Every section a saved project has content for.
+    """Every section a saved project has content for, at ``version`` (the project's current
+    version when None: the CLI's; the page passes the one its session shows).
 
-    ``result`` is the project's diagnosis when the caller computed it already (the page keeps
-    it cached); ``dev_error_summary`` reads the predictions' dev error summary and ``slices``
-    searches where the errors concentrate (the page passes its cached readers). Raises
-    InputError when the saved predictions cannot be read.
+    Raises InputError when the saved predictions cannot be read.
     """
-    state = store.diagnose_state.load(project.id)
-    if result is None:
-        result = compute(store, state)
-    inputs = inputs_from_result(project, state, result, title=title)
-    inputs.error_slices = slices(store, state)
+    if version is None:
+        version = store.versions.current(project.id)
+    state = version.state if version is not None else DiagnoseState()
+    inputs = inputs_from_result(project, state, compute(store, state), title=title)
+    inputs.error_slices = error_slices(store, state)
     inputs.split_plan = project_plan(store, project.id)
-    version = store.versions.current(project.id)
     if version is not None:
-        inputs.ceiling = errors.version_ceiling(store, version, dev_error_summary)
+        inputs.ceiling = errors.version_ceiling(store, version)
         inputs.comparison = previous_comparison(store, version)
     inputs.search = search.search_summary(store, project.id)
     return inputs

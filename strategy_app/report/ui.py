@@ -16,15 +16,10 @@ from diagnostics.report import (
 from diagnostics.validation import InputError
 from strategy_app.report.service import create_share, project_inputs, revoke_share
 from strategy_app.shell.markdown import escape_markdown
-from strategy_app.shell.page import (
-    page_link,
-    project_dev_error_summary,
-    project_error_slices,
-    project_result,
-)
+from strategy_app.shell.page import page_link
 from strategy_app.shell.share_view import share_url
 from strategy_app.shell.signin import current_user
-from strategy_app.store import Project, Store
+from strategy_app.store import ModelVersion, Project, Store
 
 DOWNLOADS = (
     ("html", "HTML report", "text/html", "html"),
@@ -34,16 +29,16 @@ DOWNLOADS = (
 PREVIEW_HEIGHT = 900
 
 
-def report_inputs(store: Store, project: Project) -> ReportInputs | None:
-    """The project's report inputs (every section it has content for), or None with an
-    explanation shown when there is nothing to report."""
+def report_inputs(
+    store: Store, project: Project, version: ModelVersion | None
+) -> ReportInputs | None:
+    """The report inputs of the project at the version this session shows (every section it
+    has content for), or None with an explanation shown when there is nothing to report."""
     try:
         inputs = project_inputs(
             store,
             project,
-            result=project_result(store, project.id),
-            dev_error_summary=project_dev_error_summary,
-            slices=project_error_slices,
+            version,
         )
     except InputError as exc:
         st.error(escape_markdown(exc), icon=":material/error:")
@@ -61,18 +56,27 @@ def report_inputs(store: Store, project: Project) -> ReportInputs | None:
 
 
 def choose_sections(inputs: ReportInputs, pid: int) -> list[str]:
-    """One checkbox per section; sections without content are shown disabled."""
+    """One checkbox per section; sections without content are shown disabled and unticked.
+
+    What is ticked is what is in the file: a box whose section gained content (a version
+    switch brings "What changed") starts ticked, and one that lost it starts unticked, instead
+    of keeping the old box's value (ticked and disabled, or silently unticked).
+    """
     available = inputs.available_sections()
     chosen = []
     columns = st.columns(4)
     for i, section in enumerate(SECTIONS):
         has = section in available
+        key = f"report_section_{pid}_{section}"
+        if st.session_state.get(f"{key}_had") != has:  # content came or went: a fresh box
+            st.session_state.pop(key, None)
+            st.session_state[f"{key}_had"] = has
         with columns[i % 4]:
             ticked = st.checkbox(
                 SECTION_TITLES[section],
                 value=has,
                 disabled=not has,
-                key=f"report_section_{pid}_{section}",
+                key=key,
                 help=None if has else "No results for this section in this project yet.",
                 wrap=True,
             )
@@ -139,9 +143,9 @@ def share_links(store: Store, project: Project, inputs: ReportInputs, sections, 
                         st.error(escape_markdown(exc))
 
 
-def report_page(store: Store, project: Project) -> None:
-    """The whole Report page below its title."""
-    inputs = report_inputs(store, project)
+def report_page(store: Store, project: Project, version: ModelVersion | None) -> None:
+    """The whole Report page below its title (``version``: the one this session shows)."""
+    inputs = report_inputs(store, project, version)
     if inputs is None:
         return
     inputs.title = st.text_input("Title", value=inputs.title, key=f"report_title_{project.id}")

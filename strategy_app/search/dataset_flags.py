@@ -21,7 +21,7 @@ def add_dataset_arguments(parser) -> None:
     parser.add_argument(
         "--project",
         metavar="NAME",
-        help="with --dataset project: the project (default: the one opened last)",
+        help="with --dataset project: the project whose dataset to train on (required)",
     )
     parser.add_argument("--n-samples", type=int, default=30_000, help="classification: rows")
     parser.add_argument("--n-features", type=int, default=40, help="classification: features")
@@ -55,19 +55,14 @@ def resolve_project_dataset(args) -> None:
         if args.project:
             raise InputError("--project goes with --dataset project")
         return
+    if not args.project:
+        raise InputError("--dataset project needs --project NAME: the project whose dataset")
     store = open_store()
     try:
-        if args.project:
-            project = store.projects.get_by_name(args.project)
-            if project is None:
-                names = ", ".join(f"'{p.name}'" for p in store.projects.list()) or "none yet"
-                raise InputError(
-                    f"--project: no project named '{args.project}' (projects: {names})"
-                )
-        else:
-            project = next(iter(store.projects.list()), None)
-            if project is None:
-                raise InputError("--dataset project: there is no project yet; create one first")
+        project = store.projects.get_by_name(args.project)
+        if project is None:
+            names = ", ".join(f"'{p.name}'" for p in store.projects.list()) or "none yet"
+            raise InputError(f"--project: no project named '{args.project}' (projects: {names})")
         args.dataset = store.projects.dataset_spec(project.id)
     finally:
         store.close()

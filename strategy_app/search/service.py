@@ -21,11 +21,17 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pandas as pd
+
+from diagnostics.fastcompare import compare_files
 from diagnostics.lr_finder import LRFinderResult, find_lr
 from diagnostics.search import study as studies
 from diagnostics.search.datasets import load_dataset
+from diagnostics.search.objective import Goal
 from diagnostics.search.panda import load_history, train_panda
-from diagnostics.search.settings import SearchSettings
+from diagnostics.search.scored import trial_row
+from diagnostics.search.script import CommandObjective
+from diagnostics.search.settings import SearchSettings, write_settings
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import resolve_storage
 from diagnostics.search.tracking import require_mlflow
@@ -33,14 +39,14 @@ from diagnostics.search.training import TrainConfig
 from diagnostics.validation import InputError
 from strategy_app.auth import User, require
 from strategy_app.diagnose.service import accept_upload
-from strategy_app.store import SearchRun, Store, database_url
+from strategy_app.store import SearchRun, Store, data_dir, database_url
 from strategy_app.store.audit import SEARCH_START, UPLOAD
 from strategy_app.store.projects import DATASET_LABEL, PARQUET_SUFFIXES, PROJECT_DATASET
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT_FILE = "result.json"
 LOG_FILE = "log.txt"
-SPACE_FILE = "space.json"
+SETTINGS_FILE = "settings.json"
 PANDA_FILE = "panda.json"
 STOP_FILE = "stop"
 CHILDREN: dict[int, subprocess.Popen] = {}  # processes this app started (polled, so reaped)
@@ -195,6 +201,8 @@ class CaviarRequest:
     space: SearchSpace
     seed: int = 0
     mlflow: str | None = None  # MLflow tracking URI (see tracking_uri); None: no tracking
+    objective: str | None = None  # an admin-configured objective's name; None: built-in MLP
+    optimize: str = "dev_error"  # what a configured objective minimises (--optimize)
 
     def settings(self) -> SearchSettings:
         """The run's search settings (checked in the page's words)."""
@@ -211,6 +219,14 @@ class CaviarRequest:
         )
         settings.check(PAGE_WORDS)
         return settings
+
+    def check_objective(self) -> None:
+        """Refuse an objective the admin did not configure, or an unknown goal."""
+        if self.objective is not None:
+            configured_objective(self.objective)
+            Goal.parse(self.optimize)
+        elif self.optimize != "dev_error":
+            raise InputError("the built-in MLP maximises dev accuracy; pick a configured model")
 
     def to_record(self) -> dict:
         """The run's settings as saved with the run (JSON)."""
@@ -258,6 +274,7 @@ def start_search(
     ``user`` must be an editor; the start is audited."""
     require(user, "run searches")
     request.settings()
+    request.check_objective()
     request = replace(request, mlflow=tracking_uri(request.mlflow))
     name = _run_name(name, "search")
     if any(r.name == name for r in store.search_runs.list(project_id)):
@@ -270,33 +287,50 @@ def start_search(
     return _launch_search(store, run)
 
 
+def run_settings(store: Store, run: SearchRun) -> SearchSettings:
+    """The run's whole description for its worker: the saved request, the dataset resolved to
+    this run's own project's file (never another project's), its study, storage and folder."""
+    saved = run.settings
+    dataset = resolve_dataset(store, run.project_id, saved["dataset"])
+    is_file = dataset.startswith(("csv:", "parquet:"))
+    user: dict = {}
+    if saved.get("objective"):
+        entry = configured_objective(saved["objective"])
+        user = {
+            "objective": entry.objective,
+            "space": entry.space,
+            "goal": Goal.parse(saved.get("optimize", "dev_error")),
+            "metric": entry.metric,
+        }
+    return SearchSettings(
+        dataset=dataset,
+        label=DATASET_LABEL if is_file else None,
+        sampler=saved["sampler"],
+        pruner=saved["pruner"],
+        trials=saved["trials"],
+        epochs=saved["epochs"],
+        rounds=saved.get("rounds"),
+        workers=saved["workers"],
+        seed=saved.get("seed", 0),
+        space=user.pop("space", None) or SearchSpace.from_dict(saved["space"]),
+        device="cpu",
+        storage=run.storage,
+        study=run.name,
+        data_dir=str(store.folder),
+        out_dir=run.out_dir,
+        mlflow=saved.get("mlflow"),
+        **user,
+    )
+
+
 def _launch_search(store: Store, run: SearchRun) -> SearchRun:
-    """Start (or resume) the run's ``search`` process; a resumed study finishes its plan."""
-    settings, out_dir = run.settings, Path(run.out_dir)
+    """Start (or resume) the run's ``search`` process from one settings file
+    (``search --settings FILE``); a resumed study finishes its plan."""
+    out_dir = Path(run.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / SPACE_FILE).write_text(json.dumps(settings["space"], indent=2))
-    command = [
-        sys.executable, "-m", "strategy_app", "search", "--json",
-        "--dataset", settings["dataset"],
-        "--sampler", settings["sampler"],
-        "--pruner", settings["pruner"],
-        "--trials", str(settings["trials"]),
-        "--epochs", str(settings["epochs"]),
-        "--workers", str(settings["workers"]),
-        "--seed", str(settings.get("seed", 0)),
-        "--device", "cpu",
-        "--study", run.name,
-        "--storage", run.storage,
-        "--space", str(out_dir / SPACE_FILE),
-        "--out", str(out_dir),
-    ]  # fmt: skip
-    if settings.get("rounds"):
-        command += ["--rounds", str(settings["rounds"])]
-    if settings["dataset"].startswith(("csv:", "parquet:")):
-        command += ["--label", DATASET_LABEL]
-    if settings.get("mlflow"):
-        command += ["--mlflow", settings["mlflow"]]
-    pid = _launch(command, out_dir)
+    settings = write_settings(run_settings(store, run), out_dir / SETTINGS_FILE)
+    command = [sys.executable, "-m", "strategy_app", "search", "--settings", str(settings)]
+    pid = _launch([*command, "--json"], out_dir)
     store.search_runs.update(run.id, pid=pid)
     return replace(run, pid=pid)
 
@@ -397,6 +431,153 @@ def search_summary(store: Store, project_id: int) -> dict | None:
     summary = studies.summary(run.storage, run.name)
     summary["best"] = {**(summary["best"] or {}), **result["best"]}
     return summary
+
+
+# ---------------------------------------------------------------- configured objectives
+
+OBJECTIVES_FILE = "objectives.toml"
+OBJECTIVES_ENV = "STRATEGY_OBJECTIVES"
+
+
+@dataclass(frozen=True)
+class ConfiguredObjective:
+    """A model an admin allows the server to search: a ``package.module:function`` or a
+    command, with its space (and optionally its metric and per-trial timeout)."""
+
+    name: str
+    objective: str | CommandObjective
+    space: SearchSpace
+    metric: str | None = None
+
+
+def objectives_file() -> Path:
+    """The admin's objectives file: ``$STRATEGY_OBJECTIVES``, else ``objectives.toml`` in the
+    data folder. Nothing uploaded through the browser is ever run: only what it names."""
+    return Path(os.environ.get(OBJECTIVES_ENV) or data_dir() / OBJECTIVES_FILE)
+
+
+def configured_objectives() -> dict[str, ConfiguredObjective]:
+    """The objectives of the admin's file by name (none without a file).
+
+    ``[objectives.NAME]`` holds ``objective = "pkg.module:function"`` or ``command = "python
+    train.py --lr {lr} --out {predictions}"`` (with ``trial_timeout`` in seconds), a
+    ``[objectives.NAME.space]`` table in the search-space format, and optionally ``metric``.
+    """
+    import tomllib
+
+    path = objectives_file()
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from exc
+    found: dict[str, ConfiguredObjective] = {}
+    for name, entry in (data.get("objectives") or {}).items():
+        where = f"{path} [objectives.{name}]"
+        if not isinstance(entry, dict) or ("objective" in entry) == ("command" in entry):
+            raise InputError(f"{where}: give exactly one of objective = ... or command = ...")
+        space = SearchSpace.from_dict(entry.get("space"), source=where)
+        objective: str | CommandObjective = entry.get("objective") or CommandObjective.parse(
+            entry["command"], entry.get("trial_timeout"), [p.name for p in space.params]
+        )
+        found[name] = ConfiguredObjective(name, objective, space, entry.get("metric"))
+    return found
+
+
+def objective_label(entry: ConfiguredObjective) -> str:
+    """What a configured objective runs, in words (the function, or the command)."""
+    if isinstance(entry.objective, CommandObjective):
+        return entry.objective.name
+    return entry.objective
+
+
+def configured_objective(name: str) -> ConfiguredObjective:
+    """One configured objective, or a refusal naming those there are."""
+    found = configured_objectives()
+    if name not in found:
+        names = ", ".join(found) or f"none: an admin lists them in {objectives_file()}"
+        raise InputError(f"no configured model '{name}' (configured: {names})")
+    return found[name]
+
+
+# ---------------------------------------------------------------- trials as versions
+
+
+def scored_trials(run: SearchRun) -> list[dict]:
+    """The run's trials with their waterfall (levels, gaps), error and kept predictions."""
+    rows = []
+    for study in _studies(run):
+        space = studies.space_of(study)
+        rows += [trial_row(t, space, study.study_name) for t in studies.own_trials(study)]
+    return rows
+
+
+def _trial_file(run: SearchRun, trial: int) -> Path:
+    for row in scored_trials(run):
+        if row["number"] == trial and row["study"] == _study_names(run)[-1]:
+            if not row["predictions"] or not Path(row["predictions"]).is_file():
+                raise InputError(
+                    f"trial {trial} of '{run.name}' kept no predictions (only the best few "
+                    "trials keep theirs)"
+                )
+            return Path(row["predictions"])
+    raise InputError(f"run '{run.name}' has no trial {trial}")
+
+
+def trial_beside_current(store: Store, project_id: int, run: SearchRun, trial: int) -> dict:
+    """Trial ``trial`` beside the project's current version (paired on shared ids, the
+    compare service's own test): ``current``, ``levels`` before/after, ``verdict``,
+    ``worse`` (dev got worse beyond the noise) and ``summary`` (one plain sentence)."""
+    current = store.versions.current(project_id)
+    if current is None or not current.state.upload_sha256:
+        return {"current": None, "worse": False, "summary": "The project has no version yet."}
+    comparison = compare_files(
+        store.uploads.path(current.state.upload_sha256),
+        _trial_file(run, trial),
+        current.state.human_levels,
+        display_names=(current.name, f"trial {trial}"),
+    )
+    dev = comparison.levels.get("dev")
+    worse = bool(dev and dev.test and dev.test.low > 0)  # dev error up, beyond the noise
+    change = comparison.to_dict()
+    summary = (
+        f"Trial {trial} is WORSE than {current.name} on dev: {comparison.verdict}"
+        if worse
+        else f"Trial {trial} against {current.name}: {comparison.verdict}"
+    )
+    return {"current": current.name, "comparison": change, "worse": worse, "summary": summary}
+
+
+def trial_to_version(store: Store, project_id: int, run: SearchRun, trial: int, user: User) -> str:
+    """Make trial ``trial``'s predictions the project's current version ("vN · search RUN
+    trial N"), joined by id with the current version's other columns (metadata, image
+    paths), so every page works on it as on an upload. Returns the file's name."""
+    require(user, "upload files")
+    frame = _read_any(_trial_file(run, trial))
+    current = store.versions.current(project_id)
+    if current is not None and current.state.upload_sha256 and "id" in frame:
+        before = _read_any(store.uploads.path(current.state.upload_sha256))
+        own = {"id", "split", "y_true", "y_pred", "score"} | {
+            c for c in before if c.startswith("prob_")
+        }
+        extra = [c for c in before if c not in own and c not in frame]
+        if "id" in before and extra:
+            key = before["id"].astype(str) + "\0" + before["split"].astype(str)
+            joined = before[extra].set_axis(key)
+            frame_key = frame["id"].astype(str) + "\0" + frame["split"].astype(str)
+            frame = pd.concat([frame, joined.reindex(frame_key).reset_index(drop=True)], axis=1)
+    name = f"{run.name}-trial-{trial}-predictions.csv"
+    origin = {"kind": "search", "run": run.name, "trial": trial, "study": _study_names(run)[-1]}
+    data = frame.to_csv(index=False).encode()
+    accept_upload(
+        store, project_id, name, data, user, label=f"search {run.name} trial {trial}", origin=origin
+    )
+    return name
+
+
+def _read_any(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path)
 
 
 def send_best_to_diagnose(store: Store, project_id: int, run: SearchRun, user: User) -> str:

@@ -20,7 +20,7 @@ from diagnostics.charts import (
     training_curves_chart,
 )
 from diagnostics.search.budget import compare_grid_random
-from diagnostics.search.choices import OPTIMIZERS, SAMPLERS
+from diagnostics.search.choices import BUILTIN_SAMPLERS, OPTIMIZERS
 from diagnostics.search.space import (
     ROW_COLUMNS,
     TYPES,
@@ -30,10 +30,12 @@ from diagnostics.search.space import (
 )
 from diagnostics.search.training import PARAM_NAMES
 from diagnostics.validation import InputError
+from diagnostics.waterfall import GAP_LABELS
 from strategy_app.search import service as search_jobs
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.page import switch_to
 from strategy_app.shell.signin import current_user
+from strategy_app.shell.uploads import handle_once
 from strategy_app.store import SearchRun, Store
 from strategy_app.store.projects import PROJECT_DATASET
 
@@ -221,24 +223,51 @@ def dataset_section(store: Store, project_id: int) -> None:
     )
     if uploaded is None:
         return
-    handled = st.session_state.setdefault("_handled_datasets", {})
-    if uploaded.file_id not in handled:
-        try:
-            summary = search_jobs.accept_dataset(
-                store, project_id, uploaded.name, uploaded.getvalue(), current_user()
-            )
-            handled[uploaded.file_id] = None
-            st.toast(f"Saved {summary}", icon=":material/check:")
-        except InputError as exc:
-            handled[uploaded.file_id] = str(exc)
-    if handled[uploaded.file_id]:
-        st.error(f"{handled[uploaded.file_id]}\n\nThe project keeps its dataset as it was.")
+
+    def accept(name: str, data: bytes) -> str:
+        summary = search_jobs.accept_dataset(store, project_id, name, data, current_user())
+        # the dataset selects (drawn below in this run) now point at the new dataset, so an
+        # immediate Start trains on it
+        for key in ("search_dataset_{}", "panda_{}_dataset", "lrf_{}_dataset"):
+            st.session_state[key.format(project_id)] = PROJECT_DATASET
+        return f"Saved {summary}"
+
+    refusal = handle_once(uploaded, "search datasets", accept)
+    if refusal:
+        st.error(f"{refusal}\n\nThe project keeps its dataset as it was.")
 
 
 def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> None:
     """The search settings, the grid-vs-random figure, and the Start button."""
     k = project_id
     left, middle, right = st.columns(3)
+    try:
+        configured = search_jobs.configured_objectives()
+    except InputError as exc:
+        st.error(escape_markdown(exc), icon=":material/error:")
+        configured = {}
+    model = left.selectbox(
+        "Model",
+        [BUILTIN_MODEL, *configured],
+        format_func=lambda name: "built-in MLP" if name == BUILTIN_MODEL else name,
+        key=f"search_model_{k}",
+        help="The built-in MLP, or a model an admin configured for this server "
+        f"({search_jobs.OBJECTIVES_FILE}): its own code, scored by the waterfall per trial.",
+    )
+    optimize = "dev_error"
+    if model != BUILTIN_MODEL:
+        entry = configured[model]
+        space = entry.space
+        optimize = str(
+            left.selectbox(
+                "Minimise", list(GOALS), format_func=GOALS.__getitem__, key=f"search_optimize_{k}"
+            )
+        )
+        st.caption(
+            f":material/code: {escape_markdown(model)} runs "
+            f"{escape_markdown(search_jobs.objective_label(entry))} over "
+            + ", ".join(escape_markdown(p.name) for p in entry.space.params)
+        )
     dataset = left.selectbox(
         "Dataset",
         dataset_choices(store, project_id),
@@ -247,7 +276,7 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
         help="This project's dataset: the search trains on exactly its splits and ids, so the "
         "best model compares paired with the project's versions.",
     )
-    sampler = left.selectbox("Sampler", SAMPLERS, key=f"search_sampler_{k}")
+    sampler = left.selectbox("Sampler", BUILTIN_SAMPLERS, key=f"search_sampler_{k}")
     pruning = left.toggle(
         "Prune bad trials early (median)", value=True, key=f"search_prune_{k}", wrap=True
     )
@@ -295,6 +324,8 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
             workers=int(workers),
             space=space,
             mlflow=mlflow,
+            objective=None if model == BUILTIN_MODEL else model,
+            optimize=optimize,
         )
         try:
             run = search_jobs.start_search(store, project_id, request, name, user=current_user())
@@ -304,6 +335,17 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
             st.session_state[f"search_run_{k}_caviar"] = run.id
             st.toast(f"Started {escape_markdown(run.name)} in the background")
             st.rerun()  # Start is disabled from now on
+
+
+BUILTIN_MODEL = "builtin"
+GOALS = {
+    "dev_error": "dev error",
+    "dev_error,data_mismatch": "dev error and data mismatch (Pareto front)",
+    "dev_error,time": "dev error and training time (Pareto front)",
+    "data_mismatch": "the data-mismatch gap",
+    "variance": "the variance gap",
+}
+LEVEL_COLUMNS = {"train": "train", "train_dev": "train-dev", "dev": "dev", "test": "test"}
 
 
 def pick_run(store: Store, project_id: int, kind: str) -> SearchRun | None:
@@ -347,11 +389,13 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
     if was_live and not live:
         st.rerun()  # the whole page: stop polling, show the finished run
     best = status["best_value"]
+    scored = bool(run.settings.get("objective"))
+    best_label = "dev error" if scored else "dev accuracy"
     st.progress(
         min(1.0, status["done"] / max(1, status["planned"])),
         text=f"**{status['state']}** · round {status['round']}/{status['rounds']} · "
         f"{status['done']}/{status['planned']} trials finished"
-        + (f" · best trial's dev accuracy {best:.1%}" if best is not None else ""),
+        + (f" · best trial's {best_label} {best:.1%}" if best is not None else ""),
     )
     target = search_jobs.mlflow_target(run)
     if target is not None:
@@ -389,6 +433,9 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
     if status["state"] == "failed":
         st.error("The search process ended without a result. Its last lines:")
         st.code(search_jobs.log_tail(run) or "(no output)")
+    if scored:
+        _scored_trials(store, project_id, run, result)
+        return
     if result:
         best = result["best"]
         as_trial = (
@@ -420,6 +467,75 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
     importances = search_jobs.run_importances(run)
     if importances:
         st.altair_chart(importance_chart(importances))
+
+
+def _scored_trials(store: Store, project_id: int, run: SearchRun, result: dict | None) -> None:
+    """A configured model's run: every trial's waterfall, and any kept trial made a version
+    after it is shown beside the current one."""
+    if result:
+        best = result["best"]
+        levels = ", ".join(
+            f"{LEVEL_COLUMNS[k]} {v:.1%}"
+            for k, v in best["levels"].items()
+            if k in LEVEL_COLUMNS
+            if v is not None
+        )
+        st.success(f"Best: trial {best['trial']} ({levels}).")
+        removed = result.get("removed") or {}
+        if removed.get("files"):
+            st.caption(
+                f"Predictions kept for the best {len(result['finalists'])} trials; "
+                f"{removed['files']} others removed ({removed['bytes'] / 1e6:.1f} MB freed)."
+            )
+    rows = search_jobs.scored_trials(run)
+    if not rows:
+        st.caption("Waiting for the first trial…")
+        return
+    table = pd.DataFrame(
+        [
+            {
+                "trial": r["number"],
+                "state": r["state"],
+                **r["params"],
+                **{label: (r["levels"] or {}).get(name) for name, label in LEVEL_COLUMNS.items()},
+                **{GAP_LABELS[name]: value for name, value in (r["gaps"] or {}).items()},
+                "error": r["error"],
+            }
+            for r in rows
+        ]
+    )
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(
+        table,
+        hide_index=True,
+        height=240,
+        column_config={label: percent for label in [*LEVEL_COLUMNS.values(), *GAP_LABELS.values()]},
+    )
+    kept = [r["number"] for r in rows if r["predictions"] and r["state"] == "complete"]
+    if not result or not kept:
+        return
+    trial = st.selectbox(
+        "Trial to keep",
+        kept,
+        key=f"search_pick_{run.id}",
+        help="Trials whose predictions are kept: the best few. See one beside the current "
+        "version (paired on shared ids), then make it the current version if you choose.",
+    )
+    show_keep = st.container(horizontal=True)
+    if show_keep.button("Compare with the current version", key=f"search_beside_{run.id}"):
+        try:
+            beside = search_jobs.trial_beside_current(store, project_id, run, int(trial))
+        except InputError as exc:
+            st.error(escape_markdown(exc))
+        else:
+            (st.warning if beside["worse"] else st.info)(escape_markdown(beside["summary"]))
+    if show_keep.button("Make it the current version", key=f"search_keep_{run.id}"):
+        try:
+            name = search_jobs.trial_to_version(store, project_id, run, int(trial), current_user())
+        except InputError as exc:
+            st.error(escape_markdown(exc))
+        else:
+            st.success(f"Added {escape_markdown(name)} as the project's new version.")
 
 
 # ---------------------------------------------------------------- panda runs

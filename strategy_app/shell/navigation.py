@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
+_PACKAGE = Path(__file__).resolve().parents[1]
+# installed from the wheel, the pages live in strategy_app/pages; in a checkout, at its root
+PAGES_DIR = _PACKAGE / "pages" if (_PACKAGE / "pages").is_dir() else _PACKAGE.parent / "pages"
 # The browser tab's icon, shipped: a ``:material/…:`` page icon would make the browser fetch the
 # favicon from Google's font servers (the sidebar's Material icons come with Streamlit).
 APP_ICON = Path(__file__).resolve().parents[1] / "assets" / "icon.png"
@@ -13,13 +15,16 @@ APP_ICON = Path(__file__).resolve().parents[1] / "assets" / "icon.png"
 
 @dataclass(frozen=True)
 class PageInfo:
-    """A page: its key, file in ``pages/``, title, Material icon and URL path."""
+    """A page: its key, file in ``pages/``, title, Material icon and URL path; ``versioned``:
+    the page shows one model version, named under its title by the shell (Error analysis names
+    it in its own caption, with its dev error)."""
 
     key: str
     file: str
     title: str
     icon: str
     url_path: str
+    versioned: bool = False
 
     @property
     def path(self) -> Path:
@@ -29,13 +34,17 @@ class PageInfo:
 
 PAGES = (
     PageInfo("home", "home.py", "Home", ":material/home:", "home"),
-    PageInfo("diagnose", "diagnose.py", "Diagnose", ":material/waterfall_chart:", "diagnose"),
+    PageInfo("diagnose", "diagnose.py", "Diagnose", ":material/waterfall_chart:", "diagnose", True),
     PageInfo("splits", "splits.py", "Splits", ":material/call_split:", "splits"),
     PageInfo(
-        "error_analysis", "error_analysis.py", "Error analysis", ":material/fact_check:", "errors"
+        "error_analysis",
+        "error_analysis.py",
+        "Error analysis",
+        ":material/fact_check:",
+        "errors",
     ),
     PageInfo("search", "search.py", "Search", ":material/tune:", "search"),
-    PageInfo("report", "report.py", "Report", ":material/description:", "report"),
+    PageInfo("report", "report.py", "Report", ":material/description:", "report", True),
 )
 PAGES_BY_KEY = {page.key: page for page in PAGES}
 

@@ -22,11 +22,17 @@ SAMPLE_DATASET = "dataset.csv"
 
 
 def sample_predictions_path() -> Path:
-    """``STRATEGY_SAMPLE_PREDICTIONS`` or the repository's ``sample_data/predictions.csv``."""
+    """``STRATEGY_SAMPLE_PREDICTIONS`` or the shipped ``sample_data/predictions.csv``."""
     configured = os.environ.get("STRATEGY_SAMPLE_PREDICTIONS")
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[2] / "sample_data" / "predictions.csv"
+    package = Path(__file__).resolve().parents[1]
+    # installed from the wheel, the sample lives in strategy_app/sample_data; in a checkout, at
+    # its root
+    folder = package / "sample_data"
+    if not folder.is_dir():
+        folder = package.parent / "sample_data"
+    return folder / "predictions.csv"
 
 
 def ensure_sample_project(store: Store, path: Path | None = None) -> int | None:

@@ -21,6 +21,7 @@ from diagnostics.validation import InputError
 from strategy_app.search import service as search_service
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.signin import current_user
+from strategy_app.shell.uploads import handle_once
 from strategy_app.splits import service
 from strategy_app.store import Project, SplitPageState, Store
 
@@ -147,21 +148,13 @@ def show_plan(plan: dict, title: str = "Split plan") -> None:
 
 
 def handle_dataset_upload(store: Store, project: Project, uploaded) -> str | None:
-    """Validate and save a newly uploaded dataset once; returns the error message, if any."""
-    handled = st.session_state.setdefault("_handled_split_uploads", {})
-    if uploaded.file_id not in handled:
-        try:
-            service.accept_dataset(
-                store, project.id, uploaded.name, uploaded.getvalue(), current_user()
-            )
-            handled[uploaded.file_id] = None
-            st.toast(
-                f"Saved {escape_markdown(uploaded.name)} to {escape_markdown(project.name)}",
-                icon=":material/check:",
-            )
-        except InputError as exc:
-            handled[uploaded.file_id] = str(exc)
-    return handled[uploaded.file_id]
+    """Validate and save a newly uploaded dataset once; returns the refusal (escaped), if any."""
+
+    def accept(name: str, data: bytes) -> str:
+        service.accept_dataset(store, project.id, name, data, current_user())
+        return f"Saved {name} to {project.name}"
+
+    return handle_once(uploaded, "split datasets", accept)
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the dataset…")
@@ -199,7 +192,7 @@ def dataset_section(store: Store, project: Project) -> None:
     if uploaded is not None:
         error = handle_dataset_upload(store, project, uploaded)
         if error:
-            st.error(f"{escape_markdown(error)}\n\n{KEPT}", icon=":material/error:")
+            st.error(f"{error}\n\n{KEPT}", icon=":material/error:")
     saved = store.split_plans.load(pid)
     if saved.upload_sha256 is None:
         st.caption("Upload a dataset to write a seeded split column into it.")

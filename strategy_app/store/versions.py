@@ -89,12 +89,7 @@ class VersionRepository:
 
     def list(self, project_id: int) -> list[ModelVersion]:
         """The project's versions, newest first."""
-        query = (
-            select(ModelVersionRow)
-            .where(ModelVersionRow.project_id == project_id)
-            .order_by(ModelVersionRow.number.desc())
-        )
-        return read(self._engine, lambda s: [_version(s, r) for r in s.scalars(query)])
+        return read(self._engine, lambda session: project_versions(session, project_id))
 
     def get(self, version_id: int) -> ModelVersion | None:
         """The version with this id, or None."""
@@ -221,6 +216,16 @@ def _version(session, row: ModelVersionRow) -> ModelVersion:
     return ModelVersion(
         row.id, row.project_id, row.number, row.name, dict(row.origin or {}), row.created_at, state
     )
+
+
+def project_versions(session, project_id: int) -> list[ModelVersion]:
+    """Within a read, the project's versions, newest first."""
+    query = (
+        select(ModelVersionRow)
+        .where(ModelVersionRow.project_id == project_id)
+        .order_by(ModelVersionRow.number.desc())
+    )
+    return [_version(session, row) for row in session.scalars(query)]
 
 
 def current_version(session, project_id: int) -> ModelVersion | None:
