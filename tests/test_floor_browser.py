@@ -12,7 +12,7 @@ from strategy_app.auth import LOCAL_USER
 from strategy_app.diagnose.service import accept_annotations
 from strategy_app.shell.sample import ensure_sample_project, sample_predictions_path
 from strategy_app.store import open_store
-from tests import test_browser
+from tests import app_server
 from tests.test_layout_browser import WIDTHS, check, settle
 
 pytestmark = pytest.mark.browser
@@ -39,18 +39,18 @@ def served(tmp_path):
     pid = ensure_sample_project(store, sample_predictions_path())
     accept_annotations(store, pid, "annotations.csv", sample_annotations(), LOCAL_USER)
     store.close()
-    yield from test_browser.serve(tmp_path, sample_predictions_path())
+    yield from app_server.serve(tmp_path, sample_predictions_path())
 
 
 def test_diagnose_with_annotations_fits_at_1400_and_1024_px(served, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    folder = test_browser.ARTIFACTS / "floor"
+    folder = app_server.ARTIFACTS / "floor"
     folder.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=test_browser.CHROMIUM, headless=True, args=test_browser.LAUNCH_ARGS
+            executable_path=app_server.CHROMIUM, headless=True, args=app_server.LAUNCH_ARGS
         )
         for width in WIDTHS:
             page = browser.new_page(viewport={"width": width, "height": 2600})
