@@ -34,15 +34,13 @@ from diagnostics.floor import FloorEstimate, soft_label_floor
 from diagnostics.formats import is_parquet, read_head
 from diagnostics.ingest import Predictions
 from diagnostics.metrics import LevelEstimate, wilson_interval
-from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError, refuse_non_csv_text, shown
-from diagnostics.waterfall import HumanLevel
+from diagnostics.waterfall import HELD_OUT, HumanLevel
 
 REQUIRED = ("id", "annotator", "label")
 REFERENCE = "reference"
 SOFT_PREFIX = "soft_"
 SOFT_TOLERANCE = 0.01
-HELD_OUT = ("dev", "test")
 FIX = "give one row per (id, annotator) with the columns id, annotator, label"
 
 
@@ -354,8 +352,8 @@ class HumanPanel:
         """The ``annotators``, ``typical``, ``best``, ``team`` and ``floor`` parts of
         ``diagnose --annotations --json``."""
         return {
-            "source": self.source,
-            "reference": self.reference,
+            "annotations_file": self.source,
+            "reference_labels": self.reference,
             "annotators": [a.to_dict() for a in self.annotators],
             "typical": self.typical.to_dict(),
             "best": self.best.to_dict(),
@@ -454,12 +452,6 @@ def measure_annotators(annotations: Annotations, *, seed: int = 0) -> HumanPanel
         reference=annotations.reference_name,
         source=annotations.source,
     )
-
-
-def splits_annotated(annotations: Annotations) -> list[str]:
-    """The held-out splits the annotated examples come from, in waterfall order."""
-    present = set(annotations.frame["split"])
-    return [s for s in SPLITS if s in present]
 
 
 def _rate(value: float) -> str:

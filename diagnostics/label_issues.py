@@ -32,6 +32,7 @@ from diagnostics.label_noise import LabelNoise, estimate_label_noise, present_cl
 from diagnostics.slices import PROBABILITY_PREFIX
 from diagnostics.splitnames import SPLITS, normalize_split
 from diagnostics.validation import InputError, format_rows
+from diagnostics.waterfall import HELD_OUT
 
 SUM_TOLERANCE = 0.01  # rounded probabilities (4 decimals over 100 classes) still pass
 
@@ -242,7 +243,6 @@ def find_label_issues_in_file(
     return find_label_issues(predictions, split=split)
 
 
-HELD_OUT = ("dev", "test")
 NON_FEATURES = ("id", "split", "label", "y_true", "y_pred", "weight", "score")
 
 

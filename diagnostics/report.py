@@ -443,9 +443,9 @@ def _concentration_section(search: Mapping[str, Any]) -> dict[str, Any]:
 def _floor_section(floor: Mapping[str, Any]) -> dict[str, Any]:
     rows = annotator_rows(floor)
     return {
-        "intro": f"Human levels measured from {floor['source']}; errors against "
-        f"{floor['reference']}, with Wilson 95% intervals (kappa: each annotator's agreement "
-        "with the others).",
+        "intro": f"Human levels measured from {floor['annotations_file']}; errors against "
+        f"{floor['reference_labels']}, with Wilson 95% intervals (kappa: each annotator's "
+        "agreement with the others).",
         "tables": [
             {
                 "caption": "Annotators",

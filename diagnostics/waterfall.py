@@ -257,10 +257,11 @@ def _gap_note(diagnosis: Diagnosis, gap: Gap) -> str:
     notes = []
     proxy = diagnosis.human_levels[0] if diagnosis.human_levels else None
     if gap.lower == "human" and proxy is not None and proxy.estimate is not None:
-        notes.append(f"human = {proxy.name}, measured on {proxy.estimate.n:,}")
+        notes.append(f"human is {proxy.name}, measured on {proxy.estimate.n:,}")
     band = diagnosis.noise_bands.get(gap.upper)
     if band is not None:
-        notes.append(f"{LEVEL_LABELS[gap.upper]}: up to {diagnosis.fmt(band)} may be label error")
+        label = LEVEL_LABELS[gap.upper]
+        notes.append(f"up to {diagnosis.fmt(band)} of {label} may be label error")
     return "; ".join(notes)
 
 

@@ -54,9 +54,8 @@ def test_diagnose_shows_measured_human_levels_in_the_chart_and_gap_table(
     table = next(d.value for d in at.dataframe if "kappa" in d.value.columns)
     assert set(table["who"]) == {"alice", "bob", "carol", "team (majority vote)"}
     assert dict(zip(table["who"], table["role"], strict=True))["alice"] == "best"
-    gaps = next(d.value for d in at.dataframe if "status" in d.value.columns)
-    assert "note" in gaps.columns
-    assert f"human = {proxy.name}, measured on" in gaps["note"].iloc[0]
+    assert f"avoidable bias: human is {proxy.name}, measured on" in shown
+    assert "purple ticks on the human bar" in shown
     assert "Measured floor" in shown
 
 

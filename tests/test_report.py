@@ -124,8 +124,8 @@ def floor_dict(text: str | None = None) -> dict:
 
     best, typical = level(text or "ana", 6, 300, 0.8), level("ben", 15, 300, 0.7)
     return {
-        "source": text or "annotations.csv",
-        "reference": "the predictions' y_true",
+        "annotations_file": text or "annotations.csv",
+        "reference_labels": "the predictions' y_true",
         "annotators": [best, typical, level("cleo", 75, 300, 0.3)],
         "typical": typical,
         "best": best,

@@ -356,10 +356,9 @@ def gap_table(diagnosis: Diagnosis) -> pd.DataFrame:
     """The gaps as a table: name, size, 95% interval, status (the chart shows the levels each
     lies between, so the table fits beside the action plan at 1024 px)."""
     columns = {"gap": "gap", "size": "size", "interval": "95% interval", "status": "status"}
-    rows = gap_rows(diagnosis)
-    if any(row["note"] for row in rows):
-        columns["note"] = "note"
-    return pd.DataFrame([{shown: row[key] for key, shown in columns.items()} for row in rows])
+    return pd.DataFrame(
+        [{shown: row[key] for key, shown in columns.items()} for row in gap_rows(diagnosis)]
+    )
 
 
 def action_plan(diagnosis: Diagnosis) -> None:
@@ -380,6 +379,15 @@ def show(diagnosis: Diagnosis, *, key: str, title: str = "Error waterfall") -> N
     """The waterfall chart, gap table, plan and warnings of one diagnosis."""
     st.altair_chart(waterfall_chart(diagnosis, title=title), key=f"chart_{key}")
     st.dataframe(gap_table(diagnosis), hide_index=True, key=f"gaps_{key}")
+    notes = [f"{row['gap']}: {row['note']}" for row in gap_rows(diagnosis) if row["note"]]
+    if diagnosis.noise_bands:
+        notes.append(
+            "the gold top of a dev or test bar is the most of its error that may be label error"
+        )
+    if any(h.estimate is not None for h in diagnosis.human_levels):
+        notes.append("purple ticks on the human bar: the measured human levels")
+    if notes:
+        st.caption(escape_markdown(" · ".join(notes)))
     for warning in diagnosis.warnings:
         st.warning(warning, icon=":material/warning:")
 
@@ -402,14 +410,14 @@ def results(result: DiagnosisResult, state: DiagnoseState) -> None:
     chart_col, plan_col = st.columns([3, 2], gap="large")
     with chart_col:
         show(diagnosis, key="main")
-        if result.floor is not None:
-            floor_section(result.floor)
     with plan_col:
         st.subheader(":material/checklist: Action plan", anchor=False)
         action_plan(diagnosis)
         gap = diagnosis.largest_gap()
         if gap is not None:
             page_link(NEXT_PAGE_FOR_GAP[gap.name][0])
+    if result.floor is not None:
+        floor_section(result.floor)
     if result.slices:
         st.subheader(
             f":material/view_column: By {escape_markdown(state.slice_column)}", anchor=False
