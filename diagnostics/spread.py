@@ -22,13 +22,15 @@ below :data:`MIN_YOUDEN`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from diagnostics.ceiling import CategoryCeiling, Ceiling, ceiling_from_counts
+from diagnostics.similar import DevEmbeddings
 from diagnostics.validation import InputError
 
 MIN_EACH = 3
@@ -206,8 +208,6 @@ def _bootstrap(
 
 
 def _replace(base: SpreadEstimate, **changes: Any) -> SpreadEstimate:
-    from dataclasses import replace
-
     return replace(base, **changes)
 
 
@@ -224,3 +224,66 @@ def more_precise(sample_width: float | None, spread_width: float | None) -> str:
     if sample_width is None or spread_width is None:
         return ""
     return "spread" if spread_width < sample_width else "sample"
+
+
+def spread_ceiling(
+    ceiling: Ceiling,
+    dev: DevEmbeddings,
+    tags: Mapping[str, Collection[str]],
+    *,
+    seed: int = 0,
+    source: str = "the predictions",
+) -> Ceiling:
+    """``ceiling`` with each category's spread estimate beside the sample's extrapolation.
+
+    ``tags`` maps each reviewed example id (dev errors of ``dev``) to its categories (the
+    consensus, as the ceiling counts them). Adds the number of dev errors when the ceiling
+    lacks it, and a note on the method and which estimate is more precise.
+    """
+    error_ids = dev.error_ids
+    where = {example: i for i, example in enumerate(error_ids)}
+    outside = [str(i) for i in tags if str(i) not in where]
+    if outside:
+        raise InputError(
+            f"{len(outside)} reviewed id{'s' * (len(outside) > 1)} (e.g. '{outside[0]}') "
+            f"{'are' if len(outside) > 1 else 'is'} not a dev error of {source}; the spread "
+            "estimate needs the tags of the same predictions' errors"
+        )
+    reviewed = np.zeros(len(error_ids), bool)
+    reviewed[[where[str(i)] for i in tags]] = True
+    names = [row.name for row in ceiling.categories]
+    matrix = tag_matrix(error_ids, {str(i): set(t) for i, t in tags.items()}, names)
+    estimates = spread_estimates(reduce_features(dev.error_vectors()), reviewed, matrix, seed=seed)
+    if ceiling.dev_errors is None:
+        counts = {row.name: row.count for row in ceiling.categories}
+        ceiling = ceiling_from_counts(
+            counts,
+            ceiling.reviewed,
+            ceiling.dev_error,
+            untagged=ceiling.untagged,
+            dev_errors=len(error_ids),
+        )
+    by_name = {e.category: e for e in estimates}
+    rows = [replace(row, spread=by_name[row.name]) for row in ceiling.categories]
+    return replace(ceiling, categories=rows, notes=[*ceiling.notes, *_spread_notes(rows, dev)])
+
+
+def _spread_notes(rows: Sequence[CategoryCeiling], dev: DevEmbeddings) -> list[str]:
+    made = [row for row in rows if row.spread is not None and row.spread.value is not None]
+    notes = [
+        "Spread to all dev errors: a logistic regression per category over the embeddings "
+        f"({dev.embeddings.method}) counts the unreviewed errors, corrected for its recall and "
+        "false-positive rate measured by cross-validation on the reviewed ones (95% bootstrap "
+        "interval)"
+    ]
+    tighter = [row.name for row in made if row.more_precise == "spread"]
+    if made:
+        notes.append(
+            f"The spread estimate is more precise (narrower interval) than the sample's "
+            f"extrapolation for {len(tighter)} of {len(made)} categories"
+            + (f": {', '.join(tighter)}" if tighter else "")
+        )
+    for row in rows:
+        if row.spread is not None and row.spread.value is None:
+            notes.append(f"No spread estimate for '{row.name}': {row.spread.reason}")
+    return notes
