@@ -201,3 +201,61 @@ def neighbour_precision(
         raise InputError("no dev error carries the planted category")
     chance = (marked.sum() - 1) / max(marked.size - 1, 1)
     return float(np.mean(shares)), float(chance)
+
+
+# -- the map ----------------------------------------------------------------------------------
+
+MAX_DRAWN = 5000  # points drawn on the map; counting always uses every row
+
+
+def map_points(dev: DevEmbeddings, *, umap: bool = False) -> tuple[pd.DataFrame, str]:
+    """Every dev row at a 2-D position (PCA of the embeddings; UMAP when ``umap`` and
+    ``umap-learn`` is installed): columns id, x, y, outcome ('error' or 'right'); and the
+    method's name."""
+    vectors = dev.embeddings.vectors.astype(np.float64)
+    method = "PCA"
+    xy: npt.NDArray[np.float64] | None = None
+    if umap:
+        try:
+            from umap import UMAP  # type: ignore[import-not-found]  # optional extra
+
+            xy = UMAP(n_components=2, random_state=0).fit_transform(vectors)
+            method = "UMAP"
+        except ImportError:
+            xy = None
+    if xy is None:
+        from sklearn.decomposition import PCA
+
+        xy = PCA(2, random_state=0).fit_transform(vectors) if vectors.shape[1] > 2 else vectors
+        if xy.shape[1] == 1:
+            xy = np.column_stack([xy[:, 0], np.zeros(len(xy))])
+    points = pd.DataFrame(
+        {
+            "id": dev.embeddings.ids,
+            "x": np.round(xy[:, 0], 5),
+            "y": np.round(xy[:, 1], 5),
+            "outcome": np.where(dev.errors, "error", "right"),
+        }
+    )
+    return points, method
+
+
+def drawn_points(
+    points: pd.DataFrame, keep: Sequence[str] = (), limit: int = MAX_DRAWN, seed: int = 0
+) -> pd.DataFrame:
+    """At most ``limit`` rows of ``points`` to draw (a seeded random subset), always with the
+    ids in ``keep`` (the sample's); all of them when there are few enough."""
+    if len(points) <= limit:
+        return points
+    kept = points["id"].isin(set(keep)).to_numpy()
+    others = np.flatnonzero(~kept)
+    room = max(limit - int(kept.sum()), 0)
+    chosen = np.random.default_rng(seed).choice(others, size=min(room, others.size), replace=False)
+    return points.iloc[np.sort(np.concatenate([np.flatnonzero(kept), chosen]))]
+
+
+def ids_in_box(points: pd.DataFrame, x: Sequence[float], y: Sequence[float]) -> list[str]:
+    """The ids of every point (not only those drawn) inside the box ``x`` × ``y`` (edges in)."""
+    (x0, x1), (y0, y1) = sorted(x), sorted(y)
+    inside = points["x"].between(x0, x1) & points["y"].between(y0, y1)
+    return [str(i) for i in points.loc[inside, "id"]]

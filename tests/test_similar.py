@@ -16,7 +16,10 @@ from diagnostics.ingest import read_predictions
 from diagnostics.similar import (
     NeighbourIndex,
     dev_embeddings,
+    drawn_points,
     find_similar,
+    ids_in_box,
+    map_points,
     neighbour_precision,
     neighbour_rows,
 )
@@ -238,3 +241,23 @@ def test_tag_matrix():
     assert matrix["x"].tolist() == [True, False, True]
     assert matrix["y"].tolist() == [False, False, True]
     assert not matrix["z"].any()
+
+
+# -- the map ----------------------------------------------------------------------------------
+
+
+def test_map_points_downsample_for_drawing_never_for_counting():
+    predictions = read_predictions(text_frame(2000, seed=3), extra_columns=("text",))
+    dev = dev_embeddings(predictions)
+    points, method = map_points(dev)
+    assert method == "PCA" and len(points) == len(dev.embeddings.ids)
+    assert (points["outcome"] == "error").sum() == dev.errors.sum()
+    keep = points["id"].iloc[:30].tolist()
+    drawn = drawn_points(points, keep=keep, limit=100)
+    assert len(drawn) == 100 and set(keep) <= set(drawn["id"])
+    assert drawn_points(points, limit=10_000) is points
+    box = ids_in_box(drawn, [drawn.x.min(), drawn.x.max()], [drawn.y.max(), drawn.y.min()])
+    everything = ids_in_box(
+        points, [points.x.min(), points.x.max()], [points.y.min(), points.y.max()]
+    )
+    assert len(box) <= len(everything) == len(points)  # a box counts every point, drawn or not
