@@ -77,6 +77,11 @@ class Embeddings:
         }
 
 
+def is_embedding_column(name: str) -> bool:
+    """True for ``emb_<index>`` and ``embedding``: columns that hold embeddings."""
+    return name == LIST_COLUMN or bool(_INDEX.match(name))
+
+
 def embedding_columns(columns: Sequence[str]) -> list[str]:
     """The columns that hold embeddings: ``emb_0 … emb_k`` in index order, or ``embedding``;
     empty when the file has neither. Refuses a gap in the indices (e.g. emb_0, emb_2)."""

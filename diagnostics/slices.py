@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy.stats import false_discovery_control, hypergeom
 
+from diagnostics.embeddings import TEXT_COLUMN, is_embedding_column
 from diagnostics.formats import file_columns, is_parquet_file
 from diagnostics.ingest import (
     OPTIONAL_COLUMNS,
@@ -76,9 +77,12 @@ def default_min_support(rows: int) -> int:
 
 
 def standard_column(name: str) -> bool:
-    """True for the columns every predictions file has a role for (not slice metadata)."""
-    return name in (*REQUIRED_COLUMNS, *SCORE_COLUMNS, *OPTIONAL_COLUMNS) or name.startswith(
-        PROBABILITY_PREFIX
+    """True for the columns every predictions file has a role for (not slice metadata):
+    labels, ids, scores, probabilities, and the embeddings and free text (never slices)."""
+    return (
+        name in (*REQUIRED_COLUMNS, *SCORE_COLUMNS, *OPTIONAL_COLUMNS, TEXT_COLUMN)
+        or name.startswith(PROBABILITY_PREFIX)
+        or is_embedding_column(name)
     )
 
 

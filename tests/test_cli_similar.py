@@ -152,3 +152,27 @@ def test_ceiling_spread_refuses_tags_of_other_examples(capsys, tmp_path, text_pr
         str(path),
     )
     assert code == 2 and "--spread needs a tags CSV" in err
+
+
+def test_report_includes_the_spread_column(capsys, tmp_path, text_project):
+    path, frame = text_project
+    tags = write_tags(tmp_path, frame)
+    out = tmp_path / "report.html"
+    argv = ["report", str(path), "--labels", str(tags), "--spread", "--out", str(out)]
+    code, _, err = run_json(capsys, *argv, "--section", "ceiling")
+    assert code == 0, err
+    html = out.read_text(encoding="utf-8")
+    assert "spread to all dev errors" in html and "more precise" in html
+    assert "Spread to all dev errors: a logistic regression" in html
+    code, _, err = run_json(
+        capsys,
+        "report",
+        "--labels",
+        str(tags),
+        "--dev-error",
+        "10%",
+        "--spread",
+        "--out",
+        str(tmp_path / "r.html"),
+    )
+    assert code == 2 and "--spread needs the predictions file" in err

@@ -261,3 +261,10 @@ def test_map_points_downsample_for_drawing_never_for_counting():
         points, [points.x.min(), points.x.max()], [points.y.min(), points.y.max()]
     )
     assert len(box) <= len(everything) == len(points)  # a box counts every point, drawn or not
+
+
+def test_embeddings_and_text_are_not_slice_columns():
+    from diagnostics.slices import standard_column
+
+    assert all(standard_column(n) for n in ("emb_0", "emb_12", "embedding", "text"))
+    assert not any(standard_column(n) for n in ("device", "emb_x", "blur"))

@@ -140,3 +140,20 @@ def test_a_text_project_shows_its_text_escaped_in_the_sheet_and_the_detail(
     assert not at.exception
     assert "TF-IDF" in texts(at)
     assert any(t.value for t in at.text)  # the gallery shows text tiles, as plain text
+
+
+def test_the_project_report_carries_the_spread_estimate(data_dir, monkeypatch, text_csv):
+    from strategy_app.report.service import project_inputs
+
+    store, version = _open(data_dir, monkeypatch, text_csv, size=100)
+    truth = pd.read_csv(text_csv).set_index("id")["planted"].fillna("")
+    store.labels.add_category(version.id, "sarcasm")
+    sarcasm = next(c.id for c in store.labels.categories(version.id) if c.name == "sarcasm")
+    for example in store.labels.sample(version.id).ids:
+        add = frozenset({sarcasm}) if truth[example] == "sarcasm" else frozenset()
+        store.labels.save_edit(version.id, LabelEdit(example, "", add=add, reviewed=True), 0)
+    (project,) = store.projects.list()
+    ceiling = project_inputs(store, project).ceiling
+    row = next(r for r in ceiling.categories if r.name == "sarcasm")
+    assert row.spread is not None and row.spread.value is not None
+    assert row.more_precise in ("spread", "sample")

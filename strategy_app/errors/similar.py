@@ -72,6 +72,20 @@ def with_spread(
     return spread_ceiling(ceiling, dev, table.consensus_tags(), source=source)
 
 
+def version_spread(store: Store, version: ModelVersion, ceiling: Ceiling) -> Ceiling:
+    """A version's ceiling with the spread estimate of its saved tags (the report's); the
+    ceiling unchanged when the version has no embeddings to be had."""
+    labels = store.labels.snapshot(version.id)
+    try:
+        embedded = version_embedded(store, version, labels.images_root)
+        if embedded is None:
+            return ceiling
+        predictions, dev = embedded
+        return with_spread(ceiling, labels.tag_table(), dev, source=predictions.source)
+    except InputError:
+        return ceiling
+
+
 @dataclass(frozen=True)
 class BulkTag:
     """What one *tag them all* did: the examples that gained the category (undo removes it
