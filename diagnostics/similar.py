@@ -32,7 +32,7 @@ from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
 
 EXACT_LIMIT = 300_000
-CHUNK = 65_536
+CHUNK = 1 << 20  # rows per matrix product: 4 MiB of similarities at a time
 DEFAULT_NEIGHBOURS = 12
 CONTEXT = ("y_true", "y_pred", "score", "input", TEXT_COLUMN)
 
