@@ -210,6 +210,13 @@ def gallery_section(
     sample_ids = set(labels.sample.ids) if labels.sample is not None else set()
     frame = embedded.predictions.frame
     row_of = dict(zip(embedded.dev.embeddings.ids, embedded.dev.positions, strict=True))
+    start, caption = st.columns([1, GALLERY_COLUMNS - 1], vertical_alignment="center")
+    with start:
+        _tile(frame.iloc[int(row_of[query])], labels.images_root)
+    caption.caption(
+        f"Its {len(found)} nearest dev errors by cosine distance of the embeddings, nearest "
+        "first (id · distance · true → predicted):"
+    )
     columns = st.columns(GALLERY_COLUMNS)
     for n, (example, distance) in enumerate(zip(found, distances, strict=True)):
         record = frame.iloc[int(row_of[example])]

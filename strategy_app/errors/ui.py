@@ -412,7 +412,7 @@ def editor(store: Store, version: ModelVersion, view: View) -> bool:
         ),
         Y_TRUE: st.column_config.TextColumn("true", width="small"),
         TEXT: st.column_config.TextColumn(
-            "text", width="large", help="the file's text (long texts folded; Detail shows it all)"
+            "text", width="medium", help="the file's text (long texts folded; Detail shows it all)"
         ),
         Y_PRED: st.column_config.TextColumn("predicted", width="small"),
         SCORE: st.column_config.NumberColumn("confidence", format="%.2f", width="small"),
