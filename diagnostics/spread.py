@@ -5,7 +5,9 @@ The embeddings of the other dev errors say more: per category, a logistic regres
 embeddings learns the reviewed errors' tags, and its predictions on the unreviewed errors count
 how many belong to the category. A classifier is not exact, so the count is corrected for its
 sensitivity (recall) and false-positive rate measured by stratified cross-validation on the
-reviewed errors (Rogan & Gladen's misclassification correction):
+reviewed errors (Rogan & Gladen's misclassification correction). The fold models whose rates
+were measured are the ones that count the unreviewed errors (their mean count), so the rates
+and the count belong to the same classifiers:
 
     prevalence = (predicted share − false-positive rate) / (recall − false-positive rate)
 
@@ -141,8 +143,9 @@ def _estimate(
     rng: np.random.Generator,
     bootstrap: int,
 ) -> SpreadEstimate:
+    from sklearn.base import clone
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedKFold
 
     tagged, reviewed = int(positive.sum()), int(seen.sum())
     unreviewed = len(x) - reviewed
@@ -157,7 +160,13 @@ def _estimate(
     y = positive[seen]
     model = LogisticRegression(class_weight="balanced", max_iter=2000)
     folds = StratifiedKFold(min(FOLDS, tagged, reviewed - tagged), shuffle=True, random_state=0)
-    held_out = cross_val_predict(model, x[seen], y, cv=folds).astype(bool)
+    reviewed_x, others = x[seen], x[~seen]
+    held_out = np.zeros(len(y), bool)
+    votes = np.zeros(len(others))
+    for train, test in folds.split(reviewed_x, y):
+        fitted = clone(model).fit(reviewed_x[train], y[train])
+        held_out[test] = fitted.predict(reviewed_x[test]).astype(bool)
+        votes += fitted.predict(others).astype(bool)
     recall = float(held_out[y].mean())
     false_positive = float(held_out[~y].mean())
     precision = float(y[held_out].mean()) if held_out.any() else 0.0
@@ -168,7 +177,8 @@ def _estimate(
             f"{recall:.0%}, false positives {false_positive:.0%})"
         )
         return _replace(base, reason=reason, **rates)
-    predicted = int(model.fit(x[seen], y).predict(x[~seen]).astype(bool).sum())
+    # the fold models, whose rates were measured, count the unreviewed (their mean count)
+    predicted = round(votes.sum() / folds.get_n_splits())
     share = predicted / unreviewed
     value = tagged + unreviewed * corrected_prevalence(share, recall, false_positive)
     draws = _bootstrap(y, held_out, predicted, unreviewed, rng, bootstrap)

@@ -6,10 +6,7 @@ and the ceiling table gains the spread column. Screenshots go to ``test-artifact
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -56,35 +53,6 @@ def prepare(data_dir, predictions) -> int:
     return pid
 
 
-def serve(tmp_path, monkeypatch, predictions):
-    if not shutil.which(test_browser.CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (run `make system-deps`)")
-    data_dir = tmp_path / "data"
-    monkeypatch.setenv("STRATEGY_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("STRATEGY_DB_URL", raising=False)
-    monkeypatch.setenv("STRATEGY_SAMPLE_PREDICTIONS", str(predictions))
-    pid = prepare(data_dir, predictions)
-    port = test_browser.free_port()
-    with (tmp_path / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "strategy_app", "serve", "--port", str(port)],
-            cwd=test_browser.ROOT,
-            env={**os.environ},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        test_browser.wait_until_up(url, process)
-        yield url, pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 @pytest.fixture(params=["sample", "text"])
 def served(request, tmp_path, monkeypatch):
     if request.param == "sample":
@@ -94,7 +62,11 @@ def served(request, tmp_path, monkeypatch):
         frame.loc[frame.index[:60], "text"] = frame["text"].iloc[:60] + " <script>x</script>"
         predictions = tmp_path / "reviews.csv"
         frame.to_csv(predictions, index=False)
-    for url, pid in serve(tmp_path, monkeypatch, predictions):
+    if not shutil.which(test_browser.CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (run `make system-deps`)")
+    monkeypatch.delenv("STRATEGY_DB_URL", raising=False)
+    pid = prepare(tmp_path / "data", predictions)  # the folder test_browser.serve serves
+    for url in test_browser.serve(tmp_path, predictions):
         yield request.param, url, pid
 
 

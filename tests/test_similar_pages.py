@@ -8,12 +8,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from strategy_app.auth import LOCAL_USER
-from strategy_app.errors import service as labeling
 from strategy_app.errors import similar
-from strategy_app.store import open_store
 from strategy_app.store.audit import TAG_EDIT
 from strategy_app.store.labels import LabelEdit
 from tests.test_app_pages import run_page, texts
+from tests.test_evidence_pages import _sampled
 from tests.text_project import text_frame
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "predictions.csv"
@@ -21,13 +20,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "predictions.csv"
 
 def _open(data_dir, monkeypatch, predictions: Path, size: int = 100):
     monkeypatch.setenv("STRATEGY_SAMPLE_PREDICTIONS", str(predictions))
-    store = open_store()
-    run_page("error_analysis.py")  # creates the sample project
-    (project,) = store.projects.list()
-    version = store.versions.current(project.id)
-    frame = labeling.predictions_for(store, project.id, state=version.state)
-    labeling.draw_sample(store, version.id, frame, size, seed=0, user=LOCAL_USER)
-    return store, version
+    return _sampled(data_dir, size)
 
 
 def _panel(at: AppTest, version, name: str) -> AppTest:
