@@ -150,3 +150,21 @@ def test_the_project_report_carries_the_spread_estimate(data_dir, monkeypatch, t
     row = next(r for r in ceiling.categories if r.name == "sarcasm")
     assert row.spread is not None and row.spread.value is not None
     assert row.more_precise in ("spread", "sample")
+
+
+def test_without_embeddings_the_panel_and_the_spread_say_why(data_dir, tmp_path, monkeypatch):
+    from tests.conftest import write_predictions
+
+    predictions = write_predictions(tmp_path / "no-images.csv")  # image paths, no images
+    store, version = _open(data_dir, monkeypatch, predictions, size=20)
+    example = store.labels.sample(version.id).ids[0]
+    category = store.labels.categories(version.id)[0].id
+    store.labels.save_edit(version.id, LabelEdit(example, "", add=frozenset({category})), 0)
+    at = _panel(run_page("error_analysis.py"), version, "Similar")
+    assert not at.exception
+    assert "No map or find-similar:" in texts(at) and "not found" in texts(at)
+    at.toggle(key=f"spread_{version.id}").set_value(True).run()
+    assert not at.exception
+    assert "No spread estimate:" in texts(at)
+    table = next(d.value for d in at.dataframe if "best dev error after fix" in d.value)
+    assert "spread to all dev errors" not in table  # the ceiling stands without it
