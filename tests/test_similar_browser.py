@@ -97,6 +97,17 @@ def test_similar_panel_at_1400_and_1024_px(served, tmp_path):
             expect(page.get_by_text("Find dev errors like")).to_be_visible()
             expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
             problems += check(page, f"{kind}-similar", width, folder)
+            chart = page.locator('[data-testid="stVegaLiteChart"]').first.bounding_box()
+            page.mouse.move(chart["x"] + chart["width"] * 0.3, chart["y"] + chart["height"] * 0.3)
+            page.mouse.down()
+            page.mouse.move(
+                chart["x"] + chart["width"] * 0.6, chart["y"] + chart["height"] * 0.7, steps=12
+            )
+            page.mouse.up()
+            page.wait_for_timeout(1500)  # the selection is sent after the drag settles
+            settle(page)
+            expect(page.get_by_text("In the box:")).to_be_visible()
+            problems += check(page, f"{kind}-box", width, folder)
             tag = page.locator("button", has_text="in the sample as").first
             if tag.is_enabled():
                 tag.click()
