@@ -20,13 +20,16 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from diagnostics.metrics import wilson_interval
 from diagnostics.rates import clean, format_value
 from diagnostics.validation import InputError
+
+if TYPE_CHECKING:
+    from diagnostics.spread import SpreadEstimate
 
 _ExampleId = TypeVar("_ExampleId", bound=Hashable)  # how a caller keys its examples (text ids)
 
@@ -54,10 +57,29 @@ class CategoryCeiling:
     error_after_fix: float
     error_after_fix_interval: tuple[float, float]
     estimated_dev_errors: tuple[float, float, float] | None = None
+    spread: SpreadEstimate | None = None
+
+    @property
+    def more_precise(self) -> str:
+        """Which count of the category in all dev errors has the narrower 95% interval:
+        ``spread`` (the classifier's), ``sample`` (the share's extrapolation), or ``""``."""
+        estimate, spread = self.estimated_dev_errors, self.spread
+        if estimate is None or spread is None or spread.width is None:
+            return ""
+        return "spread" if spread.width < estimate[2] - estimate[1] else "sample"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON row: the CLI contract's keys plus the extrapolation to the whole dev set."""
+        """JSON row: the CLI contract's keys plus the extrapolation to the whole dev set (and
+        the spread estimate, when one was made)."""
         estimate = self.estimated_dev_errors
+        spread = (
+            {}
+            if self.spread is None
+            else {
+                "spread": self.spread.to_dict(),
+                "more_precise": self.more_precise,
+            }
+        )
         return {
             "name": self.name,
             "count": self.count,
@@ -75,6 +97,7 @@ class CategoryCeiling:
                     "high": round(estimate[2], 1),
                 }
             ),
+            **spread,
         }
 
 
@@ -149,6 +172,14 @@ def ceiling_table(ceiling: Mapping[str, Any]) -> list[dict[str, Any]]:
             row["est. in all dev errors"] = (
                 f"{estimate['value']:,.0f} ({estimate['low']:,.0f}–{estimate['high']:,.0f})"
             )
+        spread = c.get("spread")
+        if spread is not None:
+            row["spread to all dev errors"] = (
+                "—"
+                if spread["value"] is None
+                else f"{spread['value']:,.0f} ({spread['low']:,.0f}–{spread['high']:,.0f})"
+            )
+            row["more precise"] = c.get("more_precise", "")
         rows.append(row)
     return rows
 

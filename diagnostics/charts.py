@@ -762,3 +762,36 @@ def grid_random_chart(comparison: Mapping[str, Any]) -> alt.LayerChart:
             anchor="start",
         ),
     )
+
+
+MAP_SELECTION = "box"
+MAP_COLOURS = {"error": "#dc2626", "right": "#94a3b8"}
+
+
+def embedding_map_chart(points: pd.DataFrame, colour: str, *, title: str) -> alt.Chart:
+    """The embedding map: one point per dev example drawn (columns x, y, id, the ``colour``
+    column, and ``sampled``: True for the sample's examples, drawn as filled circles), with a
+    box selection named :data:`MAP_SELECTION` on x and y. The width follows the container."""
+    domain = MAP_COLOURS if colour == "outcome" else None
+    colour_scale = (
+        alt.Scale(domain=list(domain), range=list(domain.values())) if domain else alt.Scale()
+    )
+    box = alt.selection_interval(name=MAP_SELECTION, encodings=["x", "y"])
+    chart: alt.Chart = (
+        alt.Chart(points)
+        .mark_point(size=28, opacity=0.75, filled=True)
+        .encode(
+            x=alt.X("x:Q", title="component 1", axis=alt.Axis(labels=False, ticks=False)),
+            y=alt.Y("y:Q", title="component 2", axis=alt.Axis(labels=False, ticks=False)),
+            color=alt.Color(f"{colour}:N", scale=colour_scale, title=colour),
+            shape=alt.Shape(
+                "sampled:N",
+                title="in the sample",
+                scale=alt.Scale(domain=[True, False], range=["circle", "cross"]),
+            ),
+            tooltip=[alt.Tooltip("id:N"), alt.Tooltip(f"{colour}:N")],
+        )
+        .add_params(box)
+        .properties(height=320, autosize=FIT_WIDTH, title=title)
+    )
+    return chart

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import false_discovery_control, hypergeom
 
+from diagnostics.embeddings import TEXT_COLUMN, is_embedding_column
 from diagnostics.formats import file_columns
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.metrics import GroupSums, wilson_interval
@@ -75,9 +76,12 @@ def default_min_support(rows: int) -> int:
 
 
 def standard_column(name: str) -> bool:
-    """True for the columns every predictions file has a role for (not slice metadata)."""
-    return name in (*REQUIRED_COLUMNS, *SCORE_COLUMNS, *OPTIONAL_COLUMNS) or name.startswith(
-        PROBABILITY_PREFIX
+    """True for the columns every predictions file has a role for (not slice metadata):
+    labels, ids, scores, probabilities, and the embeddings and free text (never slices)."""
+    return (
+        name in (*REQUIRED_COLUMNS, *SCORE_COLUMNS, *OPTIONAL_COLUMNS, TEXT_COLUMN)
+        or name.startswith(PROBABILITY_PREFIX)
+        or is_embedding_column(name)
     )
 
 

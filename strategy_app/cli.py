@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "strategy_app.errors.slices_command",
     "strategy_app.errors.label_issues_command",
     "strategy_app.errors.image_flags_command",
+    "strategy_app.errors.similar_command",
     "strategy_app.splits.command",
     "strategy_app.search.command",
     "strategy_app.search.lr_command",

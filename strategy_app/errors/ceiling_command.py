@@ -43,6 +43,15 @@ def register(subparsers) -> None:
         help="misclassified dev examples in all: extrapolates each category to the dev set",
     )
     parser.add_argument("--annotator", help="use only this annotator's tags (default: consensus)")
+    parser.add_argument(
+        "--spread",
+        metavar="PREDICTIONS",
+        help="predictions file whose dev errors the tags belong to: adds the spread estimate "
+        "(a classifier over the embeddings counts each category among the unreviewed errors)",
+    )
+    parser.add_argument(
+        "--images", metavar="DIR", help="with --spread: folder of the images (default: the file's)"
+    )
     add_json_flag(parser)
     parser.set_defaults(handler=run)
 
@@ -50,21 +59,32 @@ def register(subparsers) -> None:
 def run(args) -> tuple[dict, str]:
     """Build the ceiling table; returns (JSON data, text)."""
     from diagnostics.ceiling import ceiling_from_counts  # loaded when run, not when registered
+    from diagnostics.spread import spread_ceiling
     from diagnostics.tags import read_tags_csv, table_ceiling
+    from strategy_app.errors.similar import read_embedded
 
     dev_error = parse_rate(args.dev_error, what="--dev-error")
     if args.labels and args.count:
         raise InputError("give either a tags CSV or --count values, not both")
     agreement: list[Agreement] = []
+    if args.spread and not args.labels:
+        raise InputError("--spread needs a tags CSV (LABELS): it learns from the tagged errors")
     if args.labels:
+        table = read_tags_csv(args.labels)
         ceiling, agreement = table_ceiling(
-            read_tags_csv(args.labels),
+            table,
             dev_error,
             annotator=args.annotator,
             reviewed=args.reviewed,
             dev_errors=args.dev_errors,
             source=args.labels,
         )
+        if args.spread:
+            _, dev = read_embedded(args.spread, images=args.images)
+            tags = table.consensus_tags()
+            if args.annotator is not None:
+                tags = {i: set(t) for i, t in table.annotations()[args.annotator].items()}
+            ceiling = spread_ceiling(ceiling, dev, tags, source=args.spread)
     elif args.count:
         if args.reviewed is None:
             raise InputError(
@@ -115,6 +135,13 @@ def render_text(ceiling: Ceiling, agreement=()) -> str:
         if row.estimated_dev_errors:
             value, lo, hi = row.estimated_dev_errors
             lines.append(f"  {'':<24}≈ {value:,.0f} dev errors ({lo:,.0f} – {hi:,.0f})")
+        spread = row.spread
+        if spread is not None and spread.value is not None:
+            lines.append(
+                f"  {'':<24}spread ≈ {spread.value:,.0f} dev errors ({spread.low:,.0f} – "
+                f"{spread.high:,.0f}; recall {spread.recall:.0%}, precision "
+                f"{spread.precision:.0%})" + (" · more precise" * (row.more_precise == "spread"))
+            )
     if ceiling.untagged is not None:
         lines.append(f"  {'(no category)':<24}{ceiling.untagged:>6}")
     for title, items in (("Notes", ceiling.notes), ("Advice", ceiling.advice)):

@@ -29,6 +29,7 @@ import pandas as pd
 
 from diagnostics.ceiling import Agreement, Ceiling, ceiling_table
 from diagnostics.compare import CategoryFix, carry_over, dev_outcomes, tagged_ids, what_fixed
+from diagnostics.embeddings import display_text
 from diagnostics.errors import confusion_pairs, dev_error_summary, example_ids, sample_errors
 from diagnostics.images import data_url, extract_images_zip, read_image_file, thumbnail_png
 from diagnostics.ingest import Predictions
@@ -65,9 +66,9 @@ from strategy_app.versions.service import (
 
 ID, INPUT, Y_TRUE, Y_PRED, SCORE = "id", "input", "y_true", "y_pred", "score"
 NOTES, REVIEWED = "notes", "reviewed"
-CARRIED, SUGGESTED = "carried", "suggested"
+CARRIED, SUGGESTED, TEXT = "carried", "suggested", "text"
 FIXED_COLUMNS = (ID, INPUT, Y_TRUE, Y_PRED, SCORE)
-READ_ONLY_COLUMNS = (*FIXED_COLUMNS, CARRIED, SUGGESTED)
+READ_ONLY_COLUMNS = (*FIXED_COLUMNS, CARRIED, SUGGESTED, TEXT)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 Thumbnailer = Callable[[str, str], str | None]
@@ -353,13 +354,16 @@ def build_view(
     suggested: Mapping[str, str] | None = None,
     only: Collection[str] | None = None,
     shown: tuple = (),
+    texts: Mapping[str, object] | None = None,
 ) -> View | None:
     """A new view of the saved sample and this annotator's reviews (None: no sample yet).
 
     ``snapshot`` is the version's labels as just read (read here when not given);
     ``suggested`` is the suggestions' text per example id (a read-only column); ``only``
     keeps the examples with those ids (a filter; ``shown`` names the selection), in the
-    sample's order.
+    sample's order; ``texts`` (example id → the file's ``text``) adds a read-only ``text``
+    column, control characters replaced and long texts folded (the editor shows it as text,
+    never as HTML or markdown).
     Examples whose tags were carried over from an older version are marked ``carried``.
     """
     snapshot = snapshot or store.labels.snapshot(version_id)
@@ -381,6 +385,8 @@ def build_view(
     ids = examples[ID].tolist()
     frame[CARRIED] = [i in sample.carried for i in ids]
     frame[SUGGESTED] = [(suggested or {}).get(i, "") for i in ids]
+    if texts is not None:
+        frame[TEXT] = [display_text(texts.get(i)) for i in ids]
     saved = {i: _values(reviews.get(i), categories) for i in ids}
     for column in [*(c.name for c in categories), NOTES, REVIEWED]:
         frame[column] = [saved[i][column] for i in ids]

@@ -22,10 +22,12 @@ import streamlit as st
 from diagnostics.ceiling import Ceiling
 from diagnostics.charts import ceiling_chart
 from diagnostics.compare_rows import category_lines
+from diagnostics.embeddings import display_text
 from diagnostics.errors import DEFAULT_SAMPLE_SIZE
 from diagnostics.tags import PRESET_CATEGORIES
 from diagnostics.validation import InputError
 from strategy_app.errors import service as labeling
+from strategy_app.errors import similar_ui
 from strategy_app.errors import suggestions_ui as evidence_ui
 from strategy_app.errors.evidence import suggested_texts
 from strategy_app.errors.service import (
@@ -36,6 +38,7 @@ from strategy_app.errors.service import (
     REVIEWED,
     SCORE,
     SUGGESTED,
+    TEXT,
     Y_PRED,
     Y_TRUE,
     View,
@@ -66,6 +69,7 @@ SAVED_KEY = "_label_rows_saved"
 PANEL_KEY = "label_panel_{}"
 ANNOTATOR_KEY = "annotator_{}"
 SUGGESTIONS = "Suggestions"
+SIMILAR = "Similar"
 ANNOTATOR, SAMPLE, CATEGORIES, DETAIL, PAIRS, AGREEMENT, CSV = (
     "Annotator",
     "Redraw sample",
@@ -75,7 +79,7 @@ ANNOTATOR, SAMPLE, CATEGORIES, DETAIL, PAIRS, AGREEMENT, CSV = (
     "Agreement",
     "Import / export",
 )
-PANELS = (DETAIL, SUGGESTIONS, CATEGORIES, ANNOTATOR, SAMPLE, PAIRS, AGREEMENT, CSV)
+PANELS = (DETAIL, SIMILAR, SUGGESTIONS, CATEGORIES, ANNOTATOR, SAMPLE, PAIRS, AGREEMENT, CSV)
 
 GRID_ROWS = 20  # the tagging sheet shows about this many rows at once
 ROW_PX = 35
@@ -84,6 +88,7 @@ MIN_WORD = 4
 PANEL_ICONS = {
     ANNOTATOR: ":material/person:",
     SUGGESTIONS: ":material/tips_and_updates:",
+    SIMILAR: ":material/scatter_plot:",
     DETAIL: ":material/zoom_in:",
     CATEGORIES: ":material/label:",
     SAMPLE: ":material/casino:",
@@ -323,6 +328,7 @@ class Sheet:
     suggested: dict[str, str] = field(default_factory=dict)
     only: tuple[str, ...] | None = None
     shown: str = ""
+    texts: dict[str, object] | None = field(default=None, compare=False)
 
     @property
     def signature(self) -> tuple:
@@ -358,6 +364,7 @@ def current_view(
             suggested=sheet.suggested,
             only=sheet.only,
             shown=sheet.signature,
+            texts=sheet.texts,
         )
         st.session_state[key] = view
     return view
@@ -399,6 +406,9 @@ def editor(store: Store, version: ModelVersion, view: View) -> bool:
             else st.column_config.TextColumn("input", width="medium", pinned=True)
         ),
         Y_TRUE: st.column_config.TextColumn("true", width="small"),
+        TEXT: st.column_config.TextColumn(
+            "text", width="medium", help="the file's text (long texts folded; Detail shows it all)"
+        ),
         Y_PRED: st.column_config.TextColumn("predicted", width="small"),
         SCORE: st.column_config.NumberColumn("confidence", format="%.2f", width="small"),
         NOTES: st.column_config.TextColumn("notes", width="medium", max_chars=2000),
@@ -432,7 +442,7 @@ def editor(store: Store, version: ModelVersion, view: View) -> bool:
         column_config=config,
         column_order=[
             ID,
-            INPUT,
+            *([TEXT] if TEXT in view.frame else [INPUT]),
             REVIEWED,
             *([CARRIED] if view.frame[CARRIED].any() else []),
             Y_TRUE,
@@ -505,6 +515,7 @@ def detail(
     labels: LabelSnapshot,
     annotator: str,
     stored: list[StoredSuggestion],
+    texts: dict[str, object] | None = None,
 ) -> list[str]:
     """One example of ``ids`` (the sheet's, in order) large, with previous/next (keys J and
     K) and its suggestions; returns the ids the sheet shows meanwhile: from this example on,
@@ -530,6 +541,8 @@ def detail(
     image = full_image(labels.images_root, record[INPUT])
     if image is not None:
         st.image(image, width=320)
+    elif texts is not None and example in texts:
+        text_block(texts[example])
     elif isinstance(record[INPUT], str):
         st.text(record[INPUT])
     evidence_ui.example_suggestions(
@@ -545,6 +558,16 @@ def detail(
     with st.expander("History of this example", icon=":material/history:"):
         history(store, version.project_id, example)
     return ids[position : position + GRID_ROWS]
+
+
+def text_block(value: object) -> None:
+    """An example's text as plain text (never markdown or HTML): folded when long, the whole
+    of it in an expander."""
+    folded, full = display_text(value), display_text(value, fold=None)
+    st.text(folded)
+    if folded != full:
+        with st.expander("Whole text", icon=":material/notes:"):
+            st.text(full)
 
 
 def history(store: Store, project_id: int, example: str) -> None:
@@ -585,17 +608,33 @@ CEILING_COLUMNS = {
     "most it removes": ("removes ≤", 72),
     "best dev error after fix": ("after fix", 74),
     "est. in all dev errors": ("in all dev", 84),
+    "spread to all dev errors": ("spread", 84),
+    "more precise": ("tighter", 60),
 }
 
 
-def ceiling_section(labels: LabelSnapshot, summary: dict) -> None:
-    """The ceiling table and chart from the saved tags (``summary``: the dev error summary)."""
+def ceiling_section(
+    store: Store, version: ModelVersion, labels: LabelSnapshot, summary: dict
+) -> None:
+    """The ceiling table and chart from the saved tags (``summary``: the dev error summary),
+    with the spread estimate when the user asks for it."""
     carried = labels.sample.carried if labels.sample is not None else ()
     ceiling, _ = labeling.ceiling_for(labels.tag_table(), summary, carried)
     if ceiling is None:
         st.info("Tag or mark reviewed at least one example to see the ceiling per category.")
         return
-    st.subheader("Ceiling per category", anchor=False)
+    head, toggle = st.columns([3, 2], vertical_alignment="bottom")
+    head.subheader("Ceiling per category", anchor=False)
+    if toggle.toggle(
+        "Spread to the rest of dev",
+        key=f"spread_{version.id}",
+        help="A classifier over the embeddings, trained on the reviewed errors' tags, "
+        "estimates each category's count among the unreviewed dev errors.",
+    ):
+        try:
+            ceiling = similar_ui.spread_ceiling(store, version, labels, ceiling)
+        except InputError as exc:
+            st.caption(f":material/info: No spread estimate: {escape_markdown(exc)}")
     st.dataframe(
         labeling.ceiling_frame(ceiling),
         hide_index=True,
@@ -665,12 +704,18 @@ def page() -> None:
         sample_controls(store, version, labels)
         st.stop()
     stored = evidence_ui.sample_suggestions(store, version, labels)
+    texts = _texts_or_none(store, version)
     shown, kept = evidence_ui.filter_choice(version, labels, stored)
     ids = labels.sample.ids if kept is None else kept
     panel = panel_choice(version)
     only = kept
     if panel == DETAIL and ids:
-        only = detail(store, version, ids, labels, annotator, stored)
+        only = detail(store, version, ids, labels, annotator, stored, texts)
+    elif panel == SIMILAR:
+        boxed = similar_ui.similar_panel(
+            store, version, labels, annotator, ids, stored, VIEW_KEY.format(version.id)
+        )
+        only = kept if boxed is None else boxed
     elif panel is not None:
         panels = {
             DETAIL: lambda: st.caption("No example is shown: choose another filter."),
@@ -686,7 +731,7 @@ def page() -> None:
         }
         panels[panel]()
     evidence_ui.evidence_problems(version)
-    sheet = Sheet(suggested_texts(stored), None if only is None else tuple(only), shown)
+    sheet = Sheet(suggested_texts(stored), None if only is None else tuple(only), shown, texts)
     view = current_view(store, version, annotator, labels, sheet)
     if view is None:  # the sample was removed in another session
         st.rerun()
@@ -714,7 +759,15 @@ def tagging(
         labels = load_labels(store, version)
     with progress:
         progress_bar(labels, annotator)
-    ceiling_section(labels, summary)
+    ceiling_section(store, version, labels, summary)
+
+
+def _texts_or_none(store: Store, version: ModelVersion) -> dict[str, object] | None:
+    """The file's texts by example id (None: no ``text`` column, or it cannot be read now)."""
+    try:
+        return similar_ui.sample_texts(store, version)
+    except InputError:
+        return None
 
 
 def version_caption(version: ModelVersion, summary: dict) -> None:

@@ -34,6 +34,11 @@ def register(subparsers) -> None:
         metavar="R",
         help="dev error for the ceiling table (only without predictions, which give it)",
     )
+    parser.add_argument(
+        "--spread",
+        action="store_true",
+        help="with --labels and predictions: add the spread estimate to the ceiling table",
+    )
     parser.add_argument("--split-size", type=int, metavar="N", help="split plan for N examples")
     parser.add_argument("--source", type=int, metavar="N", help="source examples (split plan)")
     parser.add_argument("--target", type=int, metavar="M", help="target examples (split plan)")
@@ -107,7 +112,13 @@ def build_inputs(args) -> ReportInputs:
     else:
         inputs = ReportInputs(title=args.title)
     if args.labels:
-        inputs.ceiling = ceiling_from_labels(args.labels, _dev_error(args, inputs))
+        if args.spread and not args.predictions:
+            raise InputError("--spread needs the predictions file the tags belong to")
+        inputs.ceiling = ceiling_from_labels(
+            args.labels, _dev_error(args, inputs), spread=args.predictions if args.spread else None
+        )
+    elif args.spread:
+        raise InputError("--spread is for the ceiling table: give --labels LABELS.csv too")
     elif args.dev_error:
         raise InputError("--dev-error is for the ceiling table: give --labels LABELS.csv too")
     plan = plan_from_sizes(

@@ -20,6 +20,7 @@ from diagnostics.waterfall import Diagnosis
 from strategy_app.auth import User, require
 from strategy_app.diagnose.service import DiagnosisResult, compare_versions, compute, error_slices
 from strategy_app.errors import service as errors
+from strategy_app.errors import similar
 from strategy_app.splits.service import project_plan
 from strategy_app.store import DiagnoseState, ModelVersion, Project, Store, one_transaction
 from strategy_app.store.audit import SHARE_CREATE, SHARE_REVOKE
@@ -48,6 +49,8 @@ def project_inputs(
     inputs.split_plan = project_plan(store, project.id)
     if version is not None:
         inputs.ceiling = errors.version_ceiling(store, version)
+        if inputs.ceiling is not None:
+            inputs.ceiling = similar.version_spread(store, version, inputs.ceiling)
         inputs.comparison = previous_comparison(store, version)
     inputs.search = search.search_summary(store, project.id)
     return inputs
@@ -97,10 +100,17 @@ def dev_error_of(diagnosis: Diagnosis | None) -> float | None:
     return diagnosis.levels["dev"]
 
 
-def ceiling_from_labels(path: str | Path, dev_error: float) -> Ceiling:
-    """The ceiling table of a tags CSV (consensus over annotators), at ``dev_error``."""
-    ceiling, _ = table_ceiling(read_tags_csv(path), dev_error, source=str(path))
-    return ceiling
+def ceiling_from_labels(
+    path: str | Path, dev_error: float, *, spread: str | Path | None = None
+) -> Ceiling:
+    """The ceiling table of a tags CSV (consensus over annotators), at ``dev_error``; with the
+    spread estimate over the embeddings of the predictions file ``spread`` when given."""
+    table = read_tags_csv(path)
+    ceiling, _ = table_ceiling(table, dev_error, source=str(path))
+    if spread is None:
+        return ceiling
+    predictions, dev = similar.read_embedded(spread)
+    return similar.with_spread(ceiling, table, dev, source=predictions.source)
 
 
 # The audit names a share link by the start of its token only: the log never opens a link.
