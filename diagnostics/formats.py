@@ -1,7 +1,8 @@
 """What kind of file a user gave: the one place that sniffs Parquet from CSV, and its columns.
 
-A file is a local path or a remote location (``s3://…``, :mod:`diagnostics.remote`); both are
-read through :func:`readable`, remote ones by range reads.
+A file is a local path, a remote location (``s3://…``, :mod:`diagnostics.remote`) or an MLflow
+run's artifact (``mlflow:runs:/…``, :mod:`diagnostics.mlflow_source`); all are read through
+:func:`readable`, remote ones by range reads.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import IO, TypeAlias, cast
 
 import pyarrow.parquet as pq
 
+from diagnostics.mlflow_source import is_mlflow
 from diagnostics.remote import RemoteFile, is_remote, open_remote, shown_location
 from diagnostics.validation import InputError
 
@@ -22,9 +24,14 @@ FileInput: TypeAlias = str | os.PathLike[str] | RemoteFile
 
 
 def as_file(path: FileInput, what: str = "file") -> Path | RemoteFile:
-    """A local path as a :class:`~pathlib.Path`, a remote location opened (checked to exist)."""
+    """A local path as a :class:`~pathlib.Path`, a remote location opened (checked to exist),
+    an MLflow run's artifact (``mlflow:runs:/RUN_ID/PATH``) where its run keeps it."""
     if isinstance(path, RemoteFile):
         return path
+    if is_mlflow(path):
+        from diagnostics.mlflow_source import resolve_run_artifact
+
+        path = resolve_run_artifact(str(path)).source
     if is_remote(path):
         return open_remote(str(path), what)
     return Path(path)
