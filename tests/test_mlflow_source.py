@@ -80,3 +80,24 @@ def test_a_missing_run_or_artifact_is_one_line(tracking, tmp_path, capsys):
         assert expected in message and "\n" not in message, message
     with pytest.raises(InputError, match="RUN_ID/PATH"):
         parse_runs_uri("mlflow:runs:/only-a-run")
+
+
+def test_an_mlflow_run_becomes_a_version_that_records_its_run(tracking, data_dir, tmp_path):
+    from strategy_app.auth import LOCAL_USER
+    from strategy_app.diagnose.service import accept_location
+    from strategy_app.store import open_store
+
+    run_id = _run(tracking, (tmp_path / "artifacts").as_uri())
+    tracking.log_artifact(run_id, str(write_predictions(tmp_path / "predictions.csv")), "eval")
+    store = open_store()
+    project = store.projects.create("tracked")
+    location = f"mlflow:runs:/{run_id}/eval/predictions.csv"
+    with pytest.raises(InputError, match="no MLflow run 'nope'"):
+        accept_location(store, project.id, "mlflow:runs:/nope/eval/predictions.csv", LOCAL_USER)
+    assert store.versions.list(project.id) == []
+    state = accept_location(store, project.id, location, LOCAL_USER)
+    (version,) = store.versions.list(project.id)
+    assert version.origin == {"kind": "location", "location": location, "run_id": run_id}
+    assert state.upload_name == "predictions.csv" and version.name == "v1 · predictions.csv"
+    with pytest.raises(InputError, match="is not a location the app reads"):
+        accept_location(store, project.id, str(tmp_path / "predictions.csv"), LOCAL_USER)

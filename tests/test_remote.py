@@ -177,3 +177,28 @@ def test_no_server_at_the_endpoint_is_a_network_error(team, monkeypatch, capsys)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
     message = refused(capsys, "diagnose", f"s3://{BUCKET}/predictions.csv")
     assert "network error" in message and "AWS_ENDPOINT_URL" in message
+
+
+def test_diagnose_adds_a_version_from_a_location(team, data_dir, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from strategy_app.shell.navigation import PAGES_DIR
+    from strategy_app.store import open_store
+
+    store = open_store()
+    project = store.projects.create("remote")
+    location = team.put("models/v1.csv", write_predictions(tmp_path / "v1.csv"))
+    at = AppTest.from_file(str(PAGES_DIR / "diagnose.py"), default_timeout=60).run()
+    at.text_input(key=f"location_text_{project.id}").input(f"s3://{BUCKET}/models/missing.csv")
+    at.button[[b.label for b in at.button].index("Add version")].click().run()
+    assert not at.exception
+    assert "predictions file not found: s3://desk-data/models/missing.csv" in at.error[0].value
+    assert store.versions.list(project.id) == []
+    at.text_input(key=f"location_text_{project.id}").input(location)
+    at.button[[b.label for b in at.button].index("Add version")].click().run()
+    assert not at.exception and not at.error
+    (version,) = store.versions.list(project.id)
+    assert version.name == "v1 · v1.csv"
+    assert version.origin == {"kind": "location", "location": location}
+    assert any("Using **v1.csv**" in c.value for c in at.caption)
+    assert any("gap" in d.value.columns for d in at.dataframe)  # the diagnosis is shown
