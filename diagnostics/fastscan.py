@@ -46,6 +46,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from diagnostics.formats import FileInput, as_file, file_size, is_parquet, read_head, readable
+from diagnostics.hf_datasets import is_hf
 from diagnostics.ingest import (
     CSV_NULL_VALUES,
     EXTREME_WEIGHT,
@@ -134,9 +135,10 @@ def scan_split_metrics(
     ``id_bits`` (low, high) asks the same query for the bitmaps of integer ids in that range
     (:attr:`ScanResult.id_bits`), as a comparison of two versions needs; an id outside it sends
     the file to the exact path. An in-memory table goes to the exact path. A remote location
-    (``s3://…``) is scanned by range reads, through :mod:`diagnostics.remote`.
+    (``s3://…``) is scanned by range reads, through :mod:`diagnostics.remote`; a Hugging Face
+    dataset (``hf:…``) is read as a table.
     """
-    if isinstance(path, (str, os.PathLike, RemoteFile)):
+    if isinstance(path, (str, os.PathLike, RemoteFile)) and not is_hf(path):
         path = as_file(path, "predictions file")
         try:
             return _scan(path, metric, slice_column, display_name or path.name, id_bits)

@@ -47,6 +47,7 @@ from diagnostics.formats import (
     read_head,
     readable,
 )
+from diagnostics.hf_datasets import is_hf, read_hf_table
 from diagnostics.metrics import GroupSums, LevelEstimate, per_row_loss
 from diagnostics.rates import METRICS
 from diagnostics.remote import RemoteFile
@@ -173,7 +174,8 @@ def read_predictions(
     ``path`` is a CSV or Parquet file (a local path or a remote location, ``s3://…``, read by
     range reads: :mod:`diagnostics.remote`), or a pandas DataFrame, a pyarrow Table or a dict of
     equal-length arrays (column name → values), which go through the same checks as a Parquet
-    file, with the same messages. ``metric`` forces ``error``, ``mae`` or ``rmse``; by default
+    file, with the same messages, or a Hugging Face dataset (``hf:PATH#HF_SPLIT=SPLIT,…``:
+    :mod:`diagnostics.hf_datasets`). ``metric`` forces ``error``, ``mae`` or ``rmse``; by default
     labels with fractional numbers mean regression (MAE) and anything else classification
     (error rate). ``extra_columns`` are read too (slices, inputs for labeling).
     ``display_name`` names the file in messages (an uploaded file's original name).
@@ -190,6 +192,8 @@ def read_predictions(
     """
     if metric is not None and metric not in METRICS:
         raise InputError(f"unknown metric '{metric}'; choose one of {', '.join(METRICS)}")
+    if is_hf(path):  # a Hugging Face dataset: its splits as one table
+        display_name, path = display_name or str(path), read_hf_table(str(path))
     if isinstance(path, (str, os.PathLike, RemoteFile)):
         file = as_file(path, "predictions file")
         name = display_name or file.name
