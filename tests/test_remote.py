@@ -202,3 +202,28 @@ def test_diagnose_adds_a_version_from_a_location(team, data_dir, tmp_path):
     assert version.origin == {"kind": "location", "location": location}
     assert any("Using **v1.csv**" in c.value for c in at.caption)
     assert any("gap" in d.value.columns for d in at.dataframe)  # the diagnosis is shown
+
+
+def test_image_flags_of_an_archive_in_object_storage(team, tmp_path, capsys):
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    archive = tmp_path / "images.zip"
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(archive, "w") as out:
+        for i in range(6):
+            pixels = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8) if i % 2 else None
+            image = Image.fromarray(pixels) if pixels is not None else Image.new("RGB", (32, 32))
+            png = io.BytesIO()
+            image.save(png, format="PNG")
+            out.writestr(f"images/dev_{i}.png", png.getvalue())
+    location = team.put("images/images.zip", archive)
+    assert main(["image-flags", str(archive), "--json"]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    assert main(["image-flags", location, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == expected
+    assert expected["images"] == 6
+    message = refused(capsys, "image-flags", f"s3://{BUCKET}/images/missing.zip")
+    assert "image archive not found: s3://desk-data/images/missing.zip" in message

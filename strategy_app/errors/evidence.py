@@ -41,7 +41,14 @@ from strategy_app.diagnose.service import (
     read_version,
     slice_columns,
 )
-from strategy_app.errors.service import ID, INPUT, check_tagger_as, is_image_path, project_of
+from strategy_app.errors.service import (
+    ID,
+    INPUT,
+    check_tagger_as,
+    images_here,
+    is_image_path,
+    project_of,
+)
 from strategy_app.store import ModelVersion, Store
 from strategy_app.store.audit import SUGGESTION_DECISION, TAG_EDIT, audit_row
 from strategy_app.store.diagnose_state import DiagnoseState
@@ -253,7 +260,9 @@ def version_evidence(
     searches: dict[str, Callable[[], object]] = {
         "slices": lambda: slices(store, version.state),
         "label_issues": lambda: label_issues(store, version.state),
-        "image_flags": lambda: None if sample is None else image_flags(labels.images_root, sample),
+        "image_flags": lambda: (
+            None if sample is None else image_flags(images_here(store, labels.images_root), sample)
+        ),
     }
     problems = []
     found: dict = {}

@@ -39,6 +39,7 @@ from strategy_app.errors.service import (
     Y_PRED,
     Y_TRUE,
     View,
+    images_here,
 )
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.page import (
@@ -532,7 +533,7 @@ def detail(
         f"**{escape_markdown(record[Y_TRUE])}** · predicted **{escape_markdown(record[Y_PRED])}**"
         + ("" if pd.isna(record[SCORE]) else f" · confidence {record[SCORE]:.2f}")
     )
-    image = cached_full_image(labels.images_root, record[INPUT])
+    image = cached_full_image(images_here(store, labels.images_root), record[INPUT])
     if image is not None:
         st.image(image, width=320)
     elif isinstance(record[INPUT], str):
