@@ -28,6 +28,7 @@ def s3() -> S3Server:
 @pytest.fixture
 def tracking(tmp_path, monkeypatch):
     """A local MLflow tracking store (SQLite) as MLFLOW_TRACKING_URI, and its client."""
+    monkeypatch.chdir(tmp_path)  # MLflow's default artifact folder is relative to it
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     return mlflow.MlflowClient(uri)
@@ -101,3 +102,19 @@ def test_an_mlflow_run_becomes_a_version_that_records_its_run(tracking, data_dir
     assert state.upload_name == "predictions.csv" and version.name == "v1 · predictions.csv"
     with pytest.raises(InputError, match="is not a location the app reads"):
         accept_location(store, project.id, str(tmp_path / "predictions.csv"), LOCAL_USER)
+
+
+def test_a_searchs_best_predictions_are_its_best_runs_artifact(
+    tracking, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("STRATEGY_DATA_DIR", str(tmp_path / "data"))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    argv = ["search", "--sampler", "random", "--pruner", "none", "--epochs", "1", "--json"]
+    assert main([*argv, "--trials", "2", "--study", "logged", "--mlflow", uri]) == 0
+    result = json.loads(capsys.readouterr().out)
+    location = result["mlflow_predictions"]
+    run = tracking.get_run(location.split("/")[1])
+    assert run.data.tags["optuna.trial_number"] == str(result["best"]["trial"])
+    assert location.endswith("/predictions.csv")
+    assert run.info.artifact_uri.startswith((tmp_path / "mlartifacts").as_uri())  # by the db
+    assert api.diagnose(location).to_dict() == api.diagnose(result["predictions"]).to_dict()
