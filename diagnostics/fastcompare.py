@@ -58,6 +58,7 @@ from diagnostics.fastscan import (
 from diagnostics.formats import is_parquet_file
 from diagnostics.ingest import read_predictions
 from diagnostics.paired import PairedSums
+from diagnostics.remote import is_remote
 from diagnostics.splitnames import SPLITS
 from diagnostics.tags import TagTable
 from diagnostics.waterfall import HumanLevel
@@ -105,8 +106,9 @@ def scan_both(
     A caller that parses typed human levels in the files' metric scans first, then passes the
     scans to :func:`compare_files`.
     """
-    paths = (Path(before), Path(after))
-    id_range = _shared_id_range(paths)
+    paths = (_local(before), _local(after))
+    remote = any(isinstance(path, str) for path in paths)
+    id_range = None if remote else _shared_id_range(paths)  # type: ignore[arg-type]
     scans = (
         scan_split_metrics(
             paths[0], metric=metric, display_name=display_names[0], id_bits=id_range
@@ -183,12 +185,14 @@ def compare_files(
     :func:`~diagnostics.compare.compare`. ``tags`` are the tags of BEFORE's dev errors;
     ``scans`` are :func:`scan_both` of the same files and arguments, when already made.
     """
-    paths = (Path(before), Path(after))
+    paths = (_local(before), _local(after))
     if scans is None:
         scans = scan_both(*paths, metric=metric, display_names=display_names)
-    if all(scan.engine == "duckdb" for scan in scans):
+    if all(scan.engine == "duckdb" for scan in scans) and not any(
+        isinstance(path, str) for path in paths
+    ):
         try:
-            return _fast(paths, scans, humans, unit, tags)
+            return _fast(paths, scans, humans, unit, tags)  # type: ignore[arg-type]
         except (duckdb.Error, OSError):
             pass
     sides = [
@@ -196,6 +200,12 @@ def compare_files(
         for path, name in zip(paths, display_names, strict=True)
     ]
     return compare(sides[0], sides[1], humans, unit=unit, tags=tags)
+
+
+def _local(path: str | os.PathLike[str]) -> Path | str:
+    """A local file as a Path; a remote location (``s3://…``) as it is: its scan reads it by
+    range reads, and the comparison pairs its rows through the exact reader."""
+    return str(path) if is_remote(path) else Path(path)
 
 
 def _connect() -> duckdb.DuckDBPyConnection:

@@ -227,3 +227,20 @@ def test_image_flags_of_an_archive_in_object_storage(team, tmp_path, capsys):
     assert expected["images"] == 6
     message = refused(capsys, "image-flags", f"s3://{BUCKET}/images/missing.zip")
     assert "image archive not found: s3://desk-data/images/missing.zip" in message
+
+
+def test_compare_two_remote_files_as_the_local_ones(team, tmp_path, capsys):
+    import pandas as pd
+
+    before = write_predictions(tmp_path / "v1.csv")
+    frame = pd.read_csv(before)
+    frame.loc[frame["split"] == "dev", "y_pred"] = frame["y_true"]  # v2 fixes every dev error
+    after = tmp_path / "v2.parquet"
+    frame.to_parquet(after)
+    locations = [team.put(f"cmp/{path.name}", path) for path in (before, after)]
+    assert main(["compare", str(before), str(after), "--human", "1%", "--json"]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    assert main(["compare", *locations, "--human", "1%", "--json"]) == 0
+    remote = json.loads(capsys.readouterr().out)
+    assert (remote.pop("before"), remote.pop("after")) == tuple(locations)
+    assert remote == {k: v for k, v in expected.items() if k not in ("before", "after")}

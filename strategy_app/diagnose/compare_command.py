@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from diagnostics.compare import Comparison
 from diagnostics.fastcompare import compare_files, scan_both
+from diagnostics.formats import file_label
 from diagnostics.rates import METRICS
 from diagnostics.splitnames import LEVEL_LABELS
 from diagnostics.tags import read_tags_csv
@@ -42,7 +43,8 @@ def register(subparsers) -> None:
 def run(args) -> tuple[dict, str]:
     """Compare the two files; returns (JSON data, text)."""
     tags = read_tags_csv(args.labels) if args.labels else None
-    names = (args.before, args.after)  # as typed: two files are often both predictions.csv
+    # as typed (two files are often both predictions.csv); a location without its query string
+    names = (file_label(args.before), file_label(args.after))
     scans = scan_both(args.before, args.after, metric=args.metric, display_names=names)
     metric = scans[0].metric
     humans = [parse_human_level(t, metric, index=i) for i, t in enumerate(args.human, start=1)]
