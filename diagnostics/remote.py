@@ -26,7 +26,7 @@ import pyarrow as pa
 from diagnostics.validation import InputError
 
 if TYPE_CHECKING:
-    from diagnostics.remote_files import RemoteFiles, _CountedFile
+    from diagnostics.remote_files import CountedFile, RemoteFiles
 
 SCHEMES = ("s3", "gs", "az", "https", "http")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -65,11 +65,11 @@ def remote_files(location: str) -> RemoteFiles:
     """The filesystem that reads ``location`` (one per call: its byte counter is its own)."""
     import pyarrow.fs as pafs
 
-    from diagnostics.remote_files import _ArrowFiles, _HttpFiles
+    from diagnostics.remote_files import ArrowFiles, HttpFiles
 
     scheme = url_scheme(location)
     if scheme in ("https", "http"):
-        return _HttpFiles()
+        return HttpFiles()
     if scheme not in SCHEMES:
         raise InputError(
             f"{shown_location(location)}: unsupported location scheme '{scheme}://'; give a "
@@ -89,7 +89,7 @@ def remote_files(location: str) -> RemoteFiles:
         filesystem, _ = pafs.FileSystem.from_uri(uri)
     except (OSError, pa.ArrowException) as exc:
         raise remote_error(location, exc) from None
-    return _ArrowFiles(scheme, filesystem)
+    return ArrowFiles(scheme, filesystem)
 
 
 @dataclass
@@ -102,7 +102,7 @@ class RemoteFile:
     name: str = field(default="")
     scan_path: str = field(default="")  # what DuckDB reads it by (:func:`register`)
 
-    def open(self, mode: str = "rb") -> _CountedFile:
+    def open(self, mode: str = "rb") -> CountedFile:
         """The file, opened for range reads (``mode`` is ``rb``, as a local path's)."""
         try:
             handle = self.files.open(self.location, "rb")

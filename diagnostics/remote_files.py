@@ -33,7 +33,7 @@ class _Counted:
         self.bytes_read += size
 
 
-class _CountedFile(io.RawIOBase):
+class CountedFile(io.RawIOBase):
     """A file read through a :class:`RemoteFiles`: reads counted, errors turned into one line."""
 
     def __init__(self, raw: Any, files: RemoteFiles, location: str, counted: bool = True) -> None:
@@ -99,7 +99,7 @@ class RemoteFiles(_Counted, AbstractFileSystem):  # type: ignore[misc]
         return int(self.info(path)["size"])
 
 
-class _ArrowFiles(RemoteFiles, ArrowFSWrapper):  # type: ignore[misc]
+class ArrowFiles(RemoteFiles, ArrowFSWrapper):  # type: ignore[misc]
     """Objects in S3, Google Cloud Storage or Azure, through pyarrow's filesystem."""
 
     def __init__(self, scheme: str, filesystem: pafs.FileSystem) -> None:
@@ -116,18 +116,18 @@ class _ArrowFiles(RemoteFiles, ArrowFSWrapper):  # type: ignore[misc]
         text = str(path)
         return text.split("://", 1)[1] if "://" in text else text
 
-    def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> _CountedFile:
+    def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> CountedFile:
         if mode != "rb":
             raise InputError(f"{path}: remote locations are read, not written, here")
         raw = self.fs.open_input_file(self._strip_protocol(path))
-        return _CountedFile(raw, self, f"{self._scheme}://{self._strip_protocol(path)}")
+        return CountedFile(raw, self, f"{self._scheme}://{self._strip_protocol(path)}")
 
 
-class _HttpFile(AbstractBufferedFile):  # type: ignore[misc]
+class HttpFile(AbstractBufferedFile):  # type: ignore[misc]
     """A file behind an HTTP(S) URL, read by range requests."""
 
     def _fetch_range(self, start: int, end: int) -> bytes:
-        files: _HttpFiles = self.fs
+        files: HttpFiles = self.fs
         response = files.request("GET", self.path, {"Range": f"bytes={start}-{end - 1}"})
         if response.status_code not in (200, 206):
             raise OSError(f"HTTP status {response.status_code}")
@@ -136,7 +136,7 @@ class _HttpFile(AbstractBufferedFile):  # type: ignore[misc]
         return bytes(data)
 
 
-class _HttpFiles(RemoteFiles):
+class HttpFiles(RemoteFiles):
     """Files behind ``https://`` (and ``http://``) URLs, with range requests."""
 
     protocol = ("https", "http")
@@ -179,10 +179,10 @@ class _HttpFiles(RemoteFiles):
         stamp = self.request("HEAD", self.aliases.get(path, path)).headers.get("last-modified")
         return parsedate_to_datetime(stamp) if stamp else datetime.fromtimestamp(0, UTC)
 
-    def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> _CountedFile:
+    def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> CountedFile:
         path = self.aliases.get(path, path)
-        raw = _HttpFile(self, path, mode="rb", block_size=HTTP_BLOCK, cache_type="none")
-        return _CountedFile(raw, self, path, counted=False)
+        raw = HttpFile(self, path, mode="rb", block_size=HTTP_BLOCK, cache_type="none")
+        return CountedFile(raw, self, path, counted=False)
 
     def scan_path(self, location: str) -> str:
         """A name for ``location`` without a query string, as DuckDB takes it (a ``?`` would be
