@@ -244,3 +244,22 @@ def test_compare_two_remote_files_as_the_local_ones(team, tmp_path, capsys):
     remote = json.loads(capsys.readouterr().out)
     assert (remote.pop("before"), remote.pop("after")) == tuple(locations)
     assert remote == {k: v for k, v in expected.items() if k not in ("before", "after")}
+
+
+def test_a_signed_url_leaves_no_signature_in_the_version_or_the_audit(data_dir, tmp_path):
+    from strategy_app.auth import LOCAL_USER
+    from strategy_app.diagnose.service import accept_location
+    from strategy_app.store import open_store
+
+    write_predictions(tmp_path / "v1.csv")
+    store = open_store()
+    project = store.projects.create("signed")
+    with serve(tmp_path) as served:
+        signed = f"{served.url}/v1.csv?X-Amz-Signature=topsecret"
+        accept_location(store, project.id, signed, LOCAL_USER)
+    (version,) = store.versions.list(project.id)
+    assert version.origin == {"kind": "location", "location": f"{served.url}/v1.csv"}
+    history = store.audit.history(project.id)
+    assert history  # the upload is audited, by the file's name
+    saved = json.dumps([version.origin, repr(history)])
+    assert "topsecret" not in saved and "Signature" not in saved
