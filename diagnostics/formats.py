@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from diagnostics.mlflow_source import is_mlflow
 from diagnostics.remote import RemoteFile, is_remote, open_remote, shown_location
-from diagnostics.validation import InputError
+from diagnostics.validation import InputError, refuse_not_a_file
 
 PARQUET_MAGIC = b"PAR1"
 HEAD_BYTES = 65536
@@ -35,6 +35,14 @@ def as_file(path: FileInput, what: str = "file") -> Path | RemoteFile:
     if is_remote(path):
         return open_remote(str(path), what)
     return Path(path)
+
+
+def existing_file(path: FileInput, what: str = "file") -> Path | RemoteFile:
+    """:func:`as_file`, refusing a local path that is missing or not a regular file."""
+    file = as_file(path, what)
+    if isinstance(file, Path):
+        refuse_not_a_file(file, what)
+    return file
 
 
 def readable(path: FileInput) -> str | IO[bytes]:

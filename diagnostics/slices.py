@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy.stats import false_discovery_control, hypergeom
 
-from diagnostics.formats import file_columns, is_parquet_file
+from diagnostics.formats import existing_file, file_columns, is_parquet_file
 from diagnostics.ingest import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -664,8 +664,7 @@ def find_slices_in_file(
     """Read only the needed columns of a predictions file and find its slices."""
     name = display_name or os.path.basename(path)
     if not columns:
-        if not os.path.isfile(path):
-            raise InputError(f"predictions file not found: {path}")
+        existing_file(path, "predictions file")
         columns = metadata_columns(path)
         if not columns:
             raise InputError(

@@ -98,6 +98,10 @@ def test_cli_and_api_diagnose_a_remote_file_as_the_local_one(team, tmp_path, cap
         assert exact.source == path.name
         assert exact.frame.equals(read_predictions(path).frame)
         assert len(api.sample_errors(location, n=5)) == 5
+        assert main(["slices", str(path), "--json"]) == 0
+        slices = json.loads(capsys.readouterr().out)
+        assert main(["slices", location, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out) == slices
 
 
 def test_a_large_remote_parquet_file_is_read_by_ranges(team, tmp_path):
