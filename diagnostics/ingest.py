@@ -41,6 +41,7 @@ from diagnostics.formats import (
     HEAD_BYTES,
     FileInput,
     as_file,
+    existing_file,
     file_columns,
     file_size,
     is_parquet,
@@ -58,7 +59,6 @@ from diagnostics.validation import (
     one_line,
     refuse_cr_only_lines,
     refuse_non_csv_text,
-    refuse_not_a_file,
     shown,
     shown_columns,
 )
@@ -195,10 +195,8 @@ def read_predictions(
     if is_hf(path):  # a Hugging Face dataset: its splits as one table
         display_name, path = display_name or str(path), read_hf_table(str(path))
     if isinstance(path, (str, os.PathLike, RemoteFile)):
-        file = as_file(path, "predictions file")
+        file = existing_file(path, "predictions file")
         name = display_name or file.name
-        if isinstance(file, Path):
-            refuse_not_a_file(file, "predictions file")
         if file_size(file) == 0:
             raise InputError(f"{name} is empty (0 bytes); export the predictions again")
         columns = _open_columns(file, name, extra_columns, metrics_only, memory_limit)
