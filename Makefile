@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export PIP_FIND_LINKS ?= /opt/wheels
 
 # The runtime (requirements.txt) for `make run`; the extras and the test tools for `make test`.
-DEV_REQUIREMENTS := requirements-dev.txt requirements-postgres.txt requirements-tracking.txt
+DEV_REQUIREMENTS := requirements-dev.txt requirements-postgres.txt requirements-tracking.txt requirements-hf.txt
 
 .PHONY: run test test-fast lint setup setup-dev system-deps bench
 

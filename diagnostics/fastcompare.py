@@ -62,6 +62,7 @@ from diagnostics.fastscan import (
 from diagnostics.formats import is_parquet_file
 from diagnostics.ingest import read_predictions
 from diagnostics.paired import PairedSums
+from diagnostics.remote import is_remote
 from diagnostics.splitnames import SPLITS
 from diagnostics.tags import TagTable
 from diagnostics.waterfall import HumanLevel
@@ -108,8 +109,9 @@ def scan_both(
     A caller that parses typed human levels in the files' metric scans first, then passes the
     scans to :func:`compare_files`.
     """
-    paths = (Path(before), Path(after))
-    id_range = _shared_id_range(paths)
+    paths = (_local(before), _local(after))
+    remote = any(isinstance(path, str) for path in paths)
+    id_range = None if remote else _shared_id_range(paths)  # type: ignore[arg-type]
     scans = (
         scan_split_metrics(
             paths[0], metric=metric, display_name=display_names[0], id_bits=id_range
@@ -188,12 +190,13 @@ def compare_files(
     ``scans`` are :func:`scan_both` of the same files and arguments, when already made;
     ``examined`` (ids of BEFORE's dev errors people looked at) adds the eyeball check.
     """
-    paths = (Path(before), Path(after))
+    paths = (_local(before), _local(after))
     if scans is None:
         scans = scan_both(*paths, metric=metric, display_names=display_names)
-    if all(scan.engine == "duckdb" for scan in scans):
+    local = tuple(path for path in paths if isinstance(path, Path))
+    if all(scan.engine == "duckdb" for scan in scans) and len(local) == 2:
         try:
-            return _fast(paths, scans, humans, unit, tags, examined)
+            return _fast((local[0], local[1]), scans, humans, unit, tags, examined)
         except (duckdb.Error, OSError):
             pass
     sides = [
@@ -201,6 +204,12 @@ def compare_files(
         for path, name in zip(paths, display_names, strict=True)
     ]
     return compare(sides[0], sides[1], humans, unit=unit, tags=tags, examined=examined)
+
+
+def _local(path: str | os.PathLike[str]) -> Path | str:
+    """A local file as a Path; a remote location (``s3://…``) as it is: its scan reads it by
+    range reads, and the comparison pairs its rows through the exact reader."""
+    return str(path) if is_remote(path) else Path(path)
 
 
 def _connect() -> duckdb.DuckDBPyConnection:

@@ -38,7 +38,7 @@ import csv
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,9 +47,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from diagnostics.formats import is_parquet, read_head
+from diagnostics.formats import FileInput, as_file, file_size, is_parquet, read_head, readable
+from diagnostics.hf_datasets import is_hf
 from diagnostics.metrics import GroupSums, LevelEstimate, lost_spread
 from diagnostics.rates import METRICS
+from diagnostics.remote import RemoteFile, register
 from diagnostics.schema import (
     CSV_NULL_VALUES,
     DISCRETE_LIMIT,
@@ -120,7 +122,7 @@ class _Unsure(Exception):
 
 
 def scan_split_metrics(
-    path: str | os.PathLike[str] | InMemoryTable,
+    path: FileInput | InMemoryTable,
     *,
     metric: str | None = None,
     slice_column: str | None = None,
@@ -135,10 +137,12 @@ def scan_split_metrics(
     result equals :func:`split_metrics` and :func:`slice_metrics` of the exact path.
     ``id_bits`` (low, high) asks the same query for the bitmaps of integer ids in that range
     (:attr:`ScanResult.id_bits`), as a comparison of two versions needs; an id outside it sends
-    the file to the exact path. An in-memory table goes to the exact path.
+    the file to the exact path. An in-memory table goes to the exact path. A remote location
+    (``s3://…``) is scanned by range reads, through :mod:`diagnostics.remote`; a Hugging Face
+    dataset (``hf:…``) is read as a table.
     """
-    if isinstance(path, (str, os.PathLike)):
-        path = Path(path)
+    if isinstance(path, (str, os.PathLike, RemoteFile)) and not is_hf(path):
+        path = as_file(path, "predictions file")
         try:
             return _scan(path, metric, slice_column, display_name or path.name, id_bits)
         except (_Unsure, duckdb.Error, pa.ArrowException, OSError, UnicodeDecodeError, csv.Error):
@@ -168,18 +172,23 @@ def _quote(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
+def _where(path: Path | RemoteFile) -> str:
+    """The path or location DuckDB is given (as the bound parameter ``$path``)."""
+    return path.scan_path if isinstance(path, RemoteFile) else str(path)
+
+
 def _source(
-    path: Path, connection: duckdb.DuckDBPyConnection, name: str | None = None
+    path: Path | RemoteFile, connection: duckdb.DuckDBPyConnection, name: str | None = None
 ) -> tuple[str, dict[str, str], pq.FileMetaData | None]:
     """The table function reading the file (path as parameter ``$path``), the column types
     DuckDB reads, and a Parquet file's metadata (None for CSV)."""
-    if set("*?[{") & set(str(path)):
+    if set("*?[{") & set(_where(path)):
         raise _Unsure("pattern characters")  # DuckDB would expand them as a glob
     head = read_head(path)
     if is_parquet(head):
         source = PARQUET_SOURCE
         types = _describe(connection, source, path)
-        metadata = pq.read_metadata(path)
+        metadata = pq.read_metadata(readable(path))
         if list(types) != metadata.schema.to_arrow_schema().names:  # e.g. a repeated column
             raise _Unsure("columns read differently")
         return source, types, metadata
@@ -224,7 +233,7 @@ ORDER_CHECK = _IdCheck("order")
 
 
 def _id_check(
-    path: Path, types: dict[str, str], metadata: pq.FileMetaData | None, sliced: bool
+    path: Path | RemoteFile, types: dict[str, str], metadata: pq.FileMetaData | None, sliced: bool
 ) -> _IdCheck:
     """The cheapest check the file allows; a wrong guess costs no correctness.
 
@@ -279,11 +288,11 @@ def _row_offset(groups: Sequence[tuple[int, int, int]]) -> int | None:
     return offset
 
 
-def _csv_id_ends(path: Path, column: int) -> list[tuple[int, int, None]] | None:
+def _csv_id_ends(path: Path | RemoteFile, column: int) -> list[tuple[int, int, None]] | None:
     """The ids of the first and last rows of a CSV file, as a range, or None if unreadable."""
-    with path.open("rb") as handle:
+    with as_file(path).open("rb") as handle:
         head = handle.read(EDGE_BYTES)
-        handle.seek(max(0, path.stat().st_size - EDGE_BYTES))
+        handle.seek(max(0, file_size(path) - EDGE_BYTES))
         tail = handle.read()
     lines = head.split(b"\n", 2)
     if len(lines) < 3:
@@ -296,9 +305,12 @@ def _csv_id_ends(path: Path, column: int) -> list[tuple[int, int, None]] | None:
     return [(min(ids), max(ids), None)]
 
 
-def _describe(connection: duckdb.DuckDBPyConnection, source: str, path: Path) -> dict[str, str]:
+def _describe(
+    connection: duckdb.DuckDBPyConnection, source: str, path: Path | RemoteFile
+) -> dict[str, str]:
     """Column name → DuckDB type of what the source reads."""
-    rows = connection.execute(f"DESCRIBE SELECT * FROM {source}", {"path": str(path)}).fetchall()
+    query = f"DESCRIBE SELECT * FROM {source}"
+    rows = connection.execute(query, {"path": _where(path)}).fetchall()
     return {row[0]: row[1] for row in rows}
 
 
@@ -358,7 +370,7 @@ def _number_trouble(column: str, kind: str) -> str:
 
 
 def _scan(
-    path: Path,
+    path: Path | RemoteFile,
     metric: str | None,
     slice_column: str | None,
     name: str,
@@ -366,10 +378,17 @@ def _scan(
 ) -> ScanResult:
     if metric is not None and metric not in METRICS:
         raise _Unsure("unknown metric")
-    if not path.is_file() or path.stat().st_size == 0:
+    if isinstance(path, RemoteFile):
+        if path.size == 0:
+            raise _Unsure("empty")
+    elif not path.is_file() or path.stat().st_size == 0:
         raise _Unsure("missing or empty")
-    path = path.resolve()
+    else:
+        path = path.resolve()
     with duckdb.connect(":memory:") as connection:
+        if isinstance(path, RemoteFile):
+            path = replace(path, scan_path=register(connection, path))
+        where = {"path": _where(path)}
         connection.execute(f"SET threads = {os.cpu_count() or 1}")
         connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         connection.execute("SET enable_progress_bar = false")
@@ -384,25 +403,25 @@ def _scan(
         if query._row_offset_ids and not query.ids_apart:
             source = PARQUET_SOURCE_WITH_ROW_NUMBERS
         try:
-            cursor = connection.execute(query.sql(source), {"path": str(path)})
+            cursor = connection.execute(query.sql(source), where)
         except duckdb.OutOfRangeException:
             if id_check in (None, ORDER_CHECK) and id_bits is None:
                 raise
             # an id outside the guessed range (CSV ids not in order, or outside the asked id
             # bitmaps): check their order instead, without bitmaps
             query = _Query(types, metric, slice_column, is_csv, ORDER_CHECK)
-            cursor = connection.execute(query.sql(source), {"path": str(path)})
+            cursor = connection.execute(query.sql(source), where)
         names = [column[0] for column in cursor.description]
         groups = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         suspects = any(group.get("suspect_ids") for group in groups)
         if query.ids_apart:
-            ids = connection.execute(query.ids_sql(), {"path": str(path)}).fetchone()
+            ids = connection.execute(query.ids_sql(), where).fetchone()
             if ids is None or ids[0]:
                 raise _Unsure("empty ids")
             suspects = ids[1:] != (query.ids_apart.low, query.ids_apart.low)
         result = query.result(groups, name)
         if suspects:
-            duplicates = connection.execute(query.duplicates_sql(source), {"path": str(path)})
+            duplicates = connection.execute(query.duplicates_sql(source), where)
             row = duplicates.fetchone()  # one row: the count
             if row is None or row[0]:
                 raise _Unsure("duplicate ids")

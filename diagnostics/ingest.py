@@ -37,9 +37,21 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from diagnostics.formats import HEAD_BYTES, file_columns, is_parquet, read_head
+from diagnostics.formats import (
+    HEAD_BYTES,
+    FileInput,
+    as_file,
+    existing_file,
+    file_columns,
+    file_size,
+    is_parquet,
+    read_head,
+    readable,
+)
+from diagnostics.hf_datasets import is_hf, read_hf_table
 from diagnostics.metrics import GroupSums, LevelEstimate, per_row_loss
 from diagnostics.rates import METRICS
+from diagnostics.remote import RemoteFile
 
 # re-exported: the reader's columns and limits, where callers have always found them
 from diagnostics.schema import CSV_NULL_VALUES as CSV_NULL_VALUES
@@ -58,7 +70,6 @@ from diagnostics.validation import (
     one_line,
     refuse_cr_only_lines,
     refuse_non_csv_text,
-    refuse_not_a_file,
     shown,
     shown_columns,
 )
@@ -132,7 +143,7 @@ TABLE_NAMES = {pd.DataFrame: "the DataFrame", pa.Table: "the Arrow table"}
 
 
 def read_predictions(
-    path: str | os.PathLike[str] | InMemoryTable,
+    path: FileInput | InMemoryTable,
     *,
     metric: str | None = None,
     extra_columns: tuple[str, ...] = (),
@@ -142,9 +153,11 @@ def read_predictions(
 ) -> Predictions:
     """Read, validate and canonicalize a predictions file or an in-memory table.
 
-    ``path`` is a CSV or Parquet file, or a pandas DataFrame, a pyarrow Table or a dict of
+    ``path`` is a CSV or Parquet file (a local path or a remote location, ``s3://…``, read by
+    range reads: :mod:`diagnostics.remote`), or a pandas DataFrame, a pyarrow Table or a dict of
     equal-length arrays (column name → values), which go through the same checks as a Parquet
-    file, with the same messages. ``metric`` forces ``error``, ``mae`` or ``rmse``; by default
+    file, with the same messages, or a Hugging Face dataset (``hf:PATH#HF_SPLIT=SPLIT,…``:
+    :mod:`diagnostics.hf_datasets`). ``metric`` forces ``error``, ``mae`` or ``rmse``; by default
     labels with fractional numbers mean regression (MAE) and anything else classification
     (error rate). ``extra_columns`` are read too (slices, inputs for labeling).
     ``display_name`` names the file in messages (an uploaded file's original name).
@@ -161,13 +174,14 @@ def read_predictions(
     """
     if metric is not None and metric not in METRICS:
         raise InputError(f"unknown metric '{metric}'; choose one of {', '.join(METRICS)}")
-    if isinstance(path, (str, os.PathLike)):
-        path = Path(path)
-        name = display_name or path.name
-        refuse_not_a_file(path, "predictions file")
-        if path.stat().st_size == 0:
+    if is_hf(path):  # a Hugging Face dataset: its splits as one table
+        display_name, path = display_name or str(path), read_hf_table(str(path))
+    if isinstance(path, (str, os.PathLike, RemoteFile)):
+        file = existing_file(path, "predictions file")
+        name = display_name or file.name
+        if file_size(file) == 0:
             raise InputError(f"{name} is empty (0 bytes); export the predictions again")
-        columns = _open_columns(path, name, extra_columns, metrics_only, memory_limit)
+        columns = _open_columns(file, name, extra_columns, metrics_only, memory_limit)
     else:
         name = display_name or TABLE_NAMES.get(type(path), "the dict of arrays")
         columns = _open_table(path, name, extra_columns, metrics_only)
@@ -181,23 +195,23 @@ def read_predictions(
     return Predictions(frame=frame, metric=metric, source=name)
 
 
-def check_scores(path: str | os.PathLike[str], *, display_name: str | None = None) -> None:
+def check_scores(path: FileInput, *, display_name: str | None = None) -> None:
     """Refuse a file whose score column holds text or non-finite values, reading that column only.
 
     The metrics do not use scores, so the fast diagnosis does not read them; the app checks them
     at upload, since error analysis shows them (the same refusal as :func:`read_predictions`).
     """
-    path = Path(path)
+    path = as_file(path, "predictions file")
     name = display_name or path.name
     score = next((c for c in SCORE_COLUMNS if c in file_columns(path)), None)
     if score is None:
         return
     try:
         if is_parquet(read_head(path)):
-            column = pq.read_table(path, columns=[score]).column(0)
+            column = pq.read_table(readable(path), columns=[score]).column(0)
         else:
             options = pacsv.ConvertOptions(include_columns=[score], strings_can_be_null=True)
-            column = pacsv.read_csv(path, convert_options=options).column(0)
+            column = pacsv.read_csv(readable(path), convert_options=options).column(0)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{name}, column '{score}': cannot be read ({exc})") from None
     _as_number(column.to_pandas(), name, score)
@@ -206,7 +220,7 @@ def check_scores(path: str | os.PathLike[str], *, display_name: str | None = Non
 # -- reading ----------------------------------------------------------------------------------
 
 
-def _sniff(path: Path, name: str) -> bytes:
+def _sniff(path: Path | RemoteFile, name: str) -> bytes:
     head = read_head(path)
     refuse_non_csv_text(head, name)
     return head
@@ -258,14 +272,18 @@ def _check_memory(
 
 
 def _open_columns(
-    path: Path, name: str, extra: tuple[str, ...], metrics_only: bool, limit: int | None
+    path: Path | RemoteFile,
+    name: str,
+    extra: tuple[str, ...],
+    metrics_only: bool,
+    limit: int | None,
 ) -> _Columns:
     head = _sniff(path, name)
     if is_parquet(head):
         return _open_parquet(path, name, extra, metrics_only, limit)
     if Path(name).suffix.lower() in (".parquet", ".pq"):  # the name the user gave the file
         raise InputError(f"{name} is not a valid Parquet file (no PAR1 header); re-export it")
-    size = path.stat().st_size
+    size = file_size(path)
     _check_memory(size, name, "a CSV file is at least its size in memory", limit, metrics_only)
     table = _read_csv(path, name, head, size, extra, metrics_only)
     types = {field.name: field.type for field in table.schema}
@@ -295,14 +313,20 @@ def _wanted(columns: list[str], name: str, extra: tuple[str, ...], metrics_only:
 
 
 def _open_parquet(
-    path: Path, name: str, extra: tuple[str, ...], metrics_only: bool, limit: int | None
+    path: Path | RemoteFile,
+    name: str,
+    extra: tuple[str, ...],
+    metrics_only: bool,
+    limit: int | None,
 ) -> _Columns:
     def unreadable(exc: Exception) -> InputError:
         return InputError(f"{name} is not a readable Parquet file ({one_line(exc)}); re-export it")
 
     try:
-        columns = _wanted(pq.ParquetFile(path).schema_arrow.names, name, extra, metrics_only)
-        parquet = pq.ParquetFile(path, read_dictionary=["split"], pre_buffer=False)
+        source = readable(path)
+        columns = _wanted(pq.ParquetFile(source).schema_arrow.names, name, extra, metrics_only)
+        remote = isinstance(path, RemoteFile)  # coalesced range reads: fewer requests
+        parquet = pq.ParquetFile(source, read_dictionary=["split"], pre_buffer=remote)
     except (pa.ArrowException, OSError) as exc:
         raise unreadable(exc) from None
 
@@ -375,7 +399,12 @@ def csv_convert_options(include: list[str], split: str | None = None) -> pacsv.C
 
 
 def _read_csv(
-    path: Path, name: str, head: bytes, size: int, extra: tuple[str, ...], metrics_only: bool
+    path: Path | RemoteFile,
+    name: str,
+    head: bytes,
+    size: int,
+    extra: tuple[str, ...],
+    metrics_only: bool,
 ) -> pa.Table:
     if b"\x00" in head:
         raise InputError(f"{name} contains NUL bytes: it is binary, not CSV text")
@@ -399,7 +428,7 @@ def _read_csv(
     raw_names = dict(zip(header, raw_header, strict=True))
     try:
         table = pacsv.read_csv(
-            path,
+            readable(path),
             read_options=pacsv.ReadOptions(block_size=16 << 20),
             convert_options=csv_convert_options(
                 [raw_names[c] for c in columns], raw_names["split"]

@@ -26,7 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from diagnostics.errors import example_ids
-from diagnostics.formats import file_columns, is_parquet_file
+from diagnostics.formats import existing_file, file_columns, is_parquet_file
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.label_noise import LabelNoise, estimate_label_noise, present_classes
 from diagnostics.slices import PROBABILITY_PREFIX
@@ -231,8 +231,7 @@ def find_label_issues_in_file(
 ) -> LabelIssues:
     """Read a predictions file with its ``prob_`` columns and find its likely label errors."""
     name = display_name or os.path.basename(path)
-    if not os.path.isfile(path):
-        raise InputError(f"predictions file not found: {path}")
+    existing_file(path, "predictions file")
     columns = probability_columns(file_columns(path))
     if not columns:
         raise InputError(

@@ -35,7 +35,7 @@ import pandas as pd
 from scipy.stats import false_discovery_control, hypergeom
 
 from diagnostics.embeddings import TEXT_COLUMN, is_embedding_column
-from diagnostics.formats import file_columns
+from diagnostics.formats import existing_file, file_columns
 from diagnostics.ingest import Predictions, read_predictions
 from diagnostics.metrics import GroupSums, wilson_interval
 from diagnostics.schema import (
@@ -666,8 +666,7 @@ def find_slices_in_file(
     """Read only the needed columns of a predictions file and find its slices."""
     name = display_name or os.path.basename(path)
     if not columns:
-        if not os.path.isfile(path):
-            raise InputError(f"predictions file not found: {path}")
+        existing_file(path, "predictions file")
         columns = metadata_columns(path)
         if not columns:
             raise InputError(

@@ -1,12 +1,14 @@
 """Datasets that ship offline, split once (seeded, stratified) into train/train_dev/dev/test.
 
 ``digits`` (scikit-learn's 8×8 digits, the default), ``classification`` (scikit-learn's
-``make_classification``; size and difficulty are options) and ``csv:PATH`` / ``parquet:PATH``
-(numeric feature columns plus a label column named by ``label``). A file with a ``split``
-column (names and aliases as in :mod:`diagnostics.splitnames`) keeps exactly its splits and its
-``id`` column, so the search's predictions compare paired with earlier versions of the project;
-every split must have rows. Features are standardized with the train split's mean and standard
-deviation only, so nothing leaks from dev or test.
+``make_classification``; size and difficulty are options), ``csv:PATH`` / ``parquet:PATH``
+(numeric feature columns plus a label column named by ``label``) and ``hf:PATH`` (a Hugging Face
+dataset saved to disk, its splits named by a mapping: :mod:`diagnostics.hf_datasets`). A file
+with a ``split`` column (names and aliases as in :mod:`diagnostics.splitnames`) keeps exactly
+its splits and its ``id`` column, so the search's predictions compare paired with earlier
+versions of the project; every split must have rows. A ``csv:``/``parquet:`` path may be a
+remote location (``parquet:s3://…``: :mod:`diagnostics.remote`). Features are standardized
+with the train split's mean and standard deviation only, so nothing leaks from dev or test.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import numpy as np
 import pandas as pd
 from pandas._libs.parsers import STR_NA_VALUES
 
+from diagnostics.formats import as_file, file_label, readable
+from diagnostics.hf_datasets import is_hf, read_hf_table
+from diagnostics.remote import is_remote
 from diagnostics.search.choices import DIFFICULTIES
 from diagnostics.split_assign import assign_splits
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS, accepted_split_names
@@ -91,10 +96,16 @@ def load_dataset(
         ids, names = np.arange(len(labels)), [f"x{i}" for i in range(features.shape[1])]
     elif spec.startswith(("csv:", "parquet:")):
         kind, _, path = spec.partition(":")
-        features, labels, ids, names, split = _read_table(Path(path), kind, label)
+        features, labels, ids, names, split = _read_table(path, kind, label)
+    elif is_hf(spec):
+        if not label:
+            raise InputError(f"{spec}: name the label column with --label")
+        frame = read_hf_table(spec).to_pandas()
+        features, labels, ids, names, split = _table_columns(frame, spec, label)
     else:
         raise InputError(
-            f"unknown dataset '{spec}'; use digits, classification, csv:PATH or parquet:PATH"
+            f"unknown dataset '{spec}'; use digits, classification, csv:PATH, parquet:PATH or "
+            "hf:PATH (a Hugging Face dataset saved to disk)"
         )
     classes, codes = np.unique(labels, return_inverse=True)
     if len(classes) < 2:
@@ -142,15 +153,27 @@ def _synthetic(options: ClassificationOptions, seed: int) -> tuple[np.ndarray, n
     return x.astype(np.float32), y
 
 
-def _read_table(path: Path, kind: str, label: str | None) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError(f"{kind}:{path}: no such file")
+def _read_table(location: str, kind: str, label: str | None) -> Any:
+    """A ``csv:``/``parquet:`` dataset's columns, from a local path or a remote location."""
+    if is_remote(location):
+        path: Path | str = file_label(location)
+        source = readable(as_file(location, f"{kind} dataset"))
+    else:
+        path = Path(location)
+        source = str(path)
+        if not path.is_file():
+            raise InputError(f"{kind}:{path}: no such file")
     if not label:
         raise InputError(f"{kind}:{path}: name the label column with --label")
     try:
-        frame = _read_csv(path, label) if kind == "csv" else pd.read_parquet(path)
+        frame = _read_csv(source, label) if kind == "csv" else pd.read_parquet(source)
     except (ValueError, OSError) as exc:
         raise InputError(f"{path}: cannot read as {kind}: {exc}") from exc
+    return _table_columns(frame, path, label)
+
+
+def _table_columns(frame: pd.DataFrame, path: Path | str, label: str) -> Any:
+    """Features, labels, ids, feature names and the split column (None) of a dataset's table."""
     if label not in frame:
         raise InputError(
             f"{path}: no label column '{label}'; columns found: {', '.join(map(str, frame))}"
@@ -182,19 +205,22 @@ def _read_table(path: Path, kind: str, label: str | None) -> pd.DataFrame:
     )
 
 
-def _read_csv(path: Path, label: str) -> pd.DataFrame:
-    """The CSV with only an empty label cell missing: a class called NA, None or null is a
-    class (as in a predictions file); feature cells keep pandas' missing markers."""
-    columns = pd.read_csv(path, nrows=0).columns
+def _read_csv(source: Any, label: str) -> pd.DataFrame:
+    """The CSV (a path, or a seekable file of a remote location) with only an empty label cell
+    missing: a class called NA, None or null is a class (as in a predictions file); feature
+    cells keep pandas' missing markers."""
+    columns = pd.read_csv(source, nrows=0).columns
+    if hasattr(source, "seek"):
+        source.seek(0)
     markers = sorted(STR_NA_VALUES)
     na_values = {c: ([""] if c == label else markers) for c in columns}
-    return pd.read_csv(path, keep_default_na=False, na_values=na_values)
+    return pd.read_csv(source, keep_default_na=False, na_values=na_values)
 
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _refuse_out_of_range(features: pd.DataFrame, path: Path) -> None:
+def _refuse_out_of_range(features: pd.DataFrame, path: Path | str) -> None:
     """Refuse infinite feature values and values beyond float32 (the network's numbers), which
     train to NaN; names the first column and rows."""
     for column in features:
@@ -209,7 +235,7 @@ def _refuse_out_of_range(features: pd.DataFrame, path: Path) -> None:
             )
 
 
-def _split_column(frame: pd.DataFrame, path: Path, ids: np.ndarray) -> np.ndarray:
+def _split_column(frame: pd.DataFrame, path: Path | str, ids: np.ndarray) -> np.ndarray:
     """The file's ``split`` column as canonical names; refused when a split is unusable."""
     written = frame["split"].astype("string").str.strip()
     canonical = written.str.lower().map(SPLIT_ALIASES)

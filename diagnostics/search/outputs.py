@@ -26,6 +26,7 @@ from diagnostics.search.datasets import Dataset
 from diagnostics.search.settings import SearchSettings
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import redact
+from diagnostics.search.tracking import log_predictions
 from diagnostics.search.training import (
     TrainConfig,
     TrainResult,
@@ -147,6 +148,11 @@ def finish_search(
     _, test_accuracy = evaluate(model, x_test, torch.as_tensor(data.y["test"], device=device))
     predictions = out_dir / PREDICTIONS_FILE
     predictions_frame(model, data, device).to_csv(predictions, index=False)
+    tracked = None
+    if settings.mlflow:  # the best trial's run keeps the predictions, as diagnose reads them
+        tracked = log_predictions(
+            settings.mlflow, study.study_name, winner.trial.number, predictions
+        )
     weights = save_best_model(
         out_dir,
         model,
@@ -181,6 +187,7 @@ def finish_search(
         },
         "trials": summary_trials,
         "predictions": str(predictions),
+        **({"mlflow_predictions": tracked} if tracked else {}),
         "model": str(weights),
         "out_dir": str(out_dir),
         "rounds": rounds,

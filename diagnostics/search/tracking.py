@@ -6,7 +6,10 @@ its parameters (as the search space decodes them: ``momentum``, not its sampled 
 its final dev accuracy (``final_dev_accuracy``, what the study optimizes), the
 per-epoch curves the runner keeps on the trial as metric histories (``dev_accuracy``,
 ``dev_loss``, ``train_accuracy``, ``train_loss``; step = epoch; a pruned trial keeps the epochs
-it ran), and its Optuna state, study and number as tags. A URI is anything MLflow takes:
+it ran), and its Optuna state, study and number as tags; the best trial's run also gets the search's
+predictions file as an artifact (:func:`log_predictions`; with an SQLite store, artifacts lie
+in ``mlartifacts`` beside the database), so ``diagnose mlflow:runs:/RUN_ID/predictions.csv``
+reads it. A URI is anything MLflow takes:
 ``sqlite:///mlflow.db``, ``http://mlflow:5000``, a folder.
 
 It uses MLflow's client rather than optuna-integration's ``MLflowCallback``, which is deprecated
@@ -23,6 +26,7 @@ import importlib.util
 import subprocess
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -81,6 +85,7 @@ class MLflowTrials:
         self._mlflow = _mlflow()
         self._client = self._mlflow.MlflowClient(tracking_uri)
         self._experiments: dict[str, str] = {}
+        self._artifacts = artifact_folder(tracking_uri)
 
     def _experiment_id(self, name: str) -> str:
         """The id of the experiment ``name``, created if no worker created it yet."""
@@ -88,7 +93,9 @@ class MLflowTrials:
             found = self._client.get_experiment_by_name(name)
             if found is None:
                 try:
-                    self._experiments[name] = self._client.create_experiment(name)
+                    self._experiments[name] = self._client.create_experiment(
+                        name, artifact_location=self._artifacts
+                    )
                 except self._mlflow.exceptions.MlflowException:  # another worker was first
                     found = self._client.get_experiment_by_name(name)
             if found is not None:
@@ -133,6 +140,37 @@ class MLflowTrials:
         self._client.log_batch(run.info.run_id, metrics=metrics, params=params)
         status = RUN_STATUS.get(trial.state.name, "KILLED")
         self._client.set_terminated(run.info.run_id, status=status, end_time=done)
+
+
+def artifact_folder(tracking_uri: str) -> str | None:
+    """Where the runs of an SQLite tracking store keep artifacts: ``mlartifacts`` beside the
+    database file (MLflow's own default, ``./mlruns``, would follow whichever folder the search
+    ran in); None (MLflow's default) for a tracking server or another database."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    database = Path(tracking_uri[len("sqlite:///") :]).expanduser().resolve()
+    return (database.parent / "mlartifacts").as_uri()
+
+
+def log_predictions(tracking_uri: str, study: str, trial: int, path: Path) -> str | None:
+    """Log the predictions file at ``path`` as an artifact of the run of ``trial`` in the
+    experiment ``study`` (as :class:`MLflowTrials` logged it); returns the file's
+    ``mlflow:runs:/RUN_ID/NAME`` location, which ``diagnose`` reads, or None when that trial has
+    no run (a worker that joined from another machine logs none)."""
+    client = _mlflow().MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name(study)
+    if experiment is None:
+        return None
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.`optuna.trial_number` = '{int(trial)}'",
+        max_results=1,
+    )
+    if not runs:
+        return None
+    run_id = runs[0].info.run_id
+    client.log_artifact(run_id, str(path))
+    return f"mlflow:runs:/{run_id}/{path.name}"
 
 
 def trial_loggers(tracking_uri: str | None, space: SearchSpace) -> list[MLflowTrials]:

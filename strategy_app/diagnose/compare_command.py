@@ -36,11 +36,13 @@ def run(args) -> tuple[dict, str]:
     """Compare the two files; returns (JSON data, text)."""
     from diagnostics.compare import examined_ids  # loaded when run
     from diagnostics.fastcompare import compare_files, scan_both
+    from diagnostics.formats import file_label
     from diagnostics.tags import read_tags_csv
     from diagnostics.waterfall import parse_human_levels
 
     tags = read_tags_csv(args.labels) if args.labels else None
-    names = (args.before, args.after)  # as typed: two files are often both predictions.csv
+    # as typed (two files are often both predictions.csv); a location without its query string
+    names = (file_label(args.before), file_label(args.after))
     scans = scan_both(args.before, args.after, metric=args.metric, display_names=names)
     metric = scans[0].metric
     humans = parse_human_levels(args.human, metric)

@@ -21,11 +21,13 @@ from diagnostics.annotators import HumanPanel, measure_annotators, read_annotati
 from diagnostics.compare import Comparison
 from diagnostics.fastcompare import compare_files
 from diagnostics.fastscan import ScanResult, scan_sliced, scan_split_metrics
-from diagnostics.formats import file_columns
+from diagnostics.formats import as_file, file_columns
 from diagnostics.ingest import Predictions, check_scores, read_predictions, split_metrics
 from diagnostics.label_issues import label_noise_by_split, probability_columns, read_features
 from diagnostics.label_noise import LabelNoise
+from diagnostics.mlflow_source import is_mlflow, resolve_run_artifact
 from diagnostics.output_files import file_with_column
+from diagnostics.remote import is_remote, shown_location
 from diagnostics.slices import (
     SLICE_COLUMN_PREFIX,
     Slice,
@@ -206,6 +208,41 @@ def accept_upload(
     state = store.diagnose_state.save(project_id, state, label=label, origin=origin)
     store.audit.record(user.identity, UPLOAD, project_id, name, {"sha256": upload.sha256})
     return state
+
+
+LOCATION_FIELD = "Location"
+
+
+def accept_location(
+    store: Store, project_id: int, location: str, user: User, *, label: str | None = None
+) -> DiagnoseState:
+    """Add the predictions file at ``location`` (``s3://``, ``gs://``, ``az://``, ``https://``
+    or ``mlflow:runs:/RUN_ID/PATH``) as the project's new current version, as
+    :func:`accept_upload` does (a copy is kept with the versions, so the version stays what it
+    was when added); its origin records where it came from (the location without credentials
+    or signature, and an MLflow run's id). A local path is refused: the server's disk is not
+    the user's (upload the file instead). Bad input raises InputError; nothing saved changes.
+    """
+    require(user, "upload files")
+    location = location.strip()
+    origin: dict[str, str] = {"kind": "location"}
+    if is_mlflow(location):
+        artifact = resolve_run_artifact(location)
+        source, origin["location"], origin["run_id"] = artifact.source, location, artifact.run_id
+    elif is_remote(location):
+        source, origin["location"] = location, shown_location(location)
+    else:
+        raise InputError(
+            f"{LOCATION_FIELD}: '{shown_location(location) if '://' in location else location}' "
+            "is not a location the app reads; give s3://BUCKET/KEY, gs://, az://, https:// or "
+            "mlflow:runs:/RUN_ID/PATH (upload a file from your computer above)"
+        )
+    file = as_file(source, "predictions file")
+    with file.open("rb") as handle:
+        data = handle.read()
+    return accept_upload(
+        store, project_id, file.name, data, user, label=label or file.name, origin=origin
+    )
 
 
 @one_transaction

@@ -37,6 +37,7 @@ from strategy_app.diagnose.service import (
     DiagnosisResult,
     FloorReport,
     accept_annotations,
+    accept_location,
     accept_upload,
     add_slice_column,
     compare_versions,
@@ -102,6 +103,33 @@ def handle_upload(
     return handle_once(uploaded, "predictions" if state is None else "annotations", accept)
 
 
+def location_field(store: Store, project: Project) -> bool:
+    """The field that adds a version from a location (object storage, a URL, an MLflow run);
+    True when one was added. A refusal is shown under it and nothing saved changes."""
+    with st.form(key=f"location_{project.id}", border=False, enter_to_submit=True):
+        column, button = st.columns([5, 1], vertical_alignment="bottom")
+        location = column.text_input(
+            "…or add a version from a location",
+            key=f"location_text_{project.id}",
+            placeholder="s3://bucket/predictions.parquet · mlflow:runs:/RUN_ID/predictions.parquet",
+            help="Read where it lives (s3://, gs://, az://, https://, mlflow:runs:/…), with the "
+            "server's credentials (AWS_* variables, MLFLOW_TRACKING_URI); a copy is kept with "
+            "the version.",
+        )
+        added = button.form_submit_button("Add version")
+    if not (added and location.strip()):
+        return False
+    try:
+        state = accept_location(store, project.id, location, current_user())
+    except InputError as exc:
+        st.error(
+            f"{escape_markdown(exc)}\n\nNothing was changed: the project keeps its saved data."
+        )
+        return False
+    st.toast(f"Added {escape_markdown(state.upload_name)}", icon=":material/check:")
+    return True
+
+
 def inputs(
     store: Store, project: Project, state: DiagnoseState, result: DiagnosisResult
 ) -> DiagnoseState:
@@ -148,6 +176,8 @@ def _upload_inputs(
         error = handle_upload(store, project, uploaded)
         if error:
             st.error(f"{error}\n\nNothing was changed: the project keeps its saved data.")
+        state = replace(store.diagnose_state.load(pid), source="upload")
+    if location_field(store, project):
         state = replace(store.diagnose_state.load(pid), source="upload")
     if state.upload_sha256:
         upload = store.uploads.get(state.upload_sha256)

@@ -34,7 +34,14 @@ from diagnostics.suggestions import (
 from diagnostics.validation import InputError
 from strategy_app.auth import User
 from strategy_app.diagnose.service import error_slices, slice_columns
-from strategy_app.errors.service import ID, INPUT, check_tagger_as, is_image_path, project_of
+from strategy_app.errors.service import (
+    ID,
+    INPUT,
+    check_tagger_as,
+    images_here,
+    is_image_path,
+    project_of,
+)
 from strategy_app.store import ModelVersion, Store, one_transaction
 from strategy_app.store.audit import SUGGESTION_DECISION, TAG_EDIT, audit_row
 from strategy_app.store.diagnose_state import DiagnoseState
@@ -256,7 +263,9 @@ def version_evidence(
         "slices": lambda: error_slices(store, version.state),
         "label_issues": lambda: label_issues_of(store, version.state),
         "image_flags": lambda: (
-            None if sample is None else image_flags_of(labels.images_root, sample)
+            None
+            if sample is None
+            else image_flags_of(images_here(store, labels.images_root), sample)
         ),
     }
     problems = []

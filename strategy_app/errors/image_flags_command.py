@@ -24,7 +24,9 @@ def register(subparsers) -> None:
         "blurry, too dark or light, low-information and near-duplicate ones (suggestions for "
         "error analysis, never tags).",
     )
-    parser.add_argument("images", help="folder or .zip archive of PNG/JPEG images")
+    parser.add_argument(
+        "images", help="folder or .zip archive of PNG/JPEG images (the archive may be s3://…)"
+    )
     parser.add_argument(
         "--training",
         metavar="SUBFOLDER",
@@ -36,16 +38,23 @@ def register(subparsers) -> None:
 
 def run(args) -> tuple[dict, str]:
     """Flag the folder's (or archive's) images; returns (JSON data, text)."""
-    from diagnostics.image_flags import flag_image_folder  # loaded when run, not when registered
+    from diagnostics.formats import as_file  # loaded when run, not when registered
+    from diagnostics.image_flags import flag_image_folder
     from diagnostics.images import extract_images_zip
+    from diagnostics.remote import is_remote
 
-    source = Path(args.images)
-    if source.is_dir():
+    source: Path | bytes = Path(args.images)
+    name = Path(args.images).name
+    if is_remote(args.images):  # a zip archive in object storage or behind a URL
+        archive = as_file(args.images, "image archive")
+        with archive.open("rb") as handle:
+            source, name = handle.read(), archive.name
+    if isinstance(source, Path) and source.is_dir():
         flags = flag_image_folder(source, training_prefix=args.training)
-    elif source.is_file():
+    elif isinstance(source, bytes) or source.is_file():
         with tempfile.TemporaryDirectory() as folder:
             target = Path(folder) / "images"
-            extract_images_zip(source, target, name=source.name)
+            extract_images_zip(source, target, name=name)
             flags = flag_image_folder(target, training_prefix=args.training)
     else:
         raise InputError(f"{source}: no such folder or zip archive")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import shutil
+import tempfile
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -250,6 +251,8 @@ def accept_images_zip(store: Store, project_id: int, name: str, data: bytes, use
     folder = store.folder / "images" / str(project_id) / digest
     if not folder.is_dir():
         extract_images_zip(data, folder, name=name)
+    if store.uploads.shared is not None:  # the team's other servers extract it from there
+        store.uploads.shared.put(_images_key(digest), data)
     set_images_root(store, project_id, folder)
 
     def remove_replaced() -> None:
@@ -260,6 +263,26 @@ def accept_images_zip(store: Store, project_id: int, name: str, data: bytes, use
     after_commit(store.engine, remove_replaced)
     store.audit.record(user.identity, IMAGES_UPLOAD, project_id, name, {"sha256": digest})
     return sum(1 for path in folder.rglob("*") if path.is_file())
+
+
+def _images_key(digest: str) -> str:
+    return f"images/{digest}.zip"
+
+
+def images_here(store: Store, root: str | None) -> str | None:
+    """The images folder on this server: ``root``, or, when the folder was extracted on another
+    server of the team (shared storage), its archive fetched and extracted into this server's
+    data folder (once)."""
+    if root is None or Path(root).is_dir() or store.uploads.shared is None:
+        return root
+    folder = store.folder / "images" / Path(root).parent.name / Path(root).name
+    if not folder.is_dir():
+        with tempfile.TemporaryDirectory() as temporary:
+            archive = Path(temporary) / "images.zip"
+            if not store.uploads.shared.fetch(_images_key(folder.name), archive):
+                return root
+            extract_images_zip(archive.read_bytes(), folder, name=archive.name)
+    return str(folder)
 
 
 def is_image_path(value: object) -> bool:
@@ -375,7 +398,7 @@ def build_view(
     examples = sample.examples
     if only is not None:
         examples = examples[examples[ID].isin(set(only))].reset_index(drop=True)
-    root = snapshot.images_root
+    root = images_here(store, snapshot.images_root)
     images = bool(len(sample.examples)) and sample.examples[INPUT].map(is_image_path).all()
     frame = examples.copy()
     if images:

@@ -16,9 +16,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("predictions", help="predictions file (CSV or Parquet)")
     parser.add_argument("--id", required=True, dest="example", help="the dev example's id")
-    parser.add_argument(
-        "--k", type=int, help="how many neighbours (default 12)"
-    )
+    parser.add_argument("--k", type=int, help="how many neighbours (default 12)")
     parser.add_argument(
         "--images",
         metavar="DIR",

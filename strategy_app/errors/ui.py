@@ -45,6 +45,7 @@ from strategy_app.errors.service import (
     confusion_pairs_of,
     dev_error_summary_of,
     full_image,
+    images_here,
     thumbnail_url,
 )
 from strategy_app.shell.markdown import escape_markdown
@@ -538,7 +539,7 @@ def detail(
         f"**{escape_markdown(record[Y_TRUE])}** · predicted **{escape_markdown(record[Y_PRED])}**"
         + ("" if pd.isna(record[SCORE]) else f" · confidence {record[SCORE]:.2f}")
     )
-    image = full_image(labels.images_root, record[INPUT])
+    image = full_image(images_here(store, labels.images_root), record[INPUT])
     if image is not None:
         st.image(image, width=320)
     elif texts is not None and example in texts:

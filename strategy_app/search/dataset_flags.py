@@ -16,10 +16,13 @@ def add_dataset_arguments(parser) -> None:
     parser.add_argument(
         "--dataset",
         metavar="NAME",
-        help="digits (default), classification, csv:PATH, parquet:PATH, or project (a saved "
-        "project's dataset: its splits and ids, label column 'label')",
+        help="digits (default), classification, csv:PATH, parquet:PATH (PATH may be s3://…), "
+        "hf:FOLDER[#HF_SPLIT=SPLIT,…] (a Hugging Face dataset saved to disk), or project (a "
+        "saved project's dataset: its splits and ids, label column 'label')",
     )
-    parser.add_argument("--label", metavar="COLUMN", help="label column of a csv:/parquet: file")
+    parser.add_argument(
+        "--label", metavar="COLUMN", help="label column of a csv:/parquet:/hf: dataset"
+    )
     parser.add_argument(
         "--project",
         metavar="NAME",

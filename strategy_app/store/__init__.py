@@ -41,9 +41,11 @@ from strategy_app.store.engine import (
     data_dir,
     database_url,
     make_engine,
+    storage_url,
 )
 from strategy_app.store.labels import LabelRepository
 from strategy_app.store.migrate import upgrade
+from strategy_app.store.objects import ObjectStorage
 from strategy_app.store.projects import Project, ProjectRepository
 from strategy_app.store.search_runs import SearchRun, SearchRunRepository
 from strategy_app.store.search_state import SearchPageState, SearchStateRepository
@@ -140,7 +142,10 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
             f"cannot open the database {engine.url.render_as_string(hide_password=True)} "
             f"({reason}); check STRATEGY_DB_URL and that the server is running"
         ) from None
-    uploads = UploadRepository(engine, folder / "uploads")
+    shared = storage_url()
+    uploads = UploadRepository(
+        engine, folder / "uploads", ObjectStorage(shared) if shared is not None else None
+    )
     uploads.remove_leftovers()
     return Store(
         engine=engine,

@@ -199,6 +199,12 @@ def data_dir() -> Path:
     return Path(os.environ.get("STRATEGY_DATA_DIR") or "data").resolve()
 
 
+def storage_url() -> str | None:
+    """``STRATEGY_STORAGE_URL`` (``s3://bucket/prefix``: files a team's servers share), or None
+    to keep files in the data folder only."""
+    return os.environ.get("STRATEGY_STORAGE_URL", "").strip() or None
+
+
 def database_url(folder: Path | None = None) -> str:
     """``STRATEGY_DB_URL`` or the SQLite file ``strategy.db`` in the data folder."""
     configured = os.environ.get("STRATEGY_DB_URL")

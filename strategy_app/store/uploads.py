@@ -2,7 +2,9 @@
 
 Writing the bytes happens outside any database transaction (into a temporary file, then an
 atomic rename), so a large upload never holds the database's write lock. With PostgreSQL and
-several app servers, the data folder must be shared storage.
+several app servers, the files go to object storage (``STRATEGY_STORAGE_URL``:
+:mod:`strategy_app.store.objects`) before they are recorded, and the data folder is each
+server's cache of them (fetched on first use), so every server sees every upload.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from strategy_app.store.engine import StoreUnwritable, after_commit, read, write
+from strategy_app.store.objects import ObjectStorage
 from strategy_app.store.schema import ModelVersionRow, Project, SplitPlanRow, Upload
 
 TEMPORARY_PREFIX = ".upload-"
@@ -26,9 +29,10 @@ STALE_AFTER_S = 3600  # an unrecorded file this old is left over from an upload 
 class UploadRepository:
     """Content-addressed storage of uploaded files."""
 
-    def __init__(self, engine: Engine, folder: Path) -> None:
+    def __init__(self, engine: Engine, folder: Path, shared: ObjectStorage | None = None) -> None:
         self._engine = engine
         self.folder = folder
+        self.shared = shared
 
     def add(self, name: str, data: bytes, check: Callable[[Path], object] | None = None) -> Upload:
         """Keep ``data`` (named ``name`` by the user); the same bytes are stored once.
@@ -38,17 +42,19 @@ class UploadRepository:
         recorded.
         """
         digest = hashlib.sha256(data).hexdigest()
-        target = self.path(digest)
+        target = self.folder / digest
         fresh = not target.is_file()
         if fresh:
             self._write_bytes(data, target)
-        if check is not None:
-            try:
+        try:
+            if check is not None:
                 check(target)
-            except BaseException:
-                if fresh:
-                    target.unlink(missing_ok=True)
-                raise
+            if self.shared is not None and not self.shared.exists(_key(digest)):
+                self.shared.put(_key(digest), data)
+        except BaseException:
+            if fresh:
+                target.unlink(missing_ok=True)
+            raise
 
         def record(session) -> Upload:
             row = session.get(Upload, digest)
@@ -83,8 +89,12 @@ class UploadRepository:
         return read(self._engine, lambda s: s.get(Upload, sha256))
 
     def path(self, sha256: str) -> Path:
-        """Where the upload's bytes lie."""
-        return self.folder / sha256
+        """Where the upload's bytes lie (fetched from the shared storage first when this
+        server has no copy yet)."""
+        target = self.folder / sha256
+        if self.shared is not None and not target.is_file():
+            self.shared.fetch(_key(sha256), target)
+        return target
 
     def prune(self) -> int:
         """Delete uploads no saved state refers to; returns how many were removed.
@@ -118,7 +128,9 @@ class UploadRepository:
             again = set(read(self._engine, lambda s: s.scalars(select(Upload.sha256)).all()))
             for digest in removed:
                 if digest not in again:  # not uploaded anew since the rows went
-                    self.path(digest).unlink(missing_ok=True)
+                    (self.folder / digest).unlink(missing_ok=True)
+                    if self.shared is not None:
+                        self.shared.delete(_key(digest))
             self.remove_leftovers()
 
         after_commit(self._engine, delete_files)
@@ -153,3 +165,8 @@ class UploadRepository:
 def _is_digest(name: str) -> bool:
     """True for a file name that is a SHA-256 in hex, as the stored uploads are named."""
     return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
+def _key(sha256: str) -> str:
+    """The upload's key in the shared storage."""
+    return f"uploads/{sha256}"

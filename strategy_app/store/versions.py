@@ -21,7 +21,7 @@ from strategy_app.store.labels import delete_version_labels
 from strategy_app.store.schema import ModelVersionRow, Project, Upload, utcnow
 
 SOURCES = ("upload", "typed")
-ORIGINS = ("upload", "search", "typed", "migrated")
+ORIGINS = ("upload", "search", "typed", "migrated", "location")
 
 
 @dataclass
@@ -80,7 +80,9 @@ class VersionRepository:
         """Save ``state`` as the project's next version ("vN · label") and make it current.
 
         ``origin`` says where it came from: ``{"kind": "upload"}``, ``{"kind": "search", "run":
-        name, "trial": n}`` or ``{"kind": "typed"}`` (default: from the state's source).
+        name, "trial": n}``, ``{"kind": "location", "location": …, "run_id": …}`` (added from
+        object storage or an MLflow run) or ``{"kind": "typed"}`` (default: from the state's
+        source).
         """
         origin = origin or {"kind": "typed" if state.source == "typed" else "upload"}
         if origin.get("kind") not in ORIGINS:

@@ -1,0 +1,157 @@
+"""Files read where they live: ``s3://``, ``gs://``, ``az://`` and ``https://`` locations.
+
+A location is opened through pyarrow's filesystems (S3, Google Cloud Storage, Azure) or, for
+``https://``, plain HTTP range requests; every read is a range read, so a Parquet file is read
+footer first and then only the column chunks a query needs, never copied whole. DuckDB scans a
+location through the same files (:func:`register`), since its own remote extension (httpfs) is
+downloaded at run time and cannot be here.
+
+Credentials come from where the cloud libraries look for them (for S3 the standard ``AWS_*``
+variables, ``AWS_ENDPOINT_URL`` for an S3-compatible server, ``AWS_PROFILE`` and the shared
+credentials file); this module neither reads nor keeps them. A location is shown in messages as
+:func:`shown_location` writes it, without user information or query string (a signed URL's
+signature), and every failure is one :class:`~diagnostics.validation.InputError` line naming
+the location and what to do.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+
+from diagnostics.validation import InputError
+
+if TYPE_CHECKING:
+    from diagnostics.remote_files import CountedFile, RemoteFiles
+
+SCHEMES = ("s3", "gs", "az", "https", "http")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def url_scheme(location: object) -> str | None:
+    """The scheme of a ``scheme://…`` location (lower case), or None for a local path."""
+    if not isinstance(location, str):
+        return None
+    match = _SCHEME.match(location)
+    return match.group(1).lower() if match else None
+
+
+def is_remote(location: object) -> bool:
+    """True for a location with a scheme (``s3://…``); an unsupported scheme is refused when
+    the location is opened, not read as a local path."""
+    return url_scheme(location) not in (None, "file")
+
+
+def shown_location(location: str) -> str:
+    """The location as messages show it: no user, password or query string (a signed URL's
+    signature stays out of messages, logs and the audit)."""
+    parts = urlsplit(location)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def location_name(location: str) -> str:
+    """The file name at the end of a location (what a local file's name would be)."""
+    return urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1] or shown_location(location)
+
+
+@dataclass
+class RemoteFile:
+    """One remote file: where it is, its size and the filesystem that reads it."""
+
+    location: str
+    files: RemoteFiles
+    size: int
+    name: str = field(default="")
+    scan_path: str = field(default="")  # what DuckDB reads it by (:func:`register`)
+
+    def open(self, mode: str = "rb") -> CountedFile:
+        """The file, opened for range reads (``mode`` is ``rb``, as a local path's)."""
+        try:
+            handle = self.files.open(self.location, "rb")
+        except (OSError, pa.ArrowException) as exc:
+            raise remote_error(self.location, exc) from None
+        return handle  # type: ignore[no-any-return]
+
+    def head(self, size: int) -> bytes:
+        """The first ``size`` bytes."""
+        with self.open() as handle:
+            return handle.read(size)
+
+
+def open_remote(location: str, files: RemoteFiles, what: str = "file") -> RemoteFile:
+    """The remote file at ``location`` read through ``files`` (a filesystem of
+    :func:`diagnostics.remote_files.remote_files`, with its byte counter), checked to exist
+    (InputError naming it otherwise)."""
+    try:
+        info = files.info(location)
+    except FileNotFoundError:
+        raise InputError(
+            f"{what} not found: {shown_location(location)}; check the bucket and the key "
+            "(names are case-sensitive)"
+        ) from None
+    except (OSError, pa.ArrowException) as exc:
+        raise remote_error(location, exc) from None
+    if info.get("type") == "directory":
+        raise InputError(
+            f"{what} {shown_location(location)} is a folder; give the location of a file in it"
+        )
+    return RemoteFile(location, files, int(info["size"]), location_name(location))
+
+
+_CAUSES = (
+    (
+        (
+            "ACCESS_DENIED",
+            "AccessDenied",
+            "HTTP status 403",
+            "HTTP status 401",
+            "INVALID_ACCESS_KEY",
+        ),
+        "access denied (the credentials were refused, or they may not read it)",
+        "check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and ask for read "
+        "permission on it",
+    ),
+    (
+        ("NO_SUCH_BUCKET", "NoSuchBucket"),
+        "the bucket does not exist",
+        "check the bucket's name in the location",
+    ),
+    (
+        ("NO_SUCH_KEY", "NoSuchKey", "HTTP status 404", "does not exist"),
+        "no such file",
+        "check the key (names are case-sensitive)",
+    ),
+    (
+        ("NETWORK", "network error", "curl", "connect", "timeout", "timed out", "resolve"),
+        "the storage could not be reached (network error)",
+        "check the host (for S3, AWS_ENDPOINT_URL) and the network, then try again",
+    ),
+)
+
+
+def remote_error(location: str, exc: BaseException) -> InputError:
+    """One line for a failure reading ``location``: what happened and what to do, never the
+    library's text (which may hold a signed URL)."""
+    if isinstance(exc, InputError):
+        return exc
+    text = f"{type(exc).__name__} {exc}"
+    for markers, cause, advice in _CAUSES:
+        if any(marker.lower() in text.lower() for marker in markers):
+            return InputError(f"{shown_location(location)} could not be read: {cause}; {advice}")
+    return InputError(
+        f"{shown_location(location)} could not be read ({type(exc).__name__}); check the "
+        "location and your access to it, then try again"
+    )
+
+
+def register(connection: Any, file: RemoteFile) -> str:
+    """Let a DuckDB connection read ``file`` (range reads); the path to give DuckDB."""
+    connection.register_filesystem(file.files)
+    return file.files.scan_path(file.location)
