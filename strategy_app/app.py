@@ -8,6 +8,7 @@ sign-in; everything else waits for sign-in when it is configured.
 
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -15,7 +16,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from strategy_app.shell.navigation import APP_ICON, PAGES  # noqa: E402
+from strategy_app.shell.navigation import APP_ICON, PAGES, PAGES_BY_KEY  # noqa: E402
 from strategy_app.shell.page import NAV_PAGES_KEY, get_store  # noqa: E402
 from strategy_app.shell.share_view import share_token, show_shared_report  # noqa: E402
 from strategy_app.shell.signin import require_sign_in  # noqa: E402
@@ -38,9 +39,12 @@ pages = {
 st.session_state[NAV_PAGES_KEY] = pages
 page = st.navigation(list(pages.values()))
 # A session's first page at the root URL is the diagnosis once a project exists (the sample,
-# already diagnosed); Home stays the root page (every page keeps its URL) and one click away.
+# already diagnosed); Home stays the root page (every page keeps its URL), one click away, and
+# a typed /home stays Home.
 if not st.session_state.get(LANDED_KEY):
     st.session_state[LANDED_KEY] = True
-    if page is pages["home"] and get_store().projects.list():
+    typed = urlparse(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
+    at_root = typed != PAGES_BY_KEY["home"].url_path
+    if page is pages["home"] and at_root and get_store().projects.list():
         st.switch_page(pages["diagnose"])
 page.run()

@@ -152,6 +152,8 @@ def test_sign_in_roles_annotator_and_audit_in_the_browser(team_app, tmp_path):
 
             sign_in(page, url, "bob@example.com")  # an annotator
             expect(page.get_by_text("Bob · annotator")).to_be_visible()
+            # the app opens on Diagnose once a project exists (issue 31): Home is in the sidebar
+            page.get_by_role("link", name="Home").click()
             page.get_by_text(f"Yes, delete '{project.name}'").click()
             page.get_by_role("button", name="Delete project").click()
             expect(page.get_by_text("may not delete projects")).to_be_visible()
