@@ -60,11 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_json_flag(parser: argparse.ArgumentParser) -> None:
-    """Add the common ``--json`` flag."""
-    parser.add_argument("--json", action="store_true", help="print exactly one JSON object")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     try:

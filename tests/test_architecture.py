@@ -80,3 +80,11 @@ def test_a_result_that_imports_its_renderer_makes_a_circle(tmp_path):
     assert found.returncode != 0
     assert "the library has no import circle" in " ".join(found.stdout.split())
     assert "BROKEN" in found.stdout
+
+
+def test_a_command_that_imports_the_cli_breaks_the_rule(tmp_path):
+    found = lint_imports_with(
+        tmp_path, "strategy_app.newfeature.command", "from strategy_app.cli import main\n"
+    )
+    assert found.returncode != 0
+    assert "the CLI entry point is on top" in " ".join(found.stdout.split())

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from diagnostics.splitnames import LEVEL_LABELS
-from strategy_app.cli import add_json_flag
 from strategy_app.diagnose.flags import add_level_arguments, diagnosis_from_args
+from strategy_app.shell.flags import add_json_flag
 
 if TYPE_CHECKING:
     from diagnostics.waterfall import Diagnosis

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from diagnostics.rates import parse_rate
 from diagnostics.validation import InputError
-from strategy_app.cli import add_json_flag
+from strategy_app.shell.flags import add_json_flag
 
 if TYPE_CHECKING:
     from diagnostics.ceiling import Agreement, Ceiling

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from diagnostics.validation import check_seed
-from strategy_app.cli import add_json_flag
+from strategy_app.shell.flags import add_json_flag
 
 PAIRS_SHOWN = 10
 PAIRS_IN_JSON = 100

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from strategy_app.cli import add_json_flag
+from strategy_app.shell.flags import add_json_flag
 
 if TYPE_CHECKING:
     from diagnostics.label_issues import LabelIssues

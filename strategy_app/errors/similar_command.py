@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from strategy_app.cli import add_json_flag
+from strategy_app.shell.flags import add_json_flag
 
 
 def register(subparsers) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from diagnostics.validation import InputError
-from strategy_app.cli import add_json_flag
+from strategy_app.shell.flags import add_json_flag
 
 if TYPE_CHECKING:
     from diagnostics.slices import SliceSearch

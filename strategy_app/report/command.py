@@ -9,8 +9,8 @@ from diagnostics.rates import parse_rate
 from diagnostics.reportnames import DEFAULT_TITLE, FORMATS, SECTIONS
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
-from strategy_app.cli import add_json_flag
 from strategy_app.diagnose.flags import add_level_arguments, diagnosis_from_args
+from strategy_app.shell.flags import add_json_flag
 
 if TYPE_CHECKING:
     from diagnostics.report import ReportInputs

@@ -7,12 +7,12 @@ import sys
 from diagnostics.rates import METRICS, format_value
 from diagnostics.search.choices import PRUNERS, SAMPLERS
 from diagnostics.validation import InputError
-from strategy_app.cli import add_json_flag
 from strategy_app.search.dataset_flags import (
     add_dataset_arguments,
     classification_options,
     resolve_project_dataset,
 )
+from strategy_app.shell.flags import add_json_flag
 
 
 def register(subparsers) -> None:

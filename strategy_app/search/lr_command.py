@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from diagnostics.search.choices import LR_METHODS, OPTIMIZERS
-from strategy_app.cli import add_json_flag
 from strategy_app.search.dataset_flags import add_dataset_arguments, dataset_from_args
+from strategy_app.shell.flags import add_json_flag
 
 
 def register(subparsers) -> None:

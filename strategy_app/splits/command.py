@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from diagnostics.splitnames import SPLIT_LABELS, SPLITS
 from diagnostics.validation import InputError, check_seed
-from strategy_app.cli import add_json_flag
+from strategy_app.shell.flags import add_json_flag
 
 if TYPE_CHECKING:
     from diagnostics.splits import SplitPlan
