@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,6 +60,11 @@ def what_the_app_showed(page, tmp_path: Path) -> str:
         if log.is_file():
             parts.append(f"{log.name}: {log.read_text(errors='replace')[-1500:]}")
     return "\n".join(parts)
+
+
+def launch(playwright: Any) -> Any:
+    """Debian's Chromium, headless, started through Playwright for a browser test."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
 
 
 def require_chromium() -> None:

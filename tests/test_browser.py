@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.app_server import ARTIFACTS, CHROMIUM, LAUNCH_ARGS
+from tests import app_server
+from tests.app_server import ARTIFACTS
 from tests.conftest import write_predictions
 
 pytestmark = pytest.mark.browser
@@ -15,9 +16,7 @@ def test_upload_predictions_shows_waterfall_and_plan(served_app, tmp_path):
     predictions = write_predictions(tmp_path / "my_predictions.csv", rows_per_split=2000)
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
-        )
+        browser = app_server.launch(playwright)
         page = browser.new_page(viewport={"width": 1400, "height": 1300})
         page.set_default_timeout(60_000)
         page.goto(served_app)
@@ -49,9 +48,7 @@ def test_no_request_leaves_the_machine_on_any_page(served_app):
 
     expect.set_options(timeout=60_000)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
-        )
+        browser = app_server.launch(playwright)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
         requested: list[str] = []

@@ -49,9 +49,7 @@ def test_diagnose_with_annotations_fits_at_1400_and_1024_px(served, tmp_path):
     folder.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=app_server.CHROMIUM, headless=True, args=app_server.LAUNCH_ARGS
-        )
+        browser = app_server.launch(playwright)
         for width in WIDTHS:
             page = browser.new_page(viewport={"width": width, "height": 2600})
             page.set_default_timeout(180_000)

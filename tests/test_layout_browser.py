@@ -193,9 +193,7 @@ def test_every_page_fits_at_1400_and_1024_px(served_sample, tmp_path):
     folder.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=app_server.CHROMIUM, headless=True, args=app_server.LAUNCH_ARGS
-        )
+        browser = app_server.launch(playwright)
         for width in WIDTHS:
             # tall enough for the whole page in one screenshot (Streamlit scrolls inside)
             page = browser.new_page(viewport={"width": width, "height": 2600})

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from strategy_app.cli import main
-from tests.app_server import CHROMIUM, LAUNCH_ARGS, running_app
+from tests import app_server
+from tests.app_server import running_app
 
 pytestmark = pytest.mark.slow
 
@@ -138,9 +139,7 @@ def test_strategy_desk_serve_from_an_empty_folder_opens_the_sample_project(insta
         empty.parent / "serve.log", env, command=[str(venv / "bin" / "strategy-desk")], cwd=empty
     )
     with serve as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
-        )
+        browser = app_server.launch(playwright)
         page = browser.new_page()
         page.set_default_timeout(60_000)
         page.goto(url)

@@ -6,7 +6,8 @@ import pytest
 
 from diagnostics.report import render_html
 from strategy_app.store import open_store
-from tests.app_server import ARTIFACTS, CHROMIUM, LAUNCH_ARGS
+from tests import app_server
+from tests.app_server import ARTIFACTS, CHROMIUM
 from tests.test_report import full_inputs
 
 pytestmark = pytest.mark.browser
@@ -31,9 +32,7 @@ def test_report_opens_offline_and_prints_to_pdf(tmp_path):
             route.abort()
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
-        )
+        browser = app_server.launch(playwright)
         context = browser.new_context(viewport={"width": 1100, "height": 1400}, offline=True)
         context.route("**/*", only_files)
         page = context.new_page()
@@ -64,9 +63,7 @@ def test_share_link_in_the_served_app(served_app, tmp_path):
     inputs = full_inputs()
     share = store.shares.create(project.id, inputs.title, render_html(inputs), {})
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
-        )
+        browser = app_server.launch(playwright)
         page = browser.new_page(viewport={"width": 1200, "height": 1200})
         page.set_default_timeout(60_000)
         page.goto(f"{served_app}/?report={share.token}")

@@ -21,7 +21,7 @@ from strategy_app.shell.sample import ensure_sample_project, sample_predictions_
 from strategy_app.store import open_store
 from strategy_app.store.labels import LabelEdit
 from strategy_app.versions.service import read_version
-from tests import test_browser
+from tests import app_server
 from tests.test_layout_browser import settle
 
 pytestmark = pytest.mark.browser
@@ -70,7 +70,7 @@ def served(tmp_path, monkeypatch):
     monkeypatch.delenv("STRATEGY_DB_URL", raising=False)
     monkeypatch.delenv("STRATEGY_SAMPLE_PREDICTIONS", raising=False)
     prepare(data_dir)
-    for url in test_browser.serve(tmp_path, sample_predictions_path()):
+    for url in app_server.serve(tmp_path, sample_predictions_path()):
         yield url, data_dir
 
 
@@ -90,12 +90,10 @@ def test_queue_slices_and_report_at_1400_and_1024_px(served, tmp_path):
 
     url, data_dir = served
     expect.set_options(timeout=120_000)
-    folder = test_browser.ARTIFACTS / "screen"
+    folder = app_server.ARTIFACTS / "screen"
     folder.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=test_browser.CHROMIUM, headless=True, args=test_browser.LAUNCH_ARGS
-        )
+        browser = app_server.launch(playwright)
         for width in WIDTHS:
             page = browser.new_page(viewport={"width": width, "height": 2200})
             page.set_default_timeout(120_000)

@@ -12,9 +12,7 @@ def search_page(playwright, served_app: str, project: str):
     from playwright.sync_api import expect
 
     app_server.ARTIFACTS.mkdir(exist_ok=True)
-    browser = playwright.chromium.launch(
-        executable_path=app_server.CHROMIUM, headless=True, args=app_server.LAUNCH_ARGS
-    )
+    browser = app_server.launch(playwright)
     page = browser.new_page(viewport={"width": 1400, "height": 1300})
     page.set_default_timeout(60_000)
     page.goto(served_app)

@@ -20,10 +20,9 @@ from strategy_app.shell.auth_secrets import to_toml
 from strategy_app.shell.sample import ensure_sample_project
 from strategy_app.store import open_store
 from strategy_app.versions.service import read_version
+from tests import app_server
 from tests.app_server import (
     ARTIFACTS,
-    CHROMIUM,
-    LAUNCH_ARGS,
     free_port,
     require_chromium,
     running_app,
@@ -136,9 +135,7 @@ def test_sign_in_roles_annotator_and_audit_in_the_browser(team_app, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     share = store.shares.create(project.id, "For the board", "<h1>Board report</h1>", {})
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
-        )
+        browser = app_server.launch(playwright)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.set_default_timeout(60_000)
         try:

@@ -18,7 +18,7 @@ from strategy_app.store import open_store
 from strategy_app.store.audit import TAG_EDIT
 from strategy_app.store.labels import LabelEdit
 from strategy_app.versions.service import read_version
-from tests import test_browser
+from tests import app_server
 from tests.test_layout_browser import MEASURE, MIN_CHART_PX, settle
 from tests.text_project import text_frame
 
@@ -57,17 +57,17 @@ def prepare(data_dir, predictions) -> int:
 @pytest.fixture(params=["sample", "text"])
 def served(request, tmp_path, monkeypatch):
     if request.param == "sample":
-        predictions = test_browser.ROOT / "sample_data" / "predictions.csv"
+        predictions = app_server.ROOT / "sample_data" / "predictions.csv"
     else:
         frame = text_frame(3000, seed=6)
         frame.loc[frame.index[:60], "text"] = frame["text"].iloc[:60] + " <script>x</script>"
         predictions = tmp_path / "reviews.csv"
         frame.to_csv(predictions, index=False)
-    if not shutil.which(test_browser.CHROMIUM):
+    if not shutil.which(app_server.CHROMIUM):
         pytest.skip("Debian's chromium is not installed (run `make system-deps`)")
     monkeypatch.delenv("STRATEGY_DB_URL", raising=False)
-    pid = prepare(tmp_path / "data", predictions)  # the folder test_browser.serve serves
-    for url in test_browser.serve(tmp_path, predictions):
+    pid = prepare(tmp_path / "data", predictions)  # the folder app_server.serve serves
+    for url in app_server.serve(tmp_path, predictions):
         yield request.param, url, pid
 
 
@@ -81,13 +81,11 @@ def test_similar_panel_at_1400_and_1024_px(served, tmp_path):
 
     kind, url, pid = served
     expect.set_options(timeout=120_000)
-    folder = test_browser.ARTIFACTS / "similar"
+    folder = app_server.ARTIFACTS / "similar"
     folder.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=test_browser.CHROMIUM, headless=True, args=test_browser.LAUNCH_ARGS
-        )
+        browser = app_server.launch(playwright)
         for width in WIDTHS:
             page = browser.new_page(viewport={"width": width, "height": 2600})
             page.set_default_timeout(120_000)

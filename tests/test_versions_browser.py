@@ -37,9 +37,7 @@ def test_sample_loop_search_new_version_comparison_and_carried_tags(
     expect.set_options(timeout=90_000)  # a busy 2-core machine renders slowly
     app_server.ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=app_server.CHROMIUM, headless=True, args=app_server.LAUNCH_ARGS
-        )
+        browser = app_server.launch(playwright)
         page = browser.new_page(viewport={"width": 1400, "height": 1300})
         page.set_default_timeout(90_000)
         try:
@@ -129,9 +127,7 @@ def test_a_chosen_version_is_the_one_every_page_and_the_delete_popover_name(
     expect.set_options(timeout=90_000)
     app_server.ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=app_server.CHROMIUM, headless=True, args=app_server.LAUNCH_ARGS
-        )
+        browser = app_server.launch(playwright)
         for width in (1400, 1024):
             page = browser.new_page(viewport={"width": width, "height": 1000})
             page.set_default_timeout(90_000)
