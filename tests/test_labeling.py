@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import zipfile
 
 import pandas as pd
 import pytest
@@ -22,6 +23,7 @@ from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import DiagnoseState, open_store
 from strategy_app.store.labels import Conflict, LabelEdit
 from tests.conftest import write_predictions
+from tests.test_images import png_bytes
 
 EXAMPLES = pd.DataFrame(
     {
@@ -245,6 +247,36 @@ def test_page_panels_annotator_and_confusion_pairs(data_dir, tmp_path, monkeypat
     assert open_store().labels.review(1, view.ids[1], "ann").version == 1
     open_panel(at, "Detail view")
     assert any("1 of 20" in m.value for m in at.markdown)
+
+
+def test_thumbnails_show_in_the_run_that_accepts_an_images_zip(data_dir, predictions_csv):
+    pid = open_store().projects.create("images").id
+    diagnose = AppTest.from_file(str(PAGES_DIR / "diagnose.py"), default_timeout=60).run()
+    diagnose.file_uploader(key=f"upload_{pid}").set_value(
+        ("predictions.csv", predictions_csv.read_bytes(), "text/csv")
+    ).run()  # image paths, no images
+    at = AppTest.from_file(str(PAGES_DIR / "error_analysis.py"), default_timeout=60).run()
+    at.button(key="draw_1").click().run()
+    view = at.session_state["label_view_1"]
+    assert view.images and view.images_root is None
+    assert view.frame["input"].isna().all()
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in open_store().labels.snapshot(1).sample.examples["input"]:
+            zipped.writestr(path, png_bytes())
+    at.file_uploader(key="images_zip_1").set_value(
+        ("images.zip", archive.getvalue(), "application/zip")
+    ).run()  # one upload, no other interaction
+    assert not at.exception and not at.error
+    frame = at.session_state["label_view_1"].frame
+    thumbnails = [str(url).startswith("data:image/png;base64,") for url in frame["input"]]
+    assert len(thumbnails) == 20 and all(thumbnails)  # at once, with no other interaction
+    assert [t.proto.body for t in at.toast] == ["Extracted 20 images"]
+    assert not at.get("file_uploader")  # the upload box is gone with the images there
+    at.run()  # a later run accepts nothing again (no rerun loop, one audit row)
+    assert at.session_state["label_view_1"].frame["input"].equals(frame["input"])
+    uploads = [c for c in open_store().audit.history(1) if c.target == "images.zip"]
+    assert len(uploads) == 1
 
 
 def test_page_without_predictions_says_what_to_do(data_dir):

@@ -243,7 +243,8 @@ def images_upload(store: Store, version: ModelVersion, view: View) -> None:
         invalidate(pid)
         return f"Extracted {count} images"
 
-    refusal = handle_once(uploaded, "image zips", accept)
+    # this run built the sheet without the images: rerun once to show their thumbnails
+    refusal = handle_once(uploaded, "image zips", accept, rerun=True)
     if refusal:
         st.error(refusal)
 

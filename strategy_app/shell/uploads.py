@@ -17,10 +17,16 @@ from strategy_app.shell.markdown import escape_markdown
 HANDLED_KEY = "_handled_uploads_{}"
 
 
-def handle_once(uploaded: Any, kind: str, accept: Callable[[str, bytes], str]) -> str | None:
+def handle_once(
+    uploaded: Any, kind: str, accept: Callable[[str, bytes], str], *, rerun: bool = False
+) -> str | None:
     """Call ``accept(name, data)`` once for this uploaded file (per ``kind`` of upload in this
     session) and toast the success line it returns; returns the refusal, escaped for markdown,
-    or None when the file was accepted. A refused file changes nothing saved."""
+    or None when the file was accepted. A refused file changes nothing saved.
+
+    ``rerun``: after a success is recorded, rerun the script once, so that what the page drew
+    before the upload in this run shows the accepted file (the next run finds it handled and
+    does not accept it again; ``accept`` itself must never rerun)."""
     handled = st.session_state.setdefault(HANDLED_KEY.format(kind), {})
     if uploaded.file_id not in handled:
         try:
@@ -30,5 +36,7 @@ def handle_once(uploaded: Any, kind: str, accept: Callable[[str, bytes], str]) -
         else:
             handled[uploaded.file_id] = None
             st.toast(escape_markdown(done), icon=":material/check:")
+            if rerun:
+                st.rerun()
     refusal: str | None = handled[uploaded.file_id]
     return refusal
