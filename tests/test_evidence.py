@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from diagnostics.ingest import read_predictions
+from diagnostics.suggestions import Suggestion
 from diagnostics.validation import InputError
 from strategy_app.auth import LOCAL_USER, PermissionDenied, Role, User
 from strategy_app.diagnose import service as diagnosing
@@ -225,3 +226,51 @@ def test_suggestions_of_a_file_without_ids_match_rows_by_their_number(data_dir, 
     dev_errors = (frame["split"] == "dev") & (frame["y_true"] != frame["y_pred"])
     assert {str(i + 1) for i in frame.index[inside & dev_errors]} <= in_slice
     store.close()
+
+
+def test_image_too_dark_can_be_accepted_into_an_existing_category(sampled):
+    store, version, _, stored = sampled
+    example = stored[0].suggestion.id
+    offered = [
+        *(s.suggestion for s in stored),
+        Suggestion(example, "dark", "image too dark", "dark"),
+    ]
+    dark = next(
+        s for s in store.suggestions.offer(version.id, offered) if s.suggestion.kind == "dark"
+    )
+    before = store.labels.categories(version.id)
+    options, defaults = evidence.category_choices([c.name for c in before], [dark])
+    assert defaults == ["dark"] and options == [*(c.name for c in before), "dark"]
+    review = evidence.accept(
+        store, version, example, "dark", "ann", LOCAL_USER, "Blurry/Low quality"
+    )
+    assert store.labels.categories(version.id) == before  # no "dark" category made
+    names = {c.id: c.name for c in before}
+    assert [names[t] for t in review.tags] == ["blurry/low quality"]
+    saved = {
+        (s.suggestion.id, s.suggestion.kind): s for s in store.suggestions.of_version(version.id)
+    }
+    assert saved[(example, "dark")].status == ACCEPTED
+    change = store.audit.history(version.project_id, example)[-1]
+    assert change.action == "tag edit" and change.user == LOCAL_USER.identity
+    assert change.detail == {
+        "annotator": "ann",
+        "added": ["blurry/low quality"],
+        "suggestion": "dark",
+        "suggested": "dark",
+    }
+    other = next(s for s in stored if s.suggestion.kind == "slice").suggestion
+    with pytest.raises(InputError, match="name"):  # a new category's name is checked as any
+        evidence.accept(store, version, other.id, "slice", "", LOCAL_USER, " ")
+    assert store.suggestions.get(version.id, other.id, "slice").pending  # nothing decided
+
+
+def test_the_suggested_category_is_the_default_and_spelled_as_the_versions(sampled):
+    _, _, _, stored = sampled
+    mislabeled = next(s for s in stored if s.suggestion.kind == "mislabeled")
+    slice_ = next(s for s in stored if s.suggestion.kind == "slice")
+    options, defaults = evidence.category_choices(
+        ["Mislabeled", "rare class"], [mislabeled, slice_]
+    )
+    assert defaults == ["Mislabeled", slice_.suggestion.category]
+    assert options == ["Mislabeled", "rare class", slice_.suggestion.category]

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from strategy_app.auth import LOCAL_USER
 from strategy_app.errors import service as labeling
+from strategy_app.shell.markdown import escape_markdown
 from strategy_app.store import open_store
 from strategy_app.versions.service import read_version
 from tests.test_app_pages import run_page, texts
@@ -166,6 +167,46 @@ def test_the_suggestions_panel_accepts_and_dismisses_and_shows_precision(sample_
     assert pending[0].category in {names[t] for t in tagged.tags}
     precision = next(d.value for d in at.dataframe if "precision" in d.value)
     assert set(precision["dismissed"]) <= {0, 1} and precision["accepted"].sum() == 1
+    store.close()
+
+
+def test_a_person_picks_the_category_an_accepted_suggestion_becomes(sample_project):
+    store, version = _sampled(sample_project)
+    at = run_page("error_analysis.py")
+    _panel(at, version, "Suggestions")
+    pending = [s.suggestion for s in store.suggestions.of_version(version.id) if s.pending]
+    key = f"label_decisions_{version.id}_0"
+    # row 0 picked into an existing category, row 1 left at its suggested one
+    at.session_state[key] = {
+        "edited_rows": {0: {"tag if accepted": "rare class", "accept": True}, 1: {"accept": True}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception
+    names = {c.id: c.name for c in store.labels.categories(version.id)}
+    tags = {
+        p.id: {names[t] for t in store.labels.review(version.id, p.id, "").tags}
+        for p in pending[:2]
+    }
+    assert tags[pending[0].id] == {"rare class"}
+    assert tags[pending[1].id] == {pending[1].category}
+    accepted = f"Accepted: {pending[1].id} tagged '{pending[1].category}'"
+    assert [t.proto.body for t in at.toast] == [escape_markdown(accepted)]  # the last one
+    change = store.audit.history(version.project_id, pending[0].id)[-1]
+    assert change.detail["added"] == ["rare class"]
+    assert change.detail["suggested"] == pending[0].category
+    # the detail view: a box beside *Accept* (the suggested category first)
+    _panel(at, version, "Detail view")
+    next(s for s in at.selectbox if s.label == "Show").select("likely mislabeled").run()
+    first = _sheet(at, version).iloc[0]["id"]
+    box = next(s for s in at.selectbox if s.key.startswith(f"accept_as_{version.id}_"))
+    assert box.value == "mislabeled"
+    box.select("unusual angle").run()
+    next(b for b in at.button if b.label == "Accept").click().run()
+    assert not at.exception
+    review = store.labels.review(version.id, first, "")
+    assert {names[t] for t in review.tags} == {"unusual angle"}
     store.close()
 
 

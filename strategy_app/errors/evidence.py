@@ -188,26 +188,50 @@ def accept(
     kind: str,
     annotator: str,
     user: User,
+    category: str | None = None,
 ) -> Review:
-    """Turn a suggestion into a tag of ``annotator`` on the example (adding its category when
-    the version has none of that name) and record it accepted; returns the saved review.
+    """Turn a suggestion into a tag of ``annotator`` on the example and record it accepted;
+    returns the saved review.
 
-    ``user`` must be an annotator tagging as themself (a signed-in user); the tag edit is
-    audited. Raises :class:`~strategy_app.store.labels.Conflict` when the review changed since
-    it was read, and InputError when the suggestion is gone.
+    The tag is ``category`` when given (the person's choice), else the suggested category:
+    the version's category of that name (ignoring case), added when it has none. ``user`` must
+    be an annotator tagging as themself (a signed-in user); the tag edit is audited, with the
+    suggested category when another was chosen. Raises
+    :class:`~strategy_app.store.labels.Conflict` when the review changed since it was read,
+    and InputError when the suggestion is gone or a new category's name is refused.
     """
     check_tagger_as(user, annotator)
-    name = store.suggestions.get(version.id, example_id, kind).suggestion.category
+    suggested = store.suggestions.get(version.id, example_id, kind).suggestion.category
+    name = suggested if category is None else category
     categories = {c.name.lower(): c for c in store.labels.categories(version.id)}
-    category = categories.get(name.lower()) or store.labels.add_category(version.id, name)
+    chosen = categories.get(name.strip().lower()) or store.labels.add_category(version.id, name)
     review = store.labels.review(version.id, example_id, annotator)
-    edit = LabelEdit(example_id=example_id, annotator=annotator, add=frozenset({category.id}))
-    detail = {"annotator": annotator, "added": [category.name], "suggestion": kind}
+    edit = LabelEdit(example_id=example_id, annotator=annotator, add=frozenset({chosen.id}))
+    detail = {"annotator": annotator, "added": [chosen.name], "suggestion": kind}
+    if chosen.name.lower() != suggested.lower():
+        detail["suggested"] = suggested
     project = project_of(store, version.id)
     audit = partial(audit_row, user.identity, TAG_EDIT, project, example_id, detail)
     saved = store.labels.save_edit(version.id, edit, review.version, audit)
     store.suggestions.decide(version.id, example_id, kind, ACCEPTED, annotator or user.identity)
     return saved
+
+
+def category_choices(
+    categories: Sequence[str], suggestions: Sequence[StoredSuggestion]
+) -> tuple[list[str], list[str]]:
+    """What an accepted suggestion may become: the version's categories and the suggested
+    ones it has not yet (each name once, ignoring case), and per suggestion the default, its
+    own category (spelled as the version's category of that name, when there is one)."""
+    known = {name.lower(): name for name in categories}
+    defaults = [
+        known.get(s.suggestion.category.lower(), s.suggestion.category) for s in suggestions
+    ]
+    options = list(categories)
+    for name in defaults:
+        if name.lower() not in {o.lower() for o in options}:
+            options.append(name)
+    return options, defaults
 
 
 @one_transaction

@@ -32,6 +32,11 @@ DECISIONS_KEY = "label_decisions_{}_{}"
 DRAW_FROM_KEY = "sample_from_{}"
 ALL_ERRORS = "all dev errors"
 ACCEPT, DISMISS = "accept", "dismiss"
+TAG_AS = "tag if accepted"
+TAG_AS_HELP = (
+    "The category the accepted suggestion becomes: the suggested one, or any category of this "
+    "version"
+)
 
 
 def sample_suggestions(
@@ -99,26 +104,30 @@ def suggestions_panel(
     annotator: str,
     stored: Sequence[StoredSuggestion],
     view_key: str,
+    categories: Sequence[str],
 ) -> None:
     """The open suggestions of the examples shown (``ids``), each accepted into a tag of
     ``annotator`` or dismissed with one click, and how often people confirmed each kind on
-    this project. ``view_key`` names the sheet's view in the session, rebuilt after a
-    decision."""
+    this project. A suggestion becomes its suggested category or one the person picks of the
+    version's ``categories``. ``view_key`` names the sheet's view in the session, rebuilt
+    after a decision."""
     shown = set(ids)
     open_ = [s for s in stored if s.pending and s.suggestion.id in shown]
     if not open_:
         st.caption("No open suggestion for the examples shown.")
     else:
         st.caption(
-            "Evidence, not tags: tick *accept* to tag the example with the suggested category "
+            "Evidence, not tags: tick *accept* to tag the example with the category in *tag if "
+            "accepted* (the suggested one, or pick one of yours) "
             f"(as {escape_markdown(annotator) or 'you'}), *dismiss* when it is wrong. "
             "The ceiling counts only tags."
         )
+        options, defaults = evidence.category_choices(categories, open_)
         frame = pd.DataFrame(
             {
                 ID: [s.suggestion.id for s in open_],
                 "suggestion": [s.suggestion.text for s in open_],
-                "tag if accepted": [s.suggestion.category for s in open_],
+                TAG_AS: defaults,
                 ACCEPT: False,
                 DISMISS: False,
             }
@@ -131,11 +140,14 @@ def suggestions_panel(
             key=key,
             hide_index=True,
             num_rows="fixed",
-            disabled=True if read_only else [ID, "suggestion", "tag if accepted"],
-            column_order=[ID, ACCEPT, DISMISS, "suggestion", "tag if accepted"],
+            disabled=True if read_only else [ID, "suggestion"],
+            column_order=[ID, ACCEPT, DISMISS, "suggestion", TAG_AS],
             column_config={
                 ID: st.column_config.TextColumn("id", width="small"),
                 "suggestion": st.column_config.TextColumn(width="medium"),
+                TAG_AS: st.column_config.SelectboxColumn(
+                    options=options, required=True, width="medium", help=TAG_AS_HELP
+                ),
                 ACCEPT: st.column_config.CheckboxColumn(width=72),
                 DISMISS: st.column_config.CheckboxColumn(width=84),
             },
@@ -153,12 +165,15 @@ def suggestions_panel(
         st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 
-def _ticked(open_: list[StoredSuggestion], key: str) -> list[tuple[StoredSuggestion, bool]]:
+def _ticked(
+    open_: list[StoredSuggestion], key: str
+) -> list[tuple[StoredSuggestion, bool, str | None]]:
     """The suggestions ticked in the decisions table ``key`` (rows of ``open_``), each with
-    True to accept it, False to dismiss it."""
+    True to accept it, False to dismiss it, and the category picked for it (None: the
+    suggested one)."""
     edited = (st.session_state.get(key) or {}).get("edited_rows") or {}
     return [
-        (open_[int(position)], bool(cells.get(ACCEPT)))
+        (open_[int(position)], bool(cells.get(ACCEPT)), cells.get(TAG_AS))
         for position, cells in edited.items()
         if (cells.get(ACCEPT) or cells.get(DISMISS)) and int(position) < len(open_)
     ]
@@ -173,8 +188,8 @@ def _decide_ticked(
     view_key: str,
 ) -> None:
     """The decisions table's ``on_change``: accept or dismiss each ticked suggestion at once."""
-    for entry, accepted in _ticked(open_, key):
-        _decide(store, version, annotator, entry, accepted, view_key)
+    for entry, accepted, category in _ticked(open_, key):
+        _decide(store, version, annotator, entry, accepted, view_key, category)
 
 
 def example_suggestions(
@@ -184,21 +199,37 @@ def example_suggestions(
     example: str,
     stored: Sequence[StoredSuggestion],
     view_key: str,
+    categories: Sequence[str],
 ) -> None:
-    """The detail view's open suggestions for one example, each with *Accept* and *Dismiss*."""
+    """The detail view's open suggestions for one example, each with the category it becomes
+    when accepted (the suggested one, or one the person picks of ``categories``), *Accept*
+    and *Dismiss*."""
     mine = [s for s in stored if s.pending and s.suggestion.id == example]
     allowed = current_user().can("tag errors")
+    options, defaults = evidence.category_choices(categories, mine)
     for number, entry in enumerate(mine):
-        text, accept_col, dismiss_col = st.columns([4, 1, 1], vertical_alignment="center")
+        text, as_col, accept_col, dismiss_col = st.columns(
+            [3, 2, 1, 1], vertical_alignment="center"
+        )
         text.markdown(f":material/tips_and_updates: {escape_markdown(entry.suggestion.text)}")
+        chosen = f"accept_as_{version.id}_{example}_{number}"
+        as_col.selectbox(
+            TAG_AS,
+            options,
+            index=options.index(defaults[number]),
+            key=chosen,
+            disabled=not allowed,
+            label_visibility="collapsed",
+            help=TAG_AS_HELP,
+        )
         args = (store, version, annotator, entry)
         accept_col.button(
             "Accept",
             key=f"accept_{version.id}_{example}_{number}",
             disabled=not allowed,
-            help=f"Tag it '{entry.suggestion.category}'",
-            on_click=_decide,
-            args=(*args, True, view_key),
+            help="Tag it with the category beside",
+            on_click=_accept_as,
+            args=(*args, view_key, chosen),
         )
         dismiss_col.button(
             "Dismiss",
@@ -209,6 +240,18 @@ def example_suggestions(
         )
 
 
+def _accept_as(
+    store: Store,
+    version: ModelVersion,
+    annotator: str,
+    entry: StoredSuggestion,
+    view_key: str,
+    chosen_key: str,
+) -> None:
+    """*Accept* of the detail view (a callback): into the category its box shows."""
+    _decide(store, version, annotator, entry, True, view_key, st.session_state.get(chosen_key))
+
+
 def _decide(
     store: Store,
     version: ModelVersion,
@@ -216,15 +259,19 @@ def _decide(
     entry: StoredSuggestion,
     accepted: bool,
     view_key: str,
+    category: str | None = None,
 ) -> None:
-    """Accept or dismiss one suggestion (a callback); the sheet is rebuilt afterwards and a
-    refusal is shown there."""
+    """Accept (into ``category``; None: the suggested one) or dismiss one suggestion (a
+    callback); the sheet is rebuilt afterwards and a refusal is shown there."""
     suggestion, user = entry.suggestion, current_user()
     view = st.session_state.get(view_key)
     try:
         if accepted:
-            evidence.accept(store, version, suggestion.id, suggestion.kind, annotator, user)
-            done = f"Accepted: {suggestion.id} tagged '{suggestion.category}'"
+            evidence.accept(
+                store, version, suggestion.id, suggestion.kind, annotator, user, category
+            )
+            tagged = category or suggestion.category
+            done = f"Accepted: {suggestion.id} tagged '{tagged}'"
         else:
             evidence.dismiss(store, version, suggestion.id, suggestion.kind, annotator, user)
             done = f"Dismissed the suggestion for {suggestion.id}"

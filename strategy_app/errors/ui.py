@@ -548,7 +548,13 @@ def detail(
     elif isinstance(record[INPUT], str):
         st.text(record[INPUT])
     evidence_ui.example_suggestions(
-        store, version, annotator, example, stored, VIEW_KEY.format(version.id)
+        store,
+        version,
+        annotator,
+        example,
+        stored,
+        VIEW_KEY.format(version.id),
+        [c.name for c in labels.categories],
     )
     review = labels.reviews_by(annotator).get(example)
     names = [c.name for c in labels.categories if review and c.id in review.tags]
@@ -722,7 +728,13 @@ def page() -> None:
         panels = {
             DETAIL: lambda: st.caption("No example is shown: choose another filter."),
             SUGGESTIONS: lambda: evidence_ui.suggestions_panel(
-                store, version, ids, annotator, stored, VIEW_KEY.format(version.id)
+                store,
+                version,
+                ids,
+                annotator,
+                stored,
+                VIEW_KEY.format(version.id),
+                [c.name for c in labels.categories],
             ),
             ANNOTATOR: lambda: annotator_input(version),
             CATEGORIES: lambda: category_controls(store, version, labels),
