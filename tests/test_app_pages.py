@@ -106,7 +106,7 @@ def test_typing_the_seed_levels_shows_gaps_and_plan_and_is_restored(data_dir):
     assert not at.exception
     gaps = at.dataframe[0].value
     assert list(gaps["size"]) == ["+7.0%", "+1.0%", "+3.0%", "+1.0%"]
-    assert gaps["status"].iloc[0] == "fix this first"
+    assert list(gaps["status"]) == ["1st", "3rd", "2nd", "4th"]  # the full words are its help
     plan = [m.value for m in at.markdown if m.value.startswith("#### ")]
     assert plan[0] == "#### 1. Avoidable bias · 7.0%"
     assert [p.split(". ")[1].split(" ·")[0] for p in plan] == [

@@ -233,3 +233,44 @@ def test_every_page_fits_at_1400_and_1024_px(served_sample, tmp_path):
     reviewed = {r.example_id for r in store.labels.reviews(pid) if r.reviewed}
     store.close()
     assert len(reviewed) == len(WIDTHS)  # the click in the sheet was saved, once per width
+
+
+# The gap table's scroll area: wider content than box means a sideways scroll and a cut column.
+GAP_TABLE_SCROLL = """
+() => {
+  const grid = [...document.querySelectorAll('[data-testid="stDataFrame"]')][0];
+  const scroller = grid.querySelector('.dvn-scroller');
+  return [scroller.scrollWidth, scroller.clientWidth];
+}
+"""
+
+
+def test_the_gap_table_fits_its_column_at_1400_and_1024_px(tmp_path):
+    """The Diagnose page's gap table (beside the action plan) shows every column whole: its
+    grid does not scroll sideways. Screenshots: ``test-artifacts/layout/gaps-<width>.png``."""
+    from playwright.sync_api import sync_playwright
+
+    folder = app_server.ARTIFACTS / "layout"
+    folder.mkdir(parents=True, exist_ok=True)
+    sample = app_server.ROOT / "sample_data" / "predictions.csv"
+    served = app_server.serve(tmp_path, sample)
+    url = next(served)
+    widths = {}
+    try:
+        with sync_playwright() as playwright:
+            browser = app_server.launch(playwright)
+            for width in WIDTHS:
+                page = browser.new_page(viewport={"width": width, "height": 1600})
+                page.set_default_timeout(120_000)
+                page.goto(f"{url}/diagnose")
+                settle(page)
+                table = page.locator('[data-testid="stDataFrame"]').first
+                table.scroll_into_view_if_needed()
+                table.screenshot(path=str(folder / f"gaps-{width}.png"))
+                widths[width] = page.evaluate(GAP_TABLE_SCROLL)
+                page.close()
+            browser.close()
+    finally:
+        served.close()
+    assert all(content <= box for content, box in widths.values()), widths
+    assert widths[1024][1] < widths[1400][1]  # the narrow page's table is narrower, and whole

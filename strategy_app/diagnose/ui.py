@@ -21,6 +21,7 @@ from diagnostics.compare_rows import (
     method_note,
     pairing_line,
 )
+from diagnostics.metrics import NO_INTERVAL, NO_SPREAD
 from diagnostics.rates import METRICS, from_percent, is_rate_metric
 from diagnostics.slices import concentration_line, representation_line
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
@@ -382,13 +383,39 @@ def _duplicate_name(names: list[str], name: str) -> str | None:
     return None
 
 
+# The gap table's status in a word (the whole wording is the column's help): with the levels
+# each gap lies between left to the chart, the table fits beside the action plan at 1024 px.
+SHORT_STATUS = {
+    "within noise": "noise",
+    NO_INTERVAL: "n/a",
+    NO_SPREAD: "n/a",
+    "not a problem": "ok",
+}
+ORDINALS = ("1st", "2nd", "3rd", "4th")
+STATUS_HELP = (
+    "1st: fix this first; 2nd, 3rd, 4th: the order to fix the others in; noise: within "
+    "statistical noise; n/a: no interval (one example, or all losses equal); ok: not a problem"
+)
+
+
 def gap_table(diagnosis: Diagnosis) -> pd.DataFrame:
-    """The gaps as a table: name, size, 95% interval, status (the chart shows the levels each
-    lies between, so the table fits beside the action plan at 1024 px)."""
-    columns = {"gap": "gap", "size": "size", "interval": "95% interval", "status": "status"}
+    """The gaps as a table: name, size, 95% interval, status in a word (:data:`STATUS_HELP`)."""
+    rows = gap_rows(diagnosis)
     return pd.DataFrame(
-        [{shown: row[key] for key, shown in columns.items()} for row in gap_rows(diagnosis)]
+        {
+            "gap": [row["gap"] for row in rows],
+            "size": [row["size"] for row in rows],
+            "95% interval": [row["interval"] for row in rows],
+            "status": [_short_status(diagnosis, row) for row in rows],
+        }
     )
+
+
+def _short_status(diagnosis: Diagnosis, row: dict) -> str:
+    """A gap's status in a word: its rank among the gaps to fix, else :data:`SHORT_STATUS`."""
+    if row["name"] in diagnosis.priority:
+        return ORDINALS[diagnosis.priority.index(row["name"])]
+    return SHORT_STATUS[str(row["status"])]
 
 
 def action_plan(diagnosis: Diagnosis) -> None:
@@ -408,7 +435,12 @@ def action_plan(diagnosis: Diagnosis) -> None:
 def show(diagnosis: Diagnosis, *, key: str, title: str = "Error waterfall") -> None:
     """The waterfall chart, gap table, plan and warnings of one diagnosis."""
     st.altair_chart(waterfall_chart(diagnosis, title=title), key=f"chart_{key}")
-    st.dataframe(gap_table(diagnosis), hide_index=True, key=f"gaps_{key}")
+    st.dataframe(
+        gap_table(diagnosis),
+        hide_index=True,
+        key=f"gaps_{key}",
+        column_config={"status": st.column_config.TextColumn(help=STATUS_HELP)},
+    )
     notes = [f"{row['gap']}: {row['note']}" for row in gap_rows(diagnosis) if row["note"]]
     if diagnosis.noise_bands:
         notes.append(
@@ -437,7 +469,7 @@ def results(result: DiagnosisResult, state: DiagnoseState) -> None:
             )
         return
     diagnosis = result.diagnosis
-    chart_col, plan_col = st.columns([3, 2], gap="large")
+    chart_col, plan_col = st.columns([3, 2], gap="medium")  # the gap table's room at 1024 px
     with chart_col:
         show(diagnosis, key="main")
     with plan_col:
