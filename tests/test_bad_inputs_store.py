@@ -148,6 +148,61 @@ def test_an_output_in_an_unwritable_folder_is_one_line(tmp_path, capsys):
     assert list(locked.iterdir()) == []
 
 
+def _search_table(path: Path) -> Path:
+    rows = [f"{i},{i % 7 / 7:.3f},{(i * 3) % 5},{i % 2}" for i in range(80)]
+    path.write_text("id,a,b,label\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        ("same path", "predictions.csv"),
+        ("hard link", "trials.json"),
+        ("symlink", "best_model.json"),
+        ("same path", "space-round-2.json"),
+    ],
+)
+def test_a_search_whose_out_folder_holds_its_dataset_is_refused(tmp_path, capsys, kind, name):
+    out = tmp_path / "out"
+    out.mkdir()
+    source = _search_table(tmp_path / "table.csv" if kind != "same path" else out / name)
+    before = source.read_bytes()
+    _link(kind, source, out / name)
+    argv = ["search", "--dataset", f"csv:{source}", "--label", "label", "--rounds", "2"]
+    argv += ["--trials", "2", "--epochs", "1", "--out", str(out)]
+    argv += ["--storage", str(tmp_path / "journal.log")]
+    refused(argv, capsys, f"--out {out / name} {SAME_FILE} {source}", "never overwritten")
+    assert source.read_bytes() == before
+    assert not (tmp_path / "journal.log").exists()  # refused before any study was made
+
+
+def test_a_search_over_its_own_journal_is_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    journal = out / "trials.json"
+    argv = ["search", "--trials", "2", "--epochs", "1", "--out", str(out)]
+    refused([*argv, "--storage", str(journal)], capsys, f"--out {journal} {SAME_FILE} {journal}")
+
+
+def test_a_search_writes_its_outputs_whole_with_no_temporary_left(tmp_path, capsys):
+    out = tmp_path / "out"
+    table = _search_table(tmp_path / "table.csv")
+    argv = ["search", "--dataset", f"csv:{table}", "--label", "label", "--trials", "2"]
+    argv += ["--epochs", "1", "--out", str(out), "--storage", str(tmp_path / "j.log")]
+    code, _, err = run_cli(argv, capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == [
+        "best_model.json",
+        "best_model.pt",
+        "predictions.csv",
+        "space-round-1.json",
+        "trials.json",
+    ]
+    assert oct(os.stat(out / "predictions.csv").st_mode & 0o777) == oct(0o644)
+    assert sum(1 for _ in (out / "predictions.csv").open()) == 81  # header and every row
+
+
 # -- 2: split assign copies every value exactly and adds one column ---------------------------
 
 EXACT_ROWS = [
