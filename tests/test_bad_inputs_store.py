@@ -12,6 +12,7 @@ import io
 import os
 import re
 import sqlite3
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -26,6 +27,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from diagnostics.ingest import read_predictions
 from diagnostics.output_files import write_output
+from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import open_storage
 from diagnostics.suggestions import Suggestion
 from diagnostics.validation import InputError
@@ -34,9 +36,11 @@ from strategy_app.auth import LOCAL_USER, Role, User, parse_roles, role_for, use
 from strategy_app.diagnose.service import accept_upload, save_inputs
 from strategy_app.errors import evidence
 from strategy_app.errors import service as labeling
+from strategy_app.search import service as search_jobs
 from strategy_app.search.service import LOG_FILE, log_tail, tracking_uri
 from strategy_app.store import database_url, open_store
 from strategy_app.store import engine as engine_module
+from strategy_app.store.audit import SEARCH_START
 from strategy_app.store.engine import (
     StoreDamaged,
     StoreUnwritable,
@@ -344,28 +348,30 @@ def tagged(any_db, data_dir, tmp_path):
     store.close()
 
 
-def fail_audit_writes(store) -> None:
-    """Make every audit insert fail as a full disk does (a real trigger in the database)."""
+def fail_audit_writes(store, table: str = "audit_log", change: str = "INSERT") -> None:
+    """Make every ``change`` of ``table`` (by default every audit insert) fail as a full disk
+    does (a real trigger in the database)."""
+    trigger = f"{table}_full"
     with store.engine.begin() as connection:
         if store.engine.dialect.name == "sqlite":
             connection.execute(
                 text(
-                    "CREATE TRIGGER audit_full BEFORE INSERT ON audit_log "
+                    f"CREATE TRIGGER {trigger} BEFORE {change} ON {table} "
                     "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
                 )
             )
         else:
             connection.execute(
                 text(
-                    "CREATE FUNCTION audit_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    f"CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
                     "RAISE EXCEPTION 'could not extend file: No space left on device' "
                     "USING ERRCODE = '53100'; END $$"
                 )
             )
             connection.execute(
                 text(
-                    "CREATE TRIGGER audit_full BEFORE INSERT ON audit_log "
-                    "FOR EACH ROW EXECUTE FUNCTION audit_full()"
+                    f"CREATE TRIGGER {trigger} BEFORE {change} ON {table} "
+                    f"FOR EACH ROW EXECUTE FUNCTION {trigger}()"
                 )
             )
 
@@ -440,6 +446,81 @@ def test_the_database_header_is_not_reread_while_the_process_holds_the_file(data
     empty.write_bytes(b"")
     with pytest.raises(StoreDamaged, match="is empty"):
         check_sqlite_file(f"sqlite:///{empty}")  # no connection: the header is read
+
+
+def _caviar() -> search_jobs.CaviarRequest:
+    return search_jobs.CaviarRequest(
+        dataset="digits",
+        sampler="random",
+        pruner="none",
+        trials=1,
+        epochs=1,
+        rounds=None,
+        workers=1,
+        space=SearchSpace.default(),
+    )
+
+
+STARTS = {
+    "search": lambda store, pid: search_jobs.start_search(
+        store, pid, _caviar(), "s", user=LOCAL_USER
+    ),
+    "panda": lambda store, pid: search_jobs.start_panda(
+        store, pid, "digits", {}, 1, "s", user=LOCAL_USER
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(STARTS))
+def test_a_start_whose_audit_fails_saves_no_run_and_launches_nothing(tagged, monkeypatch, kind):
+    store, version, *_ = tagged
+    launched: list = []
+    monkeypatch.setattr(search_jobs, "_launch", lambda *args: launched.append(args) or 1)
+    fail_audit_writes(store)
+    with pytest.raises(StoreUnwritable, match=FULL) as refused:
+        STARTS[kind](store, version.project_id)
+    assert "everything saved before is intact" in str(refused.value)
+    assert store.search_runs.list(version.project_id) == []  # the message is true
+    assert launched == []
+
+
+@pytest.mark.parametrize("kind", list(STARTS))
+def test_a_start_whose_process_id_cannot_be_saved_stops_its_process(tagged, monkeypatch, kind):
+    store, version, *_ = tagged
+    started: list[int] = []
+    real_launch = search_jobs._launch
+
+    def launch(command, out_dir):  # the real launch of a stand-in that would run a minute
+        started.append(real_launch([sys.executable, "-c", "import time; time.sleep(60)"], out_dir))
+        return started[-1]
+
+    monkeypatch.setattr(search_jobs, "_launch", launch)
+    fail_audit_writes(store, "search_runs", "UPDATE")
+    with pytest.raises(InputError) as refused:
+        STARTS[kind](store, version.project_id)
+    message = str(refused.value)
+    assert message.startswith("run 's' is saved but not running: its process was stopped")
+    assert message.endswith("press Resume to start it") and "\n" not in message
+    with pytest.raises(ProcessLookupError):
+        os.kill(started[0], 0)  # killed and reaped: nothing runs unseen
+    [run] = store.search_runs.list(version.project_id)
+    assert run.pid is None and not search_jobs.is_running(run)
+    started_by = [c.action for c in store.audit.history(version.project_id, "s")]
+    assert started_by == [SEARCH_START]  # the run and its audit entry were saved together
+
+
+@pytest.mark.parametrize("kind", list(STARTS))
+def test_a_start_whose_process_cannot_start_says_the_run_is_saved(tagged, monkeypatch, kind):
+    store, version, *_ = tagged
+    monkeypatch.setattr(sys, "executable", str(Path(store.folder) / "no-such-python"))
+    with pytest.raises(InputError) as refused:
+        STARTS[kind](store, version.project_id)
+    assert str(refused.value) == (
+        "run 's' is saved but did not start: No such file or directory; press Resume to start it"
+    )
+    [run] = store.search_runs.list(version.project_id)
+    assert run.pid is None
+    assert [c.action for c in store.audit.history(version.project_id, "s")] == [SEARCH_START]
 
 
 # -- 3: concurrent writers succeed or refuse in one line, the database consistent -----------
