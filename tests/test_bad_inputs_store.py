@@ -43,6 +43,7 @@ from strategy_app.store import engine as engine_module
 from strategy_app.store.audit import SEARCH_START
 from strategy_app.store.engine import (
     StoreDamaged,
+    StoreUnreadable,
     StoreUnwritable,
     check_sqlite_file,
     make_engine,
@@ -678,6 +679,84 @@ def test_a_postgres_connection_dropped_mid_transaction_is_retried_whole(
     assert len(tries) == 2
     assert [p.name for p in store.projects.list()] == ["once"]
     admin.dispose()
+    store.close()
+
+
+def _kill_own_connection(admin, session) -> None:
+    """Terminate the PostgreSQL backend serving ``session`` (as a server restart would)."""
+    backend = session.execute(text("SELECT pg_backend_pid()")).scalar()
+    with admin.begin() as connection:
+        connection.execute(text(f"SELECT pg_terminate_backend({backend})"))
+
+
+def test_a_postgres_read_whose_connection_drops_mid_query_is_retried(
+    postgres_url, data_dir, monkeypatch
+):
+    monkeypatch.setenv("STRATEGY_DB_URL", postgres_url)
+    store = open_store()
+    store.projects.create("kept")
+    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+    tries = []
+
+    def names(session) -> list[str]:
+        tries.append(1)
+        if len(tries) == 1:
+            _kill_own_connection(admin, session)
+        return list(session.execute(text("SELECT name FROM projects")).scalars())
+
+    assert read(store.engine, names) == ["kept"]
+    assert len(tries) == 2
+    assert [p.name for p in store.projects.list()] == ["kept"]  # the pool recovered
+    admin.dispose()
+    store.close()
+
+
+def test_a_postgres_read_that_keeps_losing_its_connection_is_one_line(
+    postgres_url, data_dir, monkeypatch
+):
+    monkeypatch.setenv("STRATEGY_DB_URL", postgres_url)
+    monkeypatch.setattr(engine_module, "READ_ATTEMPTS", 2)
+    store = open_store()
+    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+
+    def names(session) -> list[str]:
+        _kill_own_connection(admin, session)
+        return list(session.execute(text("SELECT name FROM projects")).scalars())
+
+    with pytest.raises(StoreUnreadable) as refused:
+        read(store.engine, names)
+    message = str(refused.value)
+    assert message.startswith("not read: the connection to the database was lost (")
+    assert message.endswith("try again in a moment — nothing was changed")
+    assert "\n" not in message
+    store.projects.create("after")  # the store works again
+    assert [p.name for p in store.projects.list()] == ["after"]
+    admin.dispose()
+    store.close()
+
+
+def test_a_sqlite_read_locked_out_too_long_is_one_line(data_dir, monkeypatch, capsys):
+    monkeypatch.setattr(engine_module, "BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(engine_module, "READ_ATTEMPTS", 2)
+    store = open_store()
+    store.projects.create("p")
+    store.engine.dispose()  # this process lets go of the file, as another process would not
+    holder = sqlite3.connect(data_dir / "strategy.db", isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")  # another program holds the file, readers too
+    try:
+        with pytest.raises(StoreUnreadable) as caught:
+            store.projects.list()
+        assert str(caught.value).startswith(
+            "not read: another program kept the database locked for too long ("
+        )
+        assert str(caught.value).endswith("try again in a moment — nothing was changed")
+        out = str(data_dir / "r.html")
+        refused(["report", "--project", "p", "--out", out], capsys, "kept the database locked")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert [p.name for p in store.projects.list()] == ["p"]
     store.close()
 
 
