@@ -807,3 +807,47 @@ def test_the_page_names_the_sample_images_image_flags_could_not_read(data_dir, m
     assert {r.path for r in found.image_flags.images} == set(images[7:])
     assert "could not be read" not in texts(run_page("diagnose.py"))
     store.close()
+
+
+def test_a_search_whose_trials_diverge_writes_no_empty_scores(tmp_path, monkeypatch, capsys):
+    """15: a built-in search whose learning rate makes every trial diverge to NaN fails each
+    trial in one line and stops, writing no predictions file with empty scores (exit 2)."""
+    monkeypatch.setenv("STRATEGY_DATA_DIR", str(tmp_path / "data"))
+    space = write(
+        tmp_path / "space.json", '{"lr": {"type": "log_uniform", "low": 10000, "high": 100000}}'
+    )
+    out = tmp_path / "out"
+    argv = ["search", "--space", str(space), "--trials", "4", "--epochs", "1", "--study", "nan"]
+    code, stdout, err = run_cli([*argv, "--out", str(out)], capsys)
+    assert (code, stdout) == (2, "")
+    assert err.splitlines()[-1] == (
+        "error: search stopped: its first 3 trials all failed; trial 0: 1797 score value(s) are "
+        "NaN, empty or infinite (first at row 0): the model's training diverged? try a lower "
+        "learning rate (fix the objective and run the study again)"
+    )
+    assert not (out / "predictions.csv").exists()
+
+
+def test_predictions_with_empty_scores_fail_the_trial_in_one_line():
+    """15: the check every trial's predictions pass (user objectives, ask/tell, built-in) refuses
+    NaN, empty and infinite scores, as the upload does."""
+    import pandas as pd
+
+    from diagnostics.search.objective import TrialFailure, score_predictions
+
+    frame = pd.DataFrame(
+        {
+            "id": range(8),
+            "split": ["train", "train_dev", "dev", "test"] * 2,
+            "y_true": [0, 1] * 4,
+            "y_pred": [0, 1, 1, 0] * 2,
+            "score": [0.9, float("nan"), 0.8, float("inf"), 0.7, 0.6, None, 0.5],
+        }
+    )
+    with pytest.raises(TrialFailure) as failed:
+        score_predictions(frame)
+    assert str(failed.value) == (
+        "3 score value(s) are NaN, empty or infinite (first at row 1): the model's training "
+        "diverged? try a lower learning rate"
+    )
+    assert score_predictions(frame.drop(columns="score"))["levels"]["dev"] == 1.0  # 2 of 2

@@ -37,6 +37,7 @@ from diagnostics.search.training import (
     train_model,
 )
 from diagnostics.splitnames import SPLITS
+from diagnostics.validation import InputError
 
 WEIGHTS_FILE = "best_model.pt"
 MODEL_META_FILE = "best_model.json"
@@ -177,6 +178,11 @@ def finish_search(
     _, test_accuracy = evaluate(model, x_test, torch.as_tensor(data.y["test"], device=device))
     inputs = search_inputs(settings, spec)
     frame = predictions_frame(model, data, device)
+    if not frame["score"].notna().all():  # never a file with empty scores (the upload's rule)
+        raise InputError(
+            f"the best trial retrained for {final_epochs} epochs diverged (its scores are NaN); "
+            "no model or predictions were written — lower the learning rate or narrow the space"
+        )
     predictions = write_search_file(
         out_dir, PREDICTIONS_FILE, frame.to_csv(index=False).encode(), inputs
     )
