@@ -1,6 +1,7 @@
 """Writing a command's output file: never over one of its inputs, never half-written.
 
-Every command that writes a file (``report``, ``errors --out``, ``split assign``) goes through
+Every command that writes a file (``report``, ``errors --out``, ``split assign``, ``search``'s
+output folder) goes through
 :func:`write_output`: the output path is refused when it is one of the command's inputs (the
 same path once links are resolved, or the same file through a hard link), and the content is
 written to a temporary file beside it and renamed over it, so a failure or a kill midway leaves

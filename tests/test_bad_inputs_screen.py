@@ -767,3 +767,87 @@ def test_diagnose_by_this_slice_twice_makes_one_column_and_the_box_shows_it(data
     box = next(s for s in at.selectbox if s.label.startswith("Slice column"))
     assert box.value == state.slice_column == made[0].strip('"')
     store.close()
+
+
+def test_the_page_names_the_sample_images_image_flags_could_not_read(data_dir, monkeypatch):
+    """15: the Error analysis page lists the images left out of the image flags (a sample image
+    missing from the folder, one damaged), by name, with the fix; the others keep their flags."""
+    import shutil
+
+    from strategy_app.auth import LOCAL_USER
+    from strategy_app.errors import evidence
+    from strategy_app.errors import service as labeling
+    from strategy_app.store import open_store
+    from strategy_app.versions.service import read_version
+    from tests.test_app_pages import run_page, texts
+
+    folder = data_dir / "sample"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "sample_data", folder)
+    monkeypatch.setenv("STRATEGY_SAMPLE_PREDICTIONS", str(folder / "predictions.csv"))
+    store = open_store()
+    run_page("error_analysis.py")  # creates the sample project from the copy
+    (project,) = store.projects.list()
+    version = store.versions.current(project.id)
+    predictions = read_version(store, version.state)
+    sample = labeling.draw_sample(store, version.id, predictions, 40, seed=0, user=LOCAL_USER)
+    images = [p for p in sample.examples["input"] if isinstance(p, str) and p]
+    assert len(images) >= 8
+    for gone in images[:6]:
+        (folder / gone).unlink()
+    (folder / images[6]).write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    at = run_page("error_analysis.py")
+    assert not at.exception
+    [warning] = [w.value for w in at.warning if "could not be read" in w.value]
+    assert warning.startswith("7 image(s) of the sample could not be read, so they have no")
+    assert f"image '{images[0]}' not found" in warning.replace("\\", "")
+    assert warning.endswith("and 2 more — upload an images zip holding them as PNG or JPEG")
+    found = evidence.version_evidence(store, version, store.labels.snapshot(version.id))
+    assert found.image_flags is not None
+    assert set(found.image_flags.unreadable) == set(images[:7])
+    assert {r.path for r in found.image_flags.images} == set(images[7:])
+    assert "could not be read" not in texts(run_page("diagnose.py"))
+    store.close()
+
+
+def test_a_search_whose_trials_diverge_writes_no_empty_scores(tmp_path, monkeypatch, capsys):
+    """15: a built-in search whose learning rate makes every trial diverge to NaN fails each
+    trial in one line and stops, writing no predictions file with empty scores (exit 2)."""
+    monkeypatch.setenv("STRATEGY_DATA_DIR", str(tmp_path / "data"))
+    space = write(
+        tmp_path / "space.json", '{"lr": {"type": "log_uniform", "low": 10000, "high": 100000}}'
+    )
+    out = tmp_path / "out"
+    argv = ["search", "--space", str(space), "--trials", "4", "--epochs", "1", "--study", "nan"]
+    code, stdout, err = run_cli([*argv, "--out", str(out)], capsys)
+    assert (code, stdout) == (2, "")
+    assert err.splitlines()[-1] == (
+        "error: search stopped: its first 3 trials all failed; trial 0: 1797 score value(s) are "
+        "NaN, empty or infinite (first at row 0): the model's training diverged? try a lower "
+        "learning rate (fix the objective and run the study again)"
+    )
+    assert not (out / "predictions.csv").exists()
+
+
+def test_predictions_with_empty_scores_fail_the_trial_in_one_line():
+    """15: the check every trial's predictions pass (user objectives, ask/tell, built-in) refuses
+    NaN, empty and infinite scores, as the upload does."""
+    import pandas as pd
+
+    from diagnostics.search.objective import TrialFailure, score_predictions
+
+    frame = pd.DataFrame(
+        {
+            "id": range(8),
+            "split": ["train", "train_dev", "dev", "test"] * 2,
+            "y_true": [0, 1] * 4,
+            "y_pred": [0, 1, 1, 0] * 2,
+            "score": [0.9, float("nan"), 0.8, float("inf"), 0.7, 0.6, None, 0.5],
+        }
+    )
+    with pytest.raises(TrialFailure) as failed:
+        score_predictions(frame)
+    assert str(failed.value) == (
+        "3 score value(s) are NaN, empty or infinite (first at row 1): the model's training "
+        "diverged? try a lower learning rate"
+    )
+    assert score_predictions(frame.drop(columns="score"))["levels"]["dev"] == 1.0  # 2 of 2

@@ -12,6 +12,7 @@ import io
 import os
 import re
 import sqlite3
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -26,6 +27,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from diagnostics.ingest import read_predictions
 from diagnostics.output_files import write_output
+from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import open_storage
 from diagnostics.suggestions import Suggestion
 from diagnostics.validation import InputError
@@ -34,11 +36,14 @@ from strategy_app.auth import LOCAL_USER, Role, User, parse_roles, role_for, use
 from strategy_app.diagnose.service import accept_upload, save_inputs
 from strategy_app.errors import evidence
 from strategy_app.errors import service as labeling
+from strategy_app.search import service as search_jobs
 from strategy_app.search.service import LOG_FILE, log_tail, tracking_uri
 from strategy_app.store import database_url, open_store
 from strategy_app.store import engine as engine_module
+from strategy_app.store.audit import SEARCH_START
 from strategy_app.store.engine import (
     StoreDamaged,
+    StoreUnreadable,
     StoreUnwritable,
     check_sqlite_file,
     make_engine,
@@ -146,6 +151,61 @@ def test_an_output_in_an_unwritable_folder_is_one_line(tmp_path, capsys):
     finally:
         locked.chmod(0o700)
     assert list(locked.iterdir()) == []
+
+
+def _search_table(path: Path) -> Path:
+    rows = [f"{i},{i % 7 / 7:.3f},{(i * 3) % 5},{i % 2}" for i in range(80)]
+    path.write_text("id,a,b,label\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        ("same path", "predictions.csv"),
+        ("hard link", "trials.json"),
+        ("symlink", "best_model.json"),
+        ("same path", "space-round-2.json"),
+    ],
+)
+def test_a_search_whose_out_folder_holds_its_dataset_is_refused(tmp_path, capsys, kind, name):
+    out = tmp_path / "out"
+    out.mkdir()
+    source = _search_table(tmp_path / "table.csv" if kind != "same path" else out / name)
+    before = source.read_bytes()
+    _link(kind, source, out / name)
+    argv = ["search", "--dataset", f"csv:{source}", "--label", "label", "--rounds", "2"]
+    argv += ["--trials", "2", "--epochs", "1", "--out", str(out)]
+    argv += ["--storage", str(tmp_path / "journal.log")]
+    refused(argv, capsys, f"--out {out / name} {SAME_FILE} {source}", "never overwritten")
+    assert source.read_bytes() == before
+    assert not (tmp_path / "journal.log").exists()  # refused before any study was made
+
+
+def test_a_search_over_its_own_journal_is_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    journal = out / "trials.json"
+    argv = ["search", "--trials", "2", "--epochs", "1", "--out", str(out)]
+    refused([*argv, "--storage", str(journal)], capsys, f"--out {journal} {SAME_FILE} {journal}")
+
+
+def test_a_search_writes_its_outputs_whole_with_no_temporary_left(tmp_path, capsys):
+    out = tmp_path / "out"
+    table = _search_table(tmp_path / "table.csv")
+    argv = ["search", "--dataset", f"csv:{table}", "--label", "label", "--trials", "2"]
+    argv += ["--epochs", "1", "--out", str(out), "--storage", str(tmp_path / "j.log")]
+    code, _, err = run_cli(argv, capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == [
+        "best_model.json",
+        "best_model.pt",
+        "predictions.csv",
+        "space-round-1.json",
+        "trials.json",
+    ]
+    assert oct(os.stat(out / "predictions.csv").st_mode & 0o777) == oct(0o644)
+    assert sum(1 for _ in (out / "predictions.csv").open()) == 81  # header and every row
 
 
 # -- 2: split assign copies every value exactly and adds one column ---------------------------
@@ -289,28 +349,30 @@ def tagged(any_db, data_dir, tmp_path):
     store.close()
 
 
-def fail_audit_writes(store) -> None:
-    """Make every audit insert fail as a full disk does (a real trigger in the database)."""
+def fail_audit_writes(store, table: str = "audit_log", change: str = "INSERT") -> None:
+    """Make every ``change`` of ``table`` (by default every audit insert) fail as a full disk
+    does (a real trigger in the database)."""
+    trigger = f"{table}_full"
     with store.engine.begin() as connection:
         if store.engine.dialect.name == "sqlite":
             connection.execute(
                 text(
-                    "CREATE TRIGGER audit_full BEFORE INSERT ON audit_log "
+                    f"CREATE TRIGGER {trigger} BEFORE {change} ON {table} "
                     "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
                 )
             )
         else:
             connection.execute(
                 text(
-                    "CREATE FUNCTION audit_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    f"CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
                     "RAISE EXCEPTION 'could not extend file: No space left on device' "
                     "USING ERRCODE = '53100'; END $$"
                 )
             )
             connection.execute(
                 text(
-                    "CREATE TRIGGER audit_full BEFORE INSERT ON audit_log "
-                    "FOR EACH ROW EXECUTE FUNCTION audit_full()"
+                    f"CREATE TRIGGER {trigger} BEFORE {change} ON {table} "
+                    f"FOR EACH ROW EXECUTE FUNCTION {trigger}()"
                 )
             )
 
@@ -385,6 +447,81 @@ def test_the_database_header_is_not_reread_while_the_process_holds_the_file(data
     empty.write_bytes(b"")
     with pytest.raises(StoreDamaged, match="is empty"):
         check_sqlite_file(f"sqlite:///{empty}")  # no connection: the header is read
+
+
+def _caviar() -> search_jobs.CaviarRequest:
+    return search_jobs.CaviarRequest(
+        dataset="digits",
+        sampler="random",
+        pruner="none",
+        trials=1,
+        epochs=1,
+        rounds=None,
+        workers=1,
+        space=SearchSpace.default(),
+    )
+
+
+STARTS = {
+    "search": lambda store, pid: search_jobs.start_search(
+        store, pid, _caviar(), "s", user=LOCAL_USER
+    ),
+    "panda": lambda store, pid: search_jobs.start_panda(
+        store, pid, "digits", {}, 1, "s", user=LOCAL_USER
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(STARTS))
+def test_a_start_whose_audit_fails_saves_no_run_and_launches_nothing(tagged, monkeypatch, kind):
+    store, version, *_ = tagged
+    launched: list = []
+    monkeypatch.setattr(search_jobs, "_launch", lambda *args: launched.append(args) or 1)
+    fail_audit_writes(store)
+    with pytest.raises(StoreUnwritable, match=FULL) as refused:
+        STARTS[kind](store, version.project_id)
+    assert "everything saved before is intact" in str(refused.value)
+    assert store.search_runs.list(version.project_id) == []  # the message is true
+    assert launched == []
+
+
+@pytest.mark.parametrize("kind", list(STARTS))
+def test_a_start_whose_process_id_cannot_be_saved_stops_its_process(tagged, monkeypatch, kind):
+    store, version, *_ = tagged
+    started: list[int] = []
+    real_launch = search_jobs._launch
+
+    def launch(command, out_dir):  # the real launch of a stand-in that would run a minute
+        started.append(real_launch([sys.executable, "-c", "import time; time.sleep(60)"], out_dir))
+        return started[-1]
+
+    monkeypatch.setattr(search_jobs, "_launch", launch)
+    fail_audit_writes(store, "search_runs", "UPDATE")
+    with pytest.raises(InputError) as refused:
+        STARTS[kind](store, version.project_id)
+    message = str(refused.value)
+    assert message.startswith("run 's' is saved but not running: its process was stopped")
+    assert message.endswith("press Resume to start it") and "\n" not in message
+    with pytest.raises(ProcessLookupError):
+        os.kill(started[0], 0)  # killed and reaped: nothing runs unseen
+    [run] = store.search_runs.list(version.project_id)
+    assert run.pid is None and not search_jobs.is_running(run)
+    started_by = [c.action for c in store.audit.history(version.project_id, "s")]
+    assert started_by == [SEARCH_START]  # the run and its audit entry were saved together
+
+
+@pytest.mark.parametrize("kind", list(STARTS))
+def test_a_start_whose_process_cannot_start_says_the_run_is_saved(tagged, monkeypatch, kind):
+    store, version, *_ = tagged
+    monkeypatch.setattr(sys, "executable", str(Path(store.folder) / "no-such-python"))
+    with pytest.raises(InputError) as refused:
+        STARTS[kind](store, version.project_id)
+    assert str(refused.value) == (
+        "run 's' is saved but did not start: No such file or directory; press Resume to start it"
+    )
+    [run] = store.search_runs.list(version.project_id)
+    assert run.pid is None
+    assert [c.action for c in store.audit.history(version.project_id, "s")] == [SEARCH_START]
 
 
 # -- 3: concurrent writers succeed or refuse in one line, the database consistent -----------
@@ -542,6 +679,84 @@ def test_a_postgres_connection_dropped_mid_transaction_is_retried_whole(
     assert len(tries) == 2
     assert [p.name for p in store.projects.list()] == ["once"]
     admin.dispose()
+    store.close()
+
+
+def _kill_own_connection(admin, session) -> None:
+    """Terminate the PostgreSQL backend serving ``session`` (as a server restart would)."""
+    backend = session.execute(text("SELECT pg_backend_pid()")).scalar()
+    with admin.begin() as connection:
+        connection.execute(text(f"SELECT pg_terminate_backend({backend})"))
+
+
+def test_a_postgres_read_whose_connection_drops_mid_query_is_retried(
+    postgres_url, data_dir, monkeypatch
+):
+    monkeypatch.setenv("STRATEGY_DB_URL", postgres_url)
+    store = open_store()
+    store.projects.create("kept")
+    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+    tries = []
+
+    def names(session) -> list[str]:
+        tries.append(1)
+        if len(tries) == 1:
+            _kill_own_connection(admin, session)
+        return list(session.execute(text("SELECT name FROM projects")).scalars())
+
+    assert read(store.engine, names) == ["kept"]
+    assert len(tries) == 2
+    assert [p.name for p in store.projects.list()] == ["kept"]  # the pool recovered
+    admin.dispose()
+    store.close()
+
+
+def test_a_postgres_read_that_keeps_losing_its_connection_is_one_line(
+    postgres_url, data_dir, monkeypatch
+):
+    monkeypatch.setenv("STRATEGY_DB_URL", postgres_url)
+    monkeypatch.setattr(engine_module, "READ_ATTEMPTS", 2)
+    store = open_store()
+    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+
+    def names(session) -> list[str]:
+        _kill_own_connection(admin, session)
+        return list(session.execute(text("SELECT name FROM projects")).scalars())
+
+    with pytest.raises(StoreUnreadable) as refused:
+        read(store.engine, names)
+    message = str(refused.value)
+    assert message.startswith("not read: the connection to the database was lost (")
+    assert message.endswith("try again in a moment — nothing was changed")
+    assert "\n" not in message
+    store.projects.create("after")  # the store works again
+    assert [p.name for p in store.projects.list()] == ["after"]
+    admin.dispose()
+    store.close()
+
+
+def test_a_sqlite_read_locked_out_too_long_is_one_line(data_dir, monkeypatch, capsys):
+    monkeypatch.setattr(engine_module, "BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(engine_module, "READ_ATTEMPTS", 2)
+    store = open_store()
+    store.projects.create("p")
+    store.engine.dispose()  # this process lets go of the file, as another process would not
+    holder = sqlite3.connect(data_dir / "strategy.db", isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")  # another program holds the file, readers too
+    try:
+        with pytest.raises(StoreUnreadable) as caught:
+            store.projects.list()
+        assert str(caught.value).startswith(
+            "not read: another program kept the database locked for too long ("
+        )
+        assert str(caught.value).endswith("try again in a moment — nothing was changed")
+        out = str(data_dir / "r.html")
+        refused(["report", "--project", "p", "--out", out], capsys, "kept the database locked")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert [p.name for p in store.projects.list()] == ["p"]
     store.close()
 
 

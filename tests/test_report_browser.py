@@ -1,8 +1,10 @@
 """The downloaded report in a real browser: opened from disk offline, screenshot, PDF print."""
 
+import io
 import shutil
 
 import pytest
+from pypdf import PdfReader
 
 from diagnostics.report import render_html
 from strategy_app.store import open_store
@@ -43,6 +45,7 @@ def test_report_opens_offline_and_prints_to_pdf(tmp_path):
         expect(page.locator("section#waterfall svg")).to_be_visible()
         expect(page.locator("section#search svg")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        first_heading = page.locator("section h2").first.inner_text()
         pdf = page.pdf(format="A4", print_background=True)
         (ARTIFACTS / "report.pdf").write_bytes(pdf)
         browser.close()
@@ -51,6 +54,10 @@ def test_report_opens_offline_and_prints_to_pdf(tmp_path):
     assert errors == []
     assert pdf.startswith(b"%PDF")
     assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 1
+    # the printed report starts with its first section, not a page left mostly empty
+    first_page = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    assert first_heading in first_page, first_page[:400]
+    assert "Error waterfall" in first_page, first_page[:400]  # the long chart section too
 
 
 def test_share_link_in_the_served_app(served_app, tmp_path):

@@ -222,7 +222,8 @@ def read_returned(returned: Any, number: int) -> pd.DataFrame:
 def check_predictions(
     frame: pd.DataFrame, reference: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
-    """Refuse predictions no waterfall can score: missing columns, empty or NaN predictions,
+    """Refuse predictions no waterfall can score: missing columns, empty or NaN predictions
+    or scores,
     splits not named train/train_dev/dev/test, no dev rows, and (with ``reference``, the
     project's ``id → split``) ids the project lacks or ids in another split than the project's."""
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
@@ -239,6 +240,15 @@ def check_predictions(
             row = int(np.flatnonzero(empty)[0])
             raise TrialFailure(
                 f"{int(empty.sum())} {column} value(s) are NaN or empty (first at row {row})"
+            )
+    if "score" in frame.columns:  # the upload refuses a file with empty scores
+        scores = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float)
+        diverged = ~np.isfinite(scores)
+        if diverged.any():
+            row = int(np.flatnonzero(diverged)[0])
+            raise TrialFailure(
+                f"{int(diverged.sum())} score value(s) are NaN, empty or infinite (first at row "
+                f"{row}): the model's training diverged? try a lower learning rate"
             )
     # the split names are checked once per distinct value (a million rows hold four)
     named = {

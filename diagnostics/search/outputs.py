@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import optuna
 import pandas as pd
@@ -21,9 +21,10 @@ import torch
 from optuna.trial import FrozenTrial
 from torch import nn
 
+from diagnostics.output_files import refuse_input_as_output, write_output
 from diagnostics.search import study as studies
 from diagnostics.search.datasets import Dataset
-from diagnostics.search.settings import SearchSettings
+from diagnostics.search.settings import SearchSettings, search_inputs
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import redact
 from diagnostics.search.tracking import log_predictions
@@ -36,11 +37,32 @@ from diagnostics.search.training import (
     train_model,
 )
 from diagnostics.splitnames import SPLITS
+from diagnostics.validation import InputError
 
 WEIGHTS_FILE = "best_model.pt"
 MODEL_META_FILE = "best_model.json"
 PREDICTIONS_FILE = "predictions.csv"
 TRIALS_FILE = "trials.json"
+OUTPUT_NAMES = (PREDICTIONS_FILE, TRIALS_FILE, WEIGHTS_FILE, MODEL_META_FILE)
+SPACE_FILE = "space-round-{number}.json"
+
+
+def check_search_outputs(out_dir: Path, inputs: Sequence[str | None], rounds: int) -> None:
+    """Refuse an output folder where one of the search's files would replace one of ``inputs``."""
+    names = [*OUTPUT_NAMES, *(SPACE_FILE.format(number=n) for n in range(1, rounds + 1))]
+    for name in names:
+        refuse_input_as_output(out_dir / name, inputs)
+
+
+def write_search_file(
+    out_dir: Path,
+    name: str,
+    content: bytes | Callable[[BinaryIO], None],
+    inputs: Sequence[str | None],
+) -> Path:
+    """Write one of the search's output files through the one writer: never over an input,
+    written to a temporary file and renamed into place."""
+    return write_output(out_dir / name, content, inputs)
 
 
 def predictions_frame(
@@ -66,12 +88,19 @@ def predictions_frame(
 
 
 def save_best_model(
-    out_dir: Path, model: nn.Module, config: TrainConfig, data: Dataset, extra: dict[str, Any]
+    out_dir: Path,
+    model: nn.Module,
+    config: TrainConfig,
+    data: Dataset,
+    extra: dict[str, Any],
+    inputs: Sequence[str | None] = (),
 ) -> Path:
     """Write the ``state_dict`` and its JSON description; returns the weights path."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    weights = out_dir / WEIGHTS_FILE
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, weights)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    weights = write_search_file(
+        out_dir, WEIGHTS_FILE, lambda stream: torch.save(state, stream), inputs
+    )
     meta = {
         "config": config.to_dict(),
         "n_features": data.n_features,
@@ -79,7 +108,8 @@ def save_best_model(
         "dataset": data.name,
         **extra,
     }
-    (out_dir / MODEL_META_FILE).write_text(json.dumps(meta, indent=2, default=_plain))
+    text = json.dumps(meta, indent=2, default=_plain)
+    write_search_file(out_dir, MODEL_META_FILE, text.encode(), inputs)
     return weights
 
 
@@ -146,8 +176,16 @@ def finish_search(
     device = next(model.parameters()).device
     x_test = torch.as_tensor(data.x["test"], device=device)
     _, test_accuracy = evaluate(model, x_test, torch.as_tensor(data.y["test"], device=device))
-    predictions = out_dir / PREDICTIONS_FILE
-    predictions_frame(model, data, device).to_csv(predictions, index=False)
+    inputs = search_inputs(settings, spec)
+    frame = predictions_frame(model, data, device)
+    if not frame["score"].notna().all():  # never a file with empty scores (the upload's rule)
+        raise InputError(
+            f"the best trial retrained for {final_epochs} epochs diverged (its scores are NaN); "
+            "no model or predictions were written — lower the learning rate or narrow the space"
+        )
+    predictions = write_search_file(
+        out_dir, PREDICTIONS_FILE, frame.to_csv(index=False).encode(), inputs
+    )
     tracked = None
     if settings.mlflow:  # the best trial's run keeps the predictions, as diagnose reads them
         tracked = log_predictions(
@@ -159,13 +197,15 @@ def finish_search(
         winner.config,
         data,
         {"study": study.study_name, "trial": winner.trial.number},
+        inputs,
     )
     trials = []
     for name in names:
         round_study = optuna.load_study(study_name=name, storage=storage)
         round_space = studies.space_of(round_study)
         trials += [_trial_row(t, round_space, name) for t in studies.own_trials(round_study)]
-    (out_dir / TRIALS_FILE).write_text(json.dumps(trials, indent=2, default=str))
+    text = json.dumps(trials, indent=2, default=str)
+    write_search_file(out_dir, TRIALS_FILE, text.encode(), inputs)
     summary_trials = [
         {**{k: v for k, v in t.items() if k != "history"}, "epochs_run": len(t["history"])}
         for t in trials

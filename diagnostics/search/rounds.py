@@ -22,7 +22,13 @@ from optuna.trial import TrialState
 
 from diagnostics.search import study as studies
 from diagnostics.search.datasets import ClassificationOptions
-from diagnostics.search.outputs import finish_search, slug
+from diagnostics.search.outputs import (
+    SPACE_FILE,
+    check_search_outputs,
+    finish_search,
+    slug,
+    write_search_file,
+)
 from diagnostics.search.scored import (
     failing_start,
     finish_scored,
@@ -31,7 +37,7 @@ from diagnostics.search.scored import (
     resolve_objective,
     stored_objective,
 )
-from diagnostics.search.settings import RoundJob, SearchSettings
+from diagnostics.search.settings import RoundJob, SearchSettings, search_inputs
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import open_storage, redact, resolve_storage
 from diagnostics.search.workers import load_search_data, run_round
@@ -51,14 +57,16 @@ def run_search(
     """
     settings.check()
     spec = resolve_storage(settings.storage, settings.data_dir, settings.team_storage)
-    storage = open_storage(spec, settings.max_retry)
     base = settings.study or time.strftime("search-%Y%m%d-%H%M%S")
     names = studies.round_names(base, settings.rounds)
+    out_dir = Path(settings.out_dir or Path(settings.data_dir) / "search" / slug(base))
+    inputs = search_inputs(settings, spec)
+    check_search_outputs(out_dir, inputs, len(names))  # before any study is made
+    storage = open_storage(spec, settings.max_retry)
     settings = _resume_settings(storage, names[0], replace(settings, study=base))
     builtin = settings.objective is None
     data = load_search_data(settings) if builtin else None
     space = settings.space
-    out_dir = Path(settings.out_dir or Path(settings.data_dir) / "search" / slug(base))
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = replace(settings, out_dir=str(out_dir))
     if not builtin:
@@ -87,8 +95,8 @@ def run_search(
         stop_reason = failing_start(study)
         if stop_reason:
             raise InputError(stop_reason)
-        space_file = out_dir / f"space-round-{number}.json"
-        space_file.write_text(json.dumps(space.to_dict(), indent=2))
+        text = json.dumps(space.to_dict(), indent=2)
+        write_search_file(out_dir, SPACE_FILE.format(number=number), text.encode(), inputs)
         own = studies.own_trials(study)
         rounds.append(
             {

@@ -18,7 +18,6 @@ import json
 import logging
 import math
 import os
-import shutil
 import socket
 import threading
 import time
@@ -31,6 +30,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from diagnostics.output_files import write_output
 from diagnostics.search import study as studies
 from diagnostics.search.objective import (
     Goal,
@@ -43,7 +43,7 @@ from diagnostics.search.objective import (
     score_predictions,
 )
 from diagnostics.search.script import CommandObjective
-from diagnostics.search.settings import SearchSettings, SearchStopped
+from diagnostics.search.settings import SearchSettings, SearchStopped, search_inputs
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import HEARTBEAT_INTERVAL_S, redact
 from diagnostics.splitnames import SPLIT_ALIASES
@@ -367,13 +367,14 @@ def finish_scored(
     kept = {(study.study_name, t.number) for t in top} | {(study.study_name, best.number)}
     kept |= {(study.study_name, n) for n in pareto or []}
     removed = _remove_predictions(rows, kept)
-    predictions = out_dir / PREDICTIONS_FILE
+    inputs = search_inputs(settings, spec)
     source = Path(best_row["predictions"])
     if source.suffix == ".parquet":
-        pd.read_parquet(source).to_csv(predictions, index=False)
+        content = pd.read_parquet(source).to_csv(index=False).encode()
     else:
-        shutil.copyfile(source, predictions)
-    (out_dir / TRIALS_FILE).write_text(json.dumps(rows, indent=2, default=str))
+        content = source.read_bytes()
+    predictions = write_output(out_dir / PREDICTIONS_FILE, content, inputs)
+    write_output(out_dir / TRIALS_FILE, json.dumps(rows, indent=2, default=str).encode(), inputs)
     levels = best_row["levels"]
     error_metric = settings.metric in (None, "error") and (best.user_attrs.get("metric") == "error")
     return {

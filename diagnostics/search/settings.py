@@ -39,6 +39,14 @@ CLI_WORDS = {
 }
 
 
+def search_inputs(settings: SearchSettings, spec: str) -> list[str | None]:
+    """The files a search reads (a ``csv:``/``parquet:`` dataset, its storage file), none of
+    which it may write; remote locations are left out."""
+    kind, _, path = (settings.dataset or "").partition(":")
+    storage = spec.removeprefix("sqlite:///")
+    return [path if kind in ("csv", "parquet") else None, None if "://" in storage else storage]
+
+
 class SearchStopped(Exception):
     """A stop was requested; the worker ends after the current epoch."""
 

@@ -8,6 +8,7 @@ Storage writes are kept few: each costs an fsync on a journal file, a round trip
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.context
@@ -26,7 +27,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from diagnostics.search import study as studies
 from diagnostics.search.datasets import Dataset, load_dataset
-from diagnostics.search.objective import score_predictions
+from diagnostics.search.objective import TrialFailure, score_predictions
 from diagnostics.search.outputs import predictions_frame
 from diagnostics.search.scored import (
     STOP_CHECK_S,
@@ -164,7 +165,13 @@ class Objective:
         result = train_model(config, self.data, on_epoch=on_epoch, device=self.device)
         trial.set_user_attr("history", history)
         # the trial's predictions scored by the waterfall, as every user objective's are
-        score = score_predictions(predictions_frame(result.model, self.data, result_device(result)))
+        try:
+            score = score_predictions(
+                predictions_frame(result.model, self.data, result_device(result))
+            )
+        except TrialFailure as exc:  # a diverged model: a failed trial, in one line
+            trial.set_user_attr("error", f"trial {trial.number}: {exc}")
+            return math.nan
         for key in ("levels", "gaps", "gap_intervals"):
             trial.set_user_attr(key, score[key])
         return result.dev_accuracy

@@ -50,6 +50,7 @@ from strategy_app.store.suggestions import ACCEPTED, DISMISSED, StoredSuggestion
 from strategy_app.versions.service import VersionFile, file_of, read_file, read_version
 
 ALL_EXAMPLES, ANY_SUGGESTION, CARRIED_OVER = "all examples", "with a suggestion", "carried over"
+UNREADABLE_NAMED = 5  # unreadable images named one by one; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,21 @@ class Evidence:
     label_issues: LabelIssues | None = None
     image_flags: ImageFlags | None = None
     problems: tuple[str, ...] = ()
+
+    def unreadable_images(self) -> str | None:
+        """One line naming the sample's images image-flags could not read (so they have no
+        flags), or None when every image was read."""
+        found = list(self.image_flags.unreadable.values()) if self.image_flags else []
+        if not found:
+            return None
+        named = "; ".join(found[:UNREADABLE_NAMED])
+        more = (
+            f"; and {len(found) - UNREADABLE_NAMED} more" if len(found) > UNREADABLE_NAMED else ""
+        )
+        return (
+            f"{len(found)} image(s) of the sample could not be read, so they have no image "
+            f"flags: {named}{more} — upload an images zip holding them as PNG or JPEG"
+        )
 
 
 def label_issues_of(store: Store, state: DiagnoseState) -> LabelIssues | None:

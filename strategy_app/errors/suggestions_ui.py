@@ -28,6 +28,7 @@ CHOICE_KEY = "label_filter_choice_{}"  # the chosen filter, kept across decision
 DECIDED_KEY = "_suggestion_decided_{}"  # the last decision, toasted by the next run
 OFFERED_KEY = "_label_offered_{}"
 PROBLEMS_KEY = "_label_evidence_problems_{}"
+UNREADABLE_KEY = "_label_unreadable_images_{}"
 DECISIONS_KEY = "label_decisions_{}_{}"
 DRAW_FROM_KEY = "sample_from_{}"
 ALL_ERRORS = "all dev errors"
@@ -53,17 +54,22 @@ def sample_suggestions(
     stored = evidence.offer_suggestions(store, version, labels, found)
     st.session_state[key] = layout_of(labels)
     st.session_state[PROBLEMS_KEY.format(version.id)] = list(found.problems)
+    st.session_state[UNREADABLE_KEY.format(version.id)] = found.unreadable_images()
     return stored
 
 
 def evidence_problems(version: ModelVersion) -> None:
-    """Why a search found nothing to suggest (a refused ``prob_`` column, say), as captions;
-    and the toast of the last *Accept* / *Dismiss* (its callback cannot show one)."""
+    """Why a search found nothing to suggest (a refused ``prob_`` column, say), as captions; the
+    images image-flags could not read, as a warning; and the toast of the last *Accept* /
+    *Dismiss* (its callback cannot show one)."""
     decided = st.session_state.pop(DECIDED_KEY.format(version.id), None)
     if decided:
         st.toast(escape_markdown(decided), icon=":material/check:")
     for problem in st.session_state.get(PROBLEMS_KEY.format(version.id), []):
         st.caption(f":material/info: No suggestions from one search: {escape_markdown(problem)}")
+    unreadable = st.session_state.get(UNREADABLE_KEY.format(version.id))
+    if unreadable:
+        st.warning(escape_markdown(unreadable), icon=":material/broken_image:")
 
 
 def filter_choice(

@@ -10,9 +10,11 @@ continued from its checkpoint. Runs are recorded per project in the store.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -291,14 +293,18 @@ def start_search(
     request.check_objective()
     request = replace(request, mlflow=tracking_uri(request.mlflow))
     name = _run_name(name, "search")
-    if any(r.name == name for r in store.search_runs.list(project_id)):
-        raise InputError(f"a run named '{name}' exists in this project; pick another name")
     storage = resolve_storage(None, store.folder, database_url())
     out_dir = _out_dir(store, project_id, name)
     record = request.to_record()
-    run = store.search_runs.add(project_id, "caviar", name, storage, record, str(out_dir))
-    store.audit.record(user.identity, SEARCH_START, project_id, name, {"kind": "caviar"})
-    return _launch_search(store, run)
+
+    def save() -> SearchRun:
+        if any(r.name == name for r in store.search_runs.list(project_id)):
+            raise InputError(f"a run named '{name}' exists in this project; pick another name")
+        run = store.search_runs.add(project_id, "caviar", name, storage, record, str(out_dir))
+        store.audit.record(user.identity, SEARCH_START, project_id, name, {"kind": "caviar"})
+        return run
+
+    return _launch_search(store, store.atomic(save))  # saved with its audit entry, then launched
 
 
 def run_settings(store: Store, run: SearchRun) -> SearchSettings:
@@ -344,9 +350,41 @@ def _launch_search(store: Store, run: SearchRun) -> SearchRun:
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = write_settings(run_settings(store, run), out_dir / SETTINGS_FILE)
     command = [sys.executable, "-m", "strategy_app", "search", "--settings", str(settings)]
-    pid = _launch([*command, "--json"], out_dir)
-    store.search_runs.update(run.id, pid=pid)
+    return _started(store, run, [*command, "--json"])
+
+
+def _started(store: Store, run: SearchRun, command: list[str]) -> SearchRun:
+    """Launch the saved run's process (after its record and audit entry committed, so a retried
+    transaction never launches twice) and save its process id.
+
+    A process that cannot start, or whose id cannot be saved, leaves the run saved and not
+    running (a process the app cannot see would run twice after a Resume): the message says so.
+    """
+    try:
+        pid = _launch(command, Path(run.out_dir))
+    except OSError as exc:
+        raise InputError(
+            f"run '{run.name}' is saved but did not start: {exc.strerror or exc}; press Resume "
+            "to start it"
+        ) from None
+    try:
+        store.search_runs.update(run.id, pid=pid)
+    except InputError as exc:
+        _end(pid)
+        raise InputError(
+            f"run '{run.name}' is saved but not running: its process was stopped because {exc}; "
+            "press Resume to start it"
+        ) from None
     return replace(run, pid=pid)
+
+
+def _end(pid: int) -> None:
+    """Kill a process this app just started (its whole session) and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    child = CHILDREN.pop(pid, None)
+    if child is not None:
+        child.wait()
 
 
 def _study_names(run: SearchRun) -> list[str]:
@@ -640,9 +678,13 @@ def start_panda(
     name = _run_name(name, "panda")
     out_dir = _out_dir(store, project_id, name)
     settings = {"dataset": dataset, "params": params, "epochs": epochs, "seed": 0}
-    run = store.search_runs.add(project_id, "panda", name, "", settings, str(out_dir))
-    store.audit.record(user.identity, SEARCH_START, project_id, name, {"kind": "panda"})
-    return _launch_panda(store, run)
+
+    def save() -> SearchRun:
+        run = store.search_runs.add(project_id, "panda", name, "", settings, str(out_dir))
+        store.audit.record(user.identity, SEARCH_START, project_id, name, {"kind": "panda"})
+        return run
+
+    return _launch_panda(store, store.atomic(save))  # saved with its audit entry, then launched
 
 
 def continue_panda(
@@ -655,8 +697,12 @@ def continue_panda(
         raise InputError(f"run '{run.name}' is still training; stop it first")
     TrainConfig.from_params(params)
     settings = {**run.settings, "params": params, "epochs": epochs}
-    store.search_runs.update(run.id, pid=run.pid, settings=settings)
-    store.audit.record(user.identity, SEARCH_START, run.project_id, run.name, {"resumed": True})
+
+    def save() -> None:
+        store.search_runs.update(run.id, pid=run.pid, settings=settings)
+        store.audit.record(user.identity, SEARCH_START, run.project_id, run.name, {"resumed": True})
+
+    store.atomic(save)  # the new settings with their audit entry, then launched
     return _launch_panda(store, replace(run, settings=settings))
 
 
@@ -666,9 +712,7 @@ def _launch_panda(store: Store, run: SearchRun) -> SearchRun:
     (out_dir / STOP_FILE).unlink(missing_ok=True)
     (out_dir / PANDA_FILE).write_text(json.dumps(run.settings))
     command = [sys.executable, "-m", "strategy_app.search.service", "panda", str(out_dir)]
-    pid = _launch(command, out_dir)
-    store.search_runs.update(run.id, pid=pid)
-    return replace(run, pid=pid)
+    return _started(store, run, command)
 
 
 def stop_panda(store: Store, run: SearchRun, user: User) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from diagnostics.validation import InputError
 from strategy_app.store.audit import AuditRepository
@@ -40,8 +40,10 @@ from strategy_app.store.engine import (
     damaged,
     data_dir,
     database_url,
+    is_locked,
     make_engine,
     storage_url,
+    unreadable,
 )
 from strategy_app.store.labels import LabelRepository
 from strategy_app.store.migrate import upgrade
@@ -134,6 +136,8 @@ def open_store(url: str | None = None, folder: Path | None = None) -> Store:
         upgrade(engine)
     except DatabaseError as exc:
         engine.dispose()
+        if isinstance(exc, OperationalError) and is_locked(exc):  # busy, not damaged
+            raise unreadable(engine, exc) from None
         reason = (str(exc.orig).strip().splitlines() or [type(exc).__name__])[0]
         database = engine.url.database
         if engine.url.get_backend_name() == "sqlite" and database is not None:

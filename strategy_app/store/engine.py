@@ -40,6 +40,7 @@ UNWRITABLE = {
     "database is busy": "another program kept the database locked for too long",
 }
 INTEGRITY_RETRIES = 2
+READ_ATTEMPTS = 4
 
 T = TypeVar("T")
 _ENGINES: dict[Path, weakref.WeakSet[Engine]] = {}  # this process's engines per SQLite file
@@ -124,6 +125,11 @@ class _Unit:
 
 
 _UNITS: ContextVar[dict[int, _Unit] | None] = ContextVar("store_units", default=None)
+
+
+class StoreUnreadable(InputError):
+    """A read the database could not answer after its retries (connection lost, file locked);
+    one line, and nothing was changed."""
 
 
 class StoreUnwritable(InputError):
@@ -369,11 +375,42 @@ def _retried(engine: Engine, attempt: Callable[[], T]) -> T:
     )
 
 
+def unreadable(engine: Engine, error: DBAPIError) -> StoreUnreadable:
+    """The one line for a read that a lock or a lost connection kept from an answer."""
+    locked = isinstance(error, OperationalError) and is_locked(error)
+    why = (
+        "another program kept the database locked for too long"
+        if locked
+        else f"the connection to the database was lost ({one_line(error.orig, 120)})"
+    )
+    where = engine.url.render_as_string(hide_password=True)
+    return StoreUnreadable(
+        f"not read: {why} ({where}); try again in a moment — nothing was changed"
+    )
+
+
 def read(engine: Engine, work: Callable[[Session], T]) -> T:
     """Run ``work`` in a read-only session (objects stay usable after it closes); inside
-    :func:`atomic`, in that call's transaction, so it sees what the call wrote so far."""
+    :func:`atomic`, in that call's transaction, so it sees what the call wrote so far (and is
+    retried with it).
+
+    A read whose connection was lost mid-query (a restarted PostgreSQL, a dropped network) or
+    whose SQLite file stayed locked is run again on a fresh connection (reading twice changes
+    nothing); after :data:`READ_ATTEMPTS` it raises :class:`StoreUnreadable`, one line.
+    """
     unit = (_UNITS.get() or {}).get(id(engine))
     if unit is not None:
         return work(unit.session)
-    with StoreSession(engine, expire_on_commit=False) as session:
-        return work(session)
+    for number in range(READ_ATTEMPTS):
+        try:
+            with StoreSession(engine, expire_on_commit=False) as session:
+                return work(session)
+        except DBAPIError as exc:
+            locked = isinstance(exc, OperationalError) and is_locked(exc)
+            if not (locked or exc.connection_invalidated):
+                raise
+            if number < READ_ATTEMPTS - 1:
+                time.sleep(0.05 * 2**number * (1 + random.random()))
+                continue
+            raise unreadable(engine, exc) from None
+    raise AssertionError("unreachable: the last attempt returns or raises")
