@@ -150,4 +150,7 @@ def test_a_two_objective_search_draws_its_pareto_front_on_the_page(configured, t
     assert pareto["width"] == "container"
     front = f"{len(result['pareto'])} of {result['n_complete']} completed trials"
     assert pareto["title"]["subtitle"].startswith(front)
+    if result["removed"]["files"]:
+        kept = f"Predictions kept for the {len(result['pareto'])} trials on the Pareto front"
+        assert any(kept in c.value for c in at.caption)
     store.close()

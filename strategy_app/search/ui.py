@@ -485,8 +485,14 @@ def _scored_trials(store: Store, project_id: int, run: SearchRun, result: dict |
         st.success(f"Best: trial {best['trial']} ({levels}).")
         removed = result.get("removed") or {}
         if removed.get("files"):
+            front = result.get("pareto")
+            kept = (
+                f"the {len(front)} trials on the Pareto front"
+                if front
+                else f"the best {len(result['finalists'])} trials"
+            )
             st.caption(
-                f"Predictions kept for the best {len(result['finalists'])} trials; "
+                f"Predictions kept for {kept}; "
                 f"{removed['files']} others removed ({removed['bytes'] / 1e6:.1f} MB freed)."
             )
     rows = search_jobs.scored_trials(run)
