@@ -486,13 +486,13 @@ def _scored_trials(store: Store, project_id: int, run: SearchRun, result: dict |
         removed = result.get("removed") or {}
         if removed.get("files"):
             front = result.get("pareto")
-            kept = (
+            holders = (
                 f"the {len(front)} trials on the Pareto front"
                 if front
                 else f"the best {len(result['finalists'])} trials"
             )
             st.caption(
-                f"Predictions kept for {kept}; "
+                f"Predictions kept for {holders}; "
                 f"{removed['files']} others removed ({removed['bytes'] / 1e6:.1f} MB freed)."
             )
     rows = search_jobs.scored_trials(run)
