@@ -50,9 +50,10 @@ def best_trial(seed: int, space: dict) -> dict:
                 study=f"default-space-{seed}",
             )
         )
-    value = max(t["value"] for t in result["trials"] if t["value"] is not None)
-    best = next(t for t in result["trials"] if t["value"] == value)
-    return {"value": value, "lr": best["params"]["lr"], "retrained": result["best"]["dev_accuracy"]}
+    error = min(t["value"] for t in result["trials"] if t["value"] is not None)  # dev error
+    best = next(t for t in result["trials"] if t["value"] == error)
+    retrained = result["best"]["dev_accuracy"]
+    return {"value": 1 - error, "lr": best["params"]["lr"], "retrained": retrained}
 
 
 @contextlib.contextmanager

@@ -656,8 +656,8 @@ def search_params_chart(
         panels.append(_layer(*layers).properties(width=PARAM_PANEL_PX, height=130))
     return alt.concat(*panels, columns=columns, spacing=18).properties(
         title=alt.Title(
-            "Dev accuracy vs each parameter",
-            subtitle="each point a trial (dev accuracy, 0–100%); bands: the narrowed range "
+            "Dev error vs each parameter",
+            subtitle="each point a trial (dev error, 0–100%); bands: the narrowed range "
             "a later round searched",
             anchor="start",
         )
@@ -681,7 +681,7 @@ def importance_chart(importances: Mapping[str, float]) -> alt.LayerChart:
     bars = base.mark_bar(color=GAP_COLOR, cornerRadius=2).encode(
         x=alt.X(
             "importance:Q",
-            title="share of the variation in dev accuracy",
+            title="share of the variation in dev error",
             axis=alt.Axis(format=".0%", tickCount=5),
             scale=alt.Scale(domain=[0, max(1e-9, float(frame["importance"].max())) * 1.15]),
         ),
@@ -793,5 +793,70 @@ def embedding_map_chart(points: pd.DataFrame, colour: str, *, title: str) -> alt
         )
         .add_params(box)
         .properties(height=320, autosize=FIT_WIDTH, title=title)
+    )
+    return chart
+
+
+TARGET_LABELS = {"dev_error": "dev error", "time": "training time (s)", **GAP_LABELS}
+
+
+def pareto_chart(
+    trials: Sequence[Mapping[str, Any]], targets: Sequence[str], front: Sequence[int]
+) -> alt.LayerChart:
+    """A two-objective search: each completed trial at (first target, second target), lower is
+    better on both; the Pareto front's trials in red, joined by a step line (no trial lies below
+    and left of it). Fits the width of its column."""
+    rows = [
+        {
+            "trial": t["number"],
+            "x": t["values"][0],
+            "y": t["values"][1],
+            "front": t["number"] in front,
+        }
+        for t in trials
+        if t["state"] == "complete" and t.get("values") and None not in t["values"][:2]
+    ]
+    frame = pd.DataFrame(rows, columns=["trial", "x", "y", "front"])
+    on_front = frame[frame["front"]].sort_values("x")
+
+    def axis(target: str) -> alt.Axis:
+        label = TARGET_LABELS.get(target, target) + " (lower is better)"
+        return alt.Axis(title=label, format=".2f" if target == "time" else ".1%")
+
+    x = alt.X("x:Q", axis=axis(targets[0]), scale=alt.Scale(zero=False, padding=12))
+    y = alt.Y("y:Q", axis=axis(targets[1]), scale=alt.Scale(zero=False, padding=12))
+    tooltip = ["trial", alt.Tooltip("x:Q", title=targets[0]), alt.Tooltip("y:Q", title=targets[1])]
+    line = (
+        alt.Chart(on_front)
+        .mark_line(interpolate="step-after", color=LARGEST_GAP_COLOR, strokeWidth=2)
+        .encode(x=x, y=y)
+    )
+    points = (
+        alt.Chart(frame)
+        .mark_circle(size=70, opacity=0.9)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color(
+                "front:N",
+                scale=alt.Scale(domain=[True, False], range=[LARGEST_GAP_COLOR, LEVEL_COLOR]),
+                legend=alt.Legend(title="on the Pareto front", orient="top"),
+            ),
+            tooltip=tooltip,
+        )
+    )
+    chart: alt.LayerChart = (
+        _layer(line, points)
+        .properties(
+            width="container",
+            height=300,
+            title=alt.Title(
+                "Pareto front",
+                subtitle=f"{len(on_front)} of {len(frame)} completed trials: none does better "
+                "on both",
+                anchor="start",
+            ),
+        )
+        .configure_view(stroke=None)
     )
     return chart

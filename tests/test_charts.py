@@ -181,3 +181,20 @@ def test_a_long_split_bar_carries_its_label_inside():
     assert texts[0]["mark"]["align"] == "right" and texts[0]["mark"]["color"] == "white"
     width, _ = _svg_size(split_plan_chart(plan))
     assert width <= MAIN_COLUMN_1024_PX
+
+
+def test_the_pareto_chart_marks_the_front_and_skips_unfinished_trials():
+    from diagnostics.charts import pareto_chart
+
+    trials = [
+        {"number": 0, "state": "complete", "values": [0.10, 5.0]},
+        {"number": 1, "state": "complete", "values": [0.20, 1.0]},
+        {"number": 2, "state": "complete", "values": [0.25, 6.0]},
+        {"number": 3, "state": "fail", "values": None},
+    ]
+    spec = pareto_chart(trials, ["dev_error", "time"], [0, 1]).to_dict()
+    rows = [r for data in spec["datasets"].values() for r in data]
+    assert {r["trial"] for r in rows} == {0, 1, 2}
+    assert sorted({r["trial"] for r in rows if r["front"]}) == [0, 1]
+    assert spec["width"] == "container"
+    assert "2 of 3 completed trials" in spec["title"]["subtitle"]

@@ -70,20 +70,7 @@ def test_a_configured_model_is_searched_and_a_trial_kept_at_two_widths(served_ap
     expect.set_options(timeout=180_000)
     with sync_playwright() as playwright:
         browser, page = search_page(playwright, served_app, "my model")
-        expect(page.get_by_role("heading", name="Search space")).to_be_visible()
-        page.get_by_label("Model", exact=True).click()
-        page.get_by_role("option", name="linear").click()
-        expect(page.get_by_text("tests.objectives.models:logistic").first).to_be_visible()
-        for label, value in (("Coarse-to-fine rounds", "1"), ("Trials per round", "3")):
-            field = page.get_by_role("spinbutton", name=label)
-            field.fill(value)
-            field.press("Enter")
-            expect(field).to_have_value(value)
-        page.get_by_role("button", name="Start search").click()
-        try:
-            expect(page.get_by_text("Best: trial")).to_be_visible()
-        except AssertionError as exc:
-            raise AssertionError(app_server.what_the_app_showed(page, tmp_path)) from exc
+        _search_linear(page, tmp_path, trials=3)
         page.get_by_text("Best: trial").scroll_into_view_if_needed()
         page.screenshot(path=str(app_server.ARTIFACTS / "search-objective-1400.png"))
         page.get_by_role("button", name="Compare with the current version").click()
@@ -93,4 +80,56 @@ def test_a_configured_model_is_searched_and_a_trial_kept_at_two_widths(served_ap
         page.set_viewport_size({"width": 1024, "height": 1300})
         page.get_by_text("as the project's new version").scroll_into_view_if_needed()
         page.screenshot(path=str(app_server.ARTIFACTS / "search-objective-1024.png"))
+        browser.close()
+
+
+def _search_linear(page, tmp_path, trials: int, goal: str | None = None) -> None:
+    """Pick the configured model, one round of ``trials`` trials (minimising ``goal``, a
+    Minimise option), start it and wait for its result."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", name="Search space")).to_be_visible()
+    page.get_by_label("Model", exact=True).click()
+    page.get_by_role("option", name="linear").click()
+    expect(page.get_by_text("tests.objectives.models:logistic").first).to_be_visible()
+    if goal:
+        page.get_by_label("Minimise", exact=True).click()
+        page.get_by_role("option", name=goal).click()
+    for label, value in (("Coarse-to-fine rounds", "1"), ("Trials per round", str(trials))):
+        field = page.get_by_role("spinbutton", name=label)
+        field.fill(value)
+        field.press("Enter")
+        expect(field).to_have_value(value)
+    page.get_by_role("button", name="Start search").click()
+    try:
+        expect(page.get_by_text("Best: trial")).to_be_visible()
+    except AssertionError as exc:
+        raise AssertionError(app_server.what_the_app_showed(page, tmp_path)) from exc
+
+
+def test_a_two_objective_search_draws_its_pareto_front_inside_its_column(served_app, tmp_path):
+    """dev error and training time: the Pareto front's chart fits the page's column at 1400 and
+    1024 px (screenshots search-pareto-1400.png, -1024.png)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "objectives.toml").write_text(OBJECTIVES)
+    expect.set_options(timeout=180_000)
+    with sync_playwright() as playwright:
+        browser, page = search_page(playwright, served_app, "pareto")
+        _search_linear(page, tmp_path, trials=5, goal="dev error and training time (Pareto front)")
+        for width in (1400, 1024):
+            page.set_viewport_size({"width": width, "height": 1300})
+            chart = page.locator('[data-testid="stVegaLiteChart"]').last
+            expect(chart).to_be_visible()
+            chart.scroll_into_view_if_needed()
+            page.wait_for_timeout(800)  # vega lays the chart out to the new width
+            main = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()
+            box = chart.bounding_box()
+            assert main and box and box["width"] > 200
+            assert (
+                box["x"] >= main["x"] - 1
+                and box["x"] + box["width"] <= main["x"] + main["width"] + 1
+            )
+            page.screenshot(path=str(app_server.ARTIFACTS / f"search-pareto-{width}.png"))
         browser.close()

@@ -126,3 +126,31 @@ def test_a_worse_trial_is_called_worse(configured, tmp_path):
     assert beside["worse"] and beside["summary"].startswith(f"Trial {number} is WORSE than v1")
     assert json.dumps(beside)  # plain data for the page
     store.close()
+
+
+def test_a_two_objective_search_draws_its_pareto_front_on_the_page(configured, tmp_path):
+    store = open_store()
+    pid = store.projects.create("pareto").id
+    _current_version(store, pid, tmp_path)
+    at = AppTest.from_file(str(PAGES_DIR / "search.py"), default_timeout=60).run()
+    at.selectbox(key=f"search_model_{pid}").set_value("linear").run()
+    at.selectbox(key=f"search_optimize_{pid}").set_value("dev_error,time").run()
+    at.number_input(key=f"search_rounds_{pid}").set_value(1)
+    at.number_input(key=f"search_trials_{pid}").set_value(4)
+    at.selectbox(key=f"search_sampler_{pid}").set_value("random")
+    at.button(key=f"search_start_{pid}").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    [run] = store.search_runs.list(pid)
+    result = _finished(run)
+    assert result["pareto"]
+    at.run()
+    assert not at.exception
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    [pareto] = [s for s in specs if s.get("title", {}).get("text") == "Pareto front"]
+    assert pareto["width"] == "container"
+    front = f"{len(result['pareto'])} of {result['n_complete']} completed trials"
+    assert pareto["title"]["subtitle"].startswith(front)
+    if result["removed"]["files"]:
+        kept = f"Predictions kept for the {len(result['pareto'])} trials on the Pareto front"
+        assert any(kept in c.value for c in at.caption)
+    store.close()

@@ -58,10 +58,14 @@ def test_every_trial_is_an_mlflow_run_with_params_curves_and_final_value(
         assert run.info.status == "FINISHED" and run.data.tags["optuna.state"] == "COMPLETE"
         assert run.info.run_name == f"trial {number}"
         assert run.data.params == {k: str(v) for k, v in trial["params"].items()}
-        assert run.data.metrics["final_dev_accuracy"] == pytest.approx(trial["value"])
+        # the study minimises dev error; final_dev_accuracy keeps its meaning (1 − dev error)
+        assert run.data.metrics["final_value"] == pytest.approx(trial["value"])
+        assert run.data.metrics["final_dev_accuracy"] == pytest.approx(1 - trial["value"])
         curve = client.get_metric_history(run.info.run_id, "dev_accuracy")
         assert [m.step for m in sorted(curve, key=lambda m: m.step)] == [1, 2]
-        assert max(curve, key=lambda m: m.step).value == pytest.approx(trial["value"])
+        assert max(curve, key=lambda m: m.step).value == pytest.approx(1 - trial["value"])
+        errors = client.get_metric_history(run.info.run_id, "dev_error")
+        assert max(errors, key=lambda m: m.step).value == pytest.approx(trial["value"])
         assert {"dev_loss", "train_loss", "train_accuracy"} <= set(run.data.metrics)
     # the same study, extended by 2 trials, logs them to the same experiment
     _search(capsys, "--trials", "3", "--add-trials", "2", "--study", "tracked", "--mlflow", uri)

@@ -70,15 +70,18 @@ class TrialContext:
     on_report: Callable[[float, int], None] | None = field(default=None, repr=False)
     prune_check: Callable[[], bool] | None = field(default=None, repr=False)
 
-    def report(self, value: float, step: int) -> None:
-        """Record an intermediate dev error at ``step`` (a finite number)."""
+    def report(self, value: float, step: int, **curves: float) -> None:
+        """Record an intermediate dev error at ``step`` (a finite number); optional named
+        ``curves`` (e.g. ``train_loss=0.3``) are kept beside it in the history (MLflow logs
+        them as metric histories)."""
         try:
             value, step = float(value), int(step)
+            extra = {name: float(v) for name, v in curves.items()}
         except (TypeError, ValueError) as exc:
             raise TrialFailure(f"report({value!r}, {step!r}): not a number and a step") from exc
         if not math.isfinite(value):
             raise TrialFailure(f"reported a non-finite dev error ({value}) at step {step}")
-        self.history.append({"step": step, "dev_error": value})
+        self.history.append({"step": step, "dev_error": value, **extra})
         if self.on_report is not None:
             self.on_report(value, step)
 

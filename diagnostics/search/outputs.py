@@ -1,5 +1,5 @@
-"""What a search leaves behind: the finalists trained fully, the best model's weights and its
-predictions on every split, and every trial's curve.
+"""What a search of the built-in MLP leaves behind: the finalists trained fully, the best model's
+weights and its predictions on every split (scored by the waterfall), and every trial's row.
 
 The weights are a plain ``state_dict`` (loaded back with ``torch.load(..., weights_only=True)``)
 beside a JSON file with the architecture and class names, so nothing is ever unpickled. The
@@ -24,6 +24,13 @@ from torch import nn
 from diagnostics.output_files import refuse_input_as_output, write_output
 from diagnostics.search import study as studies
 from diagnostics.search.datasets import Dataset
+from diagnostics.search.objective import score_predictions
+from diagnostics.search.scored import (
+    PREDICTIONS_FILE,
+    TRIALS_FILE,
+    remove_predictions,
+    trial_rows,
+)
 from diagnostics.search.settings import SearchSettings, search_inputs
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import redact
@@ -41,8 +48,6 @@ from diagnostics.validation import InputError
 
 WEIGHTS_FILE = "best_model.pt"
 MODEL_META_FILE = "best_model.json"
-PREDICTIONS_FILE = "predictions.csv"
-TRIALS_FILE = "trials.json"
 OUTPUT_NAMES = (PREDICTIONS_FILE, TRIALS_FILE, WEIGHTS_FILE, MODEL_META_FILE)
 SPACE_FILE = "space-round-{number}.json"
 
@@ -199,33 +204,41 @@ def finish_search(
         {"study": study.study_name, "trial": winner.trial.number},
         inputs,
     )
-    trials = []
-    for name in names:
-        round_study = optuna.load_study(study_name=name, storage=storage)
-        round_space = studies.space_of(round_study)
-        trials += [_trial_row(t, round_space, name) for t in studies.own_trials(round_study)]
-    text = json.dumps(trials, indent=2, default=str)
-    write_search_file(out_dir, TRIALS_FILE, text.encode(), inputs)
-    summary_trials = [
-        {**{k: v for k, v in t.items() if k != "history"}, "epochs_run": len(t["history"])}
-        for t in trials
-    ]
+    rows = trial_rows(names, storage)
+    kept = {(study.study_name, f.trial.number) for f in finalists}
+    kept |= {
+        (study.study_name, t.number) for t in studies.top_trials(study, settings.keep, carried=True)
+    }
+    removed = remove_predictions(rows, kept)
+    write_search_file(
+        out_dir, TRIALS_FILE, json.dumps(rows, indent=2, default=str).encode(), inputs
+    )
+    score = score_predictions(frame)
     best = winner.trial
     return {
         "study": settings.study,
         "storage": redact(spec),
-        "n_complete": sum(t["state"] == "complete" for t in trials),
-        "n_pruned": sum(t["state"] == "pruned" for t in trials),
+        "objective": studies.BUILTIN,
+        "goal": settings.goal.to_dict(),
+        "metric": score["metric"],
+        "n_complete": sum(t["state"] == "complete" for t in rows),
+        "n_pruned": sum(t["state"] == "pruned" for t in rows),
+        "n_failed": sum(t["state"] == "fail" for t in rows),
         "best": {
             "params": winner.params,
             "value": best.value,
             "dev_accuracy": winner.result.dev_accuracy,
             "test_accuracy": test_accuracy,
+            "dev_error": score["levels"]["dev"],
+            "test_error": score["levels"].get("test"),
+            "levels": score["levels"],
+            "gaps": score["gaps"],
             "trial": best.number,
             "study": study.study_name,
             "epochs": final_epochs,
         },
-        "trials": summary_trials,
+        "trials": rows,
+        "pareto": None,
         "predictions": str(predictions),
         **({"mlflow_predictions": tracked} if tracked else {}),
         "model": str(weights),
@@ -236,19 +249,5 @@ def finish_search(
             for f in finalists
         ],
         "importances": studies.importances(study),
-    }
-
-
-def _trial_row(trial: FrozenTrial, space: SearchSpace, study_name: str) -> dict[str, Any]:
-    duration = trial.duration.total_seconds() if trial.duration else None
-    return {
-        "number": trial.number,
-        "params": space.decode(trial.params),
-        "value": trial.value,
-        "state": trial.state.name.lower(),
-        "study": study_name,
-        "duration_s": duration,
-        "history": trial.user_attrs.get("history", []),
-        "levels": trial.user_attrs.get("levels"),
-        "gaps": trial.user_attrs.get("gaps"),
+        "removed": removed,
     }

@@ -231,18 +231,20 @@ def _open_round(
     that lie inside its bounds. Returns (study, space, epochs, carried count)."""
     if name in studies.stored_names(storage):
         study = optuna.load_study(study_name=name, storage=storage)
+        if not studies.minimizes(study):
+            raise InputError(
+                f"study '{name}' was made by an older desk that maximised dev accuracy; every "
+                "search now minimises dev error: start it under a new study name"
+            )
         attrs = study.user_attrs
         stored = studies.space_of(study) if "space" in attrs else space
         carried = sum(
             studies.CARRIED_ATTR in t.user_attrs for t in study.get_trials(deepcopy=False)
         )
         return study, stored, attrs.get("epochs", epochs), carried
-    if settings.objective is None:
-        study = optuna.create_study(study_name=name, storage=storage, direction="maximize")
-    else:
-        study = optuna.create_study(
-            study_name=name, storage=storage, directions=settings.goal.directions
-        )
+    study = optuna.create_study(
+        study_name=name, storage=storage, directions=settings.goal.directions
+    )
     attrs = {
         "objective": stored_objective(settings.objective),
         "objective_name": objective_name(settings.objective),

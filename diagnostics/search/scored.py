@@ -32,6 +32,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from diagnostics.output_files import write_output
 from diagnostics.search import study as studies
+from diagnostics.search.cnn import CNN, cnn_objective
 from diagnostics.search.objective import (
     Goal,
     ObjectiveFn,
@@ -99,7 +100,10 @@ def objective_from_stored(stored: Any, name: str) -> Any:
 
 
 def resolve_objective(objective: Any) -> ObjectiveFn:
-    """The callable a trial runs (a ``module:function`` string is imported here)."""
+    """The callable a trial runs (a ``module:function`` string is imported here;
+    ``builtin:cnn`` is the built-in CNN for image datasets)."""
+    if objective == CNN:
+        return cnn_objective
     if isinstance(objective, str):
         return load_objective(objective)
     if not callable(objective):
@@ -150,6 +154,7 @@ class _Watch:
     def __init__(self, trial: optuna.Trial, worker: dict[str, Any]) -> None:
         self.trial, self.worker = trial, worker
         self.stopped, self.done = threading.Event(), threading.Event()
+        self.read_at = -math.inf  # when the trial itself last read the stop flag
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
@@ -160,6 +165,16 @@ class _Watch:
                 self.trial.set_user_attr("worker", {**self.worker, "at": time.time()})
             if studies.stop_requested(self.trial.study):
                 self.stopped.set()
+
+    def stop_requested(self) -> bool:
+        """Whether the search was asked to stop: the thread's answer, or the study's flag read
+        now when the thread has not read it for :data:`STOP_CHECK_S` (a trial shorter than
+        that still stops at its first ``should_prune``)."""
+        if not self.stopped.is_set() and time.monotonic() - self.read_at > STOP_CHECK_S:
+            self.read_at = time.monotonic()
+            if studies.stop_requested(self.trial.study):
+                self.stopped.set()
+        return self.stopped.is_set()
 
     def __enter__(self) -> _Watch:
         self.thread.start()
@@ -173,9 +188,15 @@ class _Watch:
 class ScoredTrial:
     """The Optuna objective of a user-objective search (see the module docstring)."""
 
-    def __init__(self, settings: SearchSettings, space: SearchSpace, index: int = 0) -> None:
+    def __init__(
+        self,
+        settings: SearchSettings,
+        space: SearchSpace,
+        index: int = 0,
+        function: ObjectiveFn | None = None,
+    ) -> None:
         self.settings, self.space = settings, space
-        self.function = resolve_objective(settings.objective)
+        self.function = function or resolve_objective(settings.objective)
         self.device = place_device(settings.device, settings.gpus, index)
         self.pruning = settings.pruner != "none" and not settings.goal.multi
         self.reference = reference_ids(settings.dataset)
@@ -197,7 +218,7 @@ class ScoredTrial:
         def prune_check() -> bool:
             if self.pruning and trial.should_prune():
                 pruned.set()
-            return pruned.is_set() or watch.stopped.is_set()
+            return pruned.is_set() or watch.stop_requested()
 
         context = TrialContext(
             number=trial.number,
@@ -324,6 +345,16 @@ def trial_row(trial: FrozenTrial, space: SearchSpace, study_name: str) -> dict[s
     return row
 
 
+def trial_rows(names: Sequence[str], storage: optuna.storages.BaseStorage) -> list[dict[str, Any]]:
+    """Every trial of the rounds ``names`` (none carried over), as :func:`trial_row` gives it."""
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        round_study = optuna.load_study(study_name=name, storage=storage)
+        round_space = studies.space_of(round_study)
+        rows += [trial_row(t, round_space, name) for t in studies.own_trials(round_study)]
+    return rows
+
+
 def finish_scored(
     settings: SearchSettings,
     spec: str,
@@ -336,14 +367,7 @@ def finish_scored(
     """The ``search --json`` result of a user-objective search (keys as the built-in's, plus
     ``objective``, ``goal``, ``metric``, ``pareto``, ``n_failed`` and ``removed``)."""
     study, space = last
-    rows: list[dict[str, Any]] = []
-    frozen: dict[tuple[str, int], FrozenTrial] = {}
-    for name in names:
-        round_study = optuna.load_study(study_name=name, storage=storage)
-        round_space = studies.space_of(round_study)
-        for trial in studies.own_trials(round_study):
-            rows.append(trial_row(trial, round_space, name))
-            frozen[(name, trial.number)] = trial
+    rows = trial_rows(names, storage)
     pareto: list[int] | None = None
     if settings.goal.multi:
         front = [t for t in study.best_trials if t.user_attrs.get("violation", 0) <= 0]
@@ -366,7 +390,7 @@ def finish_scored(
     top = studies.top_trials(study, settings.keep, carried=True) if not pareto else []
     kept = {(study.study_name, t.number) for t in top} | {(study.study_name, best.number)}
     kept |= {(study.study_name, n) for n in pareto or []}
-    removed = _remove_predictions(rows, kept)
+    removed = remove_predictions(rows, kept)
     inputs = search_inputs(settings, spec)
     source = Path(best_row["predictions"])
     if source.suffix == ".parquet":
@@ -418,7 +442,7 @@ def _accuracy(error: float | None) -> float | None:
     return None if error is None else round(1.0 - error, 12)
 
 
-def _remove_predictions(rows: list[dict[str, Any]], kept: set[tuple[str, int]]) -> dict[str, int]:
+def remove_predictions(rows: list[dict[str, Any]], kept: set[tuple[str, int]]) -> dict[str, int]:
     """Delete the predictions of trials no longer in the running; the space they used."""
     files = freed = 0
     for row in rows:

@@ -128,8 +128,8 @@ class SearchSettings:
             self.space.grid()
         if self.objective is None and (self.goal != Goal() or self.sampler == "nsga2"):
             raise InputError(
-                "the built-in MLP maximises dev accuracy; --optimize, --constraint and the "
-                "nsga2 sampler go with --objective or --command"
+                "the built-in MLP minimises dev error and trains its finalists again; "
+                "--optimize, --constraint and the nsga2 sampler go with --objective or --command"
             )
         if self.gpus and self.device != "cuda":
             raise InputError("--gpus places workers on CUDA devices: add --device cuda")

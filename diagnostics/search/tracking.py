@@ -3,10 +3,12 @@
 ``search --mlflow URI`` adds :class:`MLflowTrials` to each worker's Optuna callbacks. Each
 finished trial becomes one run in the experiment named after the study (created on first use):
 its parameters (as the search space decodes them: ``momentum``, not its sampled complement),
-its final dev accuracy (``final_dev_accuracy``, what the study optimizes), the
-per-epoch curves the runner keeps on the trial as metric histories (``dev_accuracy``,
-``dev_loss``, ``train_accuracy``, ``train_loss``; step = epoch; a pruned trial keeps the epochs
-it ran), and its Optuna state, study and number as tags; the best trial's run also gets the search's
+the values the study minimises (``final_value``, ``final_value_2``), its final dev accuracy
+(``final_dev_accuracy`` = 1 − dev error, for the error metric), each level (``dev_level``, …),
+the curves the trial reported as metric histories (``dev_error`` and, for the built-in MLP,
+``dev_accuracy``, ``dev_loss``, ``train_accuracy``, ``train_loss``; step = epoch; a pruned
+trial keeps the epochs it ran), and its Optuna state, study and number as tags; the best trial's
+run also gets the search's
 predictions file as an artifact (:func:`log_predictions`; with an SQLite store, artifacts lie
 in ``mlartifacts`` beside the database), so ``diagnose mlflow:runs:/RUN_ID/predictions.csv``
 reads it. A URI is anything MLflow takes:
@@ -32,7 +34,6 @@ from typing import Any
 import optuna
 
 from diagnostics.search.space import SearchSpace
-from diagnostics.search.study import minimizes
 from diagnostics.validation import InputError, redact_url, shown
 
 FINAL_METRIC = "final_dev_accuracy"
@@ -123,11 +124,11 @@ class MLflowTrials:
             if key not in ("epoch", "step")
         ]
         if trial.state.name == "COMPLETE" and trial.values:
-            final = FINAL_METRIC if len(study.directions) == 1 and not minimizes(study) else None
-            for name, value in zip(
-                [final] if final else FINAL_VALUES[: len(trial.values)], trial.values, strict=False
-            ):
+            for name, value in zip(FINAL_VALUES, trial.values, strict=False):
                 metrics.append(entities.Metric(name, float(value), done, 0))
+            dev = (trial.user_attrs.get("levels") or {}).get("dev")
+            if trial.user_attrs.get("metric") == "error" and dev is not None:
+                metrics.append(entities.Metric(FINAL_METRIC, 1.0 - float(dev), done, 0))
         metrics += [
             entities.Metric(f"{level}_level", float(value), done, 0)
             for level, value in (trial.user_attrs.get("levels") or {}).items()

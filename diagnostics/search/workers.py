@@ -1,4 +1,5 @@
-"""Workers: the objective, samplers and pruners, worker processes, and stale-trial recovery.
+"""Workers: each trial's runner (one for the built-in MLP and the user's code alike), samplers
+and pruners, worker processes, and stale-trial recovery.
 
 Every trial records its worker (host, pid) and a heartbeat; :func:`recover_stale_trials` fails
 a trial whose worker died and queues it again (Optuna's retry callback), so nothing stays
@@ -8,7 +9,6 @@ Storage writes are kept few: each costs an fsync on a journal file, a round trip
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.context
@@ -16,7 +16,6 @@ import os
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -26,20 +25,13 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from diagnostics.search import study as studies
+from diagnostics.search.builtin import BuiltinMLP
 from diagnostics.search.datasets import Dataset, load_dataset
-from diagnostics.search.objective import TrialFailure, score_predictions
-from diagnostics.search.outputs import predictions_frame
-from diagnostics.search.scored import (
-    STOP_CHECK_S,
-    ScoredTrial,
-    place_device,
-    stop_on_failing_start,
-)
+from diagnostics.search.scored import ScoredTrial, stop_on_failing_start
 from diagnostics.search.settings import RoundJob, SearchSettings, SearchStopped
 from diagnostics.search.space import SearchSpace
-from diagnostics.search.storage import HEARTBEAT_INTERVAL_S, open_storage
+from diagnostics.search.storage import open_storage
 from diagnostics.search.tracking import trial_loggers
-from diagnostics.search.training import EpochRecord, TrainConfig, TrainResult, train_model
 from diagnostics.validation import InputError
 
 PRELOAD = ["diagnostics.search.workers", "torch._dynamo", "sklearn.datasets"]
@@ -111,75 +103,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-# ---------------------------------------------------------------- the objective
-
-
-class Objective:
-    """Train one configuration per trial; report dev accuracy per epoch, prune, heartbeat.
-
-    One report per epoch only when a pruner needs it, a heartbeat at most every
-    ``HEARTBEAT_INTERVAL_S``, the stop flag read at most every ``STOP_CHECK_S``, and the full
-    per-epoch history once, when the trial ends (pruned and stopped trials included).
-    """
-
-    def __init__(
-        self,
-        data: Dataset,
-        space: SearchSpace,
-        epochs: int,
-        settings: SearchSettings,
-        device: str | None = None,
-    ) -> None:
-        self.data, self.space, self.epochs = data, space, epochs
-        self.seed, self.device = settings.seed, device or settings.device
-        self.pruning = settings.pruner != "none"
-
-    def __call__(self, trial: optuna.Trial) -> float:
-        """Train and return the last epoch's dev accuracy."""
-        params = self.space.suggest(trial)
-        worker = {"host": socket.gethostname(), "pid": os.getpid(), "at": time.time()}
-        trial.set_user_attr("worker", worker)
-        config = TrainConfig.from_params(params, epochs=self.epochs, seed=self.seed)
-        history: list[dict[str, Any]] = []
-        checked = {"stop": 0.0, "heartbeat": time.monotonic()}  # stop: checked at epoch 1
-
-        def on_epoch(record: EpochRecord) -> None:
-            history.append(asdict(record))
-            if self.pruning:
-                trial.report(record.dev_accuracy, record.epoch)
-            now = time.monotonic()
-            if now - checked["heartbeat"] > HEARTBEAT_INTERVAL_S:
-                checked["heartbeat"] = now
-                trial.set_user_attr("worker", {**worker, "at": time.time()})
-            if now - checked["stop"] > STOP_CHECK_S:
-                checked["stop"] = now
-                if studies.stop_requested(trial.study):
-                    trial.set_user_attr("history", history)
-                    trial.set_user_attr("failure", "stopped")
-                    trial.study.enqueue_trial(trial.params, skip_if_exists=False)
-                    raise SearchStopped
-            if self.pruning and trial.should_prune():
-                trial.set_user_attr("history", history)
-                raise optuna.TrialPruned
-
-        result = train_model(config, self.data, on_epoch=on_epoch, device=self.device)
-        trial.set_user_attr("history", history)
-        # the trial's predictions scored by the waterfall, as every user objective's are
-        try:
-            score = score_predictions(
-                predictions_frame(result.model, self.data, result_device(result))
-            )
-        except TrialFailure as exc:  # a diverged model: a failed trial, in one line
-            trial.set_user_attr("error", f"trial {trial.number}: {exc}")
-            return math.nan
-        for key in ("levels", "gaps", "gap_intervals"):
-            trial.set_user_attr(key, score[key])
-        return result.dev_accuracy
-
-
-def result_device(result: TrainResult) -> torch.device:
-    """The device a trained model's weights are on."""
-    return next(result.model.parameters()).device
+# ---------------------------------------------------------------- samplers and pruners
 
 
 def make_sampler(
@@ -250,13 +174,14 @@ def run_worker(job: RoundJob, index: int = 0, callbacks: Sequence[TrialCallback]
         return
 
 
-def make_objective(job: RoundJob, index: int) -> Callable[[optuna.Trial], Any]:
-    """Worker ``index``'s Optuna objective: the built-in MLP, or the user's code scored by the
-    waterfall (:class:`~diagnostics.search.scored.ScoredTrial`), on the worker's device."""
+def make_objective(job: RoundJob, index: int) -> ScoredTrial:
+    """Worker ``index``'s Optuna objective: the user's code, or the built-in MLP
+    (:class:`~diagnostics.search.builtin.BuiltinMLP`), run and scored by the waterfall in the
+    same trial runner (:class:`~diagnostics.search.scored.ScoredTrial`), on the worker's device."""
     settings = job.settings
-    device = place_device(settings.device, settings.gpus, index) if settings.gpus else None
     if settings.objective is None:
-        return Objective(load_search_data(settings), job.space, job.epochs, settings, device)
+        builtin = BuiltinMLP(load_search_data(settings), job.epochs)
+        return ScoredTrial(settings, job.space, index, function=builtin)
     return ScoredTrial(settings, job.space, index)
 
 

@@ -42,7 +42,8 @@ def register(subparsers) -> None:
         "--objective",
         metavar="PKG.MODULE:FUNCTION",
         help="your objective(params, context) returning predictions (id, split, y_true, "
-        "y_pred); needs --space",
+        "y_pred); needs --space. builtin:cnn: the built-in small CNN for an image dataset "
+        "(--dataset csv:FILE with id, split, input naming image files, label)",
     )
     parser.add_argument(
         "--command",
@@ -146,7 +147,7 @@ def run(args) -> tuple[dict, str]:
 
         settings = read_settings(args.settings)
         pick_device(settings.device)
-        label = "dev accuracy" if settings.objective is None else settings.goal.targets[0]
+        label = settings.goal.targets[0]
         result = run_search(settings, progress=ProgressLine(label))
         return result, render_text(result)
     pick_device(args.device)  # refuse --device cuda without CUDA before any trial starts
@@ -200,13 +201,14 @@ def run(args) -> tuple[dict, str]:
         mlflow=args.mlflow,
         **user,
     )
-    label = "dev accuracy" if settings.objective is None else settings.goal.targets[0]
+    label = settings.goal.targets[0]
     result = run_search(settings, progress=ProgressLine(label))
     return result, render_text(result)
 
 
 def objective_settings(args) -> dict:
     """The user-objective settings of the flags (empty for the built-in MLP)."""
+    from diagnostics.search.cnn import CNN, CNN_SPACE
     from diagnostics.search.objective import Goal, load_objective
     from diagnostics.search.script import CommandObjective
     from diagnostics.search.space import SearchSpace
@@ -228,16 +230,18 @@ def objective_settings(args) -> dict:
         if extra:
             raise InputError(f"{extra[0]} goes with --objective or --command")
         return {"gpus": _gpus(args.gpus), "keep": args.keep}
-    if not args.space:
+    builtin_cnn = args.objective == CNN
+    if not args.space and not builtin_cnn:
         raise InputError("--objective/--command need --space FILE.json (your parameters)")
-    space = SearchSpace.load(args.space)
+    space = SearchSpace.load(args.space) if args.space else SearchSpace.from_dict(CNN_SPACE)
     if args.train_command:
         names = [p.name for p in space.params]
         objective = CommandObjective.parse(args.train_command, args.trial_timeout, names)
     else:
         if args.trial_timeout:
             raise InputError("--trial-timeout goes with --command")
-        load_objective(args.objective)  # refuse an objective that cannot be imported, now
+        if not builtin_cnn:
+            load_objective(args.objective)  # refuse an objective that cannot be imported, now
         objective = args.objective
     return {
         "objective": objective,
@@ -305,7 +309,7 @@ def ask_or_tell(args) -> tuple[dict, str]:
 class ProgressLine:
     """Print one progress line on stderr whenever the counts change."""
 
-    def __init__(self, label: str = "dev accuracy") -> None:
+    def __init__(self, label: str = "dev_error") -> None:
         self.last: str | None = None
         self.label = label.replace("_", " ")
 

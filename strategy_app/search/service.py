@@ -28,6 +28,7 @@ import pandas as pd
 from diagnostics.fastcompare import compare_files
 from diagnostics.lr_finder import LRFinderResult, find_lr
 from diagnostics.search import study as studies
+from diagnostics.search.cnn import CNN, CNN_SPACE
 from diagnostics.search.datasets import load_dataset
 from diagnostics.search.objective import Goal
 from diagnostics.search.panda import load_history, train_panda
@@ -241,7 +242,7 @@ class CaviarRequest:
             configured_objective(self.objective)
             Goal.parse(self.optimize)
         elif self.optimize != "dev_error":
-            raise InputError("the built-in MLP maximises dev accuracy; pick a configured model")
+            raise InputError("the built-in MLP minimises dev error; pick a configured model")
 
     def to_record(self) -> dict:
         """The run's settings as saved with the run (JSON)."""
@@ -538,6 +539,18 @@ def configured_objectives() -> dict[str, ConfiguredObjective]:
     return found
 
 
+def builtin_cnn() -> ConfiguredObjective:
+    """The built-in small CNN for image datasets (``builtin:cnn``), offered like a configured
+    model: the desk's own code, with its own space."""
+    return ConfiguredObjective(CNN, CNN, SearchSpace.from_dict(CNN_SPACE))
+
+
+def model_objectives() -> dict[str, ConfiguredObjective]:
+    """The models the Search page offers besides the built-in MLP: the built-in CNN, then the
+    admin's configured ones."""
+    return {CNN: builtin_cnn(), **configured_objectives()}
+
+
 def objective_label(entry: ConfiguredObjective) -> str:
     """What a configured objective runs, in words (the function, or the command)."""
     if isinstance(entry.objective, CommandObjective):
@@ -546,7 +559,9 @@ def objective_label(entry: ConfiguredObjective) -> str:
 
 
 def configured_objective(name: str) -> ConfiguredObjective:
-    """One configured objective, or a refusal naming those there are."""
+    """One configured objective (or the built-in CNN), or a refusal naming those there are."""
+    if name == CNN:
+        return builtin_cnn()
     found = configured_objectives()
     if name not in found:
         names = ", ".join(found) or f"none: an admin lists them in {objectives_file()}"

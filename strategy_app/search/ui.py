@@ -15,12 +15,14 @@ from diagnostics.charts import (
     grid_random_chart,
     importance_chart,
     lr_finder_chart,
+    pareto_chart,
     search_history_chart,
     search_params_chart,
     training_curves_chart,
 )
 from diagnostics.search.budget import compare_grid_random
 from diagnostics.search.choices import BUILTIN_SAMPLERS, OPTIMIZERS
+from diagnostics.search.cnn import CNN
 from diagnostics.search.space import (
     ROW_COLUMNS,
     TYPES,
@@ -55,7 +57,7 @@ TIERS = {
 TIER_BY_LABEL = {label: tier for tier, label in TIERS.items()}
 LIVE = ("running", "stopping")
 TRIAL_COLUMNS = {
-    "value": st.column_config.NumberColumn("dev accuracy", format="percent"),
+    "value": st.column_config.NumberColumn("dev error", format="percent"),
     "epochs_run": st.column_config.NumberColumn("epochs run"),
     "duration_s": st.column_config.NumberColumn("seconds", format="%.1f"),
     "lr": st.column_config.NumberColumn("learning rate", format="%.2e"),
@@ -242,16 +244,17 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
     k = project_id
     left, middle, right = st.columns(3)
     try:
-        configured = search_jobs.configured_objectives()
+        configured = search_jobs.model_objectives()
     except InputError as exc:
         st.error(escape_markdown(exc), icon=":material/error:")
         configured = {}
     model = left.selectbox(
         "Model",
         [BUILTIN_MODEL, *configured],
-        format_func=lambda name: "built-in MLP" if name == BUILTIN_MODEL else name,
+        format_func=lambda name: MODEL_NAMES.get(name, name),
         key=f"search_model_{k}",
-        help="The built-in MLP, or a model an admin configured for this server "
+        help="The built-in MLP (numeric features), the built-in CNN (a dataset whose input "
+        "column names image files), or a model an admin configured for this server "
         f"({search_jobs.OBJECTIVES_FILE}): its own code, scored by the waterfall per trial.",
     )
     optimize = "dev_error"
@@ -338,6 +341,8 @@ def caviar_form(store: Store, project_id: int, space: SearchSpace | None) -> Non
 
 
 BUILTIN_MODEL = "builtin"
+
+MODEL_NAMES = {BUILTIN_MODEL: "built-in MLP", CNN: "built-in CNN (images)"}  # others: their name
 GOALS = {
     "dev_error": "dev error",
     "dev_error,data_mismatch": "dev error and data mismatch (Pareto front)",
@@ -390,12 +395,11 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
         st.rerun()  # the whole page: stop polling, show the finished run
     best = status["best_value"]
     scored = bool(run.settings.get("objective"))
-    best_label = "dev error" if scored else "dev accuracy"
     st.progress(
         min(1.0, status["done"] / max(1, status["planned"])),
         text=f"**{status['state']}** · round {status['round']}/{status['rounds']} · "
         f"{status['done']}/{status['planned']} trials finished"
-        + (f" · best trial's {best_label} {best:.1%}" if best is not None else ""),
+        + (f" · best trial's dev error {best:.1%}" if best is not None else ""),
     )
     target = search_jobs.mlflow_target(run)
     if target is not None:
@@ -439,9 +443,7 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
     if result:
         best = result["best"]
         as_trial = (
-            f" (dev accuracy {best['value']:.1%} as a trial)"
-            if best.get("value") is not None
-            else ""
+            f" (dev error {best['value']:.1%} as a trial)" if best.get("value") is not None else ""
         )
         st.success(
             f"Best: trial {best['trial']} of {best['study']}{as_trial}, retrained from scratch "
@@ -483,8 +485,14 @@ def _scored_trials(store: Store, project_id: int, run: SearchRun, result: dict |
         st.success(f"Best: trial {best['trial']} ({levels}).")
         removed = result.get("removed") or {}
         if removed.get("files"):
+            front = result.get("pareto")
+            holders = (
+                f"the {len(front)} trials on the Pareto front"
+                if front
+                else f"the best {len(result['finalists'])} trials"
+            )
             st.caption(
-                f"Predictions kept for the best {len(result['finalists'])} trials; "
+                f"Predictions kept for {holders}; "
                 f"{removed['files']} others removed ({removed['bytes'] / 1e6:.1f} MB freed)."
             )
     rows = search_jobs.scored_trials(run)
@@ -511,6 +519,9 @@ def _scored_trials(store: Store, project_id: int, run: SearchRun, result: dict |
         height=240,
         column_config={label: percent for label in [*LEVEL_COLUMNS.values(), *GAP_LABELS.values()]},
     )
+    if result and result.get("pareto"):
+        targets = result["goal"]["targets"]
+        st.altair_chart(pareto_chart(rows, targets, result["pareto"]), width="stretch")
     kept = [r["number"] for r in rows if r["predictions"] and r["state"] == "complete"]
     if not result or not kept:
         return

@@ -1,0 +1,167 @@
+"""The built-in small CNN for image datasets, an objective of the protocol (``builtin:cnn``).
+
+The search's dataset is a CSV/Parquet file with ``id``, ``split``, ``input`` (an image file,
+relative to the dataset file's folder or absolute: the project's images, or an images zip
+already extracted there) and a label column (``label``). Images are read with Pillow as
+greyscale, resized to :data:`SIZE` × :data:`SIZE` and scaled to [0, 1]; torch only (no
+torchvision). Each epoch reports its dev error and stops early when the context says so; the
+trial returns every split's predictions (``id, split, y_true, y_pred, score``), which the runner
+scores by the waterfall like any objective's.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+import torch
+from torch import nn
+
+from diagnostics.search.objective import TrialContext, TrialFailure
+from diagnostics.splitnames import SPLIT_ALIASES, SPLITS
+
+CNN = "builtin:cnn"
+SIZE = 32
+LABEL = "label"
+CNN_SPACE: dict[str, Any] = {
+    "lr": {"type": "log_uniform", "low": 1e-4, "high": 3e-2},
+    "channels": {"type": "choice", "choices": [8, 16, 32]},
+    "batch_size": {"type": "choice", "choices": [16, 32, 64]},
+    "epochs": {"type": "int", "low": 2, "high": 8},
+}
+
+
+class ImageData:
+    """An image dataset's tensors per split (``x``: n×1×SIZE×SIZE float, ``y``: class index)."""
+
+    def __init__(self, frame: pd.DataFrame, folder: Path) -> None:
+        for column in ("id", "split", "input", LABEL):
+            if column not in frame.columns:
+                raise TrialFailure(
+                    f"the image dataset lacks the column '{column}' (it needs id, split, "
+                    f"input naming image files, {LABEL})"
+                )
+        splits = frame["split"].astype(str).str.strip().str.lower().map(SPLIT_ALIASES)
+        if splits.isna().any():
+            bad = frame["split"][splits.isna()].iloc[0]
+            raise TrialFailure(f"unknown split '{bad}' in the image dataset")
+        self.classes = sorted(frame[LABEL].astype(str).unique())
+        index = {name: i for i, name in enumerate(self.classes)}
+        self.x: dict[str, torch.Tensor] = {}
+        self.y: dict[str, torch.Tensor] = {}
+        self.ids: dict[str, list[str]] = {}
+        for split in SPLITS:
+            part = frame[(splits == split).to_numpy()]
+            names = zip(part.index, part["input"], strict=True)
+            images = [_image(folder, str(name), row) for row, name in names]
+            array = np.stack(images) if images else np.zeros((0, SIZE, SIZE), np.float32)
+            self.x[split] = torch.from_numpy(array).unsqueeze(1)
+            self.y[split] = torch.tensor([index[str(v)] for v in part[LABEL]], dtype=torch.long)
+            self.ids[split] = part["id"].astype(str).tolist()
+        if not len(self.y["train"]) or not len(self.y["dev"]):
+            raise TrialFailure("the image dataset needs train and dev rows with images")
+
+
+def _image(folder: Path, name: str, row: Any) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(name) if Path(name).is_absolute() else folder / name
+    try:
+        with Image.open(path) as image:
+            grey = image.convert("L").resize((SIZE, SIZE))
+    except (OSError, UnidentifiedImageError) as exc:
+        raise TrialFailure(
+            f"row {row}: the image '{name}' cannot be read ({type(exc).__name__}); put the "
+            "images beside the dataset file or extract the images zip there"
+        ) from exc
+    return np.asarray(grey, dtype=np.float32) / 255.0
+
+
+@functools.lru_cache(maxsize=2)
+def load_images(spec: str) -> ImageData:
+    """The image dataset a ``csv:PATH``/``parquet:PATH`` spec names (read once per process)."""
+    kind, _, name = spec.partition(":")
+    path = Path(name)
+    if kind not in ("csv", "parquet") or not path.is_file():
+        raise TrialFailure(f"the built-in CNN needs an image dataset file (csv:PATH), not {spec}")
+    frame = pd.read_csv(path, dtype=str) if kind == "csv" else pd.read_parquet(path)
+    return ImageData(frame, path.parent)
+
+
+def build_cnn(channels: int, n_classes: int) -> nn.Sequential:
+    """Two conv blocks (3×3 conv → ReLU → 2×2 max-pool), then a linear layer to the logits."""
+    return nn.Sequential(
+        nn.Conv2d(1, channels, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(channels, 2 * channels, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(2 * channels * (SIZE // 4) ** 2, n_classes),
+    )
+
+
+def cnn_objective(params: dict[str, Any], context: TrialContext) -> pd.DataFrame:
+    """Train the small CNN with Adam on ``context.dataset``'s train images for ``epochs``
+    epochs; report dev error per epoch; return every split's predictions."""
+    if not context.dataset:
+        raise TrialFailure("the built-in CNN needs the project's image dataset (--dataset)")
+    data = load_images(context.dataset)
+    torch.manual_seed(context.seed)
+    device = torch.device(context.device)
+    model = build_cnn(int(params.get("channels", 16)), len(data.classes)).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=float(params.get("lr", 1e-3)))
+    batch, epochs = int(params.get("batch_size", 32)), int(params.get("epochs", 4))
+    generator = torch.Generator().manual_seed(context.seed)
+    x, y = data.x["train"].to(device), data.y["train"].to(device)
+    loss_fn = nn.CrossEntropyLoss()
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = torch.randperm(len(y), generator=generator).to(device)
+        for start in range(0, len(y), batch):
+            rows = order[start : start + batch]
+            optimizer.zero_grad()
+            loss = loss_fn(model(x[rows]), y[rows])
+            loss.backward()
+            optimizer.step()
+        pred, _ = _predict(model, data.x["dev"], device)
+        context.report(float((pred != data.y["dev"]).float().mean()), epoch)
+        if context.should_prune():
+            raise optuna.TrialPruned
+    return _predictions(model, data, device)
+
+
+def _predict(
+    model: nn.Module, x: torch.Tensor, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    model.eval()
+    with torch.no_grad():
+        probs = torch.softmax(model(x.to(device)), dim=1).cpu()
+    score, pred = probs.max(dim=1)
+    return pred, score
+
+
+def _predictions(model: nn.Module, data: ImageData, device: torch.device) -> pd.DataFrame:
+    frames = []
+    classes = np.array(data.classes, dtype=object)
+    for split in SPLITS:
+        if not len(data.y[split]):
+            continue
+        pred, score = _predict(model, data.x[split], device)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "id": data.ids[split],
+                    "split": split,
+                    "y_true": classes[data.y[split].numpy()],
+                    "y_pred": classes[pred.numpy()],
+                    "score": score.numpy().round(6),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
