@@ -228,7 +228,7 @@ def fit_curve(
         result.forecasts.append(
             {
                 "multiple": m,
-                "n": int(round(target)),
+                "n": round(float(target)),
                 "dev_error": float(dev(target)),
                 "interval": [float(max(low, 0.0)), float(high)],
             }
@@ -268,9 +268,7 @@ def _bootstrap(
             ys = dev(n_all) + rng.choice(residuals, len(residuals))
             curve = fit_power_law(n_all, ys, start=dev)
         else:
-            curve = fit_power_law(
-                [p.n for p in sample], [p.dev_error for p in sample], start=dev
-            )
+            curve = fit_power_law([p.n for p in sample], [p.dev_error for p in sample], start=dev)
         out[r] = curve(targets) + rng.choice(residuals, len(targets))
     return out
 
