@@ -5,7 +5,8 @@ The form is ``err(n) = a + b * n**(-c)`` with ``a >= 0`` (the error more data ca
 seed is one point) by bounded least squares (:func:`scipy.optimize.least_squares`, in
 ``n / n_max`` so the parameters are of similar size; ``b`` is reported for ``n`` itself).
 Train error is fitted with the mirrored form ``a - b * n**(-c)`` (it rises towards the same
-kind of asymptote) when it rises, else with the same form as dev.
+kind of asymptote) when it rises, else with the same form as dev; a train error that moves
+less than half a point over the sizes is not fitted.
 
 Forecasts at 2x, 4x and 10x the largest measured size carry a 95% interval from a bootstrap
 that keeps the fit's uncertainty and the points' scatter: each round resamples the points with
@@ -27,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 FORM = "err(n) = a + b * n^(-c)"
 TRAIN_FORM = "err(n) = a - b * n^(-c)"
@@ -129,7 +131,7 @@ def summarize_points(points: Sequence[CurvePoint]) -> list[dict[str, Any]]:
 
 
 def fit_power_law(
-    n: Sequence[float], error: Sequence[float], sign: int = 1, start: PowerLaw | None = None
+    n: ArrayLike, error: ArrayLike, sign: int = 1, start: PowerLaw | None = None
 ) -> PowerLaw:
     """Least-squares fit of ``a + sign*b*n**(-c)`` with ``a >= 0``, ``b >= 0``, ``0 < c <= 4``
     (from three starting exponents, or from ``start`` alone: a bootstrap refit).
@@ -213,7 +215,8 @@ def fit_curve(
     noise = max(float(np.sqrt(np.mean(residuals**2))), spread, MIN_NOISE)
     result.dev, result.noise = dev, noise
     trains = [p for p in kept if p.train_error is not None]
-    if len({p.n for p in trains}) >= 3:
+    spread_train = np.ptp([p.train_error for p in trains]) if trains else 0.0
+    if len({p.n for p in trains}) >= 3 and spread_train > MIN_NOISE:
         tn = np.array([p.n for p in trains], dtype=float)
         ty = np.array([p.train_error for p in trains], dtype=float)
         order = np.argsort(tn)
