@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from diagnostics.validation import InputError
+
 FORM = "err(n) = a + b * n^(-c)"
 TRAIN_FORM = "err(n) = a - b * n^(-c)"
 MULTIPLES = (2.0, 4.0, 10.0)
@@ -291,11 +293,29 @@ def _verdict(result: CurveFit, gain: float) -> str:
     return f"more data helps: dev error {forecast}, {gain:.1%} lower"
 
 
-def data_needed(result: CurveFit, dev_error: float) -> float | None:
-    """How many times the largest measured size the fit needs for ``dev_error`` (None: never,
-    the asymptote is above it, or no fit)."""
-    if result.dev is None or dev_error <= result.dev.a or not result.points:
-        return None
-    largest = max(p.n for p in result.points)
-    n = (result.dev.b / (dev_error - result.dev.a)) ** (1 / result.dev.c)
-    return float(n / largest)
+def points_from_predictions(
+    runs: Sequence[tuple[Any, int]], metric: str | None = None
+) -> list[CurvePoint]:
+    """One point per predictions file trained on ``train_size`` rows (several files at one
+    size are seeds): its train and dev levels, scored by the waterfall Diagnose computes."""
+    from diagnostics.api import diagnose  # the full scan, only when files are given
+
+    points = []
+    seeds: dict[int, int] = {}
+    for predictions, train_size in runs:
+        if int(train_size) <= 0:
+            raise InputError(f"{predictions}: train size {train_size} must be a positive count")
+        levels = diagnose(predictions, metric=metric).to_dict()["levels"]
+        if levels.get("dev") is None:
+            raise InputError(f"{predictions}: no dev rows; a learning curve needs dev error")
+        seed = seeds[int(train_size)] = seeds.get(int(train_size), -1) + 1
+        train = levels.get("train")
+        points.append(
+            CurvePoint(
+                n=int(train_size),
+                dev_error=float(levels["dev"]),
+                train_error=None if train is None else float(train),
+                seed=seed,
+            )
+        )
+    return points

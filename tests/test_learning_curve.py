@@ -7,7 +7,6 @@ import pytest
 from diagnostics.learning_curve import (
     FORM,
     CurvePoint,
-    data_needed,
     fit_curve,
     fit_power_law,
     summarize_points,
@@ -83,10 +82,3 @@ def test_points_are_summarised_per_size_with_the_seeds_range() -> None:
     assert rows[0]["n"] == 64 and rows[0]["seeds"] == 2
     assert rows[0]["interval"] == pytest.approx([0.29, 0.31])
     assert rows[0]["dev_error"] == pytest.approx(0.30)
-
-
-def test_data_needed_inverts_the_fit() -> None:
-    result = fit_curve(exact(0.05, 2.0, 0.5, (-0.002, 0.002)))
-    # 0.05 + 2 / sqrt(n) = 0.07 at n = 10_000, i.e. 10000 / 1024 times the largest size
-    assert data_needed(result, 0.07) == pytest.approx(10_000 / 1024, rel=1e-3)
-    assert data_needed(result, 0.04) is None  # below the asymptote: never
