@@ -23,7 +23,7 @@ rising curve) returns the points with one line in ``problem`` and no fit.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -319,3 +319,32 @@ def points_from_predictions(
             )
         )
     return points
+
+
+def forecast_line(curve: Mapping[str, Any]) -> str | None:
+    """The plan's "more data" forecast, e.g. ``about 2× the data for dev error 9.1%
+    (7.8–10.6%); 10×: 7.0% (5.9–8.3%)``, or that the curve has flattened; None without a fit."""
+    forecasts = curve.get("forecasts") or []
+    if not curve.get("fit") or not forecasts:
+        return None
+    first, last = forecasts[0], forecasts[-1]
+    line = (
+        f"about {first['multiple']:g}× the data for dev error {first['dev_error']:.1%} "
+        f"({first['interval'][0]:.1%}–{first['interval'][1]:.1%}); {last['multiple']:g}×: "
+        f"{last['dev_error']:.1%} ({last['interval'][0]:.1%}–{last['interval'][1]:.1%})"
+    )
+    if curve.get("flattened"):
+        return f"{line}: the learning curve has flattened, more data will not close the gap"
+    if curve.get("too_uncertain"):
+        return f"{line}: too uncertain to rely on (measure more sizes or seeds)"
+    return line
+
+
+def with_forecast(gap: str, actions: Sequence[str], curve: Mapping[str, Any] | None) -> list[str]:
+    """A gap's actions, its "more data" action followed by the curve's forecast when a curve
+    exists (the plan's forecast line)."""
+    line = forecast_line(curve) if curve and gap == "variance" else None
+    return [
+        f"{action} — {line}" if line and "more training data" in action.lower() else action
+        for action in actions
+    ]

@@ -95,3 +95,46 @@ def test_the_plan_line_carries_the_forecast() -> None:
     )
     assert forecast_line({**curve, "flattened": True}).endswith("more data will not close the gap")
     assert forecast_line({"fit": None, "forecasts": []}) is None
+
+
+def synthetic_curve(path: Path) -> dict:
+    from diagnostics.learning_curve import CurvePoint, fit_curve
+
+    points = [
+        CurvePoint(
+            n=n, dev_error=0.05 + 2 * n**-0.5 + w, train_error=0.02, seed=s, fraction=n / 800
+        )
+        for n in (50, 100, 200, 400, 800)
+        for s, w in enumerate((-0.003, 0.003))
+    ]
+    curve = fit_curve(points).to_dict()
+    path.write_text(json.dumps(curve))
+    return curve
+
+
+def test_the_report_has_the_curve_and_the_plan_carries_the_forecast(tmp_path: Path, capsys) -> None:
+    from diagnostics.learning_curve import forecast_line
+
+    curve = synthetic_curve(tmp_path / "curve.json")
+    predictions = Path(__file__).resolve().parents[1] / "sample_data" / "predictions.csv"
+    out = tmp_path / "report.json"
+    code = main(["report", str(predictions), "--learning-curve", str(tmp_path / "curve.json"),
+                 "--format", "json", "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    data = json.loads(out.read_text())
+    assert "curve" in data["sections"]
+    assert data["learning_curve"]["forecasts"] == curve["forecasts"]
+    html_out = tmp_path / "report.html"
+    assert main(["report", str(predictions), "--learning-curve", str(tmp_path / "curve.json"),
+                 "--out", str(html_out)]) == 0  # fmt: skip
+    html = html_out.read_text()
+    assert "Learning curve" in html and "<svg" in html
+    line = forecast_line(curve)
+    assert line and line.startswith("about 2× the data for dev error ")
+    assert f"Get more training data — {line}".replace("×", "×") in html
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    capsys.readouterr()
+    assert main(["report", str(predictions), "--learning-curve", str(bad), "--out",
+                 str(tmp_path / "r2.html")]) == 2  # fmt: skip
+    assert "not a learning curve" in capsys.readouterr().err

@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from diagnostics.learning_curve import forecast_line
 from diagnostics.validation import InputError
+
+__all__ = ["curve_from_runs", "forecast_line", "measure_curve", "read_curve", "render_text"]
 
 
 def measure_curve(
@@ -56,25 +59,6 @@ def curve_from_runs(runs: Sequence[tuple[Any, int]], metric: str | None = None) 
     return fit_curve(points_from_predictions(runs, metric=metric)).to_dict()
 
 
-def forecast_line(curve: Mapping[str, Any]) -> str | None:
-    """The plan's "more data" forecast, e.g. ``about 2× the data for dev error 9.1%
-    (7.8–10.6%); 10×: 7.0% (5.9–8.3%)``, or that the curve has flattened; None without a fit."""
-    forecasts = curve.get("forecasts") or []
-    if not curve.get("fit") or not forecasts:
-        return None
-    first, last = forecasts[0], forecasts[-1]
-    line = (
-        f"about {first['multiple']:g}× the data for dev error {first['dev_error']:.1%} "
-        f"({first['interval'][0]:.1%}–{first['interval'][1]:.1%}); {last['multiple']:g}×: "
-        f"{last['dev_error']:.1%} ({last['interval'][0]:.1%}–{last['interval'][1]:.1%})"
-    )
-    if curve.get("flattened"):
-        return f"{line}: the learning curve has flattened, more data will not close the gap"
-    if curve.get("too_uncertain"):
-        return f"{line}: too uncertain to rely on (measure more sizes or seeds)"
-    return line
-
-
 def render_text(result: Mapping[str, Any]) -> str:
     """The points, the fit, the forecasts and the verdict as a few lines."""
     lines = [f"{'fraction':>9} {'n':>8} {'train':>8} {'dev':>8}  dev range"]
@@ -101,3 +85,21 @@ def render_text(result: Mapping[str, Any]) -> str:
         if line:
             lines.append(f"! {line}")
     return "\n".join(lines)
+
+
+def read_curve(path: str) -> dict[str, Any]:
+    """A saved ``learning-curve --json`` result; refused in one line when it is not one."""
+    import json
+    from pathlib import Path
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file; write it with learning-curve --json") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError(f"{path}: not JSON; give the output of learning-curve --json") from None
+    if not isinstance(data, dict) or not {"points", "fit", "forecasts", "runs"} <= set(data):
+        raise InputError(
+            f"{path}: not a learning curve (no points/fit/forecasts); give learning-curve --json"
+        )
+    return data
