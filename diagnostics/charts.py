@@ -832,7 +832,12 @@ def learning_curve_chart(
     """Dev and train error of every run against training rows (log scale), the fitted dev
     curve, and the forecasts at 2×, 4×, 10× with their 95% intervals."""
     measured, fitted = learning_curve_rows(curve)
-    x = alt.X("n:Q", title="training rows (log scale)", scale=alt.Scale(type="log", nice=False))
+    x = alt.X(
+        "n:Q",
+        title="training rows (log scale)",
+        scale=alt.Scale(type="log", nice=False),
+        axis=alt.Axis(format="~s", labelOverlap="greedy"),
+    )
     y = alt.Y("error:Q", title="error", axis=alt.Axis(format=".0%"), scale=alt.Scale(zero=True))
     colors = alt.Scale(domain=["dev", "train"], range=[LEVEL_COLOR, NOISE_BAND_COLOR])
     points = (

@@ -298,14 +298,16 @@ def points_from_predictions(
 ) -> list[CurvePoint]:
     """One point per predictions file trained on ``train_size`` rows (several files at one
     size are seeds): its train and dev levels, scored by the waterfall Diagnose computes."""
-    from diagnostics.api import diagnose  # the full scan, only when files are given
+    from diagnostics.fastscan import scan_split_metrics  # duckdb: only when files are given
+    from diagnostics.waterfall import diagnose
 
     points = []
     seeds: dict[int, int] = {}
     for predictions, train_size in runs:
         if int(train_size) <= 0:
             raise InputError(f"{predictions}: train size {train_size} must be a positive count")
-        levels = diagnose(predictions, metric=metric).to_dict()["levels"]
+        scan = scan_split_metrics(predictions, metric=metric)  # the steps of api.diagnose
+        levels = diagnose(scan.splits, [], metric=scan.metric).to_dict()["levels"]
         if levels.get("dev") is None:
             raise InputError(f"{predictions}: no dev rows; a learning curve needs dev error")
         seed = seeds[int(train_size)] = seeds.get(int(train_size), -1) + 1

@@ -103,3 +103,13 @@ def read_curve(path: str) -> dict[str, Any]:
             f"{path}: not a learning curve (no points/fit/forecasts); give learning-curve --json"
         )
     return data
+
+
+def curve_for_versions(store: Any, sizes: Sequence[tuple[Any, int]]) -> dict[str, Any]:
+    """The fit on a project's versions, each with the train size its model saw."""
+    from strategy_app.versions.service import require_file
+
+    if not sizes:
+        raise InputError("give the train size of at least four versions to fit a curve")
+    runs = [(require_file(store, version, "a learning curve"), size) for version, size in sizes]
+    return curve_from_runs(runs)

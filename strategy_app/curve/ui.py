@@ -1,0 +1,68 @@
+"""Diagnose's learning-curve widgets: each version's train size in, the curve and verdict out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from diagnostics.charts import learning_curve_chart
+from diagnostics.validation import InputError
+from strategy_app.curve import service
+from strategy_app.store import Project, Store
+
+
+def _key(project_id: int) -> str:
+    return f"_learning_curve_{project_id}"
+
+
+def current_curve(project_id: int) -> dict[str, Any] | None:
+    """The learning curve fitted on this page for the project this session (None: none yet)."""
+    curve: dict[str, Any] | None = st.session_state.get(_key(project_id))
+    return curve
+
+
+def curve_chart(curve: dict[str, Any]) -> None:
+    """The curve (Altair, the column's width), its verdict and any problem, in one line each."""
+    if curve.get("problem"):
+        st.error(curve["problem"])
+    if curve.get("runs"):
+        st.altair_chart(learning_curve_chart(curve), key="learning_curve_chart")
+    if curve.get("verdict") and not curve.get("problem"):
+        st.caption(curve["verdict"])
+
+
+def inputs_section(store: Store, project: Project) -> None:
+    """Each uploaded version's train size (rows its model was trained on) → the fitted curve."""
+    versions = [v for v in store.versions.list(project.id) if v.state.source == "upload"]
+    with st.expander(":material/trending_down: Learning curve: what more data is worth"):
+        st.caption(
+            "Give the number of training rows each version's model saw (leave a version empty "
+            "to skip it; versions at the same size count as seeds). The curve "
+            "err(n) = a + b·n^(−c) is fitted to their dev errors and forecast at 2×, 4× and 10× "
+            "the data; the action plan's more-data line then carries the forecast. "
+            "`learning-curve --objective …` measures one by training on fractions of train."
+        )
+        if not versions:
+            st.info("Upload predictions of versions trained on different amounts of data first.")
+            return
+        table = pd.DataFrame(
+            {"version": [v.name for v in versions], "train size": [None] * len(versions)}
+        ).astype({"train size": "Int64"})
+        edited = st.data_editor(
+            table, disabled=["version"], hide_index=True, key=f"curve_sizes_{project.id}"
+        )
+        if st.button("Fit the learning curve", key=f"curve_fit_{project.id}"):
+            sizes = [
+                (version, int(size))
+                for version, size in zip(versions, edited["train size"], strict=True)
+                if not pd.isna(size)
+            ]
+            try:
+                curve = service.curve_for_versions(store, sizes)
+            except InputError as exc:
+                st.error(str(exc))
+                return
+            st.session_state[_key(project.id)] = curve
+            st.rerun()
