@@ -846,7 +846,7 @@ def learning_curve_chart(
         .encode(
             x=x,
             y=y,
-            color=alt.Color("kind:N", scale=colors, title=None),
+            color=alt.Color("kind:N", scale=colors, title=None, legend=alt.Legend(orient="bottom")),
             tooltip=["n", "error", "kind"],
         )
     )
@@ -869,7 +869,7 @@ def learning_curve_chart(
             autosize=FIT_WIDTH,
             title=alt.Title(
                 title,
-                subtitle="points: runs; red line: fitted dev error; diamonds: forecasts (95%)",
+                subtitle="red: fitted dev error; diamonds: forecasts (95%)",
                 anchor="start",
             ),
         )

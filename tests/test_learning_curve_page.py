@@ -31,13 +31,9 @@ def test_versions_with_train_sizes_give_the_curve_and_the_forecast(data_dir, tmp
             )
     at = AppTest.from_file(str(PAGES_DIR / "diagnose.py"), default_timeout=120).run()
     assert not at.exception
-    names = [v.name for v in store.versions.list(project.id)]
-    sizes = [SIZES[float(n.split(" · ")[1])] for n in names]
-    at.session_state[f"curve_sizes_{project.id}"] = {
-        "edited_rows": {i: {"train size": size} for i, size in enumerate(sizes)},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
+    for version in store.versions.list(project.id):
+        size = SIZES[float(version.name.split(" · ")[1])]
+        at.number_input(key=f"curve_size_{project.id}_{version.id}").set_value(size)
     at.button(key=f"curve_fit_{project.id}").click().run()
     assert not at.exception and not at.error
     text = "\n".join(m.value for m in at.markdown)
@@ -57,11 +53,8 @@ def test_too_few_sizes_is_one_line_and_nothing_saved_changes(data_dir, tmp_path)
     accept_upload(store, project.id, "v.csv", path.read_bytes(), LOCAL_USER, label="full")
     before = store.versions.list(project.id)
     at = AppTest.from_file(str(PAGES_DIR / "diagnose.py"), default_timeout=120).run()
-    at.session_state[f"curve_sizes_{project.id}"] = {
-        "edited_rows": {0: {"train size": 898}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
+    (version,) = before
+    at.number_input(key=f"curve_size_{project.id}_{version.id}").set_value(898)
     at.button(key=f"curve_fit_{project.id}").click().run()
     assert not at.exception
     assert [e.value for e in at.error] == [

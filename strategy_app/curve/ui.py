@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from diagnostics.charts import learning_curve_chart
 from diagnostics.validation import InputError
 from strategy_app.curve import service
+from strategy_app.shell.markdown import escape_markdown
 from strategy_app.store import Project, Store
 
 
@@ -47,18 +47,20 @@ def inputs_section(store: Store, project: Project) -> None:
         if not versions:
             st.info("Upload predictions of versions trained on different amounts of data first.")
             return
-        table = pd.DataFrame(
-            {"version": [v.name for v in versions], "train size": [None] * len(versions)}
-        ).astype({"train size": "Int64"})
-        edited = st.data_editor(
-            table, disabled=["version"], hide_index=True, key=f"curve_sizes_{project.id}"
-        )
+        sizes: list[tuple[Any, int]] = []
+        columns = st.columns(4)
+        for i, version in enumerate(versions):
+            with columns[i % 4]:
+                size = st.number_input(
+                    f"Train rows of {escape_markdown(version.name)}",
+                    min_value=1,
+                    value=None,
+                    step=1,
+                    key=f"curve_size_{project.id}_{version.id}",
+                )
+            if size is not None:
+                sizes.append((version, int(size)))
         if st.button("Fit the learning curve", key=f"curve_fit_{project.id}"):
-            sizes = [
-                (version, int(size))
-                for version, size in zip(versions, edited["train size"], strict=True)
-                if not pd.isna(size)
-            ]
             try:
                 curve = service.curve_for_versions(store, sizes)
             except InputError as exc:
