@@ -834,8 +834,8 @@ def learning_curve_chart(
     measured, fitted = learning_curve_rows(curve)
     x = alt.X(
         "n:Q",
-        title="training rows (log scale)",
-        scale=alt.Scale(type="log", nice=False),
+        title="train rows (log)",
+        scale=alt.Scale(type="log", nice=False, padding=10),
         axis=alt.Axis(format="~s", labelOverlap="greedy"),
     )
     y = alt.Y("error:Q", title="error", axis=alt.Axis(format=".0%"), scale=alt.Scale(zero=True))
@@ -869,7 +869,7 @@ def learning_curve_chart(
             autosize=FIT_WIDTH,
             title=alt.Title(
                 title,
-                subtitle="red: fitted dev error; diamonds: forecasts (95%)",
+                subtitle="red: fit · diamonds: forecasts",
                 anchor="start",
             ),
         )
