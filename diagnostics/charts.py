@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from diagnostics.ceiling import Ceiling
@@ -854,6 +855,86 @@ def pareto_chart(
                 "Pareto front",
                 subtitle=f"{len(on_front)} of {len(frame)} completed trials: none does better "
                 "on both",
+                anchor="start",
+            ),
+        )
+        .configure_view(stroke=None)
+    )
+    return chart
+
+
+def learning_curve_rows(curve: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(measured points: n, error, kind; the fitted dev curve and the forecasts: n, error,
+    low, high, kind) of a ``learning-curve --json`` result."""
+    measured = [
+        {"n": p["n"], "error": p[f"{kind}_error"], "kind": kind}
+        for p in curve.get("runs", [])
+        for kind in ("dev", "train")
+        if p.get(f"{kind}_error") is not None
+    ]
+    fit, forecasts = curve.get("fit"), curve.get("forecasts") or []
+    line: list[dict[str, Any]] = []
+    if fit and measured:
+        low = min(p["n"] for p in measured)
+        high = max([p["n"] for p in measured] + [f["n"] for f in forecasts])
+        for n in np.geomspace(low, high, 60):
+            error = fit["a"] + fit["b"] * n ** (-fit["c"])
+            line.append({"n": float(n), "error": error, "low": None, "high": None, "kind": "fit"})
+    line += [
+        {"n": f["n"], "error": f["dev_error"], "low": f["interval"][0], "high": f["interval"][1],
+         "kind": "forecast"}
+        for f in forecasts
+    ]  # fmt: skip
+    columns = ["n", "error", "low", "high", "kind"]
+    return pd.DataFrame(measured, columns=["n", "error", "kind"]), pd.DataFrame(
+        line, columns=columns
+    )
+
+
+def learning_curve_chart(
+    curve: Mapping[str, Any], *, title: str = "Learning curve"
+) -> alt.LayerChart:
+    """Dev and train error of every run against training rows (log scale), the fitted dev
+    curve, and the forecasts at 2×, 4×, 10× with their 95% intervals."""
+    measured, fitted = learning_curve_rows(curve)
+    x = alt.X(
+        "n:Q",
+        title="train rows (log)",
+        scale=alt.Scale(type="log", nice=False, padding=10),
+        axis=alt.Axis(format="~s", labelOverlap="greedy"),
+    )
+    y = alt.Y("error:Q", title="error", axis=alt.Axis(format=".0%"), scale=alt.Scale(zero=True))
+    colors = alt.Scale(domain=["dev", "train"], range=[LEVEL_COLOR, NOISE_BAND_COLOR])
+    points = (
+        alt.Chart(measured)
+        .mark_circle(size=50, opacity=0.85)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color("kind:N", scale=colors, title=None, legend=alt.Legend(orient="bottom")),
+            tooltip=["n", "error", "kind"],
+        )
+    )
+    line = (
+        alt.Chart(fitted)
+        .transform_filter(alt.datum.kind == "fit")
+        .mark_line(color=LARGEST_GAP_COLOR, strokeWidth=2)
+        .encode(x=x, y=y)
+    )
+    ahead = alt.Chart(fitted).transform_filter(alt.datum.kind == "forecast")
+    bars = ahead.mark_rule(color=LARGEST_GAP_COLOR).encode(x=x, y="low:Q", y2="high:Q")
+    marks = ahead.mark_point(shape="diamond", size=80, filled=True, color=LARGEST_GAP_COLOR).encode(
+        x=x, y=y, tooltip=["n", "error", "low", "high"]
+    )
+    chart: alt.LayerChart = (
+        _layer(points, line, bars, marks)
+        .properties(
+            width=560,
+            height=260,
+            autosize=FIT_WIDTH,
+            title=alt.Title(
+                title,
+                subtitle="red: fit · diamonds: forecasts",
                 anchor="start",
             ),
         )

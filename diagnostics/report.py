@@ -25,6 +25,7 @@ from diagnostics import charts as chart_specs
 from diagnostics import compare_rows
 from diagnostics.annotators import annotator_rows, floor_lines
 from diagnostics.ceiling import Ceiling, ceiling_table
+from diagnostics.learning_curve import with_forecast
 from diagnostics.rates import format_value
 from diagnostics.reportnames import DEFAULT_TITLE, FORMATS
 from diagnostics.reportnames import SECTIONS as SECTIONS  # re-exported: the page lists them
@@ -37,6 +38,7 @@ SECTION_TITLES = {
     "waterfall": "Error waterfall and gap table",
     "plan": "Action plan",
     "warnings": "Warnings",
+    "curve": "Learning curve: what more data is worth",
     "slices": "Per-slice waterfalls",
     "floor": "Human levels, the floor and label noise",
     "concentration": "Where errors concentrate",
@@ -79,6 +81,7 @@ class ReportInputs:
     error_slices: object | None = None  # a slice search (diagnostics.slices) or its dict
     comparison: object | None = None
     floor: object | None = None  # what annotators' labels measure, or its dict (--annotations)
+    learning_curve: Mapping[str, Any] | None = None  # ``learning-curve --json``
 
     def available_sections(self) -> list[str]:
         """The sections this report has content for, in report order."""
@@ -90,6 +93,7 @@ class ReportInputs:
             "search": self.search is not None,
             "concentration": self.error_slices is not None,
             "floor": self.floor is not None,
+            "curve": self.learning_curve is not None,
         }
         present |= dict.fromkeys(DIAGNOSIS_SECTIONS, self.diagnosis is not None)
         return [s for s in SECTIONS if present[s]]
@@ -126,6 +130,7 @@ def report_data(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dic
         "error_slices": as_dict(inputs.error_slices) if "concentration" in chosen else None,
         "comparison": as_dict(inputs.comparison) if "changed" in chosen else None,
         "floor": as_dict(inputs.floor) if "floor" in chosen else None,
+        "learning_curve": as_dict(inputs.learning_curve) if "curve" in chosen else None,
     }
 
 
@@ -136,6 +141,8 @@ def report_charts(inputs: ReportInputs) -> dict[str, object]:
         charts["waterfall"] = chart_specs.waterfall_chart(inputs.diagnosis)
     if inputs.ceiling is not None:
         charts["ceiling"] = chart_specs.ceiling_chart(inputs.ceiling)
+    if inputs.learning_curve is not None and inputs.learning_curve.get("runs"):
+        charts["curve"] = chart_specs.learning_curve_chart(inputs.learning_curve)
     search = as_dict(inputs.search)
     if search and any(t.get("value") is not None for t in search.get("trials", [])):
         charts["search"] = chart_specs.search_history_chart(search)
@@ -302,7 +309,7 @@ def _view(inputs: ReportInputs) -> dict[str, Any]:
         "project": inputs.project,
         "created": inputs.created.strftime("%Y-%m-%d %H:%M UTC"),
         "summary": _summary(inputs, d) if d else None,
-        "waterfall": _waterfall(d) if d else None,
+        "waterfall": _waterfall(d, inputs.learning_curve) if d else None,
         "warnings": _warnings(inputs),
         "slices": _slices(inputs) if inputs.slices else None,
     }
@@ -326,7 +333,7 @@ def _summary(inputs: ReportInputs, d: Diagnosis) -> dict[str, Any]:
     }
 
 
-def _waterfall(d: Diagnosis) -> dict[str, Any]:
+def _waterfall(d: Diagnosis, curve: Mapping[str, Any] | None = None) -> dict[str, Any]:
     fmt = d.fmt
     levels = []
     for level, value in d.levels.items():
@@ -347,7 +354,7 @@ def _waterfall(d: Diagnosis) -> dict[str, Any]:
             "label": GAP_LABELS[rec["gap"]],
             "size": fmt(rec["size"]),
             "reason": rec["reason"],
-            "actions": rec["actions"],
+            "actions": with_forecast(rec["gap"], rec["actions"], curve),
         }
         for rec in d.recommendations
     ]
@@ -383,6 +390,7 @@ def _extra_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
     builders: dict[
         str, tuple[Mapping[str, Any] | None, Callable[[Mapping[str, Any]], dict[str, Any]]]
     ] = {
+        "curve": (as_dict(inputs.learning_curve), _curve_section),
         "floor": (as_dict(inputs.floor), _floor_section),
         "concentration": (as_dict(inputs.error_slices), _concentration_section),
         "changed": (as_dict(inputs.comparison), _changed_section),
@@ -438,6 +446,36 @@ def _concentration_section(search: Mapping[str, Any]) -> dict[str, Any]:
         "tables": [table] if rows else [],
         "notes": [f"Method: {search['method']}.", *search.get("warnings", [])],
     }
+
+
+def _curve_section(curve: Mapping[str, Any]) -> dict[str, Any]:
+    points = [
+        [p["n"], _pct(p["train_error"]), _pct(p["dev_error"]), p.get("seeds", 1),
+         f"{_pct(p['interval'][0])}–{_pct(p['interval'][1])}"]
+        for p in curve["points"]
+    ]  # fmt: skip
+    forecasts = [
+        [f"{f['multiple']:g}×", f["n"], _pct(f["dev_error"]),
+         f"{_pct(f['interval'][0])}–{_pct(f['interval'][1])}"]
+        for f in curve.get("forecasts", [])
+    ]  # fmt: skip
+    fit = curve.get("fit")
+    intro = (
+        f"Fitted {fit['form']} (a={fit['a']:.4g}, b={fit['b']:.4g}, c={fit['c']:.4g}) by bounded "
+        "least squares; forecast intervals: 95% bootstrap over the runs."
+        if fit
+        else "No curve fitted."
+    )
+    tables = [
+        {"caption": "Runs", "columns": ["n", "train", "dev", "seeds", "dev range"], "rows": points}
+    ]
+    if forecasts:
+        tables.append(
+            {"caption": "Forecasts", "columns": ["data", "n", "dev", "95% interval"],
+             "rows": forecasts}
+        )  # fmt: skip
+    notes = [curve.get("verdict") or "", *(curve.get("failures") or []), curve.get("skipped") or ""]
+    return {"intro": intro, "tables": tables, "notes": [n for n in notes if n]}
 
 
 def _floor_section(floor: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ SECTIONS = (
     "waterfall",
     "plan",
     "warnings",
+    "curve",
     "slices",
     "floor",
     "concentration",

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "strategy_app.splits.command",
     "strategy_app.search.command",
     "strategy_app.search.lr_command",
+    "strategy_app.curve.command",
     "strategy_app.report.command",
     "strategy_app.shell.command",
 )

@@ -60,6 +60,7 @@ def test_the_analysis_commands_never_load_the_search_or_the_app(tmp_path):
         ["ceiling", "--count", "blurry=3", "--reviewed", "10", "--dev-error", "10%"],
         ["report", str(PREDICTIONS), "--out", str(tmp_path / "report.html")],
         ["report", str(PREDICTIONS), "--format", "json", "--out", str(tmp_path / "r.json")],
+        ["learning-curve", "--run", str(PREDICTIONS), "100", "--json"],
     ]
     watched = (*SEARCH_AND_APP, "duckdb", "sqlalchemy", "pandas", "scipy")
     report = loaded_by(commands, watched, tmp_path)
@@ -79,11 +80,12 @@ def test_help_and_a_bad_flag_load_no_data_library(tmp_path):
         ["diagnose", "--help"],
         ["search", "--help"],
         ["report", "--help"],
+        ["learning-curve", "--help"],
         ["diagnose", "--no-such-flag"],
         ["split", "--seed", "not-a-number"],
         ["no-such-command"],
     ]
     report = loaded_by(commands, DATA_LIBRARIES, tmp_path)
-    assert [code for _, code, _ in report] == [0, 0, 0, 0, 2, 2, 2]
+    assert [code for _, code, _ in report] == [0, 0, 0, 0, 0, 2, 2, 2]
     for argv, _, loaded in report:
         assert loaded == [], f"{' '.join(argv)} loaded {', '.join(loaded)}"

@@ -87,6 +87,18 @@ def search_dict(name: str = "lr", study: str = "digits-search") -> dict:
     }
 
 
+def learning_curve_dict() -> dict:
+    """A fitted learning curve (exact synthetic points, two seeds per size)."""
+    from diagnostics.learning_curve import CurvePoint, fit_curve
+
+    points = [
+        CurvePoint(n=n, dev_error=0.05 + 2 * n**-0.5 + w, train_error=0.02, seed=s)
+        for n in (50, 100, 200, 400, 800)
+        for s, w in enumerate((-0.003, 0.003))
+    ]
+    return fit_curve(points, rounds=50).to_dict()
+
+
 def full_inputs(text: str | None = None) -> ReportInputs:
     """A report with every section; ``text`` goes into every user-typed field."""
     label = text or "expert"
@@ -112,6 +124,7 @@ def full_inputs(text: str | None = None) -> ReportInputs:
         error_slices=slice_search_dict(text),
         comparison=comparison_dict(text or "v1 · logistic regression"),
         floor=floor_dict(text),
+        learning_curve=learning_curve_dict(),
     )
 
 

@@ -6,7 +6,9 @@ Inputs are saved as soon as they change; the display shows only what
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -21,6 +23,7 @@ from diagnostics.compare_rows import (
     method_note,
     pairing_line,
 )
+from diagnostics.learning_curve import with_forecast
 from diagnostics.metrics import NO_INTERVAL, NO_SPREAD
 from diagnostics.rates import METRICS, from_percent, is_rate_metric
 from diagnostics.slices import concentration_line, representation_line
@@ -418,8 +421,9 @@ def _short_status(diagnosis: Diagnosis, row: dict) -> str:
     return SHORT_STATUS[str(row["status"])]
 
 
-def action_plan(diagnosis: Diagnosis) -> None:
-    """The ordered action plan: each gap's reason and knobs."""
+def action_plan(diagnosis: Diagnosis, curve: Mapping[str, Any] | None = None) -> None:
+    """The ordered action plan: each gap's reason and knobs (the more-data knob with the
+    learning curve's forecast when ``curve`` exists)."""
     if not diagnosis.recommendations:
         st.success("No gap stands out above the noise: there is no clear knob to turn.")
         return
@@ -429,7 +433,8 @@ def action_plan(diagnosis: Diagnosis) -> None:
             size = diagnosis.fmt(diagnosis.gaps[rec["gap"]].value)  # as in the chart and table
             st.markdown(f"#### {i}. {label.capitalize()} · {size}")
             st.markdown(rec["reason"])
-            st.markdown("\n".join(f"- {action}" for action in rec["actions"]))
+            actions = with_forecast(rec["gap"], rec["actions"], curve)
+            st.markdown("\n".join(f"- {action}" for action in actions))
 
 
 def show(diagnosis: Diagnosis, *, key: str, title: str = "Error waterfall") -> None:
@@ -454,8 +459,14 @@ def show(diagnosis: Diagnosis, *, key: str, title: str = "Error waterfall") -> N
         st.warning(warning, icon=":material/warning:")
 
 
-def results(result: DiagnosisResult, state: DiagnoseState) -> None:
-    """The whole output: waterfall, gap table, action plan, warnings, slices."""
+def results(
+    result: DiagnosisResult,
+    state: DiagnoseState,
+    curve: Mapping[str, Any] | None = None,
+    show_curve: Callable[[Any], None] | None = None,
+) -> None:
+    """The whole output: waterfall, gap table, action plan (with ``curve``'s forecast, the
+    curve beside it via ``show_curve``), warnings, slices."""
     if result.error:
         st.error(result.error)
         return
@@ -474,7 +485,9 @@ def results(result: DiagnosisResult, state: DiagnoseState) -> None:
         show(diagnosis, key="main")
     with plan_col:
         st.subheader(":material/checklist: Action plan", anchor=False)
-        action_plan(diagnosis)
+        action_plan(diagnosis, curve)
+        if curve is not None and show_curve is not None:
+            show_curve(curve)
         gap = diagnosis.largest_gap()
         if gap is not None:
             page_link(NEXT_PAGE_FOR_GAP[gap.name][0])

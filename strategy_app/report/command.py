@@ -44,6 +44,12 @@ def register(subparsers) -> None:
     parser.add_argument("--target", type=int, metavar="M", help="target examples (split plan)")
     parser.add_argument("--study", metavar="NAME", help="search study to summarize")
     parser.add_argument("--storage", metavar="URL", help="the study's storage (URL or journal)")
+    parser.add_argument(
+        "--learning-curve",
+        metavar="CURVE.json",
+        help="a learning-curve --json result: its section, and the forecast on the plan's "
+        "more-data line",
+    )
     parser.add_argument("--title", default=DEFAULT_TITLE, help="the report's title")
     parser.add_argument("--format", choices=FORMATS, default="html", help="html (default)")
     parser.add_argument(
@@ -79,7 +85,7 @@ def run(args) -> tuple[dict, str]:
 
 def _input_files(args) -> list[str | None]:
     """The files the report reads, none of which ``--out`` may name."""
-    files = [args.predictions, args.labels, args.storage]
+    files = [args.predictions, args.labels, args.storage, args.learning_curve]
     if args.project:
         from strategy_app.store import database_url
         from strategy_app.store.engine import sqlite_path
@@ -130,6 +136,10 @@ def build_inputs(args) -> ReportInputs:
         if not (args.study and args.storage):
             raise InputError("--study and --storage go together: name the study and its storage")
         inputs.search = _search_summary(args.study, args.storage)
+    if args.learning_curve:
+        from strategy_app.curve.service import read_curve
+
+        inputs.learning_curve = read_curve(args.learning_curve)
     return inputs
 
 

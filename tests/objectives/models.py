@@ -146,3 +146,21 @@ def placement(params, context):
     time.sleep(0.3)
     y, split = np.array([0, 1] * 4), np.repeat(SPLITS, 2)
     return frame(y, np.where(np.arange(8) == 4, 1 - y, y), split)
+
+
+def ridge_curve(params, context):
+    """RidgeClassifier on digits trained on ``context.train_fraction`` of train (nested,
+    stratified by :func:`diagnostics.search.fractions.train_subset`); train predictions for the
+    rows it trained on. ``params["fail_below"]``: fractions below it fail (a pretend crash)."""
+    from sklearn.linear_model import RidgeClassifier
+
+    from diagnostics.search.fractions import train_subset
+
+    if context.train_fraction < params.get("fail_below", 0.0):
+        raise MemoryError("out of memory at this size (pretend)")
+    x, y, split = digits()
+    train_rows = np.flatnonzero(split == "train")
+    chosen = train_rows[train_subset(y[train_rows], context.train_fraction, context.seed)]
+    model = RidgeClassifier(alpha=1.0 / params["C"]).fit(x[chosen], y[chosen])
+    keep = (split != "train") | np.isin(np.arange(len(y)), chosen)
+    return frame(y, model.predict(x), split)[keep]

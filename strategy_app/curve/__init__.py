@@ -1,0 +1,1 @@
+"""Learning curves (issue 28): what more training data is worth."""
