@@ -11,7 +11,7 @@ unit vectors answers (still exact: on unit vectors the Euclidean order is the co
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from diagnostics.embeddings import (
     Vectors,
     display_text,
     embed,
+    file_embeddings,
 )
 from diagnostics.errors import error_positions, example_ids
 from diagnostics.ingest import Predictions
@@ -129,6 +130,36 @@ def dev_embeddings(
     ids = example_ids(predictions, positions).tolist()
     frame = predictions.frame.iloc[positions]
     embeddings = embed(frame, ids, image_reader=image_reader, source=predictions.source)
+    return DevEmbeddings(embeddings, positions, np.isin(positions, wrong))
+
+
+def model_dev_embeddings(
+    predictions: Predictions, activations: pd.DataFrame, described: str
+) -> DevEmbeddings:
+    """The dev rows' embeddings taken from a model's activations (columns ``id``, ``split``,
+    ``emb_0 …``: :func:`~diagnostics.search.penultimate.penultimate_activations`), joined by
+    id and split; ``described`` names the model. InputError naming the first dev example the
+    activations lack."""
+    wrong = error_positions(predictions)
+    positions = np.flatnonzero(predictions.split_codes == SPLITS.index("dev")).astype(np.intp)
+    ids = example_ids(predictions, positions).tolist()
+    dev = activations[activations["split"] == "dev"]
+    columns = [c for c in dev.columns if c not in ("id", "split")]
+    block = dev.set_axis(dev["id"].astype(str))[columns]
+    block = block[~block.index.duplicated()]
+    missing = [i for i in ids if i not in block.index]
+    if missing:
+        raise InputError(
+            f"{predictions.source}: dev example '{missing[0]}' (and {len(missing) - 1} more) "
+            f"is not a dev row of the dataset {described} was trained on; use the file's own "
+            "embeddings"
+        )
+    read = file_embeddings(block.loc[ids].reset_index(drop=True), ids, columns, source=described)
+    embeddings = replace(
+        read,
+        kind="model",
+        method=f"penultimate layer ({len(columns)} units) of {described}",
+    )
     return DevEmbeddings(embeddings, positions, np.isin(positions, wrong))
 
 

@@ -44,8 +44,13 @@ BULK_KEY = "_similar_bulk_{}"
 QUERY_KEY = "similar_query_{}"
 COLOUR_KEY = "similar_colour_{}"
 MAP_KEY = "similar_map_{}"
+SOURCE_KEY = "similar_source_{}"
 GALLERY_COLUMNS = 4
 NEIGHBOURS = 8
+SOURCES = {
+    "model": "the search model's penultimate layer",
+    "file": "the file (embedding columns, text or images)",
+}
 COLOURS = {"outcome": "right / wrong", "tag": "tag", "suggestion": "suggestion"}
 
 
@@ -60,21 +65,62 @@ class Embedded:
     map_method: str
 
 
-@st.cache_resource(max_entries=4, show_spinner="Embedding the dev examples…")
-def _embedded(path: str, images_root: str | None, display_name: str) -> Embedded:
-    """The embeddings of one predictions file (its path is its content hash) and images."""
-    predictions, dev = similar.read_embedded(
-        path, images=images_root or Path(path).parent, display_name=display_name
-    )
+def _built(predictions: Predictions, dev: DevEmbeddings) -> Embedded:
     points, method = map_points(dev, umap=True)
     return Embedded(predictions, dev, NeighbourIndex(dev.error_vectors()), points, method)
 
 
+@st.cache_resource(max_entries=4, show_spinner="Embedding the dev examples…")
+def _embedded(path: str, images_root: str | None, display_name: str) -> Embedded:
+    """The embeddings of one predictions file (its path is its content hash) and images."""
+    return _built(
+        *similar.read_embedded(
+            path, images=images_root or Path(path).parent, display_name=display_name
+        )
+    )
+
+
+@st.cache_resource(max_entries=4, show_spinner="Embedding the dev examples with the model…")
+def _model_embedded(_store: Store, _version: ModelVersion, key: tuple) -> Embedded | None:
+    """The embeddings from the search model's penultimate layer, once per version (``key``)."""
+    found = similar.model_embedded(_store, _version)
+    return None if found is None else _built(*found[:2])
+
+
 def version_embedded(store: Store, version: ModelVersion, images_root: str | None) -> Embedded:
-    """The version's cached embeddings (InputError: none to be had, or a typed-levels
-    version)."""
-    path = require_file(store, version, "an embedding")
-    return _embedded(str(path), images_root, version.state.upload_name or path.name)
+    """The version's cached embeddings, from the search's model when the version came from a
+    search and the panel's choice is the model (the default), else from the file; InputError:
+    none to be had, or a typed-levels version."""
+    sources = embedding_sources(store, version, images_root)
+    chosen = st.session_state.get(SOURCE_KEY.format(version.id))
+    usable = {name: found for name, found in sources.items() if isinstance(found, Embedded)}
+    if chosen in usable:
+        return usable[chosen]
+    if usable:
+        return next(iter(usable.values()))
+    raise next(iter(sources.values()))  # type: ignore[misc]  # every source is an error
+
+
+def embedding_sources(
+    store: Store, version: ModelVersion, images_root: str | None
+) -> dict[str, Embedded | InputError]:
+    """Each source of embeddings the version has (``model`` first, when it came from a
+    search, then ``file``): its cached embeddings, or the InputError saying why not."""
+    sources: dict[str, Embedded | InputError] = {}
+    if version.origin.get("kind") == "search":
+        key = (version.id, str(version_file(store, version.state)), repr(version.origin))
+        try:
+            found = _model_embedded(store, version, key)
+            if found is not None:
+                sources["model"] = found
+        except InputError as exc:
+            sources["model"] = exc
+    try:
+        path = require_file(store, version, "an embedding")
+        sources["file"] = _embedded(str(path), images_root, version.state.upload_name or path.name)
+    except InputError as exc:
+        sources["file"] = exc
+    return sources
 
 
 def sample_texts(store: Store, version: ModelVersion) -> dict[str, object] | None:
@@ -310,11 +356,25 @@ def similar_panel(
 ) -> list[str] | None:
     """The *Similar* panel: the map and find-similar; returns the ids the map's box keeps in
     the sheet (None: all of ``ids``)."""
-    try:
-        embedded = version_embedded(store, version, labels.images_root)
-    except InputError as exc:
-        st.caption(f":material/info: No map or find-similar: {escape_markdown(exc)}")
+    sources = embedding_sources(store, version, labels.images_root)
+    usable = [name for name, found in sources.items() if isinstance(found, Embedded)]
+    for name, found in sources.items():
+        if isinstance(found, InputError):
+            st.caption(
+                f":material/info: No map or find-similar from {SOURCES[name]}: "
+                f"{escape_markdown(found)}"
+            )
+    if not usable:
         return None
+    if len(usable) > 1:
+        st.segmented_control(
+            "Embedding",
+            usable,
+            format_func=lambda name: SOURCES[name],
+            default=usable[0],
+            key=SOURCE_KEY.format(version.id),
+        )
+    embedded = version_embedded(store, version, labels.images_root)
     kept = map_section(version, embedded, labels, stored)
     gallery_section(store, version, embedded, labels, annotator, ids, view_key)
     if kept is None:
