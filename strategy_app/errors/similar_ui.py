@@ -360,10 +360,8 @@ def similar_panel(
     usable = [name for name, found in sources.items() if isinstance(found, Embedded)]
     for name, found in sources.items():
         if isinstance(found, InputError):
-            st.caption(
-                f":material/info: No map or find-similar from {SOURCES[name]}: "
-                f"{escape_markdown(found)}"
-            )
+            which = f" from {SOURCES[name]}" if len(sources) > 1 else ""
+            st.caption(f":material/info: No map or find-similar{which}: {escape_markdown(found)}")
     if not usable:
         return None
     if len(usable) > 1:
