@@ -79,7 +79,8 @@ def test_dev_embeddings_from_the_model_join_by_id_and_find_neighbours(saved, dig
     query = dev.error_ids[0]
     found, distances = find_similar(dev, query, 3)
     assert query not in found and len(found) == 3 and (np.diff(distances) >= 0).all()
-    with pytest.raises(InputError, match=r"dev example '.+' \(and 9 more\) is not a dev row"):
+    missing = r"dev example '0' \(and 9 more\) is not a row of the dataset"
+    with pytest.raises(InputError, match=missing):
         model_dev_embeddings(predictions, activations.iloc[10:], "run 'r'")
 
 

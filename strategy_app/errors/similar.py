@@ -14,7 +14,13 @@ from diagnostics.ceiling import Ceiling
 from diagnostics.embeddings import image_reader, source_columns
 from diagnostics.formats import file_columns
 from diagnostics.ingest import Predictions, read_predictions
-from diagnostics.similar import DevEmbeddings, dev_embeddings, model_dev_embeddings
+from diagnostics.similar import (
+    DevEmbeddings,
+    MapRows,
+    dev_embeddings,
+    map_rows,
+    model_dev_embeddings,
+)
 from diagnostics.spread import spread_ceiling
 from diagnostics.tags import TagTable
 from diagnostics.validation import InputError
@@ -34,13 +40,39 @@ def read_embedded(
 ) -> tuple[Predictions, DevEmbeddings]:
     """A classification predictions file read with its embedding columns, and its dev rows'
     embeddings (images under ``images``, by default the file's folder)."""
-    path = Path(path)
+    predictions = _read_with_embeddings(Path(path), display_name)
+    root = Path(images) if images is not None else Path(path).parent
+    return predictions, dev_embeddings(predictions, image_reader=image_reader(root))
+
+
+def _read_with_embeddings(path: Path, display_name: str | None) -> Predictions:
     columns = source_columns(file_columns(path))
-    predictions = read_predictions(
+    return read_predictions(
         path, metric="error", extra_columns=columns, display_name=display_name or path.name
     )
-    root = Path(images) if images is not None else path.parent
-    return predictions, dev_embeddings(predictions, image_reader=image_reader(root))
+
+
+def train_map_rows(
+    store: Store, version: ModelVersion, images_root: str | None, source: str
+) -> MapRows:
+    """The dev and train rows embedded together for the map, from the search's model
+    (``source`` ``model``) or the file (its columns, text or images under ``images_root``)."""
+    path = version_file(store, version.state)
+    if path is None:
+        raise InputError("typed levels have no examples to map")
+    name = version.state.upload_name or path.name
+    model = search_model(store, version) if source == "model" else None
+    if model is not None:
+        from diagnostics.search.datasets import load_dataset
+        from diagnostics.search.penultimate import penultimate_activations
+
+        data = load_dataset(model.dataset, label=model.label, seed=model.seed)
+        activations = penultimate_activations(model.folder, data, splits=("dev", "train"))
+        predictions = read_predictions(path, metric="error", display_name=name)
+        return map_rows(predictions, activations=activations, described=model.described)
+    predictions = _read_with_embeddings(path, name)
+    reader = image_reader(Path(images_root) if images_root else path.parent)
+    return map_rows(predictions, image_reader=reader)
 
 
 def version_embedded(

@@ -708,6 +708,10 @@ def page() -> None:
     texts = _texts_or_none(store, version)
     shown, kept = evidence_ui.filter_choice(version, labels, stored)
     ids = labels.sample.ids if kept is None else kept
+    opened = similar_ui.opened_example(version)
+    if opened is not None and opened in ids:  # a click on the map's point: its detail
+        st.session_state[PANEL_KEY.format(version.id)] = DETAIL
+        st.session_state[DETAIL_KEY.format(version.id)] = ids.index(opened)
     panel = panel_choice(version)
     only = kept
     if panel == DETAIL and ids:
