@@ -202,16 +202,14 @@ def map_section(
     """The map (dev examples, and train ones on request); returns the sample ids inside the
     box drawn on it (None: no box). A click on a point opens that example."""
     sample_ids = labels.sample.ids if labels.sample is not None else []
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    with left:
-        colour = st.segmented_control(
-            "Colour by",
-            list(COLOURS),
-            format_func=lambda name: COLOURS[name],
-            default="outcome",
-            key=COLOUR_KEY.format(version.id),
-        )
-    with_train = right.toggle("Train examples too", key=TRAIN_KEY.format(version.id))
+    colour = st.segmented_control(
+        "Colour by",
+        list(COLOURS),
+        format_func=lambda name: COLOURS[name],
+        default="outcome",
+        key=COLOUR_KEY.format(version.id),
+    )
+    with_train = st.toggle("Train examples too", key=TRAIN_KEY.format(version.id))
     colour = colour or "outcome"
     points, method = embedded.points, embedded.map_method
     if with_train:
