@@ -227,7 +227,8 @@ def map_section(
     what = "Dev and train examples" if trains else "Dev examples"
     event = st.altair_chart(
         embedding_map_chart(drawn, colour, title=f"{what} ({method})"),
-        key=MAP_KEY.format(version.id),
+        # a box drawn on one projection means nothing on another: each has its own selection
+        key=MAP_KEY.format(version.id) + ("_train" if trains else ""),
         on_select="rerun",
         width="stretch",
     )
