@@ -766,21 +766,24 @@ def grid_random_chart(comparison: Mapping[str, Any]) -> alt.LayerChart:
 
 
 MAP_SELECTION = "box"
+MAP_POINT = "point"
 MAP_COLOURS = {"error": "#dc2626", "right": "#94a3b8"}
 
 
 def embedding_map_chart(points: pd.DataFrame, colour: str, *, title: str) -> alt.Chart:
-    """The embedding map: one point per dev example drawn (columns x, y, id, the ``colour``
-    column, and ``sampled``: True for the sample's examples, drawn as filled circles), with a
-    box selection named :data:`MAP_SELECTION` on x and y. The width follows the container."""
+    """The embedding map: one point per example drawn (columns x, y, id, split, the ``colour``
+    column, and ``sampled``: True for the sample's examples, drawn as filled circles; train
+    points fainter), with a box selection named :data:`MAP_SELECTION` on x and y and a click
+    selection named :data:`MAP_POINT` on id and split. The width follows the container."""
     domain = MAP_COLOURS if colour == "outcome" else None
     colour_scale = (
         alt.Scale(domain=list(domain), range=list(domain.values())) if domain else alt.Scale()
     )
     box = alt.selection_interval(name=MAP_SELECTION, encodings=["x", "y"])
+    click = alt.selection_point(name=MAP_POINT, fields=["id", "split"], on="click")
     chart: alt.Chart = (
         alt.Chart(points)
-        .mark_point(size=28, opacity=0.75, filled=True)
+        .mark_point(size=28, filled=True)
         .encode(
             x=alt.X("x:Q", title="component 1", axis=alt.Axis(labels=False, ticks=False)),
             y=alt.Y("y:Q", title="component 2", axis=alt.Axis(labels=False, ticks=False)),
@@ -790,9 +793,12 @@ def embedding_map_chart(points: pd.DataFrame, colour: str, *, title: str) -> alt
                 title="in the sample",
                 scale=alt.Scale(domain=[True, False], range=["circle", "cross"]),
             ),
-            tooltip=[alt.Tooltip("id:N"), alt.Tooltip(f"{colour}:N")],
+            opacity=alt.Opacity(
+                "split:N", scale=alt.Scale(domain=["dev", "train"], range=[0.8, 0.3]), legend=None
+            ),
+            tooltip=[alt.Tooltip("id:N"), alt.Tooltip("split:N"), alt.Tooltip(f"{colour}:N")],
         )
-        .add_params(box)
+        .add_params(box, click)
         .properties(height=320, autosize=FIT_WIDTH, title=title)
     )
     return chart

@@ -40,11 +40,12 @@ def error_positions(predictions: Predictions) -> np.ndarray:
             f"{predictions.source}: no dev rows; error analysis samples misclassified dev "
             "examples, so the file needs rows with split 'dev'"
         )
-    wrong = _differs(frame["y_true"], frame["y_pred"])
+    wrong = differs(frame["y_true"], frame["y_pred"])
     return np.flatnonzero(dev & wrong)
 
 
-def _differs(y_true: pd.Series, y_pred: pd.Series) -> np.ndarray:
+def differs(y_true: pd.Series, y_pred: pd.Series) -> np.ndarray:
+    """True where the predicted class is not the true one (compared as text across types)."""
     if y_true.dtype == y_pred.dtype and y_true.dtype != object:
         same_type: np.ndarray = y_true.to_numpy() != y_pred.to_numpy()
         return same_type

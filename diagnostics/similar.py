@@ -11,7 +11,7 @@ unit vectors answers (still exact: on unit vectors the Euclidean order is the co
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,8 +25,9 @@ from diagnostics.embeddings import (
     Vectors,
     display_text,
     embed,
+    file_embeddings,
 )
-from diagnostics.errors import error_positions, example_ids
+from diagnostics.errors import differs, error_positions, example_ids
 from diagnostics.ingest import Predictions
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
@@ -132,6 +133,89 @@ def dev_embeddings(
     return DevEmbeddings(embeddings, positions, np.isin(positions, wrong))
 
 
+def model_dev_embeddings(
+    predictions: Predictions, activations: pd.DataFrame, described: str
+) -> DevEmbeddings:
+    """The dev rows' embeddings taken from a model's activations (columns ``id``, ``split``,
+    ``emb_0 …``: :func:`~diagnostics.search.penultimate.penultimate_activations`), joined by
+    id and split; ``described`` names the model. InputError naming the first dev example the
+    activations lack."""
+    wrong = error_positions(predictions)
+    positions = _split_positions(predictions, ("dev",))
+    embeddings = _model_embeddings(predictions, positions, activations, described)
+    return DevEmbeddings(embeddings, positions, np.isin(positions, wrong))
+
+
+def _split_positions(predictions: Predictions, splits: Sequence[str]) -> npt.NDArray[np.intp]:
+    codes = [SPLITS.index(split) for split in splits]
+    return np.flatnonzero(np.isin(predictions.split_codes, codes)).astype(np.intp)
+
+
+def _model_embeddings(
+    predictions: Predictions,
+    positions: npt.NDArray[np.intp],
+    activations: pd.DataFrame,
+    described: str,
+) -> Embeddings:
+    ids = example_ids(predictions, positions).tolist()
+    splits = np.asarray(SPLITS)[predictions.split_codes[positions]]
+    keys = [f"{split}\0{i}" for split, i in zip(splits, ids, strict=True)]
+    columns = [c for c in activations.columns if c not in ("id", "split")]
+    block = activations.set_axis(
+        activations["split"].astype(str) + "\0" + activations["id"].astype(str)
+    )[columns]
+    block = block[~block.index.duplicated()]
+    missing = [key.replace("\0", " example '") for key in keys if key not in block.index]
+    if missing:
+        raise InputError(
+            f"{predictions.source}: {missing[0]}' (and {len(missing) - 1} more) is not a row "
+            f"of the dataset {described} was trained on; use the file's own embeddings"
+        )
+    read = file_embeddings(block.loc[keys].reset_index(drop=True), ids, columns, source=described)
+    method = f"penultimate layer ({len(columns)} units) of {described}"
+    return replace(read, kind="model", method=method)
+
+
+@dataclass(frozen=True)
+class MapRows:
+    """The rows the map draws: their embeddings, split (``dev``, ``train``) and whether each
+    is misclassified, aligned with ``embeddings.ids``."""
+
+    embeddings: Embeddings
+    split: npt.NDArray[np.str_]
+    wrong: npt.NDArray[np.bool_]
+
+
+def dev_map_rows(dev: DevEmbeddings) -> MapRows:
+    """The map's rows for the dev examples only."""
+    split = np.full(len(dev.embeddings.ids), "dev")
+    return MapRows(dev.embeddings, split, dev.errors)
+
+
+def map_rows(
+    predictions: Predictions,
+    splits: Sequence[str] = ("dev", "train"),
+    *,
+    image_reader: ImageReader | None = None,
+    activations: pd.DataFrame | None = None,
+    described: str = "",
+) -> MapRows:
+    """The rows of ``splits`` embedded together (one projection for all: :func:`embed`, or
+    the model's ``activations`` named ``described``) for the map."""
+    error_positions(predictions)  # refuses regression and a file without dev rows
+    positions = _split_positions(predictions, splits)
+    if activations is not None:
+        embeddings = _model_embeddings(predictions, positions, activations, described)
+    else:
+        frame = predictions.frame.iloc[positions]
+        ids = example_ids(predictions, positions).tolist()
+        embeddings = embed(frame, ids, image_reader=image_reader, source=predictions.source)
+    frame = predictions.frame
+    wrong = differs(frame["y_true"], frame["y_pred"])[positions]
+    split = np.asarray(SPLITS)[predictions.split_codes[positions]]
+    return MapRows(embeddings, split, np.asarray(wrong, dtype=bool))
+
+
 def find_similar(
     dev: DevEmbeddings,
     example_id: str,
@@ -208,11 +292,13 @@ def neighbour_precision(
 MAX_DRAWN = 5000  # points drawn on the map; counting always uses every row
 
 
-def map_points(dev: DevEmbeddings, *, umap: bool = False) -> tuple[pd.DataFrame, str]:
-    """Every dev row at a 2-D position (PCA of the embeddings; UMAP when ``umap`` and
-    ``umap-learn`` is installed): columns id, x, y, outcome ('error' or 'right'); and the
-    method's name."""
-    vectors = dev.embeddings.vectors.astype(np.float64)
+def map_points(rows: DevEmbeddings | MapRows, *, umap: bool = False) -> tuple[pd.DataFrame, str]:
+    """Every row (the dev rows, or :func:`map_rows`' splits) at a 2-D position (PCA of the
+    embeddings; UMAP when ``umap`` and ``umap-learn`` is installed): columns id, split, x, y,
+    outcome ('error' or 'right'); and the method's name."""
+    if isinstance(rows, DevEmbeddings):
+        rows = dev_map_rows(rows)
+    vectors = rows.embeddings.vectors.astype(np.float64)
     method = "PCA"
     xy: npt.NDArray[np.float64] | None = None
     if umap:
@@ -231,10 +317,11 @@ def map_points(dev: DevEmbeddings, *, umap: bool = False) -> tuple[pd.DataFrame,
             xy = np.column_stack([xy[:, 0], np.zeros(len(xy))])
     points = pd.DataFrame(
         {
-            "id": dev.embeddings.ids,
+            "id": rows.embeddings.ids,
+            "split": rows.split,
             "x": np.round(xy[:, 0], 5),
             "y": np.round(xy[:, 1], 5),
-            "outcome": np.where(dev.errors, "error", "right"),
+            "outcome": np.where(rows.wrong, "error", "right"),
         }
     )
     return points, method
@@ -244,10 +331,10 @@ def drawn_points(
     points: pd.DataFrame, keep: Sequence[str] = (), limit: int = MAX_DRAWN, seed: int = 0
 ) -> pd.DataFrame:
     """At most ``limit`` rows of ``points`` to draw (a seeded random subset), always with the
-    ids in ``keep`` (the sample's); all of them when there are few enough."""
+    dev ids in ``keep`` (the sample's); all of them when there are few enough."""
     if len(points) <= limit:
         return points
-    kept = points["id"].isin(set(keep)).to_numpy()
+    kept = (points["id"].isin(set(keep)) & _dev(points)).to_numpy()
     others = np.flatnonzero(~kept)
     room = max(limit - int(kept.sum()), 0)
     chosen = np.random.default_rng(seed).choice(others, size=min(room, others.size), replace=False)
@@ -255,7 +342,15 @@ def drawn_points(
 
 
 def ids_in_box(points: pd.DataFrame, x: Sequence[float], y: Sequence[float]) -> list[str]:
-    """The ids of every point (not only those drawn) inside the box ``x`` × ``y`` (edges in)."""
+    """The ids of every dev point (not only those drawn) inside the box ``x`` × ``y`` (edges
+    in)."""
     (x0, x1), (y0, y1) = sorted(x), sorted(y)
-    inside = points["x"].between(x0, x1) & points["y"].between(y0, y1)
+    inside = points["x"].between(x0, x1) & points["y"].between(y0, y1) & _dev(points)
     return [str(i) for i in points.loc[inside, "id"]]
+
+
+def _dev(points: pd.DataFrame) -> pd.Series:
+    """True for the dev points (every point of a map without a ``split`` column)."""
+    if "split" not in points:
+        return pd.Series(True, index=points.index)
+    return points["split"] == "dev"

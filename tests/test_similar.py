@@ -20,6 +20,7 @@ from diagnostics.similar import (
     find_similar,
     ids_in_box,
     map_points,
+    map_rows,
     neighbour_precision,
     neighbour_rows,
 )
@@ -261,6 +262,28 @@ def test_map_points_downsample_for_drawing_never_for_counting():
         points, [points.x.min(), points.x.max()], [points.y.min(), points.y.max()]
     )
     assert len(box) <= len(everything) == len(points)  # a box counts every point, drawn or not
+
+
+def test_the_map_with_train_embeds_both_splits_together_and_counts_dev_only():
+    frame = text_frame(2000, seed=3)
+    predictions = read_predictions(frame, extra_columns=("text",))
+    rows = map_rows(predictions)
+    splits = frame["split"].astype(str)
+    assert len(rows.embeddings.ids) == int(splits.isin(["dev", "train"]).sum())
+    chosen = frame[splits.isin(["dev", "train"])]
+    assert rows.split.tolist() == chosen["split"].astype(str).tolist()
+    assert rows.wrong.tolist() == (chosen["y_true"] != chosen["y_pred"]).tolist()
+    points, _ = map_points(rows)
+    assert points["split"].value_counts().to_dict() == chosen["split"].value_counts().to_dict()
+    dev = points[points["split"] == "dev"]
+    whole = ids_in_box(points, [points.x.min(), points.x.max()], [points.y.min(), points.y.max()])
+    assert sorted(whole) == sorted(dev["id"])  # train points are drawn, never counted
+    a_train_id = points.loc[points["split"] == "train", "id"].iloc[0]
+    drawn = drawn_points(points, keep=[a_train_id, dev["id"].iloc[0]], limit=50)
+    kept = drawn[drawn["id"].isin([a_train_id, dev["id"].iloc[0]])]
+    assert dev["id"].iloc[0] in set(kept["id"]) and len(drawn) == 50
+    only_dev, _ = map_points(dev_embeddings(predictions))
+    assert set(only_dev["split"]) == {"dev"}
 
 
 def test_embeddings_and_text_are_not_slice_columns():

@@ -25,6 +25,15 @@ from tests.text_project import text_frame
 pytestmark = pytest.mark.browser
 
 WIDTHS = (1400, 1024)
+# the rows the Error analysis tool bar (its first button group) takes
+TOOLBAR_ROWS = """() => {
+  const similar = [...document.querySelectorAll('button')].find(
+    (b) => b.textContent.includes('Similar'));
+  let group = similar.parentElement;
+  while (group.querySelectorAll('button').length < 9) group = group.parentElement;
+  const top = (button) => Math.round(button.getBoundingClientRect().top);
+  return new Set([...group.querySelectorAll('button')].map(top)).size;
+}"""
 
 
 def prepare(data_dir, predictions) -> int:
@@ -94,6 +103,9 @@ def test_similar_panel_at_1400_and_1024_px(served, tmp_path):
             page.locator("button", has_text="Similar").first.click()
             settle(page)
             expect(page.get_by_text("Find dev errors like")).to_be_visible()
+            rows = page.evaluate(TOOLBAR_ROWS)
+            if rows > 2:
+                problems.append(f"the tool bar wraps to {rows} rows at {width} px")
             expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
             problems += check(page, f"{kind}-similar", width, folder)
             chart = page.locator('[data-testid="stVegaLiteChart"]').first.bounding_box()
@@ -107,6 +119,13 @@ def test_similar_panel_at_1400_and_1024_px(served, tmp_path):
             settle(page)
             expect(page.get_by_text("In the box:")).to_be_visible()
             problems += check(page, f"{kind}-box", width, folder)
+            if kind == "text":  # the sample project's train rows have no image
+                page.get_by_text("Train examples too").click()
+                settle(page)
+                expect(page.get_by_text(" train examples, ").first).to_be_visible()
+                problems += check(page, f"{kind}-train", width, folder)
+                page.get_by_text("Train examples too").click()
+                settle(page)
             tag = page.locator("button", has_text="in the sample as").first
             if tag.is_enabled():
                 tag.click()

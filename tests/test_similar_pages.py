@@ -168,3 +168,34 @@ def test_without_embeddings_the_panel_and_the_spread_say_why(data_dir, tmp_path,
     assert "No spread estimate:" in texts(at)
     table = next(d.value for d in at.dataframe if "best dev error after fix" in d.value)
     assert "spread to all dev errors" not in table  # the ceiling stands without it
+
+
+def test_the_map_shows_train_on_request_and_a_click_opens_the_detail(
+    data_dir, monkeypatch, text_csv
+):
+    store, version = _open(data_dir, monkeypatch, text_csv, size=60)
+    frame = pd.read_csv(text_csv)
+    dev = frame[frame["split"] == "dev"]
+    train = int((frame["split"] == "train").sum())
+    at = _panel(run_page("error_analysis.py"), version, "Similar")
+    caption = f"{len(dev):,} dev examples ({int((dev.y_true != dev.y_pred).sum()):,} errors)"
+    assert caption + ", " in texts(at) and "train examples" not in texts(at)
+    at.toggle(key=f"similar_train_{version.id}").set_value(True).run()
+    at.segmented_control(key=f"similar_colour_{version.id}").set_value("split").run()
+    assert not at.exception
+    assert f"{caption} and {train:,} train examples, {len(dev) + train:,} drawn" in texts(at)
+    assert "Dev and train examples (PCA)" in str(at.get("vega_lite_chart")[0].proto.spec)
+    example = store.labels.snapshot(version.id).sample.ids[7]
+    at.session_state[f"_similar_open_{version.id}"] = example  # what a click on its point sets
+    at.run()
+    assert at.segmented_control(key=f"label_panel_{version.id}").value == "Detail view"
+    assert f"id {example}" in " ".join(m.value for m in at.markdown)
+
+
+def test_train_points_need_embeddings_too(data_dir, monkeypatch):
+    _, version = _open(data_dir, monkeypatch, SAMPLE, size=60)
+    at = _panel(run_page("error_analysis.py"), version, "Similar")
+    at.toggle(key=f"similar_train_{version.id}").set_value(True).run()
+    assert not at.exception
+    assert "No train examples on the map:" in texts(at)  # the sample's train rows have no image
+    assert "800 dev examples (101 errors), 800 drawn" in texts(at)

@@ -14,7 +14,13 @@ from diagnostics.ceiling import Ceiling
 from diagnostics.embeddings import image_reader, source_columns
 from diagnostics.formats import file_columns
 from diagnostics.ingest import Predictions, read_predictions
-from diagnostics.similar import DevEmbeddings, dev_embeddings
+from diagnostics.similar import (
+    DevEmbeddings,
+    MapRows,
+    dev_embeddings,
+    map_rows,
+    model_dev_embeddings,
+)
 from diagnostics.spread import spread_ceiling
 from diagnostics.tags import TagTable
 from diagnostics.validation import InputError
@@ -34,13 +40,39 @@ def read_embedded(
 ) -> tuple[Predictions, DevEmbeddings]:
     """A classification predictions file read with its embedding columns, and its dev rows'
     embeddings (images under ``images``, by default the file's folder)."""
-    path = Path(path)
+    predictions = _read_with_embeddings(Path(path), display_name)
+    root = Path(images) if images is not None else Path(path).parent
+    return predictions, dev_embeddings(predictions, image_reader=image_reader(root))
+
+
+def _read_with_embeddings(path: Path, display_name: str | None) -> Predictions:
     columns = source_columns(file_columns(path))
-    predictions = read_predictions(
+    return read_predictions(
         path, metric="error", extra_columns=columns, display_name=display_name or path.name
     )
-    root = Path(images) if images is not None else path.parent
-    return predictions, dev_embeddings(predictions, image_reader=image_reader(root))
+
+
+def train_map_rows(
+    store: Store, version: ModelVersion, images_root: str | None, source: str
+) -> MapRows:
+    """The dev and train rows embedded together for the map, from the search's model
+    (``source`` ``model``) or the file (its columns, text or images under ``images_root``)."""
+    path = version_file(store, version.state)
+    if path is None:
+        raise InputError("typed levels have no examples to map")
+    name = version.state.upload_name or path.name
+    model = search_model(store, version) if source == "model" else None
+    if model is not None:
+        from diagnostics.search.datasets import load_dataset
+        from diagnostics.search.penultimate import penultimate_activations
+
+        data = load_dataset(model.dataset, label=model.label, seed=model.seed)
+        activations = penultimate_activations(model.folder, data, splits=("dev", "train"))
+        predictions = read_predictions(path, metric="error", display_name=name)
+        return map_rows(predictions, activations=activations, described=model.described)
+    predictions = _read_with_embeddings(path, name)
+    reader = image_reader(Path(images_root) if images_root else path.parent)
+    return map_rows(predictions, image_reader=reader)
 
 
 def version_embedded(
@@ -60,6 +92,72 @@ def version_embedded(
         images=images_root,
         display_name=version.state.upload_name or path.name,
     )
+
+
+@dataclass(frozen=True)
+class SearchModel:
+    """The saved best model of the search run a version came from."""
+
+    folder: Path
+    dataset: str
+    label: str | None
+    seed: int
+    described: str
+
+
+def search_model(store: Store, version: ModelVersion) -> SearchModel | None:
+    """The model behind a version made from a search (its origin names the run): None for
+    any other version; InputError saying why when the run's model cannot be had (the run is
+    gone or unfinished, or the version is a trial other than the best, whose model is not
+    kept)."""
+    from strategy_app.search.service import read_result, run_settings
+
+    origin = version.origin or {}
+    if origin.get("kind") != "search":
+        return None
+    run = next(
+        (r for r in store.search_runs.list(version.project_id) if r.name == origin.get("run")),
+        None,
+    )
+    if run is None:
+        raise InputError(f"search run '{origin.get('run')}' of this version no longer exists")
+    result = read_result(run) or {}
+    best = (result.get("best") or {}).get("trial")
+    if not result.get("model") or best is None:
+        raise InputError(f"search run '{run.name}' has no saved best model")
+    if origin.get("trial") is not None and origin.get("trial") != best:
+        raise InputError(
+            f"this version is trial {origin.get('trial')} of run '{run.name}'; only the best "
+            f"model (trial {best}) is kept"
+        )
+    settings = run_settings(store, run)
+    return SearchModel(
+        Path(result["model"]).parent,
+        settings.dataset or "digits",
+        settings.label,
+        settings.seed,
+        f"search run '{run.name}' best model (trial {best})",
+    )
+
+
+def model_embedded(
+    store: Store, version: ModelVersion
+) -> tuple[Predictions, DevEmbeddings, SearchModel] | None:
+    """A search version's predictions and the dev rows' embeddings from the penultimate layer
+    of the run's best model (None: not a search version; InputError: no model to be had)."""
+    from diagnostics.search.datasets import load_dataset
+    from diagnostics.search.penultimate import penultimate_activations
+
+    model = search_model(store, version)
+    path = version_file(store, version.state)
+    if model is None or path is None:
+        return None
+    data = load_dataset(model.dataset, label=model.label, seed=model.seed)
+    activations = penultimate_activations(model.folder, data, splits=("dev",))
+    predictions = read_predictions(
+        path, metric="error", display_name=version.state.upload_name or path.name
+    )
+    return predictions, model_dev_embeddings(predictions, activations, model.described), model
 
 
 def with_spread(

@@ -86,6 +86,8 @@ GRID_ROWS = 20  # the tagging sheet shows about this many rows at once
 ROW_PX = 35
 SHORT_LABEL = 12
 MIN_WORD = 4
+# Shorter names on the tool bar's buttons, so that its nine fit two rows at 1024 px.
+PANEL_LABELS = {SAMPLE: "Sample", PAIRS: "Pairs", CSV: "CSV"}
 PANEL_ICONS = {
     ANNOTATOR: ":material/person:",
     SUGGESTIONS: ":material/tips_and_updates:",
@@ -111,7 +113,7 @@ def panel_choice(version: ModelVersion) -> str | None:
     return st.segmented_control(
         "Tools",
         PANELS,
-        format_func=lambda name: f"{PANEL_ICONS[name]} {name}",
+        format_func=lambda name: f"{PANEL_ICONS[name]} {PANEL_LABELS.get(name, name)}",
         key=PANEL_KEY.format(version.id),
         label_visibility="collapsed",
     )
@@ -619,6 +621,8 @@ CEILING_COLUMNS = {
     "spread to all dev errors": ("spread", 84),
     "more precise": ("tighter", 60),
 }
+SPREAD_COLUMN = "spread to all dev errors"
+CHART_DRAWS = ("most it removes", "best dev error after fix")  # the ceiling chart's bars, labels
 
 
 def ceiling_section(
@@ -643,14 +647,20 @@ def ceiling_section(
             ceiling = similar_ui.spread_ceiling(store, version, labels, ceiling)
         except InputError as exc:
             st.caption(f":material/info: No spread estimate: {escape_markdown(exc)}")
+    frame = labeling.ceiling_frame(ceiling)
+    spread = SPREAD_COLUMN in frame
     st.dataframe(
-        labeling.ceiling_frame(ceiling),
+        frame,
         hide_index=True,
         column_config={
             name: st.column_config.Column(short, help=name, width=width)
             for name, (short, width) in CEILING_COLUMNS.items()
         },
+        # with the spread, what the chart below draws leaves the table, so it fits 1024 px
+        column_order=[c for c in frame if not spread or c not in CHART_DRAWS],
     )
+    if spread:
+        st.caption("What each category removes and the best dev error after its fix: the chart.")
     st.vega_lite_chart(ceiling_chart_spec(ceiling))
     for advice in ceiling.advice:
         st.markdown(f":material/lightbulb: {advice}")
@@ -715,6 +725,10 @@ def page() -> None:
     texts = _texts_or_none(store, version)
     shown, kept = evidence_ui.filter_choice(version, labels, stored)
     ids = labels.sample.ids if kept is None else kept
+    opened = similar_ui.opened_example(version)
+    if opened is not None and opened in ids:  # a click on the map's point: its detail
+        st.session_state[PANEL_KEY.format(version.id)] = DETAIL
+        st.session_state[DETAIL_KEY.format(version.id)] = ids.index(opened)
     panel = panel_choice(version)
     only = kept
     if panel == DETAIL and ids:
