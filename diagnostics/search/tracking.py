@@ -6,11 +6,13 @@ its parameters (as the search space decodes them: ``momentum``, not its sampled 
 its final dev accuracy (``final_dev_accuracy``, what the study optimizes), the
 per-epoch curves the runner keeps on the trial as metric histories (``dev_accuracy``,
 ``dev_loss``, ``train_accuracy``, ``train_loss``; step = epoch; a pruned trial keeps the epochs
-it ran), and its Optuna state, study and number as tags; the best trial's run also gets the search's
-predictions file as an artifact (:func:`log_predictions`; with an SQLite store, artifacts lie
-in ``mlartifacts`` beside the database), so ``diagnose mlflow:runs:/RUN_ID/predictions.csv``
-reads it. A URI is anything MLflow takes:
-``sqlite:///mlflow.db``, ``http://mlflow:5000``, a folder.
+it ran), and its Optuna state, study and number as tags. Each completed trial that kept
+predictions (a search over the user's objective: ``predictions.parquet``, or the file the
+objective wrote) logs them as an artifact of its run, and the built-in model's best trial
+gets the search's predictions file (:func:`log_predictions`); with an SQLite store, artifacts
+lie in ``mlartifacts`` beside the database, so
+``diagnose mlflow:runs:/RUN_ID/predictions.parquet`` reads a trial's predictions. A URI is
+anything MLflow takes: ``sqlite:///mlflow.db``, ``http://mlflow:5000``, a folder.
 
 It uses MLflow's client rather than optuna-integration's ``MLflowCallback``, which is deprecated
 since optuna-integration 4.9 (removal planned for 6.0) and logs only the final value.
@@ -138,6 +140,9 @@ class MLflowTrials:
             for name, value in self._space.decode(trial.params).items()
         ]
         self._client.log_batch(run.info.run_id, metrics=metrics, params=params)
+        kept = trial.user_attrs.get("predictions")
+        if trial.state.name == "COMPLETE" and kept and Path(kept).is_file():
+            self._client.log_artifact(run.info.run_id, kept)  # diagnose reads it in place
         status = RUN_STATUS.get(trial.state.name, "KILLED")
         self._client.set_terminated(run.info.run_id, status=status, end_time=done)
 
