@@ -208,3 +208,38 @@ def test_a_search_the_page_starts_logs_its_trials_to_mlflow(data_dir, tmp_path):
     assert all(logged.data.metrics["final_dev_accuracy"] > 0 for logged in runs.values())
     assert mlflow_target(store.search_runs.get(run.id)) == (uri, ["tracked"])
     store.close()
+
+
+@pytest.mark.slow
+def test_every_trial_of_a_user_objective_logs_its_predictions_as_an_artifact(
+    tmp_path, monkeypatch, capsys
+):
+    mlflow = pytest.importorskip("mlflow")
+    from diagnostics import api
+    from tests.objectives import models
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # where diagnose looks for the runs
+    space = {"C": {"type": "log_uniform", "low": 0.01, "high": 10.0}}
+    result = api.run_search(
+        models.logistic,
+        space=space,
+        data_dir=tmp_path / "data",
+        trials=3,
+        study="kept",
+        sampler="random",
+        pruner="none",
+        mlflow=uri,
+    )
+    runs = _runs(mlflow.MlflowClient(uri), "kept")
+    trials = {t["number"]: t for t in result["trials"]}
+    assert sorted(runs) == sorted(trials) == [0, 1, 2]
+    for number, run in runs.items():
+        artifacts = [a.path for a in mlflow.MlflowClient(uri).list_artifacts(run.info.run_id)]
+        assert artifacts == ["predictions.parquet"]
+        # diagnose reads the logged file: the trial's own waterfall, to the number
+        location = f"mlflow:runs:/{run.info.run_id}/predictions.parquet"
+        diagnosis = api.diagnose(location).to_dict()
+        assert diagnosis["levels"] == trials[number]["levels"]
+        assert main(["diagnose", location, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["levels"] == trials[number]["levels"]

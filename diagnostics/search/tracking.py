@@ -7,12 +7,12 @@ the values the study minimises (``final_value``, ``final_value_2``), its final d
 (``final_dev_accuracy`` = 1 − dev error, for the error metric), each level (``dev_level``, …),
 the curves the trial reported as metric histories (``dev_error`` and, for the built-in MLP,
 ``dev_accuracy``, ``dev_loss``, ``train_accuracy``, ``train_loss``; step = epoch; a pruned
-trial keeps the epochs it ran), and its Optuna state, study and number as tags; the best trial's
-run also gets the search's
-predictions file as an artifact (:func:`log_predictions`; with an SQLite store, artifacts lie
-in ``mlartifacts`` beside the database), so ``diagnose mlflow:runs:/RUN_ID/predictions.csv``
-reads it. A URI is anything MLflow takes:
-``sqlite:///mlflow.db``, ``http://mlflow:5000``, a folder.
+trial keeps the epochs it ran), and its Optuna state, study and number as tags. Each completed
+trial that kept predictions logs them as an artifact of its run, and the best trial's run gets
+the search's predictions file (:func:`log_predictions`); with an SQLite store, artifacts lie in
+``mlartifacts`` beside the database, so ``diagnose mlflow:runs:/RUN_ID/predictions.parquet``
+reads a trial's predictions. A URI is anything MLflow takes: ``sqlite:///mlflow.db``,
+``http://mlflow:5000``, a folder.
 
 It uses MLflow's client rather than optuna-integration's ``MLflowCallback``, which is deprecated
 since optuna-integration 4.9 (removal planned for 6.0) and logs only the final value.
@@ -139,6 +139,9 @@ class MLflowTrials:
             for name, value in self._space.decode(trial.params).items()
         ]
         self._client.log_batch(run.info.run_id, metrics=metrics, params=params)
+        kept = trial.user_attrs.get("predictions")
+        if trial.state.name == "COMPLETE" and kept and Path(kept).is_file():
+            self._client.log_artifact(run.info.run_id, kept)  # diagnose reads it in place
         status = RUN_STATUS.get(trial.state.name, "KILLED")
         self._client.set_terminated(run.info.run_id, status=status, end_time=done)
 
