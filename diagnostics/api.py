@@ -124,8 +124,8 @@ def human_levels(human: HumanInput, metric: str = "error") -> list[HumanLevel]:
     """Human levels as the CLI's ``--human`` reads them: ``0.005``, ``"0.5%"``, ``"expert=0.5%"``,
     a ``{name: value}`` mapping, or a list of these (the best is the Bayes proxy).
 
-    >>> human_levels({"expert": 0.005, "crowd": "2%"})
-    [HumanLevel(name='expert', value=0.005), HumanLevel(name='crowd', value=0.02)]
+    >>> [(h.name, h.value) for h in human_levels({"expert": 0.005, "crowd": "2%"})]
+    [('expert', 0.005), ('crowd', 0.02)]
     """
     if isinstance(human, Mapping):
         human = [f"{name}={value}" for name, value in human.items()]
