@@ -29,12 +29,10 @@ def measure_curve(
     metric: str | None = None,
 ) -> dict[str, Any]:
     """Train on each fraction (the objective, else logistic regression on ``dataset``), fit."""
+    from diagnostics.search.choices import parse_gpus
     from diagnostics.search.curve import parse_fractions, run_learning_curve
 
-    try:
-        gpu_list = tuple(int(g) for g in gpus.split(",") if g.strip())
-    except ValueError:
-        raise InputError(f"--gpus '{gpus}': give GPU indices such as 0,1") from None
+    gpu_list = parse_gpus(gpus)
     return run_learning_curve(
         objective,
         params=params,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from diagnostics.rates import METRICS, format_value
-from diagnostics.search.choices import PRUNERS, SAMPLERS
+from diagnostics.search.choices import PRUNERS, SAMPLERS, parse_gpus
 from diagnostics.validation import InputError
 from strategy_app.search.dataset_flags import (
     add_dataset_arguments,
@@ -229,7 +229,7 @@ def objective_settings(args) -> dict:
         ]
         if extra:
             raise InputError(f"{extra[0]} goes with --objective or --command")
-        return {"gpus": _gpus(args.gpus), "keep": args.keep}
+        return {"gpus": parse_gpus(args.gpus), "keep": args.keep}
     builtin_cnn = args.objective == CNN
     if not args.space and not builtin_cnn:
         raise InputError("--objective/--command need --space FILE.json (your parameters)")
@@ -249,21 +249,9 @@ def objective_settings(args) -> dict:
         "goal": Goal.parse(args.optimize, args.constraint),
         "metric": args.metric,
         "human": tuple(args.human),
-        "gpus": _gpus(args.gpus),
+        "gpus": parse_gpus(args.gpus),
         "keep": args.keep,
     }
-
-
-def _gpus(text: str | None) -> tuple[int, ...]:
-    if not text:
-        return ()
-    try:
-        gpus = tuple(int(part) for part in text.split(","))
-    except ValueError as exc:
-        raise InputError(f"--gpus '{text}': write GPU numbers like 0,1") from exc
-    if any(g < 0 for g in gpus):
-        raise InputError(f"--gpus '{text}': GPU numbers are 0 or more")
-    return gpus
 
 
 def ask_or_tell(args) -> tuple[dict, str]:
