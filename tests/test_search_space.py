@@ -118,3 +118,18 @@ def test_default_space_follows_the_tiers():
     assert tiers["lr"] == 1
     assert tiers["momentum"] == tiers["hidden_units"] == tiers["batch_size"] == 2
     assert tiers["layers"] == tiers["lr_decay"] == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "gpus", "refusal"),
+    [("", (), None), ("0,1", (0, 1), None), ("0,x", None, "write GPU numbers like 0,1"),
+     ("-1", None, "GPU numbers are 0 or more")],
+)  # fmt: skip
+def test_gpus_are_parsed_once_for_search_and_learning_curve(text, gpus, refusal):
+    from diagnostics.search.choices import parse_gpus
+
+    if refusal is None:
+        assert parse_gpus(text) == gpus
+    else:
+        with pytest.raises(InputError, match=refusal):
+            parse_gpus(text)
