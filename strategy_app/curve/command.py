@@ -23,8 +23,12 @@ def register(subparsers) -> None:
     parser.add_argument("--dataset", metavar="SPEC", help="digits, classification, csv:PATH, …")
     parser.add_argument("--label", metavar="COLUMN", help="label column of a csv:/parquet: dataset")
     parser.add_argument(
-        "--objective", metavar="MODULE:FUNCTION", help="your objective(params, context)"
+        "--objective",
+        metavar="MODULE:FUNCTION",
+        help="your objective(params, context) (default with --dataset: the built-in MLP; "
+        "diagnostics.search.curve:logistic_regression is scikit-learn's logistic regression)",
     )
+    parser.add_argument("--epochs", type=int, default=5, help="epochs of the built-in MLP")
     parser.add_argument(
         "--params",
         metavar="JSON",
@@ -88,5 +92,6 @@ def run(args) -> tuple[dict, str]:
             device=args.device,
             gpus=args.gpus,
             metric=args.metric,
+            epochs=args.epochs,
         )
     return result, service.render_text(result)

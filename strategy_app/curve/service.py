@@ -27,8 +27,10 @@ def measure_curve(
     device: str = "cpu",
     gpus: str = "",
     metric: str | None = None,
+    epochs: int = 5,
 ) -> dict[str, Any]:
-    """Train on each fraction (the objective, else logistic regression on ``dataset``), fit."""
+    """Train on each fraction (the objective, else the built-in MLP on ``dataset`` for
+    ``epochs`` epochs), fit."""
     from diagnostics.search.choices import parse_gpus
     from diagnostics.search.curve import parse_fractions, run_learning_curve
 
@@ -47,6 +49,7 @@ def measure_curve(
         device=device,
         gpus=gpu_list,
         metric=metric,
+        epochs=epochs,
     )
 
 
