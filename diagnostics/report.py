@@ -474,8 +474,11 @@ def _curve_section(curve: Mapping[str, Any]) -> dict[str, Any]:
             {"caption": "Forecasts", "columns": ["data", "n", "dev", "95% interval"],
              "rows": forecasts}
         )  # fmt: skip
-    notes = [curve.get("verdict") or "", *(curve.get("failures") or []), curve.get("skipped") or ""]
-    return {"intro": intro, "tables": tables, "notes": [n for n in notes if n]}
+    notes = [
+        curve.get("source"), curve.get("problem"), curve.get("verdict"),
+        *(curve.get("failures") or []), curve.get("skipped"), curve.get("left_out"),
+    ]  # fmt: skip
+    return {"intro": intro, "tables": tables, "notes": list(dict.fromkeys(n for n in notes if n))}
 
 
 def _floor_section(floor: Mapping[str, Any]) -> dict[str, Any]:

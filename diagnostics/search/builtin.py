@@ -4,17 +4,22 @@
 :class:`~diagnostics.search.datasets.Dataset`; it is run by the same trial runner as every user
 objective (:class:`~diagnostics.search.scored.ScoredTrial`), so its trials are scored by the
 waterfall and the study minimises dev error. Each epoch reports its dev error (with the train and
-dev loss and accuracy as extra curves) and returns early when the context says to stop.
+dev loss and accuracy as extra curves) and returns early when the context says to stop. A
+learning curve's run (``context.train_fraction`` below 1) trains on
+:func:`~diagnostics.search.fractions.train_subset` of train and predicts train on those rows
+only; dev, train-dev and test stay whole.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import optuna
 import pandas as pd
 
 from diagnostics.search.datasets import Dataset
+from diagnostics.search.fractions import train_subset
 from diagnostics.search.objective import TrialContext
 from diagnostics.search.outputs import predictions_frame
 from diagnostics.search.training import EpochRecord, TrainConfig, train_model
@@ -47,6 +52,21 @@ class BuiltinMLP:
             if context.should_prune():
                 raise optuna.TrialPruned
 
-        result = train_model(config, self.data, on_epoch=on_epoch, device=context.device)
+        data = train_part(self.data, context.train_fraction, context.seed)
+        result = train_model(config, data, on_epoch=on_epoch, device=context.device)
         device = next(result.model.parameters()).device
-        return predictions_frame(result.model, self.data, device)
+        return predictions_frame(result.model, data, device)
+
+
+def train_part(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
+    """``data`` with train cut to the nested, stratified ``fraction`` of its rows for ``seed``
+    (the whole dataset at fraction 1)."""
+    if fraction >= 1:
+        return data
+    rows = train_subset(data.y["train"], fraction, seed)
+    return replace(
+        data,
+        x={**data.x, "train": data.x["train"][rows]},
+        y={**data.y, "train": data.y["train"][rows]},
+        ids={**data.ids, "train": data.ids["train"][rows]},
+    )

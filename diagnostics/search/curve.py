@@ -9,8 +9,13 @@ resumable: running the same study again runs only the points it lacks; GPU place
 waterfall scores each. The objective trains on :func:`~diagnostics.search.fractions.train_subset`
 of train and returns train predictions for the rows it trained on (as scikit-learn's
 ``learning_curve`` scores train), so a point's ``n`` is its count of train rows.
-Without an objective, :class:`DatasetModel` (scikit-learn's logistic regression on a search
-dataset: ``digits``, ``classification``, ``csv:PATH``) is the model.
+Without an objective, the search's built-in MLP
+(:class:`~diagnostics.search.builtin.BuiltinMLP`, ``epochs`` epochs, the parameters fixed at
+``params`` over :class:`~diagnostics.search.training.TrainConfig`'s defaults) trains on the
+search dataset (``digits``, ``classification``, ``csv:PATH``). :class:`DatasetModel` is
+scikit-learn's logistic regression on the same datasets, as a Python objective, and
+:func:`logistic_regression` the same as ``--objective
+diagnostics.search.curve:logistic_regression``.
 """
 
 from __future__ import annotations
@@ -123,6 +128,27 @@ class DatasetModel:
         return pd.concat(parts, ignore_index=True)
 
 
+def logistic_regression(params: dict[str, Any], context: TrialContext) -> pd.DataFrame:
+    """scikit-learn's logistic regression on the search's dataset (``context.dataset``; a
+    ``csv:``/``parquet:`` file's label column named by the parameter ``label``, default
+    ``label``): :class:`DatasetModel` as an importable objective."""
+    if not context.dataset:
+        raise InputError("logistic_regression needs --dataset: the data it trains on")
+    params = dict(params)
+    label = params.pop("label", None)
+    return DatasetModel(context.dataset, label)(params, context)
+
+
+def builtin_space(params: Mapping[str, Any]) -> SearchSpace:
+    """The built-in MLP's fixed space: every parameter of
+    :class:`~diagnostics.search.training.TrainConfig` at its default, or as ``params`` sets
+    it (an unknown name is refused in one line)."""
+    from diagnostics.search.training import PARAM_NAMES, TrainConfig
+
+    config = TrainConfig.from_params(dict(params)).to_dict()
+    return fixed_space({name: config[name] for name in sorted(PARAM_NAMES)})
+
+
 def run_learning_curve(
     objective: Any = None,
     *,
@@ -139,32 +165,35 @@ def run_learning_curve(
     gpus: Sequence[int] = (),
     metric: str | None = None,
     human: Sequence[str] = (),
+    epochs: int = 5,
 ) -> dict[str, Any]:
-    """Run every point of the plan through the search's workers, then fit the curve.
+    """Run every point of the plan through the search's workers, then fit the curve (with no
+    objective: the built-in MLP trained ``epochs`` epochs on ``dataset``).
 
     Returns :meth:`~diagnostics.learning_curve.CurveFit.to_dict` plus ``study``, ``objective``,
     ``failures`` (one line per failed point) and ``skipped`` (fractions too small for a class).
     """
-    if objective is None:
-        if not dataset:
-            raise InputError("learning-curve: give --dataset or --objective")
-        objective = DatasetModel(dataset, label)
-    resolve_objective(objective)  # an objective that cannot be imported: refused now
+    if objective is None and not dataset:
+        raise InputError("learning-curve: give --dataset or --objective")
+    if objective is not None:
+        resolve_objective(objective)  # an objective that cannot be imported: refused now
     plan = plan_points(fractions, seeds)
     skipped = None
-    if isinstance(objective, DatasetModel):
-        data = _dataset(objective.spec, objective.label, objective.split_seed)
+    if objective is None or isinstance(objective, DatasetModel):
+        model = objective or DatasetModel(str(dataset), label)
+        data = _dataset(model.spec, model.label, model.split_seed)
         labels = np.asarray(data.classes, dtype=object)[data.y["train"]]
         skipped = smallest_fraction(labels, sorted({f for f, _ in plan}))
         plan = [(f, s) for f, s in plan if _fits(labels, f)]
     name = study or time.strftime("curve-%Y%m%d-%H%M%S")
     out_dir = Path(data_dir) / "learning-curve" / slug(name)
     out_dir.mkdir(parents=True, exist_ok=True)
-    space = fixed_space(params or {})
+    space = builtin_space(params or {}) if objective is None else fixed_space(params or {})
     settings = SearchSettings(
         objective=objective,
         space=space,
         dataset=dataset,
+        label=label,
         study=name,
         storage=storage,
         data_dir=data_dir,
@@ -177,7 +206,9 @@ def run_learning_curve(
         metric=metric,
         human=tuple(human),
         trials=max(len(plan), 1),
+        epochs=epochs,
     )
+    settings.check()
     spec = resolve_storage(settings.storage, settings.data_dir, settings.team_storage)
     opened = open_storage(spec, settings.max_retry)
     curve_study = optuna.create_study(
@@ -188,7 +219,7 @@ def run_learning_curve(
     curve_study.set_user_attr("kind", KIND)
     target = _enqueue_missing(curve_study, plan, space)
     if target > studies.count(curve_study, studies.FINISHED):
-        run_round(RoundJob(settings, spec, name, space, settings.epochs, target))
+        run_round(RoundJob(settings, spec, name, space, epochs, target))
     curve_study = optuna.load_study(study_name=name, storage=opened)
     stop = failing_start(curve_study)
     if stop:

@@ -18,13 +18,19 @@ def register(subparsers) -> None:
         "the small ones) through the search's workers, score each run with the waterfall, fit "
         "err(n) = a + b·n^(-c) and forecast dev error at 2×, 4× and 10× the data with a "
         "bootstrap interval. Or give predictions files with the train size each was trained on "
-        "(--run FILE N, repeated).",
+        "(--run FILE N, repeated). With --project the result is kept with the project's current "
+        "version (or --version N) and shown on Diagnose and in its report; --project alone fits "
+        "the versions' saved train sizes (--train-size vN=ROWS saves them).",
     )
     parser.add_argument("--dataset", metavar="SPEC", help="digits, classification, csv:PATH, …")
     parser.add_argument("--label", metavar="COLUMN", help="label column of a csv:/parquet: dataset")
     parser.add_argument(
-        "--objective", metavar="MODULE:FUNCTION", help="your objective(params, context)"
+        "--objective",
+        metavar="MODULE:FUNCTION",
+        help="your objective(params, context) (default with --dataset: the built-in MLP; "
+        "diagnostics.search.curve:logistic_regression is scikit-learn's logistic regression)",
     )
+    parser.add_argument("--epochs", type=int, default=5, help="epochs of the built-in MLP")
     parser.add_argument(
         "--params",
         metavar="JSON",
@@ -42,6 +48,15 @@ def register(subparsers) -> None:
         metavar=("PREDICTIONS", "TRAIN_SIZE"),
         help="a predictions file and how many train rows its model saw (repeat; no training)",
     )
+    parser.add_argument(
+        "--project", metavar="NAME", help="keep the curve with this saved project's version"
+    )
+    parser.add_argument("--version", metavar="N", help="the project's version (default current)")
+    sizes_help = "with --project: save how many train rows version N's model saw (repeat)"
+    parser.add_argument("--train-size", action="append", metavar="vN=ROWS", help=sizes_help)
+    parser.add_argument(
+        "--curve", metavar="CURVE.json", help="with --project: keep this learning-curve --json"
+    )
     parser.add_argument("--metric", choices=("error", "mae", "rmse"), help="default: detected")
     parser.add_argument("--study", help="study name (run it again to resume)")
     parser.add_argument("--storage", help="Optuna storage URL (default: the data folder's)")
@@ -54,12 +69,26 @@ def register(subparsers) -> None:
 
 
 def run(args) -> tuple[dict, str]:
-    """Measure (or read) the points, fit, forecast; returns (JSON data, text)."""
+    """Measure (or read) the points, fit, forecast; with ``--project`` keep the result with a
+    version (or fit the versions' saved train sizes); returns (JSON data, text)."""
     from strategy_app.curve import service
 
-    if args.run:
-        if args.dataset or args.objective:
-            raise InputError("learning-curve: give --run files or --dataset/--objective, not both")
+    sources = [bool(args.run), bool(args.dataset or args.objective), bool(args.curve)]
+    if sum(sources) > 1:
+        raise InputError(
+            "learning-curve: give one of --run files, --dataset/--objective or --curve, not both"
+        )
+    if args.train_size and any(sources):
+        raise InputError("learning-curve: --train-size goes with --project alone (no training)")
+    if not args.project and (args.version or args.train_size or args.curve):
+        raise InputError("learning-curve: --version, --train-size and --curve go with --project")
+    if args.project and (args.train_size or not any(sources)):
+        return _saved_sizes(args)
+    if args.project:  # refused before any training; the version is pinned by its number
+        args.version = str(_with_version(args, lambda store, project, version: version.number))
+    if args.curve:
+        result = service.read_curve(args.curve)
+    elif args.run:
         runs = []
         for path, size in args.run:
             try:
@@ -68,17 +97,11 @@ def run(args) -> tuple[dict, str]:
                 raise InputError(f"--run {path} {size}: the train size must be a count") from None
         result = service.curve_from_runs(runs, metric=args.metric)
     else:
-        try:
-            params = json.loads(args.params)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"--params: not JSON ({exc.msg}); e.g. '{{\"C\": 1.0}}'") from None
-        if not isinstance(params, dict):
-            raise InputError('--params: give a JSON object, e.g. {"C": 1.0}')
         result = service.measure_curve(
             objective=args.objective,
             dataset=args.dataset,
             label=args.label,
-            params=params,
+            params=_params(args.params),
             fractions=args.fractions,
             seeds=args.seeds,
             study=args.study,
@@ -88,5 +111,78 @@ def run(args) -> tuple[dict, str]:
             device=args.device,
             gpus=args.gpus,
             metric=args.metric,
+            epochs=args.epochs,
         )
-    return result, service.render_text(result)
+    text = service.render_text(result)
+    if args.project:
+        try:
+            saved_in = _with_version(
+                args, lambda store, project, version: _keep(store, project, version, result)
+            )
+        except InputError as exc:
+            rerun = f"; the study {result['study']} keeps its runs" if result.get("study") else ""
+            raise InputError(f"{exc}: nothing was kept{rerun}") from None
+        result = {**result, "saved": saved_in}
+        text += f"\nKept with {saved_in['version']} of project {saved_in['project']}."
+    return result, text
+
+
+def _params(text: str) -> dict:
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--params: not JSON ({exc.msg}); e.g. '{{\"C\": 1.0}}'") from None
+    if not isinstance(params, dict):
+        raise InputError('--params: give a JSON object, e.g. {"C": 1.0}')
+    return params
+
+
+def _with_version(args, work):
+    """``work(store, project, version)`` on the version ``--project``/``--version`` name."""
+    from strategy_app.curve.saved import named_version
+    from strategy_app.shell.flags import project_named
+    from strategy_app.store import open_store
+
+    store = open_store()
+    try:
+        project = project_named(store, args.project)
+        return work(store, project, named_version(store, project.id, args.version))
+    finally:
+        store.close()
+
+
+def _keep(store, project, version, result: dict) -> dict:
+    from strategy_app.auth import LOCAL_USER
+    from strategy_app.curve.saved import save_version_curve
+
+    save_version_curve(store, version, result, LOCAL_USER)
+    return {"project": project.name, "version": version.name}
+
+
+def _saved_sizes(args) -> tuple[dict, str]:
+    """``--project`` without a source: save ``--train-size`` values, fit the saved sizes."""
+    from strategy_app.auth import LOCAL_USER
+    from strategy_app.curve import saved, service
+    from strategy_app.shell.flags import project_named
+    from strategy_app.store import open_store
+
+    store = open_store()
+    try:
+        project = project_named(store, args.project)
+        sizes = {}
+        for item in args.train_size or []:
+            number, sep, rows = item.partition("=")
+            if not sep:
+                raise InputError(f"--train-size {item}: write vN=ROWS, e.g. v2=4000")
+            version = saved.named_version(store, project.id, number)
+            sizes[version.id] = saved.train_size_value(rows, f"--train-size {item}")
+        saved.save_train_sizes(store, project.id, sizes, LOCAL_USER)
+        result = saved.sizes_curve(store, project.id)
+    finally:
+        store.close()
+    if result is None:
+        raise InputError(
+            f"project '{project.name}': no version has a train size; give --train-size vN=ROWS"
+        )
+    text = "\n".join(filter(None, [service.render_text(result), result.get("left_out")]))
+    return result, text

@@ -3,13 +3,22 @@ predictions files with their train sizes; the text, the plan's forecast line and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from diagnostics.learning_curve import forecast_line
 from diagnostics.validation import InputError
 
-__all__ = ["curve_from_runs", "forecast_line", "measure_curve", "read_curve", "render_text"]
+__all__ = [
+    "check_curve",
+    "curve_from_runs",
+    "forecast_line",
+    "measure_curve",
+    "read_curve",
+    "render_text",
+]
+CURVE_KEYS = ("points", "runs", "fit", "forecasts")
 
 
 def measure_curve(
@@ -27,8 +36,10 @@ def measure_curve(
     device: str = "cpu",
     gpus: str = "",
     metric: str | None = None,
+    epochs: int = 5,
 ) -> dict[str, Any]:
-    """Train on each fraction (the objective, else logistic regression on ``dataset``), fit."""
+    """Train on each fraction (the objective, else the built-in MLP on ``dataset`` for
+    ``epochs`` epochs), fit."""
     from diagnostics.search.choices import parse_gpus
     from diagnostics.search.curve import parse_fractions, run_learning_curve
 
@@ -47,6 +58,7 @@ def measure_curve(
         device=device,
         gpus=gpu_list,
         metric=metric,
+        epochs=epochs,
     )
 
 
@@ -96,18 +108,40 @@ def read_curve(path: str) -> dict[str, Any]:
         raise InputError(f"{path}: no such file; write it with learning-curve --json") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InputError(f"{path}: not JSON; give the output of learning-curve --json") from None
-    if not isinstance(data, dict) or not {"points", "fit", "forecasts", "runs"} <= set(data):
-        raise InputError(
-            f"{path}: not a learning curve (no points/fit/forecasts); give learning-curve --json"
-        )
+    return check_curve(data, path)
+
+
+def check_curve(data: Any, source: str) -> dict[str, Any]:
+    """``data`` when it is a ``learning-curve --json`` result (points, runs, fit, forecasts,
+    each of the right shape); refused in one line naming ``source`` otherwise."""
+
+    def refuse(why: str) -> InputError:
+        return InputError(f"{source}: {why}; give the output of learning-curve --json")
+
+    if not isinstance(data, dict) or not set(CURVE_KEYS) <= set(data):
+        raise refuse("not a learning curve (no points/runs/fit/forecasts)")
+    for key in ("points", "runs", "forecasts"):
+        rows = data[key]
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise refuse(f"'{key}' is not a list of objects")
+        for i, row in enumerate(rows):
+            if not (_number(row.get("n")) and _number(row.get("dev_error"))):
+                raise refuse(f"{key}[{i}] has no numeric n and dev_error")
+            if key != "runs" and not _pair(row.get("interval")):
+                raise refuse(f"{key}[{i}] has no interval [low, high]")
+    fit = data["fit"]
+    if fit is not None and not (
+        isinstance(fit, dict) and all(_number(fit.get(k)) for k in ("a", "b", "c"))
+    ):
+        raise refuse("'fit' has no numbers a, b, c")
+    if data["forecasts"] and fit is None:
+        raise refuse("forecasts without a fit")
     return data
 
 
-def curve_for_versions(store: Any, sizes: Sequence[tuple[Any, int]]) -> dict[str, Any]:
-    """The fit on a project's versions, each with the train size its model saw."""
-    from strategy_app.versions.service import require_file
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
-    if not sizes:
-        raise InputError("give the train size of at least four versions to fit a curve")
-    runs = [(require_file(store, version, "a learning curve"), size) for version, size in sizes]
-    return curve_from_runs(runs)
+
+def _pair(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(_number(v) for v in value)

@@ -10,7 +10,7 @@ from diagnostics.reportnames import DEFAULT_TITLE, FORMATS, SECTIONS
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
 from strategy_app.diagnose.flags import add_level_arguments, diagnosis_from_args
-from strategy_app.shell.flags import add_json_flag
+from strategy_app.shell.flags import add_json_flag, project_named
 
 if TYPE_CHECKING:
     from diagnostics.report import ReportInputs
@@ -149,11 +149,7 @@ def _project(name: str, title: str) -> ReportInputs:
 
     store = open_store()
     try:
-        project = store.projects.get_by_name(name)
-        if project is None:
-            names = ", ".join(f"'{p.name}'" for p in store.projects.list()) or "none yet"
-            raise InputError(f"--project: no project named '{name}' (projects: {names})")
-        return project_inputs(store, project, title=title)
+        return project_inputs(store, project_named(store, name), title=title)
     finally:
         store.close()
 

@@ -41,6 +41,8 @@ INPUTS_CHANGE = "diagnose inputs"
 SPLIT_CHOICES = "split choices"
 SEARCH_SPACE = "search space"
 SEARCH_STOP = "search stop"
+TRAIN_SIZE = "train size"
+CURVE_SAVE = "learning curve"
 
 
 @dataclass(frozen=True)
