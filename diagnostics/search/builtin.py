@@ -17,6 +17,7 @@ import pandas as pd
 from diagnostics.search.datasets import Dataset
 from diagnostics.search.objective import TrialContext
 from diagnostics.search.outputs import predictions_frame
+from diagnostics.search.pool import with_pool_rows
 from diagnostics.search.training import EpochRecord, TrainConfig, train_model
 
 MLP = "mlp"
@@ -32,7 +33,9 @@ class BuiltinMLP:
         self.data, self.epochs = data, epochs
 
     def __call__(self, params: dict[str, Any], context: TrialContext) -> pd.DataFrame:
-        """Train one configuration on ``context.device`` with ``context.seed``."""
+        """Train one configuration on ``context.device`` with ``context.seed`` (train plus the
+        context's ``target_k`` pool rows: :func:`~diagnostics.search.pool.with_pool_rows`)."""
+        data = with_pool_rows(self.data, context.target_k, context.seed)
         config = TrainConfig.from_params(params, epochs=self.epochs, seed=context.seed)
 
         def on_epoch(record: EpochRecord) -> None:
@@ -47,6 +50,6 @@ class BuiltinMLP:
             if context.should_prune():
                 raise optuna.TrialPruned
 
-        result = train_model(config, self.data, on_epoch=on_epoch, device=context.device)
+        result = train_model(config, data, on_epoch=on_epoch, device=context.device)
         device = next(result.model.parameters()).device
-        return predictions_frame(result.model, self.data, device)
+        return predictions_frame(result.model, data, device)
