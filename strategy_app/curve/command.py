@@ -18,7 +18,9 @@ def register(subparsers) -> None:
         "the small ones) through the search's workers, score each run with the waterfall, fit "
         "err(n) = a + b·n^(-c) and forecast dev error at 2×, 4× and 10× the data with a "
         "bootstrap interval. Or give predictions files with the train size each was trained on "
-        "(--run FILE N, repeated).",
+        "(--run FILE N, repeated). With --target-pool, the value of target data for data "
+        "mismatch: dev error and the mismatch gap as k pool rows join training (k = 0 and the "
+        "--fractions of the pool), fitted as err(k) = a + b·(k + m)^(-c).",
     )
     parser.add_argument("--dataset", metavar="SPEC", help="digits, classification, csv:PATH, …")
     parser.add_argument("--label", metavar="COLUMN", help="label column of a csv:/parquet: dataset")
@@ -35,6 +37,16 @@ def register(subparsers) -> None:
         "--fractions", default="1/16,1/8,1/4,1/2,1", help="fractions of train (default 1/16…1)"
     )
     parser.add_argument("--seeds", type=int, default=3, help="runs per fraction below 1")
+    parser.add_argument(
+        "--target-pool",
+        metavar="SPLIT|COLUMN=VALUE",
+        help="measure what target rows are worth: the dataset's rows of this split (e.g. pool), "
+        "or its train rows with COLUMN=VALUE (the split designer's leftover target, e.g. "
+        "device=phone), moved into training k at a time",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=5, help="--target-pool without --objective: MLP epochs"
+    )
     parser.add_argument(
         "--run",
         nargs=2,
@@ -57,6 +69,8 @@ def run(args) -> tuple[dict, str]:
     """Measure (or read) the points, fit, forecast; returns (JSON data, text)."""
     from strategy_app.curve import service
 
+    if args.target_pool:
+        return target_run(args)
     if args.run:
         if args.dataset or args.objective:
             raise InputError("learning-curve: give --run files or --dataset/--objective, not both")
@@ -68,17 +82,11 @@ def run(args) -> tuple[dict, str]:
                 raise InputError(f"--run {path} {size}: the train size must be a count") from None
         result = service.curve_from_runs(runs, metric=args.metric)
     else:
-        try:
-            params = json.loads(args.params)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"--params: not JSON ({exc.msg}); e.g. '{{\"C\": 1.0}}'") from None
-        if not isinstance(params, dict):
-            raise InputError('--params: give a JSON object, e.g. {"C": 1.0}')
         result = service.measure_curve(
             objective=args.objective,
             dataset=args.dataset,
             label=args.label,
-            params=params,
+            params=_params(args.params),
             fractions=args.fractions,
             seeds=args.seeds,
             study=args.study,
@@ -90,3 +98,45 @@ def run(args) -> tuple[dict, str]:
             metric=args.metric,
         )
     return result, service.render_text(result)
+
+
+def _params(text: str) -> dict:
+    """``--params``: a JSON object of fixed parameters."""
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--params: not JSON ({exc.msg}); e.g. '{{\"C\": 1.0}}'") from None
+    if not isinstance(params, dict):
+        raise InputError('--params: give a JSON object, e.g. {"C": 1.0}')
+    return params
+
+
+def target_run(args) -> tuple[dict, str]:
+    """``--target-pool``: the target-data curve; returns (JSON data, text)."""
+    from strategy_app.curve import target_service
+
+    if args.run:
+        raise InputError("learning-curve: --target-pool trains; give --dataset, not --run files")
+    if not args.dataset:
+        raise InputError(
+            "learning-curve --target-pool needs --dataset csv:FILE (its rows mark the pool); "
+            "with --objective, your objective reads the same file as context.dataset"
+        )
+    result = target_service.measure_target_curve(
+        objective=args.objective,
+        dataset=args.dataset,
+        pool=args.target_pool,
+        label=args.label,
+        params=_params(args.params),
+        fractions=args.fractions,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        study=args.study,
+        storage=args.storage,
+        data_dir=args.data_dir,
+        workers=args.workers,
+        device=args.device,
+        gpus=args.gpus,
+        metric=args.metric,
+    )
+    return result, target_service.render_target_text(result)
