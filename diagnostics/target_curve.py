@@ -81,7 +81,7 @@ class ShiftedPowerLaw:
             return 0.0
         if error <= self.a or self.b <= 0:
             return None
-        return max(((error - self.a) / self.b) ** (-1.0 / self.c) - self.m, 0.0)
+        return max(float(((error - self.a) / self.b) ** (-1.0 / self.c)) - self.m, 0.0)
 
     def to_dict(self) -> dict[str, Any]:
         """The form and its parameters, as ``learning-curve --target-pool --json`` writes them."""

@@ -79,7 +79,7 @@ class PoolSpec:
             mask = named & (split == "train")
             where = f"train rows with {self.column} = {self.value}"
         else:
-            mask = np.isin(split, [POOL, self.split])
+            mask = np.isin(split, [POOL, str(self.split)])
             where = f"rows whose split is '{self.split}'"
         if not mask.any():
             raise InputError(
