@@ -997,10 +997,12 @@ def target_curve_chart(
     (the gap between them is the data mismatch), the fitted dev curve, and the forecasts at 2×,
     4×, 10× the pool with their 95% intervals."""
     measured, fitted = target_curve_rows(curve)
+    largest = max([*measured["k"], *fitted["k"], 1])
+    ticks = [0] + [10**p for p in range(1, int(np.log10(largest)) + 1)]
     x = alt.X(
         "k:Q",
-        title="target examples in training",
-        scale=alt.Scale(type="symlog", nice=False, padding=10),
-        axis=alt.Axis(format="~s", labelOverlap="greedy"),
+        title="target rows added",
+        scale=alt.Scale(type="symlog", nice=False, padding=16),
+        axis=alt.Axis(format="d", values=ticks, labelOverlap="greedy"),
     )
     return _fitted_curve_chart(measured, fitted, x, "k", ["dev", "train-dev"], title)
