@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from diagnostics.learning_curve import LEVEL, MIN_NOISE, MIN_POINTS, MIN_SIZES
+from diagnostics.learning_curve import LEVEL, MIN_NOISE, MIN_POINTS, MIN_SIZES, seed_noise
 from diagnostics.validation import InputError
 
 KIND = "target_data"
@@ -286,7 +286,7 @@ def fit_target_curve(
         return result
     k_all = np.array([p.k for p in kept], dtype=float)
     y = np.array([p.dev_error for p in kept])
-    spread = _step_noise(kept)
+    spread = seed_noise(kept, "k")
     first, last = rows[0]["dev_error"], rows[-1]["dev_error"]
     if last - first > max(2 * spread, MIN_NOISE):
         result.problem = (
@@ -342,16 +342,6 @@ def fit_target_curve(
 
 def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
-
-
-def _step_noise(points: Sequence[TargetPoint]) -> float:
-    """The pooled standard deviation of dev error across seeds at the same step (0: one seed)."""
-    deviations: list[float] = []
-    for k in {p.k for p in points}:
-        values = [p.dev_error for p in points if p.k == k]
-        if len(values) > 1:
-            deviations.extend(np.asarray(values) - np.mean(values))
-    return float(np.sqrt(np.mean(np.square(deviations)))) if deviations else 0.0
 
 
 def _bootstrap(

@@ -120,3 +120,18 @@ def test_a_file_that_is_not_a_target_curve_is_refused() -> None:
         read_target_curve({"points": []}, "curve.json")
     good = fit_target_curve(curve_points()).to_dict()
     assert read_target_curve(good, "x") is good
+
+
+def test_the_chart_has_the_runs_the_fit_and_the_forecasts_beyond_the_pool() -> None:
+    from diagnostics.charts import target_curve_chart, target_curve_rows
+
+    result = fit_target_curve(curve_points()).to_dict()
+    measured, fitted = target_curve_rows(result)
+    assert len(measured) == 2 * len(result["runs"])  # dev and train-dev of every run
+    assert set(measured["kind"]) == {"dev", "train-dev"}
+    forecasts = fitted[fitted["kind"] == "forecast"]
+    assert forecasts["k"].tolist() == [800, 1600, 4000]
+    assert fitted[fitted["kind"] == "fit"]["k"].max() == 4000
+    assert target_curve_chart(result).to_dict()["layer"]
+    few = fit_target_curve(curve_points()[:3]).to_dict()
+    assert target_curve_chart(few).to_dict()["layer"]  # the runs alone, no fit

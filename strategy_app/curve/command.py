@@ -82,22 +82,15 @@ def run(args) -> tuple[dict, str]:
                 raise InputError(f"--run {path} {size}: the train size must be a count") from None
         result = service.curve_from_runs(runs, metric=args.metric)
     else:
-        result = service.measure_curve(
-            objective=args.objective,
-            dataset=args.dataset,
-            label=args.label,
-            params=_params(args.params),
-            fractions=args.fractions,
-            seeds=args.seeds,
-            study=args.study,
-            storage=args.storage,
-            data_dir=args.data_dir,
-            workers=args.workers,
-            device=args.device,
-            gpus=args.gpus,
-            metric=args.metric,
-        )
+        result = service.measure_curve(**_training(args))
     return result, service.render_text(result)
+
+
+def _training(args) -> dict:
+    """The flags every measured curve takes, as the service's keywords."""
+    names = ("objective", "dataset", "label", "fractions", "seeds", "study", "storage")
+    more = ("data_dir", "workers", "device", "gpus", "metric")
+    return {name: getattr(args, name) for name in names + more} | {"params": _params(args.params)}
 
 
 def _params(text: str) -> dict:
@@ -123,20 +116,6 @@ def target_run(args) -> tuple[dict, str]:
             "with --objective, your objective reads the same file as context.dataset"
         )
     result = target_service.measure_target_curve(
-        objective=args.objective,
-        dataset=args.dataset,
-        pool=args.target_pool,
-        label=args.label,
-        params=_params(args.params),
-        fractions=args.fractions,
-        seeds=args.seeds,
-        epochs=args.epochs,
-        study=args.study,
-        storage=args.storage,
-        data_dir=args.data_dir,
-        workers=args.workers,
-        device=args.device,
-        gpus=args.gpus,
-        metric=args.metric,
+        **_training(args), pool=args.target_pool, epochs=args.epochs
     )
     return result, target_service.render_target_text(result)
