@@ -196,3 +196,13 @@ def test_pool_rows_are_nested_stratified_and_bounded() -> None:
     assert sorted(np.unique(labels[large], return_counts=True)[1].tolist()) == [5, 15]
     with pytest.raises(InputError, match="41 target rows asked for, but the pool has 40"):
         pool_rows(labels, 41)
+
+
+@pytest.mark.slow
+def test_two_workers_give_the_points_one_gives(designed: Path, tmp_path: Path) -> None:
+    kwargs = {"dataset": f"csv:{designed}", "pool": "domain=phone", "label": "label",
+              "seeds": 2, "data_dir": str(tmp_path)}  # fmt: skip
+    two = run_target_curve(KNN, study="two", workers=2, **kwargs)
+    one = run_target_curve(KNN, study="one", **kwargs)
+    assert two["failures"] == [] and len(two["runs"]) == 11
+    assert two["points"] == one["points"]
