@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from diagnostics.search.builtin import BuiltinMLP, train_part
-from diagnostics.search.curve import DatasetModel, builtin_space, run_learning_curve
+from diagnostics.search.curve import DatasetModel, point_space, run_learning_curve
 from diagnostics.search.datasets import load_dataset
 from diagnostics.search.fractions import subset_size, train_subset
 from diagnostics.search.objective import TrialContext
@@ -58,11 +58,12 @@ def test_learning_curve_dataset_runs_the_builtin_mlp(tmp_path: Path, capsys) -> 
 
 
 def test_the_builtin_space_fixes_every_parameter_and_refuses_unknown_ones() -> None:
-    space = builtin_space({"lr": 0.05})
+    space = point_space(None, {"lr": 0.05})
     fixed = {p.name: p.choices[0] for p in space.params}
     assert fixed["lr"] == 0.05 and fixed["hidden_units"] == 128 and "epochs" not in fixed
     with pytest.raises(InputError, match="unknown parameter"):
-        builtin_space({"C": 1.0})
+        point_space(None, {"C": 1.0})
+    assert point_space("pkg.module:fn", {"C": 1.0}).params[0].choices == [1.0]
 
 
 def test_logistic_regression_is_one_objective_away(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from diagnostics.search.datasets import Dataset
 from diagnostics.search.fractions import train_subset
 from diagnostics.search.objective import TrialContext
 from diagnostics.search.outputs import predictions_frame
+from diagnostics.search.pool import with_pool_rows
 from diagnostics.search.training import EpochRecord, TrainConfig, train_model
 
 MLP = "mlp"
@@ -37,7 +38,11 @@ class BuiltinMLP:
         self.data, self.epochs = data, epochs
 
     def __call__(self, params: dict[str, Any], context: TrialContext) -> pd.DataFrame:
-        """Train one configuration on ``context.device`` with ``context.seed``."""
+        """Train one configuration on ``context.device`` with ``context.seed``: the context's
+        ``train_fraction`` of train (:func:`train_part`) plus its ``target_k`` pool rows
+        (:func:`~diagnostics.search.pool.with_pool_rows`)."""
+        data = train_part(self.data, context.train_fraction, context.seed)
+        data = with_pool_rows(data, context.target_k, context.seed)
         config = TrainConfig.from_params(params, epochs=self.epochs, seed=context.seed)
 
         def on_epoch(record: EpochRecord) -> None:
@@ -52,7 +57,6 @@ class BuiltinMLP:
             if context.should_prune():
                 raise optuna.TrialPruned
 
-        data = train_part(self.data, context.train_fraction, context.seed)
         result = train_model(config, data, on_epoch=on_epoch, device=context.device)
         device = next(result.model.parameters()).device
         return predictions_frame(result.model, data, device)

@@ -20,7 +20,9 @@ def register(subparsers) -> None:
         "bootstrap interval. Or give predictions files with the train size each was trained on "
         "(--run FILE N, repeated). With --project the result is kept with the project's current "
         "version (or --version N) and shown on Diagnose and in its report; --project alone fits "
-        "the versions' saved train sizes (--train-size vN=ROWS saves them).",
+        "the versions' saved train sizes (--train-size vN=ROWS saves them). With --target-pool, "
+        "the value of target data for data mismatch: dev error and the mismatch gap as k pool rows join training (k = 0 and the "
+        "--fractions of the pool), fitted as err(k) = a + b·(k + m)^(-c).",
     )
     parser.add_argument("--dataset", metavar="SPEC", help="digits, classification, csv:PATH, …")
     parser.add_argument("--label", metavar="COLUMN", help="label column of a csv:/parquet: dataset")
@@ -41,6 +43,13 @@ def register(subparsers) -> None:
         "--fractions", default="1/16,1/8,1/4,1/2,1", help="fractions of train (default 1/16…1)"
     )
     parser.add_argument("--seeds", type=int, default=3, help="runs per fraction below 1")
+    parser.add_argument(
+        "--target-pool",
+        metavar="SPLIT|COLUMN=VALUE",
+        help="measure what target rows are worth: the dataset's rows of this split (e.g. pool), "
+        "or its train rows with COLUMN=VALUE (the split designer's leftover target, e.g. "
+        "device=phone), moved into training k at a time",
+    )
     parser.add_argument(
         "--run",
         nargs=2,
@@ -73,6 +82,8 @@ def run(args) -> tuple[dict, str]:
     version (or fit the versions' saved train sizes); returns (JSON data, text)."""
     from strategy_app.curve import service
 
+    if args.target_pool:
+        return target_run(args)
     sources = [bool(args.run), bool(args.dataset or args.objective), bool(args.curve)]
     if sum(sources) > 1:
         raise InputError(
@@ -97,22 +108,7 @@ def run(args) -> tuple[dict, str]:
                 raise InputError(f"--run {path} {size}: the train size must be a count") from None
         result = service.curve_from_runs(runs, metric=args.metric)
     else:
-        result = service.measure_curve(
-            objective=args.objective,
-            dataset=args.dataset,
-            label=args.label,
-            params=_params(args.params),
-            fractions=args.fractions,
-            seeds=args.seeds,
-            study=args.study,
-            storage=args.storage,
-            data_dir=args.data_dir,
-            workers=args.workers,
-            device=args.device,
-            gpus=args.gpus,
-            metric=args.metric,
-            epochs=args.epochs,
-        )
+        result = service.measure_curve(**_training(args))
     text = service.render_text(result)
     if args.project:
         try:
@@ -127,7 +123,15 @@ def run(args) -> tuple[dict, str]:
     return result, text
 
 
+def _training(args) -> dict:
+    """The flags every measured curve takes, as the service's keywords."""
+    names = ("objective", "dataset", "label", "fractions", "seeds", "study", "storage")
+    more = ("data_dir", "workers", "device", "gpus", "metric", "epochs")
+    return {name: getattr(args, name) for name in names + more} | {"params": _params(args.params)}
+
+
 def _params(text: str) -> dict:
+    """``--params``: a JSON object of fixed parameters."""
     try:
         params = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -186,3 +190,23 @@ def _saved_sizes(args) -> tuple[dict, str]:
         )
     text = "\n".join(filter(None, [service.render_text(result), result.get("left_out")]))
     return result, text
+
+
+def target_run(args) -> tuple[dict, str]:
+    """``--target-pool``: the target-data curve; returns (JSON data, text)."""
+    from strategy_app.curve import target_service
+
+    if args.project:
+        raise InputError(
+            "learning-curve: --target-pool's curve is not kept with a version; "
+            "drop --project and give its --json output to Diagnose's Target data section"
+        )
+    if args.run:
+        raise InputError("learning-curve: --target-pool trains; give --dataset, not --run files")
+    if not args.dataset:
+        raise InputError(
+            "learning-curve --target-pool needs --dataset csv:FILE (its rows mark the pool); "
+            "with --objective, your objective reads the same file as context.dataset"
+        )
+    result = target_service.measure_target_curve(**_training(args), pool=args.target_pool)
+    return result, target_service.render_target_text(result)
