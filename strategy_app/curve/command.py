@@ -21,8 +21,9 @@ def register(subparsers) -> None:
         "(--run FILE N, repeated). With --project the result is kept with the project's current "
         "version (or --version N) and shown on Diagnose and in its report; --project alone fits "
         "the versions' saved train sizes (--train-size vN=ROWS saves them). With --target-pool, "
-        "the value of target data for data mismatch: dev error and the mismatch gap as k pool rows join training (k = 0 and the "
-        "--fractions of the pool), fitted as err(k) = a + b·(k + m)^(-c).",
+        "the value of target data for data mismatch: dev error and the mismatch gap as k pool "
+        "rows join training (k = 0 and the --fractions of the pool), fitted as "
+        "err(k) = a + b·(k + m)^(-c).",
     )
     parser.add_argument("--dataset", metavar="SPEC", help="digits, classification, csv:PATH, …")
     parser.add_argument("--label", metavar="COLUMN", help="label column of a csv:/parquet: dataset")
