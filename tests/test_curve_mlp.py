@@ -63,7 +63,7 @@ def test_the_builtin_space_fixes_every_parameter_and_refuses_unknown_ones() -> N
     assert fixed["lr"] == 0.05 and fixed["hidden_units"] == 128 and "epochs" not in fixed
     with pytest.raises(InputError, match="unknown parameter"):
         point_space(None, {"C": 1.0})
-    assert point_space("pkg.module:fn", {"C": 1.0}).params[0].choices == [1.0]
+    assert point_space("pkg.module:fn", {"C": 1.0}).params[0].choices == (1.0,)
 
 
 def test_logistic_regression_is_one_objective_away(tmp_path: Path) -> None:
