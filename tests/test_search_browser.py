@@ -3,6 +3,7 @@
 import pytest
 
 from tests import app_server
+from tests.test_layout_browser import MEASURE, MIN_CHART_PX
 
 pytestmark = pytest.mark.browser
 
@@ -49,6 +50,15 @@ def test_search_survives_a_reload_and_finishes(served_app, tmp_path):
         expect(page.get_by_text("finished", exact=False).first).to_be_visible()
         page.get_by_text("Best: trial").scroll_into_view_if_needed()  # the app scrolls inside
         page.screenshot(path=str(app_server.ARTIFACTS / "search.png"))
+        # the built-in MLP's trials table shows every trial's waterfall, as any objective's
+        # does; nothing on the page scrolls sideways or is cut, at either width
+        for width in (1400, 1024):
+            page.set_viewport_size({"width": width, "height": 1300})
+            table = page.locator('[data-testid="stDataFrame"]').nth(1)
+            table.scroll_into_view_if_needed()
+            page.wait_for_timeout(800)
+            assert page.evaluate(MEASURE, MIN_CHART_PX) == []
+            page.screenshot(path=str(app_server.ARTIFACTS / f"search-mlp-trials-{width}.png"))
         browser.close()
 
 

@@ -432,9 +432,20 @@ def search_status(run: SearchRun) -> dict:
     }
 
 
-def trial_rows(run: SearchRun) -> list[dict]:
-    """Every trial of the run's rounds in the order started: round, state, value, parameters."""
-    return studies.trial_rows(_studies(run))
+def trial_points(rows: list[dict]) -> list[dict]:
+    """The trials of :func:`scored_trials` as the history and parameter charts read them: one
+    flat row each (``number`` is the order run, ``trial`` its number in its round)."""
+    return [
+        {
+            "round": r["round"],
+            "trial": r["number"],
+            "number": order,
+            "state": r["state"],
+            "value": r["value"],
+            **r["params"],
+        }
+        for order, r in enumerate(rows)
+    ]
 
 
 def round_spaces(run: SearchRun) -> list[dict]:
@@ -573,11 +584,16 @@ def configured_objective(name: str) -> ConfiguredObjective:
 
 
 def scored_trials(run: SearchRun) -> list[dict]:
-    """The run's trials with their waterfall (levels, gaps), error and kept predictions."""
+    """Every trial of the run's rounds, in the order run, as ``search --json`` gives it (its
+    parameters, value, waterfall levels and gaps, error, kept predictions) plus its ``round``:
+    the built-in MLP's trials and every other objective's alike."""
     rows = []
-    for study in _studies(run):
+    for number, study in enumerate(_studies(run), start=1):
         space = studies.space_of(study)
-        rows += [trial_row(t, space, study.study_name) for t in studies.own_trials(study)]
+        rows += [
+            {**trial_row(t, space, study.study_name), "round": number}
+            for t in studies.own_trials(study)
+        ]
     return rows
 
 

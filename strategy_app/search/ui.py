@@ -57,7 +57,6 @@ TIERS = {
 TIER_BY_LABEL = {label: tier for tier, label in TIERS.items()}
 LIVE = ("running", "stopping")
 TRIAL_COLUMNS = {
-    "value": st.column_config.NumberColumn("dev error", format="percent"),
     "epochs_run": st.column_config.NumberColumn("epochs run"),
     "duration_s": st.column_config.NumberColumn("seconds", format="%.1f"),
     "lr": st.column_config.NumberColumn("learning rate", format="%.2e"),
@@ -452,23 +451,43 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
             "retrained winner only, evaluated on test once)."
         )
         st.dataframe(pd.DataFrame([best["params"]]), hide_index=True, column_config=TRIAL_COLUMNS)
-    rows = search_jobs.trial_rows(run)
+    rows = search_jobs.scored_trials(run)
     if not rows:
         st.caption("Waiting for the first trial…")
         return
-    st.dataframe(
-        pd.DataFrame(rows).drop(columns="number"),
-        hide_index=True,
-        height=240,
-        column_config=TRIAL_COLUMNS,
-    )
-    finished = [r for r in rows if r["value"] is not None]
-    if finished:
-        st.altair_chart(search_history_chart({"trials": finished}))
-        st.altair_chart(search_params_chart(finished, search_jobs.round_spaces(run)))
+    trials_table(rows)
+    points = search_jobs.trial_points(rows)
+    if any(p["value"] is not None for p in points):
+        st.altair_chart(search_history_chart({"trials": points, "direction": "minimize"}))
+        st.altair_chart(search_params_chart(points, search_jobs.round_spaces(run)))
     importances = search_jobs.run_importances(run)
     if importances:
         st.altair_chart(importance_chart(importances))
+
+
+def trials_table(rows: list[dict]) -> None:
+    """Every trial of a run, whatever its objective: its waterfall (levels and gaps, as
+    Diagnose names them) first, then its parameters, epochs, seconds and error (one line)."""
+    rounds = len({r["round"] for r in rows}) > 1
+    table = pd.DataFrame(
+        [
+            {
+                **({"round": r["round"]} if rounds else {}),
+                "trial": r["number"],
+                "state": r["state"],
+                **{label: (r["levels"] or {}).get(name) for name, label in LEVEL_COLUMNS.items()},
+                **{label: (r["gaps"] or {}).get(name) for name, label in GAP_LABELS.items()},
+                **r["params"],
+                "epochs_run": r["epochs_run"],
+                "duration_s": r["duration_s"],
+                "error": r["error"],
+            }
+            for r in rows
+        ]
+    )
+    percent = st.column_config.NumberColumn(format="percent")
+    waterfall = {label: percent for label in [*LEVEL_COLUMNS.values(), *GAP_LABELS.values()]}
+    st.dataframe(table, hide_index=True, height=240, column_config={**TRIAL_COLUMNS, **waterfall})
 
 
 def _scored_trials(store: Store, project_id: int, run: SearchRun, result: dict | None) -> None:
@@ -499,26 +518,7 @@ def _scored_trials(store: Store, project_id: int, run: SearchRun, result: dict |
     if not rows:
         st.caption("Waiting for the first trial…")
         return
-    table = pd.DataFrame(
-        [
-            {
-                "trial": r["number"],
-                "state": r["state"],
-                **r["params"],
-                **{label: (r["levels"] or {}).get(name) for name, label in LEVEL_COLUMNS.items()},
-                **{GAP_LABELS[name]: value for name, value in (r["gaps"] or {}).items()},
-                "error": r["error"],
-            }
-            for r in rows
-        ]
-    )
-    percent = st.column_config.NumberColumn(format="percent")
-    st.dataframe(
-        table,
-        hide_index=True,
-        height=240,
-        column_config={label: percent for label in [*LEVEL_COLUMNS.values(), *GAP_LABELS.values()]},
-    )
+    trials_table(rows)
     if result and result.get("pareto"):
         targets = result["goal"]["targets"]
         st.altair_chart(pareto_chart(rows, targets, result["pareto"]), width="stretch")
