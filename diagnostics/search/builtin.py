@@ -4,7 +4,9 @@
 :class:`~diagnostics.search.datasets.Dataset`; it is run by the same trial runner as every user
 objective (:class:`~diagnostics.search.scored.ScoredTrial`), so its trials are scored by the
 waterfall and the study minimises dev error. Each epoch reports its dev error (with the train and
-dev loss and accuracy as extra curves) and returns early when the context says to stop.
+dev loss and accuracy as extra curves) and returns early when the context says to stop. Its
+``lr_range`` hook gives the LR range test (:func:`diagnostics.lr_finder.objective_lr_test`) the
+same model, optimizer and train batches.
 """
 
 from __future__ import annotations
@@ -13,11 +15,20 @@ from typing import Any
 
 import optuna
 import pandas as pd
+import torch
+from torch import nn
 
 from diagnostics.search.datasets import Dataset
 from diagnostics.search.objective import TrialContext
 from diagnostics.search.outputs import predictions_frame
-from diagnostics.search.training import EpochRecord, TrainConfig, train_model
+from diagnostics.search.training import (
+    EpochRecord,
+    Shuffled,
+    TrainConfig,
+    make_optimizer,
+    model_for,
+    train_model,
+)
 
 MLP = "mlp"
 
@@ -50,3 +61,15 @@ class BuiltinMLP:
         result = train_model(config, self.data, on_epoch=on_epoch, device=context.device)
         device = next(result.model.parameters()).device
         return predictions_frame(result.model, self.data, device)
+
+    def lr_range(self, params: dict[str, Any], context: TrialContext) -> tuple[Any, ...]:
+        """The LR range test's parts (:mod:`diagnostics.lr_finder`): the MLP and optimizer
+        ``params`` describe, cross-entropy, and the train split in reshuffled batches."""
+        config = TrainConfig.from_params(params, epochs=self.epochs, seed=context.seed)
+        device = torch.device(context.device)
+        torch.manual_seed(config.seed)
+        model = model_for(config, self.data.n_features, self.data.n_classes).to(device)
+        x = torch.as_tensor(self.data.x["train"], device=device)
+        y = torch.as_tensor(self.data.y["train"], device=device)
+        batches = Shuffled(x, y, config.batch_size, config.seed)
+        return model, make_optimizer(config, model), nn.CrossEntropyLoss(), batches

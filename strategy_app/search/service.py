@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from diagnostics.fastcompare import compare_files
-from diagnostics.lr_finder import LRFinderResult, find_lr
+from diagnostics.lr_finder import LRFinderResult, find_lr, lr_hook, objective_lr_test
 from diagnostics.search import study as studies
 from diagnostics.search.cnn import CNN, CNN_SPACE
 from diagnostics.search.datasets import load_dataset
@@ -803,11 +803,51 @@ def lr_find(dataset: str, params: dict, seed: int = 0) -> LRFinderResult:
     return find_lr(data, config, device="cpu")
 
 
-def run_lr_finder(store: Store, project_id: int, dataset: str, params: dict, user: User) -> dict:
+def parse_params(text: str, field: str) -> dict:
+    """A model's parameters written as a JSON object (``field`` names where: a flag or the
+    page's box), or one line saying why not."""
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f'{field}: not JSON ({exc.msg}); write e.g. {{"lr": 0.01}}') from exc
+    if not isinstance(params, dict):
+        raise InputError(f"{field}: give a JSON object of parameter names and values")
+    return params
+
+
+def lr_test_refusal(model: str) -> str | None:
+    """Why the LR range test cannot run on a configured model (or the built-in CNN): it has no
+    ``lr_range`` hook, or it cannot be loaded (one line); None when it can."""
+    try:
+        lr_hook(configured_objective(model).objective)
+    except InputError as exc:
+        return str(exc)
+    return None
+
+
+def run_lr_finder(
+    store: Store,
+    project_id: int,
+    dataset: str,
+    params: dict,
+    user: User,
+    model: str | None = None,
+) -> dict:
     """Run the LR range test (``project``: on the project's dataset) and save its result with
-    the project (an editor may)."""
+    the project (an editor may). ``model`` names a configured model (or the built-in CNN)
+    whose ``lr_range`` hook gives the model and data, with ``params`` its parameters; None:
+    the built-in MLP that ``params`` describe. The result names its ``objective``."""
     require(user, "run searches")
-    found = lr_find(resolve_dataset(store, project_id, dataset), params).to_dict()
+    spec = resolve_dataset(store, project_id, dataset)
+    if model is None:
+        found = {**lr_find(spec, params).to_dict(), "objective": None}
+    else:
+        import torch
+
+        torch.set_num_threads(1)
+        objective = configured_objective(model).objective
+        result = objective_lr_test(objective, params, dataset=spec, device="cpu")
+        found = {**result.to_dict(), "objective": model}
     store.search_state.save_lr_finder(project_id, found)
     return found
 
