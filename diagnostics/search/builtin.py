@@ -7,7 +7,10 @@ waterfall and the study minimises dev error. Each epoch reports its dev error (w
 dev loss and accuracy as extra curves) and returns early when the context says to stop. A
 learning curve's run (``context.train_fraction`` below 1) trains on
 :func:`~diagnostics.search.fractions.train_subset` of train and predicts train on those rows
-only; dev, train-dev and test stay whole.
+only; dev, train-dev and test stay whole. A target-data run adds ``context.target_k`` pool rows
+to train (:func:`~diagnostics.search.pool.with_pool_rows`). Its ``lr_range`` hook gives the LR
+range test (:func:`diagnostics.lr_finder.objective_lr_test`) the same model, optimizer and train
+batches.
 """
 
 from __future__ import annotations
@@ -17,13 +20,22 @@ from typing import Any
 
 import optuna
 import pandas as pd
+import torch
+from torch import nn
 
 from diagnostics.search.datasets import Dataset
 from diagnostics.search.fractions import train_subset
 from diagnostics.search.objective import TrialContext
 from diagnostics.search.outputs import predictions_frame
 from diagnostics.search.pool import with_pool_rows
-from diagnostics.search.training import EpochRecord, TrainConfig, train_model
+from diagnostics.search.training import (
+    EpochRecord,
+    Shuffled,
+    TrainConfig,
+    make_optimizer,
+    model_for,
+    train_model,
+)
 
 MLP = "mlp"
 
@@ -60,6 +72,18 @@ class BuiltinMLP:
         result = train_model(config, data, on_epoch=on_epoch, device=context.device)
         device = next(result.model.parameters()).device
         return predictions_frame(result.model, data, device)
+
+    def lr_range(self, params: dict[str, Any], context: TrialContext) -> tuple[Any, ...]:
+        """The LR range test's parts (:mod:`diagnostics.lr_finder`): the MLP and optimizer
+        ``params`` describe, cross-entropy, and the train split in reshuffled batches."""
+        config = TrainConfig.from_params(params, epochs=self.epochs, seed=context.seed)
+        device = torch.device(context.device)
+        torch.manual_seed(config.seed)
+        model = model_for(config, self.data.n_features, self.data.n_classes).to(device)
+        x = torch.as_tensor(self.data.x["train"], device=device)
+        y = torch.as_tensor(self.data.y["train"], device=device)
+        batches = Shuffled(x, y, config.batch_size, config.seed)
+        return model, make_optimizer(config, model), nn.CrossEntropyLoss(), batches
 
 
 def train_part(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
