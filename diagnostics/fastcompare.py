@@ -60,7 +60,6 @@ from diagnostics.fastscan import (
     scan_split_metrics,
 )
 from diagnostics.formats import is_parquet_file
-from diagnostics.ingest import read_predictions
 from diagnostics.paired import PairedSums
 from diagnostics.remote import is_remote
 from diagnostics.splitnames import SPLITS
@@ -199,6 +198,8 @@ def compare_files(
             return _fast((local[0], local[1]), scans, humans, unit, tags, examined)
         except (duckdb.Error, OSError):
             pass
+    from diagnostics.ingest import read_predictions  # the exact path (pandas) only when needed
+
     sides = [
         read_predictions(path, metric=metric, display_name=name)
         for path, name in zip(paths, display_names, strict=True)
