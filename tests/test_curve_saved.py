@@ -73,7 +73,7 @@ def test_0012_adds_empty_train_size_and_curve_to_existing_versions(any_db, data_
         )
     engine.dispose()
     store = open_store()
-    assert current_revision(store.engine) == "0012"
+    assert current_revision(store.engine) == "0013"
     (v1,) = store.versions.list(1)
     assert (v1.name, v1.train_size, v1.learning_curve) == ("v1 · typed levels", None, None)
     store.versions.set_train_size(v1.id, 4000)
