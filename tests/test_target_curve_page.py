@@ -11,7 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from diagnostics.target_curve import fit_target_curve, target_forecast_line
 from strategy_app.auth import LOCAL_USER
+from strategy_app.curve import saved
+from strategy_app.curve.service import TARGET
 from strategy_app.diagnose.service import accept_upload
+from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import open_store
 from tests.objectives.target import knn_target, mismatched_frame
@@ -116,3 +119,45 @@ def test_a_file_that_is_not_a_target_curve_is_one_line_and_nothing_changes(
     assert store.versions.list(project.id) == before
     assert store.versions.get(version.id).target_curve is None
     assert not [c for c in store.audit.history(project.id) if c.action == "target curve"]
+
+
+def test_an_unreadable_saved_target_curve_is_one_line_on_diagnose(data_dir, tmp_path) -> None:
+    store, project = mismatched_project(tmp_path)
+    (version,) = store.versions.list(project.id)
+    damaged = {"kind": "target_data", "points": [], "runs": [], "fit": None, "forecasts": "x"}
+    store.versions.save_curve(version.id, damaged, "target_curve")
+    at = AppTest.from_file(str(PAGES_DIR / "diagnose.py"), default_timeout=120).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        escape_markdown(
+            f"the saved target-data curve of {version.name}: 'forecasts' is not a list of "
+            "objects; give the output of learning-curve --target-pool … --json"
+        )
+    ]
+    assert f"- {ACTION}\n" in plan_text(at) + "\n"  # the plan stays, without a forecast
+    assert len(at.get("vega_lite_chart")) == 1  # the waterfall stays
+    assert store.versions.get(version.id).target_curve == damaged  # nothing saved changed
+
+
+def test_the_report_page_offers_the_shown_versions_target_curve(data_dir, tmp_path) -> None:
+    store, project = mismatched_project(tmp_path, steps=(0, 50))
+    first, second = sorted(store.versions.list(project.id), key=lambda v: v.number)
+    curve = fit_target_curve(curve_points()).to_dict()
+    saved.save_version_curve(store, second, curve, LOCAL_USER, TARGET)
+    at = AppTest.from_file(str(PAGES_DIR / "report.py"), default_timeout=120).run()
+    assert not at.exception
+    box = at.checkbox(key=f"report_section_{project.id}_target")
+    assert not box.disabled and box.value
+    html = next(e.proto.srcdoc for e in at.get("iframe"))
+    assert "Target data: what moving target examples in is worth" in html
+    assert f"measured for {second.name}" in html
+    assert f"into training — {target_forecast_line(curve)}" in html
+
+    store.versions.set_current(project.id, first.id)  # v1 has no target curve: no section
+    at = AppTest.from_file(str(PAGES_DIR / "report.py"), default_timeout=120).run()
+    assert not at.exception
+    box = at.checkbox(key=f"report_section_{project.id}_target")
+    assert box.disabled and not box.value
+    html = next(e.proto.srcdoc for e in at.get("iframe"))
+    assert "Target data: what moving target examples in is worth" not in html
+    assert "into training — about" not in html
