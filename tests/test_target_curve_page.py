@@ -140,24 +140,20 @@ def test_an_unreadable_saved_target_curve_is_one_line_on_diagnose(data_dir, tmp_
 
 
 def test_the_report_page_offers_the_shown_versions_target_curve(data_dir, tmp_path) -> None:
+    from tests.test_curve_saved_pages import report_section
+
     store, project = mismatched_project(tmp_path, steps=(0, 50))
     first, second = sorted(store.versions.list(project.id), key=lambda v: v.number)
     curve = fit_target_curve(curve_points()).to_dict()
     saved.save_version_curve(store, second, curve, LOCAL_USER, TARGET)
-    at = AppTest.from_file(str(PAGES_DIR / "report.py"), default_timeout=120).run()
-    assert not at.exception
-    box = at.checkbox(key=f"report_section_{project.id}_target")
+    box, html = report_section(project.id, "target")
     assert not box.disabled and box.value
-    html = next(e.proto.srcdoc for e in at.get("iframe"))
     assert "Target data: what moving target examples in is worth" in html
     assert f"measured for {second.name}" in html
     assert f"into training — {target_forecast_line(curve)}" in html
 
     store.versions.set_current(project.id, first.id)  # v1 has no target curve: no section
-    at = AppTest.from_file(str(PAGES_DIR / "report.py"), default_timeout=120).run()
-    assert not at.exception
-    box = at.checkbox(key=f"report_section_{project.id}_target")
+    box, html = report_section(project.id, "target")
     assert box.disabled and not box.value
-    html = next(e.proto.srcdoc for e in at.get("iframe"))
     assert "Target data: what moving target examples in is worth" not in html
     assert "into training — about" not in html

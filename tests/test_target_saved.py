@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import text
 
 from diagnostics.report import report_data
 from diagnostics.target_curve import fit_target_curve, target_forecast_line
@@ -18,11 +17,10 @@ from strategy_app.auth import LOCAL_USER
 from strategy_app.curve import saved
 from strategy_app.curve.service import LEARNING, TARGET
 from strategy_app.report.service import project_inputs
-from strategy_app.store import database_url, open_store
-from strategy_app.store.engine import make_engine
-from strategy_app.store.migrate import current_revision, upgrade
+from strategy_app.store import open_store
+from strategy_app.store.migrate import current_revision
 from strategy_app.versions.service import delete_version
-from tests.test_curve_saved import run_cli
+from tests.test_curve_saved import old_database, run_cli
 from tests.test_report import learning_curve_dict
 from tests.test_target_curve import curve_points
 from tests.test_target_curve_page import mismatched_project
@@ -45,26 +43,7 @@ def target_actions(store, project_id: int) -> list:
 
 
 def test_0013_adds_an_empty_target_curve_and_keeps_the_learning_curve(any_db, data_dir):
-    data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(database_url(data_dir))
-    upgrade(engine, "0012")
-    stamp = "'2024-01-01 00:00:00'"
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                f"INSERT INTO projects (id, name, created_at, updated_at, opened_at) VALUES "
-                f"(1, 'old', {stamp}, {stamp}, {stamp})"
-            )
-        )
-        connection.execute(
-            text(
-                "INSERT INTO model_versions (id, project_id, number, name, source, typed_levels, "
-                "human_levels, unit, origin, train_size, learning_curve, created_at, updated_at) "
-                f"VALUES (1, 1, 1, 'v1 · typed levels', 'typed', '{{}}', '[]', '', '{{}}', 898, "
-                f"'{{\"points\": []}}', {stamp}, {stamp})"
-            )
-        )
-    engine.dispose()
+    old_database(data_dir, "0012", ", train_size, learning_curve", ", 898, '{\"points\": []}'")
     store = open_store()
     assert current_revision(store.engine) == "0013"
     (v1,) = store.versions.list(1)
