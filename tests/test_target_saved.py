@@ -216,3 +216,32 @@ def test_an_unreadable_saved_target_curve_is_one_line_in_the_report(data_dir, tm
     )
     assert inputs.diagnosis is not None and inputs.learning_curve is None
     assert saved.readable_curve(store, None, TARGET) is None
+
+
+def test_report_target_curve_file_adds_the_section_and_the_other_kind_is_refused(tmp_path, capsys):
+    target = fit_target_curve(curve_points(), rounds=50).to_dict()
+    files = {"target.json": target, "learning.json": learning_curve_dict()}
+    for name, curve in files.items():
+        (tmp_path / name).write_text(json.dumps(curve))
+    levels = ["--train", "0.08", "--train-dev", "0.09", "--dev", "0.30"]  # a mismatch gap
+    out = tmp_path / "report.html"
+    code, _, err = run_cli(capsys, "report", *levels, "--target-curve",
+                           str(tmp_path / "target.json"), "--out", str(out))  # fmt: skip
+    assert code == 0, err
+    html = out.read_text()
+    assert "Target data: what moving target examples in is worth" in html
+    assert f"into training — {target_forecast_line(target)}" in html
+    for flag, name, message in [
+        ("--target-curve", "learning.json", "a learning curve (learning-curve without "
+         "--target-pool), not a target-data curve"),
+        ("--learning-curve", "target.json", "a target-data curve (learning-curve "
+         "--target-pool), not a learning curve"),
+    ]:  # fmt: skip
+        code, _, err = run_cli(capsys, "report", *levels, flag, str(tmp_path / name),
+                               "--out", str(tmp_path / "r2.html"))  # fmt: skip
+        assert code == 2 and err.strip() == f"error: {tmp_path / name}: {message}; give the " + (
+            "output of learning-curve --target-pool … --json"
+            if flag == "--target-curve"
+            else "output of learning-curve --json"
+        )
+    assert not (tmp_path / "r2.html").exists()
