@@ -28,10 +28,10 @@ diagnose_ui.results(
     state,
     curve_ui.current_curve(store, project, state),
     curve_ui.curve_chart,
-    target_ui.current_target(project.id),
+    target_ui.current_target(store, state),
     target_ui.target_chart,
 )
 curve_ui.inputs_section(store, project, state)
-target_ui.target_section(project.id)
+target_ui.target_section(store, project, state)
 diagnose_ui.concentration_section(store, project, saved)
 diagnose_ui.comparison_section(store, project, saved)

@@ -52,10 +52,12 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_0012_adds_empty_train_size_and_curve_to_existing_versions(any_db, data_dir):
+def old_database(data_dir: Path, revision: str, columns: str = "", values: str = "") -> None:
+    """A database at ``revision`` with project 1 ('old') and its typed-levels version v1 (id 1;
+    ``columns``/``values``: more of v1's columns, each with a leading comma)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(database_url(data_dir))
-    upgrade(engine, "0011")
+    upgrade(engine, revision)
     stamp = "'2024-01-01 00:00:00'"
     with engine.begin() as connection:
         connection.execute(
@@ -67,13 +69,17 @@ def test_0012_adds_empty_train_size_and_curve_to_existing_versions(any_db, data_
         connection.execute(
             text(
                 "INSERT INTO model_versions (id, project_id, number, name, source, typed_levels, "
-                "human_levels, unit, origin, created_at, updated_at) VALUES (1, 1, 1, "
-                f"'v1 · typed levels', 'typed', '{{}}', '[]', '', '{{}}', {stamp}, {stamp})"
+                f"human_levels, unit, origin, created_at, updated_at{columns}) VALUES (1, 1, 1, "
+                f"'v1 · typed levels', 'typed', '{{}}', '[]', '', '{{}}', {stamp}, {stamp}{values})"
             )
         )
     engine.dispose()
+
+
+def test_0012_adds_empty_train_size_and_curve_to_existing_versions(any_db, data_dir):
+    old_database(data_dir, "0011")
     store = open_store()
-    assert current_revision(store.engine) == "0012"
+    assert current_revision(store.engine) == "0013"
     (v1,) = store.versions.list(1)
     assert (v1.name, v1.train_size, v1.learning_curve) == ("v1 · typed levels", None, None)
     store.versions.set_train_size(v1.id, 4000)

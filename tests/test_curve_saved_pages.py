@@ -21,6 +21,14 @@ def diagnose_page() -> AppTest:
     return AppTest.from_file(str(PAGES_DIR / "diagnose.py"), default_timeout=TIMEOUT).run()
 
 
+def report_section(project_id: int, section: str):
+    """The Report page in a new session: the ``section``'s checkbox and the report's HTML."""
+    at = AppTest.from_file(str(PAGES_DIR / "report.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    box = at.checkbox(key=f"report_section_{project_id}_{section}")
+    return box, next(e.proto.srcdoc for e in at.get("iframe"))
+
+
 def plan_text(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
@@ -95,10 +103,7 @@ def test_the_report_page_offers_the_saved_curve(data_dir, tmp_path):
     runs = [(store.uploads.path(v.state.upload_sha256), SIZES[fraction_of(v)]) for v in versions]
     saved.save_version_curve(store, versions[-1], saved.curve_from_runs(runs), LOCAL_USER)
     store.close()
-    at = AppTest.from_file(str(PAGES_DIR / "report.py"), default_timeout=TIMEOUT).run()
-    assert not at.exception
-    box = at.checkbox(key=f"report_section_{project.id}_curve")
+    box, html = report_section(project.id, "curve")
     assert not box.disabled and box.value
-    html = next(e.proto.srcdoc for e in at.get("iframe"))
     assert "Learning curve: what more data is worth" in html
     assert f"measured for {versions[-1].name}" in html

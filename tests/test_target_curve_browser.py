@@ -1,6 +1,7 @@
 """Diagnose's target-data curve in a real browser, at 1400 and 1024 px: uploaded as the JSON of
-``learning-curve --target-pool``, the chart stays inside the action plan's column and the plan's
-target-data line carries the forecast (screenshots in test-artifacts/target-curve-*.png)."""
+``learning-curve --target-pool``, it is kept with the version (a reload, a new session, still
+shows it), the chart stays inside the action plan's column and the plan's target-data line
+carries the forecast (screenshots in test-artifacts/target-curve-*.png)."""
 
 import json
 from types import SimpleNamespace
@@ -48,9 +49,11 @@ def test_the_target_curve_is_drawn_inside_its_column_at_two_widths(
             page.goto(f"{served_app}/diagnose")
             page.get_by_text("Target data: what moving target examples in is worth").click()
             page.locator("input[type=file]").last.set_input_files(str(curve_file))
-            expect(
-                page.get_by_text("Put some target-distribution data into training — about")
-            ).to_be_visible()
+            forecast = page.get_by_text("Put some target-distribution data into training — about")
+            expect(forecast).to_be_visible()
+            page.reload()  # a new session: the curve is the version's, not the session's
+            expect(forecast).to_be_visible()
+            expect(page.get_by_text("measured for v1 · k0")).to_be_visible()
             chart = page.locator(".stVegaLiteChart").last
             expect(chart).to_be_visible()
             for width in (1400, 1024):

@@ -23,7 +23,7 @@ def register(subparsers) -> None:
         "the versions' saved train sizes (--train-size vN=ROWS saves them). With --target-pool, "
         "the value of target data for data mismatch: dev error and the mismatch gap as k pool "
         "rows join training (k = 0 and the --fractions of the pool), fitted as "
-        "err(k) = a + b·(k + m)^(-c).",
+        "err(k) = a + b·(k + m)^(-c); with --project it is kept with the version too.",
     )
     parser.add_argument("--dataset", metavar="SPEC", help="digits, classification, csv:PATH, …")
     parser.add_argument("--label", metavar="COLUMN", help="label column of a csv:/parquet: dataset")
@@ -65,7 +65,9 @@ def register(subparsers) -> None:
     sizes_help = "with --project: save how many train rows version N's model saw (repeat)"
     parser.add_argument("--train-size", action="append", metavar="vN=ROWS", help=sizes_help)
     parser.add_argument(
-        "--curve", metavar="CURVE.json", help="with --project: keep this learning-curve --json"
+        "--curve",
+        metavar="CURVE.json",
+        help="with --project: keep this learning-curve --json (with or without --target-pool)",
     )
     parser.add_argument("--metric", choices=("error", "mae", "rmse"), help="default: detected")
     parser.add_argument("--study", help="study name (run it again to resume)")
@@ -81,12 +83,12 @@ def register(subparsers) -> None:
 def run(args) -> tuple[dict, str]:
     """Measure (or read) the points, fit, forecast; with ``--project`` keep the result with a
     version (or fit the versions' saved train sizes); returns (JSON data, text)."""
-    from strategy_app.curve import service
+    from strategy_app.curve import service, target_service
 
-    if args.target_pool:
-        return target_run(args)
     sources = [bool(args.run), bool(args.dataset or args.objective), bool(args.curve)]
-    if sum(sources) > 1:
+    if args.target_pool:
+        _target_flags(args)
+    elif sum(sources) > 1:
         raise InputError(
             "learning-curve: give one of --run files, --dataset/--objective or --curve, not both"
         )
@@ -98,8 +100,10 @@ def run(args) -> tuple[dict, str]:
         return _saved_sizes(args)
     if args.project:  # refused before any training; the version is pinned by its number
         args.version = str(_with_version(args, lambda store, project, version: version.number))
-    if args.curve:
-        result = service.read_curve(args.curve)
+    if args.target_pool:
+        result = target_service.measure_target_curve(**_training(args), pool=args.target_pool)
+    elif args.curve:
+        result = service.read_curve(args.curve, kind=None)  # either kind, as the file says
     elif args.run:
         runs = []
         for path, size in args.run:
@@ -110,11 +114,13 @@ def run(args) -> tuple[dict, str]:
         result = service.curve_from_runs(runs, metric=args.metric)
     else:
         result = service.measure_curve(**_training(args))
-    text = service.render_text(result)
+    kind = service.curve_kind(result)
+    render = target_service.render_target_text if kind == service.TARGET else service.render_text
+    text = render(result)
     if args.project:
         try:
             saved_in = _with_version(
-                args, lambda store, project, version: _keep(store, project, version, result)
+                args, lambda store, project, version: _keep(store, project, version, result, kind)
             )
         except InputError as exc:
             rerun = f"; the study {result['study']} keeps its runs" if result.get("study") else ""
@@ -156,11 +162,11 @@ def _with_version(args, work):
         store.close()
 
 
-def _keep(store, project, version, result: dict) -> dict:
+def _keep(store, project, version, result: dict, kind: str) -> dict:
     from strategy_app.auth import LOCAL_USER
     from strategy_app.curve.saved import save_version_curve
 
-    save_version_curve(store, version, result, LOCAL_USER)
+    save_version_curve(store, version, result, LOCAL_USER, kind)
     return {"project": project.name, "version": version.name}
 
 
@@ -193,21 +199,17 @@ def _saved_sizes(args) -> tuple[dict, str]:
     return result, text
 
 
-def target_run(args) -> tuple[dict, str]:
-    """``--target-pool``: the target-data curve; returns (JSON data, text)."""
-    from strategy_app.curve import target_service
-
-    if args.project:
-        raise InputError(
-            "learning-curve: --target-pool's curve is not kept with a version; "
-            "drop --project and give its --json output to Diagnose's Target data section"
-        )
+def _target_flags(args) -> None:
+    """``--target-pool``'s flags: it trains on a dataset's file (refused in one line otherwise)."""
     if args.run:
         raise InputError("learning-curve: --target-pool trains; give --dataset, not --run files")
+    if args.curve or args.train_size:
+        raise InputError(
+            "learning-curve: --target-pool trains; to keep a target-data curve's JSON give "
+            "--curve FILE --project NAME without --target-pool"
+        )
     if not args.dataset:
         raise InputError(
             "learning-curve --target-pool needs --dataset csv:FILE (its rows mark the pool); "
             "with --objective, your objective reads the same file as context.dataset"
         )
-    result = target_service.measure_target_curve(**_training(args), pool=args.target_pool)
-    return result, target_service.render_target_text(result)

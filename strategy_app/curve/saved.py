@@ -3,10 +3,12 @@
 A version's ``train_size`` (how many train rows its model saw) is saved with it, so the fit
 "from uploads alone" runs on the project's versions in any session; versions without a size
 are left out, in one line. ``learning-curve … --project NAME`` keeps its result with one
-version (the current one, or ``--version N``): Diagnose, the report and the Report page show a
-version's own curve only, never one measured for another version. Every change is audited;
-bad input (a size that is not a count, a curve that is not a ``learning-curve --json`` result,
-a version that no longer exists) is refused in one line and nothing saved changes.
+version (the current one, or ``--version N``), and so does ``learning-curve --target-pool …
+--project NAME`` (or Diagnose's upload) with its target-data curve, in a column of its own:
+Diagnose, the report and the Report page show a version's own curves only, never one measured
+for another version. Every change is audited; bad input (a size that is not a count, a curve
+that is not a ``learning-curve --json`` result or is of the other kind, a version that no
+longer exists) is refused in one line and nothing saved changes.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from typing import Any
 
 from diagnostics.validation import InputError
 from strategy_app.auth import User, require
-from strategy_app.curve.service import check_curve, curve_from_runs
+from strategy_app.curve.service import LEARNING, TARGET, check_curve, curve_from_runs
 from strategy_app.store import ModelVersion, Store, one_transaction
-from strategy_app.store.audit import CURVE_SAVE, TRAIN_SIZE
+from strategy_app.store.audit import CURVE_SAVE, TARGET_SAVE, TRAIN_SIZE
 from strategy_app.versions.service import version_file
 
 EDIT = "change the diagnosis inputs"
@@ -78,25 +80,42 @@ def save_train_sizes(
     return changed
 
 
+_KEPT = {  # kind: the version's column, the audit action, what the curve is called
+    LEARNING: ("learning_curve", CURVE_SAVE, "learning curve"),
+    TARGET: ("target_curve", TARGET_SAVE, "target-data curve"),
+}
+
+
 @one_transaction
 def save_version_curve(
-    store: Store, version: ModelVersion, curve: Mapping[str, Any], user: User
+    store: Store,
+    version: ModelVersion,
+    curve: Mapping[str, Any],
+    user: User,
+    kind: str = LEARNING,
 ) -> None:
-    """Keep a checked learning curve with ``version`` (replacing its earlier one); an editor
-    may; audited. A version deleted meanwhile is refused in one line."""
+    """Keep a checked curve of ``kind`` (:data:`LEARNING` or :data:`TARGET`) with ``version``
+    (replacing its earlier one of that kind); an editor may; audited. A curve of the other
+    kind, or a version deleted meanwhile, is refused in one line and nothing changes."""
     require(user, EDIT)
-    checked = check_curve(dict(curve), f"the learning curve for {version.name}")
-    store.versions.save_curve(version.id, checked)
+    column, action, what = _KEPT[kind]
+    checked = check_curve(dict(curve), f"the {what} for {version.name}", kind)
+    store.versions.save_curve(version.id, checked, column)
     detail = {"study": checked.get("study"), "objective": checked.get("objective")}
-    store.audit.record(user.identity, CURVE_SAVE, version.project_id, version.name, detail)
+    if kind == TARGET:
+        pool = checked.get("pool")
+        detail["pool"] = pool.get("spec") if isinstance(pool, dict) else None
+    store.audit.record(user.identity, action, version.project_id, version.name, detail)
 
 
-def version_curve(version: ModelVersion | None) -> dict[str, Any] | None:
-    """The curve measured for this version (None: none saved); one line when it cannot be
-    read."""
-    if version is None or version.learning_curve is None:
+def version_curve(version: ModelVersion | None, kind: str = LEARNING) -> dict[str, Any] | None:
+    """The curve of ``kind`` measured for this version (None: none saved); one line when it
+    cannot be read."""
+    column, _, what = _KEPT[kind]
+    data = None if version is None else getattr(version, column)
+    if version is None or data is None:
         return None
-    curve = check_curve(version.learning_curve, f"the saved learning curve of {version.name}")
+    curve = check_curve(data, f"the saved {what} of {version.name}", kind)
     return {**curve, "source": f"measured for {version.name}"}
 
 
@@ -128,12 +147,26 @@ def problem_curve(problem: str) -> dict[str, Any]:
     return {"problem": problem, "points": [], "runs": [], "fit": None, "forecasts": []}
 
 
-def shown_curve(store: Store, version: ModelVersion | None) -> dict[str, Any] | None:
-    """The curve a version's page and report show: its own measured curve, else the fit on
-    the project's saved train sizes (None: neither)."""
+def shown_curve(
+    store: Store, version: ModelVersion | None, kind: str = LEARNING
+) -> dict[str, Any] | None:
+    """The curve of ``kind`` a version's page and report show (None: none): its own measured
+    curve, else, for the learning curve, the fit on the project's saved train sizes."""
     if version is None:
         return None
-    return version_curve(version) or sizes_curve(store, version.project_id)
+    own = version_curve(version, kind)
+    return own if own is not None or kind == TARGET else sizes_curve(store, version.project_id)
+
+
+def readable_curve(
+    store: Store, version: ModelVersion | None, kind: str = LEARNING
+) -> dict[str, Any] | None:
+    """:func:`shown_curve`, or its one-line problem when the saved curve cannot be read or
+    fitted (the rest of the page or report unchanged)."""
+    try:
+        return shown_curve(store, version, kind)
+    except InputError as exc:
+        return problem_curve(str(exc))
 
 
 def named_version(store: Store, project_id: int, number: str | None) -> ModelVersion:

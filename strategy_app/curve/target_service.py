@@ -90,8 +90,8 @@ def render_target_text(result: Mapping[str, Any]) -> str:
 
 def parse_target_curve(content: bytes, source: str) -> dict[str, Any]:
     """A ``learning-curve --target-pool --json`` result from a file's bytes (JSON only); refused
-    in one line naming ``source`` when it is not one."""
-    from diagnostics.target_curve import read_target_curve
+    in one line naming ``source`` when it is not one (a learning curve included)."""
+    from strategy_app.curve.service import TARGET, check_curve
 
     try:
         data = json.loads(content)
@@ -99,4 +99,4 @@ def parse_target_curve(content: bytes, source: str) -> dict[str, Any]:
         raise InputError(
             f"{source}: not JSON; give the output of learning-curve --target-pool … --json"
         ) from None
-    return read_target_curve(data, source)
+    return check_curve(data, source, TARGET)

@@ -43,6 +43,7 @@ SEARCH_SPACE = "search space"
 SEARCH_STOP = "search stop"
 TRAIN_SIZE = "train size"
 CURVE_SAVE = "learning curve"
+TARGET_SAVE = "target curve"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from strategy_app.store.schema import ModelVersionRow, Project, Upload, utcnow
 
 SOURCES = ("upload", "typed")
 ORIGINS = ("upload", "search", "typed", "migrated", "location")
+CURVE_COLUMNS = ("learning_curve", "target_curve")
 
 
 @dataclass
@@ -58,7 +59,8 @@ class DiagnoseState:
 @dataclass(frozen=True)
 class ModelVersion:
     """One saved version: its number and name, where it came from, and its inputs; how many
-    train rows its model saw (None: not given) and its measured learning curve (None: none)."""
+    train rows its model saw (None: not given), its measured learning curve and its
+    target-data curve (None: none)."""
 
     id: int
     project_id: int
@@ -69,6 +71,7 @@ class ModelVersion:
     state: DiagnoseState
     train_size: int | None = None
     learning_curve: dict | None = field(default=None, compare=False, repr=False)
+    target_curve: dict | None = field(default=None, compare=False, repr=False)
 
 
 class VersionRepository:
@@ -151,10 +154,15 @@ class VersionRepository:
             raise InputError(f"train size {train_size!r}: give a count of rows, at least 1")
         self._change(version_id, lambda row: setattr(row, "train_size", train_size))
 
-    def save_curve(self, version_id: int, curve: dict | None) -> None:
-        """Keep ``curve`` (a ``learning-curve --json`` result) with the version, replacing
+    def save_curve(
+        self, version_id: int, curve: dict | None, column: str = "learning_curve"
+    ) -> None:
+        """Keep ``curve`` with the version in ``column`` (``learning_curve``: a
+        ``learning-curve --json`` result; ``target_curve``: a ``--target-pool`` one), replacing
         the one it had (None: remove it)."""
-        self._change(version_id, lambda row: setattr(row, "learning_curve", curve))
+        if column not in CURVE_COLUMNS:
+            raise ValueError(f"column must be one of {CURVE_COLUMNS}")
+        self._change(version_id, lambda row: setattr(row, column, curve))
 
     def _change(self, version_id: int, change) -> None:
         def apply(session) -> None:
@@ -249,6 +257,7 @@ def _version(session, row: ModelVersionRow) -> ModelVersion:
         state,
         row.train_size,
         row.learning_curve,
+        row.target_curve,
     )
 
 
