@@ -33,6 +33,17 @@ def register(subparsers) -> None:
         help="your objective(params, context) (default with --dataset: the built-in MLP; "
         "diagnostics.search.curve:logistic_regression is scikit-learn's logistic regression)",
     )
+    parser.add_argument(
+        "--command",
+        dest="train_command",
+        metavar="'CMD {train_fraction} {predictions}'",
+        help="your training script, run per point as an argument list (no shell), as "
+        "search --command: {train_fraction}, {target_k} and {seed} say what this run trains on, "
+        "{predictions} is the file it must write, {name} a --params value",
+    )
+    parser.add_argument(
+        "--trial-timeout", type=float, metavar="S", help="--command: kill a run after S seconds"
+    )
     parser.add_argument("--epochs", type=int, default=5, help="epochs of the built-in MLP")
     parser.add_argument(
         "--params",
@@ -85,12 +96,17 @@ def run(args) -> tuple[dict, str]:
     version (or fit the versions' saved train sizes); returns (JSON data, text)."""
     from strategy_app.curve import service, target_service
 
-    sources = [bool(args.run), bool(args.dataset or args.objective), bool(args.curve)]
+    sources = [
+        bool(args.run),
+        bool(args.dataset or args.objective or args.train_command),
+        bool(args.curve),
+    ]
     if args.target_pool:
         _target_flags(args)
     elif sum(sources) > 1:
         raise InputError(
-            "learning-curve: give one of --run files, --dataset/--objective or --curve, not both"
+            "learning-curve: give one of --run files, --dataset/--objective/--command or --curve, "
+            "not both"
         )
     if args.train_size and any(sources):
         raise InputError("learning-curve: --train-size goes with --project alone (no training)")
@@ -132,9 +148,26 @@ def run(args) -> tuple[dict, str]:
 
 def _training(args) -> dict:
     """The flags every measured curve takes, as the service's keywords."""
-    names = ("objective", "dataset", "label", "fractions", "seeds", "study", "storage")
+    names = ("dataset", "label", "fractions", "seeds", "study", "storage")
     more = ("data_dir", "workers", "device", "gpus", "metric", "epochs")
-    return {name: getattr(args, name) for name in names + more} | {"params": _params(args.params)}
+    params = _params(args.params)
+    return {name: getattr(args, name) for name in names + more} | {
+        "params": params,
+        "objective": _objective(args, params),
+    }
+
+
+def _objective(args, params: dict):
+    """``--objective`` as given, or ``--command`` as the command door's objective."""
+    from diagnostics.search.script import CommandObjective
+
+    if args.train_command and args.objective:
+        raise InputError("learning-curve: give --objective or --command, not both")
+    if not args.train_command:
+        if args.trial_timeout:
+            raise InputError("learning-curve: --trial-timeout goes with --command")
+        return args.objective
+    return CommandObjective.parse(args.train_command, args.trial_timeout, list(params))
 
 
 def _params(text: str) -> dict:

@@ -31,7 +31,7 @@ _SHAPES = {  # kind: each row's size key, the fit's parameters, the output that 
 
 def measure_curve(
     *,
-    objective: str | None,
+    objective: Any,
     dataset: str | None,
     params: Mapping[str, Any],
     fractions: str,

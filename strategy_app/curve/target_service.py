@@ -12,7 +12,7 @@ from diagnostics.validation import InputError
 
 def measure_target_curve(
     *,
-    objective: str | None,
+    objective: Any,
     dataset: str,
     pool: str,
     params: Mapping[str, Any],
