@@ -8,7 +8,9 @@ downloaded at run time and cannot be here.
 
 Credentials come from where the cloud libraries look for them (for S3 the standard ``AWS_*``
 variables, ``AWS_ENDPOINT_URL`` for an S3-compatible server, ``AWS_PROFILE`` and the shared
-credentials file); this module neither reads nor keeps them. A location is shown in messages as
+credentials file; for Azure the Azure SDK's ``AZURE_STORAGE_*`` variables, which
+:func:`diagnostics.remote_files.azure_options` hands to pyarrow); this module neither reads nor
+keeps them. A location is shown in messages as
 :func:`shown_location` writes it, without user information or query string (a signed URL's
 signature), and every failure is one :class:`~diagnostics.validation.InputError` line naming
 the location and what to do.
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
     from diagnostics.remote_files import CountedFile, RemoteFiles
 
 SCHEMES = ("s3", "gs", "az", "https", "http")
+AZURE_CREDENTIALS = (
+    "AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_CONNECTION_STRING)"
+)
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
@@ -53,6 +58,8 @@ def shown_location(location: str) -> str:
     host = parts.hostname or ""
     if parts.port:
         host += f":{parts.port}"
+    if parts.scheme == "az" and parts.username and parts.password is None:
+        host = f"{parts.username}@{host}"  # az://CONTAINER@ACCOUNT/…: the container, no secret
     return f"{parts.scheme}://{host}{parts.path}"
 
 
@@ -92,8 +99,9 @@ def open_remote(location: str, files: RemoteFiles, what: str = "file") -> Remote
     try:
         info = files.info(location)
     except FileNotFoundError:
+        names = "container and the blob" if url_scheme(location) == "az" else "bucket and the key"
         raise InputError(
-            f"{what} not found: {shown_location(location)}; check the bucket and the key "
+            f"{what} not found: {shown_location(location)}; check the {names} "
             "(names are case-sensitive)"
         ) from None
     except (OSError, pa.ArrowException) as exc:
@@ -113,10 +121,12 @@ _CAUSES = (
             "HTTP status 403",
             "HTTP status 401",
             "INVALID_ACCESS_KEY",
+            "AuthorizationFailure",  # Azure: a wrong key
+            "AuthorizationPermissionMismatch",
+            "AuthenticationException",  # Azure: no key, and no default credential
         ),
         "access denied (the credentials were refused, or they may not read it)",
-        "check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and ask for read "
-        "permission on it",
+        "check {credentials} and ask for read permission on it",
     ),
     (
         ("NO_SUCH_BUCKET", "NoSuchBucket"),
@@ -129,11 +139,27 @@ _CAUSES = (
         "check the key (names are case-sensitive)",
     ),
     (
+        ("Base64",),  # Azure: a key cut short or mistyped
+        "the account key is not a storage key (base64)",
+        "copy AZURE_STORAGE_ACCOUNT_KEY (or the connection string's AccountKey) again from the "
+        "storage account's access keys",
+    ),
+    (
         ("NETWORK", "network error", "curl", "connect", "timeout", "timed out", "resolve"),
         "the storage could not be reached (network error)",
-        "check the host (for S3, AWS_ENDPOINT_URL) and the network, then try again",
+        "check the host ({endpoint}) and the network, then try again",
     ),
 )
+_ADVICE = {  # the variables each scheme's advice names
+    "az": {
+        "credentials": AZURE_CREDENTIALS,
+        "endpoint": "the BlobEndpoint of AZURE_STORAGE_CONNECTION_STRING",
+    },
+}
+_AWS_ADVICE = {
+    "credentials": "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)",
+    "endpoint": "for S3, AWS_ENDPOINT_URL",
+}
 
 
 def remote_error(location: str, exc: BaseException) -> InputError:
@@ -144,6 +170,7 @@ def remote_error(location: str, exc: BaseException) -> InputError:
     text = f"{type(exc).__name__} {exc}"
     for markers, cause, advice in _CAUSES:
         if any(marker.lower() in text.lower() for marker in markers):
+            advice = advice.format_map(_ADVICE.get(url_scheme(location) or "", _AWS_ADVICE))
             return InputError(f"{shown_location(location)} could not be read: {cause}; {advice}")
     return InputError(
         f"{shown_location(location)} could not be read ({type(exc).__name__}); check the "

@@ -1,21 +1,34 @@
 """The fsspec filesystems behind :mod:`diagnostics.remote` (imported only when a remote
 location is read): pyarrow's S3, GCS and Azure filesystems, and HTTP range requests. Each counts
 the bytes it reads (:attr:`RemoteFiles.bytes_read`), for the range-read checks and the bench.
+
+pyarrow's S3 and GCS filesystems read their credentials from the standard variables themselves;
+its Azure filesystem does not, so :func:`azure_options` maps the Azure SDK's variables onto its
+arguments (the one place where an environment is read for a library, as AWS's SDK reads its own).
 """
 
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 from fsspec.implementations.arrow import ArrowFSWrapper
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
-from diagnostics.remote import SCHEMES, remote_error, shown_location, url_scheme
+from diagnostics.remote import (
+    AZURE_CREDENTIALS,
+    SCHEMES,
+    remote_error,
+    shown_location,
+    url_scheme,
+)
 from diagnostics.validation import InputError
 
 HTTP_TIMEOUT = 60.0
@@ -123,6 +136,19 @@ class ArrowFiles(RemoteFiles, ArrowFSWrapper):  # type: ignore[misc]
         return CountedFile(raw, self, f"{self._scheme}://{self._strip_protocol(path)}")
 
 
+class AzureFiles(ArrowFiles):
+    """Blobs in Azure storage (``az://CONTAINER[@ACCOUNT]/PATH``): the account is the
+    filesystem's, so a path inside it is ``CONTAINER/PATH``."""
+
+    def __init__(self, filesystem: pafs.FileSystem) -> None:
+        super().__init__("az", filesystem)
+
+    @classmethod
+    def _strip_protocol(cls, path: Any) -> str:
+        container, slash, rest = super()._strip_protocol(path).partition("/")
+        return container.partition("@")[0] + slash + rest
+
+
 class HttpFile(AbstractBufferedFile):  # type: ignore[misc]
     """A file behind an HTTP(S) URL, read by range requests."""
 
@@ -202,18 +228,87 @@ def remote_files(location: str) -> RemoteFiles:
             f"{shown_location(location)}: unsupported location scheme '{scheme}://'; give a "
             f"local path or a {', '.join(s + '://' for s in SCHEMES[:4])} URL"
         )
-    uri = location
-    if scheme == "az":
-        container, _, rest = location[len("az://") :].partition("/")
-        if "@" not in container:
-            raise InputError(
-                f"{shown_location(location)}: an az:// location names its storage account: "
-                "az://CONTAINER@ACCOUNT/PATH"
-            )
-        name, _, account = container.partition("@")
-        uri = f"abfs://{name}@{account}.dfs.core.windows.net/{rest}"
     try:
-        filesystem, _ = pafs.FileSystem.from_uri(uri)
+        if scheme == "az":
+            return AzureFiles(pafs.AzureFileSystem(**azure_options(location, os.environ)))
+        filesystem, _ = pafs.FileSystem.from_uri(location)
     except (OSError, pa.ArrowException) as exc:
         raise remote_error(location, exc) from None
     return ArrowFiles(scheme, filesystem)
+
+
+def _connection_string(environment: Mapping[str, str], location: str) -> dict[str, str]:
+    """The ``NAME=VALUE;…`` pairs of ``AZURE_STORAGE_CONNECTION_STRING`` (empty when unset),
+    for reading ``location``."""
+    text = environment.get("AZURE_STORAGE_CONNECTION_STRING", "").strip()
+    pairs = [part.partition("=") for part in text.split(";") if part.strip()]
+    if any(not sep or not name.strip() for name, sep, _ in pairs):
+        raise InputError(
+            f"{shown_location(location)} could not be read: AZURE_STORAGE_CONNECTION_STRING is "
+            "not a connection string; give NAME=VALUE pairs separated by ';', as the storage "
+            "account's access keys give it"
+        )
+    return {name.strip(): value.strip() for name, _, value in pairs if value.strip()}
+
+
+def _endpoint(url: str, account: str, location: str) -> tuple[str, str, str]:
+    """The scheme and the blob and Data Lake authorities of a ``BlobEndpoint`` URL, as pyarrow
+    takes them: ``.blob.SUFFIX`` where the host starts with the account's name (Azure's cloud),
+    else ``HOST:PORT``, the account then being the path's first part (an emulator)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    if not parts.scheme or not host:
+        raise InputError(
+            f"{shown_location(location)} could not be read: the BlobEndpoint of "
+            "AZURE_STORAGE_CONNECTION_STRING is not a URL; give http(s)://HOST[:PORT][/ACCOUNT]"
+        )
+    if host.lower().startswith(f"{account.lower()}."):
+        blob = host[len(account) :]
+        return parts.scheme, blob, blob.replace(".blob.", ".dfs.", 1)
+    return parts.scheme, host, host
+
+
+def azure_options(location: str, environment: Mapping[str, str]) -> dict[str, str]:
+    """The arguments of :class:`pyarrow.fs.AzureFileSystem` for an ``az://CONTAINER/PATH`` (or
+    ``az://CONTAINER@ACCOUNT/PATH``) location, from the Azure SDK's variables in
+    ``environment``: ``AZURE_STORAGE_ACCOUNT_NAME`` with ``AZURE_STORAGE_ACCOUNT_KEY`` (or
+    ``AZURE_STORAGE_SAS_TOKEN``), and ``AZURE_STORAGE_CONNECTION_STRING``, whose parts win
+    where both give one and whose ``BlobEndpoint`` (or ``EndpointSuffix``) points at a server
+    other than Azure's cloud. The keys apply to their own account only; for another account,
+    or without keys, pyarrow uses Azure's default credential."""
+    settings = {
+        name: environment[variable]
+        for name, variable in (
+            ("AccountName", "AZURE_STORAGE_ACCOUNT_NAME"),
+            ("AccountKey", "AZURE_STORAGE_ACCOUNT_KEY"),
+            ("SharedAccessSignature", "AZURE_STORAGE_SAS_TOKEN"),
+        )
+        if environment.get(variable)
+    }
+    settings.update(_connection_string(environment, location))
+    own = settings.get("AccountName", "")
+    account = location[len("az://") :].partition("/")[0].partition("@")[2] or own
+    if not account:
+        raise InputError(
+            f"{shown_location(location)}: an az:// location names its storage account "
+            f"(az://CONTAINER@ACCOUNT/PATH), or set {AZURE_CREDENTIALS}"
+        )
+    options = {"account_name": account}
+    if account == own and settings.get("AccountKey"):
+        options["account_key"] = settings["AccountKey"]
+    elif account == own and settings.get("SharedAccessSignature"):
+        options["sas_token"] = settings["SharedAccessSignature"]
+    scheme = settings.get("DefaultEndpointsProtocol", "https")
+    if settings.get("BlobEndpoint"):
+        scheme, blob, dfs = _endpoint(settings["BlobEndpoint"], account, location)
+    elif settings.get("EndpointSuffix"):
+        blob, dfs = (f".{kind}.{settings['EndpointSuffix']}" for kind in ("blob", "dfs"))
+    else:
+        return options
+    options.update(
+        blob_storage_authority=blob,
+        dfs_storage_authority=dfs,
+        blob_storage_scheme=scheme,
+        dfs_storage_scheme=scheme,
+    )
+    return options

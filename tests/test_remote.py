@@ -80,33 +80,43 @@ def test_locations_are_told_from_paths():
     )
 
 
+def reads_as_local(location: str, path: Path, capsys) -> None:
+    """The CLI (``diagnose``, ``slices``), the notebook API and the exact reader give the same
+    results for ``location`` as for the local file ``path``, its copy."""
+    assert main(["diagnose", str(path), "--human", "1%", "--json"]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    assert main(["diagnose", location, "--human", "1%", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == expected
+    assert api.diagnose(location, "1%").to_dict() == expected
+    sliced = api.diagnose(location, "1%", slice_column="device").to_dict()
+    assert sliced == api.diagnose(path, "1%", slice_column="device").to_dict()
+    assert file_columns(location) == file_columns(path)
+    exact = read_predictions(location)
+    assert exact.source == path.name
+    assert exact.frame.equals(read_predictions(path).frame)
+    assert api.sample_errors(location, n=5).equals(api.sample_errors(path, n=5))
+    assert main(["slices", str(path), "--json"]) == 0
+    slices = json.loads(capsys.readouterr().out)
+    assert main(["slices", location, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == slices
+
+
 def test_cli_and_api_diagnose_a_remote_file_as_the_local_one(team, tmp_path, capsys):
     local = write_predictions(tmp_path / "predictions.csv")
     parquet = tmp_path / "predictions.parquet"
     pq.write_table(pa.csv.read_csv(local), parquet)
     for path in (local, parquet):
-        location = team.put(f"runs/{path.name}", path)
-        assert main(["diagnose", str(path), "--human", "1%", "--json"]) == 0
-        expected = json.loads(capsys.readouterr().out)
-        assert main(["diagnose", location, "--human", "1%", "--json"]) == 0
-        assert json.loads(capsys.readouterr().out) == expected
-        assert api.diagnose(location, "1%").to_dict() == expected
-        sliced = api.diagnose(location, "1%", slice_column="device").to_dict()
-        assert sliced == api.diagnose(path, "1%", slice_column="device").to_dict()
-        assert file_columns(location) == file_columns(path)
-        exact = read_predictions(location)
-        assert exact.source == path.name
-        assert exact.frame.equals(read_predictions(path).frame)
-        assert len(api.sample_errors(location, n=5)) == 5
-        assert main(["slices", str(path), "--json"]) == 0
-        slices = json.loads(capsys.readouterr().out)
-        assert main(["slices", location, "--json"]) == 0
-        assert json.loads(capsys.readouterr().out) == slices
+        reads_as_local(team.put(f"runs/{path.name}", path), path, capsys)
 
 
 def test_a_large_remote_parquet_file_is_read_by_ranges(team, tmp_path):
     path = wide_parquet(tmp_path / "wide.parquet", 200_000)
-    location = team.put("wide.parquet", path)
+    read_by_ranges(team.put("wide.parquet", path), path)
+
+
+def read_by_ranges(location: str, path: Path) -> None:
+    """The scan and the exact reader of ``location``, a copy of the 200k-row
+    :func:`wide_parquet` file ``path``, give its numbers and fetch under a fifth of it."""
     remote = as_file(location)
     scan = scan_split_metrics(remote)
     assert scan.engine == "duckdb" and scan.rows == 200_000
