@@ -57,6 +57,7 @@ from diagnostics.fastscan import (
     _source,
     _split_code,
     _Unsure,
+    log_fallback,
     scan_split_metrics,
 )
 from diagnostics.formats import is_parquet_file
@@ -197,8 +198,8 @@ def compare_files(
     if all(scan.engine == "duckdb" for scan in scans) and len(local) == 2:
         try:
             return _fast((local[0], local[1]), scans, humans, unit, tags, examined)
-        except (duckdb.Error, OSError):
-            pass
+        except (duckdb.Error, OSError) as exc:
+            log_fallback(f"{local[0]} and {local[1]}", exc)
     sides = [
         read_predictions(path, metric=metric, display_name=name)
         for path, name in zip(paths, display_names, strict=True)

@@ -9,6 +9,10 @@ what to do, never a key or a signature.
 from __future__ import annotations
 
 import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -104,11 +108,13 @@ def test_cli_and_api_diagnose_a_remote_file_as_the_local_one(team, tmp_path, cap
         assert json.loads(capsys.readouterr().out) == slices
 
 
-def test_a_large_remote_parquet_file_is_read_by_ranges(team, tmp_path):
+def test_a_large_remote_parquet_file_is_read_by_ranges(team, tmp_path, caplog):
     path = wide_parquet(tmp_path / "wide.parquet", 200_000)
     location = team.put("wide.parquet", path)
     remote = as_file(location)
-    scan = scan_split_metrics(remote)
+    with caplog.at_level(logging.DEBUG, logger="diagnostics.fastscan"):
+        scan = scan_split_metrics(remote)
+    assert not caplog.records  # no fallback to the exact reader
     assert scan.engine == "duckdb" and scan.rows == 200_000
     assert scan.splits == scan_split_metrics(path).splits
     assert 0 < remote.files.bytes_read < remote.size / 5  # the input column is never fetched
@@ -118,13 +124,92 @@ def test_a_large_remote_parquet_file_is_read_by_ranges(team, tmp_path):
     assert exact.files.bytes_read < exact.size / 5
 
 
-def test_https_locations_and_signed_urls_read_by_ranges(tmp_path, capsys):
+THREADS = 4
+RANGE = 1000
+
+
+def _reads_after_all_seeks(handle, offsets: list[int]) -> list[bytes]:
+    """Threads sharing one open file, as DuckDB's threads share it: each seeks to its own
+    offset, all wait until every one has sought, then each reads ``RANGE`` bytes (the worst
+    interleaving of DuckDB's seek-then-read, made certain)."""
+    all_sought = threading.Barrier(len(offsets))
+
+    def one(offset: int) -> bytes:
+        handle.seek(offset)
+        all_sought.wait()
+        return handle.read(RANGE)
+
+    with ThreadPoolExecutor(len(offsets)) as pool:
+        return list(pool.map(one, offsets))
+
+
+def test_threads_sharing_one_remote_file_each_read_their_own_range(team, tmp_path):
+    path = wide_parquet(tmp_path / "wide.parquet", 2000)
+    data = path.read_bytes()
+    offsets = [i * len(data) // THREADS for i in range(THREADS)]
+    with serve(tmp_path) as served:
+        for location in (team.put("shared.parquet", path), f"{served.url}/wide.parquet"):
+            remote = as_file(location)
+            with remote.open() as handle:
+                got = _reads_after_all_seeks(handle, offsets)
+                assert got == [data[o : o + RANGE] for o in offsets]
+                # one thread reading on, with no seek of its own, goes on from the last read
+                handle.seek(10)
+                assert handle.read(5) == data[10:15]
+                with ThreadPoolExecutor(1) as other:
+                    assert other.submit(handle.read, 5).result() == data[15:20]
+                assert handle.tell() == 20 and handle.read(5) == data[20:25]
+            assert remote.files.bytes_read == THREADS * RANGE + 15  # no count lost
+
+
+def _seek_then_yield(monkeypatch) -> None:
+    """Let other threads run between every seek and the read after it (as a loaded machine
+    does now and then), so that DuckDB's threads interleave on every range they read."""
+    from diagnostics.remote_files import CountedFile
+
+    seek = CountedFile.seek
+
+    def seek_and_yield(self, offset: int, whence: int = 0) -> int:
+        position = seek(self, offset, whence)
+        time.sleep(0.001)
+        return position
+
+    monkeypatch.setattr(CountedFile, "seek", seek_and_yield)
+
+
+def test_duckdb_scans_a_remote_file_whatever_its_threads_interleave(
+    team, tmp_path, monkeypatch, caplog
+):
+    path = wide_parquet(tmp_path / "wide.parquet", 200_000)
+    expected = scan_split_metrics(path).splits
+    _seek_then_yield(monkeypatch)
+    with serve(tmp_path) as served:
+        for location in (team.put("interleaved.parquet", path), f"{served.url}/wide.parquet"):
+            with caplog.at_level(logging.DEBUG, logger="diagnostics.fastscan"):
+                scan = scan_split_metrics(as_file(location))
+            assert not caplog.records  # the fast scan read it: no fallback
+            assert scan.engine == "duckdb" and scan.splits == expected
+
+
+def test_a_fallback_to_the_exact_reader_is_logged(tmp_path, caplog):
+    broken = tmp_path / "broken.csv"
+    broken.write_text('id,split,y_true,y_pred\n1,dev,0,0\n2,dev,"1,1\n')  # an open quote
+    with caplog.at_level(logging.DEBUG, logger="diagnostics.fastscan"), pytest.raises(InputError):
+        scan_split_metrics(broken)
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING and str(broken) in record.getMessage()
+    assert "exact reader" in record.getMessage()
+
+
+def test_https_locations_and_signed_urls_read_by_ranges(tmp_path, capsys, caplog):
     path = wide_parquet(tmp_path / "wide.parquet", 200_000)
     write_predictions(tmp_path / "small.csv")
     with serve(tmp_path) as served:
         signed = f"{served.url}/wide.parquet?X-Amz-Signature=topsecret&X-Amz-Expires=60"
         remote = as_file(signed)
-        scan = scan_split_metrics(remote)
+        with caplog.at_level(logging.DEBUG, logger="diagnostics.fastscan"):
+            scan = scan_split_metrics(remote)
+        assert not caplog.records  # no fallback to the exact reader
         assert scan.engine == "duckdb" and scan.splits == scan_split_metrics(path).splits
         assert served.bytes_sent == remote.files.bytes_read < path.stat().st_size / 5
         csv_location = f"{served.url}/small.csv"
