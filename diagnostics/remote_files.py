@@ -134,6 +134,14 @@ class RemoteFiles(_Counted, AbstractFileSystem):  # type: ignore[misc]
         """The size in bytes of the file at ``path``."""
         return int(self.info(path)["size"])
 
+    def folder_files(self, location: str) -> list[str]:
+        """The files under the folder ``location``, as sorted relative POSIX paths (a folder of
+        object storage: every object under its prefix)."""
+        raise InputError(
+            f"{shown_location(location)}: an {url_scheme(location)}:// location cannot be listed "
+            "as a folder; give a folder in object storage (s3://, gs://, az://) or a zip archive"
+        )
+
 
 class ArrowFiles(RemoteFiles, ArrowFSWrapper):  # type: ignore[misc]
     """Objects in S3, Google Cloud Storage or Azure, through pyarrow's filesystem."""
@@ -151,6 +159,18 @@ class ArrowFiles(RemoteFiles, ArrowFSWrapper):  # type: ignore[misc]
     def _strip_protocol(cls, path: Any) -> str:
         text = str(path)
         return text.split("://", 1)[1] if "://" in text else text
+
+    def folder_files(self, location: str) -> list[str]:
+        """The objects under the prefix ``location`` names, relative to it (sorted)."""
+        base = self._strip_protocol(location).rstrip("/")
+        selector = pafs.FileSelector(base, recursive=True, allow_not_found=True)
+        try:
+            infos = self.fs.get_file_info(selector)
+        except (OSError, pa.ArrowException) as exc:
+            raise remote_error(location, exc) from None
+        return sorted(
+            info.path[len(base) + 1 :] for info in infos if info.type == pafs.FileType.File
+        )
 
     def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> CountedFile:
         if mode != "rb":

@@ -352,3 +352,130 @@ def test_a_signed_url_leaves_no_signature_in_the_version_or_the_audit(data_dir, 
     assert history  # the upload is audited, by the file's name
     saved = json.dumps([version.origin, repr(history)])
     assert "topsecret" not in saved and "Signature" not in saved
+
+
+def _images(folder: Path, count: int = 6) -> dict[str, bytes]:
+    """PNG images (some black, some noise) written under ``folder``: relative path → bytes."""
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    images = {}
+    for i in range(count):
+        pixels = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8) if i % 2 else None
+        image = Image.fromarray(pixels) if pixels is not None else Image.new("RGB", (32, 32))
+        png = io.BytesIO()
+        image.save(png, format="PNG")
+        relative = f"{'train' if i < 2 else 'dev'}/img_{i}.png"
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_bytes(png.getvalue())
+        images[relative] = png.getvalue()
+    return images
+
+
+def _put_folder(s3: S3Server, folder: Path, prefix: str) -> str:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            s3.put(f"{prefix}/{path.relative_to(folder).as_posix()}", path)
+    return f"s3://{BUCKET}/{prefix}/"
+
+
+def test_image_flags_of_a_folder_in_object_storage(team, tmp_path, capsys):
+    from diagnostics.image_flags import list_images
+    from diagnostics.images import read_image_file
+
+    folder = tmp_path / "images"
+    images = _images(folder)
+    location = _put_folder(team, folder, "pics")
+    assert list_images(location) == list_images(folder) == sorted(images)
+    assert read_image_file(location, "dev/img_3.png") == images["dev/img_3.png"]
+    for argv in ([], ["--training", "train"]):
+        assert main(["image-flags", str(folder), *argv, "--json"]) == 0
+        expected = json.loads(capsys.readouterr().out)
+        assert main(["image-flags", location, *argv, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out) == expected
+    assert expected["images"] == 4 and expected["training"] == 2
+    message = refused(capsys, "image-flags", f"s3://{BUCKET}/no-such-folder/")
+    assert "no PNG or JPEG images under s3://desk-data/no-such-folder" in message
+    message = refused(capsys, "image-flags", f"s3://{LOCKED}/pics/")
+    assert "access denied" in message and team.reader.secret_key not in message
+    with pytest.raises(InputError, match=r"image not found: s3://desk-data/pics/dev/none\.png"):
+        read_image_file(location, "dev/none.png")
+    with pytest.raises(InputError, match=r"contains '\.\.'"):
+        read_image_file(location, "../secret/img.png")
+    with serve(folder) as served:
+        message = refused(capsys, "image-flags", f"{served.url}/dev/")
+    assert "cannot be listed as a folder" in message
+
+
+def test_the_built_in_cnn_reads_a_dataset_and_its_images_in_object_storage(team, tmp_path):
+    from diagnostics.search.cnn import load_images
+    from diagnostics.search.objective import TrialFailure
+
+    folder = tmp_path / "cnn"
+    images = _images(folder, 12)
+    splits = {"train": "train", "dev": "dev"}
+    frame = [
+        {"id": i, "split": splits[path.split("/")[0]], "input": path, "label": i % 2}
+        for i, path in enumerate(sorted(images))
+    ]
+    import pandas as pd
+
+    pd.DataFrame(frame).to_csv(folder / "data.csv", index=False)
+    location = _put_folder(team, folder, "cnn")
+    local = load_images(f"csv:{folder / 'data.csv'}")
+    remote = load_images(f"csv:{location}data.csv")
+    assert remote.classes == local.classes and remote.ids == local.ids
+    for split in ("train", "dev", "test"):
+        assert torch_equal(remote.x[split], local.x[split]) and torch_equal(
+            remote.y[split], local.y[split]
+        )
+    pd.DataFrame([*frame[:1], {**frame[1], "input": "dev/none.png"}]).to_csv(
+        tmp_path / "missing.csv", index=False
+    )
+    missing = team.put("cnn/missing.csv", tmp_path / "missing.csv")
+    with pytest.raises(TrialFailure, match=r"row 1: the image 'dev/none\.png' cannot be read"):
+        load_images(f"csv:{missing}")
+
+
+def torch_equal(a, b) -> bool:
+    """Two tensors of the same shape and values."""
+    return a.shape == b.shape and bool((a == b).all())
+
+
+def test_error_analysis_shows_thumbnails_of_a_folder_in_object_storage(team, data_dir, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from strategy_app.shell.navigation import PAGES_DIR
+    from strategy_app.store import open_store
+    from tests.test_images import png_bytes
+
+    predictions = write_predictions(tmp_path / "predictions.csv")
+    store = open_store()
+    pid = store.projects.create("images").id
+    diagnose = AppTest.from_file(str(PAGES_DIR / "diagnose.py"), default_timeout=60).run()
+    diagnose.file_uploader(key=f"upload_{pid}").set_value(
+        ("predictions.csv", predictions.read_bytes(), "text/csv")
+    ).run()  # image paths, no images
+    at = AppTest.from_file(str(PAGES_DIR / "error_analysis.py"), default_timeout=60).run()
+    at.button(key="draw_1").click().run()
+    assert at.session_state["label_view_1"].images_root is None
+    folder = tmp_path / "pics"
+    for path in store.labels.snapshot(1).sample.examples["input"]:
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_bytes(png_bytes())
+    location = _put_folder(team, folder, "team-pics")
+    at.text_input(key="images_location_text_1").input(f"s3://{BUCKET}/empty/")
+    next(b for b in at.button if b.label == "Use this folder").click().run()
+    assert "no PNG or JPEG images under s3://desk-data/empty" in at.error[0].value
+    assert at.session_state["label_view_1"].images_root is None  # unchanged
+    at.text_input(key="images_location_text_1").input(location)
+    next(b for b in at.button if b.label == "Use this folder").click().run()
+    assert not at.exception and not at.error
+    view = at.session_state["label_view_1"]
+    assert view.images_root == location
+    thumbnails = [str(url).startswith("data:image/png;base64,") for url in view.frame["input"]]
+    assert len(thumbnails) == 20 and all(thumbnails)
+    (row,) = [c for c in store.audit.history(1) if c.action == "images location"]
+    assert row.target == location
