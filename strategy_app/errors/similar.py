@@ -111,7 +111,9 @@ def search_model(store: Store, version: ModelVersion) -> SearchModel | None:
     any other version; InputError saying why when the run's model cannot be had (the run is
     gone or unfinished, or the version is a trial other than the best, whose model is not
     kept)."""
+    from diagnostics.search.outputs import MODEL_META_FILE
     from strategy_app.search.service import read_result, run_settings
+    from strategy_app.search.shared import run_file
 
     origin = version.origin or {}
     if origin.get("kind") != "search":
@@ -132,8 +134,10 @@ def search_model(store: Store, version: ModelVersion) -> SearchModel | None:
             f"model (trial {best}) is kept"
         )
     settings = run_settings(store, run)
+    weights = run_file(run, result["model"])  # fetched when another server of the team ran it
+    run_file(run, Path(result["model"]).parent / MODEL_META_FILE)
     return SearchModel(
-        Path(result["model"]).parent,
+        weights.parent,
         settings.dataset or "digits",
         settings.label,
         settings.seed,
