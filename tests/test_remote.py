@@ -84,17 +84,26 @@ def test_locations_are_told_from_paths():
     )
 
 
-def test_cli_and_api_diagnose_a_remote_file_as_the_local_one(team, tmp_path, capsys):
+def diagnosed_as_local(put, tmp_path: Path, capsys) -> list[tuple[Path, str]]:
+    """A CSV and a Parquet predictions file, each put where it lives (``put(key, path)`` → its
+    location) and diagnosed there by the CLI and the API as the local file; (path, location)."""
     local = write_predictions(tmp_path / "predictions.csv")
     parquet = tmp_path / "predictions.parquet"
     pq.write_table(pa.csv.read_csv(local), parquet)
+    placed = []
     for path in (local, parquet):
-        location = team.put(f"runs/{path.name}", path)
+        location = put(f"runs/{path.name}", path)
         assert main(["diagnose", str(path), "--human", "1%", "--json"]) == 0
         expected = json.loads(capsys.readouterr().out)
         assert main(["diagnose", location, "--human", "1%", "--json"]) == 0
         assert json.loads(capsys.readouterr().out) == expected
         assert api.diagnose(location, "1%").to_dict() == expected
+        placed.append((path, location))
+    return placed
+
+
+def test_cli_and_api_diagnose_a_remote_file_as_the_local_one(team, tmp_path, capsys):
+    for path, location in diagnosed_as_local(team.put, tmp_path, capsys):
         sliced = api.diagnose(location, "1%", slice_column="device").to_dict()
         assert sliced == api.diagnose(path, "1%", slice_column="device").to_dict()
         assert file_columns(location) == file_columns(path)
@@ -445,21 +454,12 @@ def torch_equal(a, b) -> bool:
 
 
 def test_error_analysis_shows_thumbnails_of_a_folder_in_object_storage(team, data_dir, tmp_path):
-    from streamlit.testing.v1 import AppTest
-
-    from strategy_app.shell.navigation import PAGES_DIR
     from strategy_app.store import open_store
     from tests.test_images import png_bytes
+    from tests.test_labeling import sheet_without_images
 
-    predictions = write_predictions(tmp_path / "predictions.csv")
+    at = sheet_without_images(write_predictions(tmp_path / "predictions.csv"))
     store = open_store()
-    pid = store.projects.create("images").id
-    diagnose = AppTest.from_file(str(PAGES_DIR / "diagnose.py"), default_timeout=60).run()
-    diagnose.file_uploader(key=f"upload_{pid}").set_value(
-        ("predictions.csv", predictions.read_bytes(), "text/csv")
-    ).run()  # image paths, no images
-    at = AppTest.from_file(str(PAGES_DIR / "error_analysis.py"), default_timeout=60).run()
-    at.button(key="draw_1").click().run()
     assert at.session_state["label_view_1"].images_root is None
     folder = tmp_path / "pics"
     for path in store.labels.snapshot(1).sample.examples["input"]:

@@ -4,21 +4,14 @@ file by range reads, and a missing object is one line naming it."""
 
 from __future__ import annotations
 
-import json
 import logging
 
-import pyarrow as pa
-import pyarrow.csv
-import pyarrow.parquet as pq
 import pytest
 
-from diagnostics import api
 from diagnostics.fastscan import scan_split_metrics
 from diagnostics.formats import as_file
-from strategy_app.cli import main
-from tests.conftest import write_predictions
 from tests.gcs import GS_BUCKET, GcsServer, start_gcs
-from tests.test_remote import refused, wide_parquet
+from tests.test_remote import diagnosed_as_local, refused, wide_parquet
 
 
 @pytest.fixture(scope="module")
@@ -36,16 +29,11 @@ def google(gcs, monkeypatch) -> GcsServer:
 
 
 def test_cli_and_api_diagnose_a_gs_file_as_the_local_one(google, tmp_path, capsys):
-    local = write_predictions(tmp_path / "predictions.csv")
-    parquet = tmp_path / "predictions.parquet"
-    pq.write_table(pa.csv.read_csv(local), parquet)
-    for path in (local, parquet):
-        location = google.put(f"runs/{path.name}", path)
-        assert main(["diagnose", str(path), "--human", "1%", "--json"]) == 0
-        expected = json.loads(capsys.readouterr().out)
-        assert main(["diagnose", location, "--human", "1%", "--json"]) == 0
-        assert json.loads(capsys.readouterr().out) == expected
-        assert api.diagnose(location, "1%").to_dict() == expected
+    placed = diagnosed_as_local(google.put, tmp_path, capsys)
+    assert [location for _, location in placed] == [
+        f"gs://{GS_BUCKET}/runs/predictions.csv",
+        f"gs://{GS_BUCKET}/runs/predictions.parquet",
+    ]
 
 
 def test_a_large_gs_parquet_file_is_read_by_ranges(google, tmp_path, caplog):

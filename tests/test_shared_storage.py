@@ -125,25 +125,30 @@ else:
 """
 
 
+def app_process(script: str, folder: Path, *argv: str, objectives: Path | None = None) -> dict:
+    """Run ``script`` as an app server with its own data folder ``folder`` (the database and
+    the bucket from this process's variables); the JSON object it printed last."""
+    environment = {**os.environ, "STRATEGY_DATA_DIR": str(folder)}
+    if objectives is not None:
+        environment["STRATEGY_OBJECTIVES"] = str(objectives)
+    done = subprocess.run(
+        [sys.executable, "-c", script, *argv],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.slow  # two interpreters with the app's imports
 def test_two_app_processes_share_one_database_and_one_bucket(team, tmp_path):
     source = write_predictions(tmp_path / "predictions.csv")
 
-    def server(name: str, *argv: str) -> dict:
-        environment = {**os.environ, "STRATEGY_DATA_DIR": str(tmp_path / name)}
-        done = subprocess.run(
-            [sys.executable, "-c", SERVER, *argv],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=True,
-        )
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-    server("server-a", "upload", str(source))
-    seen = server("server-b", "read")
+    app_process(SERVER, tmp_path / "server-a", "upload", str(source))
+    seen = app_process(SERVER, tmp_path / "server-b", "read")
     assert seen["version"] == "v1 · predictions.csv"
     assert seen["levels"]["dev"] is not None
     assert len(list((tmp_path / "server-b" / "uploads").iterdir())) == 1
@@ -200,21 +205,7 @@ def test_a_search_run_on_one_server_is_shown_and_kept_on_another(team, s3, tmp_p
     first.to_csv(tmp_path / "v1.csv", index=False)
 
     def server(name: str, *argv: str) -> dict:
-        environment = {
-            **os.environ,
-            "STRATEGY_DATA_DIR": str(tmp_path / name),
-            "STRATEGY_OBJECTIVES": str(objectives),
-        }
-        done = subprocess.run(
-            [sys.executable, "-c", SEARCH_SERVER, *argv],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=400,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        return app_process(SEARCH_SERVER, tmp_path / name, *argv, objectives=objectives)
 
     started = server("server-a", "search", str(tmp_path / "v1.csv"))
     result = started["result"]
