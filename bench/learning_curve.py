@@ -2,8 +2,9 @@
 
 On three datasets that ship offline — scikit-learn's digits, a covertype-like synthetic set
 (``make_classification``: 54 features, 7 imbalanced classes, 2% label noise) and the sample
-project's ``sample_data/dataset.csv`` — the built-in learning-curve model (logistic
-regression, :class:`diagnostics.search.curve.DatasetModel`) is trained through the search's
+project's ``sample_data/dataset.csv`` — logistic regression
+(:class:`diagnostics.search.curve.DatasetModel`, the learning curve's model before the built-in
+MLP became its default) is trained through the search's
 workers on fractions 1/32 … 1 of train (3 seeds below 1). The curve is fitted on the first
 fractions only (up to 1/4, then up to 1/2) and its forecast at the full size is compared with
 the dev error measured there: ``covered`` says whether the 95% interval holds it.
@@ -56,8 +57,8 @@ def covertype_like(folder: Path) -> str:
 def validate(name: str, spec: str, label: str | None, folder: Path) -> list[dict]:
     """Measure every fraction, fit on the first ones, compare the forecast with the full size."""
     result = run_learning_curve(
-        dataset=spec, label=label, fractions=FRACTIONS, seeds=3, data_dir=str(folder),
-        study=name,
+        DatasetModel(spec, label), dataset=spec, label=label, fractions=FRACTIONS, seeds=3,
+        data_dir=str(folder), study=name,
     )  # fmt: skip
     runs = [CurvePoint(**r) for r in result["runs"]]
     full = [p for p in runs if p.fraction == 1.0]

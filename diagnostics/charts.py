@@ -909,8 +909,22 @@ def learning_curve_chart(
         scale=alt.Scale(type="log", nice=False, padding=10),
         axis=alt.Axis(format="~s", labelOverlap="greedy"),
     )
+    return _fitted_curve_chart(measured, fitted, x, "n", ["dev", "train"], title)
+
+
+def _fitted_curve_chart(
+    measured: pd.DataFrame,
+    fitted: pd.DataFrame,
+    x: alt.X,
+    field: str,
+    kinds: list[str],
+    title: str,
+) -> alt.LayerChart:
+    """Measured runs (two ``kinds`` of error) as dots, the fitted curve as a red line, the
+    forecasts as red diamonds with their intervals, against ``x`` (the column ``field``), on
+    the column's width."""
     y = alt.Y("error:Q", title="error", axis=alt.Axis(format=".0%"), scale=alt.Scale(zero=True))
-    colors = alt.Scale(domain=["dev", "train"], range=[LEVEL_COLOR, NOISE_BAND_COLOR])
+    colors = alt.Scale(domain=kinds, range=[LEVEL_COLOR, NOISE_BAND_COLOR])
     points = (
         alt.Chart(measured)
         .mark_circle(size=50, opacity=0.85)
@@ -918,7 +932,7 @@ def learning_curve_chart(
             x=x,
             y=y,
             color=alt.Color("kind:N", scale=colors, title=None, legend=alt.Legend(orient="bottom")),
-            tooltip=["n", "error", "kind"],
+            tooltip=[field, "error", "kind"],
         )
     )
     line = (
@@ -930,7 +944,7 @@ def learning_curve_chart(
     ahead = alt.Chart(fitted).transform_filter(alt.datum.kind == "forecast")
     bars = ahead.mark_rule(color=LARGEST_GAP_COLOR).encode(x=x, y="low:Q", y2="high:Q")
     marks = ahead.mark_point(shape="diamond", size=80, filled=True, color=LARGEST_GAP_COLOR).encode(
-        x=x, y=y, tooltip=["n", "error", "low", "high"]
+        x=x, y=y, tooltip=[field, "error", "low", "high"]
     )
     chart: alt.LayerChart = (
         _layer(points, line, bars, marks)
@@ -947,3 +961,48 @@ def learning_curve_chart(
         .configure_view(stroke=None)
     )
     return chart
+
+
+def target_curve_rows(curve: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(measured runs: k, error, kind — dev and train-dev; the fitted dev curve and the
+    forecasts: k, error, low, high, kind) of a ``learning-curve --target-pool --json`` result."""
+    measured = [
+        {"k": p["k"], "error": p[f"{kind}_error"], "kind": kind.replace("_", "-")}
+        for p in curve.get("runs", [])
+        for kind in ("dev", "train_dev")
+        if p.get(f"{kind}_error") is not None
+    ]
+    fit, forecasts = curve.get("fit"), curve.get("forecasts") or []
+    line: list[dict[str, Any]] = []
+    if fit and measured:
+        high = max([p["k"] for p in measured] + [f["k"] for f in forecasts])
+        for k in np.linspace(0, high, 80):
+            error = fit["a"] + fit["b"] * (k + fit["m"]) ** (-fit["c"])
+            line.append({"k": float(k), "error": error, "low": None, "high": None, "kind": "fit"})
+    line += [
+        {"k": f["k"], "error": f["dev_error"], "low": f["interval"][0], "high": f["interval"][1],
+         "kind": "forecast"}
+        for f in forecasts[1:]  # the first is the whole pool, measured
+    ]  # fmt: skip
+    columns = ["k", "error", "low", "high", "kind"]
+    return pd.DataFrame(measured, columns=["k", "error", "kind"]), pd.DataFrame(
+        line, columns=columns
+    )
+
+
+def target_curve_chart(
+    curve: Mapping[str, Any], *, title: str = "Target data: what it is worth"
+) -> alt.LayerChart:
+    """Dev and train-dev error of every run against the target examples moved into training
+    (the gap between them is the data mismatch), the fitted dev curve, and the forecasts at 2×,
+    4×, 10× the pool with their 95% intervals."""
+    measured, fitted = target_curve_rows(curve)
+    largest = max([*measured["k"], *fitted["k"], 1])
+    ticks = [0] + [10**p for p in range(1, int(np.log10(largest)) + 1)]
+    x = alt.X(
+        "k:Q",
+        title="target rows added",
+        scale=alt.Scale(type="symlog", nice=False, padding=16),
+        axis=alt.Axis(format="d", values=ticks, labelOverlap="greedy"),
+    )
+    return _fitted_curve_chart(measured, fitted, x, "k", ["dev", "train-dev"], title)

@@ -26,13 +26,10 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from diagnostics.errors import DEFAULT_SAMPLE_SIZE, sample_errors
-from diagnostics.ingest import Predictions, split_metrics
 from diagnostics.metrics import LevelEstimate, mover_interval, wilson_interval
 from diagnostics.paired import (
     METHODS,
@@ -43,10 +40,16 @@ from diagnostics.paired import (
     unpaired_change,
 )
 from diagnostics.rates import clean, format_value, is_rate_metric
+from diagnostics.schema import DEFAULT_SAMPLE_SIZE
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.tags import TagRow, TagTable
 from diagnostics.validation import InputError
 from diagnostics.waterfall import GAP_LABELS, GAPS, Diagnosis, HumanLevel, diagnose
+
+if TYPE_CHECKING:  # pandas and the exact reader load with the exact path, not with the scan's
+    import pandas as pd
+
+    from diagnostics.ingest import Predictions
 
 SIGNIFICANCE = 0.05
 DECISION_RULE = (
@@ -372,6 +375,8 @@ def paired_sums(before: Predictions, after: Predictions) -> dict[str, PairedSums
     Ids are compared as numbers when both id columns are numeric, else as text. Both files
     need an ``id`` column (see :func:`pairing_note`).
     """
+    import pandas as pd
+
     ids_before, ids_after = _comparable_ids(before.frame["id"], after.frame["id"])
     loss_before, loss_after = before.loss(), after.loss()
     codes_before, codes_after = before.split_codes, after.split_codes
@@ -400,6 +405,7 @@ def paired_sums(before: Predictions, after: Predictions) -> dict[str, PairedSums
 def _comparable_ids(before: pd.Series, after: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Both id columns in one comparable form: numbers when both are numbers, or when one is
     and every id of the other (text, e.g. Parquet's ``00001``) reads as a number; else text."""
+    import pandas as pd
 
     def numeric(ids: pd.Series) -> bool:
         return pd.api.types.is_numeric_dtype(ids) and not pd.api.types.is_bool_dtype(ids)
@@ -438,6 +444,8 @@ def compare(
     ``tags`` (the tags of BEFORE's dev errors) adds what the fix fixed per category;
     ``examined`` (ids of BEFORE's dev errors people looked at) adds the eyeball check.
     """
+    from diagnostics.ingest import split_metrics
+
     sources = (before.source, after.source)
     check_comparable(before.metric, after.metric, sources)
     has_ids = ("id" in before.frame, "id" in after.frame)
@@ -784,6 +792,8 @@ def carry_over(
 
     Every still-wrong example is kept even when there are more than ``n`` of them.
     """
+    from diagnostics.errors import sample_errors
+
     reviewed = tagged_ids(table)
     carried = still_wrong_ids(reviewed, dev_outcomes(after, reviewed))
     sample = sample_errors(after, n, seed=seed, stratify=stratify, keep=carried)

@@ -19,10 +19,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from diagnostics.ingest import Predictions
+from diagnostics.schema import DEFAULT_SAMPLE_SIZE as DEFAULT_SAMPLE_SIZE
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
 
-DEFAULT_SAMPLE_SIZE = 100
 SAMPLE_COLUMNS = ("id", "y_true", "y_pred", "score", "input")
 
 

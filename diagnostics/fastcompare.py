@@ -61,7 +61,6 @@ from diagnostics.fastscan import (
     scan_split_metrics,
 )
 from diagnostics.formats import is_parquet_file
-from diagnostics.ingest import read_predictions
 from diagnostics.paired import PairedSums
 from diagnostics.remote import is_remote
 from diagnostics.splitnames import SPLITS
@@ -200,6 +199,8 @@ def compare_files(
             return _fast((local[0], local[1]), scans, humans, unit, tags, examined)
         except (duckdb.Error, OSError) as exc:
             log_fallback(f"{local[0]} and {local[1]}", exc)
+    from diagnostics.ingest import read_predictions  # the exact path (pandas) only when needed
+
     sides = [
         read_predictions(path, metric=metric, display_name=name)
         for path, name in zip(paths, display_names, strict=True)

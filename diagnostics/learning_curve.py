@@ -204,7 +204,7 @@ def fit_curve(
     means = [float(np.mean([p.dev_error for p in kept if p.n == n])) for n in sizes]
     n = np.array([p.n for p in kept], dtype=float)
     y = np.array([p.dev_error for p in kept])
-    spread = _seed_noise(kept)
+    spread = seed_noise(kept)
     if means[-1] - means[0] > max(2 * spread, MIN_NOISE):
         result.problem = (
             f"dev error rises with more data ({means[0]:.1%} at n={sizes[0]} to {means[-1]:.1%} "
@@ -247,11 +247,12 @@ def fit_curve(
     return result
 
 
-def _seed_noise(points: Sequence[CurvePoint]) -> float:
-    """The pooled standard deviation of dev error across seeds at the same size (0: one seed)."""
+def seed_noise(points: Sequence[Any], size: str = "n") -> float:
+    """The pooled standard deviation of dev error across seeds at the same size (the points'
+    attribute ``size``; 0: one seed each)."""
     deviations: list[float] = []
-    for n in {p.n for p in points}:
-        values = [p.dev_error for p in points if p.n == n]
+    for n in {getattr(p, size) for p in points}:
+        values = [p.dev_error for p in points if getattr(p, size) == n]
         if len(values) > 1:
             deviations.extend(np.asarray(values) - np.mean(values))
     return float(np.sqrt(np.mean(np.square(deviations)))) if deviations else 0.0

@@ -7,14 +7,25 @@ are restored exactly afterwards. Suggestions: ``valley`` (the default, as fastai
 way into the longest falling stretch), ``steepest`` (most negative slope of loss vs log LR) and
 ``min10`` (the LR of the lowest loss / 10); the rule of thumb trains at 1/10 to 1/3 of the LR of
 the lowest loss.
+
+The test runs on any objective that exposes its model and data (the objective protocol's LR
+hook, :func:`objective_lr_test`): besides ``objective(params, context)`` it offers
+``objective.lr_range(params, context)`` — a method of a class objective, or an attribute set on
+a function (``objective.lr_range = lr_range``) — returning ``(model, optimizer, loss_fn,
+batches)``: the torch model the objective would train with ``params``, its optimizer, a loss
+``loss_fn(outputs, targets)`` and an iterable of ``(inputs, targets)`` batches on the model's
+device that can be iterated again (a list or a ``DataLoader``; one pass of it sets the default
+number of steps). The built-in MLP (:func:`find_lr`) and CNN go through the same hook.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,6 +41,8 @@ if TYPE_CHECKING:  # find_lr imports the search package when it runs; these are 
     from diagnostics.search.training import TrainConfig
 
 MIN_STEPS_DEFAULT = 100
+LR_HOOK = "lr_range"
+HOOK_RETURNS = "(model, optimizer, loss_fn, batches)"
 
 
 @dataclass
@@ -178,11 +191,18 @@ def _result(
 
 
 def _forever(batches: Iterable[Any]) -> Iterator[Any]:
+    seen = 0
     while True:
         empty = True
         for batch in batches:
             empty = False
+            seen += 1
             yield batch
+        if empty and seen:
+            raise InputError(
+                f"the range test's batches ran out after {seen}: give batches it can iterate "
+                "again (a list or a DataLoader), not a generator"
+            )
         if empty:
             raise InputError("the range test got no batches")
 
@@ -214,6 +234,115 @@ def _step(
     return total
 
 
+def objective_lr_test(
+    objective: Any,
+    params: dict[str, Any] | None = None,
+    *,
+    dataset: str | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    num_steps: int | None = None,
+    method: str = "valley",
+    accumulation_steps: int = 1,
+) -> LRFinderResult:
+    """The range test on an objective that exposes its model and data (its ``lr_range`` hook).
+
+    ``objective`` is the search's objective: a callable, ``package.module:function`` or
+    ``builtin:cnn``. Its ``lr_range(params, context)`` gets ``params`` (the objective's own
+    defaults for those left out) and a trial context (``dataset``, ``device``, ``seed``, a
+    scratch folder) and returns ``(model, optimizer, loss_fn, batches)``; the test runs one
+    pass of the batches, at least 100 steps, unless ``num_steps`` says otherwise. An objective
+    without the hook, a hook that fails or returns something else: one line (InputError)
+    naming the objective and what to add.
+    """
+    from diagnostics.search.objective import TrialContext, one_line
+    from diagnostics.search.training import pick_device
+
+    name = objective if isinstance(objective, str) else objective_name(objective)
+    hook = lr_hook(objective)
+    params = dict(params or {})
+    chosen = str(pick_device(device))
+    with tempfile.TemporaryDirectory(prefix="lr-range-") as scratch:
+        context = TrialContext(
+            0, params, device=chosen, seed=seed, scratch=Path(scratch), dataset=dataset
+        )
+        try:
+            model, optimizer, loss_fn, batches = _hook_parts(hook(params, context), name)
+        except InputError:
+            raise
+        except Exception as exc:  # the user's hook may raise anything
+            raise InputError(f"{name}: {LR_HOOK} failed ({one_line(exc)})") from exc
+        one_pass = len(batches) if hasattr(batches, "__len__") else 0
+        steps = num_steps or max(MIN_STEPS_DEFAULT, math.ceil(one_pass / accumulation_steps))
+        try:
+            return lr_range_test(
+                model,
+                optimizer,
+                loss_fn,
+                batches,
+                num_steps=steps,
+                accumulation_steps=accumulation_steps,
+                method=method,
+            )
+        except InputError as exc:  # e.g. the batches ran out: which objective's
+            raise InputError(f"{name}: {exc}") from exc
+        except Exception as exc:  # the user's model, loss or batches
+            raise InputError(
+                f"{name}: the range test could not train on what {LR_HOOK} returned "
+                f"({one_line(exc)})"
+            ) from exc
+
+
+def lr_hook(objective: Any) -> Callable[..., Any]:
+    """The objective's ``lr_range`` hook (``objective`` as :func:`objective_lr_test` takes it),
+    or one line naming the objective and what to add."""
+    from diagnostics.search.scored import resolve_objective
+
+    hook = getattr(resolve_objective(objective), LR_HOOK, None)
+    if not callable(hook):
+        name = objective if isinstance(objective, str) else objective_name(objective)
+        raise InputError(
+            f"the objective {name} offers no LR range test: give it an {LR_HOOK}(params, "
+            f"context) hook returning {HOOK_RETURNS} (see diagnostics.lr_finder)"
+        )
+    return hook  # type: ignore[no-any-return]  # the objective's own hook, checked callable
+
+
+def objective_name(objective: Any) -> str:
+    """An objective in words: its ``name`` (the built-ins), else its qualified name."""
+    found = getattr(objective, "name", None) or getattr(objective, "__qualname__", None)
+    return str(found or type(objective).__name__)
+
+
+def _hook_parts(returned: Any, name: str) -> tuple[nn.Module, torch.optim.Optimizer, Any, Any]:
+    """What ``lr_range`` returned, checked: a model with parameters, its optimizer, a callable
+    loss and an iterable of batches."""
+    wanted = (
+        f"{name}: {LR_HOOK} must return {HOOK_RETURNS} (a torch model, its optimizer, "
+        "loss_fn(outputs, targets) and an iterable of (inputs, targets) batches)"
+    )
+    if not isinstance(returned, tuple | list) or len(returned) != 4:
+        raise InputError(f"{wanted}, not {_described(returned)}")
+    model, optimizer, loss_fn, batches = returned
+    if not isinstance(model, nn.Module) or not any(True for _ in model.parameters()):
+        raise InputError(f"{wanted}; its model is {_described(model)}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise InputError(f"{wanted}; its optimizer is {_described(optimizer)}")
+    if not callable(loss_fn):
+        raise InputError(f"{wanted}; its loss_fn is {_described(loss_fn)}, not callable")
+    if not isinstance(batches, Iterable):
+        raise InputError(f"{wanted}; its batches are {_described(batches)}, not iterable")
+    return model, optimizer, loss_fn, batches
+
+
+def _described(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return f"a {type(value).__name__} of {len(value)}"
+    if isinstance(value, nn.Module):
+        return "a torch module without parameters"
+    return f"a {type(value).__name__}"
+
+
 def find_lr(
     data: Dataset,
     config: TrainConfig,
@@ -223,35 +352,21 @@ def find_lr(
     accumulation_steps: int = 1,
     device: str = "auto",
 ) -> LRFinderResult:
-    """The range test for a search dataset and training config (MLP, optimizer, batch size).
+    """The range test for a search dataset and training config (MLP, optimizer, batch size):
+    the built-in MLP's ``lr_range`` hook run by :func:`objective_lr_test`.
 
     By default one pass over the train split, but at least 100 steps (passes repeat, reshuffled).
     """
+    from diagnostics.search.builtin import BuiltinMLP
+    from diagnostics.search.training import PARAM_NAMES
 
-    from diagnostics.search.training import make_optimizer, model_for, pick_device
-
-    chosen = pick_device(device)
-    torch.manual_seed(config.seed)
-    model = model_for(config, data.n_features, data.n_classes).to(chosen)
-    optimizer = make_optimizer(config, model)
-    x = torch.as_tensor(data.x["train"], device=chosen)
-    y = torch.as_tensor(data.y["train"], device=chosen)
-    one_pass = math.ceil(len(y) / (config.batch_size * accumulation_steps))
-    generator = torch.Generator().manual_seed(config.seed)
-
-    class Shuffled:
-        def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-            order = torch.randperm(len(y), generator=generator).to(chosen)
-            for start in range(0, len(y), config.batch_size):
-                batch = order[start : start + config.batch_size]
-                yield x[batch], y[batch]
-
-    return lr_range_test(
-        model,
-        optimizer,
-        nn.CrossEntropyLoss(),
-        Shuffled(),
-        num_steps=num_steps or max(MIN_STEPS_DEFAULT, one_pass),
-        accumulation_steps=accumulation_steps,
+    params = {k: v for k, v in config.to_dict().items() if k in PARAM_NAMES}
+    return objective_lr_test(
+        BuiltinMLP(data, config.epochs),
+        params,
+        device=device,
+        seed=config.seed,
+        num_steps=num_steps,
         method=method,
+        accumulation_steps=accumulation_steps,
     )

@@ -21,8 +21,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats
-
 from diagnostics.metrics import Z_95, LevelEstimate, wilson_interval
 
 METHODS = {
@@ -71,11 +69,45 @@ class ChangeTest:
     method: str
 
 
+EXACT_SUM_LIMIT = 50_000  # discordant pairs up to which the binomial tail is summed in integers
+
+
 def mcnemar_p(b: int, c: int) -> float:
-    """Two-sided exact McNemar p-value from the discordant counts ``b`` and ``c``."""
-    if b + c == 0:
+    """Two-sided exact McNemar p-value from the discordant counts ``b`` and ``c``.
+
+    ``min(1, 2·P[Bin(n, ½) ≤ k])`` with ``n = b + c`` and ``k = min(b, c)``, without loading
+    scipy where it can: 1 when ``b = c``; 0.0 when Chernoff's bound puts the tail below 2⁻¹¹⁰⁰
+    (a double rounds it to 0); up to :data:`EXACT_SUM_LIMIT` pairs the tail ``Σ C(n, i) / 2ⁿ``
+    summed in integers from ``i = k`` down, stopped when the rest is below 2⁻⁷⁰ of the sum, then
+    rounded once; above it, scipy's regularized incomplete beta ``I_½(k + 1, n − k)``
+    complemented (Boost's ``ibetac``).
+    """
+    n, k = b + c, min(b, c)
+    if b == c:
         return 1.0
-    return min(1.0, 2.0 * float(stats.binom.cdf(min(b, c), b + c, 0.5)))
+    share = k / n
+    log_bound = share * math.log(2 * share) if k else 0.0
+    log_bound = -n * (log_bound + (1 - share) * math.log(2 * (1 - share)))
+    if log_bound < -1101 * math.log(2):  # 2·P ≤ 2·e^(−n·D(k/n ‖ ½)) < 2⁻¹¹⁰⁰
+        return 0.0
+    if n > EXACT_SUM_LIMIT:
+        from scipy.special import betaincc  # only for many discordant pairs near a tie
+
+        return min(1.0, 2.0 * float(betaincc(k + 1, n - k, 0.5)))
+    return min(1.0, _binomial_tail(n, k) / (1 << (n - 1)))
+
+
+def _binomial_tail(n: int, k: int) -> int:
+    """``Σ_{i ≤ k} C(n, i)`` for ``k < n / 2``, to 2⁻⁷⁰ of itself: each step down multiplies a
+    term by ``i / (n − i + 1) ≤ r = k / (n − k + 1)``, so what is left after a term is at most
+    ``term · r / (1 − r) = term · k / (n − 2k + 1)``."""
+    term = total = math.comb(n, k)
+    for i in range(k, 0, -1):
+        term = term * i // (n - i + 1)
+        total += term
+        if term * k < (total >> 70) * (n - 2 * k + 1):
+            break
+    return total
 
 
 def newcombe_paired_interval(n: int, both: int, b: int, c: int) -> tuple[float, float]:
@@ -126,8 +158,10 @@ def paired_loss_change(sums: PairedSums, metric: str) -> ChangeTest | None:
     se = math.sqrt(variance / n)
     if se <= 1e-12 * abs(mean):
         return None
-    spread = float(stats.t.ppf(0.975, n - 1)) * se
-    p = float(2 * stats.t.sf(abs(mean) / se, n - 1))
+    from scipy.special import stdtr, stdtrit  # Student's t, as scipy.stats.t computes it
+
+    spread = float(stdtrit(n - 1, 0.975)) * se
+    p = float(2 * stdtr(n - 1, -abs(mean) / se))
     if metric == "mae":
         return ChangeTest(mean, mean - spread, mean + spread, p, "paired_t")
     root_before, root_after = math.sqrt(sums.before / n), math.sqrt(sums.after / n)

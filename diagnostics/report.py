@@ -31,6 +31,8 @@ from diagnostics.reportnames import DEFAULT_TITLE, FORMATS
 from diagnostics.reportnames import SECTIONS as SECTIONS  # re-exported: the page lists them
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
 from diagnostics.tags import neutralize
+from diagnostics.target_curve import FORM as TARGET_FORM
+from diagnostics.target_curve import target_forecast_line, with_target_forecast
 from diagnostics.waterfall import GAP_LABELS, Diagnosis, gap_rows
 
 SECTION_TITLES = {
@@ -39,6 +41,7 @@ SECTION_TITLES = {
     "plan": "Action plan",
     "warnings": "Warnings",
     "curve": "Learning curve: what more data is worth",
+    "target": "Target data: what moving target examples in is worth",
     "slices": "Per-slice waterfalls",
     "floor": "Human levels, the floor and label noise",
     "concentration": "Where errors concentrate",
@@ -82,6 +85,7 @@ class ReportInputs:
     comparison: object | None = None
     floor: object | None = None  # what annotators' labels measure, or its dict (--annotations)
     learning_curve: Mapping[str, Any] | None = None  # ``learning-curve --json``
+    target_curve: Mapping[str, Any] | None = None  # ``learning-curve --target-pool … --json``
 
     def available_sections(self) -> list[str]:
         """The sections this report has content for, in report order."""
@@ -94,6 +98,7 @@ class ReportInputs:
             "concentration": self.error_slices is not None,
             "floor": self.floor is not None,
             "curve": self.learning_curve is not None,
+            "target": self.target_curve is not None,
         }
         present |= dict.fromkeys(DIAGNOSIS_SECTIONS, self.diagnosis is not None)
         return [s for s in SECTIONS if present[s]]
@@ -131,6 +136,7 @@ def report_data(inputs: ReportInputs, sections: Sequence[str] = SECTIONS) -> dic
         "comparison": as_dict(inputs.comparison) if "changed" in chosen else None,
         "floor": as_dict(inputs.floor) if "floor" in chosen else None,
         "learning_curve": as_dict(inputs.learning_curve) if "curve" in chosen else None,
+        "target_curve": as_dict(inputs.target_curve) if "target" in chosen else None,
     }
 
 
@@ -143,6 +149,8 @@ def report_charts(inputs: ReportInputs) -> dict[str, object]:
         charts["ceiling"] = chart_specs.ceiling_chart(inputs.ceiling)
     if inputs.learning_curve is not None and inputs.learning_curve.get("runs"):
         charts["curve"] = chart_specs.learning_curve_chart(inputs.learning_curve)
+    if inputs.target_curve is not None and inputs.target_curve.get("runs"):
+        charts["target"] = chart_specs.target_curve_chart(inputs.target_curve)
     search = as_dict(inputs.search)
     if search and any(t.get("value") is not None for t in search.get("trials", [])):
         charts["search"] = chart_specs.search_history_chart(search)
@@ -309,7 +317,7 @@ def _view(inputs: ReportInputs) -> dict[str, Any]:
         "project": inputs.project,
         "created": inputs.created.strftime("%Y-%m-%d %H:%M UTC"),
         "summary": _summary(inputs, d) if d else None,
-        "waterfall": _waterfall(d, inputs.learning_curve) if d else None,
+        "waterfall": _waterfall(d, inputs.learning_curve, inputs.target_curve) if d else None,
         "warnings": _warnings(inputs),
         "slices": _slices(inputs) if inputs.slices else None,
     }
@@ -333,7 +341,11 @@ def _summary(inputs: ReportInputs, d: Diagnosis) -> dict[str, Any]:
     }
 
 
-def _waterfall(d: Diagnosis, curve: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def _waterfall(
+    d: Diagnosis,
+    curve: Mapping[str, Any] | None = None,
+    target: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     fmt = d.fmt
     levels = []
     for level, value in d.levels.items():
@@ -354,7 +366,9 @@ def _waterfall(d: Diagnosis, curve: Mapping[str, Any] | None = None) -> dict[str
             "label": GAP_LABELS[rec["gap"]],
             "size": fmt(rec["size"]),
             "reason": rec["reason"],
-            "actions": with_forecast(rec["gap"], rec["actions"], curve),
+            "actions": with_target_forecast(
+                rec["gap"], with_forecast(rec["gap"], rec["actions"], curve), target
+            ),
         }
         for rec in d.recommendations
     ]
@@ -391,6 +405,7 @@ def _extra_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
         str, tuple[Mapping[str, Any] | None, Callable[[Mapping[str, Any]], dict[str, Any]]]
     ] = {
         "curve": (as_dict(inputs.learning_curve), _curve_section),
+        "target": (as_dict(inputs.target_curve), _target_section),
         "floor": (as_dict(inputs.floor), _floor_section),
         "concentration": (as_dict(inputs.error_slices), _concentration_section),
         "changed": (as_dict(inputs.comparison), _changed_section),
@@ -474,8 +489,54 @@ def _curve_section(curve: Mapping[str, Any]) -> dict[str, Any]:
             {"caption": "Forecasts", "columns": ["data", "n", "dev", "95% interval"],
              "rows": forecasts}
         )  # fmt: skip
-    notes = [curve.get("verdict") or "", *(curve.get("failures") or []), curve.get("skipped") or ""]
-    return {"intro": intro, "tables": tables, "notes": [n for n in notes if n]}
+    notes = [
+        curve.get("source"), curve.get("problem"), curve.get("verdict"),
+        *(curve.get("failures") or []), curve.get("skipped"), curve.get("left_out"),
+    ]  # fmt: skip
+    return {"intro": intro, "tables": tables, "notes": list(dict.fromkeys(n for n in notes if n))}
+
+
+def _target_section(curve: Mapping[str, Any]) -> dict[str, Any]:
+    points = [
+        [p["k"], p.get("n"), _pct(p.get("train_dev_error")), _pct(p["dev_error"]),
+         _pct(p.get("data_mismatch")), p.get("seeds", 1),
+         f"{_pct(p['interval'][0])}–{_pct(p['interval'][1])}"]
+        for p in curve["points"]
+    ]  # fmt: skip
+    forecasts = [
+        [_times(f.get("multiple")), f["k"], _pct(f["dev_error"]),
+         f"{_pct(f['interval'][0])}–{_pct(f['interval'][1])}", _pct(f.get("gap_closed"))]
+        for f in curve.get("forecasts", [])
+    ]  # fmt: skip
+    fit = curve.get("fit")
+    intro = (
+        f"Fitted {fit.get('form', TARGET_FORM)} (a={fit['a']:.4g}, b={fit['b']:.4g}, "
+        f"c={fit['c']:.4g}, m={fit['m']:.4g}) by bounded least squares, k = target examples "
+        "moved from the pool into training; forecast intervals: 95% bootstrap over the runs "
+        "within each step."
+        if fit
+        else "No curve fitted."
+    )
+    columns = ["k", "n", "train-dev", "dev", "mismatch", "seeds", "dev range"]
+    tables = [{"caption": "Runs", "columns": columns, "rows": points}]
+    if forecasts:
+        tables.append(
+            {"caption": "Forecasts", "columns": ["pool", "k", "dev", "95% interval",
+             "gap closed"], "rows": forecasts}
+        )  # fmt: skip
+    pool = curve.get("pool")
+    pool = pool if isinstance(pool, Mapping) else {}
+    notes = [
+        curve.get("source"),
+        f"Pool {pool.get('spec')}: {pool.get('rows')} rows." if pool.get("spec") else None,
+        curve.get("problem"), curve.get("verdict"), target_forecast_line(curve),
+        *(curve.get("failures") or []), *(curve.get("warnings") or []),
+    ]  # fmt: skip
+    return {"intro": intro, "tables": tables, "notes": list(dict.fromkeys(n for n in notes if n))}
+
+
+def _times(value: Any) -> str:
+    return f"{value:g}×" if isinstance(value, int | float) else ""
 
 
 def _floor_section(floor: Mapping[str, Any]) -> dict[str, Any]:

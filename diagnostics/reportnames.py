@@ -9,6 +9,7 @@ SECTIONS = (
     "plan",
     "warnings",
     "curve",
+    "target",
     "slices",
     "floor",
     "concentration",

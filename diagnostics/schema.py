@@ -1,7 +1,7 @@
-"""The columns of a predictions file, the reader's limits, and per-split estimates of summed
-groups: what the exact reader (:mod:`diagnostics.ingest`) and the DuckDB scan
-(:mod:`diagnostics.fastscan`) share. No pandas here, so ``diagnose FILE`` does not load it
-unless the scan falls back to the exact reader."""
+"""The columns of a predictions file, the reader's limits, the error sample's default size, and
+per-split estimates of summed groups: what the exact reader (:mod:`diagnostics.ingest`) and the
+DuckDB scan (:mod:`diagnostics.fastscan`) share. No pandas here, so ``diagnose FILE`` does not
+load it unless the scan falls back to the exact reader."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ OPTIONAL_COLUMNS = ("id", "weight", "input")
 CSV_NULL_VALUES = ("",)
 MAX_SLICE_VALUES = 1_000  # one waterfall per value: more is no longer a slice, but an id
 EXTREME_WEIGHT = 1e150  # weights beyond (or below 1/…) are rescaled before their squares are summed
+DEFAULT_SAMPLE_SIZE = 100  # dev errors drawn for review (diagnostics.errors, compare's carry-over)
 
 
 def split_estimates(sums: GroupSums, metric: str, first: int = 0) -> dict[str, LevelEstimate]:

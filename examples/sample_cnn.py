@@ -28,7 +28,7 @@ the sample's ``dataset.csv`` when the search names none.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol
@@ -205,27 +205,14 @@ def train(
     phone-like copy (:func:`phone_like`) of each training image. Only the train rows are trained
     on; with ``train_fraction`` < 1 the returned train split holds just the rows trained on.
     """
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    place = torch.device(device)
     learn = training_rows(frame, train_fraction, seed)
-    images, labels = images_of(learn), torch.tensor(learn["label"].to_numpy())
+    model, optimizer, batches = setup(learn, settings, seed=seed, device=device)
+    place = torch.device(device)
     dev = frame[frame["split"] == "dev"]
-    model = DigitCNN(settings.channels, settings.dropout).to(place)
-    optimizer = torch.optim.Adam(
-        model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
-    )
     for epoch in range(1, settings.epochs + 1):
-        batch_images, batch_labels = images, labels
-        if settings.synthesize:
-            batch_images = torch.cat([images, phone_like(images, generator)])
-            batch_labels = torch.cat([labels, labels])
         model.train()
-        order = torch.randperm(len(batch_labels), generator=generator)
-        for start in range(0, len(order), settings.batch_size):
-            rows = order[start : start + settings.batch_size]
-            logits = model(batch_images[rows].to(place))
-            loss = F.cross_entropy(logits, batch_labels[rows].to(place))
+        for inputs, targets in batches:
+            loss = F.cross_entropy(model(inputs), targets)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -234,6 +221,54 @@ def train(
             on_epoch(epoch, float(np.mean(probabilities.argmax(axis=1) != dev["label"])))
     scored = pd.concat([learn, frame[frame["split"] != "train"]])
     return predictions(scored, predict(model, scored, place))
+
+
+def setup(
+    learn: pd.DataFrame, settings: Settings, *, seed: int = 0, device: str = "cpu"
+) -> tuple[DigitCNN, torch.optim.Optimizer, Batches]:
+    """The untrained model, its Adam optimizer and the training batches of ``learn`` (the
+    train rows), seeded: what :func:`train` trains and :func:`lr_range` hands the desk."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    place = torch.device(device)
+    model = DigitCNN(settings.channels, settings.dropout).to(place)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
+    )
+    labels = torch.tensor(learn["label"].to_numpy())
+    batches = Batches(images_of(learn), labels, settings, generator, place)
+    return model, optimizer, batches
+
+
+class Batches:
+    """The training rows in shuffled ``(images, labels)`` batches on the model's device; each
+    pass (an epoch) reshuffles and, with ``synthesize``, adds a fresh phone-like copy of every
+    image. ``len`` is the number of batches in one pass."""
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        settings: Settings,
+        generator: torch.Generator,
+        device: torch.device,
+    ) -> None:
+        self.images, self.labels, self.settings = images, labels, settings
+        self.generator, self.device = generator, device
+
+    def __len__(self) -> int:
+        rows = len(self.labels) * (2 if self.settings.synthesize else 1)
+        return -(-rows // self.settings.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        images, labels = self.images, self.labels
+        if self.settings.synthesize:
+            images = torch.cat([images, phone_like(images, self.generator)])
+            labels = torch.cat([labels, labels])
+        order = torch.randperm(len(labels), generator=self.generator)
+        for start in range(0, len(order), self.settings.batch_size):
+            rows = order[start : start + self.settings.batch_size]
+            yield images[rows].to(self.device), labels[rows].to(self.device)
 
 
 @torch.no_grad()
@@ -278,3 +313,16 @@ def objective(params: dict[str, Any], context: Context) -> pd.DataFrame:
         train_fraction=context.train_fraction,
         on_epoch=on_epoch,
     )
+
+
+def lr_range(params: dict[str, Any], context: Context) -> tuple[Any, ...]:
+    """The desk's LR range test hook (``lr-find --objective examples.sample_cnn:objective``):
+    the model, optimizer, loss and training batches :func:`objective` would train with."""
+    frame = load_dataset(context.dataset or DATASET)
+    learn = training_rows(frame, context.train_fraction, context.seed)
+    settings = Settings.from_params(params)
+    model, optimizer, batches = setup(learn, settings, seed=context.seed, device=context.device)
+    return model, optimizer, F.cross_entropy, batches
+
+
+objective.lr_range = lr_range  # type: ignore[attr-defined]  # the protocol's optional hook

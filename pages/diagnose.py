@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from strategy_app.curve import target_ui
 from strategy_app.curve import ui as curve_ui
 from strategy_app.diagnose import ui as diagnose_ui
 from strategy_app.diagnose.service import compute
@@ -22,7 +23,15 @@ st.caption(diagnose_ui.input_summary(saved))
 first_open = st.session_state.setdefault(f"_inputs_open_{project.id}", result.diagnosis is None)
 with st.expander(":material/input: Inputs", expanded=first_open):
     state = diagnose_ui.inputs(store, project, saved, result)
-diagnose_ui.results(result, state, curve_ui.current_curve(project.id), curve_ui.curve_chart)
-curve_ui.inputs_section(store, project)
+diagnose_ui.results(
+    result,
+    state,
+    curve_ui.current_curve(store, project, state),
+    curve_ui.curve_chart,
+    target_ui.current_target(store, state),
+    target_ui.target_chart,
+)
+curve_ui.inputs_section(store, project, state)
+target_ui.target_section(store, project, state)
 diagnose_ui.concentration_section(store, project, saved)
 diagnose_ui.comparison_section(store, project, saved)

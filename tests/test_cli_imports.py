@@ -74,6 +74,28 @@ def test_the_analysis_commands_never_load_the_search_or_the_app(tmp_path):
     assert (tmp_path / "tags.csv").is_file() and (tmp_path / "report.html").is_file()
 
 
+def test_compare_loads_neither_pandas_nor_scipy_stats(tmp_path):
+    # two versions that differ on some ids: McNemar's exact tail is summed in integers, so an
+    # error-rate comparison loads no scipy at all, and an MAE one only scipy.special (Student's
+    # t); neither loads pandas (the scan and the paired sums are DuckDB and NumPy)
+    rows = [(i, ("train", "dev", "test")[i % 3], i % 4) for i in range(300)]
+    before, after = tmp_path / "before.csv", tmp_path / "after.csv"
+    header = "id,split,y_true,y_pred\n"
+    before.write_text(header + "".join(f"{i},{s},{y},{y + (i % 7 == 0)}\n" for i, s, y in rows))
+    after.write_text(header + "".join(f"{i},{s},{y},{y + (i % 11 == 0)}\n" for i, s, y in rows))
+    watched = ("pandas", "scipy", "scipy.special", "scipy.stats")
+    (_, rate_code, rate_loaded), (_, mae_code, mae_loaded) = loaded_by(
+        [
+            ["compare", str(before), str(after), "--json"],
+            ["compare", str(before), str(after), "--metric", "mae", "--json"],
+        ],
+        watched,
+        tmp_path,
+    )
+    assert (rate_code, rate_loaded) == (0, [])
+    assert (mae_code, mae_loaded) == (0, ["scipy", "scipy.special"])
+
+
 def test_help_and_a_bad_flag_load_no_data_library(tmp_path):
     commands = [
         ["--help"],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,37 @@ def compared(paths, **kwargs):
 )
 def test_mcnemar_exact_p(b, c, p):
     assert mcnemar_p(b, c) == pytest.approx(p, abs=1e-12)
+
+
+def test_mcnemar_p_is_the_exact_tail_correctly_rounded():
+    # every table up to 120 discordant pairs: 2·Σ_{i ≤ k} C(n, i) / 2ⁿ in exact fractions,
+    # capped at 1, then rounded once to a double
+    for b in range(60):
+        for c in range(60):
+            n, k = b + c, min(b, c)
+            exact = Fraction(2 * sum(math.comb(n, i) for i in range(k + 1)), 2**n) if n else 1
+            assert mcnemar_p(b, c) == float(min(Fraction(1), Fraction(exact))), (b, c)
+
+
+@pytest.mark.parametrize(
+    ("b", "c"),
+    [(17031, 16502), (2028, 1002), (30000, 29000), (50540, 49771), (59771, 50540), (3, 4000)],
+)
+def test_mcnemar_p_agrees_with_scipy_on_many_pairs(b, c):
+    # summed in integers up to 50,000 pairs, scipy.special's incomplete beta above: both agree
+    # with scipy.stats' binomial to its own precision (it is off by up to ~3e-13 relative)
+    from scipy import stats
+
+    expected = min(1.0, 2.0 * float(stats.binom.cdf(min(b, c), b + c, 0.5)))
+    assert mcnemar_p(b, c) == pytest.approx(expected, rel=1e-11, abs=1e-300)
+
+
+def test_mcnemar_p_below_the_smallest_double_is_zero():
+    # Chernoff's bound: 2·e^(−n·D(k/n ‖ ½)) < 2⁻¹¹⁰⁰, rounded to 0 as scipy rounds it
+    from scipy import stats
+
+    assert mcnemar_p(193230, 91907) == 0.0 == float(stats.binom.cdf(91907, 285137, 0.5))
+    assert mcnemar_p(0, 1200) == 0.0 and mcnemar_p(0, 1000) == 2.0**-999
 
 
 def test_newcombe_paired_interval_by_hand():

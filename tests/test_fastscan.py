@@ -1,6 +1,7 @@
 """The DuckDB scan of ``diagnose FILE`` equals the exact pyarrow path, and refuses the same way."""
 
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -376,3 +377,12 @@ def test_a_nested_field_named_id_does_not_lend_its_statistics(tmp_path):
     pq.write_table(pa.table({"meta": nested, **columns}), path)
     assert _id_check(path, ["meta", *columns]).kind == "bitmap"
     _assert_equal_to_exact(str(path))
+
+
+def test_the_space_class_holds_every_python_space():
+    # the scan searches code points up to U+3000 only: no space of Python's lies beyond it
+    from diagnostics.fastscan import LAST_SPACE, PYTHON_SPACES
+
+    every = [c for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    assert max(every) == LAST_SPACE
+    assert "".join(f"\\x{{{c:X}}}" for c in every) == PYTHON_SPACES

@@ -138,3 +138,59 @@ def test_the_report_has_the_curve_and_the_plan_carries_the_forecast(tmp_path: Pa
     assert main(["report", str(predictions), "--learning-curve", str(bad), "--out",
                  str(tmp_path / "r2.html")]) == 2  # fmt: skip
     assert "not a learning curve" in capsys.readouterr().err
+
+
+SCRIPT = """
+import argparse, sys
+from types import SimpleNamespace
+sys.path.insert(0, {root!r})
+from tests.objectives import models
+parser = argparse.ArgumentParser()
+for flag in ("--fraction", "--seed", "--C", "--out", "--k"):
+    parser.add_argument(flag)
+args = parser.parse_args()
+assert args.k == "0", args.k  # a learning curve's run adds no target rows
+context = SimpleNamespace(train_fraction=float(args.fraction), seed=int(args.seed))
+models.ridge_curve({{"C": float(args.C)}}, context).to_csv(args.out, index=False)
+"""
+
+
+def test_a_training_script_through_command_gives_the_objectives_points(
+    tmp_path: Path, capsys
+) -> None:
+    import shlex
+    import sys
+
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT.format(root=str(Path(__file__).resolve().parent.parent)))
+    command = shlex.join([sys.executable, str(script)]) + (
+        " --fraction {train_fraction} --seed {seed} --C {C} --k {target_k} --out {predictions}"
+    )
+    common = ("--params", '{"C": 1.0}', "--fractions", "1/4,1/2,1", "--seeds", "2")
+    code, by_script, err = run_cli(
+        capsys, "learning-curve", "--command", command, *common, "--trial-timeout", "120",
+        "--data-dir", str(tmp_path), "--study", "script", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert by_script["objective"].startswith("command: ")
+    code, in_process, _ = run_cli(
+        capsys, "learning-curve", "--objective", "tests.objectives.models:ridge_curve", *common,
+        "--data-dir", str(tmp_path), "--study", "function", "--json",
+    )  # fmt: skip
+    assert code == 0
+    assert by_script["points"] == in_process["points"]
+    assert by_script["forecasts"] == in_process["forecasts"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--command", "x {predictions}", "--objective", "a.b:c"), "--objective or --command"),
+        (("--objective", "a.b:c", "--trial-timeout", "5"), "--trial-timeout goes with --command"),
+        (("--command", "x {predictions} {nope}"), "{nope} is neither a parameter"),
+    ],
+)
+def test_command_flags_refused_in_one_line(tmp_path: Path, capsys, flags, message) -> None:
+    code, _, err = run_cli(capsys, "learning-curve", *flags, "--data-dir", str(tmp_path))
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1

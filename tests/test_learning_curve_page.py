@@ -3,6 +3,7 @@ more-data line then carries the forecast and the curve is drawn beside it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pandas as pd
@@ -61,4 +62,7 @@ def test_too_few_sizes_is_one_line_and_nothing_saved_changes(data_dir, tmp_path)
         "too few points to fit a learning curve: 1 runs at 1 sizes; give at least 4 runs at 3 "
         "or more training sizes"
     ]
-    assert store.versions.list(project.id) == before
+    # the typed size is saved with the version (audited); nothing else of it changes
+    assert store.versions.list(project.id) == [replace(version, train_size=898)]
+    (entry,) = [c for c in store.audit.history(project.id) if c.action == "train size"]
+    assert (entry.target, entry.detail) == (version.name, {"train_size": [None, 898]})

@@ -125,7 +125,18 @@ def full_inputs(text: str | None = None) -> ReportInputs:
         comparison=comparison_dict(text or "v1 · logistic regression"),
         floor=floor_dict(text),
         learning_curve=learning_curve_dict(),
+        target_curve=target_curve_dict(text),
     )
+
+
+def target_curve_dict(text: str | None = None) -> dict:
+    """A fitted target-data curve (``learning-curve --target-pool --json``), its pool named by
+    ``text`` (user text in the report)."""
+    from diagnostics.target_curve import fit_target_curve
+    from tests.test_target_curve import curve_points
+
+    curve = fit_target_curve(curve_points(), rounds=50).to_dict()
+    return {**curve, "pool": {"spec": text or "device=phone", "rows": 400, "classes": 2}}
 
 
 def floor_dict(text: str | None = None) -> dict:
@@ -297,6 +308,41 @@ def test_user_text_is_escaped_everywhere(payload):
         assert "&lt;" in html
     if "{{" in payload:  # user text is data, never a template
         assert "<td>{{ 7*7 }}</td>" in html
+
+
+def test_the_target_section_has_the_runs_forecasts_and_the_plans_mismatch_line():
+    from diagnostics.target_curve import target_forecast_line
+
+    inputs = full_inputs()
+    curve = inputs.target_curve
+    line = target_forecast_line(curve)
+    assert line and line.startswith("about ")
+    html = render_html(inputs, ["plan", "target"])
+    assert "Target data: what moving target examples in is worth" in html
+    assert f"Put some target-distribution data into training — {line}" in html
+    assert "Pool device=phone: 400 rows." in html and curve["verdict"] in html
+    assert f"m={curve['fit']['m']:.4g}) by bounded least squares" in html
+    assert html.count("<svg") == 1  # the target curve's chart (no waterfall chosen)
+    tables = report_tables(inputs, ["target"])
+    assert tables["target"][0] == ["k", "n", "train-dev", "dev", "mismatch", "seeds", "dev range"]
+    assert [row[0] for row in tables["target"][1:]] == [p["k"] for p in curve["points"]]
+    assert tables["target_2"][1:] == [
+        [f"{f['multiple']:g}×", f["k"], format_value(f["dev_error"], "error"),
+         f"{format_value(f['interval'][0], 'error')}–{format_value(f['interval'][1], 'error')}",
+         format_value(f["gap_closed"], "error")]
+        for f in curve["forecasts"]
+    ]  # fmt: skip
+    assert report_data(inputs, ["target"])["target_curve"] == curve
+    # without a target curve: no section, and the plan's line has no forecast
+    inputs.target_curve = None
+    assert "target" not in inputs.available_sections()
+    html = render_html(inputs, ["plan"])
+    assert "Put some target-distribution data into training —" not in html
+    # a curve that could not be read is its one line, the rest of the report unchanged
+    inputs.target_curve = {"problem": "the saved target-data curve of v2: broken", "points": [],
+                           "runs": [], "fit": None, "forecasts": []}  # fmt: skip
+    html = render_html(inputs, ["waterfall", "target"])
+    assert "No curve fitted." in html and "the saved target-data curve of v2: broken" in html
 
 
 def test_json_and_csv_exports_carry_the_same_numbers():

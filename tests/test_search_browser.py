@@ -3,6 +3,7 @@
 import pytest
 
 from tests import app_server
+from tests.test_layout_browser import MEASURE, MIN_CHART_PX
 
 pytestmark = pytest.mark.browser
 
@@ -49,6 +50,15 @@ def test_search_survives_a_reload_and_finishes(served_app, tmp_path):
         expect(page.get_by_text("finished", exact=False).first).to_be_visible()
         page.get_by_text("Best: trial").scroll_into_view_if_needed()  # the app scrolls inside
         page.screenshot(path=str(app_server.ARTIFACTS / "search.png"))
+        # the built-in MLP's trials table shows every trial's waterfall, as any objective's
+        # does; nothing on the page scrolls sideways or is cut, at either width
+        for width in (1400, 1024):
+            page.set_viewport_size({"width": width, "height": 1300})
+            table = page.locator('[data-testid="stDataFrame"]').nth(1)
+            table.scroll_into_view_if_needed()
+            page.wait_for_timeout(800)
+            assert page.evaluate(MEASURE, MIN_CHART_PX) == []
+            page.screenshot(path=str(app_server.ARTIFACTS / f"search-mlp-trials-{width}.png"))
         browser.close()
 
 
@@ -132,4 +142,53 @@ def test_a_two_objective_search_draws_its_pareto_front_inside_its_column(served_
                 and box["x"] + box["width"] <= main["x"] + main["width"] + 1
             )
             page.screenshot(path=str(app_server.ARTIFACTS / f"search-pareto-{width}.png"))
+        browser.close()
+
+
+LR_OBJECTIVES = """
+[objectives.torch]
+objective = "tests.objectives.models:cnn"
+[objectives.torch.space]
+lr = {type = "log_uniform", low = 0.0001, high = 0.1}
+[objectives.linear]
+objective = "tests.objectives.models:logistic"
+[objectives.linear.space]
+C = {type = "log_uniform", low = 0.01, high = 10.0}
+"""
+
+
+def test_the_lr_tab_tests_a_configured_model_and_names_one_without_the_hook(served_app, tmp_path):
+    """The learning-rate finder on an admin's torch model (its lr_range hook), then on one
+    without the hook (one line); nothing scrolls sideways or is cut at 1400 and 1024 px
+    (screenshots search-lr-objective-1400.png, -1024.png)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "objectives.toml").write_text(LR_OBJECTIVES)
+    expect.set_options(timeout=180_000)
+    with sync_playwright() as playwright:
+        browser, page = search_page(playwright, served_app, "lr objective")
+        page.get_by_role("tab", name="Learning-rate finder").click()
+        panel = page.get_by_role("tabpanel", name="Learning-rate finder")
+        panel.get_by_label("Model", exact=True).click()
+        page.get_by_role("option", name="torch").click()
+        params = panel.get_by_role("textbox", name="Parameters (JSON)")
+        params.fill('{"channels": 4}')
+        params.press("Enter")
+        panel.get_by_role("button", name="Run the range test").click()
+        try:
+            expect(page.get_by_text("for torch")).to_be_visible()
+        except AssertionError as exc:
+            raise AssertionError(app_server.what_the_app_showed(page, tmp_path)) from exc
+        expect(panel.get_by_text("in torch's space")).to_be_visible()
+        for width in (1400, 1024):
+            page.set_viewport_size({"width": width, "height": 1300})
+            page.get_by_text("for torch").scroll_into_view_if_needed()
+            page.wait_for_timeout(800)
+            assert page.evaluate(MEASURE, MIN_CHART_PX) == []
+            page.screenshot(path=str(app_server.ARTIFACTS / f"search-lr-objective-{width}.png"))
+        panel.get_by_label("Model", exact=True).click()
+        page.get_by_role("option", name="linear").click()
+        expect(panel.get_by_text("offers no LR range test")).to_be_visible()
+        expect(panel.get_by_role("button", name="Run the range test")).to_have_count(0)
         browser.close()

@@ -14,6 +14,7 @@ from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
 from diagnostics.validation import InputError
 from strategy_app.auth import LOCAL_USER
 from strategy_app.search import ui as search_ui
+from strategy_app.search.service import read_result
 from strategy_app.shell.markdown import escape_markdown
 from strategy_app.shell.navigation import PAGES_DIR
 from strategy_app.store import open_store
@@ -139,11 +140,24 @@ def test_tiny_search_finishes_shows_the_best_and_diagnoses_it(data_dir):
     assert "best trial's dev error" in texts(at)
     assert "as a trial), retrained from scratch for 1 epoch: dev accuracy" in texts(at)
     assert len(at.dataframe) >= 2  # the best parameters and the trials table
-    trials = next(d for d in at.dataframe if "value" in d.value.columns)
+    trials = next(d for d in at.dataframe if "dev" in d.value.columns)
     columns = json.loads(trials.proto.columns)
-    assert columns["value"]["label"] == "dev error"
-    assert columns["value"]["type_config"]["format"] == "percent"  # 22.8%, not 0.228
+    for label in ("train", "dev", "test", "variance"):
+        assert columns[label]["type_config"]["format"] == "percent"  # 22.8%, not 0.228
     assert columns["hidden_units"]["label"] == "hidden units"
+    # every trial's waterfall, as search --json gives it; the dev level is what it minimised
+    store = open_store()
+    result = read_result(store.search_runs.list(pid)[0])
+    store.close()
+    table = trials.value.set_index("trial")
+    for trial in result["trials"]:
+        shown = table.loc[trial["number"]]
+        assert shown["dev"] == pytest.approx(trial["levels"]["dev"]) == trial["value"]
+        assert shown["train"] == pytest.approx(trial["levels"]["train"])
+        assert shown["variance"] == pytest.approx(trial["gaps"]["variance"])
+    # the history's "best so far" is the lowest dev error (the study minimises it)
+    history = next(c for c in at.get("vega_lite_chart") if "Search history" in c.proto.spec)
+    assert "lower is better" in history.proto.spec
     at.button(key=f"search_diagnose_{search_run_id(pid)}").click().run()
     assert not at.exception
     store = open_store()

@@ -65,7 +65,7 @@ def _old_database(data_dir):
 def test_migration_turns_saved_state_and_tags_into_version_1(any_db, data_dir):
     _old_database(data_dir)
     store = open_store()
-    assert current_revision(store.engine) == head_revision() == "0011"
+    assert current_revision(store.engine) == head_revision() == "0013"
     (v1,) = store.versions.list(1)
     assert v1.number == 1 and v1.name == "v1 · preds.csv" and v1.origin == {"kind": "migrated"}
     assert store.versions.current(1) == v1

@@ -6,7 +6,8 @@ already extracted there) and a label column (``label``). Images are read with Pi
 greyscale, resized to :data:`SIZE` × :data:`SIZE` and scaled to [0, 1]; torch only (no
 torchvision). Each epoch reports its dev error and stops early when the context says so; the
 trial returns every split's predictions (``id, split, y_true, y_pred, score``), which the runner
-scores by the waterfall like any objective's.
+scores by the waterfall like any objective's. Its ``lr_range`` hook gives the LR range test the
+same model, optimizer and batches.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import torch
 from torch import nn
 
 from diagnostics.search.objective import TrialContext, TrialFailure
+from diagnostics.search.training import Shuffled
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS
 from diagnostics.validation import InputError
 
@@ -126,34 +128,50 @@ def build_cnn(channels: int, n_classes: int) -> nn.Sequential:
     )
 
 
-def cnn_objective(params: dict[str, Any], context: TrialContext) -> pd.DataFrame:
-    """Train the small CNN with Adam on ``context.dataset``'s train images for ``epochs``
-    epochs; report dev error per epoch; return every split's predictions."""
-    if not context.dataset:
-        raise TrialFailure("the built-in CNN needs the project's image dataset (--dataset)")
-    data = load_images(context.dataset)
-    torch.manual_seed(context.seed)
-    device = torch.device(context.device)
-    model = build_cnn(int(params.get("channels", 16)), len(data.classes)).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=float(params.get("lr", 1e-3)))
-    batch, epochs = int(params.get("batch_size", 32)), int(params.get("epochs", 4))
-    generator = torch.Generator().manual_seed(context.seed)
-    x, y = data.x["train"].to(device), data.y["train"].to(device)
-    loss_fn = nn.CrossEntropyLoss()
-    for epoch in range(1, epochs + 1):
-        model.train()
-        order = torch.randperm(len(y), generator=generator).to(device)
-        for start in range(0, len(y), batch):
-            rows = order[start : start + batch]
-            optimizer.zero_grad()
-            loss = loss_fn(model(x[rows]), y[rows])
-            loss.backward()
-            optimizer.step()
-        pred, _ = _predict(model, data.x["dev"], device)
-        context.report(float((pred != data.y["dev"]).float().mean()), epoch)
-        if context.should_prune():
-            raise optuna.TrialPruned
-    return _predictions(model, data, device)
+class ImageCNN:
+    """The built-in CNN as an objective (``builtin:cnn``), with the LR range test's hook."""
+
+    name = CNN
+
+    def __call__(self, params: dict[str, Any], context: TrialContext) -> pd.DataFrame:
+        """Train the small CNN with Adam on ``context.dataset``'s train images for ``epochs``
+        epochs; report dev error per epoch; return every split's predictions."""
+        data, model, optimizer, loss_fn, batches = self._parts(params, context)
+        device = torch.device(context.device)
+        for epoch in range(1, int(params.get("epochs", 4)) + 1):
+            model.train()
+            for inputs, targets in batches:
+                optimizer.zero_grad()
+                loss = loss_fn(model(inputs), targets)
+                loss.backward()
+                optimizer.step()
+            pred, _ = _predict(model, data.x["dev"], device)
+            context.report(float((pred != data.y["dev"]).float().mean()), epoch)
+            if context.should_prune():
+                raise optuna.TrialPruned
+        return _predictions(model, data, device)
+
+    def lr_range(self, params: dict[str, Any], context: TrialContext) -> tuple[Any, ...]:
+        """The LR range test's parts (:mod:`diagnostics.lr_finder`): the CNN and its Adam that
+        ``params`` describe, cross-entropy, and the train images in reshuffled batches."""
+        return self._parts(params, context)[1:]
+
+    def _parts(
+        self, params: dict[str, Any], context: TrialContext
+    ) -> tuple[ImageData, nn.Module, torch.optim.Optimizer, nn.Module, Shuffled]:
+        if not context.dataset:
+            raise TrialFailure("the built-in CNN needs the project's image dataset (--dataset)")
+        data = load_images(context.dataset)
+        torch.manual_seed(context.seed)
+        device = torch.device(context.device)
+        model = build_cnn(int(params.get("channels", 16)), len(data.classes)).to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=float(params.get("lr", 1e-3)))
+        x, y = data.x["train"].to(device), data.y["train"].to(device)
+        batches = Shuffled(x, y, int(params.get("batch_size", 32)), context.seed)
+        return data, model, optimizer, nn.CrossEntropyLoss(), batches
+
+
+cnn_objective = ImageCNN()
 
 
 def _predict(

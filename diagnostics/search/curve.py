@@ -9,8 +9,13 @@ resumable: running the same study again runs only the points it lacks; GPU place
 waterfall scores each. The objective trains on :func:`~diagnostics.search.fractions.train_subset`
 of train and returns train predictions for the rows it trained on (as scikit-learn's
 ``learning_curve`` scores train), so a point's ``n`` is its count of train rows.
-Without an objective, :class:`DatasetModel` (scikit-learn's logistic regression on a search
-dataset: ``digits``, ``classification``, ``csv:PATH``) is the model.
+Without an objective, the search's built-in MLP
+(:class:`~diagnostics.search.builtin.BuiltinMLP`, ``epochs`` epochs, the parameters fixed at
+``params`` over :class:`~diagnostics.search.training.TrainConfig`'s defaults) trains on the
+search dataset (``digits``, ``classification``, ``csv:PATH``). :class:`DatasetModel` is
+scikit-learn's logistic regression on the same datasets, as a Python objective, and
+:func:`logistic_regression` the same as ``--objective
+diagnostics.search.curve:logistic_regression``.
 """
 
 from __future__ import annotations
@@ -123,6 +128,30 @@ class DatasetModel:
         return pd.concat(parts, ignore_index=True)
 
 
+def logistic_regression(params: dict[str, Any], context: TrialContext) -> pd.DataFrame:
+    """scikit-learn's logistic regression on the search's dataset (``context.dataset``; a
+    ``csv:``/``parquet:`` file's label column named by the parameter ``label``, default
+    ``label``): :class:`DatasetModel` as an importable objective."""
+    if not context.dataset:
+        raise InputError("logistic_regression needs --dataset: the data it trains on")
+    params = dict(params)
+    label = params.pop("label", None)
+    return DatasetModel(context.dataset, label)(params, context)
+
+
+def point_space(objective: Any, params: Mapping[str, Any] | None) -> SearchSpace:
+    """The fixed space of a curve's runs: ``params`` as given for a user's objective; for the
+    built-in MLP (``objective`` None) every parameter of
+    :class:`~diagnostics.search.training.TrainConfig` at its default or as ``params`` sets it
+    (an unknown name is refused in one line)."""
+    if objective is not None:
+        return fixed_space(params or {})
+    from diagnostics.search.training import PARAM_NAMES, TrainConfig
+
+    config = TrainConfig.from_params(dict(params or {})).to_dict()
+    return fixed_space({name: config[name] for name in sorted(PARAM_NAMES)})
+
+
 def run_learning_curve(
     objective: Any = None,
     *,
@@ -139,32 +168,33 @@ def run_learning_curve(
     gpus: Sequence[int] = (),
     metric: str | None = None,
     human: Sequence[str] = (),
+    epochs: int = 5,
 ) -> dict[str, Any]:
-    """Run every point of the plan through the search's workers, then fit the curve.
+    """Run every point of the plan through the search's workers, then fit the curve (with no
+    objective: the built-in MLP trained ``epochs`` epochs on ``dataset``).
 
     Returns :meth:`~diagnostics.learning_curve.CurveFit.to_dict` plus ``study``, ``objective``,
     ``failures`` (one line per failed point) and ``skipped`` (fractions too small for a class).
     """
-    if objective is None:
-        if not dataset:
-            raise InputError("learning-curve: give --dataset or --objective")
-        objective = DatasetModel(dataset, label)
-    resolve_objective(objective)  # an objective that cannot be imported: refused now
+    if objective is None and not dataset:
+        raise InputError("learning-curve: give --dataset or --objective")
+    if objective is not None:
+        resolve_objective(objective)  # an objective that cannot be imported: refused now
     plan = plan_points(fractions, seeds)
     skipped = None
-    if isinstance(objective, DatasetModel):
-        data = _dataset(objective.spec, objective.label, objective.split_seed)
+    if objective is None or isinstance(objective, DatasetModel):
+        model = objective or DatasetModel(str(dataset), label)
+        data = _dataset(model.spec, model.label, model.split_seed)
         labels = np.asarray(data.classes, dtype=object)[data.y["train"]]
         skipped = smallest_fraction(labels, sorted({f for f, _ in plan}))
         plan = [(f, s) for f, s in plan if _fits(labels, f)]
     name = study or time.strftime("curve-%Y%m%d-%H%M%S")
     out_dir = Path(data_dir) / "learning-curve" / slug(name)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    space = fixed_space(params or {})
     settings = SearchSettings(
         objective=objective,
-        space=space,
+        space=point_space(objective, params),
         dataset=dataset,
+        label=label,
         study=name,
         storage=storage,
         data_dir=data_dir,
@@ -177,22 +207,9 @@ def run_learning_curve(
         metric=metric,
         human=tuple(human),
         trials=max(len(plan), 1),
+        epochs=epochs,
     )
-    spec = resolve_storage(settings.storage, settings.data_dir, settings.team_storage)
-    opened = open_storage(spec, settings.max_retry)
-    curve_study = optuna.create_study(
-        study_name=name, storage=opened, direction="minimize", load_if_exists=True
-    )
-    if curve_study.user_attrs.get("kind") not in (None, KIND):
-        raise InputError(f"study {name} is a search, not a learning curve; pick another name")
-    curve_study.set_user_attr("kind", KIND)
-    target = _enqueue_missing(curve_study, plan, space)
-    if target > studies.count(curve_study, studies.FINISHED):
-        run_round(RoundJob(settings, spec, name, space, settings.epochs, target))
-    curve_study = optuna.load_study(study_name=name, storage=opened)
-    stop = failing_start(curve_study)
-    if stop:
-        raise InputError(stop.replace("search stopped", "learning curve stopped"))
+    curve_study, spec = run_points(settings, plan, (FRACTION_ATTR, SEED_ATTR), KIND)
     points, failures = _collect(curve_study, plan)
     result = fit_curve(points).to_dict()
     return {
@@ -203,6 +220,37 @@ def run_learning_curve(
         "failures": failures,
         "skipped": skipped,
     }
+
+
+def run_points(
+    settings: SearchSettings, plan: Sequence[tuple[Any, int]], names: tuple[str, str], kind: str
+) -> tuple[optuna.Study, str]:
+    """Run the points of ``plan`` as trials of the study ``settings.study`` (each with user
+    attributes ``names`` set to the point; only the points it lacks), on the search's workers;
+    the study when they have run and its storage. A study of another ``kind`` is refused."""
+    name = settings.study
+    assert name is not None
+    settings.check()
+    Path(settings.out_dir or ".").mkdir(parents=True, exist_ok=True)
+    spec = resolve_storage(settings.storage, settings.data_dir, settings.team_storage)
+    opened = open_storage(spec, settings.max_retry)
+    study = optuna.create_study(
+        study_name=name, storage=opened, direction="minimize", load_if_exists=True
+    )
+    if study.user_attrs.get("kind") not in (None, kind):
+        what = study.user_attrs["kind"].replace("_", " ")
+        raise InputError(
+            f"study {name} is a {what}, not a {kind.replace('_', ' ')}; pick another name"
+        )
+    study.set_user_attr("kind", kind)
+    target = enqueue_missing(study, plan, settings.space, names)
+    if target > studies.count(study, studies.FINISHED):
+        run_round(RoundJob(settings, spec, name, settings.space, settings.epochs, target))
+    study = optuna.load_study(study_name=name, storage=opened)
+    stop = failing_start(study)
+    if stop:
+        raise InputError(stop.replace("search stopped", f"{kind.replace('_', ' ')} stopped"))
+    return study, spec
 
 
 def _fits(labels: np.ndarray, fraction: float) -> bool:
@@ -219,46 +267,64 @@ def _name(objective: Any) -> str:
     return objective_name(objective)
 
 
-def _point_of(trial: optuna.trial.FrozenTrial) -> tuple[float, int] | None:
+def point_of(
+    trial: optuna.trial.FrozenTrial, names: tuple[str, str] = (FRACTION_ATTR, SEED_ATTR)
+) -> tuple[Any, int] | None:
+    """The (step, seed) a trial ran, from its user attributes ``names`` (None: not a point)."""
     attrs = trial.user_attrs
-    if FRACTION_ATTR not in attrs:
+    if names[0] not in attrs:
         return None
-    return float(attrs[FRACTION_ATTR]), int(attrs[SEED_ATTR])
+    return attrs[names[0]], int(attrs[names[1]])
 
 
-def _enqueue_missing(study: optuna.Study, plan: list[tuple[float, int]], space: SearchSpace) -> int:
+def enqueue_missing(
+    study: optuna.Study,
+    plan: Sequence[tuple[Any, int]],
+    space: SearchSpace,
+    names: tuple[str, str] = (FRACTION_ATTR, SEED_ATTR),
+) -> int:
     """Queue the plan's points that have no complete, running or waiting trial; the study's
     target of finished trials."""
     held = {
-        _point_of(t)
+        point_of(t, names)
         for t in study.get_trials(
             deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
         )
     }
     fixed = {p.name: p.choices[0] for p in space.params}
     missing = [point for point in plan if point not in held]
-    for fraction, seed in missing:
+    for step, seed in missing:
         study.enqueue_trial(
-            fixed, user_attrs={FRACTION_ATTR: fraction, SEED_ATTR: seed}, skip_if_exists=False
+            fixed, user_attrs={names[0]: step, names[1]: seed}, skip_if_exists=False
         )
     waiting = studies.count(study, (TrialState.WAITING, TrialState.RUNNING))
     return studies.count(study, studies.FINISHED) + waiting
+
+
+def latest_trials(
+    study: optuna.Study,
+    plan: Sequence[tuple[Any, int]],
+    names: tuple[str, str] = (FRACTION_ATTR, SEED_ATTR),
+) -> list[tuple[tuple[Any, int], optuna.trial.FrozenTrial]]:
+    """Each point of ``plan`` that has a trial, with its latest complete trial (else its latest
+    one), the largest step first."""
+    latest: dict[tuple[Any, int], optuna.trial.FrozenTrial] = {}
+    for trial in study.get_trials(deepcopy=False):
+        point = point_of(trial, names)
+        if point in plan:
+            assert point is not None
+            done = latest.get(point)
+            if done is None or done.state != TrialState.COMPLETE:
+                latest[point] = trial
+    return sorted(latest.items(), reverse=True)
 
 
 def _collect(
     study: optuna.Study, plan: list[tuple[float, int]]
 ) -> tuple[list[CurvePoint], list[str]]:
     """The plan's measured points (the latest complete trial of each) and the failed ones."""
-    latest: dict[tuple[float, int], optuna.trial.FrozenTrial] = {}
-    for trial in study.get_trials(deepcopy=False):
-        point = _point_of(trial)
-        if point in plan:
-            assert point is not None
-            done = latest.get(point)
-            if done is None or done.state != TrialState.COMPLETE:
-                latest[point] = trial
     points, failures = [], []
-    for (fraction, seed), trial in sorted(latest.items(), reverse=True):
+    for (fraction, seed), trial in latest_trials(study, plan):
         attrs = trial.user_attrs
         levels, counts = attrs.get("levels") or {}, attrs.get("counts") or {}
         if trial.state != TrialState.COMPLETE or levels.get("dev") is None:

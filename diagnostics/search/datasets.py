@@ -4,6 +4,8 @@
 ``make_classification``; size and difficulty are options), ``csv:PATH`` / ``parquet:PATH``
 (numeric feature columns plus a label column named by ``label``) and ``hf:PATH`` (a Hugging Face
 dataset saved to disk, its splits named by a mapping: :mod:`diagnostics.hf_datasets`). A file
+may name a target pool (``pool``: :mod:`diagnostics.search.pool`), kept apart as split ``pool``
+and left out of the train statistics. A file
 with a ``split`` column (names and aliases as in :mod:`diagnostics.splitnames`) keeps exactly
 its splits and its ``id`` column, so the search's predictions compare paired with earlier
 versions of the project; every split must have rows. A ``csv:``/``parquet:`` path may be a
@@ -25,6 +27,7 @@ from diagnostics.formats import as_file, file_label, readable
 from diagnostics.hf_datasets import is_hf, read_hf_table
 from diagnostics.remote import is_remote
 from diagnostics.search.choices import DIFFICULTIES
+from diagnostics.search.pool import POOL, PoolSpec
 from diagnostics.split_assign import assign_splits
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS, accepted_split_names
 from diagnostics.validation import InputError
@@ -78,13 +81,19 @@ def load_dataset(
     label: str | None = None,
     seed: int = 0,
     options: ClassificationOptions | None = None,
+    pool: PoolSpec | None = None,
 ) -> Dataset:
     """Load a dataset by name (``digits``, ``classification``, ``csv:PATH``, ``parquet:PATH``).
 
     A file's own ``split`` column is used as it is; otherwise the rows are split (seeded,
-    stratified) into :data:`SPLIT_FRACTIONS`.
+    stratified) into :data:`SPLIT_FRACTIONS`. With ``pool``, the pool's rows are ``x["pool"]``
+    (etc.), not train's.
     """
     split = None
+    if pool is not None and not spec.startswith(("csv:", "parquet:", "hf:")):
+        raise InputError(
+            f"--target-pool needs a csv:/parquet:/hf: dataset whose rows mark the pool, not {spec}"
+        )
     if spec == "digits":
         from sklearn.datasets import load_digits
 
@@ -96,12 +105,12 @@ def load_dataset(
         ids, names = np.arange(len(labels)), [f"x{i}" for i in range(features.shape[1])]
     elif spec.startswith(("csv:", "parquet:")):
         kind, _, path = spec.partition(":")
-        features, labels, ids, names, split = _read_table(path, kind, label)
+        features, labels, ids, names, split = _read_table(path, kind, label, pool)
     elif is_hf(spec):
         if not label:
             raise InputError(f"{spec}: name the label column with --label")
         frame = read_hf_table(spec).to_pandas()
-        features, labels, ids, names, split = _table_columns(frame, spec, label)
+        features, labels, ids, names, split = _table_columns(frame, spec, label, pool)
     else:
         raise InputError(
             f"unknown dataset '{spec}'; use digits, classification, csv:PATH, parquet:PATH or "
@@ -114,7 +123,8 @@ def load_dataset(
         split = assign_splits(
             pd.DataFrame({"label": codes}), SPLIT_FRACTIONS, label="label", seed=seed
         ).to_numpy()
-    x = {s: features[split == s] for s in SPLITS}
+    parts = (*SPLITS, POOL) if pool is not None else SPLITS
+    x = {s: features[split == s] for s in parts}
     # standardized in float64: float32's squares overflow from ~1.8e19 (1e30 trained to NaN)
     mean = x["train"].mean(axis=0, dtype=np.float64)
     std = x["train"].std(axis=0, dtype=np.float64)
@@ -122,8 +132,8 @@ def load_dataset(
     return Dataset(
         name=spec,
         x={s: ((v - mean) / std).astype(np.float32) for s, v in x.items()},
-        y={s: codes[split == s].astype(np.int64) for s in SPLITS},
-        ids={s: ids[split == s] for s in SPLITS},
+        y={s: codes[split == s].astype(np.int64) for s in parts},
+        ids={s: ids[split == s] for s in parts},
         classes=classes.tolist(),
         feature_names=names,
     )
@@ -153,7 +163,7 @@ def _synthetic(options: ClassificationOptions, seed: int) -> tuple[np.ndarray, n
     return x.astype(np.float32), y
 
 
-def _read_table(location: str, kind: str, label: str | None) -> Any:
+def _read_table(location: str, kind: str, label: str | None, pool: PoolSpec | None) -> Any:
     """A ``csv:``/``parquet:`` dataset's columns, from a local path or a remote location."""
     if is_remote(location):
         path: Path | str = file_label(location)
@@ -169,11 +179,14 @@ def _read_table(location: str, kind: str, label: str | None) -> Any:
         frame = _read_csv(source, label) if kind == "csv" else pd.read_parquet(source)
     except (ValueError, OSError) as exc:
         raise InputError(f"{path}: cannot read as {kind}: {exc}") from exc
-    return _table_columns(frame, path, label)
+    return _table_columns(frame, path, label, pool)
 
 
-def _table_columns(frame: pd.DataFrame, path: Path | str, label: str) -> Any:
-    """Features, labels, ids, feature names and the split column (None) of a dataset's table."""
+def _table_columns(
+    frame: pd.DataFrame, path: Path | str, label: str, pool: PoolSpec | None = None
+) -> Any:
+    """Features, labels, ids, feature names and the split column (None) of a dataset's table;
+    with ``pool``, its rows' split is ``pool`` (a dataset with a pool needs a split column)."""
     if label not in frame:
         raise InputError(
             f"{path}: no label column '{label}'; columns found: {', '.join(map(str, frame))}"
@@ -183,8 +196,16 @@ def _table_columns(frame: pd.DataFrame, path: Path | str, label: str) -> Any:
         rows = np.flatnonzero(labels.isna().to_numpy())[:5] + 1
         raise InputError(f"{path}: label column '{label}' is empty in rows {rows.tolist()}")
     ids = frame["id"].to_numpy() if "id" in frame else np.arange(len(frame))
-    split = _split_column(frame, path, ids) if "split" in frame else None
-    features = frame.drop(columns=[c for c in (label, "id", "split") if c in frame])
+    split = _split_column(frame, path, ids, pool) if "split" in frame else None
+    if pool is not None:
+        if split is None:
+            raise InputError(
+                f"{path}: a target pool needs a split column (write one with split assign DATA "
+                "--out FILE --source-column COLUMN --target-value VALUE)"
+            )
+        split = np.where(pool.pool_mask(frame, split), POOL, split)
+    own = (label, "id", "split", pool.column if pool else None)
+    features = frame.drop(columns=[c for c in own if c in frame])
     bad = [str(c) for c in features if not pd.api.types.is_numeric_dtype(features[c])]
     if bad:
         raise InputError(
@@ -235,10 +256,14 @@ def _refuse_out_of_range(features: pd.DataFrame, path: Path | str) -> None:
             )
 
 
-def _split_column(frame: pd.DataFrame, path: Path | str, ids: np.ndarray) -> np.ndarray:
-    """The file's ``split`` column as canonical names; refused when a split is unusable."""
+def _split_column(
+    frame: pd.DataFrame, path: Path | str, ids: np.ndarray, pool: PoolSpec | None = None
+) -> np.ndarray:
+    """The file's ``split`` column as canonical names (a pool's split: ``pool``); refused when
+    a split is unusable."""
     written = frame["split"].astype("string").str.strip()
-    canonical = written.str.lower().map(SPLIT_ALIASES)
+    aliases = {**SPLIT_ALIASES, **({pool.split: POOL} if pool and pool.split else {})}
+    canonical = written.str.lower().map(aliases)
     bad = canonical.isna().to_numpy()
     if bad.any():
         row = int(np.argmax(bad))

@@ -57,6 +57,9 @@ class TrialContext:
     ``report(value, step)`` records an intermediate dev error (lower is better) for the
     pruner; ``should_prune()`` says when to return early (or raise ``optuna.TrialPruned``).
     ``dataset`` is the path of the project's dataset file when the search names one.
+    ``target_pool`` (a target-data curve's ``--target-pool``: a split name or ``COLUMN=VALUE``)
+    and ``target_k``: train on train plus ``target_k`` rows of that pool, the ones
+    :func:`diagnostics.search.pool.pool_rows` picks for ``seed``, and return them as train.
     """
 
     number: int
@@ -66,6 +69,8 @@ class TrialContext:
     scratch: Path = field(default_factory=Path)
     train_fraction: float = 1.0
     dataset: str | None = None
+    target_pool: str | None = None
+    target_k: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
     on_report: Callable[[float, int], None] | None = field(default=None, repr=False)
     prune_check: Callable[[], bool] | None = field(default=None, repr=False)

@@ -123,9 +123,11 @@ def place_device(device: str, gpus: Sequence[int], index: int) -> str:
     return device
 
 
-def reference_ids(dataset: str | None) -> dict[str, str] | None:
+def reference_ids(dataset: str | None, pool: str | None = None) -> dict[str, str] | None:
     """The project's ``id → split`` from a ``csv:PATH``/``parquet:PATH`` dataset with ``id``
-    and ``split`` columns (None for other datasets: nothing to check against)."""
+    and ``split`` columns (None for other datasets: nothing to check against); the rows of a
+    target pool's own split (``pool``, :mod:`diagnostics.search.pool`) may be trained on, so
+    they are ``train``."""
     if not dataset or ":" not in dataset:
         return None
     kind, _, path = dataset.partition(":")
@@ -141,7 +143,8 @@ def reference_ids(dataset: str | None) -> dict[str, str] | None:
         if not {"id", "split"} <= set(frame.columns):
             return None
         frame = frame[["id", "split"]].astype(str)
-    splits = frame["split"].str.strip().str.lower().map(SPLIT_ALIASES)
+    own = {pool.strip().lower(): "train"} if pool and "=" not in pool else {}
+    splits = frame["split"].str.strip().str.lower().map({**SPLIT_ALIASES, **own})
     return dict(zip(frame["id"].astype(str), splits, strict=True))
 
 
@@ -199,7 +202,7 @@ class ScoredTrial:
         self.function = function or resolve_objective(settings.objective)
         self.device = place_device(settings.device, settings.gpus, index)
         self.pruning = settings.pruner != "none" and not settings.goal.multi
-        self.reference = reference_ids(settings.dataset)
+        self.reference = reference_ids(settings.dataset, settings.target_pool)
         self.out_dir = Path(settings.out_dir or ".")
 
     def __call__(self, trial: optuna.Trial) -> float | list[float]:
@@ -228,6 +231,8 @@ class ScoredTrial:
             scratch=scratch,
             train_fraction=float(trial.user_attrs.get("train_fraction", 1.0)),
             dataset=self.settings.dataset,
+            target_pool=self.settings.target_pool,
+            target_k=int(trial.user_attrs.get("target_k", 0)),
             on_report=on_report,
             prune_check=prune_check,
         )

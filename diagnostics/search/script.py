@@ -4,13 +4,14 @@
 :func:`shlex.split`; in every argument ``{name}`` becomes the trial's value of parameter
 ``name``, and ``{predictions}`` (the file the script must write, CSV or Parquet by its
 extension: ``{predictions}`` alone is ``predictions.csv`` in the trial's folder), ``{params}``
-(a JSON file of every parameter), ``{device}``, ``{seed}``, ``{trial}``, ``{scratch}`` and
-``{train_fraction}`` are filled from the trial's context. The script prints progress as JSON
-lines on stdout, ``{"step": 3, "dev_error": 0.12}``; a line that starts with ``{`` and is not
-such an object fails the trial (other lines are kept as the script's output). Its stdout and
-stderr go to ``stdout.txt`` and ``stderr.txt`` in the trial's folder; a failure's line ends
-with the last line of stderr. A trial that runs past ``timeout_s`` is killed and failed; one
-the pruner stops is killed and pruned.
+(a JSON file of every parameter), ``{device}``, ``{seed}``, ``{trial}``, ``{scratch}``,
+``{train_fraction}`` and ``{target_k}`` (a learning curve's run: train on that fraction of
+train, plus that many rows of the target pool) are filled from the trial's context. The script
+prints progress as JSON lines on stdout, ``{"step": 3, "dev_error": 0.12}``; a line that starts
+with ``{`` and is not such an object fails the trial (other lines are kept as the script's
+output). Its stdout and stderr go to ``stdout.txt`` and ``stderr.txt`` in the trial's folder; a
+failure's line ends with the last line of stderr. A trial that runs past ``timeout_s`` is killed
+and failed; one the pruner stops is killed and pruned.
 """
 
 from __future__ import annotations
@@ -34,7 +35,16 @@ from diagnostics.search.objective import PruneRequest, TrialContext, TrialFailur
 from diagnostics.validation import InputError
 
 FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-CONTEXT_FIELDS = ("predictions", "params", "device", "seed", "trial", "scratch", "train_fraction")
+CONTEXT_FIELDS = (
+    "predictions",
+    "params",
+    "device",
+    "seed",
+    "trial",
+    "scratch",
+    "train_fraction",
+    "target_k",
+)
 POLL_S = 0.05
 TAIL_BYTES = 4096
 
@@ -95,6 +105,7 @@ class CommandObjective:
             "trial": str(context.number),
             "scratch": str(scratch),
             "train_fraction": _text(context.train_fraction),
+            "target_k": str(context.target_k),
         }
         argv = [FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), arg) for arg in self.argv]
         return argv, predictions

@@ -97,6 +97,8 @@ class SearchSettings:
     human: tuple[str, ...] = ()  # human levels, as ``diagnose --human`` reads them
     gpus: tuple[int, ...] = ()  # with device cuda: worker i trains on cuda:gpus[i % len]
     keep: int = 5  # trials whose predictions stay on disk (besides the Pareto front)
+    # ``--target-pool`` of a target-data curve (diagnostics.search.pool): SPLIT or COLUMN=VALUE
+    target_pool: str | None = None
 
     def check(self, words: Mapping[str, str] = CLI_WORDS) -> None:
         """Refuse settings no search can run with; messages name each setting by ``words``."""

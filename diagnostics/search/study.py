@@ -150,32 +150,6 @@ def plan_progress(studies: Sequence[optuna.Study], planned: int) -> dict[str, An
     }
 
 
-def trial_rows(studies: Sequence[optuna.Study]) -> list[dict[str, Any]]:
-    """Every trial of a search's rounds in the order started: round, state, value, parameters
-    (as the user wrote them: β, not 1 − β)."""
-    rows: list[dict[str, Any]] = []
-    for number, study in enumerate(studies, start=1):
-        space = space_of(study)
-        for trial in own_trials(study):
-            rows.append(
-                {
-                    "round": number,
-                    "trial": trial.number,
-                    "state": trial.state.name.lower(),
-                    "value": first_value(trial),
-                    "epochs_run": len(trial.user_attrs.get("history", [])),
-                    "duration_s": trial.duration.total_seconds() if trial.duration else None,
-                    "started": trial.datetime_start,
-                    **space.decode(trial.params),
-                }
-            )
-    rows.sort(key=lambda r: (r["started"] is None, r["started"] or 0))
-    for order, row in enumerate(rows):
-        row["number"] = order
-        del row["started"]
-    return rows
-
-
 def importances(study: optuna.Study) -> dict[str, float]:
     """PED-ANOVA importances of the round's parameters (empty below 4 completed trials)."""
     done = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]

@@ -8,7 +8,7 @@ seed. ``on_epoch`` is called after every epoch with its train/dev loss and accur
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -287,3 +287,20 @@ def _tensors(
 def _finite(value: float) -> float:
     """A diverged loss (NaN/inf) as a large finite number, so JSON and Optuna stay valid."""
     return value if math.isfinite(value) else 1e9
+
+
+class Shuffled:
+    """Batches of ``(x, y)`` rows, reshuffled on every pass (seeded); ``len`` is one pass."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, seed: int) -> None:
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.y) / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = torch.randperm(len(self.y), generator=self.generator).to(self.x.device)
+        for start in range(0, len(self.y), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            yield self.x[batch], self.y[batch]

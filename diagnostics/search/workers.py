@@ -27,6 +27,7 @@ from optuna.trial import FrozenTrial, TrialState
 from diagnostics.search import study as studies
 from diagnostics.search.builtin import BuiltinMLP
 from diagnostics.search.datasets import Dataset, load_dataset
+from diagnostics.search.pool import PoolSpec
 from diagnostics.search.scored import ScoredTrial, stop_on_failing_start
 from diagnostics.search.settings import RoundJob, SearchSettings, SearchStopped
 from diagnostics.search.space import SearchSpace
@@ -44,6 +45,7 @@ def load_search_data(settings: SearchSettings) -> Dataset:
         label=settings.label,
         seed=settings.seed,
         options=settings.classification,
+        pool=PoolSpec.parse(settings.target_pool) if settings.target_pool else None,
     )
 
 

@@ -28,6 +28,7 @@ from diagnostics.metrics import NO_INTERVAL, NO_SPREAD
 from diagnostics.rates import METRICS, from_percent, is_rate_metric
 from diagnostics.slices import concentration_line, representation_line
 from diagnostics.splitnames import LEVEL_LABELS, SPLITS
+from diagnostics.target_curve import with_target_forecast
 from diagnostics.validation import InputError
 from diagnostics.waterfall import (
     GAP_LABELS,
@@ -421,9 +422,14 @@ def _short_status(diagnosis: Diagnosis, row: dict) -> str:
     return SHORT_STATUS[str(row["status"])]
 
 
-def action_plan(diagnosis: Diagnosis, curve: Mapping[str, Any] | None = None) -> None:
+def action_plan(
+    diagnosis: Diagnosis,
+    curve: Mapping[str, Any] | None = None,
+    target: Mapping[str, Any] | None = None,
+) -> None:
     """The ordered action plan: each gap's reason and knobs (the more-data knob with the
-    learning curve's forecast when ``curve`` exists)."""
+    learning curve's forecast when ``curve`` exists, the target-data knob with the target-data
+    curve's when ``target`` does)."""
     if not diagnosis.recommendations:
         st.success("No gap stands out above the noise: there is no clear knob to turn.")
         return
@@ -434,6 +440,7 @@ def action_plan(diagnosis: Diagnosis, curve: Mapping[str, Any] | None = None) ->
             st.markdown(f"#### {i}. {label.capitalize()} · {size}")
             st.markdown(rec["reason"])
             actions = with_forecast(rec["gap"], rec["actions"], curve)
+            actions = with_target_forecast(rec["gap"], actions, target)
             st.markdown("\n".join(f"- {action}" for action in actions))
 
 
@@ -464,9 +471,11 @@ def results(
     state: DiagnoseState,
     curve: Mapping[str, Any] | None = None,
     show_curve: Callable[[Any], None] | None = None,
+    target: Mapping[str, Any] | None = None,
+    show_target: Callable[[Any], None] | None = None,
 ) -> None:
-    """The whole output: waterfall, gap table, action plan (with ``curve``'s forecast, the
-    curve beside it via ``show_curve``), warnings, slices."""
+    """The whole output: waterfall, gap table, action plan (with ``curve``'s and ``target``'s
+    forecasts, the curves beside it via ``show_curve`` and ``show_target``), warnings, slices."""
     if result.error:
         st.error(result.error)
         return
@@ -485,9 +494,11 @@ def results(
         show(diagnosis, key="main")
     with plan_col:
         st.subheader(":material/checklist: Action plan", anchor=False)
-        action_plan(diagnosis, curve)
+        action_plan(diagnosis, curve, target)
         if curve is not None and show_curve is not None:
             show_curve(curve)
+        if target is not None and show_target is not None:
+            show_target(target)
         gap = diagnosis.largest_gap()
         if gap is not None:
             page_link(NEXT_PAGE_FOR_GAP[gap.name][0])

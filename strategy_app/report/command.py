@@ -10,7 +10,7 @@ from diagnostics.reportnames import DEFAULT_TITLE, FORMATS, SECTIONS
 from diagnostics.splitnames import SPLITS
 from diagnostics.validation import InputError
 from strategy_app.diagnose.flags import add_level_arguments, diagnosis_from_args
-from strategy_app.shell.flags import add_json_flag
+from strategy_app.shell.flags import add_json_flag, project_named
 
 if TYPE_CHECKING:
     from diagnostics.report import ReportInputs
@@ -50,6 +50,12 @@ def register(subparsers) -> None:
         help="a learning-curve --json result: its section, and the forecast on the plan's "
         "more-data line",
     )
+    parser.add_argument(
+        "--target-curve",
+        metavar="TARGET.json",
+        help="a learning-curve --target-pool --json result: its section, and the forecast on the "
+        "plan's target-data line",
+    )
     parser.add_argument("--title", default=DEFAULT_TITLE, help="the report's title")
     parser.add_argument("--format", choices=FORMATS, default="html", help="html (default)")
     parser.add_argument(
@@ -85,7 +91,7 @@ def run(args) -> tuple[dict, str]:
 
 def _input_files(args) -> list[str | None]:
     """The files the report reads, none of which ``--out`` may name."""
-    files = [args.predictions, args.labels, args.storage, args.learning_curve]
+    files = [args.predictions, args.labels, args.storage, args.learning_curve, args.target_curve]
     if args.project:
         from strategy_app.store import database_url
         from strategy_app.store.engine import sqlite_path
@@ -136,10 +142,13 @@ def build_inputs(args) -> ReportInputs:
         if not (args.study and args.storage):
             raise InputError("--study and --storage go together: name the study and its storage")
         inputs.search = _search_summary(args.study, args.storage)
-    if args.learning_curve:
-        from strategy_app.curve.service import read_curve
+    if args.learning_curve or args.target_curve:
+        from strategy_app.curve.service import TARGET, read_curve
 
-        inputs.learning_curve = read_curve(args.learning_curve)
+        if args.learning_curve:
+            inputs.learning_curve = read_curve(args.learning_curve)
+        if args.target_curve:
+            inputs.target_curve = read_curve(args.target_curve, TARGET)
     return inputs
 
 
@@ -149,11 +158,7 @@ def _project(name: str, title: str) -> ReportInputs:
 
     store = open_store()
     try:
-        project = store.projects.get_by_name(name)
-        if project is None:
-            names = ", ".join(f"'{p.name}'" for p in store.projects.list()) or "none yet"
-            raise InputError(f"--project: no project named '{name}' (projects: {names})")
-        return project_inputs(store, project, title=title)
+        return project_inputs(store, project_named(store, name), title=title)
     finally:
         store.close()
 

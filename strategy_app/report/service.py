@@ -3,7 +3,8 @@
 A saved project's report holds every section the project has content for: its diagnosis and
 slices (:mod:`strategy_app.diagnose.service`), its split plan (:mod:`strategy_app.splits.service`),
 the ceiling of its tagged errors (:mod:`strategy_app.errors.service`) and its newest finished
-search (:mod:`strategy_app.search.service`). The page and ``report --project`` call
+search (:mod:`strategy_app.search.service`) and its version's learning and target-data curves
+(:mod:`strategy_app.curve.saved`). The page and ``report --project`` call
 :func:`project_inputs`; ``report`` with files builds the same
 :class:`~diagnostics.report.ReportInputs` from them.
 """
@@ -18,6 +19,8 @@ from diagnostics.tags import read_tags_csv, table_ceiling
 from diagnostics.validation import InputError
 from diagnostics.waterfall import Diagnosis
 from strategy_app.auth import User, require
+from strategy_app.curve.saved import readable_curve
+from strategy_app.curve.service import TARGET
 from strategy_app.diagnose.service import DiagnosisResult, compare_versions, compute, error_slices
 from strategy_app.errors import service as errors
 from strategy_app.errors import similar
@@ -52,6 +55,8 @@ def project_inputs(
         if inputs.ceiling is not None:
             inputs.ceiling = similar.version_spread(store, version, inputs.ceiling)
         inputs.comparison = previous_comparison(store, version)
+        inputs.learning_curve = readable_curve(store, version)
+        inputs.target_curve = readable_curve(store, version, TARGET)
     inputs.search = search.search_summary(store, project.id)
     return inputs
 

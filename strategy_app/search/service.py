@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from diagnostics.fastcompare import compare_files
-from diagnostics.lr_finder import LRFinderResult, find_lr
+from diagnostics.lr_finder import LRFinderResult, find_lr, lr_hook, objective_lr_test
 from diagnostics.search import study as studies
 from diagnostics.search.cnn import CNN, CNN_SPACE
 from diagnostics.search.datasets import load_dataset
@@ -433,9 +433,20 @@ def search_status(run: SearchRun) -> dict:
     }
 
 
-def trial_rows(run: SearchRun) -> list[dict]:
-    """Every trial of the run's rounds in the order started: round, state, value, parameters."""
-    return studies.trial_rows(_studies(run))
+def trial_points(rows: list[dict]) -> list[dict]:
+    """The trials of :func:`scored_trials` as the history and parameter charts read them: one
+    flat row each (``number`` is the order run, ``trial`` its number in its round)."""
+    return [
+        {
+            "round": r["round"],
+            "trial": r["number"],
+            "number": order,
+            "state": r["state"],
+            "value": r["value"],
+            **r["params"],
+        }
+        for order, r in enumerate(rows)
+    ]
 
 
 def round_spaces(run: SearchRun) -> list[dict]:
@@ -574,11 +585,16 @@ def configured_objective(name: str) -> ConfiguredObjective:
 
 
 def scored_trials(run: SearchRun) -> list[dict]:
-    """The run's trials with their waterfall (levels, gaps), error and kept predictions."""
+    """Every trial of the run's rounds, in the order run, as ``search --json`` gives it (its
+    parameters, value, waterfall levels and gaps, error, kept predictions) plus its ``round``:
+    the built-in MLP's trials and every other objective's alike."""
     rows = []
-    for study in _studies(run):
+    for number, study in enumerate(_studies(run), start=1):
         space = studies.space_of(study)
-        rows += [trial_row(t, space, study.study_name) for t in studies.own_trials(study)]
+        rows += [
+            {**trial_row(t, space, study.study_name), "round": number}
+            for t in studies.own_trials(study)
+        ]
     return rows
 
 
@@ -789,11 +805,51 @@ def lr_find(dataset: str, params: dict, seed: int = 0) -> LRFinderResult:
     return find_lr(data, config, device="cpu")
 
 
-def run_lr_finder(store: Store, project_id: int, dataset: str, params: dict, user: User) -> dict:
+def parse_params(text: str, field: str) -> dict:
+    """A model's parameters written as a JSON object (``field`` names where: a flag or the
+    page's box), or one line saying why not."""
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f'{field}: not JSON ({exc.msg}); write e.g. {{"lr": 0.01}}') from exc
+    if not isinstance(params, dict):
+        raise InputError(f"{field}: give a JSON object of parameter names and values")
+    return params
+
+
+def lr_test_refusal(model: str) -> str | None:
+    """Why the LR range test cannot run on a configured model (or the built-in CNN): it has no
+    ``lr_range`` hook, or it cannot be loaded (one line); None when it can."""
+    try:
+        lr_hook(configured_objective(model).objective)
+    except InputError as exc:
+        return str(exc)
+    return None
+
+
+def run_lr_finder(
+    store: Store,
+    project_id: int,
+    dataset: str,
+    params: dict,
+    user: User,
+    model: str | None = None,
+) -> dict:
     """Run the LR range test (``project``: on the project's dataset) and save its result with
-    the project (an editor may)."""
+    the project (an editor may). ``model`` names a configured model (or the built-in CNN)
+    whose ``lr_range`` hook gives the model and data, with ``params`` its parameters; None:
+    the built-in MLP that ``params`` describe. The result names its ``objective``."""
     require(user, "run searches")
-    found = lr_find(resolve_dataset(store, project_id, dataset), params).to_dict()
+    spec = resolve_dataset(store, project_id, dataset)
+    if model is None:
+        found = {**lr_find(spec, params).to_dict(), "objective": None}
+    else:
+        import torch
+
+        torch.set_num_threads(1)
+        objective = configured_objective(model).objective
+        result = objective_lr_test(objective, params, dataset=spec, device="cpu")
+        found = {**result.to_dict(), "objective": model}
     store.search_state.save_lr_finder(project_id, found)
     return found
 

@@ -57,7 +57,6 @@ TIERS = {
 TIER_BY_LABEL = {label: tier for tier, label in TIERS.items()}
 LIVE = ("running", "stopping")
 TRIAL_COLUMNS = {
-    "value": st.column_config.NumberColumn("dev error", format="percent"),
     "epochs_run": st.column_config.NumberColumn("epochs run"),
     "duration_s": st.column_config.NumberColumn("seconds", format="%.1f"),
     "lr": st.column_config.NumberColumn("learning rate", format="%.2e"),
@@ -452,23 +451,43 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
             "retrained winner only, evaluated on test once)."
         )
         st.dataframe(pd.DataFrame([best["params"]]), hide_index=True, column_config=TRIAL_COLUMNS)
-    rows = search_jobs.trial_rows(run)
+    rows = search_jobs.scored_trials(run)
     if not rows:
         st.caption("Waiting for the first trial…")
         return
-    st.dataframe(
-        pd.DataFrame(rows).drop(columns="number"),
-        hide_index=True,
-        height=240,
-        column_config=TRIAL_COLUMNS,
-    )
-    finished = [r for r in rows if r["value"] is not None]
-    if finished:
-        st.altair_chart(search_history_chart({"trials": finished}))
-        st.altair_chart(search_params_chart(finished, search_jobs.round_spaces(run)))
+    trials_table(rows)
+    points = search_jobs.trial_points(rows)
+    if any(p["value"] is not None for p in points):
+        st.altair_chart(search_history_chart({"trials": points, "direction": "minimize"}))
+        st.altair_chart(search_params_chart(points, search_jobs.round_spaces(run)))
     importances = search_jobs.run_importances(run)
     if importances:
         st.altair_chart(importance_chart(importances))
+
+
+def trials_table(rows: list[dict]) -> None:
+    """Every trial of a run, whatever its objective: its waterfall (levels and gaps, as
+    Diagnose names them) first, then its parameters, epochs, seconds and error (one line)."""
+    rounds = len({r["round"] for r in rows}) > 1
+    table = pd.DataFrame(
+        [
+            {
+                **({"round": r["round"]} if rounds else {}),
+                "trial": r["number"],
+                "state": r["state"],
+                **{label: (r["levels"] or {}).get(name) for name, label in LEVEL_COLUMNS.items()},
+                **{label: (r["gaps"] or {}).get(name) for name, label in GAP_LABELS.items()},
+                **r["params"],
+                "epochs_run": r["epochs_run"],
+                "duration_s": r["duration_s"],
+                "error": r["error"],
+            }
+            for r in rows
+        ]
+    )
+    percent = st.column_config.NumberColumn(format="percent")
+    waterfall = {label: percent for label in [*LEVEL_COLUMNS.values(), *GAP_LABELS.values()]}
+    st.dataframe(table, hide_index=True, height=240, column_config={**TRIAL_COLUMNS, **waterfall})
 
 
 def _scored_trials(store: Store, project_id: int, run: SearchRun, result: dict | None) -> None:
@@ -499,26 +518,7 @@ def _scored_trials(store: Store, project_id: int, run: SearchRun, result: dict |
     if not rows:
         st.caption("Waiting for the first trial…")
         return
-    table = pd.DataFrame(
-        [
-            {
-                "trial": r["number"],
-                "state": r["state"],
-                **r["params"],
-                **{label: (r["levels"] or {}).get(name) for name, label in LEVEL_COLUMNS.items()},
-                **{GAP_LABELS[name]: value for name, value in (r["gaps"] or {}).items()},
-                "error": r["error"],
-            }
-            for r in rows
-        ]
-    )
-    percent = st.column_config.NumberColumn(format="percent")
-    st.dataframe(
-        table,
-        hide_index=True,
-        height=240,
-        column_config={label: percent for label in [*LEVEL_COLUMNS.values(), *GAP_LABELS.values()]},
-    )
+    trials_table(rows)
     if result and result.get("pareto"):
         targets = result["goal"]["targets"]
         st.altair_chart(pareto_chart(rows, targets, result["pareto"]), width="stretch")
@@ -668,20 +668,50 @@ def _panda_body(store: Store, run_id: int, was_live: bool) -> None:
 
 
 def lr_finder_panel(store: Store, project_id: int) -> None:
-    """Run the range test inline (its result saved with the project); show the curve; push the
+    """Run the range test inline (its result saved with the project) on the built-in MLP or a
+    model whose code has the ``lr_range`` hook; show the curve; for the MLP, push the
     suggestion into the space or the panda run."""
+    k = f"lrf_{project_id}"
+    try:
+        models = [BUILTIN_MODEL, *search_jobs.model_objectives()]
+    except InputError as exc:
+        st.error(escape_markdown(exc), icon=":material/error:")
+        models = [BUILTIN_MODEL]
     columns = st.columns(3)
+    model = columns[0].selectbox(
+        "Model", models, format_func=lambda name: MODEL_NAMES.get(name, name), key=f"{k}_model"
+    )
     dataset = columns[2].selectbox(
         "Dataset",
         dataset_choices(store, project_id),
         format_func=dataset_name,
-        key=f"lrf_{project_id}_dataset",
+        key=f"{k}_dataset",
     )
-    params = _model_inputs("lrf", project_id, columns)
-    if st.button("Run the range test", key=f"lrf_{project_id}_run", type="primary"):
+    refusal, params = None, {}
+    if model == BUILTIN_MODEL:
+        params = _model_inputs("lrf", project_id, columns)
+    else:
+        refusal = search_jobs.lr_test_refusal(model)
+        text = columns[1].text_input(
+            "Parameters (JSON)",
+            "{}",
+            key=f"{k}_params",
+            help='The model\'s parameters for the test, e.g. {"channels": 16}; its own '
+            "defaults for those left out.",
+        )
+        try:
+            params = search_jobs.parse_params(text, "Parameters (JSON)")
+        except InputError as exc:
+            refusal = str(exc)
+    if refusal:
+        st.info(escape_markdown(refusal), icon=":material/info:")
+    elif st.button("Run the range test", key=f"{k}_run", type="primary"):
         with st.spinner("LR range test…"):
+            chosen = None if model == BUILTIN_MODEL else model
             try:
-                search_jobs.run_lr_finder(store, project_id, dataset, params, current_user())
+                search_jobs.run_lr_finder(
+                    store, project_id, dataset, params, current_user(), model=chosen
+                )
             except InputError as exc:
                 st.error(escape_markdown(exc))
     result = store.search_state.load(project_id).lr_finder
@@ -690,23 +720,34 @@ def lr_finder_panel(store: Store, project_id: int) -> None:
         return
     lr = result["suggested_lr"]
     low, high = result["rule_of_thumb"]
-    st.metric(f"Suggested learning rate ({result['method']})", f"{lr:.2e}")
+    tested = result.get("objective")
+    st.metric(
+        f"Suggested learning rate ({result['method']}) for "
+        + escape_markdown(MODEL_NAMES.get(tested or BUILTIN_MODEL, tested)),
+        f"{lr:.2e}",
+    )
     st.altair_chart(lr_finder_chart(result))
     st.caption(
         ", ".join(f"{m} {v:.2e}" for m, v in result["suggestions"].items())
         + f" · rule of thumb {low:.2e} … {high:.2e} · stopped: {result['stopped']}"
     )
     search_low, search_high = min(lr, low) / 3, max(lr, high) * 3
+    if tested:
+        st.caption(
+            f"To search it, set lr's range to {search_low:.1e} … {search_high:.1e} in "
+            f"{escape_markdown(tested)}'s space."
+        )
+        return
     left, right = st.columns(2)
     left.button(
         f"Search LR in {search_low:.1e} … {search_high:.1e}",
-        key=f"lrf_{project_id}_to_space",
+        key=f"{k}_to_space",
         on_click=_lr_into_space,
         args=(store, project_id, search_low, search_high),
     )
     right.button(
         f"Use {lr:.2e} in the panda run",
-        key=f"lrf_{project_id}_to_panda",
+        key=f"{k}_to_panda",
         on_click=st.session_state.__setitem__,
         args=(panda_key(project_id), lr),
     )

@@ -42,6 +42,9 @@ INPUTS_CHANGE = "diagnose inputs"
 SPLIT_CHOICES = "split choices"
 SEARCH_SPACE = "search space"
 SEARCH_STOP = "search stop"
+TRAIN_SIZE = "train size"
+CURVE_SAVE = "learning curve"
+TARGET_SAVE = "target curve"
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,10 @@ class Upload(Base):
 class ModelVersionRow(Base):
     """One version of a project's model: a predictions upload (or typed levels) with the
     diagnosis inputs, a name and where it came from (``origin``: kind upload, search, typed or
-    migrated; a search's run name and trial). ``number`` counts up per project (v1, v2, ...)."""
+    migrated; a search's run name and trial). ``number`` counts up per project (v1, v2, ...);
+    ``train_size`` is how many train rows its model saw, ``learning_curve`` the curve
+    ``learning-curve --project`` measured for it and ``target_curve`` its target-data curve
+    (``learning-curve --target-pool … --project``; all optional)."""
 
     __tablename__ = "model_versions"
     __table_args__ = (UniqueConstraint("project_id", "number"),)
@@ -86,6 +89,9 @@ class ModelVersionRow(Base):
     unit: Mapped[str] = mapped_column(String(32))
     slice_column: Mapped[str | None] = mapped_column(String(255))
     origin: Mapped[dict] = mapped_column(JSON)
+    train_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    learning_curve: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    target_curve: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -22,6 +22,7 @@ from strategy_app.store.schema import ModelVersionRow, Project, Upload, utcnow
 
 SOURCES = ("upload", "typed")
 ORIGINS = ("upload", "search", "typed", "migrated", "location")
+CURVE_COLUMNS = ("learning_curve", "target_curve")
 
 
 @dataclass
@@ -57,7 +58,9 @@ class DiagnoseState:
 
 @dataclass(frozen=True)
 class ModelVersion:
-    """One saved version: its number and name, where it came from, and its inputs."""
+    """One saved version: its number and name, where it came from, and its inputs; how many
+    train rows its model saw (None: not given), its measured learning curve and its
+    target-data curve (None: none)."""
 
     id: int
     project_id: int
@@ -66,6 +69,9 @@ class ModelVersion:
     origin: dict
     created_at: datetime
     state: DiagnoseState
+    train_size: int | None = None
+    learning_curve: dict | None = field(default=None, compare=False, repr=False)
+    target_curve: dict | None = field(default=None, compare=False, repr=False)
 
 
 class VersionRepository:
@@ -142,6 +148,32 @@ class VersionRepository:
 
         write(self._engine, change)
 
+    def set_train_size(self, version_id: int, train_size: int | None) -> None:
+        """Save how many train rows the version's model saw (None: forget it)."""
+        if train_size is not None and (isinstance(train_size, bool) or train_size < 1):
+            raise InputError(f"train size {train_size!r}: give a count of rows, at least 1")
+        self._change(version_id, lambda row: setattr(row, "train_size", train_size))
+
+    def save_curve(
+        self, version_id: int, curve: dict | None, column: str = "learning_curve"
+    ) -> None:
+        """Keep ``curve`` with the version in ``column`` (``learning_curve``: a
+        ``learning-curve --json`` result; ``target_curve``: a ``--target-pool`` one), replacing
+        the one it had (None: remove it)."""
+        if column not in CURVE_COLUMNS:
+            raise ValueError(f"column must be one of {CURVE_COLUMNS}")
+        self._change(version_id, lambda row: setattr(row, column, curve))
+
+    def _change(self, version_id: int, change) -> None:
+        def apply(session) -> None:
+            row = session.get(ModelVersionRow, version_id)
+            if row is None:
+                raise InputError("that version no longer exists; pick another one")
+            change(row)
+            row.updated_at = utcnow()
+
+        write(self._engine, apply)
+
     def delete(self, version_id: int) -> int | None:
         """Delete a version and what belongs only to it (its sample, categories and tags);
         returns the project's current version afterwards (the newest left, or None)."""
@@ -216,7 +248,16 @@ def _version(session, row: ModelVersionRow) -> ModelVersion:
         version_id=row.id,
     )
     return ModelVersion(
-        row.id, row.project_id, row.number, row.name, dict(row.origin or {}), row.created_at, state
+        row.id,
+        row.project_id,
+        row.number,
+        row.name,
+        dict(row.origin or {}),
+        row.created_at,
+        state,
+        row.train_size,
+        row.learning_curve,
+        row.target_curve,
     )
 
 

@@ -79,21 +79,12 @@ def cnn(params, context):
     import torch
     from torch import nn
 
-    torch.manual_seed(context.seed)
+    model, optimizer = _small_cnn(params, context)
     x, y, split = digits()
     images = torch.as_tensor(x).reshape(-1, 1, 8, 8).to(context.device)
     labels = torch.as_tensor(y).to(context.device)
     train = torch.as_tensor(split == "train")
     dev = torch.as_tensor(split == "dev")
-    channels = int(params.get("channels", 8))
-    model = nn.Sequential(
-        nn.Conv2d(1, channels, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(channels * 16, 10),
-    ).to(context.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=params["lr"])
     for epoch in range(1, int(params.get("epochs", 4)) + 1):
         model.train()
         for batch in torch.randperm(int(train.sum())).split(64):
@@ -109,6 +100,71 @@ def cnn(params, context):
         if context.should_prune():
             break
     return frame(y, predicted.cpu().numpy(), split)
+
+
+def _small_cnn(params, context):
+    """The CNN :func:`cnn` trains (seeded) and its Adam."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(context.seed)
+    channels = int(params.get("channels", 8))
+    model = nn.Sequential(
+        nn.Conv2d(1, channels, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(channels * 16, 10),
+    ).to(context.device)
+    return model, torch.optim.Adam(model.parameters(), lr=params.get("lr", 1e-3))
+
+
+def cnn_lr_range(params, context):
+    """:func:`cnn`'s LR range test hook: its model, optimizer, loss and train batches."""
+    import torch
+    from torch import nn
+
+    model, optimizer = _small_cnn(params, context)
+    x, y, split = digits()
+    train = split == "train"
+    images = torch.as_tensor(x[train]).reshape(-1, 1, 8, 8).to(context.device)
+    labels = torch.as_tensor(y[train]).to(context.device)
+    batches = list(zip(images.split(64), labels.split(64), strict=True))
+    return model, optimizer, nn.functional.cross_entropy, batches
+
+
+cnn.lr_range = cnn_lr_range
+
+
+def hooked(params, context):
+    """:func:`logistic`, with an ``lr_range`` hook that returns what ``params["returns"]``
+    names: the wrong things a user's hook may return (or it raises)."""
+    return logistic(params, context)
+
+
+def _wrong_parts(params, context):
+    import torch
+    from torch import nn
+
+    model = nn.Linear(64, 10)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss = nn.functional.cross_entropy
+    batches = [(torch.zeros(8, 64), torch.zeros(8, dtype=torch.long))]
+    kind = params["returns"]
+    if kind == "raise":
+        raise ValueError("no data here")
+    return {
+        "three": (model, optimizer, loss),
+        "model": ("a model", optimizer, loss, batches),
+        "optimizer": (model, "adam", loss, batches),
+        "loss": (model, optimizer, 3, batches),
+        "batches": (model, optimizer, loss, 7),
+        "generator": (model, optimizer, loss, (b for b in batches)),
+        "shape": (model, optimizer, loss, [(torch.zeros(8, 5), torch.zeros(8, dtype=torch.long))]),
+    }[kind]
+
+
+hooked.lr_range = _wrong_parts
 
 
 FAULTS = ("ok", "raise", "shape", "nan", "split", "columns", "ids")
