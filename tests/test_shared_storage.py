@@ -183,7 +183,7 @@ else:
     jobs.send_best_to_diagnose(store, project.id, run, LOCAL_USER)
     print(json.dumps({
         "state": status["state"], "result": status["result"], "log": jobs.log_tail(run, 50),
-        "trials": len(jobs.trial_rows(run)), "trial_y_pred": kept["y_pred"].tolist(),
+        "trials": len(jobs.scored_trials(run)), "trial_y_pred": kept["y_pred"].tolist(),
         "versions": [v.name for v in store.versions.list(project.id)],
     }))
 """
