@@ -57,6 +57,7 @@ from diagnostics.fastscan import (
     _source,
     _split_code,
     _Unsure,
+    log_fallback,
     scan_split_metrics,
 )
 from diagnostics.formats import is_parquet_file
@@ -196,8 +197,8 @@ def compare_files(
     if all(scan.engine == "duckdb" for scan in scans) and len(local) == 2:
         try:
             return _fast((local[0], local[1]), scans, humans, unit, tags, examined)
-        except (duckdb.Error, OSError):
-            pass
+        except (duckdb.Error, OSError) as exc:
+            log_fallback(f"{local[0]} and {local[1]}", exc)
     from diagnostics.ingest import read_predictions  # the exact path (pandas) only when needed
 
     sides = [

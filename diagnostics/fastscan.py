@@ -35,6 +35,7 @@ processes: ``bench/process.py``.
 from __future__ import annotations
 
 import csv
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -46,7 +47,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from diagnostics.formats import FileInput, as_file, file_size, is_parquet, read_head, readable
+from diagnostics.formats import (
+    FileInput,
+    as_file,
+    file_label,
+    file_size,
+    is_parquet,
+    read_head,
+    readable,
+)
 from diagnostics.hf_datasets import is_hf
 from diagnostics.metrics import GroupSums, LevelEstimate, lost_spread
 from diagnostics.rates import METRICS
@@ -94,6 +103,21 @@ PYTHON_SPACES = "".join(f"\\x{{{c:X}}}" for c in range(LAST_SPACE + 1) if chr(c)
 # Text a CSV reader could type as a number, a boolean or a date: after any spaces it starts like
 # a number (01, +1, .5, 1e3, 0x1f, 2024-01-01, 12:30, inf, nan) or it is true or false.
 TYPED_TEXT = f"^[{PYTHON_SPACES}]*([-+]?([.]?[0-9]|inf|nan)|(true|false)[{PYTHON_SPACES}]*$)"
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())  # a developer's logging shows it; the CLI's stderr not
+
+
+def log_fallback(label: str, exc: BaseException) -> None:
+    """Log (a warning) that the fast path failed on ``label`` and the exact reader takes over:
+    the numbers stay right, but a fast path lost for an unexpected error must not go unseen."""
+    first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    logger.warning(
+        "%s: the fast scan failed (%s: %s); the exact reader computes it",
+        label,
+        type(exc).__name__,
+        first,
+    )
 
 
 @dataclass(frozen=True)
@@ -147,8 +171,10 @@ def scan_split_metrics(
         path = as_file(path, "predictions file")
         try:
             return _scan(path, metric, slice_column, display_name or path.name, id_bits)
-        except (_Unsure, duckdb.Error, pa.ArrowException, OSError, UnicodeDecodeError, csv.Error):
-            pass
+        except _Unsure as exc:
+            logger.debug("%s: the exact reader reads it (%s)", file_label(path), exc)
+        except (duckdb.Error, pa.ArrowException, OSError, UnicodeDecodeError, csv.Error) as exc:
+            log_fallback(file_label(path), exc)
     # the exact reader (pandas) loads only when the scan cannot vouch for the file
     from diagnostics.ingest import read_predictions, slice_metrics, split_metrics
 

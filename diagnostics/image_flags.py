@@ -32,7 +32,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps
 
-from diagnostics.images import open_checked, read_image_file, resolve_inside
+from diagnostics.images import image_location, open_checked, read_image_file, resolve_inside
+from diagnostics.remote import is_remote, shown_location
 from diagnostics.validation import InputError
 
 WORKING_SIZE = 128
@@ -193,7 +194,13 @@ def score_image(data: bytes, name: str) -> ImageReport:
 
 
 def list_images(root: str | os.PathLike[str]) -> list[str]:
-    """The PNG/JPEG files under ``root``, as sorted relative POSIX paths."""
+    """The PNG/JPEG files under ``root`` (a local folder, or one in object storage:
+    ``s3://bucket/prefix/``), as sorted relative POSIX paths."""
+    if is_remote(root):
+        from diagnostics.remote_files import remote_files  # pyarrow's filesystems: when used
+
+        names = remote_files(str(root)).folder_files(str(root))
+        return [name for name in names if name.lower().endswith(IMAGE_SUFFIXES)]
     base = Path(root)
     if not base.is_dir():
         raise InputError(f"image folder not found: {root}")
@@ -240,7 +247,8 @@ def flag_images(
     flagged_paths = set(paths)
     training = [p for p in training if p not in flagged_paths]
     if not paths:
-        raise InputError(f"no PNG or JPEG images under {root}")
+        shown = shown_location(str(root)) if is_remote(root) else root
+        raise InputError(f"no PNG or JPEG images under {shown}")
     unreadable: dict[str, str] = {}
 
     def scored(selected: list[str]) -> tuple[list[ImageReport], list[str]]:
@@ -296,7 +304,11 @@ def flag_image_folder(
     """Flag every image of a folder; those under ``training_prefix`` count as training images."""
     paths = list_images(folder)
     if training_prefix:
-        resolve_inside(folder, training_prefix)  # refuses a prefix leading outside the folder
+        # refuses a prefix leading outside the folder
+        if is_remote(folder):
+            image_location(str(folder), training_prefix)
+        else:
+            resolve_inside(folder, training_prefix)
         prefix = training_prefix.strip("/") + "/"
         training = [p for p in paths if p.startswith(prefix)]
         paths = [p for p in paths if not p.startswith(prefix)]

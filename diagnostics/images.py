@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from diagnostics.remote import is_remote, open_remote
 from diagnostics.validation import InputError
 
 SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
@@ -102,12 +103,18 @@ def data_url(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def resolve_inside(root: str | os.PathLike[str], relative: str) -> Path:
-    """``root/relative`` for a path from a predictions file, refusing anything outside ``root``."""
+def _checked_name(relative: str) -> str:
+    """A path from a predictions file, stripped; refused when absolute or leading upwards."""
     text = str(relative).strip()
     problem = _unsafe_name(text)
     if problem:
         raise InputError(f"input path '{text}': {problem}; give paths relative to the project")
+    return text
+
+
+def resolve_inside(root: str | os.PathLike[str], relative: str) -> Path:
+    """``root/relative`` for a path from a predictions file, refusing anything outside ``root``."""
+    text = _checked_name(relative)
     base = Path(root).resolve()
     path = (base / text).resolve()
     if not path.is_relative_to(base):
@@ -118,7 +125,11 @@ def resolve_inside(root: str | os.PathLike[str], relative: str) -> Path:
 def read_image_file(
     root: str | os.PathLike[str], relative: str, *, max_bytes: int = 50 << 20
 ) -> bytes:
-    """The checked bytes of a PNG/JPEG file named by a predictions file's ``input`` column."""
+    """The checked bytes of a PNG/JPEG file named by a predictions file's ``input`` column,
+    under a local folder or a folder in object storage (``s3://bucket/prefix/``: one read of
+    the whole object, in place)."""
+    if is_remote(root):
+        return _read_remote_image(str(root), relative, max_bytes)
     path = resolve_inside(root, relative)
     if not path.is_file():
         raise InputError(f"image '{relative}' not found under {root}")
@@ -127,6 +138,25 @@ def read_image_file(
     data = path.read_bytes()
     open_checked(data, relative)
     return data
+
+
+def image_location(root: str, relative: str) -> str:
+    """Where the image ``relative`` is under the remote folder ``root`` (names refused as
+    :func:`resolve_inside` refuses them: nothing outside the folder)."""
+    return root.rstrip("/") + "/" + _checked_name(relative).replace("\\", "/")
+
+
+def _read_remote_image(root: str, relative: str, max_bytes: int) -> bytes:
+    from diagnostics.remote_files import remote_files  # pyarrow's filesystems: when used
+
+    location = image_location(root, relative)
+    file = open_remote(location, remote_files(location), "image")
+    if file.size > max_bytes:
+        raise InputError(f"image '{relative}' is larger than {max_bytes >> 20} MiB")
+    with file.open("rb") as handle:
+        data = handle.read()
+    open_checked(data, relative)
+    return bytes(data)
 
 
 def _unsafe_name(name: str) -> str | None:

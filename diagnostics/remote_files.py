@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.fs as pafs
 from fsspec.implementations.arrow import ArrowFSWrapper
-from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+from fsspec.spec import AbstractFileSystem
 
 from diagnostics.remote import (
     AZURE_CREDENTIALS,
@@ -32,7 +33,6 @@ from diagnostics.remote import (
 from diagnostics.validation import InputError
 
 HTTP_TIMEOUT = 60.0
-HTTP_BLOCK = 1 << 20  # fsspec's block size for HTTP files (reads are not cached: one request each)
 ALIAS_HOST = "desk-location"
 
 
@@ -40,19 +40,43 @@ class _Counted:
     """The bytes read through one filesystem, for the range-read checks and the benchmark."""
 
     bytes_read: int = 0
+    _counting = threading.Lock()  # DuckDB reads from several threads: no count may be lost
 
     def count(self, size: int) -> None:
         """Add ``size`` bytes read."""
-        self.bytes_read += size
+        with self._counting:
+            self.bytes_read += size
 
 
 class CountedFile(io.RawIOBase):
-    """A file read through a :class:`RemoteFiles`: reads counted, errors turned into one line."""
+    """A file read through a :class:`RemoteFiles`: reads counted, errors turned into one line.
 
-    def __init__(self, raw: Any, files: RemoteFiles, location: str, counted: bool = True) -> None:
+    Every read is positional (``read_range(start, end)``: pyarrow's thread-safe ``read_at`` or
+    one HTTP range request), so no read moves another. DuckDB's threads share one open file and
+    ask for a range as two calls, ``seek`` then ``read``, with other threads running between
+    them: so a seek is remembered for the thread that made it and that thread's next read starts
+    there, whatever other threads did meanwhile. A read with no seek of its own before it (a
+    reader going on, as pyarrow's CSV reader does from its own threads) starts where the file's
+    last read or seek left it.
+    """
+
+    def __init__(
+        self,
+        read_range: Callable[[int, int], bytes],
+        size: int,
+        files: RemoteFiles,
+        location: str,
+        counted: bool = True,
+        close: Callable[[], object] | None = None,
+    ) -> None:
         super().__init__()
-        self._raw, self._files, self._location = raw, files, location
-        self._counted = counted  # False when the raw file counts its own transfers
+        self._read_range, self.size = read_range, size
+        self._files, self._location = files, location
+        self._counted = counted  # False when ``read_range`` counts its own transfers
+        self._close = close
+        self._position = 0  # where a read with no seek of its own starts
+        self._sought = threading.local()  # a thread's last seek, until its read
+        self._moving = threading.Lock()
 
     def readable(self) -> bool:
         """Always: these files are opened for reading."""
@@ -63,20 +87,35 @@ class CountedFile(io.RawIOBase):
         return True
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        """Move to ``offset`` (no request is made)."""
-        return int(self._raw.seek(offset, whence))
+        """Move to ``offset`` (no request is made); this thread's next read starts there."""
+        with self._moving:
+            base = {io.SEEK_SET: 0, io.SEEK_CUR: self._here(), io.SEEK_END: self.size}[whence]
+            self._position = self._sought.at = max(base + offset, 0)
+            return self._position
 
     def tell(self) -> int:
-        """The position in the file."""
-        return int(self._raw.tell())
+        """Where this thread's next read starts."""
+        with self._moving:
+            return self._here()
+
+    def _here(self) -> int:
+        at = getattr(self._sought, "at", None)
+        return self._position if at is None else int(at)
 
     def read(self, size: int | None = -1) -> bytes:
-        """Up to ``size`` bytes from the position (one range request, or a few)."""
+        """Up to ``size`` bytes (all to the end when negative) from where this thread's next read
+        starts: one range request, or a few."""
+        with self._moving:
+            start = self._here()
+            end = self.size if size is None or size < 0 else min(start + size, self.size)
+            self._sought.at = None
+            self._position = max(end, start)  # a reader going on starts after this read
+        if end <= start:
+            return b""
         try:
-            data = self._raw.read(None if size is None or size < 0 else size)
+            data = bytes(self._read_range(start, end))
         except (OSError, pa.ArrowException) as exc:
             raise remote_error(self._location, exc) from None
-        data = bytes(data)
         if self._counted:
             self._files.count(len(data))
         return data
@@ -89,13 +128,9 @@ class CountedFile(io.RawIOBase):
 
     def close(self) -> None:
         """Close the underlying file."""
-        self._raw.close()
+        if self._close is not None:
+            self._close()
         super().close()
-
-    @property
-    def size(self) -> int:
-        """The file's size in bytes."""
-        return int(self._files.size(self._location))
 
 
 class RemoteFiles(_Counted, AbstractFileSystem):  # type: ignore[misc]
@@ -110,6 +145,14 @@ class RemoteFiles(_Counted, AbstractFileSystem):  # type: ignore[misc]
     def size(self, path: str) -> int:
         """The size in bytes of the file at ``path``."""
         return int(self.info(path)["size"])
+
+    def folder_files(self, location: str) -> list[str]:
+        """The files under the folder ``location``, as sorted relative POSIX paths (a folder of
+        object storage: every object under its prefix)."""
+        raise InputError(
+            f"{shown_location(location)}: an {url_scheme(location)}:// location cannot be listed "
+            "as a folder; give a folder in object storage (s3://, gs://, az://) or a zip archive"
+        )
 
 
 class ArrowFiles(RemoteFiles, ArrowFSWrapper):  # type: ignore[misc]
@@ -129,11 +172,29 @@ class ArrowFiles(RemoteFiles, ArrowFSWrapper):  # type: ignore[misc]
         text = str(path)
         return text.split("://", 1)[1] if "://" in text else text
 
+    def folder_files(self, location: str) -> list[str]:
+        """The objects under the prefix ``location`` names, relative to it (sorted)."""
+        base = self._strip_protocol(location).rstrip("/")
+        selector = pafs.FileSelector(base, recursive=True, allow_not_found=True)
+        try:
+            infos = self.fs.get_file_info(selector)
+        except (OSError, pa.ArrowException) as exc:
+            raise remote_error(location, exc) from None
+        return sorted(
+            info.path[len(base) + 1 :] for info in infos if info.type == pafs.FileType.File
+        )
+
     def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> CountedFile:
         if mode != "rb":
             raise InputError(f"{path}: remote locations are read, not written, here")
         raw = self.fs.open_input_file(self._strip_protocol(path))
-        return CountedFile(raw, self, f"{self._scheme}://{self._strip_protocol(path)}")
+        return CountedFile(
+            lambda start, end: raw.read_at(end - start, start),
+            raw.size(),
+            self,
+            f"{self._scheme}://{self._strip_protocol(path)}",
+            close=raw.close,
+        )
 
 
 class AzureFiles(ArrowFiles):
@@ -147,19 +208,6 @@ class AzureFiles(ArrowFiles):
     def _strip_protocol(cls, path: Any) -> str:
         container, slash, rest = super()._strip_protocol(path).partition("/")
         return container.partition("@")[0] + slash + rest
-
-
-class HttpFile(AbstractBufferedFile):  # type: ignore[misc]
-    """A file behind an HTTP(S) URL, read by range requests."""
-
-    def _fetch_range(self, start: int, end: int) -> bytes:
-        files: HttpFiles = self.fs
-        response = files.request("GET", self.path, {"Range": f"bytes={start}-{end - 1}"})
-        if response.status_code not in (200, 206):
-            raise OSError(f"HTTP status {response.status_code}")
-        data = response.content if response.status_code == 206 else response.content[start:end]
-        files.count(len(data))
-        return bytes(data)
 
 
 class HttpFiles(RemoteFiles):
@@ -187,6 +235,15 @@ class HttpFiles(RemoteFiles):
         except httpx.HTTPError as exc:
             raise OSError(f"network error ({type(exc).__name__})") from None
 
+    def read_range(self, url: str, start: int, end: int) -> bytes:
+        """Bytes ``start`` to ``end`` (exclusive) of the file at ``url``: one range request."""
+        response = self.request("GET", url, {"Range": f"bytes={start}-{end - 1}"})
+        if response.status_code not in (200, 206):
+            raise OSError(f"HTTP status {response.status_code}")
+        data = response.content if response.status_code == 206 else response.content[start:end]
+        self.count(len(data))
+        return bytes(data)
+
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
         """The URL's size, from a HEAD request (404 is a missing file)."""
         path = self.aliases.get(path, path)
@@ -206,9 +263,14 @@ class HttpFiles(RemoteFiles):
         return parsedate_to_datetime(stamp) if stamp else datetime.fromtimestamp(0, UTC)
 
     def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> CountedFile:
-        path = self.aliases.get(path, path)
-        raw = HttpFile(self, path, mode="rb", block_size=HTTP_BLOCK, cache_type="none")
-        return CountedFile(raw, self, path, counted=False)
+        url = self.aliases.get(path, path)
+        return CountedFile(
+            lambda start, end: self.read_range(url, start, end),
+            self.size(url),
+            self,
+            url,
+            counted=False,
+        )
 
     def scan_path(self, location: str) -> str:
         """A name for ``location`` without a query string, as DuckDB takes it (a ``?`` would be

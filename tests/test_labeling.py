@@ -249,14 +249,21 @@ def test_page_panels_annotator_and_confusion_pairs(data_dir, tmp_path, monkeypat
     assert any("1 of 20" in m.value for m in at.markdown)
 
 
-def test_thumbnails_show_in_the_run_that_accepts_an_images_zip(data_dir, predictions_csv):
+def sheet_without_images(predictions_csv) -> AppTest:
+    """Error analysis with a drawn sample of a new project's upload whose inputs are image
+    paths, and no images."""
     pid = open_store().projects.create("images").id
     diagnose = AppTest.from_file(str(PAGES_DIR / "diagnose.py"), default_timeout=60).run()
     diagnose.file_uploader(key=f"upload_{pid}").set_value(
         ("predictions.csv", predictions_csv.read_bytes(), "text/csv")
-    ).run()  # image paths, no images
+    ).run()
     at = AppTest.from_file(str(PAGES_DIR / "error_analysis.py"), default_timeout=60).run()
-    at.button(key="draw_1").click().run()
+    at.button(key=f"draw_{pid}").click().run()
+    return at
+
+
+def test_thumbnails_show_in_the_run_that_accepts_an_images_zip(data_dir, predictions_csv):
+    at = sheet_without_images(predictions_csv)
     view = at.session_state["label_view_1"]
     assert view.images and view.images_root is None
     assert view.frame["input"].isna().all()

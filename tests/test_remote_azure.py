@@ -15,9 +15,6 @@ import secrets
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv
-import pyarrow.parquet as pq
 import pytest
 
 from diagnostics import api
@@ -27,7 +24,13 @@ from diagnostics.search.datasets import load_dataset
 from diagnostics.validation import InputError
 from tests.azure import ACCOUNT, CONTAINER, Azurite, start_azurite
 from tests.conftest import write_predictions
-from tests.test_remote import read_by_ranges, reads_as_local, refused, wide_parquet
+from tests.test_remote import (
+    predictions_pair,
+    read_by_ranges,
+    reads_as_local,
+    refused,
+    wide_parquet,
+)
 
 
 @pytest.fixture(scope="session")
@@ -50,10 +53,7 @@ def secrets_of(server: Azurite) -> tuple[str, ...]:
 
 
 def test_cli_and_api_diagnose_a_blob_as_the_local_file(azure, tmp_path, capsys):
-    local = write_predictions(tmp_path / "predictions.csv")
-    parquet = tmp_path / "preds.parquet"
-    pq.write_table(pa.csv.read_csv(local), parquet)
-    for path in (parquet, local):
+    for path in predictions_pair(tmp_path):
         reads_as_local(azure.put(f"runs/{path.name}", path), path, capsys)
 
 
@@ -76,9 +76,9 @@ def test_the_account_variables_and_a_location_naming_its_account(azure, monkeypa
     assert shown_location(named) == f"az://{CONTAINER}@{ACCOUNT}/named/predictions.csv"
 
 
-def test_a_large_parquet_blob_is_read_by_ranges(azure, tmp_path):
+def test_a_large_parquet_blob_is_read_by_ranges(azure, tmp_path, caplog):
     path = wide_parquet(tmp_path / "wide.parquet", 200_000)
-    read_by_ranges(azure.put("wide.parquet", path), path)
+    read_by_ranges(azure.put("wide.parquet", path), path, caplog)
 
 
 def test_a_parquet_blob_is_a_search_dataset(azure, tmp_path):

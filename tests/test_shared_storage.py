@@ -125,25 +125,136 @@ else:
 """
 
 
+def app_process(script: str, folder: Path, *argv: str, objectives: Path | None = None) -> dict:
+    """Run ``script`` as an app server with its own data folder ``folder`` (the database and
+    the bucket from this process's variables); the JSON object it printed last."""
+    environment = {**os.environ, "STRATEGY_DATA_DIR": str(folder)}
+    if objectives is not None:
+        environment["STRATEGY_OBJECTIVES"] = str(objectives)
+    done = subprocess.run(
+        [sys.executable, "-c", script, *argv],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.slow  # two interpreters with the app's imports
 def test_two_app_processes_share_one_database_and_one_bucket(team, tmp_path):
     source = write_predictions(tmp_path / "predictions.csv")
 
-    def server(name: str, *argv: str) -> dict:
-        environment = {**os.environ, "STRATEGY_DATA_DIR": str(tmp_path / name)}
-        done = subprocess.run(
-            [sys.executable, "-c", SERVER, *argv],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=True,
-        )
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-    server("server-a", "upload", str(source))
-    seen = server("server-b", "read")
+    app_process(SERVER, tmp_path / "server-a", "upload", str(source))
+    seen = app_process(SERVER, tmp_path / "server-b", "read")
     assert seen["version"] == "v1 · predictions.csv"
     assert seen["levels"]["dev"] is not None
     assert len(list((tmp_path / "server-b" / "uploads").iterdir())) == 1
+
+
+SEARCH_SERVER = """
+import json, sys, time
+import pandas as pd
+from strategy_app.auth import LOCAL_USER
+from strategy_app.search import service as jobs
+from strategy_app.store import open_store
+store = open_store()
+if sys.argv[1] == "search":
+    pid = store.projects.create("team").id
+    jobs.accept_upload(store, pid, "v1.csv", open(sys.argv[2], "rb").read(), LOCAL_USER)
+    request = jobs.CaviarRequest(
+        dataset="digits", sampler="random", pruner="none", trials=3, epochs=1, rounds=None,
+        workers=1, space=jobs.configured_objective("linear").space, objective="linear",
+    )
+    run = jobs.start_search(store, pid, request, "shared", user=LOCAL_USER)
+    deadline = time.monotonic() + 200
+    while jobs.is_running(run) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    print(json.dumps({"result": jobs.read_result(run), "out_dir": run.out_dir}))
+else:
+    project = store.projects.list()[0]
+    [run] = store.search_runs.list(project.id)
+    trial = int(sys.argv[2])
+    status = jobs.search_status(run)
+    name = jobs.trial_to_version(store, project.id, run, trial, LOCAL_USER)
+    kept = pd.read_csv(store.uploads.path(store.versions.current(project.id).state.upload_sha256))
+    jobs.send_best_to_diagnose(store, project.id, run, LOCAL_USER)
+    print(json.dumps({
+        "state": status["state"], "result": status["result"], "log": jobs.log_tail(run, 50),
+        "trials": len(jobs.scored_trials(run)), "trial_y_pred": kept["y_pred"].tolist(),
+        "versions": [v.name for v in store.versions.list(project.id)],
+    }))
+"""
+
+
+@pytest.mark.slow  # two app processes and a search's
+def test_a_search_run_on_one_server_is_shown_and_kept_on_another(team, s3, tmp_path):
+    import pandas as pd
+
+    from tests.objectives import models
+
+    objectives = tmp_path / "objectives.toml"
+    objectives.write_text(
+        '[objectives.linear]\nobjective = "tests.objectives.models:logistic"\n'
+        '[objectives.linear.space]\nC = {type = "log_uniform", low = 0.01, high = 10.0}\n'
+    )
+    first = models.logistic({"C": 0.0005}, None)
+    first["camera"] = ["phone" if i % 3 else "web" for i in range(len(first))]
+    first.to_csv(tmp_path / "v1.csv", index=False)
+
+    def server(name: str, *argv: str) -> dict:
+        return app_process(SEARCH_SERVER, tmp_path / name, *argv, objectives=objectives)
+
+    started = server("server-a", "search", str(tmp_path / "v1.csv"))
+    result = started["result"]
+    assert result is not None and len(result["trials"]) == 3
+    kept = [t for t in result["trials"] if t["predictions"]]
+    pick = min(kept, key=lambda t: t["number"])["number"]
+    trial_file = next(Path(t["predictions"]) for t in kept if t["number"] == pick)
+    expected = pd.read_parquet(trial_file)["y_pred"].tolist()
+    keys = _keys(s3, f"{team}/search/project-1/shared/")
+    assert "shared/result.json" in keys and "shared/log.txt" in keys
+    shutil.rmtree(tmp_path / "server-a")  # server B cannot see server A's disk
+    seen = server("server-b", "keep", str(pick))
+    assert seen["state"] == "finished" and seen["result"] == result
+    assert seen["trials"] == 3 and "round 1" in seen["log"]
+    assert seen["trial_y_pred"] == expected
+    assert seen["versions"] == [
+        "v3 · search shared best",
+        f"v2 · search shared trial {pick}",
+        "v1 · v1.csv",
+    ]
+    fetched = tmp_path / "server-b" / "search" / "project-1" / "shared"
+    assert (fetched / "result.json").is_file() and (fetched / "log.txt").is_file()
+
+
+def test_a_run_folder_written_again_is_fetched_again(team, tmp_path, monkeypatch, capsys):
+    import time
+
+    from strategy_app.search.shared import run_file, run_folder_name, share_run_folder
+    from strategy_app.store.search_runs import SearchRun
+
+    folder = tmp_path / "server-a"
+    out_dir = folder / run_folder_name(1, "run")
+    (out_dir / "trials").mkdir(parents=True)
+    (out_dir / "trials" / "predictions.csv").write_text("id,y_pred\n1,2\n")
+    assert share_run_folder(out_dir, folder, {"round": 1})
+    monkeypatch.setenv("STRATEGY_DATA_DIR", str(tmp_path / "server-b"))
+    run = SearchRun(1, 1, "caviar", "run", "", {}, str(out_dir), None)
+    shutil.rmtree(folder)
+    copy = run_file(run, out_dir / "trials" / "predictions.csv")
+    assert copy == tmp_path / "server-b" / "search/project-1/run/trials/predictions.csv"
+    assert copy.read_text() == "id,y_pred\n1,2\n"
+    assert json.loads(run_file(run, "result.json").read_text()) == {"round": 1}
+    time.sleep(1.1)  # object storage keeps times to the second
+    out_dir.mkdir(parents=True)
+    assert share_run_folder(out_dir, folder, {"round": 2})  # resumed and finished again
+    assert json.loads(run_file(run, "result.json").read_text()) == {"round": 2}
+    assert not run_file(run, "missing.txt").exists()
+    monkeypatch.setenv("STRATEGY_STORAGE_URL", f"s3://{LOCKED}/team")
+    assert not share_run_folder(out_dir, folder, {"round": 3})
+    err = capsys.readouterr().err
+    assert "not shared with the team's servers" in err and "access denied" in err
+    assert err.count("\n") == 1

@@ -13,6 +13,7 @@ same model, optimizer and batches.
 from __future__ import annotations
 
 import functools
+import io
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from torch import nn
 from diagnostics.search.objective import TrialContext, TrialFailure
 from diagnostics.search.training import Shuffled
 from diagnostics.splitnames import SPLIT_ALIASES, SPLITS
+from diagnostics.validation import InputError
 
 CNN = "builtin:cnn"
 SIZE = 32
@@ -40,7 +42,7 @@ CNN_SPACE: dict[str, Any] = {
 class ImageData:
     """An image dataset's tensors per split (``x``: n×1×SIZE×SIZE float, ``y``: class index)."""
 
-    def __init__(self, frame: pd.DataFrame, folder: Path) -> None:
+    def __init__(self, frame: pd.DataFrame, folder: Path | str) -> None:
         for column in ("id", "split", "input", LABEL):
             if column not in frame.columns:
                 raise TrialFailure(
@@ -68,14 +70,19 @@ class ImageData:
             raise TrialFailure("the image dataset needs train and dev rows with images")
 
 
-def _image(folder: Path, name: str, row: Any) -> np.ndarray:
+def _image(folder: Path | str, name: str, row: Any) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
-    path = Path(name) if Path(name).is_absolute() else folder / name
+    from diagnostics.images import read_image_file
+
     try:
-        with Image.open(path) as image:
+        if isinstance(folder, str):  # beside a dataset in object storage: read in place
+            source: Path | io.BytesIO = io.BytesIO(read_image_file(folder, name))
+        else:
+            source = Path(name) if Path(name).is_absolute() else folder / name
+        with Image.open(source) as image:
             grey = image.convert("L").resize((SIZE, SIZE))
-    except (OSError, UnidentifiedImageError) as exc:
+    except (OSError, UnidentifiedImageError, InputError) as exc:
         raise TrialFailure(
             f"row {row}: the image '{name}' cannot be read ({type(exc).__name__}); put the "
             "images beside the dataset file or extract the images zip there"
@@ -85,8 +92,21 @@ def _image(folder: Path, name: str, row: Any) -> np.ndarray:
 
 @functools.lru_cache(maxsize=2)
 def load_images(spec: str) -> ImageData:
-    """The image dataset a ``csv:PATH``/``parquet:PATH`` spec names (read once per process)."""
+    """The image dataset a ``csv:PATH``/``parquet:PATH`` spec names (read once per process);
+    the dataset and its images may be in object storage (``csv:s3://bucket/images/data.csv``,
+    images beside it, each read in place)."""
+    from diagnostics.remote import is_remote
+
     kind, _, name = spec.partition(":")
+    if kind in ("csv", "parquet") and is_remote(name):
+        from diagnostics.formats import as_file, readable
+
+        try:
+            source = readable(as_file(name, "image dataset"))
+        except InputError as exc:
+            raise TrialFailure(str(exc)) from None
+        frame = pd.read_csv(source, dtype=str) if kind == "csv" else pd.read_parquet(source)
+        return ImageData(frame, name.rsplit("/", 1)[0])
     path = Path(name)
     if kind not in ("csv", "parquet") or not path.is_file():
         raise TrialFailure(f"the built-in CNN needs an image dataset file (csv:PATH), not {spec}")

@@ -25,7 +25,9 @@ def register(subparsers) -> None:
         "error analysis, never tags).",
     )
     parser.add_argument(
-        "images", help="folder or .zip archive of PNG/JPEG images (the archive may be s3://…)"
+        "images",
+        help="folder or .zip archive of PNG/JPEG images (either may be in object storage: "
+        "s3://bucket/folder/)",
     )
     parser.add_argument(
         "--training",
@@ -45,6 +47,10 @@ def run(args) -> tuple[dict, str]:
 
     source: Path | bytes = Path(args.images)
     name = Path(args.images).name
+    if is_remote(args.images) and not args.images.lower().endswith(".zip"):
+        # a folder in object storage: listed, each image read in place
+        flags = flag_image_folder(args.images, training_prefix=args.training)
+        return flags.to_dict(), render_text(flags)
     if is_remote(args.images):  # a zip archive in object storage or behind a URL
         archive = as_file(args.images, "image archive")
         with archive.open("rb") as handle:

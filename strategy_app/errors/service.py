@@ -24,6 +24,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -32,8 +33,10 @@ from diagnostics.ceiling import Agreement, Ceiling, ceiling_table
 from diagnostics.compare import CategoryFix, carry_over, dev_outcomes, tagged_ids, what_fixed
 from diagnostics.embeddings import display_text
 from diagnostics.errors import confusion_pairs, dev_error_summary, example_ids, sample_errors
+from diagnostics.image_flags import list_images
 from diagnostics.images import data_url, extract_images_zip, read_image_file, thumbnail_png
 from diagnostics.ingest import Predictions
+from diagnostics.remote import is_remote, shown_location, url_scheme
 from diagnostics.slices import Predicate, mask_of, predicate_columns, predicates_label
 from diagnostics.tags import TagRow, TagTable, read_tags_csv, table_ceiling, write_tags_csv
 from diagnostics.validation import InputError
@@ -41,6 +44,7 @@ from strategy_app.auth import PermissionDenied, User, require
 from strategy_app.store import ModelVersion, Store, one_transaction
 from strategy_app.store.audit import (
     CATEGORY_CHANGE,
+    IMAGES_LOCATION,
     IMAGES_UPLOAD,
     SAMPLE_DRAW,
     TAG_EDIT,
@@ -265,16 +269,45 @@ def accept_images_zip(store: Store, project_id: int, name: str, data: bytes, use
     return sum(1 for path in folder.rglob("*") if path.is_file())
 
 
+def use_images_location(store: Store, project_id: int, location: str, user: User) -> int:
+    """Use a folder in object storage (``s3://bucket/prefix/``) as the project's images, read in
+    place (listed here, each image read when shown); returns how many images it holds.
+
+    Refused in one line (the project's images unchanged): a location that is not a listable
+    folder, one with credentials or a query in it, none there, or no images under it.
+    ``user`` must be an editor; the choice is audited.
+    """
+    require(user, "upload files")
+    location = location.strip()
+    parts = urlsplit(location)
+    if url_scheme(location) not in ("s3", "gs", "az") or not parts.path.strip("/"):
+        raise InputError(
+            f"{shown_location(location) if is_remote(location) else location}: give the images' "
+            "folder in object storage as s3://BUCKET/FOLDER/ (gs:// and az:// too)"
+        )
+    if parts.password or parts.query:
+        raise InputError(
+            f"{shown_location(location)}: keep credentials out of the location (they come from "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE)"
+        )
+    count = len(list_images(location))
+    if not count:
+        raise InputError(f"no PNG or JPEG images under {shown_location(location)}")
+    store.settings.set(IMAGES_SETTING.format(project_id), location)
+    store.audit.record(user.identity, IMAGES_LOCATION, project_id, location, {"images": count})
+    return count
+
+
 def _images_key(digest: str) -> str:
     return f"images/{digest}.zip"
 
 
 def images_here(store: Store, root: str | None) -> str | None:
-    """The images folder on this server: ``root``, or, when the folder was extracted on another
-    server of the team (shared storage), its archive fetched and extracted into this server's
-    data folder (once)."""
-    if root is None or Path(root).is_dir() or store.uploads.shared is None:
-        return root
+    """The images folder on this server: ``root`` (a folder in object storage too, read in
+    place), or, when the folder was extracted on another server of the team (shared storage),
+    its archive fetched and extracted into this server's data folder (once)."""
+    if root is None or is_remote(root) or Path(root).is_dir() or store.uploads.shared is None:
+        return root  # a folder in object storage is read in place
     folder = store.folder / "images" / Path(root).parent.name / Path(root).name
     if not folder.is_dir():
         with tempfile.TemporaryDirectory() as temporary:

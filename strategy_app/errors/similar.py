@@ -39,9 +39,10 @@ def read_embedded(
     display_name: str | None = None,
 ) -> tuple[Predictions, DevEmbeddings]:
     """A classification predictions file read with its embedding columns, and its dev rows'
-    embeddings (images under ``images``, by default the file's folder)."""
+    embeddings (images under ``images``, a folder or an object storage location, by default
+    the file's folder)."""
     predictions = _read_with_embeddings(Path(path), display_name)
-    root = Path(images) if images is not None else Path(path).parent
+    root = images if images is not None else Path(path).parent  # str: may be s3://…
     return predictions, dev_embeddings(predictions, image_reader=image_reader(root))
 
 
@@ -71,7 +72,7 @@ def train_map_rows(
         predictions = read_predictions(path, metric="error", display_name=name)
         return map_rows(predictions, activations=activations, described=model.described)
     predictions = _read_with_embeddings(path, name)
-    reader = image_reader(Path(images_root) if images_root else path.parent)
+    reader = image_reader(images_root or path.parent)
     return map_rows(predictions, image_reader=reader)
 
 
@@ -110,7 +111,9 @@ def search_model(store: Store, version: ModelVersion) -> SearchModel | None:
     any other version; InputError saying why when the run's model cannot be had (the run is
     gone or unfinished, or the version is a trial other than the best, whose model is not
     kept)."""
+    from diagnostics.search.outputs import MODEL_META_FILE
     from strategy_app.search.service import read_result, run_settings
+    from strategy_app.search.shared import run_file
 
     origin = version.origin or {}
     if origin.get("kind") != "search":
@@ -131,8 +134,10 @@ def search_model(store: Store, version: ModelVersion) -> SearchModel | None:
             f"model (trial {best}) is kept"
         )
     settings = run_settings(store, run)
+    weights = run_file(run, result["model"])  # fetched when another server of the team ran it
+    run_file(run, Path(result["model"]).parent / MODEL_META_FILE)
     return SearchModel(
-        Path(result["model"]).parent,
+        weights.parent,
         settings.dataset or "digits",
         settings.label,
         settings.seed,

@@ -20,7 +20,8 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--images",
         metavar="DIR",
-        help="folder the image paths are relative to (default: the file's)",
+        help="folder the image paths are relative to, local or in object storage "
+        "(s3://bucket/folder/; default: the file's)",
     )
     add_json_flag(parser)
     parser.set_defaults(handler=run)

@@ -231,12 +231,16 @@ def images_upload(store: Store, version: ModelVersion, view: View) -> None:
     pid = version.id
     if not view.images or view.images_root is not None:
         return
-    st.info("The inputs are image paths: upload a zip of those images to see thumbnails.")
+    st.info(
+        "The inputs are image paths: upload a zip of those images, or name their folder in "
+        "object storage, to see thumbnails."
+    )
     uploaded = st.file_uploader(
         "Images (a zip of the PNG/JPEG files the `input` column names)",
         type=["zip"],
         key=f"images_zip_{pid}",
     )
+    images_location(store, version)
     if uploaded is None:
         return
 
@@ -249,6 +253,26 @@ def images_upload(store: Store, version: ModelVersion, view: View) -> None:
     refusal = handle_once(uploaded, "image zips", accept, rerun=True)
     if refusal:
         st.error(refusal)
+
+
+def images_location(store: Store, version: ModelVersion) -> None:
+    """…or the images' folder in object storage, read in place (the path ``input`` names is
+    relative to it)."""
+    pid = version.id
+    with st.form(f"images_location_{pid}", border=False):
+        location = st.text_input(
+            "…or their folder in object storage",
+            placeholder="s3://bucket/images/",
+            key=f"images_location_text_{pid}",
+        )
+        if not st.form_submit_button("Use this folder") or not location.strip():
+            return
+
+    def use() -> None:
+        labeling.use_images_location(store, version.project_id, location, current_user())
+        invalidate(pid)
+
+    _run(use, "Reading the folder's images in place")
 
 
 def category_controls(store: Store, version: ModelVersion, labels: LabelSnapshot) -> None:

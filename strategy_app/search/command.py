@@ -144,11 +144,14 @@ def run(args) -> tuple[dict, str]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress line says it all
     if args.settings:
         from diagnostics.search.settings import read_settings
+        from strategy_app.search.shared import share_run_folder
 
         settings = read_settings(args.settings)
         pick_device(settings.device)
         label = settings.goal.targets[0]
         result = run_search(settings, progress=ProgressLine(label))
+        if settings.out_dir and settings.data_dir:  # a page's run: its team's servers see it
+            share_run_folder(settings.out_dir, settings.data_dir, result)
         return result, render_text(result)
     pick_device(args.device)  # refuse --device cuda without CUDA before any trial starts
     user = objective_settings(args)

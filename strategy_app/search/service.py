@@ -43,6 +43,7 @@ from diagnostics.validation import InputError, redact_url
 from diagnostics.validation import shown as safe_text
 from strategy_app.auth import User, require
 from strategy_app.diagnose.service import accept_upload
+from strategy_app.search.shared import RESULT_FILE, run_file, run_folder_name
 from strategy_app.store import SearchRun, Store, data_dir, database_url, one_transaction
 from strategy_app.store.audit import (
     SEARCH_SPACE,
@@ -54,7 +55,6 @@ from strategy_app.store.audit import (
 from strategy_app.store.projects import DATASET_LABEL, PARQUET_SUFFIXES, PROJECT_DATASET
 
 ROOT = Path(__file__).resolve().parents[2]
-RESULT_FILE = "result.json"
 LOG_FILE = "log.txt"
 SETTINGS_FILE = "settings.json"
 PANDA_FILE = "panda.json"
@@ -106,7 +106,7 @@ def is_running(run: SearchRun) -> bool:
 def log_tail(run: SearchRun, lines: int = 8) -> str:
     """The last lines the run's process wrote to stderr, every URL's password masked (viewers
     read them)."""
-    path = Path(run.out_dir) / LOG_FILE
+    path = run_file(run, LOG_FILE)
     if not path.is_file():
         return ""
     return redact_url("\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
@@ -118,7 +118,7 @@ def _run_name(given: str | None, kind: str) -> str:
 
 
 def _out_dir(store: Store, project_id: int, name: str) -> Path:
-    return (store.folder / "search" / f"project-{project_id}" / name).resolve()
+    return (store.folder / run_folder_name(project_id, name)).resolve()
 
 
 # ---------------------------------------------------------------- MLflow tracking
@@ -400,8 +400,9 @@ def _studies(run: SearchRun) -> list:
 
 
 def read_result(run: SearchRun) -> dict | None:
-    """The finished run's ``search --json`` result, if it is complete."""
-    path = Path(run.out_dir) / RESULT_FILE
+    """The finished run's ``search --json`` result, if it is complete (from the shared
+    storage when another server of the team ran it)."""
+    path = run_file(run, RESULT_FILE)
     try:
         return json.loads(path.read_text()) if path.is_file() else None
     except json.JSONDecodeError:
@@ -600,12 +601,13 @@ def scored_trials(run: SearchRun) -> list[dict]:
 def _trial_file(run: SearchRun, trial: int) -> Path:
     for row in scored_trials(run):
         if row["number"] == trial and row["study"] == _study_names(run)[-1]:
-            if not row["predictions"] or not Path(row["predictions"]).is_file():
+            path = run_file(run, row["predictions"]) if row["predictions"] else None
+            if path is None or not path.is_file():
                 raise InputError(
                     f"trial {trial} of '{run.name}' kept no predictions (only the best few "
                     "trials keep theirs)"
                 )
-            return Path(row["predictions"])
+            return path
     raise InputError(f"run '{run.name}' has no trial {trial}")
 
 
@@ -672,7 +674,7 @@ def send_best_to_diagnose(store: Store, project_id: int, run: SearchRun, user: U
     result = read_result(run)
     if result is None or not result.get("predictions"):
         raise InputError(f"run '{run.name}' has no best model yet; let it finish first")
-    path = Path(result["predictions"])
+    path = run_file(run, result["predictions"])
     if not path.is_file():
         raise InputError(f"the predictions file {path} is missing; run the search again")
     name = f"{run.name}-best-predictions.csv"

@@ -60,6 +60,15 @@ class ObjectStorage:
         except (OSError, pa.ArrowException) as exc:
             raise StoreUnwritable(f"not saved: {self._failed(f'{self.url}/{key}', exc)}") from None
 
+    def put_file(self, key: str, path: Path) -> None:
+        """Write the file at ``path`` under ``key``, streamed (StoreUnwritable on failure)."""
+        try:
+            with path.open("rb") as source, self._files.open_output_stream(self._key(key)) as out:
+                while chunk := source.read(1 << 22):
+                    out.write(chunk)
+        except (OSError, pa.ArrowException) as exc:
+            raise StoreUnwritable(f"not saved: {self._failed(f'{self.url}/{key}', exc)}") from None
+
     def exists(self, key: str) -> bool:
         """True when an object is stored under ``key``."""
         try:
@@ -72,6 +81,28 @@ class ObjectStorage:
         """Copy the object ``key`` to ``target`` (atomically); False when there is none."""
         if not self.exists(key):
             return False
+        self._download(key, target)
+        return True
+
+    def fetch_newer(self, key: str, target: Path) -> bool:
+        """Copy the object ``key`` to ``target`` unless ``target`` is already the object's
+        latest copy (a file that may be written again: its time is the object's); False when
+        there is none."""
+        try:
+            info = self._files.get_file_info(self._key(key))
+        except (OSError, pa.ArrowException) as exc:
+            raise self._failed(f"{self.url}/{key}", exc) from None
+        if info.type != pafs.FileType.File:
+            return False
+        stamp = info.mtime.timestamp() if info.mtime is not None else None
+        if stamp is not None and target.is_file() and abs(target.stat().st_mtime - stamp) < 1e-3:
+            return True
+        self._download(key, target)
+        if stamp is not None:
+            os.utime(target, (stamp, stamp))
+        return True
+
+    def _download(self, key: str, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".fetch-")
         try:
@@ -85,7 +116,6 @@ class ObjectStorage:
         except (OSError, pa.ArrowException) as exc:
             Path(temporary).unlink(missing_ok=True)
             raise self._failed(f"{self.url}/{key}", exc) from None
-        return True
 
     def delete(self, key: str) -> None:
         """Remove the object ``key`` (nothing when there is none)."""
