@@ -129,6 +129,11 @@ _CAUSES = (
         "check {credentials} and ask for read permission on it",
     ),
     (
+        ("OAuth2 access token",),  # Google: no credentials found anywhere
+        "no credentials were found",
+        "set {credentials}",
+    ),
+    (
         ("NO_SUCH_BUCKET", "NoSuchBucket"),
         "the bucket does not exist",
         "check the bucket's name in the location",
@@ -154,6 +159,11 @@ _ADVICE = {  # the variables each scheme's advice names
     "az": {
         "credentials": AZURE_CREDENTIALS,
         "endpoint": "the BlobEndpoint of AZURE_STORAGE_CONNECTION_STRING",
+    },
+    "gs": {
+        "credentials": "GOOGLE_APPLICATION_CREDENTIALS (a service account's key file, or run "
+        "gcloud auth application-default login)",
+        "endpoint": "for an emulator, CLOUD_STORAGE_EMULATOR_ENDPOINT",
     },
 }
 _AWS_ADVICE = {

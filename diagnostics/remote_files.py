@@ -13,7 +13,7 @@ import io
 import os
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +33,7 @@ from diagnostics.remote import (
 from diagnostics.validation import InputError
 
 HTTP_TIMEOUT = 60.0
+GCS_RETRY_LIMIT = timedelta(seconds=15)  # Google's client retries transient errors this long
 ALIAS_HOST = "desk-location"
 
 
@@ -293,6 +294,8 @@ def remote_files(location: str) -> RemoteFiles:
     try:
         if scheme == "az":
             return AzureFiles(pafs.AzureFileSystem(**azure_options(location, os.environ)))
+        if scheme == "gs":  # bounded retries: without credentials or network, a line, no hang
+            return ArrowFiles(scheme, pafs.GcsFileSystem(retry_time_limit=GCS_RETRY_LIMIT))
         filesystem, _ = pafs.FileSystem.from_uri(location)
     except (OSError, pa.ArrowException) as exc:
         raise remote_error(location, exc) from None

@@ -1,6 +1,7 @@
 """``gs://`` locations read in place, on a Google Cloud Storage emulator on 127.0.0.1
 (``tests/gcs.py``): the CLI and the API diagnose a remote file as the local one, a large Parquet
-file by range reads, and a missing object is one line naming it."""
+file by range reads, a missing object is one line naming it, and so is a machine without Google
+credentials (bounded retries, no hang)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,17 @@ def test_a_large_gs_parquet_file_is_read_by_ranges(google, tmp_path, caplog):
 def test_a_missing_gs_object_is_one_line(google, capsys):
     message = refused(capsys, "diagnose", f"gs://{GS_BUCKET}/no/such.parquet")
     assert "predictions file not found: gs://desk-gs/no/such.parquet" in message
+
+
+@pytest.mark.slow  # Google's client retries for GCS_RETRY_LIMIT before it gives up
+def test_no_google_credentials_is_one_line_not_a_hang(monkeypatch, tmp_path, capsys):
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "CLOUD_STORAGE_EMULATOR_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no gcloud application-default credentials
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    message = refused(capsys, "diagnose", "gs://some-bucket/runs/predictions.parquet")
+    assert message == (
+        "error: gs://some-bucket/runs/predictions.parquet could not be read: no credentials were "
+        "found; set GOOGLE_APPLICATION_CREDENTIALS (a service account's key file, or run gcloud "
+        "auth application-default login)"
+    )
