@@ -258,3 +258,18 @@ def test_a_run_folder_written_again_is_fetched_again(team, tmp_path, monkeypatch
     err = capsys.readouterr().err
     assert "not shared with the team's servers" in err and "access denied" in err
     assert err.count("\n") == 1
+
+
+def test_a_run_started_on_another_server_is_not_called_failed(team, tmp_path, monkeypatch):
+    from strategy_app.search import service
+    from strategy_app.store.search_runs import SearchRun
+
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    elsewhere = str(tmp_path / "server-a" / "search" / "project-1" / "running")
+    for kind, status in (("caviar", service.search_status), ("panda", service.panda_status)):
+        settings = {"trials": 4, "rounds": 1, "epochs": 3}
+        run = SearchRun(1, 1, kind, "running", storage, settings, elsewhere, 4242)
+        assert status(run)["state"] == service.ELSEWHERE  # its folder is on server A
+        monkeypatch.delenv("STRATEGY_STORAGE_URL")  # one server: a run without its folder
+        assert status(run)["state"] in ("failed", "stopped")
+        monkeypatch.setenv("STRATEGY_STORAGE_URL", team)

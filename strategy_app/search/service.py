@@ -43,7 +43,7 @@ from diagnostics.validation import InputError, redact_url
 from diagnostics.validation import shown as safe_text
 from strategy_app.auth import User, require
 from strategy_app.diagnose.service import accept_upload
-from strategy_app.search.shared import RESULT_FILE, run_file, run_folder_name
+from strategy_app.search.shared import RESULT_FILE, run_file, run_folder_name, started_elsewhere
 from strategy_app.store import SearchRun, Store, data_dir, database_url, one_transaction
 from strategy_app.store.audit import (
     SEARCH_SPACE,
@@ -59,6 +59,7 @@ LOG_FILE = "log.txt"
 SETTINGS_FILE = "settings.json"
 PANDA_FILE = "panda.json"
 STOP_FILE = "stop"
+ELSEWHERE = "on another server"  # a run whose process this server cannot see (team storage)
 CHILDREN: dict[int, subprocess.Popen] = {}  # processes this app started (polled, so reaped)
 
 
@@ -410,7 +411,8 @@ def read_result(run: SearchRun) -> dict | None:
 
 
 def search_status(run: SearchRun) -> dict:
-    """Where a caviar run stands: state, round, trials done/planned, best so far, result."""
+    """Where a caviar run stands: state (running, stopping, finished, stopped, failed, or
+    :data:`ELSEWHERE`), round, trials done/planned, best so far, result."""
     found = _studies(run)
     running = is_running(run)
     result = None if running else read_result(run)
@@ -420,6 +422,8 @@ def search_status(run: SearchRun) -> dict:
         state = "stopping" if progress["stop"] else "running"
     elif result is not None:
         state = "stopped" if result.get("stopped") else "finished"
+    elif started_elsewhere(run):
+        state = ELSEWHERE
     else:
         state = "stopped" if progress["stop"] else "failed"
     return {
@@ -757,7 +761,8 @@ def stop_panda(store: Store, run: SearchRun, user: User) -> None:
 
 
 def panda_status(run: SearchRun) -> dict:
-    """A panda run's state (running/stopping/stopped/finished/failed) and history."""
+    """A panda run's state (running/stopping/stopped/finished/failed, or :data:`ELSEWHERE`)
+    and history."""
     history = load_history(run.out_dir)
     running = is_running(run)
     stop = (Path(run.out_dir) / STOP_FILE).exists()
@@ -766,6 +771,8 @@ def panda_status(run: SearchRun) -> dict:
         state = "stopping" if stop else "running"
     elif target and len(history["epochs"]) >= target:
         state = "finished"
+    elif started_elsewhere(run):
+        state = ELSEWHERE
     elif stop:
         state = "stopped"
     else:

@@ -29,6 +29,13 @@ def run_folder_name(project_id: int, name: str) -> str:
     return f"search/project-{project_id}/{name}"
 
 
+def started_elsewhere(run: SearchRun) -> bool:
+    """Whether the run was started by another server of the team: its folder is not on this
+    server, so this one cannot see its process (it may run there still, or have ended there
+    without a result)."""
+    return storage_url() is not None and not Path(run.out_dir).is_dir()
+
+
 def share_run_folder(out_dir: str | Path, folder: str | Path, result: dict) -> bool:
     """Copy a finished run's folder ``out_dir`` (inside the data folder ``folder``) and its
     ``result`` to the shared storage, when there is one; True when copied. A failure is one

@@ -56,6 +56,11 @@ TIERS = {
 }
 TIER_BY_LABEL = {label: tier for tier, label in TIERS.items()}
 LIVE = ("running", "stopping")
+ELSEWHERE_NOTE = (
+    "Another server of the team started this run, and this server cannot see its process: it "
+    "may still be running there, or it ended there without a result. Its trials show as they "
+    "reach the shared database; its outputs arrive here when it finishes."
+)
 TRIAL_COLUMNS = {
     "epochs_run": st.column_config.NumberColumn("epochs run"),
     "duration_s": st.column_config.NumberColumn("seconds", format="%.1f"),
@@ -433,6 +438,8 @@ def _caviar_body(store: Store, project_id: int, run_id: int, was_live: bool) -> 
             st.error(escape_markdown(exc))
         else:
             switch_to("diagnose", f"Added {name} as the project's new version.")
+    if status["state"] == search_jobs.ELSEWHERE:
+        st.info(ELSEWHERE_NOTE, icon=":material/dns:")
     if status["state"] == "failed":
         st.error("The search process ended without a result. Its last lines:")
         st.code(search_jobs.log_tail(run) or "(no output)")
@@ -631,6 +638,9 @@ def _panda_body(store: Store, run_id: int, was_live: bool) -> None:
                 search_jobs.stop_panda(store, run, current_user())
             except InputError as exc:
                 st.error(escape_markdown(exc))
+        return
+    if status["state"] == search_jobs.ELSEWHERE:
+        st.info(ELSEWHERE_NOTE, icon=":material/dns:")
         return
     if status["state"] == "failed":
         st.code(search_jobs.log_tail(run) or "(no output)")
