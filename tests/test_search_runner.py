@@ -18,6 +18,7 @@ from diagnostics.ingest import read_predictions, split_metrics
 from diagnostics.search import study as studies
 from diagnostics.search.datasets import load_dataset
 from diagnostics.search.outputs import load_best_model
+from diagnostics.search.result import trial_result
 from diagnostics.search.rounds import join_study, run_search
 from diagnostics.search.settings import SearchSettings
 from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
@@ -143,7 +144,7 @@ def test_coarse_to_fine_narrows_around_the_best(tmp_path):
     own = [t for t in study.get_trials() if "carried_from" not in t.user_attrs]
     first_own = min(own, key=lambda t: t.number)
     assert first_own.user_attrs["promoted_from"] == f"c2f-r1#{best['number']}"
-    assert len(first_own.user_attrs["history"]) == second["epochs"]
+    assert len(trial_result(first_own)["history"]) == second["epochs"]
     (promoted,) = [
         t for t in result["trials"] if t["study"] == "c2f-r2" and t["number"] == first_own.number
     ]
