@@ -11,13 +11,14 @@ from dataclasses import replace
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 import torch
 
 from diagnostics.ingest import read_predictions, split_metrics
 from diagnostics.search import study as studies
 from diagnostics.search.datasets import load_dataset
-from diagnostics.search.outputs import load_best_model
+from diagnostics.search.outputs import load_best_model, predictions_frame
 from diagnostics.search.result import trial_result
 from diagnostics.search.rounds import join_study, run_search
 from diagnostics.search.settings import SearchSettings
@@ -88,6 +89,34 @@ def test_training_is_deterministic_for_a_seed():
     assert first.history == second.history
     for a, b in zip(first.model.parameters(), second.model.parameters(), strict=True):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("labels", ["digits", "words", "words, no train_dev"])
+def test_the_predictions_frame_stacks_every_splits_predictions_with_their_types(labels):
+    data = load_dataset("digits")
+    if labels != "digits":
+        data = replace(data, classes=[f"class {c}" for c in data.classes])
+    if labels == "words, no train_dev":  # an empty split: pandas keeps the words as object
+        data = replace(
+            data,
+            **{
+                k: {**getattr(data, k), "train_dev": getattr(data, k)["train_dev"][:0]}
+                for k in ("x", "y", "ids")
+            },
+        )
+    model = train_model(TrainConfig(epochs=1), data).model
+    frame = predictions_frame(model, data)
+    parts = []
+    for split in ("train", "train_dev", "dev", "test"):
+        pred, score = predict(model, data.x[split])
+        classes = pd.Series(data.classes)
+        part = {"id": data.ids[split], "split": split, "y_true": data.y[split], "y_pred": pred}
+        part["y_true"] = classes.iloc[part["y_true"]].to_numpy()
+        part["y_pred"] = classes.iloc[pred].to_numpy()
+        parts.append(pd.DataFrame({**part, "score": score.round(6)}))
+    pd.testing.assert_frame_equal(frame, pd.concat(parts, ignore_index=True), check_exact=True)
+    words = {"digits": "int64", "words": "str", "words, no train_dev": "object"}[labels]
+    assert [str(frame[c].dtype) for c in ("y_true", "y_pred")] == [words, words]
 
 
 def test_grid_tries_exactly_the_grid(tmp_path):
