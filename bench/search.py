@@ -102,13 +102,18 @@ def overhead(folder: Path, trials: int, epochs: int, repeat: int) -> tuple[float
     times, so the ratio is the runner's own cost (storage, heartbeats, history, the waterfall of
     each trial's predictions, the dataset's load in the worker), not a difference in the models
     trained. The three take turns ``repeat`` times (best of each), so a change in the machine's
-    load falls on all of them; the runner's extra time is also given per trial, since it is a
-    fixed cost per trial (scoring, saving, user attributes), not per epoch. Returns the journal
-    anchor's and our runner's seconds per trial."""
+    load falls on all of them; the runner's extra time is also given per trial (:func:`crossing`
+    splits it into a part per trial and a part per epoch from two trial lengths). Returns the
+    journal anchor's and our runner's seconds per trial."""
     data = load_dataset("digits")
     space = SearchSpace.default()
     settings = SearchSettings(
-        dataset="digits", sampler="random", pruner="none", trials=trials, data_dir=str(folder)
+        dataset="digits",
+        sampler="random",
+        pruner="none",
+        trials=trials,
+        data_dir=str(folder),
+        out_dir=str(folder),  # the trials' scratch folders: never the checkout
     )
     torch.set_num_threads(1)
     same_trials(optuna.create_study(direction="maximize"), 2).optimize(
@@ -208,6 +213,7 @@ def parallel(folder: Path, trials: int, epochs: int) -> None:
             trials=trials,
             workers=workers,
             data_dir=str(folder),
+            out_dir=str(folder),
         )
         spec, name = str(folder / f"parallel{workers}.log"), f"parallel{workers}"
         study = optuna.create_study(
