@@ -1,7 +1,9 @@
 """Search benchmarks (issue 6): ratios against anchors measured in this same process.
 
 1. overhead: our runner (journal storage, heartbeats, per-epoch history) vs a bare
-   ``optuna.create_study().optimize`` with a hand-written torch loop, on the same trials;
+   ``optuna.create_study().optimize`` with a hand-written torch loop, on the same trials, at 8
+   epochs and at ``--long-epochs`` (40), and from the two the runner's extra time split into a
+   part per trial and a part per epoch, with the epochs where the ratio reaches 0.95;
 2. parallel: 2 worker processes vs 1 (one torch thread each, trials of about 1 s);
 3. sample efficiency on make_classification (30,000 × 40, 5 classes): coarse-to-fine vs random
    vs TPE at about equal compute (epochs), over seeds;
@@ -95,17 +97,23 @@ def same_trials(study: optuna.Study, trials: int) -> optuna.Study:
     return study
 
 
-def overhead(folder: Path, trials: int, epochs: int, repeat: int) -> None:
+def overhead(folder: Path, trials: int, epochs: int, repeat: int) -> tuple[float, float]:
     """Our runner against bare Optuna + torch, both training :data:`SAME_TRIAL` ``trials``
     times, so the ratio is the runner's own cost (storage, heartbeats, history, the waterfall of
     each trial's predictions, the dataset's load in the worker), not a difference in the models
     trained. The three take turns ``repeat`` times (best of each), so a change in the machine's
-    load falls on all of them; the runner's extra time is also given per trial, since it is a
-    fixed cost per trial (scoring, saving, user attributes), not per epoch."""
+    load falls on all of them; the runner's extra time is also given per trial (:func:`crossing`
+    splits it into a part per trial and a part per epoch from two trial lengths). Returns the
+    journal anchor's and our runner's seconds per trial."""
     data = load_dataset("digits")
     space = SearchSpace.default()
     settings = SearchSettings(
-        dataset="digits", sampler="random", pruner="none", trials=trials, data_dir=str(folder)
+        dataset="digits",
+        sampler="random",
+        pruner="none",
+        trials=trials,
+        data_dir=str(folder),
+        out_dir=str(folder),  # the trials' scratch folders: never the checkout
     )
     torch.set_num_threads(1)
     same_trials(optuna.create_study(direction="maximize"), 2).optimize(
@@ -119,11 +127,12 @@ def overhead(folder: Path, trials: int, epochs: int, repeat: int) -> None:
         times["bare"].append(time.perf_counter() - start)
         bare_best = study.best_value
         start = time.perf_counter()
-        storage = open_storage(str(folder / f"bare{round_}.log"))
+        storage = open_storage(str(folder / f"bare{epochs}-{round_}.log"))
         study = same_trials(optuna.create_study(direction="maximize", storage=storage), trials)
         study.optimize(bare_objective(data, epochs), n_trials=trials)
         times["journal"].append(time.perf_counter() - start)
-        spec, name = str(folder / f"overhead{round_}.log"), f"overhead{round_}"
+        name = f"overhead{epochs}-{round_}"
+        spec = str(folder / f"{name}.log")
         study = optuna.create_study(  # the runner minimises dev error, as for every objective
             study_name=name, storage=open_storage(spec), direction="minimize"
         )
@@ -146,6 +155,35 @@ def overhead(folder: Path, trials: int, epochs: int, repeat: int) -> None:
         f"file {bare_journal / ours:.2f} (goal ≥ 0.95); the runner's extra time "
         f"{(ours - bare_journal) / trials * 1000:.1f} ms per trial over the journal anchor, on "
         f"trials of {bare_journal / trials * 1000:.0f} ms"
+    )
+    return bare_journal / trials, ours / trials
+
+
+def crossing(short: tuple[int, tuple[float, float]], long: tuple[int, tuple[float, float]]) -> None:
+    """From the overhead at two trial lengths (epochs, (journal anchor, ours) s per trial): the
+    runner's extra time as a fixed part per trial plus a part per epoch, and the epochs at which
+    the throughput ratio against the journal anchor reaches 0.95 (never, when the per-epoch part
+    alone is over 1/0.95 − 1 of the anchor's epoch)."""
+    (e1, (b1, o1)), (e2, (b2, o2)) = short, long
+    per_epoch = ((o2 - b2) - (o1 - b1)) / (e2 - e1)
+    fixed = (o1 - b1) - per_epoch * e1
+    bare_epoch = (b2 - b1) / (e2 - e1)
+    bare_fixed = b1 - bare_epoch * e1
+    # ratio = bare(E) / ours(E) ≥ 0.95  ⇔  E·(0.95·(bare_epoch + per_epoch) − bare_epoch)
+    #                                       ≤ bare_fixed − 0.95·(bare_fixed + fixed)
+    slope = 0.95 * (bare_epoch + per_epoch) - bare_epoch
+    bound = bare_fixed - 0.95 * (bare_fixed + fixed)
+    if slope < 0:
+        reach = f"from about {max(bound / slope, 0):.0f} epochs"
+    elif bound < 0:
+        reach = "never, at any number of epochs"
+    else:
+        reach = "at every length" if slope == 0 else f"up to about {bound / slope:.0f} epochs"
+    print(
+        f"overhead model from {e1} and {e2} epochs: the runner's extra time is "
+        f"{fixed * 1000:.1f} ms per trial + {per_epoch * 1000:.2f} ms per epoch (the journal "
+        f"anchor's epoch: {bare_epoch * 1000:.2f} ms); the ratio vs the journal anchor reaches "
+        f"0.95 {reach}"
     )
 
 
@@ -175,6 +213,7 @@ def parallel(folder: Path, trials: int, epochs: int) -> None:
             trials=trials,
             workers=workers,
             data_dir=str(folder),
+            out_dir=str(folder),
         )
         spec, name = str(folder / f"parallel{workers}.log"), f"parallel{workers}"
         study = optuna.create_study(
@@ -339,6 +378,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
     parser.add_argument("--only", choices=("overhead", "parallel", "efficiency", "lr"))
     parser.add_argument("--repeat", type=int, default=3, help="overhead: rounds in turns")
+    parser.add_argument(
+        "--long-epochs",
+        type=int,
+        default=40,
+        help="overhead: also the same trial at this many epochs (0: skip)",
+    )
     args = parser.parse_args()
     print(f"optuna {optuna.__version__}, torch {torch.__version__}, {os.cpu_count()} cpus")
     quick = args.quick
@@ -347,9 +392,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if args.only in (None, "overhead"):
-            overhead(
-                folder, trials=4 if quick else 12, epochs=2 if quick else 8, repeat=args.repeat
-            )
+            epochs = 2 if quick else 8
+            short = overhead(folder, trials=4 if quick else 12, epochs=epochs, repeat=args.repeat)
+            if args.long_epochs > epochs:
+                long = overhead(
+                    folder, trials=4 if quick else 12, epochs=args.long_epochs, repeat=args.repeat
+                )
+                crossing((epochs, short), (args.long_epochs, long))
         if args.only in (None, "parallel"):
             parallel(folder, trials=4 if quick else 16, epochs=5 if quick else 80)
         if args.only in (None, "efficiency"):

@@ -21,10 +21,11 @@ from diagnostics import run_search
 from diagnostics.api import diagnose
 from diagnostics.search import study as studies
 from diagnostics.search.objective import Goal, TrialContext, TrialFailure, score_predictions
+from diagnostics.search.result import RESULT_ATTR, trial_result
 from diagnostics.search.rounds import join_study
 from diagnostics.search.scored import place_device
 from diagnostics.search.script import CommandObjective
-from diagnostics.search.storage import open_storage
+from diagnostics.search.storage import JOURNAL_NAME, open_storage
 from diagnostics.validation import InputError
 from strategy_app.cli import main
 from tests.objectives import models
@@ -256,6 +257,42 @@ def test_search_cli_objective_json_keeps_its_keys(tmp_path, monkeypatch, capsys)
     assert code == 2 and "need --space" in capsys.readouterr().err
 
 
+def test_a_trials_outcome_is_one_user_attribute_and_old_studies_still_read(tmp_path):
+    result = _search(tmp_path, models.logistic, trials=2, study="new", constraint="variance<=1")
+    storage = open_storage(result["storage"])
+    new = optuna.load_study(study_name="new", storage=storage)
+    for trial in new.get_trials():  # one journal record for the outcome, not one per key
+        assert set(trial.user_attrs) == {"worker", RESULT_ATTR}
+        assert set(trial_result(trial)) == {
+            *("metric", "levels", "gaps", "gap_intervals", "intervals", "counts"),
+            *("history", "predictions", "seconds", "device", "violation"),
+        }
+    # a study written by the earlier layout (each key its own attribute) resumes and reads
+    old = optuna.create_study(study_name="old", storage=storage, direction="minimize")
+    for key, value in new.user_attrs.items():
+        old.set_user_attr(key, value)
+    for trial in new.get_trials():
+        flat = {"worker": trial.user_attrs["worker"], **trial_result(trial)}
+        old.add_trial(
+            optuna.trial.create_trial(
+                params=trial.params,
+                distributions=trial.distributions,
+                value=trial.value,
+                user_attrs=flat,
+                system_attrs=trial.system_attrs,
+            )
+        )
+    resumed = _search(tmp_path, models.logistic, study="old", add_trials=1, trials=1)
+    assert resumed["n_complete"] == 3
+    before = {t["number"]: t for t in result["trials"]}
+    for row in resumed["trials"][:2]:
+        for key in ("value", "levels", "gaps", "gap_intervals", "epochs_run", "feasible"):
+            assert row[key] == before[row["number"]][key]
+    assert resumed["trials"][2]["levels"]["dev"] == resumed["trials"][2]["value"]
+    assert resumed["best"]["value"] == min(t["value"] for t in resumed["trials"])
+    assert studies.top_trials(optuna.load_study(study_name="old", storage=storage), 3)
+
+
 def test_ask_and_tell_score_a_trial_the_desk_did_not_run(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("STRATEGY_DATA_DIR", str(tmp_path))
     space = tmp_path / "space.json"
@@ -273,6 +310,9 @@ def test_ask_and_tell_score_a_trial_the_desk_did_not_run(tmp_path, monkeypatch, 
     assert main([*tell, "--predictions", str(predictions)]) == 0
     told = json.loads(capsys.readouterr().out)
     assert told["levels"] == score_predictions(pd.read_csv(predictions))["levels"]
+    lab = optuna.load_study(study_name="lab", storage=open_storage(str(tmp_path / JOURNAL_NAME)))
+    assert set(lab.trials[0].user_attrs) == {RESULT_ATTR}
+    assert trial_result(lab.trials[0])["levels"] == told["levels"]
     assert main([*tell, "--predictions", str(predictions)]) == 2
     assert "already complete" in capsys.readouterr().err
     assert main(["search", "ask", "--study", "lab", "--json"]) == 0
@@ -376,7 +416,7 @@ def test_a_second_machine_joins_a_postgresql_study_of_a_user_objective(tmp_path,
     joined = join_study(postgres_url, "team", data_dir=tmp_path)
     assert joined["complete"] == 4 and joined["running"] == 0
     done = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.COMPLETE]
-    assert all(t.user_attrs["levels"]["dev"] == t.values[0] for t in done)
+    assert all(trial_result(t)["levels"]["dev"] == t.values[0] for t in done)
     assert studies.minimizes(study)
 
 

@@ -11,13 +11,15 @@ from dataclasses import replace
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 import torch
 
 from diagnostics.ingest import read_predictions, split_metrics
 from diagnostics.search import study as studies
 from diagnostics.search.datasets import load_dataset
-from diagnostics.search.outputs import load_best_model
+from diagnostics.search.outputs import load_best_model, predictions_frame
+from diagnostics.search.result import trial_result
 from diagnostics.search.rounds import join_study, run_search
 from diagnostics.search.settings import SearchSettings
 from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
@@ -89,6 +91,34 @@ def test_training_is_deterministic_for_a_seed():
         assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("labels", ["digits", "words", "words, no train_dev"])
+def test_the_predictions_frame_stacks_every_splits_predictions_with_their_types(labels):
+    data = load_dataset("digits")
+    if labels != "digits":
+        data = replace(data, classes=[f"class {c}" for c in data.classes])
+    if labels == "words, no train_dev":  # an empty split: pandas keeps the words as object
+        data = replace(
+            data,
+            **{
+                k: {**getattr(data, k), "train_dev": getattr(data, k)["train_dev"][:0]}
+                for k in ("x", "y", "ids")
+            },
+        )
+    model = train_model(TrainConfig(epochs=1), data).model
+    frame = predictions_frame(model, data)
+    parts = []
+    for split in ("train", "train_dev", "dev", "test"):
+        pred, score = predict(model, data.x[split])
+        classes = pd.Series(data.classes)
+        part = {"id": data.ids[split], "split": split, "y_true": data.y[split], "y_pred": pred}
+        part["y_true"] = classes.iloc[part["y_true"]].to_numpy()
+        part["y_pred"] = classes.iloc[pred].to_numpy()
+        parts.append(pd.DataFrame({**part, "score": score.round(6)}))
+    pd.testing.assert_frame_equal(frame, pd.concat(parts, ignore_index=True), check_exact=True)
+    words = {"digits": "int64", "words": "str", "words, no train_dev": "object"}[labels]
+    assert [str(frame[c].dtype) for c in ("y_true", "y_pred")] == [words, words]
+
+
 def test_grid_tries_exactly_the_grid(tmp_path):
     space = {
         "lr": {"type": "log_uniform", "low": 1e-3, "high": 0.1, "points": [0.003, 0.03]},
@@ -143,7 +173,7 @@ def test_coarse_to_fine_narrows_around_the_best(tmp_path):
     own = [t for t in study.get_trials() if "carried_from" not in t.user_attrs]
     first_own = min(own, key=lambda t: t.number)
     assert first_own.user_attrs["promoted_from"] == f"c2f-r1#{best['number']}"
-    assert len(first_own.user_attrs["history"]) == second["epochs"]
+    assert len(trial_result(first_own)["history"]) == second["epochs"]
     (promoted,) = [
         t for t in result["trials"] if t["study"] == "c2f-r2" and t["number"] == first_own.number
     ]

@@ -25,6 +25,7 @@ from diagnostics.search.objective import (
     score_predictions,
 )
 from diagnostics.search.outputs import slug
+from diagnostics.search.result import RESULT_ATTR
 from diagnostics.search.scored import reference_ids
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import open_storage, redact, resolve_storage
@@ -140,11 +141,11 @@ def tell(
     trial_id = opened.get_trial_id_from_study_id_trial_number(
         opened.get_study_id_from_name(study), trial
     )
-    for key, value in {**score, "predictions": str(Path(predictions).resolve())}.items():
-        opened.set_trial_user_attr(trial_id, key, value)
+    result = {**score, "predictions": str(Path(predictions).resolve())}
     if violation is not None and goal.constraint is not None:
-        opened.set_trial_user_attr(trial_id, "violation", violation)
+        result["violation"] = violation
         opened.set_trial_system_attr(trial_id, f"constraints:{goal.constraint[0]}", violation)
+    opened.set_trial_user_attr(trial_id, RESULT_ATTR, result)
     loaded.tell(trial, values if goal.multi else values[0])
     return {
         "study": study,

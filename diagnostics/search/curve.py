@@ -39,6 +39,7 @@ from diagnostics.search.datasets import Dataset, load_dataset
 from diagnostics.search.fractions import DEFAULT_FRACTIONS, smallest_fraction, train_subset
 from diagnostics.search.objective import TrialContext
 from diagnostics.search.outputs import slug
+from diagnostics.search.result import trial_result
 from diagnostics.search.scored import failing_start, resolve_objective
 from diagnostics.search.settings import RoundJob, SearchSettings
 from diagnostics.search.space import SearchSpace
@@ -325,7 +326,7 @@ def _collect(
     """The plan's measured points (the latest complete trial of each) and the failed ones."""
     points, failures = [], []
     for (fraction, seed), trial in latest_trials(study, plan):
-        attrs = trial.user_attrs
+        attrs = trial_result(trial)
         levels, counts = attrs.get("levels") or {}, attrs.get("counts") or {}
         if trial.state != TrialState.COMPLETE or levels.get("dev") is None:
             why = attrs.get("error") or f"trial {trial.number}: {trial.state.name.lower()}"

@@ -43,6 +43,7 @@ from diagnostics.search.objective import (
     read_returned,
     score_predictions,
 )
+from diagnostics.search.result import RESULT_ATTR, trial_result
 from diagnostics.search.script import CommandObjective
 from diagnostics.search.settings import SearchSettings, SearchStopped, search_inputs
 from diagnostics.search.space import SearchSpace
@@ -223,16 +224,17 @@ class ScoredTrial:
                 pruned.set()
             return pruned.is_set() or watch.stop_requested()
 
+        given = trial.user_attrs  # what a curve's plan gave the trial (one storage read)
         context = TrialContext(
             number=trial.number,
             params=dict(params),
             device=self.device,
-            seed=int(trial.user_attrs.get("curve_seed", self.settings.seed)),
+            seed=int(given.get("curve_seed", self.settings.seed)),
             scratch=scratch,
-            train_fraction=float(trial.user_attrs.get("train_fraction", 1.0)),
+            train_fraction=float(given.get("train_fraction", 1.0)),
             dataset=self.settings.dataset,
             target_pool=self.settings.target_pool,
-            target_k=int(trial.user_attrs.get("target_k", 0)),
+            target_k=int(given.get("target_k", 0)),
             on_report=on_report,
             prune_check=prune_check,
         )
@@ -252,16 +254,17 @@ class ScoredTrial:
                 values = self.settings.goal.values(score, time.monotonic() - start)
                 violation = self.settings.goal.violation(score)
             except (optuna.TrialPruned, PruneRequest):
-                trial.set_user_attr("history", context.history)
-                if watch.stopped.is_set():
-                    trial.set_user_attr("failure", "stopped")
+                stopped = watch.stopped.is_set()
+                ended = {"history": context.history, **({"failure": "stopped"} if stopped else {})}
+                trial.set_user_attr(RESULT_ATTR, ended)
+                if stopped:
                     trial.study.enqueue_trial(trial.params, skip_if_exists=False)
                     raise SearchStopped from None
                 raise optuna.TrialPruned from None
             except Exception as exc:  # the user's code may raise anything: it fails the trial
                 return self._fail(trial, scratch, context, exc)
         kept = _keep_predictions(returned, frame, scratch)
-        attrs = {
+        result = {
             **score,
             "history": context.history,
             "predictions": str(kept),
@@ -270,10 +273,9 @@ class ScoredTrial:
         }
         bound = self.settings.goal.constraint
         if violation is not None and bound is not None:
-            attrs["violation"] = violation
+            result["violation"] = violation
             trial.set_constraint(bound[0], violation)
-        for key, value in attrs.items():
-            trial.set_user_attr(key, value)
+        trial.set_user_attr(RESULT_ATTR, result)
         return values if self.settings.goal.multi else values[0]
 
     def _fail(
@@ -283,8 +285,7 @@ class ScoredTrial:
         (scratch / "error.txt").write_text(
             "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         )
-        trial.set_user_attr("history", context.history)
-        trial.set_user_attr("error", line)
+        trial.set_user_attr(RESULT_ATTR, {"history": context.history, "error": line})
         logger.warning(line)
         nan = math.nan
         return [nan] * len(self.settings.goal.targets) if self.settings.goal.multi else nan
@@ -309,11 +310,11 @@ def failing_start(study: optuna.Study) -> str | None:
     """Why the search must stop, when its first :data:`FAIL_FAST` trials all failed."""
     ended = [t for t in studies.own_trials(study) if t.state != TrialState.RUNNING]
     ended = [t for t in ended if t.state != TrialState.WAITING][:FAIL_FAST]
-    if len(ended) < FAIL_FAST or any("error" not in t.user_attrs for t in ended):
+    if len(ended) < FAIL_FAST or any("error" not in trial_result(t) for t in ended):
         return None
     return (
         f"search stopped: its first {FAIL_FAST} trials all failed; "
-        f"{ended[0].user_attrs['error']} (fix the objective and run the study again)"
+        f"{trial_result(ended[0])['error']} (fix the objective and run the study again)"
     )
 
 
@@ -329,7 +330,7 @@ def stop_on_failing_start(study: optuna.Study, trial: FrozenTrial) -> None:
 
 def trial_row(trial: FrozenTrial, space: SearchSpace, study_name: str) -> dict[str, Any]:
     """One trial of ``search --json``: its parameters, values, waterfall, error, predictions."""
-    attrs = trial.user_attrs
+    attrs = trial_result(trial)
     row: dict[str, Any] = {
         "number": trial.number,
         "study": study_name,
@@ -376,7 +377,7 @@ def finish_scored(
     rows = trial_rows(names, storage)
     pareto: list[int] | None = None
     if settings.goal.multi:
-        front = [t for t in study.best_trials if t.user_attrs.get("violation", 0) <= 0]
+        front = [t for t in study.best_trials if trial_result(t).get("violation", 0) <= 0]
         if not front:
             raise InputError(f"study {study.study_name} has no completed trial to choose from")
         pareto = sorted(t.number for t in front)
@@ -406,13 +407,14 @@ def finish_scored(
     predictions = write_output(out_dir / PREDICTIONS_FILE, content, inputs)
     write_output(out_dir / TRIALS_FILE, json.dumps(rows, indent=2, default=str).encode(), inputs)
     levels = best_row["levels"]
-    error_metric = settings.metric in (None, "error") and (best.user_attrs.get("metric") == "error")
+    metric = trial_result(best).get("metric")
+    error_metric = settings.metric in (None, "error") and metric == "error"
     return {
         "study": settings.study,
         "storage": redact(spec),
         "objective": objective_name(settings.objective),
         "goal": settings.goal.to_dict(),
-        "metric": best.user_attrs.get("metric"),
+        "metric": metric,
         "n_complete": sum(r["state"] == "complete" for r in rows),
         "n_pruned": sum(r["state"] == "pruned" for r in rows),
         "n_failed": sum(r["state"] == "fail" for r in rows),

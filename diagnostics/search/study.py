@@ -17,6 +17,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from diagnostics.search.result import trial_result
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import open_storage, redact
 from diagnostics.search.training import PARAM_NAMES
@@ -109,7 +110,7 @@ def top_trials(study: optuna.Study, k: int, *, carried: bool = False) -> list[Fr
     done = [
         (sign * value, t)
         for t in trials
-        if (value := first_value(t)) is not None and t.user_attrs.get("violation", 0) <= 0
+        if (value := first_value(t)) is not None and trial_result(t).get("violation", 0) <= 0
     ]
     if not done:
         raise InputError(

@@ -26,6 +26,7 @@ from diagnostics.search.curve import SEED_ATTR, latest_trials, point_space, run_
 from diagnostics.search.datasets import load_dataset
 from diagnostics.search.outputs import slug
 from diagnostics.search.pool import POOL, PoolSpec
+from diagnostics.search.result import trial_result
 from diagnostics.search.scored import objective_name, resolve_objective
 from diagnostics.search.settings import SearchSettings
 from diagnostics.target_curve import (
@@ -124,7 +125,7 @@ def _collect(
     """The plan's measured points (the latest complete trial of each) and the failed ones."""
     points, failures = [], []
     for (k, seed), trial in latest_trials(study, plan, NAMES):
-        attrs = trial.user_attrs
+        attrs = trial_result(trial)
         levels, counts = attrs.get("levels") or {}, attrs.get("counts") or {}
         if trial.state != TrialState.COMPLETE or levels.get("dev") is None:
             why = attrs.get("error") or f"trial {trial.number}: {trial.state.name.lower()}"

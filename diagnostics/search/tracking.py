@@ -33,6 +33,7 @@ from typing import Any
 
 import optuna
 
+from diagnostics.search.result import trial_result
 from diagnostics.search.space import SearchSpace
 from diagnostics.validation import InputError, redact_url, shown
 
@@ -117,21 +118,22 @@ class MLflowTrials:
                 "optuna.state": trial.state.name,
             },
         )
+        result = trial_result(trial)
         metrics = [
             entities.Metric(key, float(value), done, int(record.get("epoch", record.get("step"))))
-            for record in trial.user_attrs.get("history", [])
+            for record in result.get("history", [])
             for key, value in record.items()
             if key not in ("epoch", "step")
         ]
         if trial.state.name == "COMPLETE" and trial.values:
             for name, value in zip(FINAL_VALUES, trial.values, strict=False):
                 metrics.append(entities.Metric(name, float(value), done, 0))
-            dev = (trial.user_attrs.get("levels") or {}).get("dev")
-            if trial.user_attrs.get("metric") == "error" and dev is not None:
+            dev = (result.get("levels") or {}).get("dev")
+            if result.get("metric") == "error" and dev is not None:
                 metrics.append(entities.Metric(FINAL_METRIC, 1.0 - float(dev), done, 0))
         metrics += [
             entities.Metric(f"{level}_level", float(value), done, 0)
-            for level, value in (trial.user_attrs.get("levels") or {}).items()
+            for level, value in (result.get("levels") or {}).items()
             if value is not None
         ]
         params = [
@@ -139,7 +141,7 @@ class MLflowTrials:
             for name, value in self._space.decode(trial.params).items()
         ]
         self._client.log_batch(run.info.run_id, metrics=metrics, params=params)
-        kept = trial.user_attrs.get("predictions")
+        kept = result.get("predictions")
         if trial.state.name == "COMPLETE" and kept and Path(kept).is_file():
             self._client.log_artifact(run.info.run_id, kept)  # diagnose reads it in place
         status = RUN_STATUS.get(trial.state.name, "KILLED")

@@ -174,6 +174,7 @@ def train_model(
     steps_per_epoch = steps_in_epoch(len(y), config)
     history: list[EpochRecord] = []
     step = 0
+    constant_lr = config.lr_decay == "none" and config.warmup_epochs == 0  # the optimizer's lr
 
     def schedule() -> None:
         nonlocal step
@@ -190,7 +191,7 @@ def train_model(
             y,
             batch_size=config.batch_size,
             generator=generator,
-            before_step=schedule,
+            before_step=None if constant_lr else schedule,
             min_steps=config.min_steps_per_epoch,
         )
         dev_loss, dev_accuracy = evaluate(model, x_dev, y_dev)
@@ -236,7 +237,7 @@ def train_epoch(
     n = len(y)
     passes = math.ceil(min_steps / math.ceil(n / batch_size))
     loss_sum = torch.zeros((), device=x.device)
-    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    predicted, targets = [], []  # compared once after the passes: fewer tensor ops a step
     for _ in range(passes):
         order = torch.randperm(n, generator=generator).to(x.device)
         for start in range(0, n, batch_size):
@@ -245,14 +246,17 @@ def train_epoch(
                 continue
             if before_step is not None:
                 before_step()
+            target = y[batch]
             logits = model(x[batch])
-            loss = loss_fn(logits, y[batch])
+            loss = loss_fn(logits, target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             loss_sum += loss.detach() * len(batch)
-            correct += (logits.detach().argmax(1) == y[batch]).sum()
-    return _finite(loss_sum.item() / (n * passes)), correct.item() / (n * passes)
+            predicted.append(logits.detach().argmax(1))
+            targets.append(target)
+    correct = int((torch.cat(predicted) == torch.cat(targets)).sum()) if predicted else 0
+    return _finite(loss_sum.item() / (n * passes)), correct / (n * passes)
 
 
 @torch.no_grad()
