@@ -273,3 +273,28 @@ def test_a_run_started_on_another_server_is_not_called_failed(team, tmp_path, mo
         monkeypatch.delenv("STRATEGY_STORAGE_URL")  # one server: a run without its folder
         assert status(run)["state"] in ("failed", "stopped")
         monkeypatch.setenv("STRATEGY_STORAGE_URL", team)
+
+
+def test_a_model_trained_on_another_server_shows_its_curves_here(team, tmp_path, monkeypatch):
+    from diagnostics.search.panda import HISTORY_FILE
+    from strategy_app.search import service
+    from strategy_app.search.shared import run_folder_name, share_run_folder
+    from strategy_app.store.search_runs import SearchRun
+
+    folder = tmp_path / "server-a"
+    out_dir = folder / run_folder_name(1, "panda")
+    out_dir.mkdir(parents=True)
+    history = {
+        "config": {"epochs": 2},
+        "epochs": [{"epoch": 1, "dev_accuracy": 0.8}, {"epoch": 2, "dev_accuracy": 0.9}],
+        "changes": [],
+    }
+    (out_dir / HISTORY_FILE).write_text(json.dumps(history))
+    assert share_run_folder(out_dir, folder, history)  # as the panda process does at its end
+    shutil.rmtree(folder)
+    monkeypatch.setenv("STRATEGY_DATA_DIR", str(tmp_path / "server-b"))
+    run = SearchRun(1, 1, "panda", "panda", "", {"epochs": 2, "params": {}}, str(out_dir), 7)
+    status = service.panda_status(run)
+    assert status["state"] == "finished" and status["history"] == history
+    with pytest.raises(InputError, match="trained on another server of the team"):
+        service.continue_panda(None, run, {}, 3, LOCAL_USER)

@@ -31,7 +31,7 @@ from diagnostics.search import study as studies
 from diagnostics.search.cnn import CNN, CNN_SPACE
 from diagnostics.search.datasets import load_dataset
 from diagnostics.search.objective import Goal
-from diagnostics.search.panda import load_history, train_panda
+from diagnostics.search.panda import HISTORY_FILE, load_history, train_panda
 from diagnostics.search.scored import trial_row
 from diagnostics.search.script import CommandObjective
 from diagnostics.search.settings import SearchSettings, write_settings
@@ -43,7 +43,13 @@ from diagnostics.validation import InputError, redact_url
 from diagnostics.validation import shown as safe_text
 from strategy_app.auth import User, require
 from strategy_app.diagnose.service import accept_upload
-from strategy_app.search.shared import RESULT_FILE, run_file, run_folder_name, started_elsewhere
+from strategy_app.search.shared import (
+    RESULT_FILE,
+    run_file,
+    run_folder_name,
+    share_run_folder,
+    started_elsewhere,
+)
 from strategy_app.store import SearchRun, Store, data_dir, database_url, one_transaction
 from strategy_app.store.audit import (
     SEARCH_SPACE,
@@ -732,6 +738,11 @@ def continue_panda(
     require(user, "run searches")
     if is_running(run):
         raise InputError(f"run '{run.name}' is still training; stop it first")
+    if started_elsewhere(run):
+        raise InputError(
+            f"run '{run.name}' was trained on another server of the team, which keeps its "
+            "checkpoint; continue it there"
+        )
     TrainConfig.from_params(params)
     settings = {**run.settings, "params": params, "epochs": epochs}
 
@@ -763,7 +774,7 @@ def stop_panda(store: Store, run: SearchRun, user: User) -> None:
 def panda_status(run: SearchRun) -> dict:
     """A panda run's state (running/stopping/stopped/finished/failed, or :data:`ELSEWHERE`)
     and history."""
-    history = load_history(run.out_dir)
+    history = load_history(run_file(run, HISTORY_FILE).parent)  # the shared copy elsewhere
     running = is_running(run)
     stop = (Path(run.out_dir) / STOP_FILE).exists()
     target = (history.get("config") or {}).get("epochs")
@@ -781,7 +792,8 @@ def panda_status(run: SearchRun) -> dict:
 
 
 def run_panda_folder(out_dir: str | Path) -> None:
-    """The panda process: train from the folder's settings until done or the stop file appears."""
+    """The panda process: train from the folder's settings until done or the stop file appears,
+    then share the folder with the team's other servers (when there is a shared storage)."""
     import torch
 
     torch.set_num_threads(1)
@@ -796,6 +808,8 @@ def run_panda_folder(out_dir: str | Path) -> None:
         settings["epochs"],
         should_stop=(out_dir / STOP_FILE).exists,
     )
+    folder = out_dir.resolve().parents[2]  # the data folder: out_dir is search/project-N/RUN in it
+    share_run_folder(out_dir, folder, load_history(out_dir))  # for the team's other servers
 
 
 # ---------------------------------------------------------------- LR range test

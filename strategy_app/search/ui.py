@@ -61,6 +61,9 @@ ELSEWHERE_NOTE = (
     "may still be running there, or it ended there without a result. Its trials show as they "
     "reach the shared database; its outputs arrive here when it finishes."
 )
+CONTINUE_THERE = (
+    "Another server of the team trained this model and keeps its checkpoint: continue it there."
+)
 TRIAL_COLUMNS = {
     "epochs_run": st.column_config.NumberColumn("epochs run"),
     "duration_s": st.column_config.NumberColumn("seconds", format="%.1f"),
@@ -639,11 +642,12 @@ def _panda_body(store: Store, run_id: int, was_live: bool) -> None:
             except InputError as exc:
                 st.error(escape_markdown(exc))
         return
-    if status["state"] == search_jobs.ELSEWHERE:
-        st.info(ELSEWHERE_NOTE, icon=":material/dns:")
-        return
     if status["state"] == "failed":
         st.code(search_jobs.log_tail(run) or "(no output)")
+    if search_jobs.started_elsewhere(run):  # its checkpoint is on that server
+        elsewhere = status["state"] == search_jobs.ELSEWHERE
+        st.info(ELSEWHERE_NOTE if elsewhere else CONTINUE_THERE, icon=":material/dns:")
+        return
     params = run.settings["params"]
     with st.form(f"panda_continue_{run_id}"):
         st.markdown("**Continue from the last checkpoint** (changes are marked on the curves)")
