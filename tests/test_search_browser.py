@@ -99,7 +99,8 @@ def _search_linear(page, tmp_path, trials: int, goal: str | None = None) -> None
     from playwright.sync_api import expect
 
     expect(page.get_by_role("heading", name="Search space")).to_be_visible()
-    page.get_by_label("Model", exact=True).click()
+    caviar = page.get_by_role("tabpanel", name="Caviar: many models")  # the LR tab has a Model box
+    caviar.get_by_label("Model", exact=True).click()
     page.get_by_role("option", name="linear").click()
     expect(page.get_by_text("tests.objectives.models:logistic").first).to_be_visible()
     if goal:
