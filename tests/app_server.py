@@ -116,3 +116,27 @@ def serve(tmp_path: Path, sample: Path) -> Iterator[str]:
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a user's machine: imports write __pycache__
     with running_app(tmp_path / "server.log", env) as url:
         yield url
+
+
+NO_SIDEWAYS_SCROLL = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  return [main.scrollWidth, main.clientWidth, document.documentElement.scrollWidth,
+          document.documentElement.clientWidth];
+}"""
+
+
+def chart_fits_its_column(page: Any, chart: Any, name: str) -> None:
+    """At 1400 and 1024 px: ``chart`` lies inside its column, the page does not scroll
+    sideways, and a screenshot ``name-WIDTH.png`` goes to the artifacts to look at."""
+    for width in (1400, 1024):
+        page.set_viewport_size({"width": width, "height": 1400})
+        page.wait_for_timeout(1500)
+        chart.scroll_into_view_if_needed()
+        column = chart.locator("xpath=ancestor::div[@data-testid='stColumn'][1]")
+        box, outer = chart.bounding_box(), column.bounding_box()
+        assert box and outer, width
+        assert box["x"] >= outer["x"] - 1, width
+        assert box["x"] + box["width"] <= outer["x"] + outer["width"] + 1, width
+        main_scroll, main_width, doc_scroll, doc_width = page.evaluate(NO_SIDEWAYS_SCROLL)
+        assert main_scroll <= main_width + 1 and doc_scroll <= doc_width + 1, width
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"))

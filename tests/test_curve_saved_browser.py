@@ -16,11 +16,6 @@ from tests.objectives import models
 
 pytestmark = pytest.mark.browser
 SIZES = {1.0: 898, 1 / 2: 449, 1 / 4: 224, 1 / 8: 112}  # the smallest is current: more data
-NO_SIDEWAYS_SCROLL = """() => {
-  const main = document.querySelector('[data-testid="stMain"]');
-  return [main.scrollWidth, main.clientWidth, document.documentElement.scrollWidth,
-          document.documentElement.clientWidth];
-}"""
 
 
 def test_a_saved_curve_is_drawn_inside_its_column_at_two_widths(served_app, tmp_path, monkeypatch):
@@ -51,17 +46,6 @@ def test_a_saved_curve_is_drawn_inside_its_column_at_two_widths(served_app, tmp_
             expect(page.get_by_text(line)).to_be_visible()
             chart = page.locator(".stVegaLiteChart").last
             expect(chart).to_be_visible()
-            for width in (1400, 1024):
-                page.set_viewport_size({"width": width, "height": 1400})
-                page.wait_for_timeout(1500)
-                chart.scroll_into_view_if_needed()
-                column = chart.locator("xpath=ancestor::div[@data-testid='stColumn'][1]")
-                box, outer = chart.bounding_box(), column.bounding_box()
-                assert box and outer
-                assert box["x"] >= outer["x"] - 1
-                assert box["x"] + box["width"] <= outer["x"] + outer["width"] + 1
-                main_scroll, main_width, doc_scroll, doc_width = page.evaluate(NO_SIDEWAYS_SCROLL)
-                assert main_scroll <= main_width + 1 and doc_scroll <= doc_width + 1, width
-                page.screenshot(path=str(app_server.ARTIFACTS / f"saved-curve-{width}.png"))
+            app_server.chart_fits_its_column(page, chart, "saved-curve")
         finally:
             browser.close()

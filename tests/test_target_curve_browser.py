@@ -56,15 +56,6 @@ def test_the_target_curve_is_drawn_inside_its_column_at_two_widths(
             expect(page.get_by_text("measured for v1 · k0")).to_be_visible()
             chart = page.locator(".stVegaLiteChart").last
             expect(chart).to_be_visible()
-            for width in (1400, 1024):
-                page.set_viewport_size({"width": width, "height": 1400})
-                page.wait_for_timeout(1500)
-                chart.scroll_into_view_if_needed()
-                column = chart.locator("xpath=ancestor::div[@data-testid='stColumn'][1]")
-                box, outer = chart.bounding_box(), column.bounding_box()
-                assert box and outer
-                assert box["x"] >= outer["x"] - 1
-                assert box["x"] + box["width"] <= outer["x"] + outer["width"] + 1
-                page.screenshot(path=str(app_server.ARTIFACTS / f"target-curve-{width}.png"))
+            app_server.chart_fits_its_column(page, chart, "target-curve")
         finally:
             browser.close()
