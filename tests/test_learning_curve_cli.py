@@ -188,6 +188,7 @@ def test_a_training_script_through_command_gives_the_objectives_points(
         (("--command", "x {predictions}", "--objective", "a.b:c"), "--objective or --command"),
         (("--objective", "a.b:c", "--trial-timeout", "5"), "--trial-timeout goes with --command"),
         (("--command", "x {predictions} {nope}"), "{nope} is neither a parameter"),
+        (("--dataset", "digits", "--epochs", "0"), "--epochs must be at least 1"),
     ],
 )
 def test_command_flags_refused_in_one_line(tmp_path: Path, capsys, flags, message) -> None:

@@ -116,9 +116,7 @@ def run(args) -> tuple[dict, str]:
         return _saved_sizes(args)
     if args.project:  # refused before any training; the version is pinned by its number
         args.version = str(_with_version(args, lambda store, project, version: version.number))
-    if args.target_pool:
-        result = target_service.measure_target_curve(**_training(args), pool=args.target_pool)
-    elif args.curve:
+    if args.curve:
         result = service.read_curve(args.curve, kind=None)  # either kind, as the file says
     elif args.run:
         runs = []
@@ -128,8 +126,8 @@ def run(args) -> tuple[dict, str]:
             except ValueError:
                 raise InputError(f"--run {path} {size}: the train size must be a count") from None
         result = service.curve_from_runs(runs, metric=args.metric)
-    else:
-        result = service.measure_curve(**_training(args))
+    else:  # a learning curve, or with --target-pool a target-data curve
+        result = service.measure_curve(**_training(args), pool=args.target_pool)
     kind = service.curve_kind(result)
     render = target_service.render_target_text if kind == service.TARGET else service.render_text
     text = render(result)

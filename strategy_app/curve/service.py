@@ -32,42 +32,31 @@ _SHAPES = {  # kind: each row's size key, the fit's parameters, the output that 
 def measure_curve(
     *,
     objective: Any,
-    dataset: str | None,
-    params: Mapping[str, Any],
     fractions: str,
-    seeds: int,
-    label: str | None = None,
-    study: str | None = None,
-    storage: str | None = None,
-    data_dir: str = "data",
-    workers: int = 1,
-    device: str = "cpu",
     gpus: str = "",
-    metric: str | None = None,
     epochs: int = 5,
+    pool: str | None = None,
+    **settings: Any,
 ) -> dict[str, Any]:
-    """Train on each fraction (the objective, else the built-in MLP on ``dataset`` for
-    ``epochs`` epochs), fit."""
+    """Train the curve's points through the search's workers (the objective, else the built-in
+    MLP for ``epochs`` epochs), fit: on each fraction of train, or with ``pool`` (a target-data
+    curve) on train plus k = 0 and each fraction of the target pool. ``fractions`` and ``gpus``
+    are the flags' text; ``settings`` are the runners' other keywords (dataset, params, seeds,
+    study, storage, …)."""
     from diagnostics.search.choices import parse_gpus
     from diagnostics.search.curve import parse_fractions, run_learning_curve
+    from diagnostics.search.target import run_target_curve
 
-    gpu_list = parse_gpus(gpus)
-    return run_learning_curve(
-        objective,
-        params=params,
-        dataset=dataset,
-        label=label,
-        fractions=parse_fractions(fractions),
-        seeds=seeds,
-        study=study,
-        storage=storage,
-        data_dir=data_dir,
-        workers=workers,
-        device=device,
-        gpus=gpu_list,
-        metric=metric,
-        epochs=epochs,
-    )
+    if epochs < 1:
+        raise InputError("--epochs must be at least 1")
+    given: dict[str, Any] = {
+        "fractions": parse_fractions(fractions),
+        "gpus": parse_gpus(gpus),
+        "epochs": epochs,
+    }
+    if pool is None:
+        return run_learning_curve(objective, **given, **settings)
+    return run_target_curve(objective, pool=pool, **given, **settings)
 
 
 def curve_from_runs(runs: Sequence[tuple[Any, int]], metric: str | None = None) -> dict[str, Any]:

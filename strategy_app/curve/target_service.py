@@ -1,5 +1,6 @@
-"""Target-data curves without the UI: measured through the search's workers (the value of
-moving k target examples into training for data mismatch), read back from their JSON, as text."""
+"""Target-data curves without the UI (the value of moving k target examples into training for
+data mismatch; measured by :func:`strategy_app.curve.service.measure_curve` with a pool): read
+back from their JSON, as text."""
 
 from __future__ import annotations
 
@@ -8,50 +9,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from diagnostics.validation import InputError
-
-
-def measure_target_curve(
-    *,
-    objective: Any,
-    dataset: str,
-    pool: str,
-    params: Mapping[str, Any],
-    fractions: str,
-    seeds: int,
-    label: str | None = None,
-    epochs: int = 5,
-    study: str | None = None,
-    storage: str | None = None,
-    data_dir: str = "data",
-    workers: int = 1,
-    device: str = "cpu",
-    gpus: str = "",
-    metric: str | None = None,
-) -> dict[str, Any]:
-    """Train at k = 0 and each fraction of the pool (the objective, else the built-in MLP), fit."""
-    from diagnostics.search.choices import parse_gpus
-    from diagnostics.search.curve import parse_fractions
-    from diagnostics.search.target import run_target_curve
-
-    if epochs < 1:
-        raise InputError("--epochs must be at least 1")
-    return run_target_curve(
-        objective,
-        dataset=dataset,
-        pool=pool,
-        params=params,
-        label=label,
-        fractions=parse_fractions(fractions),
-        seeds=seeds,
-        epochs=epochs,
-        study=study,
-        storage=storage,
-        data_dir=data_dir,
-        workers=workers,
-        device=device,
-        gpus=parse_gpus(gpus),
-        metric=metric,
-    )
 
 
 def _pct(value: float | None) -> str:
