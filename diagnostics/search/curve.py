@@ -190,24 +190,21 @@ def run_learning_curve(
         skipped = smallest_fraction(labels, sorted({f for f, _ in plan}))
         plan = [(f, s) for f, s in plan if _fits(labels, f)]
     name = study or time.strftime("curve-%Y%m%d-%H%M%S")
-    out_dir = Path(data_dir) / "learning-curve" / slug(name)
-    settings = SearchSettings(
-        objective=objective,
-        space=point_space(objective, params),
+    settings = point_settings(
+        objective,
+        params,
+        name=name,
+        folder="learning-curve",
+        data_dir=data_dir,
+        trials=max(len(plan), 1),
+        gpus=gpus,
+        human=human,
         dataset=dataset,
         label=label,
-        study=name,
         storage=storage,
-        data_dir=data_dir,
-        out_dir=str(out_dir),
-        sampler="random",
-        pruner="none",
         workers=workers,
         device=device,
-        gpus=tuple(gpus),
         metric=metric,
-        human=tuple(human),
-        trials=max(len(plan), 1),
         epochs=epochs,
     )
     curve_study, spec = run_points(settings, plan, (FRACTION_ATTR, SEED_ATTR), KIND)
@@ -221,6 +218,36 @@ def run_learning_curve(
         "failures": failures,
         "skipped": skipped,
     }
+
+
+def point_settings(
+    objective: Any,
+    params: Mapping[str, Any] | None,
+    *,
+    name: str,
+    folder: str,
+    data_dir: str,
+    trials: int,
+    gpus: Sequence[int] = (),
+    human: Sequence[str] = (),
+    **fields: Any,
+) -> SearchSettings:
+    """The settings of a curve's runs: the study ``name`` of ``trials`` runs with fixed
+    parameters (:func:`point_space`), no sampling choice and no pruning, kept under
+    ``data_dir/folder/``; ``fields`` are the other settings (dataset, storage, workers, …)."""
+    return SearchSettings(
+        objective=objective,
+        space=point_space(objective, params),
+        study=name,
+        data_dir=data_dir,
+        out_dir=str(Path(data_dir) / folder / slug(name)),
+        sampler="random",
+        pruner="none",
+        gpus=tuple(gpus),
+        human=tuple(human),
+        trials=trials,
+        **fields,
+    )
 
 
 def run_points(

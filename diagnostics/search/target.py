@@ -15,20 +15,17 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
 from optuna.trial import TrialState
 
-from diagnostics.search.curve import SEED_ATTR, latest_trials, point_space, run_points
+from diagnostics.search.curve import SEED_ATTR, latest_trials, point_settings, run_points
 from diagnostics.search.datasets import load_dataset
-from diagnostics.search.outputs import slug
 from diagnostics.search.pool import POOL, PoolSpec
 from diagnostics.search.result import trial_result
 from diagnostics.search.scored import objective_name, resolve_objective
-from diagnostics.search.settings import SearchSettings
 from diagnostics.target_curve import (
     DEFAULT_STEPS,
     KIND,
@@ -74,23 +71,21 @@ def run_target_curve(
     steps = target_steps(len(pool_labels), fractions)
     plan = plan_target_points(steps, seeds)
     name = study or time.strftime("target-%Y%m%d-%H%M%S")
-    settings = SearchSettings(
-        objective=objective,
-        space=point_space(objective, params),
+    settings = point_settings(
+        objective,
+        params,
+        name=name,
+        folder="target-curve",
+        data_dir=data_dir,
+        trials=len(plan),
+        gpus=gpus,
         dataset=dataset,
         label=label,
-        study=name,
         storage=storage,
-        data_dir=data_dir,
-        out_dir=str(Path(data_dir) / "target-curve" / slug(name)),
-        sampler="random",
-        pruner="none",
-        epochs=epochs,
         workers=workers,
         device=device,
-        gpus=tuple(gpus),
         metric=metric,
-        trials=len(plan),
+        epochs=epochs,
         target_pool=pool,
     )
     target_study, where = run_points(settings, plan, NAMES, KIND)
