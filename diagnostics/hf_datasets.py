@@ -18,7 +18,6 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from diagnostics.splitnames import SPLIT_ALIASES, accepted_split_names
@@ -67,6 +66,8 @@ def read_hf_table(spec: str) -> pa.Table:
                 "split each) or add a split column"
             )
         if mapping:
+            import pyarrow.compute as pc  # here only: every `diagnose` imports this module
+
             index = table.column_names.index("split")
             written = pc.cast(table.column("split"), pa.string()).combine_chunks()
             encoded = pc.dictionary_encode(written)
