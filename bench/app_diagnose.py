@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from the repository root
 
 from bench.ingest import make_files
+from strategy_app.auth import LOCAL_USER
 from strategy_app.diagnose.service import accept_upload, compute, diagnose_file
 from strategy_app.store import open_store
 
@@ -54,7 +55,9 @@ def main() -> None:
         cli, upload, diagnose = [], [], []
         for _ in range(args.repeat):
             cli.append(timed(lambda: diagnose_file(path)))
-            upload.append(timed(lambda: accept_upload(store, project.id, path.name, data)))
+            upload.append(
+                timed(lambda: accept_upload(store, project.id, path.name, data, LOCAL_USER))
+            )
             state = store.diagnose_state.load(project.id)
             diagnose.append(timed(lambda state=state: compute(store, state)))
         store.close()
