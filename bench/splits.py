@@ -6,7 +6,9 @@ same run: three chained ``train_test_split(..., stratify=y)`` calls (test, dev, 
 three chained ``GroupShuffleSplit`` calls. The ratio is our time over each anchor and over the
 faster one (goal ≤ 1.0: one pass that does both beats either half alone). Our peak memory
 comes from tracemalloc in a separate, untimed run (tracemalloc slows scikit-learn's stratified
-splitter by minutes, so the anchors are not traced).
+splitter by minutes, so the anchors are not traced). Then the class mix of a grouped split over
+ten seeds against scikit-learn's ``StratifiedGroupKFold`` (``tests/test_splits.py`` checks three
+of those seeds).
 
 Run: ``python bench/splits.py [ROWS]`` (default 10,000,000; about two minutes on 2 cores).
 """
@@ -23,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python b
 import numpy as np
 import pandas as pd
 import sklearn
-from sklearn.model_selection import GroupShuffleSplit, train_test_split
+from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold, train_test_split
 
 from diagnostics.split_assign import assign_splits
 from diagnostics.splits import plan_split
@@ -38,6 +40,53 @@ def make_data(rows: int, seed: int = 0) -> pd.DataFrame:
     user = rng.integers(0, users, rows)
     user_label = rng.choice(len(CLASS_SHARES), users, p=CLASS_SHARES)
     return pd.DataFrame({"user": user, "label": user_label[user], "x": rng.random(rows)})
+
+
+def mixed_label_groups(seed: int, rows: int = 6_000, groups: int = 600) -> pd.DataFrame:
+    """Groups whose rows carry a mix of five labels (each group its own Dirichlet mix)."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, groups, rows)
+    mix = 0.5 * rng.dirichlet(np.full(5, 0.5), groups) + 0.5 * np.array([40, 25, 15, 12, 8]) / 100
+    label = (rng.random(rows)[:, None] > np.cumsum(mix[group], axis=1)).sum(axis=1)
+    return pd.DataFrame({"user": group, "label": label})
+
+
+def mean_class_share_gap(frame: pd.DataFrame, split) -> float:
+    """Mean over splits and classes of |the class's share in the split − its share overall|."""
+    overall = frame["label"].value_counts(normalize=True)
+    table = pd.crosstab(np.asarray(split), frame["label"], normalize="index")
+    return float((table - overall).abs().to_numpy().mean())
+
+
+def grouped_class_mix(seed: int) -> tuple[pd.Series, np.ndarray]:
+    """A 60/20/20 grouped split of :func:`mixed_label_groups` by ours and by scikit-learn's
+    ``StratifiedGroupKFold`` (five folds as 3 + 1 + 1), with the same seed."""
+    frame = mixed_label_groups(seed)
+    fractions = {"train": 0.6, "dev": 0.2, "test": 0.2}
+    mine = assign_splits(frame, fractions, label="label", group="user", seed=seed)
+    folds = np.empty(len(frame), dtype=np.int64)
+    splitter = StratifiedGroupKFold(5, shuffle=True, random_state=seed)
+    for fold, (_, held) in enumerate(splitter.split(frame, frame["label"], frame["user"])):
+        folds[held] = fold
+    return mine, np.where(folds < 3, "train", np.where(folds == 3, "dev", "test"))
+
+
+def class_mix(seeds: int = 10) -> None:
+    """Print the class mix of grouped splits, ours against StratifiedGroupKFold, over seeds."""
+    ours_gaps, theirs_gaps = [], []
+    for seed in range(seeds):
+        mine, theirs = grouped_class_mix(seed)
+        frame = mixed_label_groups(seed)
+        ours_gaps.append(100 * mean_class_share_gap(frame, mine))  # in percentage points
+        theirs_gaps.append(100 * mean_class_share_gap(frame, theirs))
+    better = sum(o <= t for o, t in zip(ours_gaps, theirs_gaps, strict=True))
+    print(
+        f"class mix of a grouped 60/20/20 split, 6,000 rows in 600 mixed-label groups, seeds "
+        f"0–{seeds - 1}: mean |class share − overall| in points: ours {min(ours_gaps):.3f}–"
+        f"{max(ours_gaps):.3f} (mean {np.mean(ours_gaps):.3f}), scikit-learn {sklearn.__version__} "
+        f"StratifiedGroupKFold {min(theirs_gaps):.3f}–{max(theirs_gaps):.3f} (mean "
+        f"{np.mean(theirs_gaps):.3f}); ours at most theirs in {better}/{seeds} seeds"
+    )
 
 
 def ours(frame, plan):
@@ -111,6 +160,7 @@ def main() -> None:
     print(f"ratio vs stratified anchor: {mine / stratified:.2f}")
     print(f"ratio vs grouped anchor:    {mine / grouped:.2f}")
     print(f"ratio vs the faster anchor: {mine / min(stratified, grouped):.2f} (goal ≤ 1.0)")
+    class_mix()
 
 
 if __name__ == "__main__":
