@@ -57,6 +57,8 @@ from diagnostics.fastscan import (
     INTEGER_TYPES,
     MAX_ID_SPAN,
     MEMORY_LIMIT,
+    PARQUET_SOURCE_WITH_ROW_NUMBERS,
+    ROW_NUMBER,
     ScanResult,
     _csv_id_ends,
     _id_check,
@@ -197,43 +199,55 @@ def _by_position(
     metric: str | None,
     display_names: tuple[str | None, str | None],
 ) -> tuple[PairedScan, PairedScan]:
-    """:func:`scan_by_position` on one connection (:class:`_Unsure` when it cannot vouch)."""
-    queries, rows = [], []
+    """:func:`scan_by_position` on one connection (:class:`_Unsure` when it cannot vouch).
+
+    A positional join runs on one thread, so the work is cut in two: each half of the rows of
+    both files, then one file's id check, on a cursor of its own, one of them in a thread.
+    """
+    queries = []
     for path, table in zip(paths, ("b", "a"), strict=True):
-        source, types, metadata = _source(path, connection)
+        _, types, metadata = _source(path, connection)
         query = _Query(
             types, metric, None, False, _id_check(path, types, metadata, False), table=table
         )
         if not query.ids_apart or query.weighted or query.candidates != ("error",):
             raise _Unsure("not ids as row numbers, or not the error rate unweighted")
+        if metadata is None:
+            raise _Unsure("not Parquet")
         queries.append(query)
-        rows.append(f"({query.rows(source.replace('$path', f'${table}'))}) {table}")
+        rows = metadata.num_rows  # the same in both (:func:`_ids_are_row_numbers`)
     before, after = queries
     selected = [f"{q.table}.split AS {q.table}_split" for q in queries]
     selected += [
         f"{sql} AS {q.table}_{name}" for q in queries for name, sql in q.aggregates().items()
     ]
     selected.append(f"count(*) FILTER (WHERE {before.wrong()} AND {after.wrong()}) AS both_wrong")
-    sql = f"SELECT {', '.join(selected)} FROM {rows[0]} POSITIONAL JOIN {rows[1]} GROUP BY ALL"
 
-    def check_ids() -> list[tuple[Any, ...] | None]:
-        """Each file's id check (:meth:`~diagnostics.fastscan._Query.ids_sql`), in turn."""
+    def half(index: int) -> tuple[list[dict[str, Any]], tuple[Any, ...] | None]:
+        """The groups of rows ``index`` × n/2 … (``index`` + 1) × n/2 of both files, and the
+        id check (:meth:`~diagnostics.fastscan._Query.ids_sql`) of file ``index``."""
+        low, high = index * (rows // 2), rows if index else rows // 2
+        sides = [f"({q.rows(_row_range(q.table, low, high))}) {q.table}" for q in queries]
+        sql = (
+            f"SELECT {', '.join(selected)} FROM {sides[0]} POSITIONAL JOIN {sides[1]} GROUP BY ALL"
+        )
         with connection.cursor() as cursor:
-            return [
-                cursor.execute(q.ids_sql(), {"path": str(path)}).fetchone()
-                for q, path in zip(queries, paths, strict=True)
-            ]
+            cursor.execute(sql, {"b": str(paths[0]), "a": str(paths[1])})
+            names = [column[0] for column in cursor.description]
+            groups = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+            ids = cursor.execute(queries[index].ids_sql(), {"path": str(paths[index])})
+            return groups, ids.fetchone()
 
-    ids = _Beside(check_ids)
+    first = _Beside(lambda: half(0))
     try:
-        cursor = connection.execute(sql, {"b": str(paths[0]), "a": str(paths[1])})
-        names = [column[0] for column in cursor.description]
-        groups = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+        second = half(1)
     finally:
-        ids.join()  # the connection closes only after both queries
+        first.join()  # the connection closes only after both halves
+    halves = (first.result(), second)
     offset = before.ids_apart.low  # type: ignore[union-attr]
-    if any(row != (0, offset, offset) for row in ids.result()):
+    if any(ids != (0, offset, offset) for _, ids in halves):
         raise _Unsure("ids not their row numbers plus the offset")
+    groups = halves[0][0] + halves[1][0]
     scans = [
         q.result(_side(groups, q.table), name or path.name)
         for q, path, name in zip(queries, paths, display_names, strict=True)
@@ -243,6 +257,12 @@ def _by_position(
         PairedScan(**{f.name: getattr(scan, f.name) for f in fields(scan)}, paired=paired)
         for scan in scans
     )
+
+
+def _row_range(table: str, low: int, high: int) -> str:
+    """SQL: the rows ``low`` … ``high`` − 1 of the Parquet file bound as parameter ``table``."""
+    every = PARQUET_SOURCE_WITH_ROW_NUMBERS.replace("$path", f"${table}")
+    return f"(SELECT * FROM {every} WHERE {ROW_NUMBER} >= {low:d} AND {ROW_NUMBER} < {high:d})"
 
 
 def _side(groups: list[dict[str, Any]], table: str) -> list[dict[str, Any]]:
