@@ -21,6 +21,7 @@ from diagnostics.compare import (
     check_comparable,
     compare,
     dev_outcomes,
+    examined_ids,
     still_wrong_ids,
     tagged_ids,
     what_fixed,
@@ -398,11 +399,12 @@ def test_fast_path_bitmaps_with_ids_shared_in_part(tmp_path, suffix):
 
 
 def row_number_versions(tmp_path: Path, change: str = "") -> list[Path]:
-    """BEFORE and AFTER Parquet files (several row groups) whose ids are their row numbers plus
-    1000, AFTER with errors fixed and made and its splits changed for a few rows (written as
-    aliases for others); ``change`` alters AFTER so that pairing by position must not be used."""
+    """BEFORE and AFTER Parquet files (401 rows in row groups of 64 and 50: the two halves the
+    pairing reads cut a row group) whose ids are their row numbers plus 1000, AFTER with errors
+    fixed and made and its splits changed for a few rows (written as aliases for others);
+    ``change`` alters AFTER so that pairing by position must not be used."""
     rng = np.random.default_rng(5)
-    n = 400
+    n = 401
     splits = np.array(["train", "dev", "test", "train_dev"])[rng.integers(0, 4, n)]
     y_true = rng.integers(0, 3, n)
     before = pd.DataFrame(
@@ -429,9 +431,11 @@ def row_number_versions(tmp_path: Path, change: str = "") -> list[Path]:
         for frame in (before, after):
             frame["y_pred"] = frame["y_pred"] + 0.5 * (frame.index % 2)
     paths = []
-    for name, frame in (("before", before), ("after", after)):
+    for name, frame, group in (("before", before, 64), ("after", after, 50)):
         path = tmp_path / f"{name}.parquet"
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=64)
+        pq.write_table(
+            pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=group
+        )
         paths.append(path)
     return paths
 
@@ -451,14 +455,21 @@ def test_pairing_by_position_equals_exact(tmp_path, change):
     assert (by_position is not None) == (change == "")
     assert isinstance(scans[0], PairedScan) == (change == "")
     humans = [HumanLevel("human", 0.05)]
-    tags = None if change == "fractional labels" else tag_table()  # tags need class labels
-    fast = compare_files(*paths, humans, tags=tags, scans=scans).to_dict()
-    assert_same(fast, compared(paths, humans=humans, tags=tags).to_dict())
+    before = pd.read_parquet(paths[0])
+    wrong = before[(before["split"] == "dev") & (before["y_true"] != before["y_pred"])]["id"]
+    rows = [TagRow(str(i), frozenset({("blurry", "dark")[i % 2]})) for i in wrong[:12]]
+    rows.append(TagRow("99", frozenset({"dark"})))  # BEFORE's first dev errors, and an id less
+    tags = TagTable(("blurry", "dark"), tuple(rows))
+    tags = None if change == "fractional labels" else tags  # tags need class labels
+    seen = None if tags is None else examined_ids(tags)
+    fast = compare_files(*paths, humans, tags=tags, scans=scans, examined=seen).to_dict()
+    assert_same(fast, compared(paths, humans=humans, tags=tags, examined=seen).to_dict())
     assert fast["levels"]["dev"]["paired"] == (change != "weights")  # weighted: unpaired
+    assert tags is None or sum(c["fixed"] for c in fast["categories"]) > 0
     if change == "":  # the files' own scans are those of diagnose
         for path, scan in zip(paths, scans, strict=True):
             assert scan.splits == scan_split_metrics(path).splits
-            assert (scan.rows, scan.metric, scan.source) == (400, "error", path.name)
+            assert (scan.rows, scan.metric, scan.source) == (401, "error", path.name)
 
 
 @pytest.mark.parametrize("trouble", ["empty label", "id repeated in a split"])
