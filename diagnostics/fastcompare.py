@@ -29,6 +29,7 @@ import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -201,8 +202,9 @@ def _by_position(
 ) -> tuple[PairedScan, PairedScan]:
     """:func:`scan_by_position` on one connection (:class:`_Unsure` when it cannot vouch).
 
-    A positional join runs on one thread, so the work is cut in two: each half of the rows of
-    both files, then one file's id check, on a cursor of its own, one of them in a thread.
+    A positional join runs on one thread, so the rows of both files are cut into one range per
+    core (at least two), each joined on a cursor of its own, all but the last in a thread; the
+    first two also check one file's ids each.
     """
     queries = []
     for path, table in zip(paths, ("b", "a"), strict=True):
@@ -223,10 +225,12 @@ def _by_position(
     ]
     selected.append(f"count(*) FILTER (WHERE {before.wrong()} AND {after.wrong()}) AS both_wrong")
 
-    def half(index: int) -> tuple[list[dict[str, Any]], tuple[Any, ...] | None]:
-        """The groups of rows ``index`` × n/2 … (``index`` + 1) × n/2 of both files, and the
-        id check (:meth:`~diagnostics.fastscan._Query.ids_sql`) of file ``index``."""
-        low, high = index * (rows // 2), rows if index else rows // 2
+    parts = max(2, os.cpu_count() or 1)
+
+    def part(index: int) -> tuple[list[dict[str, Any]], list[tuple[Any, ...] | None]]:
+        """The groups of range ``index`` of the rows of both files, and the id check
+        (:meth:`~diagnostics.fastscan._Query.ids_sql`) of file ``index``, if any."""
+        low, high = index * rows // parts, (index + 1) * rows // parts
         sides = [f"({q.rows(_row_range(q.table, low, high))}) {q.table}" for q in queries]
         sql = (
             f"SELECT {', '.join(selected)} FROM {sides[0]} POSITIONAL JOIN {sides[1]} GROUP BY ALL"
@@ -235,19 +239,22 @@ def _by_position(
             cursor.execute(sql, {"b": str(paths[0]), "a": str(paths[1])})
             names = [column[0] for column in cursor.description]
             groups = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+            if index >= len(paths):
+                return groups, []
             ids = cursor.execute(queries[index].ids_sql(), {"path": str(paths[index])})
-            return groups, ids.fetchone()
+            return groups, [ids.fetchone()]
 
-    first = _Beside(lambda: half(0))
+    others = [_Beside(partial(part, index)) for index in range(parts - 1)]
     try:
-        second = half(1)
+        last = part(parts - 1)
     finally:
-        first.join()  # the connection closes only after both halves
-    halves = (first.result(), second)
+        for other in others:
+            other.join()  # the connection closes only after every part
+    done = [*(other.result() for other in others), last]
     offset = before.ids_apart.low  # type: ignore[union-attr]
-    if any(ids != (0, offset, offset) for _, ids in halves):
+    if any(ids != (0, offset, offset) for _, checks in done for ids in checks):
         raise _Unsure("ids not their row numbers plus the offset")
-    groups = halves[0][0] + halves[1][0]
+    groups = [group for found, _ in done for group in found]
     scans = [
         q.result(_side(groups, q.table), name or path.name)
         for q, path, name in zip(queries, paths, display_names, strict=True)

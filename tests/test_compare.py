@@ -472,6 +472,18 @@ def test_pairing_by_position_equals_exact(tmp_path, change):
             assert (scan.rows, scan.metric, scan.source) == (401, "error", path.name)
 
 
+@pytest.mark.parametrize("cores", [1, 3, 7])
+def test_pairing_by_position_in_as_many_parts_as_cores(tmp_path, monkeypatch, cores):
+    """The rows are cut into one range per core (at least two): the same numbers however cut."""
+    paths = row_number_versions(tmp_path)
+    monkeypatch.setattr("diagnostics.fastcompare.os.cpu_count", lambda: cores)
+    scans = scan_by_position(tuple(paths))
+    assert scans is not None
+    monkeypatch.undo()
+    assert scans == scan_by_position(tuple(paths))
+    assert_same(compare_files(*paths, scans=scans).to_dict(), compared(paths).to_dict())
+
+
 @pytest.mark.parametrize("trouble", ["empty label", "id repeated in a split"])
 def test_pairing_by_position_refuses_as_the_exact_path(tmp_path, trouble):
     """A file the checks refuse is refused with the exact path's message."""
