@@ -162,11 +162,11 @@ def scan_by_position(
 
     Only for two Parquet files whose footers say every id is its row number plus one offset,
     as many rows in both, unweighted and for the error rate: pairing by id is then pairing by
-    row. One query reads the two files row beside row (a ``POSITIONAL JOIN``) with each file's
+    row. A query reads the two files row beside row (a ``POSITIONAL JOIN``) with each file's
     checks and sums (:class:`~diagnostics.fastscan._Query`), grouped by both rows' splits as
-    written; another checks each file's ids row by row at the same time. None when the
-    footers say otherwise, or whenever a file needs a closer look: the caller then scans each
-    file as :func:`~diagnostics.fastscan.scan_split_metrics` does, which decides.
+    written; each file's ids are checked row by row at the same time. None when the footers say
+    otherwise, or whenever a file needs a closer look: the caller then scans each file as
+    :func:`~diagnostics.fastscan.scan_split_metrics` does, which decides (and words a refusal).
     """
     resolved = (paths[0].resolve(), paths[1].resolve())
     try:
@@ -186,6 +186,8 @@ def _ids_are_row_numbers(paths: Sequence[Path]) -> bool:
     row number plus one offset (the same in both); the ids are checked row by row later."""
     ends = set()
     for path in paths:
+        if not path.is_file():
+            return False  # the scan says what is missing
         groups = _parquet_id_ends(path) if is_parquet_file(path) else None
         offset = _row_offset(groups) if groups else None
         if groups is None or offset is None:

@@ -6,6 +6,7 @@ Every file is hand-made, so each expected count and p-value is known in advance.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from fractions import Fraction
 from pathlib import Path
@@ -470,6 +471,18 @@ def test_pairing_by_position_equals_exact(tmp_path, change):
         for path, scan in zip(paths, scans, strict=True):
             assert scan.splits == scan_split_metrics(path).splits
             assert (scan.rows, scan.metric, scan.source) == (401, "error", path.name)
+
+
+def test_pairing_by_position_passes_quietly_on_other_files(tmp_path, caplog):
+    """A CSV file, a missing one or a directory: no pairing by position, and no warning (the
+    scans word what is wrong)."""
+    paths = row_number_versions(tmp_path)
+    text = tmp_path / "after.csv"
+    pd.read_parquet(paths[1]).to_csv(text, index=False)
+    with caplog.at_level(logging.DEBUG, logger="diagnostics"):
+        for other in (text, tmp_path / "missing.parquet", tmp_path):
+            assert scan_by_position((paths[0], other)) is None
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 @pytest.mark.parametrize("cores", [1, 3, 7])
