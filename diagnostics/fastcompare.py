@@ -228,6 +228,7 @@ def _by_position(
     selected.append(f"count(*) FILTER (WHERE {before.wrong()} AND {after.wrong()}) AS both_wrong")
 
     parts = max(2, os.cpu_count() or 1)
+    connection.execute("SET threads = 1")  # a thread per part: DuckDB's own would only wait
 
     def part(index: int) -> tuple[list[dict[str, Any]], list[tuple[Any, ...] | None]]:
         """The groups of range ``index`` of the rows of both files, and the id check
