@@ -9,8 +9,9 @@ Parquet in a temporary folder. Every contender runs in its own child process, so
 
 Anchor: our own ``scan_split_metrics`` of BEFORE and of AFTER in one child (what two
 ``diagnose FILE`` runs cost). Contenders: ``compare_files`` (what ``compare BEFORE AFTER``
-runs: both scans with the id bitmaps, the paired counts, both waterfalls) on the files in the
-same order, and on the shuffled AFTER. Each runs ``--repeat`` times (best kept).
+runs: both scans and the paired counts, both waterfalls) on the files in the same order (one
+pass over both files side by side, pairing by position), and on the shuffled AFTER (both scans
+with the id bitmaps). Each runs ``--repeat`` times (best kept).
 
 Usage: ``python bench/compare.py [--rows N] [--repeat K]``. Goal: compare ≤ 1.5× the two
 scans together, peak memory < 500 MB.

@@ -9,7 +9,11 @@ split, a bitmap of the ids present and one of the ids misclassified; the paired 
 (:class:`~diagnostics.paired.PairedSums`: shared examples, McNemar's b and c, both sides'
 errors) are then a few AND and popcount passes over those bitmaps, so pairing costs no join and
 no second read. Otherwise (text ids, a wider range, MAE/RMSE) one DuckDB query joins the rows on
-(split, id) (a hash join) for the same sums.
+(split, id) (a hash join) for the same sums. Two Parquet files whose ids are their row numbers
+plus one offset, as many rows in both (what a model's two runs over one data set write), pair by
+position: :func:`scan_by_position` reads both files side by side in one query (a ``POSITIONAL
+JOIN``) that has each file's checks and sums, grouped by both rows' splits, and the paired
+counts; the id checks run beside it.
 
 Whenever a scan took the exact path (something to refuse or check precisely), or DuckDB cannot
 run the paired query, both files are read by :func:`~diagnostics.ingest.read_predictions` and
@@ -21,8 +25,11 @@ Speed and memory: ``bench/compare.py``.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +58,20 @@ from diagnostics.fastscan import (
     INTEGER_TYPES,
     MAX_ID_SPAN,
     MEMORY_LIMIT,
+    PARQUET_SOURCE_WITH_ROW_NUMBERS,
+    ROW_NUMBER,
     ScanResult,
     _csv_id_ends,
+    _id_check,
     _parquet_id_bounds,
+    _Query,
+    _row_offset,
     _source,
     _split_code,
+    _split_index,
     _Unsure,
     log_fallback,
+    logger,
     scan_split_metrics,
 )
 from diagnostics.formats import is_parquet_file
@@ -70,6 +84,17 @@ from diagnostics.waterfall import HumanLevel
 NUMBER_TYPES = INTEGER_TYPES + FLOAT_TYPES
 # The Arrow types of Parquet columns DuckDB reads as one of INTEGER_TYPES
 ARROW_IDS = (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32())
+
+
+@dataclass(frozen=True)
+class PairedScan(ScanResult):
+    """A file's scan made beside the other file's, row by row (:func:`scan_by_position`).
+
+    ``paired``: per split both files have, the paired sums of the two files (the same object in
+    both scans).
+    """
+
+    paired: dict[str, PairedSums] = field(default_factory=dict)
 
 
 class _File:
@@ -111,17 +136,200 @@ def scan_both(
     """
     paths = (_local(before), _local(after))
     remote = any(isinstance(path, str) for path in paths)
-    id_range = None if remote else _shared_id_range(paths)  # type: ignore[arg-type]
-    scans = (
-        scan_split_metrics(
-            paths[0], metric=metric, display_name=display_names[0], id_bits=id_range
-        ),
-        scan_split_metrics(
-            paths[1], metric=metric, display_name=display_names[1], id_bits=id_range
-        ),
-    )
+    scans: tuple[ScanResult, ScanResult] | None = None
+    if not remote:
+        scans = scan_by_position(paths, metric, display_names)  # type: ignore[arg-type]
+    if scans is None:
+        id_range = None if remote else _shared_id_range(paths)  # type: ignore[arg-type]
+        scans = (
+            scan_split_metrics(
+                paths[0], metric=metric, display_name=display_names[0], id_bits=id_range
+            ),
+            scan_split_metrics(
+                paths[1], metric=metric, display_name=display_names[1], id_bits=id_range
+            ),
+        )
     check_comparable(scans[0].metric, scans[1].metric, (scans[0].source, scans[1].source))
     return scans
+
+
+def scan_by_position(
+    paths: tuple[Path, Path],
+    metric: str | None = None,
+    display_names: tuple[str | None, str | None] = (None, None),
+) -> tuple[PairedScan, PairedScan] | None:
+    """Both files' scans and their paired counts from one pass over their rows side by side.
+
+    Only for two Parquet files whose footers say every id is its row number plus one offset,
+    as many rows in both, unweighted and for the error rate: pairing by id is then pairing by
+    row. A query reads the two files row beside row (a ``POSITIONAL JOIN``) with each file's
+    checks and sums (:class:`~diagnostics.fastscan._Query`), grouped by both rows' splits as
+    written; each file's ids are checked row by row at the same time. None when the footers say
+    otherwise, or whenever a file needs a closer look: the caller then scans each file as
+    :func:`~diagnostics.fastscan.scan_split_metrics` does, which decides (and words a refusal).
+    """
+    resolved = (paths[0].resolve(), paths[1].resolve())
+    try:
+        if not _ids_are_row_numbers(resolved):
+            return None
+        with _connect() as connection:
+            return _by_position(connection, resolved, metric, display_names)
+    except _Unsure as exc:
+        logger.debug("%s and %s: each file is scanned alone (%s)", *paths, exc)
+    except (duckdb.Error, pa.ArrowException, OSError, ValueError) as exc:
+        log_fallback(f"{paths[0]} and {paths[1]}", exc)
+    return None
+
+
+def _ids_are_row_numbers(paths: Sequence[Path]) -> bool:
+    """True when both files are Parquet, as many rows, and their footers say every id is its
+    row number plus one offset (the same in both); the ids are checked row by row later."""
+    ends = set()
+    for path in paths:
+        if not path.is_file():
+            return False  # the scan says what is missing
+        groups = _parquet_id_ends(path) if is_parquet_file(path) else None
+        offset = _row_offset(groups) if groups else None
+        if groups is None or offset is None:
+            return False
+        ends.add((offset, sum(rows for *_, rows in groups)))
+    return len(ends) == 1
+
+
+def _by_position(
+    connection: duckdb.DuckDBPyConnection,
+    paths: tuple[Path, Path],
+    metric: str | None,
+    display_names: tuple[str | None, str | None],
+) -> tuple[PairedScan, PairedScan]:
+    """:func:`scan_by_position` on one connection (:class:`_Unsure` when it cannot vouch).
+
+    A positional join runs on one thread, so the rows of both files are cut into one range per
+    core (at least two), each joined on a cursor of its own, all but the last in a thread; the
+    first two also check one file's ids each.
+    """
+    queries = []
+    for path, table in zip(paths, ("b", "a"), strict=True):
+        _, types, metadata = _source(path, connection)
+        query = _Query(
+            types, metric, None, False, _id_check(path, types, metadata, False), table=table
+        )
+        if not query.ids_apart or query.weighted or query.candidates != ("error",):
+            raise _Unsure("not ids as row numbers, or not the error rate unweighted")
+        if metadata is None:
+            raise _Unsure("not Parquet")
+        queries.append(query)
+        rows = metadata.num_rows  # the same in both (:func:`_ids_are_row_numbers`)
+    before, after = queries
+    selected = [f"{q.table}.split AS {q.table}_split" for q in queries]
+    selected += [
+        f"{sql} AS {q.table}_{name}" for q in queries for name, sql in q.aggregates().items()
+    ]
+    selected.append(f"count(*) FILTER (WHERE {before.wrong()} AND {after.wrong()}) AS both_wrong")
+
+    parts = max(2, os.cpu_count() or 1)
+    connection.execute("SET threads = 1")  # a thread per part: DuckDB's own would only wait
+
+    def part(index: int) -> tuple[list[dict[str, Any]], list[tuple[Any, ...] | None]]:
+        """The groups of range ``index`` of the rows of both files, and the id check
+        (:meth:`~diagnostics.fastscan._Query.ids_sql`) of file ``index``, if any."""
+        low, high = index * rows // parts, (index + 1) * rows // parts
+        sides = [f"({q.rows(_row_range(q.table, low, high))}) {q.table}" for q in queries]
+        sql = (
+            f"SELECT {', '.join(selected)} FROM {sides[0]} POSITIONAL JOIN {sides[1]} GROUP BY ALL"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"b": str(paths[0]), "a": str(paths[1])})
+            names = [column[0] for column in cursor.description]
+            groups = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+            if index >= len(paths):
+                return groups, []
+            ids = cursor.execute(queries[index].ids_sql(), {"path": str(paths[index])})
+            return groups, [ids.fetchone()]
+
+    others = [_Beside(partial(part, index)) for index in range(parts - 1)]
+    try:
+        last = part(parts - 1)
+    finally:
+        for other in others:
+            other.join()  # the connection closes only after every part
+    done = [*(other.result() for other in others), last]
+    offset = before.ids_apart.low  # type: ignore[union-attr]
+    if any(ids != (0, offset, offset) for _, checks in done for ids in checks):
+        raise _Unsure("ids not their row numbers plus the offset")
+    groups = [group for found, _ in done for group in found]
+    scans = [
+        q.result(_side(groups, q.table), name or path.name)
+        for q, path, name in zip(queries, paths, display_names, strict=True)
+    ]
+    paired = _paired_by_position(groups, scans)
+    return tuple(  # type: ignore[return-value]
+        PairedScan(**{f.name: getattr(scan, f.name) for f in fields(scan)}, paired=paired)
+        for scan in scans
+    )
+
+
+def _row_range(table: str, low: int, high: int) -> str:
+    """SQL: the rows ``low`` … ``high`` − 1 of the Parquet file bound as parameter ``table``."""
+    every = PARQUET_SOURCE_WITH_ROW_NUMBERS.replace("$path", f"${table}")
+    return f"(SELECT * FROM {every} WHERE {ROW_NUMBER} >= {low:d} AND {ROW_NUMBER} < {high:d})"
+
+
+def _side(groups: list[dict[str, Any]], table: str) -> list[dict[str, Any]]:
+    """One file's groups (by its split as written) from the groups of both files' splits: its
+    aggregates (all counts) summed over the other file's splits."""
+    prefix = f"{table}_"
+    side: dict[str | None, dict[str, Any]] = {}
+    for group in groups:
+        split = group[f"{prefix}split"]
+        summed = side.setdefault(split, {"split": split})
+        for key, value in group.items():
+            if key.startswith(prefix) and key != f"{prefix}split":
+                name = key.removeprefix(prefix)
+                summed[name] = summed.get(name, 0) + value
+    return list(side.values())
+
+
+def _paired_by_position(
+    groups: list[dict[str, Any]], scans: Sequence[ScanResult]
+) -> dict[str, PairedSums]:
+    """Per split both scans have, the paired counts of the rows in that split in both files."""
+    paired = {
+        split: PairedSums(0, 0, 0, 0.0, 0.0, 0.0)
+        for split in SPLITS
+        if all(split in scan.splits for scan in scans)
+    }
+    for group in groups:
+        split = SPLITS[_split_index(group["b_split"])]
+        if split in paired and _split_index(group["a_split"]) == SPLITS.index(split):
+            errors = (group["b_s1_error"], group["a_s1_error"], group["both_wrong"])
+            paired[split] += PairedSums.of_errors(group["b_n"], *errors)
+    return paired
+
+
+class _Beside(threading.Thread):
+    """A function run in a thread beside the caller's work (DuckDB lets go of the GIL while a
+    query runs, so a second query keeps the other core busy)."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        super().__init__(daemon=True)
+        self.work, self.value = work, None
+        self.error: Exception | None = None
+        self.start()
+
+    def run(self) -> None:
+        """Run the work, keeping its value or its exception."""
+        try:
+            self.value = self.work()
+        except Exception as exc:  # raised again in the caller's thread
+            self.error = exc
+
+    def result(self) -> Any:
+        """The work's value, once done (its exception raised here)."""
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.value
 
 
 def _shared_id_range(paths: Sequence[Path]) -> tuple[int, int] | None:
@@ -159,16 +367,22 @@ def _id_ends(
     """(min, max, rows or None) of a file's integer ids: per Parquet row group, or a CSV file's
     first and last rows; None without integer ids or with weights."""
     if is_parquet_file(path):
-        metadata = pq.read_metadata(path)
-        schema = metadata.schema.to_arrow_schema()
-        column = schema.get_field_index("id")  # -1: none, or repeated
-        if column < 0 or "weight" in schema.names or schema.field(column).type not in ARROW_IDS:
-            return None
-        return _parquet_id_bounds(metadata)
+        return _parquet_id_ends(path)
     _, types, _ = _source(path, connection())
     if types.get("id") not in INTEGER_TYPES or "weight" in types:
         return None
     return _csv_id_ends(path, list(types).index("id"))
+
+
+def _parquet_id_ends(path: Path) -> list[tuple[int, int, int]] | None:
+    """(min, max, rows) of a Parquet file's integer ids per row group, from its footer; None
+    without integer ids (by DuckDB's column types) or with weights."""
+    metadata = pq.read_metadata(path)
+    schema = metadata.schema.to_arrow_schema()
+    column = schema.get_field_index("id")  # -1: none, or repeated
+    if column < 0 or "weight" in schema.names or schema.field(column).type not in ARROW_IDS:
+        return None
+    return _parquet_id_bounds(metadata)
 
 
 def compare_files(
@@ -249,7 +463,11 @@ def _fast(
 
         note = None
         paired: dict[str, PairedSums] | None
-        if metric == "error" and scans[0].id_range and scans[0].id_range == scans[1].id_range:
+        if isinstance(scans[0], PairedScan) and isinstance(scans[1], PairedScan):
+            if scans[0].paired is not scans[1].paired:
+                raise ValueError("scans paired by position with other files")
+            paired = scans[0].paired  # made beside the scans (:func:`scan_by_position`)
+        elif metric == "error" and scans[0].id_range and scans[0].id_range == scans[1].id_range:
             paired = paired_sums_from_bits(*scans)  # integer ids, no weights: bitmaps pair
         else:
             has_ids = ("id" in sides()[0].types, "id" in sides()[1].types)
@@ -298,14 +516,7 @@ def paired_sums_from_bits(before: ScanResult, after: ScanResult) -> dict[str, Pa
         wrong_before, wrong_after = wrong_b & shared, wrong_a & shared
         errors_before, errors_after = _count(wrong_before), _count(wrong_after)
         both = _count(np.bitwise_and(wrong_before, wrong_after, out=wrong_before))
-        result[split] = PairedSums(
-            _count(shared),
-            errors_before - both,  # improved: wrong before, right after
-            errors_after - both,  # worsened
-            float(errors_before),
-            float(errors_after),
-            float(errors_before + errors_after - 2 * both),
-        )
+        result[split] = PairedSums.of_errors(_count(shared), errors_before, errors_after, both)
     return result
 
 

@@ -467,6 +467,8 @@ class _Query:
         is_csv: bool,
         id_check: _IdCheck | None = None,
         id_bits: tuple[int, int] | None = None,
+        *,
+        table: str = "",
     ) -> None:
         if any(c not in types for c in REQUIRED_COLUMNS):
             raise _Unsure("missing column")
@@ -484,6 +486,7 @@ class _Query:
             raise _Unsure("text labels for a regression metric")
         self.types, self.is_csv, self.slice_column = types, is_csv, slice_column
         self.id_check, self.id_bits = id_check, id_bits
+        self.table = table  # the aggregates name their columns table.column (a join's side)
         # ids that are their row numbers plus an offset, without bitmaps, are checked by a
         # query of their own (:meth:`ids_sql`): without grouping, a pass over the id column
         # costs a fraction of the same checks as aggregates per split
@@ -500,17 +503,25 @@ class _Query:
         if "id" in types and types["id"] not in INTEGER_TYPES + FLOAT_TYPES + (TEXT_TYPE,):
             raise _Unsure("id type")
 
+    def _column(self, name: str) -> str:
+        """SQL: a column of the rows the aggregates read (qualified by :attr:`table`, if any)."""
+        return f"{self.table}.{_quote(name)}" if self.table else _quote(name)
+
+    def wrong(self) -> str:
+        """SQL: the row is misclassified."""
+        return f"{self._column('y_true')} <> {self._column('y_pred')}"
+
     def _trouble(self) -> dict[str, str]:
         """Counter name → SQL aggregate: rows the exact path refuses or reads differently."""
-        types, is_csv = self.types, self.is_csv
+        types, is_csv, column_sql = self.types, self.is_csv, self._column
         checks = {}
         for column in ("y_true", "y_pred"):
             if types[column] == TEXT_TYPE:
-                checks[column] = _text_trouble(_quote(column), is_csv, stripped=True)
+                checks[column] = _text_trouble(column_sql(column), is_csv, stripped=True)
             else:
-                checks[column] = _number_trouble(_quote(column), types[column])
+                checks[column] = _number_trouble(column_sql(column), types[column])
         if self.weighted:
-            weight = "CAST(weight AS DOUBLE)"
+            weight = f"CAST({column_sql('weight')} AS DOUBLE)"
             bad = f"{weight} IS NULL OR NOT isfinite({weight}) OR {weight} < 0"
             # extreme weights: the exact path rescales them before squaring
             tiny = f"({weight} > 0 AND {weight} < {1 / EXTREME_WEIGHT})"
@@ -518,15 +529,16 @@ class _Query:
             checks["weight"] = f"count(*) FILTER (WHERE {bad})"
         if "id" in types and not self.ids_apart:
             checks["id"] = (
-                _text_trouble("id", is_csv, stripped=False)
+                _text_trouble(column_sql("id"), is_csv, stripped=False)
                 if types["id"] == TEXT_TYPE
-                else _number_trouble("id", types["id"])
+                else _number_trouble(column_sql("id"), types["id"])
             )
         if self.slice_column is not None:
+            value = column_sql("slice_value")
             checks["slice"] = (
-                _text_trouble("slice_value", is_csv, stripped=False)
+                _text_trouble(value, is_csv, stripped=False)
                 if types[self.slice_column] == TEXT_TYPE
-                else "count(*) - count(slice_value)"
+                else f"count(*) - count({value})"
             )
         return checks
 
@@ -536,13 +548,14 @@ class _Query:
         Unweighted with id bitmaps, the error counts are left out: :meth:`result` counts the
         bits of each group's bitmap of wrong ids instead (one filtered aggregate less a row).
         """
-        difference = "(CAST(y_pred AS DOUBLE) - CAST(y_true AS DOUBLE))"
+        y_true, y_pred = self._column("y_true"), self._column("y_pred")
+        difference = f"(CAST({y_pred} AS DOUBLE) - CAST({y_true} AS DOUBLE))"
         loss = {"mae": f"abs{difference}", "rmse": f"({difference} * {difference})"}
         if not self.weighted:
             sums = {"sw": "count(*)", "sw2": "count(*)"}
             for metric in self.candidates:
                 if metric == "error" and self.id_bits is None:
-                    errors = "count(*) FILTER (WHERE y_true <> y_pred)"
+                    errors = f"count(*) FILTER (WHERE {self.wrong()})"
                     sums |= {"s1_error": errors, "s2_error": errors, "s3_error": errors}
                 elif metric == "error":  # the popcount of the bitmap of wrong ids (:meth:`result`)
                     continue
@@ -552,13 +565,14 @@ class _Query:
                     sums[f"s2_{metric}"] = f"sum({value} * {value})"
                     sums[f"s3_{metric}"] = f"sum({value} * {value} * {value})"
             return sums
-        weight = "CAST(weight AS DOUBLE)"
+        raw = self._column("weight")
+        weight = f"CAST({raw} AS DOUBLE)"
         # float32 weights are squared in float32, as NumPy does on the exact path
-        square = "weight * weight" if self.types["weight"] == "FLOAT" else f"{weight} * {weight}"
+        square = f"{raw} * {raw}" if self.types["weight"] == "FLOAT" else f"{weight} * {weight}"
         sums = {"sw": f"sum({weight})", "sw2": f"sum(CAST({square} AS DOUBLE))"}
         for metric in self.candidates:
             if metric == "error":
-                errors = f"coalesce(sum({weight}) FILTER (WHERE y_true <> y_pred), 0)"
+                errors = f"coalesce(sum({weight}) FILTER (WHERE {self.wrong()}), 0)"
                 sums |= {"s1_error": errors, "s2_error": errors, "s3_error": errors}
             else:
                 value, weighted_loss = loss[metric], f"({weight} * {loss[metric]})"
@@ -574,42 +588,33 @@ class _Query:
 
     def _id_suspects(self, check: _IdCheck) -> tuple[list[str], str]:
         """The columns and the SQL aggregate counting rows whose id may repeat in its split."""
+        id_sql, row = self._column("id"), self._column(ROW_NUMBER)
         if check.kind == "row_offset":  # each id its row number plus the offset: all differ
-            suspects = f"CAST(id AS BIGINT) - {ROW_NUMBER} <> {check.low:d}"
+            suspects = f"CAST({id_sql} AS BIGINT) - {row} <> {check.low:d}"
             return ["id", ROW_NUMBER], f"count(*) FILTER (WHERE {suspects})"
         if check.kind == "bitmap":  # one bit per possible id, per split: fewer bits than rows
-            bitmap = f"bitstring_agg(CAST(id AS BIGINT), {check.low:d}, {check.high:d})"
+            bitmap = f"bitstring_agg(CAST({id_sql} AS BIGINT), {check.low:d}, {check.high:d})"
             return ["id"], f"count(*) - bit_count({bitmap})"
         # ids in strictly increasing order are unique without hashing
-        return ["id", "lag(id) OVER () AS previous_id"], "count(*) FILTER (WHERE id <= previous_id)"
+        previous = self._column("previous_id")
+        columns = ["id", "lag(id) OVER () AS previous_id"]
+        return columns, f"count(*) FILTER (WHERE {id_sql} <= {previous})"
 
-    def sql(self, source: str) -> str:
-        """The one query: per split code (and slice value) the counters and the sums."""
-        columns = ["split"]  # grouped as written: the aliases are mapped on the few groups
-        keys = ["split"]
+    @property
+    def keys(self) -> list[str]:
+        """The columns the query groups by: the split as written (the aliases are mapped on
+        the few groups), and the slice value."""
+        return ["split"] if self.slice_column is None else ["split", "slice_value"]
+
+    def rows(self, source: str) -> str:
+        """SQL: the rows the aggregates read, from the table function ``source``."""
+        columns = [*self.keys, "y_true", "y_pred"]
         if self.slice_column is not None:
-            columns.append(f"CAST({_quote(self.slice_column)} AS VARCHAR) AS slice_value")
-            keys.append("slice_value")
-        columns += ["y_true", "y_pred"]
-        aggregates = {"n": "count(*)"}
-        aggregates |= {f"trouble_{name}": count for name, count in self._trouble().items()}
+            columns[1] = f"CAST({_quote(self.slice_column)} AS VARCHAR) AS slice_value"
         if self.weighted:
             columns.append("weight")
         if self.id_check is not None and not self.ids_apart:
-            id_columns, aggregates["suspect_ids"] = self._id_suspects(self.id_check)
-            columns += id_columns
-        if self.metric is None and self.float_labels:
-            fractional = " OR ".join(f"{c} <> round({c})" for c in self.float_labels)
-            aggregates["fractional"] = f"count(*) FILTER (WHERE {fractional})"
-        aggregates |= self._sums()
-        if self.id_bits is not None:
-            bitmap = f"bitstring_agg(CAST(id AS BIGINT), {self.id_bits[0]:d}, {self.id_bits[1]:d})"
-            aggregates["wrong_bits"] = f"CAST({bitmap} FILTER (WHERE y_true <> y_pred) AS BLOB)"
-            # ids that are their row numbers plus an offset are all there: the train ids (most
-            # rows) are the ones no other split has, so only the other splits need bits
-            only = " FILTER (WHERE split <> 'train')" if self._row_offset_ids else ""
-            aggregates["present_bits"] = f"CAST({bitmap}{only} AS BLOB)"
-        selected = ", ".join([*keys, *(f"{sql} AS {name}" for name, sql in aggregates.items())])
+            columns += self._id_suspects(self.id_check)[0]
         used = [*REQUIRED_COLUMNS, *(c for c in ("weight", "id") if c in self.types)]
         if self.ids_apart:
             used.remove("id")
@@ -617,10 +622,38 @@ class _Query:
             used.append(ROW_NUMBER)
         if self.slice_column is not None:
             used.append(self.slice_column)
-        return (
-            f"SELECT {selected} FROM (SELECT {', '.join(columns)} FROM "
-            f"(SELECT {', '.join(map(_quote, used))} FROM {source})) GROUP BY {', '.join(keys)}"
-        )
+        read = ", ".join(map(_quote, used))
+        return f"SELECT {', '.join(columns)} FROM (SELECT {read} FROM {source})"
+
+    def aggregates(self) -> dict[str, str]:
+        """Name → SQL aggregate over :meth:`rows`: the row count, the counters, the sums and
+        the id bitmaps asked for."""
+        aggregates = {"n": "count(*)"}
+        aggregates |= {f"trouble_{name}": count for name, count in self._trouble().items()}
+        if self.id_check is not None and not self.ids_apart:
+            aggregates["suspect_ids"] = self._id_suspects(self.id_check)[1]
+        if self.metric is None and self.float_labels:
+            labels = map(self._column, self.float_labels)
+            fractional = " OR ".join(f"{c} <> round({c})" for c in labels)
+            aggregates["fractional"] = f"count(*) FILTER (WHERE {fractional})"
+        aggregates |= self._sums()
+        if self.id_bits is not None:
+            low, high = self.id_bits
+            bitmap = f"bitstring_agg(CAST({self._column('id')} AS BIGINT), {low:d}, {high:d})"
+            aggregates["wrong_bits"] = f"CAST({bitmap} FILTER (WHERE {self.wrong()}) AS BLOB)"
+            # ids that are their row numbers plus an offset are all there: the train ids (most
+            # rows) are the ones no other split has, so only the other splits need bits
+            only = f" FILTER (WHERE {self._column('split')} <> 'train')"
+            aggregates["present_bits"] = (
+                f"CAST({bitmap}{only if self._row_offset_ids else ''} AS BLOB)"
+            )
+        return aggregates
+
+    def sql(self, source: str) -> str:
+        """The one query: per split code (and slice value) the counters and the sums."""
+        aggregates = (f"{sql} AS {name}" for name, sql in self.aggregates().items())
+        selected = ", ".join([*self.keys, *aggregates])
+        return f"SELECT {selected} FROM ({self.rows(source)}) GROUP BY {', '.join(self.keys)}"
 
     def ids_sql(self) -> str:
         """The check of :attr:`ids_apart`, one row: the empty ids, and the least and the most

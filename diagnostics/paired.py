@@ -47,6 +47,19 @@ class PairedSums:
     after: float
     diff2: float
 
+    @classmethod
+    def of_errors(cls, n: int, before: int, after: int, both: int) -> PairedSums:
+        """The sums of the error rate over ``n`` shared examples, ``before`` and ``after`` of
+        them misclassified by each version, ``both`` by both."""
+        return cls(
+            n,
+            before - both,  # improved: wrong before, right after
+            after - both,  # worsened
+            float(before),
+            float(after),
+            float(before + after - 2 * both),
+        )
+
     def __add__(self, other: PairedSums) -> PairedSums:
         return PairedSums(
             self.n + other.n,

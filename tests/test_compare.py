@@ -6,6 +6,7 @@ Every file is hand-made, so each expected count and p-value is known in advance.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from fractions import Fraction
 from pathlib import Path
@@ -21,12 +22,19 @@ from diagnostics.compare import (
     check_comparable,
     compare,
     dev_outcomes,
+    examined_ids,
     still_wrong_ids,
     tagged_ids,
     what_fixed,
 )
 from diagnostics.errors import sample_errors
-from diagnostics.fastcompare import _shared_id_range, compare_files, scan_both
+from diagnostics.fastcompare import (
+    PairedScan,
+    _shared_id_range,
+    compare_files,
+    scan_both,
+    scan_by_position,
+)
 from diagnostics.fastscan import scan_split_metrics
 from diagnostics.ingest import read_predictions
 from diagnostics.paired import (
@@ -389,6 +397,122 @@ def test_fast_path_bitmaps_with_ids_shared_in_part(tmp_path, suffix):
     if suffix == ".parquet":  # a CSV file's first and last ids (100, 10) miss ids 1…9: the join
         assert scans[0].id_range == scans[1].id_range == (1, 104)
     assert_same(compare_files(*paths, scans=scans).to_dict(), compared(paths).to_dict())
+
+
+def row_number_versions(tmp_path: Path, change: str = "") -> list[Path]:
+    """BEFORE and AFTER Parquet files (401 rows in row groups of 64 and 50: the two halves the
+    pairing reads cut a row group) whose ids are their row numbers plus 1000, AFTER with errors
+    fixed and made and its splits changed for a few rows (written as aliases for others);
+    ``change`` alters AFTER so that pairing by position must not be used."""
+    rng = np.random.default_rng(5)
+    n = 401
+    splits = np.array(["train", "dev", "test", "train_dev"])[rng.integers(0, 4, n)]
+    y_true = rng.integers(0, 3, n)
+    before = pd.DataFrame(
+        {"id": np.arange(n) + 1000, "split": splits, "y_true": y_true,
+         "y_pred": np.where(rng.random(n) < 0.3, (y_true + 1) % 3, y_true)}
+    )  # fmt: skip
+    after = before.copy()
+    after["y_pred"] = np.where(rng.random(n) < 0.5, after["y_true"], after["y_pred"])
+    broken = rng.random(n) < 0.1
+    after.loc[broken, "y_pred"] = (after.loc[broken, "y_true"] + 2) % 3
+    after.loc[after.index % 17 == 0, "split"] = "dev"  # some ids move split: they do not pair
+    after.loc[after.index % 5 == 1, "split"] = after["split"].replace({"dev": "val"})  # aliases
+    if change == "shuffled":
+        after = after.sample(frac=1.0, random_state=1)
+    elif change == "fewer rows":
+        after = after.iloc[:-30]
+    elif change == "offset":  # ids shared in part
+        after["id"] += 25
+    elif change == "two ids swapped":  # the footers still say row numbers: the check finds out
+        after.loc[[3, 4], "id"] = after.loc[[4, 3], "id"].to_numpy()
+    elif change == "weights":
+        after["weight"] = 1.0 + after.index % 2
+    elif change == "fractional labels":  # both files: MAE
+        for frame in (before, after):
+            frame["y_pred"] = frame["y_pred"] + 0.5 * (frame.index % 2)
+    paths = []
+    for name, frame, group in (("before", before, 64), ("after", after, 50)):
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(
+            pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=group
+        )
+        paths.append(path)
+    return paths
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["", "shuffled", "fewer rows", "offset", "two ids swapped", "weights", "fractional labels"],
+)
+def test_pairing_by_position_equals_exact(tmp_path, change):
+    """Ids that are the row numbers plus one offset in both files pair by position (one pass
+    over both files); anything else (other order, other lengths, other offsets, ids that only
+    look like row numbers, weights, MAE) scans each file alone. The numbers are the exact
+    path's either way."""
+    paths = row_number_versions(tmp_path, change)
+    by_position = scan_by_position(tuple(paths))
+    scans = scan_both(*paths)
+    assert (by_position is not None) == (change == "")
+    assert isinstance(scans[0], PairedScan) == (change == "")
+    humans = [HumanLevel("human", 0.05)]
+    before = pd.read_parquet(paths[0])
+    wrong = before[(before["split"] == "dev") & (before["y_true"] != before["y_pred"])]["id"]
+    rows = [TagRow(str(i), frozenset({("blurry", "dark")[i % 2]})) for i in wrong[:12]]
+    rows.append(TagRow("99", frozenset({"dark"})))  # BEFORE's first dev errors, and an id less
+    tags = TagTable(("blurry", "dark"), tuple(rows))
+    tags = None if change == "fractional labels" else tags  # tags need class labels
+    seen = None if tags is None else examined_ids(tags)
+    fast = compare_files(*paths, humans, tags=tags, scans=scans, examined=seen).to_dict()
+    assert_same(fast, compared(paths, humans=humans, tags=tags, examined=seen).to_dict())
+    assert fast["levels"]["dev"]["paired"] == (change != "weights")  # weighted: unpaired
+    assert tags is None or sum(c["fixed"] for c in fast["categories"]) > 0
+    if change == "":  # the files' own scans are those of diagnose
+        for path, scan in zip(paths, scans, strict=True):
+            assert scan.splits == scan_split_metrics(path).splits
+            assert (scan.rows, scan.metric, scan.source) == (401, "error", path.name)
+
+
+def test_pairing_by_position_passes_quietly_on_other_files(tmp_path, caplog):
+    """A CSV file, a missing one or a directory: no pairing by position, and no warning (the
+    scans word what is wrong)."""
+    paths = row_number_versions(tmp_path)
+    text = tmp_path / "after.csv"
+    pd.read_parquet(paths[1]).to_csv(text, index=False)
+    with caplog.at_level(logging.DEBUG, logger="diagnostics"):
+        for other in (text, tmp_path / "missing.parquet", tmp_path):
+            assert scan_by_position((paths[0], other)) is None
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize("cores", [1, 3, 7])
+def test_pairing_by_position_in_as_many_parts_as_cores(tmp_path, monkeypatch, cores):
+    """The rows are cut into one range per core (at least two): the same numbers however cut."""
+    paths = row_number_versions(tmp_path)
+    monkeypatch.setattr("diagnostics.fastcompare.os.cpu_count", lambda: cores)
+    scans = scan_by_position(tuple(paths))
+    assert scans is not None
+    monkeypatch.undo()
+    assert scans == scan_by_position(tuple(paths))
+    assert_same(compare_files(*paths, scans=scans).to_dict(), compared(paths).to_dict())
+
+
+@pytest.mark.parametrize("trouble", ["empty label", "id repeated in a split"])
+def test_pairing_by_position_refuses_as_the_exact_path(tmp_path, trouble):
+    """A file the checks refuse is refused with the exact path's message."""
+    paths = row_number_versions(tmp_path)
+    after = pq.read_table(paths[1]).to_pandas()
+    if trouble == "empty label":
+        after["y_pred"] = after["y_pred"].astype("Int64")
+        after.loc[7, "y_pred"] = None
+    else:  # 1002 twice, 1003 gone: the footers still say row numbers
+        after.loc[3, ["id", "split"]] = [1002, after.loc[2, "split"]]
+    pq.write_table(pa.Table.from_pandas(after, preserve_index=False), paths[1])
+    with pytest.raises(InputError) as exact:
+        read_predictions(paths[1])
+    with pytest.raises(InputError) as fast:
+        scan_both(*paths)
+    assert str(fast.value) == str(exact.value)
 
 
 @pytest.mark.parametrize(
