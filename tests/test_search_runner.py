@@ -22,7 +22,7 @@ from diagnostics.search.datasets import load_dataset
 from diagnostics.search.outputs import load_best_model, predictions_frame
 from diagnostics.search.result import trial_result
 from diagnostics.search.rounds import join_study, run_search
-from diagnostics.search.settings import SearchSettings
+from diagnostics.search.settings import RoundJob, SearchSettings
 from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
 from diagnostics.search.storage import open_storage, redact
 from diagnostics.search.training import (
@@ -33,7 +33,7 @@ from diagnostics.search.training import (
     train_epoch,
     train_model,
 )
-from diagnostics.search.workers import recover_stale_trials
+from diagnostics.search.workers import recover_stale_trials, run_round
 from diagnostics.validation import InputError
 from diagnostics.waterfall import diagnose_predictions, parse_human_level
 
@@ -45,6 +45,15 @@ SMALL_SPACE = SearchSpace.from_dict(
         "layers": {"type": "int", "low": 1, "high": 2, "tier": 3},
     }
 )
+# one small configuration of the default space, queued where trials must be alike
+SAME_PARAMS = {
+    "lr": 0.05,
+    "momentum": 0.9,
+    "hidden_units": 16,
+    "batch_size": 64,
+    "layers": 1,
+    "lr_decay": "none",
+}
 QUICK = {"trials": 8, "epochs": 3, "seed": 0, "space": SMALL_SPACE}
 
 
@@ -266,6 +275,25 @@ def test_a_second_machine_joins_an_rdb_study_until_its_plan_is_done(tmp_path, rd
     assert joined["complete"] + joined["pruned"] == 4 and joined["running"] == 0
     with pytest.raises(InputError, match="no study 'nobody'"):
         join_study(url, "nobody")
+
+
+def test_two_worker_processes_run_the_rounds_trials_and_not_one_more(tmp_path):
+    # three queued trials for two workers: the one that ends first while its sibling runs the
+    # last trial stops, instead of starting a fourth trial the round does not need
+    spec = str(tmp_path / "journal.log")
+    settings = SearchSettings(
+        sampler="random", pruner="none", trials=3, workers=2, data_dir=str(tmp_path)
+    )
+    space = SearchSpace.default()
+    study = optuna.create_study(study_name="pair", storage=open_storage(spec))
+    for _ in range(3):
+        study.enqueue_trial(space.encode(SAME_PARAMS))
+    done = run_round(RoundJob(settings, spec, "pair", space, 2, 3))
+    trials = done.get_trials()
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 3
+    workers = [t.user_attrs["worker"] for t in trials]
+    assert {w["group"] for w in workers} == {os.getpid()}  # both are this round's processes
+    assert len({w["pid"] for w in workers}) == 2
 
 
 def test_a_stop_request_ends_the_search_cleanly_and_requeues_the_trial(tmp_path):

@@ -198,8 +198,14 @@ class ScoredTrial:
         space: SearchSpace,
         index: int = 0,
         function: ObjectiveFn | None = None,
+        group: int | None = None,
     ) -> None:
         self.settings, self.space = settings, space
+        # the trial's worker: stale-trial recovery reads host and pid, a sibling worker the
+        # group (workers.RoundDone)
+        self.worker = {"host": socket.gethostname(), "pid": os.getpid()}
+        if group is not None:
+            self.worker["group"] = group
         self.function = function or resolve_objective(settings.objective)
         self.device = place_device(settings.device, settings.gpus, index)
         self.pruning = settings.pruner != "none" and not settings.goal.multi
@@ -209,7 +215,7 @@ class ScoredTrial:
     def __call__(self, trial: optuna.Trial) -> float | list[float]:
         """Run the user's code for one trial; return the goal's values (NaN: failed)."""
         params = self.space.suggest(trial)
-        worker = {"host": socket.gethostname(), "pid": os.getpid(), "at": time.time()}
+        worker = {**self.worker, "at": time.time()}
         trial.set_user_attr("worker", worker)
         scratch = self.out_dir / "trials" / f"{trial.study.study_name}-{trial.number}"
         scratch.mkdir(parents=True, exist_ok=True)
