@@ -9,6 +9,7 @@ Storage writes are kept few: each costs an fsync on a journal file, a round trip
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.context
@@ -170,14 +171,12 @@ def run_worker(
     if left <= 0:
         return
     callbacks = [*callbacks, *trial_loggers(settings.mlflow, job.space), stop_on_failing_start]
-    try:
+    with objective, contextlib.suppress(SearchStopped):
         study.optimize(
             objective,
             n_trials=left,
             callbacks=[RoundDone(job.target, group), *callbacks],
         )
-    except SearchStopped:
-        return
 
 
 class RoundDone:
