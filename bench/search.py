@@ -223,7 +223,7 @@ SAME_TRIAL = {
 
 
 def parallel(folder: Path, trials: int, epochs: int) -> None:
-    times = {}
+    times, busy = {}, {}
     for workers in (1, 2):
         settings = SearchSettings(
             dataset="digits",
@@ -244,16 +244,22 @@ def parallel(folder: Path, trials: int, epochs: int) -> None:
         study = run_round(job)
         times[workers] = time.perf_counter() - start
         durations = [t.duration.total_seconds() for t in study.trials if t.duration]
-        busy = sum(durations) / (workers * times[workers])  # the rest: start, study load, end
+        # the rest of the workers' time: process start, dataset and study load, the round's end
+        busy[workers] = sum(durations) / (workers * times[workers])
         print(
             f"parallel: {workers} worker(s): {len(study.trials)} trials run for a plan of "
             f"{trials} in {times[workers]:.1f} s (median trial {statistics.median(durations):.2f} "
-            f"s; the workers spent {busy:.1%} of the round in trials)"
+            f"s; the workers spent {busy[workers]:.1%} of the round in trials)"
         )
     print(
         f"parallel: 2 workers vs 1: {times[1] / times[2]:.2f}× throughput (goal ≥ 1.8; each "
         f"worker its own process with {settings.threads} torch thread, so 2 workers "
         f"need 2 idle cores); {_machine()}"
+    )
+    print(
+        f"parallel: what the same trial times would give (an idle machine, where a trial takes "
+        f"as long beside another): 2 × {busy[2]:.1%} / {busy[1]:.1%} = "
+        f"{2 * busy[2] / busy[1]:.2f}×"
     )
 
 
