@@ -282,7 +282,12 @@ def test_two_worker_processes_run_the_rounds_trials_and_not_one_more(tmp_path):
     # last trial stops, instead of starting a fourth trial the round does not need
     spec = str(tmp_path / "journal.log")
     settings = SearchSettings(
-        sampler="random", pruner="none", trials=3, workers=2, data_dir=str(tmp_path)
+        sampler="random",
+        pruner="none",
+        trials=3,
+        workers=2,
+        data_dir=str(tmp_path),
+        out_dir=str(tmp_path),  # the trials' scratch folders: never the checkout
     )
     space = SearchSpace.default()
     study = optuna.create_study(study_name="pair", storage=open_storage(spec))
