@@ -12,7 +12,9 @@
 4. LR finder vs torch-lr-finder (bench/requirements.txt): time, and 5-epoch dev accuracy at each
    tool's suggestion over seeds.
 
-Run: ``python bench/search.py [--quick]``. ``--quick`` shrinks every part (a smoke run).
+Run: ``python bench/search.py [--quick]``. ``--quick`` shrinks every part (a smoke run);
+``--hidden-units 256`` trains a wider MLP in the overhead and parallel parts (longer steps: how
+the ratio moves when a step costs more than this 64-unit MLP's 0.2 ms).
 """
 
 from __future__ import annotations
@@ -406,12 +408,19 @@ def main() -> None:
     parser.add_argument("--only", choices=("overhead", "parallel", "efficiency", "lr"))
     parser.add_argument("--repeat", type=int, default=3, help="overhead: rounds in turns")
     parser.add_argument(
+        "--hidden-units",
+        type=int,
+        default=SAME_TRIAL["hidden_units"],
+        help="overhead and parallel: the same trial's hidden units (a wider MLP: longer steps)",
+    )
+    parser.add_argument(
         "--long-epochs",
         type=int,
         default=40,
         help="overhead: also the same trial at this many epochs (0: skip)",
     )
     args = parser.parse_args()
+    SAME_TRIAL["hidden_units"] = args.hidden_units
     print(f"optuna {optuna.__version__}, torch {torch.__version__}, {os.cpu_count()} cpus")
     quick = args.quick
     torch.set_num_threads(1)
