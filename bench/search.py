@@ -246,12 +246,15 @@ def parallel(folder: Path, trials: int, epochs: int) -> None:
         study = run_round(job)
         times[workers] = time.perf_counter() - start
         durations = [t.duration.total_seconds() for t in study.trials if t.duration]
-        # the rest of the workers' time: process start, dataset and study load, the round's end
-        busy[workers] = sum(durations) / (workers * times[workers])
+        # the plan's trials (queued first: numbers 0 to trials - 1); the rest of the workers'
+        # time is process start, dataset and study load, the round's end and any trial past
+        # the plan
+        planned = [t.duration.total_seconds() for t in study.trials[:trials] if t.duration]
+        busy[workers] = sum(planned) / (workers * times[workers])
         print(
             f"parallel: {workers} worker(s): {len(study.trials)} trials run for a plan of "
             f"{trials} in {times[workers]:.1f} s (median trial {statistics.median(durations):.2f} "
-            f"s; the workers spent {busy[workers]:.1%} of the round in trials)"
+            f"s; the workers spent {busy[workers]:.1%} of the round in the plan's trials)"
         )
     print(
         f"parallel: 2 workers vs 1: {times[1] / times[2]:.2f}× throughput (goal ≥ 1.8; each "
