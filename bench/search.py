@@ -3,14 +3,18 @@
 1. overhead: our runner (journal storage, heartbeats, per-epoch history) vs a bare
    ``optuna.create_study().optimize`` with a hand-written torch loop, on the same trials, at 8
    epochs and at ``--long-epochs`` (40), and from the two the runner's extra time split into a
-   part per trial and a part per epoch, with the epochs where the ratio reaches 0.95;
-2. parallel: 2 worker processes vs 1 (one torch thread each, trials of about 1 s);
+   part per trial and a part per epoch, with the epochs where the ratio reaches 0.95, in wall
+   and in CPU seconds;
+2. parallel: 2 worker processes vs 1 (one torch thread each, trials of about 0.6 s), with the
+   trials each run and the share of the round its workers spent in them;
 3. sample efficiency on make_classification (30,000 × 40, 5 classes): coarse-to-fine vs random
    vs TPE at about equal compute (epochs), over seeds;
 4. LR finder vs torch-lr-finder (bench/requirements.txt): time, and 5-epoch dev accuracy at each
    tool's suggestion over seeds.
 
-Run: ``python bench/search.py [--quick]``. ``--quick`` shrinks every part (a smoke run).
+Run: ``python bench/search.py [--quick]``. ``--quick`` shrinks every part (a smoke run);
+``--hidden-units 256`` trains a wider MLP in the overhead and parallel parts (longer steps: how
+the ratio moves when a step costs more than this 64-unit MLP's 0.2 ms).
 """
 
 from __future__ import annotations
@@ -97,14 +101,16 @@ def same_trials(study: optuna.Study, trials: int) -> optuna.Study:
     return study
 
 
-def overhead(folder: Path, trials: int, epochs: int, repeat: int) -> tuple[float, float]:
+def overhead(folder: Path, trials: int, epochs: int, repeat: int) -> dict[str, tuple[float, float]]:
     """Our runner against bare Optuna + torch, both training :data:`SAME_TRIAL` ``trials``
     times, so the ratio is the runner's own cost (storage, heartbeats, history, the waterfall of
     each trial's predictions, the dataset's load in the worker), not a difference in the models
     trained. The three take turns ``repeat`` times (best of each), so a change in the machine's
     load falls on all of them; the runner's extra time is also given per trial (:func:`crossing`
-    splits it into a part per trial and a part per epoch from two trial lengths). Returns the
-    journal anchor's and our runner's seconds per trial."""
+    splits it into a part per trial and a part per epoch from two trial lengths). CPU seconds
+    (this process: every contender runs in it) are printed beside the wall times: on a shared
+    machine they move less with the load. Returns the journal anchor's and our runner's seconds
+    per trial, wall and CPU."""
     data = load_dataset("digits")
     space = SearchSpace.default()
     settings = SearchSettings(
@@ -120,27 +126,32 @@ def overhead(folder: Path, trials: int, epochs: int, repeat: int) -> tuple[float
         bare_objective(data, 1), n_trials=2
     )  # warm-up: first-optimizer imports
     times: dict[str, list[float]] = {"bare": [], "journal": [], "ours": []}
+    cpu: dict[str, list[float]] = {"bare": [], "journal": [], "ours": []}
     for round_ in range(repeat):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         study = same_trials(optuna.create_study(direction="maximize"), trials)
         study.optimize(bare_objective(data, epochs), n_trials=trials)
         times["bare"].append(time.perf_counter() - start)
+        cpu["bare"].append(time.process_time() - cpu_start)
         bare_best = study.best_value
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         storage = open_storage(str(folder / f"bare{epochs}-{round_}.log"))
         study = same_trials(optuna.create_study(direction="maximize", storage=storage), trials)
         study.optimize(bare_objective(data, epochs), n_trials=trials)
         times["journal"].append(time.perf_counter() - start)
+        cpu["journal"].append(time.process_time() - cpu_start)
         name = f"overhead{epochs}-{round_}"
         spec = str(folder / f"{name}.log")
         study = optuna.create_study(  # the runner minimises dev error, as for every objective
             study_name=name, storage=open_storage(spec), direction="minimize"
         )
         same_trials(study, trials)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         ours_study = run_round(RoundJob(settings, spec, name, space, epochs, trials))
         times["ours"].append(time.perf_counter() - start)
+        cpu["ours"].append(time.process_time() - cpu_start)
     bare, bare_journal, ours = (min(times[k]) for k in ("bare", "journal", "ours"))
+    cpu_bare, cpu_journal, cpu_ours = (min(cpu[k]) for k in ("bare", "journal", "ours"))
     spread = ", ".join(f"{k} {max(v):.2f}" for k, v in times.items())
     print(
         f"overhead: {trials} × the same trial ({SAME_TRIAL}) × {epochs} epochs on digits, "
@@ -156,10 +167,20 @@ def overhead(folder: Path, trials: int, epochs: int, repeat: int) -> tuple[float
         f"{(ours - bare_journal) / trials * 1000:.1f} ms per trial over the journal anchor, on "
         f"trials of {bare_journal / trials * 1000:.0f} ms"
     )
-    return bare_journal / trials, ours / trials
+    print(
+        f"  CPU seconds (best of {repeat}): bare in memory {cpu_bare:.2f}, on the journal file "
+        f"{cpu_journal:.2f}, our runner {cpu_ours:.2f}; CPU ratio vs bare in memory "
+        f"{cpu_bare / cpu_ours:.2f}, vs the journal anchor {cpu_journal / cpu_ours:.2f}"
+    )
+    return {
+        "wall": (bare_journal / trials, ours / trials),
+        "CPU": (cpu_journal / trials, cpu_ours / trials),
+    }
 
 
-def crossing(short: tuple[int, tuple[float, float]], long: tuple[int, tuple[float, float]]) -> None:
+def crossing(
+    short: tuple[int, tuple[float, float]], long: tuple[int, tuple[float, float]], clock: str
+) -> None:
     """From the overhead at two trial lengths (epochs, (journal anchor, ours) s per trial): the
     runner's extra time as a fixed part per trial plus a part per epoch, and the epochs at which
     the throughput ratio against the journal anchor reaches 0.95 (never, when the per-epoch part
@@ -180,7 +201,7 @@ def crossing(short: tuple[int, tuple[float, float]], long: tuple[int, tuple[floa
     else:
         reach = "at every length" if slope == 0 else f"up to about {bound / slope:.0f} epochs"
     print(
-        f"overhead model from {e1} and {e2} epochs: the runner's extra time is "
+        f"overhead model ({clock}) from {e1} and {e2} epochs: the runner's extra time is "
         f"{fixed * 1000:.1f} ms per trial + {per_epoch * 1000:.2f} ms per epoch (the journal "
         f"anchor's epoch: {bare_epoch * 1000:.2f} ms); the ratio vs the journal anchor reaches "
         f"0.95 {reach}"
@@ -204,7 +225,7 @@ SAME_TRIAL = {
 
 
 def parallel(folder: Path, trials: int, epochs: int) -> None:
-    times = {}
+    times, busy = {}, {}
     for workers in (1, 2):
         settings = SearchSettings(
             dataset="digits",
@@ -225,14 +246,25 @@ def parallel(folder: Path, trials: int, epochs: int) -> None:
         study = run_round(job)
         times[workers] = time.perf_counter() - start
         durations = [t.duration.total_seconds() for t in study.trials if t.duration]
+        # the plan's trials (queued first: numbers 0 to trials - 1); the rest of the workers'
+        # time is process start, dataset and study load, the round's end and any trial past
+        # the plan
+        planned = [t.duration.total_seconds() for t in study.trials[:trials] if t.duration]
+        busy[workers] = sum(planned) / (workers * times[workers])
         print(
-            f"parallel: {workers} worker(s): {trials} trials in {times[workers]:.1f} s "
-            f"(median trial {statistics.median(durations):.2f} s)"
+            f"parallel: {workers} worker(s): {len(study.trials)} trials run for a plan of "
+            f"{trials} in {times[workers]:.1f} s (median trial {statistics.median(durations):.2f} "
+            f"s; the workers spent {busy[workers]:.1%} of the round in the plan's trials)"
         )
     print(
         f"parallel: 2 workers vs 1: {times[1] / times[2]:.2f}× throughput (goal ≥ 1.8; each "
         f"worker its own process with {settings.threads} torch thread, so 2 workers "
         f"need 2 idle cores); {_machine()}"
+    )
+    print(
+        f"parallel: what the same trial times would give (an idle machine, where a trial takes "
+        f"as long beside another): 2 × {busy[2]:.1%} / {busy[1]:.1%} = "
+        f"{2 * busy[2] / busy[1]:.2f}×"
     )
 
 
@@ -379,12 +411,19 @@ def main() -> None:
     parser.add_argument("--only", choices=("overhead", "parallel", "efficiency", "lr"))
     parser.add_argument("--repeat", type=int, default=3, help="overhead: rounds in turns")
     parser.add_argument(
+        "--hidden-units",
+        type=int,
+        default=SAME_TRIAL["hidden_units"],
+        help="overhead and parallel: the same trial's hidden units (a wider MLP: longer steps)",
+    )
+    parser.add_argument(
         "--long-epochs",
         type=int,
         default=40,
         help="overhead: also the same trial at this many epochs (0: skip)",
     )
     args = parser.parse_args()
+    SAME_TRIAL["hidden_units"] = args.hidden_units
     print(f"optuna {optuna.__version__}, torch {torch.__version__}, {os.cpu_count()} cpus")
     quick = args.quick
     torch.set_num_threads(1)
@@ -398,7 +437,8 @@ def main() -> None:
                 long = overhead(
                     folder, trials=4 if quick else 12, epochs=args.long_epochs, repeat=args.repeat
                 )
-                crossing((epochs, short), (args.long_epochs, long))
+                for clock in ("wall", "CPU"):
+                    crossing((epochs, short[clock]), (args.long_epochs, long[clock]), clock)
         if args.only in (None, "parallel"):
             parallel(folder, trials=4 if quick else 16, epochs=5 if quick else 80)
         if args.only in (None, "efficiency"):

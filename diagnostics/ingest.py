@@ -371,7 +371,10 @@ def _open_table(
     columns = _wanted(names, name, extra, metrics_only)
     try:
         if isinstance(data, pd.DataFrame):
-            table = pa.Table.from_pandas(data[columns], preserve_index=False)
+            # a frame under one batch converts on this thread: pyarrow would start (and join)
+            # a pool of threads for it on every call, which costs more than it saves
+            threads = 1 if len(data) < BATCH_ROWS else None
+            table = pa.Table.from_pandas(data[columns], preserve_index=False, nthreads=threads)
         elif isinstance(data, pa.Table):
             table = data.select(columns)
         else:  # through pandas, so NaN in a column of strings is an empty value, as in a file

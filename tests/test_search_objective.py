@@ -10,6 +10,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pytest
 
 from diagnostics import run_search
 from diagnostics.api import diagnose
+from diagnostics.search import scored
 from diagnostics.search import study as studies
 from diagnostics.search.objective import Goal, TrialContext, TrialFailure, score_predictions
 from diagnostics.search.result import RESULT_ATTR, trial_result
@@ -320,6 +322,24 @@ def test_ask_and_tell_score_a_trial_the_desk_did_not_run(tmp_path, monkeypatch, 
 
 
 # ---------------------------------------------------------------- machinery: GPUs, prune, kill
+
+
+def test_one_watch_thread_beats_for_each_running_trial_and_ends_with_the_worker(
+    tmp_path, monkeypatch
+):
+    # the worker's one watch thread (not one per trial) writes each running trial's heartbeat;
+    # faster beats so that a 0.3 s trial gets some
+    monkeypatch.setattr(scored, "STOP_CHECK_S", 0.02)
+    monkeypatch.setattr(scored, "HEARTBEAT_INTERVAL_S", 0.05)
+    before = set(threading.enumerate())
+    space = {"k": {"type": "int", "low": 0, "high": 100}}
+    result = _search(tmp_path, models.placement, space=space, trials=3, study="beats")
+    assert set(threading.enumerate()) == before  # the thread ended with the worker
+    (study,) = studies.load_studies(str(tmp_path / JOURNAL_NAME), ["beats"])
+    for trial in study.trials:
+        beat = trial.user_attrs["worker"]["at"]
+        assert trial.datetime_start.timestamp() + 0.05 < beat < trial.datetime_complete.timestamp()
+    assert result["n_complete"] == 3
 
 
 def test_each_worker_gets_its_own_gpu_through_the_placement_code(tmp_path):

@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import math
 import os
 import signal
 import subprocess
@@ -21,11 +22,18 @@ from diagnostics.search.datasets import load_dataset
 from diagnostics.search.outputs import load_best_model, predictions_frame
 from diagnostics.search.result import trial_result
 from diagnostics.search.rounds import join_study, run_search
-from diagnostics.search.settings import SearchSettings
+from diagnostics.search.settings import RoundJob, SearchSettings
 from diagnostics.search.space import DEFAULT_SPACE, SearchSpace
 from diagnostics.search.storage import open_storage, redact
-from diagnostics.search.training import TrainConfig, predict, train_model
-from diagnostics.search.workers import recover_stale_trials
+from diagnostics.search.training import (
+    TrainConfig,
+    make_optimizer,
+    model_for,
+    predict,
+    train_epoch,
+    train_model,
+)
+from diagnostics.search.workers import recover_stale_trials, run_round
 from diagnostics.validation import InputError
 from diagnostics.waterfall import diagnose_predictions, parse_human_level
 
@@ -37,6 +45,15 @@ SMALL_SPACE = SearchSpace.from_dict(
         "layers": {"type": "int", "low": 1, "high": 2, "tier": 3},
     }
 )
+# one small configuration of the default space, queued where trials must be alike
+SAME_PARAMS = {
+    "lr": 0.05,
+    "momentum": 0.9,
+    "hidden_units": 16,
+    "batch_size": 64,
+    "layers": 1,
+    "lr_decay": "none",
+}
 QUICK = {"trials": 8, "epochs": 3, "seed": 0, "space": SMALL_SPACE}
 
 
@@ -89,6 +106,44 @@ def test_training_is_deterministic_for_a_seed():
     assert first.history == second.history
     for a, b in zip(first.model.parameters(), second.model.parameters(), strict=True):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(("batch_size", "batch_norm"), [(64, False), (7, True), (2, True)])
+def test_an_epochs_train_loss_and_accuracy_are_the_step_by_step_running_sums(
+    batch_size, batch_norm
+):
+    data = load_dataset("digits")
+    x, y = torch.as_tensor(data.x["train"]), torch.as_tensor(data.y["train"])
+    config = TrainConfig(lr=0.05, hidden_units=32, batch_size=batch_size, batch_norm=batch_norm)
+
+    def fresh():
+        torch.manual_seed(0)
+        model = model_for(config, data.n_features, data.n_classes)
+        return model, make_optimizer(config, model), torch.Generator().manual_seed(0)
+
+    model, optimizer, generator = fresh()
+    loss, accuracy = train_epoch(
+        model, optimizer, x, y, batch_size=batch_size, generator=generator, min_steps=30
+    )
+    # the reference: a float32 running sum and a correct count, added after every step (a
+    # batch of one is skipped under batch norm: 899 rows in batches of 2 leave one)
+    model, optimizer, generator = fresh()
+    model.train()
+    loss_sum, correct = torch.zeros(()), 0
+    passes = math.ceil(30 / math.ceil(len(y) / batch_size))
+    for _ in range(passes):
+        for batch in torch.randperm(len(y), generator=generator).split(batch_size):
+            if batch_norm and len(batch) == 1:
+                continue
+            logits = model(x[batch])
+            step_loss = torch.nn.functional.cross_entropy(logits, y[batch])
+            optimizer.zero_grad(set_to_none=True)
+            step_loss.backward()
+            optimizer.step()
+            loss_sum += step_loss.detach() * len(batch)
+            correct += int((logits.argmax(1) == y[batch]).sum())
+    assert loss == loss_sum.item() / (len(y) * passes)
+    assert accuracy == correct / (len(y) * passes)
 
 
 @pytest.mark.parametrize("labels", ["digits", "words", "words, no train_dev"])
@@ -220,6 +275,30 @@ def test_a_second_machine_joins_an_rdb_study_until_its_plan_is_done(tmp_path, rd
     assert joined["complete"] + joined["pruned"] == 4 and joined["running"] == 0
     with pytest.raises(InputError, match="no study 'nobody'"):
         join_study(url, "nobody")
+
+
+def test_two_worker_processes_run_the_rounds_trials_and_not_one_more(tmp_path):
+    # three queued trials for two workers: the one that ends first while its sibling runs the
+    # last trial stops, instead of starting a fourth trial the round does not need
+    spec = str(tmp_path / "journal.log")
+    settings = SearchSettings(
+        sampler="random",
+        pruner="none",
+        trials=3,
+        workers=2,
+        data_dir=str(tmp_path),
+        out_dir=str(tmp_path),  # the trials' scratch folders: never the checkout
+    )
+    space = SearchSpace.default()
+    study = optuna.create_study(study_name="pair", storage=open_storage(spec))
+    for _ in range(3):
+        study.enqueue_trial(space.encode(SAME_PARAMS))
+    done = run_round(RoundJob(settings, spec, "pair", space, 2, 3))
+    trials = done.get_trials()
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 3
+    workers = [t.user_attrs["worker"] for t in trials]
+    assert {w["group"] for w in workers} == {os.getpid()}  # both are this round's processes
+    assert len({w["pid"] for w in workers}) == 2
 
 
 def test_a_stop_request_ends_the_search_cleanly_and_requeues_the_trial(tmp_path):

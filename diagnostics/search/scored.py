@@ -14,6 +14,7 @@ longer be picked.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -22,7 +23,7 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -153,40 +154,61 @@ def reference_ids(dataset: str | None, pool: str | None = None) -> dict[str, str
 
 
 class _Watch:
-    """Beside a running trial: the worker's heartbeat and the study's stop flag."""
+    """Beside a worker's trials, one thread for all of them: the running trial's heartbeat and
+    the study's stop flag (no thread started and joined per trial)."""
 
-    def __init__(self, trial: optuna.Trial, worker: dict[str, Any]) -> None:
-        self.trial, self.worker = trial, worker
+    def __init__(self, worker: dict[str, Any]) -> None:
+        self.worker = worker
+        self.trial: optuna.Trial | None = None
+        self.lock = threading.Lock()  # no heartbeat lands on a trial that has ended
         self.stopped, self.done = threading.Event(), threading.Event()
-        self.read_at = -math.inf  # when the trial itself last read the stop flag
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.beat_at = self.read_at = -math.inf  # read_at: when the trial last read the flag
+        self.thread: threading.Thread | None = None
 
     def _run(self) -> None:
-        beat = time.monotonic()
         while not self.done.wait(STOP_CHECK_S):
-            if time.monotonic() - beat > HEARTBEAT_INTERVAL_S:
-                beat = time.monotonic()
-                self.trial.set_user_attr("worker", {**self.worker, "at": time.time()})
-            if studies.stop_requested(self.trial.study):
+            with self.lock:
+                trial = self.trial
+                if trial is not None and time.monotonic() - self.beat_at > HEARTBEAT_INTERVAL_S:
+                    self.beat_at = time.monotonic()
+                    trial.set_user_attr("worker", {**self.worker, "at": time.time()})
+            if trial is not None and studies.stop_requested(trial.study):
                 self.stopped.set()
+
+    @contextlib.contextmanager
+    def running(self, trial: optuna.Trial) -> Iterator[_Watch]:
+        """Watch ``trial`` while the block runs (the thread starts with the worker's first)."""
+        with self.lock:
+            self.trial, self.beat_at, self.read_at = trial, time.monotonic(), -math.inf
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+        try:
+            yield self
+        finally:
+            with self.lock:
+                self.trial = None
 
     def stop_requested(self) -> bool:
         """Whether the search was asked to stop: the thread's answer, or the study's flag read
-        now when the thread has not read it for :data:`STOP_CHECK_S` (a trial shorter than
+        now when the trial has not read it for :data:`STOP_CHECK_S` (a trial shorter than
         that still stops at its first ``should_prune``)."""
-        if not self.stopped.is_set() and time.monotonic() - self.read_at > STOP_CHECK_S:
+        trial = self.trial
+        if (
+            trial is not None
+            and not self.stopped.is_set()
+            and time.monotonic() - self.read_at > STOP_CHECK_S
+        ):
             self.read_at = time.monotonic()
-            if studies.stop_requested(self.trial.study):
+            if studies.stop_requested(trial.study):
                 self.stopped.set()
         return self.stopped.is_set()
 
-    def __enter__(self) -> _Watch:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
+    def close(self) -> None:
+        """End the thread (the worker is done)."""
         self.done.set()
-        self.thread.join()
+        if self.thread is not None:
+            self.thread.join()
 
 
 class ScoredTrial:
@@ -198,8 +220,15 @@ class ScoredTrial:
         space: SearchSpace,
         index: int = 0,
         function: ObjectiveFn | None = None,
+        group: int | None = None,
     ) -> None:
         self.settings, self.space = settings, space
+        # the trial's worker: stale-trial recovery reads host and pid, a sibling worker the
+        # group (workers.RoundDone)
+        worker: dict[str, Any] = {"host": socket.gethostname(), "pid": os.getpid()}
+        if group is not None:
+            worker["group"] = group
+        self.watch = _Watch(worker)
         self.function = function or resolve_objective(settings.objective)
         self.device = place_device(settings.device, settings.gpus, index)
         self.pruning = settings.pruner != "none" and not settings.goal.multi
@@ -209,8 +238,7 @@ class ScoredTrial:
     def __call__(self, trial: optuna.Trial) -> float | list[float]:
         """Run the user's code for one trial; return the goal's values (NaN: failed)."""
         params = self.space.suggest(trial)
-        worker = {"host": socket.gethostname(), "pid": os.getpid(), "at": time.time()}
-        trial.set_user_attr("worker", worker)
+        trial.set_user_attr("worker", {**self.watch.worker, "at": time.time()})
         scratch = self.out_dir / "trials" / f"{trial.study.study_name}-{trial.number}"
         scratch.mkdir(parents=True, exist_ok=True)
         pruned = threading.Event()
@@ -222,7 +250,7 @@ class ScoredTrial:
         def prune_check() -> bool:
             if self.pruning and trial.should_prune():
                 pruned.set()
-            return pruned.is_set() or watch.stop_requested()
+            return pruned.is_set() or self.watch.stop_requested()
 
         given = trial.user_attrs  # what a curve's plan gave the trial (one storage read)
         context = TrialContext(
@@ -239,7 +267,7 @@ class ScoredTrial:
             prune_check=prune_check,
         )
         start = time.monotonic()
-        with _Watch(trial, worker) as watch:
+        with self.watch.running(trial) as watch:
             try:
                 returned = self.function(dict(params), context)
                 if watch.stopped.is_set() or pruned.is_set():
@@ -277,6 +305,14 @@ class ScoredTrial:
             trial.set_constraint(bound[0], violation)
         trial.set_user_attr(RESULT_ATTR, result)
         return values if self.settings.goal.multi else values[0]
+
+    def __enter__(self) -> ScoredTrial:
+        """The worker's trials run inside ``with``: its watch thread ends with the block."""
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """End the watch thread."""
+        self.watch.close()
 
     def _fail(
         self, trial: optuna.Trial, scratch: Path, context: TrialContext, exc: Exception

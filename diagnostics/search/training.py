@@ -233,11 +233,14 @@ def train_epoch(
     """
     model.train()
     has_batch_norm = any(isinstance(m, nn.BatchNorm1d) for m in model.modules())
-    loss_fn = nn.CrossEntropyLoss()
     n = len(y)
     passes = math.ceil(min_steps / math.ceil(n / batch_size))
-    loss_sum = torch.zeros((), device=x.device)
-    predicted, targets = [], []  # compared once after the passes: fewer tensor ops a step
+    # each step keeps its loss, batch size, argmax and targets (no arithmetic, no sync); they
+    # are combined once after the passes (:func:`_running_loss`)
+    losses: list[torch.Tensor] = []
+    sizes: list[int] = []
+    predicted: list[torch.Tensor] = []
+    targets: list[torch.Tensor] = []
     for _ in range(passes):
         order = torch.randperm(n, generator=generator).to(x.device)
         for start in range(0, n, batch_size):
@@ -248,15 +251,27 @@ def train_epoch(
                 before_step()
             target = y[batch]
             logits = model(x[batch])
-            loss = loss_fn(logits, target)
+            loss = nn.functional.cross_entropy(logits, target)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
             optimizer.step()
-            loss_sum += loss.detach() * len(batch)
-            predicted.append(logits.detach().argmax(1))
+            losses.append(loss.detach())
+            sizes.append(len(batch))
+            predicted.append(logits.argmax(1))  # an integer tensor: autograd keeps nothing
             targets.append(target)
-    correct = int((torch.cat(predicted) == torch.cat(targets)).sum()) if predicted else 0
-    return _finite(loss_sum.item() / (n * passes)), correct / (n * passes)
+    if not losses:
+        return 0.0, 0.0
+    correct = int((torch.cat(predicted) == torch.cat(targets)).sum())
+    return _finite(_running_loss(losses, sizes) / (n * passes)), correct / (n * passes)
+
+
+def _running_loss(losses: list[torch.Tensor], sizes: list[int]) -> float:
+    """Σ loss × batch size over an epoch's steps, as a float32 running sum adds it step by step
+    (the same rounding at every addition: ``np.add.accumulate`` adds in order, in float32)."""
+    weighted = torch.stack(losses) * torch.tensor(
+        sizes, dtype=losses[0].dtype, device=losses[0].device
+    )
+    return float(np.add.accumulate(weighted.cpu().numpy())[-1])
 
 
 @torch.no_grad()

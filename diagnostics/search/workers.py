@@ -9,6 +9,7 @@ Storage writes are kept few: each costs an fsync on a journal file, a round trip
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.context
@@ -137,11 +138,18 @@ def make_pruner(kind: str) -> optuna.pruners.BasePruner:
 TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
 
 
-def run_worker(job: RoundJob, index: int = 0, callbacks: Sequence[TrialCallback] = ()) -> None:
-    """One worker: run trials of the job's study until it holds ``job.target`` finished ones."""
+def run_worker(
+    job: RoundJob,
+    index: int = 0,
+    callbacks: Sequence[TrialCallback] = (),
+    group: int | None = None,
+) -> None:
+    """One worker: run trials of the job's study until it holds ``job.target`` finished ones
+    (:class:`RoundDone`); ``group`` is the pid of the round's process when this worker is one
+    of its worker processes."""
     settings = job.settings
     torch.set_num_threads(settings.threads)
-    objective = make_objective(job, index)
+    objective = make_objective(job, index, group)
     storage = open_storage(job.storage, settings.max_retry)
     # a resumed or joined study must not replay the same random draws: the seed also depends on
     # how many trials the study already holds
@@ -163,33 +171,60 @@ def run_worker(job: RoundJob, index: int = 0, callbacks: Sequence[TrialCallback]
     if left <= 0:
         return
     callbacks = [*callbacks, *trial_loggers(settings.mlflow, job.space), stop_on_failing_start]
-    try:
+    with objective, contextlib.suppress(SearchStopped):
         study.optimize(
             objective,
             n_trials=left,
-            callbacks=[
-                optuna.study.MaxTrialsCallback(job.target, states=studies.FINISHED),
-                *callbacks,
-            ],
+            callbacks=[RoundDone(job.target, group), *callbacks],
         )
-    except SearchStopped:
-        return
 
 
-def make_objective(job: RoundJob, index: int) -> ScoredTrial:
+class RoundDone:
+    """A trial callback: stop this worker once the study's finished trials, with the trials
+    its live sibling workers (the same ``group``: the processes of one :func:`run_round`) are
+    running, reach ``target``.
+
+    Optuna's ``MaxTrialsCallback`` counts finished trials only, so a worker that ends its
+    trial while a sibling runs the round's last one starts a trial the round does not need
+    (with new parameters: the queue is empty), and the round waits for it. A sibling that dies
+    has its trial failed and is replaced by :func:`run_round`; one whose trial fails goes on
+    itself. Without a group (a worker in the round's own process, or a joining machine) only
+    finished trials count, as in Optuna's callback.
+    """
+
+    def __init__(self, target: int, group: int | None = None) -> None:
+        self.target, self.group = target, group
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        """Stop the study's optimize loop in this process when the round is covered."""
+        states = (*studies.FINISHED, TrialState.RUNNING) if self.group else studies.FINISHED
+        trials = study.get_trials(deepcopy=False, states=states)
+        if sum(t.state in studies.FINISHED or self._sibling(t) for t in trials) >= self.target:
+            study.stop()
+
+    def _sibling(self, trial: FrozenTrial) -> bool:
+        worker = trial.user_attrs.get("worker") or {}
+        return (
+            worker.get("group") == self.group
+            and worker.get("host") == socket.gethostname()
+            and _pid_alive(worker.get("pid", -1))
+        )
+
+
+def make_objective(job: RoundJob, index: int, group: int | None = None) -> ScoredTrial:
     """Worker ``index``'s Optuna objective: the user's code, or the built-in MLP
     (:class:`~diagnostics.search.builtin.BuiltinMLP`), run and scored by the waterfall in the
     same trial runner (:class:`~diagnostics.search.scored.ScoredTrial`), on the worker's device."""
     settings = job.settings
     if settings.objective is None:
         builtin = BuiltinMLP(load_search_data(settings), job.epochs)
-        return ScoredTrial(settings, job.space, index, function=builtin)
-    return ScoredTrial(settings, job.space, index)
+        return ScoredTrial(settings, job.space, index, function=builtin, group=group)
+    return ScoredTrial(settings, job.space, index, group=group)
 
 
 def _worker_process(job: RoundJob, index: int) -> None:
     try:
-        run_worker(job, index)
+        run_worker(job, index, group=os.getppid())
     except InputError as exc:
         raise SystemExit(f"error: {exc}") from exc
 
