@@ -12,6 +12,7 @@ import io
 import os
 import re
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -29,6 +30,7 @@ from diagnostics.ingest import read_predictions
 from diagnostics.output_files import write_output
 from diagnostics.search.space import SearchSpace
 from diagnostics.search.storage import open_storage
+from diagnostics.search.tracking import OPEN_STORE
 from diagnostics.suggestions import Suggestion
 from diagnostics.validation import InputError
 from strategy_app import cli
@@ -810,6 +812,17 @@ def test_search_refuses_a_tracking_uri_mlflow_cannot_open(data_dir, capsys, uri,
     err = refused([*SEARCH, "--mlflow", uri], capsys, says)
     assert "s3cret" not in err and "Traceback" not in err
     assert not (data_dir / "search").exists()  # nothing started
+
+
+@pytest.mark.slow  # starts an interpreter that imports MLflow
+def test_the_tracking_check_tries_a_database_that_does_not_answer_once():
+    # MLflow itself retries a database 10 times with growing pauses (101 s before the refusal)
+    pytest.importorskip("mlflow")
+    done = subprocess.run(
+        [sys.executable, "-c", OPEN_STORE, "postgresql://ana:s3cret@127.0.0.1:9/mlflow"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode != 0 and "will be retried" not in done.stderr
 
 
 def test_a_failed_runs_log_tail_shows_no_password(tmp_path):

@@ -44,12 +44,15 @@ RUN_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
 
 
 # Opens the tracking store once, in a fresh interpreter, before any trial runs: that refuses a
-# URI MLflow cannot use (an unknown scheme, a folder MLflow refuses, a server that does not
-# answer: one HTTP try, a short timeout) and creates (or upgrades) an SQLite tracking database
-# before parallel workers race to migrate it, leaving no connection for forked workers to share.
+# URI MLflow cannot use (an unknown scheme, a folder MLflow refuses, a server or a database that
+# does not answer: one try, a short timeout) and creates (or upgrades) an SQLite tracking
+# database before parallel workers race to migrate it, leaving no connection for forked workers
+# to share. MLflow retries a database 10 times with growing pauses (101 s in all) and has no
+# setting for it, so this check sets its module's retry count to one try.
 OPEN_STORE = (
     "import os, sys; os.environ.update(MLFLOW_HTTP_REQUEST_MAX_RETRIES='0', "
-    "MLFLOW_HTTP_REQUEST_TIMEOUT='5'); import mlflow; "
+    "MLFLOW_HTTP_REQUEST_TIMEOUT='5'); import mlflow, mlflow.store.db.utils as db; "
+    "db.MAX_RETRY_COUNT = 1; "
     "mlflow.MlflowClient(sys.argv[1]).search_experiments(max_results=1)"
 )
 OPEN_TIMEOUT_S = 120  # a backstop: importing MLflow and creating a SQLite store take seconds
