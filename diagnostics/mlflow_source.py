@@ -57,7 +57,8 @@ def parse_runs_uri(location: str) -> tuple[str, str]:
     return run_id, path.strip("/")
 
 
-def _client(tracking_uri: str | None) -> Any:
+def _client(location: str, tracking_uri: str | None) -> Any:
+    """An MLflow client of ``tracking_uri`` (MLflow's default when None); it opens the store."""
     try:
         import mlflow
     except ImportError:
@@ -65,13 +66,24 @@ def _client(tracking_uri: str | None) -> Any:
             "an mlflow: location needs MLflow, which is not installed: "
             "pip install 'strategy-desk[tracking]'"
         ) from None
-    return mlflow.MlflowClient(tracking_uri)
+    try:
+        return mlflow.MlflowClient(tracking_uri)
+    except Exception as exc:  # the store's own backend (a database driver, a folder) failed
+        raise _unopened(location, exc) from None
+
+
+def _unopened(location: str, exc: Exception) -> InputError:
+    """The one line for a tracking store that could not be opened (no traceback, no URI)."""
+    return InputError(
+        f"{location}: the MLflow tracking store could not be opened ({type(exc).__name__}); "
+        "check MLFLOW_TRACKING_URI and that its server or database runs"
+    )
 
 
 def resolve_run_artifact(location: str, tracking_uri: str | None = None) -> RunArtifact:
     """Where the artifact named by ``location`` is read (see the module's docstring)."""
     run_id, path = parse_runs_uri(location)
-    client = _client(tracking_uri)
+    client = _client(location, tracking_uri)
     from mlflow.exceptions import MlflowException
 
     try:
@@ -91,6 +103,8 @@ def resolve_run_artifact(location: str, tracking_uri: str | None = None) -> RunA
             f"{location}: the MLflow tracking server could not be read "
             f"({type(exc).__name__}); check MLFLOW_TRACKING_URI and your access to it"
         ) from None
+    except Exception as exc:  # the store's own backend failed past MLflow's own errors
+        raise _unopened(location, exc) from None
     found = listed.get(path)
     if found is None or found.is_dir:
         shown = ", ".join(sorted(listed)[:10]) or "none"

@@ -83,6 +83,17 @@ def test_a_missing_run_or_artifact_is_one_line(tracking, tmp_path, capsys):
         parse_runs_uri("mlflow:runs:/only-a-run")
 
 
+def test_a_tracking_store_that_cannot_be_opened_is_one_line(tmp_path, monkeypatch, capsys):
+    # MLflow opens the store when the client is made; its backend's own error (here a SQLite
+    # folder that is a file) was a traceback
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'a-file' / 'mlflow.db'}")
+    assert main(["diagnose", "mlflow:runs:/0123456789abcdef/eval/predictions.csv"]) == 2
+    message = capsys.readouterr().err.strip()
+    assert "the MLflow tracking store could not be opened" in message, message
+    assert "\n" not in message and "Traceback" not in message
+
+
 def test_an_mlflow_run_becomes_a_version_that_records_its_run(tracking, data_dir, tmp_path):
     from strategy_app.auth import LOCAL_USER
     from strategy_app.diagnose.service import accept_location
