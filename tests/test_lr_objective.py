@@ -112,21 +112,9 @@ def test_an_objective_without_the_hook_is_told_what_to_add(capsys):
     assert "--params: give a JSON object" in capsys.readouterr().err
 
 
-CONFIG = """
-[objectives.torch]
-objective = "tests.objectives.models:cnn"
-[objectives.torch.space]
-lr = {type = "log_uniform", low = 0.0001, high = 0.1}
-[objectives.linear]
-objective = "tests.objectives.models:logistic"
-[objectives.linear.space]
-C = {type = "log_uniform", low = 0.01, high = 10.0}
-"""
-
-
 def test_the_lr_tab_runs_a_configured_model_with_the_hook_and_names_one_without(data_dir):
     data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / "objectives.toml").write_text(CONFIG)
+    (data_dir / "objectives.toml").write_text(models.LR_OBJECTIVES)
     store = open_store()
     pid = store.projects.create("lr").id
     at = AppTest.from_file(str(PAGES_DIR / "search.py"), default_timeout=60).run()

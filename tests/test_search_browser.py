@@ -3,6 +3,7 @@
 import pytest
 
 from tests import app_server
+from tests.objectives.models import LR_OBJECTIVES
 from tests.test_layout_browser import MEASURE, MIN_CHART_PX
 
 pytestmark = pytest.mark.browser
@@ -144,18 +145,6 @@ def test_a_two_objective_search_draws_its_pareto_front_inside_its_column(served_
             )
             page.screenshot(path=str(app_server.ARTIFACTS / f"search-pareto-{width}.png"))
         browser.close()
-
-
-LR_OBJECTIVES = """
-[objectives.torch]
-objective = "tests.objectives.models:cnn"
-[objectives.torch.space]
-lr = {type = "log_uniform", low = 0.0001, high = 0.1}
-[objectives.linear]
-objective = "tests.objectives.models:logistic"
-[objectives.linear.space]
-C = {type = "log_uniform", low = 0.01, high = 10.0}
-"""
 
 
 def test_the_lr_tab_tests_a_configured_model_and_names_one_without_the_hook(served_app, tmp_path):

@@ -15,6 +15,19 @@ import pandas as pd
 
 SPLITS = np.array(["train", "train_dev", "dev", "test"])
 
+# The app's objectives.toml for the LR tab's tests: a torch model with the lr_range hook (cnn)
+# and a scikit-learn one without it (logistic)
+LR_OBJECTIVES = """
+[objectives.torch]
+objective = "tests.objectives.models:cnn"
+[objectives.torch.space]
+lr = {type = "log_uniform", low = 0.0001, high = 0.1}
+[objectives.linear]
+objective = "tests.objectives.models:logistic"
+[objectives.linear.space]
+C = {type = "log_uniform", low = 0.01, high = 10.0}
+"""
+
 
 @functools.cache
 def split_of(n: int, seed: int = 0) -> np.ndarray:
